@@ -1,0 +1,14 @@
+//! medwallet's use cases, tying the library crates together without tauri: node
+//! settings, node health, and (with later issues) upload, share, revoke and audit.
+//!
+//! The Tauri shell calls these functions from thin commands; tests call them
+//! directly against real nodes.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod health;
+pub mod node_url;
+pub mod settings;
+
+pub use health::check_health;
+pub use settings::{Defaults, SettingsStore, StoreError};

@@ -1,1 +1,194 @@
-fn main() {}
+//! `medwallet-devnodes`: starts the local IPFS and ledger nodes with their data in a
+//! persistent folder, deploys the ledger contract if it is not deployed yet, runs a
+//! command (the app) with the node URLs in its environment, and stops the nodes when
+//! the command exits or on Ctrl-C.
+//!
+//! Usage: medwallet-devnodes --state DIR [-- COMMAND ARGS...]
+//! Without a command it keeps the nodes up until Ctrl-C.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools, LOCAL_CHAIN_ID};
+use medwallet_ledger::{Address, ContractStatus, LedgerNode, PrivateKeySigner};
+use serde::{Deserialize, Serialize};
+
+/// What is kept in `<state>/nodes.json` between runs.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    anvil_port: u16,
+    ipfs_api_port: u16,
+    contract_address: Option<Address>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (state, command) = match parse_args(&args) {
+        Ok(parsed) => parsed,
+        Err(usage) => {
+            eprintln!("{usage}\nusage: medwallet-devnodes --state DIR [-- COMMAND ARGS...]");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("medwallet-devnodes: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&state, &command)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("medwallet-devnodes: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args(args: &[String]) -> Result<(PathBuf, Vec<String>), String> {
+    let (ours, command) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], args[i + 1..].to_vec()),
+        None => (args, Vec::new()),
+    };
+    match ours {
+        [flag, dir] if flag == "--state" => Ok((PathBuf::from(dir), command)),
+        _ => Err(format!("unexpected arguments: {ours:?}")),
+    }
+}
+
+async fn run(state: &Path, command: &[String]) -> Result<ExitCode, String> {
+    std::fs::create_dir_all(state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
+    // One run per state folder: a second run must not touch the node data.
+    let _lock = lock(state)?;
+    let tools = NodeTools::locate().map_err(|e| e.to_string())?;
+    let saved_path = state.join("nodes.json");
+    let mut saved = load_or_choose(&saved_path)?;
+
+    eprintln!("medwallet-devnodes: starting the IPFS node and the ledger node (data in {})", state.display());
+    let ipfs_opts = IpfsOptions { dir: state.join("ipfs"), api_port: Some(saved.ipfs_api_port) };
+    let ipfs_thread = std::thread::spawn({
+        let tools = tools.clone();
+        move || Ipfs::start(&tools, &ipfs_opts)
+    });
+    let anvil = Anvil::start(
+        &tools,
+        &AnvilOptions { dir: state.join("anvil"), persist: true, port: Some(saved.anvil_port), chain_id: LOCAL_CHAIN_ID },
+    )
+    .map_err(|e| e.to_string())?;
+    let ipfs = ipfs_thread.join().map_err(|_| "the IPFS start-up thread panicked".to_string())?.map_err(|e| e.to_string())?;
+
+    let ledger_url = url::Url::parse(&anvil.url()).map_err(|e| e.to_string())?;
+    let contract = ensure_contract(&LedgerNode::new(&ledger_url), state, saved.contract_address).await?;
+    saved.contract_address = Some(contract);
+    save(&saved_path, &saved)?;
+
+    eprintln!("medwallet-devnodes: IPFS API  {}", ipfs.api_url());
+    eprintln!("medwallet-devnodes: ledger    {} (chain {LOCAL_CHAIN_ID}, contract {contract})", anvil.url());
+
+    let code = if command.is_empty() {
+        eprintln!("medwallet-devnodes: nodes are up; Ctrl-C stops them");
+        let _ = tokio::signal::ctrl_c().await;
+        ExitCode::SUCCESS
+    } else {
+        let mut child = tokio::process::Command::new(&command[0])
+            .args(&command[1..])
+            .env("MEDWALLET_IPFS_URL", ipfs.api_url())
+            .env("MEDWALLET_LEDGER_URL", anvil.url())
+            .env("MEDWALLET_CONTRACT_ADDRESS", contract.to_string())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", command[0]))?;
+        tokio::select! {
+            status = child.wait() => match status {
+                Ok(s) if s.success() => ExitCode::SUCCESS,
+                Ok(s) => { eprintln!("medwallet-devnodes: {} exited with {s}", command[0]); ExitCode::FAILURE }
+                Err(e) => { eprintln!("medwallet-devnodes: waiting for {}: {e}", command[0]); ExitCode::FAILURE }
+            },
+            _ = tokio::signal::ctrl_c() => {
+                let _ = child.kill().await;
+                ExitCode::SUCCESS
+            }
+        }
+    };
+    eprintln!("medwallet-devnodes: stopping the nodes");
+    ipfs.stop();
+    anvil.stop();
+    Ok(code)
+}
+
+fn lock(state: &Path) -> Result<File, String> {
+    use std::os::fd::AsRawFd;
+    let path = state.join("nodes.lock");
+    let file = File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    // SAFETY: flock on a descriptor we own; the lock is released when `file` is dropped.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        return Err(format!(
+            "another medwallet run is already using {}; close that app first (its nodes stop with it)",
+            state.display()
+        ));
+    }
+    Ok(file)
+}
+
+/// The saved ports, or new ones: the well-known 5001 and 8545 when free.
+fn load_or_choose(path: &Path) -> Result<Saved, String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return serde_json::from_str(&text).map_err(|e| {
+            format!("{} is damaged ({e}); move it away to choose new ports", path.display())
+        });
+    }
+    let prefer = |port: u16| -> Result<u16, String> {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            Ok(port)
+        } else {
+            medwallet_devnodes::free_port().map_err(|e| e.to_string())
+        }
+    };
+    Ok(Saved { anvil_port: prefer(8545)?, ipfs_api_port: prefer(5001)?, contract_address: None })
+}
+
+fn save(path: &Path, saved: &Saved) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(saved).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Deploys the contract unless our contract already answers at the saved address.
+async fn ensure_contract(ledger: &LedgerNode, state: &Path, saved: Option<Address>) -> Result<Address, String> {
+    if let Some(address) = saved {
+        match ledger.contract_status(address).await.map_err(|e| e.to_string())? {
+            ContractStatus::Deployed { .. } => return Ok(address),
+            ContractStatus::Missing => eprintln!("medwallet-devnodes: no contract at {address} (new chain?); deploying"),
+            ContractStatus::Foreign => return Err(format!("{address} holds a contract that is not medwallet's")),
+        }
+    }
+    let deployer = deployer_key(state)?;
+    let address = ledger.deploy(deployer).await.map_err(|e| e.to_string())?;
+    eprintln!("medwallet-devnodes: deployed the ledger contract at {address}");
+    Ok(address)
+}
+
+/// The local operator's key, made once and kept beside the chain it administers.
+fn deployer_key(state: &Path) -> Result<PrivateKeySigner, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state.join("operator.key");
+    if let Ok(hex) = std::fs::read_to_string(&path) {
+        return hex.trim().parse().map_err(|_| format!("{} is damaged", path.display()));
+    }
+    let signer = PrivateKeySigner::random();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, alloy_hex(&signer).as_bytes()).map_err(|e| e.to_string())?;
+    Ok(signer)
+}
+
+fn alloy_hex(signer: &PrivateKeySigner) -> String {
+    format!("0x{}", signer.to_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}

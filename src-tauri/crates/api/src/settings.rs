@@ -1,0 +1,32 @@
+//! Node settings: where the IPFS and ledger nodes are.
+
+use serde::{Deserialize, Serialize};
+
+/// The node URLs the app talks to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSettings {
+    /// The IPFS node's RPC API base, e.g. `http://127.0.0.1:5001`.
+    pub ipfs_url: String,
+    /// The ledger node's JSON-RPC endpoint, e.g. `http://127.0.0.1:8545`.
+    pub ledger_url: String,
+    /// The medwallet contract's address on that ledger (`0x` + 40 hex), if known.
+    pub contract_address: Option<String>,
+}
+
+/// Why settings were refused, field by field, for the settings form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsError {
+    /// What is wrong with the IPFS URL.
+    pub ipfs_url: Option<String>,
+    /// What is wrong with the ledger URL.
+    pub ledger_url: Option<String>,
+    /// What is wrong with the contract address.
+    pub contract_address: Option<String>,
+}
+
+impl SettingsError {
+    /// True when no field has a problem.
+    pub fn is_empty(&self) -> bool {
+        self.ipfs_url.is_none() && self.ledger_url.is_none() && self.contract_address.is_none()
+    }
+}

@@ -1,0 +1,100 @@
+//! Node health: what the status bar shows.
+//!
+//! Both nodes are checked at once, each within its client's deadline, so a dead
+//! node costs at most a few seconds and never blocks the other's result.
+
+use medwallet_api::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeSettings};
+use medwallet_ledger::{Address, ContractStatus, LedgerError, LedgerNode};
+use medwallet_records::{IpfsError, IpfsNode};
+
+use crate::node_url::parse_node_url;
+
+/// Checks both nodes named in `settings`.
+pub async fn check_health(settings: &NodeSettings) -> HealthReport {
+    let (ipfs, ledger) = tokio::join!(
+        ipfs_health(&settings.ipfs_url),
+        ledger_health(&settings.ledger_url, settings.contract_address.as_deref())
+    );
+    HealthReport { ipfs, ledger, checked_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) }
+}
+
+async fn ipfs_health(url: &str) -> IpfsHealth {
+    let status = match parse_node_url(url) {
+        Err(e) => IpfsStatus::Down { reason: format!("The IPFS URL is not valid. {e}") },
+        Ok(parsed) => match IpfsNode::new(&parsed) {
+            Err(e) => IpfsStatus::Down { reason: ipfs_reason(&e) },
+            Ok(node) => match node.info().await {
+                Ok(info) => IpfsStatus::Up { version: info.version, peer_id: info.peer_id },
+                Err(e) => IpfsStatus::Down { reason: ipfs_reason(&e) },
+            },
+        },
+    };
+    IpfsHealth { url: url.to_owned(), status }
+}
+
+async fn ledger_health(url: &str, contract: Option<&str>) -> LedgerHealth {
+    let status = match parse_node_url(url) {
+        Err(e) => LedgerStatus::Down { reason: format!("The ledger URL is not valid. {e}") },
+        Ok(parsed) => {
+            let node = LedgerNode::new(&parsed);
+            match node.status().await {
+                Err(e) => LedgerStatus::Down { reason: ledger_reason(&e) },
+                Ok(chain) => {
+                    let contract_deployed = match contract.map(str::parse::<Address>) {
+                        None => None,
+                        Some(Err(_)) => Some(false),
+                        Some(Ok(address)) => {
+                            Some(matches!(node.contract_status(address).await, Ok(ContractStatus::Deployed { .. })))
+                        }
+                    };
+                    LedgerStatus::Up { chain_id: chain.chain_id, block_height: chain.block_height, contract_deployed }
+                }
+            }
+        }
+    };
+    LedgerHealth { url: url.to_owned(), status }
+}
+
+/// The user's words for an IPFS failure: what happened, then what to do.
+fn ipfs_reason(err: &IpfsError) -> String {
+    match err {
+        IpfsError::InvalidUrl { reason, .. } => format!("The IPFS URL cannot be used ({reason}). Fix it in Settings."),
+        IpfsError::Unreachable { detail, .. } => {
+            format!("Nothing answered ({detail}). Start the IPFS node or check its URL in Settings.")
+        }
+        IpfsError::NotIpfs { detail, .. } => {
+            format!("Something answered, but it is not an IPFS node ({detail}). Check the URL in Settings.")
+        }
+        IpfsError::Api { message, .. } => format!("The IPFS node refused the request: {message}."),
+    }
+}
+
+/// The user's words for a ledger failure.
+fn ledger_reason(err: &LedgerError) -> String {
+    match err {
+        LedgerError::Unreachable { detail, .. } => {
+            format!("Nothing answered ({detail}). Start the ledger node or check its URL in Settings.")
+        }
+        LedgerError::NotEvm { detail, .. } => {
+            format!("Something answered, but it is not an Ethereum JSON-RPC node ({detail}). Check the URL in Settings.")
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn malformed_urls_are_reported_not_fetched() {
+        let report = check_health(&NodeSettings {
+            ipfs_url: "not a url".into(),
+            ledger_url: "".into(),
+            contract_address: None,
+        })
+        .await;
+        assert!(matches!(&report.ipfs.status, IpfsStatus::Down { reason } if reason.contains("not valid")));
+        assert!(matches!(&report.ledger.status, LedgerStatus::Down { reason } if reason.contains("not valid")));
+    }
+}

@@ -1,0 +1,129 @@
+//! A connection to one ledger node: health, contract check and deployment.
+
+use std::time::Duration;
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use url::Url;
+
+use crate::contract::MedwalletLedger;
+use crate::tx::send_zero_fee;
+use crate::LedgerError;
+
+/// How long one read call may take before the node counts as unreachable.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the node says about its chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainStatus {
+    /// `eth_chainId`.
+    pub chain_id: u64,
+    /// `eth_blockNumber`.
+    pub block_height: u64,
+}
+
+/// What is at the configured contract address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContractStatus {
+    /// No code at all: not deployed on this chain.
+    Missing,
+    /// Our contract, at this schema version.
+    Deployed {
+        /// `SCHEMA_VERSION()`.
+        schema_version: u16,
+    },
+    /// Code that does not answer as our contract.
+    Foreign,
+}
+
+/// A client of one EVM JSON-RPC node.
+#[derive(Clone)]
+pub struct LedgerNode {
+    provider: DynProvider,
+    url: Url,
+}
+
+impl std::fmt::Debug for LedgerNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerNode").field("url", &self.url.as_str()).finish()
+    }
+}
+
+impl LedgerNode {
+    /// A read-only client for the node at `url`. Connects lazily.
+    pub fn new(url: &Url) -> Self {
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(url.clone())
+            .erased();
+        Self { provider, url: url.clone() }
+    }
+
+    /// The URL this client talks to.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Chain id and block height, each within [`CALL_TIMEOUT`].
+    pub async fn status(&self) -> Result<ChainStatus, LedgerError> {
+        let chain_id = self.timed(self.provider.get_chain_id()).await?;
+        let block_height = self.timed(self.provider.get_block_number()).await?;
+        Ok(ChainStatus { chain_id, block_height })
+    }
+
+    /// Whether our contract is deployed at `address`.
+    pub async fn contract_status(&self, address: Address) -> Result<ContractStatus, LedgerError> {
+        let code = self.timed(self.provider.get_code_at(address)).await?;
+        if code.is_empty() {
+            return Ok(ContractStatus::Missing);
+        }
+        let contract = MedwalletLedger::new(address, &self.provider);
+        match tokio::time::timeout(CALL_TIMEOUT, contract.SCHEMA_VERSION().call()).await {
+            Ok(Ok(schema_version)) => Ok(ContractStatus::Deployed { schema_version }),
+            Ok(Err(_)) => Ok(ContractStatus::Foreign),
+            Err(_) => Err(self.timeout()),
+        }
+    }
+
+    /// Deploys the contract from `deployer`'s account with zero fees and returns its
+    /// address once mined.
+    pub async fn deploy(&self, deployer: PrivateKeySigner) -> Result<Address, LedgerError> {
+        let url = self.url.as_str();
+        let chain_id = self.status().await?.chain_id;
+        let from = deployer.address();
+        let signing = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_simple_nonce_management()
+            .with_chain_id(chain_id)
+            .wallet(EthereumWallet::from(deployer))
+            .connect_http(self.url.clone());
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_deploy_code(MedwalletLedger::BYTECODE.clone());
+        let receipt = send_zero_fee(&signing, url, tx).await?;
+        receipt.contract_address.ok_or_else(|| LedgerError::NotEvm {
+            url: url.to_owned(),
+            detail: "the deployment receipt has no contract address".into(),
+        })
+    }
+
+    async fn timed<T>(
+        &self,
+        call: impl std::future::IntoFuture<Output = alloy::transports::TransportResult<T>>,
+    ) -> Result<T, LedgerError> {
+        match tokio::time::timeout(CALL_TIMEOUT, call.into_future()).await {
+            Ok(result) => result.map_err(|e| LedgerError::from_rpc(self.url.as_str(), e)),
+            Err(_) => Err(self.timeout()),
+        }
+    }
+
+    fn timeout(&self) -> LedgerError {
+        LedgerError::Unreachable {
+            url: self.url.to_string(),
+            detail: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
+        }
+    }
+}
