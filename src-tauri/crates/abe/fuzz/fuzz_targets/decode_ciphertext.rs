@@ -1,0 +1,10 @@
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use medwallet_abe::Ciphertext;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(v) = Ciphertext::from_bytes(data) {
+        // Whatever decodes re-encodes to the same bytes (encodings are canonical).
+        assert_eq!(&v.to_bytes()[..], data);
+    }
+});
