@@ -4,7 +4,8 @@
 //! Nothing here is a mock: the nodes are the npm packages pinned in
 //! `scripts/node/package.json`, started as child processes. A node is stopped when
 //! its handle is dropped (also when a test panics), and, through
-//! `PR_SET_PDEATHSIG`, when the thread that started it dies.
+//! `PR_SET_PDEATHSIG`, when the thread that started it exits: start a node from
+//! the thread that will outlive its use.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

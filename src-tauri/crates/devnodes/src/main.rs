@@ -67,17 +67,15 @@ async fn run(state: &Path, command: &[String]) -> Result<ExitCode, String> {
     let mut saved = load_or_choose(&saved_path)?;
 
     eprintln!("medwallet-devnodes: starting the IPFS node and the ledger node (data in {})", state.display());
-    let ipfs_opts = IpfsOptions { dir: state.join("ipfs"), api_port: Some(saved.ipfs_api_port) };
-    let ipfs_thread = std::thread::spawn({
-        let tools = tools.clone();
-        move || Ipfs::start(&tools, &ipfs_opts)
-    });
+    // Started from this thread on purpose: a node dies with the thread that started
+    // it (PR_SET_PDEATHSIG), so a helper thread would take its node down on exit.
+    let ipfs = Ipfs::start(&tools, &IpfsOptions { dir: state.join("ipfs"), api_port: Some(saved.ipfs_api_port) })
+        .map_err(|e| e.to_string())?;
     let anvil = Anvil::start(
         &tools,
         &AnvilOptions { dir: state.join("anvil"), persist: true, port: Some(saved.anvil_port), chain_id: LOCAL_CHAIN_ID },
     )
     .map_err(|e| e.to_string())?;
-    let ipfs = ipfs_thread.join().map_err(|_| "the IPFS start-up thread panicked".to_string())?.map_err(|e| e.to_string())?;
 
     let ledger_url = url::Url::parse(&anvil.url()).map_err(|e| e.to_string())?;
     let contract = ensure_contract(&LedgerNode::new(&ledger_url), state, saved.contract_address).await?;

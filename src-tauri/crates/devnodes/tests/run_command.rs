@@ -24,6 +24,18 @@ fn wait_for(path: &Path, timeout: Duration) -> String {
     panic!("{} did not appear within {timeout:?}", path.display());
 }
 
+/// True when a bodyless POST to `base` + `path` gets any HTTP answer with status 2xx.
+fn http_post_ok(base: &str, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
+    let request = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 2")
+}
+
 #[test]
 fn runs_the_app_with_node_urls_keeps_data_and_refuses_a_second_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -41,6 +53,10 @@ fn runs_the_app_with_node_urls_keeps_data_and_refuses_a_second_run() {
     assert_eq!(parts.len(), 3, "{urls}");
     assert!(parts[0].starts_with("http://127.0.0.1:") && parts[1].starts_with("http://127.0.0.1:"), "{urls}");
     assert!(parts[2].starts_with("0x") && parts[2].len() == 42, "{urls}");
+    // Both nodes stay up while the app runs (not just until start-up finished).
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(http_post_ok(parts[0], "/api/v0/version"), "the IPFS node is down while the app runs");
+    assert!(http_post_ok(parts[1], "/"), "the ledger node is down while the app runs");
 
     // A second run on the same data is refused at once and touches nothing.
     let second = devnodes(&state).args(["--", "true"]).output().unwrap();
