@@ -96,6 +96,11 @@ impl IpfsNode {
 
     /// Asks the node for its version and peer id (`version` and `id`).
     pub async fn info(&self) -> Result<NodeInfo, IpfsError> {
+        let this = self.clone();
+        off_thread(move || async move { this.info_here().await }).await
+    }
+
+    async fn info_here(&self) -> Result<NodeInfo, IpfsError> {
         let version = self.call(self.client.version()).await?;
         let id = self.call(self.client.id(None)).await?;
         if version.version.trim().is_empty() || id.id.trim().is_empty() {
@@ -119,6 +124,25 @@ impl IpfsNode {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(classify(&self.url, err)),
         }
+    }
+}
+
+/// Runs a future built by `make` on a blocking-pool thread and awaits its result.
+///
+/// `ipfs-api`'s futures are not `Send` (its trait is `async_trait(?Send)`), but the
+/// app's callers (tauri commands on a multi-threaded runtime) need `Send` futures.
+/// Driving the call to completion on its own thread gives them one.
+async fn off_thread<F, Fut, T>(make: F) -> T
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    match tokio::task::spawn_blocking(move || handle.block_on(make())).await {
+        Ok(value) => value,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(join) => panic!("the IPFS call was cancelled while the runtime shut down: {join}"),
     }
 }
 
@@ -168,6 +192,13 @@ mod tests {
     fn truncate_respects_char_boundaries() {
         assert_eq!(truncate("héllo", 2), "hé");
         assert_eq!(truncate("hi", 10), "hi");
+    }
+
+    #[test]
+    fn node_futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let node = IpfsNode::new(&Url::parse("http://127.0.0.1:1").unwrap()).unwrap();
+        assert_send(&node.info());
     }
 
     #[tokio::test]

@@ -1,0 +1,4 @@
+//! Full pages, one per sidebar entry.
+
+pub mod settings;
+pub mod welcome;
