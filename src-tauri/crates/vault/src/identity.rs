@@ -1,0 +1,137 @@
+//! The public face of a wallet: safe to show, to log and to send over IPC.
+
+use serde::{Deserialize, Serialize};
+
+/// What the wallet is used for; it decides which keys are derived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Holds their own records and is the ABE authority of their own domain.
+    Patient,
+    /// Receives attribute keys; no authority of their own.
+    Doctor,
+    /// Front desk; ABE authority for its staff attributes.
+    Clinic,
+}
+
+impl Role {
+    /// The stable text stored in the vault and bound into the associated data.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Patient => "patient",
+            Role::Doctor => "doctor",
+            Role::Clinic => "clinic",
+        }
+    }
+
+    /// Parses [`Role::as_str`] back.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "patient" => Some(Role::Patient),
+            "doctor" => Some(Role::Doctor),
+            "clinic" => Some(Role::Clinic),
+            _ => None,
+        }
+    }
+
+    /// Whether this role runs its own CP-ABE authority (patients and clinics do).
+    pub fn has_abe_authority(self) -> bool {
+        matches!(self, Role::Patient | Role::Clinic)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A wallet's public identity: what others need to address, verify and encrypt to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicIdentity {
+    /// Ledger account, `0x` + 40 hex digits with the EIP-55 checksum capitalisation.
+    pub address: String,
+    /// Ed25519 signature verification key, 32 bytes as lowercase hex.
+    pub ed25519_public: String,
+    /// X25519 HPKE public key (RFC 9180 DHKEM(X25519, HKDF-SHA256)), 32 bytes as lowercase hex.
+    pub x25519_public: String,
+    /// The role the wallet was created for.
+    pub role: Role,
+    /// The name the user gave the wallet.
+    pub display_name: String,
+}
+
+impl PublicIdentity {
+    /// Canonical, unambiguous bytes of every field, bound into the AEAD associated data so
+    /// that editing any identity column in the vault file is detected.
+    pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for field in [
+            self.address.as_bytes(),
+            self.ed25519_public.as_bytes(),
+            self.x25519_public.as_bytes(),
+            self.role.as_str().as_bytes(),
+            self.display_name.as_bytes(),
+        ] {
+            push_len_prefixed(&mut out, field);
+        }
+        out
+    }
+}
+
+/// Appends `field` with a 4-byte big-endian length, so concatenations cannot collide.
+pub(crate) fn push_len_prefixed(out: &mut Vec<u8>, field: &[u8]) {
+    // Fields here are short (names <= 100 chars, keys, labels); saturate rather than panic.
+    let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(field);
+}
+
+/// Checks and normalises a display name: trimmed, 1..=100 characters, no control characters.
+pub(crate) fn normalize_display_name(name: &str) -> Option<String> {
+    let t = name.trim();
+    let n = t.chars().count();
+    if n == 0 || n > 100 || t.chars().any(char::is_control) {
+        return None;
+    }
+    Some(t.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_round_trips_and_authority() {
+        for r in [Role::Patient, Role::Doctor, Role::Clinic] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert!(Role::Patient.has_abe_authority());
+        assert!(Role::Clinic.has_abe_authority());
+        assert!(!Role::Doctor.has_abe_authority());
+        assert_eq!(serde_json::to_string(&Role::Clinic).unwrap(), "\"clinic\"");
+    }
+
+    #[test]
+    fn canonical_bytes_are_unambiguous() {
+        let a = PublicIdentity {
+            address: "0xab".into(),
+            ed25519_public: "c".into(),
+            x25519_public: "d".into(),
+            role: Role::Doctor,
+            display_name: "e".into(),
+        };
+        let mut b = a.clone();
+        b.address = "0xa".into();
+        b.ed25519_public = "bc".into();
+        assert_ne!(a.canonical_bytes(), b.canonical_bytes());
+    }
+
+    #[test]
+    fn display_names_are_checked() {
+        assert_eq!(normalize_display_name("  Ada  ").as_deref(), Some("Ada"));
+        assert!(normalize_display_name("   ").is_none());
+        assert!(normalize_display_name("a\nb").is_none());
+        assert!(normalize_display_name(&"x".repeat(101)).is_none());
+    }
+}
