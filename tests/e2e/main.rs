@@ -1,1 +1,4 @@
+//! End-to-end tests: one user story each, the real app against real nodes.
+//! Run by scripts/test under Xvfb, one at a time.
 
+mod health;

@@ -1,0 +1,253 @@
+//! The end-to-end harness: real nodes, the real app, driven through tauri-driver
+//! and WebKitWebDriver.
+//!
+//! Each test gets its own nodes (free ports, temp folders), its own app data folder
+//! and its own tauri-driver, so tests share no state. Screenshots go to
+//! `$MEDWALLET_E2E_ARTIFACTS/<test>/` at every step, so the last one shows where a
+//! failing test stopped. Dropping an [`App`] stops tauri-driver (SIGTERM, which
+//! also ends WebKitWebDriver and the app), also when the test panics.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use medwallet_devnodes::{free_port, Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
+use medwallet_ledger::{LedgerNode, PrivateKeySigner};
+use thirtyfour::prelude::*;
+
+pub use thirtyfour;
+
+/// How long a UI expectation may take before the test fails.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A real IPFS node and a real ledger node with the contract deployed.
+pub struct Nodes {
+    /// The js-ipfs daemon (`None` once stopped).
+    pub ipfs: Option<Ipfs>,
+    /// The anvil node (`None` once stopped).
+    pub anvil: Option<Anvil>,
+    /// The IPFS API URL.
+    pub ipfs_url: String,
+    /// The ledger URL.
+    pub ledger_url: String,
+    /// The deployed contract's address.
+    pub contract: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nodes {
+    /// Starts both nodes in a fresh temp folder and deploys the contract.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tools = NodeTools::locate().expect("node tools (run scripts/setup)");
+        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(dir.path().join("ipfs"))).expect("js-ipfs starts");
+        let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(dir.path().join("anvil"))).expect("anvil starts");
+        let ledger_url = anvil.url();
+        let contract = LedgerNode::new(&ledger_url.parse().expect("url"))
+            .deploy(PrivateKeySigner::random())
+            .await
+            .expect("contract deploys");
+        Self {
+            ipfs_url: ipfs.api_url(),
+            ledger_url,
+            contract: contract.to_string(),
+            ipfs: Some(ipfs),
+            anvil: Some(anvil),
+            _dir: dir,
+        }
+    }
+
+    /// The environment that points the app at these nodes.
+    pub fn app_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("MEDWALLET_IPFS_URL", self.ipfs_url.clone()),
+            ("MEDWALLET_LEDGER_URL", self.ledger_url.clone()),
+            ("MEDWALLET_CONTRACT_ADDRESS", self.contract.clone()),
+        ]
+    }
+
+    /// Stops the ledger node.
+    pub fn stop_ledger(&mut self) {
+        if let Some(anvil) = self.anvil.take() {
+            anvil.stop();
+        }
+    }
+}
+
+/// The real app, running under tauri-driver.
+pub struct App {
+    driver: Option<WebDriver>,
+    tauri_driver: Child,
+    artifacts: PathBuf,
+    step: u32,
+    /// The app's data folder (settings and vault files).
+    pub data_dir: tempfile::TempDir,
+}
+
+impl App {
+    /// Launches the app for test `name` with `env` added to its environment.
+    pub async fn launch(name: &str, env: &[(&'static str, String)]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let artifacts = artifacts_root().join(name);
+        std::fs::create_dir_all(&artifacts).expect("artifacts dir");
+
+        let (port, native_port) = (free_port().expect("port"), free_port().expect("port"));
+        // The app inherits tauri-driver's environment (through WebKitWebDriver).
+        let mut cmd = Command::new(tool("tauri-driver"));
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("MEDWALLET_DATA_DIR", data_dir.path())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log_file(&artifacts, "tauri-driver.log"))
+            .stderr(log_file(&artifacts, "tauri-driver.err.log"));
+        let tauri_driver = cmd.spawn().expect("tauri-driver starts (run scripts/setup)");
+        // tauri-driver listens at once but proxies to WebKitWebDriver, which takes a
+        // moment longer: a session request before then is refused.
+        wait_port(port);
+        wait_port(native_port);
+
+        let mut caps = thirtyfour::Capabilities::new();
+        caps.set("browserName", "wry").expect("caps");
+        caps.set("tauri:options", serde_json::json!({ "application": app_binary() })).expect("caps");
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("a WebDriver session");
+        Self { driver: Some(driver), tauri_driver, artifacts, step: 0, data_dir }
+    }
+
+    fn driver(&self) -> &WebDriver {
+        self.driver.as_ref().expect("session open")
+    }
+
+    /// Waits until the element at `css` exists and its text satisfies `want`; returns
+    /// the text. On timeout, takes a screenshot and fails with the last text seen.
+    pub async fn wait_text(&mut self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        let mut last = String::from("(element not found)");
+        while start.elapsed() < UI_TIMEOUT {
+            if let Ok(element) = self.driver().find(By::Css(css)).await {
+                if let Ok(text) = element.text().await {
+                    if want(&text) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.screenshot("timeout").await;
+        panic!("{css} did not show the expected text within {UI_TIMEOUT:?}; last seen: {last:?}");
+    }
+
+    /// Clicks the element at `css`.
+    pub async fn click(&mut self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Replaces the text of the input at `css`.
+    pub async fn fill(&mut self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        input.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// The element at `css`, waiting for it to appear.
+    pub async fn find(&mut self, css: &str) -> WebElement {
+        let start = Instant::now();
+        loop {
+            match self.driver().find(By::Css(css)).await {
+                Ok(element) => return element,
+                Err(e) if start.elapsed() > UI_TIMEOUT => {
+                    self.screenshot("missing-element").await;
+                    panic!("{css} not found: {e}");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    /// Whether an element matches `css` right now.
+    pub async fn exists(&self, css: &str) -> bool {
+        self.driver().find(By::Css(css)).await.is_ok()
+    }
+
+    /// Saves a numbered screenshot of the window.
+    pub async fn screenshot(&mut self, label: &str) {
+        // Let the last render settle before capturing it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.step += 1;
+        let path = self.artifacts.join(format!("{:02}-{label}.png", self.step));
+        if let Err(e) = self.driver().screenshot(&path).await {
+            eprintln!("screenshot {} failed: {e}", path.display());
+        }
+    }
+
+    /// Ends the session and stops the app.
+    pub async fn close(mut self) {
+        if let Some(driver) = self.driver.take() {
+            let _ = driver.quit().await;
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: a killed tauri-driver orphans WebKitWebDriver.
+        if let Ok(pid) = libc::pid_t::try_from(self.tauri_driver.id()) {
+            // SAFETY: kill(2) on our own child's pid.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.tauri_driver.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.tauri_driver.kill();
+        let _ = self.tauri_driver.wait();
+    }
+}
+
+/// Where screenshots and logs go: `$MEDWALLET_E2E_ARTIFACTS`, else `.e2e-artifacts`.
+pub fn artifacts_root() -> PathBuf {
+    std::env::var_os("MEDWALLET_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.e2e-artifacts"))
+}
+
+/// The app binary built beside this test binary (`target/<profile>/medwallet`), with
+/// the UI embedded (scripts/test builds it with `--features custom-protocol`).
+pub fn app_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MEDWALLET_APP_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/medwallet
+    let app = exe.parent().and_then(Path::parent).expect("target dir").join("medwallet");
+    assert!(app.exists(), "{} is missing: build the app first (scripts/test does)", app.display());
+    app
+}
+
+fn tool(name: &str) -> PathBuf {
+    let cargo_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin").join(name));
+    match cargo_bin {
+        Some(path) if path.exists() => path,
+        _ => PathBuf::from(name),
+    }
+}
+
+fn log_file(dir: &Path, name: &str) -> std::fs::File {
+    std::fs::File::create(dir.join(name)).expect("log file")
+}
+
+fn wait_port(port: u16) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let start = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "nothing listens on port {port} (tauri-driver / WebKitWebDriver)");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

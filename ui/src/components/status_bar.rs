@@ -2,7 +2,7 @@
 
 use gloo_timers::callback::Interval;
 use medwallet_api::commands::CheckHealth;
-use medwallet_api::{HealthReport, IpfsStatus, LedgerStatus, NoArgs, UserError};
+use medwallet_api::{HealthReport, IpfsStatus, LedgerStatus, NoArgs, NodeProblem, UserError};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -105,12 +105,7 @@ fn ipfs_item(report: &HealthReport) -> Html {
                 { format!("IPFS {version} · peer {}", short(peer_id)) }
             </span>
         },
-        IpfsStatus::Down { reason } => html! {
-            <span id="health-ipfs" class="health down" title={reason.clone()}>
-                <span class="dot" aria-hidden="true"></span>
-                { format!("IPFS unreachable ({url})") }
-            </span>
-        },
+        IpfsStatus::Down { problem, reason } => down_item("health-ipfs", "IPFS", "an IPFS node", *problem, url, reason),
     }
 }
 
@@ -130,12 +125,26 @@ fn ledger_item(report: &HealthReport) -> Html {
                 </span>
             }
         }
-        LedgerStatus::Down { reason } => html! {
-            <span id="health-ledger" class="health down" title={reason.clone()}>
-                <span class="dot" aria-hidden="true"></span>
-                { format!("Ledger unreachable ({url})") }
-            </span>
-        },
+        LedgerStatus::Down { problem, reason } => {
+            down_item("health-ledger", "Ledger", "an Ethereum node", *problem, url, reason)
+        }
+    }
+}
+
+/// A red item: a short label naming the problem and the URL; the full reason and
+/// what to do in the tooltip and for screen readers.
+fn down_item(id: &'static str, node: &str, kind: &str, problem: NodeProblem, url: &str, reason: &str) -> Html {
+    let label = match problem {
+        NodeProblem::InvalidUrl => format!("{node}: invalid URL ({url})"),
+        NodeProblem::Unreachable => format!("{node} unreachable ({url})"),
+        NodeProblem::WrongService => format!("{node}: not {kind} ({url})"),
+        NodeProblem::Refused => format!("{node} refused ({url})"),
+    };
+    html! {
+        <span {id} class="health down" title={reason.to_owned()} aria-description={reason.to_owned()}>
+            <span class="dot" aria-hidden="true"></span>
+            { label }
+        </span>
     }
 }
 

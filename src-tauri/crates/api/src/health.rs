@@ -33,9 +33,11 @@ pub enum IpfsStatus {
         /// The node's peer id.
         peer_id: String,
     },
-    /// No usable IPFS node: the reason, in words.
+    /// No usable IPFS node.
     Down {
-        /// Why, in the user's words.
+        /// What kind of problem, for the short label in the bar.
+        problem: NodeProblem,
+        /// Why, in the user's words, with what to do.
         reason: String,
     },
 }
@@ -63,9 +65,25 @@ pub enum LedgerStatus {
         /// (`None` when no address is configured).
         contract_deployed: Option<bool>,
     },
-    /// No usable ledger node: the reason, in words.
+    /// No usable ledger node.
     Down {
-        /// Why, in the user's words.
+        /// What kind of problem, for the short label in the bar.
+        problem: NodeProblem,
+        /// Why, in the user's words, with what to do.
         reason: String,
     },
+}
+
+/// Why a node is not usable, in categories the user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeProblem {
+    /// The URL in Settings is not usable.
+    InvalidUrl,
+    /// Nothing answered there, or not in time.
+    Unreachable,
+    /// Something answered, but it is another kind of service.
+    WrongService,
+    /// The node answered and refused.
+    Refused,
 }

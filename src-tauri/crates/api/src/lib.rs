@@ -15,7 +15,7 @@ pub mod settings;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use health::{HealthReport, LedgerHealth, LedgerStatus, IpfsHealth, IpfsStatus};
+pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use settings::{NodeSettings, SettingsError};
 
 /// One IPC command: its wire name, what the webview sends, what it gets back.

@@ -3,7 +3,7 @@
 //! Both nodes are checked at once, each within its client's deadline, so a dead
 //! node costs at most a few seconds and never blocks the other's result.
 
-use medwallet_api::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeSettings};
+use medwallet_api::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem, NodeSettings};
 use medwallet_ledger::{Address, ContractStatus, LedgerError, LedgerNode};
 use medwallet_records::{IpfsError, IpfsNode};
 
@@ -20,12 +20,15 @@ pub async fn check_health(settings: &NodeSettings) -> HealthReport {
 
 async fn ipfs_health(url: &str) -> IpfsHealth {
     let status = match parse_node_url(url) {
-        Err(e) => IpfsStatus::Down { reason: format!("The IPFS URL is not valid. {e}") },
+        Err(e) => IpfsStatus::Down {
+            problem: NodeProblem::InvalidUrl,
+            reason: format!("The IPFS URL is not valid. {e}"),
+        },
         Ok(parsed) => match IpfsNode::new(&parsed) {
-            Err(e) => IpfsStatus::Down { reason: ipfs_reason(&e) },
+            Err(e) => ipfs_down(&e),
             Ok(node) => match node.info().await {
                 Ok(info) => IpfsStatus::Up { version: info.version, peer_id: info.peer_id },
-                Err(e) => IpfsStatus::Down { reason: ipfs_reason(&e) },
+                Err(e) => ipfs_down(&e),
             },
         },
     };
@@ -34,11 +37,14 @@ async fn ipfs_health(url: &str) -> IpfsHealth {
 
 async fn ledger_health(url: &str, contract: Option<&str>) -> LedgerHealth {
     let status = match parse_node_url(url) {
-        Err(e) => LedgerStatus::Down { reason: format!("The ledger URL is not valid. {e}") },
+        Err(e) => LedgerStatus::Down {
+            problem: NodeProblem::InvalidUrl,
+            reason: format!("The ledger URL is not valid. {e}"),
+        },
         Ok(parsed) => {
             let node = LedgerNode::new(&parsed);
             match node.status().await {
-                Err(e) => LedgerStatus::Down { reason: ledger_reason(&e) },
+                Err(e) => ledger_down(&e),
                 Ok(chain) => {
                     let contract_deployed = match contract.map(str::parse::<Address>) {
                         None => None,
@@ -55,31 +61,41 @@ async fn ledger_health(url: &str, contract: Option<&str>) -> LedgerHealth {
     LedgerHealth { url: url.to_owned(), status }
 }
 
-/// The user's words for an IPFS failure: what happened, then what to do.
-fn ipfs_reason(err: &IpfsError) -> String {
-    match err {
-        IpfsError::InvalidUrl { reason, .. } => format!("The IPFS URL cannot be used ({reason}). Fix it in Settings."),
-        IpfsError::Unreachable { detail, .. } => {
-            format!("Nothing answered ({detail}). Start the IPFS node or check its URL in Settings.")
+/// An IPFS failure in the user's words: what happened, then what to do.
+fn ipfs_down(err: &IpfsError) -> IpfsStatus {
+    let (problem, reason) = match err {
+        IpfsError::InvalidUrl { reason, .. } => {
+            (NodeProblem::InvalidUrl, format!("The IPFS URL cannot be used ({reason}). Fix it in Settings."))
         }
-        IpfsError::NotIpfs { detail, .. } => {
-            format!("Something answered, but it is not an IPFS node ({detail}). Check the URL in Settings.")
+        IpfsError::Unreachable { detail, .. } => (
+            NodeProblem::Unreachable,
+            format!("Nothing answered ({detail}). Start the IPFS node or check its URL in Settings."),
+        ),
+        IpfsError::NotIpfs { detail, .. } => (
+            NodeProblem::WrongService,
+            format!("Something answered, but it is not an IPFS node ({detail}). Check the URL in Settings."),
+        ),
+        IpfsError::Api { message, .. } => {
+            (NodeProblem::Refused, format!("The IPFS node refused the request: {message}."))
         }
-        IpfsError::Api { message, .. } => format!("The IPFS node refused the request: {message}."),
-    }
+    };
+    IpfsStatus::Down { problem, reason }
 }
 
-/// The user's words for a ledger failure.
-fn ledger_reason(err: &LedgerError) -> String {
-    match err {
-        LedgerError::Unreachable { detail, .. } => {
-            format!("Nothing answered ({detail}). Start the ledger node or check its URL in Settings.")
-        }
-        LedgerError::NotEvm { detail, .. } => {
-            format!("Something answered, but it is not an Ethereum JSON-RPC node ({detail}). Check the URL in Settings.")
-        }
-        other => other.to_string(),
-    }
+/// A ledger failure in the user's words.
+fn ledger_down(err: &LedgerError) -> LedgerStatus {
+    let (problem, reason) = match err {
+        LedgerError::Unreachable { detail, .. } => (
+            NodeProblem::Unreachable,
+            format!("Nothing answered ({detail}). Start the ledger node or check its URL in Settings."),
+        ),
+        LedgerError::NotEvm { detail, .. } => (
+            NodeProblem::WrongService,
+            format!("Something answered, but it is not an Ethereum JSON-RPC node ({detail}). Check the URL in Settings."),
+        ),
+        other => (NodeProblem::Refused, other.to_string()),
+    };
+    LedgerStatus::Down { problem, reason }
 }
 
 #[cfg(test)]
@@ -94,7 +110,9 @@ mod tests {
             contract_address: None,
         })
         .await;
-        assert!(matches!(&report.ipfs.status, IpfsStatus::Down { reason } if reason.contains("not valid")));
-        assert!(matches!(&report.ledger.status, LedgerStatus::Down { reason } if reason.contains("not valid")));
+        assert!(matches!(&report.ipfs.status,
+            IpfsStatus::Down { problem: NodeProblem::InvalidUrl, reason } if reason.contains("not valid")));
+        assert!(matches!(&report.ledger.status,
+            LedgerStatus::Down { problem: NodeProblem::InvalidUrl, reason } if reason.contains("not valid")));
     }
 }

@@ -8,6 +8,9 @@ pub enum NodeUrlError {
     /// Nothing was entered.
     #[error("Enter the node's URL, for example http://127.0.0.1:5001.")]
     Empty,
+    /// A host and port without `http://` in front.
+    #[error("Add the scheme in front: {0}")]
+    MissingScheme(String),
     /// Not a URL at all.
     #[error("This is not a URL ({0}). Write it like http://127.0.0.1:5001.")]
     Malformed(String),
@@ -27,6 +30,9 @@ pub fn parse_node_url(input: &str) -> Result<Url, NodeUrlError> {
     let input = input.trim();
     if input.is_empty() {
         return Err(NodeUrlError::Empty);
+    }
+    if !input.contains("://") {
+        return Err(NodeUrlError::MissingScheme(format!("http://{input}")));
     }
     let url = Url::parse(input).map_err(|e| NodeUrlError::Malformed(e.to_string()))?;
     match url.scheme() {
@@ -62,8 +68,9 @@ mod tests {
     #[test]
     fn names_what_is_wrong() {
         assert_eq!(parse_node_url("  "), Err(NodeUrlError::Empty));
-        assert!(matches!(parse_node_url("127.0.0.1:5001"), Err(NodeUrlError::Malformed(_) | NodeUrlError::Scheme(_))));
-        assert!(matches!(parse_node_url("localhost"), Err(NodeUrlError::Malformed(_))));
+        assert_eq!(parse_node_url("127.0.0.1:5001"), Err(NodeUrlError::MissingScheme("http://127.0.0.1:5001".into())));
+        assert_eq!(parse_node_url("localhost:5001"), Err(NodeUrlError::MissingScheme("http://localhost:5001".into())));
+        assert!(matches!(parse_node_url("localhost"), Err(NodeUrlError::MissingScheme(_))));
         assert_eq!(parse_node_url("ftp://x:1"), Err(NodeUrlError::Scheme("ftp".into())));
         assert!(matches!(parse_node_url("http://u:p@h:1"), Err(NodeUrlError::Extra(_))));
         assert!(matches!(parse_node_url("http://h:1/?a=b"), Err(NodeUrlError::Extra(_))));

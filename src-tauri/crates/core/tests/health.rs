@@ -1,7 +1,7 @@
 //! Node health against real nodes: up, swapped (each URL points at the other kind
 //! of node), and down.
 
-use medwallet_api::{IpfsStatus, LedgerStatus, NodeSettings};
+use medwallet_api::{IpfsStatus, LedgerStatus, NodeProblem, NodeSettings};
 use medwallet_core::check_health;
 use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools, LOCAL_CHAIN_ID};
 use medwallet_ledger::{LedgerNode, PrivateKeySigner};
@@ -34,15 +34,15 @@ async fn health_reports_real_versions_wrong_nodes_and_stopped_nodes() {
     // Each URL pointing at the other kind of node.
     let swapped = NodeSettings { ipfs_url: anvil.url(), ledger_url: ipfs.api_url(), contract_address: None };
     let report = check_health(&swapped).await;
-    assert!(matches!(&report.ipfs.status, IpfsStatus::Down { reason } if reason.contains("not an IPFS node")), "{report:?}");
+    assert!(matches!(&report.ipfs.status, IpfsStatus::Down { problem: NodeProblem::WrongService, reason } if reason.contains("not an IPFS node")), "{report:?}");
     assert!(
-        matches!(&report.ledger.status, LedgerStatus::Down { reason } if reason.contains("not an Ethereum JSON-RPC node")),
+        matches!(&report.ledger.status, LedgerStatus::Down { problem: NodeProblem::WrongService, reason } if reason.contains("not an Ethereum JSON-RPC node")),
         "{report:?}"
     );
 
     anvil.stop();
     ipfs.stop();
     let report = check_health(&settings).await;
-    assert!(matches!(&report.ipfs.status, IpfsStatus::Down { reason } if reason.contains("Nothing answered")), "{report:?}");
-    assert!(matches!(&report.ledger.status, LedgerStatus::Down { reason } if reason.contains("Nothing answered")), "{report:?}");
+    assert!(matches!(&report.ipfs.status, IpfsStatus::Down { problem: NodeProblem::Unreachable, reason } if reason.contains("Nothing answered")), "{report:?}");
+    assert!(matches!(&report.ledger.status, LedgerStatus::Down { problem: NodeProblem::Unreachable, reason } if reason.contains("Nothing answered")), "{report:?}");
 }
