@@ -127,6 +127,13 @@ pub enum DecodeError {
         /// The field being read.
         what: &'static str,
     },
+    /// A point is the identity (point at infinity). No honest encoding contains it: it would
+    /// be a degenerate key or parameter (e.g. `K_t = 1` makes every ciphertext's key public).
+    #[error("{what} is the identity point, which no valid object contains")]
+    Identity {
+        /// The field being read.
+        what: &'static str,
+    },
     /// A scalar is not canonical (not below the group order) or is zero where it must not be.
     #[error("{what} is not a valid scalar")]
     InvalidScalar {

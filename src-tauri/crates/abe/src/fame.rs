@@ -30,7 +30,8 @@
 //! constant-time GLV scalar multiplication in G1. Setup computes `K_t` with a G2 scalar
 //! multiplication. `T_t` is a deterministic function of `K_t`, so this only adds
 //! information that a FAME security reduction choosing the master key itself can simulate;
-//! it is a deviation from the paper that should be part of any review. Key generation and
+//! it is a deviation from the paper that should be part of any review (done: see
+//! `SECURITY.md` §3 for the argument and the exact assumption). Key generation and
 //! decryption never touch GT exponentiation.
 //!
 //! # Zeroization
@@ -183,6 +184,15 @@ impl MasterKey {
         ];
         let mut aff = [G2Affine::identity(); 4];
         G2Projective::batch_normalize(&[h_a[0], h_a[1], k[0], k[1]], &mut aff);
+        // `h^{a_t}` is never the identity (a_t ≠ 0); `K_t` is the identity only if
+        // `d_t a_t + d3 = 0` (probability 2^-254 from a seed), which would make every
+        // ciphertext's key `e(g^{s1}, K1) e(g^{s2}, K2)` public. Such parameters could not be
+        // decoded either (the decoders reject the identity), so refuse to create them.
+        if aff.iter().any(|p| bool::from(p.is_identity())) {
+            return Err(AbeError::Decode(crate::error::DecodeError::Identity {
+                what: "a public parameter",
+            }));
+        }
         let pp = PublicParams::from_parts(label, [aff[0], aff[1]], [aff[2], aff[3]]);
         Ok(MasterKey { pp, s })
     }
@@ -213,6 +223,19 @@ impl MasterKey {
             return Err(AbeError::InvalidAttribute(bad.chars().take(64).collect()));
         }
 
+        // A component is the identity only with probability ~2^-250 (e.g. r1 = 0 or
+        // σ_y = 0); such a key would not decode, so draw again. Never loops in practice.
+        for _ in 0..8 {
+            let uk = self.issue_once(attrs.clone(), rng);
+            if !uk.has_identity() {
+                return Ok(uk);
+            }
+        }
+        Err(AbeError::Rejected)
+    }
+
+    /// One run of FAME `KeyGen` for validated, sorted, deduplicated attributes.
+    fn issue_once<R: RngCore + CryptoRng>(&self, attrs: Vec<String>, rng: &mut R) -> UserKey {
         let id = &self.pp.id;
         let s = &self.s;
         let g = G1Projective::generator();
@@ -224,13 +247,17 @@ impl MasterKey {
             Option::<Scalar>::from(s[A2].0.invert()),
         ) {
             (Some(x), Some(y)) => (Secret(x), Secret(y)),
-            // Cannot happen: from_seed and decoding reject zero a_t.
-            _ => return Err(AbeError::Rejected),
+            // Cannot happen: from_seed and decoding reject zero a_t (and then every
+            // component is the identity, which `issue_key` rejects).
+            _ => (Secret(Scalar::ZERO), Secret(Scalar::ZERO)),
         };
         let a_inv = [a_inv1.0, a_inv2.0];
-        let b1r1 = s[B1].0 * r1.0;
-        let b2r2 = s[B2].0 * r2.0;
-        let r12 = r1.0 + r2.0;
+        let mut prod = [
+            Secret(s[B1].0 * r1.0),
+            Secret(s[B2].0 * r2.0),
+            Secret(r1.0 + r2.0),
+        ];
+        let [b1r1, b2r2, r12] = prod.map(|x| x.0);
         // Exponents of H(·1t), H(·2t), H(·3t) for t = 1, 2.
         let mut e = [[Secret(Scalar::ZERO); 3]; 2];
         for t in 0..2 {
@@ -246,14 +273,15 @@ impl MasterKey {
 
         let mut proj: Vec<G1Projective> = Vec::with_capacity(3 * attrs.len() + 3);
         for y in &attrs {
-            let sigma = Secret(Scalar::random(&mut *rng));
+            let mut sigma = Secret(Scalar::random(&mut *rng));
             for t in 0..2u8 {
                 let hs = [1u8, 2, 3].map(|l| hash_attribute(id, y, l, t + 1));
                 proj.push(combine(t as usize, hs, sigma.0 * a_inv[t as usize]));
             }
             proj.push(g * (-sigma.0));
+            sigma.zeroize();
         }
-        let sigma_p = Secret(Scalar::random(&mut *rng));
+        let mut sigma_p = Secret(Scalar::random(&mut *rng));
         for t in 0..2u8 {
             let hs = [1u8, 2, 3].map(|l| hash_column(id, 0, l, t + 1));
             let d = s[D1 + t as usize].0;
@@ -278,13 +306,15 @@ impl MasterKey {
         G2Projective::batch_normalize(&[h * b1r1, h * b2r2, h * r12], &mut sk0);
         let mut scrub = [r1, r2, a_inv1, a_inv2];
         scrub.zeroize();
+        prod.zeroize();
+        sigma_p.zeroize();
         e.iter_mut().for_each(|x| x.zeroize());
-        Ok(UserKey {
+        UserKey {
             pp: self.pp.clone(),
             attrs: entries,
             sk0: sk0.map(Secret),
             skp,
-        })
+        }
     }
 }
 
@@ -337,6 +367,22 @@ impl UserKey {
         &self.pp
     }
 
+    /// Whether any component is the identity (never for an honestly issued key, except
+    /// with negligible probability; the decoder rejects such keys).
+    pub(crate) fn has_identity(&self) -> bool {
+        let g1 = self
+            .attrs
+            .iter()
+            .flat_map(|(_, p)| p.iter())
+            .chain(self.skp.iter())
+            .fold(subtle::Choice::from(0u8), |acc, p| acc | p.0.is_identity());
+        let g2 = self
+            .sk0
+            .iter()
+            .fold(subtle::Choice::from(0u8), |acc, p| acc | p.0.is_identity());
+        bool::from(g1 | g2)
+    }
+
     pub(crate) fn find(&self, attribute: &str) -> Option<&[Secret<G1Affine>; 3]> {
         self.attrs
             .binary_search_by(|(a, _)| a.as_str().cmp(attribute))
@@ -351,6 +397,18 @@ impl UserKey {
 pub(crate) struct CtCore {
     pub(crate) ct0: [G2Affine; 3],
     pub(crate) rows: Vec<[G1Affine; 3]>,
+}
+
+impl CtCore {
+    /// Whether any element is the identity (the decoder rejects such ciphertexts).
+    pub(crate) fn has_identity(&self) -> bool {
+        self.ct0.iter().any(|p| bool::from(p.is_identity()))
+            || self
+                .rows
+                .iter()
+                .flatten()
+                .any(|p| bool::from(p.is_identity()))
+    }
 }
 
 /// `ct0 = (h^{a1 s1}, h^{a2 s2}, h^{s1+s2})`.
@@ -499,6 +557,88 @@ mod tests {
 
         // Without the selected set summing to (1, 0, …) the identity fails.
         assert_ne!(decrypt(&uk, &core, &attrs, &sel[..1]), key);
+    }
+
+    /// The rabe-style attack, and why the `K_t` deviation raises its stakes. If the hash had
+    /// a known discrete log (rabe: `H(x) = g^{hash(x)}`), each row would be
+    /// `g^{α_{ℓ1} s1 + α_{ℓ2} s2}` with known `α`, two rows give `g^{s1}, g^{s2}`, and with
+    /// the published `K_t` *anyone* (no key at all) gets `e(g^{s1}, K1) e(g^{s2}, K2)`. The
+    /// attack is shown to work on such rows, and to fail on ours with the "known dlog" a
+    /// rabe-like implementation would use (our hash is RFC 9380: see `hash.rs`).
+    #[test]
+    fn known_dlog_hash_attack_works_on_toy_rows_and_fails_on_ours() {
+        use crate::hash::sha256;
+        let msk = MasterKey::from_seed(&[9; 32], "rabe").unwrap();
+        let pp = &msk.pp;
+        let policy = Policy::parse("a").unwrap();
+        let m = lsss::build(&policy);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let (s1, s2) = (Scalar::random(&mut rng), Scalar::random(&mut rng));
+        let (core, key) = encrypt(pp, &m, &["a"], &s1, &s2);
+
+        let attack = |rows: &[G1Affine; 3], alpha: &[[Scalar; 2]; 3]| -> Gt {
+            let det = alpha[0][0] * alpha[1][1] - alpha[0][1] * alpha[1][0];
+            let inv = Option::<Scalar>::from(det.invert()).unwrap();
+            let (c0, c1) = (G1Projective::from(rows[0]), G1Projective::from(rows[1]));
+            let gs1 = ((c0 * alpha[1][1] - c1 * alpha[0][1]) * inv).to_affine();
+            let gs2 = ((c1 * alpha[0][0] - c0 * alpha[1][0]) * inv).to_affine();
+            blstrs::pairing(&gs1, &pp.k[0]) + blstrs::pairing(&gs2, &pp.k[1])
+        };
+        let g = G1Projective::generator();
+
+        // Toy rows with known discrete logs: the attack recovers the key without a key.
+        let alpha: [[Scalar; 2]; 3] =
+            [0, 1, 2].map(|_| [Scalar::random(&mut rng), Scalar::random(&mut rng)]);
+        let toy: Vec<G1Affine> = alpha
+            .iter()
+            .map(|a| (g * (a[0] * s1 + a[1] * s2)).to_affine())
+            .collect();
+        assert_eq!(attack(&[toy[0], toy[1], toy[2]], &alpha), key);
+
+        // Our rows: the "discrete log" an implementation like rabe's would use does not
+        // describe our points, and the attack yields garbage.
+        let guess: [[Scalar; 2]; 3] = [1u8, 2, 3].map(|l| {
+            [1u8, 2].map(|t| {
+                let mut wide = [0u8; 64];
+                wide[32..].copy_from_slice(&sha256(&[b"a", &[l, t]]));
+                scalar_from_wide(&wide)
+            })
+        });
+        for (l, row) in (1u8..=3).zip(&guess) {
+            for (t, alpha) in (1u8..=2).zip(row) {
+                let base = hash_attribute(&pp.id, "a", l, t) + hash_column(&pp.id, 0, l, t);
+                assert_ne!(base, g * alpha);
+            }
+        }
+        assert_ne!(attack(&core.rows[0], &guess), key);
+    }
+
+    /// Collusion checked on the GT value itself (not just the FO rejection): the pooled
+    /// parts of two users, with either user's `sk0`/`sk'`, never give `T1^{s1} T2^{s2}`.
+    #[test]
+    fn collusion_never_reaches_the_gt_key() {
+        let msk = MasterKey::from_seed(&[8; 32], "collusion").unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
+        let policy = Policy::parse("a AND b").unwrap();
+        let m = lsss::build(&policy);
+        let attrs: Vec<&str> = policy.attributes().collect();
+        let (s1, s2) = (Scalar::random(&mut rng), Scalar::random(&mut rng));
+        let (core, key) = encrypt(&msk.pp, &m, &attrs, &s1, &s2);
+        let u1 = msk.issue_key(&["a"], &mut rng).unwrap();
+        let u2 = msk.issue_key(&["b"], &mut rng).unwrap();
+        let both = msk.issue_key(&["a", "b"], &mut rng).unwrap();
+        assert_eq!(decrypt(&both, &core, &attrs, &[0, 1]), key);
+        let mut pooled = u1.attrs.clone();
+        pooled.extend(u2.attrs.clone());
+        for (sk0, skp) in [(&u1, &u1), (&u2, &u2), (&u1, &u2), (&u2, &u1)] {
+            let forged = UserKey {
+                pp: msk.pp.clone(),
+                attrs: pooled.clone(),
+                sk0: sk0.sk0,
+                skp: skp.skp,
+            };
+            assert_ne!(decrypt(&forged, &core, &attrs, &[0, 1]), key);
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Wire formats. Every object starts with a kind tag and a format version, then fixed-size
 //! or length-prefixed fields (big-endian lengths); decoders check every length, reject
 //! trailing bytes, and decode points with on-curve and subgroup checks. Points are
-//! compressed (48 bytes in G1, 96 in G2), scalars are 32 bytes big-endian and canonical.
+//! compressed (48 bytes in G1, 96 in G2) and never the identity (rejected with
+//! [`DecodeError::Identity`]; encoders never produce it, see `MasterKey::from_scalars`,
+//! `MasterKey::issue_key` and `wrap_key`), scalars are 32 bytes big-endian and canonical.
 //!
 //! ```text
 //! public params : A1 01 | label: u16 len + UTF-8 | h^a1, h^a2, K1, K2 : 4 × G2
@@ -14,6 +16,7 @@
 
 use blstrs::{G1Affine, G2Affine, Scalar};
 use ff::Field;
+use group::prime::PrimeCurveAffine;
 use zeroize::Zeroizing;
 
 use crate::error::DecodeError;
@@ -118,6 +121,9 @@ impl<'a> Reader<'a> {
         let b: [u8; 48] = self.array()?;
         let p = Option::<G1Affine>::from(G1Affine::from_compressed_unchecked(&b))
             .ok_or(DecodeError::InvalidPoint { what: field })?;
+        if bool::from(p.is_identity()) {
+            return Err(DecodeError::Identity { what: field });
+        }
         if !bool::from(p.is_torsion_free()) {
             return Err(DecodeError::NotInSubgroup { what: field });
         }
@@ -128,6 +134,9 @@ impl<'a> Reader<'a> {
         let b: [u8; 96] = self.array()?;
         let p = Option::<G2Affine>::from(G2Affine::from_compressed_unchecked(&b))
             .ok_or(DecodeError::InvalidPoint { what: field })?;
+        if bool::from(p.is_identity()) {
+            return Err(DecodeError::Identity { what: field });
+        }
         if !bool::from(p.is_torsion_free()) {
             return Err(DecodeError::NotInSubgroup { what: field });
         }

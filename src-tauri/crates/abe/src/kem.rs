@@ -192,15 +192,23 @@ pub fn wrap_key<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Ciphertext {
     let mut sigma = Zeroizing::new([0u8; 32]);
-    rng.fill_bytes(&mut sigma[..]);
     let policy_text = policy.to_string();
     let policy_hash = sha256(&[policy_text.as_bytes()]);
     let authority = pp.id;
-
-    let c = coins(&sigma, &authority, &policy_hash);
     let matrix = lsss::build(policy);
     let attributes: Vec<&str> = policy.attributes().collect();
-    let (core, z) = fame::encrypt(pp, &matrix, &attributes, &c.0[0], &c.0[1]);
+
+    // A ciphertext element is the identity only with negligible probability (s1 = 0,
+    // s1 + s2 = 0, a row's exponent 0); the decoder rejects such encodings, so draw a new
+    // sigma rather than emit one. Loops more than once with probability ~2^-245.
+    let (core, z) = loop {
+        rng.fill_bytes(&mut sigma[..]);
+        let c = coins(&sigma, &authority, &policy_hash);
+        let (core, z) = fame::encrypt(pp, &matrix, &attributes, &c.0[0], &c.0[1]);
+        if !core.has_identity() {
+            break (core, z);
+        }
+    };
     let masked_sigma = xor(&sigma, &mask(&z, &authority, &policy_hash));
 
     let mut ct = Ciphertext {

@@ -45,3 +45,46 @@ proptest! {
         let _ = Policy::parse(&text);
     }
 }
+
+/// Writes valid encodings as seed inputs for the cargo-fuzz targets (`fuzz/corpus/<target>/`,
+/// git-ignored), so that fuzzing starts past the tag/length checks and reaches the point,
+/// scalar and policy decoders. Run before fuzzing (see SECURITY.md):
+/// `cargo test -p medwallet-abe --test no_panic -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    use medwallet_abe::{wrap_key, DataKey};
+    use rand_chacha::rand_core::SeedableRng;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let d = dir.join(target);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(name), bytes).unwrap();
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(99);
+    let msk = MasterKey::from_seed(&[5; 32], "clinic:seed").unwrap();
+    write("decode_master_key", "msk", &msk.to_bytes());
+    write(
+        "decode_public_params",
+        "pp",
+        &msk.public_params().to_bytes(),
+    );
+    for (i, attrs) in [&["a"][..], &["a", "b", "role:doctor"]].iter().enumerate() {
+        let uk = msk.issue_key(attrs, &mut rng).unwrap();
+        write("decode_user_key", &format!("uk{i}"), &uk.to_bytes());
+    }
+    for (i, p) in ["a", "a OR b", "(a AND b) OR \"role:doctor\""]
+        .iter()
+        .enumerate()
+    {
+        let policy = Policy::parse(p).unwrap();
+        write("policy_parse", &format!("p{i}"), p.as_bytes());
+        let ct = wrap_key(
+            msk.public_params(),
+            &policy,
+            &DataKey::from_bytes([1; 32]),
+            &mut rng,
+        );
+        write("decode_ciphertext", &format!("ct{i}"), &ct.to_bytes());
+    }
+}
