@@ -9,6 +9,8 @@
 pub mod health;
 pub mod node_url;
 pub mod settings;
+pub mod wallet;
 
 pub use health::check_health;
 pub use settings::{Defaults, SettingsStore, StoreError};
+pub use wallet::WalletService;

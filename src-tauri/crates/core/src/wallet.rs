@@ -1,0 +1,653 @@
+//! Wallet use cases over the vault: create, Emergency Kit, restore, unlock and lock, several
+//! wallets, and the mapping of every [`VaultError`] to a [`UserError`] that says what to do.
+//!
+//! The shell keeps one [`WalletService`] behind a mutex and calls one method per command.
+//! Every answer is an `medwallet_api` display type; the only one that carries a secret is
+//! [`WalletService::reveal_kit`] (the 24 words for the kit screen), answered only between
+//! creating a wallet and confirming its kit. Every method except [`WalletService::state`]
+//! and [`WalletService::tick`] counts as activity for auto-lock.
+//!
+//! Files in the data folder: `vault.sqlite` (or the file named in `wallet-prefs.json` after
+//! a restore out of a damaged vault), `wallet-prefs.json` (the calibrated Argon2 parameters,
+//! the idle time, the vault file name: nothing secret), and the printed kits under
+//! `Emergency Kits/` when no Documents or Downloads folder exists.
+//!
+//! `MEDWALLET_INSECURE_TEST_KDF=1` (set only by the end-to-end tests, never by the app) opens
+//! the vault with tiny Argon2 parameters so that tests do not spend seconds per unlock.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use medwallet_api::{
+    Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome, UserError,
+    WalletSummary,
+};
+use medwallet_vault::{
+    kdf, CreatedWallet, EmergencyKit, KdfParams, NewWallet, PublicIdentity, QuickUnlockStore, Unlocked, Vault, VaultError,
+    VaultOptions, WalletId, WalletInfo,
+};
+use serde::{Deserialize, Serialize};
+
+/// The env var that selects insecure, fast Argon2 parameters (end-to-end tests only).
+pub const INSECURE_TEST_KDF_ENV: &str = "MEDWALLET_INSECURE_TEST_KDF";
+/// The default vault file name in the data folder.
+pub const VAULT_FILE: &str = "vault.sqlite";
+const PREFS_FILE: &str = "wallet-prefs.json";
+/// Default minutes of inactivity before auto-lock.
+pub const DEFAULT_IDLE_MINUTES: u32 = 5;
+/// How many words the kit screen asks back.
+pub const CONFIRM_WORDS: usize = 3;
+
+/// What is kept about the vault besides the vault itself. Nothing secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Prefs {
+    /// Argon2id parameters calibrated at the first wallet creation.
+    kdf: Option<KdfParams>,
+    /// Minutes before auto-lock.
+    idle_minutes: Option<u32>,
+    /// The vault file in use, when not `vault.sqlite` (after a restore out of a damaged one).
+    vault_file: Option<String>,
+}
+
+/// A created wallet's kit until the user confirms it.
+struct PendingKit {
+    kit: EmergencyKit,
+    positions: Vec<usize>,
+}
+
+/// Wallet use cases for one app data folder.
+pub struct WalletService {
+    dir: PathBuf,
+    prefs: Prefs,
+    insecure_kdf: bool,
+    quick_unlock: QuickUnlockStore,
+    /// The open vault, or why it cannot be used (shown full-window; the file is left as is).
+    vault: Result<Vault, UserError>,
+    session: Option<Unlocked>,
+    /// The wallet to preselect on the lock screen.
+    selected: Option<WalletId>,
+    pending_kit: Option<PendingKit>,
+    /// Where printed kits go (Documents, else Downloads, else the data folder).
+    kit_dir: PathBuf,
+}
+
+type Answer<T> = Result<T, UserError>;
+
+impl WalletService {
+    /// Opens the vault in `dir` (the app data folder). A damaged vault file is not an error
+    /// here: the service starts in the damaged state and [`Self::state`] says so.
+    /// `kit_dir` is where printable kits are written.
+    pub async fn open(dir: &Path, kit_dir: Option<PathBuf>) -> Self {
+        let insecure_kdf = std::env::var(INSECURE_TEST_KDF_ENV).is_ok_and(|v| v == "1");
+        Self::open_with(dir, kit_dir, insecure_kdf).await
+    }
+
+    /// [`Self::open`] with the KDF mode given (tests).
+    pub async fn open_with(dir: &Path, kit_dir: Option<PathBuf>, insecure_kdf: bool) -> Self {
+        Self::open_with_keyring(dir, kit_dir, insecure_kdf, QuickUnlockStore::platform()).await
+    }
+
+    /// [`Self::open_with`] with the keyring given (tests use `keyring_core::mock`).
+    pub async fn open_with_keyring(
+        dir: &Path,
+        kit_dir: Option<PathBuf>,
+        insecure_kdf: bool,
+        quick_unlock: QuickUnlockStore,
+    ) -> Self {
+        let prefs = read_prefs(dir);
+        let mut service = Self {
+            dir: dir.to_owned(),
+            prefs,
+            insecure_kdf,
+            quick_unlock,
+            vault: Err(UserError::new("The vault is not open yet.", "Restart medwallet.")),
+            session: None,
+            selected: None,
+            pending_kit: None,
+            kit_dir: kit_dir.unwrap_or_else(|| dir.join("Emergency Kits")),
+        };
+        service.vault = Vault::open_with(service.vault_path(), service.options()).await.map_err(user_error);
+        service
+    }
+
+    fn vault_path(&self) -> PathBuf {
+        self.dir.join(self.prefs.vault_file.as_deref().unwrap_or(VAULT_FILE))
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.prefs.idle_minutes.unwrap_or(DEFAULT_IDLE_MINUTES)) * 60)
+    }
+
+    fn options(&self) -> VaultOptions {
+        let mut opts = if self.insecure_kdf {
+            VaultOptions::insecure_fast_kdf_for_tests()
+        } else {
+            let mut opts = VaultOptions::default();
+            if let Some(kdf) = self.prefs.kdf.filter(|k| k.at_least(&KdfParams::FLOOR) && k.at_most(&KdfParams::CEILING)) {
+                opts.kdf = kdf;
+            }
+            opts
+        };
+        opts.idle_timeout = self.idle_timeout();
+        opts.quick_unlock = self.quick_unlock.clone();
+        opts
+    }
+
+    fn vault(&self) -> Answer<&Vault> {
+        self.vault.as_ref().map_err(Clone::clone)
+    }
+
+    /// Reopens the vault with the current options (after calibration or a new vault file).
+    async fn reopen(&mut self) -> Answer<()> {
+        let old = std::mem::replace(&mut self.vault, Err(UserError::new("The vault is being reopened.", "Try again.")));
+        if let Ok(vault) = old {
+            vault.close().await;
+        }
+        self.vault = Vault::open_with(self.vault_path(), self.options()).await.map_err(user_error);
+        self.vault().map(|_| ())
+    }
+
+    /// Calibrates Argon2 once (at the first wallet creation) and keeps the parameters.
+    async fn ensure_calibrated(&mut self) -> Answer<()> {
+        if self.insecure_kdf || self.prefs.kdf.is_some() {
+            return Ok(());
+        }
+        let params = tokio::task::spawn_blocking(kdf::calibrate)
+            .await
+            .map_err(|e| UserError::new(format!("Measuring this computer's speed failed ({e})."), "Try again."))?
+            .map_err(user_error)?;
+        self.prefs.kdf = Some(params);
+        self.save_prefs()?;
+        self.reopen().await
+    }
+
+    fn save_prefs(&self) -> Answer<()> {
+        let text = serde_json::to_string_pretty(&self.prefs).unwrap_or_default();
+        std::fs::write(self.dir.join(PREFS_FILE), text).map_err(|e| {
+            UserError::new(format!("medwallet could not save its settings ({e})."), "Check the disk and its free space, then try again.")
+        })
+    }
+
+    /// Activity: the unlocked session's idle deadline starts again.
+    fn touch(&mut self) {
+        if let Some(session) = &mut self.session {
+            let _ = session.touch();
+        }
+    }
+
+    /// Locks the session if it idled past its deadline. Called from the shell's timer.
+    pub fn tick(&mut self) {
+        if let Some(session) = &mut self.session {
+            if session.tick() {
+                self.pending_kit = None;
+            }
+        }
+    }
+
+    /// Whether a session is unlocked (locking it first if it idled too long).
+    fn is_open(&mut self) -> bool {
+        match &mut self.session {
+            Some(session) => !session.tick(),
+            None => false,
+        }
+    }
+
+    fn unlocked(&mut self) -> Answer<&mut Unlocked> {
+        if !self.is_open() {
+            return Err(user_error(VaultError::Locked));
+        }
+        self.session.as_mut().ok_or_else(|| user_error(VaultError::Locked))
+    }
+
+    async fn summaries(&self) -> Answer<Vec<WalletSummary>> {
+        Ok(self.vault()?.list_wallets().await.map_err(user_error)?.iter().map(summary).collect())
+    }
+
+    /// What the window should show. Not activity.
+    pub async fn state(&mut self) -> SessionState {
+        self.tick();
+        let open = self.is_open();
+        let vault = match &self.vault {
+            Ok(vault) => vault,
+            Err(error) => return SessionState::Damaged { error: error.clone() },
+        };
+        let wallets = match vault.list_wallets().await {
+            Ok(list) => list,
+            Err(error) => return SessionState::Damaged { error: user_error(error) },
+        };
+        if wallets.is_empty() {
+            return SessionState::Empty;
+        }
+        let idle_minutes = self.prefs.idle_minutes.unwrap_or(DEFAULT_IDLE_MINUTES);
+        if open {
+            let Some(session) = self.session.as_ref() else { return SessionState::Empty };
+            let id = session.wallet_id().clone();
+            return SessionState::Unlocked {
+                identity: identity(&id, session.identity()),
+                quick_unlock: wallets.iter().any(|w| w.id == id && w.quick_unlock),
+                wallets: wallets.iter().map(summary).collect(),
+                kit_pending: self.pending_kit.is_some(),
+                idle_minutes,
+            };
+        }
+        let selected = self
+            .selected
+            .clone()
+            .filter(|id| wallets.iter().any(|w| &w.id == id))
+            .or_else(|| wallets.first().map(|w| w.id.clone()));
+        let retry_after_secs = match &selected {
+            Some(id) => vault.retry_after(id).await.map(|d| secs_up(d)).unwrap_or(0),
+            None => 0,
+        };
+        SessionState::Locked {
+            wallets: wallets.iter().map(summary).collect(),
+            selected: selected.map(|id| id.to_string()),
+            retry_after_secs,
+        }
+    }
+
+    /// Rates a passphrase for the strength meter.
+    pub fn rate_passphrase(&mut self, passphrase: &str, display_name: &str) -> StrengthReport {
+        self.touch();
+        let s = medwallet_vault::passphrase_strength(passphrase, &[display_name]);
+        StrengthReport { score: s.score, weak: s.is_weak(), warning: s.warning.clone(), suggestions: s.suggestions.clone() }
+    }
+
+    fn lock_current(&mut self) {
+        if let Some(mut session) = self.session.take() {
+            self.selected = Some(session.wallet_id().clone());
+            session.lock();
+        }
+        self.pending_kit = None;
+    }
+
+    /// Creates a wallet (calibrating Argon2 the first time); it is unlocked and its kit pending.
+    pub async fn create_wallet(&mut self, role: Role, display_name: &str, passphrase: &str, accept_weak: bool) -> Answer<Identity> {
+        self.touch();
+        self.vault()?;
+        self.ensure_calibrated().await?;
+        let CreatedWallet { session, kit } = self
+            .vault()?
+            .create_wallet(NewWallet { role: vault_role(role), display_name, passphrase, accept_weak })
+            .await
+            .map_err(user_error)?;
+        let positions = kit.confirmation_positions(CONFIRM_WORDS).map_err(user_error)?;
+        self.lock_current();
+        let id = session.wallet_id().clone();
+        let answer = identity(&id, session.identity());
+        self.selected = Some(id);
+        self.session = Some(session);
+        self.pending_kit = Some(PendingKit { kit, positions });
+        Ok(answer)
+    }
+
+    /// The pending kit's words and the positions to ask back. The one answer with a secret.
+    pub fn reveal_kit(&mut self) -> Answer<KitReveal> {
+        self.touch();
+        self.unlocked()?;
+        let pending = self.pending_kit.as_ref().ok_or_else(no_pending_kit)?;
+        Ok(KitReveal {
+            words: pending.kit.words().iter().map(|w| (*w).to_owned()).collect(),
+            confirm_positions: pending.positions.clone(),
+            address: pending.kit.identity().address.clone(),
+            date: pending.kit.date(),
+        })
+    }
+
+    /// Checks the re-typed words; on success the kit is forgotten.
+    pub fn confirm_kit(&mut self, answers: &[(usize, String)]) -> Answer<Done> {
+        self.touch();
+        self.unlocked()?;
+        let pending = self.pending_kit.as_ref().ok_or_else(no_pending_kit)?;
+        let asked: Vec<(usize, &str)> = pending
+            .positions
+            .iter()
+            .map(|p| (*p, answers.iter().find(|(q, _)| q == p).map(|(_, w)| w.as_str()).unwrap_or("")))
+            .collect();
+        pending.kit.check_confirmation(&asked).map_err(user_error)?;
+        self.pending_kit = None;
+        Ok(Done {})
+    }
+
+    /// Writes the printable kit (the pending one, or a fresh one of the unlocked wallet) to a
+    /// file and answers the path.
+    pub fn export_kit(&mut self) -> Answer<KitFile> {
+        self.touch();
+        let fresh = match &self.pending_kit {
+            Some(_) => None,
+            None => Some(self.unlocked()?.emergency_kit().map_err(user_error)?),
+        };
+        let kit = match (&self.pending_kit, &fresh) {
+            (Some(p), _) => &p.kit,
+            (None, Some(k)) => k,
+            (None, None) => return Err(no_pending_kit()),
+        };
+        let name = format!(
+            "medwallet-emergency-kit-{}-{}.html",
+            kit.identity().address.get(..10).unwrap_or("wallet"),
+            kit.date()
+        );
+        let written = write_kit(&self.kit_dir, &name, kit).or_else(|_| write_kit(&self.dir.join("Emergency Kits"), &name, kit));
+        written.map(|path| KitFile { path: path.display().to_string() }).map_err(|e| {
+            UserError::new(format!("The Emergency Kit could not be saved ({e})."), "Check the disk and its free space, then try again.")
+        })
+    }
+
+    /// Restores a wallet from its phrase. If the vault file is damaged, the wallet goes into a
+    /// new vault file (the damaged one is left as it is) which is used from then on.
+    pub async fn restore_wallet(
+        &mut self,
+        phrase: &str,
+        role: Role,
+        display_name: &str,
+        passphrase: &str,
+        accept_weak: bool,
+    ) -> Answer<Identity> {
+        self.touch();
+        if self.vault.is_err() {
+            // Check the phrase first, so a typo does not leave an empty new vault file behind.
+            medwallet_vault::RecoveryPhrase::parse(phrase).map_err(|e| user_error(e.into()))?;
+            let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            self.prefs.vault_file = Some(format!("vault-restored-{stamp}.sqlite"));
+            self.reopen().await?;
+            self.save_prefs()?;
+        }
+        self.ensure_calibrated().await?;
+        let session = self
+            .vault()?
+            .restore_wallet(phrase, NewWallet { role: vault_role(role), display_name, passphrase, accept_weak })
+            .await
+            .map_err(user_error)?;
+        self.lock_current();
+        let id = session.wallet_id().clone();
+        let answer = identity(&id, session.identity());
+        self.selected = Some(id);
+        self.session = Some(session);
+        Ok(answer)
+    }
+
+    /// Unlocks a wallet with its passphrase; a wrong one is an outcome with the wait.
+    pub async fn unlock(&mut self, wallet_id: &str, passphrase: &str) -> Answer<UnlockOutcome> {
+        let id = parse_id(wallet_id)?;
+        self.selected = Some(id.clone());
+        match self.vault()?.unlock(&id, passphrase).await {
+            Ok(session) => {
+                self.lock_current();
+                let answer = identity(&id, session.identity());
+                self.selected = Some(id);
+                self.session = Some(session);
+                Ok(UnlockOutcome::Unlocked { identity: answer })
+            }
+            Err(e @ (VaultError::WrongPassphrase { retry_after, .. } | VaultError::TooManyAttempts { retry_after })) => {
+                Ok(UnlockOutcome::Refused { retry_after_secs: secs_up(retry_after), error: user_error(e) })
+            }
+            Err(e) => Err(user_error(e)),
+        }
+    }
+
+    /// Unlocks a wallet with the key in the system keyring.
+    pub async fn quick_unlock(&mut self, wallet_id: &str) -> Answer<Identity> {
+        let id = parse_id(wallet_id)?;
+        self.selected = Some(id.clone());
+        let session = self.vault()?.quick_unlock(&id).await.map_err(user_error)?;
+        self.lock_current();
+        let answer = identity(&id, session.identity());
+        self.selected = Some(id);
+        self.session = Some(session);
+        Ok(answer)
+    }
+
+    /// Locks now.
+    pub fn lock(&mut self) -> Done {
+        self.lock_current();
+        Done {}
+    }
+
+    /// Quick unlock on or off for the unlocked wallet.
+    pub async fn set_quick_unlock(&mut self, enabled: bool) -> Answer<Done> {
+        self.touch();
+        if !self.is_open() {
+            return Err(user_error(VaultError::Locked));
+        }
+        let vault = self.vault.as_ref().map_err(Clone::clone)?;
+        let Some(session) = self.session.as_mut() else { return Err(user_error(VaultError::Locked)) };
+        if enabled {
+            vault.enable_quick_unlock(session).await.map_err(user_error)?;
+        } else {
+            let id = session.wallet_id().clone();
+            vault.disable_quick_unlock(&id).await.map_err(user_error)?;
+        }
+        Ok(Done {})
+    }
+
+    /// Minutes before auto-lock (1 to 120), kept for every wallet.
+    pub fn set_idle_timeout(&mut self, minutes: u32) -> Answer<Done> {
+        self.touch();
+        if !(1..=120).contains(&minutes) {
+            return Err(UserError::new("The time before locking must be 1 to 120 minutes.", "Choose a value in that range."));
+        }
+        self.prefs.idle_minutes = Some(minutes);
+        self.save_prefs()?;
+        let idle = self.idle_timeout();
+        if let Ok(session) = self.unlocked() {
+            session.set_idle_timeout(idle);
+        }
+        Ok(Done {})
+    }
+
+    /// Changes the unlocked wallet's passphrase.
+    pub async fn change_passphrase(&mut self, old: &str, new: &str, accept_weak: bool) -> Answer<Done> {
+        self.touch();
+        let id = self.unlocked()?.wallet_id().clone();
+        self.vault()?.change_passphrase(&id, old, new, accept_weak).await.map_err(user_error)?;
+        Ok(Done {})
+    }
+
+    /// Deletes a wallet after its name was typed; locks it first if it is the unlocked one.
+    pub async fn delete_wallet(&mut self, wallet_id: &str, confirm_name: &str) -> Answer<Done> {
+        self.touch();
+        let id = parse_id(wallet_id)?;
+        self.vault()?.delete_wallet(&id, confirm_name).await.map_err(user_error)?;
+        if self.session.as_ref().is_some_and(|s| s.wallet_id() == &id) {
+            self.lock_current();
+        }
+        if self.selected.as_ref() == Some(&id) {
+            self.selected = None;
+        }
+        Ok(Done {})
+    }
+
+    /// The wallets in the vault.
+    pub async fn list(&mut self) -> Answer<Vec<WalletSummary>> {
+        self.summaries().await
+    }
+}
+
+fn write_kit(dir: &Path, name: &str, kit: &EmergencyKit) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    let html = kit.to_html();
+    std::fs::write(&path, html.as_bytes())?;
+    Ok(path)
+}
+
+fn read_prefs(dir: &Path) -> Prefs {
+    std::fs::read_to_string(dir.join(PREFS_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+}
+
+/// "5 s", "2 min 8 s".
+fn human_secs(d: Duration) -> String {
+    let secs = secs_up(d);
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
+fn secs_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn parse_id(text: &str) -> Answer<WalletId> {
+    text.parse().map_err(user_error)
+}
+
+fn no_pending_kit() -> UserError {
+    UserError::new(
+        "The recovery words are shown only once, right after a wallet is created.",
+        "If you did not write them down, print a new Emergency Kit from Settings while the wallet is unlocked.",
+    )
+}
+
+fn vault_role(role: Role) -> medwallet_vault::Role {
+    match role {
+        Role::Patient => medwallet_vault::Role::Patient,
+        Role::Doctor => medwallet_vault::Role::Doctor,
+        Role::Clinic => medwallet_vault::Role::Clinic,
+    }
+}
+
+fn api_role(role: medwallet_vault::Role) -> Role {
+    match role {
+        medwallet_vault::Role::Patient => Role::Patient,
+        medwallet_vault::Role::Doctor => Role::Doctor,
+        medwallet_vault::Role::Clinic => Role::Clinic,
+    }
+}
+
+fn identity(id: &WalletId, p: &PublicIdentity) -> Identity {
+    Identity {
+        wallet_id: id.to_string(),
+        address: p.address.clone(),
+        signing_key: p.ed25519_public.clone(),
+        encryption_key: p.x25519_public.clone(),
+        role: api_role(p.role),
+        display_name: p.display_name.clone(),
+    }
+}
+
+fn summary(w: &WalletInfo) -> WalletSummary {
+    WalletSummary {
+        wallet_id: w.id.to_string(),
+        display_name: w.identity.display_name.clone(),
+        role: api_role(w.identity.role),
+        address: w.identity.address.clone(),
+        quick_unlock: w.quick_unlock,
+    }
+}
+
+/// A vault error in the user's words: the vault's messages already say what happened and
+/// what to do; this splits them into message and hint where it helps the screen.
+pub fn user_error(error: VaultError) -> UserError {
+    let message = match &error {
+        VaultError::WrongPassphrase { retry_after, .. } if retry_after.is_zero() => {
+            "That passphrase is not right.".to_owned()
+        }
+        VaultError::WrongPassphrase { retry_after, .. } => {
+            format!("That passphrase is not right. Wait {} before the next try.", human_secs(*retry_after))
+        }
+        VaultError::TooManyAttempts { retry_after } => {
+            format!("Too many wrong passphrases in a row. Wait {} before the next try.", human_secs(*retry_after))
+        }
+        VaultError::ConfirmationMismatch { positions } if !positions.is_empty() => {
+            let list: Vec<String> = positions.iter().map(|p| p.to_string()).collect();
+            let (what, verb) = if list.len() == 1 { ("Word number", "does") } else { ("Words number", "do") };
+            let joined = match list.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => list.join(""),
+            };
+            format!("{what} {joined} {verb} not match your Emergency Kit.")
+        }
+        _ => error.to_string(),
+    };
+    let hint = match &error {
+        VaultError::WrongPassphrase { .. } | VaultError::TooManyAttempts { .. } => {
+            "Passphrases are case-sensitive: check Caps Lock. After 3 wrong tries, medwallet makes you wait a little longer each time. If you forgot the passphrase, restore the wallet from its Emergency Kit with a new one."
+        }
+        VaultError::WeakPassphrase(_) => "Add more words, or tick \"Keep this weak passphrase\" to use it anyway.",
+        VaultError::Phrase(_) => "Correct it in the recovery words box and try again. Your words are checked on this computer only.",
+        VaultError::ConfirmationMismatch { .. } => "Look at the words you wrote down and type the asked ones again.",
+        VaultError::Locked => "Unlock the wallet, then try again.",
+        VaultError::KeyringUnavailable(_) | VaultError::QuickUnlockNotEnabled | VaultError::QuickUnlockStale => {
+            "Your passphrase still unlocks the wallet."
+        }
+        VaultError::NotAVault { .. }
+        | VaultError::Truncated { .. }
+        | VaultError::Corrupt { .. }
+        | VaultError::NewerSchema { .. }
+        | VaultError::Tampered { .. } => "",
+        _ => "",
+    };
+    if hint.is_empty() {
+        UserError { message, hint: None }
+    } else {
+        UserError::new(message, hint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRONG: &str = "orbit lantern velvet quarry mosaic";
+    const GARBAGE: &[u8] = &[b'x'; 4096];
+
+    #[tokio::test]
+    async fn create_confirm_lock_unlock_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = WalletService::open_with(dir.path(), None, true).await;
+        assert_eq!(w.state().await, SessionState::Empty);
+        let weak = w.create_wallet(Role::Patient, "Ada", "password1", false).await.unwrap_err();
+        assert!(weak.message.contains("weak"), "{weak:?}");
+        let id = w.create_wallet(Role::Patient, "Ada", STRONG, false).await.unwrap();
+        let kit = w.reveal_kit().unwrap();
+        assert_eq!(kit.words.len(), 24);
+        let wrong: Vec<(usize, String)> = kit.confirm_positions.iter().map(|p| (*p, "zzzz".to_owned())).collect();
+        let e = w.confirm_kit(&wrong).unwrap_err();
+        assert!(e.message.starts_with("Words number ") && e.message.ends_with(" do not match your Emergency Kit."), "{e:?}");
+        let path = w.export_kit().unwrap().path;
+        assert!(std::fs::read_to_string(&path).unwrap().contains(&kit.words[0]));
+        let right: Vec<(usize, String)> = kit.confirm_positions.iter().map(|p| (*p, kit.words[p - 1].clone())).collect();
+        w.confirm_kit(&right).unwrap();
+        assert!(w.reveal_kit().is_err(), "the kit is shown once");
+
+        w.lock();
+        assert!(matches!(w.state().await, SessionState::Locked { .. }));
+        match w.unlock(&id.wallet_id, "not it").await.unwrap() {
+            UnlockOutcome::Refused { error, .. } => assert_eq!(error.message, "That passphrase is not right."),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(w.unlock(&id.wallet_id, STRONG).await.unwrap(), UnlockOutcome::Unlocked { .. }));
+
+        let other = tempfile::tempdir().unwrap();
+        let mut w2 = WalletService::open_with(other.path(), None, true).await;
+        let mut typo = kit.words.clone();
+        typo[4] = "zzzzq".into();
+        let e = w2.restore_wallet(&typo.join(" "), Role::Patient, "Ada", STRONG, false).await.unwrap_err();
+        assert!(e.message.contains("Word 5"), "{e:?}");
+        let restored = w2.restore_wallet(&kit.words.join(" "), Role::Patient, "Ada 2", STRONG, false).await.unwrap();
+        assert_eq!(restored.address, id.address);
+        assert_eq!(restored.signing_key, id.signing_key);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_vault_is_reported_kept_and_restore_goes_to_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(VAULT_FILE), GARBAGE).unwrap();
+        let mut w = WalletService::open_with(dir.path(), None, true).await;
+        let SessionState::Damaged { error } = w.state().await else { panic!("not damaged") };
+        assert!(error.message.contains("not a medwallet vault"), "{error:?}");
+
+        let src_dir = tempfile::tempdir().unwrap();
+        let mut src = WalletService::open_with(src_dir.path(), None, true).await;
+        src.create_wallet(Role::Doctor, "Dr B", STRONG, false).await.unwrap();
+        let words = src.reveal_kit().unwrap().words.join(" ");
+        w.restore_wallet(&words, Role::Doctor, "Dr B", STRONG, false).await.unwrap();
+        assert!(matches!(w.state().await, SessionState::Unlocked { .. }));
+        assert_eq!(std::fs::read(dir.path().join(VAULT_FILE)).unwrap(), GARBAGE);
+        // Reopening uses the new file.
+        let mut again = WalletService::open_with(dir.path(), None, true).await;
+        assert!(matches!(again.state().await, SessionState::Locked { .. }));
+    }
+}
