@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use medwallet_core::{Defaults, SettingsStore};
+use medwallet_core::{Defaults, SettingsStore, WalletService};
 use tauri::Manager;
 
 /// The app's state, managed by tauri.
@@ -12,12 +12,20 @@ pub struct AppState {
     pub settings: Result<SettingsStore, String>,
     /// The settings in force when the store is unusable.
     pub defaults: Defaults,
+    /// The wallets (vault, unlocked session, pending Emergency Kit).
+    pub wallets: tokio::sync::Mutex<WalletService>,
 }
 
 impl AppState {
     /// Opens the app's data in `$MEDWALLET_DATA_DIR`, or the platform's app data dir.
     pub async fn load(app: &tauri::AppHandle) -> Result<Self, Box<dyn std::error::Error>> {
-        let dir = match std::env::var_os("MEDWALLET_DATA_DIR") {
+        let test_dir = std::env::var_os("MEDWALLET_DATA_DIR");
+        // Printed Emergency Kits go to Documents (else Downloads); with a test data dir, into it.
+        let kit_dir = match test_dir {
+            Some(_) => None,
+            None => app.path().document_dir().or_else(|_| app.path().download_dir()).ok(),
+        };
+        let dir = match test_dir {
             Some(dir) => PathBuf::from(dir),
             None => app.path().app_data_dir()?,
         };
@@ -29,6 +37,7 @@ impl AppState {
         if let Err(problem) = &settings {
             eprintln!("medwallet: {problem}");
         }
-        Ok(Self { settings, defaults })
+        let wallets = tokio::sync::Mutex::new(WalletService::open(&dir, kit_dir).await);
+        Ok(Self { settings, defaults, wallets })
     }
 }
