@@ -1,4 +1,8 @@
-//! Full pages, one per sidebar entry.
+//! Full pages: the sidebar's pages and the full-window screens.
 
+pub mod kit;
+pub mod keys;
+pub mod onboarding;
 pub mod settings;
-pub mod welcome;
+pub mod unlock;
+pub mod wallets;

@@ -13,6 +13,21 @@ use crate::ipc;
 pub struct Props {
     /// Called after settings were stored.
     pub on_saved: Callback<()>,
+    /// The unlocked wallet's security settings, if a wallet is unlocked.
+    #[prop_or_default]
+    pub wallet: Option<WalletSecurity>,
+    /// Called after a wallet setting changed.
+    #[prop_or_default]
+    pub on_wallet_changed: Callback<()>,
+}
+
+/// What the Security section shows.
+#[derive(Clone, PartialEq)]
+pub struct WalletSecurity {
+    /// Quick unlock is on.
+    pub quick_unlock: bool,
+    /// Minutes before auto-lock.
+    pub idle_minutes: u32,
 }
 
 #[derive(Clone, PartialEq)]
@@ -109,6 +124,10 @@ pub fn settings_page(props: &Props) -> Html {
     html! {
         <section class="page" aria-labelledby="settings-title">
             <h1 id="settings-title">{ "Settings" }</h1>
+            if let Some(wallet) = &props.wallet {
+                <SecuritySettings quick_unlock={wallet.quick_unlock} idle_minutes={wallet.idle_minutes}
+                                  on_changed={props.on_wallet_changed.clone()} />
+            }
             <form class="form" {onsubmit} novalidate=true>
                 <fieldset disabled={*busy}>
                     <legend>{ "Nodes" }</legend>
@@ -160,6 +179,168 @@ fn error_box(error: &UserError) -> Html {
         <div class="notice error" role="alert">
             <p>{ &error.message }</p>
             if let Some(hint) = &error.hint { <p class="hint">{ hint }</p> }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SecurityProps {
+    quick_unlock: bool,
+    idle_minutes: u32,
+    on_changed: Callback<()>,
+}
+
+/// Passphrase, quick unlock, auto-lock, a new printable kit.
+#[function_component(SecuritySettings)]
+fn security_settings(props: &SecurityProps) -> Html {
+    use medwallet_api::commands::{
+        ChangePassphrase, ChangePassphraseArgs, ExportKit, RatePassphrase, RatePassphraseArgs, SetIdleTimeout,
+        SetIdleTimeoutArgs, SetQuickUnlock, SetQuickUnlockArgs,
+    };
+    use medwallet_api::StrengthReport;
+
+    use crate::components::form::Input;
+    use crate::components::strength_meter::StrengthMeter;
+
+    let old = use_state(String::new);
+    let new = use_state(String::new);
+    let accept_weak = use_state(|| false);
+    let report = use_state(|| None::<StrengthReport>);
+    let minutes = use_state(|| props.idle_minutes.to_string());
+    let notice = use_state(|| None::<String>);
+    let error = use_state(|| None::<UserError>);
+
+    {
+        let report = report.clone();
+        // Answers can arrive out of order: show only the one for the latest text.
+        let latest = use_mut_ref(|| 0u32);
+        use_effect_with((*new).clone(), move |pass| {
+            *latest.borrow_mut() += 1;
+            let ticket = *latest.borrow();
+            if pass.is_empty() {
+                report.set(None);
+            } else {
+                let args = RatePassphraseArgs { passphrase: pass.clone(), display_name: String::new() };
+                spawn_local(async move {
+                    if let Ok(r) = ipc::call::<RatePassphrase>(&args).await {
+                        if *latest.borrow() == ticket {
+                            report.set(Some(r));
+                        }
+                    }
+                });
+            }
+        });
+    }
+    let weak = report.as_ref().is_some_and(|r| r.weak);
+    let done = {
+        let (notice, error, changed) = (notice.clone(), error.clone(), props.on_changed.clone());
+        move |result: Result<String, UserError>| match result {
+            Ok(text) => {
+                error.set(None);
+                notice.set(Some(text));
+                changed.emit(());
+            }
+            Err(e) => {
+                notice.set(None);
+                error.set(Some(e));
+            }
+        }
+    };
+    let change = {
+        let (old, new, accept_weak, done) = (old.clone(), new.clone(), accept_weak.clone(), done.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let args = ChangePassphraseArgs { old_passphrase: (*old).clone(), new_passphrase: (*new).clone(), accept_weak: *accept_weak };
+            let (old, new, done) = (old.clone(), new.clone(), done.clone());
+            spawn_local(async move {
+                let r = ipc::call::<ChangePassphrase>(&args).await;
+                if r.is_ok() {
+                    old.set(String::new());
+                    new.set(String::new());
+                }
+                done(r.map(|_| "Passphrase changed. Use the new one from now on.".to_owned()));
+            });
+        })
+    };
+    let toggle_quick = {
+        let (enabled, done) = (!props.quick_unlock, done.clone());
+        Callback::from(move |_| {
+            let done = done.clone();
+            spawn_local(async move {
+                let r = ipc::call::<SetQuickUnlock>(&SetQuickUnlockArgs { enabled }).await;
+                done(r.map(|_| if enabled { "Quick unlock is on." } else { "Quick unlock is off." }.to_owned()));
+            });
+        })
+    };
+    let save_minutes = {
+        let (minutes, done) = (minutes.clone(), done.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let done = done.clone();
+            let Ok(m) = minutes.trim().parse::<u32>() else {
+                done(Err(UserError::new("The time before locking must be a number of minutes.", "Type a number from 1 to 120.")));
+                return;
+            };
+            spawn_local(async move {
+                let r = ipc::call::<SetIdleTimeout>(&SetIdleTimeoutArgs { minutes: m }).await;
+                done(r.map(|_| format!("medwallet now locks after {m} minutes without use.")));
+            });
+        })
+    };
+    let export = {
+        let done = done.clone();
+        Callback::from(move |_| {
+            let done = done.clone();
+            spawn_local(async move {
+                let r = ipc::call::<ExportKit>(&NoArgs {}).await;
+                done(r.map(|f| format!("A new printable Emergency Kit was saved to {}.", f.path)));
+            });
+        })
+    };
+    html! {
+        <div class="security">
+            <form class="form" onsubmit={change} novalidate=true>
+                <fieldset>
+                    <legend>{ "Change passphrase" }</legend>
+                    <Input id="old-passphrase" kind="password" autocomplete="current-password" label="Current passphrase"
+                           value={(*old).clone()} oninput={ let h = old.clone(); Callback::from(move |v| h.set(v)) } />
+                    <Input id="new-passphrase" kind="password" autocomplete="new-password" label="New passphrase"
+                           value={(*new).clone()} oninput={ let h = new.clone(); Callback::from(move |v| h.set(v)) } />
+                    <StrengthMeter report={(*report).clone()} />
+                    if weak {
+                        <label class="check">
+                            <input type="checkbox" id="new-accept-weak" checked={*accept_weak}
+                                   onchange={ let a = accept_weak.clone(); Callback::from(move |_| a.set(!*a)) } />
+                            { " Keep this weak passphrase anyway" }
+                        </label>
+                    }
+                    <div class="actions">
+                        <button id="change-passphrase" type="submit" class="primary" disabled={weak && !*accept_weak}>{ "Change passphrase" }</button>
+                    </div>
+                </fieldset>
+            </form>
+            <form class="form" onsubmit={save_minutes} novalidate=true>
+                <fieldset>
+                    <legend>{ "Locking" }</legend>
+                    <div class="field">
+                        <label for="idle-minutes">{ "Lock after this many minutes without use" }</label>
+                        <input id="idle-minutes" type="number" min="1" max="120" value={(*minutes).clone()}
+                               oninput={ let h = minutes.clone(); Callback::from(move |e: InputEvent| h.set(e.target_unchecked_into::<HtmlInputElement>().value())) } />
+                    </div>
+                    <div class="actions"><button id="save-idle" type="submit">{ "Save" }</button></div>
+                    <label class="check">
+                        <input type="checkbox" id="quick-unlock-toggle" checked={props.quick_unlock} onchange={toggle_quick} />
+                        { " Quick unlock: keep the key in the system keyring, so this computer's login unlocks medwallet" }
+                    </label>
+                </fieldset>
+            </form>
+            <div class="form"><fieldset>
+                <legend>{ "Emergency Kit" }</legend>
+                <p class="muted">{ "Save a new printable copy of your recovery words (for example if the paper is lost). The page is saved as a file; it is not shown here." }</p>
+                <button id="settings-export-kit" onclick={export}>{ "Save a new printable kit" }</button>
+            </fieldset></div>
+            if let Some(text) = &*notice { <p id="security-notice" class="notice ok" role="status">{ text }</p> }
+            if let Some(e) = &*error { { error_box(e) } }
         </div>
     }
 }
