@@ -2,3 +2,4 @@
 //! Run by scripts/test under Xvfb, one at a time.
 
 mod health;
+mod wallet;
