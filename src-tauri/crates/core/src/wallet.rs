@@ -236,7 +236,7 @@ impl WalletService {
             .filter(|id| wallets.iter().any(|w| &w.id == id))
             .or_else(|| wallets.first().map(|w| w.id.clone()));
         let retry_after_secs = match &selected {
-            Some(id) => vault.retry_after(id).await.map(|d| secs_up(d)).unwrap_or(0),
+            Some(id) => vault.retry_after(id).await.map(secs_up).unwrap_or(0),
             None => 0,
         };
         SessionState::Locked {
