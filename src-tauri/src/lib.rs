@@ -22,7 +22,12 @@ pub fn run() {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
                 loop {
                     every.tick().await;
-                    handle.state::<state::AppState>().wallets.lock().await.tick();
+                    handle
+                        .state::<state::AppState>()
+                        .wallets
+                        .lock()
+                        .await
+                        .tick();
                 }
             });
             Ok(())

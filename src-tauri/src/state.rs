@@ -23,7 +23,11 @@ impl AppState {
         // Printed Emergency Kits go to Documents (else Downloads); with a test data dir, into it.
         let kit_dir = match test_dir {
             Some(_) => None,
-            None => app.path().document_dir().or_else(|_| app.path().download_dir()).ok(),
+            None => app
+                .path()
+                .document_dir()
+                .or_else(|_| app.path().download_dir())
+                .ok(),
         };
         let dir = match test_dir {
             Some(dir) => PathBuf::from(dir),
@@ -38,6 +42,10 @@ impl AppState {
             eprintln!("medwallet: {problem}");
         }
         let wallets = tokio::sync::Mutex::new(WalletService::open(&dir, kit_dir).await);
-        Ok(Self { settings, defaults, wallets })
+        Ok(Self {
+            settings,
+            defaults,
+            wallets,
+        })
     }
 }

@@ -9,24 +9,40 @@ use medwallet_records::IpfsNode;
 async fn health_bar_shows_real_nodes_then_an_unreachable_ledger() {
     let mut nodes = Nodes::start().await;
     // What the node itself says, to compare with what the app shows.
-    let info = IpfsNode::new(&nodes.ipfs_url.parse().unwrap()).unwrap().info().await.unwrap();
+    let info = IpfsNode::new(&nodes.ipfs_url.parse().unwrap())
+        .unwrap()
+        .info()
+        .await
+        .unwrap();
     let mut app = App::launch("health_bar", &nodes.app_env()).await;
 
-    let ipfs = app.wait_text("#health-ipfs", |t| t.starts_with("IPFS ")).await;
+    let ipfs = app
+        .wait_text("#health-ipfs", |t| t.starts_with("IPFS "))
+        .await;
     assert!(ipfs.contains(&format!("IPFS {}", info.version)), "{ipfs}");
     assert!(ipfs.contains(&info.peer_id[..8]), "{ipfs}");
-    let ledger = app.wait_text("#health-ledger", |t| t.starts_with("Ledger chain")).await;
-    assert!(ledger.contains(&format!("chain {LOCAL_CHAIN_ID}")), "{ledger}");
+    let ledger = app
+        .wait_text("#health-ledger", |t| t.starts_with("Ledger chain"))
+        .await;
+    assert!(
+        ledger.contains(&format!("chain {LOCAL_CHAIN_ID}")),
+        "{ledger}"
+    );
     assert!(ledger.contains("contract ✓"), "{ledger}");
     app.screenshot("nodes-up").await;
 
     let ledger_url = nodes.ledger_url.clone();
     nodes.stop_ledger();
     app.click("#health-retry").await;
-    let down = app.wait_text("#health-ledger", |t| t.contains("unreachable")).await;
+    let down = app
+        .wait_text("#health-ledger", |t| t.contains("unreachable"))
+        .await;
     assert_eq!(down, format!("Ledger unreachable ({ledger_url})"));
     // The app is still alive and the IPFS node is still shown as up.
-    assert!(app.wait_text("#health-ipfs", |t| t.starts_with("IPFS ")).await.contains(&info.version));
+    assert!(app
+        .wait_text("#health-ipfs", |t| t.starts_with("IPFS "))
+        .await
+        .contains(&info.version));
     app.screenshot("ledger-down").await;
     app.close().await;
 }
@@ -35,7 +51,8 @@ async fn health_bar_shows_real_nodes_then_an_unreachable_ledger() {
 async fn bad_node_settings_get_clear_messages() {
     let nodes = Nodes::start().await;
     let mut app = App::launch("bad_settings", &nodes.app_env()).await;
-    app.wait_text("#health-ledger", |t| t.starts_with("Ledger chain")).await;
+    app.wait_text("#health-ledger", |t| t.starts_with("Ledger chain"))
+        .await;
 
     app.click("#nav-settings").await;
     // Malformed: refused field by field, nothing stored.
@@ -52,20 +69,33 @@ async fn bad_node_settings_get_clear_messages() {
     app.fill("#ipfs-url", &nodes.ipfs_url).await;
     app.fill("#ledger-url", &nodes.ipfs_url).await;
     app.click("#settings-save").await;
-    app.wait_text("#settings-notice", |t| t.starts_with("Saved")).await;
-    let wrong = app.wait_text("#health-ledger", |t| t.contains("not an Ethereum node")).await;
-    assert_eq!(wrong, format!("Ledger: not an Ethereum node ({})", nodes.ipfs_url));
+    app.wait_text("#settings-notice", |t| t.starts_with("Saved"))
+        .await;
+    let wrong = app
+        .wait_text("#health-ledger", |t| t.contains("not an Ethereum node"))
+        .await;
+    assert_eq!(
+        wrong,
+        format!("Ledger: not an Ethereum node ({})", nodes.ipfs_url)
+    );
     app.screenshot("ledger-is-ipfs").await;
 
     // Points nowhere.
-    let nowhere = format!("http://127.0.0.1:{}", medwallet_devnodes::free_port().unwrap());
+    let nowhere = format!(
+        "http://127.0.0.1:{}",
+        medwallet_devnodes::free_port().unwrap()
+    );
     app.fill("#ledger-url", &nowhere).await;
     app.click("#settings-save").await;
-    app.wait_text("#health-ledger", |t| t == format!("Ledger unreachable ({nowhere})")).await;
+    app.wait_text("#health-ledger", |t| {
+        t == format!("Ledger unreachable ({nowhere})")
+    })
+    .await;
 
     // Back to the defaults: healthy again.
     app.click("#settings-reset").await;
-    app.wait_text("#health-ledger", |t| t.starts_with("Ledger chain")).await;
+    app.wait_text("#health-ledger", |t| t.starts_with("Ledger chain"))
+        .await;
     app.screenshot("defaults-restored").await;
     app.close().await;
 }

@@ -41,8 +41,10 @@ impl Nodes {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let tools = NodeTools::locate().expect("node tools (run scripts/setup)");
-        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(dir.path().join("ipfs"))).expect("js-ipfs starts");
-        let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(dir.path().join("anvil"))).expect("anvil starts");
+        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(dir.path().join("ipfs")))
+            .expect("js-ipfs starts");
+        let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(dir.path().join("anvil")))
+            .expect("anvil starts");
         let ledger_url = anvil.url();
         let contract = LedgerNode::new(&ledger_url.parse().expect("url"))
             .deploy(PrivateKeySigner::random())
@@ -95,13 +97,20 @@ impl App {
         let (port, native_port) = (free_port().expect("port"), free_port().expect("port"));
         // The app inherits tauri-driver's environment (through WebKitWebDriver).
         let mut cmd = Command::new(tool("tauri-driver"));
-        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("MEDWALLET_DATA_DIR", data_dir.path())
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log_file(&artifacts, "tauri-driver.log"))
-            .stderr(log_file(&artifacts, "tauri-driver.err.log"));
-        let tauri_driver = cmd.spawn().expect("tauri-driver starts (run scripts/setup)");
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .env("MEDWALLET_DATA_DIR", data_dir.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log_file(&artifacts, "tauri-driver.log"))
+        .stderr(log_file(&artifacts, "tauri-driver.err.log"));
+        let tauri_driver = cmd
+            .spawn()
+            .expect("tauri-driver starts (run scripts/setup)");
         // tauri-driver listens at once but proxies to WebKitWebDriver, which takes a
         // moment longer: a session request before then is refused.
         wait_port(port);
@@ -109,9 +118,21 @@ impl App {
 
         let mut caps = thirtyfour::Capabilities::new();
         caps.set("browserName", "wry").expect("caps");
-        caps.set("tauri:options", serde_json::json!({ "application": app_binary() })).expect("caps");
-        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("a WebDriver session");
-        Self { driver: Some(driver), tauri_driver, artifacts, step: 0, data_dir }
+        caps.set(
+            "tauri:options",
+            serde_json::json!({ "application": app_binary() }),
+        )
+        .expect("caps");
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+            .await
+            .expect("a WebDriver session");
+        Self {
+            driver: Some(driver),
+            tauri_driver,
+            artifacts,
+            step: 0,
+            data_dir,
+        }
     }
 
     fn driver(&self) -> &WebDriver {
@@ -140,14 +161,24 @@ impl App {
 
     /// Clicks the element at `css`.
     pub async fn click(&mut self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Replaces the text of the input at `css`.
     pub async fn fill(&mut self, css: &str, text: &str) {
         let input = self.find(css).await;
-        input.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        input.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        input
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     /// The element at `css`, waiting for it to appear.
@@ -226,8 +257,16 @@ pub fn app_binary() -> PathBuf {
     }
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/medwallet
-    let app = exe.parent().and_then(Path::parent).expect("target dir").join("medwallet");
-    assert!(app.exists(), "{} is missing: build the app first (scripts/test does)", app.display());
+    let app = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("medwallet");
+    assert!(
+        app.exists(),
+        "{} is missing: build the app first (scripts/test does)",
+        app.display()
+    );
     app
 }
 
@@ -247,7 +286,10 @@ fn wait_port(port: u16) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let start = Instant::now();
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "nothing listens on port {port} (tauri-driver / WebKitWebDriver)");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing listens on port {port} (tauri-driver / WebKitWebDriver)"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -189,9 +189,19 @@ pub fn app() -> Html {
                 true,
             )
         }
-        SessionState::Empty => full(html! { <OnboardingPage mode={Mode::Choose} on_done={refresh.clone()} /> }, true),
-        SessionState::Locked { wallets, selected, retry_after_secs } => {
-            let selected = (*preselect).clone().filter(|p| wallets.iter().any(|w| &w.wallet_id == p)).or(selected);
+        SessionState::Empty => full(
+            html! { <OnboardingPage mode={Mode::Choose} on_done={refresh.clone()} /> },
+            true,
+        ),
+        SessionState::Locked {
+            wallets,
+            selected,
+            retry_after_secs,
+        } => {
+            let selected = (*preselect)
+                .clone()
+                .filter(|p| wallets.iter().any(|w| &w.wallet_id == p))
+                .or(selected);
             let on_done = {
                 let (refresh, preselect, page) = (refresh.clone(), preselect.clone(), page.clone());
                 Callback::from(move |()| {
@@ -200,10 +210,21 @@ pub fn app() -> Html {
                     refresh.emit(());
                 })
             };
-            full(html! { <UnlockPage {wallets} {selected} {retry_after_secs} {on_done} on_add={open_add} /> }, true)
+            full(
+                html! { <UnlockPage {wallets} {selected} {retry_after_secs} {on_done} on_add={open_add} /> },
+                true,
+            )
         }
-        SessionState::Unlocked { kit_pending: true, .. } => full(html! { <KitPage on_done={refresh.clone()} /> }, false),
-        SessionState::Unlocked { identity, wallets, quick_unlock, idle_minutes, .. } => {
+        SessionState::Unlocked {
+            kit_pending: true, ..
+        } => full(html! { <KitPage on_done={refresh.clone()} /> }, false),
+        SessionState::Unlocked {
+            identity,
+            wallets,
+            quick_unlock,
+            idle_minutes,
+            ..
+        } => {
             let pages = Page::for_role(identity.role);
             let current = page.filter(|p| pages.contains(p)).unwrap_or(pages[0]);
             let nav = pages.iter().map(|&p| {

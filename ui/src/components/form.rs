@@ -31,7 +31,9 @@ pub struct InputProps {
 pub fn input(props: &InputProps) -> Html {
     let oninput = {
         let cb = props.oninput.clone();
-        Callback::from(move |e: InputEvent| cb.emit(e.target_unchecked_into::<HtmlInputElement>().value()))
+        Callback::from(move |e: InputEvent| {
+            cb.emit(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
     };
     let help_id = format!("{}-help", props.id);
     html! {
@@ -66,7 +68,9 @@ pub struct TextAreaProps {
 pub fn text_area(props: &TextAreaProps) -> Html {
     let oninput = {
         let cb = props.oninput.clone();
-        Callback::from(move |e: InputEvent| cb.emit(e.target_unchecked_into::<HtmlTextAreaElement>().value()))
+        Callback::from(move |e: InputEvent| {
+            cb.emit(e.target_unchecked_into::<HtmlTextAreaElement>().value())
+        })
     };
     let help_id = format!("{}-help", props.id);
     html! {

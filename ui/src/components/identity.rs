@@ -22,7 +22,10 @@ pub fn identity_card(props: &Props) -> Html {
                 let (copied, value) = (copied.clone(), value.clone());
                 spawn_local(async move {
                     if let Some(window) = web_sys::window() {
-                        if JsFuture::from(window.navigator().clipboard().write_text(&value)).await.is_ok() {
+                        if JsFuture::from(window.navigator().clipboard().write_text(&value))
+                            .await
+                            .is_ok()
+                        {
                             copied.set(Some(id));
                         }
                     }

@@ -105,14 +105,20 @@ fn ipfs_item(report: &HealthReport) -> Html {
                 { format!("IPFS {version} · peer {}", short(peer_id)) }
             </span>
         },
-        IpfsStatus::Down { problem, reason } => down_item("health-ipfs", "IPFS", "an IPFS node", *problem, url, reason),
+        IpfsStatus::Down { problem, reason } => {
+            down_item("health-ipfs", "IPFS", "an IPFS node", *problem, url, reason)
+        }
     }
 }
 
 fn ledger_item(report: &HealthReport) -> Html {
     let url = &report.ledger.url;
     match &report.ledger.status {
-        LedgerStatus::Up { chain_id, block_height, contract_deployed } => {
+        LedgerStatus::Up {
+            chain_id,
+            block_height,
+            contract_deployed,
+        } => {
             let contract = match contract_deployed {
                 Some(true) => " · contract ✓",
                 Some(false) => " · contract missing",
@@ -125,15 +131,27 @@ fn ledger_item(report: &HealthReport) -> Html {
                 </span>
             }
         }
-        LedgerStatus::Down { problem, reason } => {
-            down_item("health-ledger", "Ledger", "an Ethereum node", *problem, url, reason)
-        }
+        LedgerStatus::Down { problem, reason } => down_item(
+            "health-ledger",
+            "Ledger",
+            "an Ethereum node",
+            *problem,
+            url,
+            reason,
+        ),
     }
 }
 
 /// A red item: a short label naming the problem and the URL; the full reason and
 /// what to do in the tooltip and for screen readers.
-fn down_item(id: &'static str, node: &str, kind: &str, problem: NodeProblem, url: &str, reason: &str) -> Html {
+fn down_item(
+    id: &'static str,
+    node: &str,
+    kind: &str,
+    problem: NodeProblem,
+    url: &str,
+    reason: &str,
+) -> Html {
     let label = match problem {
         NodeProblem::InvalidUrl => format!("{node}: invalid URL ({url})"),
         NodeProblem::Unreachable => format!("{node} unreachable ({url})"),

@@ -32,7 +32,12 @@ pub fn kit_page(props: &Props) -> Html {
             spawn_local(async move {
                 match ipc::call::<RevealKit>(&NoArgs {}).await {
                     Ok(k) => {
-                        answers.set(k.confirm_positions.iter().map(|p| (*p, String::new())).collect());
+                        answers.set(
+                            k.confirm_positions
+                                .iter()
+                                .map(|p| (*p, String::new()))
+                                .collect(),
+                        );
                         kit.set(Some(k));
                     }
                     Err(e) => error.set(Some(e)),
@@ -101,7 +106,9 @@ pub fn kit_page(props: &Props) -> Html {
         let (answers, error, on_done) = (answers.clone(), error.clone(), props.on_done.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let args = ConfirmKitArgs { answers: (*answers).clone() };
+            let args = ConfirmKitArgs {
+                answers: (*answers).clone(),
+            };
             let (error, on_done) = (error.clone(), on_done.clone());
             spawn_local(async move {
                 match ipc::call::<ConfirmKit>(&args).await {

@@ -1,6 +1,9 @@
 //! The onboarding (full window): create a wallet, or restore one from its Emergency Kit.
 
-use medwallet_api::commands::{CreateWallet, NewWalletArgs, RatePassphrase, RatePassphraseArgs, RestoreWallet, RestoreWalletArgs};
+use medwallet_api::commands::{
+    CreateWallet, NewWalletArgs, RatePassphrase, RatePassphraseArgs, RestoreWallet,
+    RestoreWalletArgs,
+};
 use medwallet_api::{Role, StrengthReport, UserError};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -113,7 +116,10 @@ fn wallet_form(props: &FormProps) -> Html {
             if pass.is_empty() {
                 report.set(None);
             } else {
-                let args = RatePassphraseArgs { passphrase: pass.clone(), display_name: name.clone() };
+                let args = RatePassphraseArgs {
+                    passphrase: pass.clone(),
+                    display_name: name.clone(),
+                };
                 spawn_local(async move {
                     if let Ok(r) = ipc::call::<RatePassphrase>(&args).await {
                         if *latest.borrow() == ticket {
@@ -128,7 +134,10 @@ fn wallet_form(props: &FormProps) -> Html {
     // Bring a new error into view: the form is taller than the window.
     use_effect_with((*error).clone(), |error| {
         if error.is_some() {
-            if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("onboarding-error")) {
+            if let Some(el) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("onboarding-error"))
+            {
                 el.scroll_into_view();
             }
         }
@@ -143,8 +152,16 @@ fn wallet_form(props: &FormProps) -> Html {
 
     let onsubmit = {
         let (role, name, phrase, pass, again, accept_weak, error, busy, on_done, restore) = (
-            role.clone(), name.clone(), phrase.clone(), pass.clone(), again.clone(), accept_weak.clone(),
-            error.clone(), busy.clone(), props.on_done.clone(), props.restore,
+            role.clone(),
+            name.clone(),
+            phrase.clone(),
+            pass.clone(),
+            again.clone(),
+            accept_weak.clone(),
+            error.clone(),
+            busy.clone(),
+            props.on_done.clone(),
+            props.restore,
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -152,10 +169,18 @@ fn wallet_form(props: &FormProps) -> Html {
                 return;
             }
             if *pass != *again {
-                error.set(Some(UserError::new("The two passphrases are different.", "Type the same passphrase in both fields.")));
+                error.set(Some(UserError::new(
+                    "The two passphrases are different.",
+                    "Type the same passphrase in both fields.",
+                )));
                 return;
             }
-            let wallet = NewWalletArgs { role: *role, display_name: (*name).clone(), passphrase: (*pass).clone(), accept_weak: *accept_weak };
+            let wallet = NewWalletArgs {
+                role: *role,
+                display_name: (*name).clone(),
+                passphrase: (*pass).clone(),
+                accept_weak: *accept_weak,
+            };
             let phrase = (*phrase).clone();
             let (error, busy, on_done) = (error.clone(), busy.clone(), on_done.clone());
             busy.set(true);
@@ -196,7 +221,11 @@ fn wallet_form(props: &FormProps) -> Html {
     let (title, button, busy_text) = if props.restore {
         ("Restore from Emergency Kit", "Restore wallet", "Restoring…")
     } else {
-        ("Create your wallet", "Create wallet", "Creating… (the first time, medwallet measures this computer: a few seconds)")
+        (
+            "Create your wallet",
+            "Create wallet",
+            "Creating… (the first time, medwallet measures this computer: a few seconds)",
+        )
     };
     html! {
         <>

@@ -1,6 +1,8 @@
 //! Settings: where the IPFS and ledger nodes are.
 
-use medwallet_api::commands::{GetSettings, ResetSettings, SaveOutcome, SaveSettings, SaveSettingsArgs};
+use medwallet_api::commands::{
+    GetSettings, ResetSettings, SaveOutcome, SaveSettings, SaveSettingsArgs,
+};
 use medwallet_api::{NoArgs, NodeSettings, SettingsError, UserError};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
@@ -78,8 +80,13 @@ pub fn settings_page(props: &Props) -> Html {
     };
 
     let finish = {
-        let (form, errors, notice, busy, on_saved) =
-            (form.clone(), errors.clone(), notice.clone(), busy.clone(), props.on_saved.clone());
+        let (form, errors, notice, busy, on_saved) = (
+            form.clone(),
+            errors.clone(),
+            notice.clone(),
+            busy.clone(),
+            props.on_saved.clone(),
+        );
         move |result: Result<SaveOutcome, UserError>| {
             busy.set(false);
             match result {
@@ -102,10 +109,14 @@ pub fn settings_page(props: &Props) -> Html {
         let (form, busy, finish) = (form.clone(), busy.clone(), finish.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let Some(settings) = (*form).clone() else { return };
+            let Some(settings) = (*form).clone() else {
+                return;
+            };
             busy.set(true);
             let finish = finish.clone();
-            spawn_local(async move { finish(ipc::call::<SaveSettings>(&SaveSettingsArgs { settings }).await) });
+            spawn_local(async move {
+                finish(ipc::call::<SaveSettings>(&SaveSettingsArgs { settings }).await)
+            });
         })
     };
 
@@ -157,8 +168,14 @@ pub fn settings_page(props: &Props) -> Html {
     }
 }
 
-fn text_field(id: &'static str, label: &'static str, placeholder: &'static str, value: &str,
-              error: Option<&str>, oninput: Callback<InputEvent>) -> Html {
+fn text_field(
+    id: &'static str,
+    label: &'static str,
+    placeholder: &'static str,
+    value: &str,
+    error: Option<&str>,
+    oninput: Callback<InputEvent>,
+) -> Html {
     let error_id = format!("{id}-error");
     html! {
         <div class={classes!("field", error.map(|_| "invalid"))}>
@@ -194,8 +211,8 @@ struct SecurityProps {
 #[function_component(SecuritySettings)]
 fn security_settings(props: &SecurityProps) -> Html {
     use medwallet_api::commands::{
-        ChangePassphrase, ChangePassphraseArgs, ExportKit, RatePassphrase, RatePassphraseArgs, SetIdleTimeout,
-        SetIdleTimeoutArgs, SetQuickUnlock, SetQuickUnlockArgs,
+        ChangePassphrase, ChangePassphraseArgs, ExportKit, RatePassphrase, RatePassphraseArgs,
+        SetIdleTimeout, SetIdleTimeoutArgs, SetQuickUnlock, SetQuickUnlockArgs,
     };
     use medwallet_api::StrengthReport;
 
@@ -220,7 +237,10 @@ fn security_settings(props: &SecurityProps) -> Html {
             if pass.is_empty() {
                 report.set(None);
             } else {
-                let args = RatePassphraseArgs { passphrase: pass.clone(), display_name: String::new() };
+                let args = RatePassphraseArgs {
+                    passphrase: pass.clone(),
+                    display_name: String::new(),
+                };
                 spawn_local(async move {
                     if let Ok(r) = ipc::call::<RatePassphrase>(&args).await {
                         if *latest.borrow() == ticket {
@@ -247,10 +267,15 @@ fn security_settings(props: &SecurityProps) -> Html {
         }
     };
     let change = {
-        let (old, new, accept_weak, done) = (old.clone(), new.clone(), accept_weak.clone(), done.clone());
+        let (old, new, accept_weak, done) =
+            (old.clone(), new.clone(), accept_weak.clone(), done.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let args = ChangePassphraseArgs { old_passphrase: (*old).clone(), new_passphrase: (*new).clone(), accept_weak: *accept_weak };
+            let args = ChangePassphraseArgs {
+                old_passphrase: (*old).clone(),
+                new_passphrase: (*new).clone(),
+                accept_weak: *accept_weak,
+            };
             let (old, new, done) = (old.clone(), new.clone(), done.clone());
             spawn_local(async move {
                 let r = ipc::call::<ChangePassphrase>(&args).await;
@@ -268,7 +293,14 @@ fn security_settings(props: &SecurityProps) -> Html {
             let done = done.clone();
             spawn_local(async move {
                 let r = ipc::call::<SetQuickUnlock>(&SetQuickUnlockArgs { enabled }).await;
-                done(r.map(|_| if enabled { "Quick unlock is on." } else { "Quick unlock is off." }.to_owned()));
+                done(r.map(|_| {
+                    if enabled {
+                        "Quick unlock is on."
+                    } else {
+                        "Quick unlock is off."
+                    }
+                    .to_owned()
+                }));
             });
         })
     };
@@ -278,7 +310,10 @@ fn security_settings(props: &SecurityProps) -> Html {
             e.prevent_default();
             let done = done.clone();
             let Ok(m) = minutes.trim().parse::<u32>() else {
-                done(Err(UserError::new("The time before locking must be a number of minutes.", "Type a number from 1 to 120.")));
+                done(Err(UserError::new(
+                    "The time before locking must be a number of minutes.",
+                    "Type a number from 1 to 120.",
+                )));
                 return;
             };
             spawn_local(async move {

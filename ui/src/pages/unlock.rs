@@ -28,7 +28,12 @@ pub struct Props {
 /// The lock screen.
 #[function_component(UnlockPage)]
 pub fn unlock_page(props: &Props) -> Html {
-    let selected = use_state(|| props.selected.clone().or_else(|| props.wallets.first().map(|w| w.wallet_id.clone())));
+    let selected = use_state(|| {
+        props
+            .selected
+            .clone()
+            .or_else(|| props.wallets.first().map(|w| w.wallet_id.clone()))
+    });
     let pass = use_state(String::new);
     let error = use_state(|| None::<UserError>);
     // When the next attempt is allowed (ms since the epoch); the shown wait counts down to it.
@@ -43,16 +48,37 @@ pub fn unlock_page(props: &Props) -> Html {
     });
     let wait = ((*not_before - now_ms()) / 1000.0).ceil().max(0.0) as u64;
 
-    let wallet = props.wallets.iter().find(|w| Some(&w.wallet_id) == selected.as_ref()).cloned();
+    let wallet = props
+        .wallets
+        .iter()
+        .find(|w| Some(&w.wallet_id) == selected.as_ref())
+        .cloned();
 
     let onsubmit = {
-        let (selected, pass, error, wait, busy, on_done) =
-            (selected.clone(), pass.clone(), error.clone(), not_before.clone(), busy.clone(), props.on_done.clone());
+        let (selected, pass, error, wait, busy, on_done) = (
+            selected.clone(),
+            pass.clone(),
+            error.clone(),
+            not_before.clone(),
+            busy.clone(),
+            props.on_done.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let Some(wallet_id) = (*selected).clone() else { return };
-            let args = UnlockArgs { wallet_id, passphrase: (*pass).clone() };
-            let (pass, error, wait, busy, on_done) = (pass.clone(), error.clone(), wait.clone(), busy.clone(), on_done.clone());
+            let Some(wallet_id) = (*selected).clone() else {
+                return;
+            };
+            let args = UnlockArgs {
+                wallet_id,
+                passphrase: (*pass).clone(),
+            };
+            let (pass, error, wait, busy, on_done) = (
+                pass.clone(),
+                error.clone(),
+                wait.clone(),
+                busy.clone(),
+                on_done.clone(),
+            );
             busy.set(true);
             spawn_local(async move {
                 let result = ipc::call::<UnlockWallet>(&args).await;
@@ -63,7 +89,10 @@ pub fn unlock_page(props: &Props) -> Html {
                         error.set(None);
                         on_done.emit(());
                     }
-                    Ok(UnlockOutcome::Refused { error: e, retry_after_secs }) => {
+                    Ok(UnlockOutcome::Refused {
+                        error: e,
+                        retry_after_secs,
+                    }) => {
                         pass.set(String::new());
                         wait.set(now_ms() + retry_after_secs as f64 * 1000.0);
                         error.set(Some(e));
@@ -77,7 +106,9 @@ pub fn unlock_page(props: &Props) -> Html {
     let quick = {
         let (selected, error, on_done) = (selected.clone(), error.clone(), props.on_done.clone());
         Callback::from(move |_| {
-            let Some(wallet_id) = (*selected).clone() else { return };
+            let Some(wallet_id) = (*selected).clone() else {
+                return;
+            };
             let (error, on_done) = (error.clone(), on_done.clone());
             spawn_local(async move {
                 match ipc::call::<QuickUnlock>(&WalletIdArgs { wallet_id }).await {

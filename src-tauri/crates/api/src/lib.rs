@@ -18,7 +18,10 @@ use serde::{de::DeserializeOwned, Serialize};
 
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use settings::{NodeSettings, SettingsError};
-pub use wallet::{Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome, WalletSummary};
+pub use wallet::{
+    Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
+    WalletSummary,
+};
 
 /// One IPC command: its wire name, what the webview sends, what it gets back.
 pub trait Command {
@@ -46,7 +49,10 @@ pub struct UserError {
 impl UserError {
     /// An error with a message and a hint.
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: Some(hint.into()) }
+        Self {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 }
 
@@ -343,13 +349,22 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), commands::ALL.len(), "duplicate command name");
         for name in commands::ALL {
-            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn user_error_display_has_hint() {
-        let e = UserError::new("The ledger node is unreachable.", "Check its URL in Settings.");
-        assert_eq!(e.to_string(), "The ledger node is unreachable. Check its URL in Settings.");
+        let e = UserError::new(
+            "The ledger node is unreachable.",
+            "Check its URL in Settings.",
+        );
+        assert_eq!(
+            e.to_string(),
+            "The ledger node is unreachable. Check its URL in Settings."
+        );
     }
 }

@@ -139,7 +139,10 @@ pub struct KitReveal {
 
 impl std::fmt::Debug for KitReveal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KitReveal").field("words", &"[redacted]").field("address", &self.address).finish()
+        f.debug_struct("KitReveal")
+            .field("words", &"[redacted]")
+            .field("address", &self.address)
+            .finish()
     }
 }
 

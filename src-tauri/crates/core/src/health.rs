@@ -3,7 +3,9 @@
 //! Both nodes are checked at once, each within its client's deadline, so a dead
 //! node costs at most a few seconds and never blocks the other's result.
 
-use medwallet_api::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem, NodeSettings};
+use medwallet_api::{
+    HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem, NodeSettings,
+};
 use medwallet_ledger::{Address, ContractStatus, LedgerError, LedgerNode};
 use medwallet_records::{IpfsError, IpfsNode};
 
@@ -15,7 +17,11 @@ pub async fn check_health(settings: &NodeSettings) -> HealthReport {
         ipfs_health(&settings.ipfs_url),
         ledger_health(&settings.ledger_url, settings.contract_address.as_deref())
     );
-    HealthReport { ipfs, ledger, checked_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) }
+    HealthReport {
+        ipfs,
+        ledger,
+        checked_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
 }
 
 async fn ipfs_health(url: &str) -> IpfsHealth {
@@ -27,12 +33,18 @@ async fn ipfs_health(url: &str) -> IpfsHealth {
         Ok(parsed) => match IpfsNode::new(&parsed) {
             Err(e) => ipfs_down(&e),
             Ok(node) => match node.info().await {
-                Ok(info) => IpfsStatus::Up { version: info.version, peer_id: info.peer_id },
+                Ok(info) => IpfsStatus::Up {
+                    version: info.version,
+                    peer_id: info.peer_id,
+                },
                 Err(e) => ipfs_down(&e),
             },
         },
     };
-    IpfsHealth { url: url.to_owned(), status }
+    IpfsHealth {
+        url: url.to_owned(),
+        status,
+    }
 }
 
 async fn ledger_health(url: &str, contract: Option<&str>) -> LedgerHealth {
@@ -49,16 +61,24 @@ async fn ledger_health(url: &str, contract: Option<&str>) -> LedgerHealth {
                     let contract_deployed = match contract.map(str::parse::<Address>) {
                         None => None,
                         Some(Err(_)) => Some(false),
-                        Some(Ok(address)) => {
-                            Some(matches!(node.contract_status(address).await, Ok(ContractStatus::Deployed { .. })))
-                        }
+                        Some(Ok(address)) => Some(matches!(
+                            node.contract_status(address).await,
+                            Ok(ContractStatus::Deployed { .. })
+                        )),
                     };
-                    LedgerStatus::Up { chain_id: chain.chain_id, block_height: chain.block_height, contract_deployed }
+                    LedgerStatus::Up {
+                        chain_id: chain.chain_id,
+                        block_height: chain.block_height,
+                        contract_deployed,
+                    }
                 }
             }
         }
     };
-    LedgerHealth { url: url.to_owned(), status }
+    LedgerHealth {
+        url: url.to_owned(),
+        status,
+    }
 }
 
 /// An IPFS failure in the user's words: what happened, then what to do.

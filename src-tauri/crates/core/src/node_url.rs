@@ -60,7 +60,11 @@ mod tests {
 
     #[test]
     fn accepts_plain_node_urls() {
-        for ok in ["http://127.0.0.1:5001", " https://ipfs.example.org/ ", "http://[::1]:8545/rpc"] {
+        for ok in [
+            "http://127.0.0.1:5001",
+            " https://ipfs.example.org/ ",
+            "http://[::1]:8545/rpc",
+        ] {
             assert!(parse_node_url(ok).is_ok(), "{ok}");
         }
     }
@@ -68,20 +72,55 @@ mod tests {
     #[test]
     fn names_what_is_wrong() {
         assert_eq!(parse_node_url("  "), Err(NodeUrlError::Empty));
-        assert_eq!(parse_node_url("127.0.0.1:5001"), Err(NodeUrlError::MissingScheme("http://127.0.0.1:5001".into())));
-        assert_eq!(parse_node_url("localhost:5001"), Err(NodeUrlError::MissingScheme("http://localhost:5001".into())));
-        assert!(matches!(parse_node_url("localhost"), Err(NodeUrlError::MissingScheme(_))));
-        assert_eq!(parse_node_url("ftp://x:1"), Err(NodeUrlError::Scheme("ftp".into())));
-        assert!(matches!(parse_node_url("http://u:p@h:1"), Err(NodeUrlError::Extra(_))));
-        assert!(matches!(parse_node_url("http://h:1/?a=b"), Err(NodeUrlError::Extra(_))));
-        assert!(matches!(parse_node_url("http://h:1/#x"), Err(NodeUrlError::Extra(_))));
-        assert!(matches!(parse_node_url("http://h:99999"), Err(NodeUrlError::Malformed(_))));
-        assert!(matches!(parse_node_url("http://"), Err(NodeUrlError::Malformed(_) | NodeUrlError::NoHost)));
+        assert_eq!(
+            parse_node_url("127.0.0.1:5001"),
+            Err(NodeUrlError::MissingScheme("http://127.0.0.1:5001".into()))
+        );
+        assert_eq!(
+            parse_node_url("localhost:5001"),
+            Err(NodeUrlError::MissingScheme("http://localhost:5001".into()))
+        );
+        assert!(matches!(
+            parse_node_url("localhost"),
+            Err(NodeUrlError::MissingScheme(_))
+        ));
+        assert_eq!(
+            parse_node_url("ftp://x:1"),
+            Err(NodeUrlError::Scheme("ftp".into()))
+        );
+        assert!(matches!(
+            parse_node_url("http://u:p@h:1"),
+            Err(NodeUrlError::Extra(_))
+        ));
+        assert!(matches!(
+            parse_node_url("http://h:1/?a=b"),
+            Err(NodeUrlError::Extra(_))
+        ));
+        assert!(matches!(
+            parse_node_url("http://h:1/#x"),
+            Err(NodeUrlError::Extra(_))
+        ));
+        assert!(matches!(
+            parse_node_url("http://h:99999"),
+            Err(NodeUrlError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_node_url("http://"),
+            Err(NodeUrlError::Malformed(_) | NodeUrlError::NoHost)
+        ));
     }
 
     #[test]
     fn never_panics_on_junk() {
-        for junk in ["\0", "http://\u{202e}", "::::", "http://[", "http://a b", "😀://x", "http:////x"] {
+        for junk in [
+            "\0",
+            "http://\u{202e}",
+            "::::",
+            "http://[",
+            "http://a b",
+            "😀://x",
+            "http:////x",
+        ] {
             let _ = parse_node_url(junk);
         }
     }

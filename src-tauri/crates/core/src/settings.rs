@@ -21,7 +21,8 @@ impl Defaults {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Self(NodeSettings {
             ipfs_url: var("MEDWALLET_IPFS_URL").unwrap_or_else(|| "http://127.0.0.1:5001".into()),
-            ledger_url: var("MEDWALLET_LEDGER_URL").unwrap_or_else(|| "http://127.0.0.1:8545".into()),
+            ledger_url: var("MEDWALLET_LEDGER_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8545".into()),
             contract_address: var("MEDWALLET_CONTRACT_ADDRESS"),
         })
     }
@@ -56,19 +57,31 @@ impl SettingsStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up
     /// to date.
     pub async fn open(path: &Path, defaults: Defaults) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let open_err = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(open_err)?
             .filename(path)
             .create_if_missing(true);
-        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(open_err)?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| open_err(e.into()))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| open_err(e.into()))?;
         Ok(Self { pool, defaults })
     }
 
     /// The settings in force: stored values over defaults.
     pub async fn get(&self) -> Result<NodeSettings, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(&self.pool).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
+            .fetch_all(&self.pool)
+            .await?;
         let mut settings = self.defaults.0.clone();
         for (key, value) in rows {
             match key.as_str() {
@@ -91,8 +104,16 @@ impl SettingsStore {
         let mut tx = self.pool.begin().await?;
         let fields = [
             ("ipfs_url", Some(&new.ipfs_url), Some(&defaults.ipfs_url)),
-            ("ledger_url", Some(&new.ledger_url), Some(&defaults.ledger_url)),
-            ("contract_address", new.contract_address.as_ref(), defaults.contract_address.as_ref()),
+            (
+                "ledger_url",
+                Some(&new.ledger_url),
+                Some(&defaults.ledger_url),
+            ),
+            (
+                "contract_address",
+                new.contract_address.as_ref(),
+                defaults.contract_address.as_ref(),
+            ),
         ];
         for (key, value, default) in fields {
             match value {
@@ -104,18 +125,26 @@ impl SettingsStore {
                         .await?;
                 }
                 _ => {
-                    sqlx::query("DELETE FROM settings WHERE key = ?").bind(key).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM settings WHERE key = ?")
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
         }
         tx.commit().await?;
-        Ok(SaveOutcome::Saved { settings: self.get().await? })
+        Ok(SaveOutcome::Saved {
+            settings: self.get().await?,
+        })
     }
 
     /// Forgets every stored value.
     pub async fn reset(&self) -> Result<NodeSettings, StoreError> {
         for key in KEYS {
-            sqlx::query("DELETE FROM settings WHERE key = ?").bind(key).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM settings WHERE key = ?")
+                .bind(key)
+                .execute(&self.pool)
+                .await?;
         }
         self.get().await
     }
@@ -124,8 +153,12 @@ impl SettingsStore {
 /// Normalises valid settings; names each field that is not.
 pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
     let mut errors = SettingsError::default();
-    let ipfs = parse_node_url(&input.ipfs_url).map_err(|e| errors.ipfs_url = Some(e.to_string())).ok();
-    let ledger = parse_node_url(&input.ledger_url).map_err(|e| errors.ledger_url = Some(e.to_string())).ok();
+    let ipfs = parse_node_url(&input.ipfs_url)
+        .map_err(|e| errors.ipfs_url = Some(e.to_string()))
+        .ok();
+    let ledger = parse_node_url(&input.ledger_url)
+        .map_err(|e| errors.ledger_url = Some(e.to_string()))
+        .ok();
     let contract = match input.contract_address.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => match parse_address(text) {
@@ -152,7 +185,10 @@ fn trim_slash(url: &str) -> String {
 
 /// `0x` and 40 hex digits, any case; returned lower-case.
 fn parse_address(text: &str) -> Result<String, String> {
-    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    let hex = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
     if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("A contract address is 0x followed by 40 hexadecimal digits.".into());
     }
@@ -181,9 +217,14 @@ mod tests {
         let mut new = defaults().0;
         new.ledger_url = " http://127.0.0.1:9999/ ".into();
         new.contract_address = Some("0xABCDEF0123456789abcdef0123456789ABCDEF01".into());
-        let SaveOutcome::Saved { settings } = store.save(&new).await.unwrap() else { panic!("refused") };
+        let SaveOutcome::Saved { settings } = store.save(&new).await.unwrap() else {
+            panic!("refused")
+        };
         assert_eq!(settings.ledger_url, "http://127.0.0.1:9999");
-        assert_eq!(settings.contract_address.as_deref(), Some("0xabcdef0123456789abcdef0123456789abcdef01"));
+        assert_eq!(
+            settings.contract_address.as_deref(),
+            Some("0xabcdef0123456789abcdef0123456789abcdef01")
+        );
         drop(store);
 
         // New defaults (say, the run command moved IPFS) apply where nothing was stored.
@@ -201,16 +242,24 @@ mod tests {
     #[tokio::test]
     async fn refuses_bad_input_field_by_field_and_keeps_the_old_value() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SettingsStore::open(&dir.path().join("s.sqlite"), defaults()).await.unwrap();
+        let store = SettingsStore::open(&dir.path().join("s.sqlite"), defaults())
+            .await
+            .unwrap();
         let bad = NodeSettings {
             ipfs_url: "localhost:5001".into(),
             ledger_url: "ftp://127.0.0.1:8545".into(),
             contract_address: Some("0x1234".into()),
         };
-        let SaveOutcome::Invalid { errors } = store.save(&bad).await.unwrap() else { panic!("accepted") };
+        let SaveOutcome::Invalid { errors } = store.save(&bad).await.unwrap() else {
+            panic!("accepted")
+        };
         assert!(errors.ipfs_url.is_some());
         assert!(errors.ledger_url.as_deref().unwrap().contains("ftp"));
-        assert!(errors.contract_address.as_deref().unwrap().contains("40 hexadecimal"));
+        assert!(errors
+            .contract_address
+            .as_deref()
+            .unwrap()
+            .contains("40 hexadecimal"));
         assert_eq!(store.get().await.unwrap(), defaults().0);
     }
 
@@ -218,10 +267,16 @@ mod tests {
     async fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite");
-        std::fs::write(&path, b"this is not sqlite, it is a text file that is long enough").unwrap();
+        std::fs::write(
+            &path,
+            b"this is not sqlite, it is a text file that is long enough",
+        )
+        .unwrap();
         let err = SettingsStore::open(&path, defaults()).await.unwrap_err();
         assert!(matches!(err, StoreError::Open { .. }), "{err}");
         // Never overwritten.
-        assert!(std::fs::read(&path).unwrap().starts_with(b"this is not sqlite"));
+        assert!(std::fs::read(&path)
+            .unwrap()
+            .starts_with(b"this is not sqlite"));
     }
 }

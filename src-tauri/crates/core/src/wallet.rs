@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use medwallet_api::{
-    Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome, UserError,
-    WalletSummary,
+    Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
+    UserError, WalletSummary,
 };
 use medwallet_vault::{
-    kdf, CreatedWallet, EmergencyKit, KdfParams, NewWallet, PublicIdentity, QuickUnlockStore, Unlocked, Vault, VaultError,
-    VaultOptions, WalletId, WalletInfo,
+    kdf, CreatedWallet, EmergencyKit, KdfParams, NewWallet, PublicIdentity, QuickUnlockStore,
+    Unlocked, Vault, VaultError, VaultOptions, WalletId, WalletInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -100,18 +100,24 @@ impl WalletService {
             prefs,
             insecure_kdf,
             quick_unlock,
-            vault: Err(UserError::new("The vault is not open yet.", "Restart medwallet.")),
+            vault: Err(UserError::new(
+                "The vault is not open yet.",
+                "Restart medwallet.",
+            )),
             session: None,
             selected: None,
             pending_kit: None,
             kit_dir: kit_dir.unwrap_or_else(|| dir.join("Emergency Kits")),
         };
-        service.vault = Vault::open_with(service.vault_path(), service.options()).await.map_err(user_error);
+        service.vault = Vault::open_with(service.vault_path(), service.options())
+            .await
+            .map_err(user_error);
         service
     }
 
     fn vault_path(&self) -> PathBuf {
-        self.dir.join(self.prefs.vault_file.as_deref().unwrap_or(VAULT_FILE))
+        self.dir
+            .join(self.prefs.vault_file.as_deref().unwrap_or(VAULT_FILE))
     }
 
     fn idle_timeout(&self) -> Duration {
@@ -123,7 +129,11 @@ impl WalletService {
             VaultOptions::insecure_fast_kdf_for_tests()
         } else {
             let mut opts = VaultOptions::default();
-            if let Some(kdf) = self.prefs.kdf.filter(|k| k.at_least(&KdfParams::FLOOR) && k.at_most(&KdfParams::CEILING)) {
+            if let Some(kdf) = self
+                .prefs
+                .kdf
+                .filter(|k| k.at_least(&KdfParams::FLOOR) && k.at_most(&KdfParams::CEILING))
+            {
                 opts.kdf = kdf;
             }
             opts
@@ -139,11 +149,16 @@ impl WalletService {
 
     /// Reopens the vault with the current options (after calibration or a new vault file).
     async fn reopen(&mut self) -> Answer<()> {
-        let old = std::mem::replace(&mut self.vault, Err(UserError::new("The vault is being reopened.", "Try again.")));
+        let old = std::mem::replace(
+            &mut self.vault,
+            Err(UserError::new("The vault is being reopened.", "Try again.")),
+        );
         if let Ok(vault) = old {
             vault.close().await;
         }
-        self.vault = Vault::open_with(self.vault_path(), self.options()).await.map_err(user_error);
+        self.vault = Vault::open_with(self.vault_path(), self.options())
+            .await
+            .map_err(user_error);
         self.vault().map(|_| ())
     }
 
@@ -154,7 +169,12 @@ impl WalletService {
         }
         let params = tokio::task::spawn_blocking(kdf::calibrate)
             .await
-            .map_err(|e| UserError::new(format!("Measuring this computer's speed failed ({e})."), "Try again."))?
+            .map_err(|e| {
+                UserError::new(
+                    format!("Measuring this computer's speed failed ({e})."),
+                    "Try again.",
+                )
+            })?
             .map_err(user_error)?;
         self.prefs.kdf = Some(params);
         self.save_prefs()?;
@@ -164,7 +184,10 @@ impl WalletService {
     fn save_prefs(&self) -> Answer<()> {
         let text = serde_json::to_string_pretty(&self.prefs).unwrap_or_default();
         std::fs::write(self.dir.join(PREFS_FILE), text).map_err(|e| {
-            UserError::new(format!("medwallet could not save its settings ({e})."), "Check the disk and its free space, then try again.")
+            UserError::new(
+                format!("medwallet could not save its settings ({e})."),
+                "Check the disk and its free space, then try again.",
+            )
         })
     }
 
@@ -196,11 +219,20 @@ impl WalletService {
         if !self.is_open() {
             return Err(user_error(VaultError::Locked));
         }
-        self.session.as_mut().ok_or_else(|| user_error(VaultError::Locked))
+        self.session
+            .as_mut()
+            .ok_or_else(|| user_error(VaultError::Locked))
     }
 
     async fn summaries(&self) -> Answer<Vec<WalletSummary>> {
-        Ok(self.vault()?.list_wallets().await.map_err(user_error)?.iter().map(summary).collect())
+        Ok(self
+            .vault()?
+            .list_wallets()
+            .await
+            .map_err(user_error)?
+            .iter()
+            .map(summary)
+            .collect())
     }
 
     /// What the window should show. Not activity.
@@ -209,18 +241,28 @@ impl WalletService {
         let open = self.is_open();
         let vault = match &self.vault {
             Ok(vault) => vault,
-            Err(error) => return SessionState::Damaged { error: error.clone() },
+            Err(error) => {
+                return SessionState::Damaged {
+                    error: error.clone(),
+                }
+            }
         };
         let wallets = match vault.list_wallets().await {
             Ok(list) => list,
-            Err(error) => return SessionState::Damaged { error: user_error(error) },
+            Err(error) => {
+                return SessionState::Damaged {
+                    error: user_error(error),
+                }
+            }
         };
         if wallets.is_empty() {
             return SessionState::Empty;
         }
         let idle_minutes = self.prefs.idle_minutes.unwrap_or(DEFAULT_IDLE_MINUTES);
         if open {
-            let Some(session) = self.session.as_ref() else { return SessionState::Empty };
+            let Some(session) = self.session.as_ref() else {
+                return SessionState::Empty;
+            };
             let id = session.wallet_id().clone();
             return SessionState::Unlocked {
                 identity: identity(&id, session.identity()),
@@ -250,7 +292,12 @@ impl WalletService {
     pub fn rate_passphrase(&mut self, passphrase: &str, display_name: &str) -> StrengthReport {
         self.touch();
         let s = medwallet_vault::passphrase_strength(passphrase, &[display_name]);
-        StrengthReport { score: s.score, weak: s.is_weak(), warning: s.warning.clone(), suggestions: s.suggestions.clone() }
+        StrengthReport {
+            score: s.score,
+            weak: s.is_weak(),
+            warning: s.warning.clone(),
+            suggestions: s.suggestions.clone(),
+        }
     }
 
     fn lock_current(&mut self) {
@@ -262,16 +309,29 @@ impl WalletService {
     }
 
     /// Creates a wallet (calibrating Argon2 the first time); it is unlocked and its kit pending.
-    pub async fn create_wallet(&mut self, role: Role, display_name: &str, passphrase: &str, accept_weak: bool) -> Answer<Identity> {
+    pub async fn create_wallet(
+        &mut self,
+        role: Role,
+        display_name: &str,
+        passphrase: &str,
+        accept_weak: bool,
+    ) -> Answer<Identity> {
         self.touch();
         self.vault()?;
         self.ensure_calibrated().await?;
         let CreatedWallet { session, kit } = self
             .vault()?
-            .create_wallet(NewWallet { role: vault_role(role), display_name, passphrase, accept_weak })
+            .create_wallet(NewWallet {
+                role: vault_role(role),
+                display_name,
+                passphrase,
+                accept_weak,
+            })
             .await
             .map_err(user_error)?;
-        let positions = kit.confirmation_positions(CONFIRM_WORDS).map_err(user_error)?;
+        let positions = kit
+            .confirmation_positions(CONFIRM_WORDS)
+            .map_err(user_error)?;
         self.lock_current();
         let id = session.wallet_id().clone();
         let answer = identity(&id, session.identity());
@@ -287,7 +347,12 @@ impl WalletService {
         self.unlocked()?;
         let pending = self.pending_kit.as_ref().ok_or_else(no_pending_kit)?;
         Ok(KitReveal {
-            words: pending.kit.words().iter().map(|w| (*w).to_owned()).collect(),
+            words: pending
+                .kit
+                .words()
+                .iter()
+                .map(|w| (*w).to_owned())
+                .collect(),
             confirm_positions: pending.positions.clone(),
             address: pending.kit.identity().address.clone(),
             date: pending.kit.date(),
@@ -302,7 +367,16 @@ impl WalletService {
         let asked: Vec<(usize, &str)> = pending
             .positions
             .iter()
-            .map(|p| (*p, answers.iter().find(|(q, _)| q == p).map(|(_, w)| w.as_str()).unwrap_or("")))
+            .map(|p| {
+                (
+                    *p,
+                    answers
+                        .iter()
+                        .find(|(q, _)| q == p)
+                        .map(|(_, w)| w.as_str())
+                        .unwrap_or(""),
+                )
+            })
             .collect();
         pending.kit.check_confirmation(&asked).map_err(user_error)?;
         self.pending_kit = None;
@@ -327,10 +401,18 @@ impl WalletService {
             kit.identity().address.get(..10).unwrap_or("wallet"),
             kit.date()
         );
-        let written = write_kit(&self.kit_dir, &name, kit).or_else(|_| write_kit(&self.dir.join("Emergency Kits"), &name, kit));
-        written.map(|path| KitFile { path: path.display().to_string() }).map_err(|e| {
-            UserError::new(format!("The Emergency Kit could not be saved ({e})."), "Check the disk and its free space, then try again.")
-        })
+        let written = write_kit(&self.kit_dir, &name, kit)
+            .or_else(|_| write_kit(&self.dir.join("Emergency Kits"), &name, kit));
+        written
+            .map(|path| KitFile {
+                path: path.display().to_string(),
+            })
+            .map_err(|e| {
+                UserError::new(
+                    format!("The Emergency Kit could not be saved ({e})."),
+                    "Check the disk and its free space, then try again.",
+                )
+            })
     }
 
     /// Restores a wallet from its phrase. If the vault file is damaged, the wallet goes into a
@@ -347,7 +429,10 @@ impl WalletService {
         if self.vault.is_err() {
             // Check the phrase first, so a typo does not leave an empty new vault file behind.
             medwallet_vault::RecoveryPhrase::parse(phrase).map_err(|e| user_error(e.into()))?;
-            let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
             self.prefs.vault_file = Some(format!("vault-restored-{stamp}.sqlite"));
             self.reopen().await?;
             self.save_prefs()?;
@@ -355,7 +440,15 @@ impl WalletService {
         self.ensure_calibrated().await?;
         let session = self
             .vault()?
-            .restore_wallet(phrase, NewWallet { role: vault_role(role), display_name, passphrase, accept_weak })
+            .restore_wallet(
+                phrase,
+                NewWallet {
+                    role: vault_role(role),
+                    display_name,
+                    passphrase,
+                    accept_weak,
+                },
+            )
             .await
             .map_err(user_error)?;
         self.lock_current();
@@ -378,9 +471,13 @@ impl WalletService {
                 self.session = Some(session);
                 Ok(UnlockOutcome::Unlocked { identity: answer })
             }
-            Err(e @ (VaultError::WrongPassphrase { retry_after, .. } | VaultError::TooManyAttempts { retry_after })) => {
-                Ok(UnlockOutcome::Refused { retry_after_secs: secs_up(retry_after), error: user_error(e) })
-            }
+            Err(
+                e @ (VaultError::WrongPassphrase { retry_after, .. }
+                | VaultError::TooManyAttempts { retry_after }),
+            ) => Ok(UnlockOutcome::Refused {
+                retry_after_secs: secs_up(retry_after),
+                error: user_error(e),
+            }),
             Err(e) => Err(user_error(e)),
         }
     }
@@ -410,9 +507,14 @@ impl WalletService {
             return Err(user_error(VaultError::Locked));
         }
         let vault = self.vault.as_ref().map_err(Clone::clone)?;
-        let Some(session) = self.session.as_mut() else { return Err(user_error(VaultError::Locked)) };
+        let Some(session) = self.session.as_mut() else {
+            return Err(user_error(VaultError::Locked));
+        };
         if enabled {
-            vault.enable_quick_unlock(session).await.map_err(user_error)?;
+            vault
+                .enable_quick_unlock(session)
+                .await
+                .map_err(user_error)?;
         } else {
             let id = session.wallet_id().clone();
             vault.disable_quick_unlock(&id).await.map_err(user_error)?;
@@ -424,7 +526,10 @@ impl WalletService {
     pub fn set_idle_timeout(&mut self, minutes: u32) -> Answer<Done> {
         self.touch();
         if !(1..=120).contains(&minutes) {
-            return Err(UserError::new("The time before locking must be 1 to 120 minutes.", "Choose a value in that range."));
+            return Err(UserError::new(
+                "The time before locking must be 1 to 120 minutes.",
+                "Choose a value in that range.",
+            ));
         }
         self.prefs.idle_minutes = Some(minutes);
         self.save_prefs()?;
@@ -436,10 +541,18 @@ impl WalletService {
     }
 
     /// Changes the unlocked wallet's passphrase.
-    pub async fn change_passphrase(&mut self, old: &str, new: &str, accept_weak: bool) -> Answer<Done> {
+    pub async fn change_passphrase(
+        &mut self,
+        old: &str,
+        new: &str,
+        accept_weak: bool,
+    ) -> Answer<Done> {
         self.touch();
         let id = self.unlocked()?.wallet_id().clone();
-        self.vault()?.change_passphrase(&id, old, new, accept_weak).await.map_err(user_error)?;
+        self.vault()?
+            .change_passphrase(&id, old, new, accept_weak)
+            .await
+            .map_err(user_error)?;
         Ok(Done {})
     }
 
@@ -447,7 +560,10 @@ impl WalletService {
     pub async fn delete_wallet(&mut self, wallet_id: &str, confirm_name: &str) -> Answer<Done> {
         self.touch();
         let id = parse_id(wallet_id)?;
-        self.vault()?.delete_wallet(&id, confirm_name).await.map_err(user_error)?;
+        self.vault()?
+            .delete_wallet(&id, confirm_name)
+            .await
+            .map_err(user_error)?;
         if self.session.as_ref().is_some_and(|s| s.wallet_id() == &id) {
             self.lock_current();
         }
@@ -472,7 +588,10 @@ fn write_kit(dir: &Path, name: &str, kit: &EmergencyKit) -> std::io::Result<Path
 }
 
 fn read_prefs(dir: &Path) -> Prefs {
-    std::fs::read_to_string(dir.join(PREFS_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    std::fs::read_to_string(dir.join(PREFS_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 /// "5 s", "2 min 8 s".
@@ -545,14 +664,24 @@ pub fn user_error(error: VaultError) -> UserError {
             "That passphrase is not right.".to_owned()
         }
         VaultError::WrongPassphrase { retry_after, .. } => {
-            format!("That passphrase is not right. Wait {} before the next try.", human_secs(*retry_after))
+            format!(
+                "That passphrase is not right. Wait {} before the next try.",
+                human_secs(*retry_after)
+            )
         }
         VaultError::TooManyAttempts { retry_after } => {
-            format!("Too many wrong passphrases in a row. Wait {} before the next try.", human_secs(*retry_after))
+            format!(
+                "Too many wrong passphrases in a row. Wait {} before the next try.",
+                human_secs(*retry_after)
+            )
         }
         VaultError::ConfirmationMismatch { positions } if !positions.is_empty() => {
             let list: Vec<String> = positions.iter().map(|p| p.to_string()).collect();
-            let (what, verb) = if list.len() == 1 { ("Word number", "does") } else { ("Words number", "do") };
+            let (what, verb) = if list.len() == 1 {
+                ("Word number", "does")
+            } else {
+                ("Words number", "do")
+            };
             let joined = match list.split_last() {
                 Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
                 _ => list.join(""),
@@ -580,7 +709,10 @@ pub fn user_error(error: VaultError) -> UserError {
         _ => "",
     };
     if hint.is_empty() {
-        UserError { message, hint: None }
+        UserError {
+            message,
+            hint: None,
+        }
     } else {
         UserError::new(message, hint)
     }
@@ -598,35 +730,66 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = WalletService::open_with(dir.path(), None, true).await;
         assert_eq!(w.state().await, SessionState::Empty);
-        let weak = w.create_wallet(Role::Patient, "Ada", "password1", false).await.unwrap_err();
+        let weak = w
+            .create_wallet(Role::Patient, "Ada", "password1", false)
+            .await
+            .unwrap_err();
         assert!(weak.message.contains("weak"), "{weak:?}");
-        let id = w.create_wallet(Role::Patient, "Ada", STRONG, false).await.unwrap();
+        let id = w
+            .create_wallet(Role::Patient, "Ada", STRONG, false)
+            .await
+            .unwrap();
         let kit = w.reveal_kit().unwrap();
         assert_eq!(kit.words.len(), 24);
-        let wrong: Vec<(usize, String)> = kit.confirm_positions.iter().map(|p| (*p, "zzzz".to_owned())).collect();
+        let wrong: Vec<(usize, String)> = kit
+            .confirm_positions
+            .iter()
+            .map(|p| (*p, "zzzz".to_owned()))
+            .collect();
         let e = w.confirm_kit(&wrong).unwrap_err();
-        assert!(e.message.starts_with("Words number ") && e.message.ends_with(" do not match your Emergency Kit."), "{e:?}");
+        assert!(
+            e.message.starts_with("Words number ")
+                && e.message.ends_with(" do not match your Emergency Kit."),
+            "{e:?}"
+        );
         let path = w.export_kit().unwrap().path;
-        assert!(std::fs::read_to_string(&path).unwrap().contains(&kit.words[0]));
-        let right: Vec<(usize, String)> = kit.confirm_positions.iter().map(|p| (*p, kit.words[p - 1].clone())).collect();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains(&kit.words[0]));
+        let right: Vec<(usize, String)> = kit
+            .confirm_positions
+            .iter()
+            .map(|p| (*p, kit.words[p - 1].clone()))
+            .collect();
         w.confirm_kit(&right).unwrap();
         assert!(w.reveal_kit().is_err(), "the kit is shown once");
 
         w.lock();
         assert!(matches!(w.state().await, SessionState::Locked { .. }));
         match w.unlock(&id.wallet_id, "not it").await.unwrap() {
-            UnlockOutcome::Refused { error, .. } => assert_eq!(error.message, "That passphrase is not right."),
+            UnlockOutcome::Refused { error, .. } => {
+                assert_eq!(error.message, "That passphrase is not right.")
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(w.unlock(&id.wallet_id, STRONG).await.unwrap(), UnlockOutcome::Unlocked { .. }));
+        assert!(matches!(
+            w.unlock(&id.wallet_id, STRONG).await.unwrap(),
+            UnlockOutcome::Unlocked { .. }
+        ));
 
         let other = tempfile::tempdir().unwrap();
         let mut w2 = WalletService::open_with(other.path(), None, true).await;
         let mut typo = kit.words.clone();
         typo[4] = "zzzzq".into();
-        let e = w2.restore_wallet(&typo.join(" "), Role::Patient, "Ada", STRONG, false).await.unwrap_err();
+        let e = w2
+            .restore_wallet(&typo.join(" "), Role::Patient, "Ada", STRONG, false)
+            .await
+            .unwrap_err();
         assert!(e.message.contains("Word 5"), "{e:?}");
-        let restored = w2.restore_wallet(&kit.words.join(" "), Role::Patient, "Ada 2", STRONG, false).await.unwrap();
+        let restored = w2
+            .restore_wallet(&kit.words.join(" "), Role::Patient, "Ada 2", STRONG, false)
+            .await
+            .unwrap();
         assert_eq!(restored.address, id.address);
         assert_eq!(restored.signing_key, id.signing_key);
     }
@@ -636,14 +799,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(VAULT_FILE), GARBAGE).unwrap();
         let mut w = WalletService::open_with(dir.path(), None, true).await;
-        let SessionState::Damaged { error } = w.state().await else { panic!("not damaged") };
+        let SessionState::Damaged { error } = w.state().await else {
+            panic!("not damaged")
+        };
         assert!(error.message.contains("not a medwallet vault"), "{error:?}");
 
         let src_dir = tempfile::tempdir().unwrap();
         let mut src = WalletService::open_with(src_dir.path(), None, true).await;
-        src.create_wallet(Role::Doctor, "Dr B", STRONG, false).await.unwrap();
+        src.create_wallet(Role::Doctor, "Dr B", STRONG, false)
+            .await
+            .unwrap();
         let words = src.reveal_kit().unwrap().words.join(" ");
-        w.restore_wallet(&words, Role::Doctor, "Dr B", STRONG, false).await.unwrap();
+        w.restore_wallet(&words, Role::Doctor, "Dr B", STRONG, false)
+            .await
+            .unwrap();
         assert!(matches!(w.state().await, SessionState::Unlocked { .. }));
         assert_eq!(std::fs::read(dir.path().join(VAULT_FILE)).unwrap(), GARBAGE);
         // Reopening uses the new file.

@@ -12,7 +12,10 @@ async fn health_reports_real_versions_wrong_nodes_and_stopped_nodes() {
     let tools = NodeTools::locate().unwrap();
     let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(dir.path().join("ipfs"))).unwrap();
     let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(dir.path().join("anvil"))).unwrap();
-    let contract = LedgerNode::new(&anvil.url().parse().unwrap()).deploy(PrivateKeySigner::random()).await.unwrap();
+    let contract = LedgerNode::new(&anvil.url().parse().unwrap())
+        .deploy(PrivateKeySigner::random())
+        .await
+        .unwrap();
 
     let settings = NodeSettings {
         ipfs_url: ipfs.api_url(),
@@ -20,21 +23,43 @@ async fn health_reports_real_versions_wrong_nodes_and_stopped_nodes() {
         contract_address: Some(contract.to_string()),
     };
     let report = check_health(&settings).await;
-    let IpfsStatus::Up { version, peer_id } = &report.ipfs.status else { panic!("{report:?}") };
+    let IpfsStatus::Up { version, peer_id } = &report.ipfs.status else {
+        panic!("{report:?}")
+    };
     assert!(!version.is_empty() && !peer_id.is_empty());
     assert_eq!(
         report.ledger.status,
-        LedgerStatus::Up { chain_id: LOCAL_CHAIN_ID, block_height: 1, contract_deployed: Some(true) }
+        LedgerStatus::Up {
+            chain_id: LOCAL_CHAIN_ID,
+            block_height: 1,
+            contract_deployed: Some(true)
+        }
     );
 
     // A contract address with nothing there.
-    let elsewhere = NodeSettings { contract_address: Some(format!("0x{}", "11".repeat(20))), ..settings.clone() };
-    assert!(matches!(check_health(&elsewhere).await.ledger.status, LedgerStatus::Up { contract_deployed: Some(false), .. }));
+    let elsewhere = NodeSettings {
+        contract_address: Some(format!("0x{}", "11".repeat(20))),
+        ..settings.clone()
+    };
+    assert!(matches!(
+        check_health(&elsewhere).await.ledger.status,
+        LedgerStatus::Up {
+            contract_deployed: Some(false),
+            ..
+        }
+    ));
 
     // Each URL pointing at the other kind of node.
-    let swapped = NodeSettings { ipfs_url: anvil.url(), ledger_url: ipfs.api_url(), contract_address: None };
+    let swapped = NodeSettings {
+        ipfs_url: anvil.url(),
+        ledger_url: ipfs.api_url(),
+        contract_address: None,
+    };
     let report = check_health(&swapped).await;
-    assert!(matches!(&report.ipfs.status, IpfsStatus::Down { problem: NodeProblem::WrongService, reason } if reason.contains("not an IPFS node")), "{report:?}");
+    assert!(
+        matches!(&report.ipfs.status, IpfsStatus::Down { problem: NodeProblem::WrongService, reason } if reason.contains("not an IPFS node")),
+        "{report:?}"
+    );
     assert!(
         matches!(&report.ledger.status, LedgerStatus::Down { problem: NodeProblem::WrongService, reason } if reason.contains("not an Ethereum JSON-RPC node")),
         "{report:?}"
@@ -43,6 +68,12 @@ async fn health_reports_real_versions_wrong_nodes_and_stopped_nodes() {
     anvil.stop();
     ipfs.stop();
     let report = check_health(&settings).await;
-    assert!(matches!(&report.ipfs.status, IpfsStatus::Down { problem: NodeProblem::Unreachable, reason } if reason.contains("Nothing answered")), "{report:?}");
-    assert!(matches!(&report.ledger.status, LedgerStatus::Down { problem: NodeProblem::Unreachable, reason } if reason.contains("Nothing answered")), "{report:?}");
+    assert!(
+        matches!(&report.ipfs.status, IpfsStatus::Down { problem: NodeProblem::Unreachable, reason } if reason.contains("Nothing answered")),
+        "{report:?}"
+    );
+    assert!(
+        matches!(&report.ledger.status, LedgerStatus::Down { problem: NodeProblem::Unreachable, reason } if reason.contains("Nothing answered")),
+        "{report:?}"
+    );
 }

@@ -18,7 +18,11 @@ const NEW: &str = "harbor tundra pixel meadow saffron";
 fn b64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -33,7 +37,12 @@ fn spellings(secret: &[u8]) -> Vec<String> {
     const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     // Any 8 bytes of the secret in a row, however aligned, would be a leak.
-    let mut out = vec![hex.clone(), hex.to_uppercase(), b64(secret, STD), b64(secret, URL)];
+    let mut out = vec![
+        hex.clone(),
+        hex.to_uppercase(),
+        b64(secret, STD),
+        b64(secret, URL),
+    ];
     // serde_json's default for byte arrays: [1,2,3,...]
     out.push(format!("{:?}", secret).replace(' ', ""));
     out.push(hex[..16].to_owned());
@@ -49,13 +58,21 @@ impl Secrets {
     fn assert_clean(&self, what: &str, json: &str) {
         let lower = json.to_lowercase();
         for s in &self.spellings {
-            assert!(!json.contains(s.as_str()) && !lower.contains(&s.to_lowercase()), "{what} leaks a secret: {json}");
+            assert!(
+                !json.contains(s.as_str()) && !lower.contains(&s.to_lowercase()),
+                "{what} leaks a secret: {json}"
+            );
         }
         // Three recovery words in a row (any separator) would be part of the phrase.
-        let tokens: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphabetic()).filter(|t| !t.is_empty()).collect();
+        let tokens: Vec<&str> = lower
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|t| !t.is_empty())
+            .collect();
         for win in self.words.windows(3) {
             assert!(
-                !tokens.windows(3).any(|t| t[0] == win[0] && t[1] == win[1] && t[2] == win[2]),
+                !tokens
+                    .windows(3)
+                    .any(|t| t[0] == win[0] && t[1] == win[1] && t[2] == win[2]),
                 "{what} leaks recovery words: {json}"
             );
         }
@@ -69,13 +86,26 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 #[tokio::test]
 async fn no_ipc_answer_carries_secret_material() {
     let dir = tempfile::tempdir().unwrap();
-    let store: std::sync::Arc<keyring_core::api::CredentialStore> = keyring_core::mock::Store::new().unwrap();
-    let mut w = WalletService::open_with_keyring(dir.path(), None, true, QuickUnlockStore::with_store(store.clone())).await;
+    let store: std::sync::Arc<keyring_core::api::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    let mut w = WalletService::open_with_keyring(
+        dir.path(),
+        None,
+        true,
+        QuickUnlockStore::with_store(store.clone()),
+    )
+    .await;
     let mut answers: Vec<(&str, String)> = Vec::new();
 
     answers.push(("session_state (empty)", json(&w.state().await)));
     answers.push(("rate_passphrase", json(&w.rate_passphrase(STRONG, "Ada"))));
-    answers.push(("create_wallet (weak)", json(&w.create_wallet(Role::Patient, "Ada", "password1", false).await)));
+    answers.push((
+        "create_wallet (weak)",
+        json(
+            &w.create_wallet(Role::Patient, "Ada", "password1", false)
+                .await,
+        ),
+    ));
     let created = w.create_wallet(Role::Patient, "Ada", STRONG, false).await;
     answers.push(("create_wallet", json(&created)));
     let created = created.unwrap();
@@ -92,61 +122,125 @@ async fn no_ipc_answer_carries_secret_material() {
         keys.hpke_private_key().unwrap().to_bytes().to_vec(),
     ];
 
-    let wrong: Vec<(usize, String)> = kit.confirm_positions.iter().map(|p| (*p, "zoo".to_owned())).collect();
+    let wrong: Vec<(usize, String)> = kit
+        .confirm_positions
+        .iter()
+        .map(|p| (*p, "zoo".to_owned()))
+        .collect();
     answers.push(("confirm_kit (wrong)", json(&w.confirm_kit(&wrong))));
     answers.push(("export_kit", json(&w.export_kit())));
-    let right: Vec<(usize, String)> = kit.confirm_positions.iter().map(|p| (*p, words[p - 1].clone())).collect();
+    let right: Vec<(usize, String)> = kit
+        .confirm_positions
+        .iter()
+        .map(|p| (*p, words[p - 1].clone()))
+        .collect();
     answers.push(("confirm_kit", json(&w.confirm_kit(&right))));
     answers.push(("reveal_kit (after confirmation)", json(&w.reveal_kit())));
     answers.push(("export_kit (unlocked)", json(&w.export_kit())));
 
     answers.push(("set_quick_unlock on", json(&w.set_quick_unlock(true).await)));
-    let entry = keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE_NAME, &created.wallet_id).unwrap();
-    let vault_key = entry.get_secret().expect("the vault key is in the mock keyring");
+    let entry = keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE_NAME, &created.wallet_id)
+        .unwrap();
+    let vault_key = entry
+        .get_secret()
+        .expect("the vault key is in the mock keyring");
     assert_eq!(vault_key.len(), 32);
     secret_bytes.push(vault_key);
 
     answers.push(("set_idle_timeout", json(&w.set_idle_timeout(10))));
     answers.push(("set_idle_timeout (bad)", json(&w.set_idle_timeout(0))));
     answers.push(("session_state (unlocked)", json(&w.state().await)));
-    answers.push(("change_passphrase (wrong old)", json(&w.change_passphrase("nope", NEW, false).await)));
-    answers.push(("change_passphrase", json(&w.change_passphrase(STRONG, NEW, false).await)));
+    answers.push((
+        "change_passphrase (wrong old)",
+        json(&w.change_passphrase("nope", NEW, false).await),
+    ));
+    answers.push((
+        "change_passphrase",
+        json(&w.change_passphrase(STRONG, NEW, false).await),
+    ));
     answers.push(("lock_wallet", json(&w.lock())));
     answers.push(("session_state (locked)", json(&w.state().await)));
     answers.push(("export_kit (locked)", json(&w.export_kit())));
-    answers.push(("change_passphrase (locked)", json(&w.change_passphrase(NEW, STRONG, false).await)));
+    answers.push((
+        "change_passphrase (locked)",
+        json(&w.change_passphrase(NEW, STRONG, false).await),
+    ));
     let refused = w.unlock(&created.wallet_id, STRONG).await;
-    assert!(matches!(refused, Ok(UnlockOutcome::Refused { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Ok(UnlockOutcome::Refused { .. })),
+        "{refused:?}"
+    );
     answers.push(("unlock_wallet (wrong)", json(&refused)));
-    answers.push(("unlock_wallet (bad id)", json(&w.unlock("not-an-id", NEW).await)));
-    answers.push(("quick_unlock", json(&w.quick_unlock(&created.wallet_id).await)));
+    answers.push((
+        "unlock_wallet (bad id)",
+        json(&w.unlock("not-an-id", NEW).await),
+    ));
+    answers.push((
+        "quick_unlock",
+        json(&w.quick_unlock(&created.wallet_id).await),
+    ));
     answers.push(("lock_wallet", json(&w.lock())));
-    answers.push(("unlock_wallet", json(&w.unlock(&created.wallet_id, NEW).await)));
-    answers.push(("set_quick_unlock off", json(&w.set_quick_unlock(false).await)));
+    answers.push((
+        "unlock_wallet",
+        json(&w.unlock(&created.wallet_id, NEW).await),
+    ));
+    answers.push((
+        "set_quick_unlock off",
+        json(&w.set_quick_unlock(false).await),
+    ));
 
     // Restore: typos, checksum, the same wallet again (refused), a second vault.
     let mut typo = words.clone();
     typo[2] = format!("{}x", typo[2]);
-    answers.push(("restore_wallet (typo)", json(&w.restore_wallet(&typo.join(" "), Role::Patient, "A", STRONG, false).await)));
+    answers.push((
+        "restore_wallet (typo)",
+        json(
+            &w.restore_wallet(&typo.join(" "), Role::Patient, "A", STRONG, false)
+                .await,
+        ),
+    ));
     let mut swapped = words.clone();
     swapped.swap(0, 1);
     if swapped != words {
-        answers.push(("restore_wallet (checksum)", json(&w.restore_wallet(&swapped.join(" "), Role::Patient, "A", STRONG, false).await)));
+        answers.push((
+            "restore_wallet (checksum)",
+            json(
+                &w.restore_wallet(&swapped.join(" "), Role::Patient, "A", STRONG, false)
+                    .await,
+            ),
+        ));
     }
-    answers.push(("restore_wallet (exists)", json(&w.restore_wallet(&words.join(" "), Role::Patient, "A", STRONG, false).await)));
+    answers.push((
+        "restore_wallet (exists)",
+        json(
+            &w.restore_wallet(&words.join(" "), Role::Patient, "A", STRONG, false)
+                .await,
+        ),
+    ));
     let other = tempfile::tempdir().unwrap();
     let mut w2 = WalletService::open_with(other.path(), None, true).await;
-    let restored = w2.restore_wallet(&words.join(" "), Role::Patient, "Ada again", STRONG, false).await;
+    let restored = w2
+        .restore_wallet(&words.join(" "), Role::Patient, "Ada again", STRONG, false)
+        .await;
     answers.push(("restore_wallet", json(&restored)));
     assert_eq!(restored.unwrap().address, created.address);
 
-    answers.push(("delete_wallet (wrong name)", json(&w.delete_wallet(&created.wallet_id, "Bob").await)));
+    answers.push((
+        "delete_wallet (wrong name)",
+        json(&w.delete_wallet(&created.wallet_id, "Bob").await),
+    ));
     answers.push(("list", json(&w.list().await)));
-    answers.push(("delete_wallet", json(&w.delete_wallet(&created.wallet_id, "Ada").await)));
+    answers.push((
+        "delete_wallet",
+        json(&w.delete_wallet(&created.wallet_id, "Ada").await),
+    ));
     answers.push(("session_state (after delete)", json(&w.state().await)));
     assert_eq!(w.state().await, SessionState::Empty);
 
-    let secrets = Secrets { spellings: secret_bytes.iter().flat_map(|s| spellings(s)).collect(), words };
+    let secrets = Secrets {
+        spellings: secret_bytes.iter().flat_map(|s| spellings(s)).collect(),
+        words,
+    };
     for (what, answer) in &answers {
         secrets.assert_clean(what, answer);
     }

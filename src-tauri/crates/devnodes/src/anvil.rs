@@ -28,7 +28,12 @@ pub struct AnvilOptions {
 impl AnvilOptions {
     /// A throw-away node in `dir` on a free port.
     pub fn ephemeral(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), persist: false, port: None, chain_id: LOCAL_CHAIN_ID }
+        Self {
+            dir: dir.into(),
+            persist: false,
+            port: None,
+            chain_id: LOCAL_CHAIN_ID,
+        }
     }
 }
 
@@ -44,7 +49,8 @@ impl Anvil {
     /// Starts anvil and waits until it answers JSON-RPC.
     pub fn start(tools: &NodeTools, opts: &AnvilOptions) -> Result<Self, DevnodeError> {
         let io = |context: String| move |source| DevnodeError::Io { context, source };
-        std::fs::create_dir_all(opts.dir.join("cache")).map_err(io(format!("creating {}", opts.dir.display())))?;
+        std::fs::create_dir_all(opts.dir.join("cache"))
+            .map_err(io(format!("creating {}", opts.dir.display())))?;
         let port = match opts.port {
             Some(port) => port,
             None => free_port().map_err(io("finding a free port".into()))?,
@@ -53,18 +59,30 @@ impl Anvil {
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--chain-id", &opts.chain_id.to_string()])
             // A permissioned ledger without fees: unfunded accounts can send.
-            .args(["--base-fee", "0", "--gas-price", "0", "--disable-min-priority-fee"])
+            .args([
+                "--base-fee",
+                "0",
+                "--gas-price",
+                "0",
+                "--disable-min-priority-fee",
+            ])
             .args(["--hardfork", "london"])
             // Otherwise anvil leaves snapshots in ~/.foundry.
             .arg("--cache-path")
             .arg(opts.dir.join("cache"));
         if opts.persist {
-            cmd.arg("--state").arg(opts.dir.join("state.json")).args(["--state-interval", "1"]);
+            cmd.arg("--state")
+                .arg(opts.dir.join("state.json"))
+                .args(["--state-interval", "1"]);
         }
         let mut process = Managed::spawn("anvil", cmd, &opts.dir.join("anvil.log"))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         process.wait_ready(Duration::from_secs(30), || port_open(addr))?;
-        Ok(Self { process, port, chain_id: opts.chain_id })
+        Ok(Self {
+            process,
+            port,
+            chain_id: opts.chain_id,
+        })
     }
 
     /// The JSON-RPC URL.

@@ -21,7 +21,10 @@ pub struct IpfsOptions {
 impl IpfsOptions {
     /// A throw-away node in `dir` on free ports.
     pub fn ephemeral(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), api_port: None }
+        Self {
+            dir: dir.into(),
+            api_port: None,
+        }
     }
 }
 
@@ -59,7 +62,9 @@ impl Ipfs {
         cmd.args(["daemon", "--offline", "--enable-preload=false"]);
         let mut process = Managed::spawn("js-ipfs", cmd, &opts.dir.join("ipfs.log"))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], api_port));
-        process.wait_ready(Duration::from_secs(90), || http_post_ok(addr, "/api/v0/version"))?;
+        process.wait_ready(Duration::from_secs(90), || {
+            http_post_ok(addr, "/api/v0/version")
+        })?;
         Ok(Self { process, api_port })
     }
 
@@ -86,17 +91,26 @@ impl Ipfs {
 
 fn jsipfs(tools: &NodeTools, repo: &Path) -> Command {
     let mut cmd = Command::new("node");
-    cmd.arg(tools.jsipfs_cli())
-        .env("IPFS_PATH", repo)
-        .env("NODE_OPTIONS", format!("--require {}", tools.polyfill().display()));
+    cmd.arg(tools.jsipfs_cli()).env("IPFS_PATH", repo).env(
+        "NODE_OPTIONS",
+        format!("--require {}", tools.polyfill().display()),
+    );
     cmd
 }
 
 /// `jsipfs init` with a config that listens on loopback only and never dials out.
-fn init_repo(tools: &NodeTools, dir: &Path, repo: &Path, api_port: Option<u16>) -> Result<u16, DevnodeError> {
+fn init_repo(
+    tools: &NodeTools,
+    dir: &Path,
+    repo: &Path,
+    api_port: Option<u16>,
+) -> Result<u16, DevnodeError> {
     let io = |context: String| move |source| DevnodeError::Io { context, source };
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-    let port = |p: Option<u16>| p.map_or_else(free_port, Ok).map_err(io("finding a free port".into()));
+    let port = |p: Option<u16>| {
+        p.map_or_else(free_port, Ok)
+            .map_err(io("finding a free port".into()))
+    };
     let (api, gateway, rpc) = (port(api_port)?, port(None)?, port(None)?);
     let config = serde_json::json!({
         "Addresses": {
@@ -111,12 +125,16 @@ fn init_repo(tools: &NodeTools, dir: &Path, repo: &Path, api_port: Option<u16>) 
         "Routing": { "Type": "none" }
     });
     let config_path = dir.join("init-config.json");
-    std::fs::write(&config_path, config.to_string()).map_err(io(format!("writing {}", config_path.display())))?;
+    std::fs::write(&config_path, config.to_string())
+        .map_err(io(format!("writing {}", config_path.display())))?;
     let output = jsipfs(tools, repo)
         .args(["init", "--empty-repo"])
         .arg(&config_path)
         .output()
-        .map_err(|source| DevnodeError::Spawn { what: "jsipfs init", source })?;
+        .map_err(|source| DevnodeError::Spawn {
+            what: "jsipfs init",
+            source,
+        })?;
     if !output.status.success() {
         return Err(DevnodeError::NotReady {
             what: "jsipfs init",
@@ -136,7 +154,10 @@ fn configured_api_port(repo: &Path) -> Result<u16, DevnodeError> {
     })?;
     let bad = || DevnodeError::Io {
         context: format!("reading the API address from {}", path.display()),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "no /ip4/127.0.0.1/tcp/PORT API address"),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "no /ip4/127.0.0.1/tcp/PORT API address",
+        ),
     };
     let config: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad())?;
     config["Addresses"]["API"]

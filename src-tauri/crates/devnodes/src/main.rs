@@ -59,31 +59,50 @@ fn parse_args(args: &[String]) -> Result<(PathBuf, Vec<String>), String> {
 }
 
 async fn run(state: &Path, command: &[String]) -> Result<ExitCode, String> {
-    std::fs::create_dir_all(state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
+    std::fs::create_dir_all(state)
+        .map_err(|e| format!("cannot create {}: {e}", state.display()))?;
     // One run per state folder: a second run must not touch the node data.
     let _lock = lock(state)?;
     let tools = NodeTools::locate().map_err(|e| e.to_string())?;
     let saved_path = state.join("nodes.json");
     let mut saved = load_or_choose(&saved_path)?;
 
-    eprintln!("medwallet-devnodes: starting the IPFS node and the ledger node (data in {})", state.display());
+    eprintln!(
+        "medwallet-devnodes: starting the IPFS node and the ledger node (data in {})",
+        state.display()
+    );
     // Started from this thread on purpose: a node dies with the thread that started
     // it (PR_SET_PDEATHSIG), so a helper thread would take its node down on exit.
-    let ipfs = Ipfs::start(&tools, &IpfsOptions { dir: state.join("ipfs"), api_port: Some(saved.ipfs_api_port) })
-        .map_err(|e| e.to_string())?;
+    let ipfs = Ipfs::start(
+        &tools,
+        &IpfsOptions {
+            dir: state.join("ipfs"),
+            api_port: Some(saved.ipfs_api_port),
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let anvil = Anvil::start(
         &tools,
-        &AnvilOptions { dir: state.join("anvil"), persist: true, port: Some(saved.anvil_port), chain_id: LOCAL_CHAIN_ID },
+        &AnvilOptions {
+            dir: state.join("anvil"),
+            persist: true,
+            port: Some(saved.anvil_port),
+            chain_id: LOCAL_CHAIN_ID,
+        },
     )
     .map_err(|e| e.to_string())?;
 
     let ledger_url = url::Url::parse(&anvil.url()).map_err(|e| e.to_string())?;
-    let contract = ensure_contract(&LedgerNode::new(&ledger_url), state, saved.contract_address).await?;
+    let contract =
+        ensure_contract(&LedgerNode::new(&ledger_url), state, saved.contract_address).await?;
     saved.contract_address = Some(contract);
     save(&saved_path, &saved)?;
 
     eprintln!("medwallet-devnodes: IPFS API  {}", ipfs.api_url());
-    eprintln!("medwallet-devnodes: ledger    {} (chain {LOCAL_CHAIN_ID}, contract {contract})", anvil.url());
+    eprintln!(
+        "medwallet-devnodes: ledger    {} (chain {LOCAL_CHAIN_ID}, contract {contract})",
+        anvil.url()
+    );
 
     let code = if command.is_empty() {
         eprintln!("medwallet-devnodes: nodes are up; Ctrl-C stops them");
@@ -135,7 +154,10 @@ fn lock(state: &Path) -> Result<File, String> {
 fn load_or_choose(path: &Path) -> Result<Saved, String> {
     if let Ok(text) = std::fs::read_to_string(path) {
         return serde_json::from_str(&text).map_err(|e| {
-            format!("{} is damaged ({e}); move it away to choose new ports", path.display())
+            format!(
+                "{} is damaged ({e}); move it away to choose new ports",
+                path.display()
+            )
         });
     }
     let prefer = |port: u16| -> Result<u16, String> {
@@ -145,22 +167,42 @@ fn load_or_choose(path: &Path) -> Result<Saved, String> {
             medwallet_devnodes::free_port().map_err(|e| e.to_string())
         }
     };
-    Ok(Saved { anvil_port: prefer(8545)?, ipfs_api_port: prefer(5001)?, contract_address: None })
+    Ok(Saved {
+        anvil_port: prefer(8545)?,
+        ipfs_api_port: prefer(5001)?,
+        contract_address: None,
+    })
 }
 
 fn save(path: &Path, saved: &Saved) -> Result<(), String> {
     let text = serde_json::to_string_pretty(saved).map_err(|e| e.to_string())?;
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Deploys the contract unless our contract already answers at the saved address.
-async fn ensure_contract(ledger: &LedgerNode, state: &Path, saved: Option<Address>) -> Result<Address, String> {
+async fn ensure_contract(
+    ledger: &LedgerNode,
+    state: &Path,
+    saved: Option<Address>,
+) -> Result<Address, String> {
     if let Some(address) = saved {
-        match ledger.contract_status(address).await.map_err(|e| e.to_string())? {
+        match ledger
+            .contract_status(address)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             ContractStatus::Deployed { .. } => return Ok(address),
-            ContractStatus::Missing => eprintln!("medwallet-devnodes: no contract at {address} (new chain?); deploying"),
-            ContractStatus::Foreign => return Err(format!("{address} holds a contract that is not medwallet's")),
+            ContractStatus::Missing => {
+                eprintln!("medwallet-devnodes: no contract at {address} (new chain?); deploying")
+            }
+            ContractStatus::Foreign => {
+                return Err(format!(
+                    "{address} holds a contract that is not medwallet's"
+                ))
+            }
         }
     }
     let deployer = deployer_key(state)?;
@@ -174,7 +216,10 @@ fn deployer_key(state: &Path) -> Result<PrivateKeySigner, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = state.join("operator.key");
     if let Ok(hex) = std::fs::read_to_string(&path) {
-        return hex.trim().parse().map_err(|_| format!("{} is damaged", path.display()));
+        return hex
+            .trim()
+            .parse()
+            .map_err(|_| format!("{} is damaged", path.display()));
     }
     let signer = PrivateKeySigner::random();
     let mut file = std::fs::OpenOptions::new()
@@ -183,10 +228,18 @@ fn deployer_key(state: &Path) -> Result<PrivateKeySigner, String> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    std::io::Write::write_all(&mut file, alloy_hex(&signer).as_bytes()).map_err(|e| e.to_string())?;
+    std::io::Write::write_all(&mut file, alloy_hex(&signer).as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(signer)
 }
 
 fn alloy_hex(signer: &PrivateKeySigner) -> String {
-    format!("0x{}", signer.to_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "0x{}",
+        signer
+            .to_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }

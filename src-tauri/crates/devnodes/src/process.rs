@@ -24,20 +24,36 @@ pub(crate) struct Managed {
 
 impl Managed {
     /// Starts `cmd` with its output going to `log`.
-    pub(crate) fn spawn(what: &'static str, mut cmd: Command, log: &Path) -> Result<Self, DevnodeError> {
+    pub(crate) fn spawn(
+        what: &'static str,
+        mut cmd: Command,
+        log: &Path,
+    ) -> Result<Self, DevnodeError> {
         let out = File::create(log).map_err(|source| DevnodeError::Io {
             context: format!("creating {}", log.display()),
             source,
         })?;
-        let err = out.try_clone().map_err(|source| DevnodeError::Spawn { what, source })?;
+        let err = out
+            .try_clone()
+            .map_err(|source| DevnodeError::Spawn { what, source })?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         die_with_parent(&mut cmd);
-        let child = cmd.spawn().map_err(|source| DevnodeError::Spawn { what, source })?;
-        Ok(Self { what, child: Some(child), log: log.to_owned() })
+        let child = cmd
+            .spawn()
+            .map_err(|source| DevnodeError::Spawn { what, source })?;
+        Ok(Self {
+            what,
+            child: Some(child),
+            log: log.to_owned(),
+        })
     }
 
     /// Waits until `ready` holds, failing early if the process exits.
-    pub(crate) fn wait_ready(&mut self, timeout: Duration, ready: impl Fn() -> bool) -> Result<(), DevnodeError> {
+    pub(crate) fn wait_ready(
+        &mut self,
+        timeout: Duration,
+        ready: impl Fn() -> bool,
+    ) -> Result<(), DevnodeError> {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if let Some(child) = self.child.as_mut() {
@@ -54,7 +70,11 @@ impl Managed {
     }
 
     fn not_ready(&self, timeout: Duration, why: &str) -> DevnodeError {
-        DevnodeError::NotReady { what: self.what, seconds: timeout.as_secs(), log: format!("({why})\n{}", tail(&self.log, 4000)) }
+        DevnodeError::NotReady {
+            what: self.what,
+            seconds: timeout.as_secs(),
+            log: format!("({why})\n{}", tail(&self.log, 4000)),
+        }
     }
 
     /// Process id, for messages.
@@ -64,7 +84,9 @@ impl Managed {
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.
     pub(crate) fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         terminate(&child);
         let start = Instant::now();
         while start.elapsed() < grace {
@@ -97,9 +119,13 @@ pub(crate) fn port_open(addr: SocketAddr) -> bool {
 /// A bodyless HTTP POST; true on a 2xx status. Enough to probe readiness without
 /// pulling an HTTP client into this crate.
 pub(crate) fn http_post_ok(addr: SocketAddr, path: &str) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else { return false };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
@@ -108,7 +134,9 @@ pub(crate) fn http_post_ok(addr: SocketAddr, path: &str) -> bool {
 }
 
 fn tail(path: &Path, max: u64) -> String {
-    let Ok(mut file) = File::open(path) else { return String::new() };
+    let Ok(mut file) = File::open(path) else {
+        return String::new();
+    };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let _ = file.seek(SeekFrom::Start(len.saturating_sub(max)));
     let mut text = String::new();
@@ -131,7 +159,9 @@ fn die_with_parent(cmd: &mut Command) {
 }
 
 fn terminate(child: &Child) {
-    let Ok(pid) = libc::pid_t::try_from(child.id()) else { return };
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
     // SAFETY: kill(2) with a pid we own; a stale pid at worst fails with ESRCH.
     #[allow(unsafe_code)]
     unsafe {

@@ -28,7 +28,9 @@ fn wait_for(path: &Path, timeout: Duration) -> String {
 fn http_post_ok(base: &str, path: &str) -> bool {
     use std::io::{Read, Write};
     let addr = base.trim_start_matches("http://");
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
     let request = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}");
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();
@@ -47,33 +49,60 @@ fn runs_the_app_with_node_urls_keeps_data_and_refuses_a_second_run() {
         "echo \"$MEDWALLET_IPFS_URL $MEDWALLET_LEDGER_URL $MEDWALLET_CONTRACT_ADDRESS\" > {}; sleep 120",
         seen.display()
     );
-    let mut first = devnodes(&state).args(["--", "sh", "-c", &app]).stderr(Stdio::null()).spawn().unwrap();
+    let mut first = devnodes(&state)
+        .args(["--", "sh", "-c", &app])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let urls = wait_for(&seen, Duration::from_secs(120));
     let parts: Vec<&str> = urls.split_whitespace().collect();
     assert_eq!(parts.len(), 3, "{urls}");
-    assert!(parts[0].starts_with("http://127.0.0.1:") && parts[1].starts_with("http://127.0.0.1:"), "{urls}");
+    assert!(
+        parts[0].starts_with("http://127.0.0.1:") && parts[1].starts_with("http://127.0.0.1:"),
+        "{urls}"
+    );
     assert!(parts[2].starts_with("0x") && parts[2].len() == 42, "{urls}");
     // Both nodes stay up while the app runs (not just until start-up finished).
     std::thread::sleep(Duration::from_secs(2));
-    assert!(http_post_ok(parts[0], "/api/v0/version"), "the IPFS node is down while the app runs");
-    assert!(http_post_ok(parts[1], "/"), "the ledger node is down while the app runs");
+    assert!(
+        http_post_ok(parts[0], "/api/v0/version"),
+        "the IPFS node is down while the app runs"
+    );
+    assert!(
+        http_post_ok(parts[1], "/"),
+        "the ledger node is down while the app runs"
+    );
 
     // A second run on the same data is refused at once and touches nothing.
     let second = devnodes(&state).args(["--", "true"]).output().unwrap();
     assert!(!second.status.success());
-    assert!(String::from_utf8_lossy(&second.stderr).contains("already using"), "{second:?}");
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already using"),
+        "{second:?}"
+    );
 
     // Ctrl-C stops the app and the nodes.
     let pid = i32::try_from(first.id()).unwrap();
-    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
     let status = first.wait().unwrap();
     assert!(status.success(), "{status:?}");
 
     // Running again keeps the chain: the same contract, not a new deployment.
     std::fs::remove_file(&seen).unwrap();
     let app = format!("echo \"$MEDWALLET_CONTRACT_ADDRESS\" > {}", seen.display());
-    let rerun = devnodes(&state).args(["--", "sh", "-c", &app]).output().unwrap();
-    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    let rerun = devnodes(&state)
+        .args(["--", "sh", "-c", &app])
+        .output()
+        .unwrap();
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
     assert_eq!(std::fs::read_to_string(&seen).unwrap().trim(), parts[2]);
     assert!(!String::from_utf8_lossy(&rerun.stderr).contains("deployed the ledger contract"));
 }

@@ -54,23 +54,33 @@ impl LedgerError {
                 // -32601 "method not found" from a JSON-RPC server is a server that is
                 // not an Ethereum node; any other code is a real node saying no.
                 if payload.code == -32601 {
-                    Self::NotEvm { url, detail: payload.message.to_string() }
+                    Self::NotEvm {
+                        url,
+                        detail: payload.message.to_string(),
+                    }
                 } else {
-                    Self::Rejected { url, message: payload.message.to_string() }
+                    Self::Rejected {
+                        url,
+                        message: payload.message.to_string(),
+                    }
                 }
             }
             RpcError::Transport(TransportErrorKind::HttpError(http)) => Self::NotEvm {
                 url,
                 detail: format!("it answered HTTP {}", http.status),
             },
-            RpcError::Transport(kind) if has_io_cause(&kind) => {
-                Self::Unreachable { url, detail: root_cause(&kind) }
-            }
+            RpcError::Transport(kind) if has_io_cause(&kind) => Self::Unreachable {
+                url,
+                detail: root_cause(&kind),
+            },
             RpcError::DeserError { .. } | RpcError::NullResp => Self::NotEvm {
                 url,
                 detail: "its answer is not a JSON-RPC response".into(),
             },
-            other => Self::Unreachable { url, detail: root_cause(&other) },
+            other => Self::Unreachable {
+                url,
+                detail: root_cause(&other),
+            },
         }
     }
 }

@@ -48,7 +48,9 @@ pub struct LedgerNode {
 
 impl std::fmt::Debug for LedgerNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LedgerNode").field("url", &self.url.as_str()).finish()
+        f.debug_struct("LedgerNode")
+            .field("url", &self.url.as_str())
+            .finish()
     }
 }
 
@@ -59,7 +61,10 @@ impl LedgerNode {
             .disable_recommended_fillers()
             .connect_http(url.clone())
             .erased();
-        Self { provider, url: url.clone() }
+        Self {
+            provider,
+            url: url.clone(),
+        }
     }
 
     /// The URL this client talks to.
@@ -71,7 +76,10 @@ impl LedgerNode {
     pub async fn status(&self) -> Result<ChainStatus, LedgerError> {
         let chain_id = self.timed(self.provider.get_chain_id()).await?;
         let block_height = self.timed(self.provider.get_block_number()).await?;
-        Ok(ChainStatus { chain_id, block_height })
+        Ok(ChainStatus {
+            chain_id,
+            block_height,
+        })
     }
 
     /// Whether our contract is deployed at `address`.

@@ -45,12 +45,17 @@ async fn wait_for_receipt(
             .map_err(|e| LedgerError::from_rpc(url, e))?
         {
             if !receipt.status() {
-                return Err(LedgerError::Reverted { tx: hash.to_string() });
+                return Err(LedgerError::Reverted {
+                    tx: hash.to_string(),
+                });
             }
             return Ok(receipt);
         }
         if start.elapsed() > RECEIPT_TIMEOUT {
-            return Err(LedgerError::NotMined { tx: hash.to_string(), seconds: RECEIPT_TIMEOUT.as_secs() });
+            return Err(LedgerError::NotMined {
+                tx: hash.to_string(),
+                seconds: RECEIPT_TIMEOUT.as_secs(),
+            });
         }
         tokio::time::sleep(POLL).await;
     }

@@ -15,7 +15,11 @@ fn client(anvil: &Anvil) -> LedgerNode {
 #[tokio::test]
 async fn deploys_with_zero_fees_from_an_unfunded_account() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::start(&NodeTools::locate().unwrap(), &AnvilOptions::ephemeral(dir.path())).unwrap();
+    let anvil = Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions::ephemeral(dir.path()),
+    )
+    .unwrap();
     let ledger = client(&anvil);
 
     let before = ledger.status().await.unwrap();
@@ -25,30 +29,58 @@ async fn deploys_with_zero_fees_from_an_unfunded_account() {
     let address = ledger.deploy(PrivateKeySigner::random()).await.unwrap();
     assert_eq!(
         ledger.contract_status(address).await.unwrap(),
-        ContractStatus::Deployed { schema_version: EXPECTED_SCHEMA_VERSION }
+        ContractStatus::Deployed {
+            schema_version: EXPECTED_SCHEMA_VERSION
+        }
     );
     assert!(ledger.status().await.unwrap().block_height > before.block_height);
-    assert_eq!(ledger.contract_status(Address::repeat_byte(0x42)).await.unwrap(), ContractStatus::Missing);
+    assert_eq!(
+        ledger
+            .contract_status(Address::repeat_byte(0x42))
+            .await
+            .unwrap(),
+        ContractStatus::Missing
+    );
 }
 
 #[tokio::test]
 async fn a_persistent_node_keeps_the_contract_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let tools = NodeTools::locate().unwrap();
-    let opts = AnvilOptions { persist: true, ..AnvilOptions::ephemeral(dir.path()) };
+    let opts = AnvilOptions {
+        persist: true,
+        ..AnvilOptions::ephemeral(dir.path())
+    };
     let anvil = Anvil::start(&tools, &opts).unwrap();
-    let address = client(&anvil).deploy(PrivateKeySigner::random()).await.unwrap();
+    let address = client(&anvil)
+        .deploy(PrivateKeySigner::random())
+        .await
+        .unwrap();
     let port = anvil.port();
     anvil.stop();
 
-    let anvil = Anvil::start(&tools, &AnvilOptions { port: Some(port), ..opts }).unwrap();
-    assert!(matches!(client(&anvil).contract_status(address).await.unwrap(), ContractStatus::Deployed { .. }));
+    let anvil = Anvil::start(
+        &tools,
+        &AnvilOptions {
+            port: Some(port),
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        client(&anvil).contract_status(address).await.unwrap(),
+        ContractStatus::Deployed { .. }
+    ));
 }
 
 #[tokio::test]
 async fn a_stopped_node_is_unreachable() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::start(&NodeTools::locate().unwrap(), &AnvilOptions::ephemeral(dir.path())).unwrap();
+    let anvil = Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions::ephemeral(dir.path()),
+    )
+    .unwrap();
     let ledger = client(&anvil);
     ledger.status().await.unwrap();
     anvil.stop();
@@ -90,6 +122,9 @@ async fn answers_that_are_not_json_rpc_are_typed_errors() {
     for (status, content_type, body) in cases {
         let ledger = LedgerNode::new(&Url::parse(&serve(status, content_type, body)).unwrap());
         let err = ledger.status().await.unwrap_err();
-        assert!(matches!(err, LedgerError::NotEvm { .. }), "{status} {body:?} gave {err:?}");
+        assert!(
+            matches!(err, LedgerError::NotEvm { .. }),
+            "{status} {body:?} gave {err:?}"
+        );
     }
 }

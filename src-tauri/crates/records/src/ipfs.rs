@@ -68,7 +68,9 @@ pub struct IpfsNode {
 
 impl std::fmt::Debug for IpfsNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IpfsNode").field("url", &self.url.as_str()).finish()
+        f.debug_struct("IpfsNode")
+            .field("url", &self.url.as_str())
+            .finish()
     }
 }
 
@@ -76,17 +78,25 @@ impl IpfsNode {
     /// A client for the node whose RPC API is at `url` (`http://host:port`; the
     /// `/api/v0` path is added). Connects lazily: this never touches the network.
     pub fn new(url: &Url) -> Result<Self, IpfsError> {
-        let invalid = |reason: String| IpfsError::InvalidUrl { url: url.to_string(), reason };
+        let invalid = |reason: String| IpfsError::InvalidUrl {
+            url: url.to_string(),
+            reason,
+        };
         let scheme = match url.scheme() {
             "http" => http::uri::Scheme::HTTP,
             "https" => http::uri::Scheme::HTTPS,
             other => return Err(invalid(format!("unsupported scheme {other}"))),
         };
         let host = url.host_str().ok_or_else(|| invalid("no host".into()))?;
-        let port = url.port_or_known_default().ok_or_else(|| invalid("no port".into()))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| invalid("no port".into()))?;
         let client = IpfsClient::from_host_and_port(scheme, host, port)
             .map_err(|e| invalid(e.to_string()))?;
-        Ok(Self { client, url: url.clone() })
+        Ok(Self {
+            client,
+            url: url.clone(),
+        })
     }
 
     /// The URL this client talks to.
@@ -109,7 +119,10 @@ impl IpfsNode {
                 detail: "it reported an empty version or peer id".into(),
             });
         }
-        Ok(NodeInfo { version: version.version, peer_id: id.id })
+        Ok(NodeInfo {
+            version: version.version,
+            peer_id: id.id,
+        })
     }
 
     async fn call<T>(
@@ -153,19 +166,35 @@ fn classify(url: &Url, err: BackendError) -> IpfsError {
     let url = url.to_string();
     match err {
         BackendError::Client(e) if e.is_connect() || e.is_timeout() || e.is_closed() => {
-            IpfsError::Unreachable { url, detail: root_cause(&e) }
+            IpfsError::Unreachable {
+                url,
+                detail: root_cause(&e),
+            }
         }
-        BackendError::Client(e) => IpfsError::NotIpfs { url, detail: root_cause(&e) },
-        BackendError::Http(e) => IpfsError::InvalidUrl { url, reason: e.to_string() },
-        BackendError::Api(api) => IpfsError::Api { url, message: api.message },
-        BackendError::IpfsClientError(Prelude::Io(e)) => {
-            IpfsError::Unreachable { url, detail: e.to_string() }
-        }
+        BackendError::Client(e) => IpfsError::NotIpfs {
+            url,
+            detail: root_cause(&e),
+        },
+        BackendError::Http(e) => IpfsError::InvalidUrl {
+            url,
+            reason: e.to_string(),
+        },
+        BackendError::Api(api) => IpfsError::Api {
+            url,
+            message: api.message,
+        },
+        BackendError::IpfsClientError(Prelude::Io(e)) => IpfsError::Unreachable {
+            url,
+            detail: e.to_string(),
+        },
         BackendError::IpfsClientError(Prelude::UnrecognizedApiError(text)) => IpfsError::NotIpfs {
             url,
             detail: format!("unexpected answer {:?}", truncate(&text, 120)),
         },
-        BackendError::IpfsClientError(other) => IpfsError::NotIpfs { url, detail: other.to_string() },
+        BackendError::IpfsClientError(other) => IpfsError::NotIpfs {
+            url,
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -204,7 +233,11 @@ mod tests {
     #[tokio::test]
     async fn closed_port_is_unreachable_not_a_panic() {
         // Bind then drop a listener: the port is free and nothing listens there.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
         let err = IpfsNode::new(&url).unwrap().info().await.unwrap_err();
         assert!(matches!(err, IpfsError::Unreachable { .. }), "{err:?}");

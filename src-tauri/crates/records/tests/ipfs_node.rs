@@ -14,8 +14,14 @@ async fn reads_version_and_peer_id_then_reports_a_stopped_node_unreachable() {
 
     let info = node.info().await.unwrap();
     // js-ipfs reports its core version (0.18.x for the 0.66 CLI package).
-    assert!(info.version.chars().next().unwrap().is_ascii_digit(), "{info:?}");
-    assert!(info.peer_id.starts_with("12D3Koo") || info.peer_id.starts_with("Qm"), "{info:?}");
+    assert!(
+        info.version.chars().next().unwrap().is_ascii_digit(),
+        "{info:?}"
+    );
+    assert!(
+        info.peer_id.starts_with("12D3Koo") || info.peer_id.starts_with("Qm"),
+        "{info:?}"
+    );
     // Asking twice gives the same identity.
     assert_eq!(node.info().await.unwrap(), info);
 
@@ -27,7 +33,11 @@ async fn reads_version_and_peer_id_then_reports_a_stopped_node_unreachable() {
 #[tokio::test]
 async fn an_ethereum_node_is_not_mistaken_for_ipfs() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::start(&NodeTools::locate().unwrap(), &AnvilOptions::ephemeral(dir.path())).unwrap();
+    let anvil = Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions::ephemeral(dir.path()),
+    )
+    .unwrap();
     let node = IpfsNode::new(&Url::parse(&anvil.url()).unwrap()).unwrap();
     let err = node.info().await.unwrap_err();
     assert!(matches!(err, IpfsError::NotIpfs { .. }), "{err:?}");
