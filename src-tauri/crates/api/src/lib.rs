@@ -69,34 +69,71 @@ impl std::fmt::Display for UserError {
 pub mod commands {
     use super::*;
 
-    /// Check both nodes now and report their health.
-    pub struct CheckHealth;
-    impl Command for CheckHealth {
-        const NAME: &'static str = "check_health";
-        type Args = NoArgs;
-        type Output = HealthReport;
+    /// Declares each command as a unit struct implementing [`Command`], and [`ALL`], the
+    /// list of their names, from one table: a command cannot be declared without being
+    /// listed (the ACL in `src-tauri/build.rs` and the capability file follow `ALL`).
+    macro_rules! commands {
+        ($($(#[$doc:meta])* $ty:ident = $name:literal ($args:ty) -> $out:ty;)+) => {
+            $(
+                $(#[$doc])*
+                pub struct $ty;
+                impl Command for $ty {
+                    const NAME: &'static str = $name;
+                    type Args = $args;
+                    type Output = $out;
+                }
+            )+
+            /// Every command name, in declaration order.
+            pub const ALL: &[&str] = &[$($name),+];
+        };
     }
 
-    /// Read the node settings.
-    pub struct GetSettings;
-    impl Command for GetSettings {
-        const NAME: &'static str = "get_settings";
-        type Args = NoArgs;
-        type Output = NodeSettings;
+    commands! {
+        /// Check both nodes now and report their health.
+        CheckHealth = "check_health" (NoArgs) -> HealthReport;
+        /// Read the node settings.
+        GetSettings = "get_settings" (NoArgs) -> NodeSettings;
+        /// Validate and store new node settings; answers the stored settings.
+        SaveSettings = "save_settings" (SaveSettingsArgs) -> SaveOutcome;
+        /// Forget stored node URLs and go back to the defaults.
+        ResetSettings = "reset_settings" (NoArgs) -> NodeSettings;
+        /// What the window should show (onboarding, lock screen, unlocked, damaged vault).
+        /// Polled every few seconds; it does not count as activity.
+        GetSessionState = "session_state" (NoArgs) -> SessionState;
+        /// Rates a passphrase while it is typed.
+        RatePassphrase = "rate_passphrase" (RatePassphraseArgs) -> StrengthReport;
+        /// Creates a wallet; it is unlocked and its Emergency Kit is pending.
+        CreateWallet = "create_wallet" (NewWalletArgs) -> Identity;
+        /// The new wallet's recovery phrase: the only answer that carries it, valid only after
+        /// creating a wallet and before its kit is confirmed.
+        RevealKit = "reveal_kit" (NoArgs) -> KitReveal;
+        /// Checks the re-typed words; on success the phrase is forgotten by the app.
+        ConfirmKit = "confirm_kit" (ConfirmKitArgs) -> Done;
+        /// Writes the printable Emergency Kit to a file and answers its path (never the page).
+        ExportKit = "export_kit" (NoArgs) -> KitFile;
+        /// Restores a wallet from its recovery phrase (into a new vault file if the vault is damaged).
+        RestoreWallet = "restore_wallet" (RestoreWalletArgs) -> Identity;
+        /// Unlocks a wallet with its passphrase (locking any other).
+        UnlockWallet = "unlock_wallet" (UnlockArgs) -> UnlockOutcome;
+        /// Unlocks a wallet with the key kept in the system keyring.
+        QuickUnlock = "quick_unlock" (WalletIdArgs) -> Identity;
+        /// Locks the unlocked wallet now.
+        LockWallet = "lock_wallet" (NoArgs) -> Done;
+        /// Turns quick unlock on or off for the unlocked wallet.
+        SetQuickUnlock = "set_quick_unlock" (SetQuickUnlockArgs) -> Done;
+        /// Sets the idle time before auto-lock, for every wallet.
+        SetIdleTimeout = "set_idle_timeout" (SetIdleTimeoutArgs) -> Done;
+        /// Changes the unlocked wallet's passphrase.
+        ChangePassphrase = "change_passphrase" (ChangePassphraseArgs) -> Done;
+        /// Deletes a wallet from this vault (its kit still restores it).
+        DeleteWallet = "delete_wallet" (DeleteWalletArgs) -> Done;
     }
 
-    /// Validate and store new node settings; answers the stored settings.
-    pub struct SaveSettings;
     /// Arguments of [`SaveSettings`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct SaveSettingsArgs {
         /// The settings to store.
         pub settings: NodeSettings,
-    }
-    impl Command for SaveSettings {
-        const NAME: &'static str = "save_settings";
-        type Args = SaveSettingsArgs;
-        type Output = SaveOutcome;
     }
 
     /// The answer of [`SaveSettings`]: refused input is an outcome, not a failure.
@@ -115,25 +152,6 @@ pub mod commands {
         },
     }
 
-    /// Forget stored node URLs and go back to the defaults.
-    pub struct ResetSettings;
-    impl Command for ResetSettings {
-        const NAME: &'static str = "reset_settings";
-        type Args = NoArgs;
-        type Output = NodeSettings;
-    }
-
-    /// What the window should show (onboarding, lock screen, unlocked, damaged vault).
-    /// Polled every few seconds; it does not count as activity.
-    pub struct GetSessionState;
-    impl Command for GetSessionState {
-        const NAME: &'static str = "session_state";
-        type Args = NoArgs;
-        type Output = SessionState;
-    }
-
-    /// Rates a passphrase while it is typed.
-    pub struct RatePassphrase;
     /// Arguments of [`RatePassphrase`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct RatePassphraseArgs {
@@ -142,14 +160,7 @@ pub mod commands {
         /// The wallet's name (guessable words count against the passphrase).
         pub display_name: String,
     }
-    impl Command for RatePassphrase {
-        const NAME: &'static str = "rate_passphrase";
-        type Args = RatePassphraseArgs;
-        type Output = StrengthReport;
-    }
 
-    /// Creates a wallet; it is unlocked and its Emergency Kit is pending.
-    pub struct CreateWallet;
     /// Arguments of [`CreateWallet`] and, with a phrase, [`RestoreWallet`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct NewWalletArgs {
@@ -162,45 +173,14 @@ pub mod commands {
         /// The user saw the weak-passphrase warning and keeps it anyway.
         pub accept_weak: bool,
     }
-    impl Command for CreateWallet {
-        const NAME: &'static str = "create_wallet";
-        type Args = NewWalletArgs;
-        type Output = Identity;
-    }
 
-    /// The new wallet's recovery phrase: the only answer that carries it, valid only after
-    /// creating a wallet and before its kit is confirmed.
-    pub struct RevealKit;
-    impl Command for RevealKit {
-        const NAME: &'static str = "reveal_kit";
-        type Args = NoArgs;
-        type Output = KitReveal;
-    }
-
-    /// Checks the re-typed words; on success the phrase is forgotten by the app.
-    pub struct ConfirmKit;
     /// Arguments of [`ConfirmKit`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct ConfirmKitArgs {
         /// `(1-based position, typed word)`.
         pub answers: Vec<(usize, String)>,
     }
-    impl Command for ConfirmKit {
-        const NAME: &'static str = "confirm_kit";
-        type Args = ConfirmKitArgs;
-        type Output = Done;
-    }
 
-    /// Writes the printable Emergency Kit to a file and answers its path (never the page).
-    pub struct ExportKit;
-    impl Command for ExportKit {
-        const NAME: &'static str = "export_kit";
-        type Args = NoArgs;
-        type Output = KitFile;
-    }
-
-    /// Restores a wallet from its recovery phrase (into a new vault file if the vault is damaged).
-    pub struct RestoreWallet;
     /// Arguments of [`RestoreWallet`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct RestoreWalletArgs {
@@ -209,14 +189,7 @@ pub mod commands {
         /// Role, name and new passphrase.
         pub wallet: NewWalletArgs,
     }
-    impl Command for RestoreWallet {
-        const NAME: &'static str = "restore_wallet";
-        type Args = RestoreWalletArgs;
-        type Output = Identity;
-    }
 
-    /// Unlocks a wallet with its passphrase (locking any other).
-    pub struct UnlockWallet;
     /// Arguments of [`UnlockWallet`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct UnlockArgs {
@@ -225,64 +198,28 @@ pub mod commands {
         /// Its passphrase.
         pub passphrase: String,
     }
-    impl Command for UnlockWallet {
-        const NAME: &'static str = "unlock_wallet";
-        type Args = UnlockArgs;
-        type Output = UnlockOutcome;
-    }
 
-    /// Unlocks a wallet with the key kept in the system keyring.
-    pub struct QuickUnlock;
     /// Arguments naming one wallet.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct WalletIdArgs {
         /// Which wallet.
         pub wallet_id: String,
     }
-    impl Command for QuickUnlock {
-        const NAME: &'static str = "quick_unlock";
-        type Args = WalletIdArgs;
-        type Output = Identity;
-    }
 
-    /// Locks the unlocked wallet now.
-    pub struct LockWallet;
-    impl Command for LockWallet {
-        const NAME: &'static str = "lock_wallet";
-        type Args = NoArgs;
-        type Output = Done;
-    }
-
-    /// Turns quick unlock on or off for the unlocked wallet.
-    pub struct SetQuickUnlock;
     /// Arguments of [`SetQuickUnlock`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct SetQuickUnlockArgs {
         /// On or off.
         pub enabled: bool,
     }
-    impl Command for SetQuickUnlock {
-        const NAME: &'static str = "set_quick_unlock";
-        type Args = SetQuickUnlockArgs;
-        type Output = Done;
-    }
 
-    /// Sets the idle time before auto-lock, for every wallet.
-    pub struct SetIdleTimeout;
     /// Arguments of [`SetIdleTimeout`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct SetIdleTimeoutArgs {
         /// Minutes, 1 to 120.
         pub minutes: u32,
     }
-    impl Command for SetIdleTimeout {
-        const NAME: &'static str = "set_idle_timeout";
-        type Args = SetIdleTimeoutArgs;
-        type Output = Done;
-    }
 
-    /// Changes the unlocked wallet's passphrase.
-    pub struct ChangePassphrase;
     /// Arguments of [`ChangePassphrase`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct ChangePassphraseArgs {
@@ -293,14 +230,7 @@ pub mod commands {
         /// The user keeps a weak new passphrase anyway.
         pub accept_weak: bool,
     }
-    impl Command for ChangePassphrase {
-        const NAME: &'static str = "change_passphrase";
-        type Args = ChangePassphraseArgs;
-        type Output = Done;
-    }
 
-    /// Deletes a wallet from this vault (its kit still restores it).
-    pub struct DeleteWallet;
     /// Arguments of [`DeleteWallet`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct DeleteWalletArgs {
@@ -309,33 +239,6 @@ pub mod commands {
         /// Its display name, typed by the user.
         pub confirm_name: String,
     }
-    impl Command for DeleteWallet {
-        const NAME: &'static str = "delete_wallet";
-        type Args = DeleteWalletArgs;
-        type Output = Done;
-    }
-
-    /// Every command name, for the shell's registration test.
-    pub const ALL: &[&str] = &[
-        CheckHealth::NAME,
-        GetSettings::NAME,
-        SaveSettings::NAME,
-        ResetSettings::NAME,
-        GetSessionState::NAME,
-        RatePassphrase::NAME,
-        CreateWallet::NAME,
-        RevealKit::NAME,
-        ConfirmKit::NAME,
-        ExportKit::NAME,
-        RestoreWallet::NAME,
-        UnlockWallet::NAME,
-        QuickUnlock::NAME,
-        LockWallet::NAME,
-        SetQuickUnlock::NAME,
-        SetIdleTimeout::NAME,
-        ChangePassphrase::NAME,
-        DeleteWallet::NAME,
-    ];
 }
 
 #[cfg(test)]
