@@ -5,6 +5,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # One target dir outside the clone, shared by every build, test and CI run.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medwallet/target}"
+# Where the node tools are, at run time: a build reused from another clone in the
+# shared target dir may carry that clone's CARGO_MANIFEST_DIR.
+export MEDWALLET_NODE_TOOLS="$ROOT/scripts/node"
 export PATH="$HOME/.cargo/bin:$ROOT/scripts/node/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 

@@ -5,7 +5,8 @@
 //! and its own tauri-driver, so tests share no state. Screenshots go to
 //! `$MEDWALLET_E2E_ARTIFACTS/<test>/` at every step, so the last one shows where a
 //! failing test stopped. Dropping an [`App`] stops tauri-driver (SIGTERM, which
-//! also ends WebKitWebDriver and the app), also when the test panics.
+//! also ends WebKitWebDriver and the app), also when the test panics, and so does a
+//! launch that fails after tauri-driver started.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -80,7 +81,7 @@ impl Nodes {
 /// The real app, running under tauri-driver.
 pub struct App {
     driver: Option<WebDriver>,
-    tauri_driver: Child,
+    _tauri_driver: TauriDriver,
     artifacts: PathBuf,
     step: u32,
     /// The app's data folder (settings and vault files).
@@ -108,9 +109,11 @@ impl App {
         .stdin(Stdio::null())
         .stdout(log_file(&artifacts, "tauri-driver.log"))
         .stderr(log_file(&artifacts, "tauri-driver.err.log"));
-        let tauri_driver = cmd
-            .spawn()
-            .expect("tauri-driver starts (run scripts/setup)");
+        // Owned by a guard from here on, so a failure below (no session) still stops it.
+        let tauri_driver = TauriDriver(
+            cmd.spawn()
+                .expect("tauri-driver starts (run scripts/setup)"),
+        );
         // tauri-driver listens at once but proxies to WebKitWebDriver, which takes a
         // moment longer: a session request before then is refused.
         wait_port(port);
@@ -128,7 +131,7 @@ impl App {
             .expect("a WebDriver session");
         Self {
             driver: Some(driver),
-            tauri_driver,
+            _tauri_driver: tauri_driver,
             artifacts,
             step: 0,
             data_dir,
@@ -220,10 +223,13 @@ impl App {
     }
 }
 
-impl Drop for App {
+/// The tauri-driver process, stopped when dropped.
+struct TauriDriver(Child);
+
+impl Drop for TauriDriver {
     fn drop(&mut self) {
         // SIGTERM, not SIGKILL: a killed tauri-driver orphans WebKitWebDriver.
-        if let Ok(pid) = libc::pid_t::try_from(self.tauri_driver.id()) {
+        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
             // SAFETY: kill(2) on our own child's pid.
             #[allow(unsafe_code)]
             unsafe {
@@ -232,13 +238,13 @@ impl Drop for App {
         }
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.tauri_driver.try_wait() {
+            if let Ok(Some(_)) = self.0.try_wait() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.tauri_driver.kill();
-        let _ = self.tauri_driver.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
