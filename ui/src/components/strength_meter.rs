@@ -1,7 +1,43 @@
 //! The passphrase strength meter, from the shell's zxcvbn verdict.
 
+use medwallet_api::commands::{RatePassphrase, RatePassphraseArgs};
 use medwallet_api::StrengthReport;
+use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
+
+use crate::ipc;
+
+/// The shell's verdict on `passphrase` as it is typed (`None` while it is empty).
+/// `display_name` counts against the passphrase (guessable words).
+#[hook]
+pub fn use_passphrase_rating(passphrase: String, display_name: String) -> Option<StrengthReport> {
+    let report = use_state(|| None::<StrengthReport>);
+    // Answers can arrive out of order: show only the one for the latest text.
+    let latest = use_mut_ref(|| 0u32);
+    {
+        let report = report.clone();
+        use_effect_with((passphrase, display_name), move |(pass, name)| {
+            *latest.borrow_mut() += 1;
+            let ticket = *latest.borrow();
+            if pass.is_empty() {
+                report.set(None);
+            } else {
+                let args = RatePassphraseArgs {
+                    passphrase: pass.clone(),
+                    display_name: name.clone(),
+                };
+                spawn_local(async move {
+                    if let Ok(r) = ipc::call::<RatePassphrase>(&args).await {
+                        if *latest.borrow() == ticket {
+                            report.set(Some(r));
+                        }
+                    }
+                });
+            }
+        });
+    }
+    (*report).clone()
+}
 
 /// Props of [`StrengthMeter`].
 #[derive(Properties, PartialEq)]

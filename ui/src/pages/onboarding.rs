@@ -1,15 +1,12 @@
 //! The onboarding (full window): create a wallet, or restore one from its Emergency Kit.
 
-use medwallet_api::commands::{
-    CreateWallet, NewWalletArgs, RatePassphrase, RatePassphraseArgs, RestoreWallet,
-    RestoreWalletArgs,
-};
-use medwallet_api::{Role, StrengthReport, UserError};
+use medwallet_api::commands::{CreateWallet, NewWalletArgs, RestoreWallet, RestoreWalletArgs};
+use medwallet_api::{Role, UserError};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::form::{error_box, Input, TextArea};
-use crate::components::strength_meter::StrengthMeter;
+use crate::components::strength_meter::{use_passphrase_rating, StrengthMeter};
 use crate::ipc;
 
 /// Which screen of the onboarding.
@@ -101,35 +98,11 @@ fn wallet_form(props: &FormProps) -> Html {
     let pass = use_state(String::new);
     let again = use_state(String::new);
     let accept_weak = use_state(|| false);
-    let report = use_state(|| None::<StrengthReport>);
     let error = use_state(|| None::<UserError>);
     let busy = use_state(|| false);
 
     // Rate the passphrase as it is typed.
-    {
-        let report = report.clone();
-        // Answers can arrive out of order: show only the one for the latest text.
-        let latest = use_mut_ref(|| 0u32);
-        use_effect_with(((*pass).clone(), (*name).clone()), move |(pass, name)| {
-            *latest.borrow_mut() += 1;
-            let ticket = *latest.borrow();
-            if pass.is_empty() {
-                report.set(None);
-            } else {
-                let args = RatePassphraseArgs {
-                    passphrase: pass.clone(),
-                    display_name: name.clone(),
-                };
-                spawn_local(async move {
-                    if let Ok(r) = ipc::call::<RatePassphrase>(&args).await {
-                        if *latest.borrow() == ticket {
-                            report.set(Some(r));
-                        }
-                    }
-                });
-            }
-        });
-    }
+    let report = use_passphrase_rating((*pass).clone(), (*name).clone());
 
     // Bring a new error into view: the form is taller than the window.
     use_effect_with((*error).clone(), |error| {
@@ -249,7 +222,7 @@ fn wallet_form(props: &FormProps) -> Html {
                            help="A name you recognise, e.g. your own name. Others do not see it." />
                     <Input id="passphrase" kind="password" autocomplete="new-password" label="Passphrase" value={(*pass).clone()} oninput={set(&pass)}
                            help="It unlocks the wallet on this computer. medwallet cannot recover it; your Emergency Kit can." />
-                    <StrengthMeter report={(*report).clone()} />
+                    <StrengthMeter report={report.clone()} />
                     <Input id="passphrase-again" kind="password" autocomplete="new-password" label="Passphrase again" value={(*again).clone()} oninput={set(&again)} />
                     if mismatch { <p id="passphrase-mismatch" class="field-error" role="alert">{ "The two passphrases are different." }</p> }
                     if weak {

@@ -211,46 +211,21 @@ struct SecurityProps {
 #[function_component(SecuritySettings)]
 fn security_settings(props: &SecurityProps) -> Html {
     use medwallet_api::commands::{
-        ChangePassphrase, ChangePassphraseArgs, ExportKit, RatePassphrase, RatePassphraseArgs,
-        SetIdleTimeout, SetIdleTimeoutArgs, SetQuickUnlock, SetQuickUnlockArgs,
+        ChangePassphrase, ChangePassphraseArgs, ExportKit, SetIdleTimeout, SetIdleTimeoutArgs,
+        SetQuickUnlock, SetQuickUnlockArgs,
     };
-    use medwallet_api::StrengthReport;
 
     use crate::components::form::Input;
-    use crate::components::strength_meter::StrengthMeter;
+    use crate::components::strength_meter::{use_passphrase_rating, StrengthMeter};
 
     let old = use_state(String::new);
     let new = use_state(String::new);
     let accept_weak = use_state(|| false);
-    let report = use_state(|| None::<StrengthReport>);
     let minutes = use_state(|| props.idle_minutes.to_string());
     let notice = use_state(|| None::<String>);
     let error = use_state(|| None::<UserError>);
 
-    {
-        let report = report.clone();
-        // Answers can arrive out of order: show only the one for the latest text.
-        let latest = use_mut_ref(|| 0u32);
-        use_effect_with((*new).clone(), move |pass| {
-            *latest.borrow_mut() += 1;
-            let ticket = *latest.borrow();
-            if pass.is_empty() {
-                report.set(None);
-            } else {
-                let args = RatePassphraseArgs {
-                    passphrase: pass.clone(),
-                    display_name: String::new(),
-                };
-                spawn_local(async move {
-                    if let Ok(r) = ipc::call::<RatePassphrase>(&args).await {
-                        if *latest.borrow() == ticket {
-                            report.set(Some(r));
-                        }
-                    }
-                });
-            }
-        });
-    }
+    let report = use_passphrase_rating((*new).clone(), String::new());
     let weak = report.as_ref().is_some_and(|r| r.weak);
     let done = {
         let (notice, error, changed) = (notice.clone(), error.clone(), props.on_changed.clone());
@@ -341,7 +316,7 @@ fn security_settings(props: &SecurityProps) -> Html {
                            value={(*old).clone()} oninput={ let h = old.clone(); Callback::from(move |v| h.set(v)) } />
                     <Input id="new-passphrase" kind="password" autocomplete="new-password" label="New passphrase"
                            value={(*new).clone()} oninput={ let h = new.clone(); Callback::from(move |v| h.set(v)) } />
-                    <StrengthMeter report={(*report).clone()} />
+                    <StrengthMeter report={report.clone()} />
                     if weak {
                         <label class="check">
                             <input type="checkbox" id="new-accept-weak" checked={*accept_weak}
