@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use medwallet_devnodes::{free_port, Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
+use medwallet_devnodes::{
+    free_port, stop_gracefully, Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools,
+};
 use medwallet_ledger::{LedgerNode, PrivateKeySigner};
 use thirtyfour::prelude::*;
 
@@ -229,22 +231,7 @@ struct TauriDriver(Child);
 impl Drop for TauriDriver {
     fn drop(&mut self) {
         // SIGTERM, not SIGKILL: a killed tauri-driver orphans WebKitWebDriver.
-        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
-            // SAFETY: kill(2) on our own child's pid.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        stop_gracefully(&mut self.0, Duration::from_secs(5));
     }
 }
 

@@ -16,7 +16,7 @@ mod tools;
 
 pub use anvil::{Anvil, AnvilOptions, LOCAL_CHAIN_ID};
 pub use ipfs::{Ipfs, IpfsOptions};
-pub use process::free_port;
+pub use process::{free_port, stop_gracefully};
 pub use tools::NodeTools;
 
 /// Why a node could not be started.

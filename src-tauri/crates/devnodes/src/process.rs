@@ -84,19 +84,9 @@ impl Managed {
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.
     pub(crate) fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        terminate(&child);
-        let start = Instant::now();
-        while start.elapsed() < grace {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(mut child) = self.child.take() {
+            stop_gracefully(&mut child, grace);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// Whether the process is still running.
@@ -156,6 +146,21 @@ fn die_with_parent(cmd: &mut Command) {
             Ok(())
         });
     }
+}
+
+/// SIGTERM, then SIGKILL if `child` has not exited within `grace`; reaps it either way.
+/// SIGTERM first lets a node flush its state and lets tauri-driver end WebKitWebDriver.
+pub fn stop_gracefully(child: &mut Child, grace: Duration) {
+    terminate(child);
+    let start = Instant::now();
+    while start.elapsed() < grace {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn terminate(child: &Child) {
