@@ -23,6 +23,8 @@ pub const LABEL_X25519: &str = "medwallet/v1/x25519-hpke";
 pub const LABEL_SECP256K1: &str = "medwallet/v1/secp256k1-ledger";
 /// HKDF label of the seed of the wallet's own CP-ABE authority (patients and clinics).
 pub const LABEL_ABE_AUTHORITY: &str = "medwallet/v1/abe-authority-seed";
+/// HKDF label of the key that seals this device's record index (data keys, manifests).
+pub const LABEL_LOCAL_RECORDS: &str = "medwallet/v1/local-records";
 
 /// HKDF-Extract salt. The seed is already uniform, so a fixed, public salt is enough; it only
 /// separates medwallet's derivations from any other use of the same bytes.
@@ -76,6 +78,7 @@ pub struct WalletKeys {
     ledger_secret: Zeroizing<[u8; 32]>,
     address: String,
     abe_authority_seed: Option<Zeroizing<[u8; 32]>>,
+    local_records_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for WalletKeys {
@@ -115,6 +118,8 @@ impl WalletKeys {
             None
         };
 
+        let local_records_key = hkdf32(seed, &[LABEL_LOCAL_RECORDS.as_bytes()])?;
+
         Ok(Self {
             role,
             ed25519_seed,
@@ -124,6 +129,7 @@ impl WalletKeys {
             ledger_secret,
             address,
             abe_authority_seed,
+            local_records_key,
         })
     }
 
@@ -204,6 +210,12 @@ impl WalletKeys {
     /// The 32-byte seed of the wallet's CP-ABE authority; `None` for doctors.
     pub fn abe_authority_seed(&self) -> Option<&[u8; 32]> {
         self.abe_authority_seed.as_deref()
+    }
+
+    /// The key that seals the wallet's record index on this device (the records' data keys
+    /// and manifests in `records.sqlite`). Derived, so a restored wallet reads its index.
+    pub fn local_records_key(&self) -> &[u8; 32] {
+        &self.local_records_key
     }
 }
 
@@ -320,6 +332,7 @@ mod tests {
         assert!(b.abe_authority_seed().is_none());
         // Distinct labels give distinct keys.
         assert_ne!(a.ledger_secret_key(), a.abe_authority_seed().unwrap());
+        assert_ne!(a.local_records_key(), a.abe_authority_seed().unwrap());
         assert!(format!("{a:?}").contains("[redacted]"));
     }
 
@@ -338,6 +351,7 @@ mod tests {
             hex::encode(k.abe_authority_seed().unwrap()),
             PINNED_ABE_SEED
         );
+        assert_eq!(hex::encode(k.local_records_key()), PINNED_LOCAL_RECORDS_KEY);
     }
 
     const PINNED_ADDRESS: &str = "0x12A399670A6f4061028326f4c33eA307d7C56148";
@@ -345,6 +359,10 @@ mod tests {
     const PINNED_X25519: &str = "fd04c4c404132368dc9a0f5ebad72751e0ca9ac00dc947c0a0d699dc9d66c75f";
     const PINNED_LEDGER_SECRET: &str =
         "09457742d78246794121f9405edb1bbb9b50278334bbde7fe2c346ee16d8e9b7";
+    // HKDF-SHA256(salt "medwallet/v1/hkdf-extract", ikm 00..1f, info LABEL_LOCAL_RECORDS), by
+    // Python's hmac.
+    const PINNED_LOCAL_RECORDS_KEY: &str =
+        "a8f838ca020a29088455c5bbd4cb7dbc7622ac7dfd6cd79677091e8273a4cc69";
     const PINNED_ABE_SEED: &str =
         "fc6f449b23c7ccc8e1062b54d5c057090c3b3f0869336d3aeb2fab45f5ac8a9d";
 
