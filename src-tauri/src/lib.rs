@@ -13,6 +13,23 @@ use tauri::Manager;
 /// Builds and runs the app until its last window closes.
 pub fn run() {
     let app = tauri::Builder::default()
+        // The dialog plugin is used from Rust only (pick_files, choose_save_path); the
+        // capability grants the webview none of its own commands.
+        .plugin(tauri_plugin_dialog::init())
+        .on_window_event(|window, event| {
+            // Files dropped on the window: their paths go to the Records page's channel.
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                let handle = window.app_handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    let state = handle.state::<state::AppState>();
+                    let channel = state.drops.lock().await.clone();
+                    if let Some(channel) = channel {
+                        let _ = channel.send(paths);
+                    }
+                });
+            }
+        })
         .setup(|app| {
             let state = tauri::async_runtime::block_on(state::AppState::load(app.handle()))?;
             app.manage(state);
@@ -28,6 +45,20 @@ pub fn run() {
                         .lock()
                         .await
                         .tick();
+                }
+            });
+            // The outbox: uploads kept on this device go out when the IPFS node answers.
+            // It needs no key (everything in it is encrypted), so it runs while locked too.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+                loop {
+                    every.tick().await;
+                    let state = handle.state::<state::AppState>();
+                    let settings = commands::current(&state).await;
+                    if let Ok(url) = url::Url::parse(&settings.ipfs_url) {
+                        state.records.sync_all(&url).await;
+                    }
                 }
             });
             Ok(())
@@ -51,6 +82,16 @@ pub fn run() {
             commands::set_idle_timeout,
             commands::change_passphrase,
             commands::delete_wallet,
+            commands::records::pick_files,
+            commands::records::watch_drops,
+            commands::records::inspect_files,
+            commands::records::add_record,
+            commands::records::cancel_add,
+            commands::records::list_records,
+            commands::records::open_record,
+            commands::records::choose_save_path,
+            commands::records::save_record_copy,
+            commands::records::sync_records,
         ])
         .build(tauri::generate_context!());
     match app {

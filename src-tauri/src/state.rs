@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use medwallet_core::{Defaults, SettingsStore, WalletService};
+use medwallet_core::{Defaults, RecordService, SettingsStore, WalletService};
 use tauri::Manager;
 
 /// The app's state, managed by tauri.
@@ -14,6 +14,10 @@ pub struct AppState {
     pub defaults: Defaults,
     /// The wallets (vault, unlocked session, pending Emergency Kit).
     pub wallets: tokio::sync::Mutex<WalletService>,
+    /// Records (per wallet, under `records/` in the data folder) and their outbox.
+    pub records: RecordService,
+    /// Where paths of files dropped on the window go (the Records page's channel).
+    pub drops: tokio::sync::Mutex<Option<tauri::ipc::Channel<Vec<String>>>>,
 }
 
 impl AppState {
@@ -42,10 +46,13 @@ impl AppState {
             eprintln!("medwallet: {problem}");
         }
         let wallets = tokio::sync::Mutex::new(WalletService::open(&dir, kit_dir).await);
+        let records = RecordService::new(&dir);
         Ok(Self {
             settings,
             defaults,
             wallets,
+            records,
+            drops: Default::default(),
         })
     }
 }

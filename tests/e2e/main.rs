@@ -2,4 +2,5 @@
 //! Run by scripts/test under Xvfb, one at a time.
 
 mod health;
+mod records;
 mod wallet;

@@ -164,10 +164,12 @@ impl App {
         panic!("{css} did not show the expected text within {UI_TIMEOUT:?}; last seen: {last:?}");
     }
 
-    /// Clicks the element at `css`.
+    /// Clicks the element at `css`, scrolled to the middle of the window first (the
+    /// status bar covers the bottom edge, and a covered element refuses the click).
     pub async fn click(&mut self, css: &str) {
-        self.find(css)
-            .await
+        let element = self.find(css).await;
+        let _ = element.scroll_into_view().await;
+        element
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
@@ -201,6 +203,14 @@ impl App {
         }
     }
 
+    /// Every element matching `css` right now.
+    pub async fn find_all(&mut self, css: &str) -> Vec<WebElement> {
+        self.driver()
+            .find_all(By::Css(css))
+            .await
+            .unwrap_or_default()
+    }
+
     /// Whether an element matches `css` right now.
     pub async fn exists(&self, css: &str) -> bool {
         self.driver().find(By::Css(css)).await.is_ok()
@@ -215,6 +225,38 @@ impl App {
         if let Err(e) = self.driver().screenshot(&path).await {
             eprintln!("screenshot {} failed: {e}", path.display());
         }
+    }
+
+    /// Onboarding for stories that start with a wallet: creates one of `role`
+    /// (`patient`, `doctor`, `clinic`) with a strong passphrase and confirms its Emergency
+    /// Kit. (The wallet story tests each of these steps and its errors.)
+    pub async fn create_wallet(&mut self, role: &str, name: &str, passphrase: &str) {
+        self.wait_text("#onboarding-title", |t| t.contains("Welcome"))
+            .await;
+        self.click("#start-create").await;
+        self.click(&format!("#role-{role}")).await;
+        self.fill("#wallet-name", name).await;
+        self.fill("#passphrase", passphrase).await;
+        self.fill("#passphrase-again", passphrase).await;
+        self.click("#create-wallet").await;
+        self.wait_text("#kit-title", |t| t.contains("recovery words"))
+            .await;
+        let mut words = Vec::new();
+        for i in 1..=24 {
+            words.push(
+                self.wait_text(&format!("#kit-word-{i}"), |t| !t.is_empty())
+                    .await,
+            );
+        }
+        self.click("#kit-next").await;
+        self.wait_text("#kit-title", |t| t.contains("Check")).await;
+        for (i, word) in words.iter().enumerate() {
+            let css = format!("#kit-confirm-{}", i + 1);
+            if self.exists(&css).await {
+                self.fill(&css, word).await;
+            }
+        }
+        self.click("#kit-confirm").await;
     }
 
     /// Ends the session and stops the app.

@@ -1,7 +1,7 @@
 //! The window. What it shows follows the shell's `session_state`, polled every few seconds:
 //! the onboarding, the lock screen, the Emergency Kit and a damaged vault are full-window;
 //! an unlocked wallet gets the sidebar with its role's pages and a Lock button. The status
-//! bar (node health) is always at the bottom.
+//! bar (node health, and a patient's records waiting to upload) is always at the bottom.
 
 use gloo_timers::callback::Interval;
 use medwallet_api::commands::{GetSessionState, LockWallet};
@@ -14,6 +14,7 @@ use crate::components::status_bar::StatusBar;
 use crate::pages::keys::KeysPage;
 use crate::pages::kit::KitPage;
 use crate::pages::onboarding::{Mode, OnboardingPage};
+use crate::pages::records::RecordsPage;
 use crate::pages::settings::{SettingsPage, WalletSecurity};
 use crate::pages::unlock::UnlockPage;
 use crate::pages::wallets::WalletsPage;
@@ -24,6 +25,7 @@ const POLL_MS: u32 = 3_000;
 /// The pages reachable from the sidebar (those that exist for some role).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Page {
+    Records,
     Keys,
     Wallets,
     Settings,
@@ -33,13 +35,15 @@ impl Page {
     /// The pages of a role, in sidebar order (DESIGN.md section 9, where they exist yet).
     fn for_role(role: Role) -> &'static [Page] {
         match role {
-            Role::Patient | Role::Doctor => &[Page::Keys, Page::Wallets, Page::Settings],
+            Role::Patient => &[Page::Records, Page::Keys, Page::Wallets, Page::Settings],
+            Role::Doctor => &[Page::Keys, Page::Wallets, Page::Settings],
             Role::Clinic => &[Page::Wallets, Page::Settings],
         }
     }
 
     fn label(self) -> &'static str {
         match self {
+            Page::Records => "Records",
             Page::Keys => "Keys",
             Page::Wallets => "Wallets",
             Page::Settings => "Settings",
@@ -48,6 +52,7 @@ impl Page {
 
     fn id(self) -> &'static str {
         match self {
+            Page::Records => "nav-records",
             Page::Keys => "nav-keys",
             Page::Wallets => "nav-wallets",
             Page::Settings => "nav-settings",
@@ -263,6 +268,7 @@ pub fn app() -> Html {
                 })
             };
             let body = match current {
+                Page::Records => html! { <RecordsPage wallet_id={identity.wallet_id.clone()} /> },
                 Page::Keys => html! { <KeysPage identity={identity.clone()} /> },
                 Page::Wallets => html! {
                     <WalletsPage identity={identity.clone()} {wallets} {on_switch} on_add={open_add} on_changed={refresh.clone()} />
@@ -272,6 +278,11 @@ pub fn app() -> Html {
                                   wallet={Some(WalletSecurity { quick_unlock, idle_minutes })}
                                   on_wallet_changed={refresh.clone()} />
                 },
+            };
+            // The patient's pending work (records not on IPFS yet) joins the node health.
+            let status = html! {
+                <StatusBar refresh={*settings_version} on_open_settings={open_node_settings.clone()}
+                           records={identity.role == Role::Patient} />
             };
             html! {
                 <div class="shell">
@@ -288,7 +299,7 @@ pub fn app() -> Html {
                         </div>
                     </nav>
                     <main class="content" id="main">{ body }</main>
-                    { status.clone() }
+                    { status }
                 </div>
             }
         }

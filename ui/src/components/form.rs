@@ -1,7 +1,8 @@
-//! Small form pieces shared by the wallet screens: labelled inputs and error boxes.
+//! Small form pieces shared by the wallet screens: labelled inputs, error boxes, focus.
 
 use medwallet_api::UserError;
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 /// Props of [`Input`].
@@ -91,5 +92,16 @@ pub fn error_box(id: &'static str, error: &UserError) -> Html {
             <p>{ &error.message }</p>
             if let Some(hint) = &error.hint { <p class="hint">{ hint }</p> }
         </div>
+    }
+}
+
+/// Moves the keyboard focus to the element with this id, if it is there.
+pub fn focus(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok());
+    if let Some(element) = element {
+        let _ = element.focus();
     }
 }

@@ -1,6 +1,10 @@
 //! Reusable pieces of the window.
 
+pub mod add_records;
 pub mod form;
+pub mod format;
 pub mod identity;
+pub mod progress;
+pub mod record_viewer;
 pub mod status_bar;
 pub mod strength_meter;

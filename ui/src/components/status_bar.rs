@@ -1,8 +1,11 @@
-//! The status bar: each node's health, re-checked periodically and on demand.
+//! The status bar: each node's health, re-checked periodically and on demand, and the
+//! pending work of an unlocked patient wallet (records not on IPFS yet).
 
 use gloo_timers::callback::Interval;
-use medwallet_api::commands::CheckHealth;
-use medwallet_api::{HealthReport, IpfsStatus, LedgerStatus, NoArgs, NodeProblem, UserError};
+use medwallet_api::commands::{CheckHealth, ListRecords};
+use medwallet_api::{
+    HealthReport, IpfsStatus, LedgerStatus, NoArgs, NodeProblem, RecordStatus, UserError,
+};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -18,6 +21,9 @@ pub struct Props {
     pub refresh: u32,
     /// Opens the Settings page.
     pub on_open_settings: Callback<()>,
+    /// A wallet with records is unlocked: show how many are not on IPFS yet.
+    #[prop_or_default]
+    pub records: bool,
 }
 
 #[derive(Clone, PartialEq)]
@@ -32,13 +38,18 @@ enum State {
 pub fn status_bar(props: &Props) -> Html {
     let state = use_state(|| State::Checking);
     let checking = use_state(|| false);
+    // Records not on IPFS yet, and why (the first reason), when a wallet with records is open.
+    let pending = use_state_eq(|| None::<(usize, Option<String>)>);
 
     let check = {
         let state = state.clone();
         let checking = checking.clone();
+        let pending = pending.clone();
+        let records = props.records;
         Callback::from(move |()| {
             let state = state.clone();
             let checking = checking.clone();
+            let pending = pending.clone();
             checking.set(true);
             spawn_local(async move {
                 let next = match ipc::call::<CheckHealth>(&NoArgs {}).await {
@@ -47,13 +58,18 @@ pub fn status_bar(props: &Props) -> Html {
                 };
                 state.set(next);
                 checking.set(false);
+                pending.set(if records {
+                    pending_records().await
+                } else {
+                    None
+                });
             });
         })
     };
 
     {
         let check = check.clone();
-        use_effect_with(props.refresh, move |_| {
+        use_effect_with((props.refresh, props.records), move |_| {
             check.emit(());
             let interval = Interval::new(REFRESH_MS, move || check.emit(()));
             move || drop(interval)
@@ -85,6 +101,11 @@ pub fn status_bar(props: &Props) -> Html {
                 }
             }
             <span class="spacer"></span>
+            if let Some((n, reason)) = &*pending {
+                <span id="status-pending" class="health pending" title={reason.clone()}>
+                    { if *n == 1 { "1 record waiting to upload".to_owned() } else { format!("{n} records waiting to upload") } }
+                </span>
+            }
             if any_down {
                 <button class="small" onclick={settings}>{ "Settings" }</button>
             }
@@ -94,6 +115,21 @@ pub fn status_bar(props: &Props) -> Html {
             </button>
         </footer>
     }
+}
+
+/// How many records are not on IPFS yet (`None` when all are, or the list cannot be read).
+async fn pending_records() -> Option<(usize, Option<String>)> {
+    let records = ipc::call::<ListRecords>(&NoArgs {}).await.ok()?;
+    let waiting: Vec<&RecordStatus> = records
+        .iter()
+        .map(|r| &r.status)
+        .filter(|s| !matches!(s, RecordStatus::OnIpfs))
+        .collect();
+    let reason = waiting.iter().find_map(|s| match s {
+        RecordStatus::LocalOnly { reason } => Some(reason.clone()),
+        _ => None,
+    });
+    (!waiting.is_empty()).then_some((waiting.len(), reason))
 }
 
 fn ipfs_item(report: &HealthReport) -> Html {

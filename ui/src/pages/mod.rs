@@ -3,6 +3,7 @@
 pub mod keys;
 pub mod kit;
 pub mod onboarding;
+pub mod records;
 pub mod settings;
 pub mod unlock;
 pub mod wallets;

@@ -11,12 +11,18 @@
 #![deny(missing_docs)]
 
 pub mod health;
+pub mod records;
 pub mod settings;
 pub mod wallet;
 
 use serde::{de::DeserializeOwned, Serialize};
 
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
+pub use records::{
+    AddProgress, AddStage, Category, ContentKind, DicomTag, FhirItem, FhirSummary, FileDraft,
+    Inspection, OpenedRecord, RecordMetadata, RecordStatus, RecordSummary, RecordView, RefusedFile,
+    SavedCopy, SyncReport, Verification,
+};
 pub use settings::{NodeSettings, SettingsError};
 pub use wallet::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
@@ -31,6 +37,13 @@ pub trait Command {
     type Args: Serialize + DeserializeOwned;
     /// The successful answer.
     type Output: Serialize + DeserializeOwned;
+}
+
+/// A command that also streams messages to the webview while it runs, on a Tauri channel
+/// passed as the handler's `progress` parameter.
+pub trait Streaming: Command {
+    /// One message on the channel.
+    type Progress: Serialize + DeserializeOwned;
 }
 
 /// Arguments of a command that takes none.
@@ -127,6 +140,82 @@ pub mod commands {
         ChangePassphrase = "change_passphrase" (ChangePassphraseArgs) -> Done;
         /// Deletes a wallet from this vault (its kit still restores it).
         DeleteWallet = "delete_wallet" (DeleteWalletArgs) -> Done;
+        /// Opens the system's file chooser; answers the chosen paths (none if cancelled).
+        PickFiles = "pick_files" (NoArgs) -> Vec<String>;
+        /// Streams the paths of files dropped on the window, on the `progress` channel.
+        WatchDrops = "watch_drops" (NoArgs) -> Done;
+        /// Checks files before adding them and proposes their metadata.
+        InspectFiles = "inspect_files" (InspectFilesArgs) -> Inspection;
+        /// Encrypts one file on this device and stores it on IPFS; progress on the channel.
+        AddRecord = "add_record" (AddRecordArgs) -> RecordSummary;
+        /// Cancels an `add_record` that is still running; nothing of it is kept.
+        CancelAdd = "cancel_add" (JobArgs) -> Done;
+        /// The unlocked wallet's records.
+        ListRecords = "list_records" (NoArgs) -> Vec<RecordSummary>;
+        /// Fetches, verifies and decrypts a record for display.
+        OpenRecord = "open_record" (RecordIdArgs) -> OpenedRecord;
+        /// Opens the system's save dialog; answers the chosen path (none if cancelled).
+        ChooseSavePath = "choose_save_path" (ChooseSavePathArgs) -> Option<String>;
+        /// Verifies and decrypts a record into a file the user chose.
+        SaveRecordCopy = "save_record_copy" (SaveCopyArgs) -> SavedCopy;
+        /// Pushes records kept on this device to IPFS now.
+        SyncRecords = "sync_records" (NoArgs) -> SyncReport;
+    }
+
+    impl Streaming for AddRecord {
+        type Progress = AddProgress;
+    }
+
+    impl Streaming for WatchDrops {
+        type Progress = Vec<String>;
+    }
+
+    /// Arguments of [`InspectFiles`].
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct InspectFilesArgs {
+        /// Paths chosen, dropped or typed.
+        pub paths: Vec<String>,
+    }
+
+    /// Arguments of [`AddRecord`].
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct AddRecordArgs {
+        /// A name the UI picks for this job (for progress and cancel).
+        pub job_id: String,
+        /// The file.
+        pub path: String,
+        /// Its metadata.
+        pub metadata: RecordMetadata,
+    }
+
+    /// Arguments naming a running job.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct JobArgs {
+        /// The job.
+        pub job_id: String,
+    }
+
+    /// Arguments naming a record.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct RecordIdArgs {
+        /// The record id.
+        pub record_id: String,
+    }
+
+    /// Arguments of [`ChooseSavePath`].
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct ChooseSavePathArgs {
+        /// The file name to propose.
+        pub suggested_name: String,
+    }
+
+    /// Arguments of [`SaveRecordCopy`].
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct SaveCopyArgs {
+        /// The record id.
+        pub record_id: String,
+        /// Where to write the decrypted copy (a new file).
+        pub path: String,
     }
 
     /// Arguments of [`SaveSettings`].

@@ -98,6 +98,12 @@ fn ipfs_down(err: &IpfsError) -> IpfsStatus {
         IpfsError::Api { message, .. } => {
             (NodeProblem::Refused, format!("The IPFS node refused the request: {message}."))
         }
+        // `info` neither stores nor fetches data, so these cannot come from it; if one
+        // ever does, the node answered something unexpected.
+        other => (
+            NodeProblem::Refused,
+            format!("The IPFS node answered unexpectedly: {other}."),
+        ),
     };
     IpfsStatus::Down { problem, reason }
 }

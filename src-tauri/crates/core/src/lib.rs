@@ -8,9 +8,11 @@
 
 pub mod health;
 pub mod node_url;
+pub mod records;
 pub mod settings;
 pub mod wallet;
 
 pub use health::check_health;
+pub use records::{Owner, RecordService};
 pub use settings::{Defaults, SettingsStore, StoreError};
 pub use wallet::WalletService;

@@ -70,7 +70,7 @@ impl SettingsStore {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        sqlx::migrate!("./migrations")
+        sqlx::migrate!("./migrations/settings")
             .run(&pool)
             .await
             .map_err(|e| open_err(e.into()))?;

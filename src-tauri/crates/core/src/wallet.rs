@@ -577,6 +577,24 @@ impl WalletService {
     pub async fn list(&mut self) -> Answer<Vec<WalletSummary>> {
         self.summaries().await
     }
+
+    /// What the records use cases need of the unlocked wallet (its id, address, name, and
+    /// copies of the record keys that are wiped when the returned value is dropped).
+    /// Counts as activity.
+    pub fn record_owner(&mut self) -> Answer<crate::records::Owner> {
+        let session = self.unlocked()?;
+        let wallet_id = session.wallet_id().as_str().to_owned();
+        let name = session.identity().display_name.clone();
+        let keys = session.keys().map_err(user_error)?;
+        Ok(crate::records::Owner::new(&wallet_id, &name, keys))
+    }
+
+    /// The id of the wallet whose session is open or was last open (locked or not).
+    pub fn current_wallet_id(&self) -> Option<String> {
+        self.session
+            .as_ref()
+            .map(|s| s.wallet_id().as_str().to_owned())
+    }
 }
 
 fn write_kit(dir: &Path, name: &str, kit: &EmergencyKit) -> std::io::Result<PathBuf> {

@@ -15,6 +15,8 @@ use tauri::State;
 
 use crate::state::AppState;
 
+pub mod records;
+
 type Answer<T> = Result<T, UserError>;
 
 fn store(state: &AppState) -> Answer<&SettingsStore> {
@@ -33,7 +35,7 @@ fn storage_failed(error: impl std::fmt::Display) -> UserError {
     )
 }
 
-async fn current(state: &AppState) -> NodeSettings {
+pub(crate) async fn current(state: &AppState) -> NodeSettings {
     match store(state) {
         Ok(store) => store
             .get()
@@ -232,7 +234,7 @@ mod tests {
     /// (no core plugin), nothing forgotten.
     #[test]
     fn capability_grants_exactly_the_app_commands() {
-        let text = include_str!("../capabilities/main.json");
+        let text = include_str!("../../capabilities/main.json");
         let json: serde_json::Value = serde_json::from_str(text).unwrap();
         let mut granted: Vec<String> = json["permissions"]
             .as_array()

@@ -1,0 +1,382 @@
+//! One wallet's records on this device: `records.sqlite` (index and outbox) and the
+//! `objects/` folder (the encrypted content, manifest and capsule of each version until
+//! they are on IPFS).
+//!
+//! Files are written as `<name>.part` and renamed once complete and synced, and a record's
+//! row is inserted in one transaction after its three objects exist, so a crash at any
+//! point leaves either a complete record or nothing that is listed.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+
+/// Where a record version is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Only on this device (its objects are in `objects/`).
+    Local,
+    /// Stored and pinned on IPFS, CIDs checked.
+    OnIpfs,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Local => "local",
+            State::OnIpfs => "on_ipfs",
+        }
+    }
+}
+
+/// A record version's row.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub record_id: String,
+    pub version: u32,
+    pub sealed_dek: Vec<u8>,
+    pub manifest: Vec<u8>,
+    pub content_cid: String,
+    pub manifest_cid: String,
+    pub capsule_cid: String,
+    pub state: State,
+    pub problem: Option<String>,
+    pub added_at: String,
+}
+
+/// A due outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub record_id: String,
+    pub version: u32,
+    pub attempts: u32,
+}
+
+/// The three objects of a record version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    Content,
+    Manifest,
+    Capsule,
+}
+
+impl Object {
+    fn suffix(self) -> &'static str {
+        match self {
+            Object::Content => "content",
+            Object::Manifest => "manifest",
+            Object::Capsule => "capsule",
+        }
+    }
+}
+
+/// Errors of the local store: the database or the file system.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("the records database failed: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Its schema could not be brought up to date.
+    #[error("the records database could not be migrated: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A row holds a value this version cannot read.
+    #[error("the records database holds an unreadable value: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let what = what.into();
+    move |source| StoreError::Io { what, source }
+}
+
+/// One wallet's local record store.
+#[derive(Debug, Clone)]
+pub struct RecordStore {
+    dir: PathBuf,
+    pool: SqlitePool,
+}
+
+impl RecordStore {
+    /// Opens (creating) the store in `dir`, and removes what interrupted adds left behind.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir.join("objects")).map_err(io("creating the records folder"))?;
+        std::fs::create_dir_all(dir.join("tmp")).map_err(io("creating the records folder"))?;
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("records.sqlite"))
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/records").run(&pool).await?;
+        let store = Self {
+            dir: dir.to_owned(),
+            pool,
+        };
+        store.clean_interrupted().await?;
+        Ok(store)
+    }
+
+    /// Closes the database.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The path of an object of a record version.
+    pub fn object_path(&self, record_id: &str, version: u32, object: Object) -> PathBuf {
+        self.dir
+            .join("objects")
+            .join(format!("{record_id}-v{version}.{}", object.suffix()))
+    }
+
+    /// A fresh temp file path (for fetched ciphertext and decrypted copies in progress).
+    pub fn temp_path(&self, name: &str) -> PathBuf {
+        self.dir.join("tmp").join(name)
+    }
+
+    /// `path.part`, where an object is written before it is renamed into place.
+    pub fn part_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".part");
+        PathBuf::from(name)
+    }
+
+    /// Notes that an add has started encrypting (before any file is written).
+    pub async fn begin_add(&self, record_id: &str, now: &str) -> Result<()> {
+        sqlx::query("INSERT INTO adds_in_progress (record_id, started_at) VALUES (?, ?)")
+            .bind(record_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets an add that failed or was cancelled, and removes its files.
+    pub async fn abandon_add(&self, record_id: &str, version: u32) -> Result<()> {
+        self.remove_objects(record_id, version);
+        sqlx::query("DELETE FROM adds_in_progress WHERE record_id = ?")
+            .bind(record_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts a complete record version with its upload in the outbox, in one transaction,
+    /// and closes its add.
+    pub async fn insert(&self, row: &StoredRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO records (record_id, version, sealed_dek, manifest, content_cid, \
+             manifest_cid, capsule_cid, state, problem, added_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&row.record_id)
+        .bind(row.version)
+        .bind(&row.sealed_dek)
+        .bind(&row.manifest)
+        .bind(&row.content_cid)
+        .bind(&row.manifest_cid)
+        .bind(&row.capsule_cid)
+        .bind(row.state.as_str())
+        .bind(&row.problem)
+        .bind(&row.added_at)
+        .execute(&mut *tx)
+        .await?;
+        if row.state == State::Local {
+            sqlx::query("INSERT INTO outbox (record_id, version, step) VALUES (?, ?, 'upload')")
+                .bind(&row.record_id)
+                .bind(row.version)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM adds_in_progress WHERE record_id = ?")
+            .bind(&row.record_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every record version, newest first.
+    pub async fn all(&self) -> Result<Vec<StoredRecord>> {
+        let rows = sqlx::query(
+            "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
+             capsule_cid, state, problem, added_at FROM records ORDER BY added_at DESC, record_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(read_row).collect()
+    }
+
+    /// The latest version of a record.
+    pub async fn latest(&self, record_id: &str) -> Result<Option<StoredRecord>> {
+        let row = sqlx::query(
+            "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
+             capsule_cid, state, problem, added_at FROM records WHERE record_id = ? \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(read_row).transpose()
+    }
+
+    /// Outbox uploads due at `now` (unix seconds); all of them when `now` is `None`.
+    pub async fn due(&self, now: Option<i64>) -> Result<Vec<Due>> {
+        let rows = sqlx::query(
+            "SELECT record_id, version, attempts FROM outbox \
+             WHERE step = 'upload' AND next_attempt_at <= ? ORDER BY rowid",
+        )
+        .bind(now.unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Due {
+                    record_id: r.try_get("record_id")?,
+                    version: r.try_get("version")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many uploads wait.
+    pub async fn waiting(&self) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// An upload failed: keep it, say why, and try again after a backoff.
+    pub async fn upload_failed(
+        &self,
+        record_id: &str,
+        version: u32,
+        problem: &str,
+        next_attempt_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
+             WHERE record_id = ? AND version = ? AND step = 'upload'",
+        )
+        .bind(next_attempt_at)
+        .bind(record_id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE records SET problem = ? WHERE record_id = ? AND version = ?")
+            .bind(problem)
+            .bind(record_id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An upload finished: the record is on IPFS, its outbox entry is done, and the local
+    /// copy of its content is no longer needed (manifest and capsule are small and kept).
+    pub async fn uploaded(&self, record_id: &str, version: u32) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE records SET state = 'on_ipfs', problem = NULL \
+             WHERE record_id = ? AND version = ?",
+        )
+        .bind(record_id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM outbox WHERE record_id = ? AND version = ? AND step = 'upload'")
+            .bind(record_id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let _ = std::fs::remove_file(self.object_path(record_id, version, Object::Content));
+        Ok(())
+    }
+
+    /// Deletes a record version and its files (a cancelled add whose row was written).
+    pub async fn delete(&self, record_id: &str, version: u32) -> Result<()> {
+        sqlx::query("DELETE FROM records WHERE record_id = ? AND version = ?")
+            .bind(record_id)
+            .bind(version)
+            .execute(&self.pool)
+            .await?;
+        self.remove_objects(record_id, version);
+        Ok(())
+    }
+
+    fn remove_objects(&self, record_id: &str, version: u32) {
+        for object in [Object::Content, Object::Manifest, Object::Capsule] {
+            let path = self.object_path(record_id, version, object);
+            let _ = std::fs::remove_file(Self::part_path(&path));
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Removes the files of adds that never finished, and stale temp files.
+    async fn clean_interrupted(&self) -> Result<()> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT record_id FROM adds_in_progress")
+            .fetch_all(&self.pool)
+            .await?;
+        for id in ids {
+            // Interrupted adds are always version 1 (new records).
+            self.abandon_add(&id, 1).await?;
+        }
+        if let Ok(entries) = std::fs::read_dir(self.dir.join("tmp")) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredRecord> {
+    let state: String = r.try_get("state")?;
+    let state = match state.as_str() {
+        "local" => State::Local,
+        "on_ipfs" => State::OnIpfs,
+        other => return Err(StoreError::Corrupt(format!("record state {other:?}"))),
+    };
+    Ok(StoredRecord {
+        record_id: r.try_get("record_id")?,
+        version: r.try_get("version")?,
+        sealed_dek: r.try_get("sealed_dek")?,
+        manifest: r.try_get("manifest")?,
+        content_cid: r.try_get("content_cid")?,
+        manifest_cid: r.try_get("manifest_cid")?,
+        capsule_cid: r.try_get("capsule_cid")?,
+        state,
+        problem: r.try_get("problem")?,
+        added_at: r.try_get("added_at")?,
+    })
+}
+
+/// Writes `bytes` to `path` through `path.part`, synced, then renamed into place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let part = RecordStore::part_path(path);
+    let mut file = std::fs::File::create(&part)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&part, path)
+}

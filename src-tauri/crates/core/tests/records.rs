@@ -1,0 +1,629 @@
+//! Records against a real js-ipfs daemon: every file type round trip, the outbox through a
+//! node outage and through a killed app, cancel, tampering in the node's own block store,
+//! and bad input.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use medwallet_api::{AddProgress, AddStage, Category, RecordMetadata, RecordStatus, RecordView};
+use medwallet_core::records::Progress;
+use medwallet_core::{Owner, RecordService};
+use medwallet_devnodes::{Ipfs, IpfsOptions, NodeTools};
+use medwallet_vault::{Role, Seed, WalletKeys};
+use url::Url;
+
+const PDF: &[u8] = include_bytes!("../../../../tests/fixtures/lab-report.pdf");
+const PNG: &[u8] = include_bytes!("../../../../tests/fixtures/xray.png");
+const JPG: &[u8] = include_bytes!("../../../../tests/fixtures/photo.jpg");
+const DICOM: &[u8] = include_bytes!("../../../../tests/fixtures/ct.dcm");
+const FHIR: &[u8] = include_bytes!("../../../../tests/fixtures/summary.fhir.json");
+const TEXT: &[u8] = include_bytes!("../../../../tests/fixtures/note.txt");
+const VIDEO: &[u8] = include_bytes!("../../../../tests/fixtures/clip.mp4");
+
+/// The child-process test reads its instructions from these.
+const CHILD_DIR: &str = "MEDWALLET_TEST_CHILD_DIR";
+const CHILD_IPFS: &str = "MEDWALLET_TEST_CHILD_IPFS";
+const CHILD_FILE: &str = "MEDWALLET_TEST_CHILD_FILE";
+
+fn patient(seed_byte: u8) -> Owner {
+    let keys = WalletKeys::derive(&Seed::from_bytes([seed_byte; 32]), Role::Patient).unwrap();
+    Owner::new(&format!("{:032x}", seed_byte), "Ada Lovelace", &keys)
+}
+
+fn meta(title: &str) -> RecordMetadata {
+    RecordMetadata {
+        title: title.to_owned(),
+        category: Category::LabResult,
+        date: "2026-03-01".to_owned(),
+        author: "Dr. Seacole".to_owned(),
+    }
+}
+
+fn quiet() -> Progress {
+    Arc::new(|_| {})
+}
+
+fn recorder() -> (Progress, Arc<Mutex<Vec<AddProgress>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    (Arc::new(move |p| s.lock().unwrap().push(p)), seen)
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    ipfs: Option<Ipfs>,
+    url: Url,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        let ipfs = start_ipfs(&root);
+        let url = Url::parse(&ipfs.api_url()).unwrap();
+        Self {
+            _dir: dir,
+            root,
+            ipfs: Some(ipfs),
+            url,
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> String {
+        let path = self.root.join("files").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    }
+
+    fn stop_ipfs(&mut self) {
+        self.ipfs.take().unwrap().stop();
+    }
+
+    fn restart_ipfs(&mut self) {
+        // The repo keeps its port, so the URL stays valid.
+        self.ipfs = Some(start_ipfs(&self.root));
+    }
+}
+
+fn start_ipfs(root: &Path) -> Ipfs {
+    Ipfs::start(
+        &NodeTools::locate().unwrap(),
+        &IpfsOptions::ephemeral(root.join("ipfs")),
+    )
+    .unwrap()
+}
+
+/// Big pseudo-random content, written without holding it in memory.
+fn big_file(path: &Path, mib: usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut block = vec![0u8; 1 << 20];
+    let mut x = 0x9e3779b97f4a7c15u64;
+    for _ in 0..mib {
+        for b in block.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        f.write_all(&block).unwrap();
+    }
+    f.flush().unwrap();
+}
+
+fn objects_left(data: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["objects", "tmp"] {
+        for wallet in std::fs::read_dir(data.join("records"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for f in std::fs::read_dir(wallet.path().join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                out.push(f.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_file_type_round_trips_through_ipfs_and_opens_verified() {
+    let fx = Fixture::new();
+    let service = RecordService::new(&fx.data());
+    let owner = patient(1);
+    let files = [
+        ("lab-report.pdf", PDF),
+        ("xray.png", PNG),
+        ("photo.jpg", JPG),
+        ("ct.dcm", DICOM),
+        ("summary.fhir.json", FHIR),
+        ("note.txt", TEXT),
+        ("clip.mp4", VIDEO),
+    ];
+    let paths: Vec<String> = files.iter().map(|(n, b)| fx.file(n, b)).collect();
+    let inspection = service.inspect(&owner, &paths);
+    assert!(inspection.refused.is_empty(), "{:?}", inspection.refused);
+
+    let mut ids = Vec::new();
+    for (i, draft) in inspection.drafts.iter().enumerate() {
+        let (progress, seen) = recorder();
+        let job = format!("job-{i}");
+        let record = service
+            .add(
+                &owner,
+                &fx.url,
+                &job,
+                &draft.path,
+                &draft.metadata,
+                progress,
+            )
+            .await
+            .unwrap();
+        assert_eq!(record.status, RecordStatus::OnIpfs, "{record:?}");
+        assert_eq!(record.size, files[i].1.len() as u64);
+        assert_eq!(record.author, "Ada Lovelace");
+        let stages: Vec<AddStage> = seen.lock().unwrap().iter().map(|p| p.stage).collect();
+        for stage in [
+            AddStage::Encrypting,
+            AddStage::Uploading,
+            AddStage::Pinning,
+            AddStage::Done,
+        ] {
+            assert!(stages.contains(&stage), "{stage:?} missing from {stages:?}");
+        }
+        assert!(seen.lock().unwrap().iter().all(|p| p.job_id == job));
+        ids.push(record.id);
+    }
+
+    let list = service.list(&owner).await.unwrap();
+    assert_eq!(list.len(), files.len());
+    // Once on IPFS, the content's local copy is gone: opening must read from the node.
+    assert!(objects_left(&fx.data())
+        .iter()
+        .all(|f| !f.ends_with(".content")));
+
+    for (i, id) in ids.iter().enumerate() {
+        let opened = service.open(&owner, &fx.url, id).await.unwrap();
+        assert_eq!(opened.verification.source, "ipfs");
+        assert!(opened.verification.chunks >= 1);
+        match (files[i].0, &opened.view) {
+            ("lab-report.pdf", RecordView::Pdf { pages, page_count }) => {
+                assert_eq!(*page_count, 2);
+                assert!(pages[0].starts_with("data:image/png;base64,"));
+            }
+            ("xray.png", RecordView::Image { data_url }) => {
+                assert!(data_url.starts_with("data:image/png;base64,"))
+            }
+            ("photo.jpg", RecordView::Image { data_url }) => {
+                assert!(data_url.starts_with("data:image/jpeg;base64,"))
+            }
+            ("ct.dcm", RecordView::Dicom { image, tags, .. }) => {
+                assert!(image.is_some());
+                assert!(tags.iter().any(|t| t.tag == "(0010,0010)"), "{tags:?}");
+            }
+            ("summary.fhir.json", RecordView::Fhir { summary }) => {
+                assert!(summary.patient.is_some());
+                assert_eq!(summary.conditions.len(), 2);
+            }
+            ("note.txt", RecordView::Text { text, truncated }) => {
+                assert_eq!(text.as_bytes(), TEXT);
+                assert!(!truncated);
+            }
+            ("clip.mp4", RecordView::SaveOnly { .. }) => {}
+            (name, view) => panic!("{name} opened as {view:?}"),
+        }
+        // The decrypted copy is byte for byte the original.
+        let dest = fx.root.join("out").join(files[i].0);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let saved = service
+            .save_copy(&owner, &fx.url, id, &dest.display().to_string())
+            .await
+            .unwrap();
+        assert_eq!(saved.size, files[i].1.len() as u64);
+        assert_eq!(std::fs::read(&dest).unwrap(), files[i].1);
+    }
+
+    // Another wallet neither lists nor opens them.
+    let stranger = patient(2);
+    assert!(service.list(&stranger).await.unwrap().is_empty());
+    let err = service.open(&stranger, &fx.url, &ids[0]).await.unwrap_err();
+    assert!(err.message.contains("not in this wallet"), "{err:?}");
+    service.close().await;
+}
+
+#[tokio::test]
+async fn a_record_added_while_the_node_is_down_is_kept_and_uploaded_when_it_is_back() {
+    let mut fx = Fixture::new();
+    let service = RecordService::new(&fx.data());
+    let owner = patient(3);
+    let path = fx.file("note.txt", TEXT);
+    fx.stop_ipfs();
+
+    let (progress, seen) = recorder();
+    let record = service
+        .add(&owner, &fx.url, "j", &path, &meta("Offline note"), progress)
+        .await
+        .unwrap();
+    let RecordStatus::LocalOnly { reason } = &record.status else {
+        panic!("{record:?}")
+    };
+    assert!(reason.contains("does not answer"), "{reason}");
+    assert_eq!(seen.lock().unwrap().last().unwrap().stage, AddStage::Queued);
+    // It opens from this device, verified, while the node is down.
+    let opened = service.open(&owner, &fx.url, &record.id).await.unwrap();
+    assert_eq!(opened.verification.source, "this device");
+    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    assert_eq!((report.uploaded, report.waiting), (0, 1));
+    assert!(report.problem.is_some());
+
+    fx.restart_ipfs();
+    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    assert_eq!((report.uploaded, report.waiting), (1, 0), "{report:?}");
+    let list = service.list(&owner).await.unwrap();
+    assert_eq!(list.len(), 1, "no duplicate");
+    assert_eq!(list[0].status, RecordStatus::OnIpfs);
+    let opened = service.open(&owner, &fx.url, &record.id).await.unwrap();
+    assert_eq!(opened.verification.source, "ipfs");
+    service.close().await;
+}
+
+#[tokio::test]
+async fn the_node_stopping_mid_upload_delays_the_record_and_loses_nothing() {
+    let mut fx = Fixture::new();
+    let service = Arc::new(RecordService::new(&fx.data()));
+    let owner = Arc::new(patient(4));
+    let path = fx.root.join("files").join("scan.bin");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    big_file(&path, 256);
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let progress: Progress = Arc::new(move |p: AddProgress| {
+        if p.stage == AddStage::Uploading && p.done > 0 {
+            let _ = tx.send(());
+        }
+    });
+    let add = {
+        let (service, owner, url) = (service.clone(), owner.clone(), fx.url.clone());
+        let path = path.display().to_string();
+        tokio::spawn(async move {
+            service
+                .add(&owner, &url, "big", &path, &meta("Big scan"), progress)
+                .await
+        })
+    };
+    rx.recv().await.expect("upload started");
+    fx.stop_ipfs();
+    let record = add.await.unwrap().unwrap();
+    assert!(
+        matches!(record.status, RecordStatus::LocalOnly { .. }),
+        "{record:?}"
+    );
+
+    fx.restart_ipfs();
+    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    assert_eq!((report.uploaded, report.waiting), (1, 0), "{report:?}");
+    let list = service.list(&owner).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].status, RecordStatus::OnIpfs);
+    let dest = fx.root.join("scan.out");
+    service
+        .save_copy(&owner, &fx.url, &record.id, &dest.display().to_string())
+        .await
+        .unwrap();
+    assert!(files_equal(&path, &dest));
+    service.close().await;
+}
+
+fn files_equal(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let (mut fa, mut fb) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let na = fa.read(&mut ba).unwrap();
+        let mut nb = 0;
+        while nb < na {
+            let k = fb.read(&mut bb[nb..na]).unwrap();
+            if k == 0 {
+                return false;
+            }
+            nb += k;
+        }
+        if na == 0 {
+            return fb.read(&mut bb).unwrap() == 0;
+        }
+        if ba[..na] != bb[..na] {
+            return false;
+        }
+    }
+}
+
+/// Not a test on its own: the child process of the kill tests (run with `--ignored` and
+/// the environment below). It adds the file named there and prints each stage, until the
+/// parent kills it.
+#[tokio::test]
+#[ignore = "the child process of the kill tests"]
+async fn child_process_adds_a_file_until_killed() {
+    let (Ok(dir), Ok(ipfs), Ok(file)) = (
+        std::env::var(CHILD_DIR),
+        std::env::var(CHILD_IPFS),
+        std::env::var(CHILD_FILE),
+    ) else {
+        panic!("run only by the kill tests, with {CHILD_DIR}, {CHILD_IPFS} and {CHILD_FILE} set");
+    };
+    let service = RecordService::new(Path::new(&dir));
+    let progress: Progress = Arc::new(|p: AddProgress| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "STAGE {:?} {}", p.stage, p.done);
+        let _ = out.flush();
+    });
+    let url = Url::parse(&ipfs).unwrap();
+    let _ = service
+        .add(&patient(5), &url, "child", &file, &meta("Killed"), progress)
+        .await;
+    println!("FINISHED");
+}
+
+/// Runs the child until it prints a line starting with `stage`, then kills it (SIGKILL).
+fn kill_child_at(fx: &Fixture, file: &Path, stage: &str) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_adds_a_file_until_killed",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, fx.data())
+        .env(CHILD_IPFS, fx.url.as_str())
+        .env(CHILD_FILE, file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        assert!(
+            !line.starts_with("FINISHED"),
+            "the child finished before {stage}"
+        );
+        if line.starts_with(stage) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no {stage} from the child");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn an_app_killed_mid_upload_finishes_the_upload_after_restart() {
+    let fx = Fixture::new();
+    let file = fx.root.join("files").join("video.bin");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    big_file(&file, 256);
+    kill_child_at(&fx, &file, "STAGE Uploading");
+
+    // "Restart": a new service on the same data folder runs the outbox.
+    let service = RecordService::new(&fx.data());
+    let owner = patient(5);
+    let list = service.list(&owner).await.unwrap();
+    assert_eq!(list.len(), 1, "the encrypted record was kept");
+    assert!(matches!(list[0].status, RecordStatus::LocalOnly { .. }));
+    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    assert_eq!((report.uploaded, report.waiting), (1, 0), "{report:?}");
+    let list = service.list(&owner).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].status, RecordStatus::OnIpfs);
+    let dest = fx.root.join("video.out");
+    service
+        .save_copy(&owner, &fx.url, &list[0].id, &dest.display().to_string())
+        .await
+        .unwrap();
+    assert!(files_equal(&file, &dest));
+    service.close().await;
+}
+
+#[tokio::test]
+async fn an_app_killed_mid_encryption_leaves_nothing_after_restart() {
+    let fx = Fixture::new();
+    let file = fx.root.join("files").join("video.bin");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    big_file(&file, 256);
+    kill_child_at(&fx, &file, "STAGE Encrypting");
+    assert!(
+        !objects_left(&fx.data()).is_empty(),
+        "the child wrote a partial file"
+    );
+
+    let service = RecordService::new(&fx.data());
+    let owner = patient(5);
+    assert!(service.list(&owner).await.unwrap().is_empty());
+    assert_eq!(objects_left(&fx.data()), Vec::<String>::new());
+    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    assert_eq!((report.uploaded, report.waiting), (0, 0));
+    service.close().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_add_leaves_nothing() {
+    let fx = Fixture::new();
+    let service = Arc::new(RecordService::new(&fx.data()));
+    let owner = Arc::new(patient(6));
+    let path = fx.root.join("files").join("big.bin");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    big_file(&path, 256);
+
+    for stage in [AddStage::Encrypting, AddStage::Uploading] {
+        let job = format!("cancel-{stage:?}");
+        let progress: Progress = {
+            let (service, job) = (service.clone(), job.clone());
+            Arc::new(move |p: AddProgress| {
+                if p.stage == stage && p.done > 0 {
+                    service.cancel(&job);
+                }
+            })
+        };
+        let err = service
+            .add(
+                &owner,
+                &fx.url,
+                &job,
+                &path.display().to_string(),
+                &meta("x"),
+                progress,
+            )
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("cancelled"), "{stage:?}: {err:?}");
+        assert!(service.list(&owner).await.unwrap().is_empty(), "{stage:?}");
+        assert_eq!(objects_left(&fx.data()), Vec::<String>::new(), "{stage:?}");
+    }
+    service.close().await;
+}
+
+/// Flips one byte of the block whose SHA-256 is `digest` in the node's own block store.
+fn flip_block(repo: &Path, digest: &[u8], at: usize) {
+    use sha2::Digest;
+    let mut found = false;
+    let mut stack = vec![repo.join("blocks")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(mut bytes) = std::fs::read(&path) {
+                if sha2::Sha256::digest(&bytes)[..] == *digest {
+                    bytes[at] ^= 0x01;
+                    std::fs::write(&path, bytes).unwrap();
+                    found = true;
+                }
+            }
+        }
+    }
+    assert!(found, "no block with that digest in the repo");
+}
+
+#[tokio::test]
+async fn a_byte_flipped_in_the_stored_content_manifest_or_capsule_is_named() {
+    use sha2::Digest;
+    let fx = Fixture::new();
+    let service = RecordService::new(&fx.data());
+    let owner = patient(7);
+    let repo = fx.root.join("ipfs").join("repo");
+    let records_dir = fx
+        .data()
+        .join("records")
+        .join(&owner.wallet_id)
+        .join("objects");
+
+    for (part, object) in [
+        ("content", None),
+        ("manifest", Some("manifest")),
+        ("capsule", Some("capsule")),
+    ] {
+        let path = fx.file(
+            &format!("{part}.txt"),
+            format!("note about the {part}").as_bytes(),
+        );
+        let record = service
+            .add(&owner, &fx.url, part, &path, &meta(part), quiet())
+            .await
+            .unwrap();
+        assert_eq!(record.status, RecordStatus::OnIpfs);
+        service.open(&owner, &fx.url, &record.id).await.unwrap();
+        // The object's bytes: manifest and capsule are kept on this device; the (small,
+        // single-block) content is fetched back from the node.
+        let bytes = match object {
+            Some(ext) => {
+                std::fs::read(records_dir.join(format!("{}-v1.{ext}", record.id))).unwrap()
+            }
+            None => {
+                let node = medwallet_records::IpfsNode::new(&fx.url).unwrap();
+                let buf = Arc::new(Mutex::new(Vec::new()));
+                struct W(Arc<Mutex<Vec<u8>>>);
+                impl Write for W {
+                    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                        self.0.lock().unwrap().extend_from_slice(b);
+                        Ok(b.len())
+                    }
+                    fn flush(&mut self) -> std::io::Result<()> {
+                        Ok(())
+                    }
+                }
+                let cid = record.content_cid.parse().unwrap();
+                node.cat_to(&cid, W(buf.clone()), 1 << 20).await.unwrap();
+                let out = buf.lock().unwrap().clone();
+                out
+            }
+        };
+        flip_block(&repo, &sha2::Sha256::digest(&bytes), bytes.len() - 5);
+        let err = service.open(&owner, &fx.url, &record.id).await.unwrap_err();
+        assert!(
+            err.message
+                .contains(&format!("record's {part} was altered")),
+            "{part}: {err:?}"
+        );
+        let dest = fx.root.join(format!("{part}.out"));
+        let err = service
+            .save_copy(&owner, &fx.url, &record.id, &dest.display().to_string())
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("altered"), "{err:?}");
+        assert!(!dest.exists(), "nothing is written from an altered record");
+    }
+    service.close().await;
+}
+
+#[tokio::test]
+async fn bad_files_get_clear_messages_and_leave_nothing() {
+    let fx = Fixture::new();
+    let service = RecordService::new(&fx.data());
+    let owner = patient(8);
+    let empty = fx.file("empty.pdf", b"");
+    let gone = fx.root.join("files").join("gone.pdf").display().to_string();
+    for (path, words) in [(empty, "is empty"), (gone, "does not exist")] {
+        let err = service
+            .add(&owner, &fx.url, "bad", &path, &meta("bad"), quiet())
+            .await
+            .unwrap_err();
+        assert!(err.message.contains(words), "{err:?}");
+        assert!(err.hint.is_some());
+    }
+    let ok = fx.file("ok.txt", b"fine");
+    let mut bad_date = meta("x");
+    bad_date.date = "yesterday".into();
+    let err = service
+        .add(&owner, &fx.url, "bad", &ok, &bad_date, quiet())
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("is not a date"), "{err:?}");
+    // A doctor's wallet has no authority of its own: it keeps no records.
+    let keys = WalletKeys::derive(&Seed::from_bytes([9; 32]), Role::Doctor).unwrap();
+    let doctor = Owner::new(&format!("{:032x}", 9), "Dr. Seacole", &keys);
+    let err = service
+        .add(&doctor, &fx.url, "bad", &ok, &meta("x"), quiet())
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("Only patient wallets"), "{err:?}");
+    assert!(service.list(&owner).await.unwrap().is_empty());
+    assert_eq!(objects_left(&fx.data()), Vec::<String>::new());
+    service.close().await;
+}

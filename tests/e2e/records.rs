@@ -1,0 +1,154 @@
+//! A patient adds a PDF and an X-ray image by path, watches them encrypt and upload, finds
+//! them in the list as on IPFS, and opens both: the PDF rendered page by page, the image
+//! shown, each with the verification line.
+
+use medwallet_e2e::{App, Nodes};
+
+const PASSPHRASE: &str = "orbit lantern velvet quarry mosaic";
+const PDF: &[u8] = include_bytes!("../fixtures/lab-report.pdf");
+const PNG: &[u8] = include_bytes!("../fixtures/xray.png");
+
+/// An MP4 header and `mib` MiB of noise (one MiB repeated: the encryption makes it all
+/// look alike anyway): a file big enough to watch its progress.
+fn write_big_video(path: &std::path::Path, mib: usize) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    f.write_all(b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2")
+        .unwrap();
+    let mut block = vec![0u8; 1 << 20];
+    let mut x = 0x2545f4914f6cdd1du64;
+    for b in block.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    for _ in 0..mib {
+        f.write_all(&block).unwrap();
+    }
+    f.flush().unwrap();
+}
+
+#[tokio::test]
+async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
+    let nodes = Nodes::start().await;
+    let mut env = nodes.app_env();
+    env.push(("MEDWALLET_INSECURE_TEST_KDF", "1".to_owned()));
+    let mut app = App::launch("records_add_open", &env).await;
+    app.create_wallet("patient", "Ada Lovelace", PASSPHRASE)
+        .await;
+
+    // Records is the patient's first page, empty at first.
+    app.wait_text("#records-empty", |t| t.contains("No records yet"))
+        .await;
+    app.screenshot("records-empty").await;
+
+    let files = tempfile::tempdir().unwrap();
+    let pdf = files.path().join("blood_panel-march.pdf");
+    let png = files.path().join("chest_xray.png");
+    std::fs::write(&pdf, PDF).unwrap();
+    std::fs::write(&png, PNG).unwrap();
+
+    // A path that is not there is refused with its reason; nothing is added.
+    app.fill(
+        "#add-path",
+        &files.path().join("missing.pdf").display().to_string(),
+    )
+    .await;
+    app.click("#add-path-submit").await;
+    app.wait_text("#add-refused", |t| t.contains("does not exist"))
+        .await;
+    app.screenshot("missing-file-refused").await;
+
+    for path in [&pdf, &png] {
+        app.fill("#add-path", &path.display().to_string()).await;
+        app.click("#add-path-submit").await;
+    }
+    // Proposed metadata from the files: titles from the names, categories from the kinds.
+    assert_eq!(
+        app.find("#draft-0-title")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .unwrap(),
+        "Blood panel march"
+    );
+    app.wait_text("fieldset.draft:nth-of-type(2)", |t| !t.is_empty())
+        .await;
+    app.screenshot("drafts").await;
+    app.click("#add-confirm").await;
+
+    // Progress per file, then both added.
+    app.find("#add-jobs progress").await;
+    app.screenshot("progress").await;
+    for name in ["blood_panel-march.pdf", "chest_xray.png"] {
+        app.wait_text(
+            &format!("li.job[data-file-name=\"{name}\"][data-state=\"added\"]"),
+            |t| t.contains("Added"),
+        )
+        .await;
+    }
+    app.screenshot("added").await;
+
+    // Both in the list, on IPFS.
+    app.wait_text("#records-list", |t| {
+        t.contains("Blood panel march") && t.contains("Chest xray")
+    })
+    .await;
+    app.wait_text(".record-status[data-status=\"on-ipfs\"]", |t| {
+        t == "On IPFS"
+    })
+    .await;
+    let rows = app.find_all("li.record-row").await;
+    assert_eq!(rows.len(), 2);
+    app.screenshot("list").await;
+
+    // Open the PDF: rendered pages, verified from IPFS.
+    app.click("li.record-row[data-title=\"Blood panel march\"] .record-open")
+        .await;
+    let verified = app
+        .wait_text("#viewer-verified", |t| {
+            t.contains("Verified: content, manifest and capsule")
+        })
+        .await;
+    assert!(verified.contains("from IPFS"), "{verified}");
+    app.find("#viewer-content[data-kind=\"pdf\"] #viewer-page-2")
+        .await;
+    app.screenshot("pdf-open").await;
+    app.click("#viewer-close").await;
+
+    // Open the image.
+    app.click("li.record-row[data-title=\"Chest xray\"] .record-open")
+        .await;
+    app.wait_text("#viewer-verified", |t| t.contains("from IPFS"))
+        .await;
+    app.find("#viewer-content[data-kind=\"image\"] #viewer-image")
+        .await;
+    app.screenshot("image-open").await;
+    app.click("#viewer-close").await;
+
+    // A big video: its progress bar moves, and Cancel leaves nothing behind.
+    let video = files.path().join("knee_surgery.mp4");
+    write_big_video(&video, 768);
+    app.fill("#add-path", &video.display().to_string()).await;
+    app.click("#add-path-submit").await;
+    app.find("#draft-0-title").await;
+    app.click("#add-confirm").await;
+    let job = "li.job[data-file-name=\"knee_surgery.mp4\"]";
+    let label = app
+        .wait_text(&format!("{job} [id$=\"-label\"]"), |t| {
+            (t.contains("Encrypting") || t.contains("Uploading")) && t.contains('%')
+        })
+        .await;
+    assert!(label.contains("knee_surgery.mp4"), "{label}");
+    app.screenshot("big-file-progress").await;
+    app.click(&format!("{job} .job-cancel")).await;
+    app.wait_text(&format!("{job}[data-state=\"cancelled\"]"), |t| {
+        t.contains("Nothing of this file was kept")
+    })
+    .await;
+    app.screenshot("big-file-cancelled").await;
+    assert_eq!(app.find_all("li.record-row").await.len(), 2);
+    app.close().await;
+}

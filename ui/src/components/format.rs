@@ -1,0 +1,59 @@
+//! Numbers and words for people: sizes, counts.
+
+/// `1.2 MB`: bytes in decimal units, as file managers show them.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} {}", if bytes == 1 { "byte" } else { "bytes" });
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
+}
+
+/// `1 record`, `3 records`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The last part of a path, for lists of files.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\'])
+        .find(|part| !part.is_empty())
+        .unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(1000), "1.0 kB");
+        assert_eq!(human_size(1_234_567), "1.2 MB");
+        assert_eq!(human_size(45_600_000), "46 MB");
+        assert_eq!(human_size(999_999), "1.0 MB");
+        assert_eq!(human_size(u64::MAX), "18446744 TB");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(file_name("/home/a/scan.pdf"), "scan.pdf");
+        assert_eq!(file_name("C:\\x\\y.png"), "y.png");
+        assert_eq!(file_name("plain"), "plain");
+        assert_eq!(file_name("/dir/"), "dir");
+        assert_eq!(count(1, "record", "records"), "1 record");
+        assert_eq!(count(2, "record", "records"), "2 records");
+    }
+}

@@ -1,0 +1,405 @@
+//! Records: the patient's records by category, newest first; search and filter; add
+//! (choose, drop or type files); open one in the viewer; push those kept on this device
+//! to IPFS. The list is read again after adds and every 10 s while the page is shown.
+
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use medwallet_api::commands::{ListRecords, SyncRecords};
+use medwallet_api::{Category, NoArgs, RecordStatus, RecordSummary, SyncReport, UserError};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::components::add_records::AddRecords;
+use crate::components::form::{error_box, focus};
+use crate::components::format::{count, human_size};
+use crate::components::record_viewer::RecordViewer;
+use crate::ipc;
+
+/// How often the list is read again while the page is shown.
+const REFRESH_MS: u32 = 10_000;
+
+/// Props of [`RecordsPage`].
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    /// The unlocked wallet.
+    pub wallet_id: AttrValue,
+}
+
+#[derive(Clone, PartialEq)]
+enum SyncState {
+    Idle,
+    Busy,
+    Done(SyncReport),
+    Failed(UserError),
+}
+
+/// The record being viewed.
+#[derive(Clone, PartialEq)]
+struct Viewing {
+    id: AttrValue,
+    title: AttrValue,
+}
+
+/// The Records page.
+#[function_component(RecordsPage)]
+pub fn records_page(props: &Props) -> Html {
+    let records = use_state_eq(|| None::<Rc<Vec<RecordSummary>>>);
+    let list_error = use_state_eq(|| None::<UserError>);
+    let search = use_state(String::new);
+    let category = use_state(|| None::<Category>);
+    let sync = use_state(|| SyncState::Idle);
+    let viewing = use_state(|| None::<Viewing>);
+    // The Open button to give the focus back to when the viewer closes.
+    let opener = use_mut_ref(|| None::<String>);
+
+    // Stable across renders (the handles' setters always act on the current state), so
+    // the add panel does not re-register on every render.
+    let load = {
+        let (records, list_error) = (records.clone(), list_error.clone());
+        use_callback((), move |(), _| {
+            let (records, list_error) = (records.clone(), list_error.clone());
+            spawn_local(async move {
+                match ipc::call::<ListRecords>(&NoArgs {}).await {
+                    Ok(list) => {
+                        list_error.set(None);
+                        records.set(Some(Rc::new(list)));
+                    }
+                    Err(error) => list_error.set(Some(error)),
+                }
+            });
+        })
+    };
+    {
+        let load = load.clone();
+        use_effect_with(props.wallet_id.clone(), move |_| {
+            load.emit(());
+            let timer = Interval::new(REFRESH_MS, move || load.emit(()));
+            move || drop(timer)
+        });
+    }
+    // The filter's `<select>` follows the state (also when "Show all records" resets it;
+    // an option's `selected` attribute no longer moves a select the user has changed).
+    let category_select = use_node_ref();
+    {
+        let select = category_select.clone();
+        use_effect_with(*category, move |category| {
+            if let Some(select) = select.cast::<HtmlSelectElement>() {
+                select.set_value(category.map(Category::as_str).unwrap_or(""));
+            }
+        });
+    }
+    {
+        let opener = opener.clone();
+        use_effect_with(viewing.is_some(), move |open| {
+            if !*open {
+                if let Some(id) = opener.borrow_mut().take() {
+                    focus(&id);
+                }
+            }
+        });
+    }
+
+    let list = (*records).clone();
+    let local: Vec<&RecordSummary> = list
+        .iter()
+        .flat_map(|l| l.iter())
+        .filter(|r| matches!(r.status, RecordStatus::LocalOnly { .. }))
+        .collect();
+
+    let on_sync = {
+        let (sync, load) = (sync.clone(), load.clone());
+        Callback::from(move |_| {
+            let (sync, load) = (sync.clone(), load.clone());
+            sync.set(SyncState::Busy);
+            spawn_local(async move {
+                sync.set(match ipc::call::<SyncRecords>(&NoArgs {}).await {
+                    Ok(report) => SyncState::Done(report),
+                    Err(error) => SyncState::Failed(error),
+                });
+                load.emit(());
+            });
+        })
+    };
+    let on_search = {
+        let search = search.clone();
+        Callback::from(move |e: InputEvent| {
+            search.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_category = {
+        let category = category.clone();
+        Callback::from(move |e: Event| {
+            category.set(Category::parse(
+                &e.target_unchecked_into::<HtmlSelectElement>().value(),
+            ))
+        })
+    };
+    let clear_filters = {
+        let (search, category) = (search.clone(), category.clone());
+        Callback::from(move |_| {
+            search.set(String::new());
+            category.set(None);
+        })
+    };
+    let open = {
+        let (viewing, opener) = (viewing.clone(), opener.clone());
+        Callback::from(move |r: Viewing| {
+            *opener.borrow_mut() = Some(open_button_id(&r.id));
+            viewing.set(Some(r));
+        })
+    };
+    let close = {
+        let viewing = viewing.clone();
+        Callback::from(move |()| viewing.set(None))
+    };
+
+    let empty = matches!(&list, Some(l) if l.is_empty());
+    let body = match &list {
+        None if list_error.is_none() => html! {
+            <p id="records-loading" class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Loading your records…" }</p>
+        },
+        None => html! {},
+        Some(all) if all.is_empty() => html! {},
+        Some(all) => {
+            let groups = group(all, &search, *category);
+            if groups.is_empty() {
+                html! {
+                    <div id="records-no-match" class="card no-match">
+                        <p>{ "No record matches." }</p>
+                        <button id="records-clear-filters" type="button" class="small" onclick={clear_filters}>{ "Show all records" }</button>
+                    </div>
+                }
+            } else {
+                html! {
+                    <div id="records-list" class="record-groups">
+                        { for groups.into_iter().map(|(c, rows)| record_group(c, rows, &open)) }
+                    </div>
+                }
+            }
+        }
+    };
+
+    html! {
+        <section class="page wide records-page" aria-labelledby="records-title">
+            <h1 id="records-title">{ "Records" }</h1>
+            <AddRecords wallet_id={props.wallet_id.clone()} {empty} on_added={load.clone()} />
+            if let Some(error) = &*list_error { { error_box("records-error", error) } }
+            { sync_panel(&local, &sync, on_sync) }
+            if list.as_ref().is_some_and(|l| !l.is_empty()) {
+                <div class="records-filters" role="search" aria-label="Find records">
+                    <div class="field">
+                        <label for="records-search">{ "Search by title" }</label>
+                        <input id="records-search" type="search" value={(*search).clone()} oninput={on_search}
+                               autocomplete="off" spellcheck="false" />
+                    </div>
+                    <div class="field">
+                        <label for="records-category">{ "Category" }</label>
+                        <select id="records-category" ref={category_select} onchange={on_category}>
+                            <option value="" selected={category.is_none()}>{ "All categories" }</option>
+                            { for Category::ALL.iter().map(|c| html! {
+                                <option value={c.as_str()} selected={*category == Some(*c)}>{ c.label() }</option>
+                            }) }
+                        </select>
+                    </div>
+                </div>
+            }
+            { body }
+            if let Some(v) = &*viewing {
+                <RecordViewer record_id={v.id.clone()} title={v.title.clone()} on_close={close} />
+            }
+        </section>
+    }
+}
+
+/// The records that match, by category (in the app's category order), newest first.
+fn group<'a>(
+    all: &'a [RecordSummary],
+    search: &str,
+    category: Option<Category>,
+) -> Vec<(Category, Vec<&'a RecordSummary>)> {
+    let query = search.trim().to_lowercase();
+    Category::ALL
+        .into_iter()
+        .filter(|c| category.is_none_or(|wanted| wanted == *c))
+        .filter_map(|c| {
+            let mut rows: Vec<&RecordSummary> = all
+                .iter()
+                .filter(|r| r.category == c && r.title.to_lowercase().contains(&query))
+                .collect();
+            rows.sort_by(|a, b| {
+                (b.date.as_str(), b.added_at.as_str()).cmp(&(a.date.as_str(), a.added_at.as_str()))
+            });
+            (!rows.is_empty()).then_some((c, rows))
+        })
+        .collect()
+}
+
+fn record_group(c: Category, rows: Vec<&RecordSummary>, open: &Callback<Viewing>) -> Html {
+    let heading_id = format!("group-{}", c.as_str());
+    html! {
+        <section key={c.as_str()} class="record-group" aria-labelledby={heading_id.clone()} data-category={c.as_str()}>
+            <h2 id={heading_id}>{ c.label() }<span class="muted group-count">{ format!(" ({})", rows.len()) }</span></h2>
+            <ul class="record-list">
+                { for rows.into_iter().map(|r| record_row(r, open)) }
+            </ul>
+        </section>
+    }
+}
+
+fn record_row(r: &RecordSummary, open: &Callback<Viewing>) -> Html {
+    let onclick = {
+        let open = open.clone();
+        let target = Viewing {
+            id: r.id.clone().into(),
+            title: r.title.clone().into(),
+        };
+        Callback::from(move |_| open.emit(target.clone()))
+    };
+    html! {
+        <li key={r.id.clone()} class="record-row" data-record-id={r.id.clone()} data-title={r.title.clone()}>
+            <div class="record-main">
+                <span class="record-title">{ &r.title }</span>
+                <span class="record-meta">
+                    <span class="record-category">{ r.category.label() }</span>
+                    <span class="record-date"><time datetime={r.date.clone()}>{ &r.date }</time></span>
+                    <span class="record-kind">{ r.kind.label() }</span>
+                    <span class="record-size">{ human_size(r.size) }</span>
+                    if !r.author.is_empty() { <span class="record-author">{ &r.author }</span> }
+                </span>
+            </div>
+            { status_badge(&r.status) }
+            <button id={open_button_id(&r.id)} type="button" class="small record-open" {onclick}
+                    aria-label={format!("Open {}", r.title)}>{ "Open" }</button>
+        </li>
+    }
+}
+
+fn open_button_id(record_id: &str) -> String {
+    format!("open-{record_id}")
+}
+
+/// "On IPFS" / "Uploading…" / "On this device", with the reason in the tooltip.
+fn status_badge(status: &RecordStatus) -> Html {
+    let (class, label, reason) = match status {
+        RecordStatus::OnIpfs => (
+            "on-ipfs",
+            "On IPFS",
+            "Stored and pinned on your IPFS node; its CIDs were checked.".to_owned(),
+        ),
+        RecordStatus::Pending => (
+            "pending",
+            "Uploading…",
+            "Being uploaded to IPFS now.".to_owned(),
+        ),
+        RecordStatus::LocalOnly { reason } => ("local-only", "On this device", reason.clone()),
+    };
+    html! {
+        <span class={classes!("badge", "record-status", class)} data-status={class}
+              title={reason.clone()} aria-description={reason}>
+            { label }
+        </span>
+    }
+}
+
+/// Records kept on this device: how many, why, and "Sync now"; then what the sync did.
+fn sync_panel(local: &[&RecordSummary], sync: &SyncState, on_sync: Callback<MouseEvent>) -> Html {
+    let report = match sync {
+        SyncState::Done(report) => {
+            let mut text = if report.uploaded == 0 {
+                "Nothing was uploaded.".to_owned()
+            } else {
+                format!(
+                    "Uploaded {} to IPFS.",
+                    count(report.uploaded.into(), "record", "records")
+                )
+            };
+            if report.waiting > 0 {
+                text.push_str(&format!(
+                    " {} still waiting",
+                    count(report.waiting.into(), "record is", "records are")
+                ));
+                match &report.problem {
+                    Some(problem) => text.push_str(&format!(": {problem}")),
+                    None => text.push('.'),
+                }
+            }
+            let class = if report.waiting > 0 {
+                "notice error"
+            } else {
+                "notice ok"
+            };
+            html! { <p id="records-sync-report" class={class} role="status">{ text }</p> }
+        }
+        SyncState::Failed(error) => error_box("records-sync-error", error),
+        SyncState::Idle | SyncState::Busy => html! {},
+    };
+    if local.is_empty() && matches!(sync, SyncState::Idle | SyncState::Busy) {
+        return html! {};
+    }
+    let busy = *sync == SyncState::Busy;
+    html! {
+        <div id="records-sync" class="sync-panel">
+            if !local.is_empty() {
+                <div class="sync-row">
+                    <p id="records-local-count">
+                        { format!("{} on this device only", count(local.len() as u64, "record is", "records are")) }
+                        if let RecordStatus::LocalOnly { reason } = &local[0].status {
+                            <span class="muted">{ format!(": {reason}") }</span>
+                        }
+                    </p>
+                    <button id="records-sync-now" type="button" onclick={on_sync} disabled={busy}>
+                        { if busy { "Syncing…" } else { "Sync now" } }
+                    </button>
+                </div>
+            }
+            { report }
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medwallet_api::ContentKind;
+
+    fn record(id: &str, title: &str, category: Category, date: &str) -> RecordSummary {
+        RecordSummary {
+            id: id.into(),
+            version: 1,
+            title: title.into(),
+            category,
+            date: date.into(),
+            author: String::new(),
+            file_name: "f".into(),
+            mime_type: "text/plain".into(),
+            kind: ContentKind::Text,
+            size: 1,
+            status: RecordStatus::OnIpfs,
+            content_cid: String::new(),
+            added_at: "2024-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn grouped_by_category_newest_first_and_filtered() {
+        let all = [
+            record("a", "Blood test", Category::LabResult, "2024-01-02"),
+            record("b", "Chest X-ray", Category::Imaging, "2024-03-01"),
+            record("c", "Lipid panel", Category::LabResult, "2024-05-09"),
+        ];
+        let groups = group(&all, "", None);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].0, Category::LabResult);
+        let ids: Vec<&str> = groups[0].1.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["c", "a"]);
+
+        let found = group(&all, "  BLOOD ", None);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1[0].id, "a");
+
+        assert!(group(&all, "blood", Some(Category::Imaging)).is_empty());
+        assert_eq!(group(&all, "", Some(Category::Imaging))[0].1[0].id, "b");
+    }
+}
