@@ -499,6 +499,45 @@ async fn a_cancelled_add_leaves_nothing() {
     service.close().await;
 }
 
+#[tokio::test]
+async fn removing_the_file_while_it_uploads_does_not_matter() {
+    // Uploads read the encrypted copy on this device, never the original again.
+    let fx = Fixture::new();
+    let service = RecordService::new(&fx.data());
+    let owner = patient(10);
+    let path = fx.root.join("files").join("scan.bin");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    big_file(&path, 64);
+    let original = fx.root.join("original.bin");
+    std::fs::copy(&path, &original).unwrap();
+    let source = path.clone();
+    let progress: Progress = Arc::new(move |p: AddProgress| {
+        if p.stage == AddStage::Uploading {
+            let _ = std::fs::remove_file(&source);
+        }
+    });
+    let record = service
+        .add(
+            &owner,
+            &fx.url,
+            "j",
+            &path.display().to_string(),
+            &meta("Scan"),
+            progress,
+        )
+        .await
+        .unwrap();
+    assert!(!path.exists());
+    assert_eq!(record.status, RecordStatus::OnIpfs);
+    let dest = fx.root.join("scan.out");
+    service
+        .save_copy(&owner, &fx.url, &record.id, &dest.display().to_string())
+        .await
+        .unwrap();
+    assert!(files_equal(&original, &dest));
+    service.close().await;
+}
+
 /// Flips one byte of the block whose SHA-256 is `digest` in the node's own block store.
 fn flip_block(repo: &Path, digest: &[u8], at: usize) {
     use sha2::Digest;

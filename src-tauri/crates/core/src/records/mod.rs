@@ -297,9 +297,15 @@ impl RecordService {
 
         // Phase 2: upload (the outbox entry exists; if this fails, the outbox retries).
         let outcome = self
-            .upload(
-                &store, ipfs, &record_id, version, job_id, &progress, &cancel,
-            )
+            .upload(&Upload {
+                store: &store,
+                ipfs,
+                record_id: &record_id,
+                version,
+                job_id,
+                progress: &progress,
+                cancel: &cancel,
+            })
             .await;
         match outcome {
             Ok(()) => {}
@@ -440,41 +446,28 @@ impl RecordService {
     }
 
     /// Uploads one record version's objects, checks the CIDs, pins them, and marks it done.
-    #[allow(clippy::too_many_arguments)]
-    async fn upload(
-        &self,
-        store: &RecordStore,
-        ipfs: &Url,
-        record_id: &str,
-        version: u32,
-        job_id: &str,
-        progress: &Progress,
-        cancel: &Arc<AtomicBool>,
-    ) -> Result<(), UploadFailure> {
-        let key = (record_id.to_owned(), version);
+    async fn upload(&self, job: &Upload<'_>) -> Result<(), UploadFailure> {
+        let key = (job.record_id.to_owned(), job.version);
         if !lock(&self.uploading).insert(key.clone()) {
             return Err(UploadFailure::Node(
                 "An upload of this record is already running.".to_owned(),
             ));
         }
-        let result = self
-            .upload_inner(store, ipfs, record_id, version, job_id, progress, cancel)
-            .await;
+        let result = self.upload_inner(job).await;
         lock(&self.uploading).remove(&key);
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn upload_inner(
-        &self,
-        store: &RecordStore,
-        ipfs: &Url,
-        record_id: &str,
-        version: u32,
-        job_id: &str,
-        progress: &Progress,
-        cancel: &Arc<AtomicBool>,
-    ) -> Result<(), UploadFailure> {
+    async fn upload_inner(&self, job: &Upload<'_>) -> Result<(), UploadFailure> {
+        let Upload {
+            store,
+            ipfs,
+            record_id,
+            version,
+            job_id,
+            progress,
+            cancel,
+        } = *job;
         let node_problem =
             |e: medwallet_records::IpfsError| UploadFailure::Node(node_error(&e).message);
         let row = store
@@ -581,18 +574,16 @@ impl RecordService {
         let quiet: Progress = Arc::new(|_| {});
         let never = Arc::new(AtomicBool::new(false));
         for item in due {
-            match self
-                .upload(
-                    &store,
-                    ipfs,
-                    &item.record_id,
-                    item.version,
-                    "sync",
-                    &quiet,
-                    &never,
-                )
-                .await
-            {
+            let job = Upload {
+                store: &store,
+                ipfs,
+                record_id: &item.record_id,
+                version: item.version,
+                job_id: "sync",
+                progress: &quiet,
+                cancel: &never,
+            };
+            match self.upload(&job).await {
                 Ok(()) => report.uploaded += 1,
                 Err(UploadFailure::Cancelled) => {}
                 Err(UploadFailure::Node(problem)) => {
@@ -936,6 +927,18 @@ struct SealInput<'a> {
     job_id: &'a str,
     progress: Progress,
     cancel: Arc<AtomicBool>,
+}
+
+/// One upload of a record version's objects (from an add, or from the outbox).
+#[derive(Clone, Copy)]
+struct Upload<'a> {
+    store: &'a RecordStore,
+    ipfs: &'a Url,
+    record_id: &'a str,
+    version: u32,
+    job_id: &'a str,
+    progress: &'a Progress,
+    cancel: &'a Arc<AtomicBool>,
 }
 
 enum UploadFailure {
