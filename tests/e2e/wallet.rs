@@ -91,7 +91,8 @@ async fn create_confirm_kit_lock_unlock_and_restore_elsewhere() {
     app.screenshot("kit-confirm").await;
     app.click("#kit-confirm").await;
 
-    // The wallet's public identity.
+    // The wallet's public identity (a patient lands on Records; the keys are one click away).
+    app.click("#nav-keys").await;
     let address = app
         .wait_text("#identity-address", |t| {
             t.starts_with("0x") && t.len() == 42
@@ -118,6 +119,7 @@ async fn create_confirm_kit_lock_unlock_and_restore_elsewhere() {
     app.screenshot("wrong-passphrase").await;
     app.fill("#unlock-passphrase", PASSPHRASE).await;
     app.click("#unlock").await;
+    app.click("#nav-keys").await;
     assert_eq!(
         app.wait_text("#identity-address", |t| t.starts_with("0x"))
             .await,
@@ -152,6 +154,7 @@ async fn create_confirm_kit_lock_unlock_and_restore_elsewhere() {
     second.screenshot("restore-typo-named").await;
     second.fill("#restore-phrase", &words.join(" ")).await;
     second.click("#restore-wallet").await;
+    second.click("#nav-keys").await;
     assert_eq!(
         second
             .wait_text("#identity-address", |t| t.starts_with("0x"))
