@@ -2,6 +2,8 @@
 
 use alloy::transports::{RpcError, TransportErrorKind};
 
+use crate::revert::{Action, Revert};
+
 /// A failed call to the ledger node.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -37,12 +39,81 @@ pub enum LedgerError {
         /// How long we waited.
         seconds: u64,
     },
-    /// A transaction was mined but reverted.
-    #[error("transaction {tx} was reverted by the contract")]
+    /// The contract refused a transaction, at gas estimation (nothing was sent, `tx`
+    /// is `None`) or once mined.
+    #[error("{action} was refused by the ledger contract: {reason}{}", tx_suffix(.tx))]
     Reverted {
-        /// The transaction hash.
-        tx: String,
+        /// What was being done.
+        action: Action,
+        /// The transaction hash, if it was sent.
+        tx: Option<String>,
+        /// The contract's reason, decoded.
+        reason: Revert,
     },
+    /// The node is on another chain than the settings name.
+    #[error("the ledger node at {url} is on chain {found}, but the settings expect chain {expected}; check the node URL or the chain id")]
+    WrongChain {
+        /// The node's URL.
+        url: String,
+        /// The chain id the settings name.
+        expected: u64,
+        /// The node's chain id.
+        found: u64,
+    },
+    /// No code at the contract address.
+    #[error("there is no contract at {address} on this ledger; check the contract address in Settings or deploy it")]
+    NoContract {
+        /// The configured address.
+        address: String,
+    },
+    /// Code that is not medwallet's contract, or another schema version.
+    #[error("the contract at {address} is not medwallet's ledger contract (schema {expected}): {detail}")]
+    ForeignContract {
+        /// The configured address.
+        address: String,
+        /// The schema this build speaks.
+        expected: u16,
+        /// What was found.
+        detail: String,
+    },
+    /// The local event cache failed.
+    #[error("the ledger event cache failed: {detail}")]
+    Cache {
+        /// What went wrong.
+        detail: String,
+    },
+    /// The node's answers do not hang together (a log naming a block the node does
+    /// not have, a block missing): usually a reorganisation while reading; try again.
+    #[error("the ledger node at {url} gave inconsistent answers: {detail}; sync again")]
+    Inconsistent {
+        /// The node's URL.
+        url: String,
+        /// What did not match.
+        detail: String,
+    },
+}
+
+fn tx_suffix(tx: &Option<String>) -> String {
+    match tx {
+        Some(tx) => format!(" (transaction {tx})"),
+        None => String::new(),
+    }
+}
+
+impl From<sqlx::Error> for LedgerError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Cache {
+            detail: err.to_string(),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for LedgerError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        Self::Cache {
+            detail: err.to_string(),
+        }
+    }
 }
 
 impl LedgerError {

@@ -5,15 +5,30 @@
 //! The ledger is permissioned and has no fees: every transaction this crate sends
 //! carries zero gas price, set explicitly, because fee estimation would ask the node
 //! for a tip and then fail for lack of funds.
+//!
+//! - [`LedgerNode`]: status, contract checks, deployment, [`LedgerNode::fetch_events`];
+//! - [`LedgerClient`]: the contract's transactions from one account;
+//! - [`EventCache`]: the events in SQLite, synced incrementally, reorgs repaired.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod cache;
+mod client;
 pub mod contract;
 mod error;
+mod events;
 mod node;
+mod revert;
 mod tx;
 
-pub use alloy::primitives::Address;
+pub use alloy::primitives::{Address, Bytes, B256};
 pub use alloy::signers::local::PrivateKeySigner;
+pub use cache::{EventCache, ReorgInfo, SyncReport};
+pub use client::{LedgerClient, Receipt};
 pub use error::LedgerError;
+pub use events::{
+    EventFilter, EventKind, EventMeta, FetchedEvents, LedgerEvent, LoggedEvent, RejectedEvent,
+    LOG_PAGE_BLOCKS,
+};
 pub use node::{ChainStatus, ContractStatus, LedgerNode};
+pub use revert::{Action, Revert};

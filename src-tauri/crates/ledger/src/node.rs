@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::network::TransactionBuilder;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use url::Url;
 
-use crate::contract::MedwalletLedger;
+use crate::client::{signing_provider, LedgerClient};
+use crate::contract::{MedwalletLedger, EXPECTED_SCHEMA_VERSION};
+use crate::revert::Action;
 use crate::tx::send_zero_fee;
 use crate::LedgerError;
 
@@ -102,23 +104,76 @@ impl LedgerNode {
         let url = self.url.as_str();
         let chain_id = self.status().await?.chain_id;
         let from = deployer.address();
-        let signing = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .with_simple_nonce_management()
-            .with_chain_id(chain_id)
-            .wallet(EthereumWallet::from(deployer))
-            .connect_http(self.url.clone());
+        let signing = signing_provider(&self.url, chain_id, deployer);
         let tx = TransactionRequest::default()
             .with_from(from)
             .with_deploy_code(MedwalletLedger::BYTECODE.clone());
-        let receipt = send_zero_fee(&signing, url, tx).await?;
+        let receipt = send_zero_fee(&signing, url, Action::Deploy, tx).await?;
         receipt.contract_address.ok_or_else(|| LedgerError::NotEvm {
             url: url.to_owned(),
             detail: "the deployment receipt has no contract address".into(),
         })
     }
 
-    async fn timed<T>(
+    /// A client that sends the contract's transactions signed by `signer`, after
+    /// [`check_chain`](Self::check_chain)-style checks of the node and the contract.
+    pub async fn client(
+        &self,
+        signer: PrivateKeySigner,
+        contract: Address,
+    ) -> Result<LedgerClient, LedgerError> {
+        let chain_id = self.status().await?.chain_id;
+        self.require_contract(contract).await?;
+        Ok(LedgerClient::new(&self.url, chain_id, signer, contract))
+    }
+
+    /// Checks that the node is on `expected_chain_id` and that our contract, at the
+    /// schema this build speaks, is at `contract`. Returns the node's status (its chain
+    /// id is what the settings page shows).
+    pub async fn check_chain(
+        &self,
+        expected_chain_id: u64,
+        contract: Address,
+    ) -> Result<ChainStatus, LedgerError> {
+        let status = self.status().await?;
+        if status.chain_id != expected_chain_id {
+            return Err(LedgerError::WrongChain {
+                url: self.url.to_string(),
+                expected: expected_chain_id,
+                found: status.chain_id,
+            });
+        }
+        self.require_contract(contract).await?;
+        Ok(status)
+    }
+
+    async fn require_contract(&self, contract: Address) -> Result<(), LedgerError> {
+        let foreign = |detail: String| LedgerError::ForeignContract {
+            address: contract.to_string(),
+            expected: EXPECTED_SCHEMA_VERSION,
+            detail,
+        };
+        match self.contract_status(contract).await? {
+            ContractStatus::Missing => Err(LedgerError::NoContract {
+                address: contract.to_string(),
+            }),
+            ContractStatus::Foreign => {
+                Err(foreign("its code does not answer SCHEMA_VERSION()".into()))
+            }
+            ContractStatus::Deployed { schema_version }
+                if schema_version != EXPECTED_SCHEMA_VERSION =>
+            {
+                Err(foreign(format!("it speaks schema {schema_version}")))
+            }
+            ContractStatus::Deployed { .. } => Ok(()),
+        }
+    }
+
+    pub(crate) fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    pub(crate) async fn timed<T>(
         &self,
         call: impl std::future::IntoFuture<Output = alloy::transports::TransportResult<T>>,
     ) -> Result<T, LedgerError> {
@@ -128,7 +183,7 @@ impl LedgerNode {
         }
     }
 
-    fn timeout(&self) -> LedgerError {
+    pub(crate) fn timeout(&self) -> LedgerError {
         LedgerError::Unreachable {
             url: self.url.to_string(),
             detail: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),

@@ -2,11 +2,14 @@
 
 use std::time::{Duration, Instant};
 
+use alloy::eips::BlockId;
 use alloy::network::TransactionBuilder;
 use alloy::primitives::TxHash;
 use alloy::providers::Provider;
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::transports::RpcError;
 
+use crate::revert::{Action, Revert};
 use crate::LedgerError;
 
 /// How long a transaction may take to be mined.
@@ -15,21 +18,64 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// Estimates gas, sets zero fees explicitly, sends, and polls for the receipt.
 ///
+/// A revert shows up first at gas estimation, with the revert data in the node's
+/// error: it is decoded there and nothing is sent. A transaction that reverts once
+/// mined (the state changed in between) is replayed with `eth_call` on its block's
+/// parent to learn the reason.
+///
 /// The receipt is polled with `eth_getTransactionReceipt` rather than alloy's
 /// watcher: under automine the watcher was seen to wedge anvil.
 pub(crate) async fn send_zero_fee(
     provider: &impl Provider,
     url: &str,
+    action: Action,
     tx: TransactionRequest,
 ) -> Result<TransactionReceipt, LedgerError> {
     let rpc = |e| LedgerError::from_rpc(url, e);
-    let gas = provider.estimate_gas(tx.clone()).await.map_err(rpc)?;
+    let gas = match provider.estimate_gas(tx.clone()).await {
+        Ok(gas) => gas,
+        Err(RpcError::ErrorResp(payload)) if payload.as_revert_data().is_some() => {
+            let data = payload.as_revert_data().unwrap_or_default();
+            return Err(LedgerError::Reverted {
+                action,
+                tx: None,
+                reason: Revert::decode(&data),
+            });
+        }
+        Err(e) => return Err(rpc(e)),
+    };
     let tx = tx
         .with_gas_limit(gas.saturating_add(gas / 5))
         .with_max_fee_per_gas(0)
         .with_max_priority_fee_per_gas(0);
-    let pending = provider.send_transaction(tx).await.map_err(rpc)?;
-    wait_for_receipt(provider, url, *pending.tx_hash()).await
+    let pending = provider.send_transaction(tx.clone()).await.map_err(rpc)?;
+    let hash = *pending.tx_hash();
+    let receipt = wait_for_receipt(provider, url, hash).await?;
+    if receipt.status() {
+        return Ok(receipt);
+    }
+    let reason = replay_reason(provider, tx, receipt.block_number).await;
+    Err(LedgerError::Reverted {
+        action,
+        tx: Some(hash.to_string()),
+        reason,
+    })
+}
+
+/// Why a mined transaction reverted, by running it again on its parent block.
+async fn replay_reason(
+    provider: &impl Provider,
+    tx: TransactionRequest,
+    block: Option<u64>,
+) -> Revert {
+    let at = block.map_or(BlockId::latest(), |n| BlockId::number(n.saturating_sub(1)));
+    match provider.call(tx).block(at).await {
+        Err(RpcError::ErrorResp(payload)) => match payload.as_revert_data() {
+            Some(data) => Revert::decode(&data),
+            None => Revert::Unknown(payload.message.to_string()),
+        },
+        _ => Revert::Unknown("the replay did not revert".into()),
+    }
 }
 
 async fn wait_for_receipt(
@@ -44,11 +90,6 @@ async fn wait_for_receipt(
             .await
             .map_err(|e| LedgerError::from_rpc(url, e))?
         {
-            if !receipt.status() {
-                return Err(LedgerError::Reverted {
-                    tx: hash.to_string(),
-                });
-            }
             return Ok(receipt);
         }
         if start.elapsed() > RECEIPT_TIMEOUT {

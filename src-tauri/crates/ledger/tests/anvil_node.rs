@@ -1,7 +1,18 @@
 //! The ledger client against a real anvil node and the real contract.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::time::Instant;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{keccak256, B256, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolEvent;
+use medwallet_ledger::{EventCache, EventFilter, EventKind, LedgerEvent, Receipt, Revert};
+use support::{record_id, Chain};
 
 use medwallet_devnodes::{Anvil, AnvilOptions, NodeTools, LOCAL_CHAIN_ID};
 use medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION;
@@ -127,4 +138,752 @@ async fn answers_that_are_not_json_rpc_are_typed_errors() {
             "{status} {body:?} gave {err:?}"
         );
     }
+}
+
+fn cid(tag: u8) -> Vec<u8> {
+    // A CIDv1 raw sha2-256 shape: version, codec, multihash code, length, digest.
+    let mut c = vec![0x01, 0x55, 0x12, 0x20];
+    c.extend([tag; 32]);
+    c
+}
+
+async fn now(chain: &Chain) -> u64 {
+    let block = chain
+        .raw()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    block.header.timestamp
+}
+
+#[tokio::test]
+async fn every_event_type_round_trips_through_the_cache() {
+    let chain = Chain::start().await;
+    let owner = chain.account().await;
+    let doctor = chain.account().await;
+    let clinic = chain.account().await;
+    let nurse = chain.account().await;
+    let r = B256::repeat_byte(0x11);
+    let clause = keccak256("role:doctor AND dept:emergency");
+    let hpke = B256::repeat_byte(0x21);
+    let ed = B256::repeat_byte(0x22);
+    let far = now(&chain).await + 86_400;
+
+    let mut sent: Vec<(Receipt, LedgerEvent)> = Vec::new();
+    let (o, d, c, n) = (
+        owner.address(),
+        doctor.address(),
+        clinic.address(),
+        nurse.address(),
+    );
+    macro_rules! step {
+        ($call:expr, $event:expr) => {
+            sent.push(($call.await.unwrap(), $event))
+        };
+    }
+    step!(
+        owner.publish_identity(hpke, ed, 0),
+        LedgerEvent::IdentityPublished {
+            account: o,
+            hpke_key: hpke,
+            ed25519_key: ed,
+            role: 0
+        }
+    );
+    step!(
+        clinic.publish_authority(&cid(1)),
+        LedgerEvent::AuthorityPublished {
+            authority: c,
+            params_cid: cid(1).into()
+        }
+    );
+    step!(
+        owner.register_record(r, &cid(2), &cid(3)),
+        LedgerEvent::RecordRegistered {
+            record_id: r,
+            owner: o,
+            version: 1,
+            manifest_cid: cid(2).into(),
+            capsule_cid: cid(3).into()
+        }
+    );
+    step!(
+        owner.update_record(r, &cid(4), &cid(5)),
+        LedgerEvent::RecordUpdated {
+            record_id: r,
+            owner: o,
+            version: 2,
+            manifest_cid: cid(4).into(),
+            capsule_cid: cid(5).into()
+        }
+    );
+    step!(
+        owner.grant_access(r, d, B256::ZERO, &cid(6), 0),
+        LedgerEvent::AccessGranted {
+            record_id: r,
+            owner: o,
+            grantee: d,
+            clause_hash: B256::ZERO,
+            capsule_cid: cid(6).into(),
+            expiry: 0
+        }
+    );
+    step!(
+        owner.grant_access(r, c, clause, &cid(7), far),
+        LedgerEvent::AccessGranted {
+            record_id: r,
+            owner: o,
+            grantee: c,
+            clause_hash: clause,
+            capsule_cid: cid(7).into(),
+            expiry: far
+        }
+    );
+    step!(
+        clinic.issue_key(n, &cid(8)),
+        LedgerEvent::KeyIssued {
+            authority: c,
+            holder: n,
+            key_cid: cid(8).into()
+        }
+    );
+    step!(
+        doctor.log_access(r, 2),
+        LedgerEvent::RecordAccessed {
+            record_id: r,
+            owner: o,
+            accessor: d,
+            version: 2,
+            authority: Address::ZERO,
+            clause_hash: B256::ZERO
+        }
+    );
+    step!(
+        nurse.log_clause_access(r, 2, c, clause),
+        LedgerEvent::RecordAccessed {
+            record_id: r,
+            owner: o,
+            accessor: n,
+            version: 2,
+            authority: c,
+            clause_hash: clause
+        }
+    );
+    step!(
+        owner.set_emergency_access(r, c, true),
+        LedgerEvent::EmergencyAccessSet {
+            record_id: r,
+            owner: o,
+            clinic: c,
+            allowed: true
+        }
+    );
+    step!(
+        nurse.log_emergency_access(r, 1, c),
+        LedgerEvent::EmergencyAccess {
+            record_id: r,
+            owner: o,
+            accessor: n,
+            version: 1,
+            clinic: c
+        }
+    );
+    step!(
+        clinic.log_emergency_access(r, 2, c),
+        LedgerEvent::EmergencyAccess {
+            record_id: r,
+            owner: o,
+            accessor: c,
+            version: 2,
+            clinic: c
+        }
+    );
+    step!(
+        owner.revoke_access(r, d, B256::ZERO, &cid(9)),
+        LedgerEvent::AccessRevoked {
+            record_id: r,
+            owner: o,
+            grantee: d,
+            clause_hash: B256::ZERO,
+            new_capsule_cid: cid(9).into()
+        }
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = EventCache::open(&dir.path().join("events.sqlite"))
+        .await
+        .unwrap();
+    let report = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert_eq!(
+        report.new_events as usize,
+        sent.len() + 1,
+        "plus LedgerCreated"
+    );
+    assert!(report.reorg.is_none());
+
+    // Every kind is there.
+    let all = cache.query_wallet(chain.contract, o, &[]).await.unwrap();
+    let kinds: std::collections::HashSet<_> = all.iter().map(|(_, e)| e.kind()).collect();
+    let record_trail = cache.query(chain.contract, r).await.unwrap();
+    let expected_trail: Vec<_> = sent
+        .iter()
+        .filter(|(_, e)| e.record_id() == Some(r))
+        .collect();
+    assert_eq!(record_trail.len(), expected_trail.len());
+    for ((meta, event), (receipt, expected)) in record_trail.iter().zip(expected_trail) {
+        assert_eq!(event, expected);
+        assert_eq!(meta.tx_hash, receipt.tx_hash);
+        assert_eq!(meta.block_number, receipt.block_number);
+        assert_eq!(meta.block_hash, receipt.block_hash);
+        assert_eq!(meta.sender, event.actor());
+        assert!(meta.block_time > 0);
+    }
+    for kind in [
+        EventKind::IdentityPublished,
+        EventKind::RecordRegistered,
+        EventKind::RecordUpdated,
+        EventKind::AccessGranted,
+        EventKind::AccessRevoked,
+        EventKind::RecordAccessed,
+        EventKind::EmergencyAccessSet,
+        EventKind::EmergencyAccess,
+    ] {
+        assert!(
+            kinds.contains(&kind),
+            "{kind:?} missing from the owner's history"
+        );
+    }
+    // The clinic's and the nurse's own histories, through the wallet filter.
+    let clinic_history = cache.query_wallet(chain.contract, c, &[]).await.unwrap();
+    let clinic_kinds: Vec<_> = clinic_history.iter().map(|(_, e)| e.kind()).collect();
+    for kind in [
+        EventKind::AuthorityPublished,
+        EventKind::KeyIssued,
+        EventKind::AccessGranted,
+        EventKind::EmergencyAccessSet,
+        EventKind::EmergencyAccess,
+    ] {
+        assert!(
+            clinic_kinds.contains(&kind),
+            "{kind:?} missing for the clinic"
+        );
+    }
+    let nurse_keys = cache
+        .query_wallet(chain.contract, n, &[EventKind::KeyIssued])
+        .await
+        .unwrap();
+    assert_eq!(nurse_keys.len(), 1);
+    assert_eq!(nurse_keys[0].1, sent[6].1);
+
+    // The same history straight from the node, by topic, in a fresh cache.
+    let dir2 = tempfile::tempdir().unwrap();
+    let wallet_cache = EventCache::open(&dir2.path().join("w.sqlite"))
+        .await
+        .unwrap();
+    let report = wallet_cache
+        .sync(&chain.node, chain.contract, &EventFilter::Wallet(d))
+        .await
+        .unwrap();
+    let from_node: Vec<_> = wallet_cache
+        .query_wallet(chain.contract, d, &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let expected: Vec<_> = sent
+        .iter()
+        .map(|(_, e)| e.clone())
+        .filter(|e| e.matches(&EventFilter::Wallet(d)))
+        .collect();
+    assert_eq!(report.new_events as usize, expected.len());
+    assert_eq!(from_node, expected);
+
+    // An incremental sync finds nothing new, then only the new event.
+    let again = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    assert_eq!(again.new_events, 0);
+    owner.update_record(r, &cid(10), &cid(11)).await.unwrap();
+    let again = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    assert_eq!(again.new_events, 1);
+}
+
+fn reason(err: LedgerError) -> Revert {
+    match err {
+        LedgerError::Reverted { reason, .. } => reason,
+        other => panic!("expected a revert, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn rule_violations_revert_with_a_reason_in_words() {
+    let chain = Chain::start().await;
+    let owner = chain.account().await;
+    let stranger = chain.account().await;
+    let grantee = chain.account().await;
+    let r = B256::repeat_byte(0x33);
+    owner.register_record(r, &cid(1), &cid(2)).await.unwrap();
+    let s = stranger.address();
+
+    let err = stranger
+        .grant_access(r, s, B256::ZERO, &cid(3), 0)
+        .await
+        .unwrap_err();
+    let words = err.to_string();
+    assert!(words.starts_with("granting access was refused"), "{words}");
+    assert!(words.contains("only the record's owner"), "{words}");
+    assert_eq!(
+        reason(err),
+        Revert::NotOwner {
+            record_id: r,
+            caller: s
+        }
+    );
+    assert_eq!(
+        reason(
+            stranger
+                .update_record(r, &cid(3), &cid(4))
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotOwner {
+            record_id: r,
+            caller: s
+        }
+    );
+    assert_eq!(
+        reason(
+            stranger
+                .revoke_access(r, s, B256::ZERO, &cid(3))
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotOwner {
+            record_id: r,
+            caller: s
+        }
+    );
+    assert_eq!(
+        reason(stranger.set_emergency_access(r, s, true).await.unwrap_err()),
+        Revert::NotOwner {
+            record_id: r,
+            caller: s
+        }
+    );
+
+    let err = stranger.log_access(r, 1).await.unwrap_err();
+    assert!(err.to_string().contains("holds no grant"), "{err}");
+    assert_eq!(
+        reason(err),
+        Revert::NotGrantee {
+            record_id: r,
+            caller: s
+        }
+    );
+    assert_eq!(
+        reason(stranger.log_emergency_access(r, 1, s).await.unwrap_err()),
+        Revert::NotEmergencyClinic {
+            record_id: r,
+            caller: s
+        }
+    );
+
+    // An expired grantee.
+    let expiry = now(&chain).await + 5;
+    owner
+        .grant_access(r, grantee.address(), B256::ZERO, &cid(3), expiry)
+        .await
+        .unwrap();
+    grantee.log_access(r, 1).await.unwrap();
+    let _: i64 = chain.rpc("evm_increaseTime", (U256::from(60),)).await;
+    let _: String = chain.rpc("evm_mine", ()).await;
+    let err = grantee.log_access(r, 1).await.unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert_eq!(
+        reason(err),
+        Revert::GrantExpired {
+            record_id: r,
+            caller: grantee.address(),
+            expiry
+        }
+    );
+
+    // The other rules.
+    assert_eq!(
+        reason(
+            owner
+                .register_record(r, &cid(1), &cid(2))
+                .await
+                .unwrap_err()
+        ),
+        Revert::RecordExists { record_id: r }
+    );
+    let r2 = B256::repeat_byte(0x34);
+    assert_eq!(
+        reason(
+            owner
+                .register_record(r2, &[7u8; 65], &cid(2))
+                .await
+                .unwrap_err()
+        ),
+        Revert::BadCid
+    );
+    assert_eq!(
+        reason(owner.register_record(r2, &[], &cid(2)).await.unwrap_err()),
+        Revert::BadCid
+    );
+    assert_eq!(
+        reason(owner.update_record(r2, &cid(1), &cid(2)).await.unwrap_err()),
+        Revert::UnknownRecord { record_id: r2 }
+    );
+    assert_eq!(
+        reason(
+            owner
+                .publish_identity(B256::ZERO, B256::ZERO, 9)
+                .await
+                .unwrap_err()
+        ),
+        Revert::BadRole { role: 9 }
+    );
+    assert_eq!(
+        reason(owner.issue_key(s, &cid(1)).await.unwrap_err()),
+        Revert::NotAuthority {
+            caller: owner.address()
+        }
+    );
+    assert_eq!(
+        reason(
+            owner
+                .grant_access(r, Address::ZERO, B256::ZERO, &cid(1), 0)
+                .await
+                .unwrap_err()
+        ),
+        Revert::BadGrant
+    );
+    assert_eq!(
+        reason(
+            owner
+                .grant_access(r, s, B256::ZERO, &cid(1), 1)
+                .await
+                .unwrap_err()
+        ),
+        Revert::BadExpiry { expiry: 1 }
+    );
+    assert_eq!(
+        reason(
+            owner
+                .revoke_access(r, s, B256::ZERO, &cid(1))
+                .await
+                .unwrap_err()
+        ),
+        Revert::NoSuchGrant {
+            record_id: r,
+            grantee: s,
+            clause_hash: B256::ZERO
+        }
+    );
+    assert_eq!(
+        reason(grantee.log_access(r, 7).await.unwrap_err()),
+        Revert::UnknownVersion {
+            record_id: r,
+            version: 7
+        }
+    );
+    // A clause access needs a key from the clause's authority.
+    let clinic = chain.account().await;
+    clinic.publish_authority(&cid(1)).await.unwrap();
+    let clause = keccak256("role:doctor");
+    owner
+        .grant_access(r, clinic.address(), clause, &cid(5), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(
+            stranger
+                .log_clause_access(r, 1, clinic.address(), clause)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotGrantee {
+            record_id: r,
+            caller: s
+        }
+    );
+    // A revoked grantee cannot log any more.
+    owner
+        .revoke_access(r, clinic.address(), clause, &cid(6))
+        .await
+        .unwrap();
+    clinic.issue_key(s, &cid(9)).await.unwrap();
+    assert!(matches!(
+        reason(
+            stranger
+                .log_clause_access(r, 1, clinic.address(), clause)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotGrantee { .. }
+    ));
+}
+
+#[tokio::test]
+async fn wrong_chain_and_missing_or_foreign_contract_are_named() {
+    let chain = Chain::start().await;
+    let status = chain
+        .node
+        .check_chain(LOCAL_CHAIN_ID, chain.contract)
+        .await
+        .unwrap();
+    assert_eq!(status.chain_id, LOCAL_CHAIN_ID);
+
+    let err = chain.node.check_chain(1, chain.contract).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::WrongChain {
+                expected: 1,
+                found: LOCAL_CHAIN_ID,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("chain 424242"), "{err}");
+
+    let nowhere = Address::repeat_byte(0x42);
+    let err = chain
+        .node
+        .check_chain(LOCAL_CHAIN_ID, nowhere)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::NoContract { .. }), "{err:?}");
+    assert!(err.to_string().contains(&nowhere.to_string()), "{err}");
+    let err = chain
+        .node
+        .client(PrivateKeySigner::random(), nowhere)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::NoContract { .. }), "{err:?}");
+
+    // Code that is not ours: a contract that only stops.
+    let foreign = Address::repeat_byte(0x43);
+    let _: () = chain.rpc("anvil_setCode", (foreign, "0x00")).await;
+    let err = chain
+        .node
+        .check_chain(LOCAL_CHAIN_ID, foreign)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LedgerError::ForeignContract { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn syncing_from_a_stopped_node_is_unreachable() {
+    let chain = Chain::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = EventCache::open(&dir.path().join("e.sqlite"))
+        .await
+        .unwrap();
+    cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    let Chain {
+        anvil,
+        node,
+        contract,
+        dir: _d,
+    } = chain;
+    anvil.stop();
+    let err = cache
+        .sync(&node, contract, &EventFilter::All)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::Unreachable { .. }), "{err:?}");
+    let err = node
+        .client(PrivateKeySigner::random(), contract)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::Unreachable { .. }), "{err:?}");
+    // What was cached stays readable.
+    assert_eq!(cache.count(contract).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_reorg_is_detected_and_the_cache_repaired() {
+    let chain = Chain::start().await;
+    let owner = chain.account().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = EventCache::open(&dir.path().join("e.sqlite"))
+        .await
+        .unwrap();
+    let (r1, r2, r3, r4) = (record_id(1), record_id(2), record_id(3), record_id(4));
+    owner.register_record(r1, &cid(1), &cid(1)).await.unwrap();
+    let snapshot: U256 = chain.rpc("evm_snapshot", ()).await;
+    owner.register_record(r2, &cid(2), &cid(2)).await.unwrap();
+    owner.register_record(r3, &cid(3), &cid(3)).await.unwrap();
+    let first = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    assert_eq!(first.new_events, 4);
+    let height = first.to_block;
+
+    // The last two blocks leave the chain; another history replaces them, longer.
+    let reverted: bool = chain.rpc("evm_revert", (snapshot,)).await;
+    assert!(reverted);
+    let _: String = chain.rpc("evm_mine", ()).await;
+    owner.register_record(r4, &cid(4), &cid(4)).await.unwrap();
+    let _: String = chain.rpc("evm_mine", ()).await;
+    assert!(chain.node.status().await.unwrap().block_height > height);
+
+    let second = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    let reorg = second.reorg.expect("the reorg is reported");
+    assert_eq!(reorg.old_head.0, height);
+    assert_eq!(reorg.dropped_events, 2);
+    assert!(reorg.common_ancestor.unwrap() < height - 1);
+    assert_eq!(second.new_events, 1);
+    assert!(cache.query(chain.contract, r2).await.unwrap().is_empty());
+    assert!(cache.query(chain.contract, r3).await.unwrap().is_empty());
+    assert_eq!(cache.query(chain.contract, r1).await.unwrap().len(), 1);
+    assert_eq!(cache.query(chain.contract, r4).await.unwrap().len(), 1);
+    assert_eq!(cache.count(chain.contract).await.unwrap(), 3);
+    // And the next sync is quiet again.
+    assert!(cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap()
+        .reorg
+        .is_none());
+}
+
+#[tokio::test]
+async fn an_event_whose_sender_is_not_its_actor_is_kept_out() {
+    let chain = Chain::start().await;
+    // Replace the contract's code with code that logs `LedgerCreated(admin = 0x99..)`
+    // whoever calls: PUSH32 admin, PUSH32 topic0, PUSH1 32, PUSH1 0, LOG2, STOP.
+    let forged = Address::repeat_byte(0x99);
+    let topic0 = medwallet_ledger::contract::MedwalletLedger::LedgerCreated::SIGNATURE_HASH;
+    let mut code = vec![0x7f];
+    code.extend(forged.into_word().0);
+    code.push(0x7f);
+    code.extend(topic0.0);
+    code.extend([0x60, 0x20, 0x60, 0x00, 0xa2, 0x00]);
+    let _: () = chain
+        .rpc(
+            "anvil_setCode",
+            (chain.contract, alloy::hex::encode_prefixed(&code)),
+        )
+        .await;
+    let caller = PrivateKeySigner::random();
+    let provider = alloy::providers::ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_chain_id(LOCAL_CHAIN_ID)
+        .wallet(alloy::network::EthereumWallet::from(caller.clone()))
+        .connect_http(chain.url());
+    let tx = TransactionRequest::default()
+        .with_from(caller.address())
+        .with_to(chain.contract)
+        .with_nonce(0)
+        .with_gas_limit(100_000)
+        .with_max_fee_per_gas(0)
+        .with_max_priority_fee_per_gas(0);
+    let pending = provider.send_transaction(tx).await.unwrap();
+    let hash = *pending.tx_hash();
+    for _ in 0..100 {
+        if provider
+            .get_transaction_receipt(hash)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = EventCache::open(&dir.path().join("e.sqlite"))
+        .await
+        .unwrap();
+    let report = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    assert_eq!(report.new_events, 1, "only the genuine LedgerCreated");
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].meta.tx_hash, hash);
+    assert!(
+        report.rejected[0].reason.contains("was sent by"),
+        "{}",
+        report.rejected[0].reason
+    );
+    assert!(cache
+        .query_wallet(chain.contract, forged, &[])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn ten_thousand_events_sync_into_the_cache() {
+    const EVENTS: usize = 10_000;
+    let chain = Chain::start().await;
+    let start = Instant::now();
+    chain.write_events(EVENTS, 50).await;
+    let wrote = start.elapsed();
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = EventCache::open(&dir.path().join("e.sqlite"))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let report = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    let synced = start.elapsed();
+    assert_eq!(report.new_events as usize, EVENTS + 1);
+    assert!(report.rejected.is_empty());
+    assert_eq!(
+        cache.count(chain.contract).await.unwrap() as usize,
+        EVENTS + 1
+    );
+
+    let start = Instant::now();
+    let trail = cache.query(chain.contract, record_id(0)).await.unwrap();
+    let queried = start.elapsed();
+    assert_eq!(trail.len(), 51);
+    assert!(matches!(
+        trail[0].1,
+        LedgerEvent::RecordRegistered { version: 1, .. }
+    ));
+    assert!(matches!(
+        trail[50].1,
+        LedgerEvent::RecordUpdated { version: 51, .. }
+    ));
+    assert_eq!(
+        cache
+            .query(chain.contract, record_id(9_000))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    eprintln!("wrote {EVENTS} events in {wrote:.2?}, synced in {synced:.2?} (blocks {}..={}), one record's trail in {queried:.2?}", report.from_block, report.to_block);
 }

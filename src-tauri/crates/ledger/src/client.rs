@@ -1,0 +1,300 @@
+//! Sending the contract's transactions from a wallet's ledger account.
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, B256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use url::Url;
+
+use crate::contract::MedwalletLedger as C;
+use crate::revert::Action;
+use crate::tx::send_zero_fee;
+use crate::LedgerError;
+
+/// Where a transaction landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The transaction hash.
+    pub tx_hash: B256,
+    /// The block it was mined in.
+    pub block_number: u64,
+    /// That block's hash.
+    pub block_hash: B256,
+}
+
+impl Receipt {
+    pub(crate) fn from_rpc(url: &Url, receipt: &TransactionReceipt) -> Result<Self, LedgerError> {
+        match (receipt.block_number, receipt.block_hash) {
+            (Some(block_number), Some(block_hash)) => Ok(Self {
+                tx_hash: receipt.transaction_hash,
+                block_number,
+                block_hash,
+            }),
+            _ => Err(LedgerError::NotEvm {
+                url: url.to_string(),
+                detail: "a mined receipt has no block".into(),
+            }),
+        }
+    }
+}
+
+/// A provider that signs with `signer` and fills nonces; fees are set by
+/// [`send_zero_fee`].
+pub(crate) fn signing_provider(url: &Url, chain_id: u64, signer: PrivateKeySigner) -> DynProvider {
+    ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_simple_nonce_management()
+        .with_chain_id(chain_id)
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(url.clone())
+        .erased()
+}
+
+/// The contract's transactions, signed by one wallet's ledger account, each sent
+/// with zero fees and awaited (with a deadline).
+#[derive(Clone)]
+pub struct LedgerClient {
+    provider: DynProvider,
+    url: Url,
+    contract: Address,
+    from: Address,
+}
+
+impl std::fmt::Debug for LedgerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerClient")
+            .field("url", &self.url.as_str())
+            .field("contract", &self.contract)
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl LedgerClient {
+    pub(crate) fn new(
+        url: &Url,
+        chain_id: u64,
+        signer: PrivateKeySigner,
+        contract: Address,
+    ) -> Self {
+        let from = signer.address();
+        Self {
+            provider: signing_provider(url, chain_id, signer),
+            url: url.clone(),
+            contract,
+            from,
+        }
+    }
+
+    /// The account that signs.
+    pub fn address(&self) -> Address {
+        self.from
+    }
+
+    /// The contract it talks to.
+    pub fn contract(&self) -> Address {
+        self.contract
+    }
+
+    async fn send(&self, action: Action, call: impl SolCall) -> Result<Receipt, LedgerError> {
+        let tx = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.contract)
+            .with_input(call.abi_encode());
+        let receipt = send_zero_fee(&self.provider, self.url.as_str(), action, tx).await?;
+        Receipt::from_rpc(&self.url, &receipt)
+    }
+
+    /// `publishIdentity`: the account's HPKE (X25519) and Ed25519 public keys and its
+    /// role (0 patient, 1 doctor, 2 clinic).
+    pub async fn publish_identity(
+        &self,
+        hpke_key: B256,
+        ed25519_key: B256,
+        role: u8,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::PublishIdentity,
+            C::publishIdentityCall {
+                hpkeKey: hpke_key,
+                ed25519Key: ed25519_key,
+                role,
+            },
+        )
+        .await
+    }
+
+    /// `publishAuthority`: the CID (binary) of the account's authority parameters.
+    pub async fn publish_authority(&self, params_cid: &[u8]) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::PublishAuthority,
+            C::publishAuthorityCall {
+                paramsCid: Bytes::copy_from_slice(params_cid),
+            },
+        )
+        .await
+    }
+
+    /// `registerRecord`: a new record owned by this account, version 1.
+    pub async fn register_record(
+        &self,
+        record_id: B256,
+        manifest_cid: &[u8],
+        capsule_cid: &[u8],
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::RegisterRecord,
+            C::registerRecordCall {
+                recordId: record_id,
+                manifestCid: Bytes::copy_from_slice(manifest_cid),
+                capsuleCid: Bytes::copy_from_slice(capsule_cid),
+            },
+        )
+        .await
+    }
+
+    /// `updateRecord`: a new version of one of this account's records.
+    pub async fn update_record(
+        &self,
+        record_id: B256,
+        manifest_cid: &[u8],
+        capsule_cid: &[u8],
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::UpdateRecord,
+            C::updateRecordCall {
+                recordId: record_id,
+                manifestCid: Bytes::copy_from_slice(manifest_cid),
+                capsuleCid: Bytes::copy_from_slice(capsule_cid),
+            },
+        )
+        .await
+    }
+
+    /// `grantAccess`: to a person (`clause_hash` zero) or to a clause under the
+    /// clinic authority `grantee`; `expiry` in unix seconds, 0 for none.
+    pub async fn grant_access(
+        &self,
+        record_id: B256,
+        grantee: Address,
+        clause_hash: B256,
+        capsule_cid: &[u8],
+        expiry: u64,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::GrantAccess,
+            C::grantAccessCall {
+                recordId: record_id,
+                grantee,
+                clauseHash: clause_hash,
+                capsuleCid: Bytes::copy_from_slice(capsule_cid),
+                expiry,
+            },
+        )
+        .await
+    }
+
+    /// `revokeAccess`: withdraws a grant; `new_capsule_cid` is the re-wrapped capsule.
+    pub async fn revoke_access(
+        &self,
+        record_id: B256,
+        grantee: Address,
+        clause_hash: B256,
+        new_capsule_cid: &[u8],
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::RevokeAccess,
+            C::revokeAccessCall {
+                recordId: record_id,
+                grantee,
+                clauseHash: clause_hash,
+                newCapsuleCid: Bytes::copy_from_slice(new_capsule_cid),
+            },
+        )
+        .await
+    }
+
+    /// `issueKey`: announces a key this account (an authority) issued to `holder`.
+    pub async fn issue_key(&self, holder: Address, key_cid: &[u8]) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::IssueKey,
+            C::issueKeyCall {
+                holder,
+                keyCid: Bytes::copy_from_slice(key_cid),
+            },
+        )
+        .await
+    }
+
+    /// `logAccess`: this account, a person grantee, opens `version` of a record.
+    pub async fn log_access(&self, record_id: B256, version: u32) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::LogAccess,
+            C::logAccessCall {
+                recordId: record_id,
+                version,
+            },
+        )
+        .await
+    }
+
+    /// `logClauseAccess`: this account opens a record through a clause grant under
+    /// `authority`, holding a key that authority issued.
+    pub async fn log_clause_access(
+        &self,
+        record_id: B256,
+        version: u32,
+        authority: Address,
+        clause_hash: B256,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::LogAccess,
+            C::logClauseAccessCall {
+                recordId: record_id,
+                version,
+                authority,
+                clauseHash: clause_hash,
+            },
+        )
+        .await
+    }
+
+    /// `setEmergencyAccess`: allows (or stops allowing) `clinic` emergency access.
+    pub async fn set_emergency_access(
+        &self,
+        record_id: B256,
+        clinic: Address,
+        allowed: bool,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::SetEmergencyAccess,
+            C::setEmergencyAccessCall {
+                recordId: record_id,
+                clinic,
+                allowed,
+            },
+        )
+        .await
+    }
+
+    /// `logEmergencyAccess`: this account opens a record in an emergency, on behalf of
+    /// `clinic` (itself, or the clinic that issued it a key).
+    pub async fn log_emergency_access(
+        &self,
+        record_id: B256,
+        version: u32,
+        clinic: Address,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::LogEmergencyAccess,
+            C::logEmergencyAccessCall {
+                recordId: record_id,
+                version,
+                clinic,
+            },
+        )
+        .await
+    }
+}

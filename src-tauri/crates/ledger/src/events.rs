@@ -1,0 +1,632 @@
+//! The contract's events, decoded and checked, read with `eth_getLogs` in pages.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use alloy::primitives::{Address, Bytes, B256, U64};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEventInterface;
+use serde::Deserialize;
+
+use crate::contract::MedwalletLedger::MedwalletLedgerEvents as Ev;
+use crate::node::CALL_TIMEOUT;
+use crate::{LedgerError, LedgerNode};
+
+/// Blocks per `eth_getLogs` call; a page the node refuses is split in two.
+pub const LOG_PAGE_BLOCKS: u64 = 2_000;
+/// Blocks whose header and receipts are requested at once.
+const BLOCKS_IN_FLIGHT: usize = 16;
+
+/// One of the contract's events, decoded. CIDs are their binary form, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are the Solidity event's, documented there
+pub enum LedgerEvent {
+    /// `LedgerCreated`, once at deployment.
+    LedgerCreated { admin: Address, schema_version: u16 },
+    /// `IdentityPublished`.
+    IdentityPublished {
+        account: Address,
+        hpke_key: B256,
+        ed25519_key: B256,
+        role: u8,
+    },
+    /// `AuthorityPublished`.
+    AuthorityPublished {
+        authority: Address,
+        params_cid: Bytes,
+    },
+    /// `RecordRegistered` (version 1).
+    RecordRegistered {
+        record_id: B256,
+        owner: Address,
+        version: u32,
+        manifest_cid: Bytes,
+        capsule_cid: Bytes,
+    },
+    /// `RecordUpdated`.
+    RecordUpdated {
+        record_id: B256,
+        owner: Address,
+        version: u32,
+        manifest_cid: Bytes,
+        capsule_cid: Bytes,
+    },
+    /// `AccessGranted`: `clause_hash` zero for a person, else `grantee` is the
+    /// clause's authority.
+    AccessGranted {
+        record_id: B256,
+        owner: Address,
+        grantee: Address,
+        clause_hash: B256,
+        capsule_cid: Bytes,
+        expiry: u64,
+    },
+    /// `AccessRevoked`.
+    AccessRevoked {
+        record_id: B256,
+        owner: Address,
+        grantee: Address,
+        clause_hash: B256,
+        new_capsule_cid: Bytes,
+    },
+    /// `KeyIssued`.
+    KeyIssued {
+        authority: Address,
+        holder: Address,
+        key_cid: Bytes,
+    },
+    /// `RecordAccessed`: `authority` and `clause_hash` zero for a person grant.
+    RecordAccessed {
+        record_id: B256,
+        owner: Address,
+        accessor: Address,
+        version: u32,
+        authority: Address,
+        clause_hash: B256,
+    },
+    /// `EmergencyAccessSet`.
+    EmergencyAccessSet {
+        record_id: B256,
+        owner: Address,
+        clinic: Address,
+        allowed: bool,
+    },
+    /// `EmergencyAccess`.
+    EmergencyAccess {
+        record_id: B256,
+        owner: Address,
+        accessor: Address,
+        version: u32,
+        clinic: Address,
+    },
+}
+
+/// The kind of an event, for filters and storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum EventKind {
+    LedgerCreated,
+    IdentityPublished,
+    AuthorityPublished,
+    RecordRegistered,
+    RecordUpdated,
+    AccessGranted,
+    AccessRevoked,
+    KeyIssued,
+    RecordAccessed,
+    EmergencyAccessSet,
+    EmergencyAccess,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 11] = [
+        Self::LedgerCreated,
+        Self::IdentityPublished,
+        Self::AuthorityPublished,
+        Self::RecordRegistered,
+        Self::RecordUpdated,
+        Self::AccessGranted,
+        Self::AccessRevoked,
+        Self::KeyIssued,
+        Self::RecordAccessed,
+        Self::EmergencyAccessSet,
+        Self::EmergencyAccess,
+    ];
+
+    /// The Solidity event's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LedgerCreated => "LedgerCreated",
+            Self::IdentityPublished => "IdentityPublished",
+            Self::AuthorityPublished => "AuthorityPublished",
+            Self::RecordRegistered => "RecordRegistered",
+            Self::RecordUpdated => "RecordUpdated",
+            Self::AccessGranted => "AccessGranted",
+            Self::AccessRevoked => "AccessRevoked",
+            Self::KeyIssued => "KeyIssued",
+            Self::RecordAccessed => "RecordAccessed",
+            Self::EmergencyAccessSet => "EmergencyAccessSet",
+            Self::EmergencyAccess => "EmergencyAccess",
+        }
+    }
+}
+
+impl LedgerEvent {
+    /// Decodes one log of our contract; `None` for a log it does not declare.
+    pub fn decode(topics: &[B256], data: &[u8]) -> Option<Self> {
+        Some(match Ev::decode_raw_log(topics, data).ok()? {
+            Ev::LedgerCreated(e) => Self::LedgerCreated {
+                admin: e.admin,
+                schema_version: e.schemaVersion,
+            },
+            Ev::IdentityPublished(e) => Self::IdentityPublished {
+                account: e.account,
+                hpke_key: e.hpkeKey,
+                ed25519_key: e.ed25519Key,
+                role: e.role,
+            },
+            Ev::AuthorityPublished(e) => Self::AuthorityPublished {
+                authority: e.authority,
+                params_cid: e.paramsCid,
+            },
+            Ev::RecordRegistered(e) => Self::RecordRegistered {
+                record_id: e.recordId,
+                owner: e.owner,
+                version: e.version,
+                manifest_cid: e.manifestCid,
+                capsule_cid: e.capsuleCid,
+            },
+            Ev::RecordUpdated(e) => Self::RecordUpdated {
+                record_id: e.recordId,
+                owner: e.owner,
+                version: e.version,
+                manifest_cid: e.manifestCid,
+                capsule_cid: e.capsuleCid,
+            },
+            Ev::AccessGranted(e) => Self::AccessGranted {
+                record_id: e.recordId,
+                owner: e.owner,
+                grantee: e.grantee,
+                clause_hash: e.clauseHash,
+                capsule_cid: e.capsuleCid,
+                expiry: e.expiry,
+            },
+            Ev::AccessRevoked(e) => Self::AccessRevoked {
+                record_id: e.recordId,
+                owner: e.owner,
+                grantee: e.grantee,
+                clause_hash: e.clauseHash,
+                new_capsule_cid: e.newCapsuleCid,
+            },
+            Ev::KeyIssued(e) => Self::KeyIssued {
+                authority: e.authority,
+                holder: e.holder,
+                key_cid: e.keyCid,
+            },
+            Ev::RecordAccessed(e) => Self::RecordAccessed {
+                record_id: e.recordId,
+                owner: e.owner,
+                accessor: e.accessor,
+                version: e.version,
+                authority: e.authority,
+                clause_hash: e.clauseHash,
+            },
+            Ev::EmergencyAccessSet(e) => Self::EmergencyAccessSet {
+                record_id: e.recordId,
+                owner: e.owner,
+                clinic: e.clinic,
+                allowed: e.allowed,
+            },
+            Ev::EmergencyAccess(e) => Self::EmergencyAccess {
+                record_id: e.recordId,
+                owner: e.owner,
+                accessor: e.accessor,
+                version: e.version,
+                clinic: e.clinic,
+            },
+        })
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::LedgerCreated { .. } => EventKind::LedgerCreated,
+            Self::IdentityPublished { .. } => EventKind::IdentityPublished,
+            Self::AuthorityPublished { .. } => EventKind::AuthorityPublished,
+            Self::RecordRegistered { .. } => EventKind::RecordRegistered,
+            Self::RecordUpdated { .. } => EventKind::RecordUpdated,
+            Self::AccessGranted { .. } => EventKind::AccessGranted,
+            Self::AccessRevoked { .. } => EventKind::AccessRevoked,
+            Self::KeyIssued { .. } => EventKind::KeyIssued,
+            Self::RecordAccessed { .. } => EventKind::RecordAccessed,
+            Self::EmergencyAccessSet { .. } => EventKind::EmergencyAccessSet,
+            Self::EmergencyAccess { .. } => EventKind::EmergencyAccess,
+        }
+    }
+
+    /// Who must have sent the transaction: the admin at deployment, the account or
+    /// authority for what it publishes, the owner for what is done to a record, the
+    /// accessor for an access.
+    pub fn actor(&self) -> Address {
+        match *self {
+            Self::LedgerCreated { admin, .. } => admin,
+            Self::IdentityPublished { account, .. } => account,
+            Self::AuthorityPublished { authority, .. } | Self::KeyIssued { authority, .. } => {
+                authority
+            }
+            Self::RecordRegistered { owner, .. }
+            | Self::RecordUpdated { owner, .. }
+            | Self::AccessGranted { owner, .. }
+            | Self::AccessRevoked { owner, .. }
+            | Self::EmergencyAccessSet { owner, .. } => owner,
+            Self::RecordAccessed { accessor, .. } | Self::EmergencyAccess { accessor, .. } => {
+                accessor
+            }
+        }
+    }
+
+    /// The record it is about, if any.
+    pub fn record_id(&self) -> Option<B256> {
+        match *self {
+            Self::RecordRegistered { record_id, .. }
+            | Self::RecordUpdated { record_id, .. }
+            | Self::AccessGranted { record_id, .. }
+            | Self::AccessRevoked { record_id, .. }
+            | Self::RecordAccessed { record_id, .. }
+            | Self::EmergencyAccessSet { record_id, .. }
+            | Self::EmergencyAccess { record_id, .. } => Some(record_id),
+            _ => None,
+        }
+    }
+
+    /// The record's owner, for events about a record.
+    pub fn owner(&self) -> Option<Address> {
+        match *self {
+            Self::RecordRegistered { owner, .. }
+            | Self::RecordUpdated { owner, .. }
+            | Self::AccessGranted { owner, .. }
+            | Self::AccessRevoked { owner, .. }
+            | Self::RecordAccessed { owner, .. }
+            | Self::EmergencyAccessSet { owner, .. }
+            | Self::EmergencyAccess { owner, .. } => Some(owner),
+            _ => None,
+        }
+    }
+
+    /// The other party it names (grantee, key holder, clinic), if any.
+    pub fn subject(&self) -> Option<Address> {
+        match *self {
+            Self::AccessGranted { grantee, .. } | Self::AccessRevoked { grantee, .. } => {
+                Some(grantee)
+            }
+            Self::KeyIssued { holder, .. } => Some(holder),
+            Self::EmergencyAccessSet { clinic, .. } => Some(clinic),
+            _ => None,
+        }
+    }
+
+    /// Whether the event belongs to `filter`'s selection.
+    pub fn matches(&self, filter: &EventFilter) -> bool {
+        match filter {
+            EventFilter::All => true,
+            EventFilter::Record(id) => self.record_id() == Some(*id),
+            EventFilter::Wallet(a) => {
+                self.actor() == *a || self.owner() == Some(*a) || self.subject() == Some(*a)
+            }
+        }
+    }
+}
+
+/// Where and by whom an event was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventMeta {
+    /// The block's number.
+    pub block_number: u64,
+    /// The block's hash.
+    pub block_hash: B256,
+    /// The block's parent hash.
+    pub parent_hash: B256,
+    /// The transaction.
+    pub tx_hash: B256,
+    /// The log's index in its block.
+    pub log_index: u64,
+    /// The transaction's sender (`from`), checked to be the event's actor.
+    pub sender: Address,
+    /// The block's timestamp (unix seconds).
+    pub block_time: u64,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventFilter {
+    /// Every event of the contract.
+    All,
+    /// One record's trail (topic 1).
+    Record(B256),
+    /// A wallet's own history: events where it is the actor, the owner or the subject
+    /// (three `eth_getLogs` queries, by topic position).
+    Wallet(Address),
+}
+
+impl EventFilter {
+    /// A stable name for the cache's sync cursors.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Self::All => "all".into(),
+            Self::Record(id) => format!("record:{id}"),
+            Self::Wallet(a) => format!("wallet:{a}"),
+        }
+    }
+
+    fn topic_queries(&self, base: &Filter) -> Vec<Filter> {
+        match *self {
+            Self::All => vec![base.clone()],
+            Self::Record(id) => vec![base.clone().topic1(id)],
+            Self::Wallet(a) => {
+                let word = a.into_word();
+                vec![
+                    base.clone().topic1(word),
+                    base.clone().topic2(word),
+                    base.clone().topic3(word),
+                ]
+            }
+        }
+    }
+}
+
+/// A decoded, checked event with its raw log (kept for the cache).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// Where and by whom.
+    pub meta: EventMeta,
+    /// What.
+    pub event: LedgerEvent,
+    pub(crate) topics: Vec<B256>,
+    pub(crate) data: Bytes,
+}
+
+/// A log that failed a check and was kept out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedEvent {
+    /// Where it was.
+    pub meta: EventMeta,
+    /// Why it was rejected, in words.
+    pub reason: String,
+}
+
+/// The blocks a fetch saw, by number: (hash, parent hash).
+pub(crate) type SeenBlocks = BTreeMap<u64, (B256, B256)>;
+
+/// What [`LedgerNode::fetch_events`] read.
+#[derive(Debug, Clone, Default)]
+pub struct FetchedEvents {
+    /// The checked events, in chain order.
+    pub events: Vec<LoggedEvent>,
+    /// Logs kept out, with the reason.
+    pub rejected: Vec<RejectedEvent>,
+    pub(crate) blocks: SeenBlocks,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RpcHeader {
+    pub hash: B256,
+    pub parent_hash: B256,
+    pub number: U64,
+    pub timestamp: U64,
+}
+
+/// The part of a receipt the sender check needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcReceipt {
+    transaction_hash: B256,
+    from: Address,
+}
+
+impl LedgerNode {
+    /// Reads the contract's events in `from_block..=to_block` selected by `filter`:
+    /// `eth_getLogs` in pages of [`LOG_PAGE_BLOCKS`] (a page the node refuses, e.g. for
+    /// too many results, is split), then each block that has logs once, with its
+    /// receipts (`eth_getBlockByNumber` without transactions and
+    /// `eth_getBlockReceipts`, in JSON-RPC batches: timestamps and senders). Every event's
+    /// sender must be the actor it names, else it is rejected.
+    pub async fn fetch_events(
+        &self,
+        contract: Address,
+        from_block: u64,
+        to_block: u64,
+        filter: &EventFilter,
+    ) -> Result<FetchedEvents, LedgerError> {
+        let mut logs = Vec::new();
+        let mut start = from_block;
+        while start <= to_block {
+            let end = to_block.min(start.saturating_add(LOG_PAGE_BLOCKS - 1));
+            let base = Filter::new().address(contract);
+            for query in filter.topic_queries(&base) {
+                self.get_logs_split(&query, start, end, &mut logs).await?;
+            }
+            if end == u64::MAX {
+                break;
+            }
+            start = end + 1;
+        }
+        let mut seen = HashSet::new();
+        logs.retain(|l| seen.insert((l.block_hash, l.log_index)));
+        logs.sort_by_key(|l| (l.block_number, l.log_index));
+
+        let numbers: Vec<u64> = logs
+            .iter()
+            .filter_map(|l| l.block_number)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let blocks = self.blocks_with_txs(&numbers).await?;
+        let mut out = FetchedEvents::default();
+        for log in logs {
+            let (Some(number), Some(hash), Some(tx_hash), Some(log_index)) = (
+                log.block_number,
+                log.block_hash,
+                log.transaction_hash,
+                log.log_index,
+            ) else {
+                return Err(self.inconsistent("a log without its block, transaction or index"));
+            };
+            let Some((block, senders)) = blocks.get(&number) else {
+                return Err(self.inconsistent(&format!("block {number} is missing")));
+            };
+            if block.hash != hash {
+                return Err(self.inconsistent(&format!(
+                    "a log names block {number} as {hash}, the node's block is {}",
+                    block.hash
+                )));
+            }
+            let Some(&sender) = senders.get(&tx_hash) else {
+                return Err(
+                    self.inconsistent(&format!("transaction {tx_hash} is not in block {number}"))
+                );
+            };
+            let meta = EventMeta {
+                block_number: number,
+                block_hash: hash,
+                parent_hash: block.parent_hash,
+                tx_hash,
+                log_index,
+                sender,
+                block_time: block.timestamp.to::<u64>(),
+            };
+            let topics = log.topics().to_vec();
+            let data = log.data().data.clone();
+            match LedgerEvent::decode(&topics, &data) {
+                None => out.rejected.push(RejectedEvent {
+                    meta,
+                    reason: "the log is not one of the contract's events".into(),
+                }),
+                Some(event) if event.actor() != sender => out.rejected.push(RejectedEvent {
+                    meta,
+                    reason: format!(
+                        "{} names {} as its actor, but the transaction was sent by {sender}",
+                        event.kind().as_str(),
+                        event.actor()
+                    ),
+                }),
+                Some(event) if !event.matches(filter) => {}
+                Some(event) => out.events.push(LoggedEvent {
+                    meta,
+                    event,
+                    topics,
+                    data,
+                }),
+            }
+        }
+        out.blocks = blocks
+            .into_iter()
+            .map(|(n, (b, _))| (n, (b.hash, b.parent_hash)))
+            .collect();
+        // Consecutive blocks must chain.
+        let mut prev: Option<(u64, B256)> = None;
+        for (&n, &(hash, parent)) in &out.blocks {
+            if let Some((pn, ph)) = prev {
+                if pn + 1 == n && ph != parent {
+                    return Err(self.inconsistent(&format!(
+                        "block {n}'s parent is {parent}, but block {pn} is {ph}"
+                    )));
+                }
+            }
+            prev = Some((n, hash));
+        }
+        Ok(out)
+    }
+
+    /// `eth_getLogs` over `from..=to`, halving the range when the node refuses it.
+    async fn get_logs_split(
+        &self,
+        query: &Filter,
+        from: u64,
+        to: u64,
+        out: &mut Vec<Log>,
+    ) -> Result<(), LedgerError> {
+        let mut ranges = vec![(from, to)];
+        while let Some((a, b)) = ranges.pop() {
+            let q = query.clone().from_block(a).to_block(b);
+            match self.timed(self.provider().get_logs(&q)).await {
+                Ok(logs) => out.extend(logs),
+                Err(LedgerError::Rejected { .. }) if b > a => {
+                    let mid = a + (b - a) / 2;
+                    ranges.push((mid + 1, b));
+                    ranges.push((a, mid));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The header of block `number`, or `None` past the head.
+    pub(crate) async fn header(&self, number: u64) -> Result<Option<RpcHeader>, LedgerError> {
+        let call = self
+            .provider()
+            .client()
+            .request::<_, Option<RpcHeader>>("eth_getBlockByNumber", (U64::from(number), false));
+        self.timed(call).await
+    }
+
+    async fn blocks_with_txs(
+        &self,
+        numbers: &[u64],
+    ) -> Result<BTreeMap<u64, (RpcHeader, HashMap<B256, Address>)>, LedgerError> {
+        let url = self.url().as_str().to_owned();
+        let mut out = BTreeMap::new();
+        // One small batch (header, receipts) per block, several blocks in flight: the
+        // node builds receipts per block, so parallel requests use its threads.
+        for chunk in numbers.chunks(BLOCKS_IN_FLIGHT) {
+            let mut set = tokio::task::JoinSet::new();
+            for &n in chunk {
+                let provider = self.provider().clone();
+                set.spawn(async move {
+                    let client = provider.client();
+                    let mut batch = alloy::rpc::client::BatchRequest::new(client);
+                    let header = batch.add_call::<_, Option<RpcHeader>>(
+                        "eth_getBlockByNumber",
+                        &(U64::from(n), false),
+                    )?;
+                    let receipts = batch.add_call::<_, Option<Vec<RpcReceipt>>>(
+                        "eth_getBlockReceipts",
+                        &(U64::from(n),),
+                    )?;
+                    batch.send().await?;
+                    Ok::<_, alloy::transports::TransportError>((n, header.await?, receipts.await?))
+                });
+            }
+            let deadline = tokio::time::Instant::now() + CALL_TIMEOUT * 2;
+            while let Some(joined) = tokio::time::timeout_at(deadline, set.join_next())
+                .await
+                .map_err(|_| self.timeout())?
+            {
+                let (n, header, receipts) = joined
+                    .map_err(|e| self.inconsistent(&format!("a block request failed: {e}")))?
+                    .map_err(|e| LedgerError::from_rpc(&url, e))?;
+                let missing = || self.inconsistent(&format!("block {n} is missing"));
+                let header = header.ok_or_else(missing)?;
+                let receipts = receipts.ok_or_else(missing)?;
+                if header.number.to::<u64>() != n {
+                    return Err(self.inconsistent(&format!("asked for block {n}, got another")));
+                }
+                let senders = receipts
+                    .iter()
+                    .map(|r| (r.transaction_hash, r.from))
+                    .collect();
+                out.insert(n, (header, senders));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn inconsistent(&self, detail: &str) -> LedgerError {
+        LedgerError::Inconsistent {
+            url: self.url().to_string(),
+            detail: detail.to_owned(),
+        }
+    }
+}
