@@ -6,6 +6,7 @@
 use medwallet_api::{
     HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem, NodeSettings,
 };
+use medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION;
 use medwallet_ledger::{Address, ContractStatus, LedgerError, LedgerNode};
 use medwallet_records::{IpfsError, IpfsNode};
 
@@ -63,7 +64,8 @@ async fn ledger_health(url: &str, contract: Option<&str>) -> LedgerHealth {
                         Some(Err(_)) => Some(false),
                         Some(Ok(address)) => Some(matches!(
                             node.contract_status(address).await,
-                            Ok(ContractStatus::Deployed { .. })
+                            Ok(ContractStatus::Deployed { schema_version })
+                                if schema_version == EXPECTED_SCHEMA_VERSION
                         )),
                     };
                     LedgerStatus::Up {

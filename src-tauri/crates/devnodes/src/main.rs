@@ -194,7 +194,17 @@ async fn ensure_contract(
             .await
             .map_err(|e| e.to_string())?
         {
-            ContractStatus::Deployed { .. } => return Ok(address),
+            ContractStatus::Deployed { schema_version }
+                if schema_version == medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION =>
+            {
+                return Ok(address)
+            }
+            // A local chain made by an older build: its contract speaks an older schema,
+            // so this build deploys its own beside it (the old events stay on the chain).
+            ContractStatus::Deployed { schema_version } => eprintln!(
+                "medwallet-devnodes: the contract at {address} speaks schema {schema_version}; deploying schema {}",
+                medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION
+            ),
             ContractStatus::Missing => {
                 eprintln!("medwallet-devnodes: no contract at {address} (new chain?); deploying")
             }
