@@ -207,6 +207,18 @@ impl Unlocked {
         Ok(&self.secrets_mut()?.keys)
     }
 
+    /// The wallet's keys for background work, *not* counting as activity (an idle wallet
+    /// still locks on time). `Err(Locked)` once locked or idle too long.
+    pub fn keys_in_background(&mut self) -> Result<&WalletKeys> {
+        if self.tick() {
+            return Err(VaultError::Locked);
+        }
+        self.secrets
+            .as_ref()
+            .map(|s| &s.keys)
+            .ok_or(VaultError::Locked)
+    }
+
     /// A fresh Emergency Kit (the recovery phrase) to print again, e.g. from Settings.
     pub fn emergency_kit(&mut self) -> Result<EmergencyKit> {
         let now = self.clock.wall();
@@ -271,6 +283,19 @@ mod tests {
         assert_eq!(s.time_left(), Duration::ZERO);
         // The public identity stays available for the lock screen.
         assert_eq!(s.identity().display_name, "Ada");
+    }
+
+    #[test]
+    fn background_use_of_the_keys_does_not_keep_the_wallet_unlocked() {
+        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH));
+        let mut s = session(clock.clone(), Duration::from_secs(60));
+        clock.advance(Duration::from_secs(50));
+        assert!(s.keys_in_background().is_ok());
+        // Not activity: the deadline did not move.
+        assert_eq!(s.time_left(), Duration::from_secs(10));
+        clock.advance(Duration::from_secs(10));
+        assert!(matches!(s.keys_in_background(), Err(VaultError::Locked)));
+        assert!(s.secrets.is_none(), "the secrets are gone, not just hidden");
     }
 
     #[test]
