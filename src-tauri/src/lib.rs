@@ -48,7 +48,9 @@ pub fn run() {
                 }
             });
             // The outbox: uploads kept on this device go out when the IPFS node answers.
-            // It needs no key (everything in it is encrypted), so it runs while locked too.
+            // They need no key (everything in it is encrypted), so they run while locked
+            // too; ledger registrations are signed, so they go out while a wallet is
+            // unlocked (asking for its keys here is not activity).
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -56,8 +58,10 @@ pub fn run() {
                     every.tick().await;
                     let state = handle.state::<state::AppState>();
                     let settings = commands::current(&state).await;
-                    if let Ok(url) = url::Url::parse(&settings.ipfs_url) {
-                        state.records.sync_all(&url).await;
+                    let owner = state.wallets.lock().await.record_owner_if_unlocked();
+                    let ledger = medwallet_core::LedgerTarget::from_settings(&settings);
+                    if let (Ok(url), Ok(ledger)) = (url::Url::parse(&settings.ipfs_url), ledger) {
+                        state.records.sync_all(&url, owner.as_ref(), &ledger).await;
                     }
                 }
             });
@@ -92,6 +96,8 @@ pub fn run() {
             commands::records::choose_save_path,
             commands::records::save_record_copy,
             commands::records::sync_records,
+            commands::audit::get_audit_trail,
+            commands::audit::export_audit,
         ])
         .build(tauri::generate_context!());
     match app {

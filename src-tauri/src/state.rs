@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use medwallet_core::{Defaults, RecordService, SettingsStore, WalletService};
+use medwallet_core::{AuditService, Defaults, RecordService, SettingsStore, WalletService};
 use tauri::Manager;
 
 /// The app's state, managed by tauri.
@@ -16,6 +16,8 @@ pub struct AppState {
     pub wallets: tokio::sync::Mutex<WalletService>,
     /// Records (per wallet, under `records/` in the data folder) and their outbox.
     pub records: RecordService,
+    /// The audit trail's event caches (per wallet, under `audit/`).
+    pub audit: AuditService,
     /// Where paths of files dropped on the window go (the Records page's channel).
     pub drops: tokio::sync::Mutex<Option<tauri::ipc::Channel<Vec<String>>>>,
 }
@@ -47,7 +49,9 @@ impl AppState {
         }
         let wallets = tokio::sync::Mutex::new(WalletService::open(&dir, kit_dir).await);
         let records = RecordService::new(&dir);
+        let audit = AuditService::new(&dir);
         Ok(Self {
+            audit,
             settings,
             defaults,
             wallets,

@@ -15,6 +15,7 @@ use tauri::State;
 
 use crate::state::AppState;
 
+pub mod audit;
 pub mod records;
 
 type Answer<T> = Result<T, UserError>;

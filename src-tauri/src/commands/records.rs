@@ -11,7 +11,7 @@ use medwallet_api::{
     AddProgress, Done, Inspection, NoArgs, OpenedRecord, RecordSummary, SavedCopy, SyncReport,
     UserError,
 };
-use medwallet_core::Owner;
+use medwallet_core::{LedgerTarget, Owner};
 use tauri::ipc::Channel;
 use tauri::State;
 use tauri_plugin_dialog::DialogExt;
@@ -22,6 +22,12 @@ use crate::state::AppState;
 
 async fn owner(state: &AppState) -> Answer<Owner> {
     state.wallets.lock().await.record_owner()
+}
+
+pub(crate) async fn ledger_target(state: &AppState) -> Answer<LedgerTarget> {
+    LedgerTarget::from_settings(&current(state).await).map_err(|problem| {
+        UserError::new(problem, "Open Settings and correct the ledger node URL.")
+    })
 }
 
 async fn ipfs_url(state: &AppState) -> Answer<Url> {
@@ -85,6 +91,7 @@ pub async fn add_record(
 ) -> Answer<RecordSummary> {
     let owner = owner(&state).await?;
     let ipfs = ipfs_url(&state).await?;
+    let ledger = ledger_target(&state).await?;
     let send = Arc::new(move |p: AddProgress| {
         let _ = progress.send(p);
     });
@@ -93,6 +100,7 @@ pub async fn add_record(
         .add(
             &owner,
             &ipfs,
+            &ledger,
             &args.job_id,
             &args.path,
             &args.metadata,
@@ -155,11 +163,15 @@ pub async fn save_record_copy(state: State<'_, AppState>, args: SaveCopyArgs) ->
         .await
 }
 
-/// `sync_records`: push what waits in the outbox now.
+/// `sync_records`: push what waits in the outbox now (uploads, ledger registrations).
 #[tauri::command]
 pub async fn sync_records(state: State<'_, AppState>, args: NoArgs) -> Answer<SyncReport> {
     let NoArgs {} = args;
     let owner = owner(&state).await?;
     let ipfs = ipfs_url(&state).await?;
-    state.records.sync(&owner.wallet_id, &ipfs, true).await
+    let ledger = ledger_target(&state).await?;
+    state
+        .records
+        .sync(&owner.wallet_id, Some(&owner), &ipfs, &ledger, true)
+        .await
 }

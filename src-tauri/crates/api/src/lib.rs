@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod health;
 pub mod records;
 pub mod settings;
@@ -17,11 +18,12 @@ pub mod wallet;
 
 use serde::{de::DeserializeOwned, Serialize};
 
+pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party};
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use records::{
     AddProgress, AddStage, Category, ContentKind, DicomTag, FhirItem, FhirSummary, FileDraft,
-    Inspection, OpenedRecord, RecordMetadata, RecordStatus, RecordSummary, RecordView, RefusedFile,
-    SavedCopy, SyncReport, Verification,
+    Inspection, LedgerMark, OpenedRecord, RecordMetadata, RecordStatus, RecordSummary, RecordView,
+    RefusedFile, SavedCopy, SyncReport, Verification,
 };
 pub use settings::{NodeSettings, SettingsError};
 pub use wallet::{
@@ -160,6 +162,11 @@ pub mod commands {
         SaveRecordCopy = "save_record_copy" (SaveCopyArgs) -> SavedCopy;
         /// Pushes records kept on this device to IPFS now.
         SyncRecords = "sync_records" (NoArgs) -> SyncReport;
+        /// Reads new ledger events into the cache (when the node answers) and answers the
+        /// unlocked wallet's trail, filtered.
+        GetAuditTrail = "get_audit_trail" (AuditQuery) -> AuditTrail;
+        /// Writes the filtered trail to a file, as CSV or a FHIR AuditEvent bundle.
+        ExportAudit = "export_audit" (ExportAuditArgs) -> SavedCopy;
     }
 
     impl Streaming for AddRecord {
@@ -168,6 +175,17 @@ pub mod commands {
 
     impl Streaming for WatchDrops {
         type Progress = Vec<String>;
+    }
+
+    /// Arguments of [`ExportAudit`].
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct ExportAuditArgs {
+        /// Which entries.
+        pub query: AuditQuery,
+        /// The format.
+        pub format: ExportFormat,
+        /// The file to write (a new file).
+        pub path: String,
     }
 
     /// Arguments of [`InspectFiles`].

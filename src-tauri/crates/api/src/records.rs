@@ -144,6 +144,26 @@ pub struct RecordSummary {
     pub content_cid: String,
     /// When it was added (RFC 3339).
     pub added_at: String,
+    /// Its registration on the ledger.
+    pub ledger: LedgerMark,
+}
+
+/// Whether a record version is registered on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LedgerMark {
+    /// Not yet: it is registered once it is on IPFS and the ledger node answers.
+    Pending {
+        /// Why it waits, in words.
+        reason: String,
+    },
+    /// Registered by this transaction.
+    Registered {
+        /// Block number.
+        block_number: u64,
+        /// Transaction hash.
+        tx_hash: String,
+    },
 }
 
 /// A file the user chose, with proposed metadata (from `inspect_files`).

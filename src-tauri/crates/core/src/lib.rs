@@ -6,13 +6,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod health;
 pub mod node_url;
 pub mod records;
 pub mod settings;
 pub mod wallet;
 
+pub use audit::AuditService;
 pub use health::check_health;
-pub use records::{Owner, RecordService};
+pub use records::{LedgerTarget, Owner, RecordService};
 pub use settings::{Defaults, SettingsStore, StoreError};
 pub use wallet::WalletService;

@@ -589,6 +589,20 @@ impl WalletService {
         Ok(crate::records::Owner::new(&wallet_id, &name, keys))
     }
 
+    /// The unlocked wallet's [`record_owner`](Self::record_owner), if a session is open,
+    /// for background work (the outbox's ledger registrations). Not activity: it does
+    /// not keep an idle wallet from locking.
+    pub fn record_owner_if_unlocked(&mut self) -> Option<crate::records::Owner> {
+        if !self.is_open() {
+            return None;
+        }
+        let session = self.session.as_mut()?;
+        let wallet_id = session.wallet_id().as_str().to_owned();
+        let name = session.identity().display_name.clone();
+        let keys = session.keys_in_background().ok()?;
+        Some(crate::records::Owner::new(&wallet_id, &name, keys))
+    }
+
     /// The id of the wallet whose session is open or was last open (locked or not).
     pub fn current_wallet_id(&self) -> Option<String> {
         self.session

@@ -8,10 +8,13 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use medwallet_api::{AddProgress, AddStage, Category, RecordMetadata, RecordStatus, RecordView};
+use medwallet_api::{
+    AddProgress, AddStage, AuditAction, AuditQuery, Category, ExportFormat, LedgerMark,
+    RecordMetadata, RecordStatus, RecordView,
+};
 use medwallet_core::records::Progress;
-use medwallet_core::{Owner, RecordService};
-use medwallet_devnodes::{Ipfs, IpfsOptions, NodeTools};
+use medwallet_core::{AuditService, LedgerTarget, Owner, RecordService};
+use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
 use medwallet_vault::{Role, Seed, WalletKeys};
 use url::Url;
 
@@ -31,6 +34,15 @@ const CHILD_FILE: &str = "MEDWALLET_TEST_CHILD_FILE";
 fn patient(seed_byte: u8) -> Owner {
     let keys = WalletKeys::derive(&Seed::from_bytes([seed_byte; 32]), Role::Patient).unwrap();
     Owner::new(&format!("{:032x}", seed_byte), "Ada Lovelace", &keys)
+}
+
+/// No contract configured: registrations wait (without a network call).
+fn no_ledger() -> LedgerTarget {
+    LedgerTarget {
+        url: Url::parse("http://127.0.0.1:9/").unwrap(),
+        contract: None,
+        chain_id: None,
+    }
 }
 
 fn meta(title: &str) -> RecordMetadata {
@@ -165,6 +177,7 @@ async fn every_file_type_round_trips_through_ipfs_and_opens_verified() {
             .add(
                 &owner,
                 &fx.url,
+                &no_ledger(),
                 &job,
                 &draft.path,
                 &draft.metadata,
@@ -254,7 +267,15 @@ async fn a_record_added_while_the_node_is_down_is_kept_and_uploaded_when_it_is_b
 
     let (progress, seen) = recorder();
     let record = service
-        .add(&owner, &fx.url, "j", &path, &meta("Offline note"), progress)
+        .add(
+            &owner,
+            &fx.url,
+            &no_ledger(),
+            "j",
+            &path,
+            &meta("Offline note"),
+            progress,
+        )
         .await
         .unwrap();
     let RecordStatus::LocalOnly { reason } = &record.status else {
@@ -265,12 +286,18 @@ async fn a_record_added_while_the_node_is_down_is_kept_and_uploaded_when_it_is_b
     // It opens from this device, verified, while the node is down.
     let opened = service.open(&owner, &fx.url, &record.id).await.unwrap();
     assert_eq!(opened.verification.source, "this device");
-    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    let report = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &no_ledger(), true)
+        .await
+        .unwrap();
     assert_eq!((report.uploaded, report.waiting), (0, 1));
     assert!(report.problem.is_some());
 
     fx.restart_ipfs();
-    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    let report = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &no_ledger(), true)
+        .await
+        .unwrap();
     assert_eq!((report.uploaded, report.waiting), (1, 0), "{report:?}");
     let list = service.list(&owner).await.unwrap();
     assert_eq!(list.len(), 1, "no duplicate");
@@ -300,7 +327,15 @@ async fn the_node_stopping_mid_upload_delays_the_record_and_loses_nothing() {
         let path = path.display().to_string();
         tokio::spawn(async move {
             service
-                .add(&owner, &url, "big", &path, &meta("Big scan"), progress)
+                .add(
+                    &owner,
+                    &url,
+                    &no_ledger(),
+                    "big",
+                    &path,
+                    &meta("Big scan"),
+                    progress,
+                )
                 .await
         })
     };
@@ -313,7 +348,10 @@ async fn the_node_stopping_mid_upload_delays_the_record_and_loses_nothing() {
     );
 
     fx.restart_ipfs();
-    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    let report = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &no_ledger(), true)
+        .await
+        .unwrap();
     assert_eq!((report.uploaded, report.waiting), (1, 0), "{report:?}");
     let list = service.list(&owner).await.unwrap();
     assert_eq!(list.len(), 1);
@@ -374,7 +412,15 @@ async fn child_process_adds_a_file_until_killed() {
     });
     let url = Url::parse(&ipfs).unwrap();
     let _ = service
-        .add(&patient(5), &url, "child", &file, &meta("Killed"), progress)
+        .add(
+            &patient(5),
+            &url,
+            &no_ledger(),
+            "child",
+            &file,
+            &meta("Killed"),
+            progress,
+        )
         .await;
     println!("FINISHED");
 }
@@ -427,7 +473,10 @@ async fn an_app_killed_mid_upload_finishes_the_upload_after_restart() {
     let list = service.list(&owner).await.unwrap();
     assert_eq!(list.len(), 1, "the encrypted record was kept");
     assert!(matches!(list[0].status, RecordStatus::LocalOnly { .. }));
-    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    let report = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &no_ledger(), true)
+        .await
+        .unwrap();
     assert_eq!((report.uploaded, report.waiting), (1, 0), "{report:?}");
     let list = service.list(&owner).await.unwrap();
     assert_eq!(list.len(), 1);
@@ -457,7 +506,10 @@ async fn an_app_killed_mid_encryption_leaves_nothing_after_restart() {
     let owner = patient(5);
     assert!(service.list(&owner).await.unwrap().is_empty());
     assert_eq!(objects_left(&fx.data()), Vec::<String>::new());
-    let report = service.sync(&owner.wallet_id, &fx.url, true).await.unwrap();
+    let report = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &no_ledger(), true)
+        .await
+        .unwrap();
     assert_eq!((report.uploaded, report.waiting), (0, 0));
     service.close().await;
 }
@@ -485,6 +537,7 @@ async fn a_cancelled_add_leaves_nothing() {
             .add(
                 &owner,
                 &fx.url,
+                &no_ledger(),
                 &job,
                 &path.display().to_string(),
                 &meta("x"),
@@ -520,6 +573,7 @@ async fn removing_the_file_while_it_uploads_does_not_matter() {
         .add(
             &owner,
             &fx.url,
+            &no_ledger(),
             "j",
             &path.display().to_string(),
             &meta("Scan"),
@@ -583,7 +637,15 @@ async fn a_byte_flipped_in_the_stored_content_manifest_or_capsule_is_named() {
             format!("note about the {part}").as_bytes(),
         );
         let record = service
-            .add(&owner, &fx.url, part, &path, &meta(part), quiet())
+            .add(
+                &owner,
+                &fx.url,
+                &no_ledger(),
+                part,
+                &path,
+                &meta(part),
+                quiet(),
+            )
             .await
             .unwrap();
         assert_eq!(record.status, RecordStatus::OnIpfs);
@@ -640,7 +702,15 @@ async fn bad_files_get_clear_messages_and_leave_nothing() {
     let gone = fx.root.join("files").join("gone.pdf").display().to_string();
     for (path, words) in [(empty, "is empty"), (gone, "does not exist")] {
         let err = service
-            .add(&owner, &fx.url, "bad", &path, &meta("bad"), quiet())
+            .add(
+                &owner,
+                &fx.url,
+                &no_ledger(),
+                "bad",
+                &path,
+                &meta("bad"),
+                quiet(),
+            )
             .await
             .unwrap_err();
         assert!(err.message.contains(words), "{err:?}");
@@ -650,7 +720,15 @@ async fn bad_files_get_clear_messages_and_leave_nothing() {
     let mut bad_date = meta("x");
     bad_date.date = "yesterday".into();
     let err = service
-        .add(&owner, &fx.url, "bad", &ok, &bad_date, quiet())
+        .add(
+            &owner,
+            &fx.url,
+            &no_ledger(),
+            "bad",
+            &ok,
+            &bad_date,
+            quiet(),
+        )
         .await
         .unwrap_err();
     assert!(err.message.contains("is not a date"), "{err:?}");
@@ -658,11 +736,204 @@ async fn bad_files_get_clear_messages_and_leave_nothing() {
     let keys = WalletKeys::derive(&Seed::from_bytes([9; 32]), Role::Doctor).unwrap();
     let doctor = Owner::new(&format!("{:032x}", 9), "Dr. Seacole", &keys);
     let err = service
-        .add(&doctor, &fx.url, "bad", &ok, &meta("x"), quiet())
+        .add(
+            &doctor,
+            &fx.url,
+            &no_ledger(),
+            "bad",
+            &ok,
+            &meta("x"),
+            quiet(),
+        )
         .await
         .unwrap_err();
     assert!(err.message.contains("Only patient wallets"), "{err:?}");
     assert!(service.list(&owner).await.unwrap().is_empty());
     assert_eq!(objects_left(&fx.data()), Vec::<String>::new());
+    service.close().await;
+}
+
+fn start_anvil(dir: &Path, port: Option<u16>) -> Anvil {
+    Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions {
+            dir: dir.to_owned(),
+            persist: true,
+            port,
+            chain_id: medwallet_devnodes::LOCAL_CHAIN_ID,
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
+    use medwallet_ledger::{LedgerNode, PrivateKeySigner};
+    let fx = Fixture::new();
+    let anvil_dir = fx.root.join("anvil");
+    let anvil = start_anvil(&anvil_dir, None);
+    let port = anvil.port();
+    let ledger_url = Url::parse(&anvil.url()).unwrap();
+    let contract = LedgerNode::new(&ledger_url)
+        .deploy(PrivateKeySigner::random())
+        .await
+        .unwrap();
+    let target = LedgerTarget {
+        url: ledger_url.clone(),
+        contract: Some(contract),
+        chain_id: Some(medwallet_devnodes::LOCAL_CHAIN_ID),
+    };
+    let service = RecordService::new(&fx.data());
+    let audit = AuditService::new(&fx.data());
+    let owner = patient(21);
+
+    // A normal add ends registered.
+    let path = fx.file("lab.pdf", PDF);
+    let record = service
+        .add(
+            &owner,
+            &fx.url,
+            &target,
+            "j1",
+            &path,
+            &meta("Lab report"),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    let LedgerMark::Registered {
+        block_number,
+        tx_hash,
+    } = record.ledger.clone()
+    else {
+        panic!("{record:?}")
+    };
+    let context = service.audit_context(&owner).await.unwrap();
+    let trail = audit
+        .trail(&owner, &target, &AuditQuery::default(), &context)
+        .await
+        .unwrap();
+    assert_eq!(trail.problem, None, "{trail:?}");
+    assert_eq!(trail.chain_id, Some(medwallet_devnodes::LOCAL_CHAIN_ID));
+    assert_eq!(trail.pending, 0);
+    assert_eq!(trail.entries.len(), 1, "{trail:?}");
+    let up = &trail.entries[0];
+    assert_eq!(up.action, AuditAction::Uploaded);
+    assert_eq!(up.actor.name.as_deref(), Some("You"));
+    assert_eq!(up.actor.address, owner.address);
+    assert_eq!(up.record_title.as_deref(), Some("Lab report"));
+    assert_eq!((up.block_number, &up.tx_hash), (block_number, &tx_hash));
+
+    // Exports.
+    let csv = audit
+        .export(
+            &owner,
+            &target,
+            &AuditQuery::default(),
+            &context,
+            ExportFormat::Csv,
+            &fx.root.join("trail.csv").display().to_string(),
+        )
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&csv.path).unwrap();
+    assert!(text.starts_with(
+        "time,action,actor,actor_name,subject,record_id,record_title,detail,block,tx\r\n"
+    ));
+    assert!(text.contains(&tx_hash) && text.contains("Lab report"));
+    let fhir = audit
+        .export(
+            &owner,
+            &target,
+            &AuditQuery::default(),
+            &context,
+            ExportFormat::FhirBundle,
+            &fx.root.join("trail.json").display().to_string(),
+        )
+        .await
+        .unwrap();
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fhir.path).unwrap()).unwrap();
+    assert_eq!(bundle["entry"][0]["resource"]["resourceType"], "AuditEvent");
+    assert_eq!(fhir.size, std::fs::metadata(&fhir.path).unwrap().len());
+
+    // The ledger stops: an add ends pending with a reason, nothing is lost.
+    anvil.stop();
+    let path = fx.file("note.txt", TEXT);
+    let offline = service
+        .add(
+            &owner,
+            &fx.url,
+            &target,
+            "j2",
+            &path,
+            &meta("Offline note"),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(offline.status, RecordStatus::OnIpfs);
+    let LedgerMark::Pending { reason } = &offline.ledger else {
+        panic!("{offline:?}")
+    };
+    assert!(reason.contains("does not answer"), "{reason}");
+    let context = service.audit_context(&owner).await.unwrap();
+    assert_eq!(context.pending, 1);
+    let trail = audit
+        .trail(&owner, &target, &AuditQuery::default(), &context)
+        .await
+        .unwrap();
+    assert!(trail.problem.is_some(), "{trail:?}");
+    assert_eq!(trail.entries.len(), 1, "the cached entry is still answered");
+    assert_eq!(trail.pending, 1);
+
+    // The ledger is back (same state, same port): a sync registers it, once.
+    let anvil = start_anvil(&anvil_dir, Some(port));
+    let report = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &target, true)
+        .await
+        .unwrap();
+    assert_eq!(report.problem, None, "{report:?}");
+    let list = service.list(&owner).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(
+        list.iter()
+            .all(|r| matches!(r.ledger, LedgerMark::Registered { .. })),
+        "{list:?}"
+    );
+    // Running the step again (as after a missed receipt) finds the registration, sends nothing.
+    let again = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &target, true)
+        .await
+        .unwrap();
+    assert_eq!(again.problem, None);
+    let context = service.audit_context(&owner).await.unwrap();
+    let trail = audit
+        .trail(&owner, &target, &AuditQuery::default(), &context)
+        .await
+        .unwrap();
+    assert_eq!(trail.problem, None, "{trail:?}");
+    assert_eq!(trail.pending, 0);
+    let uploads: Vec<_> = trail
+        .entries
+        .iter()
+        .filter(|e| e.action == AuditAction::Uploaded)
+        .collect();
+    assert_eq!(uploads.len(), 2, "no duplicate: {trail:?}");
+    assert_eq!(uploads[0].record_title.as_deref(), Some("Offline note"));
+    let only = audit
+        .trail(
+            &owner,
+            &target,
+            &AuditQuery {
+                record_id: Some(record.id.clone()),
+                ..Default::default()
+            },
+            &context,
+        )
+        .await
+        .unwrap();
+    assert_eq!(only.entries.len(), 1);
+    drop(anvil);
     service.close().await;
 }

@@ -22,6 +22,7 @@
 mod errors;
 mod inspect;
 mod local_seal;
+mod register;
 mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -33,8 +34,9 @@ use std::sync::{Arc, Mutex};
 use medwallet_abe::rand_core::OsRng;
 use medwallet_abe::{DataKey, MasterKey, Policy, UserKey};
 use medwallet_api::{
-    AddProgress, AddStage, Category, ContentKind, Inspection, OpenedRecord, RecordMetadata,
-    RecordStatus, RecordSummary, RecordView, SavedCopy, SyncReport, UserError, Verification,
+    AddProgress, AddStage, Category, ContentKind, Inspection, LedgerMark, OpenedRecord,
+    RecordMetadata, RecordStatus, RecordSummary, RecordView, SavedCopy, SyncReport, UserError,
+    Verification,
 };
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::{capsule, manifest, stream, IpfsNode};
@@ -43,7 +45,9 @@ use zeroize::Zeroizing;
 
 pub use errors::{node_error, stream_error};
 pub use inspect::inspect as inspect_files;
-use store::{Object, RecordStore, State, StoredRecord};
+pub(crate) use register::ledger_words;
+pub use register::LedgerTarget;
+use store::{Object, RecordStore, State, Step, StoredRecord};
 
 type Answer<T> = Result<T, UserError>;
 
@@ -62,6 +66,8 @@ pub struct Owner {
     pub display_name: String,
     local_key: Zeroizing<[u8; 32]>,
     authority_seed: Option<Zeroizing<[u8; 32]>>,
+    /// The secp256k1 key that signs the wallet's ledger transactions.
+    ledger_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Owner {
@@ -83,6 +89,7 @@ impl Owner {
             display_name: display_name.to_owned(),
             local_key: Zeroizing::new(*keys.local_records_key()),
             authority_seed: keys.abe_authority_seed().map(|s| Zeroizing::new(*s)),
+            ledger_key: Zeroizing::new(*keys.ledger_secret_key()),
         }
     }
 
@@ -129,6 +136,8 @@ pub struct RecordService {
     stores: tokio::sync::Mutex<HashMap<String, RecordStore>>,
     /// Record versions being uploaded now (an add and the outbox never upload one twice at once).
     uploading: Mutex<HashSet<(String, u32)>>,
+    /// Record versions being registered now (never two transactions for one at once).
+    registering: Mutex<HashSet<(String, u32)>>,
     /// Cancel flags of running adds, by job id.
     jobs: Mutex<HashMap<String, Arc<AtomicBool>>>,
 }
@@ -143,6 +152,7 @@ impl RecordService {
             dir: data_dir.join("records"),
             stores: Default::default(),
             uploading: Default::default(),
+            registering: Default::default(),
             jobs: Default::default(),
         }
     }
@@ -182,15 +192,19 @@ impl RecordService {
         }
     }
 
-    /// Encrypts the file at `path` on this device and stores it on the IPFS node at `ipfs`.
+    /// Encrypts the file at `path` on this device, stores it on the IPFS node at `ipfs`
+    /// and registers it on the ledger at `ledger`.
     ///
-    /// Answers the new record. When the node cannot be reached the record is kept on this
-    /// device (status `LocalOnly`) and the outbox uploads it later; a cancelled or failed add
-    /// leaves nothing behind.
+    /// Answers the new record. When the IPFS node cannot be reached the record is kept on
+    /// this device (status `LocalOnly`) and the outbox uploads it later; when the ledger
+    /// cannot, its registration waits in the outbox (`LedgerMark::Pending`, with the
+    /// reason). A cancelled or failed add leaves nothing behind.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add(
         &self,
         owner: &Owner,
         ipfs: &Url,
+        ledger: &LedgerTarget,
         job_id: &str,
         path: &str,
         metadata: &RecordMetadata,
@@ -206,7 +220,9 @@ impl RecordService {
             jobs.insert(job_id.to_owned(), cancel.clone());
         }
         let result = self
-            .add_inner(owner, ipfs, job_id, path, metadata, progress, cancel)
+            .add_inner(
+                owner, ipfs, ledger, job_id, path, metadata, progress, cancel,
+            )
             .await;
         lock(&self.jobs).remove(job_id);
         result
@@ -217,6 +233,7 @@ impl RecordService {
         &self,
         owner: &Owner,
         ipfs: &Url,
+        ledger: &LedgerTarget,
         job_id: &str,
         path: &str,
         metadata: RecordMetadata,
@@ -308,7 +325,12 @@ impl RecordService {
             })
             .await;
         match outcome {
-            Ok(()) => {}
+            Ok(()) => {
+                // Phase 3: register on the ledger (if this fails, the outbox retries).
+                let _ = self
+                    .run_register(&store, owner, ledger, &record_id, version, 0)
+                    .await;
+            }
             Err(UploadFailure::Cancelled) => {
                 let _ = store.delete(&record_id, version).await;
                 if let Ok(node) = IpfsNode::new(ipfs) {
@@ -442,6 +464,8 @@ impl RecordService {
             state: State::Local,
             problem: Some("Not uploaded yet.".to_owned()),
             added_at: now.to_owned(),
+            ledger: None,
+            ledger_problem: None,
         })
     }
 
@@ -562,12 +586,87 @@ impl RecordService {
         Ok(())
     }
 
-    /// Runs the outbox of one wallet: uploads what is due (everything when `force`).
-    pub async fn sync(&self, wallet_id: &str, ipfs: &Url, force: bool) -> Answer<SyncReport> {
+    /// Runs the registration step of one record version and records its outcome (done, or
+    /// the reason and the next attempt).
+    async fn run_register(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        record_id: &str,
+        version: u32,
+        attempts: u32,
+    ) -> Result<(), register::RegisterFailure> {
+        let key = (record_id.to_owned(), version);
+        if !lock(&self.registering).insert(key.clone()) {
+            return Err(register::RegisterFailure {
+                reason: "A registration of this record is already running.".to_owned(),
+                node_down: false,
+            });
+        }
+        let result = self
+            .run_register_inner(store, owner, ledger, record_id, version, attempts)
+            .await;
+        lock(&self.registering).remove(&key);
+        result
+    }
+
+    async fn run_register_inner(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        record_id: &str,
+        version: u32,
+        attempts: u32,
+    ) -> Result<(), register::RegisterFailure> {
+        let stored = |e: store::StoreError| register::RegisterFailure {
+            reason: errors::store_error(e).message,
+            node_down: false,
+        };
+        let Some(row) = store
+            .latest(record_id)
+            .await
+            .map_err(stored)?
+            .filter(|r| r.version == version)
+        else {
+            return Ok(());
+        };
+        if let Some((tx, block)) = &row.ledger {
+            return store
+                .registered(record_id, version, tx, *block)
+                .await
+                .map_err(stored);
+        }
+        match register::register(owner, ledger, &row).await {
+            Ok((tx, block)) => store
+                .registered(record_id, version, &tx, block)
+                .await
+                .map_err(stored),
+            Err(failure) => {
+                let _ = store
+                    .register_failed(record_id, version, &failure.reason, backoff_until(attempts))
+                    .await;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Runs the outbox of one wallet: uploads what is due (everything when `force`), then,
+    /// when `owner` is that wallet unlocked, registers what is on IPFS on the ledger (the
+    /// transactions need its key; while it is locked they wait).
+    pub async fn sync(
+        &self,
+        wallet_id: &str,
+        owner: Option<&Owner>,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        force: bool,
+    ) -> Answer<SyncReport> {
         let store = self.store(wallet_id).await?;
         let now = chrono::Utc::now().timestamp();
         let due = store
-            .due(if force { None } else { Some(now) })
+            .due(Step::Upload, if force { None } else { Some(now) })
             .await
             .map_err(errors::store_error)?;
         let mut report = SyncReport::default();
@@ -601,21 +700,68 @@ impl RecordService {
                 }
             }
         }
-        report.waiting = store.waiting().await.map_err(errors::store_error)?;
+        if let Some(owner) = owner.filter(|o| o.wallet_id == wallet_id) {
+            let due = store
+                .due(Step::Register, if force { None } else { Some(now) })
+                .await
+                .map_err(errors::store_error)?;
+            for item in due {
+                let outcome = self
+                    .run_register(
+                        &store,
+                        owner,
+                        ledger,
+                        &item.record_id,
+                        item.version,
+                        item.attempts + 1,
+                    )
+                    .await;
+                if let Err(failure) = outcome {
+                    if report.problem.is_none() {
+                        report.problem = Some(failure.reason);
+                    }
+                    if failure.node_down {
+                        break;
+                    }
+                }
+            }
+        }
+        report.waiting = store
+            .waiting(Step::Upload)
+            .await
+            .map_err(errors::store_error)?;
         Ok(report)
     }
 
-    /// Runs the outbox of every wallet that has records on this device.
-    pub async fn sync_all(&self, ipfs: &Url) {
+    /// Runs the outbox of every wallet that has records on this device; `owner` (the
+    /// unlocked wallet, if any) lets its registrations go out.
+    pub async fn sync_all(&self, ipfs: &Url, owner: Option<&Owner>, ledger: &LedgerTarget) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
         for entry in entries.flatten() {
             if entry.path().join("records.sqlite").exists() {
                 let id = entry.file_name().to_string_lossy().into_owned();
-                let _ = self.sync(&id, ipfs, false).await;
+                let _ = self.sync(&id, owner, ipfs, ledger, false).await;
             }
         }
+    }
+
+    /// What the audit trail needs of the wallet's records: their titles by id, and how
+    /// many versions still wait for their ledger transaction (upload or registration).
+    pub async fn audit_context(&self, owner: &Owner) -> Answer<crate::audit::AuditContext> {
+        let titles = self
+            .list(owner)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.to_lowercase(), r.title))
+            .collect();
+        let store = self.store(&owner.wallet_id).await?;
+        let pending = store
+            .pending_versions()
+            .await
+            .map_err(errors::store_error)?;
+        Ok(crate::audit::AuditContext { titles, pending })
     }
 
     /// The owner's records, newest first.
@@ -1037,7 +1183,23 @@ fn summary_of(m: &manifest::Manifest, row: &StoredRecord, uploading: bool) -> Re
                 .unwrap_or_else(|| "Waiting for the IPFS node.".to_owned()),
         },
     };
+    let ledger = match (&row.ledger, row.state) {
+        (Some((tx, block)), _) => LedgerMark::Registered {
+            block_number: *block,
+            tx_hash: tx.clone(),
+        },
+        (None, State::Local) => LedgerMark::Pending {
+            reason: "It is registered on the ledger once it is on IPFS.".to_owned(),
+        },
+        (None, State::OnIpfs) => LedgerMark::Pending {
+            reason: row
+                .ledger_problem
+                .clone()
+                .unwrap_or_else(|| "Waiting to be registered on the ledger.".to_owned()),
+        },
+    };
     RecordSummary {
+        ledger,
         id: row.record_id.clone(),
         version: row.version,
         title: m.title.clone(),

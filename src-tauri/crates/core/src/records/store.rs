@@ -29,6 +29,24 @@ impl State {
     }
 }
 
+/// The steps of the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Add and pin the objects on IPFS.
+    Upload,
+    /// Register the version on the ledger (after the upload).
+    Register,
+}
+
+impl Step {
+    fn as_str(self) -> &'static str {
+        match self {
+            Step::Upload => "upload",
+            Step::Register => "register",
+        }
+    }
+}
+
 /// A record version's row.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -42,6 +60,10 @@ pub struct StoredRecord {
     pub state: State,
     pub problem: Option<String>,
     pub added_at: String,
+    /// Where its registration landed: (tx hash, block number).
+    pub ledger: Option<(String, u64)>,
+    /// Why its registration still waits.
+    pub ledger_problem: Option<String>,
 }
 
 /// A due outbox entry.
@@ -214,7 +236,8 @@ impl RecordStore {
     pub async fn all(&self) -> Result<Vec<StoredRecord>> {
         let rows = sqlx::query(
             "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
-             capsule_cid, state, problem, added_at FROM records ORDER BY added_at DESC, record_id",
+             capsule_cid, state, problem, added_at, ledger_tx, ledger_block, ledger_problem \
+             FROM records ORDER BY added_at DESC, record_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -225,7 +248,8 @@ impl RecordStore {
     pub async fn latest(&self, record_id: &str) -> Result<Option<StoredRecord>> {
         let row = sqlx::query(
             "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
-             capsule_cid, state, problem, added_at FROM records WHERE record_id = ? \
+             capsule_cid, state, problem, added_at, ledger_tx, ledger_block, ledger_problem \
+             FROM records WHERE record_id = ? \
              ORDER BY version DESC LIMIT 1",
         )
         .bind(record_id)
@@ -234,12 +258,14 @@ impl RecordStore {
         row.as_ref().map(read_row).transpose()
     }
 
-    /// Outbox uploads due at `now` (unix seconds); all of them when `now` is `None`.
-    pub async fn due(&self, now: Option<i64>) -> Result<Vec<Due>> {
+    /// Outbox entries of `step` due at `now` (unix seconds); all of them when `now` is
+    /// `None`.
+    pub async fn due(&self, step: Step, now: Option<i64>) -> Result<Vec<Due>> {
         let rows = sqlx::query(
             "SELECT record_id, version, attempts FROM outbox \
-             WHERE step = 'upload' AND next_attempt_at <= ? ORDER BY rowid",
+             WHERE step = ? AND next_attempt_at <= ? ORDER BY rowid",
         )
+        .bind(step.as_str())
         .bind(now.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
@@ -254,9 +280,10 @@ impl RecordStore {
             .collect()
     }
 
-    /// How many uploads wait.
-    pub async fn waiting(&self) -> Result<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+    /// How many entries of `step` wait.
+    pub async fn waiting(&self, step: Step) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE step = ?")
+            .bind(step.as_str())
             .fetch_one(&self.pool)
             .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
@@ -307,8 +334,82 @@ impl RecordStore {
             .bind(version)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO outbox (record_id, version, step) VALUES (?, ?, 'register')",
+        )
+        .bind(record_id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         let _ = std::fs::remove_file(self.object_path(record_id, version, Object::Content));
+        Ok(())
+    }
+
+    /// How many record versions have work left in the outbox (each ends in a ledger
+    /// transaction).
+    pub async fn pending_versions(&self) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT record_id, version FROM outbox)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// A registration could not be sent (or confirmed): keep it, say why, try again later.
+    pub async fn register_failed(
+        &self,
+        record_id: &str,
+        version: u32,
+        problem: &str,
+        next_attempt_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
+             WHERE record_id = ? AND version = ? AND step = 'register'",
+        )
+        .bind(next_attempt_at)
+        .bind(record_id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE records SET ledger_problem = ? WHERE record_id = ? AND version = ?")
+            .bind(problem)
+            .bind(record_id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A registration is on the ledger: note where, and close its outbox entry.
+    pub async fn registered(
+        &self,
+        record_id: &str,
+        version: u32,
+        tx_hash: &str,
+        block_number: u64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE records SET ledger_tx = ?, ledger_block = ?, ledger_problem = NULL \
+             WHERE record_id = ? AND version = ?",
+        )
+        .bind(tx_hash)
+        .bind(i64::try_from(block_number).unwrap_or(i64::MAX))
+        .bind(record_id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM outbox WHERE record_id = ? AND version = ? AND step = 'register'")
+            .bind(record_id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -356,7 +457,18 @@ fn read_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredRecord> {
         "on_ipfs" => State::OnIpfs,
         other => return Err(StoreError::Corrupt(format!("record state {other:?}"))),
     };
+    let ledger_tx: Option<String> = r.try_get("ledger_tx")?;
+    let ledger_block: Option<i64> = r.try_get("ledger_block")?;
     Ok(StoredRecord {
+        ledger: ledger_tx.map(|tx| {
+            (
+                tx,
+                ledger_block
+                    .and_then(|b| u64::try_from(b).ok())
+                    .unwrap_or(0),
+            )
+        }),
+        ledger_problem: r.try_get("ledger_problem")?,
         record_id: r.try_get("record_id")?,
         version: r.try_get("version")?,
         sealed_dek: r.try_get("sealed_dek")?,

@@ -1,0 +1,153 @@
+//! The audit trail: the ledger's events about this wallet and its records, read back from
+//! the ledger node, checked, cached, and shown as a timeline. Display data only: ids,
+//! addresses, names this wallet knows, block numbers and transaction hashes.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A record was registered (uploaded).
+    Uploaded,
+    /// A new version of a record was registered.
+    Updated,
+    /// Access to a record was granted.
+    Granted,
+    /// Access to a record was revoked.
+    Revoked,
+    /// An authority issued an attribute key.
+    KeyIssued,
+    /// A record was opened by someone it was shared with.
+    Accessed,
+    /// A record was opened under emergency access.
+    EmergencyAccess,
+    /// The owner allowed or withdrew a clinic's emergency access.
+    EmergencyAccessSet,
+    /// A wallet published its public keys.
+    IdentityPublished,
+    /// An authority published its public parameters.
+    AuthorityPublished,
+}
+
+impl AuditAction {
+    /// Every action, in the order filters offer them.
+    pub const ALL: [AuditAction; 10] = [
+        AuditAction::Uploaded,
+        AuditAction::Updated,
+        AuditAction::Granted,
+        AuditAction::Revoked,
+        AuditAction::KeyIssued,
+        AuditAction::Accessed,
+        AuditAction::EmergencyAccess,
+        AuditAction::EmergencyAccessSet,
+        AuditAction::IdentityPublished,
+        AuditAction::AuthorityPublished,
+    ];
+
+    /// For people (`uploaded`, `granted to`).
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditAction::Uploaded => "uploaded",
+            AuditAction::Updated => "updated",
+            AuditAction::Granted => "granted to",
+            AuditAction::Revoked => "revoked from",
+            AuditAction::KeyIssued => "issued a key to",
+            AuditAction::Accessed => "accessed",
+            AuditAction::EmergencyAccess => "emergency access",
+            AuditAction::EmergencyAccessSet => "set emergency access for",
+            AuditAction::IdentityPublished => "published their keys",
+            AuditAction::AuthorityPublished => "published authority parameters",
+        }
+    }
+
+    /// Wire name (`uploaded`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Uploaded => "uploaded",
+            AuditAction::Updated => "updated",
+            AuditAction::Granted => "granted",
+            AuditAction::Revoked => "revoked",
+            AuditAction::KeyIssued => "key_issued",
+            AuditAction::Accessed => "accessed",
+            AuditAction::EmergencyAccess => "emergency_access",
+            AuditAction::EmergencyAccessSet => "emergency_access_set",
+            AuditAction::IdentityPublished => "identity_published",
+            AuditAction::AuthorityPublished => "authority_published",
+        }
+    }
+}
+
+/// Someone on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    /// Ledger address (`0x` + 40 hex, EIP-55).
+    pub address: String,
+    /// A name this wallet knows for it (`You`, a wallet's display name), if any.
+    pub name: Option<String>,
+}
+
+/// One event of the trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// What happened.
+    pub action: AuditAction,
+    /// Who did it (the transaction's sender, checked against the event).
+    pub actor: Party,
+    /// To whom (grantee, key holder, clinic), when there is one.
+    pub subject: Option<Party>,
+    /// The record, when the event is about one (`0x` + 64 hex).
+    pub record_id: Option<String>,
+    /// The record's title, when it is one of this wallet's records.
+    pub record_title: Option<String>,
+    /// Details in words (`version 2`, `until 2026-12-01`, `clause role:doctor`).
+    pub detail: Option<String>,
+    /// Block time (RFC 3339, UTC).
+    pub time: String,
+    /// Block number.
+    pub block_number: u64,
+    /// Transaction hash (`0x` + 64 hex).
+    pub tx_hash: String,
+}
+
+/// Filters of the trail; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// One record.
+    pub record_id: Option<String>,
+    /// One actor's address.
+    pub actor: Option<String>,
+    /// One action.
+    pub action: Option<AuditAction>,
+    /// From this date (`YYYY-MM-DD`, inclusive).
+    pub from: Option<String>,
+    /// To this date (`YYYY-MM-DD`, inclusive).
+    pub to: Option<String>,
+}
+
+/// The answer of `get_audit_trail`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditTrail {
+    /// Matching entries, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// The ledger's chain id, when the node answered.
+    pub chain_id: Option<u64>,
+    /// The last block read into the cache.
+    pub synced_to_block: u64,
+    /// Transactions of this wallet still waiting to be sent (queued while the node is down).
+    pub pending: u32,
+    /// Why the trail may be out of date (node unreachable, wrong chain, no contract).
+    pub problem: Option<String>,
+    /// A reorganisation the last sync found and repaired, in words.
+    pub reorg: Option<String>,
+}
+
+/// Export formats of the trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// Comma-separated values, one row per entry.
+    Csv,
+    /// A FHIR R4 Bundle of AuditEvent resources (JSON).
+    FhirBundle,
+}

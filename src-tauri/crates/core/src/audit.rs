@@ -1,0 +1,823 @@
+//! The audit trail: the ledger's events about the unlocked wallet and its records, synced
+//! into a per-wallet cache (`<data>/audit/<wallet id>.sqlite`), checked (sender = actor,
+//! reorgs repaired) and shown as a timeline, or exported as CSV or a FHIR R4 bundle of
+//! `AuditEvent`s.
+//!
+//! Reading the trail never fails because of the node: when it does not answer (or is on
+//! another chain, or has no contract), the cached entries are answered with the reason in
+//! `problem`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use medwallet_api::{
+    AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, SavedCopy, UserError,
+};
+use medwallet_ledger::{
+    Address, EventCache, EventFilter, EventMeta, LedgerEvent, LedgerNode, B256,
+};
+
+use crate::records::{LedgerTarget, Owner};
+
+type Answer<T> = Result<T, UserError>;
+
+/// What the trail needs of the wallet's records (from `RecordService::audit_context`).
+#[derive(Debug, Clone, Default)]
+pub struct AuditContext {
+    /// Record titles by id (`0x` + 64 lower-case hex).
+    pub titles: HashMap<String, String>,
+    /// Record versions whose ledger transaction still waits.
+    pub pending: u32,
+}
+
+/// The audit use cases for one app data folder.
+pub struct AuditService {
+    dir: PathBuf,
+    caches: tokio::sync::Mutex<HashMap<String, EventCache>>,
+}
+
+impl AuditService {
+    /// The service for the app data folder `data_dir`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.join("audit"),
+            caches: Default::default(),
+        }
+    }
+
+    async fn cache(&self, wallet_id: &str) -> Answer<EventCache> {
+        let mut caches = self.caches.lock().await;
+        if let Some(cache) = caches.get(wallet_id) {
+            return Ok(cache.clone());
+        }
+        if wallet_id.is_empty() || !wallet_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(internal("wallet id", wallet_id));
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| {
+            UserError::new(
+                format!(
+                    "The audit folder {} cannot be created: {e}.",
+                    self.dir.display()
+                ),
+                "Check that the disk is not full and the app data folder is writable.",
+            )
+        })?;
+        let cache = EventCache::open(&self.dir.join(format!("{wallet_id}.sqlite")))
+            .await
+            .map_err(|e| {
+                UserError::new(
+                    format!("The audit cache cannot be opened: {e}."),
+                    "Delete the wallet's file in the app data folder's audit/ folder; it is rebuilt from the ledger.",
+                )
+            })?;
+        caches.insert(wallet_id.to_owned(), cache.clone());
+        Ok(cache)
+    }
+
+    /// The owner's trail, filtered, newest first: synced from the ledger first when it
+    /// answers, else from the cache with the reason in `problem`.
+    pub async fn trail(
+        &self,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        query: &AuditQuery,
+        context: &AuditContext,
+    ) -> Answer<AuditTrail> {
+        let me: Address = owner
+            .address
+            .parse()
+            .map_err(|e| internal("the wallet's address", e))?;
+        let mut trail = AuditTrail {
+            pending: context.pending,
+            ..Default::default()
+        };
+        let Some(contract) = ledger.contract else {
+            trail.problem = Some(
+                "No ledger contract is set, so there is no trail to read yet. Save the contract address in Settings."
+                    .to_owned(),
+            );
+            return Ok(trail);
+        };
+        let cache = self.cache(&owner.wallet_id).await?;
+        let node = LedgerNode::new(&ledger.url);
+        let synced = async {
+            let status = node.status().await?;
+            let expected = ledger.chain_id.unwrap_or(status.chain_id);
+            let status = node.check_chain(expected, contract).await?;
+            let report = cache
+                .sync(&node, contract, &EventFilter::Wallet(me))
+                .await?;
+            Ok::<_, medwallet_ledger::LedgerError>((status, report))
+        };
+        // Bounded: every node call has its own deadline; the whole sync gets a ceiling too.
+        match tokio::time::timeout(std::time::Duration::from_secs(60), synced).await {
+            Ok(Ok((status, report))) => {
+                trail.chain_id = Some(status.chain_id);
+                trail.synced_to_block = report.to_block;
+                trail.reorg = report.reorg.map(|r| {
+                    format!(
+                        "The ledger reorganised: blocks after {} were replaced ({} cached event(s) dropped and read again).",
+                        r.common_ancestor.map_or("the start".to_owned(), |n| format!("block {n}")),
+                        r.dropped_events
+                    )
+                });
+            }
+            Ok(Err(e)) => {
+                trail.problem = Some(format!(
+                    "{} The trail shows what was read before.",
+                    crate::records::ledger_words(&e)
+                ))
+            }
+            Err(_) => trail.problem = Some(
+                "The ledger node took too long to answer. The trail shows what was read before."
+                    .to_owned(),
+            ),
+        }
+        let events = cache.query_wallet(contract, me, &[]).await.map_err(|e| {
+            UserError::new(
+                format!("The audit cache cannot be read: {e}."),
+                "Delete the wallet's file in the app data folder's audit/ folder; it is rebuilt from the ledger.",
+            )
+        })?;
+        if trail.synced_to_block == 0 {
+            trail.synced_to_block = events.last().map_or(0, |(m, _)| m.block_number);
+        }
+        trail.entries = entries(&events, me, &context.titles, query)?;
+        Ok(trail)
+    }
+
+    /// Writes the owner's filtered trail to `path` (a new file), as CSV or a FHIR R4
+    /// bundle; written as `<path>.part` and renamed.
+    pub async fn export(
+        &self,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        query: &AuditQuery,
+        context: &AuditContext,
+        format: ExportFormat,
+        path: &str,
+    ) -> Answer<SavedCopy> {
+        let dest = PathBuf::from(path.trim());
+        if dest.as_os_str().is_empty() || dest.is_dir() {
+            return Err(UserError::new(
+                "Choose a file name for the exported trail.",
+                "Pick a folder and type a new file name.",
+            ));
+        }
+        let trail = self.trail(owner, ledger, query, context).await?;
+        let bytes = match format {
+            ExportFormat::Csv => to_csv(&trail.entries).into_bytes(),
+            ExportFormat::FhirBundle => {
+                serde_json::to_vec_pretty(&to_fhir_bundle(&trail.entries, trail.chain_id))
+                    .map_err(|e| internal("writing the bundle", e))?
+            }
+        };
+        write_atomically(&dest, &bytes).map_err(|e| {
+            UserError::new(
+                format!("The trail could not be written to {}: {e}.", dest.display()),
+                "Choose another folder, or check that the disk is not full.",
+            )
+        })?;
+        Ok(SavedCopy {
+            path: dest.display().to_string(),
+            size: bytes.len() as u64,
+        })
+    }
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> UserError {
+    UserError::new(
+        format!("An internal step failed ({what}: {e})."),
+        "Try again; if it persists, report it.",
+    )
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    let part = PathBuf::from(part);
+    let written = (|| {
+        let mut file = std::fs::File::create(&part)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&part, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    written
+}
+
+/// The filtered entries, newest first.
+pub fn entries(
+    events: &[(EventMeta, LedgerEvent)],
+    me: Address,
+    titles: &HashMap<String, String>,
+    query: &AuditQuery,
+) -> Answer<Vec<AuditEntry>> {
+    let record = match query.record_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => Some(id.parse::<B256>().map_err(|_| {
+            UserError::new(
+                format!("{id} is not a record id."),
+                "A record id is 0x and 64 hexadecimal digits; pick the record from the list.",
+            )
+        })?),
+        _ => None,
+    };
+    let actor = match query.actor.as_deref().map(str::trim) {
+        Some(a) if !a.is_empty() => Some(a.parse::<Address>().map_err(|_| {
+            UserError::new(
+                format!("{a} is not a ledger address."),
+                "An address is 0x and 40 hexadecimal digits.",
+            )
+        })?),
+        _ => None,
+    };
+    let from = date_bound(query.from.as_deref(), "from")?;
+    let to = date_bound(query.to.as_deref(), "to")?;
+    let mut out = Vec::new();
+    // EIP-55 needs a hash per address: once per address, not per entry.
+    let mut names: HashMap<Address, Party> = HashMap::new();
+    for (meta, event) in events.iter().rev() {
+        let Some(action) = action_of(event) else {
+            continue;
+        };
+        if query.action.is_some_and(|a| a != action)
+            || record.is_some_and(|r| event.record_id() != Some(r))
+            || actor.is_some_and(|a| event.actor() != a)
+        {
+            continue;
+        }
+        let time = rfc3339(meta.block_time);
+        let day = &time[..time.len().min(10)];
+        if from.as_deref().is_some_and(|f| day < f) || to.as_deref().is_some_and(|t| day > t) {
+            continue;
+        }
+        out.push(entry(meta, event, action, time, me, titles, &mut names));
+    }
+    Ok(out)
+}
+
+fn date_bound(value: Option<&str>, which: &str) -> Answer<Option<String>> {
+    match value.map(str::trim) {
+        Some(d) if !d.is_empty() => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(|_| Some(d.to_owned()))
+            .map_err(|_| {
+                UserError::new(
+                    format!("The {which} date {d} is not a date."),
+                    "Write it as YYYY-MM-DD.",
+                )
+            }),
+        _ => Ok(None),
+    }
+}
+
+fn rfc3339(unix: u64) -> String {
+    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The trail's action for an event; `None` for `LedgerCreated` (not about a wallet).
+pub fn action_of(event: &LedgerEvent) -> Option<AuditAction> {
+    Some(match event {
+        LedgerEvent::LedgerCreated { .. } => return None,
+        LedgerEvent::RecordRegistered { .. } => AuditAction::Uploaded,
+        LedgerEvent::RecordUpdated { .. } => AuditAction::Updated,
+        LedgerEvent::AccessGranted { .. } => AuditAction::Granted,
+        LedgerEvent::AccessRevoked { .. } => AuditAction::Revoked,
+        LedgerEvent::KeyIssued { .. } => AuditAction::KeyIssued,
+        LedgerEvent::RecordAccessed { .. } => AuditAction::Accessed,
+        LedgerEvent::EmergencyAccess { .. } => AuditAction::EmergencyAccess,
+        LedgerEvent::EmergencyAccessSet { .. } => AuditAction::EmergencyAccessSet,
+        LedgerEvent::IdentityPublished { .. } => AuditAction::IdentityPublished,
+        LedgerEvent::AuthorityPublished { .. } => AuditAction::AuthorityPublished,
+    })
+}
+
+fn party(address: Address, me: Address) -> Party {
+    Party {
+        address: address.to_checksum(None),
+        name: (address == me).then(|| "You".to_owned()),
+    }
+}
+
+fn short(hash: &B256) -> String {
+    let s = hash.to_string();
+    format!("{}…{}", &s[..8], &s[s.len() - 4..])
+}
+
+fn clause(hash: &B256) -> Option<String> {
+    (!hash.is_zero()).then(|| format!("clause {}", short(hash)))
+}
+
+fn until(expiry: u64) -> Option<String> {
+    (expiry != 0).then(|| format!("until {}", &rfc3339(expiry)[..10]))
+}
+
+fn detail_of(event: &LedgerEvent) -> Option<String> {
+    let parts: Vec<Option<String>> = match event {
+        LedgerEvent::LedgerCreated { .. } | LedgerEvent::AuthorityPublished { .. } => vec![],
+        LedgerEvent::IdentityPublished { role, .. } => vec![Some(
+            match role {
+                0 => "as a patient",
+                1 => "as a doctor",
+                2 => "as a clinic",
+                _ => "with an unknown role",
+            }
+            .to_owned(),
+        )],
+        LedgerEvent::RecordRegistered { version, .. }
+        | LedgerEvent::RecordUpdated { version, .. } => vec![Some(format!("version {version}"))],
+        LedgerEvent::AccessGranted {
+            clause_hash,
+            expiry,
+            ..
+        } => vec![clause(clause_hash), until(*expiry)],
+        LedgerEvent::AccessRevoked { clause_hash, .. } => vec![clause(clause_hash)],
+        LedgerEvent::KeyIssued { .. } => vec![],
+        LedgerEvent::RecordAccessed {
+            version,
+            clause_hash,
+            ..
+        } => vec![Some(format!("version {version}")), clause(clause_hash)],
+        LedgerEvent::EmergencyAccess { version, .. } => vec![Some(format!("version {version}"))],
+        LedgerEvent::EmergencyAccessSet { allowed, .. } => vec![Some(
+            if *allowed { "allowed" } else { "withdrawn" }.to_owned(),
+        )],
+    };
+    let words: Vec<String> = parts.into_iter().flatten().collect();
+    (!words.is_empty()).then(|| words.join(", "))
+}
+
+fn subject_of(event: &LedgerEvent) -> Option<Address> {
+    match event {
+        LedgerEvent::EmergencyAccess { clinic, .. } => Some(*clinic),
+        LedgerEvent::RecordAccessed { authority, .. } if !authority.is_zero() => Some(*authority),
+        other => other.subject(),
+    }
+}
+
+fn entry(
+    meta: &EventMeta,
+    event: &LedgerEvent,
+    action: AuditAction,
+    time: String,
+    me: Address,
+    titles: &HashMap<String, String>,
+    names: &mut HashMap<Address, Party>,
+) -> AuditEntry {
+    let record_id = event.record_id().map(|r| r.to_string());
+    let mut named = |a: Address| names.entry(a).or_insert_with(|| party(a, me)).clone();
+    AuditEntry {
+        action,
+        actor: named(event.actor()),
+        subject: subject_of(event).map(&mut named),
+        record_title: record_id.as_ref().and_then(|id| titles.get(id).cloned()),
+        record_id,
+        detail: detail_of(event),
+        time,
+        block_number: meta.block_number,
+        tx_hash: meta.tx_hash.to_string(),
+    }
+}
+
+/// The CSV header of an export.
+pub const CSV_HEADER: &str =
+    "time,action,actor,actor_name,subject,record_id,record_title,detail,block,tx";
+
+/// The entries as CSV (RFC 4180: CRLF line ends, fields quoted when needed).
+pub fn to_csv(entries: &[AuditEntry]) -> String {
+    let mut out = String::with_capacity(64 + entries.len() * 256);
+    out.push_str(CSV_HEADER);
+    out.push_str("\r\n");
+    for e in entries {
+        let block = e.block_number.to_string();
+        let fields = [
+            e.time.as_str(),
+            e.action.as_str(),
+            e.actor.address.as_str(),
+            e.actor.name.as_deref().unwrap_or(""),
+            e.subject.as_ref().map_or("", |s| s.address.as_str()),
+            e.record_id.as_deref().unwrap_or(""),
+            e.record_title.as_deref().unwrap_or(""),
+            e.detail.as_deref().unwrap_or(""),
+            block.as_str(),
+            e.tx_hash.as_str(),
+        ];
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&csv_field(f));
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_field(f: &str) -> String {
+    // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
+    let formula = f.starts_with(['=', '+', '-', '@']);
+    if f.contains([',', '"', '\r', '\n']) || formula {
+        let body = f.replace('"', "\"\"");
+        if formula {
+            format!("\"'{body}\"")
+        } else {
+            format!("\"{body}\"")
+        }
+    } else {
+        f.to_owned()
+    }
+}
+
+/// The entries as a FHIR R4 `Bundle` (type `collection`) of `AuditEvent` resources.
+pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_json::Value {
+    use serde_json::json;
+    let observer = match chain_id {
+        Some(n) => format!("medwallet ledger, chain {n}"),
+        None => "medwallet ledger".to_owned(),
+    };
+    let resources: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let (code, display, action) = match e.action {
+                AuditAction::Uploaded => ("110110", "Patient Record", "C"),
+                AuditAction::Updated => ("110110", "Patient Record", "U"),
+                AuditAction::Accessed => ("110110", "Patient Record", "R"),
+                AuditAction::EmergencyAccess => ("110110", "Patient Record", "R"),
+                AuditAction::Granted | AuditAction::Revoked | AuditAction::EmergencyAccessSet => {
+                    ("110110", "Patient Record", "U")
+                }
+                AuditAction::KeyIssued => ("110106", "Export", "E"),
+                AuditAction::IdentityPublished | AuditAction::AuthorityPublished => {
+                    ("110107", "Import", "C")
+                }
+            };
+            let agent = |p: &Party, requestor: bool| {
+                let mut who =
+                    json!({ "identifier": { "system": "urn:ietf:rfc:3986", "value": p.address } });
+                if let Some(name) = &p.name {
+                    who["display"] = json!(name);
+                }
+                json!({ "who": who, "requestor": requestor })
+            };
+            let mut agents = vec![agent(&e.actor, true)];
+            if let Some(subject) = &e.subject {
+                agents.push(agent(subject, false));
+            }
+            let mut details = vec![
+                json!({ "type": "tx", "valueString": e.tx_hash }),
+                json!({ "type": "block", "valueString": e.block_number.to_string() }),
+            ];
+            if let Some(d) = &e.detail {
+                details.push(json!({ "type": "detail", "valueString": d }));
+            }
+            let mut entity = json!({ "detail": details });
+            if let Some(id) = &e.record_id {
+                entity["what"] = json!({ "identifier": { "value": id } });
+                if let Some(title) = &e.record_title {
+                    entity["name"] = json!(title);
+                }
+            } else {
+                entity["what"] = json!({ "identifier": { "value": e.tx_hash } });
+            }
+            json!({
+                "fullUrl": format!("urn:medwallet:audit:{}:{}", e.tx_hash, e.action.as_str()),
+                "resource": {
+                    "resourceType": "AuditEvent",
+                    "type": {
+                        "system": "http://dicom.nema.org/resources/ontology/DCM",
+                        "code": code,
+                        "display": display,
+                    },
+                    "subtype": [{
+                        "system": "urn:medwallet:audit-action",
+                        "code": e.action.as_str(),
+                        "display": e.action.label(),
+                    }],
+                    "action": action,
+                    "recorded": e.time,
+                    "outcome": "0",
+                    "agent": agents,
+                    "source": { "observer": { "display": observer } },
+                    "entity": [entity],
+                }
+            })
+        })
+        .collect();
+    json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "entry": resources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medwallet_ledger::Bytes;
+
+    fn meta(block: u64, time: u64) -> EventMeta {
+        EventMeta {
+            block_number: block,
+            block_hash: B256::repeat_byte(1),
+            parent_hash: B256::repeat_byte(2),
+            tx_hash: B256::repeat_byte(block as u8),
+            log_index: 0,
+            sender: Address::repeat_byte(0xaa),
+            block_time: time,
+        }
+    }
+
+    fn events(me: Address, doctor: Address, record: B256) -> Vec<(EventMeta, LedgerEvent)> {
+        vec![
+            (
+                meta(1, 1_700_000_000),
+                LedgerEvent::LedgerCreated {
+                    admin: doctor,
+                    schema_version: 1,
+                },
+            ),
+            (
+                meta(2, 1_767_225_600), // 2026-01-01
+                LedgerEvent::RecordRegistered {
+                    record_id: record,
+                    owner: me,
+                    version: 1,
+                    manifest_cid: Bytes::from_static(b"m"),
+                    capsule_cid: Bytes::from_static(b"c"),
+                },
+            ),
+            (
+                meta(3, 1_767_312_000), // 2026-01-02
+                LedgerEvent::AccessGranted {
+                    record_id: record,
+                    owner: me,
+                    grantee: doctor,
+                    clause_hash: B256::repeat_byte(0xcd),
+                    capsule_cid: Bytes::from_static(b"c2"),
+                    expiry: 1_796_083_200, // 2026-12-01
+                },
+            ),
+            (
+                meta(4, 1_767_398_400), // 2026-01-03
+                LedgerEvent::RecordAccessed {
+                    record_id: record,
+                    owner: me,
+                    accessor: doctor,
+                    version: 1,
+                    authority: Address::ZERO,
+                    clause_hash: B256::ZERO,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn events_map_to_entries_newest_first_with_names_titles_and_words() {
+        let (me, doctor, record) = (
+            Address::repeat_byte(0xaa),
+            Address::repeat_byte(0xbb),
+            B256::repeat_byte(7),
+        );
+        let titles = HashMap::from([(record.to_string(), "Blood test, \"March\"".to_owned())]);
+        let all = entries(
+            &events(me, doctor, record),
+            me,
+            &titles,
+            &AuditQuery::default(),
+        )
+        .unwrap();
+        let actions: Vec<_> = all.iter().map(|e| e.action).collect();
+        assert_eq!(
+            actions,
+            [
+                AuditAction::Accessed,
+                AuditAction::Granted,
+                AuditAction::Uploaded
+            ]
+        );
+        let up = &all[2];
+        assert_eq!(up.actor.name.as_deref(), Some("You"));
+        assert_eq!(up.actor.address, me.to_checksum(None));
+        assert_eq!(up.record_title.as_deref(), Some("Blood test, \"March\""));
+        assert_eq!(up.detail.as_deref(), Some("version 1"));
+        assert_eq!(up.time, "2026-01-01T00:00:00Z");
+        assert_eq!(
+            (up.block_number, up.tx_hash.as_str()),
+            (2, B256::repeat_byte(2).to_string().as_str())
+        );
+        let granted = &all[1];
+        assert_eq!(granted.subject.as_ref().unwrap().name, None);
+        let detail = granted.detail.as_deref().unwrap();
+        assert!(
+            detail.contains("clause 0xcdcdcd") && detail.contains("until 2026-12-01"),
+            "{detail}"
+        );
+        assert_eq!(all[0].actor.name, None);
+
+        let only = |q: AuditQuery| entries(&events(me, doctor, record), me, &titles, &q).unwrap();
+        assert_eq!(
+            only(AuditQuery {
+                action: Some(AuditAction::Granted),
+                ..Default::default()
+            })
+            .len(),
+            1
+        );
+        assert_eq!(
+            only(AuditQuery {
+                actor: Some(doctor.to_string().to_lowercase()),
+                ..Default::default()
+            })
+            .len(),
+            1
+        );
+        assert_eq!(
+            only(AuditQuery {
+                from: Some("2026-01-02".into()),
+                to: Some("2026-01-02".into()),
+                ..Default::default()
+            })
+            .len(),
+            1
+        );
+        assert_eq!(
+            only(AuditQuery {
+                record_id: Some(B256::repeat_byte(9).to_string()),
+                ..Default::default()
+            })
+            .len(),
+            0
+        );
+        assert!(entries(
+            &[],
+            me,
+            &titles,
+            &AuditQuery {
+                from: Some("yesterday".into()),
+                ..Default::default()
+            }
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn ten_thousand_entries_filter_quickly() {
+        let (me, doctor, record) = (
+            Address::repeat_byte(0xaa),
+            Address::repeat_byte(0xbb),
+            B256::repeat_byte(7),
+        );
+        let many: Vec<_> = (0..10_000u64)
+            .map(|i| {
+                (
+                    meta(i + 1, 1_767_225_600 + i * 60),
+                    LedgerEvent::RecordAccessed {
+                        record_id: record,
+                        owner: me,
+                        accessor: doctor,
+                        version: 1,
+                        authority: Address::ZERO,
+                        clause_hash: B256::ZERO,
+                    },
+                )
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let got = entries(
+            &many,
+            me,
+            &HashMap::new(),
+            &AuditQuery {
+                actor: Some(doctor.to_string()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(got.len(), 10_000);
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(500),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    /// RFC 4180, enough to read our own output back.
+    fn parse_csv(text: &str) -> Vec<Vec<String>> {
+        let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+        let mut chars = text.chars().peekable();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (true, '"') => quoted = false,
+                (true, c) => field.push(c),
+                (false, '"') => quoted = true,
+                (false, ',') => row.push(std::mem::take(&mut field)),
+                (false, '\r') => {}
+                (false, '\n') => {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                (false, c) => field.push(c),
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn csv_export_reads_back() {
+        let (me, doctor, record) = (
+            Address::repeat_byte(0xaa),
+            Address::repeat_byte(0xbb),
+            B256::repeat_byte(7),
+        );
+        let titles = HashMap::from([(
+            record.to_string(),
+            "Blood test, \"March\"\nline 2".to_owned(),
+        )]);
+        let all = entries(
+            &events(me, doctor, record),
+            me,
+            &titles,
+            &AuditQuery::default(),
+        )
+        .unwrap();
+        let rows = parse_csv(&to_csv(&all));
+        assert_eq!(rows[0].join(","), CSV_HEADER);
+        assert_eq!(rows.len(), 4);
+        let up = &rows[3];
+        assert_eq!(up[1], "uploaded");
+        assert_eq!(up[3], "You");
+        assert_eq!(up[5], record.to_string());
+        assert_eq!(up[6], "Blood test, \"March\"\nline 2");
+        assert_eq!(up[8], "2");
+        assert_eq!(up[9], all[2].tx_hash);
+        assert_eq!(rows[2][4], doctor.to_checksum(None));
+        assert_eq!(csv_field("=SUM(A1)"), "\"'=SUM(A1)\"");
+    }
+
+    #[test]
+    fn fhir_bundle_has_the_audit_event_shape() {
+        let (me, doctor, record) = (
+            Address::repeat_byte(0xaa),
+            Address::repeat_byte(0xbb),
+            B256::repeat_byte(7),
+        );
+        let all = entries(
+            &events(me, doctor, record),
+            me,
+            &HashMap::new(),
+            &AuditQuery::default(),
+        )
+        .unwrap();
+        let b = to_fhir_bundle(&all, Some(31337));
+        assert_eq!(b["resourceType"], "Bundle");
+        assert_eq!(b["type"], "collection");
+        let entries = b["entry"].as_array().unwrap();
+        assert_eq!(entries.len(), 3);
+        let up = &entries[2]["resource"];
+        assert_eq!(up["resourceType"], "AuditEvent");
+        assert_eq!(
+            up["type"]["system"],
+            "http://dicom.nema.org/resources/ontology/DCM"
+        );
+        assert_eq!(up["type"]["code"], "110110");
+        assert_eq!(up["action"], "C");
+        assert_eq!(up["outcome"], "0");
+        assert_eq!(up["recorded"], "2026-01-01T00:00:00Z");
+        assert_eq!(
+            up["agent"][0]["who"]["identifier"]["value"],
+            me.to_checksum(None)
+        );
+        assert_eq!(up["agent"][0]["who"]["display"], "You");
+        assert_eq!(
+            up["source"]["observer"]["display"],
+            "medwallet ledger, chain 31337"
+        );
+        assert_eq!(
+            up["entity"][0]["what"]["identifier"]["value"],
+            record.to_string()
+        );
+        let details = up["entity"][0]["detail"].as_array().unwrap();
+        assert!(details
+            .iter()
+            .any(|d| d["type"] == "tx" && d["valueString"] == all[2].tx_hash));
+        assert!(details
+            .iter()
+            .any(|d| d["type"] == "block" && d["valueString"] == "2"));
+        assert_eq!(entries[0]["resource"]["action"], "R");
+        assert_eq!(
+            entries[1]["resource"]["agent"][1]["who"]["identifier"]["value"],
+            doctor.to_checksum(None)
+        );
+    }
+}
