@@ -11,6 +11,7 @@ use yew::prelude::*;
 
 use crate::components::form::error_box;
 use crate::components::status_bar::StatusBar;
+use crate::pages::audit::AuditPage;
 use crate::pages::keys::KeysPage;
 use crate::pages::kit::KitPage;
 use crate::pages::onboarding::{Mode, OnboardingPage};
@@ -26,6 +27,7 @@ const POLL_MS: u32 = 3_000;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Page {
     Records,
+    Audit,
     Keys,
     Wallets,
     Settings,
@@ -35,15 +37,22 @@ impl Page {
     /// The pages of a role, in sidebar order (DESIGN.md section 9, where they exist yet).
     fn for_role(role: Role) -> &'static [Page] {
         match role {
-            Role::Patient => &[Page::Records, Page::Keys, Page::Wallets, Page::Settings],
-            Role::Doctor => &[Page::Keys, Page::Wallets, Page::Settings],
-            Role::Clinic => &[Page::Wallets, Page::Settings],
+            Role::Patient => &[
+                Page::Records,
+                Page::Audit,
+                Page::Keys,
+                Page::Wallets,
+                Page::Settings,
+            ],
+            Role::Doctor => &[Page::Keys, Page::Audit, Page::Wallets, Page::Settings],
+            Role::Clinic => &[Page::Wallets, Page::Audit, Page::Settings],
         }
     }
 
     fn label(self) -> &'static str {
         match self {
             Page::Records => "Records",
+            Page::Audit => "Audit",
             Page::Keys => "Keys",
             Page::Wallets => "Wallets",
             Page::Settings => "Settings",
@@ -53,6 +62,7 @@ impl Page {
     fn id(self) -> &'static str {
         match self {
             Page::Records => "nav-records",
+            Page::Audit => "nav-audit",
             Page::Keys => "nav-keys",
             Page::Wallets => "nav-wallets",
             Page::Settings => "nav-settings",
@@ -76,6 +86,8 @@ pub fn app() -> Html {
     let overlay = use_state_eq(|| Overlay::None);
     let page = use_state_eq(|| None::<Page>);
     let preselect = use_state_eq(|| None::<String>);
+    // The record the Audit page opens filtered by (the viewer's "Audit trail").
+    let audit_record = use_state_eq(|| None::<AttrValue>);
     // Bumped when settings change so the status bar re-checks at once.
     let settings_version = use_state(|| 0u32);
 
@@ -234,8 +246,11 @@ pub fn app() -> Html {
             let current = page.filter(|p| pages.contains(p)).unwrap_or(pages[0]);
             let nav = pages.iter().map(|&p| {
                 let onclick = {
-                    let page = page.clone();
-                    Callback::from(move |_| page.set(Some(p)))
+                    let (page, audit_record) = (page.clone(), audit_record.clone());
+                    Callback::from(move |_| {
+                        audit_record.set(None);
+                        page.set(Some(p));
+                    })
                 };
                 html! {
                     <li>
@@ -267,8 +282,18 @@ pub fn app() -> Html {
                     });
                 })
             };
+            let on_audit = {
+                let (page, audit_record) = (page.clone(), audit_record.clone());
+                Callback::from(move |record_id: AttrValue| {
+                    audit_record.set(Some(record_id));
+                    page.set(Some(Page::Audit));
+                })
+            };
             let body = match current {
-                Page::Records => html! { <RecordsPage wallet_id={identity.wallet_id.clone()} /> },
+                Page::Records => {
+                    html! { <RecordsPage wallet_id={identity.wallet_id.clone()} {on_audit} /> }
+                }
+                Page::Audit => html! { <AuditPage record_id={(*audit_record).clone()} /> },
                 Page::Keys => html! { <KeysPage identity={identity.clone()} /> },
                 Page::Wallets => html! {
                     <WalletsPage identity={identity.clone()} {wallets} {on_switch} on_add={open_add} on_changed={refresh.clone()} />

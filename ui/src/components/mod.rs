@@ -4,6 +4,7 @@ pub mod add_records;
 pub mod form;
 pub mod format;
 pub mod identity;
+pub mod ledger;
 pub mod progress;
 pub mod record_viewer;
 pub mod status_bar;

@@ -13,6 +13,7 @@ use web_sys::HtmlDialogElement;
 use yew::prelude::*;
 
 use crate::components::format::{count, human_size};
+use crate::components::ledger::ledger_badge;
 use crate::ipc;
 
 /// Props of [`RecordViewer`].
@@ -24,6 +25,9 @@ pub struct Props {
     pub title: AttrValue,
     /// The user closed the viewer (button or Esc).
     pub on_close: Callback<()>,
+    /// "Audit trail": the user wants this record's audit trail (the page switches to it).
+    #[prop_or_default]
+    pub on_audit: Option<Callback<AttrValue>>,
 }
 
 enum Opening {
@@ -95,6 +99,18 @@ pub fn record_viewer(props: &Props) -> Html {
                 cb.emit(());
             }
         })
+    };
+
+    let audit_button = props.on_audit.clone().map(|cb| {
+        let record_id = props.record_id.clone();
+        let onclick = Callback::from(move |_| cb.emit(record_id.clone()));
+        html! {
+            <button id="viewer-audit" type="button" {onclick}>{ "Audit trail" }</button>
+        }
+    });
+    let ledger = match &*opening {
+        Opening::Opened(opened) => ledger_badge(&opened.record.ledger, Some("viewer-ledger")),
+        _ => html! {},
     };
 
     let (title, save_button, body) = match &*opening {
@@ -177,8 +193,10 @@ pub fn record_viewer(props: &Props) -> Html {
             // The header stays in view while the record scrolls: Save, its outcome, Close.
             <header class="viewer-head">
                 <h2 id="viewer-title">{ title }</h2>
+                { ledger }
                 <div class="actions">
                     { save_button }
+                    { for audit_button }
                     <button id="viewer-close" type="button" onclick={close} aria-label="Close the record">{ "Close" }</button>
                 </div>
                 {

@@ -1,5 +1,6 @@
 //! Full pages: the sidebar's pages and the full-window screens.
 
+pub mod audit;
 pub mod keys;
 pub mod kit;
 pub mod onboarding;

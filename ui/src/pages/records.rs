@@ -14,6 +14,7 @@ use yew::prelude::*;
 use crate::components::add_records::AddRecords;
 use crate::components::form::{error_box, focus};
 use crate::components::format::{count, human_size};
+use crate::components::ledger::ledger_badge;
 use crate::components::record_viewer::RecordViewer;
 use crate::ipc;
 
@@ -25,6 +26,9 @@ const REFRESH_MS: u32 = 10_000;
 pub struct Props {
     /// The unlocked wallet.
     pub wallet_id: AttrValue,
+    /// Open the Audit page filtered by this record (the viewer's "Audit trail").
+    #[prop_or_default]
+    pub on_audit: Callback<AttrValue>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -154,6 +158,15 @@ pub fn records_page(props: &Props) -> Html {
         let viewing = viewing.clone();
         Callback::from(move |()| viewing.set(None))
     };
+    let on_audit = {
+        let (viewing, opener, on_audit) = (viewing.clone(), opener.clone(), props.on_audit.clone());
+        Callback::from(move |record_id: AttrValue| {
+            // The page goes away: no focus to give back.
+            opener.borrow_mut().take();
+            viewing.set(None);
+            on_audit.emit(record_id);
+        })
+    };
 
     let empty = matches!(&list, Some(l) if l.is_empty());
     let body = match &list {
@@ -207,7 +220,7 @@ pub fn records_page(props: &Props) -> Html {
             }
             { body }
             if let Some(v) = &*viewing {
-                <RecordViewer record_id={v.id.clone()} title={v.title.clone()} on_close={close} />
+                <RecordViewer record_id={v.id.clone()} title={v.title.clone()} on_close={close} {on_audit} />
             }
         </section>
     }
@@ -270,6 +283,7 @@ fn record_row(r: &RecordSummary, open: &Callback<Viewing>) -> Html {
                 </span>
             </div>
             { status_badge(&r.status) }
+            { ledger_badge(&r.ledger, None) }
             <button id={open_button_id(&r.id)} type="button" class="small record-open" {onclick}
                     aria-label={format!("Open {}", r.title)}>{ "Open" }</button>
         </li>
@@ -379,6 +393,9 @@ mod tests {
             status: RecordStatus::OnIpfs,
             content_cid: String::new(),
             added_at: "2024-01-01T00:00:00Z".into(),
+            ledger: medwallet_api::LedgerMark::Pending {
+                reason: "not on IPFS yet".into(),
+            },
         }
     }
 
