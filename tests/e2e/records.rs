@@ -1,6 +1,8 @@
 //! A patient adds a PDF and an X-ray image by path, watches them encrypt and upload, finds
 //! them in the list as on IPFS, and opens both: the PDF rendered page by page, the image
-//! shown, each with the verification line.
+//! shown, each with the verification line. A big video shows its progress and is
+//! cancelled. Both records' registrations then appear in the audit trail, read back from
+//! the ledger node.
 
 use medwallet_e2e::{App, Nodes};
 
@@ -150,5 +152,34 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     .await;
     app.screenshot("big-file-cancelled").await;
     assert_eq!(app.find_all("li.record-row").await.len(), 2);
+
+    // Both registrations are on the ledger, read back as the audit trail.
+    app.wait_text(".record-ledger[data-ledger=\"registered\"]", |t| {
+        !t.is_empty()
+    })
+    .await;
+    app.click("#nav-audit").await;
+    app.wait_text("#audit-chain", |t| t.contains("424242"))
+        .await;
+    let entry = app
+        .wait_text("li.audit-entry[data-action=\"uploaded\"]", |t| {
+            t.contains("Blood panel march") || t.contains("Chest xray")
+        })
+        .await;
+    assert!(entry.contains("You"), "{entry}");
+    assert_eq!(
+        app.find_all("li.audit-entry[data-action=\"uploaded\"]")
+            .await
+            .len(),
+        2
+    );
+    let verified = app
+        .wait_text("li.audit-entry .audit-verified", |t| t.contains("Verified"))
+        .await;
+    assert!(
+        verified.contains("block") && verified.contains("tx 0x"),
+        "{verified}"
+    );
+    app.screenshot("audit-trail").await;
     app.close().await;
 }
