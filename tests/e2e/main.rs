@@ -1,6 +1,7 @@
 //! End-to-end tests: one user story each, the real app against real nodes.
 //! Run by scripts/test under Xvfb, one at a time.
 
+mod audit;
 mod health;
 mod records;
 mod wallet;

@@ -229,8 +229,9 @@ impl App {
 
     /// Onboarding for stories that start with a wallet: creates one of `role`
     /// (`patient`, `doctor`, `clinic`) with a strong passphrase and confirms its Emergency
-    /// Kit. (The wallet story tests each of these steps and its errors.)
-    pub async fn create_wallet(&mut self, role: &str, name: &str, passphrase: &str) {
+    /// Kit; answers the recovery words. (The wallet story tests each of these steps and
+    /// its errors.)
+    pub async fn create_wallet(&mut self, role: &str, name: &str, passphrase: &str) -> Vec<String> {
         self.wait_text("#onboarding-title", |t| t.contains("Welcome"))
             .await;
         self.click("#start-create").await;
@@ -257,6 +258,7 @@ impl App {
             }
         }
         self.click("#kit-confirm").await;
+        words
     }
 
     /// Ends the session and stops the app.

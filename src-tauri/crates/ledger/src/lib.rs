@@ -19,6 +19,8 @@ mod error;
 mod events;
 mod node;
 mod revert;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 
 pub use alloy::primitives::{Address, Bytes, B256};

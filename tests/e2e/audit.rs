@@ -1,0 +1,85 @@
+//! A patient whose wallet has 10,000 events on the ledger opens the audit trail: the app
+//! reads them from the node into its cache, checks them, and shows the newest 200 with a
+//! "Show more", filtered by action on request.
+
+use medwallet_e2e::{App, Nodes};
+use medwallet_ledger::PrivateKeySigner;
+use medwallet_vault::{RecoveryPhrase, Role, WalletKeys};
+
+const PASSPHRASE: &str = "orbit lantern velvet quarry mosaic";
+const EVENTS: usize = 10_000;
+const UPDATES: usize = 100;
+
+#[tokio::test]
+async fn ten_thousand_ledger_events_sync_and_render() {
+    let nodes = Nodes::start().await;
+    let mut env = nodes.app_env();
+    env.push(("MEDWALLET_INSECURE_TEST_KDF", "1".to_owned()));
+    let mut app = App::launch("audit_ten_thousand", &env).await;
+    let words = app
+        .create_wallet("patient", "Ada Lovelace", PASSPHRASE)
+        .await;
+
+    // The wallet's own ledger key, from its recovery words: the events are really its own.
+    let phrase = RecoveryPhrase::parse(&words.join(" ")).unwrap();
+    let keys = WalletKeys::derive(&phrase.to_seed(), Role::Patient).unwrap();
+    let signer = PrivateKeySigner::from_slice(keys.ledger_secret_key()).unwrap();
+    let from = medwallet_ledger::testing::write_events(
+        &nodes.ledger_url.parse().unwrap(),
+        nodes.contract.parse().unwrap(),
+        signer,
+        EVENTS,
+        UPDATES,
+    )
+    .await
+    .unwrap();
+    assert_eq!(from.to_string(), keys.address());
+
+    app.click("#nav-audit").await;
+    app.wait_text("#audit-count", |t| {
+        t == format!("Showing 200 of {} entries", fmt_thousands(EVENTS))
+            || t == format!("Showing 200 of {EVENTS} entries")
+    })
+    .await;
+    app.wait_text("#audit-chain", |t| t.contains("424242"))
+        .await;
+    assert_eq!(app.find_all("li.audit-entry").await.len(), 200);
+    // Newest first: the updates were sent last.
+    let first = app.wait_text("li.audit-entry", |t| !t.is_empty()).await;
+    assert!(
+        first.contains("You") && first.contains("updated"),
+        "{first}"
+    );
+    app.screenshot("ten-thousand").await;
+
+    app.click("#audit-more").await;
+    app.wait_text("#audit-count", |t| t.starts_with("Showing 400 of"))
+        .await;
+    assert_eq!(app.find_all("li.audit-entry").await.len(), 400);
+
+    // Filter by action: only the 100 updates.
+    let select = app.find("#audit-action").await;
+    medwallet_e2e::thirtyfour::components::SelectElement::new(&select)
+        .await
+        .expect("a select")
+        .select_by_value("updated")
+        .await
+        .expect("select the action");
+    app.wait_text("#audit-count", |t| t == format!("{UPDATES} entries"))
+        .await;
+    assert_eq!(app.find_all("li.audit-entry").await.len(), UPDATES);
+    app.screenshot("filtered").await;
+    app.close().await;
+}
+
+fn fmt_thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
