@@ -75,6 +75,22 @@ impl AuditService {
         Ok(cache)
     }
 
+    fn chain_file(&self, wallet_id: &str) -> PathBuf {
+        self.dir.join(format!("{wallet_id}.chain"))
+    }
+
+    /// The chain id this wallet's trail was first read from, if any.
+    fn remembered_chain(&self, wallet_id: &str) -> Option<u64> {
+        std::fs::read_to_string(self.chain_file(wallet_id))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    fn remember_chain(&self, wallet_id: &str, chain_id: u64) {
+        // Best effort: without it, only the next sync's chain check is lost.
+        let _ = std::fs::write(self.chain_file(wallet_id), chain_id.to_string());
+    }
+
     /// The owner's trail, filtered, newest first: synced from the ledger first when it
     /// answers, else from the cache with the reason in `problem`.
     pub async fn trail(
@@ -101,9 +117,12 @@ impl AuditService {
         };
         let cache = self.cache(&owner.wallet_id).await?;
         let node = LedgerNode::new(&ledger.url);
+        // The chain this wallet's trail was first read from is remembered, so that a ledger
+        // URL that now leads to another network is named instead of mixed in.
+        let remembered = self.remembered_chain(&owner.wallet_id);
         let synced = async {
             let status = node.status().await?;
-            let expected = ledger.chain_id.unwrap_or(status.chain_id);
+            let expected = ledger.chain_id.or(remembered).unwrap_or(status.chain_id);
             let status = node.check_chain(expected, contract).await?;
             let report = cache
                 .sync(&node, contract, &EventFilter::Wallet(me))
@@ -113,6 +132,9 @@ impl AuditService {
         // Bounded: every node call has its own deadline; the whole sync gets a ceiling too.
         match tokio::time::timeout(std::time::Duration::from_secs(60), synced).await {
             Ok(Ok((status, report))) => {
+                if remembered.is_none() {
+                    self.remember_chain(&owner.wallet_id, status.chain_id);
+                }
                 trail.chain_id = Some(status.chain_id);
                 trail.synced_to_block = report.to_block;
                 trail.reorg = report.reorg.map(|r| {

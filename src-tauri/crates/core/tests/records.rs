@@ -934,6 +934,41 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         .await
         .unwrap();
     assert_eq!(only.entries.len(), 1);
+
+    // The ledger URL now leads to another network (chain 31337): the settings carry no chain
+    // id, but the wallet remembers the chain its trail came from, and names the mismatch.
+    let unset = LedgerTarget {
+        chain_id: None,
+        ..target.clone()
+    };
+    audit
+        .trail(&owner, &unset, &AuditQuery::default(), &context)
+        .await
+        .unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions {
+            chain_id: 31337,
+            ..AnvilOptions::ephemeral(other_dir.path())
+        },
+    )
+    .unwrap();
+    let elsewhere = LedgerTarget {
+        url: other.url().parse().unwrap(),
+        ..unset
+    };
+    let trail = audit
+        .trail(&owner, &elsewhere, &AuditQuery::default(), &context)
+        .await
+        .unwrap();
+    let problem = trail.problem.expect("a wrong chain is named");
+    assert!(
+        problem.contains("31337") && problem.contains("424242"),
+        "{problem}"
+    );
+    assert!(!trail.entries.is_empty(), "the cached trail is still shown");
+    drop(other);
     drop(anvil);
     service.close().await;
 }
