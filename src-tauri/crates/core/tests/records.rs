@@ -972,3 +972,55 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
     drop(anvil);
     service.close().await;
 }
+
+#[tokio::test]
+async fn a_record_id_taken_by_someone_else_is_not_counted_as_registered() {
+    // Front-running: while this wallet's registration waits (ledger down), another account
+    // registers the same record id. The revert is not mistaken for our own registration:
+    // the record stays pending, and the reason says what the ledger refused.
+    use medwallet_ledger::{LedgerNode, PrivateKeySigner};
+    let fx = Fixture::new();
+    let anvil_dir = fx.root.join("anvil");
+    let anvil = start_anvil(&anvil_dir, None);
+    let port = anvil.port();
+    let ledger_url = Url::parse(&anvil.url()).unwrap();
+    let node = LedgerNode::new(&ledger_url);
+    let contract = node.deploy(PrivateKeySigner::random()).await.unwrap();
+    let target = LedgerTarget {
+        url: ledger_url.clone(),
+        contract: Some(contract),
+        chain_id: Some(medwallet_devnodes::LOCAL_CHAIN_ID),
+    };
+    let service = RecordService::new(&fx.data());
+    let owner = patient(22);
+
+    anvil.stop();
+    let path = fx.file("lab.pdf", PDF);
+    let record = service
+        .add(&owner, &fx.url, &target, "j", &path, &meta("Lab"), quiet())
+        .await
+        .unwrap();
+    assert!(matches!(record.ledger, LedgerMark::Pending { .. }));
+
+    let anvil = start_anvil(&anvil_dir, Some(port));
+    let thief = node
+        .client(PrivateKeySigner::random(), contract)
+        .await
+        .unwrap();
+    thief
+        .register_record(record.id.parse().unwrap(), &[1u8; 36], &[1u8; 36])
+        .await
+        .unwrap();
+
+    let report = service
+        .sync(&owner.wallet_id, Some(&owner), &fx.url, &target, true)
+        .await
+        .unwrap();
+    let list = service.list(&owner).await.unwrap();
+    let LedgerMark::Pending { reason } = &list[0].ledger else {
+        panic!("taken by another account, yet marked registered: {list:?} {report:?}")
+    };
+    assert!(reason.contains("already registered"), "{reason}");
+    drop(anvil);
+    service.close().await;
+}
