@@ -344,7 +344,13 @@ impl RecordService {
             }
             Err(UploadFailure::Node(problem)) => {
                 let _ = store
-                    .upload_failed(&record_id, version, &problem, backoff_until(0))
+                    .step_failed(
+                        Step::Upload,
+                        &record_id,
+                        version,
+                        &problem,
+                        backoff_until(0),
+                    )
                     .await;
                 progress(AddProgress {
                     job_id: job_id.to_owned(),
@@ -645,7 +651,13 @@ impl RecordService {
                 .map_err(stored),
             Err(failure) => {
                 let _ = store
-                    .register_failed(record_id, version, &failure.reason, backoff_until(attempts))
+                    .step_failed(
+                        Step::Register,
+                        record_id,
+                        version,
+                        &failure.reason,
+                        backoff_until(attempts),
+                    )
                     .await;
                 Err(failure)
             }
@@ -687,7 +699,8 @@ impl RecordService {
                 Err(UploadFailure::Cancelled) => {}
                 Err(UploadFailure::Node(problem)) => {
                     let _ = store
-                        .upload_failed(
+                        .step_failed(
+                            Step::Upload,
                             &item.record_id,
                             item.version,
                             &problem,

@@ -289,9 +289,11 @@ impl RecordStore {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    /// An upload failed: keep it, say why, and try again after a backoff.
-    pub async fn upload_failed(
+    /// An outbox step failed: keep it, say why (in the record's column for that step),
+    /// and try again after a backoff.
+    pub async fn step_failed(
         &self,
+        step: Step,
         record_id: &str,
         version: u32,
         problem: &str,
@@ -300,14 +302,22 @@ impl RecordStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
-             WHERE record_id = ? AND version = ? AND step = 'upload'",
+             WHERE record_id = ? AND version = ? AND step = ?",
         )
         .bind(next_attempt_at)
         .bind(record_id)
         .bind(version)
+        .bind(step.as_str())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE records SET problem = ? WHERE record_id = ? AND version = ?")
+        // Column names cannot be bound; each step has its own, chosen here, never from input.
+        let update = match step {
+            Step::Upload => "UPDATE records SET problem = ? WHERE record_id = ? AND version = ?",
+            Step::Register => {
+                "UPDATE records SET ledger_problem = ? WHERE record_id = ? AND version = ?"
+            }
+        };
+        sqlx::query(update)
             .bind(problem)
             .bind(record_id)
             .bind(version)
@@ -355,34 +365,6 @@ impl RecordStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    /// A registration could not be sent (or confirmed): keep it, say why, try again later.
-    pub async fn register_failed(
-        &self,
-        record_id: &str,
-        version: u32,
-        problem: &str,
-        next_attempt_at: i64,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
-             WHERE record_id = ? AND version = ? AND step = 'register'",
-        )
-        .bind(next_attempt_at)
-        .bind(record_id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE records SET ledger_problem = ? WHERE record_id = ? AND version = ?")
-            .bind(problem)
-            .bind(record_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// A registration is on the ledger: note where, and close its outbox entry.
