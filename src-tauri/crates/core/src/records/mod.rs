@@ -477,15 +477,12 @@ impl RecordService {
 
     /// Uploads one record version's objects, checks the CIDs, pins them, and marks it done.
     async fn upload(&self, job: &Upload<'_>) -> Result<(), UploadFailure> {
-        let key = (job.record_id.to_owned(), job.version);
-        if !lock(&self.uploading).insert(key.clone()) {
+        let Some(_running) = Running::claim(&self.uploading, job.record_id, job.version) else {
             return Err(UploadFailure::Node(
                 "An upload of this record is already running.".to_owned(),
             ));
-        }
-        let result = self.upload_inner(job).await;
-        lock(&self.uploading).remove(&key);
-        result
+        };
+        self.upload_inner(job).await
     }
 
     async fn upload_inner(&self, job: &Upload<'_>) -> Result<(), UploadFailure> {
@@ -603,18 +600,14 @@ impl RecordService {
         version: u32,
         attempts: u32,
     ) -> Result<(), register::RegisterFailure> {
-        let key = (record_id.to_owned(), version);
-        if !lock(&self.registering).insert(key.clone()) {
+        let Some(_running) = Running::claim(&self.registering, record_id, version) else {
             return Err(register::RegisterFailure {
                 reason: "A registration of this record is already running.".to_owned(),
                 node_down: false,
             });
-        }
-        let result = self
-            .run_register_inner(store, owner, ledger, record_id, version, attempts)
-            .await;
-        lock(&self.registering).remove(&key);
-        result
+        };
+        self.run_register_inner(store, owner, ledger, record_id, version, attempts)
+            .await
     }
 
     async fn run_register_inner(
@@ -1135,6 +1128,35 @@ impl Write for SharedBuffer {
     }
 }
 
+/// A record version marked as being worked on in one of the service's in-flight sets;
+/// the mark goes when this is dropped, also when the future running the work is dropped
+/// (a cancelled command), so a mark never outlives its work.
+struct Running<'a> {
+    set: &'a Mutex<HashSet<(String, u32)>>,
+    key: (String, u32),
+}
+
+impl<'a> Running<'a> {
+    /// Marks `record_id` version `version`, or `None` when it is already marked.
+    fn claim(
+        set: &'a Mutex<HashSet<(String, u32)>>,
+        record_id: &str,
+        version: u32,
+    ) -> Option<Running<'a>> {
+        let key = (record_id.to_owned(), version);
+        // Build the guard only once the lock is released: a guard dropped while the set
+        // is locked would deadlock (and could release another job's mark).
+        let claimed = lock(set).insert(key.clone());
+        claimed.then(|| Running { set, key })
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        lock(self.set).remove(&self.key);
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -1241,5 +1263,19 @@ mod tests {
         assert!((5..=6).contains(&d(0)));
         assert!((10..=11).contains(&d(1)));
         assert!((300..=301).contains(&d(20)));
+    }
+
+    #[test]
+    fn a_running_mark_is_exclusive_and_released_on_drop() {
+        let set = Mutex::new(HashSet::new());
+        let first = Running::claim(&set, "r", 1).expect("free");
+        assert!(Running::claim(&set, "r", 1).is_none(), "claimed twice");
+        // A refused claim must not release the holder's mark.
+        assert!(lock(&set).contains(&("r".to_owned(), 1)));
+        let other = Running::claim(&set, "r", 2).expect("another version is free");
+        drop(first);
+        assert!(Running::claim(&set, "r", 1).is_some(), "released on drop");
+        drop(other);
+        assert!(lock(&set).is_empty());
     }
 }
