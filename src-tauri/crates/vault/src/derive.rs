@@ -182,19 +182,13 @@ impl WalletKeys {
         info: &[u8],
         aad: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let sk = self.hpke_private_key()?;
-        let enc = <HpkeKem as hpke::Kem>::EncappedKey::from_bytes(encapped_key)
-            .map_err(|_| VaultError::Crypto("HPKE encapsulated key is malformed"))?;
-        let pt = hpke::single_shot_open::<HpkeAead, HpkeKdf, HpkeKem>(
-            &hpke::OpModeR::Base,
-            &sk,
-            &enc,
-            info,
-            ciphertext,
-            aad,
-        )
-        .map_err(|_| VaultError::Crypto("HPKE message does not open with this wallet's key"))?;
-        Ok(Zeroizing::new(pt))
+        hpke_open(&self.x25519_secret, encapped_key, ciphertext, info, aad)
+    }
+
+    /// The X25519 HPKE private key bytes, for a use case that outlives these keys (the
+    /// records owner, itself zeroized on drop). Keep it in a `Zeroizing` buffer.
+    pub fn x25519_secret(&self) -> &[u8; 32] {
+        &self.x25519_secret
     }
 
     /// The secp256k1 private key of the ledger account (32 bytes, big-endian scalar).
@@ -262,6 +256,31 @@ pub fn verify_ed25519(public_key: &[u8], message: &[u8], signature: &[u8]) -> bo
     UnparsedPublicKey::new(&ED25519, public_key)
         .verify(message, signature)
         .is_ok()
+}
+
+/// Opens a single-shot HPKE (base mode) message sealed with [`hpke_seal`] to the wallet
+/// whose X25519 private key is `private_key`.
+pub fn hpke_open(
+    private_key: &[u8; 32],
+    encapped_key: &[u8],
+    ciphertext: &[u8],
+    info: &[u8],
+    aad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    let sk = HpkePrivateKey::from_bytes(private_key)
+        .map_err(|_| VaultError::Crypto("HPKE private key"))?;
+    let enc = <HpkeKem as hpke::Kem>::EncappedKey::from_bytes(encapped_key)
+        .map_err(|_| VaultError::Crypto("HPKE encapsulated key is malformed"))?;
+    let pt = hpke::single_shot_open::<HpkeAead, HpkeKdf, HpkeKem>(
+        &hpke::OpModeR::Base,
+        &sk,
+        &enc,
+        info,
+        ciphertext,
+        aad,
+    )
+    .map_err(|_| VaultError::Crypto("HPKE message does not open with this wallet's key"))?;
+    Ok(Zeroizing::new(pt))
 }
 
 /// Seals `plaintext` to a wallet's X25519 public key (HPKE base mode, single shot).

@@ -47,8 +47,8 @@ pub mod strength;
 pub mod vault;
 
 pub use derive::{
-    eip55, hpke_seal, verify_ed25519, HpkeAead, HpkeKdf, HpkeKem, HpkePrivateKey, HpkePublicKey,
-    WalletKeys,
+    eip55, hpke_open, hpke_seal, verify_ed25519, HpkeAead, HpkeKdf, HpkeKem, HpkePrivateKey,
+    HpkePublicKey, WalletKeys,
 };
 pub use error::{Result, VaultError};
 pub use identity::{PublicIdentity, Role};
