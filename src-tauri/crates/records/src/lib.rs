@@ -10,6 +10,8 @@
 //! - [`capsule`]: the DEK wrapped with CP-ABE ([`medwallet_abe`]) under the record's
 //!   sharing policy, bound to the record id and version.
 //!
+//! Sharing adds [`issued_key`]: an attribute key sealed to its holder with HPKE.
+//!
 //! [`cid`] computes, streaming, the CID an IPFS node gives each object, so every CID a
 //! node answers is checked, and [`ipfs`] (feature `ipfs`, on by default) talks to the
 //! node. Nothing here panics on outside input: decoders return typed errors, and each
@@ -21,6 +23,7 @@ pub mod capsule;
 pub mod cid;
 #[cfg(feature = "ipfs")]
 pub mod ipfs;
+pub mod issued_key;
 mod keys;
 pub mod manifest;
 mod record_id;
@@ -30,6 +33,7 @@ pub use capsule::CapsuleError;
 pub use cid::{cid_of, Cid, CidBuilder, CidError};
 #[cfg(feature = "ipfs")]
 pub use ipfs::{IpfsError, IpfsNode, NodeInfo};
+pub use issued_key::{IssuedKey, IssuedKeyError};
 pub use manifest::{Manifest, ManifestError};
 pub use record_id::{format_record_id, parse_record_id, RECORD_ID_LEN};
 pub use stream::{Decrypted, Encrypted, StreamError, CHUNK_SIZE};
