@@ -84,6 +84,22 @@ impl LedgerNode {
         })
     }
 
+    /// The latest block's timestamp (unix seconds): the chain's "now", which grant
+    /// expiries are checked against.
+    pub async fn head_time(&self) -> Result<u64, LedgerError> {
+        let block = self
+            .timed(
+                self.provider
+                    .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest),
+            )
+            .await?
+            .ok_or_else(|| LedgerError::NotEvm {
+                url: self.url.to_string(),
+                detail: "it has no latest block".to_owned(),
+            })?;
+        Ok(block.header.timestamp)
+    }
+
     /// Whether our contract is deployed at `address`.
     pub async fn contract_status(&self, address: Address) -> Result<ContractStatus, LedgerError> {
         let code = self.timed(self.provider.get_code_at(address)).await?;

@@ -108,3 +108,19 @@ pub async fn write_events(
         .map_err(rpc)?;
     Ok(from)
 }
+
+/// Moves the anvil node's clock `seconds` ahead and mines a block at the new time
+/// (`evm_increaseTime`, `evm_mine`): grant expiries are then in the past for the chain.
+pub async fn advance_time(url: &Url, seconds: u64) -> Result<(), LedgerError> {
+    let rpc = |e| LedgerError::from_rpc(url.as_str(), e);
+    let raw = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url.clone())
+        .erased();
+    let _: serde_json::Value = raw
+        .raw_request("evm_increaseTime".into(), (seconds,))
+        .await
+        .map_err(rpc)?;
+    let _: serde_json::Value = raw.raw_request("evm_mine".into(), ()).await.map_err(rpc)?;
+    Ok(())
+}
