@@ -14,6 +14,7 @@ pub mod audit;
 pub mod health;
 pub mod records;
 pub mod settings;
+pub mod sharing;
 pub mod wallet;
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -26,6 +27,10 @@ pub use records::{
     RefusedFile, SavedCopy, SyncReport, Verification,
 };
 pub use settings::{NodeSettings, SettingsError};
+pub use sharing::{
+    ExposedVersion, ExposureReport, GrantState, GrantSummary, SharePreview, ShareRequest,
+    SharedInbox, SharedRecord,
+};
 pub use wallet::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
     WalletSummary,
@@ -167,6 +172,22 @@ pub mod commands {
         GetAuditTrail = "get_audit_trail" (AuditQuery) -> AuditTrail;
         /// Writes the filtered trail to a file, as CSV or a FHIR AuditEvent bundle.
         ExportAudit = "export_audit" (ExportAuditArgs) -> SavedCopy;
+        /// Checks a share request (the grantee's published keys, the policy in words)
+        /// without sending anything.
+        PreviewShare = "preview_share" (ShareRequest) -> SharePreview;
+        /// Shares records with a person: issues them a key if needed, re-wraps each
+        /// record's capsule, and grants on the ledger (queued while a node is down).
+        ShareRecords = "share_records" (ShareRequest) -> Vec<GrantSummary>;
+        /// The unlocked wallet's grants, newest first.
+        ListGrants = "list_grants" (NoArgs) -> Vec<GrantSummary>;
+        /// Takes a grant back: a new version under a new key without the grantee, then
+        /// the revocation on the ledger and the exposure report.
+        RevokeGrant = "revoke_grant" (GrantArgs) -> GrantSummary;
+        /// The records others shared with the unlocked wallet, from the ledger.
+        ListShared = "list_shared" (NoArgs) -> SharedInbox;
+        /// Logs the access on the ledger, then fetches, verifies and decrypts a shared
+        /// record for display.
+        OpenShared = "open_shared" (RecordIdArgs) -> OpenedRecord;
     }
 
     impl Streaming for AddRecord {
@@ -204,6 +225,15 @@ pub mod commands {
         pub path: String,
         /// Its metadata.
         pub metadata: RecordMetadata,
+    }
+
+    /// Arguments naming one grant.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct GrantArgs {
+        /// The record.
+        pub record_id: String,
+        /// The grantee's address.
+        pub grantee: String,
     }
 
     /// Arguments naming a running job.

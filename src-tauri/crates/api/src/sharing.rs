@@ -1,0 +1,141 @@
+//! Sharing: a patient grants and revokes access to records; a doctor opens what was
+//! shared with it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::records::{Category, ContentKind};
+
+/// What the share dialog asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRequest {
+    /// The records to share (one or several).
+    pub record_ids: Vec<String>,
+    /// The person: a ledger address (`0x` + 40 hex digits).
+    pub grantee: String,
+    /// Days until the grant expires; `None` for no expiry.
+    pub expires_in_days: Option<u32>,
+}
+
+/// The share dialog's preview of a request, before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharePreview {
+    /// The grantee's address (EIP-55), in full.
+    pub grantee: String,
+    /// The role the grantee published (`patient`, `doctor`, `clinic`).
+    pub grantee_role: String,
+    /// The resulting policy of each record, in plain words.
+    pub policy_words: String,
+    /// A warning when the grant is broad; `None` for a grant to one person.
+    pub warning: Option<String>,
+    /// When the grant ends (RFC 3339), if it does.
+    pub expires_at: Option<String>,
+    /// Whether the grantee gets a key from this wallet first (a first share with them).
+    pub issues_key: bool,
+}
+
+/// Where a grant is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum GrantState {
+    /// Queued: the key, capsule or transaction is not sent yet.
+    Sending {
+        /// Why it waits, if it failed once.
+        reason: Option<String>,
+    },
+    /// On the ledger; the grantee can open the record.
+    Active,
+    /// Being taken back: the record is re-encrypted and the revocation is sent.
+    Revoking {
+        /// Why it waits, if it failed once.
+        reason: Option<String>,
+    },
+    /// Taken back.
+    Revoked,
+}
+
+/// One grant of one record to one person, as the patient sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantSummary {
+    /// The record.
+    pub record_id: String,
+    /// Its title (decrypted on this device).
+    pub record_title: String,
+    /// The grantee's address (EIP-55).
+    pub grantee: String,
+    /// When it was asked for (RFC 3339).
+    pub requested_at: String,
+    /// When it expires (RFC 3339), if it does.
+    pub expires_at: Option<String>,
+    /// Whether the expiry has passed.
+    pub expired: bool,
+    /// Where it is.
+    pub state: GrantState,
+    /// The grant's transaction, once on the ledger.
+    pub tx_hash: Option<String>,
+    /// After a revocation: what the grantee could have fetched.
+    pub exposure: Option<ExposureReport>,
+}
+
+/// What a revoked grantee could have fetched, from the ledger's own events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureReport {
+    /// The versions the grantee's key opened while the grant was active.
+    pub versions: Vec<ExposedVersion>,
+    /// When the grantee logged an opening (RFC 3339), oldest first.
+    pub accesses: Vec<String>,
+    /// The version made at revocation, which the grantee cannot open.
+    pub new_version: u32,
+    /// The whole report in one paragraph.
+    pub summary: String,
+}
+
+/// One version the grantee could have fetched, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposedVersion {
+    /// The version.
+    pub version: u32,
+    /// From (RFC 3339).
+    pub from: String,
+    /// Until (RFC 3339).
+    pub until: String,
+}
+
+/// A record someone shared with this wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedRecord {
+    /// The record.
+    pub record_id: String,
+    /// Its current version.
+    pub version: u32,
+    /// The patient who owns it (EIP-55 address).
+    pub owner: String,
+    /// Title (decrypted with the key the owner issued).
+    pub title: String,
+    /// Category.
+    pub category: Category,
+    /// Date of the record.
+    pub date: String,
+    /// Author.
+    pub author: String,
+    /// File name.
+    pub file_name: String,
+    /// What it is.
+    pub kind: ContentKind,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// When it was shared (RFC 3339).
+    pub shared_at: String,
+    /// When the grant ends (RFC 3339), if it does.
+    pub expires_at: Option<String>,
+    /// Whether the grant has expired (it no longer opens).
+    pub expired: bool,
+}
+
+/// The doctor's inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedInbox {
+    /// Records that open, newest share first.
+    pub records: Vec<SharedRecord>,
+    /// Grants that could not be read (a node down, a damaged key), in words.
+    pub problems: Vec<String>,
+}
