@@ -23,6 +23,7 @@ mod errors;
 mod inspect;
 mod local_seal;
 mod register;
+mod sharing;
 mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -68,6 +69,14 @@ pub struct Owner {
     authority_seed: Option<Zeroizing<[u8; 32]>>,
     /// The secp256k1 key that signs the wallet's ledger transactions.
     ledger_key: Zeroizing<[u8; 32]>,
+    /// The X25519 key that opens attribute keys issued to this wallet.
+    hpke_secret: Zeroizing<[u8; 32]>,
+    /// Its public half, published on the ledger.
+    x25519_public: [u8; 32],
+    /// The Ed25519 verification key, published on the ledger.
+    ed25519_public: [u8; 32],
+    /// The role the wallet was made for.
+    role: medwallet_vault::Role,
 }
 
 impl std::fmt::Debug for Owner {
@@ -90,6 +99,10 @@ impl Owner {
             local_key: Zeroizing::new(*keys.local_records_key()),
             authority_seed: keys.abe_authority_seed().map(|s| Zeroizing::new(*s)),
             ledger_key: Zeroizing::new(*keys.ledger_secret_key()),
+            hpke_secret: Zeroizing::new(*keys.x25519_secret()),
+            x25519_public: *keys.x25519_public_key(),
+            ed25519_public: *keys.ed25519_public_key(),
+            role: keys.role(),
         }
     }
 
@@ -964,36 +977,11 @@ impl RecordService {
             }
         };
         let show = matches!(sink, Sink::Memory) && m.size <= MAX_VIEW_SIZE;
-        let size = m.size;
-        let dek_copy = DataKey::from_bytes(*dek.as_bytes());
-        let decrypted = tokio::task::spawn_blocking(move || {
-            let input = std::fs::File::open(&ciphertext)
-                .map_err(|e| errors::disk_error(&ciphertext, &e))?;
-            let input = std::io::BufReader::with_capacity(1 << 20, input);
-            let mut memory = Vec::new();
-            let result = match &sink {
-                Sink::Memory if show => {
-                    memory.reserve(usize::try_from(size).unwrap_or(0));
-                    stream::decrypt(&dek_copy, input, &mut memory)
-                }
-                Sink::Memory => stream::decrypt(&dek_copy, input, std::io::sink()),
-                Sink::File(path) => {
-                    let out =
-                        std::fs::File::create(path).map_err(|e| errors::disk_error(path, &e))?;
-                    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
-                    let r = stream::decrypt(&dek_copy, input, &mut out);
-                    out.flush().map_err(|e| errors::disk_error(path, &e))?;
-                    r
-                }
-            };
-            Ok::<_, UserError>((result, memory))
-        })
-        .await
-        .map_err(|e| internal("the decryption task", e));
+        let decrypted = decrypt_file(&dek, ciphertext, sink, show, m.size).await;
         if let Some(temp) = temp {
             let _ = std::fs::remove_file(temp);
         }
-        let (result, memory) = decrypted??;
+        let (result, memory) = decrypted?;
         let decrypted = result.map_err(|e| stream_error(e, "content"))?;
         if decrypted.cid != expected {
             return Err(errors::altered(
@@ -1057,6 +1045,42 @@ impl RecordService {
         }
         Ok(bytes)
     }
+}
+
+/// Decrypts the ciphertext file into `sink` on a blocking thread; with [`Sink::Memory`]
+/// and `show`, the plaintext is answered. The stream's own result is answered as is: the
+/// caller names a failure and compares the CID.
+async fn decrypt_file(
+    dek: &DataKey,
+    ciphertext: PathBuf,
+    sink: Sink,
+    show: bool,
+    size: u64,
+) -> Answer<(Result<stream::Decrypted, stream::StreamError>, Vec<u8>)> {
+    let dek_copy = DataKey::from_bytes(*dek.as_bytes());
+    tokio::task::spawn_blocking(move || {
+        let input =
+            std::fs::File::open(&ciphertext).map_err(|e| errors::disk_error(&ciphertext, &e))?;
+        let input = std::io::BufReader::with_capacity(1 << 20, input);
+        let mut memory = Vec::new();
+        let result = match &sink {
+            Sink::Memory if show => {
+                memory.reserve(usize::try_from(size).unwrap_or(0));
+                stream::decrypt(&dek_copy, input, &mut memory)
+            }
+            Sink::Memory => stream::decrypt(&dek_copy, input, std::io::sink()),
+            Sink::File(path) => {
+                let out = std::fs::File::create(path).map_err(|e| errors::disk_error(path, &e))?;
+                let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+                let r = stream::decrypt(&dek_copy, input, &mut out);
+                out.flush().map_err(|e| errors::disk_error(path, &e))?;
+                r
+            }
+        };
+        Ok::<_, UserError>((result, memory))
+    })
+    .await
+    .map_err(|e| internal("the decryption task", e))?
 }
 
 /// Everything `seal_record` needs (one struct, not eighteen arguments).

@@ -72,7 +72,7 @@ impl RegisterFailure {
 pub(crate) fn ledger_words(e: &LedgerError) -> String {
     match e {
         LedgerError::Unreachable { url, .. } => format!(
-            "The ledger node at {url} does not answer; the registration is kept and sent when it is back."
+            "The ledger node at {url} does not answer; the transaction is kept and sent when it is back."
         ),
         LedgerError::WrongChain { .. }
         | LedgerError::NoContract { .. }

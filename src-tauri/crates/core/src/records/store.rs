@@ -125,7 +125,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
 #[derive(Debug, Clone)]
 pub struct RecordStore {
     dir: PathBuf,
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl RecordStore {

@@ -1,0 +1,42 @@
+-- Sharing: grants of this wallet's records to people, and the work to send and take them
+-- back; what the wallet published on a ledger contract; the keys its authority issued.
+
+-- One row per grant. A grant is queued ('sending') until its key, capsule and transaction
+-- are out, 'active' on the ledger, 'revoking' while the record is re-encrypted without the
+-- grantee and the revocation is sent, 'revoked' after (kept, with its exposure report).
+CREATE TABLE grants (
+    id              INTEGER PRIMARY KEY,
+    record_id       TEXT    NOT NULL,
+    grantee         TEXT    NOT NULL,          -- EIP-55 address
+    expires_at      INTEGER,                   -- unix seconds; NULL = never
+    state           TEXT    NOT NULL CHECK (state IN ('sending', 'active', 'revoking', 'revoked')),
+    requested_at    TEXT    NOT NULL,          -- RFC 3339
+    grant_tx        TEXT,
+    revoke_version  INTEGER,                   -- the version made without the grantee
+    revoke_tx       TEXT,
+    exposure        TEXT,                      -- the exposure report (JSON), once revoked
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0, -- unix seconds (backoff)
+    problem         TEXT                       -- why it waits
+) STRICT;
+
+-- At most one open grant per record and person.
+CREATE UNIQUE INDEX grants_open ON grants (record_id, grantee) WHERE state != 'revoked';
+
+-- What this wallet published on a contract: its identity (keys and role), its authority.
+CREATE TABLE published (
+    contract TEXT NOT NULL,
+    what     TEXT NOT NULL CHECK (what IN ('identity', 'authority')),
+    tx       TEXT NOT NULL,
+    PRIMARY KEY (contract, what)
+) STRICT;
+
+-- Keys this wallet's authority issued, by contract and holder. The envelope's CID is kept
+-- before `issueKey` is sent, so a retry announces the same key.
+CREATE TABLE issued_keys (
+    contract TEXT NOT NULL,
+    holder   TEXT NOT NULL,                    -- EIP-55 address
+    key_cid  TEXT NOT NULL,
+    tx       TEXT,                             -- NULL until KeyIssued is mined
+    PRIMARY KEY (contract, holder)
+) STRICT;

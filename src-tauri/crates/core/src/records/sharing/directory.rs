@@ -1,0 +1,175 @@
+//! The ledger as a directory: a wallet's published identity and authority, read from the
+//! events, and this wallet's own publications (sent once per contract).
+
+use medwallet_ledger::{
+    Address, EventFilter, LedgerClient, LedgerError, LedgerEvent, LedgerNode, LoggedEvent,
+    PrivateKeySigner, B256,
+};
+use medwallet_records::cid::{cid_of, Cid};
+use medwallet_records::IpfsNode;
+use medwallet_vault::Role;
+
+use super::super::register::{ledger_words, LedgerTarget, NO_CONTRACT};
+use super::super::store::RecordStore;
+use super::super::Owner;
+use super::Failure;
+
+/// A connection to the contract, signing as the owner.
+pub(crate) struct Connected {
+    pub node: LedgerNode,
+    pub client: LedgerClient,
+    pub contract: Address,
+    pub me: Address,
+}
+
+/// Connects to the ledger as `owner` (checking the chain when the target names one).
+pub(crate) async fn connect(owner: &Owner, target: &LedgerTarget) -> Result<Connected, Failure> {
+    let contract = target
+        .contract
+        .ok_or_else(|| Failure::waiting(NO_CONTRACT))?;
+    let node = LedgerNode::new(&target.url);
+    if let Some(chain_id) = target.chain_id {
+        node.check_chain(chain_id, contract)
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+    }
+    let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..])
+        .map_err(|e| Failure::waiting(format!("The wallet's ledger key is unusable ({e}).")))?;
+    let me = signer.address();
+    let client = node
+        .client(signer, contract)
+        .await
+        .map_err(|e| Failure::ledger(&e))?;
+    Ok(Connected {
+        node,
+        client,
+        contract,
+        me,
+    })
+}
+
+/// Every checked event the filter selects, from the first block to the head.
+pub(crate) async fn events(
+    node: &LedgerNode,
+    contract: Address,
+    filter: &EventFilter,
+) -> Result<Vec<LoggedEvent>, LedgerError> {
+    let head = node.status().await?.block_height;
+    Ok(node.fetch_events(contract, 0, head, filter).await?.events)
+}
+
+/// A wallet's published identity: its HPKE key and role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Published {
+    pub hpke_key: [u8; 32],
+    pub role: Option<Role>,
+}
+
+/// The latest identity `account` published, if any.
+pub(crate) async fn identity_of(
+    node: &LedgerNode,
+    contract: Address,
+    account: Address,
+) -> Result<Option<Published>, LedgerError> {
+    let events = events(node, contract, &EventFilter::Wallet(account)).await?;
+    Ok(events.iter().rev().find_map(|e| match &e.event {
+        LedgerEvent::IdentityPublished {
+            account: a,
+            hpke_key,
+            role,
+            ..
+        } if *a == account => Some(Published {
+            hpke_key: hpke_key.0,
+            role: match role {
+                0 => Some(Role::Patient),
+                1 => Some(Role::Doctor),
+                2 => Some(Role::Clinic),
+                _ => None,
+            },
+        }),
+        _ => None,
+    }))
+}
+
+fn role_number(role: Role) -> u8 {
+    match role {
+        Role::Patient => 0,
+        Role::Doctor => 1,
+        Role::Clinic => 2,
+    }
+}
+
+/// Publishes the owner's identity on the contract, and its authority's public parameters
+/// (on IPFS, their CID on the ledger) when it has one, unless done before. Idempotent: the
+/// store remembers what each contract has.
+pub(crate) async fn publish_self(
+    store: &RecordStore,
+    owner: &Owner,
+    ipfs: &url::Url,
+    conn: &Connected,
+) -> Result<(), Failure> {
+    let contract = conn.contract.to_string();
+    if store
+        .published(&contract, "identity")
+        .await
+        .map_err(Failure::store)?
+        .is_none()
+    {
+        let receipt = conn
+            .client
+            .publish_identity(
+                B256::from(owner.x25519_public),
+                B256::from(owner.ed25519_public),
+                role_number(owner.role),
+            )
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        store
+            .set_published(&contract, "identity", &receipt.tx_hash.to_string())
+            .await
+            .map_err(Failure::store)?;
+    }
+    if owner.authority_seed.is_some()
+        && store
+            .published(&contract, "authority")
+            .await
+            .map_err(Failure::store)?
+            .is_none()
+    {
+        let params = owner
+            .authority()
+            .map_err(|e| Failure::waiting(e.message))?
+            .public_params()
+            .to_bytes();
+        let cid = put(ipfs, params).await?;
+        let receipt = conn
+            .client
+            .publish_authority(&cid.to_bytes())
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        store
+            .set_published(&contract, "authority", &receipt.tx_hash.to_string())
+            .await
+            .map_err(Failure::store)?;
+    }
+    Ok(())
+}
+
+/// Adds bytes to IPFS, checks the CID the node answers, and pins them.
+pub(crate) async fn put(ipfs: &url::Url, bytes: Vec<u8>) -> Result<Cid, Failure> {
+    let node = IpfsNode::new(ipfs).map_err(|e| Failure::ipfs(&e))?;
+    let expected = cid_of(&bytes);
+    let got = node.add_bytes(bytes).await.map_err(|e| Failure::ipfs(&e))?;
+    if got != expected {
+        return Err(Failure::waiting(format!(
+            "The IPFS node stored an object as {got}, not {expected}."
+        )));
+    }
+    node.pin(&got).await.map_err(|e| Failure::ipfs(&e))?;
+    Ok(got)
+}
+
+/// A ledger failure in words (shared with the registration step).
+pub(crate) fn words(e: &LedgerError) -> String {
+    ledger_words(e)
+}

@@ -1,0 +1,338 @@
+//! The sharing tables of `records.sqlite` (migration `0003_sharing.sql`).
+
+use sqlx::Row;
+
+use super::super::store::{RecordStore, Result, StoreError, StoredRecord};
+
+/// Where a grant is (the `state` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrantPhase {
+    Sending,
+    Active,
+    Revoking,
+    Revoked,
+}
+
+impl GrantPhase {
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "sending" => Self::Sending,
+            "active" => Self::Active,
+            "revoking" => Self::Revoking,
+            "revoked" => Self::Revoked,
+            other => return Err(StoreError::Corrupt(format!("grant state {other:?}"))),
+        })
+    }
+}
+
+/// A grant's row.
+#[derive(Debug, Clone)]
+pub(crate) struct GrantRow {
+    pub id: i64,
+    pub record_id: String,
+    pub grantee: String,
+    pub expires_at: Option<i64>,
+    pub phase: GrantPhase,
+    pub requested_at: String,
+    pub grant_tx: Option<String>,
+    pub revoke_version: Option<u32>,
+    pub exposure: Option<String>,
+    pub attempts: u32,
+    pub problem: Option<String>,
+}
+
+const COLUMNS: &str = "id, record_id, grantee, expires_at, state, requested_at, grant_tx, \
+                       revoke_version, exposure, attempts, problem";
+
+fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
+    let state: String = r.try_get("state")?;
+    Ok(GrantRow {
+        id: r.try_get("id")?,
+        record_id: r.try_get("record_id")?,
+        grantee: r.try_get("grantee")?,
+        expires_at: r.try_get("expires_at")?,
+        phase: GrantPhase::parse(&state)?,
+        requested_at: r.try_get("requested_at")?,
+        grant_tx: r.try_get("grant_tx")?,
+        revoke_version: r.try_get("revoke_version")?,
+        exposure: r.try_get("exposure")?,
+        attempts: r.try_get("attempts")?,
+        problem: r.try_get("problem")?,
+    })
+}
+
+impl RecordStore {
+    /// Queues a grant; an open grant of the record to the same person is updated instead
+    /// (a new expiry), and sent again.
+    pub(crate) async fn queue_grant(
+        &self,
+        record_id: &str,
+        grantee: &str,
+        expires_at: Option<i64>,
+        now: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO grants (record_id, grantee, expires_at, state, requested_at) \
+             VALUES (?, ?, ?, 'sending', ?) \
+             ON CONFLICT (record_id, grantee) WHERE state != 'revoked' DO UPDATE SET \
+             expires_at = excluded.expires_at, state = 'sending', attempts = 0, \
+             next_attempt_at = 0, problem = NULL",
+        )
+        .bind(record_id)
+        .bind(grantee)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every grant, newest first.
+    pub(crate) async fn grants(&self) -> Result<Vec<GrantRow>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM grants ORDER BY id DESC"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(read_grant).collect()
+    }
+
+    /// The open (not revoked) grant of a record to a person.
+    pub(crate) async fn open_grant(
+        &self,
+        record_id: &str,
+        grantee: &str,
+    ) -> Result<Option<GrantRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM grants WHERE record_id = ? AND grantee = ? AND state != 'revoked'"
+        ))
+        .bind(record_id)
+        .bind(grantee)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(read_grant).transpose()
+    }
+
+    /// A grant by id.
+    pub(crate) async fn grant(&self, id: i64) -> Result<Option<GrantRow>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM grants WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(read_grant).transpose()
+    }
+
+    /// Grants whose work is due (`sending` and `revoking`); all of them when `now` is None.
+    pub(crate) async fn due_grants(&self, now: Option<i64>) -> Result<Vec<GrantRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM grants WHERE state IN ('sending', 'revoking') \
+             AND next_attempt_at <= ? ORDER BY id"
+        ))
+        .bind(now.unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(read_grant).collect()
+    }
+
+    /// The people a record's capsule must include: its grantees not being revoked.
+    pub(crate) async fn capsule_grantees(&self, record_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT grantee FROM grants WHERE record_id = ? AND state IN ('sending', 'active') \
+             ORDER BY grantee",
+        )
+        .bind(record_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Active grants whose expiry passed start their revocation.
+    pub(crate) async fn expire_grants(&self, now: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE grants SET state = 'revoking', attempts = 0, next_attempt_at = 0, \
+             problem = NULL WHERE state IN ('sending', 'active') AND expires_at IS NOT NULL \
+             AND expires_at <= ?",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Starts revoking an open grant.
+    pub(crate) async fn start_revoke(&self, id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE grants SET state = 'revoking', attempts = 0, next_attempt_at = 0, \
+             problem = NULL WHERE id = ? AND state IN ('sending', 'active')",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A grant's transaction is on the ledger; the record version's capsule is now
+    /// `capsule_cid` (it includes the grantee).
+    pub(crate) async fn granted(
+        &self,
+        id: i64,
+        tx_hash: &str,
+        record_id: &str,
+        version: u32,
+        capsule_cid: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE grants SET state = 'active', grant_tx = ?, attempts = 0, problem = NULL \
+             WHERE id = ? AND state = 'sending'",
+        )
+        .bind(tx_hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE records SET capsule_cid = ? WHERE record_id = ? AND version = ?")
+            .bind(capsule_cid)
+            .bind(record_id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts the version made for revocations (with its upload in the outbox) and names
+    /// it in every revocation of the record waiting for one, in one transaction.
+    pub(crate) async fn insert_revision(&self, row: &StoredRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO records (record_id, version, sealed_dek, manifest, content_cid, \
+             manifest_cid, capsule_cid, state, problem, added_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'local', ?, ?)",
+        )
+        .bind(&row.record_id)
+        .bind(row.version)
+        .bind(&row.sealed_dek)
+        .bind(&row.manifest)
+        .bind(&row.content_cid)
+        .bind(&row.manifest_cid)
+        .bind(&row.capsule_cid)
+        .bind(&row.problem)
+        .bind(&row.added_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO outbox (record_id, version, step) VALUES (?, ?, 'upload')")
+            .bind(&row.record_id)
+            .bind(row.version)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE grants SET revoke_version = ? WHERE record_id = ? AND state = 'revoking' \
+             AND revoke_version IS NULL",
+        )
+        .bind(row.version)
+        .bind(&row.record_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A revocation is on the ledger: the grant is closed with its exposure report.
+    pub(crate) async fn revoked(&self, id: i64, tx_hash: &str, exposure: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE grants SET state = 'revoked', revoke_tx = ?, exposure = ?, problem = NULL \
+             WHERE id = ?",
+        )
+        .bind(tx_hash)
+        .bind(exposure)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A grant step failed: the reason, and when to try again.
+    pub(crate) async fn grant_failed(
+        &self,
+        id: i64,
+        problem: &str,
+        next_attempt_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE grants SET attempts = attempts + 1, next_attempt_at = ?, problem = ? \
+             WHERE id = ?",
+        )
+        .bind(next_attempt_at)
+        .bind(problem)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every version of a record, oldest first.
+    pub(crate) async fn versions(&self, record_id: &str) -> Result<Vec<StoredRecord>> {
+        let all = self.all().await?;
+        let mut out: Vec<StoredRecord> = all
+            .into_iter()
+            .filter(|r| r.record_id == record_id)
+            .collect();
+        out.sort_by_key(|r| r.version);
+        Ok(out)
+    }
+
+    /// The transaction that published `what` on `contract`, if it did.
+    pub(crate) async fn published(&self, contract: &str, what: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT tx FROM published WHERE contract = ? AND what = ?")
+                .bind(contract)
+                .bind(what)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Notes a publication.
+    pub(crate) async fn set_published(&self, contract: &str, what: &str, tx: &str) -> Result<()> {
+        sqlx::query("INSERT OR REPLACE INTO published (contract, what, tx) VALUES (?, ?, ?)")
+            .bind(contract)
+            .bind(what)
+            .bind(tx)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The key issued to `holder` on `contract`: (envelope CID, transaction once mined).
+    pub(crate) async fn issued_key(
+        &self,
+        contract: &str,
+        holder: &str,
+    ) -> Result<Option<(String, Option<String>)>> {
+        let row =
+            sqlx::query("SELECT key_cid, tx FROM issued_keys WHERE contract = ? AND holder = ?")
+                .bind(contract)
+                .bind(holder)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get("key_cid")?, r.try_get("tx")?)))
+            .transpose()
+    }
+
+    /// Notes an issued key's envelope (before its transaction) or its transaction.
+    pub(crate) async fn set_issued_key(
+        &self,
+        contract: &str,
+        holder: &str,
+        key_cid: &str,
+        tx: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO issued_keys (contract, holder, key_cid, tx) VALUES (?, ?, ?, ?)",
+        )
+        .bind(contract)
+        .bind(holder)
+        .bind(key_cid)
+        .bind(tx)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,790 @@
+//! Sharing a patient's records with people, and taking access back (DESIGN.md §7).
+//!
+//! **Grant** (queued in `grants`, run by the outbox with the unlocked wallet):
+//! 1. the wallet publishes its identity and its authority's public parameters on the
+//!    contract, once per contract ([`directory::publish_self`]);
+//! 2. if the grantee holds no key from this wallet's authority, one is issued
+//!    (`id:<grantee>`), sealed with HPKE to the key the grantee published
+//!    (`medwallet_records::issued_key`), stored on IPFS and announced with `issueKey`;
+//!    its CID is kept before the transaction, so a retry announces the same key;
+//! 3. the record's data key is re-wrapped under `id:<owner> OR id:<grantee> OR ...`
+//!    (everyone granted and not being revoked), the capsule stored on IPFS, and
+//!    `grantAccess` sent with the expiry.
+//!
+//! **Revoke** (also queued): a new version under a new data key, the content re-encrypted
+//! chunk by chunk (plaintext never touches the disk; [`revision`]), its capsule without
+//! the revoked people; the records outbox uploads and registers it (`updateRecord`); then
+//! `revokeAccess` names its capsule, the older versions' objects are unpinned, and the
+//! exposure report is computed from the ledger's events ([`exposure`]).
+//!
+//! **Expiry**: grants whose expiry passed are revoked the same way when the wallet is next
+//! unlocked and online; the doctor's wallet refuses them before that ([`inbox`]).
+//!
+//! Each step is idempotent (content addressing; a refused revocation of a grant that is
+//! no longer on the ledger counts as done), so a node that is down delays work and loses
+//! none.
+
+mod directory;
+mod exposure;
+mod grant_store;
+mod inbox;
+mod revision;
+
+use medwallet_abe::Policy;
+use medwallet_api::{GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
+use medwallet_ledger::{Address, EventFilter, LedgerError, Revert, B256};
+use medwallet_records::cid::Cid;
+use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
+use medwallet_records::{capsule, IpfsError, IpfsNode};
+use url::Url;
+
+use super::store::{RecordStore, StoreError};
+use super::{errors, internal, local_seal, Answer, LedgerTarget, Owner, RecordService};
+use directory::Connected;
+use grant_store::{GrantPhase, GrantRow};
+
+/// Why a sharing step waits, and whether a node itself failed (then the rest waits for
+/// the next pass).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub reason: String,
+    pub node_down: bool,
+}
+
+impl Failure {
+    pub(crate) fn waiting(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            node_down: false,
+        }
+    }
+
+    pub(crate) fn ledger(e: &LedgerError) -> Self {
+        Self {
+            reason: directory::words(e),
+            node_down: matches!(
+                e,
+                LedgerError::Unreachable { .. }
+                    | LedgerError::NotEvm { .. }
+                    | LedgerError::WrongChain { .. }
+                    | LedgerError::NoContract { .. }
+                    | LedgerError::ForeignContract { .. }
+            ),
+        }
+    }
+
+    pub(crate) fn ipfs(e: &IpfsError) -> Self {
+        let words = errors::node_error(e);
+        Self {
+            reason: match words.hint {
+                Some(hint) => format!("{} {hint}", words.message),
+                None => words.message,
+            },
+            node_down: matches!(e, IpfsError::Unreachable { .. }),
+        }
+    }
+
+    pub(crate) fn store(e: StoreError) -> Self {
+        Self::waiting(errors::store_error(e).message)
+    }
+
+    fn user(e: UserError) -> Self {
+        Self::waiting(e.message)
+    }
+}
+
+/// Reads a person's address: `0x` and 40 hex digits; mixed case must be the EIP-55
+/// checksum (a typo in one letter is caught, as wallets do).
+pub(crate) fn parse_address(text: &str) -> Answer<Address> {
+    let t = text.trim();
+    let hex_part = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"));
+    let valid = hex_part.is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let Some(hex_part) = hex_part.filter(|_| valid) else {
+        return Err(UserError::new(
+            format!("\"{t}\" is not a ledger address."),
+            "An address is 0x followed by 40 hexadecimal digits; copy it from the person's Keys page.",
+        ));
+    };
+    let bytes = hex::decode(hex_part).map_err(|e| internal("reading an address", e))?;
+    let checksummed = medwallet_vault::eip55(&bytes);
+    let mixed = hex_part.bytes().any(|b| b.is_ascii_lowercase())
+        && hex_part.bytes().any(|b| b.is_ascii_uppercase());
+    if mixed && checksummed != format!("0x{hex_part}") {
+        return Err(UserError::new(
+            format!("The address {t} has a checksum error: a letter was changed."),
+            "Copy the address again from the person's Keys page.",
+        ));
+    }
+    Ok(Address::from_slice(&bytes))
+}
+
+/// `id:<address>`, the attribute naming one person under a patient's authority.
+fn id_attribute(address: &str) -> String {
+    format!("id:{}", address.to_lowercase())
+}
+
+/// The policy of a record shared with `grantees`: its owner or any of them.
+fn policy_for(owner: &Owner, grantees: &[String]) -> Answer<Policy> {
+    let mut terms = vec![owner.id_attribute()];
+    terms.extend(grantees.iter().map(|g| id_attribute(g)));
+    Policy::parse(&terms.join(" OR ")).map_err(|e| internal("the sharing policy", e))
+}
+
+fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The ledger's latest block time, or 0 if it does not say.
+async fn chain_time(node: &medwallet_ledger::LedgerNode) -> i64 {
+    node.head_time()
+        .await
+        .ok()
+        .and_then(|t| i64::try_from(t).ok())
+        .unwrap_or(0)
+}
+
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Longest expiry the dialog accepts.
+const MAX_EXPIRY_DAYS: u32 = 3650;
+
+fn expiry_of(request: &ShareRequest, now: i64) -> Answer<Option<i64>> {
+    match request.expires_in_days {
+        None => Ok(None),
+        Some(0) => Err(UserError::new(
+            "An expiry of 0 days would end the grant at once.",
+            "Choose at least 1 day, or no expiry.",
+        )),
+        Some(d) if d > MAX_EXPIRY_DAYS => Err(UserError::new(
+            format!("An expiry of {d} days is more than ten years."),
+            "Choose fewer days, or no expiry (you can revoke at any time).",
+        )),
+        Some(d) => Ok(Some(now + i64::from(d) * 86_400)),
+    }
+}
+
+fn b256(record_id: &str) -> Answer<B256> {
+    record_id.parse().map_err(|_| {
+        UserError::new(
+            format!("{record_id} is not a record id."),
+            "Pick the record again from the list.",
+        )
+    })
+}
+
+impl RecordService {
+    /// Checks a share request without sending anything: the address, the grantee's
+    /// published keys, the policy in words.
+    pub async fn preview_share(
+        &self,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        request: &ShareRequest,
+    ) -> Answer<SharePreview> {
+        let store = self.sharing_store(owner).await?;
+        let grantee = self.check_request(owner, &store, request).await?;
+        let expires = expiry_of(request, now_unix())?;
+        let conn = directory::connect(owner, ledger).await.map_err(|f| {
+            UserError::new(
+                f.reason,
+                "The share can still be queued: it is sent once the ledger answers.",
+            )
+        })?;
+        let published = directory::identity_of(&conn.node, conn.contract, grantee)
+            .await
+            .map_err(|e| {
+                UserError::new(
+                    directory::words(&e),
+                    "Try again once the ledger node answers.",
+                )
+            })?
+            .ok_or_else(|| not_published(&grantee))?;
+        let grantee_text = grantee.to_string();
+        let policy = policy_for(owner, std::slice::from_ref(&grantee_text))?;
+        let issues_key = store
+            .issued_key(&conn.contract.to_string(), &grantee_text)
+            .await
+            .map_err(errors::store_error)?
+            .is_none();
+        Ok(SharePreview {
+            grantee: grantee_text.clone(),
+            grantee_role: published
+                .role
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_else(|| "unknown".to_owned()),
+            policy_words: format!(
+                "Readable by you and by {grantee_text} only. ({})",
+                policy.describe()
+            ),
+            warning: match expires {
+                None => Some("No expiry: the grant lasts until you revoke it.".to_owned()),
+                Some(_) => None,
+            },
+            expires_at: expires.map(rfc3339),
+            issues_key,
+        })
+    }
+
+    /// Queues grants of records to a person and sends them now if the nodes answer
+    /// (else they wait in the outbox). Answers each grant's state.
+    pub async fn share(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        request: &ShareRequest,
+    ) -> Answer<Vec<GrantSummary>> {
+        let store = self.sharing_store(owner).await?;
+        let grantee = self.check_request(owner, &store, request).await?;
+        let now = now_unix();
+        let expires = expiry_of(request, now)?;
+        let grantee = grantee.to_string();
+        for record_id in &request.record_ids {
+            store
+                .queue_grant(record_id, &grantee, expires, &rfc3339(now))
+                .await
+                .map_err(errors::store_error)?;
+        }
+        self.run_sharing(&store, owner, ipfs, ledger, true).await;
+        let all = self.list_grants(owner).await?;
+        Ok(all
+            .into_iter()
+            .filter(|g| g.grantee == grantee && request.record_ids.contains(&g.record_id))
+            .collect())
+    }
+
+    /// Starts taking a grant back and runs it as far as the nodes allow.
+    pub async fn revoke(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        record_id: &str,
+        grantee: &str,
+    ) -> Answer<GrantSummary> {
+        let store = self.sharing_store(owner).await?;
+        let grantee = parse_address(grantee)?.to_string();
+        let grant = store
+            .open_grant(record_id, &grantee)
+            .await
+            .map_err(errors::store_error)?
+            .ok_or_else(|| {
+                UserError::new(
+                    format!("This record is not shared with {grantee}."),
+                    "Refresh the list of grants; it may be revoked already.",
+                )
+            })?;
+        store
+            .start_revoke(grant.id)
+            .await
+            .map_err(errors::store_error)?;
+        self.run_sharing(&store, owner, ipfs, ledger, true).await;
+        let row = store
+            .grant(grant.id)
+            .await
+            .map_err(errors::store_error)?
+            .ok_or_else(|| internal("the grant", "missing after revoke"))?;
+        self.grant_summary(owner, &store, &row).await
+    }
+
+    /// The wallet's grants, newest first.
+    pub async fn list_grants(&self, owner: &Owner) -> Answer<Vec<GrantSummary>> {
+        let store = self.sharing_store(owner).await?;
+        let rows = store.grants().await.map_err(errors::store_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.grant_summary(owner, &store, row).await?);
+        }
+        Ok(out)
+    }
+
+    /// Runs the unlocked wallet's sharing work: publishes its identity (and authority)
+    /// on the contract, revokes expired grants, sends due grants and revocations.
+    /// `force` runs every queued step now, whatever its backoff ("Sync now").
+    /// Answers the first problem, if any.
+    pub async fn sync_sharing(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        force: bool,
+    ) -> Option<String> {
+        let store = match self.sharing_store(owner).await {
+            Ok(s) => s,
+            Err(e) => return Some(e.message),
+        };
+        self.run_sharing(&store, owner, ipfs, ledger, force).await
+    }
+
+    async fn run_sharing(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        force: bool,
+    ) -> Option<String> {
+        let now = now_unix();
+        let connected = match ledger.contract {
+            Some(_) => Some(directory::connect(owner, ledger).await),
+            None => None,
+        };
+        // Expiries are the chain's: its clock counts when it is ahead of this device's.
+        let chain_now = match &connected {
+            Some(Ok(c)) => chain_time(&c.node).await,
+            _ => 0,
+        };
+        if let Err(e) = store.expire_grants(now.max(chain_now)).await {
+            return Some(errors::store_error(e).message);
+        }
+        let conn = match connected {
+            None => return None,
+            Some(Ok(c)) => c,
+            Some(Err(f)) => {
+                self.note_failures(store, &f, force).await;
+                return Some(f.reason);
+            }
+        };
+        if let Err(f) = directory::publish_self(store, owner, ipfs, &conn).await {
+            self.note_failures(store, &f, force).await;
+            return Some(f.reason);
+        }
+        let due = match store.due_grants(if force { None } else { Some(now) }).await {
+            Ok(d) => d,
+            Err(e) => return Some(errors::store_error(e).message),
+        };
+        let mut problem = None;
+        for grant in due {
+            let outcome = match grant.phase {
+                GrantPhase::Sending => self.send_grant(store, owner, ipfs, &conn, &grant).await,
+                GrantPhase::Revoking => {
+                    self.send_revoke(store, owner, ipfs, ledger, &conn, &grant)
+                        .await
+                }
+                GrantPhase::Active | GrantPhase::Revoked => Ok(()),
+            };
+            if let Err(f) = outcome {
+                let _ = store
+                    .grant_failed(grant.id, &f.reason, super::backoff_until(grant.attempts))
+                    .await;
+                problem.get_or_insert(f.reason);
+                if f.node_down {
+                    break;
+                }
+            }
+        }
+        problem
+    }
+
+    /// A node failed before any grant ran: every due grant shows why it waits.
+    async fn note_failures(&self, store: &RecordStore, f: &Failure, force: bool) {
+        let now = now_unix();
+        if let Ok(due) = store.due_grants(if force { None } else { Some(now) }).await {
+            for g in due {
+                let _ = store
+                    .grant_failed(g.id, &f.reason, super::backoff_until(g.attempts))
+                    .await;
+            }
+        }
+    }
+
+    /// The store of a wallet that can share (its own authority).
+    async fn sharing_store(&self, owner: &Owner) -> Answer<RecordStore> {
+        self.store(&owner.wallet_id).await
+    }
+
+    async fn check_request(
+        &self,
+        owner: &Owner,
+        store: &RecordStore,
+        request: &ShareRequest,
+    ) -> Answer<Address> {
+        owner.authority()?;
+        let grantee = parse_address(&request.grantee)?;
+        if grantee.to_string() == owner.address {
+            return Err(UserError::new(
+                "That is this wallet's own address.",
+                "Enter the address of the person you share with.",
+            ));
+        }
+        if request.record_ids.is_empty() {
+            return Err(UserError::new(
+                "No record is chosen.",
+                "Choose at least one record to share.",
+            ));
+        }
+        for id in &request.record_ids {
+            if store
+                .latest(id)
+                .await
+                .map_err(errors::store_error)?
+                .is_none()
+            {
+                return Err(UserError::new(
+                    format!("Record {id} is not in this wallet."),
+                    "Refresh the list of records and choose again.",
+                ));
+            }
+        }
+        Ok(grantee)
+    }
+
+    /// Sends one grant: key (if needed), capsule, `grantAccess`.
+    async fn send_grant(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+        grant: &GrantRow,
+    ) -> Result<(), Failure> {
+        let row = store
+            .latest(&grant.record_id)
+            .await
+            .map_err(Failure::store)?
+            .ok_or_else(|| Failure::waiting("The record is no longer in this wallet."))?;
+        if row.ledger.is_none() {
+            return Err(Failure::waiting(
+                "The record is shared once it is on IPFS and registered on the ledger.",
+            ));
+        }
+        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
+        self.ensure_key(store, owner, ipfs, conn, grantee).await?;
+
+        let dek = local_seal::open(
+            &owner.local_key,
+            &row.record_id,
+            row.version,
+            &row.sealed_dek,
+        )
+        .map_err(|_| Failure::user(errors::local_index_damaged(&row.record_id)))?;
+        let grantees = store
+            .capsule_grantees(&row.record_id)
+            .await
+            .map_err(Failure::store)?;
+        let policy = policy_for(owner, &grantees).map_err(Failure::user)?;
+        let authority = owner.authority().map_err(Failure::user)?;
+        let bytes = capsule::wrap(
+            authority.public_params(),
+            &policy,
+            &dek,
+            &row.record_id,
+            row.version,
+        )
+        .map_err(|e| Failure::waiting(format!("The capsule could not be made: {e}.")))?;
+        let cid = directory::put(ipfs, bytes).await?;
+        let expiry = grant
+            .expires_at
+            .and_then(|t| u64::try_from(t).ok())
+            .unwrap_or(0);
+        let receipt = conn
+            .client
+            .grant_access(
+                b256(&row.record_id).map_err(Failure::user)?,
+                grantee,
+                B256::ZERO,
+                &cid.to_bytes(),
+                expiry,
+            )
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        store
+            .granted(
+                grant.id,
+                &receipt.tx_hash.to_string(),
+                &row.record_id,
+                row.version,
+                &cid.to_string(),
+            )
+            .await
+            .map_err(Failure::store)?;
+        // The capsule it replaces is no longer the record's: let the node collect it.
+        if row.capsule_cid != cid.to_string() {
+            unpin(ipfs, &[row.capsule_cid.as_str()]).await;
+        }
+        Ok(())
+    }
+
+    /// Makes sure `holder` has a key from this wallet's authority, announced on the ledger.
+    async fn ensure_key(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+        holder: Address,
+    ) -> Result<(), Failure> {
+        let contract = conn.contract.to_string();
+        let holder_text = holder.to_string();
+        let known = store
+            .issued_key(&contract, &holder_text)
+            .await
+            .map_err(Failure::store)?;
+        let cid = match known {
+            Some((_, Some(_))) => return Ok(()),
+            Some((cid, None)) => cid,
+            None => {
+                let identity = directory::identity_of(&conn.node, conn.contract, holder)
+                    .await
+                    .map_err(|e| Failure::ledger(&e))?
+                    .ok_or_else(|| Failure::waiting(not_published(&holder).to_string()))?;
+                let key = owner
+                    .authority()
+                    .map_err(Failure::user)?
+                    .issue_key(
+                        &[id_attribute(&holder_text)],
+                        &mut medwallet_abe::rand_core::OsRng,
+                    )
+                    .map_err(|e| Failure::waiting(format!("The key could not be issued: {e}.")))?;
+                let aad = IssuedKey::aad_for(&conn.me.0 .0, &holder.0 .0);
+                let (enc, ciphertext) = medwallet_vault::hpke_seal(
+                    &identity.hpke_key,
+                    HPKE_INFO,
+                    &key.to_bytes(),
+                    &aad,
+                )
+                .map_err(|e| Failure::waiting(format!("The key could not be sealed: {e}.")))?;
+                let mut encapped_key = [0u8; 32];
+                if enc.len() != 32 {
+                    return Err(Failure::waiting("The key could not be sealed (HPKE)."));
+                }
+                encapped_key.copy_from_slice(&enc);
+                let envelope = IssuedKey {
+                    authority: conn.me.0 .0,
+                    holder: holder.0 .0,
+                    encapped_key,
+                    ciphertext,
+                };
+                let cid = directory::put(ipfs, envelope.to_bytes()).await?.to_string();
+                store
+                    .set_issued_key(&contract, &holder_text, &cid, None)
+                    .await
+                    .map_err(Failure::store)?;
+                cid
+            }
+        };
+        let parsed: Cid = cid
+            .parse()
+            .map_err(|e| Failure::waiting(format!("A stored key CID is unreadable: {e}.")))?;
+        let receipt = conn
+            .client
+            .issue_key(holder, &parsed.to_bytes())
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        store
+            .set_issued_key(
+                &contract,
+                &holder_text,
+                &cid,
+                Some(&receipt.tx_hash.to_string()),
+            )
+            .await
+            .map_err(Failure::store)
+    }
+
+    /// Runs a revocation as far as it can go: the new version, its upload and
+    /// registration, `revokeAccess`, unpinning, the exposure report.
+    async fn send_revoke(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        conn: &Connected,
+        grant: &GrantRow,
+    ) -> Result<(), Failure> {
+        let new_version = match grant.revoke_version {
+            Some(v) => v,
+            None => self
+                .make_revision(store, owner, ipfs, &grant.record_id)
+                .await
+                .map_err(Failure::user)?,
+        };
+        let version_row = store
+            .versions(&grant.record_id)
+            .await
+            .map_err(Failure::store)?
+            .into_iter()
+            .find(|r| r.version == new_version)
+            .ok_or_else(|| Failure::waiting("The re-encrypted version is missing."))?;
+        if version_row.ledger.is_none() {
+            // The records outbox uploads and registers it; push it now rather than wait.
+            let _ = self
+                .sync(&owner.wallet_id, Some(owner), ipfs, ledger, true)
+                .await;
+        }
+        let version_row = store
+            .versions(&grant.record_id)
+            .await
+            .map_err(Failure::store)?
+            .into_iter()
+            .find(|r| r.version == new_version)
+            .ok_or_else(|| Failure::waiting("The re-encrypted version is missing."))?;
+        if version_row.ledger.is_none() {
+            return Err(Failure::waiting(format!(
+                "Version {new_version}, re-encrypted without this person, is being uploaded and registered; the revocation is sent after. {}",
+                version_row
+                    .ledger_problem
+                    .clone()
+                    .or(version_row.problem.clone())
+                    .unwrap_or_default()
+            )));
+        }
+        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
+        let capsule_cid: Cid = version_row
+            .capsule_cid
+            .parse()
+            .map_err(|e| Failure::waiting(format!("A stored CID is unreadable: {e}.")))?;
+        let record_id = b256(&grant.record_id).map_err(Failure::user)?;
+        let tx = match conn
+            .client
+            .revoke_access(record_id, grantee, B256::ZERO, &capsule_cid.to_bytes())
+            .await
+        {
+            Ok(receipt) => receipt.tx_hash.to_string(),
+            // Not on the ledger (never sent, or revoked by a transaction whose receipt was
+            // missed): nothing more to take back there.
+            Err(LedgerError::Reverted {
+                reason: Revert::NoSuchGrant { .. },
+                ..
+            }) => String::new(),
+            Err(e) => return Err(Failure::ledger(&e)),
+        };
+        // Older versions are no longer the record's: unpin their objects.
+        let older: Vec<String> = store
+            .versions(&grant.record_id)
+            .await
+            .map_err(Failure::store)?
+            .into_iter()
+            .filter(|r| r.version < new_version)
+            .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
+            .collect();
+        unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        let facts = exposure::facts(&events, grantee);
+        let report = exposure::report(
+            &facts,
+            &grant.grantee,
+            new_version,
+            u64::try_from(now_unix()).unwrap_or(0),
+        );
+        let json = serde_json::to_string(&report).map_err(|e| Failure::waiting(e.to_string()))?;
+        store
+            .revoked(grant.id, &tx, &json)
+            .await
+            .map_err(Failure::store)
+    }
+
+    async fn grant_summary(
+        &self,
+        owner: &Owner,
+        store: &RecordStore,
+        row: &GrantRow,
+    ) -> Answer<GrantSummary> {
+        let title = match store
+            .latest(&row.record_id)
+            .await
+            .map_err(errors::store_error)?
+        {
+            Some(r) => self.summary(owner, &r).map(|s| s.title).unwrap_or_default(),
+            None => String::new(),
+        };
+        let now = now_unix();
+        Ok(GrantSummary {
+            record_id: row.record_id.clone(),
+            record_title: title,
+            grantee: row.grantee.clone(),
+            requested_at: row.requested_at.clone(),
+            expires_at: row.expires_at.map(rfc3339),
+            expired: row.expires_at.is_some_and(|t| t <= now),
+            state: match row.phase {
+                GrantPhase::Sending => GrantState::Sending {
+                    reason: row.problem.clone(),
+                },
+                GrantPhase::Active => GrantState::Active,
+                GrantPhase::Revoking => GrantState::Revoking {
+                    reason: row.problem.clone(),
+                },
+                GrantPhase::Revoked => GrantState::Revoked,
+            },
+            tx_hash: row.grant_tx.clone(),
+            exposure: row
+                .exposure
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok()),
+        })
+    }
+}
+
+/// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).
+async fn unpin(ipfs: &Url, cids: &[&str]) {
+    let Ok(node) = IpfsNode::new(ipfs) else {
+        return;
+    };
+    for cid in cids {
+        if let Ok(cid) = cid.parse::<Cid>() {
+            let _ = node.unpin(&cid).await;
+        }
+    }
+}
+
+fn not_published(address: &Address) -> UserError {
+    UserError::new(
+        format!("{address} has not published its keys on this ledger, so nothing can be encrypted for it."),
+        "Ask that person to open medwallet with the same ledger (Settings: the same node and contract) and unlock their wallet once: their keys are published then. Then share again.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked_like_wallets_do() {
+        let good = "0x52908400098527886E0F7030069857D2E4169EE7";
+        assert_eq!(parse_address(good).unwrap().to_string(), good);
+        assert_eq!(
+            parse_address(&good.to_lowercase()).unwrap().to_string(),
+            good
+        );
+        let typo = "0x52908400098527886E0F7030069857D2E4169Ee7";
+        assert!(parse_address(typo)
+            .unwrap_err()
+            .message
+            .contains("checksum"));
+        for bad in [
+            "",
+            "0x",
+            "52908400098527886E0F7030069857D2E4169EE7",
+            "0x1234",
+            "0xZZ908400098527886E0F7030069857D2E4169EE7",
+        ] {
+            assert!(
+                parse_address(bad)
+                    .unwrap_err()
+                    .message
+                    .contains("not a ledger address"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn expiries_are_bounded() {
+        let req = |d| ShareRequest {
+            record_ids: vec![],
+            grantee: String::new(),
+            expires_in_days: d,
+        };
+        assert_eq!(expiry_of(&req(None), 100).unwrap(), None);
+        assert_eq!(expiry_of(&req(Some(1)), 100).unwrap(), Some(100 + 86_400));
+        assert!(expiry_of(&req(Some(0)), 100).is_err());
+        assert!(expiry_of(&req(Some(MAX_EXPIRY_DAYS + 1)), 100).is_err());
+    }
+}

@@ -1,0 +1,611 @@
+//! Sharing against real nodes (js-ipfs and anvil with the real contract): a patient grants
+//! a doctor access, the doctor finds and opens the record (logging the access first), the
+//! patient's trail shows who viewed it, the patient revokes and gets an honest exposure
+//! report, and the doctor's old key cannot open the new version. Expiry, a wallet with no
+//! grant, another patient's records, a ledger that is down, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use medwallet_abe::UserKey;
+use medwallet_api::{
+    AuditAction, AuditQuery, Category, GrantState, RecordMetadata, RecordView, ShareRequest,
+};
+use medwallet_core::{AuditService, LedgerTarget, Owner, RecordService};
+use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
+use medwallet_ledger::{EventFilter, LedgerEvent, LedgerNode, PrivateKeySigner};
+use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
+use medwallet_records::{capsule, CapsuleError, Cid, IpfsNode};
+use medwallet_vault::{Role, Seed, WalletKeys};
+use url::Url;
+
+const PDF: &[u8] = include_bytes!("../../../../tests/fixtures/lab-report.pdf");
+const TEXT: &[u8] = include_bytes!("../../../../tests/fixtures/note.txt");
+
+fn keys(seed_byte: u8, role: Role) -> WalletKeys {
+    WalletKeys::derive(&Seed::from_bytes([seed_byte; 32]), role).unwrap()
+}
+
+fn wallet(seed_byte: u8, role: Role, name: &str) -> Owner {
+    Owner::new(&format!("{:032x}", seed_byte), name, &keys(seed_byte, role))
+}
+
+struct Nodes {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    _ipfs: Ipfs,
+    ipfs: Url,
+    anvil: Option<Anvil>,
+    anvil_port: u16,
+    ledger: LedgerTarget,
+}
+
+impl Nodes {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        let tools = NodeTools::locate().unwrap();
+        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(root.join("ipfs"))).unwrap();
+        let ipfs_url = Url::parse(&ipfs.api_url()).unwrap();
+        let anvil = start_anvil(&root, None);
+        let anvil_port = anvil.port();
+        let url = Url::parse(&anvil.url()).unwrap();
+        let contract = LedgerNode::new(&url)
+            .deploy(PrivateKeySigner::random())
+            .await
+            .unwrap();
+        Self {
+            _dir: dir,
+            root,
+            _ipfs: ipfs,
+            ipfs: ipfs_url,
+            anvil: Some(anvil),
+            anvil_port,
+            ledger: LedgerTarget {
+                url,
+                contract: Some(contract),
+                chain_id: Some(medwallet_devnodes::LOCAL_CHAIN_ID),
+            },
+        }
+    }
+
+    /// Each wallet on its own "machine": its own data folder.
+    fn service(&self, name: &str) -> RecordService {
+        RecordService::new(&self.root.join(name))
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> String {
+        let path = self.root.join("files").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    }
+
+    fn stop_ledger(&mut self) {
+        self.anvil.take().unwrap().stop();
+    }
+
+    fn restart_ledger(&mut self) {
+        self.anvil = Some(start_anvil(&self.root, Some(self.anvil_port)));
+    }
+}
+
+fn start_anvil(root: &Path, port: Option<u16>) -> Anvil {
+    Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions {
+            dir: root.join("anvil"),
+            persist: true,
+            port,
+            chain_id: medwallet_devnodes::LOCAL_CHAIN_ID,
+        },
+    )
+    .unwrap()
+}
+
+fn meta(title: &str) -> RecordMetadata {
+    RecordMetadata {
+        title: title.to_owned(),
+        category: Category::LabResult,
+        date: "2026-03-01".to_owned(),
+        author: "Dr. Seacole".to_owned(),
+    }
+}
+
+async fn add(
+    nodes: &Nodes,
+    service: &RecordService,
+    owner: &Owner,
+    name: &str,
+    bytes: &[u8],
+    title: &str,
+) -> String {
+    let path = nodes.file(name, bytes);
+    let quiet: medwallet_core::records::Progress = Arc::new(|_| {});
+    let r = service
+        .add(
+            owner,
+            &nodes.ipfs,
+            &nodes.ledger,
+            name,
+            &path,
+            &meta(title),
+            quiet,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.ledger, medwallet_api::LedgerMark::Registered { .. }),
+        "{r:?}"
+    );
+    r.id
+}
+
+fn share_with(record_id: &str, grantee: &str, days: Option<u32>) -> ShareRequest {
+    ShareRequest {
+        record_ids: vec![record_id.to_owned()],
+        grantee: grantee.to_owned(),
+        expires_in_days: days,
+    }
+}
+
+/// The key `holder` received from `authority`, opened the way the doctor's wallet does,
+/// straight from the ledger and IPFS.
+async fn received_key(nodes: &Nodes, holder_keys: &WalletKeys, authority: &str) -> UserKey {
+    let node = LedgerNode::new(&nodes.ledger.url);
+    let contract = nodes.ledger.contract.unwrap();
+    let head = node.status().await.unwrap().block_height;
+    let me = holder_keys.address().parse().unwrap();
+    let events = node
+        .fetch_events(contract, 0, head, &EventFilter::Wallet(me))
+        .await
+        .unwrap()
+        .events;
+    let cid = events
+        .iter()
+        .find_map(|e| match &e.event {
+            LedgerEvent::KeyIssued {
+                authority: a,
+                key_cid,
+                ..
+            } if a.to_string() == authority => Some(Cid::from_bytes(key_cid).unwrap()),
+            _ => None,
+        })
+        .expect("a KeyIssued event");
+    let envelope = IssuedKey::from_bytes(&cat(nodes, &cid).await).unwrap();
+    let plain = holder_keys
+        .hpke_open(
+            &envelope.encapped_key,
+            &envelope.ciphertext,
+            HPKE_INFO,
+            &envelope.aad(),
+        )
+        .unwrap();
+    UserKey::from_bytes(&plain).unwrap()
+}
+
+async fn cat(nodes: &Nodes, cid: &Cid) -> Vec<u8> {
+    let path = nodes.root.join(format!("cat-{cid}"));
+    let file = std::fs::File::create(&path).unwrap();
+    IpfsNode::new(&nodes.ipfs)
+        .unwrap()
+        .cat_to(cid, file, 1 << 20)
+        .await
+        .unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+#[tokio::test]
+async fn grant_open_audit_revoke_and_the_exposure_report() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc, stranger_svc) = (
+        nodes.service("patient"),
+        nodes.service("doctor"),
+        nodes.service("stranger"),
+    );
+    let patient = wallet(31, Role::Patient, "Ada");
+    let doctor_keys = keys(32, Role::Doctor);
+    let doctor = wallet(32, Role::Doctor, "Dr. Who");
+    let stranger = wallet(33, Role::Doctor, "Dr. Nobody");
+
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "lab.pdf",
+        PDF,
+        "Blood panel",
+    )
+    .await;
+
+    // A doctor who never opened the app with this ledger has no published keys.
+    let refused = patient_svc
+        .preview_share(
+            &patient,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, None),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("has not published its keys"),
+        "{refused:?}"
+    );
+    assert!(refused.hint.unwrap().contains("unlock their wallet"));
+
+    // The doctor's and the stranger's wallets publish their keys when they look for shares.
+    assert!(doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+    assert!(stranger_svc
+        .list_shared(&stranger, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+
+    let preview = patient_svc
+        .preview_share(
+            &patient,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, Some(30)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(preview.grantee, doctor.address);
+    assert_eq!(preview.grantee_role, "doctor");
+    assert!(preview.issues_key);
+    assert!(
+        preview.policy_words.contains(&doctor.address),
+        "{preview:?}"
+    );
+    assert!(preview.expires_at.is_some() && preview.warning.is_none());
+
+    let grants = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0].state, GrantState::Active, "{grants:?}");
+    assert_eq!(grants[0].record_title, "Blood panel");
+
+    // The doctor finds it on the ledger and opens it; the access is logged first.
+    let inbox = doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(inbox.problems.is_empty(), "{inbox:?}");
+    assert_eq!(inbox.records.len(), 1);
+    let shared = &inbox.records[0];
+    assert_eq!(
+        (shared.title.as_str(), shared.owner.as_str(), shared.version),
+        ("Blood panel", patient.address.as_str(), 1)
+    );
+    assert!(!shared.expired);
+    let opened = doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+    assert!(
+        matches!(opened.view, RecordView::Pdf { .. }),
+        "{:?}",
+        opened.record
+    );
+    assert_eq!(opened.record.title, "Blood panel");
+    // The patient still opens their own record (the re-wrapped capsule includes them).
+    patient_svc
+        .open(&patient, &nodes.ipfs, &record)
+        .await
+        .unwrap();
+
+    // A wallet with no grant sees nothing and opens nothing.
+    assert!(stranger_svc
+        .list_shared(&stranger, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+    let e = stranger_svc
+        .open_shared(&stranger, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("not shared with this wallet"), "{e:?}");
+
+    // Who viewed: the patient's trail shows the doctor's access.
+    let audit = AuditService::new(&nodes.root.join("patient"));
+    let context = patient_svc.audit_context(&patient).await.unwrap();
+    let trail = audit
+        .trail(&patient, &nodes.ledger, &AuditQuery::default(), &context)
+        .await
+        .unwrap();
+    let accessed: Vec<_> = trail
+        .entries
+        .iter()
+        .filter(|e| e.action == AuditAction::Accessed)
+        .collect();
+    assert_eq!(accessed.len(), 1, "{trail:?}");
+    assert_eq!(accessed[0].actor.address, doctor.address);
+    assert_eq!(accessed[0].record_title.as_deref(), Some("Blood panel"));
+    for action in [AuditAction::Granted, AuditAction::KeyIssued] {
+        assert!(
+            trail.entries.iter().any(|e| e.action == action),
+            "{action:?} in {trail:?}"
+        );
+    }
+
+    // The key the doctor holds opens the capsule of version 1.
+    let doctor_key = received_key(&nodes, &doctor_keys, &patient.address).await;
+    let v1_capsule: Cid = opened.verification.capsule_cid.parse().unwrap();
+    capsule::unwrap(&doctor_key, &cat(&nodes, &v1_capsule).await, &record, 1).unwrap();
+
+    // Revoke: a new version under a new key, the revocation, the exposure report.
+    let revoked = patient_svc
+        .revoke(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &record,
+            &doctor.address,
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.state, GrantState::Revoked, "{revoked:?}");
+    let report = revoked.exposure.expect("an exposure report");
+    assert_eq!(report.new_version, 2);
+    assert_eq!(report.versions.len(), 1, "{report:?}");
+    assert_eq!(report.versions[0].version, 1);
+    assert_eq!(report.accesses.len(), 1);
+    assert!(
+        report.summary.contains("could have fetched version 1"),
+        "{}",
+        report.summary
+    );
+    assert!(report
+        .summary
+        .contains("Version 2 is encrypted under a new key"));
+
+    // The patient's record is now version 2, opens, and its content has a new CID.
+    let mine = patient_svc
+        .open(&patient, &nodes.ipfs, &record)
+        .await
+        .unwrap();
+    assert_eq!(mine.record.version, 2);
+    assert_ne!(mine.record.content_cid, opened.record.content_cid);
+    assert!(matches!(mine.view, RecordView::Pdf { .. }));
+
+    // The doctor no longer lists or opens it, and its old key cannot open version 2.
+    assert!(doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+    let e = doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("not shared with this wallet"), "{e:?}");
+    let v2_capsule: Cid = mine.verification.capsule_cid.parse().unwrap();
+    assert_eq!(
+        capsule::unwrap(&doctor_key, &cat(&nodes, &v2_capsule).await, &record, 2).unwrap_err(),
+        CapsuleError::NotAllowed
+    );
+    let trail = audit
+        .trail(
+            &patient,
+            &nodes.ledger,
+            &AuditQuery::default(),
+            &patient_svc.audit_context(&patient).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    for action in [AuditAction::Revoked, AuditAction::Updated] {
+        assert!(
+            trail.entries.iter().any(|e| e.action == action),
+            "{action:?} in {trail:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn expired_grants_are_refused_by_the_doctor_and_revoked_by_the_patient() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(41, Role::Patient, "Ada");
+    let doctor = wallet(42, Role::Doctor, "Dr. Who");
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "note.txt",
+        TEXT,
+        "Visit note",
+    )
+    .await;
+    doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+
+    let grants = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, Some(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(grants[0].state, GrantState::Active, "{grants:?}");
+    assert!(grants[0].expires_at.is_some() && !grants[0].expired);
+    doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+
+    // Two days later on the chain's clock.
+    medwallet_ledger::testing::advance_time(&nodes.ledger.url, 2 * 86_400)
+        .await
+        .unwrap();
+    let inbox = doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(inbox.records[0].expired, "{inbox:?}");
+    let e = doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("expired"), "{e:?}");
+
+    // The patient's wallet revokes it on its next pass.
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, false)
+            .await,
+        None
+    );
+    let grants = patient_svc.list_grants(&patient).await.unwrap();
+    assert_eq!(grants[0].state, GrantState::Revoked, "{grants:?}");
+    assert!(doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_grant_waits_while_the_ledger_is_down_and_goes_out_when_it_is_back() {
+    let mut nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(51, Role::Patient, "Ada");
+    let doctor = wallet(52, Role::Doctor, "Dr. Who");
+    let other_patient = wallet(53, Role::Patient, "Grace");
+    let other_svc = nodes.service("other");
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "lab.pdf",
+        PDF,
+        "Blood panel",
+    )
+    .await;
+    let others = add(
+        &nodes,
+        &other_svc,
+        &other_patient,
+        "note.txt",
+        TEXT,
+        "Grace's note",
+    )
+    .await;
+    doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+
+    nodes.stop_ledger();
+    let grants = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, None),
+        )
+        .await
+        .unwrap();
+    let GrantState::Sending {
+        reason: Some(reason),
+    } = &grants[0].state
+    else {
+        panic!("{grants:?}")
+    };
+    assert!(reason.contains("does not answer"), "{reason}");
+
+    nodes.restart_ledger();
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    assert_eq!(
+        patient_svc.list_grants(&patient).await.unwrap()[0].state,
+        GrantState::Active
+    );
+    let inbox = doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(inbox.records.len(), 1);
+
+    // Another patient's record is not the doctor's to open, whatever key it holds.
+    let e = doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &others)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("not shared with this wallet"), "{e:?}");
+}
+
+#[tokio::test]
+async fn bad_share_requests_are_named() {
+    let nodes = Nodes::start().await;
+    let patient_svc = nodes.service("patient");
+    let patient = wallet(61, Role::Patient, "Ada");
+    let doctor = wallet(62, Role::Doctor, "Dr. Who");
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "note.txt",
+        TEXT,
+        "Visit note",
+    )
+    .await;
+    let cases = [
+        (share_with(&record, "0x1234", None), "not a ledger address"),
+        (
+            share_with(
+                &record,
+                &doctor.address.replacen('a', "A", 1).replacen('b', "B", 1),
+                None,
+            ),
+            "checksum",
+        ),
+        (share_with(&record, &patient.address, None), "own address"),
+        (
+            share_with(&format!("0x{}", "00".repeat(32)), &doctor.address, None),
+            "not in this wallet",
+        ),
+        (share_with(&record, &doctor.address, Some(0)), "0 days"),
+    ];
+    for (request, words) in cases {
+        let e = patient_svc
+            .share(&patient, &nodes.ipfs, &nodes.ledger, &request)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains(words), "{request:?}: {e:?}");
+    }
+    // A doctor wallet has no authority to share from.
+    let doctor_svc = nodes.service("doctor");
+    let e = doctor_svc
+        .share(
+            &doctor,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &patient.address, None),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("Only patient wallets"), "{e:?}");
+}
