@@ -62,6 +62,14 @@ pub fn run() {
                     let ledger = medwallet_core::LedgerTarget::from_settings(&settings);
                     if let (Ok(url), Ok(ledger)) = (url::Url::parse(&settings.ipfs_url), ledger) {
                         state.records.sync_all(&url, owner.as_ref(), &ledger).await;
+                        // Sharing needs the unlocked wallet: publishing its keys, grants,
+                        // revocations, and revoking what expired.
+                        if let Some(owner) = &owner {
+                            let _ = state
+                                .records
+                                .sync_sharing(owner, &url, &ledger, false)
+                                .await;
+                        }
                     }
                 }
             });
@@ -98,6 +106,12 @@ pub fn run() {
             commands::records::sync_records,
             commands::audit::get_audit_trail,
             commands::audit::export_audit,
+            commands::sharing::preview_share,
+            commands::sharing::share_records,
+            commands::sharing::list_grants,
+            commands::sharing::revoke_grant,
+            commands::sharing::list_shared,
+            commands::sharing::open_shared,
         ])
         .build(tauri::generate_context!());
     match app {

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod audit;
 pub mod records;
+pub mod sharing;
 
 type Answer<T> = Result<T, UserError>;
 

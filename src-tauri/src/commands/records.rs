@@ -20,7 +20,7 @@ use url::Url;
 use super::{current, Answer};
 use crate::state::AppState;
 
-async fn owner(state: &AppState) -> Answer<Owner> {
+pub(crate) async fn owner(state: &AppState) -> Answer<Owner> {
     state.wallets.lock().await.record_owner()
 }
 
@@ -30,7 +30,7 @@ pub(crate) async fn ledger_target(state: &AppState) -> Answer<LedgerTarget> {
     })
 }
 
-async fn ipfs_url(state: &AppState) -> Answer<Url> {
+pub(crate) async fn ipfs_url(state: &AppState) -> Answer<Url> {
     let settings = current(state).await;
     Url::parse(&settings.ipfs_url).map_err(|e| {
         UserError::new(

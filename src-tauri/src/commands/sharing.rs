@@ -1,0 +1,72 @@
+//! Sharing commands: thin wrappers over `medwallet_core::RecordService`'s sharing use
+//! cases (the patient's grants, the doctor's inbox).
+
+use medwallet_api::commands::{GrantArgs, RecordIdArgs};
+use medwallet_api::{GrantSummary, NoArgs, OpenedRecord, SharePreview, ShareRequest, SharedInbox};
+use tauri::State;
+
+use super::records::{ipfs_url, ledger_target, owner};
+use super::Answer;
+use crate::state::AppState;
+
+/// `preview_share`: check the grantee and show the policy in words; nothing is sent.
+#[tauri::command]
+pub async fn preview_share(state: State<'_, AppState>, args: ShareRequest) -> Answer<SharePreview> {
+    let owner = owner(&state).await?;
+    let ledger = ledger_target(&state).await?;
+    state.records.preview_share(&owner, &ledger, &args).await
+}
+
+/// `share_records`: queue the grants and send them now if the nodes answer.
+#[tauri::command]
+pub async fn share_records(
+    state: State<'_, AppState>,
+    args: ShareRequest,
+) -> Answer<Vec<GrantSummary>> {
+    let owner = owner(&state).await?;
+    let ipfs = ipfs_url(&state).await?;
+    let ledger = ledger_target(&state).await?;
+    state.records.share(&owner, &ipfs, &ledger, &args).await
+}
+
+/// `list_grants`: the unlocked wallet's grants.
+#[tauri::command]
+pub async fn list_grants(state: State<'_, AppState>, args: NoArgs) -> Answer<Vec<GrantSummary>> {
+    let NoArgs {} = args;
+    let owner = owner(&state).await?;
+    state.records.list_grants(&owner).await
+}
+
+/// `revoke_grant`: re-encrypt without the grantee, revoke on the ledger, report exposure.
+#[tauri::command]
+pub async fn revoke_grant(state: State<'_, AppState>, args: GrantArgs) -> Answer<GrantSummary> {
+    let owner = owner(&state).await?;
+    let ipfs = ipfs_url(&state).await?;
+    let ledger = ledger_target(&state).await?;
+    state
+        .records
+        .revoke(&owner, &ipfs, &ledger, &args.record_id, &args.grantee)
+        .await
+}
+
+/// `list_shared`: records others shared with the unlocked wallet.
+#[tauri::command]
+pub async fn list_shared(state: State<'_, AppState>, args: NoArgs) -> Answer<SharedInbox> {
+    let NoArgs {} = args;
+    let owner = owner(&state).await?;
+    let ipfs = ipfs_url(&state).await?;
+    let ledger = ledger_target(&state).await?;
+    state.records.list_shared(&owner, &ipfs, &ledger).await
+}
+
+/// `open_shared`: log the access on the ledger, then fetch, verify, decrypt, render.
+#[tauri::command]
+pub async fn open_shared(state: State<'_, AppState>, args: RecordIdArgs) -> Answer<OpenedRecord> {
+    let owner = owner(&state).await?;
+    let ipfs = ipfs_url(&state).await?;
+    let ledger = ledger_target(&state).await?;
+    state
+        .records
+        .open_shared(&owner, &ipfs, &ledger, &args.record_id)
+        .await
+}
