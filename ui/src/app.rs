@@ -17,6 +17,8 @@ use crate::pages::kit::KitPage;
 use crate::pages::onboarding::{Mode, OnboardingPage};
 use crate::pages::records::RecordsPage;
 use crate::pages::settings::{SettingsPage, WalletSecurity};
+use crate::pages::shared::SharedPage;
+use crate::pages::shared_with_me::SharedWithMePage;
 use crate::pages::unlock::UnlockPage;
 use crate::pages::wallets::WalletsPage;
 
@@ -27,6 +29,8 @@ const POLL_MS: u32 = 3_000;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Page {
     Records,
+    Shared,
+    SharedWithMe,
     Audit,
     Keys,
     Wallets,
@@ -39,12 +43,19 @@ impl Page {
         match role {
             Role::Patient => &[
                 Page::Records,
+                Page::Shared,
                 Page::Audit,
                 Page::Keys,
                 Page::Wallets,
                 Page::Settings,
             ],
-            Role::Doctor => &[Page::Keys, Page::Audit, Page::Wallets, Page::Settings],
+            Role::Doctor => &[
+                Page::SharedWithMe,
+                Page::Audit,
+                Page::Keys,
+                Page::Wallets,
+                Page::Settings,
+            ],
             Role::Clinic => &[Page::Wallets, Page::Audit, Page::Settings],
         }
     }
@@ -52,6 +63,8 @@ impl Page {
     fn label(self) -> &'static str {
         match self {
             Page::Records => "Records",
+            Page::Shared => "Shared",
+            Page::SharedWithMe => "Shared with me",
             Page::Audit => "Audit",
             Page::Keys => "Keys",
             Page::Wallets => "Wallets",
@@ -62,6 +75,8 @@ impl Page {
     fn id(self) -> &'static str {
         match self {
             Page::Records => "nav-records",
+            Page::Shared => "nav-shared",
+            Page::SharedWithMe => "nav-shared-with-me",
             Page::Audit => "nav-audit",
             Page::Keys => "nav-keys",
             Page::Wallets => "nav-wallets",
@@ -293,6 +308,8 @@ pub fn app() -> Html {
                 Page::Records => {
                     html! { <RecordsPage wallet_id={identity.wallet_id.clone()} {on_audit} /> }
                 }
+                Page::Shared => html! { <SharedPage /> },
+                Page::SharedWithMe => html! { <SharedWithMePage /> },
                 Page::Audit => html! { <AuditPage record_id={(*audit_record).clone()} /> },
                 Page::Keys => html! { <KeysPage identity={identity.clone()} /> },
                 Page::Wallets => html! {

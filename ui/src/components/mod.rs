@@ -7,5 +7,6 @@ pub mod identity;
 pub mod ledger;
 pub mod progress;
 pub mod record_viewer;
+pub mod share_dialog;
 pub mod status_bar;
 pub mod strength_meter;

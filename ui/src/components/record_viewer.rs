@@ -3,7 +3,8 @@
 //! decrypted copy where the user chooses.
 
 use medwallet_api::commands::{
-    ChooseSavePath, ChooseSavePathArgs, OpenRecord, RecordIdArgs, SaveCopyArgs, SaveRecordCopy,
+    ChooseSavePath, ChooseSavePathArgs, OpenRecord, OpenShared, RecordIdArgs, SaveCopyArgs,
+    SaveRecordCopy,
 };
 use medwallet_api::{
     DicomTag, FhirItem, FhirSummary, OpenedRecord, RecordView, SavedCopy, UserError, Verification,
@@ -28,6 +29,10 @@ pub struct Props {
     /// "Audit trail": the user wants this record's audit trail (the page switches to it).
     #[prop_or_default]
     pub on_audit: Option<Callback<AttrValue>>,
+    /// A record someone shared with this wallet: opened through `open_shared` (which logs
+    /// the access on the ledger first); no saving here.
+    #[prop_or_default]
+    pub shared: bool,
 }
 
 enum Opening {
@@ -64,19 +69,28 @@ pub fn record_viewer(props: &Props) -> Html {
     }
     {
         let (opening, saving) = (opening.clone(), saving.clone());
-        use_effect_with(props.record_id.clone(), move |record_id| {
-            opening.set(Opening::Loading);
-            saving.set(Saving::Idle);
-            let args = RecordIdArgs {
-                record_id: record_id.to_string(),
-            };
-            spawn_local(async move {
-                opening.set(match ipc::call::<OpenRecord>(&args).await {
-                    Ok(opened) => Opening::Opened(Box::new(opened)),
-                    Err(error) => Opening::Failed(error),
+        use_effect_with(
+            (props.record_id.clone(), props.shared),
+            move |(record_id, shared)| {
+                opening.set(Opening::Loading);
+                saving.set(Saving::Idle);
+                let args = RecordIdArgs {
+                    record_id: record_id.to_string(),
+                };
+                let shared = *shared;
+                spawn_local(async move {
+                    let answer = if shared {
+                        ipc::call::<OpenShared>(&args).await
+                    } else {
+                        ipc::call::<OpenRecord>(&args).await
+                    };
+                    opening.set(match answer {
+                        Ok(opened) => Opening::Opened(Box::new(opened)),
+                        Err(error) => Opening::Failed(error),
+                    });
                 });
-            });
-        });
+            },
+        );
     }
 
     let close = {
@@ -119,7 +133,8 @@ pub fn record_viewer(props: &Props) -> Html {
             html! {},
             html! {
                 <p id="viewer-loading" class="busy" role="status">
-                    <span class="spinner" aria-hidden="true"></span>{ "Decrypting and verifying…" }
+                    <span class="spinner" aria-hidden="true"></span>
+                    { if props.shared { "Logging the opening on the ledger, then decrypting and verifying…" } else { "Decrypting and verifying…" } }
                 </p>
             },
         ),
@@ -166,10 +181,14 @@ pub fn record_viewer(props: &Props) -> Html {
             let busy = *saving == Saving::Busy;
             (
                 r.title.clone(),
-                html! {
-                    <button id="viewer-save" type="button" onclick={save} disabled={busy}>
-                        { if busy { "Saving…" } else { "Save decrypted copy…" } }
-                    </button>
+                if props.shared {
+                    html! {}
+                } else {
+                    html! {
+                        <button id="viewer-save" type="button" onclick={save} disabled={busy}>
+                            { if busy { "Saving…" } else { "Save decrypted copy…" } }
+                        </button>
+                    }
                 },
                 html! {
                     <>

@@ -6,5 +6,7 @@ pub mod kit;
 pub mod onboarding;
 pub mod records;
 pub mod settings;
+pub mod shared;
+pub mod shared_with_me;
 pub mod unlock;
 pub mod wallets;

@@ -6,7 +6,9 @@ use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use medwallet_api::commands::{ListRecords, SyncRecords};
-use medwallet_api::{Category, NoArgs, RecordStatus, RecordSummary, SyncReport, UserError};
+use medwallet_api::{
+    Category, LedgerMark, NoArgs, RecordStatus, RecordSummary, SyncReport, UserError,
+};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -16,6 +18,7 @@ use crate::components::form::{error_box, focus};
 use crate::components::format::{count, human_size};
 use crate::components::ledger::ledger_badge;
 use crate::components::record_viewer::RecordViewer;
+use crate::components::share_dialog::{ShareDialog, Shareable};
 use crate::ipc;
 
 /// How often the list is read again while the page is shown.
@@ -55,6 +58,8 @@ pub fn records_page(props: &Props) -> Html {
     let category = use_state(|| None::<Category>);
     let sync = use_state(|| SyncState::Idle);
     let viewing = use_state(|| None::<Viewing>);
+    // The share dialog, open with these records chosen.
+    let sharing = use_state(|| None::<Vec<AttrValue>>);
     // The Open button to give the focus back to when the viewer closes.
     let opener = use_mut_ref(|| None::<String>);
 
@@ -158,6 +163,23 @@ pub fn records_page(props: &Props) -> Html {
         let viewing = viewing.clone();
         Callback::from(move |()| viewing.set(None))
     };
+    let share = {
+        let sharing = sharing.clone();
+        Callback::from(move |ids: Vec<AttrValue>| sharing.set(Some(ids)))
+    };
+    let close_share = {
+        let (sharing, load) = (sharing.clone(), load.clone());
+        Callback::from(move |shared: bool| {
+            sharing.set(None);
+            if shared {
+                load.emit(());
+            }
+        })
+    };
+    let share_several = {
+        let share = share.clone();
+        Callback::from(move |_| share.emit(Vec::new()))
+    };
     let on_audit = {
         let (viewing, opener, on_audit) = (viewing.clone(), opener.clone(), props.on_audit.clone());
         Callback::from(move |record_id: AttrValue| {
@@ -187,7 +209,10 @@ pub fn records_page(props: &Props) -> Html {
             } else {
                 html! {
                     <div id="records-list" class="record-groups">
-                        { for groups.into_iter().map(|(c, rows)| record_group(c, rows, &open)) }
+                        <div class="records-actions">
+                            <button id="records-share" type="button" onclick={share_several}>{ "Share records…" }</button>
+                        </div>
+                        { for groups.into_iter().map(|(c, rows)| record_group(c, rows, &open, &share)) }
                     </div>
                 }
             }
@@ -222,6 +247,9 @@ pub fn records_page(props: &Props) -> Html {
             if let Some(v) = &*viewing {
                 <RecordViewer record_id={v.id.clone()} title={v.title.clone()} on_close={close} {on_audit} />
             }
+            if let Some(selected) = &*sharing {
+                <ShareDialog records={shareable(list.as_deref())} selected={selected.clone()} on_close={close_share} />
+            }
         </section>
     }
 }
@@ -249,19 +277,46 @@ fn group<'a>(
         .collect()
 }
 
-fn record_group(c: Category, rows: Vec<&RecordSummary>, open: &Callback<Viewing>) -> Html {
+/// The records the share dialog offers: those registered on the ledger (a grant names a
+/// registered record).
+fn shareable(list: Option<&Vec<RecordSummary>>) -> Vec<Shareable> {
+    list.into_iter()
+        .flatten()
+        .filter(|r| matches!(r.ledger, LedgerMark::Registered { .. }))
+        .map(|r| Shareable {
+            id: r.id.clone().into(),
+            title: r.title.clone().into(),
+        })
+        .collect()
+}
+
+fn record_group(
+    c: Category,
+    rows: Vec<&RecordSummary>,
+    open: &Callback<Viewing>,
+    share: &Callback<Vec<AttrValue>>,
+) -> Html {
     let heading_id = format!("group-{}", c.as_str());
     html! {
         <section key={c.as_str()} class="record-group" aria-labelledby={heading_id.clone()} data-category={c.as_str()}>
             <h2 id={heading_id}>{ c.label() }<span class="muted group-count">{ format!(" ({})", rows.len()) }</span></h2>
             <ul class="record-list">
-                { for rows.into_iter().map(|r| record_row(r, open)) }
+                { for rows.into_iter().map(|r| record_row(r, open, share)) }
             </ul>
         </section>
     }
 }
 
-fn record_row(r: &RecordSummary, open: &Callback<Viewing>) -> Html {
+fn record_row(
+    r: &RecordSummary,
+    open: &Callback<Viewing>,
+    share: &Callback<Vec<AttrValue>>,
+) -> Html {
+    let registered = matches!(r.ledger, LedgerMark::Registered { .. });
+    let on_share = {
+        let (share, id) = (share.clone(), AttrValue::from(r.id.clone()));
+        Callback::from(move |_| share.emit(vec![id.clone()]))
+    };
     let onclick = {
         let open = open.clone();
         let target = Viewing {
@@ -284,6 +339,9 @@ fn record_row(r: &RecordSummary, open: &Callback<Viewing>) -> Html {
             </div>
             { status_badge(&r.status) }
             { ledger_badge(&r.ledger, None) }
+            <button type="button" class="small record-share" onclick={on_share} disabled={!registered}
+                    title={(!registered).then_some("A record can be shared once it is registered on the ledger.")}
+                    aria-label={format!("Share {}", r.title)}>{ "Share" }</button>
             <button id={open_button_id(&r.id)} type="button" class="small record-open" {onclick}
                     aria-label={format!("Open {}", r.title)}>{ "Open" }</button>
         </li>
