@@ -4,4 +4,5 @@
 mod audit;
 mod health;
 mod records;
+mod sharing;
 mod wallet;

@@ -1,0 +1,145 @@
+//! A patient shares a record with a doctor from the Records page, sees the doctor's
+//! opening in the audit trail, revokes it on the Shared page and reads the exposure
+//! report; the doctor's wallet (run through the library crates, as a second machine
+//! would) finds the record on the ledger, opens it, and after the revocation cannot.
+
+use medwallet_core::{LedgerTarget, Owner, RecordService};
+use medwallet_e2e::{App, Nodes};
+use medwallet_vault::{Role, Seed, WalletKeys};
+use url::Url;
+
+const PASSPHRASE: &str = "orbit lantern velvet quarry mosaic";
+const PDF: &[u8] = include_bytes!("../fixtures/lab-report.pdf");
+
+#[tokio::test]
+async fn share_with_a_doctor_see_the_opening_and_revoke() {
+    let nodes = Nodes::start().await;
+    let mut env = nodes.app_env();
+    env.push(("MEDWALLET_INSECURE_TEST_KDF", "1".to_owned()));
+    let mut app = App::launch("sharing", &env).await;
+    app.create_wallet("patient", "Ada Lovelace", PASSPHRASE)
+        .await;
+
+    // The doctor's wallet, on "another machine": its keys are published on the ledger
+    // when it first looks for records shared with it.
+    let doctor_dir = tempfile::tempdir().unwrap();
+    let doctor_svc = RecordService::new(doctor_dir.path());
+    let doctor_keys = WalletKeys::derive(&Seed::from_bytes([0x5e; 32]), Role::Doctor).unwrap();
+    let doctor = Owner::new("doctor", "Dr. Seacole", &doctor_keys);
+    let ipfs = Url::parse(&nodes.ipfs_url).unwrap();
+    let ledger = LedgerTarget {
+        url: Url::parse(&nodes.ledger_url).unwrap(),
+        contract: Some(nodes.contract.parse().unwrap()),
+        chain_id: None,
+    };
+    let inbox = doctor_svc
+        .list_shared(&doctor, &ipfs, &ledger)
+        .await
+        .unwrap();
+    assert!(inbox.records.is_empty());
+
+    // The patient adds a PDF; once registered on the ledger it can be shared.
+    let files = tempfile::tempdir().unwrap();
+    let pdf = files.path().join("blood_panel.pdf");
+    std::fs::write(&pdf, PDF).unwrap();
+    app.fill("#add-path", &pdf.display().to_string()).await;
+    app.click("#add-path-submit").await;
+    app.click("#add-confirm").await;
+    let row = "li.record-row[data-title=\"Blood panel\"]";
+    app.wait_text(&format!("{row} .record-ledger"), |t| {
+        t.contains("On the ledger")
+    })
+    .await;
+    app.click(&format!("{row} .record-share")).await;
+
+    // The dialog: the record is chosen; a wrong address is named, the doctor's reviewed.
+    app.find("#share-dialog").await;
+    app.fill("#share-grantee", "0x1234").await;
+    app.click("#share-review").await;
+    app.wait_text("#share-error", |t| t.contains("not a ledger address"))
+        .await;
+    app.fill("#share-grantee", &doctor.address).await;
+    let select = app.find("#share-expiry").await;
+    medwallet_e2e::thirtyfour::components::SelectElement::new(&select)
+        .await
+        .expect("a select")
+        .select_by_value("30")
+        .await
+        .expect("choose 30 days");
+    app.click("#share-review").await;
+    app.wait_text("#share-policy", |t| t.contains(&doctor.address))
+        .await;
+    app.screenshot("share-review").await;
+    app.click("#share-confirm").await;
+    app.wait_text("#share-result li[data-state=\"active\"]", |t| {
+        t.contains("Shared: on the ledger")
+    })
+    .await;
+    app.screenshot("shared").await;
+    app.click("#share-close").await;
+
+    // The doctor finds it and opens it: the opening is logged on the ledger first.
+    let inbox = doctor_svc
+        .list_shared(&doctor, &ipfs, &ledger)
+        .await
+        .unwrap();
+    assert_eq!(inbox.records.len(), 1, "{inbox:?}");
+    assert_eq!(inbox.records[0].title, "Blood panel");
+    assert!(inbox.records[0].expires_at.is_some());
+    let record_id = inbox.records[0].record_id.clone();
+    doctor_svc
+        .open_shared(&doctor, &ipfs, &ledger, &record_id)
+        .await
+        .unwrap();
+
+    // Who viewed: the patient's audit trail shows the doctor's access.
+    app.click("#nav-audit").await;
+    app.wait_text(
+        "li.audit-entry[data-action=\"accessed\"] .audit-address",
+        |t| t == doctor.address,
+    )
+    .await;
+    app.screenshot("audit-access").await;
+
+    // Revoke on the Shared page: re-encrypted, revoked, and the exposure report.
+    app.click("#nav-shared").await;
+    let grant = "li.grant-row[data-state=\"active\"]";
+    app.wait_text(&format!("{grant} .grantee"), |t| t == doctor.address)
+        .await;
+    app.click(&format!("{grant} .grant-revoke")).await;
+    app.click(".grant-revoke-confirm").await;
+    let summary = app
+        .wait_text(
+            "li.grant-row[data-state=\"revoked\"] .exposure-summary",
+            |t| t.contains("could have fetched version 1"),
+        )
+        .await;
+    assert!(summary.contains("1 opening"), "{summary}");
+    assert!(
+        summary.contains("Version 2 is encrypted under a new key"),
+        "{summary}"
+    );
+    app.screenshot("revoked").await;
+
+    // The doctor's wallet no longer lists it, and cannot open it.
+    let inbox = doctor_svc
+        .list_shared(&doctor, &ipfs, &ledger)
+        .await
+        .unwrap();
+    assert!(inbox.records.is_empty(), "{inbox:?}");
+    let refused = doctor_svc
+        .open_shared(&doctor, &ipfs, &ledger, &record_id)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("not shared with this wallet"),
+        "{refused:?}"
+    );
+
+    // The patient's record, now version 2, still opens verified.
+    app.click("#nav-records").await;
+    app.click(&format!("{row} .record-open")).await;
+    app.wait_text("#viewer-verified", |t| t.contains("Verified"))
+        .await;
+    app.close().await;
+}
