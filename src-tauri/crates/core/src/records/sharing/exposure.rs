@@ -87,7 +87,7 @@ pub(crate) fn report(facts: &[Fact], grantee: &str, new_version: u32, now: u64) 
         })
         .collect();
     versions.sort();
-    let mut exposed = Vec::new();
+    let mut exposed: Vec<(u32, u64, u64)> = Vec::new();
     if let Some(start) = start {
         for (i, (version, at)) in versions.iter().enumerate() {
             if *version >= new_version {
@@ -99,36 +99,37 @@ pub(crate) fn report(facts: &[Fact], grantee: &str, new_version: u32, now: u64) 
             // A version replaced before the grant, or made after the revocation, was
             // never readable by the grantee's key.
             if next > start && *at <= end && from <= until {
-                exposed.push(ExposedVersion {
-                    version: *version,
-                    from: time(from),
-                    until: time(until),
-                });
+                exposed.push((*version, from, until));
             }
         }
     }
-    let accesses: Vec<String> = facts
+    let accesses: Vec<u64> = facts
         .iter()
         .filter_map(|f| match f {
-            Fact::Accessed { at } if start.is_some_and(|s| *at >= s) && *at <= end => {
-                Some(time(*at))
-            }
+            Fact::Accessed { at } if start.is_some_and(|s| *at >= s) && *at <= end => Some(*at),
             _ => None,
         })
         .collect();
-    let summary = summary(grantee, &exposed, &accesses, new_version);
     ExposureReport {
-        versions: exposed,
-        accesses,
+        summary: summary(grantee, &exposed, &accesses, new_version),
+        versions: exposed
+            .iter()
+            .map(|&(version, from, until)| ExposedVersion {
+                version,
+                from: time(from),
+                until: time(until),
+            })
+            .collect(),
+        accesses: accesses.iter().map(|&t| time(t)).collect(),
         new_version,
-        summary,
     }
 }
 
+/// The report in words, times in UTC as people read them.
 fn summary(
     grantee: &str,
-    exposed: &[ExposedVersion],
-    accesses: &[String],
+    exposed: &[(u32, u64, u64)],
+    accesses: &[u64],
     new_version: u32,
 ) -> String {
     let mut out = String::new();
@@ -139,7 +140,13 @@ fn summary(
     } else {
         let parts: Vec<String> = exposed
             .iter()
-            .map(|v| format!("version {} between {} and {}", v.version, v.from, v.until))
+            .map(|&(version, from, until)| {
+                format!(
+                    "version {version} between {} and {}",
+                    human(from),
+                    human(until)
+                )
+            })
             .collect();
         out.push_str(&format!(
             "{grantee} could have fetched {}.",
@@ -148,11 +155,14 @@ fn summary(
     }
     match accesses.len() {
         0 => out.push_str(" They logged no opening."),
-        1 => out.push_str(&format!(" They logged 1 opening, at {}.", accesses[0])),
+        1 => out.push_str(&format!(
+            " They logged 1 opening, at {}.",
+            human(accesses[0])
+        )),
         n => out.push_str(&format!(
             " They logged {n} openings, from {} to {}.",
-            accesses[0],
-            accesses[n - 1]
+            human(accesses[0]),
+            human(accesses[n - 1])
         )),
     }
     if !exposed.is_empty() {
@@ -162,6 +172,14 @@ fn summary(
         " Version {new_version} is encrypted under a new key without them: they cannot open it."
     ));
     out
+}
+
+fn human(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| unix.to_string())
 }
 
 fn time(unix: u64) -> String {

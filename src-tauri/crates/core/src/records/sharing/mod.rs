@@ -204,22 +204,40 @@ impl RecordService {
             })?
             .ok_or_else(|| not_published(&grantee))?;
         let grantee_text = grantee.to_string();
-        let policy = policy_for(owner, std::slice::from_ref(&grantee_text))?;
+        // The policy the capsule gets, parsed as the grant will (it must be valid).
+        policy_for(owner, std::slice::from_ref(&grantee_text))?;
         let issues_key = store
             .issued_key(&conn.contract.to_string(), &grantee_text)
             .await
             .map_err(errors::store_error)?
             .is_none();
+        let mut others: Vec<String> = Vec::new();
+        for id in &request.record_ids {
+            for g in store
+                .capsule_grantees(id)
+                .await
+                .map_err(errors::store_error)?
+            {
+                if g != grantee_text && !others.contains(&g) {
+                    others.push(g);
+                }
+            }
+        }
+        let policy_words = if others.is_empty() {
+            format!("Readable by you and by {grantee_text} only.")
+        } else {
+            format!(
+                "Readable by you, by {grantee_text}, and by those you already shared with: {}.",
+                others.join(", ")
+            )
+        };
         Ok(SharePreview {
             grantee: grantee_text.clone(),
             grantee_role: published
                 .role
                 .map(|r| r.as_str().to_owned())
                 .unwrap_or_else(|| "unknown".to_owned()),
-            policy_words: format!(
-                "Readable by you and by {grantee_text} only. ({})",
-                policy.describe()
-            ),
+            policy_words,
             warning: match expires {
                 None => Some("No expiry: the grant lasts until you revoke it.".to_owned()),
                 Some(_) => None,
