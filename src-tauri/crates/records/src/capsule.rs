@@ -26,8 +26,8 @@
 //!    manifest before trusting a DEK, and the ledger names which capsule belongs to
 //!    which record.
 //!
-//! The part count leaves room for multi-authority policies (a clause per authority,
-//! each part wrapping the same DEK); [`wrap`] writes one part today.
+//! A record shared under several authorities (the owner's people, a clinic's roles) has
+//! one part per authority, each wrapping the same DEK ([`wrap_parts`]).
 
 use medwallet_abe::{AbeError, Ciphertext, DataKey, Policy, PublicParams, UserKey};
 use ring::hmac;
@@ -109,24 +109,57 @@ pub fn wrap(
     record_id: &str,
     version: u32,
 ) -> Result<Vec<u8>, CapsuleError> {
+    wrap_parts(&[(params, policy)], dek, record_id, version)
+}
+
+/// Wraps `dek` once per authority, each part under that authority's clause(s): a record
+/// shared with people under the owner's authority and with a role at a clinic under the
+/// clinic's. At least one part, at most [`MAX_PARTS`], each authority once.
+pub fn wrap_parts(
+    parts: &[(&PublicParams, &Policy)],
+    dek: &DataKey,
+    record_id: &str,
+    version: u32,
+) -> Result<Vec<u8>, CapsuleError> {
     let id = parse_record_id(record_id).ok_or(CapsuleError::InvalidRecordId)?;
+    if parts.is_empty() || parts.len() > MAX_PARTS {
+        return Err(CapsuleError::BadHeader("a capsule has 1 to 16 parts"));
+    }
+    let mut authorities: Vec<[u8; 32]> = parts.iter().map(|(p, _)| p.authority_id()).collect();
+    authorities.sort_unstable();
+    authorities.dedup();
+    if authorities.len() != parts.len() {
+        return Err(CapsuleError::BadHeader("two parts name the same authority"));
+    }
     let mut rng = keys::SystemRng::default();
-    let ct = medwallet_abe::wrap_key(params, policy, dek, &mut rng);
+    let encoded: Vec<([u8; 32], Vec<u8>)> = parts
+        .iter()
+        .map(|(params, policy)| {
+            let ct = medwallet_abe::wrap_key(params, policy, dek, &mut rng);
+            (params.authority_id(), ct.to_bytes())
+        })
+        .collect();
     if rng.failed() {
         return Err(CapsuleError::Random);
     }
-    let part = ct.to_bytes();
 
-    let mut out = Vec::with_capacity(HEADER_SIZE + PART_HEADER_SIZE + part.len() + MAC_SIZE);
+    let total: usize = encoded
+        .iter()
+        .map(|(_, p)| PART_HEADER_SIZE + p.len())
+        .sum();
+    let mut out = Vec::with_capacity(HEADER_SIZE + total + MAC_SIZE);
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&id);
     out.extend_from_slice(&version.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(&params.authority_id());
-    // An abe ciphertext is bounded by abe's own policy limits, far below u32::MAX.
-    out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-    out.extend_from_slice(&part);
+    // At most MAX_PARTS (16), checked above.
+    out.extend_from_slice(&(encoded.len() as u16).to_be_bytes());
+    for (authority, part) in &encoded {
+        out.extend_from_slice(authority);
+        // An abe ciphertext is bounded by abe's own policy limits, far below u32::MAX.
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part);
+    }
     let mac = hmac::sign(&binding_key(dek), &out);
     out.extend_from_slice(mac.as_ref());
     Ok(out)
@@ -296,6 +329,47 @@ mod tests {
 
     fn dek(b: u8) -> DataKey {
         DataKey::from_bytes([b; 32])
+    }
+
+    #[test]
+    fn a_part_per_authority_each_opens_with_its_own_keys() {
+        let f = fixture();
+        let mut rng = keys::SystemRng::default();
+        let patient = MasterKey::from_seed(&[9; 32], "patient:0xabc").unwrap();
+        let own = Policy::parse("id:0xabc OR id:0xdef").unwrap();
+        let friend = patient.issue_key(&["id:0xdef"], &mut rng).unwrap();
+        let stranger = patient.issue_key(&["id:0x999"], &mut rng).unwrap();
+        let c = wrap_parts(
+            &[
+                (patient.public_params(), &own),
+                (f.clinic.public_params(), &f.policy),
+            ],
+            &dek(4),
+            A,
+            3,
+        )
+        .unwrap();
+        assert_eq!(inspect(&c).unwrap().authorities.len(), 2);
+        assert_eq!(unwrap(&friend, &c, A, 3).unwrap(), dek(4));
+        assert_eq!(unwrap(&f.doctor, &c, A, 3).unwrap(), dek(4));
+        assert_eq!(unwrap(&f.nurse, &c, A, 3), Err(CapsuleError::NotAllowed));
+        assert_eq!(unwrap(&stranger, &c, A, 3), Err(CapsuleError::NotAllowed));
+        // One authority twice, or no part at all, is refused.
+        let twice = [
+            (f.clinic.public_params(), &f.policy),
+            (f.clinic.public_params(), &own),
+        ];
+        assert!(matches!(
+            wrap_parts(&twice, &dek(4), A, 3),
+            Err(CapsuleError::BadHeader(_))
+        ));
+        assert!(matches!(
+            wrap_parts(&[], &dek(4), A, 3),
+            Err(CapsuleError::BadHeader(_))
+        ));
+        // Parts are written in the order given.
+        let info = inspect(&c).unwrap();
+        assert_eq!(info.authorities[0], patient.public_params().authority_id());
     }
 
     #[test]
