@@ -28,8 +28,8 @@ pub use records::{
 };
 pub use settings::{NodeSettings, SettingsError};
 pub use sharing::{
-    ExposedVersion, ExposureReport, GrantState, GrantSummary, SharePreview, ShareRequest,
-    SharedInbox, SharedRecord,
+    ClauseText, ExposedVersion, ExposureReport, GrantState, GrantSummary, SharePreview,
+    ShareRequest, SharedInbox, SharedRecord,
 };
 pub use wallet::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
@@ -232,8 +232,11 @@ pub mod commands {
     pub struct GrantArgs {
         /// The record.
         pub record_id: String,
-        /// The grantee's address.
+        /// The grantee's address (the clinic's, for a clause grant).
         pub grantee: String,
+        /// The clause of a grant to a role at a clinic; `None` for a person.
+        #[serde(default)]
+        pub clause: Option<String>,
     }
 
     /// Arguments naming a running job.

@@ -10,8 +10,12 @@ use crate::records::{Category, ContentKind};
 pub struct ShareRequest {
     /// The records to share (one or several).
     pub record_ids: Vec<String>,
-    /// The person: a ledger address (`0x` + 40 hex digits).
+    /// The person, or with `clause` the clinic: a ledger address (`0x` + 40 hex digits).
     pub grantee: String,
+    /// A role at a clinic: a clause under the clinic's authority, such as
+    /// `role:doctor AND dept:cardiology` (`grantee` is then the clinic). `None` for a person.
+    #[serde(default)]
+    pub clause: Option<String>,
     /// Days until the grant expires; `None` for no expiry.
     pub expires_in_days: Option<u32>,
 }
@@ -60,8 +64,10 @@ pub struct GrantSummary {
     pub record_id: String,
     /// Its title (decrypted on this device).
     pub record_title: String,
-    /// The grantee's address (EIP-55).
+    /// The grantee's address (EIP-55): the person, or the clinic of a clause grant.
     pub grantee: String,
+    /// For a role at a clinic: the clause, and the same in plain words.
+    pub clause: Option<ClauseText>,
     /// When it was asked for (RFC 3339).
     pub requested_at: String,
     /// When it expires (RFC 3339), if it does.
@@ -74,6 +80,15 @@ pub struct GrantSummary {
     pub tx_hash: Option<String>,
     /// After a revocation: what the grantee could have fetched.
     pub exposure: Option<ExposureReport>,
+}
+
+/// A clause under a clinic's authority, as written and in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClauseText {
+    /// The clause (`role:doctor AND dept:cardiology`).
+    pub clause: String,
+    /// In plain words (`any doctor in cardiology`).
+    pub words: String,
 }
 
 /// What a revoked grantee could have fetched, from the ledger's own events.

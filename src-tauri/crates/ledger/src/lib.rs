@@ -23,7 +23,7 @@ mod revert;
 pub mod testing;
 mod tx;
 
-pub use alloy::primitives::{Address, Bytes, B256};
+pub use alloy::primitives::{keccak256, Address, Bytes, B256};
 pub use alloy::signers::local::PrivateKeySigner;
 pub use cache::{EventCache, ReorgInfo, SyncReport};
 pub use client::{LedgerClient, Receipt};
