@@ -145,7 +145,17 @@ fn share_with(record_id: &str, grantee: &str, days: Option<u32>) -> ShareRequest
     ShareRequest {
         record_ids: vec![record_id.to_owned()],
         grantee: grantee.to_owned(),
+        clause: None,
         expires_in_days: days,
+    }
+}
+
+fn share_role(record_id: &str, clinic: &str, clause: &str) -> ShareRequest {
+    ShareRequest {
+        record_ids: vec![record_id.to_owned()],
+        grantee: clinic.to_owned(),
+        clause: Some(clause.to_owned()),
+        expires_in_days: Some(30),
     }
 }
 
@@ -354,6 +364,7 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
             &nodes.ledger,
             &record,
             &doctor.address,
+            None,
         )
         .await
         .unwrap();
@@ -608,4 +619,225 @@ async fn bad_share_requests_are_named() {
         .await
         .unwrap_err();
     assert!(e.message.contains("Only patient wallets"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_role_at_a_clinic_opens_for_its_staff_with_that_role_only() {
+    let nodes = Nodes::start().await;
+    let svc = |name| nodes.service(name);
+    let (patient_svc, clinic_svc, doctor_svc, nurse_svc) =
+        (svc("patient"), svc("clinic"), svc("doctor"), svc("nurse"));
+    let patient = wallet(71, Role::Patient, "Ada");
+    let clinic = wallet(72, Role::Clinic, "St Mary's");
+    let doctor = wallet(73, Role::Doctor, "Dr. Who");
+    let nurse = wallet(74, Role::Doctor, "Nurse Joy");
+    for (s, w) in [(&doctor_svc, &doctor), (&nurse_svc, &nurse)] {
+        assert!(s
+            .list_shared(w, &nodes.ipfs, &nodes.ledger)
+            .await
+            .unwrap()
+            .records
+            .is_empty());
+    }
+    let staff = |attrs: &[&str]| attrs.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    clinic_svc
+        .issue_staff_key(
+            &clinic,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &doctor.address,
+            &staff(&["role:doctor", "dept:cardiology"]),
+        )
+        .await
+        .unwrap();
+    clinic_svc
+        .issue_staff_key(
+            &clinic,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &nurse.address,
+            &staff(&["role:nurse", "dept:cardiology"]),
+        )
+        .await
+        .unwrap();
+    let e = patient_svc
+        .issue_staff_key(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &doctor.address,
+            &staff(&["role:doctor"]),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("Only clinic wallets"), "{e:?}");
+
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "lab.pdf",
+        PDF,
+        "Echo report",
+    )
+    .await;
+
+    // The dialog's words, and a warning for a broad role.
+    let broad = patient_svc
+        .preview_share(
+            &patient,
+            &nodes.ledger,
+            &share_role(&record, &clinic.address, "role:doctor"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        broad
+            .warning
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Broad: any doctor"),
+        "{broad:?}"
+    );
+    let narrow = patient_svc
+        .preview_share(
+            &patient,
+            &nodes.ledger,
+            &share_role(&record, &clinic.address, "role:doctor and dept:cardiology"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(narrow.grantee_role, "clinic");
+    assert!(narrow.warning.is_none(), "{narrow:?}");
+    assert!(
+        narrow.policy_words.contains(&format!(
+            "any doctor in cardiology at clinic {}",
+            clinic.address
+        )),
+        "{narrow:?}"
+    );
+    // Not a clinic, a person in a role clause, a clause that does not parse: named.
+    for (request, words) in [
+        (
+            share_role(&record, &doctor.address, "role:doctor"),
+            "published no clinic keys",
+        ),
+        (
+            share_role(&record, &clinic.address, &format!("id:{}", doctor.address)),
+            "cannot name a person",
+        ),
+        (
+            share_role(&record, &clinic.address, "role:doctor AND"),
+            "not a valid clause",
+        ),
+    ] {
+        let e = patient_svc
+            .preview_share(&patient, &nodes.ledger, &request)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains(words), "{request:?}: {e:?}");
+    }
+
+    let grants = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_role(&record, &clinic.address, "role:doctor AND dept:cardiology"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!(grants[0].state, GrantState::Active, "{grants:?}");
+    assert_eq!(
+        grants[0].clause.as_ref().unwrap().words,
+        "any doctor in cardiology"
+    );
+
+    // The cardiologist opens it (the access names the clinic's clause); the nurse cannot.
+    let inbox = doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(inbox.records.len(), 1, "{inbox:?}");
+    doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+    let inbox = nurse_svc
+        .list_shared(&nurse, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(
+        inbox.records.is_empty() && inbox.problems.is_empty(),
+        "{inbox:?}"
+    );
+    let e = nurse_svc
+        .open_shared(&nurse, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("does not hold that role"), "{e:?}");
+    // The patient still opens it.
+    patient_svc
+        .open(&patient, &nodes.ipfs, &record)
+        .await
+        .unwrap();
+
+    // Who viewed: the doctor, through the clinic.
+    let audit = AuditService::new(&nodes.root.join("patient"));
+    let trail = audit
+        .trail(
+            &patient,
+            &nodes.ledger,
+            &AuditQuery::default(),
+            &patient_svc.audit_context(&patient).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .entries
+            .iter()
+            .any(|e| e.action == AuditAction::Accessed && e.actor.address == doctor.address),
+        "{trail:?}"
+    );
+
+    // Revoke the role: a new version without the clinic's part, and the report.
+    let revoked = patient_svc
+        .revoke(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &record,
+            &clinic.address,
+            Some("role:doctor AND dept:cardiology"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.state, GrantState::Revoked, "{revoked:?}");
+    let report = revoked.exposure.unwrap();
+    assert!(
+        report
+            .summary
+            .starts_with(&format!("Staff of clinic {}", clinic.address)),
+        "{}",
+        report.summary
+    );
+    assert!(
+        report.summary.contains("could have fetched version 1")
+            && report.summary.contains("1 opening"),
+        "{}",
+        report.summary
+    );
+    assert!(doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+    let mine = patient_svc
+        .open(&patient, &nodes.ipfs, &record)
+        .await
+        .unwrap();
+    assert_eq!(mine.record.version, 2);
 }

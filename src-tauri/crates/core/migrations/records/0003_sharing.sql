@@ -1,5 +1,6 @@
--- Sharing: grants of this wallet's records to people, and the work to send and take them
--- back; what the wallet published on a ledger contract; the keys its authority issued.
+-- Sharing: grants of this wallet's records to people and to roles at clinics, and the work
+-- to send and take them back; what the wallet published on a ledger contract; the keys
+-- its authority issued; the public parameters of the clinics it shares with.
 
 -- One row per grant. A grant is queued ('sending') until its key, capsule and transaction
 -- are out, 'active' on the ledger, 'revoking' while the record is re-encrypted without the
@@ -7,7 +8,8 @@
 CREATE TABLE grants (
     id              INTEGER PRIMARY KEY,
     record_id       TEXT    NOT NULL,
-    grantee         TEXT    NOT NULL,          -- EIP-55 address
+    grantee         TEXT    NOT NULL,          -- EIP-55 address: the person, or the clinic
+    clause          TEXT,                      -- a role at the clinic (its authority); NULL for a person
     expires_at      INTEGER,                   -- unix seconds; NULL = never
     state           TEXT    NOT NULL CHECK (state IN ('sending', 'active', 'revoking', 'revoked')),
     requested_at    TEXT    NOT NULL,          -- RFC 3339
@@ -20,8 +22,9 @@ CREATE TABLE grants (
     problem         TEXT                       -- why it waits
 ) STRICT;
 
--- At most one open grant per record and person.
-CREATE UNIQUE INDEX grants_open ON grants (record_id, grantee) WHERE state != 'revoked';
+-- At most one open grant per record and person (or clinic clause).
+CREATE UNIQUE INDEX grants_open ON grants (record_id, grantee, COALESCE(clause, ''))
+    WHERE state != 'revoked';
 
 -- What this wallet published on a contract: its identity (keys and role), its authority.
 CREATE TABLE published (
@@ -31,12 +34,23 @@ CREATE TABLE published (
     PRIMARY KEY (contract, what)
 ) STRICT;
 
--- Keys this wallet's authority issued, by contract and holder. The envelope's CID is kept
--- before `issueKey` is sent, so a retry announces the same key.
+-- Keys this wallet's authority issued, by contract and holder (the latest replaces the
+-- one before). The envelope's CID is kept before `issueKey` is sent, so a retry announces
+-- the same key.
 CREATE TABLE issued_keys (
-    contract TEXT NOT NULL,
-    holder   TEXT NOT NULL,                    -- EIP-55 address
-    key_cid  TEXT NOT NULL,
-    tx       TEXT,                             -- NULL until KeyIssued is mined
+    contract   TEXT NOT NULL,
+    holder     TEXT NOT NULL,                  -- EIP-55 address
+    attributes TEXT NOT NULL,                  -- the key's attributes, one per line
+    key_cid    TEXT NOT NULL,
+    tx         TEXT,                           -- NULL until KeyIssued is mined
     PRIMARY KEY (contract, holder)
+) STRICT;
+
+-- The public parameters of clinics this wallet shares with (read from the ledger and IPFS
+-- once), so capsules can be wrapped for them while a node is down.
+CREATE TABLE authorities (
+    contract TEXT NOT NULL,
+    address  TEXT NOT NULL,                    -- EIP-55 address of the clinic
+    params   BLOB NOT NULL,                    -- medwallet-abe PublicParams::to_bytes()
+    PRIMARY KEY (contract, address)
 ) STRICT;

@@ -1,6 +1,8 @@
 //! The ledger as a directory: a wallet's published identity and authority, read from the
 //! events, and this wallet's own publications (sent once per contract).
 
+use medwallet_abe::PublicParams;
+use medwallet_api::UserError;
 use medwallet_ledger::{
     Address, EventFilter, LedgerClient, LedgerError, LedgerEvent, LedgerNode, LoggedEvent,
     PrivateKeySigner, B256,
@@ -11,7 +13,7 @@ use medwallet_vault::Role;
 
 use super::super::register::{ledger_words, LedgerTarget, NO_CONTRACT};
 use super::super::store::RecordStore;
-use super::super::Owner;
+use super::super::{errors, node_error, Owner, SharedBuffer, MAX_SMALL_OBJECT};
 use super::Failure;
 
 /// A connection to the contract, signing as the owner.
@@ -172,4 +174,59 @@ pub(crate) async fn put(ipfs: &url::Url, bytes: Vec<u8>) -> Result<Cid, Failure>
 /// A ledger failure in words (shared with the registration step).
 pub(crate) fn words(e: &LedgerError) -> String {
     ledger_words(e)
+}
+
+/// Fetches a small object (a capsule, manifest, key or parameters) and checks its CID.
+pub(crate) async fn fetch_small(
+    node: &IpfsNode,
+    cid: &Cid,
+    what: &str,
+) -> Result<Vec<u8>, UserError> {
+    let buffer = SharedBuffer::default();
+    node.cat_to(cid, buffer.clone(), MAX_SMALL_OBJECT)
+        .await
+        .map_err(|e| node_error(&e))?;
+    let bytes = buffer.take();
+    let got = cid_of(&bytes);
+    if &got != cid {
+        return Err(errors::altered(
+            what,
+            &format!("its bytes hash to {got}, not to {cid}"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The public parameters `authority` published last (their CID on the ledger, the bytes
+/// on IPFS), checked to decode; `None` if it published none.
+pub(crate) async fn authority_params(
+    node: &LedgerNode,
+    contract: Address,
+    ipfs: &url::Url,
+    authority: Address,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let events = events(node, contract, &EventFilter::Wallet(authority))
+        .await
+        .map_err(|e| Failure::ledger(&e))?;
+    let Some(cid) = events.iter().rev().find_map(|e| match &e.event {
+        LedgerEvent::AuthorityPublished {
+            authority: a,
+            params_cid,
+        } if *a == authority => Some(params_cid.to_vec()),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let cid = Cid::from_bytes(&cid)
+        .map_err(|e| Failure::waiting(format!("{authority} published an unreadable CID: {e}.")))?;
+    let ipfs = IpfsNode::new(ipfs).map_err(|e| Failure::ipfs(&e))?;
+    let bytes = fetch_small(&ipfs, &cid, "authority parameters")
+        .await
+        .map_err(|e| Failure::waiting(e.message))?;
+    PublicParams::from_bytes(&bytes).map_err(|e| {
+        Failure::waiting(format!(
+            "The parameters {authority} published are unusable: {e}."
+        ))
+    })?;
+    Ok(Some(bytes))
 }

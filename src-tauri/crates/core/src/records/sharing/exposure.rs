@@ -21,9 +21,9 @@ pub(crate) enum Fact {
     Accessed { at: u64 },
 }
 
-/// The facts about `grantee` (person grants) in a record's events, in chain order.
-pub(crate) fn facts(events: &[LoggedEvent], grantee: Address) -> Vec<Fact> {
-    let person = B256::ZERO;
+/// The facts about one grant in a record's events, in chain order: a person (`clause`
+/// zero) or a clause under the authority `grantee` (a role at a clinic).
+pub(crate) fn facts(events: &[LoggedEvent], grantee: Address, clause: B256) -> Vec<Fact> {
     events
         .iter()
         .filter_map(|e| {
@@ -38,13 +38,20 @@ pub(crate) fn facts(events: &[LoggedEvent], grantee: Address) -> Vec<Fact> {
                     grantee: g,
                     clause_hash,
                     ..
-                } if *g == grantee && *clause_hash == person => Some(Fact::Granted { at }),
+                } if *g == grantee && *clause_hash == clause => Some(Fact::Granted { at }),
                 LedgerEvent::AccessRevoked {
                     grantee: g,
                     clause_hash,
                     ..
-                } if *g == grantee && *clause_hash == person => Some(Fact::Revoked { at }),
-                LedgerEvent::RecordAccessed { accessor, .. } if *accessor == grantee => {
+                } if *g == grantee && *clause_hash == clause => Some(Fact::Revoked { at }),
+                LedgerEvent::RecordAccessed {
+                    accessor,
+                    authority,
+                    clause_hash,
+                    ..
+                } if (clause.is_zero() && *accessor == grantee && authority.is_zero())
+                    || (!clause.is_zero() && *authority == grantee && *clause_hash == clause) =>
+                {
                     Some(Fact::Accessed { at })
                 }
                 _ => None,

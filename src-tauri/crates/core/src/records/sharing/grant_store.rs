@@ -31,6 +31,7 @@ pub(crate) struct GrantRow {
     pub id: i64,
     pub record_id: String,
     pub grantee: String,
+    pub clause: Option<String>,
     pub expires_at: Option<i64>,
     pub phase: GrantPhase,
     pub requested_at: String,
@@ -41,7 +42,7 @@ pub(crate) struct GrantRow {
     pub problem: Option<String>,
 }
 
-const COLUMNS: &str = "id, record_id, grantee, expires_at, state, requested_at, grant_tx, \
+const COLUMNS: &str = "id, record_id, grantee, clause, expires_at, state, requested_at, grant_tx, \
                        revoke_version, exposure, attempts, problem";
 
 fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
@@ -50,6 +51,7 @@ fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
         id: r.try_get("id")?,
         record_id: r.try_get("record_id")?,
         grantee: r.try_get("grantee")?,
+        clause: r.try_get("clause")?,
         expires_at: r.try_get("expires_at")?,
         phase: GrantPhase::parse(&state)?,
         requested_at: r.try_get("requested_at")?,
@@ -61,25 +63,45 @@ fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
     })
 }
 
+/// Who a record's capsule is for, besides its owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Audience {
+    /// People (EIP-55 addresses), under the owner's authority.
+    pub people: Vec<String>,
+    /// Roles at clinics: (clinic address, clause), under each clinic's authority.
+    pub clauses: Vec<(String, String)>,
+}
+
+/// A key this wallet's authority issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Issued {
+    pub attributes: Vec<String>,
+    pub key_cid: String,
+    /// The `issueKey` transaction, once mined.
+    pub tx: Option<String>,
+}
+
 impl RecordStore {
-    /// Queues a grant; an open grant of the record to the same person is updated instead
-    /// (a new expiry), and sent again.
+    /// Queues a grant; an open grant of the record to the same person (or clinic clause)
+    /// is updated instead (a new expiry), and sent again.
     pub(crate) async fn queue_grant(
         &self,
         record_id: &str,
         grantee: &str,
+        clause: Option<&str>,
         expires_at: Option<i64>,
         now: &str,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO grants (record_id, grantee, expires_at, state, requested_at) \
-             VALUES (?, ?, ?, 'sending', ?) \
-             ON CONFLICT (record_id, grantee) WHERE state != 'revoked' DO UPDATE SET \
-             expires_at = excluded.expires_at, state = 'sending', attempts = 0, \
+            "INSERT INTO grants (record_id, grantee, clause, expires_at, state, requested_at) \
+             VALUES (?, ?, ?, ?, 'sending', ?) \
+             ON CONFLICT (record_id, grantee, COALESCE(clause, '')) WHERE state != 'revoked' \
+             DO UPDATE SET expires_at = excluded.expires_at, state = 'sending', attempts = 0, \
              next_attempt_at = 0, problem = NULL",
         )
         .bind(record_id)
         .bind(grantee)
+        .bind(clause)
         .bind(expires_at)
         .bind(now)
         .execute(&self.pool)
@@ -95,17 +117,20 @@ impl RecordStore {
         rows.iter().map(read_grant).collect()
     }
 
-    /// The open (not revoked) grant of a record to a person.
+    /// The open (not revoked) grant of a record to a person (or clinic clause).
     pub(crate) async fn open_grant(
         &self,
         record_id: &str,
         grantee: &str,
+        clause: Option<&str>,
     ) -> Result<Option<GrantRow>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM grants WHERE record_id = ? AND grantee = ? AND state != 'revoked'"
+            "SELECT {COLUMNS} FROM grants WHERE record_id = ? AND grantee = ? \
+             AND COALESCE(clause, '') = COALESCE(?, '') AND state != 'revoked'"
         ))
         .bind(record_id)
         .bind(grantee)
+        .bind(clause)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(read_grant).transpose()
@@ -132,15 +157,25 @@ impl RecordStore {
         rows.iter().map(read_grant).collect()
     }
 
-    /// The people a record's capsule must include: its grantees not being revoked.
-    pub(crate) async fn capsule_grantees(&self, record_id: &str) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT grantee FROM grants WHERE record_id = ? AND state IN ('sending', 'active') \
-             ORDER BY grantee",
+    /// Who a record's capsule must include (grants not being revoked): people, and
+    /// (clinic, clause) pairs.
+    pub(crate) async fn capsule_audience(&self, record_id: &str) -> Result<Audience> {
+        let rows = sqlx::query(
+            "SELECT grantee, clause FROM grants WHERE record_id = ? \
+             AND state IN ('sending', 'active') ORDER BY grantee, clause",
         )
         .bind(record_id)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        let mut audience = Audience::default();
+        for r in rows {
+            let grantee: String = r.try_get("grantee")?;
+            match r.try_get::<Option<String>, _>("clause")? {
+                None => audience.people.push(grantee),
+                Some(clause) => audience.clauses.push((grantee, clause)),
+            }
+        }
+        Ok(audience)
     }
 
     /// Active grants whose expiry passed start their revocation.
@@ -300,20 +335,24 @@ impl RecordStore {
         Ok(())
     }
 
-    /// The key issued to `holder` on `contract`: (envelope CID, transaction once mined).
-    pub(crate) async fn issued_key(
-        &self,
-        contract: &str,
-        holder: &str,
-    ) -> Result<Option<(String, Option<String>)>> {
-        let row =
-            sqlx::query("SELECT key_cid, tx FROM issued_keys WHERE contract = ? AND holder = ?")
-                .bind(contract)
-                .bind(holder)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|r| Ok((r.try_get("key_cid")?, r.try_get("tx")?)))
-            .transpose()
+    /// The key issued to `holder` on `contract`.
+    pub(crate) async fn issued_key(&self, contract: &str, holder: &str) -> Result<Option<Issued>> {
+        let row = sqlx::query(
+            "SELECT attributes, key_cid, tx FROM issued_keys WHERE contract = ? AND holder = ?",
+        )
+        .bind(contract)
+        .bind(holder)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let attributes: String = r.try_get("attributes")?;
+            Ok(Issued {
+                attributes: attributes.lines().map(str::to_owned).collect(),
+                key_cid: r.try_get("key_cid")?,
+                tx: r.try_get("tx")?,
+            })
+        })
+        .transpose()
     }
 
     /// Notes an issued key's envelope (before its transaction) or its transaction.
@@ -321,16 +360,52 @@ impl RecordStore {
         &self,
         contract: &str,
         holder: &str,
-        key_cid: &str,
-        tx: Option<&str>,
+        key: &Issued,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT OR REPLACE INTO issued_keys (contract, holder, key_cid, tx) VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO issued_keys (contract, holder, attributes, key_cid, tx) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(contract)
         .bind(holder)
-        .bind(key_cid)
-        .bind(tx)
+        .bind(key.attributes.join("\n"))
+        .bind(&key.key_cid)
+        .bind(&key.tx)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+impl RecordStore {
+    /// A clinic's public parameters, as stored.
+    pub(crate) async fn authority_params(
+        &self,
+        contract: &str,
+        address: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT params FROM authorities WHERE contract = ? AND address = ?")
+                .bind(contract)
+                .bind(address)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Keeps a clinic's public parameters.
+    pub(crate) async fn set_authority_params(
+        &self,
+        contract: &str,
+        address: &str,
+        params: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO authorities (contract, address, params) VALUES (?, ?, ?)",
+        )
+        .bind(contract)
+        .bind(address)
+        .bind(params)
         .execute(&self.pool)
         .await?;
         Ok(())

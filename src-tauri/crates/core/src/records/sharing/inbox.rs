@@ -1,7 +1,9 @@
 //! The doctor's side: records shared with this wallet, found on the ledger.
 //!
 //! From the wallet's own events: `KeyIssued` to it (the keys, on IPFS, sealed to it with
-//! HPKE) and `AccessGranted`/`AccessRevoked` naming it. For each record still granted,
+//! HPKE) and `AccessGranted`/`AccessRevoked` naming it; from each issuer's events, the
+//! grants to a role under that issuer (a clinic), which open only if this wallet's key
+//! holds the role. For each record still granted,
 //! the record's own events give its latest version (manifest CID) and its current capsule
 //! (the last one any registration, grant or revocation named). The capsule opens with
 //! the key the record's owner issued; the manifest then gives the title.
@@ -18,29 +20,38 @@ use medwallet_api::{
     SharedInbox, SharedRecord, UserError, Verification,
 };
 use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, Revert, B256};
-use medwallet_records::cid::{cid_of, Cid};
+use medwallet_records::cid::Cid;
 use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
-use medwallet_records::{capsule, manifest, stream, IpfsNode};
+use medwallet_records::{capsule, manifest, stream, CapsuleError, IpfsNode};
 use url::Url;
 
 use super::super::{
     decrypt_file, errors, internal, node_error, stream_error, Answer, LedgerTarget, Owner,
-    RecordService, SharedBuffer, Sink, MAX_SMALL_OBJECT, MAX_VIEW_SIZE,
+    RecordService, Sink, MAX_VIEW_SIZE,
 };
+use super::directory::fetch_small;
 use super::{chain_time, directory, now_unix, rfc3339};
 
-/// A person grant to this wallet, as the ledger has it.
+/// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
+/// clause under an authority that issued it a key (a role at its clinic).
 #[derive(Debug, Clone)]
 struct Share {
     record_id: B256,
     owner: Address,
     shared_at: u64,
     expiry: u64,
+    /// For a clause grant: the authority and the clause's hash.
+    via: Option<(Address, B256)>,
 }
 
 impl Share {
     fn expired(&self, now: i64) -> bool {
         self.expiry != 0 && i64::try_from(self.expiry).unwrap_or(i64::MAX) <= now
+    }
+
+    /// The authority whose key opens the record's capsule on this route.
+    fn key_authority(&self) -> Address {
+        self.via.map_or(self.owner, |(authority, _)| authority)
     }
 }
 
@@ -55,64 +66,92 @@ struct Resolved {
     registered: (String, u64),
 }
 
-/// What the wallet's own events say: keys by issuing authority, live grants by record.
+/// What the ledger says reaches this wallet: keys by issuing authority, live grants
+/// (person grants first, newest first).
 struct Found {
     keys: HashMap<Address, Vec<u8>>,
     shares: Vec<Share>,
 }
 
-async fn find(node: &LedgerNode, contract: Address, me: Address) -> Result<Found, LedgerError> {
-    let events = directory::events(node, contract, &EventFilter::Wallet(me)).await?;
-    let mut keys = HashMap::new();
-    let mut shares: HashMap<B256, Option<Share>> = HashMap::new();
-    let mut order = Vec::new();
-    for e in &events {
+impl Found {
+    /// The routes to one record, person grant first.
+    fn routes(&self, record_id: B256) -> impl Iterator<Item = &Share> {
+        self.shares.iter().filter(move |s| s.record_id == record_id)
+    }
+}
+
+/// Live grants among `events` to `grantee` (`None`: person grants to it; `Some`: clause
+/// grants to the authority `grantee`), in order; a revocation ends the grant it names.
+fn live_grants(
+    events: &[medwallet_ledger::LoggedEvent],
+    grantee: Address,
+    clauses: bool,
+) -> Vec<Share> {
+    let mut live: Vec<Share> = Vec::new();
+    for e in events {
         match &e.event {
-            LedgerEvent::KeyIssued {
-                authority,
-                holder,
-                key_cid,
-            } if *holder == me => {
-                keys.insert(*authority, key_cid.to_vec());
-            }
             LedgerEvent::AccessGranted {
                 record_id,
                 owner,
-                grantee,
+                grantee: g,
                 clause_hash,
                 expiry,
                 ..
-            } if *grantee == me && *clause_hash == B256::ZERO => {
-                if !shares.contains_key(record_id) {
-                    order.push(*record_id);
-                }
-                shares.insert(
-                    *record_id,
-                    Some(Share {
-                        record_id: *record_id,
-                        owner: *owner,
-                        shared_at: e.meta.block_time,
-                        expiry: *expiry,
-                    }),
-                );
+            } if *g == grantee && clause_hash.is_zero() != clauses => {
+                let via = clauses.then_some((grantee, *clause_hash));
+                live.retain(|s| !(s.record_id == *record_id && s.via == via));
+                live.push(Share {
+                    record_id: *record_id,
+                    owner: *owner,
+                    shared_at: e.meta.block_time,
+                    expiry: *expiry,
+                    via,
+                });
             }
             LedgerEvent::AccessRevoked {
                 record_id,
-                grantee,
+                grantee: g,
                 clause_hash,
                 ..
-            } if *grantee == me && *clause_hash == B256::ZERO => {
-                shares.insert(*record_id, None);
+            } if *g == grantee && clause_hash.is_zero() != clauses => {
+                let via = clauses.then_some((grantee, *clause_hash));
+                live.retain(|s| !(s.record_id == *record_id && s.via == via));
             }
             _ => {}
         }
     }
-    let mut live: Vec<Share> = order
-        .into_iter()
-        .filter_map(|id| shares.remove(&id).flatten())
-        .collect();
-    live.sort_by_key(|s| std::cmp::Reverse(s.shared_at));
-    Ok(Found { keys, shares: live })
+    live
+}
+
+async fn find(node: &LedgerNode, contract: Address, me: Address) -> Result<Found, LedgerError> {
+    let events = directory::events(node, contract, &EventFilter::Wallet(me)).await?;
+    let mut keys = HashMap::new();
+    for e in &events {
+        if let LedgerEvent::KeyIssued {
+            authority,
+            holder,
+            key_cid,
+        } = &e.event
+        {
+            if *holder == me {
+                keys.insert(*authority, key_cid.to_vec());
+            }
+        }
+    }
+    let mut people = live_grants(&events, me, false);
+    people.sort_by_key(|s| std::cmp::Reverse(s.shared_at));
+    // Clause grants name the authority, not this wallet: read each issuer's grants.
+    let mut roles = Vec::new();
+    for authority in keys.keys() {
+        let theirs = directory::events(node, contract, &EventFilter::Wallet(*authority)).await?;
+        roles.extend(live_grants(&theirs, *authority, true));
+    }
+    roles.sort_by_key(|s| std::cmp::Reverse(s.shared_at));
+    people.extend(roles);
+    Ok(Found {
+        keys,
+        shares: people,
+    })
 }
 
 fn ledger_error(e: &LedgerError) -> UserError {
@@ -151,8 +190,12 @@ impl RecordService {
             records: Vec::new(),
             problems: Vec::new(),
         };
+        let mut seen = Vec::new();
         for share in &found.shares {
-            match self
+            if seen.contains(&share.record_id) {
+                continue;
+            }
+            let resolved = self
                 .resolve(
                     owner,
                     &node,
@@ -162,29 +205,36 @@ impl RecordService {
                     &mut keys,
                     share,
                 )
-                .await
-            {
-                Ok(r) => inbox.records.push(SharedRecord {
-                    record_id: r.share.record_id.to_string(),
-                    version: r.version,
-                    owner: r.share.owner.to_string(),
-                    title: r.manifest.title.clone(),
-                    category: Category::parse(&r.manifest.category).unwrap_or(Category::Other),
-                    date: r.manifest.date.clone(),
-                    author: r.manifest.author.clone(),
-                    file_name: r.manifest.file_name.clone(),
-                    kind: kind_of(&r.manifest),
-                    size: r.manifest.size,
-                    shared_at: rfc3339(i64::try_from(r.share.shared_at).unwrap_or(0)),
-                    expires_at: (r.share.expiry != 0)
-                        .then(|| rfc3339(i64::try_from(r.share.expiry).unwrap_or(i64::MAX))),
-                    expired: r.share.expired(now),
-                }),
-                Err(e) => inbox.problems.push(format!(
-                    "A record shared by {} could not be read: {}",
-                    share.owner, e.message
-                )),
-            }
+                .await;
+            let r = match resolved {
+                Ok(Some(r)) => r,
+                // A role grant whose clause this wallet's attributes do not meet.
+                Ok(None) => continue,
+                Err(e) => {
+                    inbox.problems.push(format!(
+                        "A record shared by {} could not be read: {}",
+                        share.owner, e.message
+                    ));
+                    continue;
+                }
+            };
+            seen.push(share.record_id);
+            inbox.records.push(SharedRecord {
+                record_id: r.share.record_id.to_string(),
+                version: r.version,
+                owner: r.share.owner.to_string(),
+                title: r.manifest.title.clone(),
+                category: Category::parse(&r.manifest.category).unwrap_or(Category::Other),
+                date: r.manifest.date.clone(),
+                author: r.manifest.author.clone(),
+                file_name: r.manifest.file_name.clone(),
+                kind: kind_of(&r.manifest),
+                size: r.manifest.size,
+                shared_at: rfc3339(i64::try_from(r.share.shared_at).unwrap_or(0)),
+                expires_at: (r.share.expiry != 0)
+                    .then(|| rfc3339(i64::try_from(r.share.expiry).unwrap_or(i64::MAX))),
+                expired: r.share.expired(now),
+            });
         }
         Ok(inbox)
     }
@@ -212,44 +262,62 @@ impl RecordService {
                 "Pick the record again from the list.",
             )
         })?;
-        let share = found
-            .shares
-            .iter()
-            .find(|s| s.record_id == wanted)
-            .ok_or_else(|| {
-                UserError::new(
-                    "This record is not shared with this wallet (or access was revoked).",
-                    "Ask the patient to share it again.",
-                )
-            })?;
-        if share.expired(now_unix().max(chain_time(&conn.node).await)) {
+        let now = now_unix().max(chain_time(&conn.node).await);
+        let routes: Vec<&Share> = found.routes(wanted).collect();
+        if routes.is_empty() {
+            return Err(UserError::new(
+                "This record is not shared with this wallet (or access was revoked).",
+                "Ask the patient to share it again.",
+            ));
+        }
+        let live: Vec<&Share> = routes.iter().copied().filter(|s| !s.expired(now)).collect();
+        if live.is_empty() {
+            let last = routes.iter().map(|s| s.expiry).max().unwrap_or(0);
             return Err(UserError::new(
                 format!(
                     "Access to this record expired on {}.",
-                    rfc3339(i64::try_from(share.expiry).unwrap_or(i64::MAX))
+                    rfc3339(i64::try_from(last).unwrap_or(i64::MAX))
                 ),
                 "Ask the patient to share it again.",
             ));
         }
         let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
         let mut keys = HashMap::new();
-        let r = self
-            .resolve(
-                owner,
-                &node,
-                &conn.node,
-                conn.contract,
-                &found,
-                &mut keys,
-                share,
+        let mut opened = None;
+        for share in live {
+            if let Some(r) = self
+                .resolve(
+                    owner,
+                    &node,
+                    &conn.node,
+                    conn.contract,
+                    &found,
+                    &mut keys,
+                    share,
+                )
+                .await?
+            {
+                opened = Some(r);
+                break;
+            }
+        }
+        let r = opened.ok_or_else(|| {
+            UserError::new(
+                "This record is shared with a role at a clinic, and this wallet's staff key does not hold that role.",
+                "Ask the clinic for the right staff key, or the patient to share it with you.",
             )
-            .await?;
+        })?;
 
         // The access is on the ledger before anything is decrypted.
-        conn.client
-            .log_access(wanted, r.version)
-            .await
-            .map_err(|e| match &e {
+        let logged = match r.share.via {
+            None => conn.client.log_access(wanted, r.version).await,
+            Some((authority, clause)) => {
+                conn.client
+                    .log_clause_access(wanted, r.version, authority, clause)
+                    .await
+            }
+        };
+        logged.map_err(|e| match &e {
                 LedgerError::Reverted {
                     reason: Revert::GrantExpired { .. } | Revert::NotGrantee { .. },
                     ..
@@ -336,7 +404,9 @@ impl RecordService {
     }
 
     /// Finds a shared record's latest version and current capsule on the ledger, opens
-    /// the capsule with the key its owner issued, and the manifest with the data key.
+    /// the capsule with the key the route's authority issued (the owner, or the clinic of
+    /// a role grant), and the manifest with the data key. `None`: a role grant whose
+    /// clause this wallet's key does not meet.
     #[allow(clippy::too_many_arguments)]
     async fn resolve(
         &self,
@@ -347,7 +417,7 @@ impl RecordService {
         found: &Found,
         keys: &mut HashMap<Address, UserKey>,
         share: &Share,
-    ) -> Answer<Resolved> {
+    ) -> Answer<Option<Resolved>> {
         let events = directory::events(ledger, contract, &EventFilter::Record(share.record_id))
             .await
             .map_err(|e| ledger_error(&e))?;
@@ -402,32 +472,35 @@ impl RecordService {
         };
         let (manifest_cid, capsule_cid) = (cid(&manifest_cid)?, cid(&capsule_cid)?);
 
-        if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(share.owner) {
-            let key_cid = found.keys.get(&share.owner).ok_or_else(|| {
+        let issuer = share.key_authority();
+        if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(issuer) {
+            let key_cid = found.keys.get(&issuer).ok_or_else(|| {
                 UserError::new(
-                    format!(
-                        "{} shared a record but issued no key to this wallet.",
-                        share.owner
-                    ),
+                    format!("{issuer} shared a record but issued no key to this wallet."),
                     "Ask the patient to share it again; the key is issued with the share.",
                 )
             })?;
-            let key = self
-                .open_issued_key(owner, node, key_cid, share.owner)
-                .await?;
+            let key = self.open_issued_key(owner, node, key_cid, issuer).await?;
             slot.insert(key);
         }
         let key = keys
-            .get(&share.owner)
+            .get(&issuer)
             .ok_or_else(|| internal("the issued key", "missing"))?;
         let record_id = share.record_id.to_string();
         let capsule_bytes = fetch_small(node, &capsule_cid, "capsule").await?;
-        let dek = capsule::unwrap(key, &capsule_bytes, &record_id, version)
-            .map_err(errors::capsule_error)?;
+        let dek = match capsule::unwrap(key, &capsule_bytes, &record_id, version) {
+            Ok(dek) => dek,
+            Err(CapsuleError::NotAllowed | CapsuleError::NoPartForThisAuthority)
+                if share.via.is_some() =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(errors::capsule_error(e)),
+        };
         let manifest_bytes = fetch_small(node, &manifest_cid, "manifest").await?;
         let manifest = manifest::open(&dek, &manifest_bytes, &record_id, version)
             .map_err(errors::manifest_error)?;
-        Ok(Resolved {
+        Ok(Some(Resolved {
             share: share.clone(),
             version,
             manifest,
@@ -435,7 +508,7 @@ impl RecordService {
             capsule_cid: capsule_cid.to_string(),
             dek,
             registered,
-        })
+        }))
     }
 
     /// Fetches and opens a key an authority issued to this wallet.
@@ -473,23 +546,6 @@ impl RecordService {
         .map_err(|_| damaged("it does not open with this wallet's key"))?;
         UserKey::from_bytes(&plain).map_err(|e| damaged(&e.to_string()))
     }
-}
-
-/// Fetches a small object from IPFS and checks its CID.
-async fn fetch_small(node: &IpfsNode, cid: &Cid, what: &str) -> Answer<Vec<u8>> {
-    let buffer = SharedBuffer::default();
-    node.cat_to(cid, buffer.clone(), MAX_SMALL_OBJECT)
-        .await
-        .map_err(|e| node_error(&e))?;
-    let bytes = buffer.take();
-    let got = cid_of(&bytes);
-    if &got != cid {
-        return Err(errors::altered(
-            what,
-            &format!("its bytes hash to {got}, not to {cid}"),
-        ));
-    }
-    Ok(bytes)
 }
 
 fn kind_of(m: &manifest::Manifest) -> ContentKind {

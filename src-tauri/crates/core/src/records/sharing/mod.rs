@@ -26,21 +26,23 @@
 
 mod directory;
 mod exposure;
+mod grant;
 mod grant_store;
 mod inbox;
 mod revision;
+mod revoke;
+mod staff;
 
 use medwallet_abe::Policy;
-use medwallet_api::{GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
-use medwallet_ledger::{Address, EventFilter, LedgerError, Revert, B256};
+use medwallet_api::{ClauseText, GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
+use medwallet_ledger::{Address, LedgerError, B256};
 use medwallet_records::cid::Cid;
-use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
-use medwallet_records::{capsule, IpfsError, IpfsNode};
+use medwallet_records::{IpfsError, IpfsNode};
 use url::Url;
 
 use super::store::{RecordStore, StoreError};
-use super::{errors, internal, local_seal, Answer, LedgerTarget, Owner, RecordService};
-use directory::Connected;
+use super::{errors, internal, Answer, LedgerTarget, Owner, RecordService};
+use grant::{not_a_clinic, parse_clause};
 use grant_store::{GrantPhase, GrantRow};
 
 /// Why a sharing step waits, and whether a node itself failed (then the rest waits for
@@ -123,11 +125,48 @@ fn id_attribute(address: &str) -> String {
     format!("id:{}", address.to_lowercase())
 }
 
-/// The policy of a record shared with `grantees`: its owner or any of them.
-fn policy_for(owner: &Owner, grantees: &[String]) -> Answer<Policy> {
-    let mut terms = vec![owner.id_attribute()];
-    terms.extend(grantees.iter().map(|g| id_attribute(g)));
-    Policy::parse(&terms.join(" OR ")).map_err(|e| internal("the sharing policy", e))
+/// Who a share request names.
+#[derive(Debug, Clone)]
+enum Target {
+    /// A person, under the owner's authority.
+    Person(Address),
+    /// A role at a clinic: a clause (canonical text) under the clinic's authority.
+    Clause {
+        clinic: Address,
+        clause: String,
+        policy: Policy,
+    },
+}
+
+impl Target {
+    fn grantee(&self) -> Address {
+        match self {
+            Target::Person(a) | Target::Clause { clinic: a, .. } => *a,
+        }
+    }
+
+    fn clause(&self) -> Option<&str> {
+        match self {
+            Target::Person(_) => None,
+            Target::Clause { clause, .. } => Some(clause),
+        }
+    }
+}
+
+/// A clause in plain words, and a warning when it is broad: a role with no department
+/// or person to narrow it reaches everyone the clinic gives that role.
+fn clause_words(clause: &str) -> (String, Option<String>) {
+    let Ok(policy) = Policy::parse(clause) else {
+        return (clause.to_owned(), None);
+    };
+    let words = policy.describe();
+    let narrowed = policy
+        .attributes()
+        .any(|a| a.starts_with("dept:") || a.starts_with("id:"));
+    let warning = (!narrowed).then(|| {
+        format!("Broad: {words} at this clinic can read it, whoever they are. Add a department (AND dept:…) to narrow it.")
+    });
+    (words, warning)
 }
 
 fn now_unix() -> i64 {
@@ -178,7 +217,7 @@ fn b256(record_id: &str) -> Answer<B256> {
 
 impl RecordService {
     /// Checks a share request without sending anything: the address, the grantee's
-    /// published keys, the policy in words.
+    /// published keys (or the clinic's parameters), the policy in words.
     pub async fn preview_share(
         &self,
         owner: &Owner,
@@ -186,7 +225,8 @@ impl RecordService {
         request: &ShareRequest,
     ) -> Answer<SharePreview> {
         let store = self.sharing_store(owner).await?;
-        let grantee = self.check_request(owner, &store, request).await?;
+        let target = self.check_request(owner, &store, request).await?;
+        let grantee = target.grantee();
         let expires = expiry_of(request, now_unix())?;
         let conn = directory::connect(owner, ledger).await.map_err(|f| {
             UserError::new(
@@ -194,61 +234,78 @@ impl RecordService {
                 "The share can still be queued: it is sent once the ledger answers.",
             )
         })?;
+        let lookup = |e: LedgerError| {
+            UserError::new(
+                directory::words(&e),
+                "Try again once the ledger node answers.",
+            )
+        };
         let published = directory::identity_of(&conn.node, conn.contract, grantee)
             .await
-            .map_err(|e| {
-                UserError::new(
-                    directory::words(&e),
-                    "Try again once the ledger node answers.",
-                )
-            })?
+            .map_err(lookup)?
             .ok_or_else(|| not_published(&grantee))?;
         let grantee_text = grantee.to_string();
-        // The policy the capsule gets, parsed as the grant will (it must be valid).
-        policy_for(owner, std::slice::from_ref(&grantee_text))?;
-        let issues_key = store
-            .issued_key(&conn.contract.to_string(), &grantee_text)
-            .await
-            .map_err(errors::store_error)?
-            .is_none();
+        let mut warnings = Vec::new();
+        let (whom, issues_key) = match &target {
+            Target::Person(_) => {
+                let issued = store
+                    .issued_key(&conn.contract.to_string(), &grantee_text)
+                    .await
+                    .map_err(errors::store_error)?;
+                (grantee_text.clone(), issued.is_none())
+            }
+            Target::Clause { clause, .. } => {
+                if published.role != Some(medwallet_vault::Role::Clinic) {
+                    return Err(not_a_clinic(&grantee));
+                }
+                let (words, warning) = clause_words(clause);
+                warnings.extend(warning);
+                (format!("{words} at clinic {grantee_text}"), false)
+            }
+        };
         let mut others: Vec<String> = Vec::new();
         for id in &request.record_ids {
-            for g in store
-                .capsule_grantees(id)
+            let audience = store
+                .capsule_audience(id)
                 .await
-                .map_err(errors::store_error)?
-            {
-                if g != grantee_text && !others.contains(&g) {
-                    others.push(g);
+                .map_err(errors::store_error)?;
+            let people = audience.people.into_iter();
+            let roles = audience
+                .clauses
+                .into_iter()
+                .map(|(clinic, clause)| format!("{} at clinic {clinic}", clause_words(&clause).0));
+            for who in people.chain(roles) {
+                if who != whom && !others.contains(&who) {
+                    others.push(who);
                 }
             }
         }
         let policy_words = if others.is_empty() {
-            format!("Readable by you and by {grantee_text} only.")
+            format!("Readable by you and by {whom} only.")
         } else {
             format!(
-                "Readable by you, by {grantee_text}, and by those you already shared with: {}.",
-                others.join(", ")
+                "Readable by you, by {whom}, and by those you already shared with: {}.",
+                others.join("; ")
             )
         };
+        if expires.is_none() {
+            warnings.push("No expiry: the grant lasts until you revoke it.".to_owned());
+        }
         Ok(SharePreview {
-            grantee: grantee_text.clone(),
+            grantee: grantee_text,
             grantee_role: published
                 .role
                 .map(|r| r.as_str().to_owned())
                 .unwrap_or_else(|| "unknown".to_owned()),
             policy_words,
-            warning: match expires {
-                None => Some("No expiry: the grant lasts until you revoke it.".to_owned()),
-                Some(_) => None,
-            },
+            warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
             expires_at: expires.map(rfc3339),
             issues_key,
         })
     }
 
-    /// Queues grants of records to a person and sends them now if the nodes answer
-    /// (else they wait in the outbox). Answers each grant's state.
+    /// Queues grants of records to a person (or a role at a clinic) and sends them now if
+    /// the nodes answer (else they wait in the outbox). Answers each grant's state.
     pub async fn share(
         &self,
         owner: &Owner,
@@ -257,21 +314,26 @@ impl RecordService {
         request: &ShareRequest,
     ) -> Answer<Vec<GrantSummary>> {
         let store = self.sharing_store(owner).await?;
-        let grantee = self.check_request(owner, &store, request).await?;
+        let target = self.check_request(owner, &store, request).await?;
         let now = now_unix();
         let expires = expiry_of(request, now)?;
-        let grantee = grantee.to_string();
+        let grantee = target.grantee().to_string();
         for record_id in &request.record_ids {
             store
-                .queue_grant(record_id, &grantee, expires, &rfc3339(now))
+                .queue_grant(record_id, &grantee, target.clause(), expires, &rfc3339(now))
                 .await
                 .map_err(errors::store_error)?;
         }
         self.run_sharing(&store, owner, ipfs, ledger, true).await;
         let all = self.list_grants(owner).await?;
+        let clause = target.clause();
         Ok(all
             .into_iter()
-            .filter(|g| g.grantee == grantee && request.record_ids.contains(&g.record_id))
+            .filter(|g| {
+                g.grantee == grantee
+                    && g.clause.as_ref().map(|c| c.clause.as_str()) == clause
+                    && request.record_ids.contains(&g.record_id)
+            })
             .collect())
     }
 
@@ -283,11 +345,13 @@ impl RecordService {
         ledger: &LedgerTarget,
         record_id: &str,
         grantee: &str,
+        clause: Option<&str>,
     ) -> Answer<GrantSummary> {
         let store = self.sharing_store(owner).await?;
         let grantee = parse_address(grantee)?.to_string();
+        let clause = clause.map(parse_clause).transpose()?.map(|(c, _)| c);
         let grant = store
-            .open_grant(record_id, &grantee)
+            .open_grant(record_id, &grantee, clause.as_deref())
             .await
             .map_err(errors::store_error)?
             .ok_or_else(|| {
@@ -420,9 +484,20 @@ impl RecordService {
         owner: &Owner,
         store: &RecordStore,
         request: &ShareRequest,
-    ) -> Answer<Address> {
+    ) -> Answer<Target> {
         owner.authority()?;
         let grantee = parse_address(&request.grantee)?;
+        let target = match request.clause.as_deref().map(str::trim) {
+            None | Some("") => Target::Person(grantee),
+            Some(text) => {
+                let (clause, policy) = parse_clause(text)?;
+                Target::Clause {
+                    clinic: grantee,
+                    clause,
+                    policy,
+                }
+            }
+        };
         if grantee.to_string() == owner.address {
             return Err(UserError::new(
                 "That is this wallet's own address.",
@@ -448,255 +523,15 @@ impl RecordService {
                 ));
             }
         }
-        Ok(grantee)
-    }
-
-    /// Sends one grant: key (if needed), capsule, `grantAccess`.
-    async fn send_grant(
-        &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        conn: &Connected,
-        grant: &GrantRow,
-    ) -> Result<(), Failure> {
-        let row = store
-            .latest(&grant.record_id)
-            .await
-            .map_err(Failure::store)?
-            .ok_or_else(|| Failure::waiting("The record is no longer in this wallet."))?;
-        if row.ledger.is_none() {
-            return Err(Failure::waiting(
-                "The record is shared once it is on IPFS and registered on the ledger.",
-            ));
-        }
-        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
-        self.ensure_key(store, owner, ipfs, conn, grantee).await?;
-
-        let dek = local_seal::open(
-            &owner.local_key,
-            &row.record_id,
-            row.version,
-            &row.sealed_dek,
-        )
-        .map_err(|_| Failure::user(errors::local_index_damaged(&row.record_id)))?;
-        let grantees = store
-            .capsule_grantees(&row.record_id)
-            .await
-            .map_err(Failure::store)?;
-        let policy = policy_for(owner, &grantees).map_err(Failure::user)?;
-        let authority = owner.authority().map_err(Failure::user)?;
-        let bytes = capsule::wrap(
-            authority.public_params(),
-            &policy,
-            &dek,
-            &row.record_id,
-            row.version,
-        )
-        .map_err(|e| Failure::waiting(format!("The capsule could not be made: {e}.")))?;
-        let cid = directory::put(ipfs, bytes).await?;
-        let expiry = grant
-            .expires_at
-            .and_then(|t| u64::try_from(t).ok())
-            .unwrap_or(0);
-        let receipt = conn
-            .client
-            .grant_access(
-                b256(&row.record_id).map_err(Failure::user)?,
-                grantee,
-                B256::ZERO,
-                &cid.to_bytes(),
-                expiry,
-            )
-            .await
-            .map_err(|e| Failure::ledger(&e))?;
-        store
-            .granted(
-                grant.id,
-                &receipt.tx_hash.to_string(),
-                &row.record_id,
-                row.version,
-                &cid.to_string(),
-            )
-            .await
-            .map_err(Failure::store)?;
-        // The capsule it replaces is no longer the record's: let the node collect it.
-        if row.capsule_cid != cid.to_string() {
-            unpin(ipfs, &[row.capsule_cid.as_str()]).await;
-        }
-        Ok(())
-    }
-
-    /// Makes sure `holder` has a key from this wallet's authority, announced on the ledger.
-    async fn ensure_key(
-        &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        conn: &Connected,
-        holder: Address,
-    ) -> Result<(), Failure> {
-        let contract = conn.contract.to_string();
-        let holder_text = holder.to_string();
-        let known = store
-            .issued_key(&contract, &holder_text)
-            .await
-            .map_err(Failure::store)?;
-        let cid = match known {
-            Some((_, Some(_))) => return Ok(()),
-            Some((cid, None)) => cid,
-            None => {
-                let identity = directory::identity_of(&conn.node, conn.contract, holder)
-                    .await
-                    .map_err(|e| Failure::ledger(&e))?
-                    .ok_or_else(|| Failure::waiting(not_published(&holder).to_string()))?;
-                let key = owner
-                    .authority()
-                    .map_err(Failure::user)?
-                    .issue_key(
-                        &[id_attribute(&holder_text)],
-                        &mut medwallet_abe::rand_core::OsRng,
-                    )
-                    .map_err(|e| Failure::waiting(format!("The key could not be issued: {e}.")))?;
-                let aad = IssuedKey::aad_for(&conn.me.0 .0, &holder.0 .0);
-                let (enc, ciphertext) = medwallet_vault::hpke_seal(
-                    &identity.hpke_key,
-                    HPKE_INFO,
-                    &key.to_bytes(),
-                    &aad,
-                )
-                .map_err(|e| Failure::waiting(format!("The key could not be sealed: {e}.")))?;
-                let mut encapped_key = [0u8; 32];
-                if enc.len() != 32 {
-                    return Err(Failure::waiting("The key could not be sealed (HPKE)."));
-                }
-                encapped_key.copy_from_slice(&enc);
-                let envelope = IssuedKey {
-                    authority: conn.me.0 .0,
-                    holder: holder.0 .0,
-                    encapped_key,
-                    ciphertext,
-                };
-                let cid = directory::put(ipfs, envelope.to_bytes()).await?.to_string();
-                store
-                    .set_issued_key(&contract, &holder_text, &cid, None)
-                    .await
-                    .map_err(Failure::store)?;
-                cid
+        if let Target::Clause { policy, .. } = &target {
+            if policy.attributes().any(|a| a.starts_with("id:")) {
+                return Err(UserError::new(
+                    "A role at a clinic cannot name a person (id:…).",
+                    "Share with the person by their address instead.",
+                ));
             }
-        };
-        let parsed: Cid = cid
-            .parse()
-            .map_err(|e| Failure::waiting(format!("A stored key CID is unreadable: {e}.")))?;
-        let receipt = conn
-            .client
-            .issue_key(holder, &parsed.to_bytes())
-            .await
-            .map_err(|e| Failure::ledger(&e))?;
-        store
-            .set_issued_key(
-                &contract,
-                &holder_text,
-                &cid,
-                Some(&receipt.tx_hash.to_string()),
-            )
-            .await
-            .map_err(Failure::store)
-    }
-
-    /// Runs a revocation as far as it can go: the new version, its upload and
-    /// registration, `revokeAccess`, unpinning, the exposure report.
-    async fn send_revoke(
-        &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        conn: &Connected,
-        grant: &GrantRow,
-    ) -> Result<(), Failure> {
-        let new_version = match grant.revoke_version {
-            Some(v) => v,
-            None => self
-                .make_revision(store, owner, ipfs, &grant.record_id)
-                .await
-                .map_err(Failure::user)?,
-        };
-        let version_row = store
-            .versions(&grant.record_id)
-            .await
-            .map_err(Failure::store)?
-            .into_iter()
-            .find(|r| r.version == new_version)
-            .ok_or_else(|| Failure::waiting("The re-encrypted version is missing."))?;
-        if version_row.ledger.is_none() {
-            // The records outbox uploads and registers it; push it now rather than wait.
-            let _ = self
-                .sync(&owner.wallet_id, Some(owner), ipfs, ledger, true)
-                .await;
         }
-        let version_row = store
-            .versions(&grant.record_id)
-            .await
-            .map_err(Failure::store)?
-            .into_iter()
-            .find(|r| r.version == new_version)
-            .ok_or_else(|| Failure::waiting("The re-encrypted version is missing."))?;
-        if version_row.ledger.is_none() {
-            return Err(Failure::waiting(format!(
-                "Version {new_version}, re-encrypted without this person, is being uploaded and registered; the revocation is sent after. {}",
-                version_row
-                    .ledger_problem
-                    .clone()
-                    .or(version_row.problem.clone())
-                    .unwrap_or_default()
-            )));
-        }
-        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
-        let capsule_cid: Cid = version_row
-            .capsule_cid
-            .parse()
-            .map_err(|e| Failure::waiting(format!("A stored CID is unreadable: {e}.")))?;
-        let record_id = b256(&grant.record_id).map_err(Failure::user)?;
-        let tx = match conn
-            .client
-            .revoke_access(record_id, grantee, B256::ZERO, &capsule_cid.to_bytes())
-            .await
-        {
-            Ok(receipt) => receipt.tx_hash.to_string(),
-            // Not on the ledger (never sent, or revoked by a transaction whose receipt was
-            // missed): nothing more to take back there.
-            Err(LedgerError::Reverted {
-                reason: Revert::NoSuchGrant { .. },
-                ..
-            }) => String::new(),
-            Err(e) => return Err(Failure::ledger(&e)),
-        };
-        // Older versions are no longer the record's: unpin their objects.
-        let older: Vec<String> = store
-            .versions(&grant.record_id)
-            .await
-            .map_err(Failure::store)?
-            .into_iter()
-            .filter(|r| r.version < new_version)
-            .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
-            .collect();
-        unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
-            .await
-            .map_err(|e| Failure::ledger(&e))?;
-        let facts = exposure::facts(&events, grantee);
-        let report = exposure::report(
-            &facts,
-            &grant.grantee,
-            new_version,
-            u64::try_from(now_unix()).unwrap_or(0),
-        );
-        let json = serde_json::to_string(&report).map_err(|e| Failure::waiting(e.to_string()))?;
-        store
-            .revoked(grant.id, &tx, &json)
-            .await
-            .map_err(Failure::store)
+        Ok(target)
     }
 
     async fn grant_summary(
@@ -718,6 +553,10 @@ impl RecordService {
             record_id: row.record_id.clone(),
             record_title: title,
             grantee: row.grantee.clone(),
+            clause: row.clause.as_ref().map(|c| ClauseText {
+                clause: c.clone(),
+                words: clause_words(c).0,
+            }),
             requested_at: row.requested_at.clone(),
             expires_at: row.expires_at.map(rfc3339),
             expired: row.expires_at.is_some_and(|t| t <= now),
@@ -794,10 +633,20 @@ mod tests {
     }
 
     #[test]
+    fn broad_roles_are_named() {
+        let (words, warning) = clause_words("role:doctor");
+        assert_eq!(words, "any doctor");
+        assert!(warning.unwrap().starts_with("Broad: any doctor at this clinic"));
+        assert_eq!(clause_words("role:doctor AND dept:cardiology").1, None);
+        assert!(clause_words("role:doctor OR role:nurse").1.is_some());
+    }
+
+    #[test]
     fn expiries_are_bounded() {
         let req = |d| ShareRequest {
             record_ids: vec![],
             grantee: String::new(),
+            clause: None,
             expires_in_days: d,
         };
         assert_eq!(expiry_of(&req(None), 100).unwrap(), None);

@@ -4,14 +4,15 @@
 
 use medwallet_abe::DataKey;
 use medwallet_records::cid::{cid_of, Cid};
-use medwallet_records::{capsule, manifest, stream, IpfsNode};
+use medwallet_records::{manifest, stream, IpfsNode};
 use url::Url;
 
 use super::super::store::{self, Object, RecordStore, State, StoredRecord};
 use super::super::{
-    errors, internal, local_seal, node_error, stream_error, Answer, Owner, RecordService,
+    errors, internal, local_seal, node_error, stream_error, Answer, LedgerTarget, Owner,
+    RecordService,
 };
-use super::policy_for;
+use super::grant::capsule_for;
 
 impl RecordService {
     /// Makes version n+1 of a record without the people being revoked, inserts it with its
@@ -22,6 +23,7 @@ impl RecordService {
         store: &RecordStore,
         owner: &Owner,
         ipfs: &Url,
+        ledger: &LedgerTarget,
         record_id: &str,
     ) -> Answer<u32> {
         let row = store
@@ -101,20 +103,16 @@ impl RecordService {
         m.content_chunks = encrypted.chunks;
         let manifest_bytes =
             manifest::seal(&new_dek, &m).map_err(|e| internal("sealing the manifest", e))?;
-        let grantees = store
-            .capsule_grantees(record_id)
-            .await
-            .map_err(errors::store_error)?;
-        let policy = policy_for(owner, &grantees)?;
-        let authority = owner.authority()?;
-        let capsule_bytes = capsule::wrap(
-            authority.public_params(),
-            &policy,
-            &new_dek,
+        let contract = ledger.contract.map(|c| c.to_string());
+        let capsule_bytes = capsule_for(
+            store,
+            owner,
+            contract.as_deref(),
             record_id,
             version,
+            &new_dek,
         )
-        .map_err(|e| internal("wrapping the data key", e))?;
+        .await?;
         let content_path = store.object_path(record_id, version, Object::Content);
         std::fs::rename(&part, &content_path).map_err(|e| errors::disk_error(&content_path, &e))?;
         for (object, bytes) in [

@@ -1,0 +1,321 @@
+//! Sending a grant: the grantee's key (for a person), the record's capsule re-wrapped for
+//! everyone granted, `grantAccess`. And what capsules are made of: one part under the
+//! owner's authority (the owner and the people), one per clinic (its clauses).
+
+use medwallet_abe::{DataKey, Policy, PublicParams};
+use medwallet_ledger::{keccak256, Address, B256};
+use medwallet_records::capsule;
+use medwallet_records::cid::Cid;
+use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
+use url::Url;
+
+use super::super::store::RecordStore;
+use super::super::{errors, local_seal, Answer, Owner, RecordService};
+use super::directory::{self, Connected};
+use super::grant_store::{GrantRow, Issued};
+use super::{b256, id_attribute, not_published, parse_address, unpin, Failure};
+use medwallet_api::UserError;
+
+/// The on-chain name of a clause: keccak256 of its canonical text.
+pub(crate) fn clause_hash(clause: &str) -> B256 {
+    keccak256(clause.as_bytes())
+}
+
+/// Parses a clause for a role at a clinic; answers its canonical text and policy.
+pub(crate) fn parse_clause(text: &str) -> Answer<(String, Policy)> {
+    let policy = Policy::parse(text).map_err(|e| {
+        UserError::new(
+            format!("The role is not a valid clause: {e}."),
+            "Write attributes the clinic issues, joined by AND and OR, such as role:doctor AND dept:cardiology.",
+        )
+    })?;
+    Ok((policy.to_string(), policy))
+}
+
+/// The capsule of `record_id` version `version` for its current audience: the owner and
+/// the people granted under the owner's authority, and each clinic's clauses under the
+/// clinic's (parameters kept in the store).
+pub(crate) async fn capsule_for(
+    store: &RecordStore,
+    owner: &Owner,
+    contract: Option<&str>,
+    record_id: &str,
+    version: u32,
+    dek: &DataKey,
+) -> Answer<Vec<u8>> {
+    let audience = store
+        .capsule_audience(record_id)
+        .await
+        .map_err(errors::store_error)?;
+    let mut terms = vec![owner.id_attribute()];
+    terms.extend(audience.people.iter().map(|g| id_attribute(g)));
+    let own =
+        Policy::parse(&terms.join(" OR ")).map_err(|e| super::internal("the sharing policy", e))?;
+    let authority = owner.authority()?;
+
+    // The clinics, each with the OR of its clauses.
+    let mut clinics: Vec<(String, Vec<String>)> = Vec::new();
+    for (clinic, clause) in &audience.clauses {
+        match clinics.iter_mut().find(|(c, _)| c == clinic) {
+            Some((_, clauses)) => clauses.push(clause.clone()),
+            None => clinics.push((clinic.clone(), vec![clause.clone()])),
+        }
+    }
+    let mut parts: Vec<(PublicParams, Policy)> = Vec::new();
+    for (clinic, clauses) in clinics {
+        let params = match contract {
+            Some(c) => store
+                .authority_params(c, &clinic)
+                .await
+                .map_err(errors::store_error)?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            UserError::new(
+                format!("The keys of clinic {clinic} are not known on this device yet."),
+                "They are read from the ledger when it answers; the share waits until then.",
+            )
+        })?;
+        let params = PublicParams::from_bytes(&params)
+            .map_err(|e| super::internal("a clinic's parameters", e))?;
+        let text = clauses
+            .iter()
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let policy = Policy::parse(&text).map_err(|e| super::internal("a clinic's clauses", e))?;
+        parts.push((params, policy));
+    }
+    let mut refs: Vec<(&PublicParams, &Policy)> = vec![(authority.public_params(), &own)];
+    refs.extend(parts.iter().map(|(p, c)| (p, c)));
+    capsule::wrap_parts(&refs, dek, record_id, version)
+        .map_err(|e| super::internal("wrapping the data key", e))
+}
+
+impl RecordService {
+    /// Sends one grant: key (for a person, if needed), capsule, `grantAccess`.
+    pub(super) async fn send_grant(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+        grant: &GrantRow,
+    ) -> Result<(), Failure> {
+        let row = store
+            .latest(&grant.record_id)
+            .await
+            .map_err(Failure::store)?
+            .ok_or_else(|| Failure::waiting("The record is no longer in this wallet."))?;
+        if row.ledger.is_none() {
+            return Err(Failure::waiting(
+                "The record is shared once it is on IPFS and registered on the ledger.",
+            ));
+        }
+        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
+        let contract = conn.contract.to_string();
+        let clause_hash = match &grant.clause {
+            None => {
+                self.ensure_person_key(store, owner, ipfs, conn, grantee)
+                    .await?;
+                B256::ZERO
+            }
+            Some(clause) => {
+                self.ensure_clinic_params(store, ipfs, conn, grantee)
+                    .await?;
+                clause_hash(clause)
+            }
+        };
+
+        let dek = local_seal::open(
+            &owner.local_key,
+            &row.record_id,
+            row.version,
+            &row.sealed_dek,
+        )
+        .map_err(|_| Failure::user(errors::local_index_damaged(&row.record_id)))?;
+        let bytes = capsule_for(
+            store,
+            owner,
+            Some(&contract),
+            &row.record_id,
+            row.version,
+            &dek,
+        )
+        .await
+        .map_err(Failure::user)?;
+        let cid = directory::put(ipfs, bytes).await?;
+        let expiry = grant
+            .expires_at
+            .and_then(|t| u64::try_from(t).ok())
+            .unwrap_or(0);
+        let receipt = conn
+            .client
+            .grant_access(
+                b256(&row.record_id).map_err(Failure::user)?,
+                grantee,
+                clause_hash,
+                &cid.to_bytes(),
+                expiry,
+            )
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        store
+            .granted(
+                grant.id,
+                &receipt.tx_hash.to_string(),
+                &row.record_id,
+                row.version,
+                &cid.to_string(),
+            )
+            .await
+            .map_err(Failure::store)?;
+        // The capsule it replaces is no longer the record's: let the node collect it.
+        if row.capsule_cid != cid.to_string() {
+            unpin(ipfs, &[row.capsule_cid.as_str()]).await;
+        }
+        Ok(())
+    }
+
+    /// Keeps a clinic's public parameters, read from the ledger and IPFS, for its clauses.
+    async fn ensure_clinic_params(
+        &self,
+        store: &RecordStore,
+        ipfs: &Url,
+        conn: &Connected,
+        clinic: Address,
+    ) -> Result<(), Failure> {
+        let contract = conn.contract.to_string();
+        let clinic_text = clinic.to_string();
+        if store
+            .authority_params(&contract, &clinic_text)
+            .await
+            .map_err(Failure::store)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let params = directory::authority_params(&conn.node, conn.contract, ipfs, clinic)
+            .await?
+            .ok_or_else(|| Failure::waiting(not_a_clinic(&clinic).message))?;
+        store
+            .set_authority_params(&contract, &clinic_text, &params)
+            .await
+            .map_err(Failure::store)
+    }
+
+    /// Makes sure `holder` has a key from this wallet's authority (`id:<holder>`),
+    /// announced on the ledger.
+    async fn ensure_person_key(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+        holder: Address,
+    ) -> Result<(), Failure> {
+        self.issue_key_to(
+            store,
+            owner,
+            ipfs,
+            conn,
+            holder,
+            &[id_attribute(&holder.to_string())],
+        )
+        .await
+    }
+
+    /// Issues `holder` a key with exactly `attributes` from this wallet's authority, unless
+    /// the latest one announced has them: sealed to the holder's published HPKE key, put
+    /// on IPFS (its CID kept before the transaction), announced with `issueKey`.
+    pub(super) async fn issue_key_to(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+        holder: Address,
+        attributes: &[String],
+    ) -> Result<(), Failure> {
+        let contract = conn.contract.to_string();
+        let holder_text = holder.to_string();
+        let known = store
+            .issued_key(&contract, &holder_text)
+            .await
+            .map_err(Failure::store)?
+            .filter(|k| k.attributes == attributes);
+        let issued = match known {
+            Some(Issued { tx: Some(_), .. }) => return Ok(()),
+            Some(pending) => pending,
+            None => {
+                let identity = directory::identity_of(&conn.node, conn.contract, holder)
+                    .await
+                    .map_err(|e| Failure::ledger(&e))?
+                    .ok_or_else(|| Failure::waiting(not_published(&holder).to_string()))?;
+                let key = owner
+                    .authority()
+                    .map_err(Failure::user)?
+                    .issue_key(attributes, &mut medwallet_abe::rand_core::OsRng)
+                    .map_err(|e| Failure::waiting(format!("The key could not be issued: {e}.")))?;
+                let aad = IssuedKey::aad_for(&conn.me.0 .0, &holder.0 .0);
+                let (enc, ciphertext) = medwallet_vault::hpke_seal(
+                    &identity.hpke_key,
+                    HPKE_INFO,
+                    &key.to_bytes(),
+                    &aad,
+                )
+                .map_err(|e| Failure::waiting(format!("The key could not be sealed: {e}.")))?;
+                let encapped_key: [u8; 32] = enc
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Failure::waiting("The key could not be sealed (HPKE)."))?;
+                let envelope = IssuedKey {
+                    authority: conn.me.0 .0,
+                    holder: holder.0 .0,
+                    encapped_key,
+                    ciphertext,
+                };
+                let issued = Issued {
+                    attributes: attributes.to_vec(),
+                    key_cid: directory::put(ipfs, envelope.to_bytes()).await?.to_string(),
+                    tx: None,
+                };
+                store
+                    .set_issued_key(&contract, &holder_text, &issued)
+                    .await
+                    .map_err(Failure::store)?;
+                issued
+            }
+        };
+        let cid: Cid = issued
+            .key_cid
+            .parse()
+            .map_err(|e| Failure::waiting(format!("A stored key CID is unreadable: {e}.")))?;
+        let receipt = conn
+            .client
+            .issue_key(holder, &cid.to_bytes())
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        store
+            .set_issued_key(
+                &contract,
+                &holder_text,
+                &Issued {
+                    tx: Some(receipt.tx_hash.to_string()),
+                    ..issued
+                },
+            )
+            .await
+            .map_err(Failure::store)
+    }
+}
+
+/// The grantee of a clause grant publishes no clinic parameters.
+pub(crate) fn not_a_clinic(address: &Address) -> UserError {
+    UserError::new(
+        format!(
+            "{address} has published no clinic keys on this ledger, so no role there can be named."
+        ),
+        "Check the clinic's address (on its Staff page), or share with a person instead.",
+    )
+}

@@ -1,0 +1,115 @@
+//! Sending a revocation: the version re-encrypted without the grantee (made once, then
+//! uploaded and registered by the records outbox), `revokeAccess` naming its capsule,
+//! the older versions unpinned, and the exposure report from the ledger's events.
+
+use medwallet_ledger::{EventFilter, LedgerError, Revert, B256};
+use medwallet_records::cid::Cid;
+use url::Url;
+
+use super::super::store::RecordStore;
+use super::super::{LedgerTarget, Owner, RecordService};
+use super::directory::{self, Connected};
+use super::grant::clause_hash;
+use super::grant_store::GrantRow;
+use super::{b256, exposure, now_unix, parse_address, unpin, Failure};
+
+impl RecordService {
+    /// Runs a revocation as far as it can go.
+    pub(super) async fn send_revoke(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        conn: &Connected,
+        grant: &GrantRow,
+    ) -> Result<(), Failure> {
+        let new_version = match grant.revoke_version {
+            Some(v) => v,
+            None => self
+                .make_revision(store, owner, ipfs, ledger, &grant.record_id)
+                .await
+                .map_err(Failure::user)?,
+        };
+        let registered = |store: &RecordStore| {
+            let id = grant.record_id.clone();
+            let store = store.clone();
+            async move {
+                store
+                    .versions(&id)
+                    .await
+                    .map_err(Failure::store)?
+                    .into_iter()
+                    .find(|r| r.version == new_version)
+                    .ok_or_else(|| Failure::waiting("The re-encrypted version is missing."))
+            }
+        };
+        if registered(store).await?.ledger.is_none() {
+            // The records outbox uploads and registers it; push it now rather than wait.
+            let _ = self
+                .sync(&owner.wallet_id, Some(owner), ipfs, ledger, true)
+                .await;
+        }
+        let version_row = registered(store).await?;
+        if version_row.ledger.is_none() {
+            return Err(Failure::waiting(format!(
+                "Version {new_version}, re-encrypted without them, is being uploaded and registered; the revocation is sent after. {}",
+                version_row
+                    .ledger_problem
+                    .clone()
+                    .or(version_row.problem.clone())
+                    .unwrap_or_default()
+            )));
+        }
+        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
+        let clause = grant.clause.as_deref().map_or(B256::ZERO, clause_hash);
+        let capsule_cid: Cid = version_row
+            .capsule_cid
+            .parse()
+            .map_err(|e| Failure::waiting(format!("A stored CID is unreadable: {e}.")))?;
+        let record_id = b256(&grant.record_id).map_err(Failure::user)?;
+        let tx = match conn
+            .client
+            .revoke_access(record_id, grantee, clause, &capsule_cid.to_bytes())
+            .await
+        {
+            Ok(receipt) => receipt.tx_hash.to_string(),
+            // Not on the ledger (never sent, or revoked by a transaction whose receipt was
+            // missed): nothing more to take back there.
+            Err(LedgerError::Reverted {
+                reason: Revert::NoSuchGrant { .. },
+                ..
+            }) => String::new(),
+            Err(e) => return Err(Failure::ledger(&e)),
+        };
+        // Older versions are no longer the record's: unpin their objects.
+        let older: Vec<String> = store
+            .versions(&grant.record_id)
+            .await
+            .map_err(Failure::store)?
+            .into_iter()
+            .filter(|r| r.version < new_version)
+            .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
+            .collect();
+        unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        let facts = exposure::facts(&events, grantee, clause);
+        let who = match &grant.clause {
+            None => grant.grantee.clone(),
+            Some(c) => format!("Staff of clinic {} holding \"{c}\"", grant.grantee),
+        };
+        let report = exposure::report(
+            &facts,
+            &who,
+            new_version,
+            u64::try_from(now_unix()).unwrap_or(0),
+        );
+        let json = serde_json::to_string(&report).map_err(|e| Failure::waiting(e.to_string()))?;
+        store
+            .revoked(grant.id, &tx, &json)
+            .await
+            .map_err(Failure::store)
+    }
+}
