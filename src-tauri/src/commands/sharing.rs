@@ -45,7 +45,14 @@ pub async fn revoke_grant(state: State<'_, AppState>, args: GrantArgs) -> Answer
     let ledger = ledger_target(&state).await?;
     state
         .records
-        .revoke(&owner, &ipfs, &ledger, &args.record_id, &args.grantee)
+        .revoke(
+            &owner,
+            &ipfs,
+            &ledger,
+            &args.record_id,
+            &args.grantee,
+            args.clause.as_deref(),
+        )
         .await
 }
 

@@ -1,6 +1,8 @@
 //! The share dialog: choose records and a person (by address, or from people already
-//! shared with), an optional expiry; review the resulting policy in plain words (the
-//! shell checks the person's published keys); share. Each grant's outcome is shown: on
+//! shared with) or a role at a clinic (the clinic's address and a clause such as
+//! `role:doctor AND dept:cardiology`), an optional expiry; review the resulting policy in
+//! plain words, with a warning when it is broad (the shell checks the published keys);
+//! share. Each grant's outcome is shown: on
 //! the ledger, or queued with the reason it waits.
 
 use medwallet_api::commands::{PreviewShare, ShareRecords};
@@ -62,6 +64,8 @@ pub fn share_dialog(props: &Props) -> Html {
     let dialog = use_node_ref();
     let selected = use_state(|| props.selected.clone());
     let grantee = use_state(String::new);
+    // `None`: a person; `Some(clause)`: a role at the clinic named by `grantee`.
+    let clause = use_state(|| None::<String>);
     let expiry = use_state(|| None::<u32>);
     let step = use_state(|| Step::Editing);
     {
@@ -77,6 +81,7 @@ pub fn share_dialog(props: &Props) -> Html {
     let request = ShareRequest {
         record_ids: selected.iter().map(|s| s.to_string()).collect(),
         grantee: grantee.trim().to_owned(),
+        clause: (*clause).clone(),
         expires_in_days: *expiry,
     };
     let shared_any = matches!(&*step, Step::Done(g) if !g.is_empty());
@@ -96,6 +101,21 @@ pub fn share_dialog(props: &Props) -> Html {
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
             grantee.set(input.value());
+            step.set(Step::Editing);
+        })
+    };
+    let on_kind = |role: bool| {
+        let (clause, step) = (clause.clone(), step.clone());
+        Callback::from(move |_: Event| {
+            clause.set(role.then(String::new));
+            step.set(Step::Editing);
+        })
+    };
+    let on_clause = {
+        let (clause, step) = (clause.clone(), step.clone());
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            clause.set(Some(input.value()));
             step.set(Step::Editing);
         })
     };
@@ -201,8 +221,15 @@ pub fn share_dialog(props: &Props) -> Html {
                     <legend>{ "Records" }</legend>
                     <ul class="share-picks">{ for record_choices }</ul>
                 </fieldset>
+                <fieldset class="share-kind">
+                    <legend>{ "Share with" }</legend>
+                    <label><input id="share-kind-person" type="radio" name="share-kind" checked={clause.is_none()}
+                                  onchange={on_kind(false)} disabled={busy || done} />{ " A person" }</label>
+                    <label><input id="share-kind-role" type="radio" name="share-kind" checked={clause.is_some()}
+                                  onchange={on_kind(true)} disabled={busy || done} />{ " A role at a clinic" }</label>
+                </fieldset>
                 <div class="field">
-                    <label for="share-grantee">{ "Person's ledger address" }</label>
+                    <label for="share-grantee">{ if clause.is_some() { "Clinic's ledger address" } else { "Person's ledger address" } }</label>
                     <input id="share-grantee" type="text" list="share-known" value={(*grantee).clone()} oninput={on_grantee}
                            placeholder="0x…" autocomplete="off" spellcheck="false" disabled={busy || done} />
                     <datalist id="share-known">
@@ -210,6 +237,15 @@ pub fn share_dialog(props: &Props) -> Html {
                     </datalist>
                     <p class="hint muted">{ "They find it on their Keys page. They must have opened medwallet with this ledger once." }</p>
                 </div>
+                if let Some(text) = &*clause {
+                    <div class="field">
+                        <label for="share-clause">{ "Role at the clinic" }</label>
+                        <input id="share-clause" type="text" value={text.clone()} oninput={on_clause}
+                               placeholder="role:doctor AND dept:cardiology" autocomplete="off" spellcheck="false"
+                               disabled={busy || done} />
+                        <p class="hint muted">{ "Attributes the clinic gives its staff, joined by AND and OR." }</p>
+                    </div>
+                }
                 <div class="field">
                     <label for="share-expiry">{ "Access ends" }</label>
                     <select id="share-expiry" onchange={on_expiry} disabled={busy || done}>
@@ -219,7 +255,7 @@ pub fn share_dialog(props: &Props) -> Html {
                     </select>
                 </div>
                 if !done {
-                    <button id="share-review" type="submit" disabled={busy || selected.is_empty() || grantee.trim().is_empty()}>{ "Review" }</button>
+                    <button id="share-review" type="submit" disabled={busy || selected.is_empty() || grantee.trim().is_empty() || clause.as_deref().is_some_and(|c| c.trim().is_empty())}>{ "Review" }</button>
                 }
                 { outcome }
             </form>
@@ -244,7 +280,9 @@ fn grant_line(g: &GrantSummary) -> Html {
     };
     html! {
         <li class="share-outcome" data-record-id={g.record_id.clone()} data-state={state}>
-            <strong>{ &g.record_title }</strong>{ " — " }{ words }
+            <strong>{ &g.record_title }</strong>
+            if let Some(c) = &g.clause { { format!(" ({} at the clinic)", c.words) } }
+            { " — " }{ words }
         </li>
     }
 }

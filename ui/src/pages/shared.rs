@@ -16,8 +16,9 @@ use crate::ipc;
 
 const REFRESH_MS: u32 = 10_000;
 
-/// Which grant is asked to confirm its revocation, or being revoked: (record, grantee).
-type GrantKey = (String, String);
+/// Which grant is asked to confirm its revocation, or being revoked: (record, grantee,
+/// clause of a role grant).
+type GrantKey = (String, String, Option<String>);
 
 /// The Shared page.
 #[function_component(SharedPage)]
@@ -60,12 +61,18 @@ pub fn shared_page() -> Html {
             error.clone(),
             load.clone(),
         );
-        Callback::from(move |(record_id, grantee): GrantKey| {
+        Callback::from(move |key: GrantKey| {
             let (revoking, error, load) = (revoking.clone(), error.clone(), load.clone());
             confirming.set(None);
-            revoking.set(Some((record_id.clone(), grantee.clone())));
+            revoking.set(Some(key.clone()));
+            let (record_id, grantee, clause) = key;
             spawn_local(async move {
-                if let Err(e) = ipc::call::<RevokeGrant>(&GrantArgs { record_id, grantee }).await {
+                let args = GrantArgs {
+                    record_id,
+                    grantee,
+                    clause,
+                };
+                if let Err(e) = ipc::call::<RevokeGrant>(&args).await {
                     error.set(Some(e));
                 }
                 revoking.set(None);
@@ -103,7 +110,11 @@ fn grant_row(
     on_ask: &Callback<Option<GrantKey>>,
     on_revoke: &Callback<GrantKey>,
 ) -> Html {
-    let key = (g.record_id.clone(), g.grantee.clone());
+    let key = (
+        g.record_id.clone(),
+        g.grantee.clone(),
+        g.clause.as_ref().map(|c| c.clause.clone()),
+    );
     let (state, label, reason) = match &g.state {
         GrantState::Sending { reason } => ("sending", "Queued", reason.clone()),
         GrantState::Active if g.expired => ("expired", "Expired", None),
@@ -144,12 +155,16 @@ fn grant_row(
         html! {}
     };
     html! {
-        <li key={format!("{}-{}-{}", g.record_id, g.grantee, g.requested_at)} class="record-row grant-row"
+        <li key={format!("{}-{}-{:?}-{}", g.record_id, g.grantee, g.clause, g.requested_at)} class="record-row grant-row"
             data-record-id={g.record_id.clone()} data-grantee={g.grantee.clone()} data-state={state}>
             <div class="record-main">
                 <span class="record-title">{ &g.record_title }</span>
                 <span class="record-meta">
-                    <span>{ "with " }<code class="grantee">{ &g.grantee }</code></span>
+                    if let Some(c) = &g.clause {
+                        <span class="grant-role">{ format!("{} at clinic ", c.words) }<code class="grantee">{ &g.grantee }</code></span>
+                    } else {
+                        <span>{ "with " }<code class="grantee">{ &g.grantee }</code></span>
+                    }
                     <span>{ format!("asked {}", local_time(&g.requested_at)) }</span>
                     <span>{ match &g.expires_at { Some(t) => format!("until {}", local_time(t)), None => "no expiry".to_owned() } }</span>
                 </span>
