@@ -28,8 +28,8 @@ pub use records::{
 };
 pub use settings::{NodeSettings, SettingsError};
 pub use sharing::{
-    ClauseText, ExposedVersion, ExposureReport, GrantState, GrantSummary, SharePreview,
-    ShareRequest, SharedInbox, SharedRecord,
+    ClauseText, ExposedVersion, ExposureReport, GrantState, GrantSummary, GroupSummary,
+    SharePreview, ShareRequest, SharedInbox, SharedRecord,
 };
 pub use wallet::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
@@ -188,6 +188,13 @@ pub mod commands {
         /// Logs the access on the ledger, then fetches, verifies and decrypts a shared
         /// record for display.
         OpenShared = "open_shared" (RecordIdArgs) -> OpenedRecord;
+        /// The unlocked wallet's groups and their members.
+        ListGroups = "list_groups" (NoArgs) -> Vec<GroupSummary>;
+        /// Adds a person to a group (creating it): they get a key for the group.
+        AddGroupMember = "add_group_member" (GroupMemberArgs) -> Vec<GroupSummary>;
+        /// Removes a person from a group: the group moves to its next epoch, the others
+        /// get new keys, and the group's records are re-encrypted.
+        RemoveGroupMember = "remove_group_member" (GroupMemberArgs) -> Vec<GroupSummary>;
     }
 
     impl Streaming for AddRecord {
@@ -237,6 +244,15 @@ pub mod commands {
         /// The clause of a grant to a role at a clinic; `None` for a person.
         #[serde(default)]
         pub clause: Option<String>,
+    }
+
+    /// Arguments naming a group and a person.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct GroupMemberArgs {
+        /// The group (`careteam`).
+        pub group: String,
+        /// The person's address.
+        pub member: String,
     }
 
     /// Arguments naming a running job.

@@ -16,6 +16,10 @@ pub struct ShareRequest {
     /// `role:doctor AND dept:cardiology` (`grantee` is then the clinic). `None` for a person.
     #[serde(default)]
     pub clause: Option<String>,
+    /// One of your groups (such as `careteam`): everyone you add to it can read, and
+    /// removing someone re-encrypts for the others. `grantee` is then ignored.
+    #[serde(default)]
+    pub group: Option<String>,
     /// Days until the grant expires; `None` for no expiry.
     pub expires_in_days: Option<u32>,
 }
@@ -68,6 +72,11 @@ pub struct GrantSummary {
     pub grantee: String,
     /// For a role at a clinic: the clause, and the same in plain words.
     pub clause: Option<ClauseText>,
+    /// For a grant to one of your groups, or a member's removal from it: the group.
+    pub group: Option<String>,
+    /// A member's removal from `group` (the record re-encrypted for the others), not a
+    /// grant: `grantee` is the member removed.
+    pub leave: bool,
     /// When it was asked for (RFC 3339).
     pub requested_at: String,
     /// When it expires (RFC 3339), if it does.
@@ -153,4 +162,15 @@ pub struct SharedInbox {
     pub records: Vec<SharedRecord>,
     /// Grants that could not be read (a node down, a damaged key), in words.
     pub problems: Vec<String>,
+}
+
+/// One of the patient's groups (an attribute under their own authority).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// Its name (`careteam`).
+    pub name: String,
+    /// Its epoch: members hold `<name>#<epoch>`; each removal moves to the next.
+    pub epoch: u32,
+    /// Active members (EIP-55 addresses).
+    pub members: Vec<String>,
 }
