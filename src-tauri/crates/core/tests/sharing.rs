@@ -146,6 +146,7 @@ fn share_with(record_id: &str, grantee: &str, days: Option<u32>) -> ShareRequest
         record_ids: vec![record_id.to_owned()],
         grantee: grantee.to_owned(),
         clause: None,
+        group: None,
         expires_in_days: days,
     }
 }
@@ -155,7 +156,18 @@ fn share_role(record_id: &str, clinic: &str, clause: &str) -> ShareRequest {
         record_ids: vec![record_id.to_owned()],
         grantee: clinic.to_owned(),
         clause: Some(clause.to_owned()),
+        group: None,
         expires_in_days: Some(30),
+    }
+}
+
+fn share_group(record_ids: &[String], group: &str) -> ShareRequest {
+    ShareRequest {
+        record_ids: record_ids.to_vec(),
+        grantee: String::new(),
+        clause: None,
+        group: Some(group.to_owned()),
+        expires_in_days: None,
     }
 }
 
@@ -776,7 +788,7 @@ async fn a_role_at_a_clinic_opens_for_its_staff_with_that_role_only() {
         .open_shared(&nurse, &nodes.ipfs, &nodes.ledger, &record)
         .await
         .unwrap_err();
-    assert!(e.message.contains("does not hold that role"), "{e:?}");
+    assert!(e.message.contains("does not hold"), "{e:?}");
     // The patient still opens it.
     patient_svc
         .open(&patient, &nodes.ipfs, &record)
@@ -840,4 +852,162 @@ async fn a_role_at_a_clinic_opens_for_its_staff_with_that_role_only() {
         .await
         .unwrap();
     assert_eq!(mine.record.version, 2);
+}
+
+#[tokio::test]
+async fn removing_a_group_member_moves_the_group_to_a_new_epoch() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, a_svc, b_svc) = (
+        nodes.service("patient"),
+        nodes.service("a"),
+        nodes.service("b"),
+    );
+    let patient = wallet(81, Role::Patient, "Ada");
+    let a = wallet(82, Role::Doctor, "Dr. A");
+    let b = wallet(83, Role::Doctor, "Dr. B");
+    for (s, w) in [(&a_svc, &a), (&b_svc, &b)] {
+        s.list_shared(w, &nodes.ipfs, &nodes.ledger).await.unwrap();
+    }
+    let records = vec![
+        add(
+            &nodes,
+            &patient_svc,
+            &patient,
+            "lab.pdf",
+            PDF,
+            "Blood panel",
+        )
+        .await,
+        add(
+            &nodes,
+            &patient_svc,
+            &patient,
+            "note.txt",
+            TEXT,
+            "Visit note",
+        )
+        .await,
+    ];
+    for member in [&a.address, &b.address] {
+        patient_svc
+            .add_group_member(&patient, &nodes.ipfs, &nodes.ledger, "careteam", member)
+            .await
+            .unwrap();
+    }
+    let e = patient_svc
+        .add_group_member(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            "Care Team",
+            &a.address,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("cannot be a group's name"), "{e:?}");
+
+    let preview = patient_svc
+        .preview_share(&patient, &nodes.ledger, &share_group(&records, "careteam"))
+        .await
+        .unwrap();
+    assert!(
+        preview
+            .policy_words
+            .contains("members of your group careteam (2 now"),
+        "{preview:?}"
+    );
+    let grants = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_group(&records, "careteam"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(grants.len(), 2, "{grants:?}");
+    assert!(
+        grants
+            .iter()
+            .all(|g| g.state == GrantState::Active && g.group.as_deref() == Some("careteam")),
+        "{grants:?}"
+    );
+
+    // Both members read both records; A opens one.
+    for (s, w) in [(&a_svc, &a), (&b_svc, &b)] {
+        let inbox = s.list_shared(w, &nodes.ipfs, &nodes.ledger).await.unwrap();
+        assert_eq!(inbox.records.len(), 2, "{inbox:?}");
+    }
+    a_svc
+        .open_shared(&a, &nodes.ipfs, &nodes.ledger, &records[0])
+        .await
+        .unwrap();
+
+    // A leaves: epoch 2, B re-keyed, both records re-encrypted.
+    let groups = patient_svc
+        .remove_group_member(&patient, &nodes.ipfs, &nodes.ledger, "careteam", &a.address)
+        .await
+        .unwrap();
+    assert_eq!(
+        (groups[0].epoch, groups[0].members.clone()),
+        (2, vec![b.address.clone()])
+    );
+    let all = patient_svc.list_grants(&patient).await.unwrap();
+    let leaves: Vec<_> = all.iter().filter(|g| g.leave).collect();
+    assert_eq!(leaves.len(), 2, "{all:?}");
+    for leave in &leaves {
+        assert_eq!(leave.state, GrantState::Revoked, "{leave:?}");
+        assert_eq!(leave.grantee, a.address);
+        let report = leave.exposure.as_ref().unwrap();
+        assert!(
+            report.summary.contains("could have fetched version 1"),
+            "{}",
+            report.summary
+        );
+        assert_eq!(report.new_version, 2);
+    }
+    let opened = leaves.iter().find(|g| g.record_id == records[0]).unwrap();
+    assert!(opened
+        .exposure
+        .as_ref()
+        .unwrap()
+        .summary
+        .contains("1 opening"));
+
+    // A sees nothing it can open; B reads version 2 of both.
+    let inbox = a_svc
+        .list_shared(&a, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(
+        inbox.records.is_empty() && inbox.problems.is_empty(),
+        "{inbox:?}"
+    );
+    let e = a_svc
+        .open_shared(&a, &nodes.ipfs, &nodes.ledger, &records[0])
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("does not hold"), "{e:?}");
+    let inbox = b_svc
+        .list_shared(&b, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(inbox.records.len(), 2, "{inbox:?}");
+    assert!(inbox.records.iter().all(|r| r.version == 2), "{inbox:?}");
+    b_svc
+        .open_shared(&b, &nodes.ipfs, &nodes.ledger, &records[1])
+        .await
+        .unwrap();
+    // The patient still reads both.
+    for id in &records {
+        assert_eq!(
+            patient_svc
+                .open(&patient, &nodes.ipfs, id)
+                .await
+                .unwrap()
+                .record
+                .version,
+            2
+        );
+    }
 }

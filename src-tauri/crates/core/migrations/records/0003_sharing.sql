@@ -5,8 +5,13 @@
 -- One row per grant. A grant is queued ('sending') until its key, capsule and transaction
 -- are out, 'active' on the ledger, 'revoking' while the record is re-encrypted without the
 -- grantee and the revocation is sent, 'revoked' after (kept, with its exposure report).
+-- A 'grant' names a person (clause NULL), a role at a clinic (grantee the clinic, clause
+-- its clause), or one of the owner's groups (grantee the owner, clause the group's name).
+-- A 'leave' is a member's removal from a group: the records shared with the group are
+-- re-encrypted for the group's next epoch (grantee the member, clause the group's name).
 CREATE TABLE grants (
     id              INTEGER PRIMARY KEY,
+    kind            TEXT    NOT NULL DEFAULT 'grant' CHECK (kind IN ('grant', 'leave')),
     record_id       TEXT    NOT NULL,
     grantee         TEXT    NOT NULL,          -- EIP-55 address: the person, or the clinic
     clause          TEXT,                      -- a role at the clinic (its authority); NULL for a person
@@ -22,9 +27,25 @@ CREATE TABLE grants (
     problem         TEXT                       -- why it waits
 ) STRICT;
 
--- At most one open grant per record and person (or clinic clause).
-CREATE UNIQUE INDEX grants_open ON grants (record_id, grantee, COALESCE(clause, ''))
+-- At most one open grant per record and person (or clinic clause, or group).
+CREATE UNIQUE INDEX grants_open ON grants (kind, record_id, grantee, COALESCE(clause, ''))
     WHERE state != 'revoked';
+
+-- The owner's groups (attributes under its own authority, such as `careteam`): a member
+-- holds `<name>#<epoch>`; removing a member moves the group to the next epoch.
+CREATE TABLE groups (
+    name  TEXT    PRIMARY KEY NOT NULL,
+    epoch INTEGER NOT NULL DEFAULT 1 CHECK (epoch >= 1)
+) STRICT;
+
+CREATE TABLE group_members (
+    group_name TEXT    NOT NULL REFERENCES groups (name),
+    member     TEXT    NOT NULL,               -- EIP-55 address
+    state      TEXT    NOT NULL CHECK (state IN ('active', 'removed')),
+    joined_at  INTEGER NOT NULL,               -- unix seconds
+    removed_at INTEGER,
+    PRIMARY KEY (group_name, member)
+) STRICT;
 
 -- What this wallet published on a contract: its identity (keys and role), its authority.
 CREATE TABLE published (

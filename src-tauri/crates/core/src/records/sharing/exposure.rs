@@ -60,6 +60,54 @@ pub(crate) fn facts(events: &[LoggedEvent], grantee: Address, clause: B256) -> V
         .collect()
 }
 
+/// The facts about a member removed from one of the owner's groups: the group's grant
+/// of the record (`owner` granting to itself, the group's `clause` hash) from when the
+/// member joined, to the removal; the openings the member logged through the group.
+pub(crate) fn member_facts(
+    events: &[LoggedEvent],
+    owner: Address,
+    clause: B256,
+    member: Address,
+    joined: u64,
+    removed: u64,
+) -> Vec<Fact> {
+    let mut out = Vec::new();
+    let mut granted = None;
+    for e in events {
+        let at = e.meta.block_time;
+        match &e.event {
+            LedgerEvent::RecordRegistered { version, .. }
+            | LedgerEvent::RecordUpdated { version, .. } => out.push(Fact::Version {
+                version: *version,
+                at,
+            }),
+            LedgerEvent::AccessGranted {
+                grantee,
+                clause_hash,
+                ..
+            } if *grantee == owner && *clause_hash == clause && granted.is_none() => {
+                granted = Some(at);
+            }
+            LedgerEvent::RecordAccessed {
+                accessor,
+                authority,
+                clause_hash,
+                ..
+            } if *accessor == member && *authority == owner && *clause_hash == clause => {
+                out.push(Fact::Accessed { at });
+            }
+            _ => {}
+        }
+    }
+    if let Some(granted) = granted {
+        out.push(Fact::Granted {
+            at: granted.max(joined),
+        });
+        out.push(Fact::Revoked { at: removed });
+    }
+    out
+}
+
 /// The report for the revocation that made `new_version`: the last grant window (from the
 /// first grant after the previous revocation to the last revocation, or `now` if the
 /// revocation is not in the facts yet).

@@ -13,6 +13,7 @@ use super::super::store::RecordStore;
 use super::super::{errors, local_seal, Answer, Owner, RecordService};
 use super::directory::{self, Connected};
 use super::grant_store::{GrantRow, Issued};
+use super::groups::group_term;
 use super::{b256, id_attribute, not_published, parse_address, unpin, Failure};
 use medwallet_api::UserError;
 
@@ -49,13 +50,22 @@ pub(crate) async fn capsule_for(
         .map_err(errors::store_error)?;
     let mut terms = vec![owner.id_attribute()];
     terms.extend(audience.people.iter().map(|g| id_attribute(g)));
+    // The owner's groups, at their current epoch.
+    for (_, group) in audience.clauses.iter().filter(|(g, _)| *g == owner.address) {
+        let epoch = store
+            .group_epoch(group)
+            .await
+            .map_err(errors::store_error)?
+            .unwrap_or(1);
+        terms.push(group_term(group, epoch));
+    }
     let own =
         Policy::parse(&terms.join(" OR ")).map_err(|e| super::internal("the sharing policy", e))?;
     let authority = owner.authority()?;
 
     // The clinics, each with the OR of its clauses.
     let mut clinics: Vec<(String, Vec<String>)> = Vec::new();
-    for (clinic, clause) in &audience.clauses {
+    for (clinic, clause) in audience.clauses.iter().filter(|(g, _)| *g != owner.address) {
         match clinics.iter_mut().find(|(c, _)| c == clinic) {
             Some((_, clauses)) => clauses.push(clause.clone()),
             None => clinics.push((clinic.clone(), vec![clause.clone()])),
@@ -120,6 +130,8 @@ impl RecordService {
                     .await?;
                 B256::ZERO
             }
+            // One of the owner's groups: the members' keys are kept current by the pass.
+            Some(group) if grant.grantee == owner.address => clause_hash(group),
             Some(clause) => {
                 self.ensure_clinic_params(store, ipfs, conn, grantee)
                     .await?;
@@ -204,9 +216,9 @@ impl RecordService {
             .map_err(Failure::store)
     }
 
-    /// Makes sure `holder` has a key from this wallet's authority (`id:<holder>`),
-    /// announced on the ledger.
-    async fn ensure_person_key(
+    /// Makes sure `holder` has a key from this wallet's authority (`id:<holder>` and the
+    /// groups it is in, at their epochs), announced on the ledger.
+    pub(super) async fn ensure_person_key(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -214,15 +226,16 @@ impl RecordService {
         conn: &Connected,
         holder: Address,
     ) -> Result<(), Failure> {
-        self.issue_key_to(
-            store,
-            owner,
-            ipfs,
-            conn,
-            holder,
-            &[id_attribute(&holder.to_string())],
-        )
-        .await
+        let holder_text = holder.to_string();
+        let mut attributes = vec![id_attribute(&holder_text)];
+        attributes.extend(
+            store
+                .member_attributes(&holder_text)
+                .await
+                .map_err(Failure::store)?,
+        );
+        self.issue_key_to(store, owner, ipfs, conn, holder, &attributes)
+            .await
     }
 
     /// Issues `holder` a key with exactly `attributes` from this wallet's authority, unless

@@ -29,6 +29,9 @@ impl GrantPhase {
 #[derive(Debug, Clone)]
 pub(crate) struct GrantRow {
     pub id: i64,
+    /// A member's removal from a group (the group's records re-encrypted for its next
+    /// epoch), not a grant.
+    pub leave: bool,
     pub record_id: String,
     pub grantee: String,
     pub clause: Option<String>,
@@ -42,13 +45,16 @@ pub(crate) struct GrantRow {
     pub problem: Option<String>,
 }
 
-const COLUMNS: &str = "id, record_id, grantee, clause, expires_at, state, requested_at, grant_tx, \
+const COLUMNS: &str =
+    "id, kind, record_id, grantee, clause, expires_at, state, requested_at, grant_tx, \
                        revoke_version, exposure, attempts, problem";
 
 fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
     let state: String = r.try_get("state")?;
+    let kind: String = r.try_get("kind")?;
     Ok(GrantRow {
         id: r.try_get("id")?,
+        leave: kind == "leave",
         record_id: r.try_get("record_id")?,
         grantee: r.try_get("grantee")?,
         clause: r.try_get("clause")?,
@@ -95,7 +101,8 @@ impl RecordStore {
         sqlx::query(
             "INSERT INTO grants (record_id, grantee, clause, expires_at, state, requested_at) \
              VALUES (?, ?, ?, ?, 'sending', ?) \
-             ON CONFLICT (record_id, grantee, COALESCE(clause, '')) WHERE state != 'revoked' \
+             ON CONFLICT (kind, record_id, grantee, COALESCE(clause, '')) \
+             WHERE state != 'revoked' \
              DO UPDATE SET expires_at = excluded.expires_at, state = 'sending', attempts = 0, \
              next_attempt_at = 0, problem = NULL",
         )
@@ -125,7 +132,7 @@ impl RecordStore {
         clause: Option<&str>,
     ) -> Result<Option<GrantRow>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM grants WHERE record_id = ? AND grantee = ? \
+            "SELECT {COLUMNS} FROM grants WHERE kind = 'grant' AND record_id = ? AND grantee = ? \
              AND COALESCE(clause, '') = COALESCE(?, '') AND state != 'revoked'"
         ))
         .bind(record_id)
@@ -158,10 +165,10 @@ impl RecordStore {
     }
 
     /// Who a record's capsule must include (grants not being revoked): people, and
-    /// (clinic, clause) pairs.
+    /// (grantee, clause) pairs: a clinic and its clause, or the owner and a group's name.
     pub(crate) async fn capsule_audience(&self, record_id: &str) -> Result<Audience> {
         let rows = sqlx::query(
-            "SELECT grantee, clause FROM grants WHERE record_id = ? \
+            "SELECT grantee, clause FROM grants WHERE kind = 'grant' AND record_id = ? \
              AND state IN ('sending', 'active') ORDER BY grantee, clause",
         )
         .bind(record_id)
@@ -182,7 +189,8 @@ impl RecordStore {
     pub(crate) async fn expire_grants(&self, now: i64) -> Result<u64> {
         Ok(sqlx::query(
             "UPDATE grants SET state = 'revoking', attempts = 0, next_attempt_at = 0, \
-             problem = NULL WHERE state IN ('sending', 'active') AND expires_at IS NOT NULL \
+             problem = NULL WHERE kind = 'grant' AND state IN ('sending', 'active') \
+             AND expires_at IS NOT NULL \
              AND expires_at <= ?",
         )
         .bind(now)
@@ -409,5 +417,149 @@ impl RecordStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// One of the owner's groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Group {
+    pub name: String,
+    pub epoch: u32,
+    pub members: Vec<String>,
+}
+
+impl RecordStore {
+    /// The owner's groups with their active members.
+    pub(crate) async fn groups(&self) -> Result<Vec<Group>> {
+        let rows = sqlx::query("SELECT name, epoch FROM groups ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let name: String = r.try_get("name")?;
+            let members = sqlx::query_scalar(
+                "SELECT member FROM group_members WHERE group_name = ? AND state = 'active' \
+                 ORDER BY joined_at, member",
+            )
+            .bind(&name)
+            .fetch_all(&self.pool)
+            .await?;
+            out.push(Group {
+                epoch: r.try_get("epoch")?,
+                name,
+                members,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The `<group>#<epoch>` attributes a member holds now, sorted.
+    pub(crate) async fn member_attributes(&self, member: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT g.name, g.epoch FROM group_members m JOIN groups g ON g.name = m.group_name \
+             WHERE m.member = ? AND m.state = 'active' ORDER BY g.name",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("name")?;
+                let epoch: u32 = r.try_get("epoch")?;
+                Ok(format!("{name}#{epoch}"))
+            })
+            .collect()
+    }
+
+    /// A group's current epoch, if the group exists.
+    pub(crate) async fn group_epoch(&self, name: &str) -> Result<Option<u32>> {
+        Ok(
+            sqlx::query_scalar("SELECT epoch FROM groups WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Adds a member (creating the group at epoch 1).
+    pub(crate) async fn add_member(&self, group: &str, member: &str, now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT OR IGNORE INTO groups (name) VALUES (?)")
+            .bind(group)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO group_members (group_name, member, state, joined_at) \
+             VALUES (?, ?, 'active', ?) ON CONFLICT (group_name, member) DO UPDATE SET \
+             state = 'active', joined_at = excluded.joined_at, removed_at = NULL",
+        )
+        .bind(group)
+        .bind(member)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a member: the group moves to its next epoch, and each record shared with
+    /// the group gets a `leave` to re-encrypt it for that epoch. Answers whether the
+    /// person was an active member.
+    pub(crate) async fn remove_member(
+        &self,
+        group: &str,
+        member: &str,
+        owner: &str,
+        now: i64,
+        now_text: &str,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query(
+            "UPDATE group_members SET state = 'removed', removed_at = ? \
+             WHERE group_name = ? AND member = ? AND state = 'active'",
+        )
+        .bind(now)
+        .bind(group)
+        .bind(member)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if removed == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE groups SET epoch = epoch + 1 WHERE name = ?")
+            .bind(group)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO grants (kind, record_id, grantee, clause, state, requested_at) \
+             SELECT 'leave', record_id, ?, clause, 'revoking', ? FROM grants \
+             WHERE kind = 'grant' AND grantee = ? AND clause = ? AND state IN ('sending', 'active')",
+        )
+        .bind(member)
+        .bind(now_text)
+        .bind(owner)
+        .bind(group)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// When a member joined and left a group (unix seconds).
+    pub(crate) async fn membership(
+        &self,
+        group: &str,
+        member: &str,
+    ) -> Result<Option<(i64, Option<i64>)>> {
+        let row = sqlx::query(
+            "SELECT joined_at, removed_at FROM group_members WHERE group_name = ? AND member = ?",
+        )
+        .bind(group)
+        .bind(member)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("joined_at")?, r.try_get("removed_at")?)))
+            .transpose()
     }
 }

@@ -303,7 +303,7 @@ impl RecordService {
         }
         let r = opened.ok_or_else(|| {
             UserError::new(
-                "This record is shared with a role at a clinic, and this wallet's staff key does not hold that role.",
+                "This record is shared with a role or group that this wallet's key does not hold (any more).",
                 "Ask the clinic for the right staff key, or the patient to share it with you.",
             )
         })?;

@@ -28,6 +28,7 @@ mod directory;
 mod exposure;
 mod grant;
 mod grant_store;
+mod groups;
 mod inbox;
 mod revision;
 mod revoke;
@@ -136,19 +137,25 @@ enum Target {
         clause: String,
         policy: Policy,
     },
+    /// One of the owner's groups (`owner` is the owner's address: the group's authority).
+    Group { owner: Address, name: String },
 }
 
 impl Target {
     fn grantee(&self) -> Address {
         match self {
-            Target::Person(a) | Target::Clause { clinic: a, .. } => *a,
+            Target::Person(a)
+            | Target::Clause { clinic: a, .. }
+            | Target::Group { owner: a, .. } => *a,
         }
     }
 
+    /// The `clause` column: the clinic's clause, or the group's name.
     fn clause(&self) -> Option<&str> {
         match self {
             Target::Person(_) => None,
             Target::Clause { clause, .. } => Some(clause),
+            Target::Group { name, .. } => Some(name),
         }
     }
 }
@@ -228,6 +235,9 @@ impl RecordService {
         let target = self.check_request(owner, &store, request).await?;
         let grantee = target.grantee();
         let expires = expiry_of(request, now_unix())?;
+        if let Target::Group { name, .. } = &target {
+            return preview_group(&store, name, expires).await;
+        }
         let conn = directory::connect(owner, ledger).await.map_err(|f| {
             UserError::new(
                 f.reason,
@@ -240,12 +250,12 @@ impl RecordService {
                 "Try again once the ledger node answers.",
             )
         };
+        let grantee_text = grantee.to_string();
+        let mut warnings = Vec::new();
         let published = directory::identity_of(&conn.node, conn.contract, grantee)
             .await
             .map_err(lookup)?
             .ok_or_else(|| not_published(&grantee))?;
-        let grantee_text = grantee.to_string();
-        let mut warnings = Vec::new();
         let (whom, issues_key) = match &target {
             Target::Person(_) => {
                 let issued = store
@@ -262,6 +272,7 @@ impl RecordService {
                 warnings.extend(warning);
                 (format!("{words} at clinic {grantee_text}"), false)
             }
+            Target::Group { .. } => return Err(internal("the preview", "a group target")),
         };
         let mut others: Vec<String> = Vec::new();
         for id in &request.record_ids {
@@ -270,10 +281,13 @@ impl RecordService {
                 .await
                 .map_err(errors::store_error)?;
             let people = audience.people.into_iter();
-            let roles = audience
-                .clauses
-                .into_iter()
-                .map(|(clinic, clause)| format!("{} at clinic {clinic}", clause_words(&clause).0));
+            let roles = audience.clauses.into_iter().map(|(grantee, clause)| {
+                if grantee == owner.address {
+                    format!("the members of {clause}")
+                } else {
+                    format!("{} at clinic {grantee}", clause_words(&clause).0)
+                }
+            });
             for who in people.chain(roles) {
                 if who != whom && !others.contains(&who) {
                     others.push(who);
@@ -331,7 +345,12 @@ impl RecordService {
             .into_iter()
             .filter(|g| {
                 g.grantee == grantee
-                    && g.clause.as_ref().map(|c| c.clause.as_str()) == clause
+                    && !g.leave
+                    && g.clause
+                        .as_ref()
+                        .map(|c| c.clause.as_str())
+                        .or(g.group.as_deref())
+                        == clause
                     && request.record_ids.contains(&g.record_id)
             })
             .collect())
@@ -435,6 +454,14 @@ impl RecordService {
             self.note_failures(store, &f, force).await;
             return Some(f.reason);
         }
+        // New members get keys, and after a removal the others get the next epoch's,
+        // before any record is re-encrypted for it.
+        if owner.authority_seed.is_some() {
+            if let Err(f) = self.sync_group_keys(store, owner, ipfs, &conn).await {
+                self.note_failures(store, &f, force).await;
+                return Some(f.reason);
+            }
+        }
         let due = match store.due_grants(if force { None } else { Some(now) }).await {
             Ok(d) => d,
             Err(e) => return Some(errors::store_error(e).message),
@@ -486,10 +513,19 @@ impl RecordService {
         request: &ShareRequest,
     ) -> Answer<Target> {
         owner.authority()?;
-        let grantee = parse_address(&request.grantee)?;
-        let target = match request.clause.as_deref().map(str::trim) {
-            None | Some("") => Target::Person(grantee),
-            Some(text) => {
+        let group = request
+            .group
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty());
+        let target = match (group, request.clause.as_deref().map(str::trim)) {
+            (Some(name), _) => Target::Group {
+                owner: parse_address(&owner.address)?,
+                name: groups::check_group_name(name)?,
+            },
+            (None, None | Some("")) => Target::Person(parse_address(&request.grantee)?),
+            (None, Some(text)) => {
+                let grantee = parse_address(&request.grantee)?;
                 let (clause, policy) = parse_clause(text)?;
                 Target::Clause {
                     clinic: grantee,
@@ -498,7 +534,8 @@ impl RecordService {
                 }
             }
         };
-        if grantee.to_string() == owner.address {
+        if matches!(&target, Target::Person(a) | Target::Clause { clinic: a, .. } if a.to_string() == owner.address)
+        {
             return Err(UserError::new(
                 "That is this wallet's own address.",
                 "Enter the address of the person you share with.",
@@ -540,6 +577,8 @@ impl RecordService {
         store: &RecordStore,
         row: &GrantRow,
     ) -> Answer<GrantSummary> {
+        // A group grant names the owner as grantee; a leave names the member.
+        let group = row.clause.is_some() && (row.leave || row.grantee == owner.address);
         let title = match store
             .latest(&row.record_id)
             .await
@@ -553,10 +592,12 @@ impl RecordService {
             record_id: row.record_id.clone(),
             record_title: title,
             grantee: row.grantee.clone(),
-            clause: row.clause.as_ref().map(|c| ClauseText {
+            clause: row.clause.as_ref().filter(|_| !group).map(|c| ClauseText {
                 clause: c.clone(),
                 words: clause_words(c).0,
             }),
+            group: row.clause.clone().filter(|_| group),
+            leave: row.leave,
             requested_at: row.requested_at.clone(),
             expires_at: row.expires_at.map(rfc3339),
             expired: row.expires_at.is_some_and(|t| t <= now),
@@ -577,6 +618,47 @@ impl RecordService {
                 .and_then(|j| serde_json::from_str(j).ok()),
         })
     }
+}
+
+/// The preview of a grant to one of the owner's groups (nothing to look up on the ledger).
+async fn preview_group(
+    store: &RecordStore,
+    name: &str,
+    expires: Option<i64>,
+) -> Answer<SharePreview> {
+    let members = store
+        .groups()
+        .await
+        .map_err(errors::store_error)?
+        .into_iter()
+        .find(|g| g.name == name)
+        .map(|g| g.members)
+        .unwrap_or_default();
+    let mut warnings = Vec::new();
+    if members.is_empty() {
+        warnings.push(format!(
+            "{name} has no members yet: add people to it on the Shared page."
+        ));
+    }
+    if expires.is_none() {
+        warnings.push("No expiry: the grant lasts until you revoke it.".to_owned());
+    }
+    let listed = if members.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", members.join(", "))
+    };
+    Ok(SharePreview {
+        grantee: name.to_owned(),
+        grantee_role: "group".to_owned(),
+        policy_words: format!(
+            "Readable by you and by the members of your group {name} ({} now{listed}).",
+            members.len()
+        ),
+        warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
+        expires_at: expires.map(rfc3339),
+        issues_key: false,
+    })
 }
 
 /// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).
@@ -636,7 +718,9 @@ mod tests {
     fn broad_roles_are_named() {
         let (words, warning) = clause_words("role:doctor");
         assert_eq!(words, "any doctor");
-        assert!(warning.unwrap().starts_with("Broad: any doctor at this clinic"));
+        assert!(warning
+            .unwrap()
+            .starts_with("Broad: any doctor at this clinic"));
         assert_eq!(clause_words("role:doctor AND dept:cardiology").1, None);
         assert!(clause_words("role:doctor OR role:nurse").1.is_some());
     }
@@ -647,6 +731,7 @@ mod tests {
             record_ids: vec![],
             grantee: String::new(),
             clause: None,
+            group: None,
             expires_in_days: d,
         };
         assert_eq!(expiry_of(&req(None), 100).unwrap(), None);

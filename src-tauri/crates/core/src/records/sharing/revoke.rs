@@ -68,19 +68,26 @@ impl RecordService {
             .parse()
             .map_err(|e| Failure::waiting(format!("A stored CID is unreadable: {e}.")))?;
         let record_id = b256(&grant.record_id).map_err(Failure::user)?;
-        let tx = match conn
-            .client
-            .revoke_access(record_id, grantee, clause, &capsule_cid.to_bytes())
-            .await
-        {
-            Ok(receipt) => receipt.tx_hash.to_string(),
-            // Not on the ledger (never sent, or revoked by a transaction whose receipt was
-            // missed): nothing more to take back there.
-            Err(LedgerError::Reverted {
-                reason: Revert::NoSuchGrant { .. },
-                ..
-            }) => String::new(),
-            Err(e) => return Err(Failure::ledger(&e)),
+        let tx = if grant.leave {
+            // A member leaving a group revokes no grant on the ledger: the group's grant
+            // stands, and the new version (`RecordUpdated`) and the others' new keys
+            // (`KeyIssued`) are the record of it.
+            String::new()
+        } else {
+            match conn
+                .client
+                .revoke_access(record_id, grantee, clause, &capsule_cid.to_bytes())
+                .await
+            {
+                Ok(receipt) => receipt.tx_hash.to_string(),
+                // Not on the ledger (never sent, or revoked by a transaction whose receipt
+                // was missed): nothing more to take back there.
+                Err(LedgerError::Reverted {
+                    reason: Revert::NoSuchGrant { .. },
+                    ..
+                }) => String::new(),
+                Err(e) => return Err(Failure::ledger(&e)),
+            }
         };
         // Older versions are no longer the record's: unpin their objects.
         let older: Vec<String> = store
@@ -95,17 +102,38 @@ impl RecordService {
         let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
             .await
             .map_err(|e| Failure::ledger(&e))?;
-        let facts = exposure::facts(&events, grantee, clause);
-        let who = match &grant.clause {
-            None => grant.grantee.clone(),
-            Some(c) => format!("Staff of clinic {} holding \"{c}\"", grant.grantee),
+        let now = u64::try_from(now_unix()).unwrap_or(0);
+        let (facts, who) = match &grant.clause {
+            Some(group) if grant.leave => {
+                let (joined, removed) = store
+                    .membership(group, &grant.grantee)
+                    .await
+                    .map_err(Failure::store)?
+                    .unwrap_or((0, None));
+                let unix = |t: i64| u64::try_from(t).unwrap_or(0);
+                let me = parse_address(&owner.address).map_err(Failure::user)?;
+                (
+                    exposure::member_facts(
+                        &events,
+                        me,
+                        clause,
+                        grantee,
+                        unix(joined),
+                        removed.map_or(now, unix),
+                    ),
+                    format!("{} (removed from {group})", grant.grantee),
+                )
+            }
+            None => (
+                exposure::facts(&events, grantee, clause),
+                grant.grantee.clone(),
+            ),
+            Some(c) => (
+                exposure::facts(&events, grantee, clause),
+                format!("Staff of clinic {} holding \"{c}\"", grant.grantee),
+            ),
         };
-        let report = exposure::report(
-            &facts,
-            &who,
-            new_version,
-            u64::try_from(now_unix()).unwrap_or(0),
-        );
+        let report = exposure::report(&facts, &who, new_version, now);
         let json = serde_json::to_string(&report).map_err(|e| Failure::waiting(e.to_string()))?;
         store
             .revoked(grant.id, &tx, &json)
