@@ -112,6 +112,9 @@ pub fn run() {
             commands::sharing::revoke_grant,
             commands::sharing::list_shared,
             commands::sharing::open_shared,
+            commands::sharing::list_groups,
+            commands::sharing::add_group_member,
+            commands::sharing::remove_group_member,
         ])
         .build(tauri::generate_context!());
     match app {

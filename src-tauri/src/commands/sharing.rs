@@ -1,8 +1,10 @@
 //! Sharing commands: thin wrappers over `medwallet_core::RecordService`'s sharing use
 //! cases (the patient's grants, the doctor's inbox).
 
-use medwallet_api::commands::{GrantArgs, RecordIdArgs};
-use medwallet_api::{GrantSummary, NoArgs, OpenedRecord, SharePreview, ShareRequest, SharedInbox};
+use medwallet_api::commands::{GrantArgs, GroupMemberArgs, RecordIdArgs};
+use medwallet_api::{
+    GrantSummary, GroupSummary, NoArgs, OpenedRecord, SharePreview, ShareRequest, SharedInbox,
+};
 use tauri::State;
 
 use super::records::{ipfs_url, ledger_target, owner};
@@ -75,5 +77,43 @@ pub async fn open_shared(state: State<'_, AppState>, args: RecordIdArgs) -> Answ
     state
         .records
         .open_shared(&owner, &ipfs, &ledger, &args.record_id)
+        .await
+}
+
+/// `list_groups`: the unlocked wallet's groups.
+#[tauri::command]
+pub async fn list_groups(state: State<'_, AppState>, args: NoArgs) -> Answer<Vec<GroupSummary>> {
+    let NoArgs {} = args;
+    let owner = owner(&state).await?;
+    state.records.list_groups(&owner).await
+}
+
+/// `add_group_member`: add a person to a group; they get a key for it.
+#[tauri::command]
+pub async fn add_group_member(
+    state: State<'_, AppState>,
+    args: GroupMemberArgs,
+) -> Answer<Vec<GroupSummary>> {
+    let owner = owner(&state).await?;
+    let ipfs = ipfs_url(&state).await?;
+    let ledger = ledger_target(&state).await?;
+    state
+        .records
+        .add_group_member(&owner, &ipfs, &ledger, &args.group, &args.member)
+        .await
+}
+
+/// `remove_group_member`: remove a person; the group's records are re-encrypted.
+#[tauri::command]
+pub async fn remove_group_member(
+    state: State<'_, AppState>,
+    args: GroupMemberArgs,
+) -> Answer<Vec<GroupSummary>> {
+    let owner = owner(&state).await?;
+    let ipfs = ipfs_url(&state).await?;
+    let ledger = ledger_target(&state).await?;
+    state
+        .records
+        .remove_group_member(&owner, &ipfs, &ledger, &args.group, &args.member)
         .await
 }

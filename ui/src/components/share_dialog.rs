@@ -48,6 +48,14 @@ const EXPIRIES: [(&str, Option<u32>); 6] = [
     ("1 year", Some(365)),
 ];
 
+/// Who the share is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Person,
+    Role,
+    Group,
+}
+
 #[derive(Clone, PartialEq)]
 enum Step {
     Editing,
@@ -63,9 +71,10 @@ enum Step {
 pub fn share_dialog(props: &Props) -> Html {
     let dialog = use_node_ref();
     let selected = use_state(|| props.selected.clone());
+    let kind = use_state(|| Kind::Person);
     let grantee = use_state(String::new);
-    // `None`: a person; `Some(clause)`: a role at the clinic named by `grantee`.
-    let clause = use_state(|| None::<String>);
+    let clause = use_state(String::new);
+    let group = use_state(String::new);
     let expiry = use_state(|| None::<u32>);
     let step = use_state(|| Step::Editing);
     {
@@ -81,7 +90,8 @@ pub fn share_dialog(props: &Props) -> Html {
     let request = ShareRequest {
         record_ids: selected.iter().map(|s| s.to_string()).collect(),
         grantee: grantee.trim().to_owned(),
-        clause: (*clause).clone(),
+        clause: (*kind == Kind::Role).then(|| clause.trim().to_owned()),
+        group: (*kind == Kind::Group).then(|| group.trim().to_owned()),
         expires_in_days: *expiry,
     };
     let shared_any = matches!(&*step, Step::Done(g) if !g.is_empty());
@@ -96,26 +106,18 @@ pub fn share_dialog(props: &Props) -> Html {
             cb.emit(shared_any);
         })
     };
-    let on_grantee = {
-        let (grantee, step) = (grantee.clone(), step.clone());
-        Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            grantee.set(input.value());
-            step.set(Step::Editing);
-        })
-    };
-    let on_kind = |role: bool| {
-        let (clause, step) = (clause.clone(), step.clone());
+    let on_kind = |chosen: Kind| {
+        let (kind, step) = (kind.clone(), step.clone());
         Callback::from(move |_: Event| {
-            clause.set(role.then(String::new));
+            kind.set(chosen);
             step.set(Step::Editing);
         })
     };
-    let on_clause = {
-        let (clause, step) = (clause.clone(), step.clone());
+    let on_text = |field: UseStateHandle<String>| {
+        let step = step.clone();
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            clause.set(Some(input.value()));
+            field.set(input.value());
             step.set(Step::Editing);
         })
     };
@@ -208,6 +210,11 @@ pub fn share_dialog(props: &Props) -> Html {
         },
     };
     let done = matches!(*step, Step::Done(_));
+    let incomplete = match *kind {
+        Kind::Person => grantee.trim().is_empty(),
+        Kind::Role => grantee.trim().is_empty() || clause.trim().is_empty(),
+        Kind::Group => group.trim().is_empty(),
+    };
     html! {
         <dialog ref={dialog} id="share-dialog" class="viewer share-dialog" aria-labelledby="share-title" {oncancel}>
             <header class="viewer-head">
@@ -223,24 +230,35 @@ pub fn share_dialog(props: &Props) -> Html {
                 </fieldset>
                 <fieldset class="share-kind">
                     <legend>{ "Share with" }</legend>
-                    <label><input id="share-kind-person" type="radio" name="share-kind" checked={clause.is_none()}
-                                  onchange={on_kind(false)} disabled={busy || done} />{ " A person" }</label>
-                    <label><input id="share-kind-role" type="radio" name="share-kind" checked={clause.is_some()}
-                                  onchange={on_kind(true)} disabled={busy || done} />{ " A role at a clinic" }</label>
+                    <label><input id="share-kind-person" type="radio" name="share-kind" checked={*kind == Kind::Person}
+                                  onchange={on_kind(Kind::Person)} disabled={busy || done} />{ " A person" }</label>
+                    <label><input id="share-kind-role" type="radio" name="share-kind" checked={*kind == Kind::Role}
+                                  onchange={on_kind(Kind::Role)} disabled={busy || done} />{ " A role at a clinic" }</label>
+                    <label><input id="share-kind-group" type="radio" name="share-kind" checked={*kind == Kind::Group}
+                                  onchange={on_kind(Kind::Group)} disabled={busy || done} />{ " One of your groups" }</label>
                 </fieldset>
-                <div class="field">
-                    <label for="share-grantee">{ if clause.is_some() { "Clinic's ledger address" } else { "Person's ledger address" } }</label>
-                    <input id="share-grantee" type="text" list="share-known" value={(*grantee).clone()} oninput={on_grantee}
-                           placeholder="0x…" autocomplete="off" spellcheck="false" disabled={busy || done} />
-                    <datalist id="share-known">
-                        { for props.known_people.iter().map(|a| html! { <option value={a.clone()} /> }) }
-                    </datalist>
-                    <p class="hint muted">{ "They find it on their Keys page. They must have opened medwallet with this ledger once." }</p>
-                </div>
-                if let Some(text) = &*clause {
+                if *kind == Kind::Group {
+                    <div class="field">
+                        <label for="share-group">{ "Group" }</label>
+                        <input id="share-group" type="text" value={(*group).clone()} oninput={on_text(group.clone())}
+                               placeholder="careteam" autocomplete="off" spellcheck="false" disabled={busy || done} />
+                        <p class="hint muted">{ "Everyone you add to the group on the Shared page can read; removing someone re-encrypts for the others." }</p>
+                    </div>
+                } else {
+                    <div class="field">
+                        <label for="share-grantee">{ if *kind == Kind::Role { "Clinic's ledger address" } else { "Person's ledger address" } }</label>
+                        <input id="share-grantee" type="text" list="share-known" value={(*grantee).clone()} oninput={on_text(grantee.clone())}
+                               placeholder="0x…" autocomplete="off" spellcheck="false" disabled={busy || done} />
+                        <datalist id="share-known">
+                            { for props.known_people.iter().map(|a| html! { <option value={a.clone()} /> }) }
+                        </datalist>
+                        <p class="hint muted">{ "They find it on their Keys page. They must have opened medwallet with this ledger once." }</p>
+                    </div>
+                }
+                if *kind == Kind::Role {
                     <div class="field">
                         <label for="share-clause">{ "Role at the clinic" }</label>
-                        <input id="share-clause" type="text" value={text.clone()} oninput={on_clause}
+                        <input id="share-clause" type="text" value={(*clause).clone()} oninput={on_text(clause.clone())}
                                placeholder="role:doctor AND dept:cardiology" autocomplete="off" spellcheck="false"
                                disabled={busy || done} />
                         <p class="hint muted">{ "Attributes the clinic gives its staff, joined by AND and OR." }</p>
@@ -255,7 +273,7 @@ pub fn share_dialog(props: &Props) -> Html {
                     </select>
                 </div>
                 if !done {
-                    <button id="share-review" type="submit" disabled={busy || selected.is_empty() || grantee.trim().is_empty() || clause.as_deref().is_some_and(|c| c.trim().is_empty())}>{ "Review" }</button>
+                    <button id="share-review" type="submit" disabled={busy || selected.is_empty() || incomplete}>{ "Review" }</button>
                 }
                 { outcome }
             </form>
@@ -282,6 +300,7 @@ fn grant_line(g: &GrantSummary) -> Html {
         <li class="share-outcome" data-record-id={g.record_id.clone()} data-state={state}>
             <strong>{ &g.record_title }</strong>
             if let Some(c) = &g.clause { { format!(" ({} at the clinic)", c.words) } }
+            if let Some(group) = &g.group { { format!(" (the members of {group})") } }
             { " — " }{ words }
         </li>
     }

@@ -1,13 +1,18 @@
 //! Shared (patient): every grant of the wallet's records, its state on the ledger, and
-//! revocation with its exposure report. Read again every 10 s while shown, so queued
-//! grants and revocations are seen going out.
+//! revocation with its exposure report; the wallet's groups (`careteam`), adding and
+//! removing members. Read again every 10 s while shown, so queued grants and
+//! revocations are seen going out.
 
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
-use medwallet_api::commands::{GrantArgs, ListGrants, RevokeGrant};
-use medwallet_api::{ExposureReport, GrantState, GrantSummary, NoArgs, UserError};
+use medwallet_api::commands::{
+    AddGroupMember, GrantArgs, GroupMemberArgs, ListGrants, ListGroups, RemoveGroupMember,
+    RevokeGrant,
+};
+use medwallet_api::{ExposureReport, GrantState, GrantSummary, GroupSummary, NoArgs, UserError};
 use wasm_bindgen_futures::spawn_local;
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::components::form::error_box;
@@ -24,13 +29,14 @@ type GrantKey = (String, String, Option<String>);
 #[function_component(SharedPage)]
 pub fn shared_page() -> Html {
     let grants = use_state_eq(|| None::<Rc<Vec<GrantSummary>>>);
+    let groups = use_state_eq(|| None::<Rc<Vec<GroupSummary>>>);
     let error = use_state_eq(|| None::<UserError>);
     let confirming = use_state_eq(|| None::<GrantKey>);
     let revoking = use_state_eq(|| None::<GrantKey>);
     let load = {
-        let (grants, error) = (grants.clone(), error.clone());
+        let (grants, groups, error) = (grants.clone(), groups.clone(), error.clone());
         use_callback((), move |(), _| {
-            let (grants, error) = (grants.clone(), error.clone());
+            let (grants, groups, error) = (grants.clone(), groups.clone(), error.clone());
             spawn_local(async move {
                 match ipc::call::<ListGrants>(&NoArgs {}).await {
                     Ok(list) => {
@@ -38,6 +44,9 @@ pub fn shared_page() -> Html {
                         grants.set(Some(Rc::new(list)));
                     }
                     Err(e) => error.set(Some(e)),
+                }
+                if let Ok(list) = ipc::call::<ListGroups>(&NoArgs {}).await {
+                    groups.set(Some(Rc::new(list)));
                 }
             });
         })
@@ -99,6 +108,7 @@ pub fn shared_page() -> Html {
             <p class="muted">{ "Who can read which record. Revoking re-encrypts the record under a new key without that person, and reports what they could have fetched before." }</p>
             if let Some(e) = &*error { { error_box("grants-error", e) } }
             { body }
+            <GroupsPanel groups={(*groups).clone()} on_changed={load.clone()} />
         </section>
     }
 }
@@ -113,9 +123,16 @@ fn grant_row(
     let key = (
         g.record_id.clone(),
         g.grantee.clone(),
-        g.clause.as_ref().map(|c| c.clause.clone()),
+        g.clause
+            .as_ref()
+            .map(|c| c.clause.clone())
+            .or(g.group.clone()),
     );
     let (state, label, reason) = match &g.state {
+        GrantState::Revoked if g.leave => ("revoked", "Removed", None),
+        GrantState::Revoking { reason } if g.leave => {
+            ("revoking", "Re-encrypting…", reason.clone())
+        }
         GrantState::Sending { reason } => ("sending", "Queued", reason.clone()),
         GrantState::Active if g.expired => ("expired", "Expired", None),
         GrantState::Active => ("active", "Active", None),
@@ -156,12 +173,17 @@ fn grant_row(
     };
     html! {
         <li key={format!("{}-{}-{:?}-{}", g.record_id, g.grantee, g.clause, g.requested_at)} class="record-row grant-row"
-            data-record-id={g.record_id.clone()} data-grantee={g.grantee.clone()} data-state={state}>
+            data-record-id={g.record_id.clone()} data-grantee={g.grantee.clone()} data-state={state}
+            data-group={g.group.clone()} data-leave={g.leave.then_some("true")}>
             <div class="record-main">
                 <span class="record-title">{ &g.record_title }</span>
                 <span class="record-meta">
                     if let Some(c) = &g.clause {
                         <span class="grant-role">{ format!("{} at clinic ", c.words) }<code class="grantee">{ &g.grantee }</code></span>
+                    } else if let (Some(group), true) = (&g.group, g.leave) {
+                        <span class="grant-role"><code class="grantee">{ &g.grantee }</code>{ format!(" removed from {group}") }</span>
+                    } else if let Some(group) = &g.group {
+                        <span class="grant-role">{ format!("the members of {group}") }</span>
                     } else {
                         <span>{ "with " }<code class="grantee">{ &g.grantee }</code></span>
                     }
@@ -190,5 +212,108 @@ fn exposure(r: &ExposureReport) -> Html {
                 </ul>
             }
         </details>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct GroupsProps {
+    groups: Option<Rc<Vec<GroupSummary>>>,
+    on_changed: Callback<()>,
+}
+
+/// The wallet's groups: members, add, remove (which re-encrypts the group's records).
+#[function_component(GroupsPanel)]
+fn groups_panel(props: &GroupsProps) -> Html {
+    let name = use_state(|| "careteam".to_owned());
+    let member = use_state(String::new);
+    let busy = use_state_eq(|| false);
+    let error = use_state_eq(|| None::<UserError>);
+    let run = {
+        let (busy, error, changed) = (busy.clone(), error.clone(), props.on_changed.clone());
+        Callback::from(move |(remove, args): (bool, GroupMemberArgs)| {
+            let (busy, error, changed) = (busy.clone(), error.clone(), changed.clone());
+            busy.set(true);
+            spawn_local(async move {
+                let answer = if remove {
+                    ipc::call::<RemoveGroupMember>(&args).await
+                } else {
+                    ipc::call::<AddGroupMember>(&args).await
+                };
+                error.set(answer.err());
+                busy.set(false);
+                changed.emit(());
+            });
+        })
+    };
+    let on_add = {
+        let (run, name, member) = (run.clone(), name.clone(), member.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            run.emit((
+                false,
+                GroupMemberArgs {
+                    group: name.trim().to_owned(),
+                    member: member.trim().to_owned(),
+                },
+            ));
+        })
+    };
+    let text = |field: UseStateHandle<String>| {
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            field.set(input.value());
+        })
+    };
+    let list = props.groups.as_deref().map(|groups| {
+        html! {
+            <ul id="groups-list" class="record-list">
+                { for groups.iter().map(|g| {
+                    let members = g.members.iter().map(|m| {
+                        let onclick = {
+                            let (run, args) = (run.clone(), GroupMemberArgs { group: g.name.clone(), member: m.clone() });
+                            Callback::from(move |_| run.emit((true, args.clone())))
+                        };
+                        html! {
+                            <li class="group-member" data-member={m.clone()}>
+                                <code>{ m }</code>
+                                <button type="button" class="small danger group-member-remove" {onclick} disabled={*busy}
+                                        aria-label={format!("Remove {m} from {}", g.name)}>{ "Remove" }</button>
+                            </li>
+                        }
+                    });
+                    html! {
+                        <li class="record-row group-row" data-group={g.name.clone()} data-epoch={g.epoch.to_string()}>
+                            <div class="record-main">
+                                <span class="record-title">{ &g.name }</span>
+                                <span class="record-meta"><span>{ format!("epoch {}", g.epoch) }</span>
+                                    <span>{ format!("{} member{}", g.members.len(), if g.members.len() == 1 { "" } else { "s" }) }</span></span>
+                                <ul class="group-members">{ for members }</ul>
+                            </div>
+                        </li>
+                    }
+                }) }
+            </ul>
+        }
+    });
+    html! {
+        <section class="groups" aria-labelledby="groups-title">
+            <h2 id="groups-title">{ "Groups" }</h2>
+            <p class="muted">{ "Share a record with a group once; add and remove people later. Removing someone re-encrypts the group's records for the others." }</p>
+            { for list }
+            <form class="group-add" onsubmit={on_add}>
+                <div class="field">
+                    <label for="group-name">{ "Group" }</label>
+                    <input id="group-name" type="text" value={(*name).clone()} oninput={text(name.clone())} autocomplete="off" spellcheck="false" />
+                </div>
+                <div class="field">
+                    <label for="group-member">{ "Person's ledger address" }</label>
+                    <input id="group-member" type="text" value={(*member).clone()} oninput={text(member.clone())} placeholder="0x…" autocomplete="off" spellcheck="false" />
+                </div>
+                <button id="group-add" type="submit" disabled={*busy || member.trim().is_empty() || name.trim().is_empty()}>
+                    { if *busy { "Working…" } else { "Add to group" } }
+                </button>
+            </form>
+            if let Some(e) = &*error { { error_box("groups-error", e) } }
+        </section>
     }
 }
