@@ -2,6 +2,9 @@
 //! opening in the audit trail, revokes it on the Shared page and reads the exposure
 //! report; the doctor's wallet (run through the library crates, as a second machine
 //! would) finds the record on the ledger, opens it, and after the revocation cannot.
+//! Then the patient puts the doctor in a care team, shares the record with the team,
+//! and removes the doctor from it: the team moves to a new epoch and the record is
+//! re-encrypted without them.
 
 use medwallet_core::{LedgerTarget, Owner, RecordService};
 use medwallet_e2e::{App, Nodes};
@@ -141,5 +144,62 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
     app.click(&format!("{row} .record-open")).await;
     app.wait_text("#viewer-verified", |t| t.contains("Verified"))
         .await;
+    app.click("#viewer-close").await;
+
+    // A care team: the doctor joins it on the Shared page, the record is shared with it.
+    app.click("#nav-shared").await;
+    app.fill("#group-member", &doctor.address).await;
+    app.click("#group-add").await;
+    app.wait_text(
+        "li.group-row[data-group=\"careteam\"] .group-member code",
+        |t| t == doctor.address,
+    )
+    .await;
+    app.click("#nav-records").await;
+    app.click(&format!("{row} .record-share")).await;
+    app.click("#share-kind-group").await;
+    app.fill("#share-group", "careteam").await;
+    app.click("#share-review").await;
+    app.wait_text("#share-policy", |t| {
+        t.contains("members of your group careteam (1 now")
+    })
+    .await;
+    app.click("#share-confirm").await;
+    app.wait_text("#share-result li[data-state=\"active\"]", |t| {
+        t.contains("careteam")
+    })
+    .await;
+    app.click("#share-close").await;
+    let inbox = doctor_svc
+        .list_shared(&doctor, &ipfs, &ledger)
+        .await
+        .unwrap();
+    assert_eq!(inbox.records.len(), 1, "{inbox:?}");
+    assert_eq!(inbox.records[0].version, 2);
+
+    // The doctor leaves the team: epoch 2, version 3 without them, and the report.
+    app.click("#nav-shared").await;
+    app.click("li.group-row[data-group=\"careteam\"] .group-member-remove")
+        .await;
+    app.wait_text("li.group-row[data-group=\"careteam\"]", |t| {
+        t.contains("epoch 2")
+    })
+    .await;
+    let summary = app
+        .wait_text(
+            "li.grant-row[data-leave=\"true\"][data-state=\"revoked\"] .exposure-summary",
+            |t| t.contains("could have fetched version 2"),
+        )
+        .await;
+    assert!(
+        summary.contains("Version 3 is encrypted under a new key"),
+        "{summary}"
+    );
+    app.screenshot("left-the-team").await;
+    let inbox = doctor_svc
+        .list_shared(&doctor, &ipfs, &ledger)
+        .await
+        .unwrap();
+    assert!(inbox.records.is_empty(), "{inbox:?}");
     app.close().await;
 }
