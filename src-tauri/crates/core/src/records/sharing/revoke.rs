@@ -89,13 +89,14 @@ impl RecordService {
                 Err(e) => return Err(Failure::ledger(&e)),
             }
         };
-        // Older versions are no longer the record's: unpin their objects.
+        // The version it replaces is no longer the record's: unpin its objects (those
+        // before it were unpinned when it replaced them).
         let older: Vec<String> = store
             .versions(&grant.record_id)
             .await
             .map_err(Failure::store)?
             .into_iter()
-            .filter(|r| r.version < new_version)
+            .filter(|r| r.version + 1 == new_version)
             .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
             .collect();
         unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
