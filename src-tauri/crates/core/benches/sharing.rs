@@ -1,0 +1,343 @@
+//! Sharing against real nodes (js-ipfs and anvil with the contract, started here):
+//!
+//! 1. `person/grant 10 MiB`: a first share of a 10 MiB record with a person: their key
+//!    issued (HPKE-sealed, on IPFS, `issueKey`), the capsule re-wrapped and stored,
+//!    `grantAccess`. A new person each iteration.
+//! 2. `person/revoke 10 MiB`: the revocation: the content decrypted and re-encrypted under
+//!    a new key (10 MiB), the new version's three objects added and pinned, `updateRecord`,
+//!    `revokeAccess`, the old version unpinned, the exposure report read from the ledger.
+//!    Its peer in the same run, `peer/ring open+seal 10 MiB`, is the cryptography it
+//!    cannot avoid: ring's AES-256-GCM opening and sealing the same 10 MiB in 64 KiB
+//!    chunks in memory.
+//! 3. `group/add member (100 records)`: 100 records shared with one group (`careteam`);
+//!    adding a person is one key (the group's attribute) that opens all 100.
+//! 4. `group/remove member (100 records)`: removing one: the next epoch, new keys for the
+//!    other members (the ten or so the previous benchmark added stay), and all 100
+//!    records re-encrypted, uploaded and registered as new versions.
+//!
+//! Run: `cargo bench -p medwallet-core --bench sharing` (needs the node tools:
+//! `MEDWALLET_NODE_TOOLS`, set by `scripts/lib.sh`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode};
+use medwallet_abe::rand_core::{OsRng, RngCore};
+use medwallet_api::{Category, RecordMetadata, ShareRequest};
+use medwallet_core::{LedgerTarget, Owner, RecordService};
+use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
+use medwallet_ledger::{LedgerNode, PrivateKeySigner};
+use medwallet_vault::{Role, Seed, WalletKeys};
+use ring::aead;
+use url::Url;
+
+const MIB: usize = 1024 * 1024;
+const CHUNK: usize = 64 * 1024;
+const GROUP_RECORDS: usize = 100;
+
+struct Bench {
+    root: PathBuf,
+    ipfs: Url,
+    ledger: LedgerTarget,
+    patient: Owner,
+    service: RecordService,
+    _nodes: (Ipfs, Anvil),
+}
+
+fn wallet(n: u32, role: Role) -> Owner {
+    let mut seed = [0x42u8; 32];
+    seed[..4].copy_from_slice(&n.to_be_bytes());
+    seed[4] = role as u8;
+    let keys = WalletKeys::derive(&Seed::from_bytes(seed), role).unwrap();
+    Owner::new(
+        &format!("{:032x}", (u128::from(n) << 8) | role as u128),
+        "Bench",
+        &keys,
+    )
+}
+
+fn meta(title: &str) -> RecordMetadata {
+    RecordMetadata {
+        title: title.to_owned(),
+        category: Category::LabResult,
+        date: "2026-03-01".to_owned(),
+        author: "Bench".to_owned(),
+    }
+}
+
+impl Bench {
+    async fn start(root: &Path) -> Self {
+        let tools =
+            NodeTools::locate().expect("node tools (scripts/lib.sh sets MEDWALLET_NODE_TOOLS)");
+        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(root.join("ipfs"))).unwrap();
+        let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
+        let url = Url::parse(&anvil.url()).unwrap();
+        let contract = LedgerNode::new(&url)
+            .deploy(PrivateKeySigner::random())
+            .await
+            .unwrap();
+        Self {
+            root: root.to_owned(),
+            ipfs: Url::parse(&ipfs.api_url()).unwrap(),
+            ledger: LedgerTarget {
+                url,
+                contract: Some(contract),
+                chain_id: None,
+            },
+            patient: wallet(0, Role::Patient),
+            service: RecordService::new(&root.join("patient")),
+            _nodes: (ipfs, anvil),
+        }
+    }
+
+    async fn add(&self, name: &str, bytes: &[u8]) -> String {
+        let path = self.root.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let quiet: medwallet_core::records::Progress = Arc::new(|_| {});
+        self.service
+            .add(
+                &self.patient,
+                &self.ipfs,
+                &self.ledger,
+                name,
+                &path.display().to_string(),
+                &meta(name),
+                quiet,
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A person whose wallet has published its keys.
+    async fn person(&self, n: u32) -> Owner {
+        let who = wallet(n, Role::Doctor);
+        RecordService::new(&self.root.join(format!("person-{n}")))
+            .list_shared(&who, &self.ipfs, &self.ledger)
+            .await
+            .unwrap();
+        who
+    }
+
+    async fn share(&self, request: &ShareRequest) {
+        let grants = self
+            .service
+            .share(&self.patient, &self.ipfs, &self.ledger, request)
+            .await
+            .unwrap();
+        assert!(
+            grants
+                .iter()
+                .all(|g| g.state == medwallet_api::GrantState::Active),
+            "{grants:?}"
+        );
+    }
+}
+
+fn to(record: &str, grantee: &str) -> ShareRequest {
+    ShareRequest {
+        record_ids: vec![record.to_owned()],
+        grantee: grantee.to_owned(),
+        clause: None,
+        group: None,
+        expires_in_days: None,
+    }
+}
+
+fn random(len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    OsRng.fill_bytes(&mut v);
+    v
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bench = rt.block_on(Bench::start(dir.path()));
+    let big = rt.block_on(bench.add("big.bin", &random(10 * MIB)));
+    let mut people = 1u32..;
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(5));
+
+    let mut person = c.benchmark_group("person");
+    person.sampling_mode(SamplingMode::Flat);
+    person.bench_function("grant 10 MiB", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut took = Duration::ZERO;
+                for _ in 0..iters {
+                    let who = bench.person(people.next().unwrap()).await;
+                    let start = Instant::now();
+                    bench.share(&to(&big, &who.address)).await;
+                    took += start.elapsed();
+                }
+                took
+            })
+        })
+    });
+    person.bench_function("revoke 10 MiB", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut took = Duration::ZERO;
+                for _ in 0..iters {
+                    let who = bench.person(people.next().unwrap()).await;
+                    bench.share(&to(&big, &who.address)).await;
+                    let start = Instant::now();
+                    let g = bench
+                        .service
+                        .revoke(
+                            &bench.patient,
+                            &bench.ipfs,
+                            &bench.ledger,
+                            &big,
+                            &who.address,
+                            None,
+                        )
+                        .await
+                        .unwrap();
+                    took += start.elapsed();
+                    assert_eq!(g.state, medwallet_api::GrantState::Revoked, "{g:?}");
+                }
+                took
+            })
+        })
+    });
+    person.finish();
+
+    // The peer: the cryptography of a revocation alone, in memory.
+    let mut peer = c.benchmark_group("peer");
+    let old = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &[1; 32]).unwrap());
+    let new = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &[2; 32]).unwrap());
+    let mut sealed: Vec<Vec<u8>> = random(10 * MIB)
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut c = chunk.to_vec();
+            old.seal_in_place_append_tag(nonce(i), aead::Aad::empty(), &mut c)
+                .unwrap();
+            c
+        })
+        .collect();
+    peer.bench_function("ring open+seal 10 MiB", |b| {
+        b.iter(|| {
+            for (i, chunk) in sealed.iter_mut().enumerate() {
+                let mut c = chunk.clone();
+                let plain = old
+                    .open_in_place(nonce(i), aead::Aad::empty(), &mut c)
+                    .unwrap();
+                let mut out = plain.to_vec();
+                new.seal_in_place_append_tag(nonce(i), aead::Aad::empty(), &mut out)
+                    .unwrap();
+                std::hint::black_box(&out);
+            }
+        })
+    });
+    peer.finish();
+
+    // 100 records shared with one group.
+    let records: Vec<String> = rt.block_on(async {
+        let mut ids = Vec::new();
+        for i in 0..GROUP_RECORDS {
+            ids.push(bench.add(&format!("note-{i}.txt"), &random(4096)).await);
+        }
+        let first = bench.person(people.next().unwrap()).await;
+        bench
+            .service
+            .add_group_member(
+                &bench.patient,
+                &bench.ipfs,
+                &bench.ledger,
+                "careteam",
+                &first.address,
+            )
+            .await
+            .unwrap();
+        bench
+            .share(&ShareRequest {
+                record_ids: ids.clone(),
+                grantee: String::new(),
+                clause: None,
+                group: Some("careteam".to_owned()),
+                expires_in_days: None,
+            })
+            .await;
+        ids
+    });
+    assert_eq!(records.len(), GROUP_RECORDS);
+    let mut group = c.benchmark_group("group");
+    // One iteration per sample: each removal re-keys every member, and the members the
+    // add benchmark made stay (about ten).
+    group.sampling_mode(SamplingMode::Flat);
+    group.measurement_time(Duration::from_millis(1));
+    group.bench_function("add member (100 records)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut took = Duration::ZERO;
+                for _ in 0..iters {
+                    let who = bench.person(people.next().unwrap()).await;
+                    let start = Instant::now();
+                    bench
+                        .service
+                        .add_group_member(
+                            &bench.patient,
+                            &bench.ipfs,
+                            &bench.ledger,
+                            "careteam",
+                            &who.address,
+                        )
+                        .await
+                        .unwrap();
+                    took += start.elapsed();
+                }
+                took
+            })
+        })
+    });
+    group.bench_function("remove member (100 records)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut took = Duration::ZERO;
+                for _ in 0..iters {
+                    let who = bench.person(people.next().unwrap()).await;
+                    bench
+                        .service
+                        .add_group_member(
+                            &bench.patient,
+                            &bench.ipfs,
+                            &bench.ledger,
+                            "careteam",
+                            &who.address,
+                        )
+                        .await
+                        .unwrap();
+                    let start = Instant::now();
+                    bench
+                        .service
+                        .remove_group_member(
+                            &bench.patient,
+                            &bench.ipfs,
+                            &bench.ledger,
+                            "careteam",
+                            &who.address,
+                        )
+                        .await
+                        .unwrap();
+                    took += start.elapsed();
+                }
+                took
+            })
+        })
+    });
+    group.finish();
+    c.final_summary();
+}
+
+fn nonce(i: usize) -> aead::Nonce {
+    let mut n = [0u8; 12];
+    n[4..].copy_from_slice(&(i as u64).to_be_bytes());
+    aead::Nonce::assume_unique_for_key(n)
+}
