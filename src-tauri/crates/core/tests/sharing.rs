@@ -33,7 +33,7 @@ fn wallet(seed_byte: u8, role: Role, name: &str) -> Owner {
 struct Nodes {
     _dir: tempfile::TempDir,
     root: PathBuf,
-    _ipfs: Ipfs,
+    ipfs_node: Option<Ipfs>,
     ipfs: Url,
     anvil: Option<Anvil>,
     anvil_port: u16,
@@ -57,7 +57,7 @@ impl Nodes {
         Self {
             _dir: dir,
             root,
-            _ipfs: ipfs,
+            ipfs_node: Some(ipfs),
             ipfs: ipfs_url,
             anvil: Some(anvil),
             anvil_port,
@@ -79,6 +79,17 @@ impl Nodes {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, bytes).unwrap();
         path.display().to_string()
+    }
+
+    fn stop_ipfs(&mut self) {
+        self.ipfs_node.take().unwrap().stop();
+    }
+
+    fn restart_ipfs(&mut self) {
+        // The repo keeps its port, so the URL stays valid.
+        let tools = NodeTools::locate().unwrap();
+        self.ipfs_node =
+            Some(Ipfs::start(&tools, &IpfsOptions::ephemeral(self.root.join("ipfs"))).unwrap());
     }
 
     fn stop_ledger(&mut self) {
@@ -1010,4 +1021,83 @@ async fn removing_a_group_member_moves_the_group_to_a_new_epoch() {
             2
         );
     }
+}
+
+#[tokio::test]
+async fn a_revocation_waits_while_ipfs_is_down_and_completes_when_it_is_back() {
+    let mut nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(91, Role::Patient, "Ada");
+    let doctor = wallet(92, Role::Doctor, "Dr. Who");
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "lab.pdf",
+        PDF,
+        "Blood panel",
+    )
+    .await;
+    doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, None),
+        )
+        .await
+        .unwrap();
+
+    nodes.stop_ipfs();
+    let waiting = patient_svc
+        .revoke(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &record,
+            &doctor.address,
+            None,
+        )
+        .await
+        .unwrap();
+    let GrantState::Revoking {
+        reason: Some(reason),
+    } = &waiting.state
+    else {
+        panic!("{waiting:?}")
+    };
+    assert!(
+        reason.contains("IPFS node") && reason.contains("does not answer"),
+        "{reason}"
+    );
+
+    nodes.restart_ipfs();
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let grants = patient_svc.list_grants(&patient).await.unwrap();
+    assert_eq!(grants[0].state, GrantState::Revoked, "{grants:?}");
+    assert_eq!(grants[0].exposure.as_ref().unwrap().new_version, 2);
+    assert!(doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+    assert_eq!(
+        patient_svc
+            .open(&patient, &nodes.ipfs, &record)
+            .await
+            .unwrap()
+            .record
+            .version,
+        2
+    );
 }
