@@ -1,24 +1,52 @@
 //! The exposure report of a revocation: which versions the revoked person's key opened,
-//! and when, from the ledger's own events (block times), and the openings they logged.
+//! and when, from the ledger's own events, and the openings they logged.
 //!
 //! Honest by construction: it reports what the person *could* have fetched (every version
 //! whose capsule included them while the grant stood), not only what they logged, and
-//! says that what they fetched then they may keep.
+//! says that what they fetched then they may keep. Events are ordered by their place on
+//! the chain (block, then log), not by block time: a grant and a new version mined in the
+//! same second are still in order. Times are for people.
 
 use medwallet_api::{ExposedVersion, ExposureReport};
 use medwallet_ledger::{Address, LedgerEvent, LoggedEvent, B256};
 
+/// A point in a record's trail: its place on the chain, and its block time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Point {
+    /// Order on the chain (block number, then log index).
+    pub seq: (u64, u64),
+    /// Unix seconds.
+    pub at: u64,
+}
+
+impl Point {
+    /// A point after everything on the chain (a revocation not on it yet).
+    fn after_all(at: u64) -> Point {
+        Point {
+            seq: (u64::MAX, u64::MAX),
+            at,
+        }
+    }
+
+    fn of(e: &LoggedEvent) -> Point {
+        Point {
+            seq: (e.meta.block_number, e.meta.log_index),
+            at: e.meta.block_time,
+        }
+    }
+}
+
 /// The facts of one record's trail that matter to one grantee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fact {
-    /// A version was registered at this time.
-    Version { version: u32, at: u64 },
+    /// A version was registered.
+    Version { version: u32, at: Point },
     /// The grantee was granted access.
-    Granted { at: u64 },
+    Granted { at: Point },
     /// The grantee's access was revoked.
-    Revoked { at: u64 },
+    Revoked { at: Point },
     /// The grantee logged an opening.
-    Accessed { at: u64 },
+    Accessed { at: Point },
 }
 
 /// The facts about one grant in a record's events, in chain order: a person (`clause`
@@ -27,7 +55,7 @@ pub(crate) fn facts(events: &[LoggedEvent], grantee: Address, clause: B256) -> V
     events
         .iter()
         .filter_map(|e| {
-            let at = e.meta.block_time;
+            let at = Point::of(e);
             match &e.event {
                 LedgerEvent::RecordRegistered { version, .. }
                 | LedgerEvent::RecordUpdated { version, .. } => Some(Fact::Version {
@@ -61,8 +89,10 @@ pub(crate) fn facts(events: &[LoggedEvent], grantee: Address, clause: B256) -> V
 }
 
 /// The facts about a member removed from one of the owner's groups: the group's grant
-/// of the record (`owner` granting to itself, the group's `clause` hash) from when the
-/// member joined, to the removal; the openings the member logged through the group.
+/// of the record (`owner` granting to itself, the group's `clause` hash) until the version
+/// made for the removal (`new_version`) replaced the one they could read; the openings
+/// the member logged through the group. `joined` and `removed` (this device's clock)
+/// only name the times when the chain has none closer.
 pub(crate) fn member_facts(
     events: &[LoggedEvent],
     owner: Address,
@@ -70,17 +100,24 @@ pub(crate) fn member_facts(
     member: Address,
     joined: u64,
     removed: u64,
+    new_version: u32,
 ) -> Vec<Fact> {
     let mut out = Vec::new();
-    let mut granted = None;
+    let mut granted: Option<Point> = None;
+    let mut replaced = None;
     for e in events {
-        let at = e.meta.block_time;
+        let at = Point::of(e);
         match &e.event {
             LedgerEvent::RecordRegistered { version, .. }
-            | LedgerEvent::RecordUpdated { version, .. } => out.push(Fact::Version {
-                version: *version,
-                at,
-            }),
+            | LedgerEvent::RecordUpdated { version, .. } => {
+                if *version == new_version {
+                    replaced = Some(at);
+                }
+                out.push(Fact::Version {
+                    version: *version,
+                    at,
+                });
+            }
             LedgerEvent::AccessGranted {
                 grantee,
                 clause_hash,
@@ -100,68 +137,78 @@ pub(crate) fn member_facts(
         }
     }
     if let Some(granted) = granted {
-        out.push(Fact::Granted {
-            at: granted.max(joined),
-        });
-        out.push(Fact::Revoked { at: removed });
+        let end = replaced.unwrap_or(Point::after_all(removed));
+        // A member who joined after the group's grant held it from joining on.
+        let start = Point {
+            at: granted.at.max(joined.min(end.at)),
+            ..granted
+        };
+        out.push(Fact::Granted { at: start });
+        out.push(Fact::Revoked { at: end });
     }
     out
 }
 
-/// The report for the revocation that made `new_version`: the last grant window (from the
-/// first grant after the previous revocation to the last revocation, or `now` if the
-/// revocation is not in the facts yet).
-pub(crate) fn report(facts: &[Fact], grantee: &str, new_version: u32, now: u64) -> ExposureReport {
-    // The window: the last revocation (or now), and the first grant after the one before.
-    let revocations: Vec<u64> = facts
+/// The report for the revocation that made `new_version`: the last grant window, from
+/// the first grant after the revocation before it to this revocation. `on_chain`: this
+/// revocation is the last `Revoked` fact (else it was not on the ledger, as for a grant
+/// never mined, and the window runs to `now`).
+pub(crate) fn report(
+    facts: &[Fact],
+    grantee: &str,
+    new_version: u32,
+    now: u64,
+    on_chain: bool,
+) -> ExposureReport {
+    let revocations: Vec<Point> = facts
         .iter()
         .filter_map(|f| match f {
             Fact::Revoked { at } => Some(*at),
             _ => None,
         })
         .collect();
-    let end = revocations.last().copied().unwrap_or(now);
-    let previous_end = if revocations.len() >= 2 {
-        revocations[revocations.len() - 2]
-    } else {
-        0
+    let (end, previous_end) = match (on_chain, revocations.as_slice()) {
+        (true, [.., before, last]) => (*last, Some(*before)),
+        (true, [last]) => (*last, None),
+        (false, [.., last]) => (Point::after_all(now), Some(*last)),
+        (_, []) => (Point::after_all(now), None),
     };
     let start = facts.iter().find_map(|f| match f {
-        Fact::Granted { at }
-            if *at >= previous_end && (*at > previous_end || previous_end == 0) =>
-        {
-            Some(*at)
-        }
+        Fact::Granted { at } if previous_end.is_none_or(|p| at.seq > p.seq) => Some(*at),
         _ => None,
     });
-    let mut versions: Vec<(u32, u64)> = facts
+    let mut versions: Vec<(u32, Point)> = facts
         .iter()
         .filter_map(|f| match f {
             Fact::Version { version, at } => Some((*version, *at)),
             _ => None,
         })
         .collect();
-    versions.sort();
+    versions.sort_by_key(|(_, at)| at.seq);
     let mut exposed: Vec<(u32, u64, u64)> = Vec::new();
     if let Some(start) = start {
         for (i, (version, at)) in versions.iter().enumerate() {
             if *version >= new_version {
                 continue;
             }
-            let next = versions.get(i + 1).map_or(u64::MAX, |(_, t)| *t);
-            let from = start.max(*at);
-            let until = end.min(next);
-            // A version replaced before the grant, or made after the revocation, was
-            // never readable by the grantee's key.
-            if next > start && *at <= end && from <= until {
-                exposed.push((*version, from, until));
+            let next = versions
+                .get(i + 1)
+                .map_or(Point::after_all(now), |(_, p)| *p);
+            // Current from its registration until the next one; readable by the grantee
+            // if that overlaps the grant.
+            if next.seq > start.seq && at.seq < end.seq {
+                let from = if at.seq > start.seq { at.at } else { start.at };
+                let until = if next.seq < end.seq { next.at } else { end.at };
+                exposed.push((*version, from, until.max(from)));
             }
         }
     }
     let accesses: Vec<u64> = facts
         .iter()
         .filter_map(|f| match f {
-            Fact::Accessed { at } if start.is_some_and(|s| *at >= s) && *at <= end => Some(*at),
+            Fact::Accessed { at } if start.is_some_and(|s| at.seq > s.seq) && at.seq < end.seq => {
+                Some(at.at)
+            }
             _ => None,
         })
         .collect();
@@ -251,27 +298,32 @@ mod tests {
 
     const WHO: &str = "0x00000000000000000000000000000000000000D0";
 
+    /// A point at block `n` (one event per block), at time `t`.
+    fn p(n: u64, t: u64) -> Point {
+        Point { seq: (n, 0), at: t }
+    }
+
     #[test]
     fn the_versions_current_while_the_grant_stood_are_named() {
         let facts = [
             Fact::Version {
                 version: 1,
-                at: 100,
+                at: p(1, 100),
             },
-            Fact::Granted { at: 200 },
-            Fact::Accessed { at: 250 },
+            Fact::Granted { at: p(2, 200) },
+            Fact::Accessed { at: p(3, 250) },
             Fact::Version {
                 version: 2,
-                at: 300,
+                at: p(4, 300),
             },
-            Fact::Accessed { at: 350 },
+            Fact::Accessed { at: p(5, 350) },
             Fact::Version {
                 version: 3,
-                at: 400,
+                at: p(6, 400),
             },
-            Fact::Revoked { at: 410 },
+            Fact::Revoked { at: p(7, 410) },
         ];
-        let r = report(&facts, WHO, 3, 1000);
+        let r = report(&facts, WHO, 3, 1000, true);
         assert_eq!(
             r.versions
                 .iter()
@@ -290,24 +342,67 @@ mod tests {
     }
 
     #[test]
+    fn events_in_one_second_keep_their_order_on_the_chain() {
+        // Granted, then the revocation's new version, all within second 500.
+        let facts = [
+            Fact::Version {
+                version: 1,
+                at: p(1, 490),
+            },
+            Fact::Granted { at: p(2, 500) },
+            Fact::Accessed { at: p(3, 500) },
+            Fact::Version {
+                version: 2,
+                at: p(4, 500),
+            },
+            Fact::Revoked { at: p(5, 500) },
+        ];
+        let r = report(&facts, WHO, 2, 1000, true);
+        assert_eq!(r.versions.len(), 1, "{r:?}");
+        assert_eq!((r.versions[0].version, r.accesses.len()), (1, 1));
+        // And a version replaced in the second of the grant, before it, is not exposed.
+        let facts = [
+            Fact::Version {
+                version: 1,
+                at: p(1, 500),
+            },
+            Fact::Version {
+                version: 2,
+                at: p(2, 500),
+            },
+            Fact::Granted { at: p(3, 500) },
+            Fact::Version {
+                version: 3,
+                at: p(4, 500),
+            },
+            Fact::Revoked { at: p(5, 500) },
+        ];
+        let r = report(&facts, WHO, 3, 1000, true);
+        assert_eq!(
+            r.versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+            vec![2]
+        );
+    }
+
+    #[test]
     fn a_version_replaced_before_the_grant_is_not_exposed() {
         let facts = [
             Fact::Version {
                 version: 1,
-                at: 100,
+                at: p(1, 100),
             },
             Fact::Version {
                 version: 2,
-                at: 150,
+                at: p(2, 150),
             },
-            Fact::Granted { at: 200 },
+            Fact::Granted { at: p(3, 200) },
             Fact::Version {
                 version: 3,
-                at: 300,
+                at: p(4, 300),
             },
-            Fact::Revoked { at: 310 },
+            Fact::Revoked { at: p(5, 310) },
         ];
-        let r = report(&facts, WHO, 3, 1000);
+        let r = report(&facts, WHO, 3, 1000, true);
         assert_eq!(r.versions.len(), 1);
         assert_eq!(r.versions[0].version, 2);
         assert!(r.summary.contains("no opening"));
@@ -318,23 +413,23 @@ mod tests {
         let facts = [
             Fact::Version {
                 version: 1,
-                at: 100,
+                at: p(1, 100),
             },
-            Fact::Granted { at: 110 },
-            Fact::Accessed { at: 120 },
+            Fact::Granted { at: p(2, 110) },
+            Fact::Accessed { at: p(3, 120) },
             Fact::Version {
                 version: 2,
-                at: 130,
+                at: p(4, 130),
             },
-            Fact::Revoked { at: 131 },
-            Fact::Granted { at: 200 },
+            Fact::Revoked { at: p(5, 131) },
+            Fact::Granted { at: p(6, 200) },
             Fact::Version {
                 version: 3,
-                at: 300,
+                at: p(7, 300),
             },
-            Fact::Revoked { at: 301 },
+            Fact::Revoked { at: p(8, 301) },
         ];
-        let r = report(&facts, WHO, 3, 1000);
+        let r = report(&facts, WHO, 3, 1000, true);
         assert_eq!(r.versions.len(), 1, "{r:?}");
         assert_eq!(
             (r.versions[0].version, r.versions[0].from.clone()),
@@ -344,12 +439,39 @@ mod tests {
     }
 
     #[test]
+    fn a_revocation_not_on_the_ledger_reports_the_window_since_the_last_one() {
+        let facts = [
+            Fact::Version {
+                version: 1,
+                at: p(1, 100),
+            },
+            Fact::Granted { at: p(2, 110) },
+            Fact::Version {
+                version: 2,
+                at: p(3, 119),
+            },
+            Fact::Revoked { at: p(4, 120) },
+            Fact::Granted { at: p(5, 200) },
+        ];
+        let r = report(&facts, WHO, 3, 300, false);
+        assert_eq!(r.versions.len(), 1, "{r:?}");
+        assert_eq!(
+            (
+                r.versions[0].version,
+                r.versions[0].from.clone(),
+                r.versions[0].until.clone()
+            ),
+            (2, time(200), time(300))
+        );
+    }
+
+    #[test]
     fn a_grant_that_never_reached_the_ledger_exposed_nothing() {
         let facts = [Fact::Version {
             version: 1,
-            at: 100,
+            at: p(1, 100),
         }];
-        let r = report(&facts, WHO, 2, 1000);
+        let r = report(&facts, WHO, 2, 1000, true);
         assert!(r.versions.is_empty());
         assert!(r.summary.contains("never held a readable version"));
     }
