@@ -153,6 +153,9 @@ pub struct RecordService {
     registering: Mutex<HashSet<(String, u32)>>,
     /// Cancel flags of running adds, by job id.
     jobs: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// Held by a sharing pass (the background pass and the share, revoke and group
+    /// commands), so two never make a record's next version or send its grants at once.
+    sharing: tokio::sync::Mutex<()>,
 }
 
 /// Tells the caller how an add goes.
@@ -167,6 +170,7 @@ impl RecordService {
             uploading: Default::default(),
             registering: Default::default(),
             jobs: Default::default(),
+            sharing: Default::default(),
         }
     }
 

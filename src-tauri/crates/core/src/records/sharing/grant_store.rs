@@ -104,7 +104,7 @@ impl RecordStore {
              ON CONFLICT (kind, record_id, grantee, COALESCE(clause, '')) \
              WHERE state != 'revoked' \
              DO UPDATE SET expires_at = excluded.expires_at, state = 'sending', attempts = 0, \
-             next_attempt_at = 0, problem = NULL",
+             next_attempt_at = 0, problem = NULL WHERE grants.state IN ('sending', 'active')",
         )
         .bind(record_id)
         .bind(grantee)
@@ -240,9 +240,25 @@ impl RecordStore {
         Ok(())
     }
 
-    /// Inserts the version made for revocations (with its upload in the outbox) and names
-    /// it in every revocation of the record waiting for one, in one transaction.
-    pub(crate) async fn insert_revision(&self, row: &StoredRecord) -> Result<()> {
+    /// The revocations (and leaves) of a record waiting for a new version.
+    pub(crate) async fn awaiting_revision(&self, record_id: &str) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM grants WHERE record_id = ? AND state = 'revoking' \
+             AND revoke_version IS NULL ORDER BY id",
+        )
+        .bind(record_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Inserts the version made for the revocations `for_grants` (with its upload in the
+    /// outbox) and names it in them, in one transaction. Only those: a revocation started
+    /// while the version was being made may be in its capsule, and waits for the next.
+    pub(crate) async fn insert_revision(
+        &self,
+        row: &StoredRecord,
+        for_grants: &[i64],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO records (record_id, version, sealed_dek, manifest, content_cid, \
@@ -265,14 +281,17 @@ impl RecordStore {
             .bind(row.version)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE grants SET revoke_version = ? WHERE record_id = ? AND state = 'revoking' \
-             AND revoke_version IS NULL",
-        )
-        .bind(row.version)
-        .bind(&row.record_id)
-        .execute(&mut *tx)
-        .await?;
+        for id in for_grants {
+            sqlx::query(
+                "UPDATE grants SET revoke_version = ? WHERE id = ? AND record_id = ? \
+                 AND state = 'revoking' AND revoke_version IS NULL",
+            )
+            .bind(row.version)
+            .bind(id)
+            .bind(&row.record_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -281,7 +300,7 @@ impl RecordStore {
     pub(crate) async fn revoked(&self, id: i64, tx_hash: &str, exposure: &str) -> Result<()> {
         sqlx::query(
             "UPDATE grants SET state = 'revoked', revoke_tx = ?, exposure = ?, problem = NULL \
-             WHERE id = ?",
+             WHERE id = ? AND state = 'revoking'",
         )
         .bind(tx_hash)
         .bind(exposure)
@@ -534,7 +553,9 @@ impl RecordStore {
         sqlx::query(
             "INSERT INTO grants (kind, record_id, grantee, clause, state, requested_at) \
              SELECT 'leave', record_id, ?, clause, 'revoking', ? FROM grants \
-             WHERE kind = 'grant' AND grantee = ? AND clause = ? AND state IN ('sending', 'active')",
+             WHERE kind = 'grant' AND grantee = ? AND clause = ? AND state IN ('sending', 'active') \
+             ON CONFLICT (kind, record_id, grantee, COALESCE(clause, '')) WHERE state != 'revoked' \
+             DO UPDATE SET revoke_version = NULL, attempts = 0, next_attempt_at = 0, problem = NULL",
         )
         .bind(member)
         .bind(now_text)

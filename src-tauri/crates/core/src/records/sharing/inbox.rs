@@ -8,9 +8,10 @@
 //! (the last one any registration, grant or revocation named). The capsule opens with
 //! the key the record's owner issued; the manifest then gives the title.
 //!
-//! Opening writes `logAccess` to the ledger *before* anything is decrypted; the contract
-//! refuses a revoked or expired grant, and this wallet refuses an expired one before
-//! asking.
+//! Listing decrypts each live grant's manifest for its title (the list is what the
+//! doctor chooses from); opening writes `logAccess` to the ledger *before* the content is
+//! fetched or decrypted, and the contract refuses a revoked or expired grant (this wallet
+//! refuses an expired one before asking, and lists it without decrypting anything).
 
 use std::collections::HashMap;
 
@@ -193,6 +194,12 @@ impl RecordService {
         let mut seen = Vec::new();
         for share in &found.shares {
             if seen.contains(&share.record_id) {
+                continue;
+            }
+            if share.expired(now) {
+                // Listed so the doctor sees why it no longer opens; not decrypted.
+                seen.push(share.record_id);
+                inbox.records.push(expired_entry(share));
                 continue;
             }
             let resolved = self
@@ -422,7 +429,10 @@ impl RecordService {
             .await
             .map_err(|e| ledger_error(&e))?;
         let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;
-        let mut capsule_cid: Option<Vec<u8>> = None;
+        // Every capsule the owner named, in chain order: the current one is the last that
+        // is for the latest version (a grant wrapped for version n can be mined after
+        // version n+1 was registered).
+        let mut capsules: Vec<Vec<u8>> = Vec::new();
         for e in &events {
             match &e.event {
                 LedgerEvent::RecordRegistered {
@@ -444,23 +454,22 @@ impl RecordService {
                         manifest_cid.to_vec(),
                         (e.meta.tx_hash.to_string(), e.meta.block_number),
                     ));
-                    capsule_cid = Some(c.to_vec());
+                    capsules.push(c.to_vec());
                 }
                 LedgerEvent::AccessGranted {
                     owner: o,
                     capsule_cid: c,
                     ..
-                } if *o == share.owner => capsule_cid = Some(c.to_vec()),
+                } if *o == share.owner => capsules.push(c.to_vec()),
                 LedgerEvent::AccessRevoked {
                     owner: o,
                     new_capsule_cid: c,
                     ..
-                } if *o == share.owner => capsule_cid = Some(c.to_vec()),
+                } if *o == share.owner => capsules.push(c.to_vec()),
                 _ => {}
             }
         }
-        let (Some((version, manifest_cid, registered)), Some(capsule_cid)) = (latest, capsule_cid)
-        else {
+        let Some((version, manifest_cid, registered)) = latest else {
             return Err(UserError::new(
                 "The ledger has no registration of this record by the patient who shared it.",
                 "Ask the patient to check the record in their wallet.",
@@ -470,7 +479,24 @@ impl RecordService {
             Cid::from_bytes(bytes)
                 .map_err(|e| errors::altered("ledger entry", &format!("a CID: {e}")))
         };
-        let (manifest_cid, capsule_cid) = (cid(&manifest_cid)?, cid(&capsule_cid)?);
+        let manifest_cid = cid(&manifest_cid)?;
+        let record_id = share.record_id.to_string();
+        let mut current = None;
+        // The registration's own capsule is always for its version, so this ends there.
+        for candidate in capsules.iter().rev() {
+            let candidate = cid(candidate)?;
+            let bytes = fetch_small(node, &candidate, "capsule").await?;
+            if capsule::inspect(&bytes).is_ok_and(|i| i.version == version) {
+                current = Some((candidate, bytes));
+                break;
+            }
+        }
+        let Some((capsule_cid, capsule_bytes)) = current else {
+            return Err(errors::altered(
+                "capsule",
+                &format!("no capsule on the ledger is for version {version}"),
+            ));
+        };
 
         let issuer = share.key_authority();
         if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(issuer) {
@@ -486,8 +512,6 @@ impl RecordService {
         let key = keys
             .get(&issuer)
             .ok_or_else(|| internal("the issued key", "missing"))?;
-        let record_id = share.record_id.to_string();
-        let capsule_bytes = fetch_small(node, &capsule_cid, "capsule").await?;
         let dek = match capsule::unwrap(key, &capsule_bytes, &record_id, version) {
             Ok(dek) => dek,
             Err(CapsuleError::NotAllowed | CapsuleError::NoPartForThisAuthority)
@@ -545,6 +569,26 @@ impl RecordService {
         )
         .map_err(|_| damaged("it does not open with this wallet's key"))?;
         UserKey::from_bytes(&plain).map_err(|e| damaged(&e.to_string()))
+    }
+}
+
+/// An expired grant in the list: who shared what, when, and until when; nothing of the
+/// record itself (its title is not decrypted any more).
+fn expired_entry(share: &Share) -> SharedRecord {
+    SharedRecord {
+        record_id: share.record_id.to_string(),
+        version: 0,
+        owner: share.owner.to_string(),
+        title: "Access expired".to_owned(),
+        category: Category::Other,
+        date: String::new(),
+        author: String::new(),
+        file_name: String::new(),
+        kind: ContentKind::Other,
+        size: 0,
+        shared_at: rfc3339(i64::try_from(share.shared_at).unwrap_or(0)),
+        expires_at: Some(rfc3339(i64::try_from(share.expiry).unwrap_or(i64::MAX))),
+        expired: true,
     }
 }
 

@@ -26,6 +26,12 @@ impl RecordService {
         ledger: &LedgerTarget,
         record_id: &str,
     ) -> Answer<u32> {
+        // The revocations this version is for, read before its audience: one started
+        // after this point waits for the next version.
+        let for_grants = store
+            .awaiting_revision(record_id)
+            .await
+            .map_err(errors::store_error)?;
         let row = store
             .latest(record_id)
             .await
@@ -53,7 +59,8 @@ impl RecordService {
                 None,
             ),
             State::OnIpfs => {
-                let temp = store.temp_path(&format!("{record_id}-v{}.revise", row.version));
+                let temp =
+                    store.temp_path(&format!("{record_id}-v{}-{}.revise", row.version, unique()));
                 let file =
                     std::fs::File::create(&temp).map_err(|e| errors::disk_error(&temp, &e))?;
                 let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
@@ -68,7 +75,7 @@ impl RecordService {
             }
         };
         let new_dek = DataKey::generate(&mut medwallet_abe::rand_core::OsRng);
-        let part = store.temp_path(&format!("{record_id}-v{version}.content"));
+        let part = store.temp_path(&format!("{record_id}-v{version}-{}.content", unique()));
         let (old_key, new_key) = (
             DataKey::from_bytes(*old_dek.as_bytes()),
             DataKey::from_bytes(*new_dek.as_bytes()),
@@ -138,7 +145,7 @@ impl RecordService {
             ledger: None,
             ledger_problem: None,
         };
-        if let Err(e) = store.insert_revision(&new_row).await {
+        if let Err(e) = store.insert_revision(&new_row, &for_grants).await {
             for object in [Object::Content, Object::Manifest, Object::Capsule] {
                 let _ = std::fs::remove_file(store.object_path(record_id, version, object));
             }
@@ -146,6 +153,13 @@ impl RecordService {
         }
         Ok(version)
     }
+}
+
+/// A random name part, so two runs never share a temp file.
+fn unique() -> String {
+    let mut b = [0u8; 8];
+    medwallet_abe::rand_core::RngCore::fill_bytes(&mut medwallet_abe::rand_core::OsRng, &mut b);
+    hex::encode(b)
 }
 
 /// Decrypts `src` under `old` and encrypts the plaintext under `new` into `dst`, through

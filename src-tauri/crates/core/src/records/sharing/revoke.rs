@@ -14,6 +14,35 @@ use super::grant_store::GrantRow;
 use super::{b256, exposure, now_unix, parse_address, unpin, Failure};
 
 impl RecordService {
+    /// The record's other grants that still reach the revoked person: a group they are
+    /// in, or a grant to them in person (for a member leaving a group).
+    async fn other_routes(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        grant: &GrantRow,
+    ) -> Result<Vec<String>, super::super::store::StoreError> {
+        if grant.clause.is_some() && !grant.leave {
+            // A role at a clinic: who holds it is the clinic's to say.
+            return Ok(Vec::new());
+        }
+        let audience = store.capsule_audience(&grant.record_id).await?;
+        let mut routes = Vec::new();
+        if grant.leave && audience.people.contains(&grant.grantee) {
+            routes.push("a grant to them in person".to_owned());
+        }
+        let theirs = store.member_attributes(&grant.grantee).await?;
+        for (grantee, group) in &audience.clauses {
+            let member = theirs
+                .iter()
+                .any(|a| a.split('#').next() == Some(group.as_str()));
+            if *grantee == owner.address && member {
+                routes.push(format!("the group {group}"));
+            }
+        }
+        Ok(routes)
+    }
+
     /// Runs a revocation as far as it can go.
     pub(super) async fn send_revoke(
         &self,
@@ -121,6 +150,7 @@ impl RecordService {
                         grantee,
                         unix(joined),
                         removed.map_or(now, unix),
+                        new_version,
                     ),
                     format!("{} (removed from {group})", grant.grantee),
                 )
@@ -134,7 +164,28 @@ impl RecordService {
                 format!("Staff of clinic {} holding \"{c}\"", grant.grantee),
             ),
         };
-        let report = exposure::report(&facts, &who, new_version, now);
+        let mut report = exposure::report(
+            &facts,
+            &who,
+            new_version,
+            now,
+            grant.leave || !tx.is_empty(),
+        );
+        // Honest about what this revocation does not close: another grant of the same
+        // record that still reaches them.
+        let routes = self
+            .other_routes(store, owner, grant)
+            .await
+            .map_err(Failure::store)?;
+        if !routes.is_empty() {
+            report.summary = report.summary.replace(
+                " without them: they cannot open it.",
+                &format!(
+                    "; this grant no longer opens it, but they can still open it through {}: revoke that too to close it.",
+                    routes.join(" and ")
+                ),
+            );
+        }
         let json = serde_json::to_string(&report).map_err(|e| Failure::waiting(e.to_string()))?;
         store
             .revoked(grant.id, &tx, &json)
