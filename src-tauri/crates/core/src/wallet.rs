@@ -603,6 +603,16 @@ impl WalletService {
         Some(crate::records::Owner::new(&wallet_id, &name, keys))
     }
 
+    /// The unlocked wallet's share code for chain `chain_id`: its address and public keys,
+    /// signed with its Ed25519 key, as text to paste. Counts as activity.
+    pub fn share_code(&mut self, chain_id: u64) -> Answer<String> {
+        let session = self.unlocked()?;
+        let name = session.identity().display_name.clone();
+        let keys = session.keys().map_err(user_error)?;
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        medwallet_vault::ShareCode::create(keys, &name, chain_id, now).map_err(user_error)
+    }
+
     /// The id of the wallet whose session is open or was last open (locked or not).
     pub fn current_wallet_id(&self) -> Option<String> {
         self.session

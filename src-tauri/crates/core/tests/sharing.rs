@@ -954,6 +954,40 @@ async fn removing_a_group_member_moves_the_group_to_a_new_epoch() {
         .await
         .unwrap();
 
+    // B also had the note in person: revoking that says the group still reaches B.
+    patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&records[1], &b.address, None),
+        )
+        .await
+        .unwrap();
+    let revoked = patient_svc
+        .revoke(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &records[1],
+            &b.address,
+            None,
+        )
+        .await
+        .unwrap();
+    let summary = &revoked.exposure.as_ref().unwrap().summary;
+    assert!(
+        summary.contains(
+            "this grant no longer opens it, but they can still open it through the group careteam"
+        ),
+        "{summary}"
+    );
+    let inbox = b_svc
+        .list_shared(&b, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(inbox.records.len(), 2, "{inbox:?}");
+
     // A leaves: epoch 2, B re-keyed, both records re-encrypted.
     let groups = patient_svc
         .remove_group_member(&patient, &nodes.ipfs, &nodes.ledger, "careteam", &a.address)
@@ -975,7 +1009,11 @@ async fn removing_a_group_member_moves_the_group_to_a_new_epoch() {
             "{}",
             report.summary
         );
-        assert_eq!(report.new_version, 2);
+        assert!(
+            report.summary.contains("without them: they cannot open it"),
+            "{}",
+            report.summary
+        );
     }
     let opened = leaves.iter().find(|g| g.record_id == records[0]).unwrap();
     assert!(opened
@@ -1004,22 +1042,24 @@ async fn removing_a_group_member_moves_the_group_to_a_new_epoch() {
         .await
         .unwrap();
     assert_eq!(inbox.records.len(), 2, "{inbox:?}");
-    assert!(inbox.records.iter().all(|r| r.version == 2), "{inbox:?}");
+    // Blood panel: version 2 (A left); the note: 3 (B's own grant revoked, then A left).
+    let version_of = |id: &str| {
+        inbox
+            .records
+            .iter()
+            .find(|r| r.record_id == id)
+            .unwrap()
+            .version
+    };
+    assert_eq!((version_of(&records[0]), version_of(&records[1])), (2, 3));
     b_svc
         .open_shared(&b, &nodes.ipfs, &nodes.ledger, &records[1])
         .await
         .unwrap();
     // The patient still reads both.
-    for id in &records {
-        assert_eq!(
-            patient_svc
-                .open(&patient, &nodes.ipfs, id)
-                .await
-                .unwrap()
-                .record
-                .version,
-            2
-        );
+    for (id, version) in records.iter().zip([2, 3]) {
+        let opened = patient_svc.open(&patient, &nodes.ipfs, id).await.unwrap();
+        assert_eq!(opened.record.version, version);
     }
 }
 
@@ -1074,6 +1114,17 @@ async fn a_revocation_waits_while_ipfs_is_down_and_completes_when_it_is_back() {
         reason.contains("IPFS node") && reason.contains("does not answer"),
         "{reason}"
     );
+    // Sharing it again now would bring the grant back under the key being revoked.
+    let e = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, None),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("being revoked"), "{e:?}");
 
     nodes.restart_ipfs();
     assert_eq!(
@@ -1100,4 +1151,97 @@ async fn a_revocation_waits_while_ipfs_is_down_and_completes_when_it_is_back() {
             .version,
         2
     );
+}
+
+#[tokio::test]
+async fn a_pasted_share_code_is_checked_against_the_ledger() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use medwallet_vault::ShareCode;
+
+    let nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(101, Role::Patient, "Ada");
+    let doctor_keys = keys(102, Role::Doctor);
+    let doctor = wallet(102, Role::Doctor, "Dr. Who");
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "note.txt",
+        TEXT,
+        "Visit note",
+    )
+    .await;
+    doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let chain = medwallet_devnodes::LOCAL_CHAIN_ID;
+    let code = ShareCode::create(&doctor_keys, "Dr. Who", chain, 1_800_000_000).unwrap();
+
+    let preview = patient_svc
+        .preview_share(&patient, &nodes.ledger, &share_with(&record, &code, None))
+        .await
+        .unwrap();
+    assert_eq!(preview.grantee, doctor.address);
+    assert!(
+        preview
+            .policy_words
+            .contains("\"Dr. Who\" in their share code"),
+        "{preview:?}"
+    );
+
+    // For another chain; signed by another key than the one the address published;
+    // changed; not a code at all.
+    let other_chain = ShareCode::create(&doctor_keys, "Dr. Who", 1, 1_800_000_000).unwrap();
+    let stranger = keys(103, Role::Doctor);
+    let mut bytes = URL_SAFE_NO_PAD.decode(&code["mwshare1:".len()..]).unwrap();
+    let n = bytes.len();
+    bytes[25..57].copy_from_slice(stranger.ed25519_public_key());
+    let mut message = b"medwallet/v1/share-code".to_vec();
+    message.extend_from_slice(&bytes[..n - 64]);
+    let signature = stranger.sign(&message).unwrap();
+    bytes[n - 64..].copy_from_slice(&signature);
+    let foreign = format!("mwshare1:{}", URL_SAFE_NO_PAD.encode(&bytes));
+    let mut changed = code.clone().into_bytes();
+    let at = changed.len() - 20;
+    changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+    let changed = String::from_utf8(changed).unwrap();
+    for (text, words) in [
+        (other_chain.as_str(), "is for ledger chain 1"),
+        (foreign.as_str(), "was not signed by"),
+        (changed.as_str(), "changed after it was made"),
+        ("mwshare1:not-a-code", "not a valid medwallet share code"),
+    ] {
+        let e = patient_svc
+            .preview_share(&patient, &nodes.ledger, &share_with(&record, text, None))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains(words), "{words}: {e:?}");
+        // Sharing refuses the same codes.
+        let e = patient_svc
+            .share(
+                &patient,
+                &nodes.ipfs,
+                &nodes.ledger,
+                &share_with(&record, text, None),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.message.contains(words), "{words}: {e:?}");
+    }
+
+    // The genuine code shares with the doctor.
+    let grants = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &code, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(grants[0].grantee, doctor.address);
+    assert_eq!(grants[0].state, GrantState::Active, "{grants:?}");
 }

@@ -51,6 +51,17 @@ impl LedgerTarget {
     }
 }
 
+impl LedgerTarget {
+    /// The chain the node is on, or why it cannot say (in words).
+    pub async fn chain_id(&self) -> Result<u64, String> {
+        LedgerNode::new(&self.url)
+            .status()
+            .await
+            .map(|s| s.chain_id)
+            .map_err(|e| sentence(&e.to_string()))
+    }
+}
+
 /// Why a registration waits, and whether the node itself failed (then the rest of the
 /// outbox waits for the next pass instead of trying each entry).
 #[derive(Debug)]

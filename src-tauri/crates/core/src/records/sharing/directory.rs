@@ -64,6 +64,7 @@ pub(crate) async fn events(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Published {
     pub hpke_key: [u8; 32],
+    pub ed25519_key: [u8; 32],
     pub role: Option<Role>,
 }
 
@@ -78,10 +79,11 @@ pub(crate) async fn identity_of(
         LedgerEvent::IdentityPublished {
             account: a,
             hpke_key,
+            ed25519_key,
             role,
-            ..
         } if *a == account => Some(Published {
             hpke_key: hpke_key.0,
+            ed25519_key: ed25519_key.0,
             role: match role {
                 0 => Some(Role::Patient),
                 1 => Some(Role::Doctor),

@@ -20,9 +20,12 @@
 //! **Expiry**: grants whose expiry passed are revoked the same way when the wallet is next
 //! unlocked and online; the doctor's wallet refuses them before that ([`inbox`]).
 //!
-//! Each step is idempotent (content addressing; a refused revocation of a grant that is
-//! no longer on the ledger counts as done), so a node that is down delays work and loses
-//! none.
+//! Each step can be run again after a failure or a crash: a key's envelope CID is kept
+//! before its `issueKey`, a revision's version is kept with the revocations it is for, a
+//! revocation refused as `NoSuchGrant` counts as done. A crash between a mined
+//! `grantAccess` and its note here re-wraps the capsule (wrapping is randomised) and
+//! sends a second `AccessGranted` for the same grant: harmless, and visible in the trail.
+//! So a node that is down delays work and loses none. One pass runs at a time.
 
 mod directory;
 mod exposure;
@@ -38,13 +41,14 @@ use medwallet_abe::Policy;
 use medwallet_api::{ClauseText, GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
 use medwallet_ledger::{Address, LedgerError, B256};
 use medwallet_records::cid::Cid;
-use medwallet_records::{IpfsError, IpfsNode};
+use medwallet_records::{capsule, IpfsError, IpfsNode};
 use url::Url;
 
 use super::store::{RecordStore, StoreError};
 use super::{errors, internal, Answer, LedgerTarget, Owner, RecordService};
 use grant::{not_a_clinic, parse_clause};
 use grant_store::{GrantPhase, GrantRow};
+use medwallet_vault::{ShareCode, ShareCodeError};
 
 /// Why a sharing step waits, and whether a node itself failed (then the rest waits for
 /// the next pass).
@@ -160,6 +164,55 @@ impl Target {
     }
 }
 
+/// A pasted share code, read and its signature checked; `None` when the text is not one
+/// (an address).
+fn share_code(text: &str) -> Answer<Option<ShareCode>> {
+    if !text.trim().starts_with(medwallet_vault::share_code::PREFIX) {
+        return Ok(None);
+    }
+    ShareCode::parse(text).map(Some).map_err(|e| match e {
+        ShareCodeError::BadSignature => UserError::new(
+            "This share code was changed after it was made: its signature does not verify.",
+            "Ask the person for their share code again (their Keys page), and paste all of it.",
+        ),
+        ShareCodeError::Malformed(why) => UserError::new(
+            format!("The pasted text is not a valid medwallet share code: {why}."),
+            "Copy the whole code from their Keys page, or paste their address instead.",
+        ),
+        ShareCodeError::UnsupportedVersion { found } => UserError::new(
+            format!("This share code was made by a newer medwallet (format {found})."),
+            "Update medwallet, or paste their address instead.",
+        ),
+    })
+}
+
+/// A share code is for this ledger and signed by the key its address published.
+fn check_share_code(
+    code: &ShareCode,
+    published: &directory::Published,
+    chain_id: u64,
+) -> Answer<()> {
+    if code.chain_id != chain_id {
+        return Err(UserError::new(
+            format!(
+                "This share code is for ledger chain {}, but this wallet's ledger is chain {chain_id}.",
+                code.chain_id
+            ),
+            "Ask for a code made with the same ledger (both wallets' Settings name the ledger node).",
+        ));
+    }
+    if code.ed25519_public != published.ed25519_key {
+        return Err(UserError::new(
+            format!(
+                "This share code was not signed by {}: the key that signed it is not the one that wallet published on the ledger.",
+                code.address
+            ),
+            "Do not use it. Ask the person for their code through a channel you trust, or type their address.",
+        ));
+    }
+    Ok(())
+}
+
 /// A clause in plain words, and a warning when it is broad: a role with no department
 /// or person to narrow it reaches everyone the clinic gives that role.
 fn clause_words(clause: &str) -> (String, Option<String>) {
@@ -256,13 +309,25 @@ impl RecordService {
             .await
             .map_err(lookup)?
             .ok_or_else(|| not_published(&grantee))?;
+        let code = share_code(&request.grantee)?;
+        if let Some(code) = &code {
+            let chain = conn.node.status().await.map_err(lookup)?.chain_id;
+            check_share_code(code, &published, chain)?;
+        }
         let (whom, issues_key) = match &target {
             Target::Person(_) => {
                 let issued = store
                     .issued_key(&conn.contract.to_string(), &grantee_text)
                     .await
                     .map_err(errors::store_error)?;
-                (grantee_text.clone(), issued.is_none())
+                let whom = match &code {
+                    Some(code) => format!(
+                        "{grantee_text} (\"{}\" in their share code, a name they chose)",
+                        code.display_name
+                    ),
+                    None => grantee_text.clone(),
+                };
+                (whom, issued.is_none())
             }
             Target::Clause { clause, .. } => {
                 if published.role != Some(medwallet_vault::Role::Clinic) {
@@ -332,6 +397,22 @@ impl RecordService {
         let now = now_unix();
         let expires = expiry_of(request, now)?;
         let grantee = target.grantee().to_string();
+        if let Some(code) = share_code(&request.grantee)? {
+            // Checked against the ledger when it answers; if it does not, the grant is
+            // queued by address (the code's own signature holds) and keys are sealed to
+            // what the ledger publishes, never to the code's.
+            if let Ok(conn) = directory::connect(owner, ledger).await {
+                let found =
+                    directory::identity_of(&conn.node, conn.contract, target.grantee()).await;
+                let chain = conn.node.status().await.map(|s| s.chain_id);
+                if let (Ok(Some(published)), Ok(chain)) = (found, chain) {
+                    check_share_code(&code, &published, chain)?;
+                }
+            }
+        }
+        for record_id in &request.record_ids {
+            self.check_room(owner, &store, record_id, &target).await?;
+        }
         for record_id in &request.record_ids {
             store
                 .queue_grant(record_id, &grantee, target.clause(), expires, &rfc3339(now))
@@ -429,6 +510,7 @@ impl RecordService {
         ledger: &LedgerTarget,
         force: bool,
     ) -> Option<String> {
+        let _one_pass = self.sharing.lock().await;
         let now = now_unix();
         let connected = match ledger.contract {
             Some(_) => Some(directory::connect(owner, ledger).await),
@@ -506,6 +588,59 @@ impl RecordService {
         self.store(&owner.wallet_id).await
     }
 
+    /// Refuses a grant that cannot be made now: one being revoked (it would come back
+    /// with the revocation's key), or one more than a capsule can hold.
+    async fn check_room(
+        &self,
+        owner: &Owner,
+        store: &RecordStore,
+        record_id: &str,
+        target: &Target,
+    ) -> Answer<()> {
+        let grantee = target.grantee().to_string();
+        let open = store
+            .open_grant(record_id, &grantee, target.clause())
+            .await
+            .map_err(errors::store_error)?;
+        if open.is_some_and(|g| g.phase == GrantPhase::Revoking) {
+            return Err(UserError::new(
+                "Access to this record is being revoked for them right now.",
+                "Share it again once the revocation is done (see the Shared page).",
+            ));
+        }
+        let audience = store
+            .capsule_audience(record_id)
+            .await
+            .map_err(errors::store_error)?;
+        let clinics = |extra: Option<&str>| {
+            let mut c: Vec<&str> = audience
+                .clauses
+                .iter()
+                .filter(|(g, _)| *g != owner.address)
+                .map(|(g, _)| g.as_str())
+                .chain(extra)
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            c.len()
+        };
+        let (terms, parts) = match target {
+            // The owner's own term, the people, the groups, and the new one.
+            Target::Person(_) | Target::Group { .. } => (
+                audience.people.len() + audience.clauses.len() + 2,
+                1 + clinics(None),
+            ),
+            Target::Clause { .. } => (0, 1 + clinics(Some(&grantee))),
+        };
+        if terms > medwallet_abe::MAX_POLICY_ATTRIBUTES || parts > capsule::MAX_PARTS {
+            return Err(UserError::new(
+                "This record is shared with as many people and clinics as one record can be.",
+                "Share it with a group instead (one entry for many people), or revoke grants no longer needed.",
+            ));
+        }
+        Ok(())
+    }
+
     async fn check_request(
         &self,
         owner: &Owner,
@@ -523,7 +658,10 @@ impl RecordService {
                 owner: parse_address(&owner.address)?,
                 name: groups::check_group_name(name)?,
             },
-            (None, None | Some("")) => Target::Person(parse_address(&request.grantee)?),
+            (None, None | Some("")) => match share_code(&request.grantee)? {
+                Some(code) => Target::Person(parse_address(&code.address)?),
+                None => Target::Person(parse_address(&request.grantee)?),
+            },
             (None, Some(text)) => {
                 let grantee = parse_address(&request.grantee)?;
                 let (clause, policy) = parse_clause(text)?;
