@@ -115,6 +115,7 @@ pub fn run() {
             commands::sharing::list_groups,
             commands::sharing::add_group_member,
             commands::sharing::remove_group_member,
+            commands::sharing::get_share_code,
         ])
         .build(tauri::generate_context!());
     match app {

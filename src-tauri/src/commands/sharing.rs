@@ -3,7 +3,8 @@
 
 use medwallet_api::commands::{GrantArgs, GroupMemberArgs, RecordIdArgs};
 use medwallet_api::{
-    GrantSummary, GroupSummary, NoArgs, OpenedRecord, SharePreview, ShareRequest, SharedInbox,
+    GrantSummary, GroupSummary, NoArgs, OpenedRecord, ShareCodeText, SharePreview, ShareRequest,
+    SharedInbox, UserError,
 };
 use tauri::State;
 
@@ -116,4 +117,19 @@ pub async fn remove_group_member(
         .records
         .remove_group_member(&owner, &ipfs, &ledger, &args.group, &args.member)
         .await
+}
+
+/// `get_share_code`: the unlocked wallet's signed share code for the ledger's chain.
+#[tauri::command]
+pub async fn get_share_code(state: State<'_, AppState>, args: NoArgs) -> Answer<ShareCodeText> {
+    let NoArgs {} = args;
+    let ledger = ledger_target(&state).await?;
+    let chain_id = ledger.chain_id().await.map_err(|problem| {
+        UserError::new(
+            format!("The share code names the ledger's chain, and the ledger cannot say which: {problem}"),
+            "Start the ledger node or check its URL in Settings; your address above can be shared meanwhile.",
+        )
+    })?;
+    let code = state.wallets.lock().await.share_code(chain_id)?;
+    Ok(ShareCodeText { code, chain_id })
 }

@@ -5,8 +5,8 @@
 //! share. Each grant's outcome is shown: on
 //! the ledger, or queued with the reason it waits.
 
-use medwallet_api::commands::{PreviewShare, ShareRecords};
-use medwallet_api::{GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
+use medwallet_api::commands::{ListGrants, PreviewShare, ShareRecords};
+use medwallet_api::{GrantState, GrantSummary, NoArgs, SharePreview, ShareRequest, UserError};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlDialogElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -31,9 +31,6 @@ pub struct Props {
     pub records: Vec<Shareable>,
     /// The records chosen when the dialog opens.
     pub selected: Vec<AttrValue>,
-    /// Addresses already shared with, offered as suggestions.
-    #[prop_or_default]
-    pub known_people: Vec<AttrValue>,
     /// The dialog closed; `true` when something was shared.
     pub on_close: Callback<bool>,
 }
@@ -77,6 +74,25 @@ pub fn share_dialog(props: &Props) -> Html {
     let group = use_state(String::new);
     let expiry = use_state(|| None::<u32>);
     let step = use_state(|| Step::Editing);
+    // People already shared with, offered as suggestions.
+    let known_people = use_state(Vec::<String>::new);
+    {
+        let known_people = known_people.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                if let Ok(grants) = ipc::call::<ListGrants>(&NoArgs {}).await {
+                    let mut people: Vec<String> = grants
+                        .into_iter()
+                        .filter(|g| g.clause.is_none() && g.group.is_none())
+                        .map(|g| g.grantee)
+                        .collect();
+                    people.sort();
+                    people.dedup();
+                    known_people.set(people);
+                }
+            });
+        });
+    }
     {
         let dialog = dialog.clone();
         use_effect_with((), move |_| {
@@ -246,13 +262,13 @@ pub fn share_dialog(props: &Props) -> Html {
                     </div>
                 } else {
                     <div class="field">
-                        <label for="share-grantee">{ if *kind == Kind::Role { "Clinic's ledger address" } else { "Person's ledger address" } }</label>
+                        <label for="share-grantee">{ if *kind == Kind::Role { "Clinic's ledger address" } else { "Person's ledger address or share code" } }</label>
                         <input id="share-grantee" type="text" list="share-known" value={(*grantee).clone()} oninput={on_text(grantee.clone())}
-                               placeholder="0x…" autocomplete="off" spellcheck="false" disabled={busy || done} />
+                               placeholder="0x… or mwshare1:…" autocomplete="off" spellcheck="false" disabled={busy || done} />
                         <datalist id="share-known">
-                            { for props.known_people.iter().map(|a| html! { <option value={a.clone()} /> }) }
+                            { for known_people.iter().map(|a| html! { <option value={a.clone()} /> }) }
                         </datalist>
-                        <p class="hint muted">{ "They find it on their Keys page. They must have opened medwallet with this ledger once." }</p>
+                        <p class="hint muted">{ "They find both on their Keys page. They must have opened medwallet with this ledger once." }</p>
                     </div>
                 }
                 if *kind == Kind::Role {

@@ -120,10 +120,12 @@ fn shared_row(r: &SharedRecord, open: &Callback<Viewing>) -> Html {
             <div class="record-main">
                 <span class="record-title">{ &r.title }</span>
                 <span class="record-meta">
-                    <span>{ r.category.label() }</span>
-                    <span><time datetime={r.date.clone()}>{ &r.date }</time></span>
-                    <span>{ r.kind.label() }</span>
-                    <span>{ human_size(r.size) }</span>
+                    if !r.expired {
+                        <span>{ r.category.label() }</span>
+                        <span><time datetime={r.date.clone()}>{ &r.date }</time></span>
+                        <span>{ r.kind.label() }</span>
+                        <span>{ human_size(r.size) }</span>
+                    }
                     <span>{ "from " }<code>{ &r.owner }</code></span>
                     <span>{ format!("shared {}", local_time(&r.shared_at)) }</span>
                     if let Some(t) = &r.expires_at { <span>{ format!("until {}", local_time(t)) }</span> }

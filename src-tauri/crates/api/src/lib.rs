@@ -29,7 +29,7 @@ pub use records::{
 pub use settings::{NodeSettings, SettingsError};
 pub use sharing::{
     ClauseText, ExposedVersion, ExposureReport, GrantState, GrantSummary, GroupSummary,
-    SharePreview, ShareRequest, SharedInbox, SharedRecord,
+    ShareCodeText, SharePreview, ShareRequest, SharedInbox, SharedRecord,
 };
 pub use wallet::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
@@ -195,6 +195,8 @@ pub mod commands {
         /// Removes a person from a group: the group moves to its next epoch, the others
         /// get new keys, and the group's records are re-encrypted.
         RemoveGroupMember = "remove_group_member" (GroupMemberArgs) -> Vec<GroupSummary>;
+        /// The unlocked wallet's signed share code for the ledger's chain.
+        GetShareCode = "get_share_code" (NoArgs) -> ShareCodeText;
     }
 
     impl Streaming for AddRecord {

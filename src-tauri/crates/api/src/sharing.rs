@@ -174,3 +174,13 @@ pub struct GroupSummary {
     /// Active members (EIP-55 addresses).
     pub members: Vec<String>,
 }
+
+/// The unlocked wallet's share code: its address and public keys signed with its Ed25519
+/// key, for one ledger chain, as text to paste into another wallet's share dialog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareCodeText {
+    /// The code (`mwshare1:…`).
+    pub code: String,
+    /// The ledger chain it is for.
+    pub chain_id: u64,
+}
