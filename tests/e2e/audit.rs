@@ -9,6 +9,8 @@ use medwallet_vault::{RecoveryPhrase, Role, WalletKeys};
 const PASSPHRASE: &str = "orbit lantern velvet quarry mosaic";
 const EVENTS: usize = 10_000;
 const UPDATES: usize = 100;
+/// The wallet's own publications (identity, authority), in its trail too.
+const PUBLISHED: usize = 2;
 
 #[tokio::test]
 async fn ten_thousand_ledger_events_sync_and_render() {
@@ -24,6 +26,9 @@ async fn ten_thousand_ledger_events_sync_and_render() {
     let phrase = RecoveryPhrase::parse(&words.join(" ")).unwrap();
     let keys = WalletKeys::derive(&phrase.to_seed(), Role::Patient).unwrap();
     let signer = PrivateKeySigner::from_slice(keys.ledger_secret_key()).unwrap();
+    // The unlocked app publishes the wallet's identity and authority on the ledger: let
+    // those two transactions land first, so the writer below owns the account's nonces.
+    wait_for_own_events(&nodes, keys.address(), PUBLISHED).await;
     let from = medwallet_ledger::testing::write_events(
         &nodes.ledger_url.parse().unwrap(),
         nodes.contract.parse().unwrap(),
@@ -36,9 +41,10 @@ async fn ten_thousand_ledger_events_sync_and_render() {
     assert_eq!(from.to_string(), keys.address());
 
     app.click("#nav-audit").await;
+    let total = EVENTS + PUBLISHED;
     app.wait_text("#audit-count", |t| {
-        t == format!("Showing 200 of {} entries", fmt_thousands(EVENTS))
-            || t == format!("Showing 200 of {EVENTS} entries")
+        t == format!("Showing 200 of {} entries", fmt_thousands(total))
+            || t == format!("Showing 200 of {total} entries")
     })
     .await;
     app.wait_text("#audit-chain", |t| t.contains("424242"))
@@ -72,11 +78,36 @@ async fn ten_thousand_ledger_events_sync_and_render() {
     app.close().await;
 }
 
+/// Waits (up to a minute) until `address` is the actor of `count` events on the ledger.
+async fn wait_for_own_events(nodes: &Nodes, address: &str, count: usize) {
+    use medwallet_ledger::{EventFilter, LedgerNode};
+    let node = LedgerNode::new(&nodes.ledger_url.parse().unwrap());
+    let contract = nodes.contract.parse().unwrap();
+    let me = address.parse().unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let head = node.status().await.unwrap().block_height;
+        let events = node
+            .fetch_events(contract, 0, head, &EventFilter::Wallet(me))
+            .await
+            .unwrap()
+            .events;
+        if events.iter().filter(|e| e.event.actor() == me).count() >= count {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the app did not publish the wallet's keys: {events:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 fn fmt_thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -61,7 +61,15 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
     app.click("#share-review").await;
     app.wait_text("#share-error", |t| t.contains("not a ledger address"))
         .await;
-    app.fill("#share-grantee", &doctor.address).await;
+    // The doctor's share code (from their Keys page), pasted instead of the address.
+    let code = medwallet_vault::ShareCode::create(
+        &doctor_keys,
+        "Dr. Seacole",
+        medwallet_devnodes::LOCAL_CHAIN_ID,
+        1_800_000_000,
+    )
+    .unwrap();
+    app.fill("#share-grantee", &code).await;
     let select = app.find("#share-expiry").await;
     medwallet_e2e::thirtyfour::components::SelectElement::new(&select)
         .await
@@ -70,8 +78,10 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
         .await
         .expect("choose 30 days");
     app.click("#share-review").await;
-    app.wait_text("#share-policy", |t| t.contains(&doctor.address))
-        .await;
+    app.wait_text("#share-policy", |t| {
+        t.contains(&doctor.address) && t.contains("\"Dr. Seacole\" in their share code")
+    })
+    .await;
     app.screenshot("share-review").await;
     app.click("#share-confirm").await;
     app.wait_text("#share-result li[data-state=\"active\"]", |t| {
