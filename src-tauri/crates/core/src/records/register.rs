@@ -8,7 +8,8 @@
 //! mined while the app missed its receipt is found again, never sent twice).
 
 use medwallet_ledger::{
-    Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, PrivateKeySigner, B256,
+    Address, EventFilter, LedgerClient, LedgerError, LedgerEvent, LedgerNode, PrivateKeySigner,
+    B256,
 };
 use medwallet_records::cid::Cid;
 use url::Url;
@@ -71,10 +72,27 @@ pub(crate) struct RegisterFailure {
 }
 
 impl RegisterFailure {
-    fn words(reason: impl Into<String>) -> Self {
+    /// A step that waits for a reason other than a node.
+    pub(crate) fn waiting(reason: impl Into<String>) -> Self {
         Self {
             reason: reason.into(),
             node_down: false,
+        }
+    }
+
+    /// A ledger failure in words; the node counts as down when it does not answer, or
+    /// answers as something else than our contract on the expected chain.
+    pub(crate) fn ledger(e: &LedgerError) -> Self {
+        Self {
+            reason: ledger_words(e),
+            node_down: matches!(
+                e,
+                LedgerError::Unreachable { .. }
+                    | LedgerError::NotEvm { .. }
+                    | LedgerError::WrongChain { .. }
+                    | LedgerError::NoContract { .. }
+                    | LedgerError::ForeignContract { .. }
+            ),
         }
     }
 }
@@ -104,22 +122,46 @@ fn sentence(s: &str) -> String {
     out
 }
 
-fn failure(e: &LedgerError) -> RegisterFailure {
-    RegisterFailure {
-        reason: ledger_words(e),
-        node_down: matches!(
-            e,
-            LedgerError::Unreachable { .. }
-                | LedgerError::NotEvm { .. }
-                | LedgerError::WrongChain { .. }
-                | LedgerError::NoContract { .. }
-                | LedgerError::ForeignContract { .. }
-        ),
-    }
-}
-
 /// The reason shown while no contract is configured.
 pub(crate) const NO_CONTRACT: &str = "No ledger contract is set: the record is registered once the contract address is saved in Settings.";
+
+/// A connection to the contract, signing as the owner.
+pub(crate) struct Connected {
+    pub node: LedgerNode,
+    pub client: LedgerClient,
+    pub contract: Address,
+    pub me: Address,
+}
+
+/// Connects to the ledger as `owner` (checking the chain when the target names one).
+pub(crate) async fn connect(
+    owner: &Owner,
+    target: &LedgerTarget,
+) -> Result<Connected, RegisterFailure> {
+    let contract = target
+        .contract
+        .ok_or_else(|| RegisterFailure::waiting(NO_CONTRACT))?;
+    let node = LedgerNode::new(&target.url);
+    if let Some(chain_id) = target.chain_id {
+        node.check_chain(chain_id, contract)
+            .await
+            .map_err(|e| RegisterFailure::ledger(&e))?;
+    }
+    let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..]).map_err(|e| {
+        RegisterFailure::waiting(format!("The wallet's ledger key is unusable ({e})."))
+    })?;
+    let me = signer.address();
+    let client = node
+        .client(signer, contract)
+        .await
+        .map_err(|e| RegisterFailure::ledger(&e))?;
+    Ok(Connected {
+        node,
+        client,
+        contract,
+        me,
+    })
+}
 
 /// Registers one record version; answers (tx hash, block number).
 pub(crate) async fn register(
@@ -127,34 +169,20 @@ pub(crate) async fn register(
     target: &LedgerTarget,
     row: &StoredRecord,
 ) -> Result<(String, u64), RegisterFailure> {
-    let Some(contract) = target.contract else {
-        return Err(RegisterFailure {
-            reason: NO_CONTRACT.to_owned(),
-            node_down: false,
-        });
-    };
-    let node = LedgerNode::new(&target.url);
-    if let Some(chain_id) = target.chain_id {
-        node.check_chain(chain_id, contract)
-            .await
-            .map_err(|e| failure(&e))?;
-    }
-    let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..]).map_err(|e| {
-        RegisterFailure::words(format!("The wallet's ledger key is unusable ({e})."))
-    })?;
-    let me = signer.address();
-    let client = node
-        .client(signer, contract)
-        .await
-        .map_err(|e| failure(&e))?;
+    let Connected {
+        node,
+        client,
+        contract,
+        me,
+    } = connect(owner, target).await?;
     let record_id: B256 = row
         .record_id
         .parse()
-        .map_err(|_| RegisterFailure::words("The record's id is not 32 bytes of hex."))?;
+        .map_err(|_| RegisterFailure::waiting("The record's id is not 32 bytes of hex."))?;
     let cid_bytes = |cid: &str| {
         Cid::parse(cid)
             .map(|c| c.to_bytes())
-            .map_err(|e| RegisterFailure::words(format!("A stored CID is unreadable: {e}.")))
+            .map_err(|e| RegisterFailure::waiting(format!("A stored CID is unreadable: {e}.")))
     };
     let manifest = cid_bytes(&row.manifest_cid)?;
     let capsule = cid_bytes(&row.capsule_cid)?;
@@ -170,10 +198,10 @@ pub(crate) async fn register(
         Err(e @ (LedgerError::Reverted { .. } | LedgerError::NotMined { .. })) => {
             match find_registration(&node, contract, record_id, me, row.version).await {
                 Ok(Some(found)) => Ok(found),
-                Ok(None) | Err(_) => Err(failure(&e)),
+                Ok(None) | Err(_) => Err(RegisterFailure::ledger(&e)),
             }
         }
-        Err(e) => Err(failure(&e)),
+        Err(e) => Err(RegisterFailure::ledger(&e)),
     }
 }
 

@@ -4,51 +4,18 @@
 use medwallet_abe::PublicParams;
 use medwallet_api::UserError;
 use medwallet_ledger::{
-    Address, EventFilter, LedgerClient, LedgerError, LedgerEvent, LedgerNode, LoggedEvent,
-    PrivateKeySigner, B256,
+    Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, LoggedEvent, B256,
 };
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::IpfsNode;
 use medwallet_vault::Role;
 
-use super::super::register::{ledger_words, LedgerTarget, NO_CONTRACT};
+use super::super::register::ledger_words;
 use super::super::store::RecordStore;
 use super::super::{errors, node_error, Owner, SharedBuffer, MAX_SMALL_OBJECT};
 use super::Failure;
 
-/// A connection to the contract, signing as the owner.
-pub(crate) struct Connected {
-    pub node: LedgerNode,
-    pub client: LedgerClient,
-    pub contract: Address,
-    pub me: Address,
-}
-
-/// Connects to the ledger as `owner` (checking the chain when the target names one).
-pub(crate) async fn connect(owner: &Owner, target: &LedgerTarget) -> Result<Connected, Failure> {
-    let contract = target
-        .contract
-        .ok_or_else(|| Failure::waiting(NO_CONTRACT))?;
-    let node = LedgerNode::new(&target.url);
-    if let Some(chain_id) = target.chain_id {
-        node.check_chain(chain_id, contract)
-            .await
-            .map_err(|e| Failure::ledger(&e))?;
-    }
-    let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..])
-        .map_err(|e| Failure::waiting(format!("The wallet's ledger key is unusable ({e}).")))?;
-    let me = signer.address();
-    let client = node
-        .client(signer, contract)
-        .await
-        .map_err(|e| Failure::ledger(&e))?;
-    Ok(Connected {
-        node,
-        client,
-        contract,
-        me,
-    })
-}
+pub(crate) use super::super::register::{connect, Connected};
 
 /// Every checked event the filter selects, from the first block to the head.
 pub(crate) async fn events(

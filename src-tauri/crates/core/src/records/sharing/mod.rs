@@ -51,35 +51,10 @@ use grant_store::{GrantPhase, GrantRow};
 use medwallet_vault::{ShareCode, ShareCodeError};
 
 /// Why a sharing step waits, and whether a node itself failed (then the rest waits for
-/// the next pass).
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub reason: String,
-    pub node_down: bool,
-}
+/// the next pass): the registration step's failure, with the sharing steps' causes.
+pub(crate) use super::register::RegisterFailure as Failure;
 
 impl Failure {
-    pub(crate) fn waiting(reason: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-            node_down: false,
-        }
-    }
-
-    pub(crate) fn ledger(e: &LedgerError) -> Self {
-        Self {
-            reason: directory::words(e),
-            node_down: matches!(
-                e,
-                LedgerError::Unreachable { .. }
-                    | LedgerError::NotEvm { .. }
-                    | LedgerError::WrongChain { .. }
-                    | LedgerError::NoContract { .. }
-                    | LedgerError::ForeignContract { .. }
-            ),
-        }
-    }
-
     pub(crate) fn ipfs(e: &IpfsError) -> Self {
         let words = errors::node_error(e);
         Self {
