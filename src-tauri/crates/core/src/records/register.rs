@@ -8,8 +8,8 @@
 //! mined while the app missed its receipt is found again, never sent twice).
 
 use medwallet_ledger::{
-    Address, EventFilter, LedgerClient, LedgerError, LedgerEvent, LedgerNode, PrivateKeySigner,
-    B256,
+    Address, EventFilter, LedgerClient, LedgerError, LedgerEvent, LedgerNode, LoggedEvent,
+    PrivateKeySigner, B256,
 };
 use medwallet_records::cid::Cid;
 use url::Url;
@@ -205,6 +205,16 @@ pub(crate) async fn register(
     }
 }
 
+/// Every checked event the filter selects, from the first block to the head.
+pub(crate) async fn events(
+    node: &LedgerNode,
+    contract: Address,
+    filter: &EventFilter,
+) -> Result<Vec<LoggedEvent>, LedgerError> {
+    let head = node.status().await?.block_height;
+    Ok(node.fetch_events(contract, 0, head, filter).await?.events)
+}
+
 /// This owner's registration of `version` of a record, from the ledger's events.
 pub(crate) async fn find_registration(
     node: &LedgerNode,
@@ -213,11 +223,8 @@ pub(crate) async fn find_registration(
     owner: Address,
     version: u32,
 ) -> Result<Option<(String, u64)>, LedgerError> {
-    let head = node.status().await?.block_height;
-    let fetched = node
-        .fetch_events(contract, 0, head, &EventFilter::Record(record_id))
-        .await?;
-    Ok(fetched.events.iter().find_map(|e| match &e.event {
+    let events = events(node, contract, &EventFilter::Record(record_id)).await?;
+    Ok(events.iter().find_map(|e| match &e.event {
         LedgerEvent::RecordRegistered {
             owner: o,
             version: v,

@@ -3,9 +3,7 @@
 
 use medwallet_abe::PublicParams;
 use medwallet_api::UserError;
-use medwallet_ledger::{
-    Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, LoggedEvent, B256,
-};
+use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, B256};
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::IpfsNode;
 use medwallet_vault::Role;
@@ -15,17 +13,7 @@ use super::super::store::RecordStore;
 use super::super::{errors, node_error, Owner, SharedBuffer, MAX_SMALL_OBJECT};
 use super::Failure;
 
-pub(crate) use super::super::register::{connect, Connected};
-
-/// Every checked event the filter selects, from the first block to the head.
-pub(crate) async fn events(
-    node: &LedgerNode,
-    contract: Address,
-    filter: &EventFilter,
-) -> Result<Vec<LoggedEvent>, LedgerError> {
-    let head = node.status().await?.block_height;
-    Ok(node.fetch_events(contract, 0, head, filter).await?.events)
-}
+pub(crate) use super::super::register::{connect, events, Connected};
 
 /// A wallet's published identity: its HPKE key and role.
 #[derive(Debug, Clone, PartialEq, Eq)]
