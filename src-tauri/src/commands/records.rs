@@ -30,6 +30,16 @@ pub(crate) async fn ledger_target(state: &AppState) -> Answer<LedgerTarget> {
     })
 }
 
+/// What a command that reaches both nodes needs: the unlocked wallet's owner, the IPFS
+/// URL and the ledger target, from the settings in force.
+pub(crate) async fn owner_and_nodes(state: &AppState) -> Answer<(Owner, Url, LedgerTarget)> {
+    Ok((
+        owner(state).await?,
+        ipfs_url(state).await?,
+        ledger_target(state).await?,
+    ))
+}
+
 pub(crate) async fn ipfs_url(state: &AppState) -> Answer<Url> {
     let settings = current(state).await;
     Url::parse(&settings.ipfs_url).map_err(|e| {
@@ -89,9 +99,7 @@ pub async fn add_record(
     args: AddRecordArgs,
     progress: Channel<AddProgress>,
 ) -> Answer<RecordSummary> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     let send = Arc::new(move |p: AddProgress| {
         let _ = progress.send(p);
     });
@@ -167,9 +175,7 @@ pub async fn save_record_copy(state: State<'_, AppState>, args: SaveCopyArgs) ->
 #[tauri::command]
 pub async fn sync_records(state: State<'_, AppState>, args: NoArgs) -> Answer<SyncReport> {
     let NoArgs {} = args;
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     state
         .records
         .sync(&owner.wallet_id, Some(&owner), &ipfs, &ledger, true)

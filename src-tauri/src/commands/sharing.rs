@@ -8,7 +8,7 @@ use medwallet_api::{
 };
 use tauri::State;
 
-use super::records::{ipfs_url, ledger_target, owner};
+use super::records::{ledger_target, owner, owner_and_nodes};
 use super::Answer;
 use crate::state::AppState;
 
@@ -26,9 +26,7 @@ pub async fn share_records(
     state: State<'_, AppState>,
     args: ShareRequest,
 ) -> Answer<Vec<GrantSummary>> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     state.records.share(&owner, &ipfs, &ledger, &args).await
 }
 
@@ -43,9 +41,7 @@ pub async fn list_grants(state: State<'_, AppState>, args: NoArgs) -> Answer<Vec
 /// `revoke_grant`: re-encrypt without the grantee, revoke on the ledger, report exposure.
 #[tauri::command]
 pub async fn revoke_grant(state: State<'_, AppState>, args: GrantArgs) -> Answer<GrantSummary> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     state
         .records
         .revoke(
@@ -63,18 +59,14 @@ pub async fn revoke_grant(state: State<'_, AppState>, args: GrantArgs) -> Answer
 #[tauri::command]
 pub async fn list_shared(state: State<'_, AppState>, args: NoArgs) -> Answer<SharedInbox> {
     let NoArgs {} = args;
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     state.records.list_shared(&owner, &ipfs, &ledger).await
 }
 
 /// `open_shared`: log the access on the ledger, then fetch, verify, decrypt, render.
 #[tauri::command]
 pub async fn open_shared(state: State<'_, AppState>, args: RecordIdArgs) -> Answer<OpenedRecord> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     state
         .records
         .open_shared(&owner, &ipfs, &ledger, &args.record_id)
@@ -95,9 +87,7 @@ pub async fn add_group_member(
     state: State<'_, AppState>,
     args: GroupMemberArgs,
 ) -> Answer<Vec<GroupSummary>> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     state
         .records
         .add_group_member(&owner, &ipfs, &ledger, &args.group, &args.member)
@@ -110,9 +100,7 @@ pub async fn remove_group_member(
     state: State<'_, AppState>,
     args: GroupMemberArgs,
 ) -> Answer<Vec<GroupSummary>> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    let ledger = ledger_target(&state).await?;
+    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
     state
         .records
         .remove_group_member(&owner, &ipfs, &ledger, &args.group, &args.member)
