@@ -14,10 +14,13 @@ pragma solidity ^0.8.20;
 ///   emergency clinic for it;
 /// - only a current, unexpired grantee can log an access (see `logAccess` and
 ///   `logClauseAccess`), and only a marked emergency clinic (or a holder of a key it
-///   issued) can log an emergency access.
+///   issued) can log an emergency access;
+/// - a check-in code is redeemed once, by the clinic that proves it holds the code's key,
+///   before it expires; only that clinic logs accesses through the code's grants and
+///   registers records for the patient who offered it (see `offerCheckIn`).
 contract MedwalletLedger {
     /// @notice The event and storage layout version the app expects.
-    uint16 public constant SCHEMA_VERSION = 2;
+    uint16 public constant SCHEMA_VERSION = 3;
 
     /// @notice The longest CID accepted, in bytes (a CIDv1 with a 512-bit digest fits).
     uint256 public constant MAX_CID_BYTES = 64;
@@ -54,6 +57,20 @@ contract MedwalletLedger {
 
     /// @notice Clinics the owner allows to log an emergency access (record => clinic).
     mapping(bytes32 => mapping(address => bool)) public emergencyClinic;
+
+    /// @notice The domain of a check-in redemption signature (see `redeemCheckIn`).
+    bytes32 public constant CHECK_IN_TAG = keccak256("medwallet/v1/check-in");
+
+    /// @notice A check-in a patient offered: the code's address (its key is in the code
+    /// the patient shows), until when it can be redeemed, and the clinic that redeemed it.
+    struct CheckIn {
+        address patient;
+        uint64 expiry;
+        address clinic;
+    }
+
+    /// @notice Check-ins by code address.
+    mapping(address => CheckIn) public checkIns;
 
     /// @notice Emitted once, at deployment.
     event LedgerCreated(address indexed admin, uint16 schemaVersion);
@@ -102,6 +119,17 @@ contract MedwalletLedger {
         bytes32 indexed recordId, address indexed owner, address indexed accessor, uint32 version, address clinic
     );
 
+    /// @notice A patient offered a check-in: whoever holds the key of `code` may redeem it
+    /// once before `expiry`.
+    event CheckInOffered(address indexed patient, address indexed code, uint64 expiry);
+    /// @notice `clinic` redeemed the check-in `code` that `patient` offered.
+    event CheckInRedeemed(address indexed clinic, address indexed code, address indexed patient);
+    /// @notice A new record (version 1) that `author`, a checked-in clinic, registered for
+    /// its `owner`.
+    event RecordUploaded(
+        bytes32 indexed recordId, address indexed owner, address indexed author, bytes manifestCid, bytes capsuleCid
+    );
+
     /// @notice Only the record's owner may do this.
     error NotOwner(bytes32 recordId, address caller);
     /// @notice The caller holds no active grant for the record.
@@ -129,6 +157,16 @@ contract MedwalletLedger {
     error NotAuthority(address caller);
     /// @notice The caller is neither a marked emergency clinic nor holds its key.
     error NotEmergencyClinic(bytes32 recordId, address caller);
+    /// @notice No check-in was offered for this code.
+    error UnknownCheckIn(address code);
+    /// @notice The check-in was already offered or redeemed (by `clinic`).
+    error CheckInUsed(address code, address clinic);
+    /// @notice The check-in's time is over.
+    error CheckInExpired(address code, uint64 expiry);
+    /// @notice The redemption was not signed with the code's key for this caller.
+    error BadCheckInSignature(address code);
+    /// @notice The caller did not redeem this check-in.
+    error NotCheckedIn(address code, address caller);
 
     constructor() {
         admin = msg.sender;
@@ -245,6 +283,62 @@ contract MedwalletLedger {
             revert NotEmergencyClinic(recordId, msg.sender);
         }
         emit EmergencyAccess(recordId, owner, msg.sender, version, clinic);
+    }
+
+    /// @notice Offers a check-in: the caller (a patient) shows a code holding the key of
+    /// address `code`; the first clinic to redeem it before `expiry` may open the records
+    /// the patient granted to `code` and register records for the patient.
+    function offerCheckIn(address code, uint64 expiry) external {
+        if (code == address(0)) revert BadGrant();
+        if (expiry <= block.timestamp) revert BadExpiry(expiry);
+        CheckIn storage offered = checkIns[code];
+        if (offered.patient != address(0)) revert CheckInUsed(code, offered.clinic);
+        checkIns[code] = CheckIn({patient: msg.sender, expiry: expiry, clinic: address(0)});
+        emit CheckInOffered(msg.sender, code, expiry);
+    }
+
+    /// @notice Redeems a check-in, once. The signature `(v, r, s)` is the code key's over
+    /// `keccak256(abi.encode(CHECK_IN_TAG, chainid, this contract, code, caller))`: only
+    /// someone who read the code can make it, and it names the caller, so a redemption
+    /// seen in the mempool cannot be replayed by another account.
+    function redeemCheckIn(address code, uint8 v, bytes32 r, bytes32 s) external {
+        CheckIn storage offered = checkIns[code];
+        if (offered.patient == address(0)) revert UnknownCheckIn(code);
+        if (offered.clinic != address(0)) revert CheckInUsed(code, offered.clinic);
+        if (offered.expiry <= block.timestamp) revert CheckInExpired(code, offered.expiry);
+        bytes32 digest = keccak256(abi.encode(CHECK_IN_TAG, block.chainid, address(this), code, msg.sender));
+        address signer = ecrecover(digest, v, r, s);
+        if (signer == address(0) || signer != code) revert BadCheckInSignature(code);
+        offered.clinic = msg.sender;
+        emit CheckInRedeemed(msg.sender, code, offered.patient);
+    }
+
+    /// @notice Logs that the caller, the clinic that redeemed check-in `code`, opens
+    /// `version` of a record its patient granted to the code. The event names the code
+    /// as `authority` (with a zero clause hash).
+    function logCheckInAccess(bytes32 recordId, uint32 version, address code) external {
+        address owner = _checkVersion(recordId, version);
+        CheckIn storage offered = checkIns[code];
+        if (offered.clinic == address(0) || offered.clinic != msg.sender || offered.patient != owner) {
+            revert NotCheckedIn(code, msg.sender);
+        }
+        _checkGrant(recordId, code, bytes32(0));
+        emit RecordAccessed(recordId, owner, msg.sender, version, code, bytes32(0));
+    }
+
+    /// @notice Registers a new record, owned by the patient of check-in `code`, that the
+    /// caller (the clinic that redeemed it, before it expired) made for them.
+    function registerRecordFor(bytes32 recordId, address code, bytes calldata manifestCid, bytes calldata capsuleCid)
+        external
+    {
+        CheckIn storage offered = checkIns[code];
+        if (offered.clinic == address(0) || offered.clinic != msg.sender) revert NotCheckedIn(code, msg.sender);
+        if (offered.expiry <= block.timestamp) revert CheckInExpired(code, offered.expiry);
+        if (records[recordId].owner != address(0)) revert RecordExists(recordId);
+        _checkCid(manifestCid);
+        _checkCid(capsuleCid);
+        records[recordId] = Record({owner: offered.patient, version: 1});
+        emit RecordUploaded(recordId, offered.patient, msg.sender, manifestCid, capsuleCid);
     }
 
     function _owned(bytes32 recordId) private view returns (Record storage record) {

@@ -297,4 +297,70 @@ impl LedgerClient {
         )
         .await
     }
+
+    /// `offerCheckIn`: this account (a patient) offers a check-in to whoever holds the
+    /// key of `code`, until `expiry` (unix seconds).
+    pub async fn offer_check_in(&self, code: Address, expiry: u64) -> Result<Receipt, LedgerError> {
+        self.send(Action::OfferCheckIn, C::offerCheckInCall { code, expiry })
+            .await
+    }
+
+    /// `redeemCheckIn`: this account (a clinic) redeems check-in `code` with the code
+    /// key's signature over [`check_in_digest`](crate::check_in_digest).
+    pub async fn redeem_check_in(
+        &self,
+        code: Address,
+        signature: &alloy::primitives::Signature,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::RedeemCheckIn,
+            C::redeemCheckInCall {
+                code,
+                v: 27 + u8::from(signature.v()),
+                r: signature.r().into(),
+                s: signature.s().into(),
+            },
+        )
+        .await
+    }
+
+    /// `logCheckInAccess`: this account, the clinic that redeemed `code`, opens `version`
+    /// of a record granted to the code.
+    pub async fn log_check_in_access(
+        &self,
+        record_id: B256,
+        version: u32,
+        code: Address,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::LogAccess,
+            C::logCheckInAccessCall {
+                recordId: record_id,
+                version,
+                code,
+            },
+        )
+        .await
+    }
+
+    /// `registerRecordFor`: a new record, owned by the patient of check-in `code`, made
+    /// by this account (the clinic that redeemed it).
+    pub async fn register_record_for(
+        &self,
+        record_id: B256,
+        code: Address,
+        manifest_cid: &[u8],
+        capsule_cid: &[u8],
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::RegisterRecordFor,
+            C::registerRecordForCall {
+                recordId: record_id,
+                code,
+                manifestCid: Bytes::copy_from_slice(manifest_cid),
+                capsuleCid: Bytes::copy_from_slice(capsule_cid),
+            },
+        )
+        .await
+    }
 }

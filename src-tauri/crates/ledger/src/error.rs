@@ -91,6 +91,9 @@ pub enum LedgerError {
         /// What did not match.
         detail: String,
     },
+    /// A key could not sign (an invalid secret).
+    #[error("a ledger key could not sign: {0}")]
+    Signer(String),
 }
 
 fn tx_suffix(tx: &Option<String>) -> String {

@@ -99,6 +99,26 @@ pub enum LedgerEvent {
         version: u32,
         clinic: Address,
     },
+    /// `CheckInOffered`.
+    CheckInOffered {
+        patient: Address,
+        code: Address,
+        expiry: u64,
+    },
+    /// `CheckInRedeemed`.
+    CheckInRedeemed {
+        clinic: Address,
+        code: Address,
+        patient: Address,
+    },
+    /// `RecordUploaded`: version 1 of a record `author` (a clinic) registered for `owner`.
+    RecordUploaded {
+        record_id: B256,
+        owner: Address,
+        author: Address,
+        manifest_cid: Bytes,
+        capsule_cid: Bytes,
+    },
 }
 
 /// The kind of an event, for filters and storage.
@@ -116,11 +136,14 @@ pub enum EventKind {
     RecordAccessed,
     EmergencyAccessSet,
     EmergencyAccess,
+    CheckInOffered,
+    CheckInRedeemed,
+    RecordUploaded,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 14] = [
         Self::LedgerCreated,
         Self::IdentityPublished,
         Self::AuthorityPublished,
@@ -132,6 +155,9 @@ impl EventKind {
         Self::RecordAccessed,
         Self::EmergencyAccessSet,
         Self::EmergencyAccess,
+        Self::CheckInOffered,
+        Self::CheckInRedeemed,
+        Self::RecordUploaded,
     ];
 
     /// The Solidity event's name.
@@ -148,6 +174,9 @@ impl EventKind {
             Self::RecordAccessed => "RecordAccessed",
             Self::EmergencyAccessSet => "EmergencyAccessSet",
             Self::EmergencyAccess => "EmergencyAccess",
+            Self::CheckInOffered => "CheckInOffered",
+            Self::CheckInRedeemed => "CheckInRedeemed",
+            Self::RecordUploaded => "RecordUploaded",
         }
     }
 }
@@ -225,6 +254,23 @@ impl LedgerEvent {
                 version: e.version,
                 clinic: e.clinic,
             },
+            Ev::CheckInOffered(e) => Self::CheckInOffered {
+                patient: e.patient,
+                code: e.code,
+                expiry: e.expiry,
+            },
+            Ev::CheckInRedeemed(e) => Self::CheckInRedeemed {
+                clinic: e.clinic,
+                code: e.code,
+                patient: e.patient,
+            },
+            Ev::RecordUploaded(e) => Self::RecordUploaded {
+                record_id: e.recordId,
+                owner: e.owner,
+                author: e.author,
+                manifest_cid: e.manifestCid,
+                capsule_cid: e.capsuleCid,
+            },
         })
     }
 
@@ -242,6 +288,9 @@ impl LedgerEvent {
             Self::RecordAccessed { .. } => EventKind::RecordAccessed,
             Self::EmergencyAccessSet { .. } => EventKind::EmergencyAccessSet,
             Self::EmergencyAccess { .. } => EventKind::EmergencyAccess,
+            Self::CheckInOffered { .. } => EventKind::CheckInOffered,
+            Self::CheckInRedeemed { .. } => EventKind::CheckInRedeemed,
+            Self::RecordUploaded { .. } => EventKind::RecordUploaded,
         }
     }
 
@@ -263,6 +312,9 @@ impl LedgerEvent {
             Self::RecordAccessed { accessor, .. } | Self::EmergencyAccess { accessor, .. } => {
                 accessor
             }
+            Self::CheckInOffered { patient, .. } => patient,
+            Self::CheckInRedeemed { clinic, .. } => clinic,
+            Self::RecordUploaded { author, .. } => author,
         }
     }
 
@@ -275,7 +327,8 @@ impl LedgerEvent {
             | Self::AccessRevoked { record_id, .. }
             | Self::RecordAccessed { record_id, .. }
             | Self::EmergencyAccessSet { record_id, .. }
-            | Self::EmergencyAccess { record_id, .. } => Some(record_id),
+            | Self::EmergencyAccess { record_id, .. }
+            | Self::RecordUploaded { record_id, .. } => Some(record_id),
             _ => None,
         }
     }
@@ -289,7 +342,8 @@ impl LedgerEvent {
             | Self::AccessRevoked { owner, .. }
             | Self::RecordAccessed { owner, .. }
             | Self::EmergencyAccessSet { owner, .. }
-            | Self::EmergencyAccess { owner, .. } => Some(owner),
+            | Self::EmergencyAccess { owner, .. }
+            | Self::RecordUploaded { owner, .. } => Some(owner),
             _ => None,
         }
     }
@@ -302,6 +356,8 @@ impl LedgerEvent {
             }
             Self::KeyIssued { holder, .. } => Some(holder),
             Self::EmergencyAccessSet { clinic, .. } => Some(clinic),
+            Self::CheckInOffered { code, .. } => Some(code),
+            Self::CheckInRedeemed { patient, .. } => Some(patient),
             _ => None,
         }
     }

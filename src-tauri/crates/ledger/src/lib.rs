@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod check_in;
 mod client;
 pub mod contract;
 mod error;
@@ -26,6 +27,7 @@ mod tx;
 pub use alloy::primitives::{keccak256, Address, Bytes, B256};
 pub use alloy::signers::local::PrivateKeySigner;
 pub use cache::{EventCache, ReorgInfo, SyncReport};
+pub use check_in::{check_in_digest, CheckInKey};
 pub use client::{LedgerClient, Receipt};
 pub use error::LedgerError;
 pub use events::{

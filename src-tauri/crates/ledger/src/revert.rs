@@ -33,6 +33,12 @@ pub enum Action {
     SetEmergencyAccess,
     /// `logEmergencyAccess`.
     LogEmergencyAccess,
+    /// `offerCheckIn`.
+    OfferCheckIn,
+    /// `redeemCheckIn`.
+    RedeemCheckIn,
+    /// `registerRecordFor`.
+    RegisterRecordFor,
 }
 
 impl fmt::Display for Action {
@@ -49,6 +55,9 @@ impl fmt::Display for Action {
             Self::LogAccess => "logging the access",
             Self::SetEmergencyAccess => "setting emergency access",
             Self::LogEmergencyAccess => "logging the emergency access",
+            Self::OfferCheckIn => "offering the check-in",
+            Self::RedeemCheckIn => "checking the patient in",
+            Self::RegisterRecordFor => "registering the record for the patient",
         })
     }
 }
@@ -131,6 +140,37 @@ pub enum Revert {
         /// Who tried.
         caller: Address,
     },
+    /// `UnknownCheckIn`: no check-in was offered for the code.
+    UnknownCheckIn {
+        /// The code's address.
+        code: Address,
+    },
+    /// `CheckInUsed`: the check-in was redeemed already (by `clinic`, zero if only offered).
+    CheckInUsed {
+        /// The code's address.
+        code: Address,
+        /// Who redeemed it.
+        clinic: Address,
+    },
+    /// `CheckInExpired`: the check-in's time is over.
+    CheckInExpired {
+        /// The code's address.
+        code: Address,
+        /// When it ended (unix seconds).
+        expiry: u64,
+    },
+    /// `BadCheckInSignature`: the redemption was not signed with the code's key.
+    BadCheckInSignature {
+        /// The code's address.
+        code: Address,
+    },
+    /// `NotCheckedIn`: the caller did not redeem this check-in.
+    NotCheckedIn {
+        /// The code's address.
+        code: Address,
+        /// Who tried.
+        caller: Address,
+    },
     /// A plain `revert("message")` / `require` message.
     Message(String),
     /// Revert data this app cannot decode (hex), or none at all.
@@ -192,6 +232,20 @@ impl Revert {
                 record_id: e.recordId,
                 caller: e.caller,
             },
+            E::UnknownCheckIn(e) => Self::UnknownCheckIn { code: e.code },
+            E::CheckInUsed(e) => Self::CheckInUsed {
+                code: e.code,
+                clinic: e.clinic,
+            },
+            E::CheckInExpired(e) => Self::CheckInExpired {
+                code: e.code,
+                expiry: e.expiry,
+            },
+            E::BadCheckInSignature(e) => Self::BadCheckInSignature { code: e.code },
+            E::NotCheckedIn(e) => Self::NotCheckedIn {
+                code: e.code,
+                caller: e.caller,
+            },
         }
     }
 
@@ -211,6 +265,11 @@ impl Revert {
             Self::NoSuchGrant { .. } => "NoSuchGrant",
             Self::NotAuthority { .. } => "NotAuthority",
             Self::NotEmergencyClinic { .. } => "NotEmergencyClinic",
+            Self::UnknownCheckIn { .. } => "UnknownCheckIn",
+            Self::CheckInUsed { .. } => "CheckInUsed",
+            Self::CheckInExpired { .. } => "CheckInExpired",
+            Self::BadCheckInSignature { .. } => "BadCheckInSignature",
+            Self::NotCheckedIn { .. } => "NotCheckedIn",
             Self::Message(_) => "Error",
             Self::Unknown(_) => "unknown",
         }
@@ -266,6 +325,29 @@ impl fmt::Display for Revert {
             Self::NotEmergencyClinic { record_id, caller } => write!(
                 f,
                 "{caller} is not an emergency clinic the owner of record {record_id} allowed, nor holds its key"
+            ),
+            Self::UnknownCheckIn { code } => write!(
+                f,
+                "no patient offered a check-in with code {code} on this ledger"
+            ),
+            Self::CheckInUsed { code, clinic } if clinic.is_zero() => {
+                write!(f, "the check-in code {code} was already offered")
+            }
+            Self::CheckInUsed { code, clinic } => write!(
+                f,
+                "the check-in code {code} was already used, by {clinic}; a code checks in once"
+            ),
+            Self::CheckInExpired { code, expiry } => write!(
+                f,
+                "the check-in code {code} expired at {expiry} (unix time)"
+            ),
+            Self::BadCheckInSignature { code } => write!(
+                f,
+                "the check-in was not signed with the key of code {code}"
+            ),
+            Self::NotCheckedIn { code, caller } => write!(
+                f,
+                "{caller} has not redeemed the check-in code {code} (or it is for another patient)"
             ),
             Self::Message(msg) => write!(f, "the contract said: {msg}"),
             Self::Unknown(data) => write!(f, "the contract gave no reason this app knows ({data})"),
