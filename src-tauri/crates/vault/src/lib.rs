@@ -59,7 +59,7 @@ pub use kit::EmergencyKit;
 pub use phrase::{PhraseError, RecoveryPhrase, UnknownWord};
 pub use seed::Seed;
 pub use session::{Clock, ManualClock, SystemClock, Unlocked};
-pub use share_code::{ShareCode, ShareCodeError};
+pub use share_code::{CheckIn, ShareCode, ShareCodeError};
 pub use store::{WalletId, WalletInfo, SCHEMA_VERSION};
 pub use strength::{passphrase_strength, Strength};
 pub use vault::{failure_delay, CreatedWallet, NewWallet, Vault, VaultOptions};

@@ -1,15 +1,23 @@
 //! The share code: a wallet's public identity for one ledger, signed with its Ed25519 key,
-//! as text to paste (and, later, as a QR code). Someone who pastes it gets the wallet's
-//! address and keys without typing them; the signature and the ledger's own record of the
+//! as text to paste or a QR code to show. Someone who reads it gets the wallet's address
+//! and keys without typing them; the signature and the ledger's own record of the
 //! wallet's signing key together say the code is that wallet's.
 //!
 //! ```text
 //! text   = "mwshare1:" base64url-nopad(binary)
-//! binary = "MWSC" | 0x01 | address (20) | ed25519 key (32) | x25519 key (32) | role (1)
-//!          | chain id (u64 BE) | issued at (unix seconds, u64 BE) | name length (1)
-//!          | name (UTF-8, 1..=100 bytes) | signature (64)
+//! binary = "MWSC" | version (1 or 2) | address (20) | ed25519 key (32) | x25519 key (32)
+//!          | role (1) | chain id (u64 BE) | issued at (unix seconds, u64 BE)
+//!          | name length (1) | name (UTF-8, 1..=100 bytes)
+//!          | version 2 only: check-in flag (1): 0, or 1 followed by
+//!                            check-in seed (32) | check-in expiry (unix seconds, u64 BE)
+//!          | signature (64)
 //! signature = Ed25519(wallet's signing key, "medwallet/v1/share-code" | every byte before it)
 //! ```
+//!
+//! A code with a check-in (version 2, flag 1) is a patient's one-time pass for a front
+//! desk: the seed is that of a throwaway wallet ([`CheckIn::keys`]) to which the patient
+//! offered a check-in on the ledger and granted the records it chose, until the expiry.
+//! Whoever reads the code can redeem it, once: it is shown, not published.
 //!
 //! [`ShareCode::parse`] checks the structure and that the signature verifies under the
 //! key the code carries. That alone proves nothing about the address: the caller must
@@ -27,6 +35,9 @@ use crate::identity::{normalize_display_name, Role};
 pub const PREFIX: &str = "mwshare1:";
 const MAGIC: [u8; 4] = *b"MWSC";
 const VERSION: u8 = 1;
+/// The version that may carry a check-in.
+const VERSION_CHECK_IN: u8 = 2;
+const CHECK_IN: usize = 32 + 8;
 const CONTEXT: &[u8] = b"medwallet/v1/share-code";
 /// Longest text accepted (a code with a 100-byte name is about 370 characters).
 pub const MAX_TEXT_LEN: usize = 1024;
@@ -52,6 +63,41 @@ pub enum ShareCodeError {
     BadSignature,
 }
 
+/// The one-time check-in a patient's code carries: the seed of the throwaway wallet the
+/// records were granted to, and until when the check-in can be redeemed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CheckIn {
+    /// The throwaway wallet's seed: a secret (whoever holds it can redeem the check-in).
+    pub seed: zeroize::Zeroizing<[u8; 32]>,
+    /// Unix seconds after which the ledger refuses it.
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for CheckIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckIn")
+            .field("seed", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl CheckIn {
+    /// A fresh check-in until `expires_at`.
+    pub fn generate(expires_at: u64) -> crate::Result<CheckIn> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), seed.as_mut())
+            .map_err(|_| crate::VaultError::Crypto("random check-in seed"))?;
+        Ok(CheckIn { seed, expires_at })
+    }
+
+    /// The throwaway wallet's keys (a reader's: no authority): its ledger address is the
+    /// check-in's, its X25519 key opens the attribute key the patient issued to it.
+    pub fn keys(&self) -> crate::Result<WalletKeys> {
+        WalletKeys::derive(&crate::Seed::from_bytes(*self.seed), Role::Doctor)
+    }
+}
+
 /// A verified share code (signature checked against the key it carries).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShareCode {
@@ -69,6 +115,8 @@ pub struct ShareCode {
     pub issued_at: u64,
     /// The name the wallet's owner gave it.
     pub display_name: String,
+    /// A patient's one-time check-in, if the code carries one.
+    pub check_in: Option<CheckIn>,
 }
 
 fn role_byte(role: Role) -> u8 {
@@ -87,6 +135,17 @@ impl ShareCode {
         chain_id: u64,
         issued_at: u64,
     ) -> crate::Result<String> {
+        Self::create_with(keys, display_name, chain_id, issued_at, None)
+    }
+
+    /// Makes and signs a share code that may carry a check-in (format version 2 if so).
+    pub fn create_with(
+        keys: &WalletKeys,
+        display_name: &str,
+        chain_id: u64,
+        issued_at: u64,
+        check_in: Option<&CheckIn>,
+    ) -> crate::Result<String> {
         let name = normalize_display_name(display_name).ok_or(crate::VaultError::Crypto(
             "share code: invalid display name",
         ))?;
@@ -94,7 +153,11 @@ impl ShareCode {
             .map_err(|_| crate::VaultError::Crypto("share code: address"))?;
         let mut out = Vec::with_capacity(FIXED + name.len() + SIGNATURE);
         out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
+        out.push(if check_in.is_some() {
+            VERSION_CHECK_IN
+        } else {
+            VERSION
+        });
         out.extend_from_slice(&address);
         out.extend_from_slice(keys.ed25519_public_key());
         out.extend_from_slice(keys.x25519_public_key());
@@ -109,6 +172,11 @@ impl ShareCode {
         }
         out.push(cut as u8);
         out.extend_from_slice(&name.as_bytes()[..cut]);
+        if let Some(check_in) = check_in {
+            out.push(1);
+            out.extend_from_slice(check_in.seed.as_ref());
+            out.extend_from_slice(&check_in.expires_at.to_be_bytes());
+        }
         let mut message = CONTEXT.to_vec();
         message.extend_from_slice(&out);
         out.extend_from_slice(&keys.sign(&message)?);
@@ -130,17 +198,26 @@ impl ShareCode {
         if bytes.len() < 5 || bytes[..4] != MAGIC {
             return Err(ShareCodeError::Malformed("it is not a share code inside"));
         }
-        if bytes[4] != VERSION {
-            return Err(ShareCodeError::UnsupportedVersion { found: bytes[4] });
+        let version = bytes[4];
+        if version != VERSION && version != VERSION_CHECK_IN {
+            return Err(ShareCodeError::UnsupportedVersion { found: version });
         }
         if bytes.len() < FIXED + SIGNATURE {
             return Err(ShareCodeError::Malformed("it is cut short"));
         }
         let name_len = usize::from(bytes[FIXED - 1]);
-        if bytes.len() != FIXED + name_len + SIGNATURE {
+        // Version 2 has a flag byte after the name, and the check-in if the flag is 1.
+        let extra = match (version, bytes.get(FIXED + name_len)) {
+            (VERSION, _) => 0,
+            (_, Some(0)) => 1,
+            (_, Some(1)) => 1 + CHECK_IN,
+            (_, Some(_)) => return Err(ShareCodeError::Malformed("its check-in flag is unknown")),
+            (_, None) => return Err(ShareCodeError::Malformed("it is cut short")),
+        };
+        if bytes.len() != FIXED + name_len + extra + SIGNATURE {
             return Err(ShareCodeError::Malformed("its length is wrong"));
         }
-        let (signed, signature) = bytes.split_at(FIXED + name_len);
+        let (signed, signature) = bytes.split_at(FIXED + name_len + extra);
         let field = |from: usize, len: usize| &signed[from..from + len];
         let mut ed25519_public = [0u8; 32];
         ed25519_public.copy_from_slice(field(25, 32));
@@ -166,6 +243,15 @@ impl ShareCode {
             .ok()
             .and_then(normalize_display_name)
             .ok_or(ShareCodeError::Malformed("its name is not valid text"))?;
+        let check_in = (extra > 1).then(|| {
+            let from = FIXED + name_len + 1;
+            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+            seed.copy_from_slice(field(from, 32));
+            CheckIn {
+                seed,
+                expires_at: u64_at(from + 32),
+            }
+        });
         Ok(ShareCode {
             address: eip55(field(5, 20)),
             ed25519_public,
@@ -174,6 +260,7 @@ impl ShareCode {
             chain_id: u64_at(90),
             issued_at: u64_at(98),
             display_name: name,
+            check_in,
         })
     }
 }
@@ -229,12 +316,50 @@ mod tests {
         bytes[n - 64..].copy_from_slice(&other[other.len() - 64..]);
         let forged = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
         assert_eq!(ShareCode::parse(&forged), Err(ShareCodeError::BadSignature));
-        bytes[4] = 2;
+        bytes[4] = 3;
         let newer = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
         assert_eq!(
             ShareCode::parse(&newer),
-            Err(ShareCodeError::UnsupportedVersion { found: 2 })
+            Err(ShareCodeError::UnsupportedVersion { found: 3 })
         );
+    }
+
+    #[test]
+    fn a_check_in_round_trips_and_is_signed() {
+        let k = keys(6, Role::Patient);
+        let check_in = CheckIn::generate(1_700_000_900).unwrap();
+        let text =
+            ShareCode::create_with(&k, "Ada", 424242, 1_700_000_000, Some(&check_in)).unwrap();
+        assert!(text.len() < 500, "{}", text.len());
+        let code = ShareCode::parse(&text).unwrap();
+        assert_eq!(code.check_in.as_ref(), Some(&check_in));
+        assert!(!format!("{code:?}").contains(&hex::encode(*check_in.seed)));
+        // The throwaway wallet is a stable function of the seed, and not the patient's.
+        let a = check_in.keys().unwrap();
+        let b = code.check_in.unwrap().keys().unwrap();
+        assert_eq!(a.address(), b.address());
+        assert_ne!(a.address(), k.address());
+        // A code without a check-in still reads as version 1.
+        let plain = ShareCode::create(&k, "Ada", 424242, 1_700_000_000).unwrap();
+        assert_eq!(ShareCode::parse(&plain).unwrap().check_in, None);
+        // The seed and the expiry are signed: changing either is caught.
+        let bytes = URL_SAFE_NO_PAD.decode(&text[PREFIX.len()..]).unwrap();
+        let at = bytes.len() - 64 - 8 - 32;
+        for i in [at, at + 31, at + 32, at + 39, at - 1] {
+            let mut changed = bytes.clone();
+            changed[i] ^= 1;
+            let changed = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&changed));
+            assert!(ShareCode::parse(&changed).is_err(), "byte {i}");
+        }
+        // Cut before the flag, or with an unknown flag.
+        let name_end = at - 1;
+        let mut unknown = bytes.clone();
+        unknown[name_end] = 7;
+        let unknown = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&unknown));
+        assert!(matches!(
+            ShareCode::parse(&unknown),
+            Err(ShareCodeError::Malformed(_))
+        ));
     }
 
     proptest! {
