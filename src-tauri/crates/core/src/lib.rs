@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod health;
 pub mod node_url;
+pub mod qr;
 pub mod records;
 pub mod settings;
 pub mod wallet;
