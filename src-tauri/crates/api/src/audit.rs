@@ -28,11 +28,17 @@ pub enum AuditAction {
     IdentityPublished,
     /// An authority published its public parameters.
     AuthorityPublished,
+    /// A clinic registered a record it made for a checked-in patient.
+    UploadedFor,
+    /// A patient offered a one-time check-in (showed a check-in code).
+    CheckInOffered,
+    /// A clinic redeemed a patient's check-in code.
+    CheckedIn,
 }
 
 impl AuditAction {
     /// Every action, in the order filters offer them.
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 13] = [
         AuditAction::Uploaded,
         AuditAction::Updated,
         AuditAction::Granted,
@@ -43,6 +49,9 @@ impl AuditAction {
         AuditAction::EmergencyAccessSet,
         AuditAction::IdentityPublished,
         AuditAction::AuthorityPublished,
+        AuditAction::UploadedFor,
+        AuditAction::CheckInOffered,
+        AuditAction::CheckedIn,
     ];
 
     /// For people (`uploaded`, `granted to`).
@@ -58,6 +67,9 @@ impl AuditAction {
             AuditAction::EmergencyAccessSet => "set emergency access for",
             AuditAction::IdentityPublished => "published their keys",
             AuditAction::AuthorityPublished => "published authority parameters",
+            AuditAction::UploadedFor => "uploaded a record for",
+            AuditAction::CheckInOffered => "offered a check-in",
+            AuditAction::CheckedIn => "checked in",
         }
     }
 
@@ -74,6 +86,9 @@ impl AuditAction {
             AuditAction::EmergencyAccessSet => "emergency_access_set",
             AuditAction::IdentityPublished => "identity_published",
             AuditAction::AuthorityPublished => "authority_published",
+            AuditAction::UploadedFor => "uploaded_for",
+            AuditAction::CheckInOffered => "check_in_offered",
+            AuditAction::CheckedIn => "checked_in",
         }
     }
 }

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod front_desk;
 pub mod health;
 pub mod records;
 pub mod settings;
@@ -20,6 +21,10 @@ pub mod wallet;
 use serde::{de::DeserializeOwned, Serialize};
 
 pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party};
+pub use front_desk::{
+    CheckInArgs, CheckInCode, CheckInRecordArgs, CheckInRequest, CheckInSession,
+    UploadForPatientArgs, UploadedForPatient, Verdict, VerifyArgs, VerifyOutcome,
+};
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use records::{
     AddProgress, AddStage, Category, ContentKind, DicomTag, FhirItem, FhirSummary, FileDraft,
@@ -197,6 +202,23 @@ pub mod commands {
         RemoveGroupMember = "remove_group_member" (GroupMemberArgs) -> Vec<GroupSummary>;
         /// The unlocked wallet's signed share code for the ledger's chain.
         GetShareCode = "get_share_code" (NoArgs) -> ShareCodeText;
+        /// A patient's one-time check-in code for a front desk (QR and text): offered on
+        /// the ledger, with the chosen records granted to it until it expires.
+        MakeCheckInCode = "make_check_in_code" (CheckInRequest) -> CheckInCode;
+        /// The front desk checks a patient in from a pasted code or a QR picture: the
+        /// code's signature, ledger and freshness checked, then redeemed once.
+        CheckInPatient = "check_in_patient" (CheckInArgs) -> CheckInSession;
+        /// The patients checked in at this clinic, newest first.
+        ListCheckIns = "list_check_ins" (NoArgs) -> Vec<CheckInSession>;
+        /// Logs the access, then opens a record a checked-in patient granted.
+        OpenCheckedIn = "open_checked_in" (CheckInRecordArgs) -> OpenedRecord;
+        /// Encrypts a file for a checked-in patient (their authority, their policy) and
+        /// registers it on the ledger as theirs, with this clinic as its author.
+        UploadForPatient = "upload_for_patient" (UploadForPatientArgs) -> UploadedForPatient;
+        /// Checks a file or CID against the ledger.
+        VerifyRecord = "verify_record" (VerifyArgs) -> Verdict;
+        /// Opens the system's file chooser for a picture; answers its path (none if cancelled).
+        PickPicture = "pick_picture" (NoArgs) -> Option<String>;
     }
 
     impl Streaming for AddRecord {

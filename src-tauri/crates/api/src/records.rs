@@ -146,6 +146,10 @@ pub struct RecordSummary {
     pub added_at: String,
     /// Its registration on the ledger.
     pub ledger: LedgerMark,
+    /// The clinic that made this record for the patient at its front desk (EIP-55), as
+    /// the ledger's `RecordUploaded` names it; `None` for records the patient added.
+    #[serde(default)]
+    pub uploaded_by: Option<String>,
 }
 
 /// Whether a record version is registered on the ledger.

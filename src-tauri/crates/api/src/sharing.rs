@@ -153,6 +153,10 @@ pub struct SharedRecord {
     pub expires_at: Option<String>,
     /// Whether the grant has expired (it no longer opens).
     pub expired: bool,
+    /// Shared with the clinic's emergency staff (`role:emergency`): opening it is logged
+    /// as an emergency access, shown as such to the patient.
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// The doctor's inbox.

@@ -316,6 +316,9 @@ pub fn action_of(event: &LedgerEvent) -> Option<AuditAction> {
         LedgerEvent::EmergencyAccessSet { .. } => AuditAction::EmergencyAccessSet,
         LedgerEvent::IdentityPublished { .. } => AuditAction::IdentityPublished,
         LedgerEvent::AuthorityPublished { .. } => AuditAction::AuthorityPublished,
+        LedgerEvent::RecordUploaded { .. } => AuditAction::UploadedFor,
+        LedgerEvent::CheckInOffered { .. } => AuditAction::CheckInOffered,
+        LedgerEvent::CheckInRedeemed { .. } => AuditAction::CheckedIn,
     })
 }
 
@@ -363,8 +366,21 @@ fn detail_of(event: &LedgerEvent) -> Option<String> {
         LedgerEvent::RecordAccessed {
             version,
             clause_hash,
+            authority,
             ..
-        } => vec![Some(format!("version {version}")), clause(clause_hash)],
+        } => vec![
+            Some(format!("version {version}")),
+            clause(clause_hash),
+            // A zero clause under a non-zero "authority" is a check-in code's grant.
+            (clause_hash.is_zero() && !authority.is_zero())
+                .then(|| "through a check-in code".to_owned()),
+        ],
+        LedgerEvent::RecordUploaded { .. } => vec![Some("version 1".to_owned())],
+        LedgerEvent::CheckInOffered { code, expiry, .. } => vec![
+            Some(format!("code {code}")),
+            Some(format!("until {}", rfc3339(*expiry))),
+        ],
+        LedgerEvent::CheckInRedeemed { code, .. } => vec![Some(format!("code {code}"))],
         LedgerEvent::EmergencyAccess { version, .. } => vec![Some(format!("version {version}"))],
         LedgerEvent::EmergencyAccessSet { allowed, .. } => vec![Some(
             if *allowed { "allowed" } else { "withdrawn" }.to_owned(),
@@ -377,6 +393,8 @@ fn detail_of(event: &LedgerEvent) -> Option<String> {
 fn subject_of(event: &LedgerEvent) -> Option<Address> {
     match event {
         LedgerEvent::EmergencyAccess { clinic, .. } => Some(*clinic),
+        LedgerEvent::RecordUploaded { owner, .. } => Some(*owner),
+        LedgerEvent::CheckInOffered { .. } => None,
         LedgerEvent::RecordAccessed { authority, .. } if !authority.is_zero() => Some(*authority),
         other => other.subject(),
     }
@@ -466,7 +484,12 @@ pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_js
         .iter()
         .map(|e| {
             let (code, display, action) = match e.action {
-                AuditAction::Uploaded => ("110110", "Patient Record", "C"),
+                AuditAction::Uploaded | AuditAction::UploadedFor => {
+                    ("110110", "Patient Record", "C")
+                }
+                AuditAction::CheckInOffered | AuditAction::CheckedIn => {
+                    ("110114", "User Authentication", "E")
+                }
                 AuditAction::Updated => ("110110", "Patient Record", "U"),
                 AuditAction::Accessed => ("110110", "Patient Record", "R"),
                 AuditAction::EmergencyAccess => ("110110", "Patient Record", "R"),

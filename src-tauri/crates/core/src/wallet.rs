@@ -613,6 +613,21 @@ impl WalletService {
         medwallet_vault::ShareCode::create(keys, &name, chain_id, now).map_err(user_error)
     }
 
+    /// The unlocked wallet's share code carrying `check_in` (a patient's one-time pass for
+    /// a front desk). Counts as activity.
+    pub fn check_in_code(
+        &mut self,
+        chain_id: u64,
+        check_in: &medwallet_vault::CheckIn,
+    ) -> Answer<String> {
+        let session = self.unlocked()?;
+        let name = session.identity().display_name.clone();
+        let keys = session.keys().map_err(user_error)?;
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        medwallet_vault::ShareCode::create_with(keys, &name, chain_id, now, Some(check_in))
+            .map_err(user_error)
+    }
+
     /// The id of the wallet whose session is open or was last open (locked or not).
     pub fn current_wallet_id(&self) -> Option<String> {
         self.session

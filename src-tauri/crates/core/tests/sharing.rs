@@ -1155,8 +1155,6 @@ async fn a_revocation_waits_while_ipfs_is_down_and_completes_when_it_is_back() {
 
 #[tokio::test]
 async fn a_pasted_share_code_is_checked_against_the_ledger() {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
     use medwallet_vault::ShareCode;
 
     let nodes = Nodes::start().await;
@@ -1195,15 +1193,7 @@ async fn a_pasted_share_code_is_checked_against_the_ledger() {
     // For another chain; signed by another key than the one the address published;
     // changed; not a code at all.
     let other_chain = ShareCode::create(&doctor_keys, "Dr. Who", 1, 1_800_000_000).unwrap();
-    let stranger = keys(103, Role::Doctor);
-    let mut bytes = URL_SAFE_NO_PAD.decode(&code["mwshare1:".len()..]).unwrap();
-    let n = bytes.len();
-    bytes[25..57].copy_from_slice(stranger.ed25519_public_key());
-    let mut message = b"medwallet/v1/share-code".to_vec();
-    message.extend_from_slice(&bytes[..n - 64]);
-    let signature = stranger.sign(&message).unwrap();
-    bytes[n - 64..].copy_from_slice(&signature);
-    let foreign = format!("mwshare1:{}", URL_SAFE_NO_PAD.encode(&bytes));
+    let foreign = signed_by_another(&code, &keys(103, Role::Doctor));
     let mut changed = code.clone().into_bytes();
     let at = changed.len() - 20;
     changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
@@ -1244,4 +1234,469 @@ async fn a_pasted_share_code_is_checked_against_the_ledger() {
         .unwrap();
     assert_eq!(grants[0].grantee, doctor.address);
     assert_eq!(grants[0].state, GrantState::Active, "{grants:?}");
+}
+
+/// `code` with its signing key replaced by `signer`'s and signed again: a valid signature,
+/// but not by the key the code's address published.
+fn signed_by_another(code: &str, signer: &WalletKeys) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let mut bytes = URL_SAFE_NO_PAD.decode(&code["mwshare1:".len()..]).unwrap();
+    let n = bytes.len();
+    bytes[25..57].copy_from_slice(signer.ed25519_public_key());
+    let mut message = b"medwallet/v1/share-code".to_vec();
+    message.extend_from_slice(&bytes[..n - 64]);
+    let signature = signer.sign(&message).unwrap();
+    bytes[n - 64..].copy_from_slice(&signature);
+    format!("mwshare1:{}", URL_SAFE_NO_PAD.encode(&bytes))
+}
+
+async fn trail_of(
+    nodes: &Nodes,
+    service: &RecordService,
+    owner: &Owner,
+) -> medwallet_api::AuditTrail {
+    AuditService::new(&nodes.root.join("patient"))
+        .trail(
+            owner,
+            &nodes.ledger,
+            &AuditQuery::default(),
+            &service.audit_context(owner).await.unwrap(),
+        )
+        .await
+        .unwrap()
+}
+
+fn now() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap()
+}
+
+#[tokio::test]
+async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads() {
+    use medwallet_api::{VerifyArgs, VerifyOutcome};
+    use medwallet_vault::ShareCode;
+
+    let nodes = Nodes::start().await;
+    let (patient_svc, desk_svc, other_svc) = (
+        nodes.service("patient"),
+        nodes.service("clinic"),
+        nodes.service("other-clinic"),
+    );
+    let patient_keys = keys(111, Role::Patient);
+    let patient = wallet(111, Role::Patient, "Ada");
+    let desk = wallet(112, Role::Clinic, "St Mary's front desk");
+    let other = wallet(113, Role::Clinic, "Elsewhere");
+    let shown = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "lab.pdf",
+        PDF,
+        "Blood panel",
+    )
+    .await;
+    let kept = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "note.txt",
+        TEXT,
+        "Private note",
+    )
+    .await;
+
+    // Only patients make check-ins, only clinics read them; the length is bounded.
+    let e = desk_svc
+        .offer_check_in(&desk, &nodes.ipfs, &nodes.ledger, &[], 15)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("Only a patient"), "{e:?}");
+    let e = patient_svc
+        .offer_check_in(&patient, &nodes.ipfs, &nodes.ledger, &[], 2)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("not offered"), "{e:?}");
+
+    // The patient shows a 15-minute check-in with one record; the desk reads its QR code
+    // from a PNG picture.
+    let offered = patient_svc
+        .offer_check_in(&patient, &nodes.ipfs, &nodes.ledger, &[shown.clone()], 15)
+        .await
+        .unwrap();
+    assert_eq!(offered.records, 1);
+    let code = ShareCode::create_with(
+        &patient_keys,
+        "Ada",
+        offered.chain_id,
+        now(),
+        Some(&offered.check_in),
+    )
+    .unwrap();
+    let picture = medwallet_core::qr::png(&code, 4).unwrap();
+    let read = medwallet_core::qr::read(&picture).unwrap();
+    assert_eq!(read, code);
+    let e = patient_svc
+        .check_in(&patient, &nodes.ipfs, &nodes.ledger, &read)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("Only a clinic"), "{e:?}");
+
+    // Bad codes, each named: damaged, signed by another key, a plain share code, not a code.
+    let mut damaged = read.clone().into_bytes();
+    let at = damaged.len() - 30;
+    damaged[at] = if damaged[at] == b'A' { b'B' } else { b'A' };
+    let damaged = String::from_utf8(damaged).unwrap();
+    let plain = ShareCode::create(&patient_keys, "Ada", offered.chain_id, now()).unwrap();
+    for (text, words) in [
+        (damaged.as_str(), "changed after it was made"),
+        (
+            signed_by_another(&read, &keys(114, Role::Patient)).as_str(),
+            "was not signed by",
+        ),
+        (plain.as_str(), "not a check-in code"),
+        ("hello", "not a medwallet check-in code"),
+    ] {
+        let e = desk_svc
+            .check_in(&desk, &nodes.ipfs, &nodes.ledger, text)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains(words), "{words}: {e:?}");
+    }
+
+    let session = desk_svc
+        .check_in(&desk, &nodes.ipfs, &nodes.ledger, &read)
+        .await
+        .unwrap();
+    assert_eq!(
+        (session.patient.as_str(), session.patient_name.as_str()),
+        (patient.address.as_str(), "Ada")
+    );
+    assert!(!session.expired);
+    let titles: Vec<&str> = session.records.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(titles, ["Blood panel"]);
+
+    // The granted record opens (logged first); the other does not.
+    let opened = desk_svc
+        .open_checked_in(
+            &desk,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.code_address,
+            &shown,
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened.record.title, "Blood panel");
+    let e = desk_svc
+        .open_checked_in(
+            &desk,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.code_address,
+            &kept,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("did not grant"), "{e:?}");
+
+    // A code checks in once: another desk, and this desk again, are refused.
+    let e = other_svc
+        .check_in(&other, &nodes.ipfs, &nodes.ledger, &read)
+        .await
+        .unwrap_err();
+    assert!(
+        e.message
+            .contains(&format!("already used, by {}", desk.address)),
+        "{e:?}"
+    );
+    let e = desk_svc
+        .check_in(&desk, &nodes.ipfs, &nodes.ledger, &read)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("already used at this desk"), "{e:?}");
+    assert_eq!(
+        desk_svc
+            .list_check_ins(&desk, &nodes.ipfs, &nodes.ledger)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Verify: the manifest's CID and a copy of it; a changed copy; the document itself
+    // and a changed one; something unknown.
+    let verify = |cid: Option<&str>, path: Option<&str>| {
+        let args = VerifyArgs {
+            cid: cid.map(str::to_owned),
+            path: path.map(str::to_owned),
+        };
+        let (svc, desk, nodes) = (&desk_svc, &desk, &nodes);
+        async move { svc.verify(desk, &nodes.ipfs, &nodes.ledger, &args).await }
+    };
+    let manifest_cid = opened.verification.manifest_cid.clone();
+    let v = verify(Some(&manifest_cid), None).await.unwrap();
+    assert_eq!(v.outcome, VerifyOutcome::Registered, "{v:?}");
+    assert_eq!(v.registered_by.as_deref(), Some(patient.address.as_str()));
+    assert_eq!(v.version, Some(1));
+    let manifest = cat(&nodes, &manifest_cid.parse().unwrap()).await;
+    let copy = nodes.file("manifest.bin", &manifest);
+    assert_eq!(
+        verify(None, Some(&copy)).await.unwrap().outcome,
+        VerifyOutcome::Registered
+    );
+    let mut changed = manifest.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    let v = verify(None, Some(&nodes.file("manifest-changed.bin", &changed)))
+        .await
+        .unwrap();
+    assert_eq!(v.outcome, VerifyOutcome::Altered, "{v:?}");
+    assert_eq!(v.record_id.as_deref(), Some(shown.as_str()));
+    let v = verify(None, Some(&nodes.file("copy-of-lab.pdf", PDF)))
+        .await
+        .unwrap();
+    assert_eq!(v.outcome, VerifyOutcome::Registered, "{v:?}");
+    let mut forged = PDF.to_vec();
+    let mid = forged.len() / 2;
+    forged[mid] ^= 0x20;
+    let v = verify(None, Some(&nodes.file("lab.pdf", &forged)))
+        .await
+        .unwrap();
+    assert_eq!(v.outcome, VerifyOutcome::Altered, "{v:?}");
+    let v = verify(
+        None,
+        Some(&nodes.file("unrelated.txt", b"nothing registered")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v.outcome, VerifyOutcome::Unknown, "{v:?}");
+    let unknown_cid = medwallet_records::cid::cid_of(b"never registered").to_string();
+    assert_eq!(
+        verify(Some(&unknown_cid), None).await.unwrap().outcome,
+        VerifyOutcome::Unknown
+    );
+    let e = verify(Some("bafy-not-a-cid"), None).await.unwrap_err();
+    assert!(e.message.contains("is not a CID"), "{e:?}");
+
+    // Upload for the patient: theirs, with the desk as author; another desk cannot.
+    let scan = nodes.file("potassium.txt", b"Potassium 4.1 mmol/L (3.5-5.1)\n");
+    let uploaded = desk_svc
+        .upload_for_patient(
+            &desk,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.code_address,
+            &scan,
+            &meta("Potassium"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(uploaded.patient, patient.address);
+    let e = other_svc
+        .upload_for_patient(
+            &other,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.code_address,
+            &scan,
+            &meta("Potassium"),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("not checked in at this desk"), "{e:?}");
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let list = patient_svc.list(&patient).await.unwrap();
+    let made = list
+        .iter()
+        .find(|r| r.id == uploaded.record_id)
+        .expect("in the patient's list");
+    assert_eq!(made.title, "Potassium");
+    assert_eq!(made.uploaded_by.as_deref(), Some(desk.address.as_str()));
+    let mine = patient_svc
+        .open(&patient, &nodes.ipfs, &uploaded.record_id)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&mine.view, RecordView::Text { text, .. } if text.contains("Potassium 4.1")),
+        "{:?}",
+        mine.view
+    );
+    // The patient's trail: the check-in offered and redeemed, the opening, the upload.
+    let trail = trail_of(&nodes, &patient_svc, &patient).await;
+    for (action, actor) in [
+        (AuditAction::CheckInOffered, &patient.address),
+        (AuditAction::CheckedIn, &desk.address),
+        (AuditAction::Accessed, &desk.address),
+        (AuditAction::UploadedFor, &desk.address),
+    ] {
+        assert!(
+            trail
+                .entries
+                .iter()
+                .any(|e| e.action == action && &e.actor.address == actor),
+            "{action:?} by {actor}: {trail:?}"
+        );
+    }
+
+    // After the check-in's time, the desk can neither open nor upload; the patient's pass
+    // takes the grant back.
+    medwallet_ledger::testing::advance_time(&nodes.ledger.url, 16 * 60)
+        .await
+        .unwrap();
+    let e = desk_svc
+        .open_checked_in(
+            &desk,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.code_address,
+            &shown,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("expired"), "{e:?}");
+    let e = desk_svc
+        .upload_for_patient(
+            &desk,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.code_address,
+            &scan,
+            &meta("Late"),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("expired"), "{e:?}");
+    // An expired code is refused before anything is sent.
+    let late = patient_svc
+        .offer_check_in(&patient, &nodes.ipfs, &nodes.ledger, &[], 5)
+        .await
+        .unwrap();
+    let late_code = ShareCode::create_with(
+        &patient_keys,
+        "Ada",
+        late.chain_id,
+        now(),
+        Some(&late.check_in),
+    )
+    .unwrap();
+    medwallet_ledger::testing::advance_time(&nodes.ledger.url, 6 * 60)
+        .await
+        .unwrap();
+    let e = other_svc
+        .check_in(&other, &nodes.ipfs, &nodes.ledger, &late_code)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("expired"), "{e:?}");
+}
+
+#[tokio::test]
+async fn emergency_access_is_logged_as_an_emergency() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, clinic_svc, staff_svc) = (
+        nodes.service("patient"),
+        nodes.service("clinic"),
+        nodes.service("staff"),
+    );
+    let patient = wallet(121, Role::Patient, "Ada");
+    let clinic = wallet(122, Role::Clinic, "St Mary's");
+    let medic = wallet(123, Role::Doctor, "Dr. Quick");
+    staff_svc
+        .list_shared(&medic, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    clinic_svc
+        .issue_staff_key(
+            &clinic,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &medic.address,
+            &["role:emergency".to_owned()],
+        )
+        .await
+        .unwrap();
+    let record = add(&nodes, &patient_svc, &patient, "lab.pdf", PDF, "Allergies").await;
+    let grants = patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_role(&record, &clinic.address, "role:emergency"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        grants.iter().all(|g| g.state == GrantState::Active),
+        "{grants:?}"
+    );
+
+    let inbox = staff_svc
+        .list_shared(&medic, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(
+        inbox
+            .records
+            .iter()
+            .any(|r| r.record_id == record && r.emergency),
+        "{inbox:?}"
+    );
+    staff_svc
+        .open_shared(&medic, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+    let trail = trail_of(&nodes, &patient_svc, &patient).await;
+    assert!(
+        trail
+            .entries
+            .iter()
+            .any(|e| e.action == AuditAction::EmergencyAccessSet),
+        "{trail:?}"
+    );
+    assert!(
+        trail
+            .entries
+            .iter()
+            .any(|e| e.action == AuditAction::EmergencyAccess && e.actor.address == medic.address),
+        "{trail:?}"
+    );
+    assert!(
+        !trail
+            .entries
+            .iter()
+            .any(|e| e.action == AuditAction::Accessed && e.actor.address == medic.address),
+        "an emergency opening is not logged as an ordinary one: {trail:?}"
+    );
+
+    // Withdrawn: the clinic is no longer marked, and nothing opens.
+    patient_svc
+        .revoke(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &record,
+            &clinic.address,
+            Some("role:emergency"),
+        )
+        .await
+        .unwrap();
+    let e = staff_svc
+        .open_shared(&medic, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("not shared"), "{e:?}");
+    let trail = trail_of(&nodes, &patient_svc, &patient).await;
+    assert_eq!(
+        trail
+            .entries
+            .iter()
+            .filter(|e| e.action == AuditAction::EmergencyAccessSet)
+            .count(),
+        2,
+        "{trail:?}"
+    );
 }

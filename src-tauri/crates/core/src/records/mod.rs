@@ -48,6 +48,7 @@ pub use errors::{node_error, stream_error};
 pub use inspect::inspect as inspect_files;
 pub(crate) use register::ledger_words;
 pub use register::LedgerTarget;
+pub use sharing::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
 use store::{Object, RecordStore, State, Step, StoredRecord};
 
 type Answer<T> = Result<T, UserError>;
@@ -798,10 +799,18 @@ impl RecordService {
                 *entry = row;
             }
         }
+        let authors: HashMap<String, String> = store
+            .uploaded_by()
+            .await
+            .map_err(errors::store_error)?
+            .into_iter()
+            .collect();
         let mut out = Vec::with_capacity(latest.len());
         for row in &rows {
             if latest.get(row.record_id.as_str()).map(|r| r.version) == Some(row.version) {
-                out.push(self.summary(owner, row)?);
+                let mut summary = self.summary(owner, row)?;
+                summary.uploaded_by = authors.get(&row.record_id).cloned();
+                out.push(summary);
             }
         }
         Ok(out)
@@ -1277,6 +1286,7 @@ fn summary_of(m: &manifest::Manifest, row: &StoredRecord, uploading: bool) -> Re
         status,
         content_cid: row.content_cid.clone(),
         added_at: row.added_at.clone(),
+        uploaded_by: None,
     }
 }
 

@@ -62,6 +62,7 @@ pub(crate) fn facts(events: &[LoggedEvent], grantee: Address, clause: B256) -> V
                     version: *version,
                     at,
                 }),
+                LedgerEvent::RecordUploaded { .. } => Some(Fact::Version { version: 1, at }),
                 LedgerEvent::AccessGranted {
                     grantee: g,
                     clause_hash,
@@ -78,6 +79,8 @@ pub(crate) fn facts(events: &[LoggedEvent], grantee: Address, clause: B256) -> V
                     clause_hash,
                     ..
                 } if (clause.is_zero() && *accessor == grantee && authority.is_zero())
+                    // A check-in code's grant: the clinic that redeemed it opened it.
+                    || (clause.is_zero() && clause_hash.is_zero() && *authority == grantee)
                     || (!clause.is_zero() && *authority == grantee && *clause_hash == clause) =>
                 {
                     Some(Fact::Accessed { at })

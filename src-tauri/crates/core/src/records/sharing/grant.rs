@@ -17,6 +17,11 @@ use super::groups::group_term;
 use super::{b256, id_attribute, not_published, parse_address, unpin, Failure};
 use medwallet_api::UserError;
 
+/// The clause of a grant to a clinic's emergency staff: granting it also marks the clinic
+/// as the record's emergency clinic on the ledger (`setEmergencyAccess`), so that
+/// openings through it are logged as `EmergencyAccess`.
+pub(crate) const EMERGENCY_CLAUSE: &str = "role:emergency";
+
 /// The on-chain name of a clause: keccak256 of its canonical text.
 pub(crate) fn clause_hash(clause: &str) -> B256 {
     keccak256(clause.as_bytes())
@@ -135,6 +140,17 @@ impl RecordService {
             Some(clause) => {
                 self.ensure_clinic_params(store, ipfs, conn, grantee)
                     .await?;
+                if clause == EMERGENCY_CLAUSE {
+                    // Marked before the grant exists, so a live grant is always marked.
+                    conn.client
+                        .set_emergency_access(
+                            b256(&row.record_id).map_err(Failure::user)?,
+                            grantee,
+                            true,
+                        )
+                        .await
+                        .map_err(|e| Failure::ledger(&e))?;
+                }
                 clause_hash(clause)
             }
         };
@@ -250,6 +266,23 @@ impl RecordService {
         holder: Address,
         attributes: &[String],
     ) -> Result<(), Failure> {
+        self.issue_key_sealed(store, owner, ipfs, conn, holder, None, attributes)
+            .await
+    }
+
+    /// [`issue_key_to`](Self::issue_key_to), sealed to `seal_to` when given (a check-in's
+    /// throwaway wallet, which publishes nothing) instead of the holder's published key.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn issue_key_sealed(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+        holder: Address,
+        seal_to: Option<&[u8; 32]>,
+        attributes: &[String],
+    ) -> Result<(), Failure> {
         let contract = conn.contract.to_string();
         let holder_text = holder.to_string();
         let known = store
@@ -261,23 +294,27 @@ impl RecordService {
             Some(Issued { tx: Some(_), .. }) => return Ok(()),
             Some(pending) => pending,
             None => {
-                let identity = directory::identity_of(&conn.node, conn.contract, holder)
-                    .await
-                    .map_err(|e| Failure::ledger(&e))?
-                    .ok_or_else(|| Failure::waiting(not_published(&holder).to_string()))?;
+                let hpke_key = match seal_to {
+                    Some(key) => *key,
+                    None => {
+                        directory::identity_of(&conn.node, conn.contract, holder)
+                            .await
+                            .map_err(|e| Failure::ledger(&e))?
+                            .ok_or_else(|| Failure::waiting(not_published(&holder).to_string()))?
+                            .hpke_key
+                    }
+                };
                 let key = owner
                     .authority()
                     .map_err(Failure::user)?
                     .issue_key(attributes, &mut medwallet_abe::rand_core::OsRng)
                     .map_err(|e| Failure::waiting(format!("The key could not be issued: {e}.")))?;
                 let aad = IssuedKey::aad_for(&conn.me.0 .0, &holder.0 .0);
-                let (enc, ciphertext) = medwallet_vault::hpke_seal(
-                    &identity.hpke_key,
-                    HPKE_INFO,
-                    &key.to_bytes(),
-                    &aad,
-                )
-                .map_err(|e| Failure::waiting(format!("The key could not be sealed: {e}.")))?;
+                let (enc, ciphertext) =
+                    medwallet_vault::hpke_seal(&hpke_key, HPKE_INFO, &key.to_bytes(), &aad)
+                        .map_err(|e| {
+                            Failure::waiting(format!("The key could not be sealed: {e}."))
+                        })?;
                 let encapped_key: [u8; 32] = enc
                     .as_slice()
                     .try_into()

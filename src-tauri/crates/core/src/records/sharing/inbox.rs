@@ -31,13 +31,14 @@ use super::super::{
     RecordService, Sink, MAX_VIEW_SIZE,
 };
 use super::directory::fetch_small;
+use super::grant::{clause_hash, EMERGENCY_CLAUSE};
 use super::{chain_time, directory, now_unix, rfc3339};
 
 /// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
 /// clause under an authority that issued it a key (a role at its clinic).
 #[derive(Debug, Clone)]
-struct Share {
-    record_id: B256,
+pub(super) struct Share {
+    pub(super) record_id: B256,
     owner: Address,
     shared_at: u64,
     expiry: u64,
@@ -46,7 +47,7 @@ struct Share {
 }
 
 impl Share {
-    fn expired(&self, now: i64) -> bool {
+    pub(super) fn expired(&self, now: i64) -> bool {
         self.expiry != 0 && i64::try_from(self.expiry).unwrap_or(i64::MAX) <= now
     }
 
@@ -54,29 +55,57 @@ impl Share {
     fn key_authority(&self) -> Address {
         self.via.map_or(self.owner, |(authority, _)| authority)
     }
+
+    /// A grant to a clinic's emergency staff (`role:emergency`): opened, it is logged as
+    /// an emergency access.
+    fn emergency(&self) -> bool {
+        self.via
+            .is_some_and(|(_, clause)| clause == clause_hash(EMERGENCY_CLAUSE))
+    }
+}
+
+/// Who opens: this wallet, or a check-in's throwaway wallet (its address and the X25519
+/// key the patient sealed its attribute key to).
+pub(super) struct Holder<'a> {
+    pub address: Address,
+    pub hpke_secret: &'a [u8; 32],
+}
+
+impl<'a> Holder<'a> {
+    pub(super) fn of(owner: &'a Owner) -> Answer<Holder<'a>> {
+        Ok(Holder {
+            address: owner
+                .address
+                .parse()
+                .map_err(|_| internal("the wallet's address", &owner.address))?,
+            hpke_secret: &owner.hpke_secret,
+        })
+    }
 }
 
 /// A shared record, resolved and decrypted up to its manifest.
-struct Resolved {
-    share: Share,
-    version: u32,
-    manifest: manifest::Manifest,
+pub(super) struct Resolved {
+    pub(super) share: Share,
+    pub(super) version: u32,
+    pub(super) manifest: manifest::Manifest,
     manifest_cid: String,
     capsule_cid: String,
     dek: DataKey,
     registered: (String, u64),
+    /// The clinic that registered version 1 for the owner (`RecordUploaded`), if one did.
+    uploaded_by: Option<Address>,
 }
 
 /// What the ledger says reaches this wallet: keys by issuing authority, live grants
 /// (person grants first, newest first).
-struct Found {
+pub(super) struct Found {
     keys: HashMap<Address, Vec<u8>>,
-    shares: Vec<Share>,
+    pub(super) shares: Vec<Share>,
 }
 
 impl Found {
     /// The routes to one record, person grant first.
-    fn routes(&self, record_id: B256) -> impl Iterator<Item = &Share> {
+    pub(super) fn routes(&self, record_id: B256) -> impl Iterator<Item = &Share> {
         self.shares.iter().filter(move |s| s.record_id == record_id)
     }
 }
@@ -124,7 +153,11 @@ fn live_grants(
     live
 }
 
-async fn find(node: &LedgerNode, contract: Address, me: Address) -> Result<Found, LedgerError> {
+pub(super) async fn find(
+    node: &LedgerNode,
+    contract: Address,
+    me: Address,
+) -> Result<Found, LedgerError> {
     let events = directory::events(node, contract, &EventFilter::Wallet(me)).await?;
     let mut keys = HashMap::new();
     for e in &events {
@@ -155,7 +188,7 @@ async fn find(node: &LedgerNode, contract: Address, me: Address) -> Result<Found
     })
 }
 
-fn ledger_error(e: &LedgerError) -> UserError {
+pub(super) fn ledger_error(e: &LedgerError) -> UserError {
     UserError::new(
         directory::words(e),
         "Check the ledger node in Settings; shared records are read from it.",
@@ -192,6 +225,7 @@ impl RecordService {
             problems: Vec::new(),
         };
         let mut seen = Vec::new();
+        let holder = Holder::of(owner)?;
         for share in &found.shares {
             if seen.contains(&share.record_id) {
                 continue;
@@ -204,7 +238,7 @@ impl RecordService {
             }
             let resolved = self
                 .resolve(
-                    owner,
+                    &holder,
                     &node,
                     &conn.node,
                     conn.contract,
@@ -226,22 +260,7 @@ impl RecordService {
                 }
             };
             seen.push(share.record_id);
-            inbox.records.push(SharedRecord {
-                record_id: r.share.record_id.to_string(),
-                version: r.version,
-                owner: r.share.owner.to_string(),
-                title: r.manifest.title.clone(),
-                category: Category::parse(&r.manifest.category).unwrap_or(Category::Other),
-                date: r.manifest.date.clone(),
-                author: r.manifest.author.clone(),
-                file_name: r.manifest.file_name.clone(),
-                kind: kind_of(&r.manifest),
-                size: r.manifest.size,
-                shared_at: rfc3339(i64::try_from(r.share.shared_at).unwrap_or(0)),
-                expires_at: (r.share.expiry != 0)
-                    .then(|| rfc3339(i64::try_from(r.share.expiry).unwrap_or(i64::MAX))),
-                expired: r.share.expired(now),
-            });
+            inbox.records.push(shared_entry(&r, now));
         }
         Ok(inbox)
     }
@@ -291,10 +310,11 @@ impl RecordService {
         let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
         let mut keys = HashMap::new();
         let mut opened = None;
+        let holder = Holder::of(owner)?;
         for share in live {
             if let Some(r) = self
                 .resolve(
-                    owner,
+                    &holder,
                     &node,
                     &conn.node,
                     conn.contract,
@@ -318,6 +338,11 @@ impl RecordService {
         // The access is on the ledger before anything is decrypted.
         let logged = match r.share.via {
             None => conn.client.log_access(wanted, r.version).await,
+            Some((clinic, _)) if r.share.emergency() => {
+                conn.client
+                    .log_emergency_access(wanted, r.version, clinic)
+                    .await
+            }
             Some((authority, clause)) => {
                 conn.client
                     .log_clause_access(wanted, r.version, authority, clause)
@@ -337,34 +362,21 @@ impl RecordService {
                     "The record opens only once the opening is logged; try again when the ledger answers.",
                 ),
             })?;
+        self.show_resolved(owner, &node, r, record_id).await
+    }
 
-        let expected: Cid = r
-            .manifest
-            .content_cid
-            .parse()
-            .map_err(|e| errors::altered("manifest", &format!("content CID: {e}")))?;
-        let store = self.store(&owner.wallet_id).await?;
-        let temp = store.temp_path(&format!("{record_id}-v{}.shared", r.version));
-        let file = std::fs::File::create(&temp).map_err(|e| errors::disk_error(&temp, &e))?;
-        if let Err(e) = node
-            .cat_to(&expected, file, stream::ciphertext_len(r.manifest.size))
-            .await
-        {
-            let _ = std::fs::remove_file(&temp);
-            return Err(node_error(&e));
-        }
+    /// Fetches, verifies and decrypts a resolved record whose opening is logged.
+    pub(super) async fn show_resolved(
+        &self,
+        owner: &Owner,
+        node: &IpfsNode,
+        r: Resolved,
+        record_id: &str,
+    ) -> Answer<OpenedRecord> {
         let show = r.manifest.size <= MAX_VIEW_SIZE;
-        let decrypted =
-            decrypt_file(&r.dek, temp.clone(), Sink::Memory, show, r.manifest.size).await;
-        let _ = std::fs::remove_file(&temp);
-        let (result, memory) = decrypted?;
-        let decrypted = result.map_err(|e| stream_error(e, "content"))?;
-        if decrypted.cid != expected || decrypted.plaintext_len != r.manifest.size {
-            return Err(errors::altered(
-                "content",
-                "its bytes do not match what the record's manifest names",
-            ));
-        }
+        let (memory, chunks) = self
+            .decrypt_resolved(owner, node, &r, record_id, show)
+            .await?;
         let kind = kind_of(&r.manifest);
         let view = if show {
             let mime = r.manifest.mime_type.clone();
@@ -398,16 +410,57 @@ impl RecordService {
                     block_number: r.registered.1,
                     tx_hash: r.registered.0.clone(),
                 },
+                uploaded_by: r.uploaded_by.map(|a| a.to_string()),
             },
             verification: Verification {
                 content_cid: r.manifest.content_cid.clone(),
                 manifest_cid: r.manifest_cid,
                 capsule_cid: r.capsule_cid,
-                chunks: decrypted.chunks,
+                chunks,
                 source: "ipfs".to_owned(),
             },
             view,
         })
+    }
+
+    /// Fetches a resolved record's content and decrypts it, checking it against its
+    /// manifest; answers the plaintext (kept only if `keep`) and the chunk count. The
+    /// opening must be logged before this is called.
+    pub(super) async fn decrypt_resolved(
+        &self,
+        owner: &Owner,
+        node: &IpfsNode,
+        r: &Resolved,
+        record_id: &str,
+        keep: bool,
+    ) -> Answer<(Vec<u8>, u64)> {
+        let expected: Cid = r
+            .manifest
+            .content_cid
+            .parse()
+            .map_err(|e| errors::altered("manifest", &format!("content CID: {e}")))?;
+        let store = self.store(&owner.wallet_id).await?;
+        let temp = store.temp_path(&format!("{record_id}-v{}.shared", r.version));
+        let file = std::fs::File::create(&temp).map_err(|e| errors::disk_error(&temp, &e))?;
+        if let Err(e) = node
+            .cat_to(&expected, file, stream::ciphertext_len(r.manifest.size))
+            .await
+        {
+            let _ = std::fs::remove_file(&temp);
+            return Err(node_error(&e));
+        }
+        let decrypted =
+            decrypt_file(&r.dek, temp.clone(), Sink::Memory, keep, r.manifest.size).await;
+        let _ = std::fs::remove_file(&temp);
+        let (result, memory) = decrypted?;
+        let decrypted = result.map_err(|e| stream_error(e, "content"))?;
+        if decrypted.cid != expected || decrypted.plaintext_len != r.manifest.size {
+            return Err(errors::altered(
+                "content",
+                "its bytes do not match what the record's manifest names",
+            ));
+        }
+        Ok((memory, decrypted.chunks))
     }
 
     /// Finds a shared record's latest version and current capsule on the ledger, opens
@@ -415,9 +468,9 @@ impl RecordService {
     /// a role grant), and the manifest with the data key. `None`: a role grant whose
     /// clause this wallet's key does not meet.
     #[allow(clippy::too_many_arguments)]
-    async fn resolve(
+    pub(super) async fn resolve(
         &self,
-        owner: &Owner,
+        holder: &Holder<'_>,
         node: &IpfsNode,
         ledger: &LedgerNode,
         contract: Address,
@@ -429,6 +482,7 @@ impl RecordService {
             .await
             .map_err(|e| ledger_error(&e))?;
         let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;
+        let mut uploaded_by = None;
         // Every capsule the owner named, in chain order: the current one is the last that
         // is for the latest version (a grant wrapped for version n can be mined after
         // version n+1 was registered).
@@ -454,6 +508,21 @@ impl RecordService {
                         manifest_cid.to_vec(),
                         (e.meta.tx_hash.to_string(), e.meta.block_number),
                     ));
+                    capsules.push(c.to_vec());
+                }
+                LedgerEvent::RecordUploaded {
+                    owner: o,
+                    author,
+                    manifest_cid,
+                    capsule_cid: c,
+                    ..
+                } if *o == share.owner => {
+                    latest = Some((
+                        1,
+                        manifest_cid.to_vec(),
+                        (e.meta.tx_hash.to_string(), e.meta.block_number),
+                    ));
+                    uploaded_by = Some(*author);
                     capsules.push(c.to_vec());
                 }
                 LedgerEvent::AccessGranted {
@@ -506,7 +575,7 @@ impl RecordService {
                     "Ask the patient to share it again; the key is issued with the share.",
                 )
             })?;
-            let key = self.open_issued_key(owner, node, key_cid, issuer).await?;
+            let key = self.open_issued_key(holder, node, key_cid, issuer).await?;
             slot.insert(key);
         }
         let key = keys
@@ -532,13 +601,14 @@ impl RecordService {
             capsule_cid: capsule_cid.to_string(),
             dek,
             registered,
+            uploaded_by,
         }))
     }
 
     /// Fetches and opens a key an authority issued to this wallet.
     async fn open_issued_key(
         &self,
-        owner: &Owner,
+        holder: &Holder<'_>,
         node: &IpfsNode,
         key_cid: &[u8],
         authority: Address,
@@ -553,15 +623,12 @@ impl RecordService {
             )
         };
         let envelope = IssuedKey::from_bytes(&bytes).map_err(|e| damaged(&e.to_string()))?;
-        let me: Address = owner
-            .address
-            .parse()
-            .map_err(|_| internal("the wallet's address", &owner.address))?;
+        let me = holder.address;
         if envelope.authority != authority.0 .0 || envelope.holder != me.0 .0 {
             return Err(damaged("it names another issuer or holder"));
         }
         let plain = medwallet_vault::hpke_open(
-            &owner.hpke_secret,
+            holder.hpke_secret,
             &envelope.encapped_key,
             &envelope.ciphertext,
             HPKE_INFO,
@@ -569,6 +636,27 @@ impl RecordService {
         )
         .map_err(|_| damaged("it does not open with this wallet's key"))?;
         UserKey::from_bytes(&plain).map_err(|e| damaged(&e.to_string()))
+    }
+}
+
+/// A resolved record as the inbox lists it.
+pub(super) fn shared_entry(r: &Resolved, now: i64) -> SharedRecord {
+    SharedRecord {
+        record_id: r.share.record_id.to_string(),
+        version: r.version,
+        owner: r.share.owner.to_string(),
+        title: r.manifest.title.clone(),
+        category: Category::parse(&r.manifest.category).unwrap_or(Category::Other),
+        date: r.manifest.date.clone(),
+        author: r.manifest.author.clone(),
+        file_name: r.manifest.file_name.clone(),
+        kind: kind_of(&r.manifest),
+        size: r.manifest.size,
+        shared_at: rfc3339(i64::try_from(r.share.shared_at).unwrap_or(0)),
+        expires_at: (r.share.expiry != 0)
+            .then(|| rfc3339(i64::try_from(r.share.expiry).unwrap_or(i64::MAX))),
+        expired: r.share.expired(now),
+        emergency: r.share.emergency(),
     }
 }
 
@@ -589,6 +677,7 @@ fn expired_entry(share: &Share) -> SharedRecord {
         shared_at: rfc3339(i64::try_from(share.shared_at).unwrap_or(0)),
         expires_at: Some(rfc3339(i64::try_from(share.expiry).unwrap_or(i64::MAX))),
         expired: true,
+        emergency: share.emergency(),
     }
 }
 

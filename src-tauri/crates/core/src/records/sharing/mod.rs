@@ -27,8 +27,10 @@
 //! sends a second `AccessGranted` for the same grant: harmless, and visible in the trail.
 //! So a node that is down delays work and loses none. One pass runs at a time.
 
+mod check_in;
 mod directory;
 mod exposure;
+mod front_desk_store;
 mod grant;
 mod grant_store;
 mod groups;
@@ -36,6 +38,8 @@ mod inbox;
 mod revision;
 mod revoke;
 mod staff;
+mod upload_for;
+mod verify;
 
 use medwallet_abe::Policy;
 use medwallet_api::{ClauseText, GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
@@ -53,6 +57,7 @@ use medwallet_vault::{ShareCode, ShareCodeError};
 /// Why a sharing step waits, and whether a node itself failed (then the rest waits for
 /// the next pass): the registration step's failure, with the sharing steps' causes.
 pub(crate) use super::register::RegisterFailure as Failure;
+pub use check_in::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
 
 impl Failure {
     pub(crate) fn ipfs(e: &IpfsError) -> Self {
@@ -487,6 +492,7 @@ impl RecordService {
     ) -> Option<String> {
         let _one_pass = self.sharing.lock().await;
         let now = now_unix();
+        let mut problem_before = None;
         let connected = match ledger.contract {
             Some(_) => Some(directory::connect(owner, ledger).await),
             None => None,
@@ -511,6 +517,12 @@ impl RecordService {
             self.note_failures(store, &f, force).await;
             return Some(f.reason);
         }
+        // Records clinics made for this patient at their front desks join its list.
+        if owner.role == medwallet_vault::Role::Patient {
+            if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
+                problem_before = Some(f.reason);
+            }
+        }
         // New members get keys, and after a removal the others get the next epoch's,
         // before any record is re-encrypted for it.
         if owner.authority_seed.is_some() {
@@ -523,7 +535,7 @@ impl RecordService {
             Ok(d) => d,
             Err(e) => return Some(errors::store_error(e).message),
         };
-        let mut problem = None;
+        let mut problem = problem_before;
         for grant in due {
             let outcome = match grant.phase {
                 GrantPhase::Sending => self.send_grant(store, owner, ipfs, &conn, &grant).await,

@@ -10,6 +10,7 @@ use super::super::store::RecordStore;
 use super::super::{LedgerTarget, Owner, RecordService};
 use super::directory::{self, Connected};
 use super::grant::clause_hash;
+use super::grant::EMERGENCY_CLAUSE;
 use super::grant_store::GrantRow;
 use super::{b256, exposure, now_unix, parse_address, unpin, Failure};
 
@@ -118,6 +119,13 @@ impl RecordService {
                 Err(e) => return Err(Failure::ledger(&e)),
             }
         };
+        if !grant.leave && grant.clause.as_deref() == Some(EMERGENCY_CLAUSE) {
+            // The clinic is no longer the record's emergency clinic either.
+            conn.client
+                .set_emergency_access(record_id, grantee, false)
+                .await
+                .map_err(|e| Failure::ledger(&e))?;
+        }
         // The version it replaces is no longer the record's: unpin its objects (those
         // before it were unpinned when it replaced them).
         let older: Vec<String> = store

@@ -1,0 +1,139 @@
+//! The clinic's front desk and the patient's side of it: a one-time check-in code shown as
+//! a QR code, checking a patient in from it, verifying a file against the ledger, and
+//! uploading a record for a checked-in patient.
+
+use serde::{Deserialize, Serialize};
+
+use crate::records::RecordMetadata;
+use crate::sharing::SharedRecord;
+
+/// What the patient's check-in card asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInRequest {
+    /// Records the front desk may open, once checked in (may be empty: identity only,
+    /// and the clinic may upload records for you).
+    pub record_ids: Vec<String>,
+    /// Minutes until the code, and the grants it carries, expire (5 ..= 1440).
+    pub valid_minutes: u32,
+}
+
+/// A check-in code made for the front desk: show the QR code, or give the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInCode {
+    /// The signed code (`mwshare1:…`). It holds a one-time key: show it only to the desk.
+    pub code: String,
+    /// The same as a QR code, as an SVG document (made in the Rust process).
+    pub qr_svg: String,
+    /// When it expires (RFC 3339, ledger time).
+    pub expires_at: String,
+    /// How many records it lets the desk open.
+    pub records: u32,
+}
+
+/// What the front desk read: pasted text, or a picture of a QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInArgs {
+    /// The pasted code, or the path of a picture (PNG or JPEG) of its QR code.
+    pub text: Option<String>,
+    /// The path of a picture (PNG or JPEG) of the QR code.
+    pub picture: Option<String>,
+}
+
+/// A patient checked in at this clinic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInSession {
+    /// The check-in's ledger address (the code's).
+    pub code_address: String,
+    /// The patient's address (EIP-55), checked against the keys it published.
+    pub patient: String,
+    /// The name the patient put in the code (their choice).
+    pub patient_name: String,
+    /// When the patient made the code (RFC 3339).
+    pub issued_at: String,
+    /// When this clinic redeemed it (RFC 3339).
+    pub checked_in_at: String,
+    /// Until when its grants open and records can be uploaded (RFC 3339, ledger time).
+    pub expires_at: String,
+    /// Whether that time is over.
+    pub expired: bool,
+    /// The records the patient granted with the code (titles decrypted for the desk).
+    pub records: Vec<SharedRecord>,
+    /// Grants that could not be read, in words.
+    pub problems: Vec<String>,
+}
+
+/// One record of a check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInRecordArgs {
+    /// The check-in (its code address).
+    pub code_address: String,
+    /// The record.
+    pub record_id: String,
+}
+
+/// A record the desk uploads for a checked-in patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadForPatientArgs {
+    /// The check-in (its code address).
+    pub code_address: String,
+    /// The file.
+    pub path: String,
+    /// Its title, category, date and author.
+    pub metadata: RecordMetadata,
+}
+
+/// A record uploaded for a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedForPatient {
+    /// The new record.
+    pub record_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its owner (the patient).
+    pub patient: String,
+    /// The registering transaction.
+    pub tx_hash: String,
+}
+
+/// What to verify: a CID, or a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyArgs {
+    /// A CID (`bafy…`) of a record's object.
+    pub cid: Option<String>,
+    /// The path of a file: a record as stored on IPFS, or a document this wallet can
+    /// compare with a record it can read.
+    pub path: Option<String>,
+}
+
+/// The answer of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyOutcome {
+    /// Exactly a version registered on the ledger, and the record's latest.
+    Registered,
+    /// Exactly a version registered on the ledger, since replaced by a newer one.
+    Superseded,
+    /// It claims to be (or resembles) a registered record, but its bytes differ.
+    Altered,
+    /// Nothing on the ledger (that this wallet can read) matches it.
+    Unknown,
+}
+
+/// A verification, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The outcome.
+    pub outcome: VerifyOutcome,
+    /// One sentence for the desk.
+    pub headline: String,
+    /// What was compared, who registered it and when.
+    pub details: Vec<String>,
+    /// The record, if one was found.
+    pub record_id: Option<String>,
+    /// Its version, if one matched.
+    pub version: Option<u32>,
+    /// Who registered it (EIP-55).
+    pub registered_by: Option<String>,
+    /// When (RFC 3339, block time).
+    pub registered_at: Option<String>,
+}

@@ -1,0 +1,536 @@
+//! The one-time check-in at a clinic's front desk.
+//!
+//! The patient's wallet makes a throwaway wallet from a fresh seed, offers a check-in to
+//! its address on the ledger (`offerCheckIn`, until an expiry), issues it a key
+//! (`id:<code address>`) and grants it the records the patient chose, expiring with the
+//! check-in. The seed goes into the patient's signed share code, shown as a QR code.
+//!
+//! The desk reads the code, checks its signature against the key the patient published,
+//! its chain and its freshness, and that the patient offered exactly this check-in; then
+//! redeems it (`redeemCheckIn`, signed with the code's key for this clinic's address:
+//! once, before it expires; a second reading is refused by the contract). It keeps the
+//! seed (sealed under its local key) to open the granted records until the expiry, each
+//! opening logged first (`logCheckInAccess`). When the check-in expires the patient's
+//! wallet revokes the grants like any expired grant: the records are re-encrypted
+//! without the code.
+
+use medwallet_abe::DataKey;
+use medwallet_api::{CheckInSession, OpenedRecord, UserError};
+use medwallet_ledger::{Address, CheckInKey, EventFilter, LedgerError, LedgerEvent, Revert, B256};
+use medwallet_records::IpfsNode;
+use medwallet_vault::{CheckIn, Role, WalletKeys};
+use url::Url;
+
+use super::super::store::RecordStore;
+use super::super::{errors, internal, local_seal, node_error, Answer, LedgerTarget, Owner};
+use super::front_desk_store::CheckInRow;
+use super::grant_store::GrantPhase;
+use super::inbox::{find, ledger_error, shared_entry, Holder};
+use super::{
+    chain_time, check_share_code, directory, id_attribute, not_published, now_unix, rfc3339,
+    share_code, RecordService, Target,
+};
+
+/// Shortest and longest a check-in may last, in minutes.
+pub const MIN_CHECK_IN_MINUTES: u32 = 5;
+/// See [`MIN_CHECK_IN_MINUTES`].
+pub const MAX_CHECK_IN_MINUTES: u32 = 24 * 60;
+/// A code dated this far after the desk's (or ledger's) clock is refused, in seconds.
+const FUTURE_SKEW: i64 = 300;
+
+/// A check-in the patient's wallet offered: the code's secret part, to sign into the
+/// share code (the wallet service holds the signing key).
+#[derive(Debug)]
+pub struct OfferedCheckIn {
+    /// The seed and expiry.
+    pub check_in: CheckIn,
+    /// The ledger's chain, for the share code.
+    pub chain_id: u64,
+    /// How many records it grants.
+    pub records: u32,
+    /// When it expires (RFC 3339, ledger time).
+    pub expires_at: String,
+}
+
+fn code_keys(check_in: &CheckIn) -> Answer<(WalletKeys, Address)> {
+    let keys = check_in
+        .keys()
+        .map_err(|e| internal("the check-in's keys", e))?;
+    let address = keys
+        .address()
+        .parse()
+        .map_err(|_| internal("the check-in's address", keys.address()))?;
+    Ok((keys, address))
+}
+
+fn seal_aad(code: &str) -> String {
+    format!("check-in:{code}")
+}
+
+fn ledger_refusal(e: &LedgerError, me: Address) -> UserError {
+    match e {
+        LedgerError::Reverted {
+            reason: Revert::CheckInUsed { clinic, .. },
+            ..
+        } if *clinic == me => UserError::new(
+            "This check-in code was already used at this desk: a code checks a patient in once.",
+            "The patient is in the list of check-ins below.",
+        ),
+        LedgerError::Reverted {
+            reason: Revert::CheckInUsed { clinic, .. },
+            ..
+        } => UserError::new(
+            format!("This check-in code was already used, by {clinic}: a code checks a patient in once."),
+            "Ask the patient for a new code. If they did not show it at that desk, their code was copied: they should revoke what it granted (Shared page).",
+        ),
+        LedgerError::Reverted {
+            reason: Revert::CheckInExpired { expiry, .. },
+            ..
+        } => UserError::new(
+            format!(
+                "This check-in code expired at {}.",
+                rfc3339(i64::try_from(*expiry).unwrap_or(i64::MAX))
+            ),
+            "Ask the patient to make a new one (Keys page, Check in at a front desk).",
+        ),
+        other => UserError::new(
+            directory::words(other),
+            "Try again once the ledger node answers (Settings).",
+        ),
+    }
+}
+
+impl RecordService {
+    /// The patient's side: offers a check-in on the ledger and grants it `record_ids`
+    /// until it expires, `valid_minutes` from now (ledger time). The caller signs the
+    /// returned check-in into the wallet's share code.
+    pub async fn offer_check_in(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        record_ids: &[String],
+        valid_minutes: u32,
+    ) -> Answer<OfferedCheckIn> {
+        if owner.role != Role::Patient {
+            return Err(UserError::new(
+                "Only a patient wallet makes check-in codes.",
+                "Switch to the patient's wallet (Wallets).",
+            ));
+        }
+        if !(MIN_CHECK_IN_MINUTES..=MAX_CHECK_IN_MINUTES).contains(&valid_minutes) {
+            return Err(UserError::new(
+                format!("A check-in of {valid_minutes} minutes is not offered."),
+                format!("Choose between {MIN_CHECK_IN_MINUTES} minutes and 24 hours."),
+            ));
+        }
+        let store = self.sharing_store(owner).await?;
+        for id in record_ids {
+            let row = store
+                .latest(id)
+                .await
+                .map_err(errors::store_error)?
+                .ok_or_else(|| {
+                    UserError::new(
+                        format!("{id} is not one of this wallet's records."),
+                        "Choose records from your list.",
+                    )
+                })?;
+            if row.ledger.is_none() {
+                return Err(UserError::new(
+                    "A chosen record is not registered on the ledger yet, so the desk could not find it.",
+                    "Wait until it shows a block number in Records, or leave it out.",
+                ));
+            }
+        }
+        let conn = directory::connect(owner, ledger).await.map_err(|f| {
+            UserError::new(
+                f.reason,
+                "A check-in is offered on the ledger: check the ledger node in Settings.",
+            )
+        })?;
+        directory::publish_self(&store, owner, ipfs, &conn)
+            .await
+            .map_err(|f| UserError::new(f.reason, "Check both nodes in Settings."))?;
+        let chain_id = conn
+            .node
+            .status()
+            .await
+            .map_err(|e| ledger_error(&e))?
+            .chain_id;
+        let now = now_unix().max(chain_time(&conn.node).await);
+        let expires = now + i64::from(valid_minutes) * 60;
+        let check_in = CheckIn::generate(u64::try_from(expires).unwrap_or(u64::MAX))
+            .map_err(|e| internal("a check-in", e))?;
+        let (keys, code) = code_keys(&check_in)?;
+        let target = Target::Person(code);
+        for id in record_ids {
+            self.check_room(owner, &store, id, &target).await?;
+        }
+        conn.client
+            .offer_check_in(code, check_in.expires_at)
+            .await
+            .map_err(|e| ledger_refusal(&e, conn.me))?;
+        if !record_ids.is_empty() {
+            let code_text = code.to_string();
+            self.issue_key_sealed(
+                &store,
+                owner,
+                ipfs,
+                &conn,
+                code,
+                Some(keys.x25519_public_key()),
+                &[id_attribute(&code_text)],
+            )
+            .await
+            .map_err(|f| UserError::new(f.reason, "Try again once both nodes answer."))?;
+            let requested = rfc3339(now_unix());
+            for id in record_ids {
+                store
+                    .queue_grant(id, &code_text, None, Some(expires), &requested)
+                    .await
+                    .map_err(errors::store_error)?;
+            }
+            self.run_sharing(&store, owner, ipfs, ledger, true).await;
+            for id in record_ids {
+                let grant = store
+                    .open_grant(id, &code_text, None)
+                    .await
+                    .map_err(errors::store_error)?;
+                if !grant
+                    .as_ref()
+                    .is_some_and(|g| g.phase == GrantPhase::Active)
+                {
+                    return Err(UserError::new(
+                        format!(
+                            "A record could not be granted to the check-in: {}",
+                            grant.and_then(|g| g.problem).unwrap_or_default()
+                        ),
+                        "Try again once both nodes answer; the grant already queued is revoked when the check-in expires.",
+                    ));
+                }
+            }
+        }
+        Ok(OfferedCheckIn {
+            check_in,
+            chain_id,
+            records: u32::try_from(record_ids.len()).unwrap_or(u32::MAX),
+            expires_at: rfc3339(expires),
+        })
+    }
+
+    /// The desk's side: checks a patient in from the text of their code (pasted, or read
+    /// from a QR picture). Each check is named when it fails.
+    pub async fn check_in(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        text: &str,
+    ) -> Answer<CheckInSession> {
+        if owner.role != Role::Clinic {
+            return Err(UserError::new(
+                "Only a clinic wallet checks patients in.",
+                "Switch to the clinic's wallet (Wallets).",
+            ));
+        }
+        let code = share_code(text)?.ok_or_else(|| {
+            UserError::new(
+                "This is not a medwallet check-in code.",
+                "Read the QR code the patient shows (Keys page, Check in at a front desk), or paste its text: it starts with mwshare1:.",
+            )
+        })?;
+        let Some(check_in) = code.check_in.clone() else {
+            return Err(UserError::new(
+                format!(
+                    "This is the share code of {} (\"{}\"), not a check-in code: it grants nothing to open.",
+                    code.address, code.display_name
+                ),
+                "Ask the patient to make a check-in code: Keys page, Check in at a front desk.",
+            ));
+        };
+        let store = self.store(&owner.wallet_id).await?;
+        let conn = directory::connect(owner, ledger).await.map_err(|f| {
+            UserError::new(
+                f.reason,
+                "A check-in is read from the ledger: check the ledger node in Settings.",
+            )
+        })?;
+        let chain_id = conn
+            .node
+            .status()
+            .await
+            .map_err(|e| ledger_error(&e))?
+            .chain_id;
+        let patient: Address = code
+            .address
+            .parse()
+            .map_err(|_| internal("the code's address", &code.address))?;
+        let published = directory::identity_of(&conn.node, conn.contract, patient)
+            .await
+            .map_err(|e| ledger_error(&e))?
+            .ok_or_else(|| not_published(&patient))?;
+        check_share_code(&code, &published, chain_id)?;
+        let now = now_unix().max(chain_time(&conn.node).await);
+        let issued = i64::try_from(code.issued_at).unwrap_or(i64::MAX);
+        if issued > now + FUTURE_SKEW {
+            return Err(UserError::new(
+                format!(
+                    "This check-in code is dated {}, later than now: it cannot be fresh.",
+                    rfc3339(issued)
+                ),
+                "Check the date and time of the patient's device, and ask for a new code.",
+            ));
+        }
+        let expires = i64::try_from(check_in.expires_at).unwrap_or(i64::MAX);
+        if expires <= now {
+            return Err(UserError::new(
+                format!("This check-in code expired at {}.", rfc3339(expires)),
+                "Ask the patient to make a new one (Keys page, Check in at a front desk).",
+            ));
+        }
+        let (keys, code_address) = code_keys(&check_in)?;
+        let events = directory::events(
+            &conn.node,
+            conn.contract,
+            &EventFilter::Wallet(code_address),
+        )
+        .await
+        .map_err(|e| ledger_error(&e))?;
+        let offered = events.iter().any(|e| {
+            matches!(e.event, LedgerEvent::CheckInOffered { patient: p, code: c, expiry }
+                if p == patient && c == code_address && expiry == check_in.expires_at)
+        });
+        if !offered {
+            return Err(UserError::new(
+                format!(
+                    "{patient} made this code, but its check-in is not offered on this ledger."
+                ),
+                "Ask the patient to make a new code while their wallet reaches the ledger.",
+            ));
+        }
+        let signature = CheckInKey::from_bytes(keys.ledger_secret_key())
+            .and_then(|k| k.sign_redemption(chain_id, conn.contract, conn.me))
+            .map_err(|e| internal("signing the check-in", e))?;
+        let receipt = conn
+            .client
+            .redeem_check_in(code_address, &signature)
+            .await
+            .map_err(|e| ledger_refusal(&e, conn.me))?;
+        let code_text = code_address.to_string();
+        let row = CheckInRow {
+            sealed_seed: local_seal::seal(
+                &owner.local_key,
+                &seal_aad(&code_text),
+                0,
+                &DataKey::from_bytes(*check_in.seed),
+            )
+            .map_err(|e| internal("sealing the check-in", e))?,
+            code_address: code_text,
+            patient: patient.to_string(),
+            patient_name: code.display_name.clone(),
+            issued_at: issued,
+            expires_at: expires,
+            checked_in_at: now_unix(),
+            redeem_tx: receipt.tx_hash.to_string(),
+        };
+        store
+            .add_check_in(&row)
+            .await
+            .map_err(errors::store_error)?;
+        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        self.session_of(&conn.node, conn.contract, &node, owner, &row, now)
+            .await
+    }
+
+    /// The patients checked in at this desk, newest first, with what each granted.
+    pub async fn list_check_ins(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+    ) -> Answer<Vec<CheckInSession>> {
+        let store = self.store(&owner.wallet_id).await?;
+        let rows = store.check_ins().await.map_err(errors::store_error)?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = directory::connect(owner, ledger).await.map_err(|f| {
+            UserError::new(
+                f.reason,
+                "Check-ins are read from the ledger: check it in Settings.",
+            )
+        })?;
+        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        let now = now_unix().max(chain_time(&conn.node).await);
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(
+                self.session_of(&conn.node, conn.contract, &node, owner, row, now)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Logs the access (`logCheckInAccess`), then opens a record a checked-in patient
+    /// granted to the code.
+    pub async fn open_checked_in(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        code_address: &str,
+        record_id: &str,
+    ) -> Answer<OpenedRecord> {
+        let store = self.store(&owner.wallet_id).await?;
+        let row = self.check_in_row(&store, code_address).await?;
+        let check_in = self.unseal_check_in(owner, &row)?;
+        let (keys, code) = code_keys(&check_in)?;
+        let conn = directory::connect(owner, ledger).await.map_err(|f| {
+            UserError::new(
+                f.reason,
+                "A record opens only once its opening is logged on the ledger.",
+            )
+        })?;
+        let wanted: B256 = super::b256(record_id)?;
+        let now = now_unix().max(chain_time(&conn.node).await);
+        if row.expires_at <= now {
+            return Err(UserError::new(
+                format!(
+                    "This check-in expired at {}: its records no longer open.",
+                    rfc3339(row.expires_at)
+                ),
+                "Ask the patient to check in again, or to share the record with the clinic.",
+            ));
+        }
+        let found = find(&conn.node, conn.contract, code)
+            .await
+            .map_err(|e| ledger_error(&e))?;
+        let share = found.routes(wanted).next().cloned().ok_or_else(|| {
+            UserError::new(
+                "The patient did not grant this record with the check-in (or revoked it).",
+                "Ask the patient to share it.",
+            )
+        })?;
+        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        let holder = Holder {
+            address: code,
+            hpke_secret: keys.x25519_secret(),
+        };
+        let mut keys_by_issuer = std::collections::HashMap::new();
+        let r = self
+            .resolve(
+                &holder,
+                &node,
+                &conn.node,
+                conn.contract,
+                &found,
+                &mut keys_by_issuer,
+                &share,
+            )
+            .await?
+            .ok_or_else(|| internal("a check-in grant", "not a person grant"))?;
+        // The access is on the ledger before anything is decrypted.
+        conn.client
+            .log_check_in_access(wanted, r.version, code)
+            .await
+            .map_err(|e| match &e {
+                LedgerError::Reverted {
+                    reason: Revert::GrantExpired { .. } | Revert::NotGrantee { .. },
+                    ..
+                } => UserError::new(
+                    format!("The ledger refused to log this opening: {}", directory::words(&e)),
+                    "The patient revoked it or it expired; ask them to share it again.",
+                ),
+                _ => UserError::new(
+                    directory::words(&e),
+                    "The record opens only once the opening is logged; try again when the ledger answers.",
+                ),
+            })?;
+        self.show_resolved(owner, &node, r, record_id).await
+    }
+
+    /// A redeemed check-in's seed, for the desk (checked before use).
+    pub(super) async fn check_in_row(
+        &self,
+        store: &RecordStore,
+        code_address: &str,
+    ) -> Answer<CheckInRow> {
+        store
+            .check_ins()
+            .await
+            .map_err(errors::store_error)?
+            .into_iter()
+            .find(|r| r.code_address.eq_ignore_ascii_case(code_address.trim()))
+            .ok_or_else(|| {
+                UserError::new(
+                    "This patient is not checked in at this desk.",
+                    "Check them in from their code first.",
+                )
+            })
+    }
+
+    pub(super) fn unseal_check_in(&self, owner: &Owner, row: &CheckInRow) -> Answer<CheckIn> {
+        let seed = local_seal::open(
+            &owner.local_key,
+            &seal_aad(&row.code_address),
+            0,
+            &row.sealed_seed,
+        )
+        .map_err(|_| errors::local_index_damaged(&row.code_address))?;
+        Ok(CheckIn {
+            seed: zeroize::Zeroizing::new(*seed.as_bytes()),
+            expires_at: u64::try_from(row.expires_at).unwrap_or(0),
+        })
+    }
+
+    async fn session_of(
+        &self,
+        ledger: &medwallet_ledger::LedgerNode,
+        contract: Address,
+        node: &IpfsNode,
+        owner: &Owner,
+        row: &CheckInRow,
+        now: i64,
+    ) -> Answer<CheckInSession> {
+        let check_in = self.unseal_check_in(owner, row)?;
+        let (keys, code) = code_keys(&check_in)?;
+        let expired = row.expires_at <= now;
+        let mut session = CheckInSession {
+            code_address: row.code_address.clone(),
+            patient: row.patient.clone(),
+            patient_name: row.patient_name.clone(),
+            issued_at: rfc3339(row.issued_at),
+            checked_in_at: rfc3339(row.checked_in_at),
+            expires_at: rfc3339(row.expires_at),
+            expired,
+            records: Vec::new(),
+            problems: Vec::new(),
+        };
+        let found = find(ledger, contract, code)
+            .await
+            .map_err(|e| ledger_error(&e))?;
+        let holder = Holder {
+            address: code,
+            hpke_secret: keys.x25519_secret(),
+        };
+        let mut issued = std::collections::HashMap::new();
+        for share in &found.shares {
+            if share.expired(now) {
+                continue;
+            }
+            match self
+                .resolve(&holder, node, ledger, contract, &found, &mut issued, share)
+                .await
+            {
+                Ok(Some(r)) => session.records.push(shared_entry(&r, now)),
+                Ok(None) => {}
+                Err(e) => session
+                    .problems
+                    .push(format!("A granted record could not be read: {}", e.message)),
+            }
+        }
+        Ok(session)
+    }
+}

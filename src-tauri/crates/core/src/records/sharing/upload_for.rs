@@ -1,0 +1,331 @@
+//! Records a clinic makes for a checked-in patient: encrypted at the desk under the
+//! patient's authority for the patient alone (`id:<patient>`), registered with
+//! `registerRecordFor` (the patient owns it, the clinic is its author), and taken into
+//! the patient's wallet by its next pass, which finds `RecordUploaded` naming it.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use medwallet_abe::{rand_core::OsRng, DataKey, Policy, PublicParams};
+use medwallet_api::{RecordMetadata, UploadedForPatient, UserError};
+use medwallet_ledger::{Address, Bytes, EventFilter, EventMeta, LedgerEvent, B256};
+use medwallet_records::cid::Cid;
+use medwallet_records::{capsule, manifest, stream, IpfsNode};
+use medwallet_vault::Role;
+use url::Url;
+
+use super::super::store::{RecordStore, State, StoredRecord};
+use super::super::{
+    errors, inspect, internal, kind_name, local_seal, node_error, random_bytes, read_up_to, Answer,
+    LedgerTarget, Owner,
+};
+use super::directory::{self, fetch_small, Connected};
+use super::{b256, chain_time, id_attribute, now_unix, rfc3339, Failure, RecordService};
+
+impl RecordService {
+    /// Encrypts the file at `path` for the patient of check-in `code_address` and
+    /// registers it as theirs, with this clinic as its author.
+    pub async fn upload_for_patient(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        code_address: &str,
+        path: &str,
+        metadata: &RecordMetadata,
+    ) -> Answer<UploadedForPatient> {
+        if owner.role != Role::Clinic {
+            return Err(UserError::new(
+                "Only a clinic wallet uploads records for patients.",
+                "Patients add their own records on the Records page.",
+            ));
+        }
+        let mut metadata = inspect::validate(metadata)?;
+        if metadata.author.trim().is_empty() {
+            metadata.author = owner.display_name.clone();
+        }
+        let store = self.store(&owner.wallet_id).await?;
+        let row = self.check_in_row(&store, code_address).await?;
+        let conn = directory::connect(owner, ledger).await.map_err(|f| {
+            UserError::new(
+                f.reason,
+                "A record for a patient is registered on the ledger at once: check it in Settings.",
+            )
+        })?;
+        let now = now_unix().max(chain_time(&conn.node).await);
+        if row.expires_at <= now {
+            return Err(UserError::new(
+                format!(
+                    "The check-in of {} expired at {}: records can no longer be made for them here.",
+                    row.patient_name,
+                    rfc3339(row.expires_at)
+                ),
+                "Ask the patient to check in again.",
+            ));
+        }
+        let patient: Address = row
+            .patient
+            .parse()
+            .map_err(|_| internal("the patient's address", &row.patient))?;
+        let code: Address = row
+            .code_address
+            .parse()
+            .map_err(|_| internal("the check-in's address", &row.code_address))?;
+        let params = directory::authority_params(&conn.node, conn.contract, ipfs, patient)
+            .await
+            .map_err(|f| UserError::new(f.reason, "Try again once both nodes answer."))?
+            .ok_or_else(|| {
+                UserError::new(
+                    format!("{patient} has published no patient keys on this ledger, so nothing can be encrypted for them."),
+                    "Ask the patient to unlock their wallet once while it reaches the ledger.",
+                )
+            })?;
+        let params = PublicParams::from_bytes(&params)
+            .map_err(|e| internal("the patient's parameters", e))?;
+        let policy = Policy::parse(&id_attribute(&row.patient))
+            .map_err(|e| internal("the patient's policy", e))?;
+
+        let (content, encrypted, manifest_bytes, capsule_bytes, record_id) =
+            encrypt_for(&store, &params, &policy, path, &metadata).await?;
+        let uploaded = self
+            .send_for(
+                ipfs,
+                &conn,
+                code,
+                &content,
+                &encrypted.cid,
+                manifest_bytes,
+                capsule_bytes,
+                &record_id,
+            )
+            .await;
+        let _ = std::fs::remove_file(&content);
+        let tx = uploaded?;
+        Ok(UploadedForPatient {
+            record_id,
+            title: metadata.title,
+            patient: row.patient,
+            tx_hash: tx,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_for(
+        &self,
+        ipfs: &Url,
+        conn: &Connected,
+        code: Address,
+        content: &std::path::Path,
+        content_cid: &Cid,
+        manifest_bytes: Vec<u8>,
+        capsule_bytes: Vec<u8>,
+        record_id: &str,
+    ) -> Answer<String> {
+        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        node.add_file(
+            content,
+            content_cid,
+            |_| {},
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .map_err(|e| node_error(&e))?;
+        let put = |f: Failure| UserError::new(f.reason, "Check the IPFS node in Settings.");
+        let manifest_cid = directory::put(ipfs, manifest_bytes).await.map_err(put)?;
+        let capsule_cid = directory::put(ipfs, capsule_bytes).await.map_err(put)?;
+        let receipt = conn
+            .client
+            .register_record_for(
+                b256(record_id)?,
+                code,
+                &manifest_cid.to_bytes(),
+                &capsule_cid.to_bytes(),
+            )
+            .await
+            .map_err(|e| {
+                UserError::new(
+                    directory::words(&e),
+                    "Nothing was registered; try again (the check-in must still be valid).",
+                )
+            })?;
+        Ok(receipt.tx_hash.to_string())
+    }
+
+    /// The patient's side, run by its sharing pass: takes the records clinics registered
+    /// for it into its list (decrypted with its own key, checked like any record).
+    pub(super) async fn adopt_uploads(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+    ) -> Result<(), Failure> {
+        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+            .await
+            .map_err(|e| Failure::ledger(&e))?;
+        for e in &events {
+            let LedgerEvent::RecordUploaded {
+                record_id,
+                owner: o,
+                author,
+                manifest_cid,
+                capsule_cid,
+            } = &e.event
+            else {
+                continue;
+            };
+            let id = record_id.to_string();
+            if *o != conn.me || store.latest(&id).await.map_err(Failure::store)?.is_some() {
+                continue;
+            }
+            let adopted = self
+                .adopt(
+                    store,
+                    owner,
+                    ipfs,
+                    *record_id,
+                    manifest_cid,
+                    capsule_cid,
+                    &e.meta,
+                )
+                .await;
+            match adopted {
+                Ok(()) => store
+                    .set_uploaded_by(&id, &author.to_string())
+                    .await
+                    .map_err(Failure::store)?,
+                Err(e) => return Err(Failure::waiting(e.message)),
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn adopt(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        record_id: B256,
+        manifest_cid: &Bytes,
+        capsule_cid: &Bytes,
+        meta: &EventMeta,
+    ) -> Answer<()> {
+        let id = record_id.to_string();
+        let cid = |b: &Bytes| {
+            Cid::from_bytes(b).map_err(|e| errors::altered("ledger entry", &format!("a CID: {e}")))
+        };
+        let (manifest_cid, capsule_cid) = (cid(manifest_cid)?, cid(capsule_cid)?);
+        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        let capsule_bytes = fetch_small(&node, &capsule_cid, "capsule").await?;
+        let dek = capsule::unwrap(&owner.own_key()?, &capsule_bytes, &id, 1)
+            .map_err(errors::capsule_error)?;
+        let manifest_bytes = fetch_small(&node, &manifest_cid, "manifest").await?;
+        let m = manifest::open(&dek, &manifest_bytes, &id, 1).map_err(errors::manifest_error)?;
+        let row = StoredRecord {
+            sealed_dek: local_seal::seal(&owner.local_key, &id, 1, &dek)
+                .map_err(|e| internal("sealing the data key", e))?,
+            record_id: id.clone(),
+            version: 1,
+            manifest: manifest_bytes,
+            content_cid: m.content_cid,
+            manifest_cid: manifest_cid.to_string(),
+            capsule_cid: capsule_cid.to_string(),
+            state: State::OnIpfs,
+            problem: None,
+            added_at: rfc3339(i64::try_from(meta.block_time).unwrap_or(0)),
+            ledger: None,
+            ledger_problem: None,
+        };
+        store.insert(&row).await.map_err(errors::store_error)?;
+        store
+            .registered(&id, 1, &meta.tx_hash.to_string(), meta.block_number)
+            .await
+            .map_err(errors::store_error)
+    }
+}
+
+/// Encrypts a file for the patient into a temporary file: answers its path, the content's
+/// summary, the sealed manifest, the capsule and the new record id.
+async fn encrypt_for(
+    store: &RecordStore,
+    params: &PublicParams,
+    policy: &Policy,
+    path: &str,
+    metadata: &RecordMetadata,
+) -> Answer<(
+    std::path::PathBuf,
+    stream::Encrypted,
+    Vec<u8>,
+    Vec<u8>,
+    String,
+)> {
+    let source = std::path::PathBuf::from(path.trim());
+    let mut file = std::fs::File::open(&source).map_err(|e| inspect::unreadable(&source, &e))?;
+    let mut head = vec![0u8; 4096];
+    let n = read_up_to(&mut file, &mut head).map_err(|e| inspect::unreadable(&source, &e))?;
+    head.truncate(n);
+    if n == 0 {
+        return Err(UserError::new(
+            format!("{} is empty (0 bytes).", source.display()),
+            "Choose the file that holds the record.",
+        ));
+    }
+    let file_name = source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (kind, mime) = medwallet_preview::sniff(&head, &file_name);
+    let record_id = format!("0x{}", hex::encode(random_bytes::<32>()));
+    let dek = DataKey::generate(&mut OsRng);
+    let out = store.temp_path(&format!("{record_id}.for-patient"));
+    let (dek_copy, out_path, src) = (
+        DataKey::from_bytes(*dek.as_bytes()),
+        out.clone(),
+        source.clone(),
+    );
+    let encrypted = tokio::task::spawn_blocking(move || {
+        let input = std::fs::File::open(&src).map_err(|e| inspect::unreadable(&src, &e))?;
+        let output =
+            std::fs::File::create(&out_path).map_err(|e| errors::disk_error(&out_path, &e))?;
+        let mut output = std::io::BufWriter::with_capacity(1 << 20, output);
+        let encrypted = stream::encrypt(
+            &dek_copy,
+            std::io::BufReader::with_capacity(1 << 20, input),
+            &mut output,
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .map_err(|e| errors::encrypt_error(e, &src.display().to_string(), &out_path))?;
+        std::io::Write::flush(&mut output).map_err(|e| errors::disk_error(&out_path, &e))?;
+        Ok::<_, UserError>(encrypted)
+    })
+    .await
+    .map_err(|e| internal("the encryption task", e))?;
+    let encrypted = match encrypted {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = std::fs::remove_file(&out);
+            return Err(e);
+        }
+    };
+    let m = manifest::Manifest {
+        record_id: record_id.clone(),
+        version: 1,
+        title: metadata.title.clone(),
+        category: metadata.category.as_str().to_owned(),
+        mime_type: mime.to_owned(),
+        kind: kind_name(kind),
+        date: metadata.date.clone(),
+        author: metadata.author.clone(),
+        file_name,
+        size: encrypted.plaintext_len,
+        content_cid: encrypted.cid.to_string(),
+        content_chunks: encrypted.chunks,
+        created_at: rfc3339(now_unix()),
+    };
+    let sealed = manifest::seal(&dek, &m).map_err(|e| internal("sealing the manifest", e))?;
+    let capsule = capsule::wrap(params, policy, &dek, &record_id, 1)
+        .map_err(|e| internal("wrapping the data key", e))?;
+    Ok((out, encrypted, sealed, capsule, record_id))
+}
