@@ -116,6 +116,13 @@ pub fn run() {
             commands::sharing::add_group_member,
             commands::sharing::remove_group_member,
             commands::sharing::get_share_code,
+            commands::front_desk::make_check_in_code,
+            commands::front_desk::check_in_patient,
+            commands::front_desk::list_check_ins,
+            commands::front_desk::open_checked_in,
+            commands::front_desk::upload_for_patient,
+            commands::front_desk::verify_record,
+            commands::front_desk::pick_picture,
         ])
         .build(tauri::generate_context!());
     match app {

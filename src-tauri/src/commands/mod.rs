@@ -16,6 +16,7 @@ use tauri::State;
 use crate::state::AppState;
 
 pub mod audit;
+pub mod front_desk;
 pub mod records;
 pub mod sharing;
 
