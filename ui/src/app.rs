@@ -12,6 +12,7 @@ use yew::prelude::*;
 use crate::components::form::error_box;
 use crate::components::status_bar::StatusBar;
 use crate::pages::audit::AuditPage;
+use crate::pages::front_desk::FrontDeskPage;
 use crate::pages::keys::KeysPage;
 use crate::pages::kit::KitPage;
 use crate::pages::onboarding::{Mode, OnboardingPage};
@@ -28,6 +29,7 @@ const POLL_MS: u32 = 3_000;
 /// The pages reachable from the sidebar (those that exist for some role).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Page {
+    FrontDesk,
     Records,
     Shared,
     SharedWithMe,
@@ -56,12 +58,13 @@ impl Page {
                 Page::Wallets,
                 Page::Settings,
             ],
-            Role::Clinic => &[Page::Wallets, Page::Audit, Page::Settings],
+            Role::Clinic => &[Page::FrontDesk, Page::Audit, Page::Wallets, Page::Settings],
         }
     }
 
     fn label(self) -> &'static str {
         match self {
+            Page::FrontDesk => "Front desk",
             Page::Records => "Records",
             Page::Shared => "Shared",
             Page::SharedWithMe => "Shared with me",
@@ -74,6 +77,7 @@ impl Page {
 
     fn id(self) -> &'static str {
         match self {
+            Page::FrontDesk => "nav-front-desk",
             Page::Records => "nav-records",
             Page::Shared => "nav-shared",
             Page::SharedWithMe => "nav-shared-with-me",
@@ -308,6 +312,7 @@ pub fn app() -> Html {
                 Page::Records => {
                     html! { <RecordsPage wallet_id={identity.wallet_id.clone()} {on_audit} /> }
                 }
+                Page::FrontDesk => html! { <FrontDeskPage /> },
                 Page::Shared => html! { <SharedPage /> },
                 Page::SharedWithMe => html! { <SharedWithMePage /> },
                 Page::Audit => html! { <AuditPage record_id={(*audit_record).clone()} /> },

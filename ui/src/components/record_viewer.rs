@@ -3,11 +3,12 @@
 //! decrypted copy where the user chooses.
 
 use medwallet_api::commands::{
-    ChooseSavePath, ChooseSavePathArgs, OpenRecord, OpenShared, RecordIdArgs, SaveCopyArgs,
-    SaveRecordCopy,
+    ChooseSavePath, ChooseSavePathArgs, OpenCheckedIn, OpenRecord, OpenShared, RecordIdArgs,
+    SaveCopyArgs, SaveRecordCopy,
 };
 use medwallet_api::{
-    DicomTag, FhirItem, FhirSummary, OpenedRecord, RecordView, SavedCopy, UserError, Verification,
+    CheckInRecordArgs, DicomTag, FhirItem, FhirSummary, OpenedRecord, RecordView, SavedCopy,
+    UserError, Verification,
 };
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlDialogElement;
@@ -33,6 +34,10 @@ pub struct Props {
     /// the access on the ledger first); no saving here.
     #[prop_or_default]
     pub shared: bool,
+    /// A record a checked-in patient granted to this desk (the check-in's code address):
+    /// opened through `open_checked_in`, which logs the access first; no saving here.
+    #[prop_or_default]
+    pub check_in: Option<AttrValue>,
 }
 
 enum Opening {
@@ -70,16 +75,27 @@ pub fn record_viewer(props: &Props) -> Html {
     {
         let (opening, saving) = (opening.clone(), saving.clone());
         use_effect_with(
-            (props.record_id.clone(), props.shared),
-            move |(record_id, shared)| {
+            (
+                props.record_id.clone(),
+                props.shared,
+                props.check_in.clone(),
+            ),
+            move |(record_id, shared, check_in)| {
                 opening.set(Opening::Loading);
                 saving.set(Saving::Idle);
                 let args = RecordIdArgs {
                     record_id: record_id.to_string(),
                 };
                 let shared = *shared;
+                let check_in = check_in.clone();
                 spawn_local(async move {
-                    let answer = if shared {
+                    let answer = if let Some(code) = check_in {
+                        ipc::call::<OpenCheckedIn>(&CheckInRecordArgs {
+                            code_address: code.to_string(),
+                            record_id: args.record_id,
+                        })
+                        .await
+                    } else if shared {
                         ipc::call::<OpenShared>(&args).await
                     } else {
                         ipc::call::<OpenRecord>(&args).await
@@ -134,7 +150,7 @@ pub fn record_viewer(props: &Props) -> Html {
             html! {
                 <p id="viewer-loading" class="busy" role="status">
                     <span class="spinner" aria-hidden="true"></span>
-                    { if props.shared { "Logging the opening on the ledger, then decrypting and verifying…" } else { "Decrypting and verifying…" } }
+                    { if props.shared || props.check_in.is_some() { "Logging the opening on the ledger, then decrypting and verifying…" } else { "Decrypting and verifying…" } }
                 </p>
             },
         ),
@@ -181,7 +197,7 @@ pub fn record_viewer(props: &Props) -> Html {
             let busy = *saving == Saving::Busy;
             (
                 r.title.clone(),
-                if props.shared {
+                if props.shared || props.check_in.is_some() {
                     html! {}
                 } else {
                     html! {

@@ -50,8 +50,14 @@ const EXPIRIES: [(&str, Option<u32>); 6] = [
 enum Kind {
     Person,
     Role,
+    /// The clinic's emergency staff (`role:emergency`): their openings are logged as
+    /// emergency accesses.
+    Emergency,
     Group,
 }
+
+/// The clause of an emergency grant (the core marks the clinic on the ledger for it).
+const EMERGENCY_CLAUSE: &str = "role:emergency";
 
 #[derive(Clone, PartialEq)]
 enum Step {
@@ -106,7 +112,11 @@ pub fn share_dialog(props: &Props) -> Html {
     let request = ShareRequest {
         record_ids: selected.iter().map(|s| s.to_string()).collect(),
         grantee: grantee.trim().to_owned(),
-        clause: (*kind == Kind::Role).then(|| clause.trim().to_owned()),
+        clause: match *kind {
+            Kind::Role => Some(clause.trim().to_owned()),
+            Kind::Emergency => Some(EMERGENCY_CLAUSE.to_owned()),
+            Kind::Person | Kind::Group => None,
+        },
         group: (*kind == Kind::Group).then(|| group.trim().to_owned()),
         expires_in_days: *expiry,
     };
@@ -229,6 +239,7 @@ pub fn share_dialog(props: &Props) -> Html {
     let incomplete = match *kind {
         Kind::Person => grantee.trim().is_empty(),
         Kind::Role => grantee.trim().is_empty() || clause.trim().is_empty(),
+        Kind::Emergency => grantee.trim().is_empty(),
         Kind::Group => group.trim().is_empty(),
     };
     html! {
@@ -250,6 +261,8 @@ pub fn share_dialog(props: &Props) -> Html {
                                   onchange={on_kind(Kind::Person)} disabled={busy || done} />{ " A person" }</label>
                     <label><input id="share-kind-role" type="radio" name="share-kind" checked={*kind == Kind::Role}
                                   onchange={on_kind(Kind::Role)} disabled={busy || done} />{ " A role at a clinic" }</label>
+                    <label><input id="share-kind-emergency" type="radio" name="share-kind" checked={*kind == Kind::Emergency}
+                                  onchange={on_kind(Kind::Emergency)} disabled={busy || done} />{ " A clinic's emergency staff" }</label>
                     <label><input id="share-kind-group" type="radio" name="share-kind" checked={*kind == Kind::Group}
                                   onchange={on_kind(Kind::Group)} disabled={busy || done} />{ " One of your groups" }</label>
                 </fieldset>
@@ -262,7 +275,7 @@ pub fn share_dialog(props: &Props) -> Html {
                     </div>
                 } else {
                     <div class="field">
-                        <label for="share-grantee">{ if *kind == Kind::Role { "Clinic's ledger address" } else { "Person's ledger address or share code" } }</label>
+                        <label for="share-grantee">{ if matches!(*kind, Kind::Role | Kind::Emergency) { "Clinic's ledger address" } else { "Person's ledger address or share code" } }</label>
                         <input id="share-grantee" type="text" list="share-known" value={(*grantee).clone()} oninput={on_text(grantee.clone())}
                                placeholder="0x… or mwshare1:…" autocomplete="off" spellcheck="false" disabled={busy || done} />
                         <datalist id="share-known">
@@ -270,6 +283,9 @@ pub fn share_dialog(props: &Props) -> Html {
                         </datalist>
                         <p class="hint muted">{ "They find both on their Keys page. They must have opened medwallet with this ledger once." }</p>
                     </div>
+                }
+                if *kind == Kind::Emergency {
+                    <p id="share-emergency-note" class="hint muted">{ "Staff the clinic gave role:emergency can open it in an emergency. Each opening is logged as an emergency access and shown first in your audit trail." }</p>
                 }
                 if *kind == Kind::Role {
                     <div class="field">

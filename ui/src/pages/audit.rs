@@ -338,6 +338,7 @@ pub fn audit_page(props: &Props) -> Html {
                 if let Some(reorg) = &t.reorg {
                     <p id="audit-reorg" class="notice info" role="status">{ reorg }</p>
                 }
+                { emergency_notice(&t.entries) }
             </div>
         },
     };
@@ -441,6 +442,33 @@ fn party(p: &Party, class: &'static str) -> Html {
     }
 }
 
+/// Emergency openings come first, above the trail: the patient must not miss one.
+fn emergency_notice(entries: &[AuditEntry]) -> Html {
+    let emergencies: Vec<&AuditEntry> = entries
+        .iter()
+        .filter(|e| e.action == AuditAction::EmergencyAccess)
+        .collect();
+    if emergencies.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div id="audit-emergency" class="notice error emergency" role="alert">
+            <p><strong>{ format!("{} of your records", count(emergencies.len() as u64, "emergency access", "emergency accesses")) }</strong></p>
+            <ul>
+                { for emergencies.iter().map(|e| html! {
+                    <li>
+                        { format!("{} opened {} on behalf of clinic {} ({})",
+                            e.actor.address,
+                            e.record_title.clone().unwrap_or_else(|| "a record".to_owned()),
+                            e.subject.as_ref().map(|s| s.address.as_str()).unwrap_or("?"),
+                            local_time(&e.time)) }
+                    </li>
+                }) }
+            </ul>
+        </div>
+    }
+}
+
 fn entry(i: usize, e: &AuditEntry) -> Html {
     let record = e.record_id.as_ref().map(|id| {
         let shown = e
@@ -455,7 +483,9 @@ fn entry(i: usize, e: &AuditEntry) -> Html {
         short_hex(&e.tx_hash)
     );
     html! {
-        <li key={format!("{}-{i}", e.tx_hash)} class="audit-entry" data-action={e.action.as_str()}
+        <li key={format!("{}-{i}", e.tx_hash)}
+            class={classes!("audit-entry", (e.action == AuditAction::EmergencyAccess).then_some("emergency"))}
+            data-action={e.action.as_str()}
             data-record-id={e.record_id.clone()} data-block={e.block_number.to_string()}>
             <p class="audit-what">
                 { party(&e.actor, "audit-actor") }

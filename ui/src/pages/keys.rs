@@ -1,12 +1,16 @@
-//! Keys: the wallet's public identity, to share, and its signed share code.
+//! Keys: the wallet's public identity, to share, and its signed share code; for a
+//! patient, a one-time check-in code for a clinic's front desk, as a QR code.
 
-use medwallet_api::commands::GetShareCode;
-use medwallet_api::{Identity, NoArgs, ShareCodeText, UserError};
+use medwallet_api::commands::{GetShareCode, ListRecords, MakeCheckInCode};
+use medwallet_api::{
+    CheckInCode, CheckInRequest, Identity, NoArgs, RecordSummary, Role, ShareCodeText, UserError,
+};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use yew::prelude::*;
 
 use crate::components::form::error_box;
 use crate::components::identity::IdentityCard;
+use crate::components::ledger::local_time;
 use crate::ipc;
 
 /// Props of [`KeysPage`].
@@ -24,6 +28,7 @@ pub fn keys_page(props: &Props) -> Html {
             <h1 id="keys-title">{ "Keys" }</h1>
             <IdentityCard identity={props.identity.clone()} />
             <ShareCodeCard />
+            if props.identity.role == Role::Patient { <CheckInCodeCard /> }
         </section>
     }
 }
@@ -75,6 +80,136 @@ fn share_code_card() -> Html {
             <h2 id="share-code-title">{ "Share code" }</h2>
             <p class="muted">{ "Your address and public keys, signed by this wallet. Someone who shares records with you can paste it instead of your address; their wallet checks the signature against the key you published on the ledger." }</p>
             { body }
+        </section>
+    }
+}
+
+/// How long a check-in code lasts: its choices, in minutes.
+const CHECK_IN_MINUTES: [(&str, u32); 4] = [
+    ("15 minutes", 15),
+    ("1 hour", 60),
+    ("4 hours", 240),
+    ("1 day", 1440),
+];
+
+#[derive(Clone, PartialEq)]
+enum Making {
+    Idle,
+    Busy,
+    Made(CheckInCode),
+    Failed(UserError),
+}
+
+/// A one-time check-in code for a front desk: the records the desk may open until it
+/// expires, shown as a QR code and as text.
+#[function_component(CheckInCodeCard)]
+fn check_in_code_card() -> Html {
+    let records = use_state(Vec::<RecordSummary>::new);
+    let chosen = use_state(Vec::<String>::new);
+    let minutes = use_state(|| 60u32);
+    let state = use_state(|| Making::Idle);
+    {
+        let records = records.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                if let Ok(list) = ipc::call::<ListRecords>(&NoArgs {}).await {
+                    records.set(list);
+                }
+            });
+        });
+    }
+    let toggle = |id: String| {
+        let chosen = chosen.clone();
+        Callback::from(move |_| {
+            let mut now = (*chosen).clone();
+            match now.iter().position(|c| *c == id) {
+                Some(i) => {
+                    now.remove(i);
+                }
+                None => now.push(id.clone()),
+            }
+            chosen.set(now);
+        })
+    };
+    let on_minutes = {
+        let minutes = minutes.clone();
+        Callback::from(move |e: Event| {
+            let value = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            if let Ok(m) = value.parse() {
+                minutes.set(m);
+            }
+        })
+    };
+    let make = {
+        let (chosen, minutes, state) = (chosen.clone(), minutes.clone(), state.clone());
+        Callback::from(move |_| {
+            let args = CheckInRequest {
+                record_ids: (*chosen).clone(),
+                valid_minutes: *minutes,
+            };
+            let state = state.clone();
+            state.set(Making::Busy);
+            spawn_local(async move {
+                state.set(match ipc::call::<MakeCheckInCode>(&args).await {
+                    Ok(code) => Making::Made(code),
+                    Err(e) => Making::Failed(e),
+                });
+            });
+        })
+    };
+    let busy = *state == Making::Busy;
+    let registered =
+        |r: &RecordSummary| matches!(r.ledger, medwallet_api::LedgerMark::Registered { .. });
+    let shown = match &*state {
+        Making::Idle => html! {},
+        Making::Busy => html! {
+            <p class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Offering the check-in on the ledger and granting the records…" }</p>
+        },
+        Making::Failed(e) => error_box("checkin-code-error", e),
+        Making::Made(c) => html! {
+            <div class="checkin-code">
+                <div id="checkin-qr" class="qr" role="img" aria-label="QR code of the check-in code">
+                    { Html::from_html_unchecked(AttrValue::from(c.qr_svg.clone())) }
+                </div>
+                <p id="checkin-expires">{ format!("Valid once, until {}; {} the desk can open until then.",
+                    local_time(&c.expires_at),
+                    match c.records { 0 => "no record".to_owned(), 1 => "1 record".to_owned(), n => format!("{n} records") }) }</p>
+                <details>
+                    <summary>{ "The code as text" }</summary>
+                    <code id="checkin-code-text" class="id-value share-code">{ &c.code }</code>
+                </details>
+                <p class="hint muted">{ "Show it only to the desk: whoever reads it first checks in as your visit. When it expires, your wallet takes the grants back." }</p>
+            </div>
+        },
+    };
+    html! {
+        <section class="card checkin-code-card" aria-labelledby="checkin-code-title">
+            <h2 id="checkin-code-title">{ "Check in at a front desk" }</h2>
+            <p class="muted">{ "A one-time code for a clinic's desk: it tells them who you are, lets them open the records you choose until it expires, and lets them add records they make for you (lab results) to your wallet." }</p>
+            if records.iter().any(registered) {
+                <fieldset class="checkin-records">
+                    <legend>{ "Records the desk may open" }</legend>
+                    { for records.iter().filter(|r| registered(r)).map(|r| html! {
+                        <label class="checkin-record">
+                            <input type="checkbox" data-record-id={r.id.clone()} checked={chosen.contains(&r.id)}
+                                   onchange={toggle(r.id.clone())} disabled={busy} />
+                            { format!(" {}", r.title) }
+                        </label>
+                    }) }
+                </fieldset>
+            }
+            <div class="field">
+                <label for="checkin-minutes">{ "Valid for" }</label>
+                <select id="checkin-minutes" onchange={on_minutes} disabled={busy}>
+                    { for CHECK_IN_MINUTES.iter().map(|(label, m)| html! {
+                        <option value={m.to_string()} selected={*minutes == *m}>{ *label }</option>
+                    }) }
+                </select>
+            </div>
+            <button id="checkin-make" type="button" onclick={make} disabled={busy}>{ "Make check-in code" }</button>
+            { shown }
         </section>
     }
 }

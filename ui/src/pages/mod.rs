@@ -1,6 +1,7 @@
 //! Full pages: the sidebar's pages and the full-window screens.
 
 pub mod audit;
+pub mod front_desk;
 pub mod keys;
 pub mod kit;
 pub mod onboarding;

@@ -326,7 +326,8 @@ fn record_row(
         Callback::from(move |_| open.emit(target.clone()))
     };
     html! {
-        <li key={r.id.clone()} class="record-row" data-record-id={r.id.clone()} data-title={r.title.clone()}>
+        <li key={r.id.clone()} class="record-row" data-record-id={r.id.clone()} data-title={r.title.clone()}
+            data-uploaded-by={r.uploaded_by.clone()}>
             <div class="record-main">
                 <span class="record-title">{ &r.title }</span>
                 <span class="record-meta">
@@ -335,6 +336,9 @@ fn record_row(
                     <span class="record-kind">{ r.kind.label() }</span>
                     <span class="record-size">{ human_size(r.size) }</span>
                     if !r.author.is_empty() { <span class="record-author">{ &r.author }</span> }
+                    if let Some(clinic) = &r.uploaded_by {
+                        <span class="record-uploaded-by">{ "made for you by clinic " }<code>{ clinic }</code></span>
+                    }
                 </span>
             </div>
             { status_badge(&r.status) }
@@ -454,6 +458,7 @@ mod tests {
             ledger: medwallet_api::LedgerMark::Pending {
                 reason: "not on IPFS yet".into(),
             },
+            uploaded_by: None,
         }
     }
 

@@ -15,10 +15,11 @@ use crate::components::ledger::local_time;
 use crate::components::record_viewer::RecordViewer;
 use crate::ipc;
 
+/// The record being opened.
 #[derive(Clone, PartialEq)]
-struct Viewing {
-    id: AttrValue,
-    title: AttrValue,
+pub(crate) struct Viewing {
+    pub id: AttrValue,
+    pub title: AttrValue,
 }
 
 /// The Shared with me page.
@@ -103,7 +104,8 @@ pub fn shared_with_me_page() -> Html {
     }
 }
 
-fn shared_row(r: &SharedRecord, open: &Callback<Viewing>) -> Html {
+/// One shared record in a list, with its Open button.
+pub(crate) fn shared_row(r: &SharedRecord, open: &Callback<Viewing>) -> Html {
     let onclick = {
         let (open, v) = (
             open.clone(),
@@ -116,7 +118,8 @@ fn shared_row(r: &SharedRecord, open: &Callback<Viewing>) -> Html {
     };
     html! {
         <li key={r.record_id.clone()} class="record-row shared-row" data-record-id={r.record_id.clone()}
-            data-title={r.title.clone()} data-expired={r.expired.to_string()}>
+            data-title={r.title.clone()} data-expired={r.expired.to_string()}
+            data-emergency={r.emergency.to_string()}>
             <div class="record-main">
                 <span class="record-title">{ &r.title }</span>
                 <span class="record-meta">
@@ -131,6 +134,9 @@ fn shared_row(r: &SharedRecord, open: &Callback<Viewing>) -> Html {
                     if let Some(t) = &r.expires_at { <span>{ format!("until {}", local_time(t)) }</span> }
                 </span>
             </div>
+            if r.emergency {
+                <span class="badge emergency" title="Shared with this clinic's emergency staff: opening it is logged as an emergency access, which the patient sees.">{ "Emergency" }</span>
+            }
             if r.expired {
                 <span class="badge grant-state expired">{ "Expired" }</span>
             } else {
