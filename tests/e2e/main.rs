@@ -2,6 +2,7 @@
 //! Run by scripts/test under Xvfb, one at a time.
 
 mod audit;
+mod front_desk;
 mod health;
 mod records;
 mod sharing;

@@ -175,17 +175,26 @@ impl App {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    /// Replaces the text of the input at `css`.
+    /// Replaces the text of the input at `css` (empties it for ""), scrolled into view first.
     pub async fn fill(&mut self, css: &str, text: &str) {
         let input = self.find(css).await;
+        // Below the fold (a long form, a row far down a list) it would refuse the keys.
+        let _ = input.scroll_into_view().await;
         input
             .clear()
             .await
             .unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        input
-            .send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        // Typing is what the page hears (an input event); emptying a field is a key and
+        // its deletion, since a cleared value alone leaves the page's state as it was.
+        let typed = if text.is_empty() {
+            match input.send_keys(" ").await {
+                Ok(()) => input.send_keys(thirtyfour::Key::Backspace).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            input.send_keys(text).await
+        };
+        typed.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     /// The element at `css`, waiting for it to appear.
