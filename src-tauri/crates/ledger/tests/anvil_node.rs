@@ -887,3 +887,150 @@ async fn ten_thousand_events_sync_into_the_cache() {
     );
     eprintln!("wrote {EVENTS} events in {wrote:.2?}, synced in {synced:.2?} (blocks {}..={}), one record's trail in {queried:.2?}", report.from_block, report.to_block);
 }
+
+#[tokio::test]
+async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
+    use medwallet_ledger::CheckInKey;
+
+    let chain = Chain::start().await;
+    let patient = chain.account().await;
+    let clinic = chain.account().await;
+    let thief = chain.account().await;
+    let (p, c, t) = (patient.address(), clinic.address(), thief.address());
+    let key = CheckInKey::from_bytes(&[7; 32]).unwrap();
+    let code = key.address();
+    let soon = now(&chain).await + 600;
+    let sig = key
+        .sign_redemption(LOCAL_CHAIN_ID, chain.contract, c)
+        .unwrap();
+
+    // Nothing offered yet; then offered once only.
+    assert_eq!(
+        reason(clinic.redeem_check_in(code, &sig).await.unwrap_err()),
+        Revert::UnknownCheckIn { code }
+    );
+    patient.offer_check_in(code, soon).await.unwrap();
+    assert_eq!(
+        reason(patient.offer_check_in(code, soon).await.unwrap_err()),
+        Revert::CheckInUsed {
+            code,
+            clinic: Address::ZERO
+        }
+    );
+    // The clinic's signature, seen in the mempool, redeems nothing for another account;
+    // nor does another key's, or one made for another chain.
+    let bad = Revert::BadCheckInSignature { code };
+    assert_eq!(
+        reason(thief.redeem_check_in(code, &sig).await.unwrap_err()),
+        bad
+    );
+    let other = CheckInKey::from_bytes(&[8; 32]).unwrap();
+    let forged = other
+        .sign_redemption(LOCAL_CHAIN_ID, chain.contract, t)
+        .unwrap();
+    assert_eq!(
+        reason(thief.redeem_check_in(code, &forged).await.unwrap_err()),
+        bad
+    );
+    let elsewhere = key.sign_redemption(1, chain.contract, c).unwrap();
+    assert_eq!(
+        reason(clinic.redeem_check_in(code, &elsewhere).await.unwrap_err()),
+        bad
+    );
+
+    clinic.redeem_check_in(code, &sig).await.unwrap();
+    let used = Revert::CheckInUsed { code, clinic: c };
+    let words = clinic
+        .redeem_check_in(code, &sig)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(words.contains("was already used, by"), "{words}");
+    let own = key
+        .sign_redemption(LOCAL_CHAIN_ID, chain.contract, t)
+        .unwrap();
+    assert_eq!(
+        reason(thief.redeem_check_in(code, &own).await.unwrap_err()),
+        used
+    );
+
+    // Only the clinic that redeemed it registers records for the patient, who owns them.
+    let r = B256::repeat_byte(0x71);
+    assert_eq!(
+        reason(
+            thief
+                .register_record_for(r, code, &cid(1), &cid(2))
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotCheckedIn { code, caller: t }
+    );
+    clinic
+        .register_record_for(r, code, &cid(1), &cid(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(clinic.update_record(r, &cid(3), &cid(4)).await.unwrap_err()),
+        Revert::NotOwner {
+            record_id: r,
+            caller: c
+        }
+    );
+    patient.update_record(r, &cid(3), &cid(4)).await.unwrap();
+
+    // Accesses through the code's grant: only by that clinic, only while it lasts.
+    patient
+        .grant_access(r, code, B256::ZERO, &cid(5), soon)
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(thief.log_check_in_access(r, 2, code).await.unwrap_err()),
+        Revert::NotCheckedIn { code, caller: t }
+    );
+    clinic.log_check_in_access(r, 2, code).await.unwrap();
+    medwallet_ledger::testing::advance_time(&chain.url(), 700)
+        .await
+        .unwrap();
+    assert!(matches!(
+        reason(clinic.log_check_in_access(r, 2, code).await.unwrap_err()),
+        Revert::GrantExpired { .. }
+    ));
+    assert!(matches!(
+        reason(
+            clinic
+                .register_record_for(B256::repeat_byte(0x72), code, &cid(1), &cid(2))
+                .await
+                .unwrap_err()
+        ),
+        Revert::CheckInExpired { .. }
+    ));
+
+    // The patient's own history has all of it, each event checked against its sender.
+    let head = chain.node.status().await.unwrap().block_height;
+    let events = chain
+        .node
+        .fetch_events(chain.contract, 0, head, &EventFilter::Wallet(p))
+        .await
+        .unwrap();
+    assert!(events.rejected.is_empty(), "{:?}", events.rejected);
+    let kinds: Vec<&LedgerEvent> = events.events.iter().map(|e| &e.event).collect();
+    assert!(kinds.contains(&&LedgerEvent::CheckInOffered {
+        patient: p,
+        code,
+        expiry: soon
+    }));
+    assert!(kinds.contains(&&LedgerEvent::CheckInRedeemed {
+        clinic: c,
+        code,
+        patient: p
+    }));
+    assert!(kinds.contains(&&LedgerEvent::RecordUploaded {
+        record_id: r,
+        owner: p,
+        author: c,
+        manifest_cid: cid(1).into(),
+        capsule_cid: cid(2).into()
+    }));
+    assert!(kinds.iter().any(|e| matches!(e,
+        LedgerEvent::RecordAccessed { accessor, authority, .. } if *accessor == c && *authority == code)));
+}
