@@ -137,3 +137,45 @@ pub struct Verdict {
     /// When (RFC 3339, block time).
     pub registered_at: Option<String>,
 }
+
+/// A staff member's key from the clinic's authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    /// Their wallet's address (EIP-55).
+    pub holder: String,
+    /// The attributes their key holds (`role:doctor`, `dept:emergency`).
+    pub attributes: Vec<String>,
+    /// Whether the key is still good (not revoked).
+    pub active: bool,
+    /// When it was issued (RFC 3339).
+    pub issued_at: String,
+    /// When it was revoked (RFC 3339).
+    pub revoked_at: Option<String>,
+}
+
+/// The clinic's staff and its authority's epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffList {
+    /// The authority's epoch: it moves on each time a staff key is revoked.
+    pub epoch: u32,
+    /// The staff, active first.
+    pub members: Vec<StaffMember>,
+    /// Why some keys still wait to be issued (a node down), if they do.
+    pub problem: Option<String>,
+}
+
+/// A staff key to issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueStaffArgs {
+    /// The staff member's wallet address.
+    pub holder: String,
+    /// Attributes, one each (`role:doctor`, `dept:cardiology`).
+    pub attributes: Vec<String>,
+}
+
+/// A staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffHolderArgs {
+    /// Their wallet address.
+    pub holder: String,
+}

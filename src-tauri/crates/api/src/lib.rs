@@ -22,8 +22,9 @@ use serde::{de::DeserializeOwned, Serialize};
 
 pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party};
 pub use front_desk::{
-    CheckInArgs, CheckInCode, CheckInRecordArgs, CheckInRequest, CheckInSession,
-    UploadForPatientArgs, UploadedForPatient, Verdict, VerifyArgs, VerifyOutcome,
+    CheckInArgs, CheckInCode, CheckInRecordArgs, CheckInRequest, CheckInSession, IssueStaffArgs,
+    StaffHolderArgs, StaffList, StaffMember, UploadForPatientArgs, UploadedForPatient, Verdict,
+    VerifyArgs, VerifyOutcome,
 };
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use records::{
@@ -219,6 +220,13 @@ pub mod commands {
         VerifyRecord = "verify_record" (VerifyArgs) -> Verdict;
         /// Opens the system's file chooser for a picture; answers its path (none if cancelled).
         PickPicture = "pick_picture" (NoArgs) -> Option<String>;
+        /// The clinic's staff keys and its authority's epoch.
+        ListStaff = "list_staff" (NoArgs) -> StaffList;
+        /// Issues a staff member a key with attributes from the clinic's authority.
+        IssueStaffKey = "issue_staff_key" (IssueStaffArgs) -> StaffList;
+        /// Revokes a staff member's key: the clinic's authority moves to its next epoch,
+        /// the others get new keys, and patients re-encrypt what they shared with its roles.
+        RevokeStaffKey = "revoke_staff_key" (StaffHolderArgs) -> StaffList;
     }
 
     impl Streaming for AddRecord {

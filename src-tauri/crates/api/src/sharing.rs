@@ -77,6 +77,11 @@ pub struct GrantSummary {
     /// A member's removal from `group` (the record re-encrypted for the others), not a
     /// grant: `grantee` is the member removed.
     pub leave: bool,
+    /// The clinic of a role grant revoked a staff key: the record is re-encrypted under
+    /// the clinic's new parameters (`grantee` is the clinic, `clause` the role). Not a
+    /// grant either.
+    #[serde(default)]
+    pub rotation: bool,
     /// When it was asked for (RFC 3339).
     pub requested_at: String,
     /// When it expires (RFC 3339), if it does.

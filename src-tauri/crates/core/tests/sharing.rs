@@ -1700,3 +1700,141 @@ async fn emergency_access_is_logged_as_an_emergency() {
         "{trail:?}"
     );
 }
+
+#[tokio::test]
+async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
+    let nodes = Nodes::start().await;
+    let svc = |name| nodes.service(name);
+    let (patient_svc, clinic_svc, alice_svc, bob_svc) =
+        (svc("patient"), svc("clinic"), svc("alice"), svc("bob"));
+    let patient = wallet(131, Role::Patient, "Ada");
+    let clinic = wallet(132, Role::Clinic, "St Mary's");
+    let alice = wallet(133, Role::Doctor, "Dr. Alice");
+    let bob = wallet(134, Role::Doctor, "Dr. Bob");
+    for (s, w) in [(&alice_svc, &alice), (&bob_svc, &bob)] {
+        s.list_shared(w, &nodes.ipfs, &nodes.ledger).await.unwrap();
+    }
+    for who in [&alice, &bob] {
+        clinic_svc
+            .issue_staff_key(
+                &clinic,
+                &nodes.ipfs,
+                &nodes.ledger,
+                &who.address,
+                &["role:doctor".to_owned(), "dept:cardiology".to_owned()],
+            )
+            .await
+            .unwrap();
+    }
+    let staff = clinic_svc.list_staff(&clinic).await.unwrap();
+    assert_eq!(staff.epoch, 1);
+    assert_eq!(staff.members.iter().filter(|m| m.active).count(), 2);
+    let e = patient_svc.list_staff(&patient).await.unwrap_err();
+    assert!(e.message.contains("Only clinic wallets"), "{e:?}");
+
+    let record = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "lab.pdf",
+        PDF,
+        "Echo report",
+    )
+    .await;
+    patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_role(&record, &clinic.address, "role:doctor AND dept:cardiology"),
+        )
+        .await
+        .unwrap();
+    for (s, w) in [(&alice_svc, &alice), (&bob_svc, &bob)] {
+        let inbox = s.list_shared(w, &nodes.ipfs, &nodes.ledger).await.unwrap();
+        assert_eq!(inbox.records.len(), 1, "{inbox:?}");
+    }
+    bob_svc
+        .open_shared(&bob, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+
+    // Bob leaves the clinic: epoch 2, Alice re-keyed.
+    let staff = clinic_svc
+        .revoke_staff_key(&clinic, &nodes.ipfs, &nodes.ledger, &bob.address)
+        .await
+        .unwrap();
+    assert_eq!((staff.epoch, staff.problem.as_deref()), (2, None));
+    let bob_row = staff
+        .members
+        .iter()
+        .find(|m| m.holder == bob.address)
+        .unwrap();
+    assert!(!bob_row.active && bob_row.revoked_at.is_some());
+    let e = clinic_svc
+        .revoke_staff_key(&clinic, &nodes.ipfs, &nodes.ledger, &bob.address)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("no active staff key"), "{e:?}");
+
+    // The patient's next pass sees the clinic's new parameters and re-encrypts.
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let grants = patient_svc.list_grants(&patient).await.unwrap();
+    let rotation = grants
+        .iter()
+        .find(|g| g.rotation)
+        .expect("a re-encryption for the clinic's new epoch");
+    assert_eq!(rotation.state, GrantState::Revoked, "{rotation:?}");
+    let report = rotation.exposure.as_ref().expect("a report");
+    assert!(
+        report.summary.contains("could have fetched version 1")
+            && report.summary.contains("1 opening")
+            && report.summary.contains("the revoked key does not"),
+        "{report:?}"
+    );
+    // The role's grant itself stands.
+    assert!(grants
+        .iter()
+        .any(|g| !g.rotation && g.clause.is_some() && g.state == GrantState::Active));
+
+    let inbox = alice_svc
+        .list_shared(&alice, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(inbox.records.len(), 1, "{inbox:?}");
+    assert_eq!(inbox.records[0].version, 2);
+    alice_svc
+        .open_shared(&alice, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+    let inbox = bob_svc
+        .list_shared(&bob, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(inbox.records.is_empty(), "{inbox:?}");
+    let e = bob_svc
+        .open_shared(&bob, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("does not hold"), "{e:?}");
+    // Bob's old key, taken straight from the ledger, opens nothing of version 2.
+    let old_key = received_key(&nodes, &keys(134, Role::Doctor), &clinic.address).await;
+    let capsule_cid: Cid = patient_svc
+        .open(&patient, &nodes.ipfs, &record)
+        .await
+        .unwrap()
+        .verification
+        .capsule_cid
+        .parse()
+        .unwrap();
+    let bytes = cat(&nodes, &capsule_cid).await;
+    assert!(matches!(
+        capsule::unwrap(&old_key, &bytes, &record, 2),
+        Err(CapsuleError::NoPartForThisAuthority | CapsuleError::NotAllowed)
+    ));
+}

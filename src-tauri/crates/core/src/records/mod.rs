@@ -114,13 +114,25 @@ impl Owner {
 
     /// The wallet's own CP-ABE authority; only patients and clinics have one.
     fn authority(&self) -> Answer<MasterKey> {
+        self.authority_at(1)
+    }
+
+    /// The wallet's authority at `epoch`. A patient's stays at 1 (its groups have their
+    /// own epochs); a clinic moves to the next each time it revokes a staff key, so the
+    /// revoked key opens nothing wrapped after. Epoch 1 keeps the label it always had.
+    fn authority_at(&self, epoch: u32) -> Answer<MasterKey> {
         let seed = self.authority_seed.as_ref().ok_or_else(|| {
             UserError::new(
                 "Only patient wallets keep their own records.",
                 "Switch to (or create) a patient wallet to add records.",
             )
         })?;
-        MasterKey::from_seed(seed, &format!("patient:{}", self.address.to_lowercase()))
+        let address = self.address.to_lowercase();
+        let label = match epoch {
+            0 | 1 => format!("patient:{address}"),
+            n => format!("patient:{address}#{n}"),
+        };
+        MasterKey::from_seed(seed, &label)
             .map_err(|e| internal("deriving the wallet's authority", e))
     }
 

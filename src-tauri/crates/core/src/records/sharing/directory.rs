@@ -95,8 +95,9 @@ pub(crate) async fn publish_self(
             .map_err(Failure::store)?
             .is_none()
     {
+        let epoch = store.authority_epoch().await.map_err(Failure::store)?;
         let params = owner
-            .authority()
+            .authority_at(epoch)
             .map_err(|e| Failure::waiting(e.message))?
             .public_params()
             .to_bytes();

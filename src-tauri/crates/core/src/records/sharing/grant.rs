@@ -304,8 +304,9 @@ impl RecordService {
                             .hpke_key
                     }
                 };
+                let epoch = store.authority_epoch().await.map_err(Failure::store)?;
                 let key = owner
-                    .authority()
+                    .authority_at(epoch)
                     .map_err(Failure::user)?
                     .issue_key(attributes, &mut medwallet_abe::rand_core::OsRng)
                     .map_err(|e| Failure::waiting(format!("The key could not be issued: {e}.")))?;

@@ -32,6 +32,9 @@ pub(crate) struct GrantRow {
     /// A member's removal from a group (the group's records re-encrypted for its next
     /// epoch), not a grant.
     pub leave: bool,
+    /// A clinic's move to a new epoch (it revoked a staff key): the record, shared with
+    /// a role there, re-encrypted under its new parameters. Run like a `leave`.
+    pub rotate: bool,
     pub record_id: String,
     pub grantee: String,
     pub clause: Option<String>,
@@ -54,7 +57,8 @@ fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
     let kind: String = r.try_get("kind")?;
     Ok(GrantRow {
         id: r.try_get("id")?,
-        leave: kind == "leave",
+        leave: kind == "leave" || kind == "rotate",
+        rotate: kind == "rotate",
         record_id: r.try_get("record_id")?,
         grantee: r.try_get("grantee")?,
         clause: r.try_get("clause")?,

@@ -38,6 +38,7 @@ mod inbox;
 mod revision;
 mod revoke;
 mod staff;
+mod staff_store;
 mod upload_for;
 mod verify;
 
@@ -517,11 +518,24 @@ impl RecordService {
             self.note_failures(store, &f, force).await;
             return Some(f.reason);
         }
-        // Records clinics made for this patient at their front desks join its list.
-        if owner.role == medwallet_vault::Role::Patient {
-            if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
-                problem_before = Some(f.reason);
+        match owner.role {
+            medwallet_vault::Role::Patient => {
+                // Records clinics made for this patient at their front desks join its
+                // list; records shared with a clinic that revoked a staff key are
+                // re-encrypted for its new parameters (queued before grants run).
+                if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
+                    problem_before = Some(f.reason);
+                }
+                if let Err(f) = self.sync_clinic_epochs(store, owner, ipfs, &conn).await {
+                    problem_before.get_or_insert(f.reason);
+                }
             }
+            medwallet_vault::Role::Clinic => {
+                if let Err(f) = self.sync_staff_keys(store, owner, ipfs, &conn).await {
+                    problem_before = Some(f.reason);
+                }
+            }
+            medwallet_vault::Role::Doctor => {}
         }
         // New members get keys, and after a removal the others get the next epoch's,
         // before any record is re-encrypted for it.
@@ -703,7 +717,8 @@ impl RecordService {
         row: &GrantRow,
     ) -> Answer<GrantSummary> {
         // A group grant names the owner as grantee; a leave names the member.
-        let group = row.clause.is_some() && (row.leave || row.grantee == owner.address);
+        let group =
+            row.clause.is_some() && ((row.leave && !row.rotate) || row.grantee == owner.address);
         let title = match store
             .latest(&row.record_id)
             .await
@@ -722,7 +737,8 @@ impl RecordService {
                 words: clause_words(c).0,
             }),
             group: row.clause.clone().filter(|_| group),
-            leave: row.leave,
+            leave: row.leave && !row.rotate,
+            rotation: row.rotate,
             requested_at: row.requested_at.clone(),
             expires_at: row.expires_at.map(rfc3339),
             expired: row.expires_at.is_some_and(|t| t <= now),

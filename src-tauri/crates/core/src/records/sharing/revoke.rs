@@ -23,7 +23,7 @@ impl RecordService {
         owner: &Owner,
         grant: &GrantRow,
     ) -> Result<Vec<String>, super::super::store::StoreError> {
-        if grant.clause.is_some() && !grant.leave {
+        if grant.clause.is_some() && (!grant.leave || grant.rotate) {
             // A role at a clinic: who holds it is the clinic's to say.
             return Ok(Vec::new());
         }
@@ -142,6 +142,15 @@ impl RecordService {
             .map_err(|e| Failure::ledger(&e))?;
         let now = u64::try_from(now_unix()).unwrap_or(0);
         let (facts, who) = match &grant.clause {
+            // The clinic revoked a staff key: the role's grant stands, the record is
+            // re-encrypted under the clinic's new parameters; the window is the grant's.
+            Some(c) if grant.rotate => (
+                exposure::facts(&events, grantee, clause),
+                format!(
+                    "Staff of clinic {} holding \"{c}\", including the one whose key the clinic revoked,",
+                    grant.grantee
+                ),
+            ),
             Some(group) if grant.leave => {
                 let (joined, removed) = store
                     .membership(group, &grant.grantee)
@@ -179,6 +188,12 @@ impl RecordService {
             now,
             grant.leave || !tx.is_empty(),
         );
+        if grant.rotate {
+            report.summary = report.summary.replace(
+                " without them: they cannot open it.",
+                " and the clinic's new parameters: staff holding the clinic's new keys open it; the revoked key does not.",
+            );
+        }
         // Honest about what this revocation does not close: another grant of the same
         // record that still reaches them.
         let routes = self

@@ -1,14 +1,35 @@
 //! A clinic as attribute authority: it issues its staff keys (`role:doctor`,
-//! `dept:emergency`, ...), which open records patients shared with those roles there.
+//! `dept:emergency`, ...), which open records patients shared with those roles there,
+//! and revokes them by epochs.
+//!
+//! Revoking a key moves the clinic's authority to its next epoch: a master key derived
+//! for it, its parameters published again (`AuthorityPublished`), and new keys for every
+//! other staff member. A patient's wallet that shared records with a role at the clinic
+//! sees the new parameters on its next pass and re-encrypts those records under a new
+//! data key, wrapped for them (a `rotate`, run like a revocation, with its exposure
+//! report): the revoked key opens no version made after, and what its holder may have
+//! fetched before is named.
 
-use medwallet_api::UserError;
+use medwallet_api::{StaffList, StaffMember, UserError};
 use medwallet_vault::Role;
 use url::Url;
 
-use super::super::{Answer, LedgerTarget, Owner, RecordService};
-use super::directory;
+use super::super::store::RecordStore;
+use super::super::{errors, Answer, LedgerTarget, Owner, RecordService};
+use super::directory::{self, Connected};
 use super::grant::parse_clause;
-use super::parse_address;
+use super::{now_unix, parse_address, rfc3339, Failure};
+
+fn only_clinics(owner: &Owner) -> Answer<()> {
+    if owner.role == Role::Clinic {
+        Ok(())
+    } else {
+        Err(UserError::new(
+            "Only clinic wallets issue staff keys.",
+            "Switch to the clinic's wallet.",
+        ))
+    }
+}
 
 impl RecordService {
     /// Issues a staff member's key with `attributes` from the clinic's authority (sealed
@@ -21,12 +42,7 @@ impl RecordService {
         holder: &str,
         attributes: &[String],
     ) -> Answer<()> {
-        if clinic.role != Role::Clinic {
-            return Err(UserError::new(
-                "Only clinic wallets issue staff keys.",
-                "Switch to the clinic's wallet.",
-            ));
-        }
+        only_clinics(clinic)?;
         let holder = parse_address(holder)?;
         let mut attributes: Vec<String> = attributes.iter().map(|a| a.trim().to_owned()).collect();
         attributes.sort();
@@ -48,8 +64,11 @@ impl RecordService {
             ));
         }
         let store = self.store(&clinic.wallet_id).await?;
-        let fail =
-            |f: super::Failure| UserError::new(f.reason, "Try again when both nodes answer.");
+        store
+            .set_staff(&holder.to_string(), &attributes, now_unix())
+            .await
+            .map_err(errors::store_error)?;
+        let fail = |f: Failure| UserError::new(f.reason, "Try again when both nodes answer.");
         let conn = directory::connect(clinic, ledger).await.map_err(fail)?;
         directory::publish_self(&store, clinic, ipfs, &conn)
             .await
@@ -59,4 +78,133 @@ impl RecordService {
             .map_err(fail)?;
         Ok(())
     }
+
+    /// The clinic's staff and its authority's epoch.
+    pub async fn list_staff(&self, clinic: &Owner) -> Answer<StaffList> {
+        only_clinics(clinic)?;
+        let store = self.store(&clinic.wallet_id).await?;
+        staff_list(&store, None).await
+    }
+
+    /// Revokes a staff member's key: the clinic's authority moves to its next epoch, its
+    /// new parameters are published and the other staff re-keyed now if the nodes answer
+    /// (else by the next pass). Patients re-encrypt what they shared with its roles.
+    pub async fn revoke_staff_key(
+        &self,
+        clinic: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        holder: &str,
+    ) -> Answer<StaffList> {
+        only_clinics(clinic)?;
+        let holder = parse_address(holder)?.to_string();
+        let store = self.store(&clinic.wallet_id).await?;
+        store
+            .revoke_staff(&holder, now_unix())
+            .await
+            .map_err(errors::store_error)?
+            .ok_or_else(|| {
+                UserError::new(
+                    format!("{holder} holds no active staff key from this clinic."),
+                    "Refresh the list; it may be revoked already.",
+                )
+            })?;
+        let problem = match directory::connect(clinic, ledger).await {
+            Ok(conn) => self
+                .sync_staff_keys(&store, clinic, ipfs, &conn)
+                .await
+                .err()
+                .map(|f| f.reason),
+            Err(f) => Some(f.reason),
+        };
+        staff_list(&store, problem).await
+    }
+
+    /// The clinic's pass: its parameters for the current epoch published, and every
+    /// active staff member holding a key of that epoch.
+    pub(super) async fn sync_staff_keys(
+        &self,
+        store: &RecordStore,
+        clinic: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+    ) -> Result<(), Failure> {
+        directory::publish_self(store, clinic, ipfs, conn).await?;
+        for member in store.staff().await.map_err(Failure::store)? {
+            if member.active {
+                let holder = parse_address(&member.holder).map_err(Failure::user)?;
+                self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The patient's pass: a clinic its records are shared with by role published new
+    /// parameters (it revoked a staff key), so those records are re-encrypted for them.
+    pub(super) async fn sync_clinic_epochs(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+    ) -> Result<(), Failure> {
+        let contract = conn.contract.to_string();
+        for clinic in store
+            .granted_clinics(&owner.address)
+            .await
+            .map_err(Failure::store)?
+        {
+            let Some(known) = store
+                .authority_params(&contract, &clinic)
+                .await
+                .map_err(Failure::store)?
+            else {
+                // Not read yet: the grant reads it when it is sent.
+                continue;
+            };
+            let address = parse_address(&clinic).map_err(Failure::user)?;
+            let Some(latest) =
+                directory::authority_params(&conn.node, conn.contract, ipfs, address).await?
+            else {
+                continue;
+            };
+            if latest == known {
+                continue;
+            }
+            // The new parameters first: every capsule made from now on is for them.
+            store
+                .set_authority_params(&contract, &clinic, &latest)
+                .await
+                .map_err(Failure::store)?;
+            let now = rfc3339(now_unix());
+            for (record_id, clause) in store.clinic_grants(&clinic).await.map_err(Failure::store)? {
+                store
+                    .queue_rotation(&record_id, &clinic, &clause, &now)
+                    .await
+                    .map_err(Failure::store)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn staff_list(store: &RecordStore, problem: Option<String>) -> Answer<StaffList> {
+    Ok(StaffList {
+        epoch: store.authority_epoch().await.map_err(errors::store_error)?,
+        members: store
+            .staff()
+            .await
+            .map_err(errors::store_error)?
+            .into_iter()
+            .map(|m| StaffMember {
+                holder: m.holder,
+                attributes: m.attributes,
+                active: m.active,
+                issued_at: rfc3339(m.issued_at),
+                revoked_at: m.revoked_at.map(rfc3339),
+            })
+            .collect(),
+        problem,
+    })
 }
