@@ -123,6 +123,9 @@ pub fn run() {
             commands::front_desk::upload_for_patient,
             commands::front_desk::verify_record,
             commands::front_desk::pick_picture,
+            commands::staff::list_staff,
+            commands::staff::issue_staff_key,
+            commands::staff::revoke_staff_key,
         ])
         .build(tauri::generate_context!());
     match app {

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod front_desk;
 pub mod records;
 pub mod sharing;
+pub mod staff;
 
 type Answer<T> = Result<T, UserError>;
 
