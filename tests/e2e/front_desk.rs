@@ -220,6 +220,35 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
     )
     .await;
 
+    // Staff: a key for a doctor, then revoked: the authority moves to epoch 2.
+    let doctor = Remote::new(&nodes, 0x64, Role::Doctor, "Dr. Seacole");
+    doctor
+        .svc
+        .list_shared(&doctor.owner, &doctor.ipfs, &doctor.ledger)
+        .await
+        .unwrap();
+    app.click("#nav-staff").await;
+    app.fill("#staff-holder", &doctor.owner.address).await;
+    app.fill("#staff-attributes", "role:doctor, dept:cardiology")
+        .await;
+    app.click("#staff-issue").await;
+    let staff_row = format!("li.staff-row[data-holder=\"{}\"]", doctor.owner.address);
+    app.wait_text(
+        &format!("{staff_row}[data-active=\"true\"] .staff-attributes"),
+        |t| t == "dept:cardiology, role:doctor",
+    )
+    .await;
+    app.wait_text("#staff-epoch", |t| t.contains("epoch 1"))
+        .await;
+    app.click(&format!("{staff_row} .staff-revoke")).await;
+    app.click(&format!("{staff_row} .staff-revoke-confirm"))
+        .await;
+    app.find(&format!("{staff_row}[data-active=\"false\"]"))
+        .await;
+    app.wait_text("#staff-epoch", |t| t.contains("epoch 2"))
+        .await;
+    app.screenshot("staff-revoked").await;
+
     // After the check-in's time, nothing of it opens and nothing is uploaded.
     medwallet_ledger::testing::advance_time(&Url::parse(&nodes.ledger_url).unwrap(), 16 * 60)
         .await

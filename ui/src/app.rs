@@ -20,6 +20,7 @@ use crate::pages::records::RecordsPage;
 use crate::pages::settings::{SettingsPage, WalletSecurity};
 use crate::pages::shared::SharedPage;
 use crate::pages::shared_with_me::SharedWithMePage;
+use crate::pages::staff::StaffPage;
 use crate::pages::unlock::UnlockPage;
 use crate::pages::wallets::WalletsPage;
 
@@ -36,6 +37,7 @@ pub enum Page {
     Audit,
     Keys,
     Wallets,
+    Staff,
     Settings,
 }
 
@@ -58,7 +60,13 @@ impl Page {
                 Page::Wallets,
                 Page::Settings,
             ],
-            Role::Clinic => &[Page::FrontDesk, Page::Audit, Page::Wallets, Page::Settings],
+            Role::Clinic => &[
+                Page::FrontDesk,
+                Page::Staff,
+                Page::Audit,
+                Page::Wallets,
+                Page::Settings,
+            ],
         }
     }
 
@@ -71,6 +79,7 @@ impl Page {
             Page::Audit => "Audit",
             Page::Keys => "Keys",
             Page::Wallets => "Wallets",
+            Page::Staff => "Staff",
             Page::Settings => "Settings",
         }
     }
@@ -84,6 +93,7 @@ impl Page {
             Page::Audit => "nav-audit",
             Page::Keys => "nav-keys",
             Page::Wallets => "nav-wallets",
+            Page::Staff => "nav-staff",
             Page::Settings => "nav-settings",
         }
     }
@@ -313,6 +323,7 @@ pub fn app() -> Html {
                     html! { <RecordsPage wallet_id={identity.wallet_id.clone()} {on_audit} /> }
                 }
                 Page::FrontDesk => html! { <FrontDeskPage /> },
+                Page::Staff => html! { <StaffPage /> },
                 Page::Shared => html! { <SharedPage /> },
                 Page::SharedWithMe => html! { <SharedWithMePage /> },
                 Page::Audit => html! { <AuditPage record_id={(*audit_record).clone()} /> },

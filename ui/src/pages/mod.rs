@@ -9,5 +9,6 @@ pub mod records;
 pub mod settings;
 pub mod shared;
 pub mod shared_with_me;
+pub mod staff;
 pub mod unlock;
 pub mod wallets;

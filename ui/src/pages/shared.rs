@@ -129,8 +129,9 @@ fn grant_row(
             .or(g.group.clone()),
     );
     let (state, label, reason) = match &g.state {
+        GrantState::Revoked if g.rotation => ("revoked", "Re-encrypted", None),
         GrantState::Revoked if g.leave => ("revoked", "Removed", None),
-        GrantState::Revoking { reason } if g.leave => {
+        GrantState::Revoking { reason } if g.leave || g.rotation => {
             ("revoking", "Re-encrypting…", reason.clone())
         }
         GrantState::Sending { reason } => ("sending", "Queued", reason.clone()),
@@ -139,7 +140,7 @@ fn grant_row(
         GrantState::Revoking { reason } => ("revoking", "Revoking…", reason.clone()),
         GrantState::Revoked => ("revoked", "Revoked", None),
     };
-    let open = matches!(g.state, GrantState::Sending { .. } | GrantState::Active);
+    let open = !g.rotation && matches!(g.state, GrantState::Sending { .. } | GrantState::Active);
     let busy = revoking.as_ref() == Some(&key);
     let actions = if busy {
         html! { <p class="busy grant-busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Re-encrypting and revoking…" }</p> }
@@ -174,11 +175,14 @@ fn grant_row(
     html! {
         <li key={format!("{}-{}-{:?}-{}", g.record_id, g.grantee, g.clause, g.requested_at)} class="record-row grant-row"
             data-record-id={g.record_id.clone()} data-grantee={g.grantee.clone()} data-state={state}
-            data-group={g.group.clone()} data-leave={g.leave.then_some("true")}>
+            data-group={g.group.clone()} data-leave={g.leave.then_some("true")}
+            data-rotation={g.rotation.then_some("true")}>
             <div class="record-main">
                 <span class="record-title">{ &g.record_title }</span>
                 <span class="record-meta">
-                    if let Some(c) = &g.clause {
+                    if let (Some(c), true) = (&g.clause, g.rotation) {
+                        <span class="grant-role">{ "clinic " }<code class="grantee">{ &g.grantee }</code>{ format!(" revoked a staff key: re-encrypted for {} there under its new keys", c.words) }</span>
+                    } else if let Some(c) = &g.clause {
                         <span class="grant-role">{ format!("{} at clinic ", c.words) }<code class="grantee">{ &g.grantee }</code></span>
                     } else if let (Some(group), true) = (&g.group, g.leave) {
                         <span class="grant-role"><code class="grantee">{ &g.grantee }</code>{ format!(" removed from {group}") }</span>
