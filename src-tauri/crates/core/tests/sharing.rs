@@ -1320,7 +1320,13 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
     // The patient shows a 15-minute check-in with one record; the desk reads its QR code
     // from a PNG picture.
     let offered = patient_svc
-        .offer_check_in(&patient, &nodes.ipfs, &nodes.ledger, &[shown.clone()], 15)
+        .offer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            std::slice::from_ref(&shown),
+            15,
+        )
         .await
         .unwrap();
     assert_eq!(offered.records, 1);

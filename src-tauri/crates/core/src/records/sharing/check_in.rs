@@ -312,12 +312,19 @@ impl RecordService {
         let signature = CheckInKey::from_bytes(keys.ledger_secret_key())
             .and_then(|k| k.sign_redemption(chain_id, conn.contract, conn.me))
             .map_err(|e| internal("signing the check-in", e))?;
-        let receipt = conn
-            .client
-            .redeem_check_in(code_address, &signature)
-            .await
-            .map_err(|e| ledger_refusal(&e, conn.me))?;
         let code_text = code_address.to_string();
+        let redeem_tx = match conn.client.redeem_check_in(code_address, &signature).await {
+            Ok(receipt) => receipt.tx_hash.to_string(),
+            // Redeemed by this desk, but not kept here (its receipt was lost, or this
+            // device failed just after): the same code finishes the check-in.
+            Err(LedgerError::Reverted {
+                reason: Revert::CheckInUsed { clinic, .. },
+                ..
+            }) if clinic == conn.me && self.check_in_row(&store, &code_text).await.is_err() => {
+                String::new()
+            }
+            Err(e) => return Err(ledger_refusal(&e, conn.me)),
+        };
         let row = CheckInRow {
             sealed_seed: local_seal::seal(
                 &owner.local_key,
@@ -332,7 +339,7 @@ impl RecordService {
             issued_at: issued,
             expires_at: expires,
             checked_in_at: now_unix(),
-            redeem_tx: receipt.tx_hash.to_string(),
+            redeem_tx,
         };
         store
             .add_check_in(&row)

@@ -315,7 +315,13 @@ impl RecordService {
                     return Err(not_a_clinic(&grantee));
                 }
                 let (words, warning) = clause_words(clause);
-                warnings.extend(warning);
+                if clause == grant::EMERGENCY_CLAUSE {
+                    warnings.push(format!(
+                        "Emergency: whoever clinic {grantee_text} gives role:emergency can open it, without asking you. Each opening is logged as an emergency access and shown first in your audit trail."
+                    ));
+                } else {
+                    warnings.extend(warning);
+                }
                 (format!("{words} at clinic {grantee_text}"), false)
             }
             Target::Group { .. } => return Err(internal("the preview", "a group target")),

@@ -163,6 +163,7 @@ impl RecordService {
         let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
             .await
             .map_err(|e| Failure::ledger(&e))?;
+        let mut problem = None;
         for e in &events {
             let LedgerEvent::RecordUploaded {
                 record_id,
@@ -194,10 +195,19 @@ impl RecordService {
                     .set_uploaded_by(&id, &author.to_string())
                     .await
                     .map_err(Failure::store)?,
-                Err(e) => return Err(Failure::waiting(e.message)),
+                // One record that does not open (a node down, or a clinic's mistake) does
+                // not hold back the others; it is tried again on the next pass.
+                Err(e) => {
+                    problem.get_or_insert_with(|| {
+                        format!(
+                            "A record clinic {author} made for you could not be added: {}",
+                            e.message
+                        )
+                    });
+                }
             }
         }
-        Ok(())
+        problem.map_or(Ok(()), |p| Err(Failure::waiting(p)))
     }
 
     #[allow(clippy::too_many_arguments)]
