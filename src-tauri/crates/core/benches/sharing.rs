@@ -15,6 +15,20 @@
 //!    other members (the ten or so the previous benchmark added stay), and all 100
 //!    records re-encrypted, uploaded and registered as new versions.
 //!
+//! 5. `front_desk/check in (1 record)`: the patient offers a check-in granting one record
+//!    (`offerCheckIn`, a key issued to the code, the capsule re-wrapped, `grantAccess`)
+//!    and signs the code; the desk reads it from its QR picture and checks the patient in
+//!    (signature, ledger identity, the offer, `redeemCheckIn`, the granted record's title
+//!    decrypted). A new check-in each iteration.
+//! 6. `front_desk/upload 10 MiB for a patient`: a desk encrypts 10 MiB under the patient's
+//!    authority, adds and pins the three objects, `registerRecordFor`. Its peer,
+//!    `peer/ring seal+SHA-256 10 MiB`, is the pipeline's own cryptography: AES-256-GCM in
+//!    64 KiB chunks and the SHA-256 of the result, in memory.
+//! 7. `front_desk/verify a 10 MiB document`: the desk compares a document with the record
+//!    a checked-in patient granted: `logCheckInAccess`, the 10 MiB fetched, decrypted and
+//!    hashed. Peer: `peer/ring open+SHA-256 10 MiB`.
+//! 8. `qr/read a check-in picture` against `qr/decode the PNG only`.
+//!
 //! Run: `cargo bench -p medwallet-core --bench sharing` (needs the node tools:
 //! `MEDWALLET_NODE_TOOLS`, set by `scripts/lib.sh`).
 
@@ -45,11 +59,15 @@ struct Bench {
     _nodes: (Ipfs, Anvil),
 }
 
-fn wallet(n: u32, role: Role) -> Owner {
+fn keys(n: u32, role: Role) -> WalletKeys {
     let mut seed = [0x42u8; 32];
     seed[..4].copy_from_slice(&n.to_be_bytes());
     seed[4] = role as u8;
-    let keys = WalletKeys::derive(&Seed::from_bytes(seed), role).unwrap();
+    WalletKeys::derive(&Seed::from_bytes(seed), role).unwrap()
+}
+
+fn wallet(n: u32, role: Role) -> Owner {
+    let keys = keys(n, role);
     Owner::new(
         &format!("{:032x}", (u128::from(n) << 8) | role as u128),
         "Bench",
@@ -238,6 +256,8 @@ fn main() {
     });
     peer.finish();
 
+    front_desk(&rt, &bench, &mut c);
+
     // 100 records shared with one group.
     let records: Vec<String> = rt.block_on(async {
         let mut ids = Vec::new();
@@ -334,6 +354,155 @@ fn main() {
     });
     group.finish();
     c.final_summary();
+}
+
+/// The front desk: a check-in, an upload for the patient, a verification, the QR code.
+fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
+    use medwallet_api::{VerifyArgs, VerifyOutcome};
+    use medwallet_vault::ShareCode;
+
+    let clinic = wallet(1, Role::Clinic);
+    let desk = RecordService::new(&bench.root.join("clinic"));
+    let patient_keys = keys(0, Role::Patient);
+    let small = rt.block_on(bench.add("result.txt", &random(4096)));
+    let document = random(10 * MIB);
+    let shown = rt.block_on(bench.add("scan.bin", &document));
+    let code_for = |records: &[String]| {
+        rt.block_on(async {
+            let offered = bench
+                .service
+                .offer_check_in(&bench.patient, &bench.ipfs, &bench.ledger, records, 1440)
+                .await
+                .unwrap();
+            ShareCode::create_with(
+                &patient_keys,
+                "Bench",
+                offered.chain_id,
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs(),
+                Some(&offered.check_in),
+            )
+            .unwrap()
+        })
+    };
+    // The picture a desk reads: a code granting one record (as in the check-in below).
+    let picture = medwallet_core::qr::png(&code_for(std::slice::from_ref(&small)), 4).unwrap();
+
+    let mut desk_group = c.benchmark_group("front_desk");
+    desk_group.sample_size(10);
+    // Ten samples of one check-in each, each granting a record of its own (untimed), so
+    // no capsule grows with the codes of the iterations before.
+    desk_group.sampling_mode(SamplingMode::Flat);
+    desk_group.measurement_time(Duration::from_millis(1));
+    let mut fresh = 0u32;
+    desk_group.bench_function("check in (1 record)", |b| {
+        b.iter_custom(|iters| {
+            let mut took = Duration::ZERO;
+            for _ in 0..iters {
+                fresh += 1;
+                let record = rt.block_on(bench.add(&format!("visit-{fresh}.txt"), &random(4096)));
+                let start = Instant::now();
+                let code = code_for(std::slice::from_ref(&record));
+                let read =
+                    medwallet_core::qr::read(&medwallet_core::qr::png(&code, 4).unwrap()).unwrap();
+                let session = rt
+                    .block_on(desk.check_in(&clinic, &bench.ipfs, &bench.ledger, &read))
+                    .unwrap();
+                took += start.elapsed();
+                assert_eq!(session.records.len(), 1);
+            }
+            took
+        })
+    });
+    // One check-in for the uploads and verifications: a day long.
+    let session = rt
+        .block_on(desk.check_in(
+            &clinic,
+            &bench.ipfs,
+            &bench.ledger,
+            &code_for(std::slice::from_ref(&shown)),
+        ))
+        .unwrap();
+    let upload = bench.root.join("upload.bin");
+    std::fs::write(&upload, &document).unwrap();
+    let upload = upload.display().to_string();
+    desk_group.bench_function("upload 10 MiB for a patient", |b| {
+        b.iter(|| {
+            rt.block_on(desk.upload_for_patient(
+                &clinic,
+                &bench.ipfs,
+                &bench.ledger,
+                &session.code_address,
+                &upload,
+                &meta("Upload"),
+            ))
+            .unwrap()
+        })
+    });
+    let verify = VerifyArgs {
+        cid: None,
+        path: Some(upload.clone()),
+    };
+    desk_group.bench_function("verify a 10 MiB document", |b| {
+        b.iter(|| {
+            let v = rt
+                .block_on(desk.verify(&clinic, &bench.ipfs, &bench.ledger, &verify))
+                .unwrap();
+            assert_eq!(v.outcome, VerifyOutcome::Registered, "{v:?}");
+        })
+    });
+    desk_group.finish();
+
+    let mut peer = c.benchmark_group("peer");
+    peer.sample_size(10);
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &[7; 32]).unwrap());
+    peer.bench_function("ring seal+SHA-256 10 MiB", |b| {
+        b.iter(|| {
+            let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+            for (i, chunk) in document.chunks(CHUNK).enumerate() {
+                let mut out = chunk.to_vec();
+                key.seal_in_place_append_tag(nonce(i), aead::Aad::empty(), &mut out)
+                    .unwrap();
+                hash.update(&out);
+            }
+            std::hint::black_box(hash.finish());
+        })
+    });
+    let sealed: Vec<Vec<u8>> = document
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut out = chunk.to_vec();
+            key.seal_in_place_append_tag(nonce(i), aead::Aad::empty(), &mut out)
+                .unwrap();
+            out
+        })
+        .collect();
+    peer.bench_function("ring open+SHA-256 10 MiB", |b| {
+        b.iter(|| {
+            let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+            for (i, chunk) in sealed.iter().enumerate() {
+                let mut c = chunk.clone();
+                let plain = key
+                    .open_in_place(nonce(i), aead::Aad::empty(), &mut c)
+                    .unwrap();
+                hash.update(plain);
+            }
+            std::hint::black_box(hash.finish());
+        })
+    });
+    peer.finish();
+
+    let mut qr = c.benchmark_group("qr");
+    qr.bench_function("read a check-in picture", |b| {
+        b.iter(|| medwallet_core::qr::read(&picture).unwrap())
+    });
+    qr.bench_function("decode the PNG only", |b| {
+        b.iter(|| image::load_from_memory(&picture).unwrap().to_luma8())
+    });
+    qr.finish();
 }
 
 fn nonce(i: usize) -> aead::Nonce {
