@@ -12,7 +12,6 @@ use std::rc::Rc;
 
 use medwallet_api::commands::{
     AddRecord, AddRecordArgs, CancelAdd, InspectFiles, InspectFilesArgs, JobArgs, PickFiles,
-    WatchDrops,
 };
 use medwallet_api::{
     AddProgress, AddStage, Category, FileDraft, Inspection, NoArgs, RecordMetadata, RecordStatus,
@@ -23,6 +22,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::components::drops::use_drops;
 use crate::components::form::{error_box, focus};
 use crate::components::format::{file_name, human_size};
 use crate::components::progress::ProgressBar;
@@ -213,44 +213,6 @@ fn cancel_job(job_id: String) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Drops: `WatchDrops` streams the paths of files dropped on the window.
-
-#[derive(Default)]
-struct DropStore {
-    subscribed: bool,
-    listener: Option<Callback<Vec<String>>>,
-}
-
-thread_local! {
-    static DROPS: RefCell<DropStore> = RefCell::new(DropStore::default());
-}
-
-/// Subscribes to the window's drops, once for the app's life (again only if it failed).
-fn watch_drops() {
-    let first = DROPS.with(|d| !std::mem::replace(&mut d.borrow_mut().subscribed, true));
-    if first {
-        spawn_local(async {
-            if ipc::call_streaming::<WatchDrops>(&NoArgs {}, on_drop)
-                .await
-                .is_err()
-            {
-                DROPS.with(|d| d.borrow_mut().subscribed = false);
-            }
-        });
-    }
-}
-
-/// Dropped files go to the shown Records page; with no page shown they are ignored (the
-/// page is where the user is told that files can be dropped).
-fn on_drop(paths: Vec<String>) {
-    if let Some(listener) = DROPS.with(|d| d.borrow().listener.clone()) {
-        if !paths.is_empty() {
-            listener.emit(paths);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // The form: files checked by the shell, with their metadata as the user edits it.
 
 #[derive(Clone, PartialEq)]
@@ -408,18 +370,12 @@ pub fn add_records(props: &Props) -> Html {
             },
         );
     }
-    // Drops: subscribe once; handle them while this panel is shown.
+    // Drops: handled while this panel is shown.
     {
         let dispatcher = form.dispatcher();
-        use_effect_with((), move |_| {
-            watch_drops();
-            DROPS.with(|d| {
-                d.borrow_mut().listener = Some(Callback::from(move |paths| {
-                    inspect(dispatcher.clone(), paths)
-                }))
-            });
-            || DROPS.with(|d| d.borrow_mut().listener = None)
-        });
+        use_drops(Callback::from(move |paths| {
+            inspect(dispatcher.clone(), paths)
+        }));
     }
 
     let pick = {

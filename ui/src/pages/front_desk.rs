@@ -18,6 +18,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use crate::components::drops::use_drops;
 use crate::components::form::error_box;
 use crate::components::ledger::local_time;
 use crate::components::record_viewer::RecordViewer;
@@ -123,19 +124,9 @@ fn check_in_card(props: &CheckInProps) -> Html {
             });
         })
     };
-    let submit = {
-        let (text, picture, state, done) = (
-            text.clone(),
-            picture.clone(),
-            state.clone(),
-            props.on_checked_in.clone(),
-        );
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let args = CheckInArgs {
-                text: Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
-                picture: Some(picture.trim().to_owned()).filter(|p| !p.is_empty()),
-            };
+    let check = {
+        let (text, state, done) = (text.clone(), state.clone(), props.on_checked_in.clone());
+        Callback::from(move |args: CheckInArgs| {
             let (state, done, text) = (state.clone(), done.clone(), text.clone());
             state.set(CheckingIn::Busy);
             spawn_local(async move {
@@ -150,6 +141,30 @@ fn check_in_card(props: &CheckInProps) -> Html {
             });
         })
     };
+    let submit = {
+        let (text, picture, check) = (text.clone(), picture.clone(), check.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            check.emit(CheckInArgs {
+                text: Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
+                picture: Some(picture.trim().to_owned()).filter(|p| !p.is_empty()),
+            });
+        })
+    };
+    // A picture dropped on the window is checked in at once (the third click saved).
+    {
+        let (picture, text, check) = (picture.clone(), text.clone(), check.clone());
+        use_drops(Callback::from(move |paths: Vec<String>| {
+            if let Some(path) = paths.into_iter().next() {
+                text.set(String::new());
+                picture.set(path.clone());
+                check.emit(CheckInArgs {
+                    text: None,
+                    picture: Some(path),
+                });
+            }
+        }));
+    }
     let busy = *state == CheckingIn::Busy;
     let outcome = match &*state {
         CheckingIn::Idle => html! {},
@@ -178,7 +193,7 @@ fn check_in_card(props: &CheckInProps) -> Html {
     html! {
         <section class="card checkin-card" aria-labelledby="checkin-title">
             <h2 id="checkin-title">{ "Check a patient in" }</h2>
-            <p class="muted">{ "The patient shows a check-in code (their Keys page). Choose a picture of its QR code, or paste its text. A code checks in once, before it expires." }</p>
+            <p class="muted">{ "The patient shows a check-in code (their Keys page). Drop a picture of its QR code on the window, choose one, or paste the code's text. A code checks in once, before it expires." }</p>
             <form id="checkin-form" onsubmit={submit}>
                 <div class="field">
                     <label for="checkin-picture">{ "Picture of the QR code (PNG or JPEG)" }</label>
