@@ -322,6 +322,8 @@ contract MedwalletLedger {
         if (offered.clinic == address(0) || offered.clinic != msg.sender || offered.patient != owner) {
             revert NotCheckedIn(code, msg.sender);
         }
+        // A check-in's grants end with it, whatever expiry they were given.
+        if (offered.expiry <= block.timestamp) revert CheckInExpired(code, offered.expiry);
         _checkGrant(recordId, code, bytes32(0));
         emit RecordAccessed(recordId, owner, msg.sender, version, code, bytes32(0));
     }

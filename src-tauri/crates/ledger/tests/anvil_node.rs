@@ -993,7 +993,7 @@ async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
         .unwrap();
     assert!(matches!(
         reason(clinic.log_check_in_access(r, 2, code).await.unwrap_err()),
-        Revert::GrantExpired { .. }
+        Revert::CheckInExpired { .. }
     ));
     assert!(matches!(
         reason(
