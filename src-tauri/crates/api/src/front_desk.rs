@@ -18,7 +18,7 @@ pub struct CheckInRequest {
 }
 
 /// A check-in code made for the front desk: show the QR code, or give the text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInCode {
     /// The signed code (`mwshare1:…`). It holds a one-time key: show it only to the desk.
     pub code: String,
@@ -31,12 +31,32 @@ pub struct CheckInCode {
 }
 
 /// What the front desk read: pasted text, or a picture of a QR code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInArgs {
     /// The pasted code, or the path of a picture (PNG or JPEG) of its QR code.
     pub text: Option<String>,
     /// The path of a picture (PNG or JPEG) of the QR code.
     pub picture: Option<String>,
+}
+
+// The code's text carries the check-in's one-time key: debug output never shows it.
+impl std::fmt::Debug for CheckInCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckInCode")
+            .field("code", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("records", &self.records)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CheckInArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckInArgs")
+            .field("text", &self.text.as_ref().map(|_| "[redacted]"))
+            .field("picture", &self.picture)
+            .finish()
+    }
 }
 
 /// A patient checked in at this clinic.
