@@ -77,12 +77,12 @@ pub fn read(picture: &[u8]) -> Result<String, QrError> {
     if pixels > MAX_PIXELS {
         return Err(QrError::TooLarge(pixels));
     }
-    let image = image::load_from_memory(picture)
-        .map_err(|e| QrError::NotAPicture(e.to_string()))?
-        .to_luma8();
     // The picture comes from outside and the decoders are not ours: a panic in one is
     // answered as an unreadable picture, never let through.
     std::panic::catch_unwind(move || {
+        let image = image::load_from_memory(picture)
+            .map_err(|e| QrError::NotAPicture(e.to_string()))?
+            .to_luma8();
         let mut prepared = rqrr::PreparedImage::prepare(image);
         let grids = prepared.detect_grids();
         let Some(grid) = grids.first() else {
