@@ -1469,6 +1469,24 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
         .await
         .unwrap();
     assert_eq!(v.outcome, VerifyOutcome::Altered, "{v:?}");
+    // The same name as the granted record but another size: not it, said without
+    // opening the record (no opening logged for it).
+    let openings = |t: &medwallet_api::AuditTrail| {
+        t.entries
+            .iter()
+            .filter(|e| e.action == AuditAction::Accessed && e.actor.address == desk.address)
+            .count()
+    };
+    let before = openings(&trail_of(&nodes, &patient_svc, &patient).await);
+    let v = verify(None, Some(&nodes.file("renamed/lab.pdf", TEXT)))
+        .await
+        .unwrap();
+    assert_eq!(v.outcome, VerifyOutcome::Altered, "{v:?}");
+    assert!(v.headline.contains("not its content"), "{v:?}");
+    assert_eq!(
+        openings(&trail_of(&nodes, &patient_svc, &patient).await),
+        before
+    );
     let v = verify(
         None,
         Some(&nodes.file("unrelated.txt", b"nothing registered")),

@@ -69,6 +69,21 @@ fn seal_aad(code: &str) -> String {
 
 fn ledger_refusal(e: &LedgerError, me: Address) -> UserError {
     match e {
+        // Offering: a fresh code's address was offered before (never, but named).
+        LedgerError::Reverted {
+            reason: Revert::CheckInUsed { clinic, .. },
+            ..
+        } if clinic.is_zero() => UserError::new(
+            "This check-in code was offered already.",
+            "Make a new check-in code.",
+        ),
+        LedgerError::Reverted {
+            reason: Revert::BadExpiry { .. },
+            ..
+        } => UserError::new(
+            "The ledger's clock is past the check-in's end.",
+            "Check this computer's date and time, or choose a longer check-in.",
+        ),
         LedgerError::Reverted {
             reason: Revert::CheckInUsed { clinic, .. },
             ..
@@ -201,12 +216,12 @@ impl RecordService {
                     .as_ref()
                     .is_some_and(|g| g.phase == GrantPhase::Active)
                 {
+                    let why = grant
+                        .and_then(|g| g.problem)
+                        .unwrap_or_else(|| "it is still queued".to_owned());
                     return Err(UserError::new(
-                        format!(
-                            "A record could not be granted to the check-in: {}",
-                            grant.and_then(|g| g.problem).unwrap_or_default()
-                        ),
-                        "Try again once both nodes answer; the grant already queued is revoked when the check-in expires.",
+                        format!("No check-in code was made: a chosen record could not be granted to it ({why})."),
+                        "Make a new code once both nodes answer. What was already granted to this one ends when it expires, and your wallet takes it back then.",
                     ));
                 }
             }
@@ -234,12 +249,15 @@ impl RecordService {
                 "Switch to the clinic's wallet (Wallets).",
             ));
         }
-        let code = share_code(text)?.ok_or_else(|| {
-            UserError::new(
-                "This is not a medwallet check-in code.",
-                "Read the QR code the patient shows (Keys page, Check in at a front desk), or paste its text: it starts with mwshare1:.",
-            )
-        })?;
+        let again = "Read the code the patient shows again (their Keys page, Check in at a front desk): the whole QR code, or all of its text.";
+        let code = share_code(text)
+            .map_err(|e| UserError::new(e.message, again))?
+            .ok_or_else(|| {
+                UserError::new(
+                    "This is not a medwallet check-in code.",
+                    "Read the QR code the patient shows (Keys page, Check in at a front desk), or paste its text: it starts with mwshare1:.",
+                )
+            })?;
         let Some(check_in) = code.check_in.clone() else {
             return Err(UserError::new(
                 format!(
@@ -256,6 +274,11 @@ impl RecordService {
                 "A check-in is read from the ledger: check the ledger node in Settings.",
             )
         })?;
+        // The desk is known on the ledger as a clinic: the patient's wallet follows the
+        // records it makes only from a published clinic.
+        directory::publish_self(&store, owner, ipfs, &conn)
+            .await
+            .map_err(|f| UserError::new(f.reason, "Check both nodes in Settings."))?;
         let chain_id = conn
             .node
             .status()
@@ -414,12 +437,20 @@ impl RecordService {
         let found = find(&conn.node, conn.contract, code)
             .await
             .map_err(|e| ledger_error(&e))?;
-        let share = found.routes(wanted).next().cloned().ok_or_else(|| {
-            UserError::new(
-                "The patient did not grant this record with the check-in (or revoked it).",
-                "Ask the patient to share it.",
-            )
-        })?;
+        let patient: Address = row
+            .patient
+            .parse()
+            .map_err(|_| internal("the patient's address", &row.patient))?;
+        let share = found
+            .routes(wanted)
+            .find(|s| s.owner == patient)
+            .cloned()
+            .ok_or_else(|| {
+                UserError::new(
+                    "The patient did not grant this record with the check-in (or revoked it).",
+                    "Ask the patient to share it.",
+                )
+            })?;
         let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
         let holder = Holder {
             address: code,
@@ -444,11 +475,15 @@ impl RecordService {
             .await
             .map_err(|e| match &e {
                 LedgerError::Reverted {
-                    reason: Revert::GrantExpired { .. } | Revert::NotGrantee { .. },
+                    reason:
+                        Revert::GrantExpired { .. }
+                        | Revert::NotGrantee { .. }
+                        | Revert::CheckInExpired { .. }
+                        | Revert::NotCheckedIn { .. },
                     ..
                 } => UserError::new(
                     format!("The ledger refused to log this opening: {}", directory::words(&e)),
-                    "The patient revoked it or it expired; ask them to share it again.",
+                    "The check-in is over or the patient took the record back; ask them to check in again or to share it.",
                 ),
                 _ => UserError::new(
                     directory::words(&e),
@@ -523,8 +558,14 @@ impl RecordService {
             hpke_secret: keys.x25519_secret(),
         };
         let mut issued = std::collections::HashMap::new();
+        let patient: Address = row
+            .patient
+            .parse()
+            .map_err(|_| internal("the patient's address", &row.patient))?;
+        // Only what this patient granted with this code (a grant from anyone else to the
+        // code's address is not theirs to show).
         for share in &found.shares {
-            if share.expired(now) {
+            if share.expired(now) || share.owner != patient {
                 continue;
             }
             match self

@@ -39,7 +39,7 @@ use super::{chain_time, directory, now_unix, rfc3339};
 #[derive(Debug, Clone)]
 pub(super) struct Share {
     pub(super) record_id: B256,
-    owner: Address,
+    pub(super) owner: Address,
     shared_at: u64,
     expiry: u64,
     /// For a clause grant: the authority and the clause's hash.

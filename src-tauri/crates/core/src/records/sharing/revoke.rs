@@ -213,6 +213,8 @@ impl RecordService {
         store
             .revoked(grant.id, &tx, &json)
             .await
-            .map_err(Failure::store)
+            .map_err(Failure::store)?;
+        self.rotate_again_if_stale(store, &conn.contract.to_string(), grant, new_version)
+            .await
     }
 }

@@ -172,18 +172,60 @@ impl RecordService {
             if latest == known {
                 continue;
             }
-            // The new parameters first: every capsule made from now on is for them.
+            // Every capsule made from now on is for the new parameters; the records
+            // already shared there are re-encrypted for them.
             store
-                .set_authority_params(&contract, &clinic, &latest)
+                .rotate_clinic(&contract, &clinic, &latest, &rfc3339(now_unix()))
                 .await
                 .map_err(Failure::store)?;
-            let now = rfc3339(now_unix());
-            for (record_id, clause) in store.clinic_grants(&clinic).await.map_err(Failure::store)? {
-                store
-                    .queue_rotation(&record_id, &clinic, &clause, &now)
-                    .await
-                    .map_err(Failure::store)?;
-            }
+        }
+        Ok(())
+    }
+
+    /// After a rotation: if the clinic moved on again while its version was being made
+    /// (that version is wrapped for the epoch before), the record is rotated once more.
+    pub(super) async fn rotate_again_if_stale(
+        &self,
+        store: &RecordStore,
+        contract: &str,
+        grant: &super::grant_store::GrantRow,
+        new_version: u32,
+    ) -> Result<(), Failure> {
+        let (Some(clause), true) = (&grant.clause, grant.rotate) else {
+            return Ok(());
+        };
+        let Some(params) = store
+            .authority_params(contract, &grant.grantee)
+            .await
+            .map_err(Failure::store)?
+        else {
+            return Ok(());
+        };
+        let current = medwallet_abe::PublicParams::from_bytes(&params)
+            .map_err(|e| {
+                Failure::waiting(format!("A clinic's stored parameters are unusable: {e}."))
+            })?
+            .authority_id();
+        let path = store.object_path(
+            &grant.record_id,
+            new_version,
+            super::super::store::Object::Capsule,
+        );
+        let wrapped_for = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| medwallet_records::capsule::inspect(&bytes).ok())
+            .map(|info| info.authorities)
+            .unwrap_or_default();
+        if !wrapped_for.contains(&current) {
+            store
+                .queue_rotation(
+                    &grant.record_id,
+                    &grant.grantee,
+                    clause,
+                    &rfc3339(now_unix()),
+                )
+                .await
+                .map_err(Failure::store)?;
         }
         Ok(())
     }

@@ -104,17 +104,6 @@ impl RecordStore {
         Ok(Some(epoch))
     }
 
-    /// The open role grants of the owner's records to `clinic`: (record id, clause).
-    pub(crate) async fn clinic_grants(&self, clinic: &str) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT record_id, clause FROM grants WHERE kind = 'grant' AND grantee = ? \
-             AND clause IS NOT NULL AND state IN ('sending', 'active') ORDER BY id",
-        )
-        .bind(clinic)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// The clinics the owner's records are shared with by role (open grants).
     pub(crate) async fn granted_clinics(&self, owner: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
@@ -124,6 +113,39 @@ impl RecordStore {
         .bind(owner)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// A clinic moved to a new epoch: its new parameters are kept and every record shared
+    /// with a role there gets a rotation, in one transaction (a crash between the two
+    /// would leave records wrapped for the old epoch, and the change no longer seen).
+    pub(crate) async fn rotate_clinic(
+        &self,
+        contract: &str,
+        clinic: &str,
+        params: &[u8],
+        now: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO grants (kind, record_id, grantee, clause, state, requested_at) \
+             SELECT 'rotate', record_id, grantee, clause, 'revoking', ? FROM grants \
+             WHERE kind = 'grant' AND grantee = ? AND clause IS NOT NULL \
+             AND state IN ('sending', 'active')",
+        )
+        .bind(now)
+        .bind(clinic)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO authorities (contract, address, params) VALUES (?, ?, ?)",
+        )
+        .bind(contract)
+        .bind(clinic)
+        .bind(params)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Queues the re-encryption of a record shared with `clause` at `clinic`, which moved

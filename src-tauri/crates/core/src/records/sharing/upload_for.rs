@@ -52,6 +52,9 @@ impl RecordService {
                 "A record for a patient is registered on the ledger at once: check it in Settings.",
             )
         })?;
+        directory::publish_self(&store, owner, ipfs, &conn)
+            .await
+            .map_err(|f| UserError::new(f.reason, "Check both nodes in Settings."))?;
         let now = now_unix().max(chain_time(&conn.node).await);
         if row.expires_at <= now {
             return Err(UserError::new(
@@ -179,6 +182,18 @@ impl RecordService {
             if *o != conn.me || store.latest(&id).await.map_err(Failure::store)?.is_some() {
                 continue;
             }
+            // Only a clinic (by the role it published) makes records for a patient; a
+            // wallet that redeemed a check-in without being one is not followed.
+            let role = directory::identity_of(&conn.node, conn.contract, *author)
+                .await
+                .map_err(|e| Failure::ledger(&e))?
+                .and_then(|p| p.role);
+            if role != Some(Role::Clinic) {
+                problem.get_or_insert_with(|| {
+                    format!("{author} registered a record for you but is not a clinic on this ledger: it was not added to your records.")
+                });
+                continue;
+            }
             let adopted = self
                 .adopt(
                     store,
@@ -232,6 +247,14 @@ impl RecordService {
             .map_err(errors::capsule_error)?;
         let manifest_bytes = fetch_small(&node, &manifest_cid, "manifest").await?;
         let m = manifest::open(&dek, &manifest_bytes, &id, 1).map_err(errors::manifest_error)?;
+        let content_cid: Cid = m
+            .content_cid
+            .parse()
+            .map_err(|e| errors::altered("manifest", &format!("content CID: {e}")))?;
+        // Kept on this wallet's node too, not only on the clinic's.
+        for cid in [&content_cid, &manifest_cid, &capsule_cid] {
+            node.pin(cid).await.map_err(|e| node_error(&e))?;
+        }
         let row = StoredRecord {
             sealed_dek: local_seal::seal(&owner.local_key, &id, 1, &dek)
                 .map_err(|e| internal("sealing the data key", e))?,
@@ -248,10 +271,15 @@ impl RecordService {
             ledger_problem: None,
         };
         store.insert(&row).await.map_err(errors::store_error)?;
-        store
+        if let Err(e) = store
             .registered(&id, 1, &meta.tx_hash.to_string(), meta.block_number)
             .await
-            .map_err(errors::store_error)
+        {
+            // Not half adopted: the next pass tries again from the start.
+            let _ = store.delete(&id, 1).await;
+            return Err(errors::store_error(e));
+        }
+        Ok(())
     }
 }
 

@@ -177,7 +177,7 @@ fn altered(r: &Registration, claim: &str) -> Verdict {
     let when = rfc3339(i64::try_from(r.at).unwrap_or(0));
     Verdict {
         outcome: VerifyOutcome::Altered,
-        headline: format!("Altered: {claim}, but its bytes differ from what was registered."),
+        headline: format!("Altered: {claim}; it is not what was registered."),
         details: vec![
             format!(
                 "Record {} was registered by {} on {when}.",
@@ -299,7 +299,10 @@ impl RecordService {
         }
         if let Some((what, id, version)) = claimed(&bytes) {
             return Ok(match all.iter().find(|r| r.record_id == id) {
-                Some(r) => altered(r, &format!("it claims to be {what} of record {id} version {version}")),
+                Some(r) => altered(
+                    r,
+                    &format!("it claims to be {what} of record {id} version {version}, but its bytes differ"),
+                ),
                 None => unknown(
                     &format!("Unknown: it claims to be {what} of record {id}, which is not registered on this ledger."),
                     "It may come from another ledger, or have been made up.",
@@ -314,8 +317,9 @@ impl RecordService {
             .await
     }
 
-    /// Compares a document with the records checked-in patients granted to this desk
-    /// (those of the same size or file name; each opening logged first).
+    /// Compares a document with the records checked-in patients granted to this desk:
+    /// those of the same size are opened (each opening logged first) and compared; one of
+    /// the same name but another size is named without opening it.
     async fn compare_with_check_ins(
         &self,
         owner: &Owner,
@@ -348,7 +352,15 @@ impl RecordService {
                 .await
                 .map_err(|e| ledger_error(&e))?;
             let mut issued = std::collections::HashMap::new();
-            for share in found.shares.iter().filter(|s| !s.expired(now)) {
+            let patient: Address = row
+                .patient
+                .parse()
+                .map_err(|_| super::internal("the patient's address", &row.patient))?;
+            for share in found
+                .shares
+                .iter()
+                .filter(|s| !s.expired(now) && s.owner == patient)
+            {
                 let Some(r) = self
                     .resolve(
                         &holder,
@@ -364,7 +376,21 @@ impl RecordService {
                     continue;
                 };
                 let same_size = r.manifest.size == bytes.len() as u64;
-                if !same_size && r.manifest.file_name != name {
+                if !same_size {
+                    // The same name but another size: not that record's content, and
+                    // nothing needs opening to say so.
+                    if r.manifest.file_name == name {
+                        if let Some(g) = all
+                            .iter()
+                            .find(|g| g.record_id == r.share.record_id && g.version == r.version)
+                        {
+                            resembling.get_or_insert((
+                                g.record_id,
+                                r.manifest.title.clone(),
+                                r.manifest.file_name.clone(),
+                            ));
+                        }
+                    }
                     continue;
                 }
                 let version = r.version;
@@ -380,9 +406,8 @@ impl RecordService {
                     .iter()
                     .find(|g| g.record_id == record_id && g.version == version);
                 if let Some(g) = registration {
-                    if same_size
-                        && ring::digest::digest(&ring::digest::SHA256, &plain).as_ref()
-                            == digest.as_ref()
+                    if ring::digest::digest(&ring::digest::SHA256, &plain).as_ref()
+                        == digest.as_ref()
                     {
                         return Ok(matched(all, g, "the document"));
                     }
@@ -401,7 +426,9 @@ impl RecordService {
         }) {
             Some((g, title, file)) => altered(
                 g,
-                &format!("it resembles \"{title}\" ({file}) that a checked-in patient granted"),
+                &format!(
+                    "it has the name or the size of \"{title}\" ({file}), which a checked-in patient granted, but not its content (an altered copy, or another file)"
+                ),
             ),
             None => unknown(
                 "Unknown: no registered record this desk can read matches this file.",
