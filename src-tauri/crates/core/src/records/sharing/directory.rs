@@ -155,6 +155,34 @@ pub(crate) async fn fetch_small(
     Ok(bytes)
 }
 
+/// The CID of the public parameters `authority` published last; `None` if it published
+/// none.
+pub(crate) async fn authority_cid(
+    node: &LedgerNode,
+    contract: Address,
+    authority: Address,
+) -> Result<Option<Cid>, Failure> {
+    let events = events(node, contract, &EventFilter::Wallet(authority))
+        .await
+        .map_err(|e| Failure::ledger(&e))?;
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.event {
+            LedgerEvent::AuthorityPublished {
+                authority: a,
+                params_cid,
+            } if *a == authority => Some(params_cid.to_vec()),
+            _ => None,
+        })
+        .map(|cid| {
+            Cid::from_bytes(&cid).map_err(|e| {
+                Failure::waiting(format!("{authority} published an unreadable CID: {e}."))
+            })
+        })
+        .transpose()
+}
+
 /// The public parameters `authority` published last (their CID on the ledger, the bytes
 /// on IPFS), checked to decode; `None` if it published none.
 pub(crate) async fn authority_params(
@@ -163,20 +191,9 @@ pub(crate) async fn authority_params(
     ipfs: &url::Url,
     authority: Address,
 ) -> Result<Option<Vec<u8>>, Failure> {
-    let events = events(node, contract, &EventFilter::Wallet(authority))
-        .await
-        .map_err(|e| Failure::ledger(&e))?;
-    let Some(cid) = events.iter().rev().find_map(|e| match &e.event {
-        LedgerEvent::AuthorityPublished {
-            authority: a,
-            params_cid,
-        } if *a == authority => Some(params_cid.to_vec()),
-        _ => None,
-    }) else {
+    let Some(cid) = authority_cid(node, contract, authority).await? else {
         return Ok(None);
     };
-    let cid = Cid::from_bytes(&cid)
-        .map_err(|e| Failure::waiting(format!("{authority} published an unreadable CID: {e}.")))?;
     let ipfs = IpfsNode::new(ipfs).map_err(|e| Failure::ipfs(&e))?;
     let bytes = fetch_small(&ipfs, &cid, "authority parameters")
         .await

@@ -11,6 +11,7 @@
 //! fetched before is named.
 
 use medwallet_api::{StaffList, StaffMember, UserError};
+use medwallet_records::cid::cid_of;
 use medwallet_vault::Role;
 use url::Url;
 
@@ -164,14 +165,17 @@ impl RecordService {
                 continue;
             };
             let address = parse_address(&clinic).map_err(Failure::user)?;
+            // The CID on the ledger against the one of the parameters kept here: no IPFS
+            // round trip on each pass, only when the clinic published new ones.
+            let published = directory::authority_cid(&conn.node, conn.contract, address).await?;
+            if published.is_none_or(|cid| cid == cid_of(&known)) {
+                continue;
+            }
             let Some(latest) =
                 directory::authority_params(&conn.node, conn.contract, ipfs, address).await?
             else {
                 continue;
             };
-            if latest == known {
-                continue;
-            }
             // Every capsule made from now on is for the new parameters; the records
             // already shared there are re-encrypted for them.
             store
