@@ -25,7 +25,7 @@ use super::super::store::RecordStore;
 use super::super::{errors, internal, local_seal, node_error, Answer, LedgerTarget, Owner};
 use super::front_desk_store::CheckInRow;
 use super::grant_store::GrantPhase;
-use super::inbox::{find, ledger_error, shared_entry, Holder};
+use super::inbox::{find, ledger_error, opening_not_logged, shared_entry, Holder};
 use super::{
     chain_time, check_share_code, directory, id_attribute, not_published, now_unix, rfc3339,
     share_code, RecordService, Target,
@@ -473,22 +473,11 @@ impl RecordService {
         conn.client
             .log_check_in_access(wanted, r.version, code)
             .await
-            .map_err(|e| match &e {
-                LedgerError::Reverted {
-                    reason:
-                        Revert::GrantExpired { .. }
-                        | Revert::NotGrantee { .. }
-                        | Revert::CheckInExpired { .. }
-                        | Revert::NotCheckedIn { .. },
-                    ..
-                } => UserError::new(
-                    format!("The ledger refused to log this opening: {}", directory::words(&e)),
+            .map_err(|e| {
+                opening_not_logged(
+                    &e,
                     "The check-in is over or the patient took the record back; ask them to check in again or to share it.",
-                ),
-                _ => UserError::new(
-                    directory::words(&e),
-                    "The record opens only once the opening is logged; try again when the ledger answers.",
-                ),
+                )
             })?;
         self.show_resolved(owner, &node, r, record_id).await
     }

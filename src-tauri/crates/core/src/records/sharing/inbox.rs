@@ -188,6 +188,32 @@ pub(super) async fn find(
     })
 }
 
+/// Why an opening could not be logged (and so is not made): the contract refused it
+/// (the grant, or the check-in, is over: `refused` says what to do), or the ledger did
+/// not answer.
+pub(super) fn opening_not_logged(e: &LedgerError, refused: &str) -> UserError {
+    match e {
+        LedgerError::Reverted {
+            reason:
+                Revert::GrantExpired { .. }
+                | Revert::NotGrantee { .. }
+                | Revert::CheckInExpired { .. }
+                | Revert::NotCheckedIn { .. },
+            ..
+        } => UserError::new(
+            format!(
+                "The ledger refused to log this opening: {}",
+                directory::words(e)
+            ),
+            refused,
+        ),
+        _ => UserError::new(
+            directory::words(e),
+            "The record opens only once the opening is logged; try again when the ledger answers.",
+        ),
+    }
+}
+
 pub(super) fn ledger_error(e: &LedgerError) -> UserError {
     UserError::new(
         directory::words(e),
@@ -349,19 +375,12 @@ impl RecordService {
                     .await
             }
         };
-        logged.map_err(|e| match &e {
-                LedgerError::Reverted {
-                    reason: Revert::GrantExpired { .. } | Revert::NotGrantee { .. },
-                    ..
-                } => UserError::new(
-                    format!("The ledger refused to log this opening: {}", directory::words(&e)),
-                    "Access was revoked or has expired; ask the patient to share it again.",
-                ),
-                _ => UserError::new(
-                    directory::words(&e),
-                    "The record opens only once the opening is logged; try again when the ledger answers.",
-                ),
-            })?;
+        logged.map_err(|e| {
+            opening_not_logged(
+                &e,
+                "Access was revoked or has expired; ask the patient to share it again.",
+            )
+        })?;
         self.show_resolved(owner, &node, r, record_id).await
     }
 
