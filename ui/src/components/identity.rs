@@ -1,8 +1,10 @@
 //! A wallet's public identity with copy buttons.
 
 use medwallet_api::Identity;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
+
+use crate::components::clipboard::copy_text;
 
 /// Props of [`IdentityCard`].
 #[derive(Properties, PartialEq)]
@@ -21,13 +23,8 @@ pub fn identity_card(props: &Props) -> Html {
             Callback::from(move |_| {
                 let (copied, value) = (copied.clone(), value.clone());
                 spawn_local(async move {
-                    if let Some(window) = web_sys::window() {
-                        if JsFuture::from(window.navigator().clipboard().write_text(&value))
-                            .await
-                            .is_ok()
-                        {
-                            copied.set(Some(id));
-                        }
+                    if copy_text(&value).await.is_ok() {
+                        copied.set(Some(id));
                     }
                 });
             })

@@ -1,6 +1,7 @@
 //! Reusable pieces of the window.
 
 pub mod add_records;
+pub mod clipboard;
 pub mod drops;
 pub mod form;
 pub mod format;

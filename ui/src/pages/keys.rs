@@ -5,9 +5,10 @@ use medwallet_api::commands::{GetShareCode, ListRecords, MakeCheckInCode};
 use medwallet_api::{
     CheckInCode, CheckInRequest, Identity, NoArgs, RecordSummary, Role, ShareCodeText, UserError,
 };
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
+use crate::components::clipboard::copy_text;
 use crate::components::form::error_box;
 use crate::components::identity::IdentityCard;
 use crate::components::ledger::local_time;
@@ -57,11 +58,8 @@ fn share_code_card() -> Html {
                 Callback::from(move |_| {
                     let (copied, text) = (copied.clone(), text.clone());
                     spawn_local(async move {
-                        if let Some(window) = web_sys::window() {
-                            let copy = window.navigator().clipboard().write_text(&text);
-                            if JsFuture::from(copy).await.is_ok() {
-                                copied.set(true);
-                            }
+                        if copy_text(&text).await.is_ok() {
+                            copied.set(true);
                         }
                     });
                 })

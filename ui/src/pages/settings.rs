@@ -1,4 +1,5 @@
-//! Settings: where the IPFS and ledger nodes are.
+//! Settings: where the IPFS and ledger nodes are, the wallet's security, and diagnostics
+//! (where the log is, and a report to copy into a bug report).
 
 use medwallet_api::commands::{
     GetSettings, ResetSettings, SaveOutcome, SaveSettings, SaveSettingsArgs,
@@ -64,6 +65,7 @@ pub fn settings_page(props: &Props) -> Html {
         return html! {
             <section class="page"><h1>{ "Settings" }</h1>
                 if let Notice::Failed(error) = &*notice { { error_box(error) } } else { <p>{ "Loading…" }</p> }
+                <DiagnosticsSection />
             </section>
         };
     };
@@ -164,6 +166,7 @@ pub fn settings_page(props: &Props) -> Html {
                     Notice::Failed(error) => error_box(error),
                 }
             }
+            <DiagnosticsSection />
         </section>
     }
 }
@@ -352,5 +355,91 @@ fn security_settings(props: &SecurityProps) -> Html {
             if let Some(text) = &*notice { <p id="security-notice" class="notice ok" role="status">{ text }</p> }
             if let Some(e) = &*error { { error_box(e) } }
         </div>
+    }
+}
+
+#[derive(Clone, PartialEq)]
+enum Copying {
+    Idle,
+    Copied,
+    Failed(UserError),
+}
+
+/// Where the log is, and a button that copies the diagnostics report (versions, node
+/// health, the last log lines) for a bug report.
+#[function_component(DiagnosticsSection)]
+fn diagnostics_section() -> Html {
+    use medwallet_api::commands::GetDiagnostics;
+    use medwallet_api::Diagnostics;
+
+    use crate::components::clipboard::copy_text;
+    use crate::components::form;
+
+    let report = use_state(|| None::<Result<Diagnostics, UserError>>);
+    let copying = use_state(|| Copying::Idle);
+    // Bumped after each copy: the report is read again so the next copy has the newest lines.
+    let generation = use_state(|| 0u32);
+    {
+        let report = report.clone();
+        use_effect_with(*generation, move |generation| {
+            let first = *generation == 0;
+            spawn_local(async move {
+                match ipc::call::<GetDiagnostics>(&NoArgs {}).await {
+                    Ok(fresh) => report.set(Some(Ok(fresh))),
+                    // A failed refresh keeps the report already shown.
+                    Err(error) if first => report.set(Some(Err(error))),
+                    Err(_) => {}
+                }
+            });
+        });
+    }
+    let body = match &*report {
+        None => html! {
+            <p class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Reading the log…" }</p>
+        },
+        Some(Err(error)) => form::error_box("diagnostics-error", error),
+        Some(Ok(d)) => {
+            // The text is copied at once, in the click: the webview allows writing to the
+            // clipboard only while it handles the user's gesture.
+            let onclick = {
+                let (copying, generation, text) =
+                    (copying.clone(), generation.clone(), d.text.clone());
+                Callback::from(move |_| {
+                    let (copying, generation, text) =
+                        (copying.clone(), generation.clone(), text.clone());
+                    spawn_local(async move {
+                        match copy_text(&text).await {
+                            Ok(()) => {
+                                copying.set(Copying::Copied);
+                                generation.set(*generation + 1);
+                            }
+                            Err(error) => copying.set(Copying::Failed(error)),
+                        }
+                    });
+                })
+            };
+            html! {
+                <>
+                    <p>{ "Log file: " }<code id="log-path" class="id-value">{ &d.log_path }</code></p>
+                    <div class="actions">
+                        <button id="copy-diagnostics" type="button" {onclick}>
+                            { if *copying == Copying::Copied { "Copied ✓" } else { "Copy diagnostics" } }
+                        </button>
+                    </div>
+                    if let Copying::Failed(error) = &*copying { { form::error_box("diagnostics-copy-error", error) } }
+                    <details>
+                        <summary>{ "What is copied" }</summary>
+                        <pre id="diagnostics-text" class="viewer-text" tabindex="0">{ &d.text }</pre>
+                    </details>
+                </>
+            }
+        }
+    };
+    html! {
+        <div class="form diagnostics"><fieldset>
+            <legend>{ "Diagnostics" }</legend>
+            <p class="muted">{ "For a bug report: medwallet's version, your system, the nodes' health and the last 200 lines of the log. It holds no keys, passphrases, recovery words or record contents." }</p>
+            { body }
+        </fieldset></div>
     }
 }

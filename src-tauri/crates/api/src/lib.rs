@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod diagnostics;
 pub mod front_desk;
 pub mod health;
 pub mod records;
@@ -21,6 +22,7 @@ pub mod wallet;
 use serde::{de::DeserializeOwned, Serialize};
 
 pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party};
+pub use diagnostics::Diagnostics;
 pub use front_desk::{
     CheckInArgs, CheckInCode, CheckInRecordArgs, CheckInRequest, CheckInSession, IssueStaffArgs,
     StaffHolderArgs, StaffList, StaffMember, UploadForPatientArgs, UploadedForPatient, Verdict,
@@ -123,6 +125,9 @@ pub mod commands {
         SaveSettings = "save_settings" (SaveSettingsArgs) -> SaveOutcome;
         /// Forget stored node URLs and go back to the defaults.
         ResetSettings = "reset_settings" (NoArgs) -> NodeSettings;
+        /// Where the log file is, and the diagnostics report to copy (versions, node health,
+        /// the last 200 log lines).
+        GetDiagnostics = "get_diagnostics" (NoArgs) -> Diagnostics;
         /// What the window should show (onboarding, lock screen, unlocked, damaged vault).
         /// Polled every few seconds; it does not count as activity.
         GetSessionState = "session_state" (NoArgs) -> SessionState;
