@@ -24,55 +24,31 @@ pub fn run() {
                 tauri::async_runtime::spawn(async move {
                     let state = handle.state::<state::AppState>();
                     let channel = state.drops.lock().await.clone();
+                    // No page listens (none asked yet, or the window reloaded): the
+                    // drop is dropped, as a window that is not a drop target would.
                     if let Some(channel) = channel {
-                        let _ = channel.send(paths);
+                        if channel.send(paths).is_err() {
+                            tracing::debug!("a drop had no listener");
+                        }
                     }
                 });
             }
         })
         .setup(|app| {
-            let state = tauri::async_runtime::block_on(state::AppState::load(app.handle()))?;
+            let dir = state::data_dir(app.handle())?;
+            // Logs first, so that everything after (a damaged settings file, a node that
+            // does not answer) is in the file a user can send.
+            match medwallet_logs::init(&dir) {
+                Ok(guard) => {
+                    app.manage(guard);
+                }
+                Err(e) => eprintln!("medwallet: no log file: {e}"),
+            }
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), "medwallet starting");
+            let state = tauri::async_runtime::block_on(state::AppState::load(app.handle(), &dir));
+            // Auto-lock, the outbox and the sharing pass: see medwallet_core::background.
+            tauri::async_runtime::spawn(medwallet_core::background::run(state.app.clone()));
             app.manage(state);
-            // Auto-lock: wipe an idle session's secrets on time, even when nothing calls in.
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-                loop {
-                    every.tick().await;
-                    handle
-                        .state::<state::AppState>()
-                        .wallets
-                        .lock()
-                        .await
-                        .tick();
-                }
-            });
-            // The outbox: uploads kept on this device go out when the IPFS node answers.
-            // They need no key (everything in it is encrypted), so they run while locked
-            // too; ledger registrations are signed, so they go out while a wallet is
-            // unlocked (asking for its keys here is not activity).
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
-                loop {
-                    every.tick().await;
-                    let state = handle.state::<state::AppState>();
-                    let settings = commands::current(&state).await;
-                    let owner = state.wallets.lock().await.record_owner_if_unlocked();
-                    let ledger = medwallet_core::LedgerTarget::from_settings(&settings);
-                    if let (Ok(url), Ok(ledger)) = (url::Url::parse(&settings.ipfs_url), ledger) {
-                        state.records.sync_all(&url, owner.as_ref(), &ledger).await;
-                        // Sharing needs the unlocked wallet: publishing its keys, grants,
-                        // revocations, and revoking what expired.
-                        if let Some(owner) = &owner {
-                            let _ = state
-                                .records
-                                .sync_sharing(owner, &url, &ledger, false)
-                                .await;
-                        }
-                    }
-                }
-            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -126,11 +102,13 @@ pub fn run() {
             commands::staff::list_staff,
             commands::staff::issue_staff_key,
             commands::staff::revoke_staff_key,
+            commands::diagnostics::get_diagnostics,
         ])
         .build(tauri::generate_context!());
     match app {
         Ok(app) => app.run(|_, _| {}),
         Err(error) => {
+            tracing::error!(%error, "medwallet could not start");
             eprintln!("medwallet could not start: {error}");
             std::process::exit(1);
         }

@@ -1,33 +1,34 @@
-//! What the shell keeps between commands.
+//! What the shell keeps between commands: the core [`App`] and the drop channel.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use medwallet_core::{AuditService, Defaults, RecordService, SettingsStore, WalletService};
+use medwallet_core::{App, Defaults};
 use tauri::Manager;
 
 /// The app's state, managed by tauri.
 pub struct AppState {
-    /// The settings database, or why it could not be opened. The app still starts
-    /// without it (on the defaults) so the user sees the problem instead of a crash.
-    pub settings: Result<SettingsStore, String>,
-    /// The settings in force when the store is unusable.
-    pub defaults: Defaults,
-    /// The wallets (vault, unlocked session, pending Emergency Kit).
-    pub wallets: tokio::sync::Mutex<WalletService>,
-    /// Records (per wallet, under `records/` in the data folder) and their outbox.
-    pub records: RecordService,
-    /// The audit trail's event caches (per wallet, under `audit/`).
-    pub audit: AuditService,
+    /// The data folder's state and use cases.
+    pub app: Arc<App>,
     /// Where paths of files dropped on the window go (the Records page's channel).
     pub drops: tokio::sync::Mutex<Option<tauri::ipc::Channel<Vec<String>>>>,
 }
 
+/// The app's data folder: `$MEDWALLET_DATA_DIR`, or the platform's app data dir.
+pub fn data_dir(app: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let dir = match std::env::var_os("MEDWALLET_DATA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => app.path().app_data_dir()?,
+    };
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 impl AppState {
-    /// Opens the app's data in `$MEDWALLET_DATA_DIR`, or the platform's app data dir.
-    pub async fn load(app: &tauri::AppHandle) -> Result<Self, Box<dyn std::error::Error>> {
-        let test_dir = std::env::var_os("MEDWALLET_DATA_DIR");
+    /// Opens the app's data in `dir`.
+    pub async fn load(app: &tauri::AppHandle, dir: &std::path::Path) -> Self {
         // Printed Emergency Kits go to Documents (else Downloads); with a test data dir, into it.
-        let kit_dir = match test_dir {
+        let kit_dir = match std::env::var_os("MEDWALLET_DATA_DIR") {
             Some(_) => None,
             None => app
                 .path()
@@ -35,28 +36,9 @@ impl AppState {
                 .or_else(|_| app.path().download_dir())
                 .ok(),
         };
-        let dir = match test_dir {
-            Some(dir) => PathBuf::from(dir),
-            None => app.path().app_data_dir()?,
-        };
-        std::fs::create_dir_all(&dir)?;
-        let defaults = Defaults::from_env();
-        let settings = SettingsStore::open(&dir.join("settings.sqlite"), defaults.clone())
-            .await
-            .map_err(|e| e.to_string());
-        if let Err(problem) = &settings {
-            eprintln!("medwallet: {problem}");
-        }
-        let wallets = tokio::sync::Mutex::new(WalletService::open(&dir, kit_dir).await);
-        let records = RecordService::new(&dir);
-        let audit = AuditService::new(&dir);
-        Ok(Self {
-            audit,
-            settings,
-            defaults,
-            wallets,
-            records,
+        Self {
+            app: App::open(dir, kit_dir, Defaults::from_env()).await,
             drops: Default::default(),
-        })
+        }
     }
 }

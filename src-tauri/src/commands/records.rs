@@ -1,58 +1,23 @@
-//! Record commands: thin wrappers over `medwallet_core::RecordService`. The wallet's
-//! record keys are copied out of the session for the length of one command (and wiped
-//! when it ends), so a long upload does not hold the wallet lock.
+//! Record commands: one call each into `medwallet_core::App`; the file dialogs and the
+//! progress channels are tauri's, so they are here.
 
 use std::sync::Arc;
 
 use medwallet_api::commands::{
-    AddRecordArgs, ChooseSavePathArgs, InspectFilesArgs, JobArgs, RecordIdArgs, SaveCopyArgs,
+    AddRecord, CancelAdd, ChooseSavePath, InspectFiles, ListRecords, OpenRecord, PickFiles,
+    SaveRecordCopy, SyncRecords, WatchDrops,
 };
-use medwallet_api::{
-    AddProgress, Done, Inspection, NoArgs, OpenedRecord, RecordSummary, SavedCopy, SyncReport,
-    UserError,
-};
-use medwallet_core::{LedgerTarget, Owner};
+use medwallet_api::{AddProgress, NoArgs};
 use tauri::ipc::Channel;
 use tauri::State;
 use tauri_plugin_dialog::DialogExt;
-use url::Url;
 
-use super::{current, Answer};
+use super::{dialog_failed, done, Args, Out};
 use crate::state::AppState;
-
-pub(crate) async fn owner(state: &AppState) -> Answer<Owner> {
-    state.wallets.lock().await.record_owner()
-}
-
-pub(crate) async fn ledger_target(state: &AppState) -> Answer<LedgerTarget> {
-    LedgerTarget::from_settings(&current(state).await).map_err(|problem| {
-        UserError::new(problem, "Open Settings and correct the ledger node URL.")
-    })
-}
-
-/// What a command that reaches both nodes needs: the unlocked wallet's owner, the IPFS
-/// URL and the ledger target, from the settings in force.
-pub(crate) async fn owner_and_nodes(state: &AppState) -> Answer<(Owner, Url, LedgerTarget)> {
-    Ok((
-        owner(state).await?,
-        ipfs_url(state).await?,
-        ledger_target(state).await?,
-    ))
-}
-
-pub(crate) async fn ipfs_url(state: &AppState) -> Answer<Url> {
-    let settings = current(state).await;
-    Url::parse(&settings.ipfs_url).map_err(|e| {
-        UserError::new(
-            format!("The IPFS node URL {} is not valid: {e}.", settings.ipfs_url),
-            "Correct it in Settings.",
-        )
-    })
-}
 
 /// `pick_files`: the system's file chooser; the chosen paths.
 #[tauri::command]
-pub async fn pick_files(app: tauri::AppHandle, args: NoArgs) -> Answer<Vec<String>> {
+pub async fn pick_files(app: tauri::AppHandle, args: Args<PickFiles>) -> Out<PickFiles> {
     let NoArgs {} = args;
     let picked = tokio::task::spawn_blocking(move || {
         app.dialog()
@@ -61,7 +26,7 @@ pub async fn pick_files(app: tauri::AppHandle, args: NoArgs) -> Answer<Vec<Strin
             .blocking_pick_files()
     })
     .await
-    .map_err(|e| UserError::new(format!("The file chooser failed: {e}."), "Try again."))?;
+    .map_err(dialog_failed)?;
     Ok(picked
         .unwrap_or_default()
         .into_iter()
@@ -74,78 +39,70 @@ pub async fn pick_files(app: tauri::AppHandle, args: NoArgs) -> Answer<Vec<Strin
 #[tauri::command]
 pub async fn watch_drops(
     state: State<'_, AppState>,
-    args: NoArgs,
+    args: Args<WatchDrops>,
     progress: Channel<Vec<String>>,
-) -> Answer<Done> {
+) -> Out<WatchDrops> {
     let NoArgs {} = args;
     *state.drops.lock().await = Some(progress);
-    Ok(Done {})
+    Ok(done())
 }
 
 /// `inspect_files`: check files and propose their metadata.
 #[tauri::command]
 pub async fn inspect_files(
     state: State<'_, AppState>,
-    args: InspectFilesArgs,
-) -> Answer<Inspection> {
-    let owner = owner(&state).await?;
-    Ok(state.records.inspect(&owner, &args.paths))
+    args: Args<InspectFiles>,
+) -> Out<InspectFiles> {
+    state.app.inspect_files(&args.paths).await
 }
 
 /// `add_record`: encrypt, upload, pin; progress on the channel.
 #[tauri::command]
 pub async fn add_record(
     state: State<'_, AppState>,
-    args: AddRecordArgs,
+    args: Args<AddRecord>,
     progress: Channel<AddProgress>,
-) -> Answer<RecordSummary> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
+) -> Out<AddRecord> {
     let send = Arc::new(move |p: AddProgress| {
-        let _ = progress.send(p);
+        // The window may have gone (closed, reloaded): the add goes on without it.
+        if progress.send(p).is_err() {
+            tracing::debug!("an add's progress has no listener");
+        }
     });
     state
-        .records
-        .add(
-            &owner,
-            &ipfs,
-            &ledger,
-            &args.job_id,
-            &args.path,
-            &args.metadata,
-            send,
-        )
+        .app
+        .add_record(&args.job_id, &args.path, &args.metadata, send)
         .await
 }
 
 /// `cancel_add`: stop a running add; nothing of it is kept.
 #[tauri::command]
-pub async fn cancel_add(state: State<'_, AppState>, args: JobArgs) -> Answer<Done> {
-    state.records.cancel(&args.job_id);
-    Ok(Done {})
+pub async fn cancel_add(state: State<'_, AppState>, args: Args<CancelAdd>) -> Out<CancelAdd> {
+    Ok(state.app.cancel_add(&args.job_id))
 }
 
 /// `list_records`: the unlocked wallet's records.
 #[tauri::command]
-pub async fn list_records(state: State<'_, AppState>, args: NoArgs) -> Answer<Vec<RecordSummary>> {
+pub async fn list_records(
+    state: State<'_, AppState>,
+    args: Args<ListRecords>,
+) -> Out<ListRecords> {
     let NoArgs {} = args;
-    let owner = owner(&state).await?;
-    state.records.list(&owner).await
+    state.app.list_records().await
 }
 
 /// `open_record`: fetch, verify, decrypt, render.
 #[tauri::command]
-pub async fn open_record(state: State<'_, AppState>, args: RecordIdArgs) -> Answer<OpenedRecord> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
-    state.records.open(&owner, &ipfs, &args.record_id).await
+pub async fn open_record(state: State<'_, AppState>, args: Args<OpenRecord>) -> Out<OpenRecord> {
+    state.app.open_record(&args.record_id).await
 }
 
 /// `choose_save_path`: the system's save dialog.
 #[tauri::command]
 pub async fn choose_save_path(
     app: tauri::AppHandle,
-    args: ChooseSavePathArgs,
-) -> Answer<Option<String>> {
+    args: Args<ChooseSavePath>,
+) -> Out<ChooseSavePath> {
     let chosen = tokio::task::spawn_blocking(move || {
         app.dialog()
             .file()
@@ -154,7 +111,7 @@ pub async fn choose_save_path(
             .blocking_save_file()
     })
     .await
-    .map_err(|e| UserError::new(format!("The save dialog failed: {e}."), "Try again."))?;
+    .map_err(dialog_failed)?;
     Ok(chosen
         .and_then(|p| p.into_path().ok())
         .map(|p| p.display().to_string()))
@@ -162,22 +119,22 @@ pub async fn choose_save_path(
 
 /// `save_record_copy`: verify and decrypt into the chosen file.
 #[tauri::command]
-pub async fn save_record_copy(state: State<'_, AppState>, args: SaveCopyArgs) -> Answer<SavedCopy> {
-    let owner = owner(&state).await?;
-    let ipfs = ipfs_url(&state).await?;
+pub async fn save_record_copy(
+    state: State<'_, AppState>,
+    args: Args<SaveRecordCopy>,
+) -> Out<SaveRecordCopy> {
     state
-        .records
-        .save_copy(&owner, &ipfs, &args.record_id, &args.path)
+        .app
+        .save_record_copy(&args.record_id, &args.path)
         .await
 }
 
 /// `sync_records`: push what waits in the outbox now (uploads, ledger registrations).
 #[tauri::command]
-pub async fn sync_records(state: State<'_, AppState>, args: NoArgs) -> Answer<SyncReport> {
+pub async fn sync_records(
+    state: State<'_, AppState>,
+    args: Args<SyncRecords>,
+) -> Out<SyncRecords> {
     let NoArgs {} = args;
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
-    state
-        .records
-        .sync(&owner.wallet_id, Some(&owner), &ipfs, &ledger, true)
-        .await
+    state.app.sync_records().await
 }

@@ -1,123 +1,100 @@
-//! Sharing commands: thin wrappers over `medwallet_core::RecordService`'s sharing use
-//! cases (the patient's grants, the doctor's inbox).
+//! Sharing commands (the patient's grants and groups, the doctor's inbox): one call each
+//! into `medwallet_core::App`.
 
-use medwallet_api::commands::{GrantArgs, GroupMemberArgs, RecordIdArgs};
-use medwallet_api::{
-    GrantSummary, GroupSummary, NoArgs, OpenedRecord, ShareCodeText, SharePreview, ShareRequest,
-    SharedInbox, UserError,
+use medwallet_api::commands::{
+    AddGroupMember, GetShareCode, ListGrants, ListGroups, ListShared, OpenShared, PreviewShare,
+    RemoveGroupMember, RevokeGrant, ShareRecords,
 };
+use medwallet_api::NoArgs;
 use tauri::State;
 
-use super::records::{ledger_target, owner, owner_and_nodes};
-use super::Answer;
+use super::{Args, Out};
 use crate::state::AppState;
 
 /// `preview_share`: check the grantee and show the policy in words; nothing is sent.
 #[tauri::command]
-pub async fn preview_share(state: State<'_, AppState>, args: ShareRequest) -> Answer<SharePreview> {
-    let owner = owner(&state).await?;
-    let ledger = ledger_target(&state).await?;
-    state.records.preview_share(&owner, &ledger, &args).await
+pub async fn preview_share(
+    state: State<'_, AppState>,
+    args: Args<PreviewShare>,
+) -> Out<PreviewShare> {
+    state.app.preview_share(&args).await
 }
 
 /// `share_records`: queue the grants and send them now if the nodes answer.
 #[tauri::command]
 pub async fn share_records(
     state: State<'_, AppState>,
-    args: ShareRequest,
-) -> Answer<Vec<GrantSummary>> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
-    state.records.share(&owner, &ipfs, &ledger, &args).await
+    args: Args<ShareRecords>,
+) -> Out<ShareRecords> {
+    state.app.share_records(&args).await
 }
 
 /// `list_grants`: the unlocked wallet's grants.
 #[tauri::command]
-pub async fn list_grants(state: State<'_, AppState>, args: NoArgs) -> Answer<Vec<GrantSummary>> {
+pub async fn list_grants(state: State<'_, AppState>, args: Args<ListGrants>) -> Out<ListGrants> {
     let NoArgs {} = args;
-    let owner = owner(&state).await?;
-    state.records.list_grants(&owner).await
+    state.app.list_grants().await
 }
 
 /// `revoke_grant`: re-encrypt without the grantee, revoke on the ledger, report exposure.
 #[tauri::command]
-pub async fn revoke_grant(state: State<'_, AppState>, args: GrantArgs) -> Answer<GrantSummary> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
+pub async fn revoke_grant(
+    state: State<'_, AppState>,
+    args: Args<RevokeGrant>,
+) -> Out<RevokeGrant> {
     state
-        .records
-        .revoke(
-            &owner,
-            &ipfs,
-            &ledger,
-            &args.record_id,
-            &args.grantee,
-            args.clause.as_deref(),
-        )
+        .app
+        .revoke_grant(&args.record_id, &args.grantee, args.clause.as_deref())
         .await
 }
 
 /// `list_shared`: records others shared with the unlocked wallet.
 #[tauri::command]
-pub async fn list_shared(state: State<'_, AppState>, args: NoArgs) -> Answer<SharedInbox> {
+pub async fn list_shared(state: State<'_, AppState>, args: Args<ListShared>) -> Out<ListShared> {
     let NoArgs {} = args;
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
-    state.records.list_shared(&owner, &ipfs, &ledger).await
+    state.app.list_shared().await
 }
 
 /// `open_shared`: log the access on the ledger, then fetch, verify, decrypt, render.
 #[tauri::command]
-pub async fn open_shared(state: State<'_, AppState>, args: RecordIdArgs) -> Answer<OpenedRecord> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
-    state
-        .records
-        .open_shared(&owner, &ipfs, &ledger, &args.record_id)
-        .await
+pub async fn open_shared(state: State<'_, AppState>, args: Args<OpenShared>) -> Out<OpenShared> {
+    state.app.open_shared(&args.record_id).await
 }
 
 /// `list_groups`: the unlocked wallet's groups.
 #[tauri::command]
-pub async fn list_groups(state: State<'_, AppState>, args: NoArgs) -> Answer<Vec<GroupSummary>> {
+pub async fn list_groups(state: State<'_, AppState>, args: Args<ListGroups>) -> Out<ListGroups> {
     let NoArgs {} = args;
-    let owner = owner(&state).await?;
-    state.records.list_groups(&owner).await
+    state.app.list_groups().await
 }
 
 /// `add_group_member`: add a person to a group; they get a key for it.
 #[tauri::command]
 pub async fn add_group_member(
     state: State<'_, AppState>,
-    args: GroupMemberArgs,
-) -> Answer<Vec<GroupSummary>> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
-    state
-        .records
-        .add_group_member(&owner, &ipfs, &ledger, &args.group, &args.member)
-        .await
+    args: Args<AddGroupMember>,
+) -> Out<AddGroupMember> {
+    state.app.add_group_member(&args.group, &args.member).await
 }
 
 /// `remove_group_member`: remove a person; the group's records are re-encrypted.
 #[tauri::command]
 pub async fn remove_group_member(
     state: State<'_, AppState>,
-    args: GroupMemberArgs,
-) -> Answer<Vec<GroupSummary>> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
+    args: Args<RemoveGroupMember>,
+) -> Out<RemoveGroupMember> {
     state
-        .records
-        .remove_group_member(&owner, &ipfs, &ledger, &args.group, &args.member)
+        .app
+        .remove_group_member(&args.group, &args.member)
         .await
 }
 
 /// `get_share_code`: the unlocked wallet's signed share code for the ledger's chain.
 #[tauri::command]
-pub async fn get_share_code(state: State<'_, AppState>, args: NoArgs) -> Answer<ShareCodeText> {
+pub async fn get_share_code(
+    state: State<'_, AppState>,
+    args: Args<GetShareCode>,
+) -> Out<GetShareCode> {
     let NoArgs {} = args;
-    let ledger = ledger_target(&state).await?;
-    let chain_id = ledger.chain_id().await.map_err(|problem| {
-        UserError::new(
-            format!("The share code names the ledger's chain, and the ledger cannot say which: {problem}"),
-            "Start the ledger node or check its URL in Settings; your address above can be shared meanwhile.",
-        )
-    })?;
-    let code = state.wallets.lock().await.share_code(chain_id)?;
-    Ok(ShareCodeText { code, chain_id })
+    state.app.share_code().await
 }

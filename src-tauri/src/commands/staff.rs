@@ -1,43 +1,36 @@
-//! The clinic's staff keys: thin wrappers over `medwallet_core::records` staff use cases.
+//! The clinic's staff keys: one call each into `medwallet_core::App`.
 
-use medwallet_api::{IssueStaffArgs, NoArgs, StaffHolderArgs, StaffList};
+use medwallet_api::commands::{IssueStaffKey, ListStaff, RevokeStaffKey};
+use medwallet_api::NoArgs;
 use tauri::State;
 
-use super::records::{owner, owner_and_nodes};
-use super::Answer;
+use super::{Args, Out};
 use crate::state::AppState;
 
 /// `list_staff`: the clinic's staff keys and its authority's epoch.
 #[tauri::command]
-pub async fn list_staff(state: State<'_, AppState>, args: NoArgs) -> Answer<StaffList> {
+pub async fn list_staff(state: State<'_, AppState>, args: Args<ListStaff>) -> Out<ListStaff> {
     let NoArgs {} = args;
-    let owner = owner(&state).await?;
-    state.records.list_staff(&owner).await
+    state.app.list_staff().await
 }
 
 /// `issue_staff_key`: issue a staff member a key with attributes.
 #[tauri::command]
 pub async fn issue_staff_key(
     state: State<'_, AppState>,
-    args: IssueStaffArgs,
-) -> Answer<StaffList> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
+    args: Args<IssueStaffKey>,
+) -> Out<IssueStaffKey> {
     state
-        .records
-        .issue_staff_key(&owner, &ipfs, &ledger, &args.holder, &args.attributes)
-        .await?;
-    state.records.list_staff(&owner).await
+        .app
+        .issue_staff_key(&args.holder, &args.attributes)
+        .await
 }
 
 /// `revoke_staff_key`: revoke a staff key; the authority moves to its next epoch.
 #[tauri::command]
 pub async fn revoke_staff_key(
     state: State<'_, AppState>,
-    args: StaffHolderArgs,
-) -> Answer<StaffList> {
-    let (owner, ipfs, ledger) = owner_and_nodes(&state).await?;
-    state
-        .records
-        .revoke_staff_key(&owner, &ipfs, &ledger, &args.holder)
-        .await
+    args: Args<RevokeStaffKey>,
+) -> Out<RevokeStaffKey> {
+    state.app.revoke_staff_key(&args.holder).await
 }

@@ -1,21 +1,54 @@
-//! medwallet's use cases, tying the library crates together without tauri: node
-//! settings, node health, and (with later issues) upload, share, revoke and audit.
+//! medwallet's use cases, tying the library crates together without tauri. One room per
+//! capability:
 //!
-//! The Tauri shell calls these functions from thin commands; tests call them
-//! directly against real nodes.
+//! | module | what it does |
+//! |---|---|
+//! | [`app`] | one data folder's state, one method per IPC command |
+//! | [`session`] | the unlocked wallet's keys and its nodes, as the use cases need them |
+//! | [`ledger`] | the ledger target, connecting as the wallet, the published directory |
+//! | [`store`] | `records.sqlite`: records, grants, front-desk and staff tables |
+//! | [`records`] | a patient's own records: add (one pipeline), outbox, list, open |
+//! | [`sharing`] | grants, revocations, revisions, exposure reports, groups, emergency |
+//! | [`inbox`] | what others shared with this wallet (the doctor's side) |
+//! | [`front_desk`] | check-in codes, records made for a patient, verifying a file |
+//! | [`staff`] | a clinic's staff keys and its authority's epochs |
+//! | [`audit`] | the trail read back from the ledger, filters and exports |
+//! | [`background`] | the periodic pass: outbox, sharing work, auto-lock |
+//! | [`wallet`], [`settings`], [`health`], [`node_url`], [`qr`] | the rest |
+//! | [`words`] | every failure in the user's words, in one place |
+//!
+//! The Tauri shell calls these from one-line commands; tests call them directly against
+//! real nodes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod app;
 pub mod audit;
+pub mod background;
+pub mod front_desk;
 pub mod health;
+pub mod inbox;
+pub(crate) mod ledger;
 pub mod node_url;
 pub mod qr;
 pub mod records;
+pub mod session;
 pub mod settings;
+pub mod sharing;
+pub mod staff;
+pub(crate) mod store;
 pub mod wallet;
+pub(crate) mod words;
 
+pub use app::App;
 pub use audit::AuditService;
+pub use front_desk::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
 pub use health::check_health;
-pub use records::{LedgerTarget, Owner, RecordService};
+pub use ledger::LedgerTarget;
+pub use records::RecordService;
+pub use session::{Owner, Session};
 pub use settings::{Defaults, SettingsStore, StoreError};
 pub use wallet::WalletService;
+
+/// What a use case answers: its value, or the failure in the user's words.
+pub(crate) type Answer<T> = Result<T, medwallet_api::UserError>;

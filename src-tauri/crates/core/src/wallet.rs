@@ -581,18 +581,18 @@ impl WalletService {
     /// What the records use cases need of the unlocked wallet (its id, address, name, and
     /// copies of the record keys that are wiped when the returned value is dropped).
     /// Counts as activity.
-    pub fn record_owner(&mut self) -> Answer<crate::records::Owner> {
+    pub fn record_owner(&mut self) -> Answer<crate::session::Owner> {
         let session = self.unlocked()?;
         let wallet_id = session.wallet_id().as_str().to_owned();
         let name = session.identity().display_name.clone();
         let keys = session.keys().map_err(user_error)?;
-        Ok(crate::records::Owner::new(&wallet_id, &name, keys))
+        Ok(crate::session::Owner::new(&wallet_id, &name, keys))
     }
 
     /// The unlocked wallet's [`record_owner`](Self::record_owner), if a session is open,
     /// for background work (the outbox's ledger registrations). Not activity: it does
     /// not keep an idle wallet from locking.
-    pub fn record_owner_if_unlocked(&mut self) -> Option<crate::records::Owner> {
+    pub fn record_owner_if_unlocked(&mut self) -> Option<crate::session::Owner> {
         if !self.is_open() {
             return None;
         }
@@ -600,7 +600,7 @@ impl WalletService {
         let wallet_id = session.wallet_id().as_str().to_owned();
         let name = session.identity().display_name.clone();
         let keys = session.keys_in_background().ok()?;
-        Some(crate::records::Owner::new(&wallet_id, &name, keys))
+        Some(crate::session::Owner::new(&wallet_id, &name, keys))
     }
 
     /// The unlocked wallet's share code for chain `chain_id`: its address and public keys,
@@ -626,6 +626,11 @@ impl WalletService {
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         medwallet_vault::ShareCode::create_with(keys, &name, chain_id, now, Some(check_in))
             .map_err(user_error)
+    }
+
+    /// The role of the wallet whose session is open or was last open (locked or not).
+    pub fn current_role(&self) -> Option<medwallet_vault::Role> {
+        self.session.as_ref().map(|s| s.identity().role)
     }
 
     /// The id of the wallet whose session is open or was last open (locked or not).

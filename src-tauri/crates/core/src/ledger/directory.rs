@@ -8,12 +8,13 @@ use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::IpfsNode;
 use medwallet_vault::Role;
 
-use super::super::register::ledger_words;
-use super::super::store::RecordStore;
-use super::super::{errors, node_error, Owner, SharedBuffer, MAX_SMALL_OBJECT};
-use super::Failure;
+use super::{ledger_words, StepFailure as Failure};
+use crate::records::{SharedBuffer, MAX_SMALL_OBJECT};
+use crate::session::Owner;
+use crate::store::RecordStore;
+use crate::words::{self as errors, node_error};
 
-pub(crate) use super::super::register::{connect, events, Connected};
+pub(crate) use super::{connect, events, Connected};
 
 /// A wallet's published identity: its HPKE key and role.
 #[derive(Debug, Clone, PartialEq, Eq)]

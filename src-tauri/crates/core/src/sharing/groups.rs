@@ -7,10 +7,14 @@
 use medwallet_api::{GroupSummary, UserError};
 use url::Url;
 
-use super::super::store::RecordStore;
-use super::super::{errors, Answer, LedgerTarget, Owner, RecordService};
-use super::directory::Connected;
-use super::{now_unix, parse_address, rfc3339, Failure};
+use super::Failure;
+use crate::ledger::directory::Connected;
+use crate::ledger::{now_unix, parse_address, rfc3339, LedgerTarget};
+use crate::records::RecordService;
+use crate::session::Owner;
+use crate::store::RecordStore;
+use crate::words as errors;
+use crate::Answer;
 
 /// Longest group name.
 const MAX_GROUP_NAME: usize = 32;
@@ -113,7 +117,7 @@ impl RecordService {
 
     /// Re-issues keys whose attributes no longer match the holder's memberships (a new
     /// member, or the others after a removal). Answers the first failure.
-    pub(super) async fn sync_group_keys(
+    pub(crate) async fn sync_group_keys(
         &self,
         store: &RecordStore,
         owner: &Owner,

@@ -15,11 +15,14 @@ use medwallet_records::cid::cid_of;
 use medwallet_vault::Role;
 use url::Url;
 
-use super::super::store::RecordStore;
-use super::super::{errors, Answer, LedgerTarget, Owner, RecordService};
-use super::directory::{self, Connected};
-use super::grant::parse_clause;
-use super::{now_unix, parse_address, rfc3339, Failure};
+use crate::ledger::directory::{self, Connected};
+use crate::ledger::{now_unix, parse_address, rfc3339, LedgerTarget, StepFailure as Failure};
+use crate::records::RecordService;
+use crate::session::Owner;
+use crate::sharing::grant::parse_clause;
+use crate::store::RecordStore;
+use crate::words as errors;
+use crate::Answer;
 
 fn only_clinics(owner: &Owner) -> Answer<()> {
     if owner.role == Role::Clinic {
@@ -123,7 +126,7 @@ impl RecordService {
 
     /// The clinic's pass: its parameters for the current epoch published, and every
     /// active staff member holding a key of that epoch.
-    pub(super) async fn sync_staff_keys(
+    pub(crate) async fn sync_staff_keys(
         &self,
         store: &RecordStore,
         clinic: &Owner,
@@ -143,7 +146,7 @@ impl RecordService {
 
     /// The patient's pass: a clinic its records are shared with by role published new
     /// parameters (it revoked a staff key), so those records are re-encrypted for them.
-    pub(super) async fn sync_clinic_epochs(
+    pub(crate) async fn sync_clinic_epochs(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -188,11 +191,11 @@ impl RecordService {
 
     /// After a rotation: if the clinic moved on again while its version was being made
     /// (that version is wrapped for the epoch before), the record is rotated once more.
-    pub(super) async fn rotate_again_if_stale(
+    pub(crate) async fn rotate_again_if_stale(
         &self,
         store: &RecordStore,
         contract: &str,
-        grant: &super::grant_store::GrantRow,
+        grant: &crate::store::grants::GrantRow,
         new_version: u32,
     ) -> Result<(), Failure> {
         let (Some(clause), true) = (&grant.clause, grant.rotate) else {
@@ -210,11 +213,7 @@ impl RecordService {
                 Failure::waiting(format!("A clinic's stored parameters are unusable: {e}."))
             })?
             .authority_id();
-        let path = store.object_path(
-            &grant.record_id,
-            new_version,
-            super::super::store::Object::Capsule,
-        );
+        let path = store.object_path(&grant.record_id, new_version, crate::store::Object::Capsule);
         let wrapped_for = std::fs::read(&path)
             .ok()
             .and_then(|bytes| medwallet_records::capsule::inspect(&bytes).ok())

@@ -27,93 +27,38 @@
 //! sends a second `AccessGranted` for the same grant: harmless, and visible in the trail.
 //! So a node that is down delays work and loses none. One pass runs at a time.
 
-mod check_in;
-mod directory;
-mod exposure;
-mod front_desk_store;
-mod grant;
-mod grant_store;
-mod groups;
-mod inbox;
-mod revision;
-mod revoke;
-mod staff;
-mod staff_store;
-mod upload_for;
-mod verify;
+pub(crate) mod emergency;
+pub(crate) mod exposure;
+pub(crate) mod grant;
+pub(crate) mod groups;
+pub(crate) mod revision;
+pub(crate) mod revoke;
 
 use medwallet_abe::Policy;
 use medwallet_api::{ClauseText, GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
-use medwallet_ledger::{Address, LedgerError, B256};
-use medwallet_records::cid::Cid;
-use medwallet_records::{capsule, IpfsError, IpfsNode};
+use medwallet_ledger::{Address, LedgerError};
+use medwallet_records::capsule;
+use medwallet_vault::{ShareCode, ShareCodeError};
 use url::Url;
 
-use super::store::{RecordStore, StoreError};
-use super::{errors, internal, Answer, LedgerTarget, Owner, RecordService};
 use grant::{not_a_clinic, parse_clause};
-use grant_store::{GrantPhase, GrantRow};
-use medwallet_vault::{ShareCode, ShareCodeError};
+
+use crate::ledger::directory;
+use crate::ledger::{chain_time, not_published, now_unix, parse_address, rfc3339, LedgerTarget};
+use crate::records::RecordService;
+use crate::session::Owner;
+use crate::store::grants::{GrantPhase, GrantRow};
+use crate::store::RecordStore;
+use crate::words::{self as errors, internal};
+use crate::Answer;
 
 /// Why a sharing step waits, and whether a node itself failed (then the rest waits for
-/// the next pass): the registration step's failure, with the sharing steps' causes.
-pub(crate) use super::register::RegisterFailure as Failure;
-pub use check_in::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
-
-impl Failure {
-    pub(crate) fn ipfs(e: &IpfsError) -> Self {
-        let words = errors::node_error(e);
-        Self {
-            reason: match words.hint {
-                Some(hint) => format!("{} {hint}", words.message),
-                None => words.message,
-            },
-            node_down: matches!(e, IpfsError::Unreachable { .. }),
-        }
-    }
-
-    pub(crate) fn store(e: StoreError) -> Self {
-        Self::waiting(errors::store_error(e).message)
-    }
-
-    fn user(e: UserError) -> Self {
-        Self::waiting(e.message)
-    }
-}
-
-/// Reads a person's address: `0x` and 40 hex digits; mixed case must be the EIP-55
-/// checksum (a typo in one letter is caught, as wallets do).
-pub(crate) fn parse_address(text: &str) -> Answer<Address> {
-    let t = text.trim();
-    let hex_part = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"));
-    let valid = hex_part.is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    let Some(hex_part) = hex_part.filter(|_| valid) else {
-        return Err(UserError::new(
-            format!("\"{t}\" is not a ledger address."),
-            "An address is 0x followed by 40 hexadecimal digits; copy it from the person's Keys page.",
-        ));
-    };
-    let bytes = hex::decode(hex_part).map_err(|e| internal("reading an address", e))?;
-    let checksummed = medwallet_vault::eip55(&bytes);
-    let mixed = hex_part.bytes().any(|b| b.is_ascii_lowercase())
-        && hex_part.bytes().any(|b| b.is_ascii_uppercase());
-    if mixed && checksummed != format!("0x{hex_part}") {
-        return Err(UserError::new(
-            format!("The address {t} has a checksum error: a letter was changed."),
-            "Copy the address again from the person's Keys page.",
-        ));
-    }
-    Ok(Address::from_slice(&bytes))
-}
-
-/// `id:<address>`, the attribute naming one person under a patient's authority.
-fn id_attribute(address: &str) -> String {
-    format!("id:{}", address.to_lowercase())
-}
+/// the next pass): the same failure as every queued step's.
+pub(crate) use crate::ledger::StepFailure as Failure;
 
 /// Who a share request names.
 #[derive(Debug, Clone)]
-enum Target {
+pub(crate) enum Target {
     /// A person, under the owner's authority.
     Person(Address),
     /// A role at a clinic: a clause (canonical text) under the clinic's authority.
@@ -147,7 +92,7 @@ impl Target {
 
 /// A pasted share code, read and its signature checked; `None` when the text is not one
 /// (an address).
-fn share_code(text: &str) -> Answer<Option<ShareCode>> {
+pub(crate) fn share_code(text: &str) -> Answer<Option<ShareCode>> {
     if !text.trim().starts_with(medwallet_vault::share_code::PREFIX) {
         return Ok(None);
     }
@@ -168,7 +113,7 @@ fn share_code(text: &str) -> Answer<Option<ShareCode>> {
 }
 
 /// A share code is for this ledger and signed by the key its address published.
-fn check_share_code(
+pub(crate) fn check_share_code(
     code: &ShareCode,
     published: &directory::Published,
     chain_id: u64,
@@ -210,25 +155,6 @@ fn clause_words(clause: &str) -> (String, Option<String>) {
     (words, warning)
 }
 
-fn now_unix() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// The ledger's latest block time, or 0 if it does not say.
-async fn chain_time(node: &medwallet_ledger::LedgerNode) -> i64 {
-    node.head_time()
-        .await
-        .ok()
-        .and_then(|t| i64::try_from(t).ok())
-        .unwrap_or(0)
-}
-
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 /// Longest expiry the dialog accepts.
 const MAX_EXPIRY_DAYS: u32 = 3650;
 
@@ -245,15 +171,6 @@ fn expiry_of(request: &ShareRequest, now: i64) -> Answer<Option<i64>> {
         )),
         Some(d) => Ok(Some(now + i64::from(d) * 86_400)),
     }
-}
-
-fn b256(record_id: &str) -> Answer<B256> {
-    record_id.parse().map_err(|_| {
-        UserError::new(
-            format!("{record_id} is not a record id."),
-            "Pick the record again from the list.",
-        )
-    })
 }
 
 impl RecordService {
@@ -315,10 +232,8 @@ impl RecordService {
                     return Err(not_a_clinic(&grantee));
                 }
                 let (words, warning) = clause_words(clause);
-                if clause == grant::EMERGENCY_CLAUSE {
-                    warnings.push(format!(
-                        "Emergency: whoever clinic {grantee_text} gives role:emergency can open it, without asking you. Each opening is logged as an emergency access and shown first in your audit trail."
-                    ));
+                if emergency::is_emergency(Some(clause)) {
+                    warnings.push(emergency::warning(&grantee_text));
                 } else {
                     warnings.extend(warning);
                 }
@@ -489,7 +404,7 @@ impl RecordService {
         self.run_sharing(&store, owner, ipfs, ledger, force).await
     }
 
-    async fn run_sharing(
+    pub(crate) async fn run_sharing(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -567,7 +482,11 @@ impl RecordService {
             };
             if let Err(f) = outcome {
                 let _ = store
-                    .grant_failed(grant.id, &f.reason, super::backoff_until(grant.attempts))
+                    .grant_failed(
+                        grant.id,
+                        &f.reason,
+                        crate::records::outbox::backoff_until(grant.attempts),
+                    )
                     .await;
                 problem.get_or_insert(f.reason);
                 if f.node_down {
@@ -584,20 +503,24 @@ impl RecordService {
         if let Ok(due) = store.due_grants(if force { None } else { Some(now) }).await {
             for g in due {
                 let _ = store
-                    .grant_failed(g.id, &f.reason, super::backoff_until(g.attempts))
+                    .grant_failed(
+                        g.id,
+                        &f.reason,
+                        crate::records::outbox::backoff_until(g.attempts),
+                    )
                     .await;
             }
         }
     }
 
     /// The store of a wallet that can share (its own authority).
-    async fn sharing_store(&self, owner: &Owner) -> Answer<RecordStore> {
+    pub(crate) async fn sharing_store(&self, owner: &Owner) -> Answer<RecordStore> {
         self.store(&owner.wallet_id).await
     }
 
     /// Refuses a grant that cannot be made now: one being revoked (it would come back
     /// with the revocation's key), or one more than a capsule can hold.
-    async fn check_room(
+    pub(crate) async fn check_room(
         &self,
         owner: &Owner,
         store: &RecordStore,
@@ -806,25 +729,6 @@ async fn preview_group(
         expires_at: expires.map(rfc3339),
         issues_key: false,
     })
-}
-
-/// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).
-async fn unpin(ipfs: &Url, cids: &[&str]) {
-    let Ok(node) = IpfsNode::new(ipfs) else {
-        return;
-    };
-    for cid in cids {
-        if let Ok(cid) = cid.parse::<Cid>() {
-            let _ = node.unpin(&cid).await;
-        }
-    }
-}
-
-fn not_published(address: &Address) -> UserError {
-    UserError::new(
-        format!("{address} has not published its keys on this ledger, so nothing can be encrypted for it."),
-        "Ask that person to open medwallet with the same ledger (Settings: the same node and contract) and unlock their wallet once: their keys are published then. Then share again.",
-    )
 }
 
 #[cfg(test)]

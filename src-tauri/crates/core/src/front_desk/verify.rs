@@ -14,9 +14,13 @@ use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::{capsule, manifest, IpfsNode};
 use url::Url;
 
-use super::super::{errors, node_error, Answer, LedgerTarget, Owner, MAX_VIEW_SIZE};
-use super::inbox::{find, ledger_error, Holder};
-use super::{chain_time, directory, now_unix, rfc3339, RecordService};
+use crate::inbox::{find, ledger_error, Holder};
+use crate::ledger::directory;
+use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
+use crate::records::{inspect, RecordService, MAX_VIEW_SIZE};
+use crate::session::Owner;
+use crate::words::{self as errors, internal, node_error};
+use crate::Answer;
 
 /// One registration on the ledger: a record version's manifest and capsule.
 struct Registration {
@@ -280,7 +284,7 @@ impl RecordService {
     ) -> Answer<Verdict> {
         let source = std::path::PathBuf::from(path);
         let size = std::fs::metadata(&source)
-            .map_err(|e| super::super::inspect::unreadable(&source, &e))?
+            .map_err(|e| inspect::unreadable(&source, &e))?
             .len();
         if size > MAX_VIEW_SIZE {
             return Err(UserError::new(
@@ -292,8 +296,7 @@ impl RecordService {
                 "Verify it by its CID instead.",
             ));
         }
-        let bytes =
-            std::fs::read(&source).map_err(|e| super::super::inspect::unreadable(&source, &e))?;
+        let bytes = std::fs::read(&source).map_err(|e| inspect::unreadable(&source, &e))?;
         if let Some(v) = by_cid(all, &cid_of(&bytes)) {
             return Ok(v);
         }
@@ -339,11 +342,11 @@ impl RecordService {
             let check_in = self.unseal_check_in(owner, row)?;
             let keys = check_in
                 .keys()
-                .map_err(|e| super::internal("the check-in's keys", e))?;
+                .map_err(|e| internal("the check-in's keys", e))?;
             let code: Address = row
                 .code_address
                 .parse()
-                .map_err(|_| super::internal("the check-in's address", &row.code_address))?;
+                .map_err(|_| internal("the check-in's address", &row.code_address))?;
             let holder = Holder {
                 address: code,
                 hpke_secret: keys.x25519_secret(),
@@ -355,7 +358,7 @@ impl RecordService {
             let patient: Address = row
                 .patient
                 .parse()
-                .map_err(|_| super::internal("the patient's address", &row.patient))?;
+                .map_err(|_| internal("the patient's address", &row.patient))?;
             for share in found
                 .shares
                 .iter()

@@ -14,13 +14,16 @@ use medwallet_records::{capsule, manifest, stream, IpfsNode};
 use medwallet_vault::Role;
 use url::Url;
 
-use super::super::store::{RecordStore, State, StoredRecord};
-use super::super::{
-    errors, inspect, internal, kind_name, local_seal, node_error, random_bytes, read_up_to, Answer,
-    LedgerTarget, Owner,
+use crate::ledger::directory::{self, fetch_small, Connected};
+use crate::ledger::{
+    b256, chain_time, id_attribute, now_unix, rfc3339, LedgerTarget, StepFailure as Failure,
 };
-use super::directory::{self, fetch_small, Connected};
-use super::{b256, chain_time, id_attribute, now_unix, rfc3339, Failure, RecordService};
+use crate::records::pipeline::{self, SourceFile};
+use crate::records::{inspect, RecordService};
+use crate::session::Owner;
+use crate::store::{local_seal, RecordStore, State, StoredRecord};
+use crate::words::{self as errors, internal, node_error};
+use crate::Answer;
 
 impl RecordService {
     /// Encrypts the file at `path` for the patient of check-in `code_address` and
@@ -156,7 +159,7 @@ impl RecordService {
 
     /// The patient's side, run by its sharing pass: takes the records clinics registered
     /// for it into its list (decrypted with its own key, checked like any record).
-    pub(super) async fn adopt_uploads(
+    pub(crate) async fn adopt_uploads(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -283,8 +286,9 @@ impl RecordService {
     }
 }
 
-/// Encrypts a file for the patient into a temporary file: answers its path, the content's
-/// summary, the sealed manifest, the capsule and the new record id.
+/// Encrypts a file for the patient into a temporary file, through the same pipeline as
+/// every record: answers its path, the content's summary, the sealed manifest, the
+/// capsule and the new record id.
 async fn encrypt_for(
     store: &RecordStore,
     params: &PublicParams,
@@ -298,72 +302,38 @@ async fn encrypt_for(
     Vec<u8>,
     String,
 )> {
-    let source = std::path::PathBuf::from(path.trim());
-    let mut file = std::fs::File::open(&source).map_err(|e| inspect::unreadable(&source, &e))?;
-    let mut head = vec![0u8; 4096];
-    let n = read_up_to(&mut file, &mut head).map_err(|e| inspect::unreadable(&source, &e))?;
-    head.truncate(n);
-    if n == 0 {
-        return Err(UserError::new(
-            format!("{} is empty (0 bytes).", source.display()),
-            "Choose the file that holds the record.",
-        ));
-    }
-    let file_name = source
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (kind, mime) = medwallet_preview::sniff(&head, &file_name);
-    let record_id = format!("0x{}", hex::encode(random_bytes::<32>()));
-    let dek = DataKey::generate(&mut OsRng);
-    let out = store.temp_path(&format!("{record_id}.for-patient"));
-    let (dek_copy, out_path, src) = (
-        DataKey::from_bytes(*dek.as_bytes()),
-        out.clone(),
-        source.clone(),
-    );
-    let encrypted = tokio::task::spawn_blocking(move || {
-        let input = std::fs::File::open(&src).map_err(|e| inspect::unreadable(&src, &e))?;
-        let output =
-            std::fs::File::create(&out_path).map_err(|e| errors::disk_error(&out_path, &e))?;
-        let mut output = std::io::BufWriter::with_capacity(1 << 20, output);
-        let encrypted = stream::encrypt(
-            &dek_copy,
-            std::io::BufReader::with_capacity(1 << 20, input),
-            &mut output,
-            &mut |_| {},
-            &AtomicBool::new(false),
-        )
-        .map_err(|e| errors::encrypt_error(e, &src.display().to_string(), &out_path))?;
-        std::io::Write::flush(&mut output).map_err(|e| errors::disk_error(&out_path, &e))?;
-        Ok::<_, UserError>(encrypted)
+    let source = tokio::task::spawn_blocking({
+        let path = path.to_owned();
+        move || SourceFile::open(&path)
     })
     .await
-    .map_err(|e| internal("the encryption task", e))?;
-    let encrypted = match encrypted {
-        Ok(e) => e,
+    .map_err(|e| internal("reading the file", e))??;
+    let record_id = pipeline::new_record_id();
+    let dek = DataKey::generate(&mut OsRng);
+    let out = store.temp_path(&format!("{record_id}.for-patient"));
+    let encrypted = pipeline::encrypt_file(
+        &dek,
+        &source,
+        &out,
+        |_| {},
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await?;
+    let m = pipeline::manifest_for(
+        &record_id,
+        1,
+        metadata,
+        &source,
+        &encrypted,
+        &rfc3339(now_unix()),
+    );
+    match pipeline::seal_objects(&dek, &m, params, policy) {
+        Ok((sealed, capsule)) => Ok((out, encrypted, sealed, capsule, record_id)),
         Err(e) => {
-            let _ = std::fs::remove_file(&out);
-            return Err(e);
+            if let Err(io) = std::fs::remove_file(&out) {
+                tracing::debug!(error = %io, "a temporary file stays");
+            }
+            Err(e)
         }
-    };
-    let m = manifest::Manifest {
-        record_id: record_id.clone(),
-        version: 1,
-        title: metadata.title.clone(),
-        category: metadata.category.as_str().to_owned(),
-        mime_type: mime.to_owned(),
-        kind: kind_name(kind),
-        date: metadata.date.clone(),
-        author: metadata.author.clone(),
-        file_name,
-        size: encrypted.plaintext_len,
-        content_cid: encrypted.cid.to_string(),
-        content_chunks: encrypted.chunks,
-        created_at: rfc3339(now_unix()),
-    };
-    let sealed = manifest::seal(&dek, &m).map_err(|e| internal("sealing the manifest", e))?;
-    let capsule = capsule::wrap(params, policy, &dek, &record_id, 1)
-        .map_err(|e| internal("wrapping the data key", e))?;
-    Ok((out, encrypted, sealed, capsule, record_id))
+    }
 }

@@ -7,18 +7,19 @@ use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::{manifest, stream, IpfsNode};
 use url::Url;
 
-use super::super::store::{self, Object, RecordStore, State, StoredRecord};
-use super::super::{
-    errors, internal, local_seal, node_error, stream_error, Answer, LedgerTarget, Owner,
-    RecordService,
-};
 use super::grant::capsule_for;
+use crate::ledger::LedgerTarget;
+use crate::records::{pipeline, write_small_objects, RecordService};
+use crate::session::Owner;
+use crate::store::{local_seal, Object, RecordStore, State, StoredRecord};
+use crate::words::{self as errors, internal, node_error};
+use crate::Answer;
 
 impl RecordService {
     /// Makes version n+1 of a record without the people being revoked, inserts it with its
     /// upload queued, and names it in every revocation of the record that waits for one.
     /// Answers the new version.
-    pub(super) async fn make_revision(
+    pub(crate) async fn make_revision(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -68,36 +69,23 @@ impl RecordService {
                     .cat_to(&expected, file, stream::ciphertext_len(old.size))
                     .await
                 {
-                    let _ = std::fs::remove_file(&temp);
+                    remove_temp(&temp);
                     return Err(node_error(&e));
                 }
                 (temp.clone(), Some(temp))
             }
         };
         let new_dek = DataKey::generate(&mut medwallet_abe::rand_core::OsRng);
+        // Into a temp file first: it becomes the version's content only once the manifest
+        // and capsule are made too.
         let part = store.temp_path(&format!("{record_id}-v{version}-{}.content", unique()));
-        let (old_key, new_key) = (
-            DataKey::from_bytes(*old_dek.as_bytes()),
-            DataKey::from_bytes(*new_dek.as_bytes()),
-        );
-        let out_path = part.clone();
-        let recrypted = tokio::task::spawn_blocking(move || {
-            reencrypt(&old_key, &new_key, &ciphertext, &out_path)
-        })
-        .await
-        .map_err(|e| internal("the re-encryption task", e));
+        let recrypted = pipeline::reencrypt_file(&old_dek, &new_dek, &ciphertext, &part).await;
         if let Some(temp) = fetched {
-            let _ = std::fs::remove_file(temp);
+            remove_temp(&temp);
         }
-        let (decrypted, encrypted) = match recrypted.and_then(|r| r) {
-            Ok(pair) => pair,
-            Err(e) => {
-                let _ = std::fs::remove_file(&part);
-                return Err(e);
-            }
-        };
+        let (decrypted, encrypted) = recrypted?;
         if decrypted.cid != expected || decrypted.plaintext_len != old.size {
-            let _ = std::fs::remove_file(&part);
+            remove_temp(&part);
             return Err(errors::altered(
                 "content",
                 "it does not match the registered version, so it was not re-encrypted",
@@ -108,26 +96,38 @@ impl RecordService {
         m.version = version;
         m.content_cid = encrypted.cid.to_string();
         m.content_chunks = encrypted.chunks;
-        let manifest_bytes =
-            manifest::seal(&new_dek, &m).map_err(|e| internal("sealing the manifest", e))?;
         let contract = ledger.contract.map(|c| c.to_string());
-        let capsule_bytes = capsule_for(
-            store,
-            owner,
-            contract.as_deref(),
-            record_id,
-            version,
-            &new_dek,
-        )
-        .await?;
+        let small = async {
+            let manifest_bytes =
+                manifest::seal(&new_dek, &m).map_err(|e| internal("sealing the manifest", e))?;
+            let capsule_bytes = capsule_for(
+                store,
+                owner,
+                contract.as_deref(),
+                record_id,
+                version,
+                &new_dek,
+            )
+            .await?;
+            Ok::<_, medwallet_api::UserError>((manifest_bytes, capsule_bytes))
+        }
+        .await;
+        let (manifest_bytes, capsule_bytes) = match small {
+            Ok(pair) => pair,
+            Err(e) => {
+                remove_temp(&part);
+                return Err(e);
+            }
+        };
         let content_path = store.object_path(record_id, version, Object::Content);
-        std::fs::rename(&part, &content_path).map_err(|e| errors::disk_error(&content_path, &e))?;
-        for (object, bytes) in [
-            (Object::Manifest, &manifest_bytes),
-            (Object::Capsule, &capsule_bytes),
-        ] {
-            let path = store.object_path(record_id, version, object);
-            store::write_atomically(&path, bytes).map_err(|e| errors::disk_error(&path, &e))?;
+        let placed = std::fs::rename(&part, &content_path)
+            .map_err(|e| errors::disk_error(&content_path, &e))
+            .and_then(|()| {
+                write_small_objects(store, record_id, version, &manifest_bytes, &capsule_bytes)
+            });
+        if let Err(e) = placed {
+            remove_temp(&part);
+            return Err(e);
         }
         let new_row = StoredRecord {
             record_id: record_id.to_owned(),
@@ -147,7 +147,7 @@ impl RecordService {
         };
         if let Err(e) = store.insert_revision(&new_row, &for_grants).await {
             for object in [Object::Content, Object::Manifest, Object::Capsule] {
-                let _ = std::fs::remove_file(store.object_path(record_id, version, object));
+                remove_temp(&store.object_path(record_id, version, object));
             }
             return Err(errors::store_error(e));
         }
@@ -162,40 +162,11 @@ fn unique() -> String {
     hex::encode(b)
 }
 
-/// Decrypts `src` under `old` and encrypts the plaintext under `new` into `dst`, through
-/// an in-process pipe: the decrypting thread writes each authenticated chunk, this thread
-/// encrypts it. Both results are answered; the caller compares the decrypted CID.
-fn reencrypt(
-    old: &DataKey,
-    new: &DataKey,
-    src: &std::path::Path,
-    dst: &std::path::Path,
-) -> Answer<(stream::Decrypted, stream::Encrypted)> {
-    let input = std::fs::File::open(src).map_err(|e| errors::disk_error(src, &e))?;
-    let output = std::fs::File::create(dst).map_err(|e| errors::disk_error(dst, &e))?;
-    let (reader, writer) = std::io::pipe().map_err(|e| internal("a pipe", e))?;
-    let old = DataKey::from_bytes(*old.as_bytes());
-    let decrypting = std::thread::spawn(move || {
-        let r = stream::decrypt(
-            &old,
-            std::io::BufReader::with_capacity(1 << 20, input),
-            writer,
-        );
-        // `writer` is dropped here, so the encrypting side sees the end.
-        r
-    });
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, output);
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let encrypted = stream::encrypt(new, reader, &mut out, &mut |_| {}, &never);
-    let decrypted = decrypting
-        .join()
-        .map_err(|_| internal("the decrypting thread", "panicked"))?;
-    // A decryption failure is the cause; the encryption then saw a broken pipe or a cut.
-    let decrypted = decrypted.map_err(|e| stream_error(e, "content"))?;
-    let encrypted = encrypted.map_err(|e| internal("re-encrypting", e))?;
-    let file = out
-        .into_inner()
-        .map_err(|e| errors::disk_error(dst, e.error()))?;
-    file.sync_all().map_err(|e| errors::disk_error(dst, &e))?;
-    Ok((decrypted, encrypted))
+/// Removes a temporary or abandoned file; one that stays is swept with the temp folder.
+fn remove_temp(path: &std::path::Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::debug!(path = %path.display(), error = %e, "a temporary file stays");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::super::store::{RecordStore, Result, StoreError, StoredRecord};
+use super::{RecordStore, Result, StoreError, StoredRecord};
 
 /// Where a grant is (the `state` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

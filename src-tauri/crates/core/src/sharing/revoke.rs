@@ -6,13 +6,15 @@ use medwallet_ledger::{EventFilter, LedgerError, Revert, B256};
 use medwallet_records::cid::Cid;
 use url::Url;
 
-use super::super::store::RecordStore;
-use super::super::{LedgerTarget, Owner, RecordService};
-use super::directory::{self, Connected};
+use super::emergency;
 use super::grant::clause_hash;
-use super::grant::EMERGENCY_CLAUSE;
-use super::grant_store::GrantRow;
-use super::{b256, exposure, now_unix, parse_address, unpin, Failure};
+use super::{exposure, Failure};
+use crate::ledger::directory::{self, Connected};
+use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
+use crate::records::{unpin, RecordService};
+use crate::session::Owner;
+use crate::store::grants::GrantRow;
+use crate::store::RecordStore;
 
 impl RecordService {
     /// The record's other grants that still reach the revoked person: a group they are
@@ -22,7 +24,7 @@ impl RecordService {
         store: &RecordStore,
         owner: &Owner,
         grant: &GrantRow,
-    ) -> Result<Vec<String>, super::super::store::StoreError> {
+    ) -> Result<Vec<String>, crate::store::StoreError> {
         if grant.clause.is_some() && (!grant.leave || grant.rotate) {
             // A role at a clinic: who holds it is the clinic's to say.
             return Ok(Vec::new());
@@ -45,7 +47,7 @@ impl RecordService {
     }
 
     /// Runs a revocation as far as it can go.
-    pub(super) async fn send_revoke(
+    pub(crate) async fn send_revoke(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -119,12 +121,9 @@ impl RecordService {
                 Err(e) => return Err(Failure::ledger(&e)),
             }
         };
-        if !grant.leave && grant.clause.as_deref() == Some(EMERGENCY_CLAUSE) {
+        if !grant.leave && emergency::is_emergency(grant.clause.as_deref()) {
             // The clinic is no longer the record's emergency clinic either.
-            conn.client
-                .set_emergency_access(record_id, grantee, false)
-                .await
-                .map_err(|e| Failure::ledger(&e))?;
+            emergency::mark(conn, record_id, grantee, false).await?;
         }
         // The version it replaces is no longer the record's: unpin its objects (those
         // before it were unpinned when it replaced them).

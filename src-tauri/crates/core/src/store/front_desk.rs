@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::super::store::{RecordStore, Result};
+use super::{RecordStore, Result};
 
 /// A check-in this clinic redeemed.
 #[derive(Debug, Clone)]

@@ -26,20 +26,21 @@ use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
 use medwallet_records::{capsule, manifest, stream, CapsuleError, IpfsNode};
 use url::Url;
 
-use super::super::{
-    decrypt_file, errors, internal, node_error, stream_error, Answer, LedgerTarget, Owner,
-    RecordService, Sink, MAX_VIEW_SIZE,
-};
-use super::directory::fetch_small;
-use super::grant::{clause_hash, EMERGENCY_CLAUSE};
-use super::{chain_time, directory, now_unix, rfc3339};
+use crate::ledger::directory::{self, fetch_small};
+use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
+use crate::records::pipeline::{decrypt_file, Sink};
+use crate::records::{RecordService, MAX_VIEW_SIZE};
+use crate::session::Owner;
+use crate::sharing::emergency;
+use crate::words::{self as errors, internal, node_error, stream_error};
+use crate::Answer;
 
 /// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
 /// clause under an authority that issued it a key (a role at its clinic).
 #[derive(Debug, Clone)]
-pub(super) struct Share {
-    pub(super) record_id: B256,
-    pub(super) owner: Address,
+pub(crate) struct Share {
+    pub(crate) record_id: B256,
+    pub(crate) owner: Address,
     shared_at: u64,
     expiry: u64,
     /// For a clause grant: the authority and the clause's hash.
@@ -47,7 +48,7 @@ pub(super) struct Share {
 }
 
 impl Share {
-    pub(super) fn expired(&self, now: i64) -> bool {
+    pub(crate) fn expired(&self, now: i64) -> bool {
         self.expiry != 0 && i64::try_from(self.expiry).unwrap_or(i64::MAX) <= now
     }
 
@@ -60,19 +61,19 @@ impl Share {
     /// an emergency access.
     fn emergency(&self) -> bool {
         self.via
-            .is_some_and(|(_, clause)| clause == clause_hash(EMERGENCY_CLAUSE))
+            .is_some_and(|(_, clause)| emergency::is_emergency_hash(clause))
     }
 }
 
 /// Who opens: this wallet, or a check-in's throwaway wallet (its address and the X25519
 /// key the patient sealed its attribute key to).
-pub(super) struct Holder<'a> {
+pub(crate) struct Holder<'a> {
     pub address: Address,
     pub hpke_secret: &'a [u8; 32],
 }
 
 impl<'a> Holder<'a> {
-    pub(super) fn of(owner: &'a Owner) -> Answer<Holder<'a>> {
+    pub(crate) fn of(owner: &'a Owner) -> Answer<Holder<'a>> {
         Ok(Holder {
             address: owner
                 .address
@@ -84,10 +85,10 @@ impl<'a> Holder<'a> {
 }
 
 /// A shared record, resolved and decrypted up to its manifest.
-pub(super) struct Resolved {
-    pub(super) share: Share,
-    pub(super) version: u32,
-    pub(super) manifest: manifest::Manifest,
+pub(crate) struct Resolved {
+    pub(crate) share: Share,
+    pub(crate) version: u32,
+    pub(crate) manifest: manifest::Manifest,
     manifest_cid: String,
     capsule_cid: String,
     dek: DataKey,
@@ -98,14 +99,14 @@ pub(super) struct Resolved {
 
 /// What the ledger says reaches this wallet: keys by issuing authority, live grants
 /// (person grants first, newest first).
-pub(super) struct Found {
+pub(crate) struct Found {
     keys: HashMap<Address, Vec<u8>>,
-    pub(super) shares: Vec<Share>,
+    pub(crate) shares: Vec<Share>,
 }
 
 impl Found {
     /// The routes to one record, person grant first.
-    pub(super) fn routes(&self, record_id: B256) -> impl Iterator<Item = &Share> {
+    pub(crate) fn routes(&self, record_id: B256) -> impl Iterator<Item = &Share> {
         self.shares.iter().filter(move |s| s.record_id == record_id)
     }
 }
@@ -153,7 +154,7 @@ fn live_grants(
     live
 }
 
-pub(super) async fn find(
+pub(crate) async fn find(
     node: &LedgerNode,
     contract: Address,
     me: Address,
@@ -191,7 +192,7 @@ pub(super) async fn find(
 /// Why an opening could not be logged (and so is not made): the contract refused it
 /// (the grant, or the check-in, is over: `refused` says what to do), or the ledger did
 /// not answer.
-pub(super) fn opening_not_logged(e: &LedgerError, refused: &str) -> UserError {
+pub(crate) fn opening_not_logged(e: &LedgerError, refused: &str) -> UserError {
     match e {
         LedgerError::Reverted {
             reason:
@@ -214,7 +215,7 @@ pub(super) fn opening_not_logged(e: &LedgerError, refused: &str) -> UserError {
     }
 }
 
-pub(super) fn ledger_error(e: &LedgerError) -> UserError {
+pub(crate) fn ledger_error(e: &LedgerError) -> UserError {
     UserError::new(
         directory::words(e),
         "Check the ledger node in Settings; shared records are read from it.",
@@ -385,7 +386,7 @@ impl RecordService {
     }
 
     /// Fetches, verifies and decrypts a resolved record whose opening is logged.
-    pub(super) async fn show_resolved(
+    pub(crate) async fn show_resolved(
         &self,
         owner: &Owner,
         node: &IpfsNode,
@@ -445,7 +446,7 @@ impl RecordService {
     /// Fetches a resolved record's content and decrypts it, checking it against its
     /// manifest; answers the plaintext (kept only if `keep`) and the chunk count. The
     /// opening must be logged before this is called.
-    pub(super) async fn decrypt_resolved(
+    pub(crate) async fn decrypt_resolved(
         &self,
         owner: &Owner,
         node: &IpfsNode,
@@ -487,7 +488,7 @@ impl RecordService {
     /// a role grant), and the manifest with the data key. `None`: a role grant whose
     /// clause this wallet's key does not meet.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         holder: &Holder<'_>,
         node: &IpfsNode,
@@ -659,7 +660,7 @@ impl RecordService {
 }
 
 /// A resolved record as the inbox lists it.
-pub(super) fn shared_entry(r: &Resolved, now: i64) -> SharedRecord {
+pub(crate) fn shared_entry(r: &Resolved, now: i64) -> SharedRecord {
     SharedRecord {
         record_id: r.share.record_id.to_string(),
         version: r.version,

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::super::store::{RecordStore, Result};
+use super::{RecordStore, Result};
 
 /// A staff member's key, as the clinic issued it.
 #[derive(Debug, Clone, PartialEq, Eq)]

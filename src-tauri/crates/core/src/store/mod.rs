@@ -1,10 +1,19 @@
-//! One wallet's records on this device: `records.sqlite` (index and outbox) and the
+//! One wallet's records on this device: `records.sqlite` and the
 //! `objects/` folder (the encrypted content, manifest and capsule of each version until
 //! they are on IPFS).
 //!
 //! Files are written as `<name>.part` and renamed once complete and synced, and a record's
 //! row is inserted in one transaction after its three objects exist, so a crash at any
 //! point leaves either a complete record or nothing that is listed.
+//!
+//! This module holds the records and outbox tables; [`grants`], [`front_desk`] and [`staff`]
+//! hold theirs (migrations in `core/migrations/records`), and [`local_seal`] seals each
+//! version's data key under the wallet's local records key.
+
+pub(crate) mod front_desk;
+pub(crate) mod grants;
+pub(crate) mod local_seal;
+pub(crate) mod staff;
 
 use std::path::{Path, PathBuf};
 
@@ -125,7 +134,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
 #[derive(Debug, Clone)]
 pub struct RecordStore {
     dir: PathBuf,
-    pub(super) pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl RecordStore {

@@ -21,15 +21,17 @@ use medwallet_records::IpfsNode;
 use medwallet_vault::{CheckIn, Role, WalletKeys};
 use url::Url;
 
-use super::super::store::RecordStore;
-use super::super::{errors, internal, local_seal, node_error, Answer, LedgerTarget, Owner};
-use super::front_desk_store::CheckInRow;
-use super::grant_store::GrantPhase;
-use super::inbox::{find, ledger_error, opening_not_logged, shared_entry, Holder};
-use super::{
-    chain_time, check_share_code, directory, id_attribute, not_published, now_unix, rfc3339,
-    share_code, RecordService, Target,
-};
+use crate::inbox::{find, ledger_error, opening_not_logged, shared_entry, Holder};
+use crate::ledger::directory;
+use crate::ledger::{chain_time, id_attribute, not_published, now_unix, rfc3339, LedgerTarget};
+use crate::records::RecordService;
+use crate::session::Owner;
+use crate::sharing::{check_share_code, share_code, Target};
+use crate::store::front_desk::CheckInRow;
+use crate::store::grants::GrantPhase;
+use crate::store::{local_seal, RecordStore};
+use crate::words::{self as errors, internal, node_error};
+use crate::Answer;
 
 /// Shortest and longest a check-in may last, in minutes.
 pub const MIN_CHECK_IN_MINUTES: u32 = 5;
@@ -423,7 +425,7 @@ impl RecordService {
                 "A record opens only once its opening is logged on the ledger.",
             )
         })?;
-        let wanted: B256 = super::b256(record_id)?;
+        let wanted: B256 = crate::ledger::b256(record_id)?;
         let now = now_unix().max(chain_time(&conn.node).await);
         if row.expires_at <= now {
             return Err(UserError::new(
@@ -483,7 +485,7 @@ impl RecordService {
     }
 
     /// A redeemed check-in's seed, for the desk (checked before use).
-    pub(super) async fn check_in_row(
+    pub(crate) async fn check_in_row(
         &self,
         store: &RecordStore,
         code_address: &str,
@@ -502,7 +504,7 @@ impl RecordService {
             })
     }
 
-    pub(super) fn unseal_check_in(&self, owner: &Owner, row: &CheckInRow) -> Answer<CheckIn> {
+    pub(crate) fn unseal_check_in(&self, owner: &Owner, row: &CheckInRow) -> Answer<CheckIn> {
         let seed = local_seal::open(
             &owner.local_key,
             &seal_aad(&row.code_address),

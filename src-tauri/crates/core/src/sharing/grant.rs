@@ -9,18 +9,18 @@ use medwallet_records::cid::Cid;
 use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
 use url::Url;
 
-use super::super::store::RecordStore;
-use super::super::{errors, local_seal, Answer, Owner, RecordService};
-use super::directory::{self, Connected};
-use super::grant_store::{GrantRow, Issued};
+use super::emergency;
 use super::groups::group_term;
-use super::{b256, id_attribute, not_published, parse_address, unpin, Failure};
+use super::Failure;
+use crate::ledger::directory::{self, Connected};
+use crate::ledger::{b256, id_attribute, not_published, parse_address};
+use crate::records::{unpin, RecordService};
+use crate::session::Owner;
+use crate::store::grants::{GrantRow, Issued};
+use crate::store::{local_seal, RecordStore};
+use crate::words::{self as errors, internal};
+use crate::Answer;
 use medwallet_api::UserError;
-
-/// The clause of a grant to a clinic's emergency staff: granting it also marks the clinic
-/// as the record's emergency clinic on the ledger (`setEmergencyAccess`), so that
-/// openings through it are logged as `EmergencyAccess`.
-pub(crate) const EMERGENCY_CLAUSE: &str = "role:emergency";
 
 /// The on-chain name of a clause: keccak256 of its canonical text.
 pub(crate) fn clause_hash(clause: &str) -> B256 {
@@ -64,8 +64,7 @@ pub(crate) async fn capsule_for(
             .unwrap_or(1);
         terms.push(group_term(group, epoch));
     }
-    let own =
-        Policy::parse(&terms.join(" OR ")).map_err(|e| super::internal("the sharing policy", e))?;
+    let own = Policy::parse(&terms.join(" OR ")).map_err(|e| internal("the sharing policy", e))?;
     let authority = owner.authority()?;
 
     // The clinics, each with the OR of its clauses.
@@ -91,25 +90,25 @@ pub(crate) async fn capsule_for(
                 "They are read from the ledger when it answers; the share waits until then.",
             )
         })?;
-        let params = PublicParams::from_bytes(&params)
-            .map_err(|e| super::internal("a clinic's parameters", e))?;
+        let params =
+            PublicParams::from_bytes(&params).map_err(|e| internal("a clinic's parameters", e))?;
         let text = clauses
             .iter()
             .map(|c| format!("({c})"))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let policy = Policy::parse(&text).map_err(|e| super::internal("a clinic's clauses", e))?;
+        let policy = Policy::parse(&text).map_err(|e| internal("a clinic's clauses", e))?;
         parts.push((params, policy));
     }
     let mut refs: Vec<(&PublicParams, &Policy)> = vec![(authority.public_params(), &own)];
     refs.extend(parts.iter().map(|(p, c)| (p, c)));
     capsule::wrap_parts(&refs, dek, record_id, version)
-        .map_err(|e| super::internal("wrapping the data key", e))
+        .map_err(|e| internal("wrapping the data key", e))
 }
 
 impl RecordService {
     /// Sends one grant: key (for a person, if needed), capsule, `grantAccess`.
-    pub(super) async fn send_grant(
+    pub(crate) async fn send_grant(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -140,16 +139,10 @@ impl RecordService {
             Some(clause) => {
                 self.ensure_clinic_params(store, ipfs, conn, grantee)
                     .await?;
-                if clause == EMERGENCY_CLAUSE {
+                if emergency::is_emergency(Some(clause)) {
                     // Marked before the grant exists, so a live grant is always marked.
-                    conn.client
-                        .set_emergency_access(
-                            b256(&row.record_id).map_err(Failure::user)?,
-                            grantee,
-                            true,
-                        )
-                        .await
-                        .map_err(|e| Failure::ledger(&e))?;
+                    let record = b256(&row.record_id).map_err(Failure::user)?;
+                    emergency::mark(conn, record, grantee, true).await?;
                 }
                 clause_hash(clause)
             }
@@ -234,7 +227,7 @@ impl RecordService {
 
     /// Makes sure `holder` has a key from this wallet's authority (`id:<holder>` and the
     /// groups it is in, at their epochs), announced on the ledger.
-    pub(super) async fn ensure_person_key(
+    pub(crate) async fn ensure_person_key(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -257,7 +250,7 @@ impl RecordService {
     /// Issues `holder` a key with exactly `attributes` from this wallet's authority, unless
     /// the latest one announced has them: sealed to the holder's published HPKE key, put
     /// on IPFS (its CID kept before the transaction), announced with `issueKey`.
-    pub(super) async fn issue_key_to(
+    pub(crate) async fn issue_key_to(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -273,7 +266,7 @@ impl RecordService {
     /// [`issue_key_to`](Self::issue_key_to), sealed to `seal_to` when given (a check-in's
     /// throwaway wallet, which publishes nothing) instead of the holder's published key.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn issue_key_sealed(
+    pub(crate) async fn issue_key_sealed(
         &self,
         store: &RecordStore,
         owner: &Owner,

@@ -1,4 +1,4 @@
-//! Every failure of the records use cases in the user's words: what happened, and what to do.
+//! Every failure in the user's words: what happened, and what to do next.
 
 use std::path::Path;
 
@@ -8,7 +8,7 @@ use medwallet_records::manifest::ManifestError;
 use medwallet_records::stream::StreamError;
 use medwallet_records::IpfsError;
 
-use super::store::StoreError;
+use crate::store::StoreError;
 
 const DO_NOT_TRUST: &str = "Do not trust this copy. If it came from IPFS, the node holds a damaged or substituted object: add the original file again.";
 
@@ -167,6 +167,14 @@ pub fn manifest_error(e: ManifestError) -> UserError {
         ),
         other => altered("manifest", &other.to_string()),
     }
+}
+
+/// An internal step failed: a bug or a broken environment, never the user's doing.
+pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> UserError {
+    UserError::new(
+        format!("An internal step failed ({what}: {e})."),
+        "Try again; if it persists, report it.",
+    )
 }
 
 #[cfg(test)]

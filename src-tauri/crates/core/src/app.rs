@@ -1,0 +1,470 @@
+//! The app as the shell sees it: the settings, the wallets, the records and the audit
+//! trail of one data folder, and one method per IPC command.
+//!
+//! Each `#[tauri::command]` in the shell is one call into an [`App`] method: the settings
+//! in force, the unlocked wallet and its nodes ([`Session`]) are gathered here, never in
+//! the shell, so a command and a test reach the use cases the same way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use medwallet_api::commands::SaveOutcome;
+use medwallet_api::{
+    AuditQuery, AuditTrail, CheckInCode, CheckInSession, Diagnostics, Done, ExportFormat,
+    GrantSummary, GroupSummary, HealthReport, Inspection, NodeSettings, OpenedRecord,
+    RecordMetadata, RecordSummary, SavedCopy, ShareCodeText, SharePreview, ShareRequest,
+    SharedInbox, StaffList, SyncReport, UploadedForPatient, UserError, Verdict, VerifyArgs,
+};
+use url::Url;
+
+use crate::records::Progress;
+use crate::session::{Owner, Session};
+use crate::Answer;
+use crate::{AuditService, Defaults, LedgerTarget, RecordService, SettingsStore, WalletService};
+
+/// One app data folder's state and use cases.
+pub struct App {
+    /// The settings database, or why it could not be opened: the app still starts
+    /// without it (on the defaults) so the user sees the problem instead of a crash.
+    settings: Result<SettingsStore, String>,
+    /// The settings in force when the store is unusable.
+    defaults: Defaults,
+    /// The wallets (vault, unlocked session, pending Emergency Kit).
+    pub wallets: tokio::sync::Mutex<WalletService>,
+    /// Records (per wallet, under `records/`), their outbox and sharing.
+    pub records: RecordService,
+    /// The audit trail's event caches (per wallet, under `audit/`).
+    pub audit: AuditService,
+}
+
+impl App {
+    /// Opens the app's data in `dir`; printed Emergency Kits go to `kit_dir`.
+    pub async fn open(dir: &Path, kit_dir: Option<PathBuf>, defaults: Defaults) -> Arc<App> {
+        let settings = SettingsStore::open(&dir.join("settings.sqlite"), defaults.clone())
+            .await
+            .map_err(|e| e.to_string());
+        if let Err(problem) = &settings {
+            tracing::error!(%problem, "the settings database cannot be used; running on the defaults");
+        }
+        Arc::new(App {
+            settings,
+            defaults,
+            wallets: tokio::sync::Mutex::new(WalletService::open(dir, kit_dir).await),
+            records: RecordService::new(dir),
+            audit: AuditService::new(dir),
+        })
+    }
+
+    // Settings and nodes.
+
+    fn settings_store(&self) -> Answer<&SettingsStore> {
+        self.settings.as_ref().map_err(|problem| {
+            UserError::new(
+                format!("Settings cannot be saved: {problem}."),
+                "medwallet is running on the default node URLs. Move the damaged settings.sqlite out of the app's data folder and restart.",
+            )
+        })
+    }
+
+    /// The settings in force (the defaults when the store cannot be read).
+    pub async fn settings(&self) -> NodeSettings {
+        match &self.settings {
+            Ok(store) => match store.get().await {
+                Ok(settings) => settings,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the settings could not be read; using the defaults");
+                    self.defaults.0.clone()
+                }
+            },
+            Err(_) => self.defaults.0.clone(),
+        }
+    }
+
+    /// Validates and stores new settings.
+    pub async fn save_settings(&self, settings: &NodeSettings) -> Answer<SaveOutcome> {
+        self.settings_store()?
+            .save(settings)
+            .await
+            .map_err(storage_failed)
+    }
+
+    /// Back to the defaults.
+    pub async fn reset_settings(&self) -> Answer<NodeSettings> {
+        self.settings_store()?.reset().await.map_err(storage_failed)
+    }
+
+    /// Both nodes, now.
+    pub async fn health(&self) -> HealthReport {
+        crate::check_health(&self.settings().await).await
+    }
+
+    /// The IPFS node's URL from the settings in force.
+    pub async fn ipfs_url(&self) -> Answer<Url> {
+        let settings = self.settings().await;
+        Url::parse(&settings.ipfs_url).map_err(|e| {
+            UserError::new(
+                format!("The IPFS node URL {} is not valid: {e}.", settings.ipfs_url),
+                "Correct it in Settings.",
+            )
+        })
+    }
+
+    /// The ledger from the settings in force.
+    pub async fn ledger(&self) -> Answer<LedgerTarget> {
+        LedgerTarget::from_settings(&self.settings().await).map_err(|problem| {
+            UserError::new(problem, "Open Settings and correct the ledger node URL.")
+        })
+    }
+
+    /// The unlocked wallet's keys (refused while locked).
+    pub async fn owner(&self) -> Answer<Owner> {
+        self.wallets.lock().await.record_owner()
+    }
+
+    /// The unlocked wallet and both nodes.
+    pub async fn session(&self) -> Answer<Session> {
+        Ok(Session {
+            owner: self.owner().await?,
+            ipfs: self.ipfs_url().await?,
+            ledger: self.ledger().await?,
+        })
+    }
+
+    // Records.
+
+    /// Checks files before adding them and proposes metadata.
+    pub async fn inspect_files(&self, paths: &[String]) -> Answer<Inspection> {
+        let owner = self.owner().await?;
+        Ok(self.records.inspect(&owner, paths))
+    }
+
+    /// Encrypts, uploads and registers a file; `progress` hears how it goes.
+    pub async fn add_record(
+        &self,
+        job_id: &str,
+        path: &str,
+        metadata: &RecordMetadata,
+        progress: Progress,
+    ) -> Answer<RecordSummary> {
+        let s = self.session().await?;
+        self.records
+            .add(
+                &s.owner, &s.ipfs, &s.ledger, job_id, path, metadata, progress,
+            )
+            .await
+    }
+
+    /// Stops a running add; nothing of it is kept.
+    pub fn cancel_add(&self, job_id: &str) -> Done {
+        self.records.cancel(job_id);
+        Done {}
+    }
+
+    /// The unlocked wallet's records.
+    pub async fn list_records(&self) -> Answer<Vec<RecordSummary>> {
+        self.records.list(&self.owner().await?).await
+    }
+
+    /// Fetches, verifies, decrypts and renders a record.
+    pub async fn open_record(&self, record_id: &str) -> Answer<OpenedRecord> {
+        let (owner, ipfs) = (self.owner().await?, self.ipfs_url().await?);
+        self.records.open(&owner, &ipfs, record_id).await
+    }
+
+    /// Verifies and decrypts a record into the file at `path`.
+    pub async fn save_record_copy(&self, record_id: &str, path: &str) -> Answer<SavedCopy> {
+        let (owner, ipfs) = (self.owner().await?, self.ipfs_url().await?);
+        self.records.save_copy(&owner, &ipfs, record_id, path).await
+    }
+
+    /// Pushes what waits in the outbox now.
+    pub async fn sync_records(&self) -> Answer<SyncReport> {
+        let s = self.session().await?;
+        self.records
+            .sync(&s.owner.wallet_id, Some(&s.owner), &s.ipfs, &s.ledger, true)
+            .await
+    }
+
+    // The audit trail.
+
+    /// Syncs from the ledger (when it answers) and answers the filtered trail.
+    pub async fn audit_trail(&self, query: &AuditQuery) -> Answer<AuditTrail> {
+        let (owner, ledger) = (self.owner().await?, self.ledger().await?);
+        let context = self.records.audit_context(&owner).await?;
+        self.audit.trail(&owner, &ledger, query, &context).await
+    }
+
+    /// Writes the filtered trail to `path` as CSV or a FHIR bundle.
+    pub async fn export_audit(
+        &self,
+        query: &AuditQuery,
+        format: ExportFormat,
+        path: &str,
+    ) -> Answer<SavedCopy> {
+        let (owner, ledger) = (self.owner().await?, self.ledger().await?);
+        let context = self.records.audit_context(&owner).await?;
+        self.audit
+            .export(&owner, &ledger, query, &context, format, path)
+            .await
+    }
+
+    // Sharing.
+
+    /// Checks a share request and shows the policy in words; nothing is sent.
+    pub async fn preview_share(&self, request: &ShareRequest) -> Answer<SharePreview> {
+        let (owner, ledger) = (self.owner().await?, self.ledger().await?);
+        self.records.preview_share(&owner, &ledger, request).await
+    }
+
+    /// Queues the grants and sends them now if the nodes answer.
+    pub async fn share_records(&self, request: &ShareRequest) -> Answer<Vec<GrantSummary>> {
+        let s = self.session().await?;
+        self.records
+            .share(&s.owner, &s.ipfs, &s.ledger, request)
+            .await
+    }
+
+    /// The unlocked wallet's grants.
+    pub async fn list_grants(&self) -> Answer<Vec<GrantSummary>> {
+        self.records.list_grants(&self.owner().await?).await
+    }
+
+    /// Revokes a grant: re-encrypts without the grantee and reports the exposure.
+    pub async fn revoke_grant(
+        &self,
+        record_id: &str,
+        grantee: &str,
+        clause: Option<&str>,
+    ) -> Answer<GrantSummary> {
+        let s = self.session().await?;
+        self.records
+            .revoke(&s.owner, &s.ipfs, &s.ledger, record_id, grantee, clause)
+            .await
+    }
+
+    /// What others shared with the unlocked wallet.
+    pub async fn list_shared(&self) -> Answer<SharedInbox> {
+        let s = self.session().await?;
+        self.records.list_shared(&s.owner, &s.ipfs, &s.ledger).await
+    }
+
+    /// Logs the access on the ledger, then opens a record shared with this wallet.
+    pub async fn open_shared(&self, record_id: &str) -> Answer<OpenedRecord> {
+        let s = self.session().await?;
+        self.records
+            .open_shared(&s.owner, &s.ipfs, &s.ledger, record_id)
+            .await
+    }
+
+    /// The unlocked wallet's groups.
+    pub async fn list_groups(&self) -> Answer<Vec<GroupSummary>> {
+        self.records.list_groups(&self.owner().await?).await
+    }
+
+    /// Adds a person to a group; they get a key for it.
+    pub async fn add_group_member(&self, group: &str, member: &str) -> Answer<Vec<GroupSummary>> {
+        let s = self.session().await?;
+        self.records
+            .add_group_member(&s.owner, &s.ipfs, &s.ledger, group, member)
+            .await
+    }
+
+    /// Removes a person from a group; its records are re-encrypted without them.
+    pub async fn remove_group_member(
+        &self,
+        group: &str,
+        member: &str,
+    ) -> Answer<Vec<GroupSummary>> {
+        let s = self.session().await?;
+        self.records
+            .remove_group_member(&s.owner, &s.ipfs, &s.ledger, group, member)
+            .await
+    }
+
+    /// The unlocked wallet's signed share code for the ledger's chain.
+    pub async fn share_code(&self) -> Answer<ShareCodeText> {
+        let chain_id = self.ledger().await?.chain_id().await.map_err(|problem| {
+            UserError::new(
+                format!("The share code names the ledger's chain, and the ledger cannot say which: {problem}"),
+                "Start the ledger node or check its URL in Settings; your address above can be shared meanwhile.",
+            )
+        })?;
+        let code = self.wallets.lock().await.share_code(chain_id)?;
+        Ok(ShareCodeText { code, chain_id })
+    }
+
+    // The front desk.
+
+    /// Offers a check-in on the ledger and answers its signed code, drawn as a QR code.
+    pub async fn make_check_in_code(
+        &self,
+        record_ids: &[String],
+        valid_minutes: u32,
+    ) -> Answer<CheckInCode> {
+        let s = self.session().await?;
+        let offered = self
+            .records
+            .offer_check_in(&s.owner, &s.ipfs, &s.ledger, record_ids, valid_minutes)
+            .await?;
+        let code = self
+            .wallets
+            .lock()
+            .await
+            .check_in_code(offered.chain_id, &offered.check_in)?;
+        let qr_svg = crate::qr::svg(&code).map_err(|e| {
+            UserError::new(
+                format!("The code cannot be drawn as a QR code: {e}."),
+                "Give the desk the text of the code instead.",
+            )
+        })?;
+        Ok(CheckInCode {
+            code,
+            qr_svg,
+            expires_at: offered.expires_at,
+            records: offered.records,
+        })
+    }
+
+    /// Reads a check-in code (its text, or a picture of its QR code) and checks the
+    /// patient in.
+    pub async fn check_in_patient(
+        &self,
+        text: Option<&str>,
+        picture: Option<&str>,
+    ) -> Answer<CheckInSession> {
+        let text = match (text.map(str::trim), picture.map(str::trim)) {
+            (Some(text), _) if !text.is_empty() => text.to_owned(),
+            (_, Some(path)) if !path.is_empty() => crate::qr::read_file(Path::new(path)).await?,
+            _ => {
+                return Err(UserError::new(
+                    "There is no code to read.",
+                    "Paste the code's text, or choose a picture of its QR code.",
+                ))
+            }
+        };
+        let s = self.session().await?;
+        self.records
+            .check_in(&s.owner, &s.ipfs, &s.ledger, &text)
+            .await
+    }
+
+    /// The patients checked in at this desk.
+    pub async fn list_check_ins(&self) -> Answer<Vec<CheckInSession>> {
+        let s = self.session().await?;
+        self.records
+            .list_check_ins(&s.owner, &s.ipfs, &s.ledger)
+            .await
+    }
+
+    /// Logs the access, then opens a record a checked-in patient granted.
+    pub async fn open_checked_in(
+        &self,
+        code_address: &str,
+        record_id: &str,
+    ) -> Answer<OpenedRecord> {
+        let s = self.session().await?;
+        self.records
+            .open_checked_in(&s.owner, &s.ipfs, &s.ledger, code_address, record_id)
+            .await
+    }
+
+    /// Encrypts a file for a checked-in patient and registers it as theirs.
+    pub async fn upload_for_patient(
+        &self,
+        code_address: &str,
+        path: &str,
+        metadata: &RecordMetadata,
+    ) -> Answer<UploadedForPatient> {
+        let s = self.session().await?;
+        self.records
+            .upload_for_patient(&s.owner, &s.ipfs, &s.ledger, code_address, path, metadata)
+            .await
+    }
+
+    /// Checks a file or CID against the ledger.
+    pub async fn verify_record(&self, args: &VerifyArgs) -> Answer<Verdict> {
+        let s = self.session().await?;
+        self.records
+            .verify(&s.owner, &s.ipfs, &s.ledger, args)
+            .await
+    }
+
+    // Staff.
+
+    /// The clinic's staff keys and its authority's epoch.
+    pub async fn list_staff(&self) -> Answer<StaffList> {
+        self.records.list_staff(&self.owner().await?).await
+    }
+
+    /// Issues a staff member a key with attributes.
+    pub async fn issue_staff_key(&self, holder: &str, attributes: &[String]) -> Answer<StaffList> {
+        let s = self.session().await?;
+        self.records
+            .issue_staff_key(&s.owner, &s.ipfs, &s.ledger, holder, attributes)
+            .await?;
+        self.records.list_staff(&s.owner).await
+    }
+
+    /// Revokes a staff key: the authority moves to its next epoch.
+    pub async fn revoke_staff_key(&self, holder: &str) -> Answer<StaffList> {
+        let s = self.session().await?;
+        self.records
+            .revoke_staff_key(&s.owner, &s.ipfs, &s.ledger, holder)
+            .await
+    }
+}
+
+impl App {
+    /// A plain-text report for a user to send when something fails: versions, the
+    /// platform, the wallet's role, both nodes' health and the newest log lines (which
+    /// never hold a secret or a title; see the logging rule in ARCHITECTURE.md).
+    pub async fn diagnostics(
+        &self,
+        app_version: &str,
+        log_dir: &Path,
+        log_lines: Result<Vec<String>, String>,
+    ) -> Diagnostics {
+        use std::fmt::Write;
+        let health = self.health().await;
+        let role = self.wallets.lock().await.current_role();
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = writeln!(text, "medwallet {app_version}");
+        let _ = writeln!(
+            text,
+            "platform: {} {}",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
+        let _ = writeln!(
+            text,
+            "wallet: {}",
+            role.map_or("none unlocked".to_owned(), |r| format!("{r:?} (unlocked)"))
+        );
+        let _ = writeln!(text, "IPFS node: {:?}", health.ipfs);
+        let _ = writeln!(text, "ledger node: {:?}", health.ledger);
+        let _ = writeln!(text, "log folder: {}", log_dir.display());
+        match log_lines {
+            Ok(lines) => {
+                let _ = writeln!(text, "--- the last {} log lines ---", lines.len());
+                for line in lines {
+                    let _ = writeln!(text, "{line}");
+                }
+            }
+            Err(problem) => {
+                let _ = writeln!(text, "the log could not be read: {problem}");
+            }
+        }
+        Diagnostics {
+            log_path: log_dir.display().to_string(),
+            text,
+        }
+    }
+}
+
+fn storage_failed(error: impl std::fmt::Display) -> UserError {
+    UserError::new(
+        format!("The settings database failed: {error}."),
+        "Try again; if it persists, restart medwallet.",
+    )
+}

@@ -1,0 +1,140 @@
+//! The trail's exports: CSV (RFC 4180) and a FHIR R4 `Bundle` of `AuditEvent`s.
+
+use medwallet_api::{AuditAction, AuditEntry, Party};
+
+/// The CSV header of an export.
+pub const CSV_HEADER: &str =
+    "time,action,actor,actor_name,subject,record_id,record_title,detail,block,tx";
+
+/// The entries as CSV (RFC 4180: CRLF line ends, fields quoted when needed).
+pub fn to_csv(entries: &[AuditEntry]) -> String {
+    let mut out = String::with_capacity(64 + entries.len() * 256);
+    out.push_str(CSV_HEADER);
+    out.push_str("\r\n");
+    for e in entries {
+        let block = e.block_number.to_string();
+        let fields = [
+            e.time.as_str(),
+            e.action.as_str(),
+            e.actor.address.as_str(),
+            e.actor.name.as_deref().unwrap_or(""),
+            e.subject.as_ref().map_or("", |s| s.address.as_str()),
+            e.record_id.as_deref().unwrap_or(""),
+            e.record_title.as_deref().unwrap_or(""),
+            e.detail.as_deref().unwrap_or(""),
+            block.as_str(),
+            e.tx_hash.as_str(),
+        ];
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&csv_field(f));
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+pub(crate) fn csv_field(f: &str) -> String {
+    // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
+    let formula = f.starts_with(['=', '+', '-', '@']);
+    if f.contains([',', '"', '\r', '\n']) || formula {
+        let body = f.replace('"', "\"\"");
+        if formula {
+            format!("\"'{body}\"")
+        } else {
+            format!("\"{body}\"")
+        }
+    } else {
+        f.to_owned()
+    }
+}
+
+/// The entries as a FHIR R4 `Bundle` (type `collection`) of `AuditEvent` resources.
+pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_json::Value {
+    use serde_json::json;
+    let observer = match chain_id {
+        Some(n) => format!("medwallet ledger, chain {n}"),
+        None => "medwallet ledger".to_owned(),
+    };
+    let resources: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let (code, display, action) = match e.action {
+                AuditAction::Uploaded | AuditAction::UploadedFor => {
+                    ("110110", "Patient Record", "C")
+                }
+                AuditAction::CheckInOffered | AuditAction::CheckedIn => {
+                    ("110114", "User Authentication", "E")
+                }
+                AuditAction::Updated => ("110110", "Patient Record", "U"),
+                AuditAction::Accessed => ("110110", "Patient Record", "R"),
+                AuditAction::EmergencyAccess => ("110110", "Patient Record", "R"),
+                AuditAction::Granted | AuditAction::Revoked | AuditAction::EmergencyAccessSet => {
+                    ("110110", "Patient Record", "U")
+                }
+                AuditAction::KeyIssued => ("110106", "Export", "E"),
+                AuditAction::IdentityPublished | AuditAction::AuthorityPublished => {
+                    ("110107", "Import", "C")
+                }
+            };
+            let agent = |p: &Party, requestor: bool| {
+                let mut who =
+                    json!({ "identifier": { "system": "urn:ietf:rfc:3986", "value": p.address } });
+                if let Some(name) = &p.name {
+                    who["display"] = json!(name);
+                }
+                json!({ "who": who, "requestor": requestor })
+            };
+            let mut agents = vec![agent(&e.actor, true)];
+            if let Some(subject) = &e.subject {
+                agents.push(agent(subject, false));
+            }
+            let mut details = vec![
+                json!({ "type": "tx", "valueString": e.tx_hash }),
+                json!({ "type": "block", "valueString": e.block_number.to_string() }),
+            ];
+            if let Some(d) = &e.detail {
+                details.push(json!({ "type": "detail", "valueString": d }));
+            }
+            let mut entity = json!({ "detail": details });
+            if let Some(id) = &e.record_id {
+                entity["what"] = json!({ "identifier": { "value": id } });
+                if let Some(title) = &e.record_title {
+                    entity["name"] = json!(title);
+                }
+            } else {
+                entity["what"] = json!({ "identifier": { "value": e.tx_hash } });
+            }
+            json!({
+                "fullUrl": format!("urn:medwallet:audit:{}:{}", e.tx_hash, e.action.as_str()),
+                "resource": {
+                    "resourceType": "AuditEvent",
+                    "type": {
+                        "system": "http://dicom.nema.org/resources/ontology/DCM",
+                        "code": code,
+                        "display": display,
+                    },
+                    "subtype": [{
+                        "system": "urn:medwallet:audit-action",
+                        "code": e.action.as_str(),
+                        "display": e.action.label(),
+                    }],
+                    "action": action,
+                    "recorded": e.time,
+                    "outcome": "0",
+                    "agent": agents,
+                    "source": { "observer": { "display": observer } },
+                    "entity": [entity],
+                }
+            })
+        })
+        .collect();
+    json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "entry": resources,
+    })
+}

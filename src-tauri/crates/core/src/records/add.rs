@@ -1,0 +1,300 @@
+//! Adding a file: encrypt on this device, then store on IPFS and register on the ledger.
+//!
+//! Two phases with a durable point between them:
+//!
+//! 1. **Encrypt** (needs the unlocked wallet): a fresh data key, the content through the
+//!    [pipeline](super::pipeline) into `objects/`, the sealed manifest, the capsule (the
+//!    data key wrapped by CP-ABE under `id:<owner>`). `adds_in_progress` names the record
+//!    while this runs, so a crash leaves files that are removed at the next start, never a
+//!    listed half-record. The phase ends with one transaction that inserts the record
+//!    *and* its outbox entry.
+//! 2. **Upload and register** (the [outbox](super::outbox)'s steps, tried at once; if a
+//!    node is down they wait in the outbox and nothing is lost).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use medwallet_abe::rand_core::OsRng;
+use medwallet_abe::DataKey;
+use medwallet_api::{AddProgress, AddStage, Inspection, RecordMetadata, RecordSummary, UserError};
+use medwallet_records::cid::{cid_of, Cid};
+use medwallet_records::IpfsNode;
+
+use super::outbox::{backoff_until, Upload, UploadFailure};
+use super::pipeline::{self, SourceFile};
+use super::{inspect, lock, Progress, RecordService};
+use crate::ledger::LedgerTarget;
+use crate::session::Owner;
+use crate::store::{self, local_seal, Object, RecordStore, State, Step, StoredRecord};
+use crate::words::{self, internal};
+use crate::Answer;
+
+impl RecordService {
+    /// Checks files before adding them and proposes metadata.
+    pub fn inspect(&self, owner: &Owner, paths: &[String]) -> Inspection {
+        inspect::inspect(paths, &owner.display_name)
+    }
+
+    /// Cancels a running add. Nothing of it is kept. Unknown jobs are ignored (it may have
+    /// just finished).
+    pub fn cancel(&self, job_id: &str) {
+        if let Some(flag) = lock(&self.jobs).get(job_id) {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Encrypts the file at `path` on this device, stores it on the IPFS node at `ipfs`
+    /// and registers it on the ledger at `ledger`.
+    ///
+    /// Answers the new record. When the IPFS node cannot be reached the record is kept on
+    /// this device (status `LocalOnly`) and the outbox uploads it later; when the ledger
+    /// cannot, its registration waits in the outbox (`LedgerMark::Pending`, with the
+    /// reason). A cancelled or failed add leaves nothing behind.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add(
+        &self,
+        owner: &Owner,
+        ipfs: &url::Url,
+        ledger: &LedgerTarget,
+        job_id: &str,
+        path: &str,
+        metadata: &RecordMetadata,
+        progress: Progress,
+    ) -> Answer<RecordSummary> {
+        let metadata = inspect::validate(metadata)?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let mut jobs = lock(&self.jobs);
+            if jobs.contains_key(job_id) {
+                return Err(internal("job id in use", job_id));
+            }
+            jobs.insert(job_id.to_owned(), cancel.clone());
+        }
+        let job = AddJob {
+            owner,
+            ipfs,
+            ledger,
+            job_id,
+            progress,
+            cancel,
+        };
+        let result = self.add_inner(&job, path, metadata).await;
+        lock(&self.jobs).remove(job_id);
+        result
+    }
+
+    async fn add_inner(
+        &self,
+        job: &AddJob<'_>,
+        path: &str,
+        metadata: RecordMetadata,
+    ) -> Answer<RecordSummary> {
+        let owner = job.owner;
+        let authority = owner.authority()?;
+        let policy = owner.own_policy()?;
+        let store = self.store(&owner.wallet_id).await?;
+        let source = tokio::task::spawn_blocking({
+            let path = path.to_owned();
+            move || SourceFile::open(&path)
+        })
+        .await
+        .map_err(|e| internal("reading the file", e))??;
+
+        let record_id = pipeline::new_record_id();
+        let version = 1u32;
+        let dek = DataKey::generate(&mut OsRng);
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        store
+            .begin_add(&record_id, &now)
+            .await
+            .map_err(words::store_error)?;
+
+        // Phase 1: encrypt. Any failure from here to the insert removes what was written.
+        let sealed = seal_new_record(
+            &store,
+            owner,
+            (authority.public_params(), &policy),
+            (&record_id, version, &dek),
+            &source,
+            &metadata,
+            &now,
+            job,
+        )
+        .await;
+        let row = match sealed {
+            Ok(row) => row,
+            Err(error) => {
+                abandon(&store, &record_id, version).await;
+                return Err(error);
+            }
+        };
+        if let Err(e) = store.insert(&row).await {
+            abandon(&store, &record_id, version).await;
+            return Err(words::store_error(e));
+        }
+        tracing::info!(record = %record_id, size = source.size, "record encrypted on this device");
+
+        // Phase 2: upload (the outbox entry exists; if this fails, the outbox retries).
+        let outcome = self
+            .upload(&Upload {
+                store: &store,
+                ipfs: job.ipfs,
+                record_id: &record_id,
+                version,
+                job_id: job.job_id,
+                progress: &job.progress,
+                cancel: &job.cancel,
+            })
+            .await;
+        match outcome {
+            Ok(()) => {
+                // Phase 3: register on the ledger. A failure is kept in the outbox row
+                // with its reason and retried by the next pass: nothing to do here.
+                if let Err(failure) = self
+                    .run_register(&store, owner, job.ledger, &record_id, version, 0)
+                    .await
+                {
+                    tracing::info!(record = %record_id, node_down = failure.node_down, "registration queued");
+                }
+            }
+            Err(UploadFailure::Cancelled) => {
+                if let Err(e) = store.delete(&record_id, version).await {
+                    tracing::warn!(record = %record_id, error = %e, "a cancelled record could not be removed; the next start sweeps it");
+                }
+                unpin_quietly(job.ipfs, &row).await;
+                return Err(cancelled(&source.file_name));
+            }
+            Err(UploadFailure::Node(problem)) => {
+                tracing::info!(record = %record_id, "upload queued: the IPFS node failed");
+                if let Err(e) = store
+                    .step_failed(
+                        Step::Upload,
+                        &record_id,
+                        version,
+                        &problem,
+                        backoff_until(0),
+                    )
+                    .await
+                {
+                    tracing::warn!(record = %record_id, error = %e, "the upload's retry time was not saved; it is retried at the next pass");
+                }
+                (job.progress)(AddProgress {
+                    job_id: job.job_id.to_owned(),
+                    stage: AddStage::Queued,
+                    done: 0,
+                    total: 0,
+                });
+            }
+        }
+        let row = store
+            .latest(&record_id)
+            .await
+            .map_err(words::store_error)?
+            .ok_or_else(|| internal("the new record", "missing after insert"))?;
+        self.summary(owner, &row)
+    }
+}
+
+/// One add's context: who, which nodes, and how it is reported and cancelled.
+struct AddJob<'a> {
+    owner: &'a Owner,
+    ipfs: &'a url::Url,
+    ledger: &'a LedgerTarget,
+    job_id: &'a str,
+    progress: Progress,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Phase 1 of an add: the content through the pipeline, the manifest and the capsule
+/// written, and the record's row (not inserted yet).
+#[allow(clippy::too_many_arguments)]
+async fn seal_new_record(
+    store: &RecordStore,
+    owner: &Owner,
+    (params, policy): (&medwallet_abe::PublicParams, &medwallet_abe::Policy),
+    (record_id, version, dek): (&str, u32, &DataKey),
+    source: &SourceFile,
+    metadata: &RecordMetadata,
+    now: &str,
+    job: &AddJob<'_>,
+) -> Answer<StoredRecord> {
+    let content_path = store.object_path(record_id, version, Object::Content);
+    let (job_id, report, size) = (job.job_id.to_owned(), job.progress.clone(), source.size);
+    let encrypted = pipeline::encrypt_file(
+        dek,
+        source,
+        &content_path,
+        move |done| {
+            report(AddProgress {
+                job_id: job_id.clone(),
+                stage: AddStage::Encrypting,
+                done,
+                total: size,
+            })
+        },
+        job.cancel.clone(),
+    )
+    .await?;
+    let m = pipeline::manifest_for(record_id, version, metadata, source, &encrypted, now);
+    let (manifest_bytes, capsule_bytes) = pipeline::seal_objects(dek, &m, params, policy)?;
+    write_small_objects(store, record_id, version, &manifest_bytes, &capsule_bytes)?;
+    Ok(StoredRecord {
+        record_id: record_id.to_owned(),
+        version,
+        sealed_dek: local_seal::seal(&owner.local_key, record_id, version, dek)
+            .map_err(|e| internal("sealing the data key", e))?,
+        content_cid: encrypted.cid.to_string(),
+        manifest_cid: cid_of(&manifest_bytes).to_string(),
+        capsule_cid: cid_of(&capsule_bytes).to_string(),
+        manifest: manifest_bytes,
+        state: State::Local,
+        problem: Some("Not uploaded yet.".to_owned()),
+        added_at: now.to_owned(),
+        ledger: None,
+        ledger_problem: None,
+    })
+}
+
+/// Writes a version's manifest and capsule next to its content, each atomically.
+pub(crate) fn write_small_objects(
+    store: &RecordStore,
+    record_id: &str,
+    version: u32,
+    manifest: &[u8],
+    capsule: &[u8],
+) -> Answer<()> {
+    for (object, bytes) in [(Object::Manifest, manifest), (Object::Capsule, capsule)] {
+        let path = store.object_path(record_id, version, object);
+        store::write_atomically(&path, bytes).map_err(|e| words::disk_error(&path, &e))?;
+    }
+    Ok(())
+}
+
+/// Removes what a failed add wrote; what this cannot remove, the next start sweeps.
+async fn abandon(store: &RecordStore, record_id: &str, version: u32) {
+    if let Err(e) = store.abandon_add(record_id, version).await {
+        tracing::warn!(record = %record_id, error = %e, "a failed add could not be cleaned up; the next start sweeps it");
+    }
+}
+
+/// Unpins a cancelled add's objects. Best effort: an object left pinned is encrypted and
+/// unlisted, and takes only space on the node.
+async fn unpin_quietly(ipfs: &url::Url, row: &StoredRecord) {
+    let Ok(node) = IpfsNode::new(ipfs) else {
+        return;
+    };
+    for cid in [&row.content_cid, &row.manifest_cid, &row.capsule_cid] {
+        if let Ok(cid) = cid.parse::<Cid>() {
+            if let Err(e) = node.unpin(&cid).await {
+                tracing::debug!(%cid, error = %e, "a cancelled add's object stays pinned");
+            }
+        }
+    }
+}
+
+fn cancelled(file_name: &str) -> UserError {
+    UserError::new(
+        format!("Adding {file_name} was cancelled."),
+        "Nothing of it was kept; add it again when you want.",
+    )
+}

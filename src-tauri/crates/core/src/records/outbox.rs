@@ -1,0 +1,397 @@
+//! The outbox: what an add (or a revision) left to do on the nodes, run again until done.
+//!
+//! **Upload** needs no key (every object is already encrypted): add the three objects to
+//! the IPFS node, check the CIDs it answers against those computed here, pin them, and
+//! mark the record on IPFS in the transaction that deletes the outbox entry.
+//! **Register** needs the unlocked wallet: `registerRecord` / `updateRecord` signed by its
+//! ledger key (see [`register`](super::register)). Every step is idempotent (content
+//! addressing; a registration is looked up before it is sent again), so a retry after a
+//! node outage or a killed app cannot make a duplicate. Failures back off (5 s doubling,
+//! at most 5 min).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use medwallet_api::{AddProgress, AddStage, SyncReport};
+use medwallet_records::cid::Cid;
+use medwallet_records::IpfsNode;
+use url::Url;
+
+use super::{lock, register, Progress, RecordService};
+use crate::ledger::{LedgerTarget, StepFailure};
+use crate::session::Owner;
+use crate::store::{self, Object, RecordStore, State, Step};
+use crate::words;
+use crate::Answer;
+
+impl RecordService {
+    /// Uploads one record version's objects, checks the CIDs, pins them, and marks it done.
+    pub(crate) async fn upload(&self, job: &Upload<'_>) -> Result<(), UploadFailure> {
+        let Some(_running) = Running::claim(&self.uploading, job.record_id, job.version) else {
+            return Err(UploadFailure::Node(
+                "An upload of this record is already running.".to_owned(),
+            ));
+        };
+        self.upload_inner(job).await
+    }
+
+    async fn upload_inner(&self, job: &Upload<'_>) -> Result<(), UploadFailure> {
+        let Upload {
+            store,
+            ipfs,
+            record_id,
+            version,
+            job_id,
+            progress,
+            cancel,
+        } = *job;
+        let node_problem =
+            |e: medwallet_records::IpfsError| UploadFailure::Node(words::node_error(&e).message);
+        let row = store
+            .latest(record_id)
+            .await
+            .map_err(|e| UploadFailure::Node(e.to_string()))?
+            .filter(|r| r.version == version)
+            .ok_or_else(|| UploadFailure::Node("The record is gone.".to_owned()))?;
+        if row.state == State::OnIpfs {
+            return Ok(());
+        }
+        let node = IpfsNode::new(ipfs).map_err(node_problem)?;
+        let parse = |cid: &str| {
+            cid.parse::<Cid>()
+                .map_err(|e| UploadFailure::Node(format!("A stored CID is unreadable: {e}.")))
+        };
+        let content_cid = parse(&row.content_cid)?;
+        let manifest_cid = parse(&row.manifest_cid)?;
+        let capsule_cid = parse(&row.capsule_cid)?;
+        let content_path = store.object_path(record_id, version, Object::Content);
+        let total = std::fs::metadata(&content_path)
+            .map(|m| m.len())
+            .map_err(|e| UploadFailure::Node(words::disk_error(&content_path, &e).message))?;
+        let (job, report) = (job_id.to_owned(), progress.clone());
+        let send = move |done: u64| {
+            report(AddProgress {
+                job_id: job.clone(),
+                stage: AddStage::Uploading,
+                done,
+                total,
+            })
+        };
+        send(0);
+        node.add_file(&content_path, &content_cid, send, cancel.clone())
+            .await
+            .map_err(|e| {
+                if cancel.load(Ordering::SeqCst) {
+                    UploadFailure::Cancelled
+                } else {
+                    node_problem(e)
+                }
+            })?;
+        for (object, cid) in [
+            (Object::Manifest, &manifest_cid),
+            (Object::Capsule, &capsule_cid),
+        ] {
+            let path = store.object_path(record_id, version, object);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| UploadFailure::Node(words::disk_error(&path, &e).message))?;
+            let got = node.add_bytes(bytes).await.map_err(node_problem)?;
+            if &got != cid {
+                return Err(UploadFailure::Node(format!(
+                    "The IPFS node stored the {} as {got}, not {cid}.",
+                    object_name(object)
+                )));
+            }
+        }
+        if cancel.load(Ordering::SeqCst) {
+            return Err(UploadFailure::Cancelled);
+        }
+        progress(AddProgress {
+            job_id: job_id.to_owned(),
+            stage: AddStage::Pinning,
+            done: 0,
+            total: 3,
+        });
+        for (i, cid) in [&content_cid, &manifest_cid, &capsule_cid]
+            .into_iter()
+            .enumerate()
+        {
+            node.pin(cid).await.map_err(node_problem)?;
+            progress(AddProgress {
+                job_id: job_id.to_owned(),
+                stage: AddStage::Pinning,
+                done: i as u64 + 1,
+                total: 3,
+            });
+        }
+        if cancel.load(Ordering::SeqCst) {
+            return Err(UploadFailure::Cancelled);
+        }
+        store
+            .uploaded(record_id, version)
+            .await
+            .map_err(|e| UploadFailure::Node(e.to_string()))?;
+        progress(AddProgress {
+            job_id: job_id.to_owned(),
+            stage: AddStage::Done,
+            done: total,
+            total,
+        });
+        Ok(())
+    }
+
+    /// Runs the registration step of one record version and records its outcome (done, or
+    /// the reason and the next attempt).
+    pub(crate) async fn run_register(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        record_id: &str,
+        version: u32,
+        attempts: u32,
+    ) -> Result<(), StepFailure> {
+        let Some(_running) = Running::claim(&self.registering, record_id, version) else {
+            return Err(StepFailure {
+                reason: "A registration of this record is already running.".to_owned(),
+                node_down: false,
+            });
+        };
+        self.run_register_inner(store, owner, ledger, record_id, version, attempts)
+            .await
+    }
+
+    async fn run_register_inner(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        record_id: &str,
+        version: u32,
+        attempts: u32,
+    ) -> Result<(), StepFailure> {
+        let stored = |e: store::StoreError| StepFailure {
+            reason: words::store_error(e).message,
+            node_down: false,
+        };
+        let Some(row) = store
+            .latest(record_id)
+            .await
+            .map_err(stored)?
+            .filter(|r| r.version == version)
+        else {
+            return Ok(());
+        };
+        if let Some((tx, block)) = &row.ledger {
+            return store
+                .registered(record_id, version, tx, *block)
+                .await
+                .map_err(stored);
+        }
+        match register::register(owner, ledger, &row).await {
+            Ok((tx, block)) => store
+                .registered(record_id, version, &tx, block)
+                .await
+                .map_err(stored),
+            Err(failure) => {
+                let _ = store
+                    .step_failed(
+                        Step::Register,
+                        record_id,
+                        version,
+                        &failure.reason,
+                        backoff_until(attempts),
+                    )
+                    .await;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Runs the outbox of one wallet: uploads what is due (everything when `force`), then,
+    /// when `owner` is that wallet unlocked, registers what is on IPFS on the ledger (the
+    /// transactions need its key; while it is locked they wait).
+    pub async fn sync(
+        &self,
+        wallet_id: &str,
+        owner: Option<&Owner>,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        force: bool,
+    ) -> Answer<SyncReport> {
+        let store = self.store(wallet_id).await?;
+        let now = chrono::Utc::now().timestamp();
+        let due = store
+            .due(Step::Upload, if force { None } else { Some(now) })
+            .await
+            .map_err(words::store_error)?;
+        let mut report = SyncReport::default();
+        let quiet: Progress = Arc::new(|_| {});
+        let never = Arc::new(AtomicBool::new(false));
+        for item in due {
+            let job = Upload {
+                store: &store,
+                ipfs,
+                record_id: &item.record_id,
+                version: item.version,
+                job_id: "sync",
+                progress: &quiet,
+                cancel: &never,
+            };
+            match self.upload(&job).await {
+                Ok(()) => report.uploaded += 1,
+                Err(UploadFailure::Cancelled) => {}
+                Err(UploadFailure::Node(problem)) => {
+                    let _ = store
+                        .step_failed(
+                            Step::Upload,
+                            &item.record_id,
+                            item.version,
+                            &problem,
+                            backoff_until(item.attempts + 1),
+                        )
+                        .await;
+                    report.problem = Some(problem);
+                    // The node is failing: the rest waits for the next pass.
+                    break;
+                }
+            }
+        }
+        if let Some(owner) = owner.filter(|o| o.wallet_id == wallet_id) {
+            let due = store
+                .due(Step::Register, if force { None } else { Some(now) })
+                .await
+                .map_err(words::store_error)?;
+            for item in due {
+                let outcome = self
+                    .run_register(
+                        &store,
+                        owner,
+                        ledger,
+                        &item.record_id,
+                        item.version,
+                        item.attempts + 1,
+                    )
+                    .await;
+                if let Err(failure) = outcome {
+                    if report.problem.is_none() {
+                        report.problem = Some(failure.reason);
+                    }
+                    if failure.node_down {
+                        break;
+                    }
+                }
+            }
+        }
+        report.waiting = store
+            .waiting(Step::Upload)
+            .await
+            .map_err(words::store_error)?;
+        Ok(report)
+    }
+
+    /// Runs the outbox of every wallet that has records on this device; `owner` (the
+    /// unlocked wallet, if any) lets its registrations go out.
+    pub async fn sync_all(&self, ipfs: &Url, owner: Option<&Owner>, ledger: &LedgerTarget) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.path().join("records.sqlite").exists() {
+                let id = entry.file_name().to_string_lossy().into_owned();
+                let _ = self.sync(&id, owner, ipfs, ledger, false).await;
+            }
+        }
+    }
+}
+
+/// One upload of a record version's objects (from an add, or from the outbox).
+#[derive(Clone, Copy)]
+pub(crate) struct Upload<'a> {
+    pub store: &'a RecordStore,
+    pub ipfs: &'a Url,
+    pub record_id: &'a str,
+    pub version: u32,
+    pub job_id: &'a str,
+    pub progress: &'a Progress,
+    pub cancel: &'a Arc<AtomicBool>,
+}
+
+/// Why an upload did not finish.
+pub(crate) enum UploadFailure {
+    /// The user cancelled the add.
+    Cancelled,
+    /// The node failed, in words; the outbox tries again.
+    Node(String),
+}
+
+/// A record version marked as being worked on in one of the service's in-flight sets;
+/// the mark goes when this is dropped, also when the future running the work is dropped
+/// (a cancelled command), so a mark never outlives its work.
+pub(crate) struct Running<'a> {
+    set: &'a Mutex<HashSet<(String, u32)>>,
+    key: (String, u32),
+}
+
+impl<'a> Running<'a> {
+    /// Marks `record_id` version `version`, or `None` when it is already marked.
+    pub(crate) fn claim(
+        set: &'a Mutex<HashSet<(String, u32)>>,
+        record_id: &str,
+        version: u32,
+    ) -> Option<Running<'a>> {
+        let key = (record_id.to_owned(), version);
+        // Build the guard only once the lock is released: a guard dropped while the set
+        // is locked would deadlock (and could release another job's mark).
+        let claimed = lock(set).insert(key.clone());
+        claimed.then(|| Running { set, key })
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        lock(self.set).remove(&self.key);
+    }
+}
+
+pub(crate) fn object_name(object: Object) -> &'static str {
+    match object {
+        Object::Content => "content",
+        Object::Manifest => "manifest",
+        Object::Capsule => "capsule",
+    }
+}
+
+/// When to retry an upload after `attempts` failures: 5 s doubling, at most 5 minutes.
+pub(crate) fn backoff_until(attempts: u32) -> i64 {
+    let delay = 5i64.saturating_mul(1i64 << attempts.min(6)).min(300);
+    chrono::Utc::now().timestamp() + delay
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let now = chrono::Utc::now().timestamp();
+        let d = |a| backoff_until(a) - now;
+        assert!((5..=6).contains(&d(0)));
+        assert!((10..=11).contains(&d(1)));
+        assert!((300..=301).contains(&d(20)));
+    }
+
+    #[test]
+    fn a_running_mark_is_exclusive_and_released_on_drop() {
+        let set = Mutex::new(HashSet::new());
+        let first = Running::claim(&set, "r", 1).expect("free");
+        assert!(Running::claim(&set, "r", 1).is_none(), "claimed twice");
+        // A refused claim must not release the holder's mark.
+        assert!(lock(&set).contains(&("r".to_owned(), 1)));
+        let other = Running::claim(&set, "r", 2).expect("another version is free");
+        drop(first);
+        assert!(Running::claim(&set, "r", 1).is_some(), "released on drop");
+        drop(other);
+        assert!(lock(&set).is_empty());
+    }
+}
