@@ -41,20 +41,35 @@ pub struct EventCache {
     pool: SqlitePool,
 }
 
-fn word(b: &[u8]) -> Result<B256, LedgerError> {
-    B256::try_from(b).map_err(|_| LedgerError::Cache {
-        detail: "a stored hash is not 32 bytes".into(),
-    })
+fn damaged(what: impl Into<String>) -> LedgerError {
+    let what = what.into();
+    tracing::warn!(what = %what, "the ledger event cache is damaged");
+    LedgerError::CacheDamaged { what }
 }
 
-fn addr(b: &[u8]) -> Result<Address, LedgerError> {
-    Address::try_from(b).map_err(|_| LedgerError::Cache {
-        detail: "a stored address is not 20 bytes".into(),
-    })
+/// An INTEGER column (a block number, an index, a time, a count): never negative.
+/// `what` names the table and column.
+fn uint(row: &SqliteRow, index: usize, what: &str) -> Result<u64, LedgerError> {
+    let n: i64 = row.try_get(index).map_err(|_| damaged(what))?;
+    u64::try_from(n).map_err(|_| damaged(format!("{what} is negative")))
 }
 
-fn n64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
+/// A BLOB column.
+fn blob<'r>(row: &'r SqliteRow, index: usize, what: &str) -> Result<&'r [u8], LedgerError> {
+    row.try_get(index).map_err(|_| damaged(what))
+}
+
+/// A BLOB column holding a 32-byte hash.
+fn word_at(row: &SqliteRow, index: usize, what: &str) -> Result<B256, LedgerError> {
+    word(blob(row, index, what)?, what)
+}
+
+fn word(b: &[u8], what: &str) -> Result<B256, LedgerError> {
+    B256::try_from(b).map_err(|_| damaged(format!("{what} is not a 32-byte hash")))
+}
+
+fn addr(b: &[u8], what: &str) -> Result<Address, LedgerError> {
+    Address::try_from(b).map_err(|_| damaged(format!("{what} is not a 20-byte address")))
 }
 
 fn i64n(n: u64) -> i64 {
@@ -84,12 +99,27 @@ impl EventCache {
     /// last sync to the node's head, after checking that the last synced block is still
     /// on the node's chain; if it is not, walks back to the newest cached block that
     /// is, drops every cached event above it and reads again from there.
+    #[tracing::instrument(skip_all, fields(contract = %contract, filter = %filter.key()))]
     pub async fn sync(
         &self,
         node: &LedgerNode,
         contract: Address,
         filter: &EventFilter,
     ) -> Result<SyncReport, LedgerError> {
+        let result = self.sync_here(node, contract, filter).await;
+        if let Err(e) = &result {
+            tracing::warn!(error = e.kind(), "event cache sync failed");
+        }
+        result
+    }
+
+    async fn sync_here(
+        &self,
+        node: &LedgerNode,
+        contract: Address,
+        filter: &EventFilter,
+    ) -> Result<SyncReport, LedgerError> {
+        let started = std::time::Instant::now();
         let head = node.status().await?.block_height;
         let key = filter.key();
         let cursor = sqlx::query(
@@ -102,12 +132,23 @@ impl EventCache {
         let mut from = 0;
         let mut reorg = None;
         if let Some(row) = cursor {
-            let last = n64(row.get(0));
-            let hash = word(row.get::<&[u8], _>(1))?;
+            let last = uint(&row, 0, "cursors.last_block")?;
+            let hash = word_at(&row, 1, "cursors.last_hash")?;
             match node.header(last).await? {
                 Some(h) if h.hash == hash => from = last + 1,
                 _ => {
-                    reorg = Some(self.repair(node, contract, (last, hash)).await?);
+                    tracing::warn!(
+                        last_block = last,
+                        "the cached head left the node's chain: repairing a reorganisation"
+                    );
+                    let repaired = self.repair(node, contract, (last, hash)).await?;
+                    tracing::info!(
+                        old_head = last,
+                        common_ancestor = ?repaired.common_ancestor,
+                        dropped_events = repaired.dropped_events,
+                        "reorganisation repaired"
+                    );
+                    reorg = Some(repaired);
                     // The repair lowered (or dropped) this filter's cursor.
                     if let Some(row) = sqlx::query(
                         "SELECT last_block FROM cursors WHERE contract = ? AND filter = ?",
@@ -117,7 +158,7 @@ impl EventCache {
                     .fetch_optional(&self.pool)
                     .await?
                     {
-                        from = n64(row.get(0)) + 1;
+                        from = uint(&row, 0, "cursors.last_block")?.saturating_add(1);
                     } else {
                         from = 0;
                     }
@@ -132,6 +173,11 @@ impl EventCache {
             rejected: Vec::new(),
         };
         if from > head {
+            tracing::debug!(
+                from_block = from,
+                to_block = head,
+                "the cache is up to date"
+            );
             return Ok(report);
         }
         let fetched = node.fetch_events(contract, from, head, filter).await?;
@@ -201,11 +247,28 @@ impl EventCache {
         .await?;
         tx.commit().await?;
         report.rejected = fetched.rejected;
+        tracing::info!(
+            from_block = report.from_block,
+            to_block = report.to_block,
+            fetched_events = fetched.events.len(),
+            new_events = report.new_events,
+            rejected = report.rejected.len(),
+            reorg_repaired = report.reorg.is_some(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "event cache synced"
+        );
+        if !report.rejected.is_empty() {
+            tracing::warn!(
+                rejected = report.rejected.len(),
+                "logs kept out of the cache (sender not the actor, or undecodable)"
+            );
+        }
         Ok(report)
     }
 
     /// Finds the newest cached block of `contract` still on the node's chain and drops
     /// everything above it.
+    #[tracing::instrument(skip_all, fields(old_head = old_head.0))]
     async fn repair(
         &self,
         node: &LedgerNode,
@@ -222,8 +285,8 @@ impl EventCache {
         .await?;
         let mut ancestor = None;
         for row in stored {
-            let n = n64(row.get(0));
-            let hash = word(row.get::<&[u8], _>(1))?;
+            let n = uint(&row, 0, "blocks.number")?;
+            let hash = word_at(&row, 1, "blocks.hash")?;
             if matches!(node.header(n).await?, Some(h) if h.hash == hash) {
                 ancestor = Some((n, hash));
                 break;
@@ -322,28 +385,162 @@ impl EventCache {
             .bind(contract.as_slice())
             .fetch_one(&self.pool)
             .await?;
-        Ok(n64(row.get(0)))
+        uint(&row, 0, "events (count)")
     }
 }
 
+/// One row of [`SELECT`]. Every column is read with `try_get`: a damaged file gives
+/// [`LedgerError::CacheDamaged`], never a panic.
 fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> {
     let meta = EventMeta {
-        block_number: n64(row.get(0)),
-        block_hash: word(row.get::<&[u8], _>(1))?,
-        parent_hash: word(row.get::<&[u8], _>(2))?,
-        tx_hash: word(row.get::<&[u8], _>(3))?,
-        log_index: n64(row.get(4)),
-        sender: addr(row.get::<&[u8], _>(5))?,
-        block_time: n64(row.get(6)),
+        block_number: uint(row, 0, "events.block_number")?,
+        block_hash: word_at(row, 1, "events.block_hash")?,
+        parent_hash: word_at(row, 2, "events.parent_hash")?,
+        tx_hash: word_at(row, 3, "events.tx_hash")?,
+        log_index: uint(row, 4, "events.log_index")?,
+        sender: addr(blob(row, 5, "events.sender")?, "events.sender")?,
+        block_time: uint(row, 6, "events.block_time")?,
     };
-    let topics: &[u8] = row.get(7);
-    let data: &[u8] = row.get(8);
-    let topics: Vec<B256> = topics.chunks(32).map(word).collect::<Result<_, _>>()?;
-    let event = LedgerEvent::decode(&topics, data).ok_or_else(|| LedgerError::Cache {
-        detail: format!(
-            "a cached event in block {} no longer decodes; delete the cache to rebuild it",
+    let topics = blob(row, 7, "events.topics")?;
+    let data = blob(row, 8, "events.data")?;
+    let topics: Vec<B256> = topics
+        .chunks(32)
+        .map(|t| word(t, "events.topics"))
+        .collect::<Result<_, _>>()?;
+    let event = LedgerEvent::decode(&topics, data).ok_or_else(|| {
+        damaged(format!(
+            "the event in block {} no longer decodes",
             meta.block_number
-        ),
+        ))
     })?;
     Ok((meta, event))
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::sol_types::SolEvent;
+
+    use super::*;
+    use crate::contract::MedwalletLedger;
+
+    const CONTRACT: Address = Address::repeat_byte(0xc0);
+    const ADMIN: Address = Address::repeat_byte(0xad);
+
+    /// A cache in a temp file holding one well-formed `LedgerCreated` event, block 7.
+    async fn cache_with_one_event() -> (tempfile::TempDir, EventCache) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = EventCache::open(&dir.path().join("events.sqlite"))
+            .await
+            .unwrap();
+        let log = MedwalletLedger::LedgerCreated {
+            admin: ADMIN,
+            schemaVersion: 3,
+        }
+        .encode_log_data();
+        let topics: Vec<u8> = log.topics().iter().flat_map(|t| t.0).collect();
+        sqlx::query(
+            "INSERT INTO events (contract, block_number, block_hash, parent_hash, tx_hash, \
+             log_index, sender, block_time, kind, actor, topics, data) \
+             VALUES (?, 7, ?, ?, ?, 0, ?, 1700000000, 'LedgerCreated', ?, ?, ?)",
+        )
+        .bind(CONTRACT.as_slice())
+        .bind(B256::repeat_byte(1).as_slice())
+        .bind(B256::repeat_byte(2).as_slice())
+        .bind(B256::repeat_byte(3).as_slice())
+        .bind(ADMIN.as_slice())
+        .bind(ADMIN.as_slice())
+        .bind(topics)
+        .bind(log.data.as_ref())
+        .execute(&cache.pool)
+        .await
+        .unwrap();
+        (dir, cache)
+    }
+
+    async fn damage(cache: &EventCache, sql: &str) {
+        sqlx::query(sql).execute(&cache.pool).await.unwrap();
+    }
+
+    fn damaged_where(err: LedgerError) -> String {
+        match err {
+            LedgerError::CacheDamaged { what } => what,
+            other => panic!("expected CacheDamaged, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sound_row_reads_back() {
+        let (_dir, cache) = cache_with_one_event().await;
+        let rows = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].0.block_number, 7);
+        assert_eq!(
+            rows[0].1,
+            LedgerEvent::LedgerCreated {
+                admin: ADMIN,
+                schema_version: 3
+            }
+        );
+        assert_eq!(cache.count(CONTRACT).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn text_in_an_integer_column_is_cache_damaged() {
+        let (_dir, cache) = cache_with_one_event().await;
+        // INTEGER affinity keeps a text that is not a number as TEXT.
+        damage(&cache, "UPDATE events SET block_number = 'seven'").await;
+        let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
+        assert!(damaged_where(err).contains("events.block_number"));
+    }
+
+    #[tokio::test]
+    async fn a_negative_or_real_number_is_cache_damaged() {
+        let (_dir, cache) = cache_with_one_event().await;
+        damage(&cache, "UPDATE events SET log_index = -1").await;
+        let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
+        assert!(damaged_where(err).contains("events.log_index"));
+        damage(&cache, "UPDATE events SET log_index = 0, block_time = 1.5").await;
+        let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
+        assert!(damaged_where(err).contains("events.block_time"));
+    }
+
+    #[tokio::test]
+    async fn a_short_hash_or_address_is_cache_damaged() {
+        let (_dir, cache) = cache_with_one_event().await;
+        damage(&cache, "UPDATE events SET tx_hash = X'0102'").await;
+        let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
+        assert!(damaged_where(err).contains("events.tx_hash"));
+        damage(
+            &cache,
+            "UPDATE events SET tx_hash = zeroblob(32), sender = X'01'",
+        )
+        .await;
+        let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
+        assert!(damaged_where(err).contains("events.sender"));
+    }
+
+    #[tokio::test]
+    async fn an_event_that_no_longer_decodes_is_cache_damaged() {
+        let (_dir, cache) = cache_with_one_event().await;
+        damage(&cache, "UPDATE events SET topics = zeroblob(32)").await;
+        let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
+        assert!(matches!(err, LedgerError::CacheDamaged { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_column_is_cache_damaged() {
+        let (_dir, cache) = cache_with_one_event().await;
+        damage(&cache, "ALTER TABLE events DROP COLUMN data").await;
+        let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
+        assert!(damaged_where(err).contains("data"));
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_cache_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.sqlite");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let err = EventCache::open(&path).await.unwrap_err();
+        assert!(matches!(err, LedgerError::CacheDamaged { .. }), "{err:?}");
+    }
 }

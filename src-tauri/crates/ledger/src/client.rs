@@ -98,7 +98,12 @@ impl LedgerClient {
         self.contract
     }
 
-    async fn send(&self, action: Action, call: impl SolCall) -> Result<Receipt, LedgerError> {
+    #[tracing::instrument(
+        name = "ledger_transaction",
+        skip_all,
+        fields(function = T::SIGNATURE, from = %self.from, contract = %self.contract)
+    )]
+    async fn send<T: SolCall>(&self, action: Action, call: T) -> Result<Receipt, LedgerError> {
         let tx = TransactionRequest::default()
             .with_from(self.from)
             .with_to(self.contract)

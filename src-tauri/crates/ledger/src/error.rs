@@ -82,6 +82,15 @@ pub enum LedgerError {
         /// What went wrong.
         detail: String,
     },
+    /// The local event cache file holds a value it cannot hold (a text where a
+    /// number belongs, a hash of the wrong length, a missing value, an event that no
+    /// longer decodes): the file was damaged or edited. Deleting it rebuilds it from the
+    /// ledger.
+    #[error("the ledger event cache is damaged ({what}); delete the cache file to rebuild it from the ledger")]
+    CacheDamaged {
+        /// Where: the table and column (`events.block_number`), and the block when known.
+        what: String,
+    },
     /// The node's answers do not hang together (a log naming a block the node does
     /// not have, a block missing): usually a reorganisation while reading; try again.
     #[error("the ledger node at {url} gave inconsistent answers: {detail}; sync again")]
@@ -105,21 +114,64 @@ fn tx_suffix(tx: &Option<String>) -> String {
 
 impl From<sqlx::Error> for LedgerError {
     fn from(err: sqlx::Error) -> Self {
+        if let Some(what) = damage_in(&err) {
+            return Self::CacheDamaged { what };
+        }
         Self::Cache {
             detail: err.to_string(),
         }
     }
 }
 
+/// What SQLite says when the cache file itself is damaged: not a database or malformed
+/// (`SQLITE_NOTADB`, `SQLITE_CORRUPT` and its extended codes), or a table or column of
+/// the schema gone (the statements are fixed, so only an edited file lacks one).
+fn damage_in(err: &sqlx::Error) -> Option<String> {
+    const SQLITE_CORRUPT: i32 = 11;
+    const SQLITE_NOTADB: i32 = 26;
+    let db = err.as_database_error()?;
+    let code = db.code().and_then(|c| c.parse::<i32>().ok());
+    match code.map(|c| c & 0xff) {
+        Some(SQLITE_NOTADB) => return Some("the file is not an SQLite database".into()),
+        Some(SQLITE_CORRUPT) => return Some("SQLite reports the file malformed".into()),
+        _ => {}
+    }
+    let message = db.message();
+    (message.starts_with("no such column") || message.starts_with("no such table"))
+        .then(|| message.to_owned())
+}
+
 impl From<sqlx::migrate::MigrateError> for LedgerError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
-        Self::Cache {
-            detail: err.to_string(),
+        match err {
+            // A statement failed: a damaged file is named as such.
+            sqlx::migrate::MigrateError::Execute(e) => e.into(),
+            other => Self::Cache {
+                detail: other.to_string(),
+            },
         }
     }
 }
 
 impl LedgerError {
+    /// The variant's name, for logs: it names no URL, message or value.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Unreachable { .. } => "unreachable",
+            Self::NotEvm { .. } => "not_evm",
+            Self::Rejected { .. } => "rejected",
+            Self::NotMined { .. } => "not_mined",
+            Self::Reverted { .. } => "reverted",
+            Self::WrongChain { .. } => "wrong_chain",
+            Self::NoContract { .. } => "no_contract",
+            Self::ForeignContract { .. } => "foreign_contract",
+            Self::Cache { .. } => "cache",
+            Self::CacheDamaged { .. } => "cache_damaged",
+            Self::Inconsistent { .. } => "inconsistent",
+            Self::Signer(_) => "signer",
+        }
+    }
+
     /// Sorts an alloy transport error into unreachable / not-EVM / rejected.
     pub(crate) fn from_rpc(url: &str, err: RpcError<TransportErrorKind>) -> Self {
         let url = url.to_owned();

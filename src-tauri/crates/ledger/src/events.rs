@@ -481,6 +481,9 @@ struct RpcReceipt {
     from: Address,
 }
 
+/// Each block's header and the senders of its transactions (by hash).
+type BlocksWithTxs = BTreeMap<u64, (RpcHeader, HashMap<B256, Address>)>;
+
 impl LedgerNode {
     /// Reads the contract's events in `from_block..=to_block` selected by `filter`:
     /// `eth_getLogs` in pages of [`LOG_PAGE_BLOCKS`] (a page the node refuses, e.g. for
@@ -488,7 +491,35 @@ impl LedgerNode {
     /// receipts (`eth_getBlockByNumber` without transactions and
     /// `eth_getBlockReceipts`, in JSON-RPC batches: timestamps and senders). Every event's
     /// sender must be the actor it names, else it is rejected.
+    #[tracing::instrument(
+        skip_all,
+        fields(contract = %contract, from_block = from_block, to_block = to_block, filter = %filter.key())
+    )]
     pub async fn fetch_events(
+        &self,
+        contract: Address,
+        from_block: u64,
+        to_block: u64,
+        filter: &EventFilter,
+    ) -> Result<FetchedEvents, LedgerError> {
+        let started = std::time::Instant::now();
+        let result = self
+            .fetch_events_here(contract, from_block, to_block, filter)
+            .await;
+        match &result {
+            Ok(out) => tracing::debug!(
+                events = out.events.len(),
+                rejected = out.rejected.len(),
+                blocks = out.blocks.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "events fetched"
+            ),
+            Err(e) => tracing::warn!(error = e.kind(), "fetching events failed"),
+        }
+        result
+    }
+
+    async fn fetch_events_here(
         &self,
         contract: Address,
         from_block: u64,
@@ -500,9 +531,16 @@ impl LedgerNode {
         while start <= to_block {
             let end = to_block.min(start.saturating_add(LOG_PAGE_BLOCKS - 1));
             let base = Filter::new().address(contract);
+            let before = logs.len();
             for query in filter.topic_queries(&base) {
                 self.get_logs_split(&query, start, end, &mut logs).await?;
             }
+            tracing::debug!(
+                page_from = start,
+                page_to = end,
+                logs = logs.len() - before,
+                "eth_getLogs page read"
+            );
             if end == u64::MAX {
                 break;
             }
@@ -555,18 +593,36 @@ impl LedgerNode {
             let topics = log.topics().to_vec();
             let data = log.data().data.clone();
             match LedgerEvent::decode(&topics, &data) {
-                None => out.rejected.push(RejectedEvent {
-                    meta,
-                    reason: "the log is not one of the contract's events".into(),
-                }),
-                Some(event) if event.actor() != sender => out.rejected.push(RejectedEvent {
-                    meta,
-                    reason: format!(
-                        "{} names {} as its actor, but the transaction was sent by {sender}",
-                        event.kind().as_str(),
-                        event.actor()
-                    ),
-                }),
+                None => {
+                    tracing::warn!(
+                        block = number,
+                        tx_hash = %tx_hash,
+                        log_index,
+                        "a log of the contract does not decode: rejected"
+                    );
+                    out.rejected.push(RejectedEvent {
+                        meta,
+                        reason: "the log is not one of the contract's events".into(),
+                    })
+                }
+                Some(event) if event.actor() != sender => {
+                    tracing::warn!(
+                        block = number,
+                        tx_hash = %tx_hash,
+                        kind = event.kind().as_str(),
+                        actor = %event.actor(),
+                        sender = %sender,
+                        "an event's sender is not its actor: rejected"
+                    );
+                    out.rejected.push(RejectedEvent {
+                        meta,
+                        reason: format!(
+                            "{} names {} as its actor, but the transaction was sent by {sender}",
+                            event.kind().as_str(),
+                            event.actor()
+                        ),
+                    })
+                }
                 Some(event) if !event.matches(filter) => {}
                 Some(event) => out.events.push(LoggedEvent {
                     meta,
@@ -610,6 +666,11 @@ impl LedgerNode {
                 Ok(logs) => out.extend(logs),
                 Err(LedgerError::Rejected { .. }) if b > a => {
                     let mid = a + (b - a) / 2;
+                    tracing::warn!(
+                        from_block = a,
+                        to_block = b,
+                        "the node refused an eth_getLogs range: reading it in two halves"
+                    );
                     ranges.push((mid + 1, b));
                     ranges.push((a, mid));
                 }
@@ -628,10 +689,8 @@ impl LedgerNode {
         self.timed(call).await
     }
 
-    async fn blocks_with_txs(
-        &self,
-        numbers: &[u64],
-    ) -> Result<BTreeMap<u64, (RpcHeader, HashMap<B256, Address>)>, LedgerError> {
+    #[tracing::instrument(level = "debug", skip_all, fields(blocks = numbers.len()))]
+    async fn blocks_with_txs(&self, numbers: &[u64]) -> Result<BlocksWithTxs, LedgerError> {
         let url = self.url().as_str().to_owned();
         let mut out = BTreeMap::new();
         // One small batch (header, receipts) per block, several blocks in flight: the

@@ -75,13 +75,26 @@ impl LedgerNode {
     }
 
     /// Chain id and block height, each within [`CALL_TIMEOUT`].
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn status(&self) -> Result<ChainStatus, LedgerError> {
-        let chain_id = self.timed(self.provider.get_chain_id()).await?;
-        let block_height = self.timed(self.provider.get_block_number()).await?;
-        Ok(ChainStatus {
-            chain_id,
-            block_height,
-        })
+        let status: Result<ChainStatus, LedgerError> = async {
+            let chain_id = self.timed(self.provider.get_chain_id()).await?;
+            let block_height = self.timed(self.provider.get_block_number()).await?;
+            Ok(ChainStatus {
+                chain_id,
+                block_height,
+            })
+        }
+        .await;
+        match &status {
+            Ok(s) => tracing::debug!(
+                chain_id = s.chain_id,
+                block_height = s.block_height,
+                "ledger node status"
+            ),
+            Err(e) => tracing::warn!(error = e.kind(), "ledger node status failed"),
+        }
+        status
     }
 
     /// The latest block's timestamp (unix seconds): the chain's "now", which grant
@@ -101,21 +114,31 @@ impl LedgerNode {
     }
 
     /// Whether our contract is deployed at `address`.
+    #[tracing::instrument(level = "debug", skip_all, fields(contract = %address))]
     pub async fn contract_status(&self, address: Address) -> Result<ContractStatus, LedgerError> {
         let code = self.timed(self.provider.get_code_at(address)).await?;
         if code.is_empty() {
+            tracing::debug!("no code at the contract address");
             return Ok(ContractStatus::Missing);
         }
         let contract = MedwalletLedger::new(address, &self.provider);
-        match tokio::time::timeout(CALL_TIMEOUT, contract.SCHEMA_VERSION().call()).await {
-            Ok(Ok(schema_version)) => Ok(ContractStatus::Deployed { schema_version }),
-            Ok(Err(_)) => Ok(ContractStatus::Foreign),
-            Err(_) => Err(self.timeout()),
+        let status =
+            match tokio::time::timeout(CALL_TIMEOUT, contract.SCHEMA_VERSION().call()).await {
+                Ok(Ok(schema_version)) => Ok(ContractStatus::Deployed { schema_version }),
+                // Code that does not answer SCHEMA_VERSION(): the answer itself is the result.
+                Ok(Err(_)) => Ok(ContractStatus::Foreign),
+                Err(_) => Err(self.timeout()),
+            };
+        match &status {
+            Ok(s) => tracing::debug!(status = ?s, code_bytes = code.len(), "contract checked"),
+            Err(e) => tracing::warn!(error = e.kind(), "contract check failed"),
         }
+        status
     }
 
     /// Deploys the contract from `deployer`'s account with zero fees and returns its
     /// address once mined.
+    #[tracing::instrument(skip_all, fields(deployer = %deployer.address()))]
     pub async fn deploy(&self, deployer: PrivateKeySigner) -> Result<Address, LedgerError> {
         let url = self.url.as_str();
         let chain_id = self.status().await?.chain_id;
@@ -125,10 +148,15 @@ impl LedgerNode {
             .with_from(from)
             .with_deploy_code(MedwalletLedger::BYTECODE.clone());
         let receipt = send_zero_fee(&signing, url, Action::Deploy, tx).await?;
-        receipt.contract_address.ok_or_else(|| LedgerError::NotEvm {
-            url: url.to_owned(),
-            detail: "the deployment receipt has no contract address".into(),
-        })
+        let address = receipt.contract_address.ok_or_else(|| {
+            tracing::warn!("the deployment receipt has no contract address");
+            LedgerError::NotEvm {
+                url: url.to_owned(),
+                detail: "the deployment receipt has no contract address".into(),
+            }
+        })?;
+        tracing::info!(contract = %address, chain_id, "contract deployed");
+        Ok(address)
     }
 
     /// A client that sends the contract's transactions signed by `signer`, after
@@ -153,6 +181,11 @@ impl LedgerNode {
     ) -> Result<ChainStatus, LedgerError> {
         let status = self.status().await?;
         if status.chain_id != expected_chain_id {
+            tracing::warn!(
+                expected = expected_chain_id,
+                found = status.chain_id,
+                "the ledger node is on another chain"
+            );
             return Err(LedgerError::WrongChain {
                 url: self.url.to_string(),
                 expected: expected_chain_id,
@@ -169,7 +202,17 @@ impl LedgerNode {
             expected: EXPECTED_SCHEMA_VERSION,
             detail,
         };
-        match self.contract_status(contract).await? {
+        let status = self.contract_status(contract).await?;
+        if !matches!(status, ContractStatus::Deployed { schema_version } if schema_version == EXPECTED_SCHEMA_VERSION)
+        {
+            tracing::warn!(
+                contract = %contract,
+                status = ?status,
+                expected_schema = EXPECTED_SCHEMA_VERSION,
+                "the configured contract is not usable"
+            );
+        }
+        match status {
             ContractStatus::Missing => Err(LedgerError::NoContract {
                 address: contract.to_string(),
             }),
@@ -193,10 +236,15 @@ impl LedgerNode {
         &self,
         call: impl std::future::IntoFuture<Output = alloy::transports::TransportResult<T>>,
     ) -> Result<T, LedgerError> {
-        match tokio::time::timeout(CALL_TIMEOUT, call.into_future()).await {
+        let result = match tokio::time::timeout(CALL_TIMEOUT, call.into_future()).await {
             Ok(result) => result.map_err(|e| LedgerError::from_rpc(self.url.as_str(), e)),
             Err(_) => Err(self.timeout()),
+        };
+        if let Err(e) = &result {
+            // The callers warn with what they were doing; this names the call's outcome.
+            tracing::debug!(error = e.kind(), "ledger RPC call failed");
         }
+        result
     }
 
     pub(crate) fn timeout(&self) -> LedgerError {

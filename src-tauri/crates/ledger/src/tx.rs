@@ -25,7 +25,28 @@ const POLL: Duration = Duration::from_millis(50);
 ///
 /// The receipt is polled with `eth_getTransactionReceipt` rather than alloy's
 /// watcher: under automine the watcher was seen to wedge anvil.
+#[tracing::instrument(skip_all, fields(action = ?action, tx_hash = tracing::field::Empty))]
 pub(crate) async fn send_zero_fee(
+    provider: &impl Provider,
+    url: &str,
+    action: Action,
+    tx: TransactionRequest,
+) -> Result<TransactionReceipt, LedgerError> {
+    let result = send_here(provider, url, action, tx).await;
+    if let Err(e) = &result {
+        match e {
+            LedgerError::Reverted { reason, tx, .. } => tracing::warn!(
+                revert = reason.name(),
+                sent = tx.is_some(),
+                "the contract refused the transaction"
+            ),
+            other => tracing::warn!(error = other.kind(), "sending the transaction failed"),
+        }
+    }
+    result
+}
+
+async fn send_here(
     provider: &impl Provider,
     url: &str,
     action: Action,
@@ -44,13 +65,28 @@ pub(crate) async fn send_zero_fee(
         }
         Err(e) => return Err(rpc(e)),
     };
+    tracing::debug!(gas, "gas estimated");
     let tx = tx
         .with_gas_limit(gas.saturating_add(gas / 5))
         .with_max_fee_per_gas(0)
         .with_max_priority_fee_per_gas(0);
     let pending = provider.send_transaction(tx.clone()).await.map_err(rpc)?;
     let hash = *pending.tx_hash();
+    tracing::Span::current().record("tx_hash", tracing::field::display(hash));
+    tracing::debug!("transaction sent");
+    let started = Instant::now();
     let receipt = wait_for_receipt(provider, url, hash).await?;
+    tracing::info!(
+        status = if receipt.status() {
+            "success"
+        } else {
+            "reverted"
+        },
+        block = receipt.block_number,
+        gas_used = receipt.gas_used,
+        wait_ms = started.elapsed().as_millis() as u64,
+        "transaction mined"
+    );
     if receipt.status() {
         return Ok(receipt);
     }
@@ -74,7 +110,13 @@ async fn replay_reason(
             Some(data) => Revert::decode(&data),
             None => Revert::Unknown(payload.message.to_string()),
         },
-        _ => Revert::Unknown("the replay did not revert".into()),
+        other => {
+            tracing::debug!(
+                replay_failed = other.is_err(),
+                "the replay on the parent block did not give a revert reason"
+            );
+            Revert::Unknown("the replay did not revert".into())
+        }
     }
 }
 
@@ -93,6 +135,10 @@ async fn wait_for_receipt(
             return Ok(receipt);
         }
         if start.elapsed() > RECEIPT_TIMEOUT {
+            tracing::warn!(
+                seconds = RECEIPT_TIMEOUT.as_secs(),
+                "no receipt before the deadline"
+            );
             return Err(LedgerError::NotMined {
                 tx: hash.to_string(),
                 seconds: RECEIPT_TIMEOUT.as_secs(),

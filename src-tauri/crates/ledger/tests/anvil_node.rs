@@ -110,6 +110,7 @@ fn serve(status: &'static str, content_type: &'static str, body: &'static str) -
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
             let mut buf = [0u8; 4096];
+            // A stub server: a client that hung up early is not what these tests check.
             let _ = stream.read(&mut buf);
             let _ = stream.write_all(response.as_bytes());
         }
@@ -1034,3 +1035,4 @@ async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
     assert!(kinds.iter().any(|e| matches!(e,
         LedgerEvent::RecordAccessed { accessor, authority, .. } if *accessor == c && *authority == code)));
 }
+

@@ -25,6 +25,7 @@ use futures_util::StreamExt;
 use ipfs_api::{IpfsApi, IpfsClient, TryFromUri};
 use ipfs_api_backend_hyper::Error as BackendError;
 use ipfs_api_prelude::{ApiRequest, Backend};
+use tracing::Instrument;
 use url::Url;
 
 use crate::cid::{cid_of, Cid};
@@ -295,9 +296,19 @@ impl IpfsNode {
     }
 
     /// Asks the node for its version and peer id (`version` and `id`).
+    #[tracing::instrument(name = "ipfs_info", level = "debug", skip_all)]
     pub async fn info(&self) -> Result<NodeInfo, IpfsError> {
         let this = self.clone();
-        off_thread(move || async move { this.info_here().await }).await
+        let result = off_thread(move || async move { this.info_here().await }).await;
+        match &result {
+            Ok(info) => tracing::debug!(
+                version = %info.version,
+                peer_id = %info.peer_id,
+                "IPFS node answered"
+            ),
+            Err(e) => log_failure("info", e),
+        }
+        result
     }
 
     async fn info_here(&self) -> Result<NodeInfo, IpfsError> {
@@ -324,7 +335,27 @@ impl IpfsNode {
     /// `cancel` stops the upload. There is no overall deadline: the upload fails as
     /// [`IpfsError::Unreachable`] only when no byte moves (and no answer comes) for
     /// [`STALL_TIMEOUT`].
+    #[tracing::instrument(name = "ipfs_add", skip_all, fields(cid = %expected, bytes = tracing::field::Empty))]
     pub async fn add_file(
+        &self,
+        path: &Path,
+        expected: &Cid,
+        progress: impl FnMut(u64) + Send + 'static,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Cid, IpfsError> {
+        let started = Instant::now();
+        let result = self.add_file_here(path, expected, progress, cancel).await;
+        match &result {
+            Ok(_) => tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "file added to IPFS"
+            ),
+            Err(e) => log_failure("add", e),
+        }
+        result
+    }
+
+    async fn add_file_here(
         &self,
         path: &Path,
         expected: &Cid,
@@ -335,6 +366,9 @@ impl IpfsNode {
             path: path.to_owned(),
             source,
         })?;
+        if let Ok(meta) = file.metadata() {
+            tracing::Span::current().record("bytes", meta.len());
+        }
         let this = self.clone();
         let path = path.to_owned();
         let expected = *expected;
@@ -374,10 +408,13 @@ impl IpfsNode {
 
     /// Uploads and pins a small object (a manifest, a capsule) and checks that the
     /// node's CID equals [`cid_of`] the bytes. Bounded by [`CALL_TIMEOUT`].
+    #[tracing::instrument(name = "ipfs_add", skip_all, fields(cid = tracing::field::Empty, bytes = bytes.len()))]
     pub async fn add_bytes(&self, bytes: Vec<u8>) -> Result<Cid, IpfsError> {
         let expected = cid_of(&bytes);
+        tracing::Span::current().record("cid", tracing::field::display(&expected));
+        let started = Instant::now();
         let this = self.clone();
-        off_thread(move || async move {
+        let result = off_thread(move || async move {
             let mut form = ipfs_api::Form::default();
             form.add_reader_file("file", std::io::Cursor::new(bytes), "object");
             let answer = match tokio::time::timeout(
@@ -395,7 +432,15 @@ impl IpfsNode {
             }
             Ok(got)
         })
-        .await
+        .await;
+        match &result {
+            Ok(_) => tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "object added to IPFS"
+            ),
+            Err(e) => log_failure("add", e),
+        }
+        result
     }
 
     /// Reads the add answer: newline-separated JSON objects, the last with a `Hash` is
@@ -441,15 +486,17 @@ impl IpfsNode {
     /// [`IpfsError::TooLarge`] as soon as more than `max_len` bytes arrive, and with
     /// [`IpfsError::Unreachable`] when no byte arrives for [`STALL_TIMEOUT`]. The bytes
     /// written are unverified: the caller checks them (their CID, their AEAD).
+    #[tracing::instrument(name = "ipfs_cat", skip_all, fields(cid = %cid, max_len = max_len))]
     pub async fn cat_to(
         &self,
         cid: &Cid,
         mut dst: impl Write + Send + 'static,
         max_len: u64,
     ) -> Result<u64, IpfsError> {
+        let started = Instant::now();
         let this = self.clone();
         let cid = *cid;
-        off_thread(move || async move {
+        let result = off_thread(move || async move {
             this.check_present(&cid).await?;
             let arg = cid.to_string();
             let mut stream = this.client.cat(&arg);
@@ -474,10 +521,20 @@ impl IpfsNode {
             dst.flush().map_err(IpfsError::Write)?;
             Ok(total)
         })
-        .await
+        .await;
+        match &result {
+            Ok(bytes) => tracing::debug!(
+                bytes,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "object read from IPFS"
+            ),
+            Err(e) => log_failure("cat", e),
+        }
+        result
     }
 
     /// Asks whether the node has `cid`'s root block, with a deadline on the node's side.
+    #[tracing::instrument(name = "ipfs_block_stat", level = "debug", skip_all, fields(cid = %cid))]
     async fn check_present(&self, cid: &Cid) -> Result<(), IpfsError> {
         let arg = cid.to_string();
         let deadline = format!("{}s", CALL_TIMEOUT.as_secs());
@@ -485,18 +542,29 @@ impl IpfsNode {
         req.timeout = Some(&deadline);
         let fut = self.client.request::<_, serde_json::Value>(req, None);
         // One second more than the node's own deadline, so its answer wins.
-        self.call_within(fut, CALL_TIMEOUT + Duration::from_secs(1))
+        let answer = self
+            .call_within(fut, CALL_TIMEOUT + Duration::from_secs(1))
             .await
-            .map_err(|e| self.missing_or(*cid, e))?;
-        Ok(())
+            .map_err(|e| self.missing_or(*cid, e));
+        match &answer {
+            Ok(stat) => tracing::debug!(
+                block_bytes = stat.get("Size").and_then(serde_json::Value::as_u64),
+                "root block present"
+            ),
+            // The caller logs the failure of what it was doing.
+            Err(e) => tracing::debug!(error = error_kind(e), "block stat failed"),
+        }
+        answer.map(|_| ())
     }
 
     /// Pins `cid` and everything under it. Fails with [`IpfsError::NotFound`] if the
     /// node does not have (or cannot find) every block within [`PIN_TIMEOUT`].
+    #[tracing::instrument(name = "ipfs_pin", skip_all, fields(cid = %cid))]
     pub async fn pin(&self, cid: &Cid) -> Result<(), IpfsError> {
+        let started = Instant::now();
         let this = self.clone();
         let cid = *cid;
-        off_thread(move || async move {
+        let result = off_thread(move || async move {
             // A root the node does not have fails fast here rather than after the pin's
             // long deadline.
             this.check_present(&cid).await?;
@@ -511,33 +579,48 @@ impl IpfsNode {
                 .map_err(|e| this.missing_or(cid, e))?;
             Ok(())
         })
-        .await
+        .await;
+        match &result {
+            Ok(()) => tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "pinned"),
+            Err(e) => log_failure("pin", e),
+        }
+        result
     }
 
     /// Removes the recursive pin of `cid`. Unpinning what is not pinned succeeds, so
     /// the call can be retried.
+    #[tracing::instrument(name = "ipfs_unpin", skip_all, fields(cid = %cid))]
     pub async fn unpin(&self, cid: &Cid) -> Result<(), IpfsError> {
         let this = self.clone();
         let cid = *cid;
-        off_thread(move || async move {
+        let result = off_thread(move || async move {
             let arg = cid.to_string();
             let mut req = PinRm::arg(&arg);
             req.recursive = Some(true);
             let fut = this.client.request::<_, serde_json::Value>(req, None);
             match this.call(fut).await {
                 Ok(_) => Ok(()),
-                Err(IpfsError::Api { message, .. }) if is_not_pinned(&message) => Ok(()),
+                Err(IpfsError::Api { message, .. }) if is_not_pinned(&message) => {
+                    tracing::debug!("was not pinned");
+                    Ok(())
+                }
                 Err(e) => Err(e),
             }
         })
-        .await
+        .await;
+        match &result {
+            Ok(()) => tracing::debug!("unpinned"),
+            Err(e) => log_failure("unpin", e),
+        }
+        result
     }
 
     /// Whether the node keeps `cid`: pinned directly, recursively, or under another pin.
+    #[tracing::instrument(name = "ipfs_pin_ls", level = "debug", skip_all, fields(cid = %cid))]
     pub async fn is_pinned(&self, cid: &Cid) -> Result<bool, IpfsError> {
         let this = self.clone();
         let cid = *cid;
-        off_thread(move || async move {
+        let result = off_thread(move || async move {
             let arg = cid.to_string();
             let mut req = PinLs::arg(&arg);
             req.kind = Some("all");
@@ -554,7 +637,12 @@ impl IpfsNode {
             // The node may answer in another base or CID version: compare values.
             Ok(keys.keys().any(|k| Cid::parse(k).is_ok_and(|c| c == cid)))
         })
-        .await
+        .await;
+        match &result {
+            Ok(pinned) => tracing::debug!(pinned, "pin checked"),
+            Err(e) => log_failure("pin ls", e),
+        }
+        result
     }
 
     async fn call<T>(
@@ -609,6 +697,41 @@ impl IpfsNode {
             },
             other => other,
         }
+    }
+}
+
+/// The variant's name, for logs: error messages may carry the node's URL, a path or
+/// the node's own words, none of which belongs in a log.
+fn error_kind(err: &IpfsError) -> &'static str {
+    match err {
+        IpfsError::InvalidUrl { .. } => "invalid_url",
+        IpfsError::Unreachable { .. } => "unreachable",
+        IpfsError::NotIpfs { .. } => "not_ipfs",
+        IpfsError::Api { .. } => "api",
+        IpfsError::CidMismatch { .. } => "cid_mismatch",
+        IpfsError::NotFound { .. } => "not_found",
+        IpfsError::TooLarge { .. } => "too_large",
+        IpfsError::Cancelled => "cancelled",
+        IpfsError::File { .. } => "file",
+        IpfsError::Write(_) => "write",
+    }
+}
+
+/// Logs a failed call by its kind (and CIDs, for a mismatch); a cancel is the user's
+/// choice, not a failure.
+fn log_failure(call: &'static str, err: &IpfsError) {
+    match err {
+        IpfsError::Cancelled => tracing::debug!(call, "IPFS call cancelled"),
+        IpfsError::CidMismatch { expected, got } => tracing::warn!(
+            call,
+            expected = %expected,
+            got = %got,
+            "the IPFS node stored the data under another CID"
+        ),
+        IpfsError::TooLarge { max_len, .. } => {
+            tracing::warn!(call, max_len, "the IPFS object is larger than allowed")
+        }
+        other => tracing::warn!(call, error = error_kind(other), "IPFS call failed"),
     }
 }
 
@@ -676,7 +799,9 @@ where
     T: Send + 'static,
 {
     let handle = tokio::runtime::Handle::current();
-    match tokio::task::spawn_blocking(move || handle.block_on(make())).await {
+    // The caller's span follows the call onto the blocking thread.
+    let span = tracing::Span::current();
+    match tokio::task::spawn_blocking(move || handle.block_on(make().instrument(span))).await {
         Ok(value) => value,
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         Err(join) => panic!("the IPFS call was cancelled while the runtime shut down: {join}"),

@@ -186,6 +186,37 @@ pub enum VaultError {
     Crypto(&'static str),
 }
 
+impl VaultError {
+    /// The variant's name, for logs. Messages may hold a display name, a path or an id the
+    /// user typed; the kind holds none of them.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::WrongPassphrase { .. } => "wrong_passphrase",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::WeakPassphrase(_) => "weak_passphrase",
+            Self::EmptyPassphrase => "empty_passphrase",
+            Self::Phrase(_) => "phrase",
+            Self::ConfirmationMismatch { .. } => "confirmation_mismatch",
+            Self::Locked => "locked",
+            Self::WalletNotFound(_) => "wallet_not_found",
+            Self::WalletExists { .. } => "wallet_exists",
+            Self::DeleteConfirmationMismatch { .. } => "delete_confirmation_mismatch",
+            Self::InvalidDisplayName => "invalid_display_name",
+            Self::NotAVault { .. } => "not_a_vault",
+            Self::Truncated { .. } => "truncated",
+            Self::NewerSchema { .. } => "newer_schema",
+            Self::Corrupt { .. } => "corrupt",
+            Self::Tampered { .. } => "tampered",
+            Self::KeyringUnavailable(_) => "keyring_unavailable",
+            Self::QuickUnlockNotEnabled => "quick_unlock_not_enabled",
+            Self::QuickUnlockStale => "quick_unlock_stale",
+            Self::Database(_) => "database",
+            Self::Io(_) => "io",
+            Self::Crypto(_) => "crypto",
+        }
+    }
+}
+
 fn retry_hint(d: Duration) -> String {
     if d.is_zero() {
         " Check the passphrase and try again.".to_owned()

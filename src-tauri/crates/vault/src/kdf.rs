@@ -156,6 +156,15 @@ pub fn calibrate_for(target: Duration) -> Result<KdfParams> {
         let passes = (f64::from(p.t_cost) * target_s / measured).round();
         p.t_cost = clamp_passes(passes, floor.t_cost);
     }
+    tracing::info!(
+        m_cost_kib = p.m_cost_kib,
+        t_cost = p.t_cost,
+        p_cost = p.p_cost,
+        floor_ms = base.as_millis() as u64,
+        measured_ms = (measured * 1000.0) as u64,
+        target_ms = target.as_millis() as u64,
+        "Argon2id calibrated"
+    );
     Ok(p)
 }
 

@@ -172,7 +172,9 @@ pub(crate) async fn open_pool(path: &Path) -> Result<SqlitePool> {
 fn restrict_permissions(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     // Best effort: everything secret is encrypted anyway; this hides names and addresses too.
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(error = ?e.kind(), "the new vault file's permissions could not be restricted");
+    }
 }
 
 #[cfg(not(unix))]
@@ -338,7 +340,13 @@ async fn check_read_only(path: &PathBuf) -> Result<()> {
         Ok(())
     }
     .await;
-    let _ = conn.close().await;
+    // The check only read: nothing is lost if closing fails, and the verdict stands.
+    if let Err(e) = conn.close().await {
+        tracing::debug!(
+            io = matches!(e, sqlx::Error::Io(_)),
+            "closing the preflight connection failed"
+        );
+    }
     result
 }
 

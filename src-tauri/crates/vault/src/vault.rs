@@ -150,7 +150,9 @@ impl Vault {
     /// left untouched.
     pub async fn open_with(path: impl AsRef<Path>, opts: VaultOptions) -> Result<Self> {
         let path = path.as_ref().to_owned();
-        let pool = store::open_pool(&path).await?;
+        let pool = store::open_pool(&path).await.inspect_err(|e| {
+            tracing::warn!(error = e.kind(), "the vault file could not be opened");
+        })?;
         Ok(Self { pool, path, opts })
     }
 
@@ -262,14 +264,22 @@ impl Vault {
             });
         }
         store::delete_wallet(&self.pool, id).await?;
+        tracing::info!(wallet = %id, "wallet deleted");
         if row.info.quick_unlock {
             // Best effort: the wallet is gone either way, and the key opens nothing any more.
-            let _ = self
+            if let Err(e) = self
                 .keyring_call({
                     let id = id.to_string();
                     move |q| q.delete(&id)
                 })
-                .await;
+                .await
+            {
+                tracing::warn!(
+                    wallet = %id,
+                    error = e.kind(),
+                    "the deleted wallet's quick-unlock key could not be removed from the keyring"
+                );
+            }
         }
         Ok(())
     }
@@ -285,7 +295,14 @@ impl Vault {
     /// Wrong passphrases are counted in the vault file; after [`FREE_ATTEMPTS`] each one
     /// imposes a growing delay ([`failure_delay`]), and an attempt before it has passed is
     /// refused with [`VaultError::TooManyAttempts`] without running the KDF.
+    #[tracing::instrument(skip_all, fields(wallet = %id))]
     pub async fn unlock(&self, id: &WalletId, passphrase: &str) -> Result<Unlocked> {
+        let result = self.unlock_here(id, passphrase).await;
+        log_unlock("passphrase", &result);
+        result
+    }
+
+    async fn unlock_here(&self, id: &WalletId, passphrase: &str) -> Result<Unlocked> {
         let row = store::fetch_wallet(&self.pool, id).await?;
         self.check_kdf_params(&row)?;
         let wait = remaining_delay(&row, self.now_ms());
@@ -296,12 +313,20 @@ impl Vault {
         let attempt_ms = self.now_ms();
         if !store::record_attempt(&self.pool, id, row.failed_attempts, attempt_ms).await? {
             // Another attempt on this wallet is running right now.
+            tracing::debug!("another unlock attempt on this wallet is running");
             return Err(VaultError::TooManyAttempts {
                 retry_after: Duration::from_secs(1),
             });
         }
         let salt = row.kdf_salt.clone();
+        let kdf_started = std::time::Instant::now();
         let wk = run_kdf(passphrase, salt, row.info.kdf).await?;
+        tracing::debug!(
+            kdf_ms = kdf_started.elapsed().as_millis() as u64,
+            m_cost_kib = row.info.kdf.m_cost_kib,
+            t_cost = row.info.kdf.t_cost,
+            "key derivation done"
+        );
         let aad = wrap_aad(id, &row.info.kdf, &row.kdf_salt);
         let vault_key = match seal::open(&wk, &aad, &row.wrapped_vault_key) {
             Ok(pt) => to_key(&pt).ok_or_else(|| tampered(&row, "the wrapped vault key"))?,
@@ -348,7 +373,9 @@ impl Vault {
         let kdf = self.opts.kdf;
         let wk = run_kdf(new_passphrase, salt, kdf).await?;
         let wrapped = seal::seal(&wk, &wrap_aad(id, &kdf, &salt), vault_key.as_ref())?;
-        store::update_wrapping(&self.pool, id, &kdf, &salt, &wrapped).await
+        store::update_wrapping(&self.pool, id, &kdf, &salt, &wrapped).await?;
+        tracing::info!(wallet = %id, "passphrase changed");
+        Ok(())
     }
 
     /// Turns quick unlock on: the vault key goes into the OS keyring.
@@ -357,20 +384,42 @@ impl Vault {
         let key = Zeroizing::new(*session.vault_key()?);
         let id = session.wallet_id().clone();
         let wid = id.to_string();
-        self.keyring_call(move |q| q.save(&wid, &key)).await?;
-        store::set_quick_unlock(&self.pool, &id, true).await
+        self.keyring_call(move |q| q.save(&wid, &key))
+            .await
+            .inspect_err(|e| {
+                tracing::warn!(wallet = %id, error = e.kind(), "quick unlock could not be turned on");
+            })?;
+        store::set_quick_unlock(&self.pool, &id, true).await?;
+        tracing::info!(wallet = %id, "quick unlock turned on");
+        Ok(())
     }
 
     /// Turns quick unlock off and removes the key from the OS keyring. The flag is cleared
     /// even if the keyring cannot be reached (the error is returned so the UI can say so).
     pub async fn disable_quick_unlock(&self, id: &WalletId) -> Result<()> {
         store::set_quick_unlock(&self.pool, id, false).await?;
+        tracing::info!(wallet = %id, "quick unlock turned off");
         let wid = id.to_string();
-        self.keyring_call(move |q| q.delete(&wid)).await
+        self.keyring_call(move |q| q.delete(&wid))
+            .await
+            .inspect_err(|e| {
+                tracing::warn!(
+                    wallet = %id,
+                    error = e.kind(),
+                    "the quick-unlock key could not be removed from the keyring"
+                );
+            })
     }
 
     /// Unlocks with the vault key kept in the OS keyring (no passphrase).
+    #[tracing::instrument(skip_all, fields(wallet = %id))]
     pub async fn quick_unlock(&self, id: &WalletId) -> Result<Unlocked> {
+        let result = self.quick_unlock_here(id).await;
+        log_unlock("keyring", &result);
+        result
+    }
+
+    async fn quick_unlock_here(&self, id: &WalletId) -> Result<Unlocked> {
         let row = store::fetch_wallet(&self.pool, id).await?;
         if !row.info.quick_unlock {
             return Err(VaultError::QuickUnlockNotEnabled);
@@ -388,7 +437,14 @@ impl Vault {
                 // edit. Either way forget the key; the passphrase path will tell which.
                 store::set_quick_unlock(&self.pool, id, false).await?;
                 let wid = id.to_string();
-                let _ = self.keyring_call(move |q| q.delete(&wid)).await;
+                // Quick unlock is already off for this wallet; a key left behind opens
+                // nothing, so a failure to delete it is only worth a warning.
+                if let Err(e) = self.keyring_call(move |q| q.delete(&wid)).await {
+                    tracing::warn!(
+                        error = e.kind(),
+                        "the stale quick-unlock key could not be removed from the keyring"
+                    );
+                }
                 Err(VaultError::QuickUnlockStale)
             }
             Err(e) => Err(e),
@@ -508,6 +564,28 @@ impl Vault {
         tokio::task::spawn_blocking(move || f(&q))
             .await
             .map_err(|_| VaultError::KeyringUnavailable("the keyring call did not finish".into()))?
+    }
+}
+
+/// Logs an unlock's outcome: the wallet id is the span's; never the passphrase or a key.
+fn log_unlock(method: &'static str, result: &Result<Unlocked>) {
+    match result {
+        Ok(_) => tracing::info!(method, "wallet unlocked"),
+        Err(VaultError::WrongPassphrase {
+            failed_attempts,
+            retry_after,
+        }) => tracing::warn!(
+            method,
+            failed_attempts,
+            retry_after_ms = retry_after.as_millis() as u64,
+            "unlock failed: wrong passphrase"
+        ),
+        Err(VaultError::TooManyAttempts { retry_after }) => tracing::warn!(
+            method,
+            retry_after_ms = retry_after.as_millis() as u64,
+            "unlock refused: too many attempts"
+        ),
+        Err(e) => tracing::warn!(method, error = e.kind(), "unlock failed"),
     }
 }
 
