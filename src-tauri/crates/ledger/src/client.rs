@@ -1,5 +1,8 @@
 //! Sending the contract's transactions from a wallet's ledger account.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -52,14 +55,32 @@ pub(crate) fn signing_provider(url: &Url, chain_id: u64, signer: PrivateKeySigne
         .erased()
 }
 
+/// One lock per ledger account in this process: an account's transactions are sent one
+/// at a time, from reading its nonce to the receipt.
+///
+/// The nonce of a transaction is the account's count of pending ones, read from the node
+/// just before it is signed; two sends from one account at once (two records added
+/// together, an add's registration during the background pass's publishing) would read
+/// the same count, and the node would refuse the second. Clients are made per use case
+/// (`connect`), so the lock belongs to the account, not to a client.
+fn account_lock(from: Address) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<Address, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let locks = LOCKS.get_or_init(Default::default);
+    let mut locks = locks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    locks.entry(from).or_default().clone()
+}
+
 /// The contract's transactions, signed by one wallet's ledger account, each sent
-/// with zero fees and awaited (with a deadline).
+/// with zero fees and awaited (with a deadline), one at a time per account.
 #[derive(Clone)]
 pub struct LedgerClient {
     provider: DynProvider,
     url: Url,
     contract: Address,
     from: Address,
+    sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for LedgerClient {
@@ -85,6 +106,7 @@ impl LedgerClient {
             url: url.clone(),
             contract,
             from,
+            sending: account_lock(from),
         }
     }
 
@@ -104,6 +126,9 @@ impl LedgerClient {
         fields(function = T::SIGNATURE, from = %self.from, contract = %self.contract)
     )]
     async fn send<T: SolCall>(&self, action: Action, call: T) -> Result<Receipt, LedgerError> {
+        // Held from the nonce to the receipt (see `account_lock`); a later transaction of
+        // the account then never depends on an earlier one that was dropped.
+        let _one_at_a_time = self.sending.lock().await;
         let tx = TransactionRequest::default()
             .with_from(self.from)
             .with_to(self.contract)

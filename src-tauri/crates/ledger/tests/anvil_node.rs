@@ -1036,3 +1036,42 @@ async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
         LedgerEvent::RecordAccessed { accessor, authority, .. } if *accessor == c && *authority == code)));
 }
 
+/// Transactions from one account sent at the same moment, through separate clients (as
+/// two records added together each connect on their own), all land: the account's sends
+/// are serialised, so no two read the same nonce and none is refused for it.
+#[tokio::test]
+async fn one_account_sending_at_once_through_several_clients_loses_none() {
+    let chain = Chain::start().await;
+    let key = PrivateKeySigner::random();
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(
+            chain
+                .node
+                .client(key.clone(), chain.contract)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut sends = tokio::task::JoinSet::new();
+    for (i, client) in clients.into_iter().enumerate() {
+        let id = B256::repeat_byte(0x40 + i as u8);
+        sends.spawn(async move { (i, client.register_record(id, &cid(1), &cid(2)).await) });
+    }
+    let mut blocks = Vec::new();
+    while let Some(joined) = sends.join_next().await {
+        let (i, receipt) = joined.unwrap();
+        blocks.push(
+            receipt
+                .unwrap_or_else(|e| panic!("send {i}: {e}"))
+                .block_number,
+        );
+    }
+    blocks.sort_unstable();
+    blocks.dedup();
+    assert_eq!(
+        blocks.len(),
+        8,
+        "eight transactions, one a block (automine)"
+    );
+}
