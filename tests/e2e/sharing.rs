@@ -7,7 +7,7 @@
 //! re-encrypted without them.
 
 use medwallet_core::{LedgerTarget, Owner, RecordService};
-use medwallet_e2e::{App, Nodes};
+use medwallet_e2e::{eventually, App, Nodes};
 use medwallet_vault::{Role, Seed, WalletKeys};
 use url::Url;
 
@@ -180,11 +180,13 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
     })
     .await;
     app.click("#share-close").await;
-    let inbox = doctor_svc
-        .list_shared(&doctor, &ipfs, &ledger)
-        .await
-        .unwrap();
-    assert_eq!(inbox.records.len(), 1, "{inbox:?}");
+    // The doctor's key for the group is issued by the grant (or, if the ledger refused
+    // it for a moment, by the next pass): wait for the inbox to show the share.
+    let inbox = eventually("the doctor's inbox shows the group share", || async {
+        let inbox = doctor_svc.list_shared(&doctor, &ipfs, &ledger).await.ok()?;
+        (inbox.records.len() == 1).then_some(inbox)
+    })
+    .await;
     assert_eq!(inbox.records[0].version, 2);
 
     // The doctor leaves the team: epoch 2, version 3 without them, and the report.

@@ -212,6 +212,24 @@ impl App {
         }
     }
 
+    /// Waits until exactly `n` elements match `css`; returns them. On timeout, takes a
+    /// screenshot and fails with the last count seen. (A `find` or `wait_text` returns on
+    /// the first match: a test that then counts several must wait for the count.)
+    pub async fn wait_count(&mut self, css: &str, n: usize) -> Vec<WebElement> {
+        let start = Instant::now();
+        let mut last = 0;
+        while start.elapsed() < UI_TIMEOUT {
+            let found = self.find_all(css).await;
+            if found.len() == n {
+                return found;
+            }
+            last = found.len();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.screenshot("timeout").await;
+        panic!("{css}: {last} elements, expected {n}, within {UI_TIMEOUT:?}");
+    }
+
     /// Every element matching `css` right now.
     pub async fn find_all(&mut self, css: &str) -> Vec<WebElement> {
         self.driver()
@@ -268,6 +286,42 @@ impl App {
         }
         self.click("#kit-confirm").await;
         words
+    }
+
+    /// Reads the app's log files (`<data dir>/logs/`) and asserts that they hold the
+    /// story's start (so a log that was never written fails too), and none of `secrets`,
+    /// nor the wallet's recovery `words` (as a phrase, three words in a row, or the seed
+    /// they encode, in hex). Logs are what a user sends with a bug report.
+    pub fn assert_logs_keep_secrets(&self, words: &[String], secrets: &[&str]) {
+        let dir = self.data_dir.path().join("logs");
+        let mut text = String::new();
+        for entry in std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("no log folder at {}: {e}", dir.display()))
+        {
+            let path = entry.expect("a log file").path();
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).expect("log readable")));
+        }
+        assert!(
+            text.contains("medwallet starting"),
+            "the log holds no start line: {text}"
+        );
+        let mut forbidden: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
+        if !words.is_empty() {
+            forbidden.push(words.join(" "));
+            forbidden.extend(words.windows(3).map(|w| w.join(" ")));
+            let phrase = medwallet_vault::RecoveryPhrase::parse(&words.join(" "))
+                .expect("the kit's words are a phrase");
+            forbidden.push(hex::encode(phrase.to_seed().as_bytes()));
+        }
+        let lower = text.to_lowercase();
+        for secret in forbidden {
+            assert!(
+                !lower.contains(&secret.to_lowercase()),
+                "the log holds a secret or a title ({} characters, starting {:?})",
+                secret.len(),
+                secret.chars().take(3).collect::<String>()
+            );
+        }
     }
 
     /// Ends the session and stops the app.
@@ -337,5 +391,26 @@ fn wait_port(port: u16) {
             "nothing listens on port {port} (tauri-driver / WebKitWebDriver)"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Polls `probe` until it answers `Some`, for as long as the UI is given
+/// ([`UI_TIMEOUT`]): for state that a wallet reaches through the library (a second
+/// machine) rather than on screen. Fails naming `what` on timeout.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            start.elapsed() < UI_TIMEOUT,
+            "{what}: not reached within {UI_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
