@@ -10,6 +10,9 @@ mod state;
 
 use tauri::Manager;
 
+/// The log file's writer, kept until the app exits (dropping it flushes the last lines).
+struct LogSlot(std::sync::Mutex<Option<medwallet_logs::LogGuard>>);
+
 /// Builds and runs the app until its last window closes.
 pub fn run() {
     let app = tauri::Builder::default()
@@ -38,12 +41,10 @@ pub fn run() {
             let dir = state::data_dir(app.handle())?;
             // Logs first, so that everything after (a damaged settings file, a node that
             // does not answer) is in the file a user can send.
-            match medwallet_logs::init(&dir) {
-                Ok(guard) => {
-                    app.manage(guard);
-                }
-                Err(e) => eprintln!("medwallet: no log file: {e}"),
-            }
+            let guard = medwallet_logs::init(&dir)
+                .map_err(|e| eprintln!("medwallet: no log file: {e}"))
+                .ok();
+            app.manage(LogSlot(std::sync::Mutex::new(guard)));
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "medwallet starting");
             let state = tauri::async_runtime::block_on(state::AppState::load(app.handle(), &dir));
             // Auto-lock, the outbox and the sharing pass: see medwallet_core::background.
@@ -106,7 +107,15 @@ pub fn run() {
         ])
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_, _| {}),
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                tracing::info!("medwallet stopping");
+                // The process may end without dropping managed state: flush the log now.
+                if let Some(slot) = handle.try_state::<LogSlot>() {
+                    drop(slot.0.lock().ok().and_then(|mut guard| guard.take()));
+                }
+            }
+        }),
         Err(error) => {
             tracing::error!(%error, "medwallet could not start");
             eprintln!("medwallet could not start: {error}");
