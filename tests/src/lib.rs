@@ -299,7 +299,9 @@ impl App {
             .unwrap_or_else(|e| panic!("no log folder at {}: {e}", dir.display()))
         {
             let path = entry.expect("a log file").path();
-            text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).expect("log readable")));
+            text.push_str(&String::from_utf8_lossy(
+                &std::fs::read(&path).expect("log readable"),
+            ));
         }
         assert!(
             text.contains("medwallet starting"),

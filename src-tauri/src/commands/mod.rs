@@ -148,10 +148,7 @@ pub async fn unlock_wallet(
 
 /// `quick_unlock`: with the key in the system keyring.
 #[tauri::command]
-pub async fn quick_unlock(
-    state: State<'_, AppState>,
-    args: Args<QuickUnlock>,
-) -> Out<QuickUnlock> {
+pub async fn quick_unlock(state: State<'_, AppState>, args: Args<QuickUnlock>) -> Out<QuickUnlock> {
     let mut wallets = state.app.wallets.lock().await;
     wallets.quick_unlock(&args.wallet_id).await
 }
@@ -179,7 +176,12 @@ pub async fn set_idle_timeout(
     state: State<'_, AppState>,
     args: Args<SetIdleTimeout>,
 ) -> Out<SetIdleTimeout> {
-    state.app.wallets.lock().await.set_idle_timeout(args.minutes)
+    state
+        .app
+        .wallets
+        .lock()
+        .await
+        .set_idle_timeout(args.minutes)
 }
 
 /// `change_passphrase`: of the unlocked wallet.

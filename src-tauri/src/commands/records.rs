@@ -83,10 +83,7 @@ pub async fn cancel_add(state: State<'_, AppState>, args: Args<CancelAdd>) -> Ou
 
 /// `list_records`: the unlocked wallet's records.
 #[tauri::command]
-pub async fn list_records(
-    state: State<'_, AppState>,
-    args: Args<ListRecords>,
-) -> Out<ListRecords> {
+pub async fn list_records(state: State<'_, AppState>, args: Args<ListRecords>) -> Out<ListRecords> {
     let NoArgs {} = args;
     state.app.list_records().await
 }
@@ -131,10 +128,7 @@ pub async fn save_record_copy(
 
 /// `sync_records`: push what waits in the outbox now (uploads, ledger registrations).
 #[tauri::command]
-pub async fn sync_records(
-    state: State<'_, AppState>,
-    args: Args<SyncRecords>,
-) -> Out<SyncRecords> {
+pub async fn sync_records(state: State<'_, AppState>, args: Args<SyncRecords>) -> Out<SyncRecords> {
     let NoArgs {} = args;
     state.app.sync_records().await
 }

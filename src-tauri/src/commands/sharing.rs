@@ -38,10 +38,7 @@ pub async fn list_grants(state: State<'_, AppState>, args: Args<ListGrants>) -> 
 
 /// `revoke_grant`: re-encrypt without the grantee, revoke on the ledger, report exposure.
 #[tauri::command]
-pub async fn revoke_grant(
-    state: State<'_, AppState>,
-    args: Args<RevokeGrant>,
-) -> Out<RevokeGrant> {
+pub async fn revoke_grant(state: State<'_, AppState>, args: Args<RevokeGrant>) -> Out<RevokeGrant> {
     state
         .app
         .revoke_grant(&args.record_id, &args.grantee, args.clause.as_deref())
