@@ -22,9 +22,9 @@ use crate::session::Owner;
 
 mod export;
 
-pub use export::{to_csv, to_fhir_bundle, CSV_HEADER};
 #[cfg(test)]
 use export::csv_field;
+pub use export::{to_csv, to_fhir_bundle, CSV_HEADER};
 
 use crate::store::write_atomically;
 use crate::words::internal;
