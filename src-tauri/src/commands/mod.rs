@@ -95,26 +95,27 @@ pub async fn create_wallet(
             args.accept_weak,
         )
         .await
+        .map_err(UserError::from)
 }
 
 /// `reveal_kit`: the recovery words, once, for the kit screen.
 #[tauri::command]
 pub async fn reveal_kit(state: State<'_, AppState>, args: Args<RevealKit>) -> Out<RevealKit> {
     let NoArgs {} = args;
-    state.app.wallets.lock().await.reveal_kit()
+    Ok(state.app.wallets.lock().await.reveal_kit()?)
 }
 
 /// `confirm_kit`: check the re-typed words.
 #[tauri::command]
 pub async fn confirm_kit(state: State<'_, AppState>, args: Args<ConfirmKit>) -> Out<ConfirmKit> {
-    state.app.wallets.lock().await.confirm_kit(&args.answers)
+    Ok(state.app.wallets.lock().await.confirm_kit(&args.answers)?)
 }
 
 /// `export_kit`: the printable kit, written to a file; answers the path only.
 #[tauri::command]
 pub async fn export_kit(state: State<'_, AppState>, args: Args<ExportKit>) -> Out<ExportKit> {
     let NoArgs {} = args;
-    state.app.wallets.lock().await.export_kit()
+    Ok(state.app.wallets.lock().await.export_kit()?)
 }
 
 /// `restore_wallet`: from the recovery phrase.
@@ -134,6 +135,7 @@ pub async fn restore_wallet(
             n.accept_weak,
         )
         .await
+        .map_err(UserError::from)
 }
 
 /// `unlock_wallet`: with the passphrase.
@@ -143,14 +145,14 @@ pub async fn unlock_wallet(
     args: Args<UnlockWallet>,
 ) -> Out<UnlockWallet> {
     let mut wallets = state.app.wallets.lock().await;
-    wallets.unlock(&args.wallet_id, &args.passphrase).await
+    Ok(wallets.unlock(&args.wallet_id, &args.passphrase).await?)
 }
 
 /// `quick_unlock`: with the key in the system keyring.
 #[tauri::command]
 pub async fn quick_unlock(state: State<'_, AppState>, args: Args<QuickUnlock>) -> Out<QuickUnlock> {
     let mut wallets = state.app.wallets.lock().await;
-    wallets.quick_unlock(&args.wallet_id).await
+    Ok(wallets.quick_unlock(&args.wallet_id).await?)
 }
 
 /// `lock_wallet`: lock now.
@@ -167,7 +169,7 @@ pub async fn set_quick_unlock(
     args: Args<SetQuickUnlock>,
 ) -> Out<SetQuickUnlock> {
     let mut wallets = state.app.wallets.lock().await;
-    wallets.set_quick_unlock(args.enabled).await
+    Ok(wallets.set_quick_unlock(args.enabled).await?)
 }
 
 /// `set_idle_timeout`: minutes before auto-lock.
@@ -182,6 +184,7 @@ pub async fn set_idle_timeout(
         .lock()
         .await
         .set_idle_timeout(args.minutes)
+        .map_err(UserError::from)
 }
 
 /// `change_passphrase`: of the unlocked wallet.
@@ -194,6 +197,7 @@ pub async fn change_passphrase(
     wallets
         .change_passphrase(&args.old_passphrase, &args.new_passphrase, args.accept_weak)
         .await
+        .map_err(UserError::from)
 }
 
 /// `delete_wallet`: after the name was typed.
@@ -206,6 +210,7 @@ pub async fn delete_wallet(
     wallets
         .delete_wallet(&args.wallet_id, &args.confirm_name)
         .await
+        .map_err(UserError::from)
 }
 
 /// A system dialog failed to open or answer.

@@ -17,16 +17,20 @@ use medwallet_api::{
 };
 use url::Url;
 
+use crate::error::{CoreError, FrontDeskError};
 use crate::records::Progress;
 use crate::session::{Owner, Session};
-use crate::Answer;
 use crate::{AuditService, Defaults, LedgerTarget, RecordService, SettingsStore, WalletService};
+
+/// What a method answers over IPC: its value, or the failure in the user's words. The
+/// use cases answer [`CoreError`]; this is where it becomes words.
+type Answer<T> = Result<T, UserError>;
 
 /// One app data folder's state and use cases.
 pub struct App {
     /// The settings database, or why it could not be opened: the app still starts
     /// without it (on the defaults) so the user sees the problem instead of a crash.
-    settings: Result<SettingsStore, String>,
+    settings: Result<SettingsStore, Arc<crate::settings::StoreError>>,
     /// The settings in force when the store is unusable.
     defaults: Defaults,
     /// The wallets (vault, unlocked session, pending Emergency Kit).
@@ -42,7 +46,7 @@ impl App {
     pub async fn open(dir: &Path, kit_dir: Option<PathBuf>, defaults: Defaults) -> Arc<App> {
         let settings = SettingsStore::open(&dir.join("settings.sqlite"), defaults.clone())
             .await
-            .map_err(|e| e.to_string());
+            .map_err(Arc::new);
         if let Err(problem) = &settings {
             tracing::error!(%problem, "the settings database cannot be used; running on the defaults");
         }
@@ -57,13 +61,10 @@ impl App {
 
     // Settings and nodes.
 
-    fn settings_store(&self) -> Answer<&SettingsStore> {
-        self.settings.as_ref().map_err(|problem| {
-            UserError::new(
-                format!("Settings cannot be saved: {problem}."),
-                "medwallet is running on the default node URLs. Move the damaged settings.sqlite out of the app's data folder and restart.",
-            )
-        })
+    fn settings_store(&self) -> Result<&SettingsStore, CoreError> {
+        self.settings
+            .as_ref()
+            .map_err(|problem| CoreError::SettingsUnusable(problem.clone()))
     }
 
     /// The settings in force (the defaults when the store cannot be read).
@@ -82,15 +83,14 @@ impl App {
 
     /// Validates and stores new settings.
     pub async fn save_settings(&self, settings: &NodeSettings) -> Answer<SaveOutcome> {
-        self.settings_store()?
-            .save(settings)
-            .await
-            .map_err(storage_failed)
+        let saved = self.settings_store()?.save(settings).await;
+        Ok(saved.map_err(CoreError::Settings)?)
     }
 
     /// Back to the defaults.
     pub async fn reset_settings(&self) -> Answer<NodeSettings> {
-        self.settings_store()?.reset().await.map_err(storage_failed)
+        let reset = self.settings_store()?.reset().await;
+        Ok(reset.map_err(CoreError::Settings)?)
     }
 
     /// Both nodes, now.
@@ -101,24 +101,22 @@ impl App {
     /// The IPFS node's URL from the settings in force.
     pub async fn ipfs_url(&self) -> Answer<Url> {
         let settings = self.settings().await;
-        Url::parse(&settings.ipfs_url).map_err(|e| {
-            UserError::new(
-                format!("The IPFS node URL {} is not valid: {e}.", settings.ipfs_url),
-                "Correct it in Settings.",
-            )
-        })
+        Ok(
+            Url::parse(&settings.ipfs_url).map_err(|source| CoreError::BadIpfsUrl {
+                url: settings.ipfs_url.clone(),
+                source,
+            })?,
+        )
     }
 
     /// The ledger from the settings in force.
     pub async fn ledger(&self) -> Answer<LedgerTarget> {
-        LedgerTarget::from_settings(&self.settings().await).map_err(|problem| {
-            UserError::new(problem, "Open Settings and correct the ledger node URL.")
-        })
+        Ok(LedgerTarget::from_settings(&self.settings().await)?)
     }
 
     /// The unlocked wallet's keys (refused while locked).
     pub async fn owner(&self) -> Answer<Owner> {
-        self.wallets.lock().await.record_owner()
+        Ok(self.wallets.lock().await.record_owner()?)
     }
 
     /// The unlocked wallet and both nodes.
@@ -147,11 +145,12 @@ impl App {
         progress: Progress,
     ) -> Answer<RecordSummary> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .add(
                 &s.owner, &s.ipfs, &s.ledger, job_id, path, metadata, progress,
             )
-            .await
+            .await?)
     }
 
     /// Stops a running add; nothing of it is kept.
@@ -162,27 +161,31 @@ impl App {
 
     /// The unlocked wallet's records.
     pub async fn list_records(&self) -> Answer<Vec<RecordSummary>> {
-        self.records.list(&self.owner().await?).await
+        Ok(self.records.list(&self.owner().await?).await?)
     }
 
     /// Fetches, verifies, decrypts and renders a record.
     pub async fn open_record(&self, record_id: &str) -> Answer<OpenedRecord> {
         let (owner, ipfs) = (self.owner().await?, self.ipfs_url().await?);
-        self.records.open(&owner, &ipfs, record_id).await
+        Ok(self.records.open(&owner, &ipfs, record_id).await?)
     }
 
     /// Verifies and decrypts a record into the file at `path`.
     pub async fn save_record_copy(&self, record_id: &str, path: &str) -> Answer<SavedCopy> {
         let (owner, ipfs) = (self.owner().await?, self.ipfs_url().await?);
-        self.records.save_copy(&owner, &ipfs, record_id, path).await
+        Ok(self
+            .records
+            .save_copy(&owner, &ipfs, record_id, path)
+            .await?)
     }
 
     /// Pushes what waits in the outbox now.
     pub async fn sync_records(&self) -> Answer<SyncReport> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .sync(&s.owner.wallet_id, Some(&s.owner), &s.ipfs, &s.ledger, true)
-            .await
+            .await?)
     }
 
     // The audit trail.
@@ -191,7 +194,7 @@ impl App {
     pub async fn audit_trail(&self, query: &AuditQuery) -> Answer<AuditTrail> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
         let context = self.records.audit_context(&owner).await?;
-        self.audit.trail(&owner, &ledger, query, &context).await
+        Ok(self.audit.trail(&owner, &ledger, query, &context).await?)
     }
 
     /// Writes the filtered trail to `path` as CSV or a FHIR bundle.
@@ -203,9 +206,10 @@ impl App {
     ) -> Answer<SavedCopy> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
         let context = self.records.audit_context(&owner).await?;
-        self.audit
+        Ok(self
+            .audit
             .export(&owner, &ledger, query, &context, format, path)
-            .await
+            .await?)
     }
 
     // Sharing.
@@ -213,20 +217,21 @@ impl App {
     /// Checks a share request and shows the policy in words; nothing is sent.
     pub async fn preview_share(&self, request: &ShareRequest) -> Answer<SharePreview> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
-        self.records.preview_share(&owner, &ledger, request).await
+        Ok(self.records.preview_share(&owner, &ledger, request).await?)
     }
 
     /// Queues the grants and sends them now if the nodes answer.
     pub async fn share_records(&self, request: &ShareRequest) -> Answer<Vec<GrantSummary>> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .share(&s.owner, &s.ipfs, &s.ledger, request)
-            .await
+            .await?)
     }
 
     /// The unlocked wallet's grants.
     pub async fn list_grants(&self) -> Answer<Vec<GrantSummary>> {
-        self.records.list_grants(&self.owner().await?).await
+        Ok(self.records.list_grants(&self.owner().await?).await?)
     }
 
     /// Revokes a grant: re-encrypts without the grantee and reports the exposure.
@@ -237,36 +242,42 @@ impl App {
         clause: Option<&str>,
     ) -> Answer<GrantSummary> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .revoke(&s.owner, &s.ipfs, &s.ledger, record_id, grantee, clause)
-            .await
+            .await?)
     }
 
     /// What others shared with the unlocked wallet.
     pub async fn list_shared(&self) -> Answer<SharedInbox> {
         let s = self.session().await?;
-        self.records.list_shared(&s.owner, &s.ipfs, &s.ledger).await
+        Ok(self
+            .records
+            .list_shared(&s.owner, &s.ipfs, &s.ledger)
+            .await?)
     }
 
     /// Logs the access on the ledger, then opens a record shared with this wallet.
     pub async fn open_shared(&self, record_id: &str) -> Answer<OpenedRecord> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .open_shared(&s.owner, &s.ipfs, &s.ledger, record_id)
-            .await
+            .await?)
     }
 
     /// The unlocked wallet's groups.
     pub async fn list_groups(&self) -> Answer<Vec<GroupSummary>> {
-        self.records.list_groups(&self.owner().await?).await
+        Ok(self.records.list_groups(&self.owner().await?).await?)
     }
 
     /// Adds a person to a group; they get a key for it.
     pub async fn add_group_member(&self, group: &str, member: &str) -> Answer<Vec<GroupSummary>> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .add_group_member(&s.owner, &s.ipfs, &s.ledger, group, member)
-            .await
+            .await?)
     }
 
     /// Removes a person from a group; its records are re-encrypted without them.
@@ -276,19 +287,15 @@ impl App {
         member: &str,
     ) -> Answer<Vec<GroupSummary>> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .remove_group_member(&s.owner, &s.ipfs, &s.ledger, group, member)
-            .await
+            .await?)
     }
 
     /// The unlocked wallet's signed share code for the ledger's chain.
     pub async fn share_code(&self) -> Answer<ShareCodeText> {
-        let chain_id = self.ledger().await?.chain_id().await.map_err(|problem| {
-            UserError::new(
-                format!("The share code names the ledger's chain, and the ledger cannot say which: {problem}"),
-                "Start the ledger node or check its URL in Settings; your address above can be shared meanwhile.",
-            )
-        })?;
+        let chain_id = self.ledger().await?.chain_id().await?;
         let code = self.wallets.lock().await.share_code(chain_id)?;
         Ok(ShareCodeText { code, chain_id })
     }
@@ -311,12 +318,9 @@ impl App {
             .lock()
             .await
             .check_in_code(offered.chain_id, &offered.check_in)?;
-        let qr_svg = crate::qr::svg(&code).map_err(|e| {
-            UserError::new(
-                format!("The code cannot be drawn as a QR code: {e}."),
-                "Give the desk the text of the code instead.",
-            )
-        })?;
+        let qr_svg = crate::qr::svg(&code)
+            .map_err(FrontDeskError::QrNotDrawn)
+            .map_err(CoreError::from)?;
         Ok(CheckInCode {
             code,
             qr_svg,
@@ -335,25 +339,22 @@ impl App {
         let text = match (text.map(str::trim), picture.map(str::trim)) {
             (Some(text), _) if !text.is_empty() => text.to_owned(),
             (_, Some(path)) if !path.is_empty() => crate::qr::read_file(Path::new(path)).await?,
-            _ => {
-                return Err(UserError::new(
-                    "There is no code to read.",
-                    "Paste the code's text, or choose a picture of its QR code.",
-                ))
-            }
+            _ => return Err(CoreError::from(FrontDeskError::NoCodeGiven).into()),
         };
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .check_in(&s.owner, &s.ipfs, &s.ledger, &text)
-            .await
+            .await?)
     }
 
     /// The patients checked in at this desk.
     pub async fn list_check_ins(&self) -> Answer<Vec<CheckInSession>> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .list_check_ins(&s.owner, &s.ipfs, &s.ledger)
-            .await
+            .await?)
     }
 
     /// Logs the access, then opens a record a checked-in patient granted.
@@ -363,9 +364,10 @@ impl App {
         record_id: &str,
     ) -> Answer<OpenedRecord> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .open_checked_in(&s.owner, &s.ipfs, &s.ledger, code_address, record_id)
-            .await
+            .await?)
     }
 
     /// Encrypts a file for a checked-in patient and registers it as theirs.
@@ -376,24 +378,26 @@ impl App {
         metadata: &RecordMetadata,
     ) -> Answer<UploadedForPatient> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .upload_for_patient(&s.owner, &s.ipfs, &s.ledger, code_address, path, metadata)
-            .await
+            .await?)
     }
 
     /// Checks a file or CID against the ledger.
     pub async fn verify_record(&self, args: &VerifyArgs) -> Answer<Verdict> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .verify(&s.owner, &s.ipfs, &s.ledger, args)
-            .await
+            .await?)
     }
 
     // Staff.
 
     /// The clinic's staff keys and its authority's epoch.
     pub async fn list_staff(&self) -> Answer<StaffList> {
-        self.records.list_staff(&self.owner().await?).await
+        Ok(self.records.list_staff(&self.owner().await?).await?)
     }
 
     /// Issues a staff member a key with attributes.
@@ -402,15 +406,16 @@ impl App {
         self.records
             .issue_staff_key(&s.owner, &s.ipfs, &s.ledger, holder, attributes)
             .await?;
-        self.records.list_staff(&s.owner).await
+        Ok(self.records.list_staff(&s.owner).await?)
     }
 
     /// Revokes a staff key: the authority moves to its next epoch.
     pub async fn revoke_staff_key(&self, holder: &str) -> Answer<StaffList> {
         let s = self.session().await?;
-        self.records
+        Ok(self
+            .records
             .revoke_staff_key(&s.owner, &s.ipfs, &s.ledger, holder)
-            .await
+            .await?)
     }
 }
 
@@ -424,47 +429,35 @@ impl App {
         log_dir: &Path,
         log_lines: Result<Vec<String>, String>,
     ) -> Diagnostics {
-        use std::fmt::Write;
         let health = self.health().await;
         let role = self.wallets.lock().await.current_role();
-        let mut text = String::new();
-        // Writing to a String cannot fail.
-        let _ = writeln!(text, "medwallet {app_version}");
-        let _ = writeln!(
-            text,
-            "platform: {} {}",
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        );
-        let _ = writeln!(
-            text,
-            "wallet: {}",
-            role.map_or("none unlocked".to_owned(), |r| format!("{r:?} (unlocked)"))
-        );
-        let _ = writeln!(text, "IPFS node: {:?}", health.ipfs);
-        let _ = writeln!(text, "ledger node: {:?}", health.ledger);
-        let _ = writeln!(text, "log folder: {}", log_dir.display());
+        let mut lines = vec![
+            format!("medwallet {app_version}"),
+            format!(
+                "platform: {} {}",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ),
+            format!(
+                "wallet: {}",
+                role.map_or("none unlocked".to_owned(), |r| format!("{r:?} (unlocked)"))
+            ),
+            format!("IPFS node: {:?}", health.ipfs),
+            format!("ledger node: {:?}", health.ledger),
+            format!("log folder: {}", log_dir.display()),
+        ];
         match log_lines {
-            Ok(lines) => {
-                let _ = writeln!(text, "--- the last {} log lines ---", lines.len());
-                for line in lines {
-                    let _ = writeln!(text, "{line}");
-                }
+            Ok(log) => {
+                lines.push(format!("--- the last {} log lines ---", log.len()));
+                lines.extend(log);
             }
-            Err(problem) => {
-                let _ = writeln!(text, "the log could not be read: {problem}");
-            }
+            Err(problem) => lines.push(format!("the log could not be read: {problem}")),
         }
+        let mut text = lines.join("\n");
+        text.push('\n');
         Diagnostics {
             log_path: log_dir.display().to_string(),
             text,
         }
     }
-}
-
-fn storage_failed(error: impl std::fmt::Display) -> UserError {
-    UserError::new(
-        format!("The settings database failed: {error}."),
-        "Try again; if it persists, restart medwallet.",
-    )
 }

@@ -53,8 +53,8 @@ pub async fn pass(app: &App) {
     };
     let ledger = match crate::LedgerTarget::from_settings(&settings) {
         Ok(ledger) => ledger,
-        Err(problem) => {
-            tracing::debug!(%problem, "no pass: the ledger URL is not valid");
+        Err(e) => {
+            tracing::debug!(error = e.kind(), "no pass: the ledger URL is not valid");
             return;
         }
     };

@@ -18,22 +18,23 @@ use std::collections::HashMap;
 use medwallet_abe::{DataKey, UserKey};
 use medwallet_api::{
     Category, ContentKind, LedgerMark, OpenedRecord, RecordStatus, RecordSummary, RecordView,
-    SharedInbox, SharedRecord, UserError, Verification,
+    SharedInbox, SharedRecord, Verification,
 };
-use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, Revert, B256};
+use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, B256};
 use medwallet_records::cid::Cid;
 use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
 use medwallet_records::{capsule, manifest, stream, CapsuleError, IpfsNode};
 use url::Url;
 
+use crate::error::{
+    Alteration, Answer, CidRef, CoreError, InboxError, KeyProblem, Part, Route, Task,
+};
 use crate::ledger::directory::{self, fetch_small};
 use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
 use crate::records::pipeline::{decrypt_file, Sink};
-use crate::records::{RecordService, MAX_VIEW_SIZE};
+use crate::records::{remove_partial, RecordService, MAX_VIEW_SIZE};
 use crate::session::Owner;
 use crate::sharing::emergency;
-use crate::words::{self as errors, internal, node_error, stream_error};
-use crate::Answer;
 
 /// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
 /// clause under an authority that issued it a key (a role at its clinic).
@@ -78,7 +79,7 @@ impl<'a> Holder<'a> {
             address: owner
                 .address
                 .parse()
-                .map_err(|_| internal("the wallet's address", &owner.address))?,
+                .map_err(|_| CoreError::internal("the wallet's address", &owner.address))?,
             hpke_secret: &owner.hpke_secret,
         })
     }
@@ -189,37 +190,20 @@ pub(crate) async fn find(
     })
 }
 
-/// Why an opening could not be logged (and so is not made): the contract refused it
-/// (the grant, or the check-in, is over: `refused` says what to do), or the ledger did
-/// not answer.
-pub(crate) fn opening_not_logged(e: &LedgerError, refused: &str) -> UserError {
-    match e {
-        LedgerError::Reverted {
-            reason:
-                Revert::GrantExpired { .. }
-                | Revert::NotGrantee { .. }
-                | Revert::CheckInExpired { .. }
-                | Revert::NotCheckedIn { .. },
-            ..
-        } => UserError::new(
-            format!(
-                "The ledger refused to log this opening: {}",
-                directory::words(e)
-            ),
-            refused,
-        ),
-        _ => UserError::new(
-            directory::words(e),
-            "The record opens only once the opening is logged; try again when the ledger answers.",
-        ),
-    }
+/// A failure to read shares (or a record's trail) from the ledger.
+pub(crate) fn ledger_error(e: LedgerError) -> CoreError {
+    CoreError::from(e).during(Task::ReadShares)
 }
 
-pub(crate) fn ledger_error(e: &LedgerError) -> UserError {
-    UserError::new(
-        directory::words(e),
-        "Check the ledger node in Settings; shared records are read from it.",
-    )
+/// Why an opening could not be logged (and so is not made).
+pub(crate) fn opening_not_logged(route: Route) -> impl FnOnce(LedgerError) -> CoreError {
+    move |source| {
+        InboxError::OpeningNotLogged {
+            route,
+            source: Box::new(source),
+        }
+        .into()
+    }
 }
 
 impl RecordService {
@@ -231,20 +215,25 @@ impl RecordService {
         ipfs: &Url,
         ledger: &LedgerTarget,
     ) -> Answer<SharedInbox> {
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "Shared records are read from the ledger; check it in Settings.",
-            )
-        })?;
-        // Publishing this wallet's keys is what lets patients share with it.
-        if let Ok(store) = self.store(&owner.wallet_id).await {
-            let _ = directory::publish_self(&store, owner, ipfs, &conn).await;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::ListShared))?;
+        // Publishing this wallet's keys is what lets patients share with it. Best effort:
+        // the list is read either way, and the background pass publishes them too.
+        match self.store(&owner.wallet_id).await {
+            Ok(store) => {
+                if let Err(f) = directory::publish_self(&store, owner, ipfs, &conn).await {
+                    tracing::debug!(wallet = %owner.wallet_id, error = f.error.kind(), "this wallet's keys are not published yet");
+                }
+            }
+            Err(e) => {
+                tracing::debug!(wallet = %owner.wallet_id, error = e.kind(), "no records store to note the publication in");
+            }
         }
         let found = find(&conn.node, conn.contract, conn.me)
             .await
-            .map_err(|e| ledger_error(&e))?;
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+            .map_err(ledger_error)?;
+        let node = IpfsNode::new(ipfs)?;
         let mut keys = HashMap::new();
         let now = now_unix().max(chain_time(&conn.node).await);
         let mut inbox = SharedInbox {
@@ -279,10 +268,11 @@ impl RecordService {
                 // A role grant whose clause this wallet's attributes do not meet.
                 Ok(None) => continue,
                 Err(e) => {
-                    inbox.problems.push(format!(
-                        "A record shared by {} could not be read: {}",
-                        share.owner, e.message
-                    ));
+                    let problem = CoreError::from(InboxError::SharedUnreadable {
+                        owner: share.owner,
+                        source: Box::new(e),
+                    });
+                    inbox.problems.push(crate::words::message(&problem));
                     continue;
                 }
             };
@@ -300,41 +290,27 @@ impl RecordService {
         ledger: &LedgerTarget,
         record_id: &str,
     ) -> Answer<OpenedRecord> {
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "A shared record opens only once its opening is logged on the ledger.",
-            )
-        })?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::OpenShared))?;
         let found = find(&conn.node, conn.contract, conn.me)
             .await
-            .map_err(|e| ledger_error(&e))?;
-        let wanted: B256 = record_id.parse().map_err(|_| {
-            UserError::new(
-                format!("{record_id} is not a record id."),
-                "Pick the record again from the list.",
-            )
-        })?;
+            .map_err(ledger_error)?;
+        let wanted: B256 = crate::ledger::b256(record_id)?;
         let now = now_unix().max(chain_time(&conn.node).await);
         let routes: Vec<&Share> = found.routes(wanted).collect();
         if routes.is_empty() {
-            return Err(UserError::new(
-                "This record is not shared with this wallet (or access was revoked).",
-                "Ask the patient to share it again.",
-            ));
+            return Err(InboxError::NotShared.into());
         }
         let live: Vec<&Share> = routes.iter().copied().filter(|s| !s.expired(now)).collect();
         if live.is_empty() {
             let last = routes.iter().map(|s| s.expiry).max().unwrap_or(0);
-            return Err(UserError::new(
-                format!(
-                    "Access to this record expired on {}.",
-                    rfc3339(i64::try_from(last).unwrap_or(i64::MAX))
-                ),
-                "Ask the patient to share it again.",
-            ));
+            return Err(InboxError::Expired {
+                at: i64::try_from(last).unwrap_or(i64::MAX),
+            }
+            .into());
         }
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        let node = IpfsNode::new(ipfs)?;
         let mut keys = HashMap::new();
         let mut opened = None;
         let holder = Holder::of(owner)?;
@@ -355,12 +331,7 @@ impl RecordService {
                 break;
             }
         }
-        let r = opened.ok_or_else(|| {
-            UserError::new(
-                "This record is shared with a role or group that this wallet's key does not hold (any more).",
-                "Ask the clinic for the right staff key, or the patient to share it with you.",
-            )
-        })?;
+        let r = opened.ok_or(InboxError::KeyDoesNotHold)?;
 
         // The access is on the ledger before anything is decrypted.
         let logged = match r.share.via {
@@ -376,12 +347,7 @@ impl RecordService {
                     .await
             }
         };
-        logged.map_err(|e| {
-            opening_not_logged(
-                &e,
-                "Access was revoked or has expired; ask the patient to share it again.",
-            )
-        })?;
+        logged.map_err(opening_not_logged(Route::Shared))?;
         self.show_resolved(owner, &node, r, record_id).await
     }
 
@@ -402,7 +368,7 @@ impl RecordService {
             let mime = r.manifest.mime_type.clone();
             tokio::task::spawn_blocking(move || medwallet_preview::render(&memory, kind, &mime))
                 .await
-                .map_err(|e| internal("rendering the record", e))?
+                .map_err(|e| CoreError::internal("rendering the record", e))?
         } else {
             RecordView::SaveOnly {
                 reason: format!(
@@ -454,30 +420,34 @@ impl RecordService {
         record_id: &str,
         keep: bool,
     ) -> Answer<(Vec<u8>, u64)> {
-        let expected: Cid = r
-            .manifest
-            .content_cid
-            .parse()
-            .map_err(|e| errors::altered("manifest", &format!("content CID: {e}")))?;
+        let expected: Cid = r.manifest.content_cid.parse().map_err(|source| {
+            CoreError::altered(
+                Part::Manifest,
+                Alteration::UnreadableCid {
+                    which: CidRef::Content,
+                    source,
+                },
+            )
+        })?;
         let store = self.store(&owner.wallet_id).await?;
         let temp = store.temp_path(&format!("{record_id}-v{}.shared", r.version));
-        let file = std::fs::File::create(&temp).map_err(|e| errors::disk_error(&temp, &e))?;
+        let file = std::fs::File::create(&temp).map_err(|e| CoreError::disk(&temp, e))?;
         if let Err(e) = node
             .cat_to(&expected, file, stream::ciphertext_len(r.manifest.size))
             .await
         {
-            let _ = std::fs::remove_file(&temp);
-            return Err(node_error(&e));
+            remove_partial(&temp);
+            return Err(e.into());
         }
         let decrypted =
             decrypt_file(&r.dek, temp.clone(), Sink::Memory, keep, r.manifest.size).await;
-        let _ = std::fs::remove_file(&temp);
+        remove_partial(&temp);
         let (result, memory) = decrypted?;
-        let decrypted = result.map_err(|e| stream_error(e, "content"))?;
+        let decrypted = result.map_err(|e| CoreError::stream(Part::Content, e))?;
         if decrypted.cid != expected || decrypted.plaintext_len != r.manifest.size {
-            return Err(errors::altered(
-                "content",
-                "its bytes do not match what the record's manifest names",
+            return Err(CoreError::altered(
+                Part::Content,
+                Alteration::NotWhatManifestNames,
             ));
         }
         Ok((memory, decrypted.chunks))
@@ -500,7 +470,7 @@ impl RecordService {
     ) -> Answer<Option<Resolved>> {
         let events = directory::events(ledger, contract, &EventFilter::Record(share.record_id))
             .await
-            .map_err(|e| ledger_error(&e))?;
+            .map_err(ledger_error)?;
         let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;
         let mut uploaded_by = None;
         // Every capsule the owner named, in chain order: the current one is the last that
@@ -559,14 +529,18 @@ impl RecordService {
             }
         }
         let Some((version, manifest_cid, registered)) = latest else {
-            return Err(UserError::new(
-                "The ledger has no registration of this record by the patient who shared it.",
-                "Ask the patient to check the record in their wallet.",
-            ));
+            return Err(InboxError::NotRegistered.into());
         };
         let cid = |bytes: &[u8]| {
-            Cid::from_bytes(bytes)
-                .map_err(|e| errors::altered("ledger entry", &format!("a CID: {e}")))
+            Cid::from_bytes(bytes).map_err(|source| {
+                CoreError::altered(
+                    Part::LedgerEntry,
+                    Alteration::UnreadableCid {
+                        which: CidRef::Entry,
+                        source,
+                    },
+                )
+            })
         };
         let manifest_cid = cid(&manifest_cid)?;
         let record_id = share.record_id.to_string();
@@ -574,33 +548,31 @@ impl RecordService {
         // The registration's own capsule is always for its version, so this ends there.
         for candidate in capsules.iter().rev() {
             let candidate = cid(candidate)?;
-            let bytes = fetch_small(node, &candidate, "capsule").await?;
+            let bytes = fetch_small(node, &candidate, Part::Capsule).await?;
             if capsule::inspect(&bytes).is_ok_and(|i| i.version == version) {
                 current = Some((candidate, bytes));
                 break;
             }
         }
         let Some((capsule_cid, capsule_bytes)) = current else {
-            return Err(errors::altered(
-                "capsule",
-                &format!("no capsule on the ledger is for version {version}"),
+            return Err(CoreError::altered(
+                Part::Capsule,
+                Alteration::NoCapsuleForVersion { version },
             ));
         };
 
         let issuer = share.key_authority();
         if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(issuer) {
-            let key_cid = found.keys.get(&issuer).ok_or_else(|| {
-                UserError::new(
-                    format!("{issuer} shared a record but issued no key to this wallet."),
-                    "Ask the patient to share it again; the key is issued with the share.",
-                )
-            })?;
+            let key_cid = found
+                .keys
+                .get(&issuer)
+                .ok_or(InboxError::NoKeyIssued { issuer })?;
             let key = self.open_issued_key(holder, node, key_cid, issuer).await?;
             slot.insert(key);
         }
         let key = keys
             .get(&issuer)
-            .ok_or_else(|| internal("the issued key", "missing"))?;
+            .ok_or_else(|| CoreError::internal("the issued key", "missing"))?;
         let dek = match capsule::unwrap(key, &capsule_bytes, &record_id, version) {
             Ok(dek) => dek,
             Err(CapsuleError::NotAllowed | CapsuleError::NoPartForThisAuthority)
@@ -608,11 +580,11 @@ impl RecordService {
             {
                 return Ok(None);
             }
-            Err(e) => return Err(errors::capsule_error(e)),
+            Err(e) => return Err(CoreError::capsule(e)),
         };
-        let manifest_bytes = fetch_small(node, &manifest_cid, "manifest").await?;
+        let manifest_bytes = fetch_small(node, &manifest_cid, Part::Manifest).await?;
         let manifest = manifest::open(&dek, &manifest_bytes, &record_id, version)
-            .map_err(errors::manifest_error)?;
+            .map_err(CoreError::manifest)?;
         Ok(Some(Resolved {
             share: share.clone(),
             version,
@@ -633,19 +605,28 @@ impl RecordService {
         key_cid: &[u8],
         authority: Address,
     ) -> Answer<UserKey> {
-        let cid = Cid::from_bytes(key_cid)
-            .map_err(|e| errors::altered("ledger entry", &format!("a key CID: {e}")))?;
-        let bytes = fetch_small(node, &cid, "issued key").await?;
-        let damaged = |why: &str| {
-            UserError::new(
-                format!("The key {authority} issued to this wallet cannot be used: {why}."),
-                "Ask that person to share again (a new key is issued).",
+        let cid = Cid::from_bytes(key_cid).map_err(|source| {
+            CoreError::altered(
+                Part::LedgerEntry,
+                Alteration::UnreadableCid {
+                    which: CidRef::Key,
+                    source,
+                },
             )
+        })?;
+        let bytes = fetch_small(node, &cid, Part::IssuedKey).await?;
+        let damaged = |why: KeyProblem| -> CoreError {
+            InboxError::KeyUnusable {
+                issuer: authority,
+                why,
+            }
+            .into()
         };
-        let envelope = IssuedKey::from_bytes(&bytes).map_err(|e| damaged(&e.to_string()))?;
+        let envelope =
+            IssuedKey::from_bytes(&bytes).map_err(|e| damaged(KeyProblem::Envelope(e)))?;
         let me = holder.address;
         if envelope.authority != authority.0 .0 || envelope.holder != me.0 .0 {
-            return Err(damaged("it names another issuer or holder"));
+            return Err(damaged(KeyProblem::OtherParties));
         }
         let plain = medwallet_vault::hpke_open(
             holder.hpke_secret,
@@ -654,8 +635,8 @@ impl RecordService {
             HPKE_INFO,
             &envelope.aad(),
         )
-        .map_err(|_| damaged("it does not open with this wallet's key"))?;
-        UserKey::from_bytes(&plain).map_err(|e| damaged(&e.to_string()))
+        .map_err(|_| damaged(KeyProblem::DoesNotOpen))?;
+        UserKey::from_bytes(&plain).map_err(|e| damaged(KeyProblem::NotAKey(e)))
     }
 }
 

@@ -15,7 +15,8 @@
 //! | [`audit`] | the trail read back from the ledger, filters and exports |
 //! | [`background`] | the periodic pass: outbox, sharing work, auto-lock |
 //! | [`wallet`], [`settings`], [`health`], [`node_url`], [`qr`] | the rest |
-//! | [`words`] | every failure in the user's words, in one place |
+//! | [`error`] | every failure as data ([`CoreError`]), what each use case answers |
+//! | `words` | every failure in the user's words, in one place (`From<CoreError> for UserError`) |
 //!
 //! The Tauri shell calls these from one-line commands; tests call them directly against
 //! real nodes.
@@ -25,6 +26,7 @@
 pub mod app;
 pub mod audit;
 pub mod background;
+pub mod error;
 pub mod front_desk;
 pub mod health;
 pub mod inbox;
@@ -42,6 +44,10 @@ pub(crate) mod words;
 
 pub use app::App;
 pub use audit::AuditService;
+pub use error::{
+    Alteration, AuditError, CidRef, CoreError, FrontDeskError, InboxError, KeyProblem, Part,
+    RecordsError, Route, SharingError, StaffError, Task, WalletError,
+};
 pub use front_desk::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
 pub use health::check_health;
 pub use ledger::LedgerTarget;
@@ -50,5 +56,4 @@ pub use session::{Owner, Session};
 pub use settings::{Defaults, SettingsStore, StoreError};
 pub use wallet::WalletService;
 
-/// What a use case answers: its value, or the failure in the user's words.
-pub(crate) type Answer<T> = Result<T, medwallet_api::UserError>;
+pub use error::Answer;

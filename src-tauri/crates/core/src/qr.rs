@@ -98,8 +98,8 @@ pub fn read(picture: &[u8]) -> Result<String, QrError> {
 
 /// Reads the share code in the picture at `path` (on a blocking thread, size-checked),
 /// in words the front desk can act on.
-pub async fn read_file(path: &std::path::Path) -> Result<String, medwallet_api::UserError> {
-    let (path, shown) = (path.to_owned(), path.display().to_string());
+pub async fn read_file(path: &std::path::Path) -> crate::Answer<String> {
+    let (path, shown) = (path.to_owned(), path.to_owned());
     tokio::task::spawn_blocking(move || {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         if size > MAX_PICTURE_BYTES {
@@ -109,12 +109,13 @@ pub async fn read_file(path: &std::path::Path) -> Result<String, medwallet_api::
         read(&bytes)
     })
     .await
-    .map_err(|e| crate::words::internal("reading the picture", e))?
-    .map_err(|e| {
-        medwallet_api::UserError::new(
-            format!("No check-in code could be read from {shown}: {e}."),
-            "Choose a sharp picture of the whole QR code, or paste the code's text.",
-        )
+    .map_err(|e| crate::CoreError::internal("reading the picture", e))?
+    .map_err(|source| {
+        crate::FrontDeskError::QrUnreadable {
+            path: shown,
+            source,
+        }
+        .into()
     })
 }
 
@@ -155,6 +156,7 @@ mod tests {
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
             side in 1u32..64,
         ) {
+            // Only a panic fails this property: any Ok or Err is a fine answer.
             let _ = read(&bytes);
             // Random pixels, as a real picture.
             let image = GrayImage::from_fn(side, side, |x, y| {
@@ -162,6 +164,7 @@ mod tests {
             });
             let mut out = std::io::Cursor::new(Vec::new());
             image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+            // As above: any answer but a panic.
             let _ = read(&out.into_inner());
         }
     }

@@ -2,11 +2,9 @@
 
 use medwallet_abe::rand_core::OsRng;
 use medwallet_abe::{MasterKey, Policy, UserKey};
-use medwallet_api::UserError;
 use zeroize::Zeroizing;
 
-use crate::words::internal;
-use crate::Answer;
+use crate::error::{Answer, CoreError};
 
 /// What the records use cases need of the unlocked wallet. Secrets are wiped on drop.
 pub struct Owner {
@@ -71,31 +69,30 @@ impl Owner {
     /// own epochs); a clinic moves to the next each time it revokes a staff key, so the
     /// revoked key opens nothing wrapped after. Epoch 1 keeps the label it always had.
     pub(crate) fn authority_at(&self, epoch: u32) -> Answer<MasterKey> {
-        let seed = self.authority_seed.as_ref().ok_or_else(|| {
-            UserError::new(
-                "Only patient wallets keep their own records.",
-                "Switch to (or create) a patient wallet to add records.",
-            )
-        })?;
+        let seed = self
+            .authority_seed
+            .as_ref()
+            .ok_or(CoreError::OnlyPatients)?;
         let address = self.address.to_lowercase();
         let label = match epoch {
             0 | 1 => format!("patient:{address}"),
             n => format!("patient:{address}#{n}"),
         };
         MasterKey::from_seed(seed, &label)
-            .map_err(|e| internal("deriving the wallet's authority", e))
+            .map_err(|e| CoreError::internal("deriving the wallet's authority", e))
     }
 
     /// The owner's default policy: only the owner.
     pub(crate) fn own_policy(&self) -> Answer<Policy> {
-        Policy::parse(&self.id_attribute()).map_err(|e| internal("the owner's policy", e))
+        Policy::parse(&self.id_attribute())
+            .map_err(|e| CoreError::internal("the owner's policy", e))
     }
 
     /// The owner's own attribute key (`id:<owner>`), issued by its authority.
     pub(crate) fn own_key(&self) -> Answer<UserKey> {
         self.authority()?
             .issue_key(&[self.id_attribute()], &mut OsRng)
-            .map_err(|e| internal("issuing the owner's key", e))
+            .map_err(|e| CoreError::internal("issuing the owner's key", e))
     }
 }
 

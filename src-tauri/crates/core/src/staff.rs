@@ -10,28 +10,24 @@
 //! report): the revoked key opens no version made after, and what its holder may have
 //! fetched before is named.
 
-use medwallet_api::{StaffList, StaffMember, UserError};
+use medwallet_api::{StaffList, StaffMember};
 use medwallet_records::cid::cid_of;
 use medwallet_vault::Role;
 use url::Url;
 
+use crate::error::{Answer, StaffError, Task};
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{now_unix, parse_address, rfc3339, LedgerTarget, StepFailure as Failure};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::sharing::grant::parse_clause;
 use crate::store::RecordStore;
-use crate::words as errors;
-use crate::Answer;
 
 fn only_clinics(owner: &Owner) -> Answer<()> {
     if owner.role == Role::Clinic {
         Ok(())
     } else {
-        Err(UserError::new(
-            "Only clinic wallets issue staff keys.",
-            "Switch to the clinic's wallet.",
-        ))
+        Err(StaffError::OnlyClinics.into())
     }
 }
 
@@ -55,24 +51,20 @@ impl RecordService {
             // Each attribute must be one term a clause can name.
             let (canonical, _) = parse_clause(a)?;
             if canonical != *a || a.contains(' ') {
-                return Err(UserError::new(
-                    format!("\"{a}\" is not a single attribute."),
-                    "Give attributes one by one, such as role:doctor and dept:emergency.",
-                ));
+                return Err(StaffError::NotOneAttribute {
+                    attribute: a.clone(),
+                }
+                .into());
             }
         }
         if attributes.is_empty() {
-            return Err(UserError::new(
-                "A staff key needs at least one attribute.",
-                "Give the staff member's role, such as role:doctor.",
-            ));
+            return Err(StaffError::NoAttribute.into());
         }
         let store = self.store(&clinic.wallet_id).await?;
         store
             .set_staff(&holder.to_string(), &attributes, now_unix())
-            .await
-            .map_err(errors::store_error)?;
-        let fail = |f: Failure| UserError::new(f.reason, "Try again when both nodes answer.");
+            .await?;
+        let fail = |f: Failure| f.during(Task::IssueStaffKey);
         let conn = directory::connect(clinic, ledger).await.map_err(fail)?;
         directory::publish_self(&store, clinic, ipfs, &conn)
             .await
@@ -105,21 +97,17 @@ impl RecordService {
         let store = self.store(&clinic.wallet_id).await?;
         store
             .revoke_staff(&holder, now_unix())
-            .await
-            .map_err(errors::store_error)?
-            .ok_or_else(|| {
-                UserError::new(
-                    format!("{holder} holds no active staff key from this clinic."),
-                    "Refresh the list; it may be revoked already.",
-                )
+            .await?
+            .ok_or_else(|| StaffError::NoActiveKey {
+                holder: holder.clone(),
             })?;
         let problem = match directory::connect(clinic, ledger).await {
             Ok(conn) => self
                 .sync_staff_keys(&store, clinic, ipfs, &conn)
                 .await
                 .err()
-                .map(|f| f.reason),
-            Err(f) => Some(f.reason),
+                .map(|f| f.reason()),
+            Err(f) => Some(f.reason()),
         };
         staff_list(&store, problem).await
     }
@@ -136,7 +124,7 @@ impl RecordService {
         directory::publish_self(store, clinic, ipfs, conn).await?;
         for member in store.staff().await.map_err(Failure::store)? {
             if member.active {
-                let holder = parse_address(&member.holder).map_err(Failure::user)?;
+                let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
                 self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
                     .await?;
             }
@@ -167,7 +155,7 @@ impl RecordService {
                 // Not read yet: the grant reads it when it is sent.
                 continue;
             };
-            let address = parse_address(&clinic).map_err(Failure::user)?;
+            let address = parse_address(&clinic).map_err(Failure::waiting)?;
             // The CID on the ledger against the one of the parameters kept here: no IPFS
             // round trip on each pass, only when the clinic published new ones.
             let published = directory::authority_cid(&conn.node, conn.contract, address).await?;
@@ -209,9 +197,7 @@ impl RecordService {
             return Ok(());
         };
         let current = medwallet_abe::PublicParams::from_bytes(&params)
-            .map_err(|e| {
-                Failure::waiting(format!("A clinic's stored parameters are unusable: {e}."))
-            })?
+            .map_err(|e| Failure::waiting(StaffError::StoredParamsUnusable(e)))?
             .authority_id();
         let path = store.object_path(&grant.record_id, new_version, crate::store::Object::Capsule);
         let wrapped_for = std::fs::read(&path)
@@ -236,11 +222,10 @@ impl RecordService {
 
 async fn staff_list(store: &RecordStore, problem: Option<String>) -> Answer<StaffList> {
     Ok(StaffList {
-        epoch: store.authority_epoch().await.map_err(errors::store_error)?,
+        epoch: store.authority_epoch().await?,
         members: store
             .staff()
-            .await
-            .map_err(errors::store_error)?
+            .await?
             .into_iter()
             .map(|m| StaffMember {
                 holder: m.holder,

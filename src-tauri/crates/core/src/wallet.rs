@@ -1,5 +1,6 @@
 //! Wallet use cases over the vault: create, Emergency Kit, restore, unlock and lock, several
-//! wallets, and the mapping of every [`VaultError`] to a [`UserError`] that says what to do.
+//! wallets. Every [`VaultError`] is answered as [`CoreError::Vault`]; its words (what to
+//! do next) are `words`'.
 //!
 //! The shell keeps one [`WalletService`] behind a mutex and calls one method per command.
 //! Every answer is an `medwallet_api` display type; the only one that carries a secret is
@@ -16,6 +17,7 @@
 //! the vault with tiny Argon2 parameters so that tests do not spend seconds per unlock.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use medwallet_api::{
@@ -27,6 +29,8 @@ use medwallet_vault::{
     Unlocked, Vault, VaultError, VaultOptions, WalletId, WalletInfo,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Answer, CoreError, WalletError};
 
 /// The env var that selects insecure, fast Argon2 parameters (end-to-end tests only).
 pub const INSECURE_TEST_KDF_ENV: &str = "MEDWALLET_INSECURE_TEST_KDF";
@@ -62,7 +66,7 @@ pub struct WalletService {
     insecure_kdf: bool,
     quick_unlock: QuickUnlockStore,
     /// The open vault, or why it cannot be used (shown full-window; the file is left as is).
-    vault: Result<Vault, UserError>,
+    vault: Result<Vault, Arc<CoreError>>,
     session: Option<Unlocked>,
     /// The wallet to preselect on the lock screen.
     selected: Option<WalletId>,
@@ -70,8 +74,6 @@ pub struct WalletService {
     /// Where printed kits go (Documents, else Downloads, else the data folder).
     kit_dir: PathBuf,
 }
-
-type Answer<T> = Result<T, UserError>;
 
 impl WalletService {
     /// Opens the vault in `dir` (the app data folder). A damaged vault file is not an error
@@ -100,10 +102,7 @@ impl WalletService {
             prefs,
             insecure_kdf,
             quick_unlock,
-            vault: Err(UserError::new(
-                "The vault is not open yet.",
-                "Restart medwallet.",
-            )),
+            vault: Err(Arc::new(WalletError::NotOpenYet.into())),
             session: None,
             selected: None,
             pending_kit: None,
@@ -111,7 +110,7 @@ impl WalletService {
         };
         service.vault = Vault::open_with(service.vault_path(), service.options())
             .await
-            .map_err(user_error);
+            .map_err(|e| Arc::new(e.into()));
         service
     }
 
@@ -144,21 +143,23 @@ impl WalletService {
     }
 
     fn vault(&self) -> Answer<&Vault> {
-        self.vault.as_ref().map_err(Clone::clone)
+        self.vault
+            .as_ref()
+            .map_err(|e| WalletError::Unusable(e.clone()).into())
     }
 
     /// Reopens the vault with the current options (after calibration or a new vault file).
     async fn reopen(&mut self) -> Answer<()> {
         let old = std::mem::replace(
             &mut self.vault,
-            Err(UserError::new("The vault is being reopened.", "Try again.")),
+            Err(Arc::new(WalletError::Reopening.into())),
         );
         if let Ok(vault) = old {
             vault.close().await;
         }
         self.vault = Vault::open_with(self.vault_path(), self.options())
             .await
-            .map_err(user_error);
+            .map_err(|e| Arc::new(e.into()));
         self.vault().map(|_| ())
     }
 
@@ -169,13 +170,9 @@ impl WalletService {
         }
         let params = tokio::task::spawn_blocking(kdf::calibrate)
             .await
-            .map_err(|e| {
-                UserError::new(
-                    format!("Measuring this computer's speed failed ({e})."),
-                    "Try again.",
-                )
-            })?
-            .map_err(user_error)?;
+            .map_err(|e| WalletError::CalibrationFailed {
+                detail: e.to_string(),
+            })??;
         self.prefs.kdf = Some(params);
         self.save_prefs()?;
         self.reopen().await
@@ -183,17 +180,15 @@ impl WalletService {
 
     fn save_prefs(&self) -> Answer<()> {
         let text = serde_json::to_string_pretty(&self.prefs).unwrap_or_default();
-        std::fs::write(self.dir.join(PREFS_FILE), text).map_err(|e| {
-            UserError::new(
-                format!("medwallet could not save its settings ({e})."),
-                "Check the disk and its free space, then try again.",
-            )
-        })
+        std::fs::write(self.dir.join(PREFS_FILE), text)
+            .map_err(|e| WalletError::PrefsNotSaved(e).into())
     }
 
     /// Activity: the unlocked session's idle deadline starts again.
     fn touch(&mut self) {
         if let Some(session) = &mut self.session {
+            // An error only says the session had already idled out and locked: there is
+            // nothing to extend, and the next call that needs the keys says it is locked.
             let _ = session.touch();
         }
     }
@@ -217,19 +212,18 @@ impl WalletService {
 
     fn unlocked(&mut self) -> Answer<&mut Unlocked> {
         if !self.is_open() {
-            return Err(user_error(VaultError::Locked));
+            return Err(VaultError::Locked.into());
         }
         self.session
             .as_mut()
-            .ok_or_else(|| user_error(VaultError::Locked))
+            .ok_or_else(|| VaultError::Locked.into())
     }
 
     async fn summaries(&self) -> Answer<Vec<WalletSummary>> {
         Ok(self
             .vault()?
             .list_wallets()
-            .await
-            .map_err(user_error)?
+            .await?
             .iter()
             .map(summary)
             .collect())
@@ -243,7 +237,7 @@ impl WalletService {
             Ok(vault) => vault,
             Err(error) => {
                 return SessionState::Damaged {
-                    error: error.clone(),
+                    error: crate::words::user_error(error),
                 }
             }
         };
@@ -251,7 +245,7 @@ impl WalletService {
             Ok(list) => list,
             Err(error) => {
                 return SessionState::Damaged {
-                    error: user_error(error),
+                    error: CoreError::from(error).into(),
                 }
             }
         };
@@ -327,11 +321,8 @@ impl WalletService {
                 passphrase,
                 accept_weak,
             })
-            .await
-            .map_err(user_error)?;
-        let positions = kit
-            .confirmation_positions(CONFIRM_WORDS)
-            .map_err(user_error)?;
+            .await?;
+        let positions = kit.confirmation_positions(CONFIRM_WORDS)?;
         self.lock_current();
         let id = session.wallet_id().clone();
         let answer = identity(&id, session.identity());
@@ -345,7 +336,7 @@ impl WalletService {
     pub fn reveal_kit(&mut self) -> Answer<KitReveal> {
         self.touch();
         self.unlocked()?;
-        let pending = self.pending_kit.as_ref().ok_or_else(no_pending_kit)?;
+        let pending = self.pending_kit.as_ref().ok_or(WalletError::NoPendingKit)?;
         Ok(KitReveal {
             words: pending
                 .kit
@@ -363,7 +354,7 @@ impl WalletService {
     pub fn confirm_kit(&mut self, answers: &[(usize, String)]) -> Answer<Done> {
         self.touch();
         self.unlocked()?;
-        let pending = self.pending_kit.as_ref().ok_or_else(no_pending_kit)?;
+        let pending = self.pending_kit.as_ref().ok_or(WalletError::NoPendingKit)?;
         let asked: Vec<(usize, &str)> = pending
             .positions
             .iter()
@@ -378,7 +369,7 @@ impl WalletService {
                 )
             })
             .collect();
-        pending.kit.check_confirmation(&asked).map_err(user_error)?;
+        pending.kit.check_confirmation(&asked)?;
         self.pending_kit = None;
         Ok(Done {})
     }
@@ -389,12 +380,12 @@ impl WalletService {
         self.touch();
         let fresh = match &self.pending_kit {
             Some(_) => None,
-            None => Some(self.unlocked()?.emergency_kit().map_err(user_error)?),
+            None => Some(self.unlocked()?.emergency_kit()?),
         };
         let kit = match (&self.pending_kit, &fresh) {
             (Some(p), _) => &p.kit,
             (None, Some(k)) => k,
-            (None, None) => return Err(no_pending_kit()),
+            (None, None) => return Err(WalletError::NoPendingKit.into()),
         };
         let name = format!(
             "medwallet-emergency-kit-{}-{}.html",
@@ -407,12 +398,7 @@ impl WalletService {
             .map(|path| KitFile {
                 path: path.display().to_string(),
             })
-            .map_err(|e| {
-                UserError::new(
-                    format!("The Emergency Kit could not be saved ({e})."),
-                    "Check the disk and its free space, then try again.",
-                )
-            })
+            .map_err(|e| WalletError::KitNotSaved(e).into())
     }
 
     /// Restores a wallet from its phrase. If the vault file is damaged, the wallet goes into a
@@ -428,7 +414,7 @@ impl WalletService {
         self.touch();
         if self.vault.is_err() {
             // Check the phrase first, so a typo does not leave an empty new vault file behind.
-            medwallet_vault::RecoveryPhrase::parse(phrase).map_err(|e| user_error(e.into()))?;
+            medwallet_vault::RecoveryPhrase::parse(phrase).map_err(VaultError::from)?;
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
@@ -449,8 +435,7 @@ impl WalletService {
                     accept_weak,
                 },
             )
-            .await
-            .map_err(user_error)?;
+            .await?;
         self.lock_current();
         let id = session.wallet_id().clone();
         let answer = identity(&id, session.identity());
@@ -476,9 +461,9 @@ impl WalletService {
                 | VaultError::TooManyAttempts { retry_after }),
             ) => Ok(UnlockOutcome::Refused {
                 retry_after_secs: secs_up(retry_after),
-                error: user_error(e),
+                error: UserError::from(CoreError::from(e)),
             }),
-            Err(e) => Err(user_error(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -486,7 +471,7 @@ impl WalletService {
     pub async fn quick_unlock(&mut self, wallet_id: &str) -> Answer<Identity> {
         let id = parse_id(wallet_id)?;
         self.selected = Some(id.clone());
-        let session = self.vault()?.quick_unlock(&id).await.map_err(user_error)?;
+        let session = self.vault()?.quick_unlock(&id).await?;
         self.lock_current();
         let answer = identity(&id, session.identity());
         self.selected = Some(id);
@@ -504,20 +489,20 @@ impl WalletService {
     pub async fn set_quick_unlock(&mut self, enabled: bool) -> Answer<Done> {
         self.touch();
         if !self.is_open() {
-            return Err(user_error(VaultError::Locked));
+            return Err(VaultError::Locked.into());
         }
-        let vault = self.vault.as_ref().map_err(Clone::clone)?;
+        let vault = self
+            .vault
+            .as_ref()
+            .map_err(|e| CoreError::from(WalletError::Unusable(e.clone())))?;
         let Some(session) = self.session.as_mut() else {
-            return Err(user_error(VaultError::Locked));
+            return Err(VaultError::Locked.into());
         };
         if enabled {
-            vault
-                .enable_quick_unlock(session)
-                .await
-                .map_err(user_error)?;
+            vault.enable_quick_unlock(session).await?;
         } else {
             let id = session.wallet_id().clone();
-            vault.disable_quick_unlock(&id).await.map_err(user_error)?;
+            vault.disable_quick_unlock(&id).await?;
         }
         Ok(Done {})
     }
@@ -526,10 +511,7 @@ impl WalletService {
     pub fn set_idle_timeout(&mut self, minutes: u32) -> Answer<Done> {
         self.touch();
         if !(1..=120).contains(&minutes) {
-            return Err(UserError::new(
-                "The time before locking must be 1 to 120 minutes.",
-                "Choose a value in that range.",
-            ));
+            return Err(WalletError::IdleTimeoutRange.into());
         }
         self.prefs.idle_minutes = Some(minutes);
         self.save_prefs()?;
@@ -551,8 +533,7 @@ impl WalletService {
         let id = self.unlocked()?.wallet_id().clone();
         self.vault()?
             .change_passphrase(&id, old, new, accept_weak)
-            .await
-            .map_err(user_error)?;
+            .await?;
         Ok(Done {})
     }
 
@@ -560,10 +541,7 @@ impl WalletService {
     pub async fn delete_wallet(&mut self, wallet_id: &str, confirm_name: &str) -> Answer<Done> {
         self.touch();
         let id = parse_id(wallet_id)?;
-        self.vault()?
-            .delete_wallet(&id, confirm_name)
-            .await
-            .map_err(user_error)?;
+        self.vault()?.delete_wallet(&id, confirm_name).await?;
         if self.session.as_ref().is_some_and(|s| s.wallet_id() == &id) {
             self.lock_current();
         }
@@ -585,7 +563,7 @@ impl WalletService {
         let session = self.unlocked()?;
         let wallet_id = session.wallet_id().as_str().to_owned();
         let name = session.identity().display_name.clone();
-        let keys = session.keys().map_err(user_error)?;
+        let keys = session.keys()?;
         Ok(crate::session::Owner::new(&wallet_id, &name, keys))
     }
 
@@ -608,9 +586,11 @@ impl WalletService {
     pub fn share_code(&mut self, chain_id: u64) -> Answer<String> {
         let session = self.unlocked()?;
         let name = session.identity().display_name.clone();
-        let keys = session.keys().map_err(user_error)?;
+        let keys = session.keys()?;
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
-        medwallet_vault::ShareCode::create(keys, &name, chain_id, now).map_err(user_error)
+        Ok(medwallet_vault::ShareCode::create(
+            keys, &name, chain_id, now,
+        )?)
     }
 
     /// The unlocked wallet's share code carrying `check_in` (a patient's one-time pass for
@@ -622,10 +602,15 @@ impl WalletService {
     ) -> Answer<String> {
         let session = self.unlocked()?;
         let name = session.identity().display_name.clone();
-        let keys = session.keys().map_err(user_error)?;
+        let keys = session.keys()?;
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
-        medwallet_vault::ShareCode::create_with(keys, &name, chain_id, now, Some(check_in))
-            .map_err(user_error)
+        Ok(medwallet_vault::ShareCode::create_with(
+            keys,
+            &name,
+            chain_id,
+            now,
+            Some(check_in),
+        )?)
     }
 
     /// The role of the wallet whose session is open or was last open (locked or not).
@@ -656,29 +641,13 @@ fn read_prefs(dir: &Path) -> Prefs {
         .unwrap_or_default()
 }
 
-/// "5 s", "2 min 8 s".
-fn human_secs(d: Duration) -> String {
-    let secs = secs_up(d);
-    match (secs / 60, secs % 60) {
-        (0, s) => format!("{s} s"),
-        (m, 0) => format!("{m} min"),
-        (m, s) => format!("{m} min {s} s"),
-    }
-}
-
-fn secs_up(d: Duration) -> u64 {
+/// Whole seconds, rounded up.
+pub(crate) fn secs_up(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 fn parse_id(text: &str) -> Answer<WalletId> {
-    text.parse().map_err(user_error)
-}
-
-fn no_pending_kit() -> UserError {
-    UserError::new(
-        "The recovery words are shown only once, right after a wallet is created.",
-        "If you did not write them down, print a new Emergency Kit from Settings while the wallet is unlocked.",
-    )
+    Ok(text.parse::<WalletId>()?)
 }
 
 fn vault_role(role: Role) -> medwallet_vault::Role {
@@ -718,68 +687,6 @@ fn summary(w: &WalletInfo) -> WalletSummary {
     }
 }
 
-/// A vault error in the user's words: the vault's messages already say what happened and
-/// what to do; this splits them into message and hint where it helps the screen.
-pub fn user_error(error: VaultError) -> UserError {
-    let message = match &error {
-        VaultError::WrongPassphrase { retry_after, .. } if retry_after.is_zero() => {
-            "That passphrase is not right.".to_owned()
-        }
-        VaultError::WrongPassphrase { retry_after, .. } => {
-            format!(
-                "That passphrase is not right. Wait {} before the next try.",
-                human_secs(*retry_after)
-            )
-        }
-        VaultError::TooManyAttempts { retry_after } => {
-            format!(
-                "Too many wrong passphrases in a row. Wait {} before the next try.",
-                human_secs(*retry_after)
-            )
-        }
-        VaultError::ConfirmationMismatch { positions } if !positions.is_empty() => {
-            let list: Vec<String> = positions.iter().map(|p| p.to_string()).collect();
-            let (what, verb) = if list.len() == 1 {
-                ("Word number", "does")
-            } else {
-                ("Words number", "do")
-            };
-            let joined = match list.split_last() {
-                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-                _ => list.join(""),
-            };
-            format!("{what} {joined} {verb} not match your Emergency Kit.")
-        }
-        _ => error.to_string(),
-    };
-    let hint = match &error {
-        VaultError::WrongPassphrase { .. } | VaultError::TooManyAttempts { .. } => {
-            "Passphrases are case-sensitive: check Caps Lock. After 3 wrong tries, medwallet makes you wait a little longer each time. If you forgot the passphrase, restore the wallet from its Emergency Kit with a new one."
-        }
-        VaultError::WeakPassphrase(_) => "Add more words, or tick \"Keep this weak passphrase\" to use it anyway.",
-        VaultError::Phrase(_) => "Correct it in the recovery words box and try again. Your words are checked on this computer only.",
-        VaultError::ConfirmationMismatch { .. } => "Look at the words you wrote down and type the asked ones again.",
-        VaultError::Locked => "Unlock the wallet, then try again.",
-        VaultError::KeyringUnavailable(_) | VaultError::QuickUnlockNotEnabled | VaultError::QuickUnlockStale => {
-            "Your passphrase still unlocks the wallet."
-        }
-        VaultError::NotAVault { .. }
-        | VaultError::Truncated { .. }
-        | VaultError::Corrupt { .. }
-        | VaultError::NewerSchema { .. }
-        | VaultError::Tampered { .. } => "",
-        _ => "",
-    };
-    if hint.is_empty() {
-        UserError {
-            message,
-            hint: None,
-        }
-    } else {
-        UserError::new(message, hint)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -796,7 +703,10 @@ mod tests {
             .create_wallet(Role::Patient, "Ada", "password1", false)
             .await
             .unwrap_err();
-        assert!(weak.message.contains("weak"), "{weak:?}");
+        assert!(
+            matches!(weak, CoreError::Vault(VaultError::WeakPassphrase(_))),
+            "{weak:?}"
+        );
         let id = w
             .create_wallet(Role::Patient, "Ada", STRONG, false)
             .await
@@ -809,6 +719,12 @@ mod tests {
             .map(|p| (*p, "zzzz".to_owned()))
             .collect();
         let e = w.confirm_kit(&wrong).unwrap_err();
+        let CoreError::Vault(VaultError::ConfirmationMismatch { positions }) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(positions, &kit.confirm_positions);
+        // The words name the positions as the kit screen shows them.
+        let e = UserError::from(e);
         assert!(
             e.message.starts_with("Words number ")
                 && e.message.ends_with(" do not match your Emergency Kit."),
@@ -824,7 +740,13 @@ mod tests {
             .map(|p| (*p, kit.words[p - 1].clone()))
             .collect();
         w.confirm_kit(&right).unwrap();
-        assert!(w.reveal_kit().is_err(), "the kit is shown once");
+        assert!(
+            matches!(
+                w.reveal_kit(),
+                Err(CoreError::Wallet(WalletError::NoPendingKit))
+            ),
+            "the kit is shown once"
+        );
 
         w.lock();
         assert!(matches!(w.state().await, SessionState::Locked { .. }));
@@ -847,7 +769,14 @@ mod tests {
             .restore_wallet(&typo.join(" "), Role::Patient, "Ada", STRONG, false)
             .await
             .unwrap_err();
-        assert!(e.message.contains("Word 5"), "{e:?}");
+        assert!(
+            matches!(
+                &e,
+                CoreError::Vault(VaultError::Phrase(medwallet_vault::PhraseError::UnknownWords(words)))
+                    if words.len() == 1 && words[0].position == 5
+            ),
+            "{e:?}"
+        );
         let restored = w2
             .restore_wallet(&kit.words.join(" "), Role::Patient, "Ada 2", STRONG, false)
             .await

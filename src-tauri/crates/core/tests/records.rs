@@ -8,12 +8,15 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use medwallet_api::UserError;
 use medwallet_api::{
     AddProgress, AddStage, AuditAction, AuditQuery, Category, ExportFormat, LedgerMark,
     RecordMetadata, RecordStatus, RecordView,
 };
 use medwallet_core::records::Progress;
-use medwallet_core::{AuditService, LedgerTarget, Owner, RecordService};
+use medwallet_core::{
+    AuditService, CoreError, LedgerTarget, Owner, Part, RecordService, RecordsError,
+};
 use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
 use medwallet_vault::{Role, Seed, WalletKeys};
 use url::Url;
@@ -253,7 +256,10 @@ async fn every_file_type_round_trips_through_ipfs_and_opens_verified() {
     let stranger = patient(2);
     assert!(service.list(&stranger).await.unwrap().is_empty());
     let err = service.open(&stranger, &fx.url, &ids[0]).await.unwrap_err();
-    assert!(err.message.contains("not in this wallet"), "{err:?}");
+    assert!(
+        matches!(&err, CoreError::Records(RecordsError::NotInWallet { record_id }) if *record_id == ids[0]),
+        "{err:?}"
+    );
     service.close().await;
 }
 
@@ -319,6 +325,7 @@ async fn the_node_stopping_mid_upload_delays_the_record_and_loses_nothing() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let progress: Progress = Arc::new(move |p: AddProgress| {
         if p.stage == AddStage::Uploading && p.done > 0 {
+            // The receiver is gone once the test has seen the first upload: that is fine.
             let _ = tx.send(());
         }
     });
@@ -407,10 +414,12 @@ async fn child_process_adds_a_file_until_killed() {
     let service = RecordService::new(Path::new(&dir));
     let progress: Progress = Arc::new(|p: AddProgress| {
         let mut out = std::io::stdout().lock();
+        // The parent reads these lines to kill this process; a closed pipe means it did.
         let _ = writeln!(out, "STAGE {:?} {}", p.stage, p.done);
         let _ = out.flush();
     });
     let url = Url::parse(&ipfs).unwrap();
+    // This process is killed during the add: its answer is never read.
     let _ = service
         .add(
             &patient(5),
@@ -545,7 +554,15 @@ async fn a_cancelled_add_leaves_nothing() {
             )
             .await
             .unwrap_err();
-        assert!(err.message.contains("cancelled"), "{stage:?}: {err:?}");
+        // While encrypting, the file's name is not read yet; once uploading, it is named.
+        assert!(
+            matches!(
+                &err,
+                CoreError::Records(RecordsError::Cancelled { file_name })
+                    if file_name.as_deref().is_none_or(|n| n == "big.bin")
+            ),
+            "{stage:?}: {err:?}"
+        );
         assert!(service.list(&owner).await.unwrap().is_empty(), "{stage:?}");
         assert_eq!(objects_left(&fx.data()), Vec::<String>::new(), "{stage:?}");
     }
@@ -566,6 +583,7 @@ async fn removing_the_file_while_it_uploads_does_not_matter() {
     let source = path.clone();
     let progress: Progress = Arc::new(move |p: AddProgress| {
         if p.stage == AddStage::Uploading {
+            // Called once per progress step: only the first removal finds the file.
             let _ = std::fs::remove_file(&source);
         }
     });
@@ -627,10 +645,10 @@ async fn a_byte_flipped_in_the_stored_content_manifest_or_capsule_is_named() {
         .join(&owner.wallet_id)
         .join("objects");
 
-    for (part, object) in [
-        ("content", None),
-        ("manifest", Some("manifest")),
-        ("capsule", Some("capsule")),
+    for (part, object, altered) in [
+        ("content", None, Part::Content),
+        ("manifest", Some("manifest"), Part::Manifest),
+        ("capsule", Some("capsule"), Part::Capsule),
     ] {
         let path = fx.file(
             &format!("{part}.txt"),
@@ -661,6 +679,7 @@ async fn a_byte_flipped_in_the_stored_content_manifest_or_capsule_is_named() {
             {
                 break;
             }
+            // The list is what is checked: a failed sync only means one more round.
             let _ = service
                 .sync(&owner.wallet_id, None, &fx.url, &no_ledger(), true)
                 .await;
@@ -702,8 +721,7 @@ async fn a_byte_flipped_in_the_stored_content_manifest_or_capsule_is_named() {
         flip_block(&repo, &sha2::Sha256::digest(&bytes), bytes.len() - 5);
         let err = service.open(&owner, &fx.url, &record.id).await.unwrap_err();
         assert!(
-            err.message
-                .contains(&format!("record's {part} was altered")),
+            matches!(&err, CoreError::Altered { part, .. } if *part == altered),
             "{part}: {err:?}"
         );
         let dest = fx.root.join(format!("{part}.out"));
@@ -711,7 +729,10 @@ async fn a_byte_flipped_in_the_stored_content_manifest_or_capsule_is_named() {
             .save_copy(&owner, &fx.url, &record.id, &dest.display().to_string())
             .await
             .unwrap_err();
-        assert!(err.message.contains("altered"), "{err:?}");
+        assert!(
+            matches!(&err, CoreError::Altered { part, .. } if *part == altered),
+            "{part}: {err:?}"
+        );
         assert!(!dest.exists(), "nothing is written from an altered record");
     }
     service.close().await;
@@ -724,7 +745,18 @@ async fn bad_files_get_clear_messages_and_leave_nothing() {
     let owner = patient(8);
     let empty = fx.file("empty.pdf", b"");
     let gone = fx.root.join("files").join("gone.pdf").display().to_string();
-    for (path, words) in [(empty, "is empty"), (gone, "does not exist")] {
+    type Refused = fn(&CoreError) -> bool;
+    let refusals: [(String, Refused); 2] = [
+        (
+            empty,
+            |e| matches!(e, CoreError::Records(RecordsError::EmptyFile { path }) if path.ends_with("empty.pdf")),
+        ),
+        (gone, |e| {
+            matches!(e, CoreError::FileUnreadable { path, source }
+                if path.ends_with("gone.pdf") && source.kind() == std::io::ErrorKind::NotFound)
+        }),
+    ];
+    for (path, refused) in refusals {
         let err = service
             .add(
                 &owner,
@@ -737,8 +769,8 @@ async fn bad_files_get_clear_messages_and_leave_nothing() {
             )
             .await
             .unwrap_err();
-        assert!(err.message.contains(words), "{err:?}");
-        assert!(err.hint.is_some());
+        assert!(refused(&err), "{err:?}");
+        assert!(UserError::from(err).hint.is_some());
     }
     let ok = fx.file("ok.txt", b"fine");
     let mut bad_date = meta("x");
@@ -755,7 +787,10 @@ async fn bad_files_get_clear_messages_and_leave_nothing() {
         )
         .await
         .unwrap_err();
-    assert!(err.message.contains("is not a date"), "{err:?}");
+    assert!(
+        matches!(&err, CoreError::Records(RecordsError::NotADate { text }) if text == "yesterday"),
+        "{err:?}"
+    );
     // A doctor's wallet has no authority of its own: it keeps no records.
     let keys = WalletKeys::derive(&Seed::from_bytes([9; 32]), Role::Doctor).unwrap();
     let doctor = Owner::new(&format!("{:032x}", 9), "Dr. Seacole", &keys);
@@ -771,7 +806,7 @@ async fn bad_files_get_clear_messages_and_leave_nothing() {
         )
         .await
         .unwrap_err();
-    assert!(err.message.contains("Only patient wallets"), "{err:?}");
+    assert!(matches!(err, CoreError::OnlyPatients), "{err:?}");
     assert!(service.list(&owner).await.unwrap().is_empty());
     assert_eq!(objects_left(&fx.data()), Vec::<String>::new());
     service.close().await;

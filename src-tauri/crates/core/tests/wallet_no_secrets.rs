@@ -7,8 +7,8 @@
 //! words. The one exception is `reveal_kit`, whose answer is the phrase for the kit screen.
 
 use hpke::Serializable;
-use medwallet_api::{Role, SessionState, UnlockOutcome};
-use medwallet_core::WalletService;
+use medwallet_api::{Role, SessionState, UnlockOutcome, UserError};
+use medwallet_core::{CoreError, WalletService};
 use medwallet_vault::keyring::KEYRING_SERVICE as KEYRING_SERVICE_NAME;
 use medwallet_vault::{QuickUnlockStore, RecoveryPhrase, WalletKeys};
 
@@ -83,6 +83,11 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap()
 }
 
+/// A use case's answer as the shell sends it: the failure in words.
+fn answer<T: serde::Serialize>(value: &Result<T, CoreError>) -> String {
+    json(&value.as_ref().map_err(UserError::from))
+}
+
 #[tokio::test]
 async fn no_ipc_answer_carries_secret_material() {
     let dir = tempfile::tempdir().unwrap();
@@ -101,13 +106,13 @@ async fn no_ipc_answer_carries_secret_material() {
     answers.push(("rate_passphrase", json(&w.rate_passphrase(STRONG, "Ada"))));
     answers.push((
         "create_wallet (weak)",
-        json(
+        answer(
             &w.create_wallet(Role::Patient, "Ada", "password1", false)
                 .await,
         ),
     ));
     let created = w.create_wallet(Role::Patient, "Ada", STRONG, false).await;
-    answers.push(("create_wallet", json(&created)));
+    answers.push(("create_wallet", answer(&created)));
     let created = created.unwrap();
     answers.push(("session_state (kit pending)", json(&w.state().await)));
 
@@ -127,18 +132,21 @@ async fn no_ipc_answer_carries_secret_material() {
         .iter()
         .map(|p| (*p, "zoo".to_owned()))
         .collect();
-    answers.push(("confirm_kit (wrong)", json(&w.confirm_kit(&wrong))));
-    answers.push(("export_kit", json(&w.export_kit())));
+    answers.push(("confirm_kit (wrong)", answer(&w.confirm_kit(&wrong))));
+    answers.push(("export_kit", answer(&w.export_kit())));
     let right: Vec<(usize, String)> = kit
         .confirm_positions
         .iter()
         .map(|p| (*p, words[p - 1].clone()))
         .collect();
-    answers.push(("confirm_kit", json(&w.confirm_kit(&right))));
-    answers.push(("reveal_kit (after confirmation)", json(&w.reveal_kit())));
-    answers.push(("export_kit (unlocked)", json(&w.export_kit())));
+    answers.push(("confirm_kit", answer(&w.confirm_kit(&right))));
+    answers.push(("reveal_kit (after confirmation)", answer(&w.reveal_kit())));
+    answers.push(("export_kit (unlocked)", answer(&w.export_kit())));
 
-    answers.push(("set_quick_unlock on", json(&w.set_quick_unlock(true).await)));
+    answers.push((
+        "set_quick_unlock on",
+        answer(&w.set_quick_unlock(true).await),
+    ));
     let entry = keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE_NAME, &created.wallet_id)
         .unwrap();
     let vault_key = entry
@@ -147,46 +155,46 @@ async fn no_ipc_answer_carries_secret_material() {
     assert_eq!(vault_key.len(), 32);
     secret_bytes.push(vault_key);
 
-    answers.push(("set_idle_timeout", json(&w.set_idle_timeout(10))));
-    answers.push(("set_idle_timeout (bad)", json(&w.set_idle_timeout(0))));
+    answers.push(("set_idle_timeout", answer(&w.set_idle_timeout(10))));
+    answers.push(("set_idle_timeout (bad)", answer(&w.set_idle_timeout(0))));
     answers.push(("session_state (unlocked)", json(&w.state().await)));
     answers.push((
         "change_passphrase (wrong old)",
-        json(&w.change_passphrase("nope", NEW, false).await),
+        answer(&w.change_passphrase("nope", NEW, false).await),
     ));
     answers.push((
         "change_passphrase",
-        json(&w.change_passphrase(STRONG, NEW, false).await),
+        answer(&w.change_passphrase(STRONG, NEW, false).await),
     ));
     answers.push(("lock_wallet", json(&w.lock())));
     answers.push(("session_state (locked)", json(&w.state().await)));
-    answers.push(("export_kit (locked)", json(&w.export_kit())));
+    answers.push(("export_kit (locked)", answer(&w.export_kit())));
     answers.push((
         "change_passphrase (locked)",
-        json(&w.change_passphrase(NEW, STRONG, false).await),
+        answer(&w.change_passphrase(NEW, STRONG, false).await),
     ));
     let refused = w.unlock(&created.wallet_id, STRONG).await;
     assert!(
         matches!(refused, Ok(UnlockOutcome::Refused { .. })),
         "{refused:?}"
     );
-    answers.push(("unlock_wallet (wrong)", json(&refused)));
+    answers.push(("unlock_wallet (wrong)", answer(&refused)));
     answers.push((
         "unlock_wallet (bad id)",
-        json(&w.unlock("not-an-id", NEW).await),
+        answer(&w.unlock("not-an-id", NEW).await),
     ));
     answers.push((
         "quick_unlock",
-        json(&w.quick_unlock(&created.wallet_id).await),
+        answer(&w.quick_unlock(&created.wallet_id).await),
     ));
     answers.push(("lock_wallet", json(&w.lock())));
     answers.push((
         "unlock_wallet",
-        json(&w.unlock(&created.wallet_id, NEW).await),
+        answer(&w.unlock(&created.wallet_id, NEW).await),
     ));
     answers.push((
         "set_quick_unlock off",
-        json(&w.set_quick_unlock(false).await),
+        answer(&w.set_quick_unlock(false).await),
     ));
 
     // Restore: typos, checksum, the same wallet again (refused), a second vault.
@@ -194,7 +202,7 @@ async fn no_ipc_answer_carries_secret_material() {
     typo[2] = format!("{}x", typo[2]);
     answers.push((
         "restore_wallet (typo)",
-        json(
+        answer(
             &w.restore_wallet(&typo.join(" "), Role::Patient, "A", STRONG, false)
                 .await,
         ),
@@ -204,7 +212,7 @@ async fn no_ipc_answer_carries_secret_material() {
     if swapped != words {
         answers.push((
             "restore_wallet (checksum)",
-            json(
+            answer(
                 &w.restore_wallet(&swapped.join(" "), Role::Patient, "A", STRONG, false)
                     .await,
             ),
@@ -212,7 +220,7 @@ async fn no_ipc_answer_carries_secret_material() {
     }
     answers.push((
         "restore_wallet (exists)",
-        json(
+        answer(
             &w.restore_wallet(&words.join(" "), Role::Patient, "A", STRONG, false)
                 .await,
         ),
@@ -222,17 +230,17 @@ async fn no_ipc_answer_carries_secret_material() {
     let restored = w2
         .restore_wallet(&words.join(" "), Role::Patient, "Ada again", STRONG, false)
         .await;
-    answers.push(("restore_wallet", json(&restored)));
+    answers.push(("restore_wallet", answer(&restored)));
     assert_eq!(restored.unwrap().address, created.address);
 
     answers.push((
         "delete_wallet (wrong name)",
-        json(&w.delete_wallet(&created.wallet_id, "Bob").await),
+        answer(&w.delete_wallet(&created.wallet_id, "Bob").await),
     ));
-    answers.push(("list", json(&w.list().await)));
+    answers.push(("list", answer(&w.list().await)));
     answers.push((
         "delete_wallet",
-        json(&w.delete_wallet(&created.wallet_id, "Ada").await),
+        answer(&w.delete_wallet(&created.wallet_id, "Ada").await),
     ));
     answers.push(("session_state (after delete)", json(&w.state().await)));
     assert_eq!(w.state().await, SessionState::Empty);

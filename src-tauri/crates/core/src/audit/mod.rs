@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use medwallet_api::{
-    AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, SavedCopy, UserError,
+    AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, SavedCopy,
 };
 use medwallet_ledger::{
-    Address, EventCache, EventFilter, EventMeta, LedgerEvent, LedgerNode, B256,
+    Address, EventCache, EventFilter, EventMeta, LedgerError, LedgerEvent, LedgerNode, B256,
 };
 
 use crate::ledger::LedgerTarget;
@@ -26,9 +26,18 @@ mod export;
 use export::csv_field;
 pub use export::{to_csv, to_fhir_bundle, CSV_HEADER};
 
+use crate::error::{Answer, AuditError, CoreError};
 use crate::store::write_atomically;
-use crate::words::internal;
-use crate::Answer;
+
+/// Why a trail shows only the entries read before (put in words by `words`).
+pub(crate) enum TrailGap<'a> {
+    /// No contract is configured: there is no trail yet.
+    NoContract,
+    /// The ledger failed.
+    Ledger(&'a LedgerError),
+    /// The ledger took too long.
+    TimedOut,
+}
 
 /// What the trail needs of the wallet's records (from `RecordService::audit_context`).
 #[derive(Debug, Clone, Default)]
@@ -60,25 +69,15 @@ impl AuditService {
             return Ok(cache.clone());
         }
         if wallet_id.is_empty() || !wallet_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(internal("wallet id", wallet_id));
+            return Err(CoreError::internal("wallet id", wallet_id));
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| {
-            UserError::new(
-                format!(
-                    "The audit folder {} cannot be created: {e}.",
-                    self.dir.display()
-                ),
-                "Check that the disk is not full and the app data folder is writable.",
-            )
+        std::fs::create_dir_all(&self.dir).map_err(|source| AuditError::FolderNotCreated {
+            path: self.dir.clone(),
+            source,
         })?;
         let cache = EventCache::open(&self.dir.join(format!("{wallet_id}.sqlite")))
             .await
-            .map_err(|e| {
-                UserError::new(
-                    format!("The audit cache cannot be opened: {e}."),
-                    "Delete the wallet's file in the app data folder's audit/ folder; it is rebuilt from the ledger.",
-                )
-            })?;
+            .map_err(|e| AuditError::CacheNotOpened(Box::new(e)))?;
         caches.insert(wallet_id.to_owned(), cache.clone());
         Ok(cache)
     }
@@ -96,7 +95,10 @@ impl AuditService {
 
     fn remember_chain(&self, wallet_id: &str, chain_id: u64) {
         // Best effort: without it, only the next sync's chain check is lost.
-        let _ = std::fs::write(self.chain_file(wallet_id), chain_id.to_string());
+        let path = self.chain_file(wallet_id);
+        if let Err(e) = std::fs::write(&path, chain_id.to_string()) {
+            tracing::warn!(path = %path.display(), chain_id, error = %e, "the trail's chain is not remembered");
+        }
     }
 
     /// The owner's trail, filtered, newest first: synced from the ledger first when it
@@ -111,16 +113,13 @@ impl AuditService {
         let me: Address = owner
             .address
             .parse()
-            .map_err(|e| internal("the wallet's address", e))?;
+            .map_err(|e| CoreError::internal("the wallet's address", e))?;
         let mut trail = AuditTrail {
             pending: context.pending,
             ..Default::default()
         };
         let Some(contract) = ledger.contract else {
-            trail.problem = Some(
-                "No ledger contract is set, so there is no trail to read yet. Save the contract address in Settings."
-                    .to_owned(),
-            );
+            trail.problem = Some(crate::words::trail_problem(&TrailGap::NoContract));
             return Ok(trail);
         };
         let cache = self.cache(&owner.wallet_id).await?;
@@ -153,23 +152,13 @@ impl AuditService {
                     )
                 });
             }
-            Ok(Err(e)) => {
-                trail.problem = Some(format!(
-                    "{} The trail shows what was read before.",
-                    crate::ledger::ledger_words(&e)
-                ))
-            }
-            Err(_) => trail.problem = Some(
-                "The ledger node took too long to answer. The trail shows what was read before."
-                    .to_owned(),
-            ),
+            Ok(Err(e)) => trail.problem = Some(crate::words::trail_problem(&TrailGap::Ledger(&e))),
+            Err(_) => trail.problem = Some(crate::words::trail_problem(&TrailGap::TimedOut)),
         }
-        let events = cache.query_wallet(contract, me, &[]).await.map_err(|e| {
-            UserError::new(
-                format!("The audit cache cannot be read: {e}."),
-                "Delete the wallet's file in the app data folder's audit/ folder; it is rebuilt from the ledger.",
-            )
-        })?;
+        let events = cache
+            .query_wallet(contract, me, &[])
+            .await
+            .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
         if trail.synced_to_block == 0 {
             trail.synced_to_block = events.last().map_or(0, |(m, _)| m.block_number);
         }
@@ -190,24 +179,19 @@ impl AuditService {
     ) -> Answer<SavedCopy> {
         let dest = PathBuf::from(path.trim());
         if dest.as_os_str().is_empty() || dest.is_dir() {
-            return Err(UserError::new(
-                "Choose a file name for the exported trail.",
-                "Pick a folder and type a new file name.",
-            ));
+            return Err(AuditError::NoExportName.into());
         }
         let trail = self.trail(owner, ledger, query, context).await?;
         let bytes = match format {
             ExportFormat::Csv => to_csv(&trail.entries).into_bytes(),
             ExportFormat::FhirBundle => {
                 serde_json::to_vec_pretty(&to_fhir_bundle(&trail.entries, trail.chain_id))
-                    .map_err(|e| internal("writing the bundle", e))?
+                    .map_err(|e| CoreError::internal("writing the bundle", e))?
             }
         };
-        write_atomically(&dest, &bytes).map_err(|e| {
-            UserError::new(
-                format!("The trail could not be written to {}: {e}.", dest.display()),
-                "Choose another folder, or check that the disk is not full.",
-            )
+        write_atomically(&dest, &bytes).map_err(|source| AuditError::NotWritten {
+            path: dest.clone(),
+            source,
         })?;
         Ok(SavedCopy {
             path: dest.display().to_string(),
@@ -224,21 +208,18 @@ pub fn entries(
     query: &AuditQuery,
 ) -> Answer<Vec<AuditEntry>> {
     let record = match query.record_id.as_deref().map(str::trim) {
-        Some(id) if !id.is_empty() => Some(id.parse::<B256>().map_err(|_| {
-            UserError::new(
-                format!("{id} is not a record id."),
-                "A record id is 0x and 64 hexadecimal digits; pick the record from the list.",
-            )
-        })?),
+        Some(id) if !id.is_empty() => {
+            Some(id.parse::<B256>().map_err(|_| AuditError::BadRecordId {
+                text: id.to_owned(),
+            })?)
+        }
         _ => None,
     };
     let actor = match query.actor.as_deref().map(str::trim) {
-        Some(a) if !a.is_empty() => Some(a.parse::<Address>().map_err(|_| {
-            UserError::new(
-                format!("{a} is not a ledger address."),
-                "An address is 0x and 40 hexadecimal digits.",
-            )
-        })?),
+        Some(a) if !a.is_empty() => Some(
+            a.parse::<Address>()
+                .map_err(|_| AuditError::BadActor { text: a.to_owned() })?,
+        ),
         _ => None,
     };
     let from = date_bound(query.from.as_deref(), "from")?;
@@ -266,15 +247,16 @@ pub fn entries(
     Ok(out)
 }
 
-fn date_bound(value: Option<&str>, which: &str) -> Answer<Option<String>> {
+fn date_bound(value: Option<&str>, which: &'static str) -> Answer<Option<String>> {
     match value.map(str::trim) {
         Some(d) if !d.is_empty() => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(|_| Some(d.to_owned()))
             .map_err(|_| {
-                UserError::new(
-                    format!("The {which} date {d} is not a date."),
-                    "Write it as YYYY-MM-DD.",
-                )
+                AuditError::BadDate {
+                    which,
+                    text: d.to_owned(),
+                }
+                .into()
             }),
         _ => Ok(None),
     }
@@ -546,16 +528,18 @@ mod tests {
             .len(),
             0
         );
-        assert!(entries(
-            &[],
-            me,
-            &titles,
-            &AuditQuery {
-                from: Some("yesterday".into()),
-                ..Default::default()
-            }
-        )
-        .is_err());
+        assert!(matches!(
+            entries(
+                &[],
+                me,
+                &titles,
+                &AuditQuery {
+                    from: Some("yesterday".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(CoreError::Audit(AuditError::BadDate { which: "from", text })) if text == "yesterday"
+        ));
     }
 
     #[test]

@@ -15,23 +15,22 @@
 //! without the code.
 
 use medwallet_abe::DataKey;
-use medwallet_api::{CheckInSession, OpenedRecord, UserError};
+use medwallet_api::{CheckInSession, OpenedRecord};
 use medwallet_ledger::{Address, CheckInKey, EventFilter, LedgerError, LedgerEvent, Revert, B256};
 use medwallet_records::IpfsNode;
 use medwallet_vault::{CheckIn, Role, WalletKeys};
 use url::Url;
 
+use crate::error::{Answer, CoreError, FrontDeskError, Route, Task};
 use crate::inbox::{find, ledger_error, opening_not_logged, shared_entry, Holder};
 use crate::ledger::directory;
-use crate::ledger::{chain_time, id_attribute, not_published, now_unix, rfc3339, LedgerTarget};
+use crate::ledger::{chain_time, id_attribute, now_unix, rfc3339, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::sharing::{check_share_code, share_code, Target};
 use crate::store::front_desk::CheckInRow;
 use crate::store::grants::GrantPhase;
 use crate::store::{local_seal, RecordStore};
-use crate::words::{self as errors, internal, node_error};
-use crate::Answer;
 
 /// Shortest and longest a check-in may last, in minutes.
 pub const MIN_CHECK_IN_MINUTES: u32 = 5;
@@ -57,11 +56,11 @@ pub struct OfferedCheckIn {
 fn code_keys(check_in: &CheckIn) -> Answer<(WalletKeys, Address)> {
     let keys = check_in
         .keys()
-        .map_err(|e| internal("the check-in's keys", e))?;
+        .map_err(|e| CoreError::internal("the check-in's keys", e))?;
     let address = keys
         .address()
         .parse()
-        .map_err(|_| internal("the check-in's address", keys.address()))?;
+        .map_err(|_| CoreError::internal("the check-in's address", keys.address()))?;
     Ok((keys, address))
 }
 
@@ -69,52 +68,35 @@ fn seal_aad(code: &str) -> String {
     format!("check-in:{code}")
 }
 
-fn ledger_refusal(e: &LedgerError, me: Address) -> UserError {
-    match e {
+/// What the contract's refusal of an offer or a redemption means for the desk.
+fn ledger_refusal(e: LedgerError, me: Address) -> CoreError {
+    let refused = match &e {
         // Offering: a fresh code's address was offered before (never, but named).
         LedgerError::Reverted {
             reason: Revert::CheckInUsed { clinic, .. },
             ..
-        } if clinic.is_zero() => UserError::new(
-            "This check-in code was offered already.",
-            "Make a new check-in code.",
-        ),
+        } if clinic.is_zero() => FrontDeskError::AlreadyOffered,
         LedgerError::Reverted {
             reason: Revert::BadExpiry { .. },
             ..
-        } => UserError::new(
-            "The ledger's clock is past the check-in's end.",
-            "Check this computer's date and time, or choose a longer check-in.",
-        ),
+        } => FrontDeskError::ExpiryPassed,
         LedgerError::Reverted {
             reason: Revert::CheckInUsed { clinic, .. },
             ..
-        } if *clinic == me => UserError::new(
-            "This check-in code was already used at this desk: a code checks a patient in once.",
-            "The patient is in the list of check-ins below.",
-        ),
+        } if *clinic == me => FrontDeskError::UsedHere,
         LedgerError::Reverted {
             reason: Revert::CheckInUsed { clinic, .. },
             ..
-        } => UserError::new(
-            format!("This check-in code was already used, by {clinic}: a code checks a patient in once."),
-            "Ask the patient for a new code. If they did not show it at that desk, their code was copied: they should revoke what it granted (Shared page).",
-        ),
+        } => FrontDeskError::CheckInUsed { by: *clinic },
         LedgerError::Reverted {
             reason: Revert::CheckInExpired { expiry, .. },
             ..
-        } => UserError::new(
-            format!(
-                "This check-in code expired at {}.",
-                rfc3339(i64::try_from(*expiry).unwrap_or(i64::MAX))
-            ),
-            "Ask the patient to make a new one (Keys page, Check in at a front desk).",
-        ),
-        other => UserError::new(
-            directory::words(other),
-            "Try again once the ledger node answers (Settings).",
-        ),
-    }
+        } => FrontDeskError::CheckInExpired {
+            at: i64::try_from(*expiry).unwrap_or(i64::MAX),
+        },
+        _ => return CoreError::from(e).during(Task::RedeemCheckIn),
+    };
+    refused.into()
 }
 
 impl RecordService {
@@ -130,55 +112,37 @@ impl RecordService {
         valid_minutes: u32,
     ) -> Answer<OfferedCheckIn> {
         if owner.role != Role::Patient {
-            return Err(UserError::new(
-                "Only a patient wallet makes check-in codes.",
-                "Switch to the patient's wallet (Wallets).",
-            ));
+            return Err(FrontDeskError::OnlyPatientsMakeCodes.into());
         }
         if !(MIN_CHECK_IN_MINUTES..=MAX_CHECK_IN_MINUTES).contains(&valid_minutes) {
-            return Err(UserError::new(
-                format!("A check-in of {valid_minutes} minutes is not offered."),
-                format!("Choose between {MIN_CHECK_IN_MINUTES} minutes and 24 hours."),
-            ));
+            return Err(FrontDeskError::LengthNotOffered {
+                minutes: valid_minutes,
+            }
+            .into());
         }
         let store = self.sharing_store(owner).await?;
         for id in record_ids {
             let row = store
                 .latest(id)
-                .await
-                .map_err(errors::store_error)?
-                .ok_or_else(|| {
-                    UserError::new(
-                        format!("{id} is not one of this wallet's records."),
-                        "Choose records from your list.",
-                    )
+                .await?
+                .ok_or_else(|| FrontDeskError::NotInWallet {
+                    record_id: id.clone(),
                 })?;
             if row.ledger.is_none() {
-                return Err(UserError::new(
-                    "A chosen record is not registered on the ledger yet, so the desk could not find it.",
-                    "Wait until it shows a block number in Records, or leave it out.",
-                ));
+                return Err(FrontDeskError::NotRegisteredYet.into());
             }
         }
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "A check-in is offered on the ledger: check the ledger node in Settings.",
-            )
-        })?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::OfferCheckIn))?;
         directory::publish_self(&store, owner, ipfs, &conn)
             .await
-            .map_err(|f| UserError::new(f.reason, "Check both nodes in Settings."))?;
-        let chain_id = conn
-            .node
-            .status()
-            .await
-            .map_err(|e| ledger_error(&e))?
-            .chain_id;
+            .map_err(|f| f.during(Task::Publish))?;
+        let chain_id = conn.node.status().await.map_err(ledger_error)?.chain_id;
         let now = now_unix().max(chain_time(&conn.node).await);
         let expires = now + i64::from(valid_minutes) * 60;
         let check_in = CheckIn::generate(u64::try_from(expires).unwrap_or(u64::MAX))
-            .map_err(|e| internal("a check-in", e))?;
+            .map_err(|e| CoreError::internal("a check-in", e))?;
         let (keys, code) = code_keys(&check_in)?;
         let target = Target::Person(code);
         for id in record_ids {
@@ -187,7 +151,7 @@ impl RecordService {
         conn.client
             .offer_check_in(code, check_in.expires_at)
             .await
-            .map_err(|e| ledger_refusal(&e, conn.me))?;
+            .map_err(|e| ledger_refusal(e, conn.me))?;
         if !record_ids.is_empty() {
             let code_text = code.to_string();
             self.issue_key_sealed(
@@ -200,31 +164,24 @@ impl RecordService {
                 &[id_attribute(&code_text)],
             )
             .await
-            .map_err(|f| UserError::new(f.reason, "Try again once both nodes answer."))?;
+            .map_err(|f| f.during(Task::KeyForCheckIn))?;
             let requested = rfc3339(now_unix());
             for id in record_ids {
                 store
                     .queue_grant(id, &code_text, None, Some(expires), &requested)
-                    .await
-                    .map_err(errors::store_error)?;
+                    .await?;
             }
             self.run_sharing(&store, owner, ipfs, ledger, true).await;
             for id in record_ids {
-                let grant = store
-                    .open_grant(id, &code_text, None)
-                    .await
-                    .map_err(errors::store_error)?;
+                let grant = store.open_grant(id, &code_text, None).await?;
                 if !grant
                     .as_ref()
                     .is_some_and(|g| g.phase == GrantPhase::Active)
                 {
-                    let why = grant
-                        .and_then(|g| g.problem)
-                        .unwrap_or_else(|| "it is still queued".to_owned());
-                    return Err(UserError::new(
-                        format!("No check-in code was made: a chosen record could not be granted to it ({why})."),
-                        "Make a new code once both nodes answer. What was already granted to this one ends when it expires, and your wallet takes it back then.",
-                    ));
+                    return Err(FrontDeskError::NotGranted {
+                        why: grant.and_then(|g| g.problem),
+                    }
+                    .into());
                 }
             }
         }
@@ -246,73 +203,45 @@ impl RecordService {
         text: &str,
     ) -> Answer<CheckInSession> {
         if owner.role != Role::Clinic {
-            return Err(UserError::new(
-                "Only a clinic wallet checks patients in.",
-                "Switch to the clinic's wallet (Wallets).",
-            ));
+            return Err(FrontDeskError::OnlyClinicsCheckIn.into());
         }
-        let again = "Read the code the patient shows again (their Keys page, Check in at a front desk): the whole QR code, or all of its text.";
         let code = share_code(text)
-            .map_err(|e| UserError::new(e.message, again))?
-            .ok_or_else(|| {
-                UserError::new(
-                    "This is not a medwallet check-in code.",
-                    "Read the QR code the patient shows (Keys page, Check in at a front desk), or paste its text: it starts with mwshare1:.",
-                )
-            })?;
+            .map_err(|e| e.during(Task::ReadCode))?
+            .ok_or(FrontDeskError::NotACheckInCode)?;
         let Some(check_in) = code.check_in.clone() else {
-            return Err(UserError::new(
-                format!(
-                    "This is the share code of {} (\"{}\"), not a check-in code: it grants nothing to open.",
-                    code.address, code.display_name
-                ),
-                "Ask the patient to make a check-in code: Keys page, Check in at a front desk.",
-            ));
+            return Err(FrontDeskError::PlainShareCode {
+                address: code.address.clone(),
+                display_name: code.display_name.clone(),
+            }
+            .into());
         };
         let store = self.store(&owner.wallet_id).await?;
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "A check-in is read from the ledger: check the ledger node in Settings.",
-            )
-        })?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::ReadCheckIn))?;
         // The desk is known on the ledger as a clinic: the patient's wallet follows the
         // records it makes only from a published clinic.
         directory::publish_self(&store, owner, ipfs, &conn)
             .await
-            .map_err(|f| UserError::new(f.reason, "Check both nodes in Settings."))?;
-        let chain_id = conn
-            .node
-            .status()
-            .await
-            .map_err(|e| ledger_error(&e))?
-            .chain_id;
+            .map_err(|f| f.during(Task::Publish))?;
+        let chain_id = conn.node.status().await.map_err(ledger_error)?.chain_id;
         let patient: Address = code
             .address
             .parse()
-            .map_err(|_| internal("the code's address", &code.address))?;
+            .map_err(|_| CoreError::internal("the code's address", &code.address))?;
         let published = directory::identity_of(&conn.node, conn.contract, patient)
             .await
-            .map_err(|e| ledger_error(&e))?
-            .ok_or_else(|| not_published(&patient))?;
+            .map_err(ledger_error)?
+            .ok_or(CoreError::NotPublished { address: patient })?;
         check_share_code(&code, &published, chain_id)?;
         let now = now_unix().max(chain_time(&conn.node).await);
         let issued = i64::try_from(code.issued_at).unwrap_or(i64::MAX);
         if issued > now + FUTURE_SKEW {
-            return Err(UserError::new(
-                format!(
-                    "This check-in code is dated {}, later than now: it cannot be fresh.",
-                    rfc3339(issued)
-                ),
-                "Check the date and time of the patient's device, and ask for a new code.",
-            ));
+            return Err(FrontDeskError::DatedInFuture { issued }.into());
         }
         let expires = i64::try_from(check_in.expires_at).unwrap_or(i64::MAX);
         if expires <= now {
-            return Err(UserError::new(
-                format!("This check-in code expired at {}.", rfc3339(expires)),
-                "Ask the patient to make a new one (Keys page, Check in at a front desk).",
-            ));
+            return Err(FrontDeskError::CheckInExpired { at: expires }.into());
         }
         let (keys, code_address) = code_keys(&check_in)?;
         let events = directory::events(
@@ -321,22 +250,17 @@ impl RecordService {
             &EventFilter::Wallet(code_address),
         )
         .await
-        .map_err(|e| ledger_error(&e))?;
+        .map_err(ledger_error)?;
         let offered = events.iter().any(|e| {
             matches!(e.event, LedgerEvent::CheckInOffered { patient: p, code: c, expiry }
                 if p == patient && c == code_address && expiry == check_in.expires_at)
         });
         if !offered {
-            return Err(UserError::new(
-                format!(
-                    "{patient} made this code, but its check-in is not offered on this ledger."
-                ),
-                "Ask the patient to make a new code while their wallet reaches the ledger.",
-            ));
+            return Err(FrontDeskError::NotOffered { patient }.into());
         }
         let signature = CheckInKey::from_bytes(keys.ledger_secret_key())
             .and_then(|k| k.sign_redemption(chain_id, conn.contract, conn.me))
-            .map_err(|e| internal("signing the check-in", e))?;
+            .map_err(|e| CoreError::internal("signing the check-in", e))?;
         let code_text = code_address.to_string();
         let redeem_tx = match conn.client.redeem_check_in(code_address, &signature).await {
             Ok(receipt) => receipt.tx_hash.to_string(),
@@ -348,7 +272,7 @@ impl RecordService {
             }) if clinic == conn.me && self.check_in_row(&store, &code_text).await.is_err() => {
                 String::new()
             }
-            Err(e) => return Err(ledger_refusal(&e, conn.me)),
+            Err(e) => return Err(ledger_refusal(e, conn.me)),
         };
         let row = CheckInRow {
             sealed_seed: local_seal::seal(
@@ -357,7 +281,7 @@ impl RecordService {
                 0,
                 &DataKey::from_bytes(*check_in.seed),
             )
-            .map_err(|e| internal("sealing the check-in", e))?,
+            .map_err(|e| CoreError::internal("sealing the check-in", e))?,
             code_address: code_text,
             patient: patient.to_string(),
             patient_name: code.display_name.clone(),
@@ -366,11 +290,8 @@ impl RecordService {
             checked_in_at: now_unix(),
             redeem_tx,
         };
-        store
-            .add_check_in(&row)
-            .await
-            .map_err(errors::store_error)?;
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        store.add_check_in(&row).await?;
+        let node = IpfsNode::new(ipfs)?;
         self.session_of(&conn.node, conn.contract, &node, owner, &row, now)
             .await
     }
@@ -383,17 +304,14 @@ impl RecordService {
         ledger: &LedgerTarget,
     ) -> Answer<Vec<CheckInSession>> {
         let store = self.store(&owner.wallet_id).await?;
-        let rows = store.check_ins().await.map_err(errors::store_error)?;
+        let rows = store.check_ins().await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "Check-ins are read from the ledger: check it in Settings.",
-            )
-        })?;
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::ListCheckIns))?;
+        let node = IpfsNode::new(ipfs)?;
         let now = now_unix().max(chain_time(&conn.node).await);
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -419,41 +337,27 @@ impl RecordService {
         let row = self.check_in_row(&store, code_address).await?;
         let check_in = self.unseal_check_in(owner, &row)?;
         let (keys, code) = code_keys(&check_in)?;
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "A record opens only once its opening is logged on the ledger.",
-            )
-        })?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::OpenCheckedIn))?;
         let wanted: B256 = crate::ledger::b256(record_id)?;
         let now = now_unix().max(chain_time(&conn.node).await);
         if row.expires_at <= now {
-            return Err(UserError::new(
-                format!(
-                    "This check-in expired at {}: its records no longer open.",
-                    rfc3339(row.expires_at)
-                ),
-                "Ask the patient to check in again, or to share the record with the clinic.",
-            ));
+            return Err(FrontDeskError::CheckInOver { at: row.expires_at }.into());
         }
         let found = find(&conn.node, conn.contract, code)
             .await
-            .map_err(|e| ledger_error(&e))?;
+            .map_err(ledger_error)?;
         let patient: Address = row
             .patient
             .parse()
-            .map_err(|_| internal("the patient's address", &row.patient))?;
+            .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
         let share = found
             .routes(wanted)
             .find(|s| s.owner == patient)
             .cloned()
-            .ok_or_else(|| {
-                UserError::new(
-                    "The patient did not grant this record with the check-in (or revoked it).",
-                    "Ask the patient to share it.",
-                )
-            })?;
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+            .ok_or(FrontDeskError::NotGrantedWithCheckIn)?;
+        let node = IpfsNode::new(ipfs)?;
         let holder = Holder {
             address: code,
             hpke_secret: keys.x25519_secret(),
@@ -470,17 +374,12 @@ impl RecordService {
                 &share,
             )
             .await?
-            .ok_or_else(|| internal("a check-in grant", "not a person grant"))?;
+            .ok_or_else(|| CoreError::internal("a check-in grant", "not a person grant"))?;
         // The access is on the ledger before anything is decrypted.
         conn.client
             .log_check_in_access(wanted, r.version, code)
             .await
-            .map_err(|e| {
-                opening_not_logged(
-                    &e,
-                    "The check-in is over or the patient took the record back; ask them to check in again or to share it.",
-                )
-            })?;
+            .map_err(opening_not_logged(Route::CheckIn))?;
         self.show_resolved(owner, &node, r, record_id).await
     }
 
@@ -492,16 +391,10 @@ impl RecordService {
     ) -> Answer<CheckInRow> {
         store
             .check_ins()
-            .await
-            .map_err(errors::store_error)?
+            .await?
             .into_iter()
             .find(|r| r.code_address.eq_ignore_ascii_case(code_address.trim()))
-            .ok_or_else(|| {
-                UserError::new(
-                    "This patient is not checked in at this desk.",
-                    "Check them in from their code first.",
-                )
-            })
+            .ok_or_else(|| FrontDeskError::NotCheckedIn.into())
     }
 
     pub(crate) fn unseal_check_in(&self, owner: &Owner, row: &CheckInRow) -> Answer<CheckIn> {
@@ -511,7 +404,9 @@ impl RecordService {
             0,
             &row.sealed_seed,
         )
-        .map_err(|_| errors::local_index_damaged(&row.code_address))?;
+        .map_err(|_| CoreError::LocalIndexDamaged {
+            record_id: row.code_address.clone(),
+        })?;
         Ok(CheckIn {
             seed: zeroize::Zeroizing::new(*seed.as_bytes()),
             expires_at: u64::try_from(row.expires_at).unwrap_or(0),
@@ -541,9 +436,7 @@ impl RecordService {
             records: Vec::new(),
             problems: Vec::new(),
         };
-        let found = find(ledger, contract, code)
-            .await
-            .map_err(|e| ledger_error(&e))?;
+        let found = find(ledger, contract, code).await.map_err(ledger_error)?;
         let holder = Holder {
             address: code,
             hpke_secret: keys.x25519_secret(),
@@ -552,7 +445,7 @@ impl RecordService {
         let patient: Address = row
             .patient
             .parse()
-            .map_err(|_| internal("the patient's address", &row.patient))?;
+            .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
         // Only what this patient granted with this code (a grant from anyone else to the
         // code's address is not theirs to show).
         for share in &found.shares {
@@ -565,9 +458,12 @@ impl RecordService {
             {
                 Ok(Some(r)) => session.records.push(shared_entry(&r, now)),
                 Ok(None) => {}
-                Err(e) => session
-                    .problems
-                    .push(format!("A granted record could not be read: {}", e.message)),
+                Err(e) => session.problems.push(crate::words::message(
+                    &FrontDeskError::GrantUnreadable {
+                        source: Box::new(e),
+                    }
+                    .into(),
+                )),
             }
         }
         Ok(session)

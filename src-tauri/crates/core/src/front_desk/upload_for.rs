@@ -7,23 +7,22 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use medwallet_abe::{rand_core::OsRng, DataKey, Policy, PublicParams};
-use medwallet_api::{RecordMetadata, UploadedForPatient, UserError};
+use medwallet_api::{RecordMetadata, UploadedForPatient};
 use medwallet_ledger::{Address, Bytes, EventFilter, EventMeta, LedgerEvent, B256};
 use medwallet_records::cid::Cid;
 use medwallet_records::{capsule, manifest, stream, IpfsNode};
 use medwallet_vault::Role;
 use url::Url;
 
+use crate::error::{Alteration, Answer, CidRef, CoreError, FrontDeskError, Part, Task};
 use crate::ledger::directory::{self, fetch_small, Connected};
 use crate::ledger::{
     b256, chain_time, id_attribute, now_unix, rfc3339, LedgerTarget, StepFailure as Failure,
 };
 use crate::records::pipeline::{self, SourceFile};
-use crate::records::{inspect, RecordService};
+use crate::records::{inspect, remove_partial, RecordService};
 use crate::session::Owner;
 use crate::store::{local_seal, RecordStore, State, StoredRecord};
-use crate::words::{self as errors, internal, node_error};
-use crate::Answer;
 
 impl RecordService {
     /// Encrypts the file at `path` for the patient of check-in `code_address` and
@@ -38,10 +37,7 @@ impl RecordService {
         metadata: &RecordMetadata,
     ) -> Answer<UploadedForPatient> {
         if owner.role != Role::Clinic {
-            return Err(UserError::new(
-                "Only a clinic wallet uploads records for patients.",
-                "Patients add their own records on the Records page.",
-            ));
+            return Err(FrontDeskError::OnlyClinicsUpload.into());
         }
         let mut metadata = inspect::validate(metadata)?;
         if metadata.author.trim().is_empty() {
@@ -49,47 +45,36 @@ impl RecordService {
         }
         let store = self.store(&owner.wallet_id).await?;
         let row = self.check_in_row(&store, code_address).await?;
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "A record for a patient is registered on the ledger at once: check it in Settings.",
-            )
-        })?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::UploadForPatient))?;
         directory::publish_self(&store, owner, ipfs, &conn)
             .await
-            .map_err(|f| UserError::new(f.reason, "Check both nodes in Settings."))?;
+            .map_err(|f| f.during(Task::Publish))?;
         let now = now_unix().max(chain_time(&conn.node).await);
         if row.expires_at <= now {
-            return Err(UserError::new(
-                format!(
-                    "The check-in of {} expired at {}: records can no longer be made for them here.",
-                    row.patient_name,
-                    rfc3339(row.expires_at)
-                ),
-                "Ask the patient to check in again.",
-            ));
+            return Err(FrontDeskError::UploadExpired {
+                patient_name: row.patient_name.clone(),
+                at: row.expires_at,
+            }
+            .into());
         }
         let patient: Address = row
             .patient
             .parse()
-            .map_err(|_| internal("the patient's address", &row.patient))?;
+            .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
         let code: Address = row
             .code_address
             .parse()
-            .map_err(|_| internal("the check-in's address", &row.code_address))?;
+            .map_err(|_| CoreError::internal("the check-in's address", &row.code_address))?;
         let params = directory::authority_params(&conn.node, conn.contract, ipfs, patient)
             .await
-            .map_err(|f| UserError::new(f.reason, "Try again once both nodes answer."))?
-            .ok_or_else(|| {
-                UserError::new(
-                    format!("{patient} has published no patient keys on this ledger, so nothing can be encrypted for them."),
-                    "Ask the patient to unlock their wallet once while it reaches the ledger.",
-                )
-            })?;
+            .map_err(|f| f.during(Task::PatientKeys))?
+            .ok_or(FrontDeskError::PatientNotPublished { patient })?;
         let params = PublicParams::from_bytes(&params)
-            .map_err(|e| internal("the patient's parameters", e))?;
+            .map_err(|e| CoreError::internal("the patient's parameters", e))?;
         let policy = Policy::parse(&id_attribute(&row.patient))
-            .map_err(|e| internal("the patient's policy", e))?;
+            .map_err(|e| CoreError::internal("the patient's policy", e))?;
 
         let (content, encrypted, manifest_bytes, capsule_bytes, record_id) =
             encrypt_for(&store, &params, &policy, path, &metadata).await?;
@@ -105,7 +90,9 @@ impl RecordService {
                 &record_id,
             )
             .await;
-        let _ = std::fs::remove_file(&content);
+        // The encrypted copy was only for the upload (it is on IPFS now, or the desk
+        // makes it again); the temp folder is swept at the next start anyway.
+        remove_partial(&content);
         let tx = uploaded?;
         Ok(UploadedForPatient {
             record_id,
@@ -127,16 +114,15 @@ impl RecordService {
         capsule_bytes: Vec<u8>,
         record_id: &str,
     ) -> Answer<String> {
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        let node = IpfsNode::new(ipfs)?;
         node.add_file(
             content,
             content_cid,
             |_| {},
             Arc::new(AtomicBool::new(false)),
         )
-        .await
-        .map_err(|e| node_error(&e))?;
-        let put = |f: Failure| UserError::new(f.reason, "Check the IPFS node in Settings.");
+        .await?;
+        let put = |f: Failure| f.during(Task::StoreForPatient);
         let manifest_cid = directory::put(ipfs, manifest_bytes).await.map_err(put)?;
         let capsule_cid = directory::put(ipfs, capsule_bytes).await.map_err(put)?;
         let receipt = conn
@@ -148,12 +134,7 @@ impl RecordService {
                 &capsule_cid.to_bytes(),
             )
             .await
-            .map_err(|e| {
-                UserError::new(
-                    directory::words(&e),
-                    "Nothing was registered; try again (the check-in must still be valid).",
-                )
-            })?;
+            .map_err(|e| CoreError::from(e).during(Task::RegisterForPatient))?;
         Ok(receipt.tx_hash.to_string())
     }
 
@@ -168,7 +149,7 @@ impl RecordService {
     ) -> Result<(), Failure> {
         let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
             .await
-            .map_err(|e| Failure::ledger(&e))?;
+            .map_err(Failure::ledger)?;
         let mut problem = None;
         for e in &events {
             let LedgerEvent::RecordUploaded {
@@ -189,12 +170,10 @@ impl RecordService {
             // wallet that redeemed a check-in without being one is not followed.
             let role = directory::identity_of(&conn.node, conn.contract, *author)
                 .await
-                .map_err(|e| Failure::ledger(&e))?
+                .map_err(Failure::ledger)?
                 .and_then(|p| p.role);
             if role != Some(Role::Clinic) {
-                problem.get_or_insert_with(|| {
-                    format!("{author} registered a record for you but is not a clinic on this ledger: it was not added to your records.")
-                });
+                problem.get_or_insert(FrontDeskError::AuthorNotAClinic { author: *author });
                 continue;
             }
             let adopted = self
@@ -216,11 +195,9 @@ impl RecordService {
                 // One record that does not open (a node down, or a clinic's mistake) does
                 // not hold back the others; it is tried again on the next pass.
                 Err(e) => {
-                    problem.get_or_insert_with(|| {
-                        format!(
-                            "A record clinic {author} made for you could not be added: {}",
-                            e.message
-                        )
+                    problem.get_or_insert(FrontDeskError::NotAdopted {
+                        author: *author,
+                        source: Box::new(e),
                     });
                 }
             }
@@ -241,26 +218,39 @@ impl RecordService {
     ) -> Answer<()> {
         let id = record_id.to_string();
         let cid = |b: &Bytes| {
-            Cid::from_bytes(b).map_err(|e| errors::altered("ledger entry", &format!("a CID: {e}")))
+            Cid::from_bytes(b).map_err(|source| {
+                CoreError::altered(
+                    Part::LedgerEntry,
+                    Alteration::UnreadableCid {
+                        which: CidRef::Entry,
+                        source,
+                    },
+                )
+            })
         };
         let (manifest_cid, capsule_cid) = (cid(manifest_cid)?, cid(capsule_cid)?);
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
-        let capsule_bytes = fetch_small(&node, &capsule_cid, "capsule").await?;
+        let node = IpfsNode::new(ipfs)?;
+        let capsule_bytes = fetch_small(&node, &capsule_cid, Part::Capsule).await?;
         let dek = capsule::unwrap(&owner.own_key()?, &capsule_bytes, &id, 1)
-            .map_err(errors::capsule_error)?;
-        let manifest_bytes = fetch_small(&node, &manifest_cid, "manifest").await?;
-        let m = manifest::open(&dek, &manifest_bytes, &id, 1).map_err(errors::manifest_error)?;
-        let content_cid: Cid = m
-            .content_cid
-            .parse()
-            .map_err(|e| errors::altered("manifest", &format!("content CID: {e}")))?;
+            .map_err(CoreError::capsule)?;
+        let manifest_bytes = fetch_small(&node, &manifest_cid, Part::Manifest).await?;
+        let m = manifest::open(&dek, &manifest_bytes, &id, 1).map_err(CoreError::manifest)?;
+        let content_cid: Cid = m.content_cid.parse().map_err(|source| {
+            CoreError::altered(
+                Part::Manifest,
+                Alteration::UnreadableCid {
+                    which: CidRef::Content,
+                    source,
+                },
+            )
+        })?;
         // Kept on this wallet's node too, not only on the clinic's.
         for cid in [&content_cid, &manifest_cid, &capsule_cid] {
-            node.pin(cid).await.map_err(|e| node_error(&e))?;
+            node.pin(cid).await?;
         }
         let row = StoredRecord {
             sealed_dek: local_seal::seal(&owner.local_key, &id, 1, &dek)
-                .map_err(|e| internal("sealing the data key", e))?,
+                .map_err(|e| CoreError::internal("sealing the data key", e))?,
             record_id: id.clone(),
             version: 1,
             manifest: manifest_bytes,
@@ -273,14 +263,16 @@ impl RecordService {
             ledger: None,
             ledger_problem: None,
         };
-        store.insert(&row).await.map_err(errors::store_error)?;
+        store.insert(&row).await?;
         if let Err(e) = store
             .registered(&id, 1, &meta.tx_hash.to_string(), meta.block_number)
             .await
         {
             // Not half adopted: the next pass tries again from the start.
-            let _ = store.delete(&id, 1).await;
-            return Err(errors::store_error(e));
+            if let Err(undo) = store.delete(&id, 1).await {
+                tracing::warn!(record = %id, error = undo.kind(), "a half-adopted record could not be removed; the next pass adopts it again");
+            }
+            return Err(e.into());
         }
         Ok(())
     }
@@ -307,7 +299,7 @@ async fn encrypt_for(
         move || SourceFile::open(&path)
     })
     .await
-    .map_err(|e| internal("reading the file", e))??;
+    .map_err(|e| CoreError::internal("reading the file", e))??;
     let record_id = pipeline::new_record_id();
     let dek = DataKey::generate(&mut OsRng);
     let out = store.temp_path(&format!("{record_id}.for-patient"));
@@ -330,9 +322,7 @@ async fn encrypt_for(
     match pipeline::seal_objects(&dek, &m, params, policy) {
         Ok((sealed, capsule)) => Ok((out, encrypted, sealed, capsule, record_id)),
         Err(e) => {
-            if let Err(io) = std::fs::remove_file(&out) {
-                tracing::debug!(error = %io, "a temporary file stays");
-            }
+            remove_partial(&out);
             Err(e)
         }
     }

@@ -8,19 +8,18 @@
 //! checked-in patients granted. Comparing decrypts them, so each is logged on the
 //! ledger first, like any opening.
 
-use medwallet_api::{UserError, Verdict, VerifyArgs, VerifyOutcome};
+use medwallet_api::{Verdict, VerifyArgs, VerifyOutcome};
 use medwallet_ledger::{Address, Bytes, EventFilter, LedgerEvent, LoggedEvent, B256};
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::{capsule, manifest, IpfsNode};
 use url::Url;
 
+use crate::error::{Answer, CoreError, FrontDeskError, Task};
 use crate::inbox::{find, ledger_error, Holder};
 use crate::ledger::directory;
 use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
 use crate::records::{inspect, RecordService, MAX_VIEW_SIZE};
 use crate::session::Owner;
-use crate::words::{self as errors, internal, node_error};
-use crate::Answer;
 
 /// One registration on the ledger: a record version's manifest and capsule.
 struct Registration {
@@ -235,15 +234,12 @@ impl RecordService {
         ledger: &LedgerTarget,
         args: &VerifyArgs,
     ) -> Answer<Verdict> {
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "Verification reads the ledger: check it in Settings.",
-            )
-        })?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::Verify))?;
         let events = directory::events(&conn.node, conn.contract, &EventFilter::All)
             .await
-            .map_err(|e| ledger_error(&e))?;
+            .map_err(ledger_error)?;
         let all = registrations(&events);
         let cid_text = args.cid.as_deref().map(str::trim).filter(|c| !c.is_empty());
         let path = args
@@ -253,11 +249,9 @@ impl RecordService {
             .filter(|p| !p.is_empty());
         match (cid_text, path) {
             (Some(text), None) => {
-                let cid: Cid = text.parse().map_err(|e| {
-                    UserError::new(
-                        format!("\"{text}\" is not a CID: {e}."),
-                        "Copy the CID again (it starts with bafy…), or choose the file instead.",
-                    )
+                let cid: Cid = text.parse().map_err(|source| FrontDeskError::NotACid {
+                    text: text.to_owned(),
+                    source,
                 })?;
                 Ok(by_cid(&all, &cid).unwrap_or_else(|| {
                     unknown(
@@ -267,10 +261,7 @@ impl RecordService {
                 }))
             }
             (None, Some(path)) => self.verify_file(owner, ipfs, &conn, &all, path).await,
-            _ => Err(UserError::new(
-                "Give either a CID or a file to verify.",
-                "Paste a CID, or choose or drop a file.",
-            )),
+            _ => Err(FrontDeskError::CidOrFile.into()),
         }
     }
 
@@ -284,19 +275,12 @@ impl RecordService {
     ) -> Answer<Verdict> {
         let source = std::path::PathBuf::from(path);
         let size = std::fs::metadata(&source)
-            .map_err(|e| inspect::unreadable(&source, &e))?
+            .map_err(|e| inspect::unreadable(&source, e))?
             .len();
         if size > MAX_VIEW_SIZE {
-            return Err(UserError::new(
-                format!(
-                    "{} is larger than {} MiB to verify here.",
-                    source.display(),
-                    MAX_VIEW_SIZE >> 20
-                ),
-                "Verify it by its CID instead.",
-            ));
+            return Err(FrontDeskError::TooLargeToVerify { path: source }.into());
         }
-        let bytes = std::fs::read(&source).map_err(|e| inspect::unreadable(&source, &e))?;
+        let bytes = std::fs::read(&source).map_err(|e| inspect::unreadable(&source, e))?;
         if let Some(v) = by_cid(all, &cid_of(&bytes)) {
             return Ok(v);
         }
@@ -333,32 +317,32 @@ impl RecordService {
         name: &str,
     ) -> Answer<Verdict> {
         let store = self.store(&owner.wallet_id).await?;
-        let rows = store.check_ins().await.map_err(errors::store_error)?;
+        let rows = store.check_ins().await?;
         let now = now_unix().max(chain_time(&conn.node).await);
-        let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+        let node = IpfsNode::new(ipfs)?;
         let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         let mut resembling = None;
         for row in rows.iter().filter(|r| r.expires_at > now) {
             let check_in = self.unseal_check_in(owner, row)?;
             let keys = check_in
                 .keys()
-                .map_err(|e| internal("the check-in's keys", e))?;
+                .map_err(|e| CoreError::internal("the check-in's keys", e))?;
             let code: Address = row
                 .code_address
                 .parse()
-                .map_err(|_| internal("the check-in's address", &row.code_address))?;
+                .map_err(|_| CoreError::internal("the check-in's address", &row.code_address))?;
             let holder = Holder {
                 address: code,
                 hpke_secret: keys.x25519_secret(),
             };
             let found = find(&conn.node, conn.contract, code)
                 .await
-                .map_err(|e| ledger_error(&e))?;
+                .map_err(ledger_error)?;
             let mut issued = std::collections::HashMap::new();
             let patient: Address = row
                 .patient
                 .parse()
-                .map_err(|_| internal("the patient's address", &row.patient))?;
+                .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
             for share in found
                 .shares
                 .iter()
@@ -401,7 +385,7 @@ impl RecordService {
                 conn.client
                     .log_check_in_access(record_id, version, code)
                     .await
-                    .map_err(|e| UserError::new(directory::words(&e), "The comparison opens the record, and an opening is logged first; try again when the ledger answers."))?;
+                    .map_err(|e| CoreError::from(e).during(Task::Compare))?;
                 let (plain, _) = self
                     .decrypt_resolved(owner, &node, &r, &record_id.to_string(), true)
                     .await?;

@@ -2,17 +2,16 @@
 //! events, and this wallet's own publications (sent once per contract).
 
 use medwallet_abe::PublicParams;
-use medwallet_api::UserError;
 use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, B256};
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::IpfsNode;
 use medwallet_vault::Role;
 
-use super::{ledger_words, StepFailure as Failure};
+use super::StepFailure as Failure;
+use crate::error::{Alteration, Answer, CoreError, Part, SharingError};
 use crate::records::{SharedBuffer, MAX_SMALL_OBJECT};
 use crate::session::Owner;
 use crate::store::RecordStore;
-use crate::words::{self as errors, node_error};
 
 pub(crate) use super::{connect, events, Connected};
 
@@ -83,7 +82,7 @@ pub(crate) async fn publish_self(
                 role_number(owner.role),
             )
             .await
-            .map_err(|e| Failure::ledger(&e))?;
+            .map_err(Failure::ledger)?;
         store
             .set_published(&contract, "identity", &receipt.tx_hash.to_string())
             .await
@@ -99,7 +98,7 @@ pub(crate) async fn publish_self(
         let epoch = store.authority_epoch().await.map_err(Failure::store)?;
         let params = owner
             .authority_at(epoch)
-            .map_err(|e| Failure::waiting(e.message))?
+            .map_err(Failure::waiting)?
             .public_params()
             .to_bytes();
         let cid = put(ipfs, params).await?;
@@ -107,7 +106,7 @@ pub(crate) async fn publish_self(
             .client
             .publish_authority(&cid.to_bytes())
             .await
-            .map_err(|e| Failure::ledger(&e))?;
+            .map_err(Failure::ledger)?;
         store
             .set_published(&contract, "authority", &receipt.tx_hash.to_string())
             .await
@@ -118,39 +117,30 @@ pub(crate) async fn publish_self(
 
 /// Adds bytes to IPFS, checks the CID the node answers, and pins them.
 pub(crate) async fn put(ipfs: &url::Url, bytes: Vec<u8>) -> Result<Cid, Failure> {
-    let node = IpfsNode::new(ipfs).map_err(|e| Failure::ipfs(&e))?;
+    let node = IpfsNode::new(ipfs).map_err(Failure::ipfs)?;
     let expected = cid_of(&bytes);
-    let got = node.add_bytes(bytes).await.map_err(|e| Failure::ipfs(&e))?;
+    let got = node.add_bytes(bytes).await.map_err(Failure::ipfs)?;
     if got != expected {
-        return Err(Failure::waiting(format!(
-            "The IPFS node stored an object as {got}, not {expected}."
-        )));
+        return Err(Failure::waiting(CoreError::StoredAs {
+            part: None,
+            got: Box::new(got),
+            expected: Box::new(expected),
+        }));
     }
-    node.pin(&got).await.map_err(|e| Failure::ipfs(&e))?;
+    node.pin(&got).await.map_err(Failure::ipfs)?;
     Ok(got)
 }
 
-/// A ledger failure in words (shared with the registration step).
-pub(crate) fn words(e: &LedgerError) -> String {
-    ledger_words(e)
-}
-
 /// Fetches a small object (a capsule, manifest, key or parameters) and checks its CID.
-pub(crate) async fn fetch_small(
-    node: &IpfsNode,
-    cid: &Cid,
-    what: &str,
-) -> Result<Vec<u8>, UserError> {
+pub(crate) async fn fetch_small(node: &IpfsNode, cid: &Cid, part: Part) -> Answer<Vec<u8>> {
     let buffer = SharedBuffer::default();
-    node.cat_to(cid, buffer.clone(), MAX_SMALL_OBJECT)
-        .await
-        .map_err(|e| node_error(&e))?;
+    node.cat_to(cid, buffer.clone(), MAX_SMALL_OBJECT).await?;
     let bytes = buffer.take();
     let got = cid_of(&bytes);
     if &got != cid {
-        return Err(errors::altered(
-            what,
-            &format!("its bytes hash to {got}, not to {cid}"),
+        return Err(CoreError::altered(
+            part,
+            Alteration::HashNotAsked { got, asked: *cid },
         ));
     }
     Ok(bytes)
@@ -165,7 +155,7 @@ pub(crate) async fn authority_cid(
 ) -> Result<Option<Cid>, Failure> {
     let events = events(node, contract, &EventFilter::Wallet(authority))
         .await
-        .map_err(|e| Failure::ledger(&e))?;
+        .map_err(Failure::ledger)?;
     events
         .iter()
         .rev()
@@ -177,8 +167,8 @@ pub(crate) async fn authority_cid(
             _ => None,
         })
         .map(|cid| {
-            Cid::from_bytes(&cid).map_err(|e| {
-                Failure::waiting(format!("{authority} published an unreadable CID: {e}."))
+            Cid::from_bytes(&cid).map_err(|source| {
+                Failure::waiting(SharingError::PublishedCidUnreadable { authority, source })
             })
         })
         .transpose()
@@ -195,14 +185,11 @@ pub(crate) async fn authority_params(
     let Some(cid) = authority_cid(node, contract, authority).await? else {
         return Ok(None);
     };
-    let ipfs = IpfsNode::new(ipfs).map_err(|e| Failure::ipfs(&e))?;
-    let bytes = fetch_small(&ipfs, &cid, "authority parameters")
+    let ipfs = IpfsNode::new(ipfs).map_err(Failure::ipfs)?;
+    let bytes = fetch_small(&ipfs, &cid, Part::AuthorityParameters)
         .await
-        .map_err(|e| Failure::waiting(e.message))?;
-    PublicParams::from_bytes(&bytes).map_err(|e| {
-        Failure::waiting(format!(
-            "The parameters {authority} published are unusable: {e}."
-        ))
-    })?;
+        .map_err(Failure::waiting)?;
+    PublicParams::from_bytes(&bytes)
+        .map_err(|source| Failure::waiting(SharingError::ParamsUnusable { authority, source }))?;
     Ok(Some(bytes))
 }

@@ -8,19 +8,16 @@
 
 pub(crate) mod directory;
 
-use medwallet_api::UserError;
 use medwallet_ledger::{
     Address, EventFilter, LedgerClient, LedgerError, LedgerNode, LoggedEvent, PrivateKeySigner,
     B256,
 };
 use medwallet_records::IpfsError;
-
-use crate::store::StoreError;
-use crate::words::internal;
-use crate::Answer;
 use url::Url;
 
+use crate::error::{Answer, CoreError, Task};
 use crate::session::Owner;
+use crate::store::StoreError;
 
 /// Where the ledger is: the node and, once deployed, the contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +33,12 @@ pub struct LedgerTarget {
 impl LedgerTarget {
     /// From the settings' strings. An address that does not parse counts as none (the
     /// settings page refuses such addresses before they are saved).
-    pub fn from_settings(settings: &medwallet_api::NodeSettings) -> Result<Self, String> {
-        let url = Url::parse(settings.ledger_url.trim()).map_err(|e| {
-            format!(
-                "The ledger node URL {} is not valid ({e}); correct it in Settings.",
-                settings.ledger_url
-            )
-        })?;
+    pub fn from_settings(settings: &medwallet_api::NodeSettings) -> Answer<Self> {
+        let url =
+            Url::parse(settings.ledger_url.trim()).map_err(|source| CoreError::BadLedgerUrl {
+                url: settings.ledger_url.clone(),
+                source,
+            })?;
         let contract = settings
             .contract_address
             .as_deref()
@@ -58,77 +54,75 @@ impl LedgerTarget {
 }
 
 impl LedgerTarget {
-    /// The chain the node is on, or why it cannot say (in words).
-    pub async fn chain_id(&self) -> Result<u64, String> {
+    /// The chain the node is on, or why it cannot say.
+    pub async fn chain_id(&self) -> Answer<u64> {
         LedgerNode::new(&self.url)
             .status()
             .await
             .map(|s| s.chain_id)
-            .map_err(|e| sentence(&e.to_string()))
+            .map_err(|e| CoreError::ChainUnknown(Box::new(e)))
     }
 }
 
-/// Why a queued step (an upload, a registration, a grant) waits, and whether the node itself failed (then the rest of the
-/// outbox waits for the next pass instead of trying each entry).
+/// Why a queued step (an upload, a registration, a grant) waits, and whether the node
+/// itself failed (then the rest of the outbox waits for the next pass instead of trying
+/// each entry). Its [`reason`](StepFailure::reason) is kept with the step as data.
 #[derive(Debug)]
 pub(crate) struct StepFailure {
-    pub reason: String,
+    pub error: CoreError,
     pub node_down: bool,
 }
 
 impl StepFailure {
     /// A step that waits for a reason other than a node.
-    pub(crate) fn waiting(reason: impl Into<String>) -> Self {
+    pub(crate) fn waiting(error: impl Into<CoreError>) -> Self {
         Self {
-            reason: reason.into(),
+            error: error.into(),
             node_down: false,
         }
     }
 
-    /// A ledger failure in words; the node counts as down when it does not answer, or
-    /// answers as something else than our contract on the expected chain.
-    pub(crate) fn ledger(e: &LedgerError) -> Self {
+    /// A step that waits, its reason told with the failure's advice (as the Shared page
+    /// shows it).
+    pub(crate) fn explained(error: impl Into<CoreError>) -> Self {
+        Self::waiting(CoreError::Explained(Box::new(error.into())))
+    }
+
+    /// A ledger failure; the node counts as down when it does not answer, or answers as
+    /// something else than our contract on the expected chain.
+    pub(crate) fn ledger(e: LedgerError) -> Self {
+        let error = CoreError::from(e);
         Self {
-            reason: ledger_words(e),
-            node_down: matches!(
-                e,
-                LedgerError::Unreachable { .. }
-                    | LedgerError::NotEvm { .. }
-                    | LedgerError::WrongChain { .. }
-                    | LedgerError::NoContract { .. }
-                    | LedgerError::ForeignContract { .. }
-            ),
+            node_down: error.node_down(),
+            error,
         }
     }
-}
 
-/// A ledger failure in words, ending with what happens next.
-pub(crate) fn ledger_words(e: &LedgerError) -> String {
-    match e {
-        LedgerError::Unreachable { url, .. } => format!(
-            "The ledger node at {url} does not answer; the transaction is kept and sent when it is back."
-        ),
-        LedgerError::WrongChain { .. }
-        | LedgerError::NoContract { .. }
-        | LedgerError::ForeignContract { .. } => sentence(&e.to_string()),
-        other => format!("{} It is tried again later.", sentence(&other.to_string())),
+    /// An IPFS failure, told with its advice; the node counts as down when it does not
+    /// answer.
+    pub(crate) fn ipfs(e: IpfsError) -> Self {
+        let error = CoreError::Explained(Box::new(e.into()));
+        Self {
+            node_down: error.node_down(),
+            error,
+        }
+    }
+
+    /// A records database failure.
+    pub(crate) fn store(e: StoreError) -> Self {
+        Self::waiting(e)
+    }
+
+    /// Why the step waits, in words, as its row keeps it.
+    pub(crate) fn reason(&self) -> String {
+        crate::words::reason(&self.error)
+    }
+
+    /// The failure, inside the use case `task` (which says what to do next).
+    pub(crate) fn during(self, task: Task) -> CoreError {
+        self.error.during(task)
     }
 }
-
-fn sentence(s: &str) -> String {
-    let mut c = s.chars();
-    let mut out = match c.next() {
-        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    };
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
-}
-
-/// The reason shown while no contract is configured.
-pub(crate) const NO_CONTRACT: &str = "No ledger contract is set: the record is registered once the contract address is saved in Settings.";
 
 /// A connection to the contract, signing as the owner.
 pub(crate) struct Connected {
@@ -145,20 +139,23 @@ pub(crate) async fn connect(
 ) -> Result<Connected, StepFailure> {
     let contract = target
         .contract
-        .ok_or_else(|| StepFailure::waiting(NO_CONTRACT))?;
+        .ok_or_else(|| StepFailure::waiting(CoreError::NoContract))?;
     let node = LedgerNode::new(&target.url);
     if let Some(chain_id) = target.chain_id {
         node.check_chain(chain_id, contract)
             .await
-            .map_err(|e| StepFailure::ledger(&e))?;
+            .map_err(StepFailure::ledger)?;
     }
-    let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..])
-        .map_err(|e| StepFailure::waiting(format!("The wallet's ledger key is unusable ({e}).")))?;
+    let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..]).map_err(|e| {
+        StepFailure::waiting(CoreError::LedgerKeyUnusable {
+            detail: e.to_string(),
+        })
+    })?;
     let me = signer.address();
     let client = node
         .client(signer, contract)
         .await
-        .map_err(|e| StepFailure::ledger(&e))?;
+        .map_err(StepFailure::ledger)?;
     Ok(Connected {
         node,
         client,
@@ -177,27 +174,6 @@ pub(crate) async fn events(
     Ok(node.fetch_events(contract, 0, head, filter).await?.events)
 }
 
-impl StepFailure {
-    pub(crate) fn ipfs(e: &IpfsError) -> Self {
-        let words = crate::words::node_error(e);
-        Self {
-            reason: match words.hint {
-                Some(hint) => format!("{} {hint}", words.message),
-                None => words.message,
-            },
-            node_down: matches!(e, IpfsError::Unreachable { .. }),
-        }
-    }
-
-    pub(crate) fn store(e: StoreError) -> Self {
-        Self::waiting(crate::words::store_error(e).message)
-    }
-
-    pub(crate) fn user(e: UserError) -> Self {
-        Self::waiting(e.message)
-    }
-}
-
 // Addresses, ids and the chain's clock, as every room reads them.
 
 /// Reads a person's address: `0x` and 40 hex digits; mixed case must be the EIP-55
@@ -207,20 +183,14 @@ pub(crate) fn parse_address(text: &str) -> Answer<Address> {
     let hex_part = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"));
     let valid = hex_part.is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()));
     let Some(hex_part) = hex_part.filter(|_| valid) else {
-        return Err(UserError::new(
-            format!("\"{t}\" is not a ledger address."),
-            "An address is 0x followed by 40 hexadecimal digits; copy it from the person's Keys page.",
-        ));
+        return Err(CoreError::BadAddress { text: t.to_owned() });
     };
-    let bytes = hex::decode(hex_part).map_err(|e| internal("reading an address", e))?;
+    let bytes = hex::decode(hex_part).map_err(|e| CoreError::internal("reading an address", e))?;
     let checksummed = medwallet_vault::eip55(&bytes);
     let mixed = hex_part.bytes().any(|b| b.is_ascii_lowercase())
         && hex_part.bytes().any(|b| b.is_ascii_uppercase());
     if mixed && checksummed != format!("0x{hex_part}") {
-        return Err(UserError::new(
-            format!("The address {t} has a checksum error: a letter was changed."),
-            "Copy the address again from the person's Keys page.",
-        ));
+        return Err(CoreError::AddressChecksum { text: t.to_owned() });
     }
     Ok(Address::from_slice(&bytes))
 }
@@ -232,20 +202,9 @@ pub(crate) fn id_attribute(address: &str) -> String {
 
 /// A record id as the contract keys it.
 pub(crate) fn b256(record_id: &str) -> Answer<B256> {
-    record_id.parse().map_err(|_| {
-        UserError::new(
-            format!("{record_id} is not a record id."),
-            "Pick the record again from the list.",
-        )
+    record_id.parse().map_err(|_| CoreError::BadRecordId {
+        text: record_id.to_owned(),
     })
-}
-
-/// Why nothing can be encrypted for an address: it published no keys.
-pub(crate) fn not_published(address: &Address) -> UserError {
-    UserError::new(
-        format!("{address} has not published its keys on this ledger, so nothing can be encrypted for it."),
-        "Ask that person to open medwallet with the same ledger (Settings: the same node and contract) and unlock their wallet once: their keys are published then. Then share again.",
-    )
 }
 
 /// This device's clock, in Unix seconds.
@@ -275,15 +234,22 @@ mod tests {
 
     #[test]
     fn reasons_are_sentences_with_a_next_step() {
-        let down = ledger_words(&LedgerError::Unreachable {
+        let down = StepFailure::ledger(LedgerError::Unreachable {
             url: "http://127.0.0.1:1/".into(),
             detail: "refused".into(),
         });
+        assert!(down.node_down);
+        let down = down.reason();
         assert!(down.starts_with("The ledger node") && down.contains("sent when it is back"));
-        let missing = ledger_words(&LedgerError::NoContract {
+        let missing = StepFailure::ledger(LedgerError::NoContract {
             address: "0x11".into(),
         });
+        assert!(missing.node_down);
+        let missing = missing.reason();
         assert!(missing.starts_with("There is no contract") && missing.ends_with('.'));
+        let refused = StepFailure::ledger(LedgerError::Signer("bad".into()));
+        assert!(!refused.node_down);
+        assert!(refused.reason().ends_with("It is tried again later."));
     }
 
     #[test]
@@ -295,11 +261,13 @@ mod tests {
         })
         .unwrap();
         assert_eq!(t.contract, None);
-        assert!(LedgerTarget::from_settings(&medwallet_api::NodeSettings {
-            ipfs_url: String::new(),
-            ledger_url: "not a url".into(),
-            contract_address: None,
-        })
-        .is_err());
+        assert!(matches!(
+            LedgerTarget::from_settings(&medwallet_api::NodeSettings {
+                ipfs_url: String::new(),
+                ledger_url: "not a url".into(),
+                contract_address: None,
+            }),
+            Err(CoreError::BadLedgerUrl { url, .. }) if url == "not a url"
+        ));
     }
 }

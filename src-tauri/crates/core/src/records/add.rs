@@ -16,18 +16,17 @@ use std::sync::Arc;
 
 use medwallet_abe::rand_core::OsRng;
 use medwallet_abe::DataKey;
-use medwallet_api::{AddProgress, AddStage, Inspection, RecordMetadata, RecordSummary, UserError};
+use medwallet_api::{AddProgress, AddStage, Inspection, RecordMetadata, RecordSummary};
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::IpfsNode;
 
 use super::outbox::{backoff_until, Upload, UploadFailure};
 use super::pipeline::{self, SourceFile};
 use super::{inspect, lock, Progress, RecordService};
+use crate::error::{Answer, CoreError, RecordsError};
 use crate::ledger::LedgerTarget;
 use crate::session::Owner;
 use crate::store::{self, local_seal, Object, RecordStore, State, Step, StoredRecord};
-use crate::words::{self, internal};
-use crate::Answer;
 
 impl RecordService {
     /// Checks files before adding them and proposes metadata.
@@ -66,7 +65,7 @@ impl RecordService {
         {
             let mut jobs = lock(&self.jobs);
             if jobs.contains_key(job_id) {
-                return Err(internal("job id in use", job_id));
+                return Err(CoreError::internal("job id in use", job_id));
             }
             jobs.insert(job_id.to_owned(), cancel.clone());
         }
@@ -98,16 +97,13 @@ impl RecordService {
             move || SourceFile::open(&path)
         })
         .await
-        .map_err(|e| internal("reading the file", e))??;
+        .map_err(|e| CoreError::internal("reading the file", e))??;
 
         let record_id = pipeline::new_record_id();
         let version = 1u32;
         let dek = DataKey::generate(&mut OsRng);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        store
-            .begin_add(&record_id, &now)
-            .await
-            .map_err(words::store_error)?;
+        store.begin_add(&record_id, &now).await?;
 
         // Phase 1: encrypt. Any failure from here to the insert removes what was written.
         let sealed = seal_new_record(
@@ -130,7 +126,7 @@ impl RecordService {
         };
         if let Err(e) = store.insert(&row).await {
             abandon(&store, &record_id, version).await;
-            return Err(words::store_error(e));
+            return Err(e.into());
         }
         tracing::info!(record = %record_id, size = source.size, "record encrypted on this device");
 
@@ -162,16 +158,19 @@ impl RecordService {
                     tracing::warn!(record = %record_id, error = %e, "a cancelled record could not be removed; the next start sweeps it");
                 }
                 unpin_quietly(job.ipfs, &row).await;
-                return Err(cancelled(&source.file_name));
+                return Err(RecordsError::Cancelled {
+                    file_name: Some(source.file_name.clone()),
+                }
+                .into());
             }
             Err(UploadFailure::Node(problem)) => {
-                tracing::info!(record = %record_id, "upload queued: the IPFS node failed");
+                tracing::info!(record = %record_id, error = problem.kind(), "upload queued: the IPFS node failed");
                 if let Err(e) = store
                     .step_failed(
                         Step::Upload,
                         &record_id,
                         version,
-                        &problem,
+                        &crate::words::reason(&problem),
                         backoff_until(0),
                     )
                     .await
@@ -188,9 +187,8 @@ impl RecordService {
         }
         let row = store
             .latest(&record_id)
-            .await
-            .map_err(words::store_error)?
-            .ok_or_else(|| internal("the new record", "missing after insert"))?;
+            .await?
+            .ok_or_else(|| CoreError::internal("the new record", "missing after insert"))?;
         self.summary(owner, &row)
     }
 }
@@ -242,7 +240,7 @@ async fn seal_new_record(
         record_id: record_id.to_owned(),
         version,
         sealed_dek: local_seal::seal(&owner.local_key, record_id, version, dek)
-            .map_err(|e| internal("sealing the data key", e))?,
+            .map_err(|e| CoreError::internal("sealing the data key", e))?,
         content_cid: encrypted.cid.to_string(),
         manifest_cid: cid_of(&manifest_bytes).to_string(),
         capsule_cid: cid_of(&capsule_bytes).to_string(),
@@ -265,7 +263,7 @@ pub(crate) fn write_small_objects(
 ) -> Answer<()> {
     for (object, bytes) in [(Object::Manifest, manifest), (Object::Capsule, capsule)] {
         let path = store.object_path(record_id, version, object);
-        store::write_atomically(&path, bytes).map_err(|e| words::disk_error(&path, &e))?;
+        store::write_atomically(&path, bytes).map_err(|e| CoreError::disk(&path, e))?;
     }
     Ok(())
 }
@@ -290,11 +288,4 @@ async fn unpin_quietly(ipfs: &url::Url, row: &StoredRecord) {
             }
         }
     }
-}
-
-fn cancelled(file_name: &str) -> UserError {
-    UserError::new(
-        format!("Adding {file_name} was cancelled."),
-        "Nothing of it was kept; add it again when you want.",
-    )
 }

@@ -3,9 +3,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use medwallet_api::{
-    Category, ContentKind, FileDraft, Inspection, RecordMetadata, RefusedFile, UserError,
-};
+use medwallet_api::{Category, ContentKind, FileDraft, Inspection, RecordMetadata, RefusedFile};
+
+use crate::error::{CoreError, RecordsError};
 
 /// How much of a file is read to tell its kind.
 const SNIFF_LEN: usize = 4096;
@@ -18,57 +18,37 @@ pub fn inspect(paths: &[String], author: &str) -> Inspection {
             Ok(draft) => out.drafts.push(draft),
             Err(error) => out.refused.push(RefusedFile {
                 path: path.clone(),
-                error,
+                error: error.into(),
             }),
         }
     }
     out
 }
 
-/// Why a file cannot be read, in words.
-pub fn unreadable(path: &Path, error: &std::io::Error) -> UserError {
-    let shown = path.display();
-    match error.kind() {
-        std::io::ErrorKind::NotFound => UserError::new(
-            format!("The file {shown} does not exist (any more)."),
-            "Check the path, or choose the file again.",
-        ),
-        std::io::ErrorKind::PermissionDenied => UserError::new(
-            format!("medwallet may not read {shown} (permission denied)."),
-            "Check the file's permissions, or copy it somewhere you can read it.",
-        ),
-        _ => UserError::new(
-            format!("{shown} cannot be read: {error}."),
-            "Check that the file and its disk are still there, then try again.",
-        ),
+/// A file the user chose that cannot be read.
+pub(crate) fn unreadable(path: &Path, source: std::io::Error) -> CoreError {
+    CoreError::FileUnreadable {
+        path: path.to_owned(),
+        source,
     }
 }
 
-fn draft(path: &str, author: &str) -> Result<FileDraft, UserError> {
+fn draft(path: &str, author: &str) -> Result<FileDraft, CoreError> {
     let p = Path::new(path.trim());
     if path.trim().is_empty() {
-        return Err(UserError::new(
-            "No file was given.",
-            "Type or paste the full path of a file, or choose it with Add records….",
-        ));
+        return Err(RecordsError::NoFile.into());
     }
-    let meta = std::fs::metadata(p).map_err(|e| unreadable(p, &e))?;
+    let meta = std::fs::metadata(p).map_err(|e| unreadable(p, e))?;
     if meta.is_dir() {
-        return Err(UserError::new(
-            format!("{} is a folder, not a file.", p.display()),
-            "Choose the files inside it.",
-        ));
+        return Err(RecordsError::IsFolder { path: p.to_owned() }.into());
     }
     if meta.len() == 0 {
-        return Err(UserError::new(
-            format!("{} is empty (0 bytes).", p.display()),
-            "Choose the file that holds the record; an empty file has nothing to keep.",
-        ));
+        return Err(RecordsError::EmptyFile { path: p.to_owned() }.into());
     }
     let mut head = Vec::with_capacity(SNIFF_LEN);
     std::fs::File::open(p)
         .and_then(|f| f.take(SNIFF_LEN as u64).read_to_end(&mut head))
-        .map_err(|e| unreadable(p, &e))?;
+        .map_err(|e| unreadable(p, e))?;
     let file_name = p
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -138,32 +118,23 @@ fn guess_category(kind: ContentKind, file_name: &str) -> Category {
 }
 
 /// Checks metadata the user set; answers it cleaned up.
-pub fn validate(metadata: &RecordMetadata) -> Result<RecordMetadata, UserError> {
+pub fn validate(metadata: &RecordMetadata) -> Result<RecordMetadata, CoreError> {
     let title = metadata.title.trim();
     if title.is_empty() {
-        return Err(UserError::new(
-            "The record needs a title.",
-            "Give it a title you will recognise, such as \"Blood test, March\".",
-        ));
+        return Err(RecordsError::NoTitle.into());
     }
     if title.chars().count() > 200 {
-        return Err(UserError::new(
-            "The title is longer than 200 characters.",
-            "Shorten it; details belong in the file itself.",
-        ));
+        return Err(RecordsError::TitleTooLong.into());
     }
     if chrono::NaiveDate::parse_from_str(&metadata.date, "%Y-%m-%d").is_err() {
-        return Err(UserError::new(
-            format!("\"{}\" is not a date.", metadata.date),
-            "Use the date picker, or write it as YYYY-MM-DD.",
-        ));
+        return Err(RecordsError::NotADate {
+            text: metadata.date.clone(),
+        }
+        .into());
     }
     let author = metadata.author.trim();
     if author.chars().count() > 200 {
-        return Err(UserError::new(
-            "The author is longer than 200 characters.",
-            "Shorten it.",
-        ));
+        return Err(RecordsError::AuthorTooLong.into());
     }
     Ok(RecordMetadata {
         title: title.to_owned(),
@@ -208,14 +179,36 @@ mod tests {
         assert_eq!(draft.metadata.category, Category::LabResult);
         assert_eq!(draft.metadata.author, "Ada");
         assert_eq!(draft.size, 18);
-        let messages: Vec<&str> = out
+        // Each refusal is named as data...
+        assert!(matches!(
+            super::draft(&paths[0], "Ada"),
+            Err(CoreError::Records(RecordsError::EmptyFile { path })) if path == empty
+        ));
+        assert!(matches!(
+            super::draft(&paths[1], "Ada"),
+            Err(CoreError::FileUnreadable { path, source })
+                if path == dir.path().join("gone.pdf") && source.kind() == std::io::ErrorKind::NotFound
+        ));
+        assert!(matches!(
+            super::draft(&paths[2], "Ada"),
+            Err(CoreError::Records(RecordsError::IsFolder { path })) if path == dir.path()
+        ));
+        assert!(matches!(
+            super::draft(" ", "Ada"),
+            Err(CoreError::Records(RecordsError::NoFile))
+        ));
+        // ...and the inspection, an IPC answer, carries its words for each path.
+        let refused: Vec<(&str, &str)> = out
             .refused
             .iter()
-            .map(|r| r.error.message.as_str())
+            .map(|r| (r.path.as_str(), r.error.message.as_str()))
             .collect();
-        assert!(messages[0].contains("is empty (0 bytes)"), "{messages:?}");
-        assert!(messages[1].contains("does not exist"), "{messages:?}");
-        assert!(messages[2].contains("is a folder"), "{messages:?}");
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        assert_eq!(refused[0].0, paths[0]);
+        assert!(refused[0].1.contains("is empty (0 bytes)"), "{refused:?}");
+        assert!(refused[1].1.contains("does not exist"), "{refused:?}");
+        assert!(refused[2].1.contains("is a folder"), "{refused:?}");
+        assert!(out.refused.iter().all(|r| r.error.hint.is_some()));
     }
 
     #[test]
@@ -229,12 +222,15 @@ mod tests {
         assert_eq!(validate(&ok).unwrap().title, "Blood test");
         let mut bad = ok.clone();
         bad.title = " ".into();
-        assert!(validate(&bad).is_err());
+        assert!(matches!(
+            validate(&bad),
+            Err(CoreError::Records(RecordsError::NoTitle))
+        ));
         let mut bad = ok;
         bad.date = "01/03/2026".into();
-        assert!(validate(&bad)
-            .unwrap_err()
-            .message
-            .contains("is not a date"));
+        assert!(matches!(
+            validate(&bad),
+            Err(CoreError::Records(RecordsError::NotADate { text })) if text == "01/03/2026"
+        ));
     }
 }

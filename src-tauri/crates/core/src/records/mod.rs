@@ -26,19 +26,17 @@ use std::sync::{Arc, Mutex};
 
 use medwallet_api::{
     AddProgress, Category, ContentKind, LedgerMark, OpenedRecord, RecordStatus, RecordSummary,
-    RecordView, SavedCopy, UserError, Verification,
+    RecordView, SavedCopy, Verification,
 };
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::{capsule, manifest, stream, IpfsNode};
 use url::Url;
 
+use crate::error::{Alteration, Answer, CidRef, CoreError, Part, RecordsError};
 use crate::session::Owner;
 use crate::store::{local_seal, Object, RecordStore, State, StoredRecord};
-use crate::words::{self, internal};
-use crate::Answer;
 pub(crate) use add::write_small_objects;
 pub use inspect::inspect as inspect_files;
-use outbox::object_name;
 use pipeline::{decrypt_file, Sink};
 
 /// Plaintext larger than this is verified but not shown (save a copy instead).
@@ -82,11 +80,9 @@ impl RecordService {
             return Ok(store.clone());
         }
         if wallet_id.is_empty() || !wallet_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(internal("wallet id", wallet_id));
+            return Err(CoreError::internal("wallet id", wallet_id));
         }
-        let store = RecordStore::open(&self.dir.join(wallet_id))
-            .await
-            .map_err(words::store_error)?;
+        let store = RecordStore::open(&self.dir.join(wallet_id)).await?;
         stores.insert(wallet_id.to_owned(), store.clone());
         Ok(store)
     }
@@ -108,14 +104,14 @@ impl RecordService {
             .map(|r| (r.id.to_lowercase(), r.title))
             .collect();
         let store = self.store(&owner.wallet_id).await?;
-        let pending = store.pending_versions().await.map_err(words::store_error)?;
+        let pending = store.pending_versions().await?;
         Ok(crate::audit::AuditContext { titles, pending })
     }
 
     /// The owner's records, newest first.
     pub async fn list(&self, owner: &Owner) -> Answer<Vec<RecordSummary>> {
         let store = self.store(&owner.wallet_id).await?;
-        let rows = store.all().await.map_err(words::store_error)?;
+        let rows = store.all().await?;
         let mut latest: HashMap<&str, &StoredRecord> = HashMap::new();
         for row in &rows {
             let entry = latest.entry(&row.record_id).or_insert(row);
@@ -123,12 +119,7 @@ impl RecordService {
                 *entry = row;
             }
         }
-        let authors: HashMap<String, String> = store
-            .uploaded_by()
-            .await
-            .map_err(words::store_error)?
-            .into_iter()
-            .collect();
+        let authors: HashMap<String, String> = store.uploaded_by().await?.into_iter().collect();
         let mut out = Vec::with_capacity(latest.len());
         for row in &rows {
             if latest.get(row.record_id.as_str()).map(|r| r.version) == Some(row.version) {
@@ -147,9 +138,9 @@ impl RecordService {
             row.version,
             &row.sealed_dek,
         )
-        .map_err(|_| words::local_index_damaged(&row.record_id))?;
+        .map_err(|_| index_damaged(row))?;
         let m = manifest::open(&dek, &row.manifest, &row.record_id, row.version)
-            .map_err(|_| words::local_index_damaged(&row.record_id))?;
+            .map_err(|_| index_damaged(row))?;
         let uploading = lock(&self.uploading).contains(&(row.record_id.clone(), row.version));
         Ok(summary_of(&m, row, uploading))
     }
@@ -167,7 +158,7 @@ impl RecordService {
                 let mime = record.mime_type.clone();
                 tokio::task::spawn_blocking(move || medwallet_preview::render(&bytes, kind, &mime))
                     .await
-                    .map_err(|e| internal("rendering the record", e))?
+                    .map_err(|e| CoreError::internal("rendering the record", e))?
             }
             None => RecordView::SaveOnly {
                 reason: format!(
@@ -193,10 +184,7 @@ impl RecordService {
     ) -> Answer<SavedCopy> {
         let dest = PathBuf::from(dest.trim());
         if dest.as_os_str().is_empty() || dest.is_dir() {
-            return Err(UserError::new(
-                "Choose a file name to save the decrypted copy as.",
-                "Pick a folder and type a new file name.",
-            ));
+            return Err(RecordsError::NoCopyName.into());
         }
         let mut part = dest.clone().into_os_string();
         part.push(".medwallet-part");
@@ -207,8 +195,8 @@ impl RecordService {
         match result {
             Ok((_, m, _, _)) => {
                 std::fs::rename(&part, &dest).map_err(|e| {
-                    let _ = std::fs::remove_file(&part);
-                    words::disk_error(&dest, &e)
+                    remove_users_partial(&part);
+                    CoreError::disk(&dest, e)
                 })?;
                 Ok(SavedCopy {
                     path: dest.display().to_string(),
@@ -216,7 +204,7 @@ impl RecordService {
                 })
             }
             Err(e) => {
-                let _ = std::fs::remove_file(&part);
+                remove_users_partial(&part);
                 Err(e)
             }
         }
@@ -240,13 +228,9 @@ impl RecordService {
         let store = self.store(&owner.wallet_id).await?;
         let row = store
             .latest(record_id)
-            .await
-            .map_err(words::store_error)?
-            .ok_or_else(|| {
-                UserError::new(
-                    "This record is not in this wallet.",
-                    "Refresh the list; it may have been added to another wallet.",
-                )
+            .await?
+            .ok_or_else(|| RecordsError::NotInWallet {
+                record_id: record_id.to_owned(),
             })?;
         let local_dek = local_seal::open(
             &owner.local_key,
@@ -254,11 +238,9 @@ impl RecordService {
             row.version,
             &row.sealed_dek,
         )
-        .map_err(|_| words::local_index_damaged(&row.record_id))?;
+        .map_err(|_| index_damaged(&row))?;
         let source = match row.state {
-            State::OnIpfs => Source::Ipfs(Box::new(
-                IpfsNode::new(ipfs).map_err(|e| words::node_error(&e))?,
-            )),
+            State::OnIpfs => Source::Ipfs(Box::new(IpfsNode::new(ipfs)?)),
             State::Local => Source::Device,
         };
 
@@ -268,12 +250,9 @@ impl RecordService {
             .await?;
         let user_key = owner.own_key()?;
         let dek = capsule::unwrap(&user_key, &capsule_bytes, &row.record_id, row.version)
-            .map_err(words::capsule_error)?;
+            .map_err(CoreError::capsule)?;
         if dek != local_dek {
-            return Err(words::altered(
-                "capsule",
-                "it holds a different data key than the one this wallet sealed",
-            ));
+            return Err(CoreError::altered(Part::Capsule, Alteration::OtherDataKey));
         }
 
         // Manifest.
@@ -281,20 +260,25 @@ impl RecordService {
             .fetch_small(&store, &source, &row, Object::Manifest, &row.manifest_cid)
             .await?;
         let m = manifest::open(&dek, &manifest_bytes, &row.record_id, row.version)
-            .map_err(words::manifest_error)?;
+            .map_err(CoreError::manifest)?;
         if m.content_cid != row.content_cid {
-            return Err(words::altered(
-                "manifest",
-                "it names other content than the one registered",
+            return Err(CoreError::altered(
+                Part::Manifest,
+                Alteration::NamesOtherContent,
             ));
         }
 
         // Content: fetched as ciphertext (from IPFS into a temp file), then decrypted chunk by
         // chunk while its CID is recomputed.
-        let expected: Cid = row
-            .content_cid
-            .parse()
-            .map_err(|e| words::altered("record index", &format!("content CID: {e}")))?;
+        let expected: Cid = row.content_cid.parse().map_err(|source| {
+            CoreError::altered(
+                Part::RecordIndex,
+                Alteration::UnreadableCid {
+                    which: CidRef::Content,
+                    source,
+                },
+            )
+        })?;
         let (ciphertext, temp) = match &source {
             Source::Device => (
                 store.object_path(&row.record_id, row.version, Object::Content),
@@ -302,13 +286,12 @@ impl RecordService {
             ),
             Source::Ipfs(node) => {
                 let temp = store.temp_path(&format!("{}-v{}.fetch", row.record_id, row.version));
-                let file =
-                    std::fs::File::create(&temp).map_err(|e| words::disk_error(&temp, &e))?;
+                let file = std::fs::File::create(&temp).map_err(|e| CoreError::disk(&temp, e))?;
                 let max = stream::ciphertext_len(m.size);
                 let fetched = node.cat_to(&expected, file, max).await;
                 if let Err(e) = fetched {
-                    let _ = std::fs::remove_file(&temp);
-                    return Err(words::node_error(&e));
+                    remove_partial(&temp);
+                    return Err(e.into());
                 }
                 (temp.clone(), Some(temp))
             }
@@ -316,24 +299,21 @@ impl RecordService {
         let show = matches!(sink, Sink::Memory) && m.size <= MAX_VIEW_SIZE;
         let decrypted = decrypt_file(&dek, ciphertext, sink, show, m.size).await;
         if let Some(temp) = temp {
-            let _ = std::fs::remove_file(temp);
+            remove_partial(&temp);
         }
         let (result, memory) = decrypted?;
-        let decrypted = result.map_err(|e| words::stream_error(e, "content"))?;
+        let decrypted = result.map_err(|e| CoreError::stream(Part::Content, e))?;
         if decrypted.cid != expected {
-            return Err(words::altered(
-                "content",
-                &format!(
-                    "its bytes hash to {}, not to the registered {expected}",
-                    decrypted.cid
-                ),
+            return Err(CoreError::altered(
+                Part::Content,
+                Alteration::HashNotRegistered {
+                    got: decrypted.cid,
+                    registered: expected,
+                },
             ));
         }
         if decrypted.plaintext_len != m.size {
-            return Err(words::altered(
-                "content",
-                "its length differs from the manifest's",
-            ));
+            return Err(CoreError::altered(Part::Content, Alteration::LengthDiffers));
         }
         let verification = Verification {
             content_cid: row.content_cid.clone(),
@@ -357,27 +337,37 @@ impl RecordService {
         object: Object,
         cid: &str,
     ) -> Answer<Vec<u8>> {
-        let expected: Cid = cid
-            .parse()
-            .map_err(|e| words::altered("record index", &format!("CID {cid}: {e}")))?;
+        let expected: Cid = cid.parse().map_err(|source| {
+            CoreError::altered(
+                Part::RecordIndex,
+                Alteration::UnreadableCid {
+                    which: CidRef::Stored {
+                        cid: cid.to_owned(),
+                    },
+                    source,
+                },
+            )
+        })?;
         let bytes = match source {
             Source::Device => {
                 let path = store.object_path(&row.record_id, row.version, object);
-                std::fs::read(&path).map_err(|e| words::disk_error(&path, &e))?
+                std::fs::read(&path).map_err(|e| CoreError::disk(&path, e))?
             }
             Source::Ipfs(node) => {
                 let buffer = SharedBuffer::default();
                 node.cat_to(&expected, buffer.clone(), MAX_SMALL_OBJECT)
-                    .await
-                    .map_err(|e| words::node_error(&e))?;
+                    .await?;
                 buffer.take()
             }
         };
         let got = cid_of(&bytes);
         if got != expected {
-            return Err(words::altered(
-                object_name(object),
-                &format!("its bytes hash to {got}, not to the registered {expected}"),
+            return Err(CoreError::altered(
+                part_of(object),
+                Alteration::HashNotRegistered {
+                    got,
+                    registered: expected,
+                },
             ));
         }
         Ok(bytes)
@@ -387,6 +377,42 @@ impl RecordService {
 enum Source {
     Device,
     Ipfs(Box<IpfsNode>),
+}
+
+/// This device's index entry for `row` does not open with the wallet's key.
+pub(crate) fn index_damaged(row: &StoredRecord) -> CoreError {
+    CoreError::LocalIndexDamaged {
+        record_id: row.record_id.clone(),
+    }
+}
+
+/// Removes a partial or temporary file of the app's; one that stays is swept with the
+/// temp folder (or overwritten by the next attempt).
+pub(crate) fn remove_partial(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::debug!(path = %path.display(), error = %e, "a partial file stays");
+        }
+    }
+}
+
+/// Removes a partial copy where the user chose to save one; its path is the user's, so
+/// a failure is logged without it.
+fn remove_users_partial(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e.kind(), "a partial decrypted copy could not be removed");
+        }
+    }
+}
+
+/// The part a stored object is.
+pub(crate) fn part_of(object: Object) -> Part {
+    match object {
+        Object::Content => Part::Content,
+        Object::Manifest => Part::Manifest,
+        Object::Capsule => Part::Capsule,
+    }
 }
 
 /// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).

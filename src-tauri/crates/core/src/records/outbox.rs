@@ -18,20 +18,17 @@ use medwallet_records::cid::Cid;
 use medwallet_records::IpfsNode;
 use url::Url;
 
-use super::{lock, register, Progress, RecordService};
+use super::{lock, part_of, register, Progress, RecordService};
+use crate::error::{Answer, CoreError, RecordsError};
 use crate::ledger::{LedgerTarget, StepFailure};
 use crate::session::Owner;
-use crate::store::{self, Object, RecordStore, State, Step};
-use crate::words;
-use crate::Answer;
+use crate::store::{Object, RecordStore, State, Step};
 
 impl RecordService {
     /// Uploads one record version's objects, checks the CIDs, pins them, and marks it done.
     pub(crate) async fn upload(&self, job: &Upload<'_>) -> Result<(), UploadFailure> {
         let Some(_running) = Running::claim(&self.uploading, job.record_id, job.version) else {
-            return Err(UploadFailure::Node(
-                "An upload of this record is already running.".to_owned(),
-            ));
+            return Err(UploadFailure::Node(RecordsError::UploadRunning.into()));
         };
         self.upload_inner(job).await
     }
@@ -46,21 +43,20 @@ impl RecordService {
             progress,
             cancel,
         } = *job;
-        let node_problem =
-            |e: medwallet_records::IpfsError| UploadFailure::Node(words::node_error(&e).message);
+        let node_problem = |e: medwallet_records::IpfsError| UploadFailure::Node(e.into());
         let row = store
             .latest(record_id)
             .await
-            .map_err(|e| UploadFailure::Node(e.to_string()))?
+            .map_err(|e| UploadFailure::Node(e.into()))?
             .filter(|r| r.version == version)
-            .ok_or_else(|| UploadFailure::Node("The record is gone.".to_owned()))?;
+            .ok_or_else(|| UploadFailure::Node(RecordsError::VersionGone.into()))?;
         if row.state == State::OnIpfs {
             return Ok(());
         }
         let node = IpfsNode::new(ipfs).map_err(node_problem)?;
         let parse = |cid: &str| {
             cid.parse::<Cid>()
-                .map_err(|e| UploadFailure::Node(format!("A stored CID is unreadable: {e}.")))
+                .map_err(|e| UploadFailure::Node(CoreError::StoredCidUnreadable(e)))
         };
         let content_cid = parse(&row.content_cid)?;
         let manifest_cid = parse(&row.manifest_cid)?;
@@ -68,7 +64,7 @@ impl RecordService {
         let content_path = store.object_path(record_id, version, Object::Content);
         let total = std::fs::metadata(&content_path)
             .map(|m| m.len())
-            .map_err(|e| UploadFailure::Node(words::disk_error(&content_path, &e).message))?;
+            .map_err(|e| UploadFailure::Node(CoreError::disk(&content_path, e)))?;
         let (job, report) = (job_id.to_owned(), progress.clone());
         let send = move |done: u64| {
             report(AddProgress {
@@ -93,14 +89,15 @@ impl RecordService {
             (Object::Capsule, &capsule_cid),
         ] {
             let path = store.object_path(record_id, version, object);
-            let bytes = std::fs::read(&path)
-                .map_err(|e| UploadFailure::Node(words::disk_error(&path, &e).message))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| UploadFailure::Node(CoreError::disk(&path, e)))?;
             let got = node.add_bytes(bytes).await.map_err(node_problem)?;
             if &got != cid {
-                return Err(UploadFailure::Node(format!(
-                    "The IPFS node stored the {} as {got}, not {cid}.",
-                    object_name(object)
-                )));
+                return Err(UploadFailure::Node(CoreError::StoredAs {
+                    part: Some(part_of(object)),
+                    got: Box::new(got),
+                    expected: Box::new(*cid),
+                }));
             }
         }
         if cancel.load(Ordering::SeqCst) {
@@ -130,7 +127,7 @@ impl RecordService {
         store
             .uploaded(record_id, version)
             .await
-            .map_err(|e| UploadFailure::Node(e.to_string()))?;
+            .map_err(|e| UploadFailure::Node(e.into()))?;
         progress(AddProgress {
             job_id: job_id.to_owned(),
             stage: AddStage::Done,
@@ -152,10 +149,7 @@ impl RecordService {
         attempts: u32,
     ) -> Result<(), StepFailure> {
         let Some(_running) = Running::claim(&self.registering, record_id, version) else {
-            return Err(StepFailure {
-                reason: "A registration of this record is already running.".to_owned(),
-                node_down: false,
-            });
+            return Err(StepFailure::waiting(RecordsError::RegistrationRunning));
         };
         self.run_register_inner(store, owner, ledger, record_id, version, attempts)
             .await
@@ -170,10 +164,7 @@ impl RecordService {
         version: u32,
         attempts: u32,
     ) -> Result<(), StepFailure> {
-        let stored = |e: store::StoreError| StepFailure {
-            reason: words::store_error(e).message,
-            node_down: false,
-        };
+        let stored = StepFailure::store;
         let Some(row) = store
             .latest(record_id)
             .await
@@ -194,15 +185,19 @@ impl RecordService {
                 .await
                 .map_err(stored),
             Err(failure) => {
-                let _ = store
+                if let Err(e) = store
                     .step_failed(
                         Step::Register,
                         record_id,
                         version,
-                        &failure.reason,
+                        &failure.reason(),
                         backoff_until(attempts),
                     )
-                    .await;
+                    .await
+                {
+                    // The row keeps its old reason and time; the next pass tries again.
+                    tracing::warn!(record = %record_id, version, error = e.kind(), "the registration's retry time was not saved");
+                }
                 Err(failure)
             }
         }
@@ -223,8 +218,7 @@ impl RecordService {
         let now = chrono::Utc::now().timestamp();
         let due = store
             .due(Step::Upload, if force { None } else { Some(now) })
-            .await
-            .map_err(words::store_error)?;
+            .await?;
         let mut report = SyncReport::default();
         let quiet: Progress = Arc::new(|_| {});
         let never = Arc::new(AtomicBool::new(false));
@@ -242,7 +236,8 @@ impl RecordService {
                 Ok(()) => report.uploaded += 1,
                 Err(UploadFailure::Cancelled) => {}
                 Err(UploadFailure::Node(problem)) => {
-                    let _ = store
+                    let problem = crate::words::reason(&problem);
+                    if let Err(e) = store
                         .step_failed(
                             Step::Upload,
                             &item.record_id,
@@ -250,7 +245,11 @@ impl RecordService {
                             &problem,
                             backoff_until(item.attempts + 1),
                         )
-                        .await;
+                        .await
+                    {
+                        // The row keeps its old reason and time; the next pass tries again.
+                        tracing::warn!(record = %item.record_id, version = item.version, error = e.kind(), "the upload's retry time was not saved");
+                    }
                     report.problem = Some(problem);
                     // The node is failing: the rest waits for the next pass.
                     break;
@@ -260,8 +259,7 @@ impl RecordService {
         if let Some(owner) = owner.filter(|o| o.wallet_id == wallet_id) {
             let due = store
                 .due(Step::Register, if force { None } else { Some(now) })
-                .await
-                .map_err(words::store_error)?;
+                .await?;
             for item in due {
                 let outcome = self
                     .run_register(
@@ -275,7 +273,7 @@ impl RecordService {
                     .await;
                 if let Err(failure) = outcome {
                     if report.problem.is_none() {
-                        report.problem = Some(failure.reason);
+                        report.problem = Some(failure.reason());
                     }
                     if failure.node_down {
                         break;
@@ -283,10 +281,7 @@ impl RecordService {
                 }
             }
         }
-        report.waiting = store
-            .waiting(Step::Upload)
-            .await
-            .map_err(words::store_error)?;
+        report.waiting = store.waiting(Step::Upload).await?;
         Ok(report)
     }
 
@@ -299,7 +294,11 @@ impl RecordService {
         for entry in entries.flatten() {
             if entry.path().join("records.sqlite").exists() {
                 let id = entry.file_name().to_string_lossy().into_owned();
-                let _ = self.sync(&id, owner, ipfs, ledger, false).await;
+                // A failure is kept with its record (and shown in the window); the next
+                // pass tries again.
+                if let Err(e) = self.sync(&id, owner, ipfs, ledger, false).await {
+                    tracing::debug!(wallet = %id, error = e.kind(), "a wallet's outbox did not run");
+                }
             }
         }
     }
@@ -321,8 +320,8 @@ pub(crate) struct Upload<'a> {
 pub(crate) enum UploadFailure {
     /// The user cancelled the add.
     Cancelled,
-    /// The node failed, in words; the outbox tries again.
-    Node(String),
+    /// The node (or the disk) failed; the outbox tries again.
+    Node(CoreError),
 }
 
 /// A record version marked as being worked on in one of the service's in-flight sets;
@@ -351,14 +350,6 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         lock(self.set).remove(&self.key);
-    }
-}
-
-pub(crate) fn object_name(object: Object) -> &'static str {
-    match object {
-        Object::Content => "content",
-        Object::Manifest => "manifest",
-        Object::Capsule => "capsule",
     }
 }
 

@@ -14,13 +14,12 @@ use std::sync::Arc;
 
 use medwallet_abe::rand_core::{OsRng, RngCore};
 use medwallet_abe::{DataKey, Policy, PublicParams};
-use medwallet_api::{ContentKind, RecordMetadata, UserError};
+use medwallet_api::{ContentKind, RecordMetadata};
 use medwallet_records::{capsule, manifest, stream};
 
+use crate::error::{Answer, CoreError, Part, RecordsError};
 use crate::records::inspect;
 use crate::store::RecordStore;
-use crate::words::{self, internal};
-use crate::Answer;
 
 /// How many bytes of a file's start tell its kind (`medwallet_preview::sniff`).
 pub(crate) const SNIFF_LEN: usize = 4096;
@@ -47,19 +46,16 @@ impl SourceFile {
     /// Opens `path` (as the user typed or picked it) and sniffs its kind.
     pub(crate) fn open(path: &str) -> Answer<SourceFile> {
         let path = PathBuf::from(path.trim());
-        let mut file = std::fs::File::open(&path).map_err(|e| inspect::unreadable(&path, &e))?;
+        let mut file = std::fs::File::open(&path).map_err(|e| inspect::unreadable(&path, e))?;
         let size = file
             .metadata()
-            .map_err(|e| inspect::unreadable(&path, &e))?
+            .map_err(|e| inspect::unreadable(&path, e))?
             .len();
         if size == 0 {
-            return Err(UserError::new(
-                format!("{} is empty (0 bytes).", path.display()),
-                "Choose the file that holds the record; an empty file has nothing to keep.",
-            ));
+            return Err(RecordsError::EmptyFile { path }.into());
         }
         let mut head = vec![0u8; SNIFF_LEN];
-        let n = read_up_to(&mut file, &mut head).map_err(|e| inspect::unreadable(&path, &e))?;
+        let n = read_up_to(&mut file, &mut head).map_err(|e| inspect::unreadable(&path, e))?;
         head.truncate(n);
         let file_name = path
             .file_name()
@@ -91,8 +87,8 @@ pub(crate) async fn encrypt_file(
     let part = RecordStore::part_path(dest);
     let written = part.clone();
     let encrypted = tokio::task::spawn_blocking(move || {
-        let input = std::fs::File::open(&src).map_err(|e| inspect::unreadable(&src, &e))?;
-        let out = std::fs::File::create(&part).map_err(|e| words::disk_error(&part, &e))?;
+        let input = std::fs::File::open(&src).map_err(|e| inspect::unreadable(&src, e))?;
+        let out = std::fs::File::create(&part).map_err(|e| CoreError::disk(&part, e))?;
         let mut out = std::io::BufWriter::with_capacity(IO_BUFFER, out);
         let encrypted = stream::encrypt(
             &dek,
@@ -101,13 +97,13 @@ pub(crate) async fn encrypt_file(
             &mut progress,
             &cancel,
         )
-        .map_err(|e| words::encrypt_error(e, &src.display().to_string(), &part))?;
+        .map_err(|e| CoreError::encrypting(e, &src, &part))?;
         finish_file(out, &part)?;
-        std::fs::rename(&part, &done).map_err(|e| words::disk_error(&done, &e))?;
-        Ok::<_, UserError>(encrypted)
+        std::fs::rename(&part, &done).map_err(|e| CoreError::disk(&done, e))?;
+        Ok::<_, CoreError>(encrypted)
     })
     .await
-    .map_err(|e| internal("the encryption task", e))
+    .map_err(|e| CoreError::internal("the encryption task", e))
     .and_then(|r| r);
     let encrypted = match encrypted {
         Ok(encrypted) => encrypted,
@@ -118,10 +114,10 @@ pub(crate) async fn encrypt_file(
     };
     if encrypted.plaintext_len != source.size {
         remove_quietly(dest);
-        return Err(UserError::new(
-            format!("{} changed while it was being read.", source.path.display()),
-            "Wait until the program writing it has finished, then add it again.",
-        ));
+        return Err(RecordsError::FileChanged {
+            path: source.path.clone(),
+        }
+        .into());
     }
     Ok(encrypted)
 }
@@ -160,9 +156,10 @@ pub(crate) fn seal_objects(
     params: &PublicParams,
     policy: &Policy,
 ) -> Answer<(Vec<u8>, Vec<u8>)> {
-    let manifest_bytes = manifest::seal(dek, m).map_err(|e| internal("sealing the manifest", e))?;
+    let manifest_bytes =
+        manifest::seal(dek, m).map_err(|e| CoreError::internal("sealing the manifest", e))?;
     let capsule_bytes = capsule::wrap(params, policy, dek, &m.record_id, m.version)
-        .map_err(|e| internal("wrapping the data key", e))?;
+        .map_err(|e| CoreError::internal("wrapping the data key", e))?;
     Ok((manifest_bytes, capsule_bytes))
 }
 
@@ -185,11 +182,11 @@ pub(crate) async fn reencrypt_file(
     let written = part.clone();
     let result = tokio::task::spawn_blocking(move || {
         let pair = reencrypt(&old, &new, &src, &part)?;
-        std::fs::rename(&part, &dst).map_err(|e| words::disk_error(&dst, &e))?;
-        Ok::<_, UserError>(pair)
+        std::fs::rename(&part, &dst).map_err(|e| CoreError::disk(&dst, e))?;
+        Ok::<_, CoreError>(pair)
     })
     .await
-    .map_err(|e| internal("the re-encryption task", e))
+    .map_err(|e| CoreError::internal("the re-encryption task", e))
     .and_then(|r| r);
     if result.is_err() {
         remove_quietly(&written);
@@ -203,9 +200,9 @@ fn reencrypt(
     src: &Path,
     dst: &Path,
 ) -> Answer<(stream::Decrypted, stream::Encrypted)> {
-    let input = std::fs::File::open(src).map_err(|e| words::disk_error(src, &e))?;
-    let output = std::fs::File::create(dst).map_err(|e| words::disk_error(dst, &e))?;
-    let (reader, writer) = std::io::pipe().map_err(|e| internal("a pipe", e))?;
+    let input = std::fs::File::open(src).map_err(|e| CoreError::disk(src, e))?;
+    let output = std::fs::File::create(dst).map_err(|e| CoreError::disk(dst, e))?;
+    let (reader, writer) = std::io::pipe().map_err(|e| CoreError::internal("a pipe", e))?;
     let old = DataKey::from_bytes(*old.as_bytes());
     let decrypting = std::thread::spawn(move || {
         // `writer` is dropped when this returns, so the encrypting side sees the end.
@@ -220,10 +217,10 @@ fn reencrypt(
     let encrypted = stream::encrypt(new, reader, &mut out, &mut |_| {}, &never);
     let decrypted = decrypting
         .join()
-        .map_err(|_| internal("the decrypting thread", "panicked"))?;
+        .map_err(|_| CoreError::internal("the decrypting thread", "panicked"))?;
     // A decryption failure is the cause; the encryption then saw a broken pipe or a cut.
-    let decrypted = decrypted.map_err(|e| words::stream_error(e, "content"))?;
-    let encrypted = encrypted.map_err(|e| internal("re-encrypting", e))?;
+    let decrypted = decrypted.map_err(|e| CoreError::stream(Part::Content, e))?;
+    let encrypted = encrypted.map_err(|e| CoreError::internal("re-encrypting", e))?;
     finish_file(out, dst)?;
     Ok((decrypted, encrypted))
 }
@@ -249,7 +246,7 @@ pub(crate) async fn decrypt_file(
     let dek_copy = DataKey::from_bytes(*dek.as_bytes());
     tokio::task::spawn_blocking(move || {
         let input =
-            std::fs::File::open(&ciphertext).map_err(|e| words::disk_error(&ciphertext, &e))?;
+            std::fs::File::open(&ciphertext).map_err(|e| CoreError::disk(&ciphertext, e))?;
         let input = std::io::BufReader::with_capacity(IO_BUFFER, input);
         let mut memory = Vec::new();
         let result = match &sink {
@@ -259,25 +256,26 @@ pub(crate) async fn decrypt_file(
             }
             Sink::Memory => stream::decrypt(&dek_copy, input, std::io::sink()),
             Sink::File(path) => {
-                let out = std::fs::File::create(path).map_err(|e| words::disk_error(path, &e))?;
+                let out = std::fs::File::create(path).map_err(|e| CoreError::disk(path, e))?;
                 let mut out = std::io::BufWriter::with_capacity(IO_BUFFER, out);
                 let r = stream::decrypt(&dek_copy, input, &mut out);
-                out.flush().map_err(|e| words::disk_error(path, &e))?;
+                out.flush().map_err(|e| CoreError::disk(path, e))?;
                 r
             }
         };
-        Ok::<_, UserError>((result, memory))
+        Ok::<_, CoreError>((result, memory))
     })
     .await
-    .map_err(|e| internal("the decryption task", e))?
+    .map_err(|e| CoreError::internal("the decryption task", e))?
 }
 
 /// Flushes and syncs a written file, so a rename after it publishes complete bytes.
 fn finish_file(out: std::io::BufWriter<std::fs::File>, path: &Path) -> Answer<()> {
-    let file = out
-        .into_inner()
-        .map_err(|e| words::disk_error(path, e.error()))?;
-    file.sync_all().map_err(|e| words::disk_error(path, &e))
+    let file = out.into_inner().map_err(|e| {
+        let (error, _) = e.into_parts();
+        CoreError::disk(path, error)
+    })?;
+    file.sync_all().map_err(|e| CoreError::disk(path, e))
 }
 
 /// Removes a file that may not exist; what remains is swept at the next start.

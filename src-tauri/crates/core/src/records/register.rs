@@ -10,6 +10,7 @@
 use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, B256};
 use medwallet_records::cid::Cid;
 
+use crate::error::{CoreError, RecordsError};
 use crate::ledger::{connect, events, Connected, LedgerTarget, StepFailure};
 use crate::session::Owner;
 use crate::store::StoredRecord;
@@ -29,11 +30,11 @@ pub(crate) async fn register(
     let record_id: B256 = row
         .record_id
         .parse()
-        .map_err(|_| StepFailure::waiting("The record's id is not 32 bytes of hex."))?;
+        .map_err(|_| StepFailure::waiting(RecordsError::StoredIdUnreadable))?;
     let cid_bytes = |cid: &str| {
         Cid::parse(cid)
             .map(|c| c.to_bytes())
-            .map_err(|e| StepFailure::waiting(format!("A stored CID is unreadable: {e}.")))
+            .map_err(|e| StepFailure::waiting(CoreError::StoredCidUnreadable(e)))
     };
     let manifest = cid_bytes(&row.manifest_cid)?;
     let capsule = cid_bytes(&row.capsule_cid)?;
@@ -49,10 +50,15 @@ pub(crate) async fn register(
         Err(e @ (LedgerError::Reverted { .. } | LedgerError::NotMined { .. })) => {
             match find_registration(&node, contract, record_id, me, row.version).await {
                 Ok(Some(found)) => Ok(found),
-                Ok(None) | Err(_) => Err(StepFailure::ledger(&e)),
+                Ok(None) => Err(StepFailure::ledger(e)),
+                Err(lookup) => {
+                    // The send's own failure is the reason shown; the lookup's is logged.
+                    tracing::debug!(record = %row.record_id, version = row.version, error = %lookup, "looking up an earlier registration failed");
+                    Err(StepFailure::ledger(e))
+                }
             }
         }
-        Err(e) => Err(StepFailure::ledger(&e)),
+        Err(e) => Err(StepFailure::ledger(e)),
     }
 }
 

@@ -37,7 +37,7 @@ pub(crate) async fn mark(
         .set_emergency_access(record, clinic, on)
         .await
         .map(|_| ())
-        .map_err(|e| Failure::ledger(&e))
+        .map_err(Failure::ledger)
 }
 
 /// What the share dialog says of an emergency grant.

@@ -5,9 +5,11 @@
 //! whose capsule included them while the grant stood), not only what they logged, and
 //! says that what they fetched then they may keep. Events are ordered by their place on
 //! the chain (block, then log), not by block time: a grant and a new version mined in the
-//! same second are still in order. Times are for people.
+//! same second are still in order.
+//!
+//! This module computes the facts ([`Exposure`]); the summary sentence is written once,
+//! from them, by `words::render_exposure`.
 
-use medwallet_api::{ExposedVersion, ExposureReport};
 use medwallet_ledger::{Address, LedgerEvent, LoggedEvent, B256};
 
 /// A point in a record's trail: its place on the chain, and its block time.
@@ -152,17 +154,82 @@ pub(crate) fn member_facts(
     out
 }
 
-/// The report for the revocation that made `new_version`: the last grant window, from
+/// Whom a revocation took access from, as the report names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Party {
+    /// A person.
+    Person {
+        /// Their address.
+        address: String,
+    },
+    /// The staff of a clinic holding a role.
+    Role {
+        /// The clinic's address.
+        clinic: String,
+        /// The role's clause.
+        clause: String,
+    },
+    /// The same after the clinic revoked one of their keys: the record is re-encrypted
+    /// for the clinic's new parameters (a rotation).
+    RotatedRole {
+        /// The clinic's address.
+        clinic: String,
+        /// The role's clause.
+        clause: String,
+    },
+    /// A member removed from one of the owner's groups.
+    Member {
+        /// Their address.
+        address: String,
+        /// The group.
+        group: String,
+    },
+}
+
+/// Another grant of the record that still reaches the revoked party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A grant to them in person.
+    InPerson,
+    /// One of the owner's groups they are in.
+    Group(String),
+}
+
+/// A version the party could fetch, and when (Unix seconds, block times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub version: u32,
+    pub from: u64,
+    pub until: u64,
+}
+
+/// What a revocation's exposure report says, as facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Exposure {
+    /// Whom access was taken from.
+    pub party: Party,
+    /// The versions they could fetch, with their windows, oldest first.
+    pub windows: Vec<Window>,
+    /// The openings they logged in the grant's window (Unix seconds).
+    pub accesses: Vec<u64>,
+    /// The version made without them.
+    pub new_version: u32,
+    /// Other grants of the record that still reach them (this revocation does not close
+    /// those).
+    pub still_reached: Vec<Route>,
+}
+
+/// The exposure of the revocation that made `new_version`: the last grant window, from
 /// the first grant after the revocation before it to this revocation. `on_chain`: this
 /// revocation is the last `Revoked` fact (else it was not on the ledger, as for a grant
-/// never mined, and the window runs to `now`).
+/// never mined, and the window runs to `now`). Other routes are the caller's to add.
 pub(crate) fn report(
     facts: &[Fact],
-    grantee: &str,
+    party: Party,
     new_version: u32,
     now: u64,
     on_chain: bool,
-) -> ExposureReport {
+) -> Exposure {
     let revocations: Vec<Point> = facts
         .iter()
         .filter_map(|f| match f {
@@ -188,7 +255,7 @@ pub(crate) fn report(
         })
         .collect();
     versions.sort_by_key(|(_, at)| at.seq);
-    let mut exposed: Vec<(u32, u64, u64)> = Vec::new();
+    let mut windows: Vec<Window> = Vec::new();
     if let Some(start) = start {
         for (i, (version, at)) in versions.iter().enumerate() {
             if *version >= new_version {
@@ -202,7 +269,11 @@ pub(crate) fn report(
             if next.seq > start.seq && at.seq < end.seq {
                 let from = if at.seq > start.seq { at.at } else { start.at };
                 let until = if next.seq < end.seq { next.at } else { end.at };
-                exposed.push((*version, from, until.max(from)));
+                windows.push(Window {
+                    version: *version,
+                    from,
+                    until: until.max(from),
+                });
             }
         }
     }
@@ -215,95 +286,41 @@ pub(crate) fn report(
             _ => None,
         })
         .collect();
-    ExposureReport {
-        summary: summary(grantee, &exposed, &accesses, new_version),
-        versions: exposed
-            .iter()
-            .map(|&(version, from, until)| ExposedVersion {
-                version,
-                from: time(from),
-                until: time(until),
-            })
-            .collect(),
-        accesses: accesses.iter().map(|&t| time(t)).collect(),
+    Exposure {
+        party,
+        windows,
+        accesses,
         new_version,
+        still_reached: Vec::new(),
     }
-}
-
-/// The report in words, times in UTC as people read them.
-fn summary(
-    grantee: &str,
-    exposed: &[(u32, u64, u64)],
-    accesses: &[u64],
-    new_version: u32,
-) -> String {
-    let mut out = String::new();
-    if exposed.is_empty() {
-        out.push_str(&format!(
-            "{grantee} never held a readable version of this record: the grant was not on the ledger before it was revoked."
-        ));
-    } else {
-        let parts: Vec<String> = exposed
-            .iter()
-            .map(|&(version, from, until)| {
-                format!(
-                    "version {version} between {} and {}",
-                    human(from),
-                    human(until)
-                )
-            })
-            .collect();
-        out.push_str(&format!(
-            "{grantee} could have fetched {}.",
-            parts.join(", and ")
-        ));
-    }
-    match accesses.len() {
-        0 => out.push_str(" They logged no opening."),
-        1 => out.push_str(&format!(
-            " They logged 1 opening, at {}.",
-            human(accesses[0])
-        )),
-        n => out.push_str(&format!(
-            " They logged {n} openings, from {} to {}.",
-            human(accesses[0]),
-            human(accesses[n - 1])
-        )),
-    }
-    if !exposed.is_empty() {
-        out.push_str(" What they fetched then, they may have kept.");
-    }
-    out.push_str(&format!(
-        " Version {new_version} is encrypted under a new key without them: they cannot open it."
-    ));
-    out
-}
-
-fn human(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| unix.to_string())
-}
-
-fn time(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| unix.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use medwallet_api::ExposureReport;
+
     const WHO: &str = "0x00000000000000000000000000000000000000D0";
 
     /// A point at block `n` (one event per block), at time `t`.
     fn p(n: u64, t: u64) -> Point {
         Point { seq: (n, 0), at: t }
+    }
+
+    fn person() -> Party {
+        Party::Person {
+            address: WHO.to_owned(),
+        }
+    }
+
+    /// The report of a person's revocation, as the Shared page shows it.
+    fn rendered(facts: &[Fact], new_version: u32, now: u64, on_chain: bool) -> ExposureReport {
+        crate::words::render_exposure(&report(facts, person(), new_version, now, on_chain))
+    }
+
+    fn time(unix: u64) -> String {
+        crate::ledger::rfc3339(i64::try_from(unix).unwrap())
     }
 
     #[test]
@@ -326,7 +343,7 @@ mod tests {
             },
             Fact::Revoked { at: p(7, 410) },
         ];
-        let r = report(&facts, WHO, 3, 1000, true);
+        let r = rendered(&facts, 3, 1000, true);
         assert_eq!(
             r.versions
                 .iter()
@@ -360,7 +377,7 @@ mod tests {
             },
             Fact::Revoked { at: p(5, 500) },
         ];
-        let r = report(&facts, WHO, 2, 1000, true);
+        let r = rendered(&facts, 2, 1000, true);
         assert_eq!(r.versions.len(), 1, "{r:?}");
         assert_eq!((r.versions[0].version, r.accesses.len()), (1, 1));
         // And a version replaced in the second of the grant, before it, is not exposed.
@@ -380,7 +397,7 @@ mod tests {
             },
             Fact::Revoked { at: p(5, 500) },
         ];
-        let r = report(&facts, WHO, 3, 1000, true);
+        let r = rendered(&facts, 3, 1000, true);
         assert_eq!(
             r.versions.iter().map(|v| v.version).collect::<Vec<_>>(),
             vec![2]
@@ -405,7 +422,7 @@ mod tests {
             },
             Fact::Revoked { at: p(5, 310) },
         ];
-        let r = report(&facts, WHO, 3, 1000, true);
+        let r = rendered(&facts, 3, 1000, true);
         assert_eq!(r.versions.len(), 1);
         assert_eq!(r.versions[0].version, 2);
         assert!(r.summary.contains("no opening"));
@@ -432,7 +449,7 @@ mod tests {
             },
             Fact::Revoked { at: p(8, 301) },
         ];
-        let r = report(&facts, WHO, 3, 1000, true);
+        let r = rendered(&facts, 3, 1000, true);
         assert_eq!(r.versions.len(), 1, "{r:?}");
         assert_eq!(
             (r.versions[0].version, r.versions[0].from.clone()),
@@ -456,7 +473,7 @@ mod tests {
             Fact::Revoked { at: p(4, 120) },
             Fact::Granted { at: p(5, 200) },
         ];
-        let r = report(&facts, WHO, 3, 300, false);
+        let r = rendered(&facts, 3, 300, false);
         assert_eq!(r.versions.len(), 1, "{r:?}");
         assert_eq!(
             (
@@ -474,8 +491,76 @@ mod tests {
             version: 1,
             at: p(1, 100),
         }];
-        let r = report(&facts, WHO, 2, 1000, true);
+        let r = rendered(&facts, 2, 1000, true);
         assert!(r.versions.is_empty());
         assert!(r.summary.contains("never held a readable version"));
+    }
+
+    #[test]
+    fn the_facts_name_the_windows_and_the_summary_is_written_from_them() {
+        let facts = [
+            Fact::Version {
+                version: 1,
+                at: p(1, 100),
+            },
+            Fact::Granted { at: p(2, 200) },
+            Fact::Accessed { at: p(3, 250) },
+            Fact::Version {
+                version: 2,
+                at: p(4, 300),
+            },
+            Fact::Revoked { at: p(5, 310) },
+        ];
+        let plain = report(&facts, person(), 2, 1000, true);
+        assert_eq!(
+            plain,
+            Exposure {
+                party: person(),
+                windows: vec![Window {
+                    version: 1,
+                    from: 200,
+                    until: 300
+                }],
+                accesses: vec![250],
+                new_version: 2,
+                still_reached: Vec::new(),
+            }
+        );
+        let summary = |e: &Exposure| crate::words::render_exposure(e).summary;
+        assert!(summary(&plain).ends_with(
+            " Version 2 is encrypted under a new key without them: they cannot open it."
+        ));
+        let reached = Exposure {
+            still_reached: vec![Route::InPerson, Route::Group("careteam".into())],
+            ..plain.clone()
+        };
+        assert!(summary(&reached).ends_with(
+            " Version 2 is encrypted under a new key; this grant no longer opens it, but they can still open it through a grant to them in person and the group careteam: revoke that too to close it."
+        ), "{}", summary(&reached));
+        let rotated = report(
+            &facts,
+            Party::RotatedRole {
+                clinic: WHO.into(),
+                clause: "role:doctor".into(),
+            },
+            2,
+            1000,
+            true,
+        );
+        let text = summary(&rotated);
+        assert!(text.starts_with(&format!("Staff of clinic {WHO} holding \"role:doctor\", including the one whose key the clinic revoked, could have fetched version 1 between")), "{text}");
+        assert!(text.ends_with(" Version 2 is encrypted under a new key and the clinic's new parameters: staff holding the clinic's new keys open it; the revoked key does not."), "{text}");
+        let member = report(
+            &facts,
+            Party::Member {
+                address: WHO.into(),
+                group: "family".into(),
+            },
+            2,
+            1000,
+            true,
+        );
+        assert!(summary(&member)
+            .starts_with(&format!("{WHO} (removed from family) could have fetched")));
     }
 }

@@ -12,15 +12,13 @@ use url::Url;
 use super::emergency;
 use super::groups::group_term;
 use super::Failure;
+use crate::error::{Answer, CoreError, SharingError};
 use crate::ledger::directory::{self, Connected};
-use crate::ledger::{b256, id_attribute, not_published, parse_address};
-use crate::records::{unpin, RecordService};
+use crate::ledger::{b256, id_attribute, parse_address};
+use crate::records::{index_damaged, unpin, RecordService};
 use crate::session::Owner;
 use crate::store::grants::{GrantRow, Issued};
 use crate::store::{local_seal, RecordStore};
-use crate::words::{self as errors, internal};
-use crate::Answer;
-use medwallet_api::UserError;
 
 /// The on-chain name of a clause: keccak256 of its canonical text.
 pub(crate) fn clause_hash(clause: &str) -> B256 {
@@ -29,12 +27,7 @@ pub(crate) fn clause_hash(clause: &str) -> B256 {
 
 /// Parses a clause for a role at a clinic; answers its canonical text and policy.
 pub(crate) fn parse_clause(text: &str) -> Answer<(String, Policy)> {
-    let policy = Policy::parse(text).map_err(|e| {
-        UserError::new(
-            format!("The role is not a valid clause: {e}."),
-            "Write attributes the clinic issues, joined by AND and OR, such as role:doctor AND dept:cardiology.",
-        )
-    })?;
+    let policy = Policy::parse(text).map_err(SharingError::BadClause)?;
     Ok((policy.to_string(), policy))
 }
 
@@ -49,22 +42,16 @@ pub(crate) async fn capsule_for(
     version: u32,
     dek: &DataKey,
 ) -> Answer<Vec<u8>> {
-    let audience = store
-        .capsule_audience(record_id)
-        .await
-        .map_err(errors::store_error)?;
+    let audience = store.capsule_audience(record_id).await?;
     let mut terms = vec![owner.id_attribute()];
     terms.extend(audience.people.iter().map(|g| id_attribute(g)));
     // The owner's groups, at their current epoch.
     for (_, group) in audience.clauses.iter().filter(|(g, _)| *g == owner.address) {
-        let epoch = store
-            .group_epoch(group)
-            .await
-            .map_err(errors::store_error)?
-            .unwrap_or(1);
+        let epoch = store.group_epoch(group).await?.unwrap_or(1);
         terms.push(group_term(group, epoch));
     }
-    let own = Policy::parse(&terms.join(" OR ")).map_err(|e| internal("the sharing policy", e))?;
+    let own = Policy::parse(&terms.join(" OR "))
+        .map_err(|e| CoreError::internal("the sharing policy", e))?;
     let authority = owner.authority()?;
 
     // The clinics, each with the OR of its clauses.
@@ -78,32 +65,27 @@ pub(crate) async fn capsule_for(
     let mut parts: Vec<(PublicParams, Policy)> = Vec::new();
     for (clinic, clauses) in clinics {
         let params = match contract {
-            Some(c) => store
-                .authority_params(c, &clinic)
-                .await
-                .map_err(errors::store_error)?,
+            Some(c) => store.authority_params(c, &clinic).await?,
             None => None,
         }
-        .ok_or_else(|| {
-            UserError::new(
-                format!("The keys of clinic {clinic} are not known on this device yet."),
-                "They are read from the ledger when it answers; the share waits until then.",
-            )
+        .ok_or_else(|| SharingError::ClinicKeysUnknown {
+            clinic: clinic.clone(),
         })?;
-        let params =
-            PublicParams::from_bytes(&params).map_err(|e| internal("a clinic's parameters", e))?;
+        let params = PublicParams::from_bytes(&params)
+            .map_err(|e| CoreError::internal("a clinic's parameters", e))?;
         let text = clauses
             .iter()
             .map(|c| format!("({c})"))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let policy = Policy::parse(&text).map_err(|e| internal("a clinic's clauses", e))?;
+        let policy =
+            Policy::parse(&text).map_err(|e| CoreError::internal("a clinic's clauses", e))?;
         parts.push((params, policy));
     }
     let mut refs: Vec<(&PublicParams, &Policy)> = vec![(authority.public_params(), &own)];
     refs.extend(parts.iter().map(|(p, c)| (p, c)));
     capsule::wrap_parts(&refs, dek, record_id, version)
-        .map_err(|e| internal("wrapping the data key", e))
+        .map_err(|e| CoreError::internal("wrapping the data key", e))
 }
 
 impl RecordService {
@@ -120,13 +102,11 @@ impl RecordService {
             .latest(&grant.record_id)
             .await
             .map_err(Failure::store)?
-            .ok_or_else(|| Failure::waiting("The record is no longer in this wallet."))?;
+            .ok_or_else(|| Failure::waiting(SharingError::RecordGone))?;
         if row.ledger.is_none() {
-            return Err(Failure::waiting(
-                "The record is shared once it is on IPFS and registered on the ledger.",
-            ));
+            return Err(Failure::waiting(SharingError::NotRegisteredYet));
         }
-        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
+        let grantee = parse_address(&grant.grantee).map_err(Failure::waiting)?;
         let contract = conn.contract.to_string();
         let clause_hash = match &grant.clause {
             None => {
@@ -141,7 +121,7 @@ impl RecordService {
                     .await?;
                 if emergency::is_emergency(Some(clause)) {
                     // Marked before the grant exists, so a live grant is always marked.
-                    let record = b256(&row.record_id).map_err(Failure::user)?;
+                    let record = b256(&row.record_id).map_err(Failure::waiting)?;
                     emergency::mark(conn, record, grantee, true).await?;
                 }
                 clause_hash(clause)
@@ -154,7 +134,7 @@ impl RecordService {
             row.version,
             &row.sealed_dek,
         )
-        .map_err(|_| Failure::user(errors::local_index_damaged(&row.record_id)))?;
+        .map_err(|_| Failure::waiting(index_damaged(&row)))?;
         let bytes = capsule_for(
             store,
             owner,
@@ -164,7 +144,7 @@ impl RecordService {
             &dek,
         )
         .await
-        .map_err(Failure::user)?;
+        .map_err(Failure::waiting)?;
         let cid = directory::put(ipfs, bytes).await?;
         let expiry = grant
             .expires_at
@@ -173,14 +153,14 @@ impl RecordService {
         let receipt = conn
             .client
             .grant_access(
-                b256(&row.record_id).map_err(Failure::user)?,
+                b256(&row.record_id).map_err(Failure::waiting)?,
                 grantee,
                 clause_hash,
                 &cid.to_bytes(),
                 expiry,
             )
             .await
-            .map_err(|e| Failure::ledger(&e))?;
+            .map_err(Failure::ledger)?;
         store
             .granted(
                 grant.id,
@@ -218,7 +198,7 @@ impl RecordService {
         }
         let params = directory::authority_params(&conn.node, conn.contract, ipfs, clinic)
             .await?
-            .ok_or_else(|| Failure::waiting(not_a_clinic(&clinic).message))?;
+            .ok_or_else(|| Failure::waiting(SharingError::NotAClinic { address: clinic }))?;
         store
             .set_authority_params(&contract, &clinic_text, &params)
             .await
@@ -292,27 +272,27 @@ impl RecordService {
                     None => {
                         directory::identity_of(&conn.node, conn.contract, holder)
                             .await
-                            .map_err(|e| Failure::ledger(&e))?
-                            .ok_or_else(|| Failure::waiting(not_published(&holder).to_string()))?
+                            .map_err(Failure::ledger)?
+                            .ok_or_else(|| {
+                                Failure::explained(CoreError::NotPublished { address: holder })
+                            })?
                             .hpke_key
                     }
                 };
                 let epoch = store.authority_epoch().await.map_err(Failure::store)?;
                 let key = owner
                     .authority_at(epoch)
-                    .map_err(Failure::user)?
+                    .map_err(Failure::waiting)?
                     .issue_key(attributes, &mut medwallet_abe::rand_core::OsRng)
-                    .map_err(|e| Failure::waiting(format!("The key could not be issued: {e}.")))?;
+                    .map_err(|e| Failure::waiting(SharingError::KeyNotIssued(e)))?;
                 let aad = IssuedKey::aad_for(&conn.me.0 .0, &holder.0 .0);
                 let (enc, ciphertext) =
                     medwallet_vault::hpke_seal(&hpke_key, HPKE_INFO, &key.to_bytes(), &aad)
-                        .map_err(|e| {
-                            Failure::waiting(format!("The key could not be sealed: {e}."))
-                        })?;
+                        .map_err(|e| Failure::waiting(SharingError::KeyNotSealed(Some(e))))?;
                 let encapped_key: [u8; 32] = enc
                     .as_slice()
                     .try_into()
-                    .map_err(|_| Failure::waiting("The key could not be sealed (HPKE)."))?;
+                    .map_err(|_| Failure::waiting(SharingError::KeyNotSealed(None)))?;
                 let envelope = IssuedKey {
                     authority: conn.me.0 .0,
                     holder: holder.0 .0,
@@ -334,12 +314,12 @@ impl RecordService {
         let cid: Cid = issued
             .key_cid
             .parse()
-            .map_err(|e| Failure::waiting(format!("A stored key CID is unreadable: {e}.")))?;
+            .map_err(|e| Failure::waiting(CoreError::StoredKeyCidUnreadable(e)))?;
         let receipt = conn
             .client
             .issue_key(holder, &cid.to_bytes())
             .await
-            .map_err(|e| Failure::ledger(&e))?;
+            .map_err(Failure::ledger)?;
         store
             .set_issued_key(
                 &contract,
@@ -352,14 +332,4 @@ impl RecordService {
             .await
             .map_err(Failure::store)
     }
-}
-
-/// The grantee of a clause grant publishes no clinic parameters.
-pub(crate) fn not_a_clinic(address: &Address) -> UserError {
-    UserError::new(
-        format!(
-            "{address} has published no clinic keys on this ledger, so no role there can be named."
-        ),
-        "Check the clinic's address (on its Staff page), or share with a person instead.",
-    )
 }

@@ -4,17 +4,16 @@
 //! with the group (a `leave` per record, run like a revocation), so the removed member's
 //! key opens none of the new versions.
 
-use medwallet_api::{GroupSummary, UserError};
+use medwallet_api::GroupSummary;
 use url::Url;
 
 use super::Failure;
+use crate::error::{Answer, SharingError};
 use crate::ledger::directory::Connected;
 use crate::ledger::{now_unix, parse_address, rfc3339, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::store::RecordStore;
-use crate::words as errors;
-use crate::Answer;
 
 /// Longest group name.
 const MAX_GROUP_NAME: usize = 32;
@@ -28,10 +27,10 @@ pub(crate) fn check_group_name(name: &str) -> Answer<String> {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && n.len() <= MAX_GROUP_NAME;
     if !ok {
-        return Err(UserError::new(
-            format!("\"{}\" cannot be a group's name.", name.trim()),
-            "Use lower-case letters, digits and '-', starting with a letter, at most 32 (such as careteam).",
-        ));
+        return Err(SharingError::BadGroupName {
+            name: name.trim().to_owned(),
+        }
+        .into());
     }
     Ok(n)
 }
@@ -47,8 +46,7 @@ impl RecordService {
         let store = self.sharing_store(owner).await?;
         Ok(store
             .groups()
-            .await
-            .map_err(errors::store_error)?
+            .await?
             .into_iter()
             .map(|g| GroupSummary {
                 name: g.name,
@@ -72,16 +70,10 @@ impl RecordService {
         let group = check_group_name(group)?;
         let member = parse_address(member)?.to_string();
         if member == owner.address {
-            return Err(UserError::new(
-                "You are not a member of your own groups: you always read your records.",
-                "Add the people you share with.",
-            ));
+            return Err(SharingError::SelfInGroup.into());
         }
         let store = self.sharing_store(owner).await?;
-        store
-            .add_member(&group, &member, now_unix())
-            .await
-            .map_err(errors::store_error)?;
+        store.add_member(&group, &member, now_unix()).await?;
         self.run_sharing(&store, owner, ipfs, ledger, true).await;
         self.list_groups(owner).await
     }
@@ -103,13 +95,9 @@ impl RecordService {
         let now = now_unix();
         let removed = store
             .remove_member(&group, &member, &owner.address, now, &rfc3339(now))
-            .await
-            .map_err(errors::store_error)?;
+            .await?;
         if !removed {
-            return Err(UserError::new(
-                format!("{member} is not a member of {group}."),
-                "Refresh the list of groups.",
-            ));
+            return Err(SharingError::NotAMember { member, group }.into());
         }
         self.run_sharing(&store, owner, ipfs, ledger, true).await;
         self.list_groups(owner).await
@@ -134,7 +122,7 @@ impl RecordService {
         members.sort();
         members.dedup();
         for member in members {
-            let holder = parse_address(&member).map_err(Failure::user)?;
+            let holder = parse_address(&member).map_err(Failure::waiting)?;
             self.ensure_person_key(store, owner, ipfs, conn, holder)
                 .await?;
         }
@@ -159,7 +147,13 @@ mod tests {
             "care team",
             &"a".repeat(33),
         ] {
-            assert!(check_group_name(bad).is_err(), "{bad}");
+            assert!(
+                matches!(
+                    check_group_name(&format!(" {bad} ")),
+                    Err(crate::CoreError::Sharing(SharingError::BadGroupName { name })) if name == bad
+                ),
+                "{bad}"
+            );
         }
         let term = group_term("careteam", 3);
         assert_eq!(

@@ -35,22 +35,21 @@ pub(crate) mod revision;
 pub(crate) mod revoke;
 
 use medwallet_abe::Policy;
-use medwallet_api::{ClauseText, GrantState, GrantSummary, SharePreview, ShareRequest, UserError};
-use medwallet_ledger::{Address, LedgerError};
+use medwallet_api::{ClauseText, GrantState, GrantSummary, SharePreview, ShareRequest};
+use medwallet_ledger::Address;
 use medwallet_records::capsule;
-use medwallet_vault::{ShareCode, ShareCodeError};
+use medwallet_vault::ShareCode;
 use url::Url;
 
-use grant::{not_a_clinic, parse_clause};
+use grant::parse_clause;
 
+use crate::error::{Answer, CoreError, SharingError, Task};
 use crate::ledger::directory;
-use crate::ledger::{chain_time, not_published, now_unix, parse_address, rfc3339, LedgerTarget};
+use crate::ledger::{chain_time, now_unix, parse_address, rfc3339, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::store::grants::{GrantPhase, GrantRow};
 use crate::store::RecordStore;
-use crate::words::{self as errors, internal};
-use crate::Answer;
 
 /// Why a sharing step waits, and whether a node itself failed (then the rest waits for
 /// the next pass): the same failure as every queued step's.
@@ -96,20 +95,7 @@ pub(crate) fn share_code(text: &str) -> Answer<Option<ShareCode>> {
     if !text.trim().starts_with(medwallet_vault::share_code::PREFIX) {
         return Ok(None);
     }
-    ShareCode::parse(text).map(Some).map_err(|e| match e {
-        ShareCodeError::BadSignature => UserError::new(
-            "This share code was changed after it was made: its signature does not verify.",
-            "Ask the person for their share code again (their Keys page), and paste all of it.",
-        ),
-        ShareCodeError::Malformed(why) => UserError::new(
-            format!("The pasted text is not a valid medwallet share code: {why}."),
-            "Copy the whole code from their Keys page, or paste their address instead.",
-        ),
-        ShareCodeError::UnsupportedVersion { found } => UserError::new(
-            format!("This share code was made by a newer medwallet (format {found})."),
-            "Update medwallet, or paste their address instead.",
-        ),
-    })
+    Ok(Some(ShareCode::parse(text)?))
 }
 
 /// A share code is for this ledger and signed by the key its address published.
@@ -119,22 +105,17 @@ pub(crate) fn check_share_code(
     chain_id: u64,
 ) -> Answer<()> {
     if code.chain_id != chain_id {
-        return Err(UserError::new(
-            format!(
-                "This share code is for ledger chain {}, but this wallet's ledger is chain {chain_id}.",
-                code.chain_id
-            ),
-            "Ask for a code made with the same ledger (both wallets' Settings name the ledger node).",
-        ));
+        return Err(SharingError::ChainMismatch {
+            code: code.chain_id,
+            ledger: chain_id,
+        }
+        .into());
     }
     if code.ed25519_public != published.ed25519_key {
-        return Err(UserError::new(
-            format!(
-                "This share code was not signed by {}: the key that signed it is not the one that wallet published on the ledger.",
-                code.address
-            ),
-            "Do not use it. Ask the person for their code through a channel you trust, or type their address.",
-        ));
+        return Err(SharingError::NotSignedBy {
+            address: code.address.clone(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -161,14 +142,8 @@ const MAX_EXPIRY_DAYS: u32 = 3650;
 fn expiry_of(request: &ShareRequest, now: i64) -> Answer<Option<i64>> {
     match request.expires_in_days {
         None => Ok(None),
-        Some(0) => Err(UserError::new(
-            "An expiry of 0 days would end the grant at once.",
-            "Choose at least 1 day, or no expiry.",
-        )),
-        Some(d) if d > MAX_EXPIRY_DAYS => Err(UserError::new(
-            format!("An expiry of {d} days is more than ten years."),
-            "Choose fewer days, or no expiry (you can revoke at any time).",
-        )),
+        Some(0) => Err(SharingError::ExpiryZero.into()),
+        Some(d) if d > MAX_EXPIRY_DAYS => Err(SharingError::ExpiryTooLong { days: d }.into()),
         Some(d) => Ok(Some(now + i64::from(d) * 86_400)),
     }
 }
@@ -189,24 +164,17 @@ impl RecordService {
         if let Target::Group { name, .. } = &target {
             return preview_group(&store, name, expires).await;
         }
-        let conn = directory::connect(owner, ledger).await.map_err(|f| {
-            UserError::new(
-                f.reason,
-                "The share can still be queued: it is sent once the ledger answers.",
-            )
-        })?;
-        let lookup = |e: LedgerError| {
-            UserError::new(
-                directory::words(&e),
-                "Try again once the ledger node answers.",
-            )
-        };
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::PreviewShare))?;
+        let lookup =
+            |e: medwallet_ledger::LedgerError| CoreError::from(e).during(Task::LookUpGrantee);
         let grantee_text = grantee.to_string();
         let mut warnings = Vec::new();
         let published = directory::identity_of(&conn.node, conn.contract, grantee)
             .await
             .map_err(lookup)?
-            .ok_or_else(|| not_published(&grantee))?;
+            .ok_or(CoreError::NotPublished { address: grantee })?;
         let code = share_code(&request.grantee)?;
         if let Some(code) = &code {
             let chain = conn.node.status().await.map_err(lookup)?.chain_id;
@@ -216,8 +184,7 @@ impl RecordService {
             Target::Person(_) => {
                 let issued = store
                     .issued_key(&conn.contract.to_string(), &grantee_text)
-                    .await
-                    .map_err(errors::store_error)?;
+                    .await?;
                 let whom = match &code {
                     Some(code) => format!(
                         "{grantee_text} (\"{}\" in their share code, a name they chose)",
@@ -229,7 +196,7 @@ impl RecordService {
             }
             Target::Clause { clause, .. } => {
                 if published.role != Some(medwallet_vault::Role::Clinic) {
-                    return Err(not_a_clinic(&grantee));
+                    return Err(SharingError::NotAClinic { address: grantee }.into());
                 }
                 let (words, warning) = clause_words(clause);
                 if emergency::is_emergency(Some(clause)) {
@@ -239,14 +206,13 @@ impl RecordService {
                 }
                 (format!("{words} at clinic {grantee_text}"), false)
             }
-            Target::Group { .. } => return Err(internal("the preview", "a group target")),
+            Target::Group { .. } => {
+                return Err(CoreError::internal("the preview", "a group target"))
+            }
         };
         let mut others: Vec<String> = Vec::new();
         for id in &request.record_ids {
-            let audience = store
-                .capsule_audience(id)
-                .await
-                .map_err(errors::store_error)?;
+            let audience = store.capsule_audience(id).await?;
             let people = audience.people.into_iter();
             let roles = audience.clauses.into_iter().map(|(grantee, clause)| {
                 if grantee == owner.address {
@@ -318,8 +284,7 @@ impl RecordService {
         for record_id in &request.record_ids {
             store
                 .queue_grant(record_id, &grantee, target.clause(), expires, &rfc3339(now))
-                .await
-                .map_err(errors::store_error)?;
+                .await?;
         }
         self.run_sharing(&store, owner, ipfs, ledger, true).await;
         let all = self.list_grants(owner).await?;
@@ -354,31 +319,23 @@ impl RecordService {
         let clause = clause.map(parse_clause).transpose()?.map(|(c, _)| c);
         let grant = store
             .open_grant(record_id, &grantee, clause.as_deref())
-            .await
-            .map_err(errors::store_error)?
-            .ok_or_else(|| {
-                UserError::new(
-                    format!("This record is not shared with {grantee}."),
-                    "Refresh the list of grants; it may be revoked already.",
-                )
+            .await?
+            .ok_or_else(|| SharingError::NotShared {
+                grantee: grantee.clone(),
             })?;
-        store
-            .start_revoke(grant.id)
-            .await
-            .map_err(errors::store_error)?;
+        store.start_revoke(grant.id).await?;
         self.run_sharing(&store, owner, ipfs, ledger, true).await;
         let row = store
             .grant(grant.id)
-            .await
-            .map_err(errors::store_error)?
-            .ok_or_else(|| internal("the grant", "missing after revoke"))?;
+            .await?
+            .ok_or_else(|| CoreError::internal("the grant", "missing after revoke"))?;
         self.grant_summary(owner, &store, &row).await
     }
 
     /// The wallet's grants, newest first.
     pub async fn list_grants(&self, owner: &Owner) -> Answer<Vec<GrantSummary>> {
         let store = self.sharing_store(owner).await?;
-        let rows = store.grants().await.map_err(errors::store_error)?;
+        let rows = store.grants().await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             out.push(self.grant_summary(owner, &store, row).await?);
@@ -389,7 +346,7 @@ impl RecordService {
     /// Runs the unlocked wallet's sharing work: publishes its identity (and authority)
     /// on the contract, revokes expired grants, sends due grants and revocations.
     /// `force` runs every queued step now, whatever its backoff ("Sync now").
-    /// Answers the first problem, if any.
+    /// Answers the first problem, if any, in words (as the grants keep it).
     pub async fn sync_sharing(
         &self,
         owner: &Owner,
@@ -399,7 +356,7 @@ impl RecordService {
     ) -> Option<String> {
         let store = match self.sharing_store(owner).await {
             Ok(s) => s,
-            Err(e) => return Some(e.message),
+            Err(e) => return Some(crate::words::reason(&e)),
         };
         self.run_sharing(&store, owner, ipfs, ledger, force).await
     }
@@ -425,19 +382,19 @@ impl RecordService {
             _ => 0,
         };
         if let Err(e) = store.expire_grants(now.max(chain_now)).await {
-            return Some(errors::store_error(e).message);
+            return Some(crate::words::reason(&e.into()));
         }
         let conn = match connected {
             None => return None,
             Some(Ok(c)) => c,
             Some(Err(f)) => {
                 self.note_failures(store, &f, force).await;
-                return Some(f.reason);
+                return Some(f.reason());
             }
         };
         if let Err(f) = directory::publish_self(store, owner, ipfs, &conn).await {
             self.note_failures(store, &f, force).await;
-            return Some(f.reason);
+            return Some(f.reason());
         }
         match owner.role {
             medwallet_vault::Role::Patient => {
@@ -445,15 +402,15 @@ impl RecordService {
                 // list; records shared with a clinic that revoked a staff key are
                 // re-encrypted for its new parameters (queued before grants run).
                 if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
-                    problem_before = Some(f.reason);
+                    problem_before = Some(f.reason());
                 }
                 if let Err(f) = self.sync_clinic_epochs(store, owner, ipfs, &conn).await {
-                    problem_before.get_or_insert(f.reason);
+                    problem_before.get_or_insert(f.reason());
                 }
             }
             medwallet_vault::Role::Clinic => {
                 if let Err(f) = self.sync_staff_keys(store, owner, ipfs, &conn).await {
-                    problem_before = Some(f.reason);
+                    problem_before = Some(f.reason());
                 }
             }
             medwallet_vault::Role::Doctor => {}
@@ -463,12 +420,12 @@ impl RecordService {
         if owner.authority_seed.is_some() {
             if let Err(f) = self.sync_group_keys(store, owner, ipfs, &conn).await {
                 self.note_failures(store, &f, force).await;
-                return Some(f.reason);
+                return Some(f.reason());
             }
         }
         let due = match store.due_grants(if force { None } else { Some(now) }).await {
             Ok(d) => d,
-            Err(e) => return Some(errors::store_error(e).message),
+            Err(e) => return Some(crate::words::reason(&e.into())),
         };
         let mut problem = problem_before;
         for grant in due {
@@ -481,14 +438,19 @@ impl RecordService {
                 GrantPhase::Active | GrantPhase::Revoked => Ok(()),
             };
             if let Err(f) = outcome {
-                let _ = store
+                let reason = f.reason();
+                if let Err(e) = store
                     .grant_failed(
                         grant.id,
-                        &f.reason,
+                        &reason,
                         crate::records::outbox::backoff_until(grant.attempts),
                     )
-                    .await;
-                problem.get_or_insert(f.reason);
+                    .await
+                {
+                    // The grant keeps its old reason and time; the next pass tries again.
+                    tracing::warn!(grant = grant.id, record = %grant.record_id, error = e.kind(), "a grant's retry time was not saved");
+                }
+                problem.get_or_insert(reason);
                 if f.node_down {
                     break;
                 }
@@ -500,15 +462,28 @@ impl RecordService {
     /// A node failed before any grant ran: every due grant shows why it waits.
     async fn note_failures(&self, store: &RecordStore, f: &Failure, force: bool) {
         let now = now_unix();
-        if let Ok(due) = store.due_grants(if force { None } else { Some(now) }).await {
-            for g in due {
-                let _ = store
-                    .grant_failed(
-                        g.id,
-                        &f.reason,
-                        crate::records::outbox::backoff_until(g.attempts),
-                    )
-                    .await;
+        let reason = f.reason();
+        match store.due_grants(if force { None } else { Some(now) }).await {
+            Ok(due) => {
+                for g in due {
+                    if let Err(e) = store
+                        .grant_failed(
+                            g.id,
+                            &reason,
+                            crate::records::outbox::backoff_until(g.attempts),
+                        )
+                        .await
+                    {
+                        // It keeps its old reason; the pass's problem is answered anyway.
+                        tracing::warn!(grant = g.id, record = %g.record_id, error = e.kind(), "a grant's reason was not saved");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = e.kind(),
+                    "the grants waiting for the node could not be read"
+                );
             }
         }
     }
@@ -530,18 +505,11 @@ impl RecordService {
         let grantee = target.grantee().to_string();
         let open = store
             .open_grant(record_id, &grantee, target.clause())
-            .await
-            .map_err(errors::store_error)?;
+            .await?;
         if open.is_some_and(|g| g.phase == GrantPhase::Revoking) {
-            return Err(UserError::new(
-                "Access to this record is being revoked for them right now.",
-                "Share it again once the revocation is done (see the Shared page).",
-            ));
+            return Err(SharingError::BeingRevoked.into());
         }
-        let audience = store
-            .capsule_audience(record_id)
-            .await
-            .map_err(errors::store_error)?;
+        let audience = store.capsule_audience(record_id).await?;
         let clinics = |extra: Option<&str>| {
             let mut c: Vec<&str> = audience
                 .clauses
@@ -563,10 +531,7 @@ impl RecordService {
             Target::Clause { .. } => (0, 1 + clinics(Some(&grantee))),
         };
         if terms > medwallet_abe::MAX_POLICY_ATTRIBUTES || parts > capsule::MAX_PARTS {
-            return Err(UserError::new(
-                "This record is shared with as many people and clinics as one record can be.",
-                "Share it with a group instead (one entry for many people), or revoke grants no longer needed.",
-            ));
+            return Err(SharingError::CapsuleFull.into());
         }
         Ok(())
     }
@@ -604,36 +569,22 @@ impl RecordService {
         };
         if matches!(&target, Target::Person(a) | Target::Clause { clinic: a, .. } if a.to_string() == owner.address)
         {
-            return Err(UserError::new(
-                "That is this wallet's own address.",
-                "Enter the address of the person you share with.",
-            ));
+            return Err(SharingError::OwnAddress.into());
         }
         if request.record_ids.is_empty() {
-            return Err(UserError::new(
-                "No record is chosen.",
-                "Choose at least one record to share.",
-            ));
+            return Err(SharingError::NoRecordChosen.into());
         }
         for id in &request.record_ids {
-            if store
-                .latest(id)
-                .await
-                .map_err(errors::store_error)?
-                .is_none()
-            {
-                return Err(UserError::new(
-                    format!("Record {id} is not in this wallet."),
-                    "Refresh the list of records and choose again.",
-                ));
+            if store.latest(id).await?.is_none() {
+                return Err(SharingError::NotInWallet {
+                    record_id: id.clone(),
+                }
+                .into());
             }
         }
         if let Target::Clause { policy, .. } = &target {
             if policy.attributes().any(|a| a.starts_with("id:")) {
-                return Err(UserError::new(
-                    "A role at a clinic cannot name a person (id:…).",
-                    "Share with the person by their address instead.",
-                ));
+                return Err(SharingError::RoleNamesPerson.into());
             }
         }
         Ok(target)
@@ -648,11 +599,7 @@ impl RecordService {
         // A group grant names the owner as grantee; a leave names the member.
         let group =
             row.clause.is_some() && ((row.leave && !row.rotate) || row.grantee == owner.address);
-        let title = match store
-            .latest(&row.record_id)
-            .await
-            .map_err(errors::store_error)?
-        {
+        let title = match store.latest(&row.record_id).await? {
             Some(r) => self.summary(owner, &r).map(|s| s.title).unwrap_or_default(),
             None => String::new(),
         };
@@ -698,8 +645,7 @@ async fn preview_group(
 ) -> Answer<SharePreview> {
     let members = store
         .groups()
-        .await
-        .map_err(errors::store_error)?
+        .await?
         .into_iter()
         .find(|g| g.name == name)
         .map(|g| g.members)
@@ -744,10 +690,10 @@ mod tests {
             good
         );
         let typo = "0x52908400098527886E0F7030069857D2E4169Ee7";
-        assert!(parse_address(typo)
-            .unwrap_err()
-            .message
-            .contains("checksum"));
+        assert!(matches!(
+            parse_address(&format!(" {typo} ")),
+            Err(CoreError::AddressChecksum { text }) if text == typo
+        ));
         for bad in [
             "",
             "0x",
@@ -756,10 +702,7 @@ mod tests {
             "0xZZ908400098527886E0F7030069857D2E4169EE7",
         ] {
             assert!(
-                parse_address(bad)
-                    .unwrap_err()
-                    .message
-                    .contains("not a ledger address"),
+                matches!(parse_address(bad), Err(CoreError::BadAddress { text }) if text == bad),
                 "{bad}"
             );
         }
@@ -787,7 +730,13 @@ mod tests {
         };
         assert_eq!(expiry_of(&req(None), 100).unwrap(), None);
         assert_eq!(expiry_of(&req(Some(1)), 100).unwrap(), Some(100 + 86_400));
-        assert!(expiry_of(&req(Some(0)), 100).is_err());
-        assert!(expiry_of(&req(Some(MAX_EXPIRY_DAYS + 1)), 100).is_err());
+        assert!(matches!(
+            expiry_of(&req(Some(0)), 100),
+            Err(CoreError::Sharing(SharingError::ExpiryZero))
+        ));
+        assert!(matches!(
+            expiry_of(&req(Some(MAX_EXPIRY_DAYS + 1)), 100),
+            Err(CoreError::Sharing(SharingError::ExpiryTooLong { days })) if days == MAX_EXPIRY_DAYS + 1
+        ));
     }
 }

@@ -8,12 +8,11 @@ use medwallet_records::{manifest, stream, IpfsNode};
 use url::Url;
 
 use super::grant::capsule_for;
+use crate::error::{Alteration, Answer, CidRef, CoreError, Part};
 use crate::ledger::LedgerTarget;
-use crate::records::{pipeline, write_small_objects, RecordService};
+use crate::records::{index_damaged, pipeline, remove_partial, write_small_objects, RecordService};
 use crate::session::Owner;
 use crate::store::{local_seal, Object, RecordStore, State, StoredRecord};
-use crate::words::{self as errors, internal, node_error};
-use crate::Answer;
 
 impl RecordService {
     /// Makes version n+1 of a record without the people being revoked, inserts it with its
@@ -29,29 +28,30 @@ impl RecordService {
     ) -> Answer<u32> {
         // The revocations this version is for, read before its audience: one started
         // after this point waits for the next version.
-        let for_grants = store
-            .awaiting_revision(record_id)
-            .await
-            .map_err(errors::store_error)?;
+        let for_grants = store.awaiting_revision(record_id).await?;
         let row = store
             .latest(record_id)
-            .await
-            .map_err(errors::store_error)?
-            .ok_or_else(|| internal("the record to re-encrypt", "missing"))?;
+            .await?
+            .ok_or_else(|| CoreError::internal("the record to re-encrypt", "missing"))?;
         let old_dek = local_seal::open(
             &owner.local_key,
             &row.record_id,
             row.version,
             &row.sealed_dek,
         )
-        .map_err(|_| errors::local_index_damaged(&row.record_id))?;
+        .map_err(|_| index_damaged(&row))?;
         let old = manifest::open(&old_dek, &row.manifest, &row.record_id, row.version)
-            .map_err(|_| errors::local_index_damaged(&row.record_id))?;
+            .map_err(|_| index_damaged(&row))?;
         let version = row.version + 1;
-        let expected: Cid = row
-            .content_cid
-            .parse()
-            .map_err(|e| errors::altered("record index", &format!("content CID: {e}")))?;
+        let expected: Cid = row.content_cid.parse().map_err(|source| {
+            CoreError::altered(
+                Part::RecordIndex,
+                Alteration::UnreadableCid {
+                    which: CidRef::Content,
+                    source,
+                },
+            )
+        })?;
 
         // The current ciphertext: on this device until uploaded, else fetched from IPFS.
         let (ciphertext, fetched) = match row.state {
@@ -62,15 +62,14 @@ impl RecordService {
             State::OnIpfs => {
                 let temp =
                     store.temp_path(&format!("{record_id}-v{}-{}.revise", row.version, unique()));
-                let file =
-                    std::fs::File::create(&temp).map_err(|e| errors::disk_error(&temp, &e))?;
-                let node = IpfsNode::new(ipfs).map_err(|e| node_error(&e))?;
+                let file = std::fs::File::create(&temp).map_err(|e| CoreError::disk(&temp, e))?;
+                let node = IpfsNode::new(ipfs)?;
                 if let Err(e) = node
                     .cat_to(&expected, file, stream::ciphertext_len(old.size))
                     .await
                 {
-                    remove_temp(&temp);
-                    return Err(node_error(&e));
+                    remove_partial(&temp);
+                    return Err(e.into());
                 }
                 (temp.clone(), Some(temp))
             }
@@ -81,14 +80,14 @@ impl RecordService {
         let part = store.temp_path(&format!("{record_id}-v{version}-{}.content", unique()));
         let recrypted = pipeline::reencrypt_file(&old_dek, &new_dek, &ciphertext, &part).await;
         if let Some(temp) = fetched {
-            remove_temp(&temp);
+            remove_partial(&temp);
         }
         let (decrypted, encrypted) = recrypted?;
         if decrypted.cid != expected || decrypted.plaintext_len != old.size {
-            remove_temp(&part);
-            return Err(errors::altered(
-                "content",
-                "it does not match the registered version, so it was not re-encrypted",
+            remove_partial(&part);
+            return Err(CoreError::altered(
+                Part::Content,
+                Alteration::NotRegisteredVersion,
             ));
         }
 
@@ -98,8 +97,8 @@ impl RecordService {
         m.content_chunks = encrypted.chunks;
         let contract = ledger.contract.map(|c| c.to_string());
         let small = async {
-            let manifest_bytes =
-                manifest::seal(&new_dek, &m).map_err(|e| internal("sealing the manifest", e))?;
+            let manifest_bytes = manifest::seal(&new_dek, &m)
+                .map_err(|e| CoreError::internal("sealing the manifest", e))?;
             let capsule_bytes = capsule_for(
                 store,
                 owner,
@@ -109,31 +108,31 @@ impl RecordService {
                 &new_dek,
             )
             .await?;
-            Ok::<_, medwallet_api::UserError>((manifest_bytes, capsule_bytes))
+            Ok::<_, CoreError>((manifest_bytes, capsule_bytes))
         }
         .await;
         let (manifest_bytes, capsule_bytes) = match small {
             Ok(pair) => pair,
             Err(e) => {
-                remove_temp(&part);
+                remove_partial(&part);
                 return Err(e);
             }
         };
         let content_path = store.object_path(record_id, version, Object::Content);
         let placed = std::fs::rename(&part, &content_path)
-            .map_err(|e| errors::disk_error(&content_path, &e))
+            .map_err(|e| CoreError::disk(&content_path, e))
             .and_then(|()| {
                 write_small_objects(store, record_id, version, &manifest_bytes, &capsule_bytes)
             });
         if let Err(e) = placed {
-            remove_temp(&part);
+            remove_partial(&part);
             return Err(e);
         }
         let new_row = StoredRecord {
             record_id: record_id.to_owned(),
             version,
             sealed_dek: local_seal::seal(&owner.local_key, record_id, version, &new_dek)
-                .map_err(|e| internal("sealing the data key", e))?,
+                .map_err(|e| CoreError::internal("sealing the data key", e))?,
             manifest: manifest_bytes.clone(),
             content_cid: encrypted.cid.to_string(),
             manifest_cid: cid_of(&manifest_bytes).to_string(),
@@ -147,9 +146,9 @@ impl RecordService {
         };
         if let Err(e) = store.insert_revision(&new_row, &for_grants).await {
             for object in [Object::Content, Object::Manifest, Object::Capsule] {
-                remove_temp(&store.object_path(record_id, version, object));
+                remove_partial(&store.object_path(record_id, version, object));
             }
-            return Err(errors::store_error(e));
+            return Err(e.into());
         }
         Ok(version)
     }
@@ -160,13 +159,4 @@ fn unique() -> String {
     let mut b = [0u8; 8];
     medwallet_abe::rand_core::RngCore::fill_bytes(&mut medwallet_abe::rand_core::OsRng, &mut b);
     hex::encode(b)
-}
-
-/// Removes a temporary or abandoned file; one that stays is swept with the temp folder.
-fn remove_temp(path: &std::path::Path) {
-    if let Err(e) = std::fs::remove_file(path) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::debug!(path = %path.display(), error = %e, "a temporary file stays");
-        }
-    }
 }

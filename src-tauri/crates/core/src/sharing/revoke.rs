@@ -7,8 +7,10 @@ use medwallet_records::cid::Cid;
 use url::Url;
 
 use super::emergency;
+use super::exposure::{self, Party, Route};
 use super::grant::clause_hash;
-use super::{exposure, Failure};
+use super::Failure;
+use crate::error::{CoreError, SharingError};
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
 use crate::records::{unpin, RecordService};
@@ -24,7 +26,7 @@ impl RecordService {
         store: &RecordStore,
         owner: &Owner,
         grant: &GrantRow,
-    ) -> Result<Vec<String>, crate::store::StoreError> {
+    ) -> Result<Vec<Route>, crate::store::StoreError> {
         if grant.clause.is_some() && (!grant.leave || grant.rotate) {
             // A role at a clinic: who holds it is the clinic's to say.
             return Ok(Vec::new());
@@ -32,7 +34,7 @@ impl RecordService {
         let audience = store.capsule_audience(&grant.record_id).await?;
         let mut routes = Vec::new();
         if grant.leave && audience.people.contains(&grant.grantee) {
-            routes.push("a grant to them in person".to_owned());
+            routes.push(Route::InPerson);
         }
         let theirs = store.member_attributes(&grant.grantee).await?;
         for (grantee, group) in &audience.clauses {
@@ -40,7 +42,7 @@ impl RecordService {
                 .iter()
                 .any(|a| a.split('#').next() == Some(group.as_str()));
             if *grantee == owner.address && member {
-                routes.push(format!("the group {group}"));
+                routes.push(Route::Group(group.clone()));
             }
         }
         Ok(routes)
@@ -61,7 +63,7 @@ impl RecordService {
             None => self
                 .make_revision(store, owner, ipfs, ledger, &grant.record_id)
                 .await
-                .map_err(Failure::user)?,
+                .map_err(Failure::waiting)?,
         };
         let registered = |store: &RecordStore| {
             let id = grant.record_id.clone();
@@ -73,33 +75,37 @@ impl RecordService {
                     .map_err(Failure::store)?
                     .into_iter()
                     .find(|r| r.version == new_version)
-                    .ok_or_else(|| Failure::waiting("The re-encrypted version is missing."))
+                    .ok_or_else(|| Failure::waiting(SharingError::RevisionMissing))
             }
         };
         if registered(store).await?.ledger.is_none() {
             // The records outbox uploads and registers it; push it now rather than wait.
-            let _ = self
+            // What fails is kept in the version's outbox row, which the check below reads.
+            if let Err(e) = self
                 .sync(&owner.wallet_id, Some(owner), ipfs, ledger, true)
-                .await;
+                .await
+            {
+                tracing::debug!(record = %grant.record_id, version = new_version, error = e.kind(), "the revision's outbox did not run");
+            }
         }
         let version_row = registered(store).await?;
         if version_row.ledger.is_none() {
-            return Err(Failure::waiting(format!(
-                "Version {new_version}, re-encrypted without them, is being uploaded and registered; the revocation is sent after. {}",
-                version_row
+            return Err(Failure::waiting(SharingError::RevisionPending {
+                version: new_version,
+                problem: version_row
                     .ledger_problem
                     .clone()
                     .or(version_row.problem.clone())
-                    .unwrap_or_default()
-            )));
+                    .filter(|p| !p.is_empty()),
+            }));
         }
-        let grantee = parse_address(&grant.grantee).map_err(Failure::user)?;
+        let grantee = parse_address(&grant.grantee).map_err(Failure::waiting)?;
         let clause = grant.clause.as_deref().map_or(B256::ZERO, clause_hash);
         let capsule_cid: Cid = version_row
             .capsule_cid
             .parse()
-            .map_err(|e| Failure::waiting(format!("A stored CID is unreadable: {e}.")))?;
-        let record_id = b256(&grant.record_id).map_err(Failure::user)?;
+            .map_err(|e| Failure::waiting(CoreError::StoredCidUnreadable(e)))?;
+        let record_id = b256(&grant.record_id).map_err(Failure::waiting)?;
         let tx = if grant.leave {
             // A member leaving a group revokes no grant on the ledger: the group's grant
             // stands, and the new version (`RecordUpdated`) and the others' new keys
@@ -118,7 +124,7 @@ impl RecordService {
                     reason: Revert::NoSuchGrant { .. },
                     ..
                 }) => String::new(),
-                Err(e) => return Err(Failure::ledger(&e)),
+                Err(e) => return Err(Failure::ledger(e)),
             }
         };
         if !grant.leave && emergency::is_emergency(grant.clause.as_deref()) {
@@ -138,17 +144,17 @@ impl RecordService {
         unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
         let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
             .await
-            .map_err(|e| Failure::ledger(&e))?;
+            .map_err(Failure::ledger)?;
         let now = u64::try_from(now_unix()).unwrap_or(0);
-        let (facts, who) = match &grant.clause {
+        let (facts, party) = match &grant.clause {
             // The clinic revoked a staff key: the role's grant stands, the record is
             // re-encrypted under the clinic's new parameters; the window is the grant's.
             Some(c) if grant.rotate => (
                 exposure::facts(&events, grantee, clause),
-                format!(
-                    "Staff of clinic {} holding \"{c}\", including the one whose key the clinic revoked,",
-                    grant.grantee
-                ),
+                Party::RotatedRole {
+                    clinic: grant.grantee.clone(),
+                    clause: c.clone(),
+                },
             ),
             Some(group) if grant.leave => {
                 let (joined, removed) = store
@@ -157,7 +163,7 @@ impl RecordService {
                     .map_err(Failure::store)?
                     .unwrap_or((0, None));
                 let unix = |t: i64| u64::try_from(t).unwrap_or(0);
-                let me = parse_address(&owner.address).map_err(Failure::user)?;
+                let me = parse_address(&owner.address).map_err(Failure::waiting)?;
                 (
                     exposure::member_facts(
                         &events,
@@ -168,47 +174,42 @@ impl RecordService {
                         removed.map_or(now, unix),
                         new_version,
                     ),
-                    format!("{} (removed from {group})", grant.grantee),
+                    Party::Member {
+                        address: grant.grantee.clone(),
+                        group: group.clone(),
+                    },
                 )
             }
             None => (
                 exposure::facts(&events, grantee, clause),
-                grant.grantee.clone(),
+                Party::Person {
+                    address: grant.grantee.clone(),
+                },
             ),
             Some(c) => (
                 exposure::facts(&events, grantee, clause),
-                format!("Staff of clinic {} holding \"{c}\"", grant.grantee),
+                Party::Role {
+                    clinic: grant.grantee.clone(),
+                    clause: c.clone(),
+                },
             ),
         };
-        let mut report = exposure::report(
+        let mut exposure = exposure::report(
             &facts,
-            &who,
+            party,
             new_version,
             now,
             grant.leave || !tx.is_empty(),
         );
-        if grant.rotate {
-            report.summary = report.summary.replace(
-                " without them: they cannot open it.",
-                " and the clinic's new parameters: staff holding the clinic's new keys open it; the revoked key does not.",
-            );
-        }
         // Honest about what this revocation does not close: another grant of the same
         // record that still reaches them.
-        let routes = self
+        exposure.still_reached = self
             .other_routes(store, owner, grant)
             .await
             .map_err(Failure::store)?;
-        if !routes.is_empty() {
-            report.summary = report.summary.replace(
-                " without them: they cannot open it.",
-                &format!(
-                    "; this grant no longer opens it, but they can still open it through {}: revoke that too to close it.",
-                    routes.join(" and ")
-                ),
-            );
-        }
-        let json = serde_json::to_string(&report).map_err(|e| Failure::waiting(e.to_string()))?;
+        let report = crate::words::render_exposure(&exposure);
+        let json = serde_json::to_string(&report)
+            .map_err(|e| Failure::waiting(CoreError::internal("the exposure report", e)))?;
         store
             .revoked(grant.id, &tx, &json)
             .await

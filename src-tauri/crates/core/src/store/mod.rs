@@ -123,6 +123,18 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The variant's name, for logs (a value in a row is not logged).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Db(_) => "db",
+            StoreError::Migrate(_) => "migrate",
+            StoreError::Io { .. } => "io",
+            StoreError::Corrupt(_) => "corrupt",
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
@@ -361,7 +373,8 @@ impl RecordStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let _ = std::fs::remove_file(self.object_path(record_id, version, Object::Content));
+        // The content is on IPFS now: the local copy only takes space.
+        remove_file(&self.object_path(record_id, version, Object::Content));
         Ok(())
     }
 
@@ -418,8 +431,8 @@ impl RecordStore {
     fn remove_objects(&self, record_id: &str, version: u32) {
         for object in [Object::Content, Object::Manifest, Object::Capsule] {
             let path = self.object_path(record_id, version, object);
-            let _ = std::fs::remove_file(Self::part_path(&path));
-            let _ = std::fs::remove_file(path);
+            remove_file(&Self::part_path(&path));
+            remove_file(&path);
         }
     }
 
@@ -434,10 +447,21 @@ impl RecordStore {
         }
         if let Ok(entries) = std::fs::read_dir(self.dir.join("tmp")) {
             for entry in entries.flatten() {
-                let _ = std::fs::remove_file(entry.path());
+                remove_file(&entry.path());
             }
         }
         Ok(())
+    }
+}
+
+/// Removes one of the store's files; a file that is already gone is fine, and one that
+/// cannot be removed only takes space (it is named in the log; it holds only ciphertext,
+/// or nothing the app reads again).
+fn remove_file(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::debug!(path = %path.display(), error = %e, "a file of the records store stays");
+        }
     }
 }
 

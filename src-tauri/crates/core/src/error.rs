@@ -1,0 +1,1041 @@
+//! Every way a use case in core fails, as data: which record, which node, which address,
+//! what the contract refused, which file, which part was altered and how.
+//!
+//! A use case answers [`CoreError`]; nothing here is words. The words the user reads are
+//! made in one place, `words` (`impl From<CoreError> for UserError`), and only
+//! at the IPC boundary ([`crate::App`]) or where words are kept as data (the reason a
+//! queued step waits).
+//!
+//! **Why some variants are nested by room.** Failures every room meets (a node, the
+//! disk, the records database, a verification, an address, an internal step) are
+//! variants of [`CoreError`] itself, so one match names them wherever they come from.
+//! The refusals only one capability can give (a grant being revoked, a check-in code
+//! used already, a staff key that is not there) live in that room's enum
+//! ([`RecordsError`], [`SharingError`], [`InboxError`], [`FrontDeskError`],
+//! [`StaffError`], [`AuditError`], [`WalletError`]), nested with `From`: the top level
+//! stays short enough to read, each room's words file renders its own enum, and a test
+//! matches `CoreError::FrontDesk(FrontDeskError::CheckInUsed { by })` knowing where to
+//! look. Two wrappers carry context without words: [`CoreError::During`] (a step failed
+//! inside a use case that tells the user what to do about it) and
+//! [`CoreError::Explained`] (a queued step keeps the failure's advice in its reason).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use medwallet_abe::{AbeError, DecodeError, PolicyError};
+use medwallet_ledger::{Address, LedgerError};
+use medwallet_records::IssuedKeyError;
+use medwallet_records::{CapsuleError, Cid, CidError, IpfsError, ManifestError, StreamError};
+use medwallet_vault::{ShareCodeError, VaultError};
+
+use crate::qr::QrError;
+use crate::store::StoreError;
+
+/// What a use case answers when it fails.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    // Nodes, settings and local storage.
+    /// An IPFS call failed.
+    Ipfs(#[source] Box<IpfsError>),
+    /// A ledger call failed: the node, the contract's refusal, the event cache.
+    Ledger(#[source] Box<LedgerError>),
+    /// No ledger contract is configured in the settings.
+    NoContract,
+    /// The wallet's ledger key does not make a signer.
+    LedgerKeyUnusable {
+        /// Why.
+        detail: String,
+    },
+    /// The ledger cannot say which chain it is on (the share code names it).
+    ChainUnknown(#[source] Box<LedgerError>),
+    /// The IPFS node answered another CID for bytes than the one computed here.
+    StoredAs {
+        /// Which part of a record, when it is one (else another object).
+        part: Option<Part>,
+        /// The CID the node answered.
+        got: Box<Cid>,
+        /// The CID computed on this device.
+        expected: Box<Cid>,
+    },
+    /// The IPFS node URL in the settings does not parse.
+    BadIpfsUrl {
+        /// The URL as saved.
+        url: String,
+        /// Why.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The ledger node URL in the settings does not parse.
+    BadLedgerUrl {
+        /// The URL as saved.
+        url: String,
+        /// Why.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The settings database failed.
+    Settings(#[source] crate::settings::StoreError),
+    /// The settings database could not be opened at start: the app runs on the defaults.
+    SettingsUnusable(#[source] Arc<crate::settings::StoreError>),
+    /// The records database failed.
+    Store(#[source] StoreError),
+    /// A file of the app's could not be written or read.
+    Disk {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The disk is full: a file of the app's could not be written.
+    DiskFull {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file the user chose cannot be read.
+    FileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    // Verification: what was fetched is not what was registered.
+    /// A part of a record failed verification.
+    Altered {
+        /// Which part.
+        part: Part,
+        /// How.
+        how: Box<Alteration>,
+    },
+    /// Reading a part of a record from this device failed.
+    ReadingPart {
+        /// Which part.
+        part: Part,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Decrypting a part failed for another reason than an alteration.
+    Decrypting {
+        /// Which part.
+        part: Part,
+        /// The error.
+        #[source]
+        source: StreamError,
+    },
+    /// This device's index entry for a record does not open with this wallet's key.
+    LocalIndexDamaged {
+        /// The record (or the check-in code's address).
+        record_id: String,
+    },
+    /// This wallet's keys do not satisfy the record's access policy.
+    PolicyNotMet,
+    /// A CID kept in the records database does not parse.
+    StoredCidUnreadable(#[source] CidError),
+    /// An issued key's CID kept in the records database does not parse.
+    StoredKeyCidUnreadable(#[source] CidError),
+
+    // Addresses, ids and codes people type or paste.
+    /// Not `0x` and 40 hex digits.
+    BadAddress {
+        /// What was given (trimmed).
+        text: String,
+    },
+    /// Mixed case that is not the EIP-55 checksum: a letter was changed.
+    AddressChecksum {
+        /// What was given (trimmed).
+        text: String,
+    },
+    /// Not a record id (`0x` and 64 hex digits).
+    BadRecordId {
+        /// What was given.
+        text: String,
+    },
+    /// The address published no keys on this ledger.
+    NotPublished {
+        /// The address.
+        address: Address,
+    },
+    /// A pasted share code does not read.
+    ShareCode(#[source] ShareCodeError),
+    /// Only patient (and clinic) wallets have an authority of their own.
+    OnlyPatients,
+
+    // Context, without words.
+    /// A step failed inside a use case: the step's failure, and the use case, which
+    /// says what to do next.
+    During {
+        /// The use case.
+        task: Task,
+        /// The step's failure.
+        #[source]
+        source: Box<CoreError>,
+    },
+    /// A failure told with its advice as one reason (a queued sharing step keeps both).
+    Explained(#[source] Box<CoreError>),
+
+    // The rooms' own refusals.
+    /// Adding, listing, opening a patient's own records.
+    Records(RecordsError),
+    /// Grants, revocations, groups.
+    Sharing(SharingError),
+    /// What others shared with this wallet.
+    Inbox(InboxError),
+    /// Check-ins, records made for a patient, verification.
+    FrontDesk(FrontDeskError),
+    /// A clinic's staff keys.
+    Staff(StaffError),
+    /// The audit trail and its exports.
+    Audit(AuditError),
+    /// The wallets (outside the vault's own errors).
+    Wallet(WalletError),
+    /// The vault refused or failed.
+    Vault(#[source] VaultError),
+
+    /// A step that never fails for the user's doing: a bug or a broken environment.
+    Internal {
+        /// What was being done.
+        what: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// A part of a record (or of the ledger's or a key's data) that is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The encrypted content.
+    Content,
+    /// The sealed manifest.
+    Manifest,
+    /// The key capsule.
+    Capsule,
+    /// An object fetched from IPFS, before it is known which.
+    StoredObject,
+    /// This device's index of the record.
+    RecordIndex,
+    /// An entry read from the ledger.
+    LedgerEntry,
+    /// An authority's published parameters.
+    AuthorityParameters,
+    /// A key an authority issued to this wallet.
+    IssuedKey,
+}
+
+/// How a part failed verification.
+#[derive(Debug)]
+pub enum Alteration {
+    /// The node answered more bytes than the record can have.
+    TooManyBytes,
+    /// A chunk does not authenticate.
+    ChunkChanged {
+        /// Zero-based chunk index.
+        chunk: u64,
+    },
+    /// It is cut short.
+    Truncated,
+    /// Its header does not authenticate under the record's key.
+    HeaderKey,
+    /// Bytes were appended after its end.
+    Appended,
+    /// Its header is not a medwallet content header.
+    NotContentHeader,
+    /// The capsule holds another data key than the one this wallet sealed.
+    OtherDataKey,
+    /// The manifest names other content than the one registered.
+    NamesOtherContent,
+    /// A CID in it does not parse.
+    UnreadableCid {
+        /// Which CID.
+        which: CidRef,
+        /// Why.
+        source: CidError,
+    },
+    /// Its bytes hash to another CID than the registered one.
+    HashNotRegistered {
+        /// What they hash to.
+        got: Cid,
+        /// What was registered.
+        registered: Cid,
+    },
+    /// Its bytes hash to another CID than the one asked for.
+    HashNotAsked {
+        /// What they hash to.
+        got: Cid,
+        /// What was asked for.
+        asked: Cid,
+    },
+    /// Its length differs from the manifest's.
+    LengthDiffers,
+    /// The capsule was changed or belongs to another record.
+    ChangedOrMoved,
+    /// The capsule does not read.
+    Capsule(CapsuleError),
+    /// The manifest belongs to another record.
+    OtherRecord,
+    /// The manifest does not authenticate.
+    NotAuthentic,
+    /// The manifest does not read.
+    Manifest(ManifestError),
+    /// The content does not match the registered version (found when re-encrypting).
+    NotRegisteredVersion,
+    /// The content does not match what the manifest names.
+    NotWhatManifestNames,
+    /// No capsule on the ledger is for the record's latest version.
+    NoCapsuleForVersion {
+        /// The latest version.
+        version: u32,
+    },
+}
+
+/// Which CID of a part does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CidRef {
+    /// The content's CID (in the index or the manifest).
+    Content,
+    /// A CID kept in the index, as it is kept.
+    Stored {
+        /// The text kept.
+        cid: String,
+    },
+    /// A CID named by a ledger entry.
+    Entry,
+    /// An issued key's CID named by a ledger entry.
+    Key,
+}
+
+/// The use case a [`CoreError::During`] failure happened in; it says what to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// Previewing a share (the share itself can still be queued).
+    PreviewShare,
+    /// Looking up a grantee's published keys for a preview.
+    LookUpGrantee,
+    /// Reading shares from the ledger.
+    ReadShares,
+    /// Listing what others shared with this wallet.
+    ListShared,
+    /// Opening a record shared with this wallet.
+    OpenShared,
+    /// Offering a check-in on the ledger.
+    OfferCheckIn,
+    /// Publishing this wallet's keys on the ledger and IPFS.
+    Publish,
+    /// Issuing a check-in code its key.
+    KeyForCheckIn,
+    /// Reading a check-in code's offer from the ledger.
+    ReadCheckIn,
+    /// Reading the code the patient shows.
+    ReadCode,
+    /// Offering or redeeming a check-in on the ledger.
+    RedeemCheckIn,
+    /// Listing the patients checked in.
+    ListCheckIns,
+    /// Opening a record a checked-in patient granted.
+    OpenCheckedIn,
+    /// Making a record for a checked-in patient.
+    UploadForPatient,
+    /// Reading a checked-in patient's published parameters.
+    PatientKeys,
+    /// Storing a record made for a patient on IPFS.
+    StoreForPatient,
+    /// Registering a record made for a patient on the ledger.
+    RegisterForPatient,
+    /// Verifying a file or CID against the ledger.
+    Verify,
+    /// Comparing a document with a granted record (an opening).
+    Compare,
+    /// Issuing a staff key.
+    IssueStaffKey,
+}
+
+/// The records room: a patient's own records.
+#[derive(Debug)]
+pub enum RecordsError {
+    /// The record is not in this wallet.
+    NotInWallet {
+        /// The record asked for.
+        record_id: String,
+    },
+    /// No file name to save a decrypted copy as.
+    NoCopyName,
+    /// No path was given.
+    NoFile,
+    /// The path is a folder.
+    IsFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is empty.
+    EmptyFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file changed while it was read.
+    FileChanged {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file could not be read to its end (and the disk is not full).
+    CutShort {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Encrypting the file failed.
+    EncryptFailed {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: StreamError,
+    },
+    /// The add was cancelled; nothing of it was kept.
+    Cancelled {
+        /// The file's name, when the add had read it.
+        file_name: Option<String>,
+    },
+    /// The metadata has no title.
+    NoTitle,
+    /// The title is longer than 200 characters.
+    TitleTooLong,
+    /// The date is not a date.
+    NotADate {
+        /// What was given.
+        text: String,
+    },
+    /// The author is longer than 200 characters.
+    AuthorTooLong,
+    /// An upload of this version is already running.
+    UploadRunning,
+    /// A registration of this version is already running.
+    RegistrationRunning,
+    /// The version to upload is not in the database any more.
+    VersionGone,
+    /// The record's id kept here is not 32 bytes of hex.
+    StoredIdUnreadable,
+}
+
+/// The sharing room: grants, revocations, groups.
+#[derive(Debug)]
+pub enum SharingError {
+    /// A record to share is not in this wallet.
+    NotInWallet {
+        /// The record.
+        record_id: String,
+    },
+    /// A share code is for another chain than this wallet's ledger.
+    ChainMismatch {
+        /// The code's chain.
+        code: u64,
+        /// The ledger's chain.
+        ledger: u64,
+    },
+    /// A share code was not signed by the key its address published.
+    NotSignedBy {
+        /// The address the code names.
+        address: String,
+    },
+    /// An expiry of 0 days.
+    ExpiryZero,
+    /// An expiry longer than ten years.
+    ExpiryTooLong {
+        /// The days asked for.
+        days: u32,
+    },
+    /// The record is not shared with this grantee (nothing to revoke).
+    NotShared {
+        /// The grantee.
+        grantee: String,
+    },
+    /// Access is being revoked for them right now.
+    BeingRevoked,
+    /// The record is shared with as many parties as one capsule holds.
+    CapsuleFull,
+    /// The grantee is the wallet itself.
+    OwnAddress,
+    /// No record was chosen.
+    NoRecordChosen,
+    /// A role at a clinic names a person.
+    RoleNamesPerson,
+    /// The role is not a valid clause.
+    BadClause(PolicyError),
+    /// A clinic's parameters are not kept on this device yet.
+    ClinicKeysUnknown {
+        /// The clinic.
+        clinic: String,
+    },
+    /// The grantee of a role published no clinic keys.
+    NotAClinic {
+        /// The address.
+        address: Address,
+    },
+    /// Not a group's name.
+    BadGroupName {
+        /// What was given (trimmed).
+        name: String,
+    },
+    /// The owner cannot be a member of its own groups.
+    SelfInGroup,
+    /// The person is not a member of the group.
+    NotAMember {
+        /// The person.
+        member: String,
+        /// The group.
+        group: String,
+    },
+    /// The record is not on IPFS and the ledger yet: the grant waits.
+    NotRegisteredYet,
+    /// The record of a grant is no longer in this wallet.
+    RecordGone,
+    /// The authority could not issue a key.
+    KeyNotIssued(AbeError),
+    /// A key could not be sealed to its holder (`None`: the sealed key's shape).
+    KeyNotSealed(Option<VaultError>),
+    /// The version made for a revocation is missing.
+    RevisionMissing,
+    /// The version made for a revocation is being uploaded and registered.
+    RevisionPending {
+        /// The new version.
+        version: u32,
+        /// Why it waits, as its outbox row keeps it.
+        problem: Option<String>,
+    },
+    /// An authority published a CID that does not parse.
+    PublishedCidUnreadable {
+        /// The authority.
+        authority: Address,
+        /// Why.
+        source: CidError,
+    },
+    /// An authority published parameters that do not decode.
+    ParamsUnusable {
+        /// The authority.
+        authority: Address,
+        /// Why.
+        source: DecodeError,
+    },
+}
+
+/// The inbox room: what others shared with this wallet.
+#[derive(Debug)]
+pub enum InboxError {
+    /// No grant reaches this wallet (or it was revoked).
+    NotShared,
+    /// Every grant of the record to this wallet expired.
+    Expired {
+        /// The latest expiry (Unix seconds).
+        at: i64,
+    },
+    /// The record is shared with a role or group this wallet's key does not hold.
+    KeyDoesNotHold,
+    /// The ledger has no registration of the record by the patient who shared it.
+    NotRegistered,
+    /// An authority shared a record but issued no key to this wallet.
+    NoKeyIssued {
+        /// The authority.
+        issuer: Address,
+    },
+    /// The key an authority issued to this wallet cannot be used.
+    KeyUnusable {
+        /// The authority.
+        issuer: Address,
+        /// Why.
+        why: KeyProblem,
+    },
+    /// The opening could not be logged on the ledger, so it was not made.
+    OpeningNotLogged {
+        /// Through which kind of grant.
+        route: Route,
+        /// The ledger's failure (a refusal says the grant is over).
+        source: Box<LedgerError>,
+    },
+    /// A shared record could not be read for the list.
+    SharedUnreadable {
+        /// Who shared it.
+        owner: Address,
+        /// Why.
+        source: Box<CoreError>,
+    },
+}
+
+/// Why an issued key cannot be used.
+#[derive(Debug)]
+pub enum KeyProblem {
+    /// The envelope does not read.
+    Envelope(IssuedKeyError),
+    /// It names another issuer or holder.
+    OtherParties,
+    /// It does not open with this wallet's key.
+    DoesNotOpen,
+    /// What it holds is not an attribute key.
+    NotAKey(DecodeError),
+}
+
+/// Which kind of grant an opening goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// A grant to this wallet (in person, a role, a group).
+    Shared,
+    /// A check-in code's grant, opened at the desk that redeemed it.
+    CheckIn,
+}
+
+/// The front-desk room: check-ins, records made for a patient, verification.
+#[derive(Debug)]
+pub enum FrontDeskError {
+    /// Only a patient wallet makes check-in codes.
+    OnlyPatientsMakeCodes,
+    /// Only a clinic wallet checks patients in.
+    OnlyClinicsCheckIn,
+    /// Only a clinic wallet uploads records for patients.
+    OnlyClinicsUpload,
+    /// A check-in of this many minutes is not offered.
+    LengthNotOffered {
+        /// The minutes asked for.
+        minutes: u32,
+    },
+    /// A chosen record is not this wallet's.
+    NotInWallet {
+        /// The record.
+        record_id: String,
+    },
+    /// A chosen record is not registered on the ledger yet.
+    NotRegisteredYet,
+    /// A chosen record could not be granted to the code.
+    NotGranted {
+        /// Why, as the grant's row keeps it (`None`: still queued).
+        why: Option<String>,
+    },
+    /// The text is not a medwallet check-in code.
+    NotACheckInCode,
+    /// A plain share code, not a check-in code.
+    PlainShareCode {
+        /// The address it names.
+        address: String,
+        /// The name it carries (the person chose it).
+        display_name: String,
+    },
+    /// The code is dated after now.
+    DatedInFuture {
+        /// Its date (Unix seconds).
+        issued: i64,
+    },
+    /// The check-in code expired.
+    CheckInExpired {
+        /// When (Unix seconds).
+        at: i64,
+    },
+    /// The patient made the code, but its check-in is not offered on this ledger.
+    NotOffered {
+        /// The patient.
+        patient: Address,
+    },
+    /// The code's address was offered before.
+    AlreadyOffered,
+    /// The ledger's clock is past the check-in's end.
+    ExpiryPassed,
+    /// The code was redeemed at this desk already.
+    UsedHere,
+    /// The code was redeemed by another clinic.
+    CheckInUsed {
+        /// The clinic that redeemed it.
+        by: Address,
+    },
+    /// The patient is not checked in at this desk.
+    NotCheckedIn,
+    /// The check-in is over: its records no longer open.
+    CheckInOver {
+        /// When it ended (Unix seconds).
+        at: i64,
+    },
+    /// The patient did not grant this record with the check-in.
+    NotGrantedWithCheckIn,
+    /// The check-in is over: no record can be made for the patient.
+    UploadExpired {
+        /// The patient's name as their code carries it.
+        patient_name: String,
+        /// When it ended (Unix seconds).
+        at: i64,
+    },
+    /// The patient published no patient keys.
+    PatientNotPublished {
+        /// The patient.
+        patient: Address,
+    },
+    /// Neither a code's text nor a picture was given.
+    NoCodeGiven,
+    /// No code could be read from the picture.
+    QrUnreadable {
+        /// The picture.
+        path: PathBuf,
+        /// Why.
+        source: QrError,
+    },
+    /// The code cannot be drawn as a QR code.
+    QrNotDrawn(QrError),
+    /// Not a CID.
+    NotACid {
+        /// What was given.
+        text: String,
+        /// Why.
+        source: CidError,
+    },
+    /// Neither or both of a CID and a file were given.
+    CidOrFile,
+    /// The file is too large to verify here.
+    TooLargeToVerify {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A granted record could not be read for the list.
+    GrantUnreadable {
+        /// Why.
+        source: Box<CoreError>,
+    },
+    /// A clinic's record for this patient could not be adopted (tried again next pass).
+    NotAdopted {
+        /// The clinic.
+        author: Address,
+        /// Why.
+        source: Box<CoreError>,
+    },
+    /// A wallet that is not a clinic registered a record for this patient.
+    AuthorNotAClinic {
+        /// The author.
+        author: Address,
+    },
+}
+
+/// The staff room: a clinic's staff keys.
+#[derive(Debug)]
+pub enum StaffError {
+    /// Only clinic wallets issue staff keys.
+    OnlyClinics,
+    /// An attribute is not a single term.
+    NotOneAttribute {
+        /// What was given.
+        attribute: String,
+    },
+    /// A staff key needs an attribute.
+    NoAttribute,
+    /// The holder has no active staff key.
+    NoActiveKey {
+        /// The holder.
+        holder: String,
+    },
+    /// A clinic's parameters kept here do not decode.
+    StoredParamsUnusable(DecodeError),
+}
+
+/// The audit room: the trail and its exports.
+#[derive(Debug)]
+pub enum AuditError {
+    /// The audit folder cannot be created.
+    FolderNotCreated {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The audit cache cannot be opened.
+    CacheNotOpened(Box<LedgerError>),
+    /// The audit cache cannot be read.
+    CacheUnreadable(Box<LedgerError>),
+    /// No file name to export to.
+    NoExportName,
+    /// The export could not be written.
+    NotWritten {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A filter's record id is not one.
+    BadRecordId {
+        /// What was given.
+        text: String,
+    },
+    /// A filter's actor is not an address.
+    BadActor {
+        /// What was given.
+        text: String,
+    },
+    /// A filter's date is not a date.
+    BadDate {
+        /// `from` or `to`.
+        which: &'static str,
+        /// What was given.
+        text: String,
+    },
+}
+
+/// The wallet room, besides the vault's own errors ([`CoreError::Vault`]).
+#[derive(Debug)]
+pub enum WalletError {
+    /// The vault is not open yet.
+    NotOpenYet,
+    /// The vault is being reopened.
+    Reopening,
+    /// The vault could not be opened (shown full-window; the file is left as it is).
+    Unusable(Arc<CoreError>),
+    /// Measuring this computer's speed failed.
+    CalibrationFailed {
+        /// Why.
+        detail: String,
+    },
+    /// The wallet preferences could not be saved.
+    PrefsNotSaved(std::io::Error),
+    /// The Emergency Kit could not be saved.
+    KitNotSaved(std::io::Error),
+    /// The recovery words are shown only once.
+    NoPendingKit,
+    /// The idle time is not 1 to 120 minutes.
+    IdleTimeoutRange,
+}
+
+macro_rules! nested {
+    ($($room:ident => $variant:ident),+ $(,)?) => {
+        $(
+            impl From<$room> for CoreError {
+                fn from(e: $room) -> Self {
+                    CoreError::$variant(e)
+                }
+            }
+        )+
+    };
+}
+
+nested! {
+    RecordsError => Records,
+    SharingError => Sharing,
+    InboxError => Inbox,
+    FrontDeskError => FrontDesk,
+    StaffError => Staff,
+    AuditError => Audit,
+    WalletError => Wallet,
+}
+
+impl From<IpfsError> for CoreError {
+    /// A node that answers more bytes than asked for serves something else: altered.
+    fn from(e: IpfsError) -> Self {
+        match e {
+            IpfsError::TooLarge { .. } => {
+                CoreError::altered(Part::StoredObject, Alteration::TooManyBytes)
+            }
+            other => CoreError::Ipfs(Box::new(other)),
+        }
+    }
+}
+
+impl From<LedgerError> for CoreError {
+    fn from(e: LedgerError) -> Self {
+        CoreError::Ledger(Box::new(e))
+    }
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        CoreError::Store(e)
+    }
+}
+
+impl From<VaultError> for CoreError {
+    fn from(e: VaultError) -> Self {
+        CoreError::Vault(e)
+    }
+}
+
+impl From<ShareCodeError> for CoreError {
+    fn from(e: ShareCodeError) -> Self {
+        CoreError::ShareCode(e)
+    }
+}
+
+impl std::fmt::Display for CoreError {
+    /// The message the user reads (see [`crate::words`]). Logs use [`CoreError::kind`]:
+    /// a message may name a file or a person.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::words::message(self))
+    }
+}
+
+/// Whether an I/O error is a full disk.
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
+}
+
+impl CoreError {
+    /// A failed file operation on one of the app's files (a full disk is its own variant).
+    pub(crate) fn disk(path: &Path, source: std::io::Error) -> Self {
+        let path = path.to_owned();
+        if is_disk_full(&source) {
+            CoreError::DiskFull { path, source }
+        } else {
+            CoreError::Disk { path, source }
+        }
+    }
+
+    /// A part that failed verification.
+    pub(crate) fn altered(part: Part, how: Alteration) -> Self {
+        CoreError::Altered {
+            part,
+            how: Box::new(how),
+        }
+    }
+
+    /// An internal step that failed.
+    pub(crate) fn internal(what: &'static str, detail: impl std::fmt::Display) -> Self {
+        CoreError::Internal {
+            what,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// A failed STREAM decryption of `part`: an alteration, a read, or another failure.
+    pub(crate) fn stream(part: Part, e: StreamError) -> Self {
+        let how = match e {
+            StreamError::Tampered { chunk } => Alteration::ChunkChanged { chunk },
+            StreamError::Truncated => Alteration::Truncated,
+            StreamError::WrongKey => Alteration::HeaderKey,
+            StreamError::TrailingData => Alteration::Appended,
+            StreamError::BadHeader(_) | StreamError::UnsupportedVersion { .. } => {
+                Alteration::NotContentHeader
+            }
+            StreamError::Io(source) => return CoreError::ReadingPart { part, source },
+            other => {
+                return CoreError::Decrypting {
+                    part,
+                    source: other,
+                }
+            }
+        };
+        CoreError::altered(part, how)
+    }
+
+    /// A failed encryption of the file at `source` into `dest`.
+    pub(crate) fn encrypting(e: StreamError, source: &Path, dest: &Path) -> Self {
+        match e {
+            StreamError::Cancelled => RecordsError::Cancelled { file_name: None }.into(),
+            StreamError::Io(io) if is_disk_full(&io) => CoreError::disk(dest, io),
+            StreamError::Io(io) => RecordsError::CutShort {
+                path: source.to_owned(),
+                source: io,
+            }
+            .into(),
+            other => RecordsError::EncryptFailed {
+                path: source.to_owned(),
+                source: other,
+            }
+            .into(),
+        }
+    }
+
+    /// A capsule that does not give the data key.
+    pub(crate) fn capsule(e: CapsuleError) -> Self {
+        let how = match e {
+            CapsuleError::NotAllowed => return CoreError::PolicyNotMet,
+            CapsuleError::NotThisRecord { .. } | CapsuleError::Tampered => {
+                Alteration::ChangedOrMoved
+            }
+            other => Alteration::Capsule(other),
+        };
+        CoreError::altered(Part::Capsule, how)
+    }
+
+    /// A manifest that does not open.
+    pub(crate) fn manifest(e: ManifestError) -> Self {
+        let how = match e {
+            ManifestError::NotThisRecord { .. } => Alteration::OtherRecord,
+            ManifestError::WrongKeyOrTampered => Alteration::NotAuthentic,
+            other => Alteration::Manifest(other),
+        };
+        CoreError::altered(Part::Manifest, how)
+    }
+
+    /// This failure, inside `task`.
+    pub(crate) fn during(self, task: Task) -> Self {
+        CoreError::During {
+            task,
+            source: Box::new(self),
+        }
+    }
+
+    /// The failure under the context wrappers ([`CoreError::During`],
+    /// [`CoreError::Explained`]): what actually went wrong.
+    pub fn cause(&self) -> &CoreError {
+        match self {
+            CoreError::During { source, .. } | CoreError::Explained(source) => source.cause(),
+            other => other,
+        }
+    }
+
+    /// Whether the node itself failed (then the rest of a pass waits for the next one):
+    /// it does not answer, or answers as something else than our contract on the
+    /// expected chain.
+    pub(crate) fn node_down(&self) -> bool {
+        match self.cause() {
+            CoreError::Ledger(e) => matches!(
+                **e,
+                LedgerError::Unreachable { .. }
+                    | LedgerError::NotEvm { .. }
+                    | LedgerError::WrongChain { .. }
+                    | LedgerError::NoContract { .. }
+                    | LedgerError::ForeignContract { .. }
+            ),
+            CoreError::Ipfs(e) => matches!(**e, IpfsError::Unreachable { .. }),
+            _ => false,
+        }
+    }
+
+    /// The variant's name, for logs: it holds no path, name, title or text anyone typed.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CoreError::Ipfs(_) => "ipfs",
+            CoreError::Ledger(_) => "ledger",
+            CoreError::NoContract => "no_contract",
+            CoreError::LedgerKeyUnusable { .. } => "ledger_key_unusable",
+            CoreError::ChainUnknown(_) => "chain_unknown",
+            CoreError::StoredAs { .. } => "stored_as",
+            CoreError::BadIpfsUrl { .. } => "bad_ipfs_url",
+            CoreError::BadLedgerUrl { .. } => "bad_ledger_url",
+            CoreError::Settings(_) => "settings",
+            CoreError::SettingsUnusable(_) => "settings_unusable",
+            CoreError::Store(_) => "store",
+            CoreError::Disk { .. } => "disk",
+            CoreError::DiskFull { .. } => "disk_full",
+            CoreError::FileUnreadable { .. } => "file_unreadable",
+            CoreError::Altered { .. } => "altered",
+            CoreError::ReadingPart { .. } => "reading_part",
+            CoreError::Decrypting { .. } => "decrypting",
+            CoreError::LocalIndexDamaged { .. } => "local_index_damaged",
+            CoreError::PolicyNotMet => "policy_not_met",
+            CoreError::StoredCidUnreadable(_) => "stored_cid_unreadable",
+            CoreError::StoredKeyCidUnreadable(_) => "stored_key_cid_unreadable",
+            CoreError::BadAddress { .. } => "bad_address",
+            CoreError::AddressChecksum { .. } => "address_checksum",
+            CoreError::BadRecordId { .. } => "bad_record_id",
+            CoreError::NotPublished { .. } => "not_published",
+            CoreError::ShareCode(_) => "share_code",
+            CoreError::OnlyPatients => "only_patients",
+            CoreError::During { source, .. } | CoreError::Explained(source) => source.kind(),
+            CoreError::Records(_) => "records",
+            CoreError::Sharing(_) => "sharing",
+            CoreError::Inbox(_) => "inbox",
+            CoreError::FrontDesk(_) => "front_desk",
+            CoreError::Staff(_) => "staff",
+            CoreError::Audit(_) => "audit",
+            CoreError::Wallet(_) => "wallet",
+            CoreError::Vault(_) => "vault",
+            CoreError::Internal { .. } => "internal",
+        }
+    }
+}
+
+/// What a use case answers: its value, or what failed.
+pub type Answer<T> = Result<T, CoreError>;

@@ -1,0 +1,223 @@
+//! The sharing room in words: its refusals, and the exposure report's summary.
+
+use medwallet_api::{ExposedVersion, ExposureReport};
+
+use super::{says, Words};
+use crate::error::SharingError;
+use crate::sharing::exposure::{Exposure, Party, Route};
+
+pub(super) fn words(e: &SharingError) -> Words {
+    match e {
+        SharingError::NotInWallet { record_id } => says(
+            format!("Record {record_id} is not in this wallet."),
+            "Refresh the list of records and choose again.",
+        ),
+        SharingError::ChainMismatch { code, ledger } => says(
+            format!("This share code is for ledger chain {code}, but this wallet's ledger is chain {ledger}."),
+            "Ask for a code made with the same ledger (both wallets' Settings name the ledger node).",
+        ),
+        SharingError::NotSignedBy { address } => says(
+            format!("This share code was not signed by {address}: the key that signed it is not the one that wallet published on the ledger."),
+            "Do not use it. Ask the person for their code through a channel you trust, or type their address.",
+        ),
+        SharingError::ExpiryZero => says(
+            "An expiry of 0 days would end the grant at once.",
+            "Choose at least 1 day, or no expiry.",
+        ),
+        SharingError::ExpiryTooLong { days } => says(
+            format!("An expiry of {days} days is more than ten years."),
+            "Choose fewer days, or no expiry (you can revoke at any time).",
+        ),
+        SharingError::NotShared { grantee } => says(
+            format!("This record is not shared with {grantee}."),
+            "Refresh the list of grants; it may be revoked already.",
+        ),
+        SharingError::BeingRevoked => says(
+            "Access to this record is being revoked for them right now.",
+            "Share it again once the revocation is done (see the Shared page).",
+        ),
+        SharingError::CapsuleFull => says(
+            "This record is shared with as many people and clinics as one record can be.",
+            "Share it with a group instead (one entry for many people), or revoke grants no longer needed.",
+        ),
+        SharingError::OwnAddress => says(
+            "That is this wallet's own address.",
+            "Enter the address of the person you share with.",
+        ),
+        SharingError::NoRecordChosen => {
+            says("No record is chosen.", "Choose at least one record to share.")
+        }
+        SharingError::RoleNamesPerson => says(
+            "A role at a clinic cannot name a person (id:…).",
+            "Share with the person by their address instead.",
+        ),
+        SharingError::BadClause(e) => says(
+            format!("The role is not a valid clause: {e}."),
+            "Write attributes the clinic issues, joined by AND and OR, such as role:doctor AND dept:cardiology.",
+        ),
+        SharingError::ClinicKeysUnknown { clinic } => says(
+            format!("The keys of clinic {clinic} are not known on this device yet."),
+            "They are read from the ledger when it answers; the share waits until then.",
+        ),
+        SharingError::NotAClinic { address } => says(
+            format!("{address} has published no clinic keys on this ledger, so no role there can be named."),
+            "Check the clinic's address (on its Staff page), or share with a person instead.",
+        ),
+        SharingError::BadGroupName { name } => says(
+            format!("\"{name}\" cannot be a group's name."),
+            "Use lower-case letters, digits and '-', starting with a letter, at most 32 (such as careteam).",
+        ),
+        SharingError::SelfInGroup => says(
+            "You are not a member of your own groups: you always read your records.",
+            "Add the people you share with.",
+        ),
+        SharingError::NotAMember { member, group } => says(
+            format!("{member} is not a member of {group}."),
+            "Refresh the list of groups.",
+        ),
+        SharingError::NotRegisteredYet => says(
+            "The record is shared once it is on IPFS and registered on the ledger.",
+            "The grant is sent by itself once the record is registered.",
+        ),
+        SharingError::RecordGone => says(
+            "The record is no longer in this wallet.",
+            "Refresh the list of grants.",
+        ),
+        SharingError::KeyNotIssued(e) => says(
+            format!("The key could not be issued: {e}."),
+            super::RETRY_OR_REPORT,
+        ),
+        SharingError::KeyNotSealed(e) => says(
+            match e {
+                Some(e) => format!("The key could not be sealed: {e}."),
+                None => "The key could not be sealed (HPKE).".to_owned(),
+            },
+            super::RETRY_OR_REPORT,
+        ),
+        SharingError::RevisionMissing => says(
+            "The re-encrypted version is missing.",
+            "It is made again on the next pass.",
+        ),
+        SharingError::RevisionPending { version, problem } => says(
+            match problem {
+                Some(problem) => format!("Version {version}, re-encrypted without them, is being uploaded and registered; the revocation is sent after. {problem}"),
+                None => format!("Version {version}, re-encrypted without them, is being uploaded and registered; the revocation is sent after."),
+            },
+            "The revocation is sent by itself once both nodes answer.",
+        ),
+        SharingError::PublishedCidUnreadable { authority, source } => says(
+            format!("{authority} published an unreadable CID: {source}."),
+            "Ask its owner to open medwallet with this ledger once: it publishes its keys again.",
+        ),
+        SharingError::ParamsUnusable { authority, source } => says(
+            format!("The parameters {authority} published are unusable: {source}."),
+            "Ask its owner to open medwallet with this ledger once: it publishes its keys again.",
+        ),
+    }
+}
+
+/// The exposure report of a revocation: the facts, and the summary in words (times in
+/// UTC as people read them; the versions' windows and the openings in RFC 3339).
+pub(crate) fn render_exposure(e: &Exposure) -> ExposureReport {
+    ExposureReport {
+        summary: summary(e),
+        versions: e
+            .windows
+            .iter()
+            .map(|w| ExposedVersion {
+                version: w.version,
+                from: time(w.from),
+                until: time(w.until),
+            })
+            .collect(),
+        accesses: e.accesses.iter().map(|&t| time(t)).collect(),
+        new_version: e.new_version,
+    }
+}
+
+fn summary(e: &Exposure) -> String {
+    let who = match &e.party {
+        Party::Person { address } => address.clone(),
+        Party::Role { clinic, clause } => format!("Staff of clinic {clinic} holding \"{clause}\""),
+        Party::RotatedRole { clinic, clause } => format!(
+            "Staff of clinic {clinic} holding \"{clause}\", including the one whose key the clinic revoked,"
+        ),
+        Party::Member { address, group } => format!("{address} (removed from {group})"),
+    };
+    let mut out = String::new();
+    if e.windows.is_empty() {
+        out.push_str(&format!(
+            "{who} never held a readable version of this record: the grant was not on the ledger before it was revoked."
+        ));
+    } else {
+        let parts: Vec<String> = e
+            .windows
+            .iter()
+            .map(|w| {
+                format!(
+                    "version {} between {} and {}",
+                    w.version,
+                    human(w.from),
+                    human(w.until)
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "{who} could have fetched {}.",
+            parts.join(", and ")
+        ));
+    }
+    match e.accesses.as_slice() {
+        [] => out.push_str(" They logged no opening."),
+        [one] => out.push_str(&format!(" They logged 1 opening, at {}.", human(*one))),
+        [first, .., last] => out.push_str(&format!(
+            " They logged {} openings, from {} to {}.",
+            e.accesses.len(),
+            human(*first),
+            human(*last)
+        )),
+    }
+    if !e.windows.is_empty() {
+        out.push_str(" What they fetched then, they may have kept.");
+    }
+    let new_version = e.new_version;
+    out.push_str(&format!(
+        " Version {new_version} is encrypted under a new key"
+    ));
+    if matches!(e.party, Party::RotatedRole { .. }) {
+        out.push_str(" and the clinic's new parameters: staff holding the clinic's new keys open it; the revoked key does not.");
+    } else if e.still_reached.is_empty() {
+        out.push_str(" without them: they cannot open it.");
+    } else {
+        // Honest about what this revocation does not close.
+        let routes: Vec<String> = e
+            .still_reached
+            .iter()
+            .map(|r| match r {
+                Route::InPerson => "a grant to them in person".to_owned(),
+                Route::Group(group) => format!("the group {group}"),
+            })
+            .collect();
+        out.push_str(&format!(
+            "; this grant no longer opens it, but they can still open it through {}: revoke that too to close it.",
+            routes.join(" and ")
+        ));
+    }
+    out
+}
+
+fn human(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+fn time(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| unix.to_string())
+}
