@@ -17,14 +17,27 @@ use medwallet_api::{
 };
 use url::Url;
 
+use crate::audit::AuditContext;
 use crate::error::{CoreError, FrontDeskError};
 use crate::records::Progress;
-use crate::session::{Owner, Session};
+use crate::session::Owner;
 use crate::{AuditService, Defaults, LedgerTarget, RecordService, SettingsStore, WalletService};
 
 /// What a method answers over IPC: its value, or the failure in the user's words. The
 /// use cases answer [`CoreError`]; this is where it becomes words.
 type Answer<T> = Result<T, UserError>;
+
+/// The unlocked wallet and the nodes it works with, from the settings in force: what a
+/// use case that reaches the network needs, in one value.
+#[derive(Debug)]
+pub struct Session {
+    /// The unlocked wallet's keys.
+    pub owner: Owner,
+    /// The IPFS node's RPC URL.
+    pub ipfs: Url,
+    /// The ledger node and contract.
+    pub ledger: LedgerTarget,
+}
 
 /// One app data folder's state and use cases.
 pub struct App {
@@ -193,7 +206,7 @@ impl App {
     /// Syncs from the ledger (when it answers) and answers the filtered trail.
     pub async fn audit_trail(&self, query: &AuditQuery) -> Answer<AuditTrail> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
-        let context = self.records.audit_context(&owner).await?;
+        let context = AuditContext::of(&self.records, &owner).await?;
         Ok(self.audit.trail(&owner, &ledger, query, &context).await?)
     }
 
@@ -205,7 +218,7 @@ impl App {
         path: &str,
     ) -> Answer<SavedCopy> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
-        let context = self.records.audit_context(&owner).await?;
+        let context = AuditContext::of(&self.records, &owner).await?;
         Ok(self
             .audit
             .export(&owner, &ledger, query, &context, format, path)

@@ -599,6 +599,10 @@ pub enum FrontDeskError {
     LengthNotOffered {
         /// The minutes asked for.
         minutes: u32,
+        /// The shortest offered.
+        min: u32,
+        /// The longest offered.
+        max: u32,
     },
     /// A chosen record is not this wallet's.
     NotInWallet {
@@ -692,6 +696,8 @@ pub enum FrontDeskError {
     TooLargeToVerify {
         /// The file.
         path: PathBuf,
+        /// The largest file compared here, in bytes.
+        limit: u64,
     },
     /// A granted record could not be read for the list.
     GrantUnreadable {
@@ -857,12 +863,14 @@ impl From<ShareCodeError> for CoreError {
     }
 }
 
-impl std::fmt::Display for CoreError {
-    /// The message the user reads (see [`crate::words`]). Logs use [`CoreError::kind`]:
-    /// a message may name a file or a person.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::words::message(self))
-    }
+/// Why a trail shows only the entries read before (put in words by `words`).
+pub(crate) enum TrailGap<'a> {
+    /// No contract is configured: there is no trail yet.
+    NoContract,
+    /// The ledger failed.
+    Ledger(&'a LedgerError),
+    /// The ledger took too long.
+    TimedOut,
 }
 
 /// Whether an I/O error is a full disk.

@@ -29,7 +29,8 @@ use url::Url;
 use crate::error::{
     Alteration, Answer, CidRef, CoreError, InboxError, KeyProblem, Part, Route, Task,
 };
-use crate::ledger::directory::{self, fetch_small};
+use crate::ipfs::fetch_small;
+use crate::ledger::directory;
 use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
 use crate::records::pipeline::{decrypt_file, Sink};
 use crate::records::{remove_partial, RecordService, MAX_VIEW_SIZE};

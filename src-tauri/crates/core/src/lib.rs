@@ -3,13 +3,14 @@
 //!
 //! | module | what it does |
 //! |---|---|
-//! | [`app`] | one data folder's state, one method per IPC command |
-//! | [`session`] | the unlocked wallet's keys and its nodes, as the use cases need them |
+//! | [`app`] | one data folder's state, one method per IPC command; the wallet with its nodes |
+//! | [`session`] | the unlocked wallet's keys, as the use cases need them |
 //! | [`ledger`] | the ledger target, connecting as the wallet, the published directory |
 //! | [`store`] | `records.sqlite`: records, grants, front-desk and staff tables |
 //! | [`records`] | a patient's own records: add (one pipeline), outbox, list, open |
 //! | [`sharing`] | grants, revocations, revisions, exposure reports, groups, emergency |
 //! | [`inbox`] | what others shared with this wallet (the doctor's side) |
+//! | `ipfs` | small objects fetched with their CID checked, unpinning |
 //! | [`front_desk`] | check-in codes, records made for a patient, verifying a file |
 //! | [`staff`] | a clinic's staff keys and its authority's epochs |
 //! | [`audit`] | the trail read back from the ledger, filters and exports |
@@ -30,6 +31,7 @@ pub mod error;
 pub mod front_desk;
 pub mod health;
 pub mod inbox;
+pub(crate) mod ipfs;
 pub(crate) mod ledger;
 pub mod node_url;
 pub mod qr;
@@ -42,7 +44,7 @@ pub(crate) mod store;
 pub mod wallet;
 pub(crate) mod words;
 
-pub use app::App;
+pub use app::{App, Session};
 pub use audit::AuditService;
 pub use error::{
     Alteration, AuditError, CidRef, CoreError, FrontDeskError, InboxError, KeyProblem, Part,
@@ -52,7 +54,7 @@ pub use front_desk::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES}
 pub use health::check_health;
 pub use ledger::LedgerTarget;
 pub use records::RecordService;
-pub use session::{Owner, Session};
+pub use session::Owner;
 pub use settings::{Defaults, SettingsStore, StoreError};
 pub use wallet::WalletService;
 

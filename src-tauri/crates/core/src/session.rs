@@ -95,15 +95,3 @@ impl Owner {
             .map_err(|e| CoreError::internal("issuing the owner's key", e))
     }
 }
-
-/// The unlocked wallet and the nodes it works with, from the settings in force: what a
-/// use case that reaches the network needs, in one value.
-#[derive(Debug)]
-pub struct Session {
-    /// The unlocked wallet's keys.
-    pub owner: Owner,
-    /// The IPFS node's RPC URL.
-    pub ipfs: url::Url,
-    /// The ledger node and contract.
-    pub ledger: crate::ledger::LedgerTarget,
-}

@@ -272,7 +272,11 @@ impl WalletService {
             .filter(|id| wallets.iter().any(|w| &w.id == id))
             .or_else(|| wallets.first().map(|w| w.id.clone()));
         let retry_after_secs = match &selected {
-            Some(id) => vault.retry_after(id).await.map(secs_up).unwrap_or(0),
+            Some(id) => vault
+                .retry_after(id)
+                .await
+                .map(crate::words::secs_up)
+                .unwrap_or(0),
             None => 0,
         };
         SessionState::Locked {
@@ -460,7 +464,7 @@ impl WalletService {
                 e @ (VaultError::WrongPassphrase { retry_after, .. }
                 | VaultError::TooManyAttempts { retry_after }),
             ) => Ok(UnlockOutcome::Refused {
-                retry_after_secs: secs_up(retry_after),
+                retry_after_secs: crate::words::secs_up(retry_after),
                 error: UserError::from(CoreError::from(e)),
             }),
             Err(e) => Err(e.into()),
@@ -639,11 +643,6 @@ fn read_prefs(dir: &Path) -> Prefs {
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
-}
-
-/// Whole seconds, rounded up.
-pub(crate) fn secs_up(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 fn parse_id(text: &str) -> Answer<WalletId> {

@@ -14,10 +14,11 @@ use medwallet_api::{
     AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, SavedCopy,
 };
 use medwallet_ledger::{
-    Address, EventCache, EventFilter, EventMeta, LedgerError, LedgerEvent, LedgerNode, B256,
+    Address, EventCache, EventFilter, EventMeta, LedgerEvent, LedgerNode, B256,
 };
 
 use crate::ledger::LedgerTarget;
+use crate::records::RecordService;
 use crate::session::Owner;
 
 mod export;
@@ -26,26 +27,35 @@ mod export;
 use export::csv_field;
 pub use export::{to_csv, to_fhir_bundle, CSV_HEADER};
 
-use crate::error::{Answer, AuditError, CoreError};
+use crate::error::{Answer, AuditError, CoreError, TrailGap};
 use crate::store::write_atomically;
 
-/// Why a trail shows only the entries read before (put in words by `words`).
-pub(crate) enum TrailGap<'a> {
-    /// No contract is configured: there is no trail yet.
-    NoContract,
-    /// The ledger failed.
-    Ledger(&'a LedgerError),
-    /// The ledger took too long.
-    TimedOut,
-}
-
-/// What the trail needs of the wallet's records (from `RecordService::audit_context`).
+/// What the trail needs of the wallet's records ([`AuditContext::of`]).
 #[derive(Debug, Clone, Default)]
 pub struct AuditContext {
     /// Record titles by id (`0x` + 64 lower-case hex).
     pub titles: HashMap<String, String>,
     /// Record versions whose ledger transaction still waits.
     pub pending: u32,
+}
+
+impl AuditContext {
+    /// The titles of `owner`'s records by id, and how many versions still wait for their
+    /// ledger transaction (upload or registration).
+    pub async fn of(records: &RecordService, owner: &Owner) -> Answer<AuditContext> {
+        let titles = records
+            .list(owner)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.to_lowercase(), r.title))
+            .collect();
+        let pending = records
+            .store(&owner.wallet_id)
+            .await?
+            .pending_versions()
+            .await?;
+        Ok(AuditContext { titles, pending })
+    }
 }
 
 /// The audit use cases for one app data folder.

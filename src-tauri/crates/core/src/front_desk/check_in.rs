@@ -117,6 +117,8 @@ impl RecordService {
         if !(MIN_CHECK_IN_MINUTES..=MAX_CHECK_IN_MINUTES).contains(&valid_minutes) {
             return Err(FrontDeskError::LengthNotOffered {
                 minutes: valid_minutes,
+                min: MIN_CHECK_IN_MINUTES,
+                max: MAX_CHECK_IN_MINUTES,
             }
             .into());
         }

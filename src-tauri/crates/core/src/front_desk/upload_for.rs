@@ -15,7 +15,8 @@ use medwallet_vault::Role;
 use url::Url;
 
 use crate::error::{Alteration, Answer, CidRef, CoreError, FrontDeskError, Part, Task};
-use crate::ledger::directory::{self, fetch_small, Connected};
+use crate::ipfs::fetch_small;
+use crate::ledger::directory::{self, Connected};
 use crate::ledger::{
     b256, chain_time, id_attribute, now_unix, rfc3339, LedgerTarget, StepFailure as Failure,
 };

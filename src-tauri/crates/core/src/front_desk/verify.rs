@@ -278,7 +278,11 @@ impl RecordService {
             .map_err(|e| inspect::unreadable(&source, e))?
             .len();
         if size > MAX_VIEW_SIZE {
-            return Err(FrontDeskError::TooLargeToVerify { path: source }.into());
+            return Err(FrontDeskError::TooLargeToVerify {
+                path: source,
+                limit: MAX_VIEW_SIZE,
+            }
+            .into());
         }
         let bytes = std::fs::read(&source).map_err(|e| inspect::unreadable(&source, e))?;
         if let Some(v) = by_cid(all, &cid_of(&bytes)) {

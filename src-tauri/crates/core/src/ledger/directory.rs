@@ -8,8 +8,8 @@ use medwallet_records::IpfsNode;
 use medwallet_vault::Role;
 
 use super::StepFailure as Failure;
-use crate::error::{Alteration, Answer, CoreError, Part, SharingError};
-use crate::records::{SharedBuffer, MAX_SMALL_OBJECT};
+use crate::error::{CoreError, Part, SharingError};
+use crate::ipfs::fetch_small;
 use crate::session::Owner;
 use crate::store::RecordStore;
 
@@ -129,21 +129,6 @@ pub(crate) async fn put(ipfs: &url::Url, bytes: Vec<u8>) -> Result<Cid, Failure>
     }
     node.pin(&got).await.map_err(Failure::ipfs)?;
     Ok(got)
-}
-
-/// Fetches a small object (a capsule, manifest, key or parameters) and checks its CID.
-pub(crate) async fn fetch_small(node: &IpfsNode, cid: &Cid, part: Part) -> Answer<Vec<u8>> {
-    let buffer = SharedBuffer::default();
-    node.cat_to(cid, buffer.clone(), MAX_SMALL_OBJECT).await?;
-    let bytes = buffer.take();
-    let got = cid_of(&bytes);
-    if &got != cid {
-        return Err(CoreError::altered(
-            part,
-            Alteration::HashNotAsked { got, asked: *cid },
-        ));
-    }
-    Ok(bytes)
 }
 
 /// The CID of the public parameters `authority` published last; `None` if it published

@@ -221,12 +221,7 @@ pub(crate) async fn chain_time(node: &medwallet_ledger::LedgerNode) -> i64 {
         .unwrap_or(0)
 }
 
-/// A Unix time as RFC 3339 (UTC, seconds).
-pub(crate) fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
+pub(crate) use crate::words::rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,6 @@ pub(crate) mod pipeline;
 pub(crate) mod register;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -33,6 +32,7 @@ use medwallet_records::{capsule, manifest, stream, IpfsNode};
 use url::Url;
 
 use crate::error::{Alteration, Answer, CidRef, CoreError, Part, RecordsError};
+use crate::ipfs::SharedBuffer;
 use crate::session::Owner;
 use crate::store::{local_seal, Object, RecordStore, State, StoredRecord};
 pub(crate) use add::write_small_objects;
@@ -41,8 +41,6 @@ use pipeline::{decrypt_file, Sink};
 
 /// Plaintext larger than this is verified but not shown (save a copy instead).
 pub const MAX_VIEW_SIZE: u64 = 64 * 1024 * 1024;
-/// Manifests and capsules larger than this are refused when fetched.
-pub(crate) const MAX_SMALL_OBJECT: u64 = 1024 * 1024;
 
 /// The records use cases for one app data folder (`<data>/records/<wallet id>/`).
 pub struct RecordService {
@@ -92,20 +90,6 @@ impl RecordService {
         for (_, store) in self.stores.lock().await.drain() {
             store.close().await;
         }
-    }
-
-    /// What the audit trail needs of the wallet's records: their titles by id, and how
-    /// many versions still wait for their ledger transaction (upload or registration).
-    pub async fn audit_context(&self, owner: &Owner) -> Answer<crate::audit::AuditContext> {
-        let titles = self
-            .list(owner)
-            .await?
-            .into_iter()
-            .map(|r| (r.id.to_lowercase(), r.title))
-            .collect();
-        let store = self.store(&owner.wallet_id).await?;
-        let pending = store.pending_versions().await?;
-        Ok(crate::audit::AuditContext { titles, pending })
     }
 
     /// The owner's records, newest first.
@@ -355,7 +339,7 @@ impl RecordService {
             }
             Source::Ipfs(node) => {
                 let buffer = SharedBuffer::default();
-                node.cat_to(&expected, buffer.clone(), MAX_SMALL_OBJECT)
+                node.cat_to(&expected, buffer.clone(), crate::ipfs::MAX_SMALL_OBJECT)
                     .await?;
                 buffer.take()
             }
@@ -412,40 +396,6 @@ pub(crate) fn part_of(object: Object) -> Part {
         Object::Content => Part::Content,
         Object::Manifest => Part::Manifest,
         Object::Capsule => Part::Capsule,
-    }
-}
-
-/// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).
-pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
-    let Ok(node) = IpfsNode::new(ipfs) else {
-        return;
-    };
-    for cid in cids {
-        if let Ok(cid) = cid.parse::<Cid>() {
-            if let Err(e) = node.unpin(&cid).await {
-                tracing::debug!(%cid, error = %e, "unpin failed; the object stays pinned");
-            }
-        }
-    }
-}
-
-/// A `Write` whose bytes the caller takes afterwards (for `cat_to` of small objects).
-#[derive(Clone, Default)]
-pub(crate) struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl SharedBuffer {
-    pub(crate) fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *lock(&self.0))
-    }
-}
-
-impl Write for SharedBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        lock(&self.0).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -243,7 +243,9 @@ impl RecordService {
                             &item.record_id,
                             item.version,
                             &problem,
-                            backoff_until(item.attempts + 1),
+                            // `attempts` counts the failures so far: 5 s after the
+                            // first, 10 s after the second, doubling.
+                            backoff_until(item.attempts),
                         )
                         .await
                     {
@@ -268,7 +270,7 @@ impl RecordService {
                         ledger,
                         &item.record_id,
                         item.version,
-                        item.attempts + 1,
+                        item.attempts,
                     )
                     .await;
                 if let Err(failure) = outcome {
@@ -353,7 +355,8 @@ impl Drop for Running<'_> {
     }
 }
 
-/// When to retry an upload after `attempts` failures: 5 s doubling, at most 5 minutes.
+/// When to try again after a failure, given the failures before it (`attempts`): 5 s
+/// after the first, 10 s after the second, doubling, at most 5 minutes.
 pub(crate) fn backoff_until(attempts: u32) -> i64 {
     let delay = 5i64.saturating_mul(1i64 << attempts.min(6)).min(300);
     chrono::Utc::now().timestamp() + delay

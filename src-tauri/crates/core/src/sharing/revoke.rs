@@ -11,9 +11,10 @@ use super::exposure::{self, Party, Route};
 use super::grant::clause_hash;
 use super::Failure;
 use crate::error::{CoreError, SharingError};
+use crate::ipfs::unpin;
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
-use crate::records::{unpin, RecordService};
+use crate::records::RecordService;
 use crate::session::Owner;
 use crate::store::grants::GrantRow;
 use crate::store::RecordStore;
@@ -207,7 +208,7 @@ impl RecordService {
             .other_routes(store, owner, grant)
             .await
             .map_err(Failure::store)?;
-        let report = crate::words::render_exposure(&exposure);
+        let report = super::exposure::render(&exposure);
         let json = serde_json::to_string(&report)
             .map_err(|e| Failure::waiting(CoreError::internal("the exposure report", e)))?;
         store

@@ -2,8 +2,7 @@
 //! before.
 
 use super::{ledger_words, says, Words};
-use crate::audit::TrailGap;
-use crate::error::AuditError;
+use crate::error::{AuditError, TrailGap};
 
 pub(super) fn words(e: &AuditError) -> Words {
     const REBUILD: &str = "Delete the wallet's file in the app data folder's audit/ folder; it is rebuilt from the ledger.";

@@ -3,8 +3,6 @@
 
 use super::{rfc3339, says, Words};
 use crate::error::FrontDeskError;
-use crate::front_desk::{MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
-use crate::records::MAX_VIEW_SIZE;
 
 pub(super) fn words(e: &FrontDeskError) -> Words {
     match e {
@@ -20,12 +18,9 @@ pub(super) fn words(e: &FrontDeskError) -> Words {
             "Only a clinic wallet uploads records for patients.",
             "Patients add their own records on the Records page.",
         ),
-        FrontDeskError::LengthNotOffered { minutes } => says(
+        FrontDeskError::LengthNotOffered { minutes, min, max } => says(
             format!("A check-in of {minutes} minutes is not offered."),
-            format!(
-                "Choose between {MIN_CHECK_IN_MINUTES} minutes and {} hours.",
-                MAX_CHECK_IN_MINUTES / 60
-            ),
+            format!("Choose between {min} minutes and {} hours.", max / 60),
         ),
         FrontDeskError::NotInWallet { record_id } => says(
             format!("{record_id} is not one of this wallet's records."),
@@ -133,11 +128,11 @@ pub(super) fn words(e: &FrontDeskError) -> Words {
             "Give either a CID or a file to verify.",
             "Paste a CID, or choose or drop a file.",
         ),
-        FrontDeskError::TooLargeToVerify { path } => says(
+        FrontDeskError::TooLargeToVerify { path, limit } => says(
             format!(
                 "{} is larger than {} MiB to verify here.",
                 path.display(),
-                MAX_VIEW_SIZE >> 20
+                limit >> 20
             ),
             "Verify it by its CID instead.",
         ),

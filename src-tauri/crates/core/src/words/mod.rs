@@ -14,7 +14,7 @@ mod staff;
 mod wallet;
 
 pub(crate) use audit::trail_problem;
-pub(crate) use sharing::render_exposure;
+pub(crate) use wallet::secs_up;
 
 use medwallet_api::UserError;
 use medwallet_ledger::LedgerError;
@@ -397,9 +397,19 @@ fn task_hint(task: Task) -> &'static str {
     }
 }
 
-/// A Unix time as RFC 3339 (UTC, seconds), as messages name times.
-fn rfc3339(unix: i64) -> String {
-    crate::ledger::rfc3339(unix)
+/// A Unix time as RFC 3339 (UTC, seconds); empty when out of range.
+pub(crate) fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+impl std::fmt::Display for CoreError {
+    /// The message the user reads (see this module). Logs use [`CoreError::kind`]:
+    /// a message may name a file or a person.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&message(self))
+    }
 }
 
 #[cfg(test)]

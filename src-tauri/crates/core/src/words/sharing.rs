@@ -1,10 +1,7 @@
 //! The sharing room in words: its refusals, and the exposure report's summary.
 
-use medwallet_api::{ExposedVersion, ExposureReport};
-
 use super::{says, Words};
 use crate::error::SharingError;
-use crate::sharing::exposure::{Exposure, Party, Route};
 
 pub(super) fn words(e: &SharingError) -> Words {
     match e {
@@ -114,110 +111,4 @@ pub(super) fn words(e: &SharingError) -> Words {
             "Ask its owner to open medwallet with this ledger once: it publishes its keys again.",
         ),
     }
-}
-
-/// The exposure report of a revocation: the facts, and the summary in words (times in
-/// UTC as people read them; the versions' windows and the openings in RFC 3339).
-pub(crate) fn render_exposure(e: &Exposure) -> ExposureReport {
-    ExposureReport {
-        summary: summary(e),
-        versions: e
-            .windows
-            .iter()
-            .map(|w| ExposedVersion {
-                version: w.version,
-                from: time(w.from),
-                until: time(w.until),
-            })
-            .collect(),
-        accesses: e.accesses.iter().map(|&t| time(t)).collect(),
-        new_version: e.new_version,
-    }
-}
-
-fn summary(e: &Exposure) -> String {
-    let who = match &e.party {
-        Party::Person { address } => address.clone(),
-        Party::Role { clinic, clause } => format!("Staff of clinic {clinic} holding \"{clause}\""),
-        Party::RotatedRole { clinic, clause } => format!(
-            "Staff of clinic {clinic} holding \"{clause}\", including the one whose key the clinic revoked,"
-        ),
-        Party::Member { address, group } => format!("{address} (removed from {group})"),
-    };
-    let mut out = String::new();
-    if e.windows.is_empty() {
-        out.push_str(&format!(
-            "{who} never held a readable version of this record: the grant was not on the ledger before it was revoked."
-        ));
-    } else {
-        let parts: Vec<String> = e
-            .windows
-            .iter()
-            .map(|w| {
-                format!(
-                    "version {} between {} and {}",
-                    w.version,
-                    human(w.from),
-                    human(w.until)
-                )
-            })
-            .collect();
-        out.push_str(&format!(
-            "{who} could have fetched {}.",
-            parts.join(", and ")
-        ));
-    }
-    match e.accesses.as_slice() {
-        [] => out.push_str(" They logged no opening."),
-        [one] => out.push_str(&format!(" They logged 1 opening, at {}.", human(*one))),
-        [first, .., last] => out.push_str(&format!(
-            " They logged {} openings, from {} to {}.",
-            e.accesses.len(),
-            human(*first),
-            human(*last)
-        )),
-    }
-    if !e.windows.is_empty() {
-        out.push_str(" What they fetched then, they may have kept.");
-    }
-    let new_version = e.new_version;
-    out.push_str(&format!(
-        " Version {new_version} is encrypted under a new key"
-    ));
-    if matches!(e.party, Party::RotatedRole { .. }) {
-        out.push_str(" and the clinic's new parameters: staff holding the clinic's new keys open it; the revoked key does not.");
-    } else if e.still_reached.is_empty() {
-        out.push_str(" without them: they cannot open it.");
-    } else {
-        // Honest about what this revocation does not close.
-        let routes: Vec<String> = e
-            .still_reached
-            .iter()
-            .map(|r| match r {
-                Route::InPerson => "a grant to them in person".to_owned(),
-                Route::Group(group) => format!("the group {group}"),
-            })
-            .collect();
-        out.push_str(&format!(
-            "; this grant no longer opens it, but they can still open it through {}: revoke that too to close it.",
-            routes.join(" and ")
-        ));
-    }
-    out
-}
-
-fn human(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| unix.to_string())
-}
-
-fn time(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| unix.to_string())
 }

@@ -570,7 +570,11 @@ fn samples() -> Vec<CoreError> {
             FrontDeskError::OnlyPatientsMakeCodes,
             FrontDeskError::OnlyClinicsCheckIn,
             FrontDeskError::OnlyClinicsUpload,
-            FrontDeskError::LengthNotOffered { minutes: 2 },
+            FrontDeskError::LengthNotOffered {
+                minutes: 2,
+                min: 5,
+                max: 1440,
+            },
             FrontDeskError::NotInWallet {
                 record_id: "0x01".into(),
             },
@@ -612,7 +616,10 @@ fn samples() -> Vec<CoreError> {
                 source: CidError::Length,
             },
             FrontDeskError::CidOrFile,
-            FrontDeskError::TooLargeToVerify { path: path() },
+            FrontDeskError::TooLargeToVerify {
+                path: path(),
+                limit: 64 << 20,
+            },
             FrontDeskError::GrantUnreadable {
                 source: boxed(CoreError::PolicyNotMet),
             },

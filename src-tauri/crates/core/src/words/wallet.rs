@@ -89,10 +89,15 @@ pub(super) fn vault(error: &VaultError) -> Words {
 
 /// "5 s", "2 min 8 s".
 pub(crate) fn human_secs(d: Duration) -> String {
-    let secs = crate::wallet::secs_up(d);
+    let secs = secs_up(d);
     match (secs / 60, secs % 60) {
         (0, s) => format!("{s} s"),
         (m, 0) => format!("{m} min"),
         (m, s) => format!("{m} min {s} s"),
     }
+}
+
+/// Whole seconds, rounded up.
+pub(crate) fn secs_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }

@@ -1,0 +1,67 @@
+//! The IPFS node as the use cases see it, beyond the node client itself: fetching a
+//! small object with its CID checked, and unpinning without failing the caller.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use medwallet_records::cid::{cid_of, Cid};
+use medwallet_records::IpfsNode;
+use url::Url;
+
+use crate::error::{Alteration, Answer, CoreError, Part};
+
+/// Manifests, capsules, keys and parameters larger than this are refused when fetched.
+pub(crate) const MAX_SMALL_OBJECT: u64 = 1024 * 1024;
+
+/// Fetches a small object (a capsule, manifest, key or parameters) and checks its CID.
+pub(crate) async fn fetch_small(node: &IpfsNode, cid: &Cid, part: Part) -> Answer<Vec<u8>> {
+    let buffer = SharedBuffer::default();
+    node.cat_to(cid, buffer.clone(), MAX_SMALL_OBJECT).await?;
+    let bytes = buffer.take();
+    let got = cid_of(&bytes);
+    if &got != cid {
+        return Err(CoreError::altered(
+            part,
+            Alteration::HashNotAsked { got, asked: *cid },
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).
+pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
+    let Ok(node) = IpfsNode::new(ipfs) else {
+        return;
+    };
+    for cid in cids {
+        if let Ok(cid) = cid.parse::<Cid>() {
+            if let Err(e) = node.unpin(&cid).await {
+                tracing::debug!(%cid, error = %e, "unpin failed; the object stays pinned");
+            }
+        }
+    }
+}
+
+/// A `Write` whose bytes the caller takes afterwards (for `cat_to` of small objects).
+#[derive(Clone, Default)]
+pub(crate) struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    pub(crate) fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *lock(&self.0))
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        lock(&self.0).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
