@@ -13,6 +13,7 @@ use medwallet_api::{
     AddProgress, AddStage, AuditAction, AuditQuery, Category, ExportFormat, LedgerMark,
     RecordMetadata, RecordStatus, RecordView,
 };
+use medwallet_core::audit::AuditContext;
 use medwallet_core::records::Progress;
 use medwallet_core::{
     AuditService, CoreError, LedgerTarget, Owner, Part, RecordService, RecordsError,
@@ -867,7 +868,7 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
     else {
         panic!("{record:?}")
     };
-    let context = service.audit_context(&owner).await.unwrap();
+    let context = AuditContext::of(&service, &owner).await.unwrap();
     let trail = audit
         .trail(&owner, &target, &AuditQuery::default(), &context)
         .await
@@ -936,7 +937,7 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         panic!("{offline:?}")
     };
     assert!(reason.contains("does not answer"), "{reason}");
-    let context = service.audit_context(&owner).await.unwrap();
+    let context = AuditContext::of(&service, &owner).await.unwrap();
     assert_eq!(context.pending, 1);
     let trail = audit
         .trail(&owner, &target, &AuditQuery::default(), &context)
@@ -966,7 +967,7 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         .await
         .unwrap();
     assert_eq!(again.problem, None);
-    let context = service.audit_context(&owner).await.unwrap();
+    let context = AuditContext::of(&service, &owner).await.unwrap();
     let trail = audit
         .trail(&owner, &target, &AuditQuery::default(), &context)
         .await

@@ -11,6 +11,7 @@ use medwallet_abe::UserKey;
 use medwallet_api::{
     AuditAction, AuditQuery, Category, GrantState, RecordMetadata, RecordView, ShareRequest,
 };
+use medwallet_core::audit::AuditContext;
 use medwallet_core::{
     AuditService, CoreError, FrontDeskError, InboxError, LedgerTarget, Owner, RecordService,
     SharingError, StaffError, Task,
@@ -362,7 +363,7 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
 
     // Who viewed: the patient's trail shows the doctor's access.
     let audit = AuditService::new(&nodes.root.join("patient"));
-    let context = patient_svc.audit_context(&patient).await.unwrap();
+    let context = AuditContext::of(&patient_svc, &patient).await.unwrap();
     let trail = audit
         .trail(&patient, &nodes.ledger, &AuditQuery::default(), &context)
         .await
@@ -448,7 +449,7 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
             &patient,
             &nodes.ledger,
             &AuditQuery::default(),
-            &patient_svc.audit_context(&patient).await.unwrap(),
+            &AuditContext::of(&patient_svc, &patient).await.unwrap(),
         )
         .await
         .unwrap();
@@ -851,7 +852,7 @@ async fn a_role_at_a_clinic_opens_for_its_staff_with_that_role_only() {
             &patient,
             &nodes.ledger,
             &AuditQuery::default(),
-            &patient_svc.audit_context(&patient).await.unwrap(),
+            &AuditContext::of(&patient_svc, &patient).await.unwrap(),
         )
         .await
         .unwrap();
@@ -1319,7 +1320,7 @@ async fn trail_of(
             owner,
             &nodes.ledger,
             &AuditQuery::default(),
-            &service.audit_context(owner).await.unwrap(),
+            &AuditContext::of(service, owner).await.unwrap(),
         )
         .await
         .unwrap()
@@ -1382,7 +1383,11 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
     assert!(
         matches!(
             e,
-            CoreError::FrontDesk(FrontDeskError::LengthNotOffered { minutes: 2 })
+            CoreError::FrontDesk(FrontDeskError::LengthNotOffered {
+                minutes: 2,
+                min: 5,
+                max: 1440
+            })
         ),
         "{e:?}"
     );
