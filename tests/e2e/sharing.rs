@@ -6,7 +6,7 @@
 //! and removes the doctor from it: the team moves to a new epoch and the record is
 //! re-encrypted without them.
 
-use medwallet_core::{LedgerTarget, Owner, RecordService};
+use medwallet_core::{CoreError, InboxError, LedgerTarget, Owner, RecordService};
 use medwallet_e2e::{eventually, App, Nodes};
 use medwallet_vault::{Role, Seed, WalletKeys};
 use url::Url;
@@ -145,7 +145,7 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
         .await
         .unwrap_err();
     assert!(
-        refused.message.contains("not shared with this wallet"),
+        matches!(refused, CoreError::Inbox(InboxError::NotShared)),
         "{refused:?}"
     );
 
