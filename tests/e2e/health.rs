@@ -97,5 +97,23 @@ async fn bad_node_settings_get_clear_messages() {
     app.wait_text("#health-ledger", |t| t.starts_with("Ledger chain"))
         .await;
     app.screenshot("defaults-restored").await;
+
+    // Diagnostics: where the log is, and a report to copy into a bug report.
+    let log_path = app.wait_text("#log-path", |t| !t.is_empty()).await;
+    assert_eq!(
+        std::path::Path::new(&log_path),
+        app.data_dir.path().join("logs"),
+        "{log_path}"
+    );
+    let report = app
+        .wait_text("#diagnostics-text", |t| t.contains("--- the last"))
+        .await;
+    assert!(report.starts_with("medwallet "), "{report}");
+    assert!(report.contains("IPFS node http://127.0.0.1:"), "{report}");
+    assert!(report.contains("medwallet starting"), "{report}");
+    app.click("#copy-diagnostics").await;
+    app.wait_text("#copy-diagnostics", |t| t.starts_with("Copied"))
+        .await;
+    app.screenshot("diagnostics").await;
     app.close().await;
 }

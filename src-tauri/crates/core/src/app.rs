@@ -11,9 +11,10 @@ use std::sync::Arc;
 use medwallet_api::commands::SaveOutcome;
 use medwallet_api::{
     AuditQuery, AuditTrail, CheckInCode, CheckInSession, Diagnostics, Done, ExportFormat,
-    GrantSummary, GroupSummary, HealthReport, Inspection, NodeSettings, OpenedRecord,
-    RecordMetadata, RecordSummary, SavedCopy, ShareCodeText, SharePreview, ShareRequest,
-    SharedInbox, StaffList, SyncReport, UploadedForPatient, UserError, Verdict, VerifyArgs,
+    GrantSummary, GroupSummary, HealthReport, Inspection, IpfsStatus, LedgerStatus, NodeSettings,
+    OpenedRecord, RecordMetadata, RecordSummary, SavedCopy, ShareCodeText, SharePreview,
+    ShareRequest, SharedInbox, StaffList, SyncReport, UploadedForPatient, UserError, Verdict,
+    VerifyArgs,
 };
 use url::Url;
 
@@ -455,8 +456,36 @@ impl App {
                 "wallet: {}",
                 role.map_or("none unlocked".to_owned(), |r| format!("{r:?} (unlocked)"))
             ),
-            format!("IPFS node: {:?}", health.ipfs),
-            format!("ledger node: {:?}", health.ledger),
+            format!(
+                "IPFS node {}: {}",
+                bare_url(&health.ipfs.url),
+                match &health.ipfs.status {
+                    IpfsStatus::Up { version, peer_id } => format!("up, {version}, peer {peer_id}"),
+                    IpfsStatus::Down { problem, reason } => format!("down ({problem:?}): {reason}"),
+                }
+            ),
+            format!(
+                "ledger node {}: {}",
+                bare_url(&health.ledger.url),
+                match &health.ledger.status {
+                    LedgerStatus::Up {
+                        chain_id,
+                        block_height,
+                        contract_deployed,
+                    } => format!(
+                        "up, chain {chain_id}, block {block_height}, contract {}",
+                        match contract_deployed {
+                            Some(true) => "deployed",
+                            Some(false) => "missing",
+                            None => "not set",
+                        }
+                    ),
+                    LedgerStatus::Down { problem, reason } => {
+                        format!("down ({problem:?}): {reason}")
+                    }
+                }
+            ),
+            format!("checked at {}", health.checked_at),
             format!("log folder: {}", log_dir.display()),
         ];
         match log_lines {
@@ -472,5 +501,36 @@ impl App {
             log_path: log_dir.display().to_string(),
             text,
         }
+    }
+}
+
+/// A node URL as the diagnostics report shows it: without a user name, password, query or
+/// fragment, which may carry credentials.
+fn bare_url(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(mut url) => {
+            // Both fail only on URLs that cannot have credentials (no host): nothing to remove.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => "(not a valid URL)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bare_url;
+
+    #[test]
+    fn the_report_shows_node_urls_without_credentials() {
+        assert_eq!(
+            bare_url("https://alice:s3cret@ipfs.example:5001/api?token=abc#x"),
+            "https://ipfs.example:5001/api"
+        );
+        assert_eq!(bare_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545/");
+        assert_eq!(bare_url("not a url"), "(not a valid URL)");
     }
 }
