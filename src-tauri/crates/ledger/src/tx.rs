@@ -7,8 +7,9 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::TxHash;
 use alloy::providers::Provider;
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
-use alloy::transports::RpcError;
+use alloy::transports::{RpcError, TransportResult};
 
+use crate::node::CALL_TIMEOUT;
 use crate::revert::{Action, Revert};
 use crate::LedgerError;
 
@@ -16,7 +17,9 @@ use crate::LedgerError;
 pub(crate) const RECEIPT_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
 
-/// Estimates gas, sets zero fees explicitly, sends, and polls for the receipt.
+/// Estimates gas, sets zero fees explicitly, sends, and polls for the receipt. Every node
+/// call is bounded ([`CALL_TIMEOUT`]) and the receipt has its deadline ([`RECEIPT_TIMEOUT`]),
+/// so a send ends within about a minute whatever the node does.
 ///
 /// A revert shows up first at gas estimation, with the revert data in the node's
 /// error: it is decoded there and nothing is sent. A transaction that reverts once
@@ -53,7 +56,7 @@ async fn send_here(
     tx: TransactionRequest,
 ) -> Result<TransactionReceipt, LedgerError> {
     let rpc = |e| LedgerError::from_rpc(url, e);
-    let gas = match provider.estimate_gas(tx.clone()).await {
+    let gas = match bounded(url, provider.estimate_gas(tx.clone())).await? {
         Ok(gas) => gas,
         Err(RpcError::ErrorResp(payload)) if payload.as_revert_data().is_some() => {
             let data = payload.as_revert_data().unwrap_or_default();
@@ -70,7 +73,9 @@ async fn send_here(
         .with_gas_limit(gas.saturating_add(gas / 5))
         .with_max_fee_per_gas(0)
         .with_max_priority_fee_per_gas(0);
-    let pending = provider.send_transaction(tx.clone()).await.map_err(rpc)?;
+    let pending = bounded(url, provider.send_transaction(tx.clone()))
+        .await?
+        .map_err(rpc)?;
     let hash = *pending.tx_hash();
     tracing::Span::current().record("tx_hash", tracing::field::display(hash));
     tracing::debug!("transaction sent");
@@ -90,7 +95,7 @@ async fn send_here(
     if receipt.status() {
         return Ok(receipt);
     }
-    let reason = replay_reason(provider, tx, receipt.block_number).await;
+    let reason = replay_reason(provider, url, tx, receipt.block_number).await;
     Err(LedgerError::Reverted {
         action,
         tx: Some(hash.to_string()),
@@ -98,15 +103,30 @@ async fn send_here(
     })
 }
 
+/// One node call within [`CALL_TIMEOUT`]: a node that accepts the connection but never
+/// answers is unreachable, so no send (which holds its account's lock) waits forever.
+async fn bounded<T>(
+    url: &str,
+    call: impl std::future::IntoFuture<Output = TransportResult<T>>,
+) -> Result<TransportResult<T>, LedgerError> {
+    tokio::time::timeout(CALL_TIMEOUT, call.into_future())
+        .await
+        .map_err(|_| LedgerError::Unreachable {
+            url: url.to_owned(),
+            detail: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
+        })
+}
+
 /// Why a mined transaction reverted, by running it again on its parent block.
 async fn replay_reason(
     provider: &impl Provider,
+    url: &str,
     tx: TransactionRequest,
     block: Option<u64>,
 ) -> Revert {
     let at = block.map_or(BlockId::latest(), |n| BlockId::number(n.saturating_sub(1)));
-    match provider.call(tx).block(at).await {
-        Err(RpcError::ErrorResp(payload)) => match payload.as_revert_data() {
+    match bounded(url, provider.call(tx).block(at)).await {
+        Ok(Err(RpcError::ErrorResp(payload))) => match payload.as_revert_data() {
             Some(data) => Revert::decode(&data),
             None => Revert::Unknown(payload.message.to_string()),
         },
@@ -127,9 +147,8 @@ async fn wait_for_receipt(
 ) -> Result<TransactionReceipt, LedgerError> {
     let start = Instant::now();
     loop {
-        if let Some(receipt) = provider
-            .get_transaction_receipt(hash)
-            .await
+        if let Some(receipt) = bounded(url, provider.get_transaction_receipt(hash))
+            .await?
             .map_err(|e| LedgerError::from_rpc(url, e))?
         {
             return Ok(receipt);

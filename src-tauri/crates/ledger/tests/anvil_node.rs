@@ -1075,3 +1075,77 @@ async fn one_account_sending_at_once_through_several_clients_loses_none() {
         "eight transactions, one a block (automine)"
     );
 }
+
+/// A TCP proxy in front of `upstream` that forwards until `silent` is set; from then on it
+/// keeps every connection open and forwards nothing more (a node that accepts requests and
+/// never answers). Answers the proxy's URL.
+async fn stalling_proxy(
+    upstream: std::net::SocketAddr,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Url {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let silent = silent.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    while let Ok(n @ 1..) = server_read.read(&mut buf).await {
+                        if client_write.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = client_read.read(&mut buf).await {
+                    if silent.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    if server_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A node that stops answering in the middle of a send does not hold the account forever:
+/// the send fails as unreachable within its call deadline, and the account's next send
+/// (through a node that answers) goes through.
+#[tokio::test]
+async fn a_node_that_stops_answering_releases_the_account() {
+    let chain = Chain::start().await;
+    let key = PrivateKeySigner::random();
+    let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let upstream = chain.url().socket_addrs(|| None).unwrap()[0];
+    let proxy = stalling_proxy(upstream, silent.clone()).await;
+    let through_proxy = LedgerNode::new(&proxy)
+        .client(key.clone(), chain.contract)
+        .await
+        .unwrap();
+    silent.store(true, std::sync::atomic::Ordering::SeqCst);
+    // A guard, not a measure: without the call deadline this send never ends.
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        through_proxy.register_record(B256::repeat_byte(0x51), &cid(1), &cid(2)),
+    )
+    .await
+    .expect("the send ended on its own deadline")
+    .unwrap_err();
+    assert!(matches!(err, LedgerError::Unreachable { .. }), "{err:?}");
+    let direct = chain.node.client(key, chain.contract).await.unwrap();
+    direct
+        .register_record(B256::repeat_byte(0x52), &cid(1), &cid(2))
+        .await
+        .unwrap();
+}
