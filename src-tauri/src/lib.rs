@@ -46,6 +46,17 @@ pub fn run() {
                 .ok();
             app.manage(LogSlot(std::sync::Mutex::new(guard)));
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "medwallet starting");
+            // A panic (in the background pass, say) is in the log by where it happened;
+            // its message may hold data, so it goes to stderr only, as before.
+            let default_hook = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                tracing::error!(at = %at, "a thread panicked");
+                default_hook(info);
+            }));
             let state = tauri::async_runtime::block_on(state::AppState::load(app.handle(), &dir));
             // Auto-lock, the outbox and the sharing pass: see medwallet_core::background.
             tauri::async_runtime::spawn(medwallet_core::background::run(state.app.clone()));

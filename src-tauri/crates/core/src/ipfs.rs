@@ -36,7 +36,7 @@ pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
     for cid in cids {
         if let Ok(cid) = cid.parse::<Cid>() {
             if let Err(e) = node.unpin(&cid).await {
-                tracing::debug!(%cid, error = %e, "unpin failed; the object stays pinned");
+                tracing::debug!(%cid, error = e.kind(), "unpin failed; the object stays pinned");
             }
         }
     }

@@ -155,7 +155,8 @@ impl From<sqlx::migrate::MigrateError> for LedgerError {
 
 impl LedgerError {
     /// The variant's name, for logs: it names no URL, message or value.
-    pub(crate) fn kind(&self) -> &'static str {
+    /// The variant's name, for logs (a message may carry a URL or the node's words).
+    pub fn kind(&self) -> &'static str {
         match self {
             Self::Unreachable { .. } => "unreachable",
             Self::NotEvm { .. } => "not_evm",

@@ -7,8 +7,8 @@
 //! [`tail`] reads the last lines back for the diagnostics report.
 //!
 //! Invariant, for every crate that logs: no secret, key, passphrase, plaintext, recovery
-//! word or record title in a log line. Log ids, counts, sizes, CIDs, addresses, durations
-//! and error kinds.
+//! word, record title, file name a user chose or person's name in a log line. Log ids,
+//! counts, sizes, CIDs, addresses, durations and error kinds.
 //!
 //! ```no_run
 //! # fn demo(data_dir: &std::path::Path) -> Result<(), medwallet_logs::LogsError> {
@@ -170,7 +170,8 @@ pub fn init(data_dir: &Path) -> Result<LogGuard, LogsError> {
     if let Some(problem) = choice.problem {
         tracing::warn!(target: "medwallet_logs", "{problem}");
     }
-    tracing::info!(target: "medwallet_logs", filter = %directives, dir = %dir.display(), "logging started");
+    // Not the folder: its path names the user's home, often after them.
+    tracing::info!(target: "medwallet_logs", filter = %directives, "logging started");
     Ok(LogGuard {
         dir,
         _worker: worker,

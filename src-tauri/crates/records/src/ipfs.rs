@@ -700,8 +700,14 @@ impl IpfsNode {
     }
 }
 
-/// The variant's name, for logs: error messages may carry the node's URL, a path or
-/// the node's own words, none of which belongs in a log.
+impl IpfsError {
+    /// The variant's name, for logs: error messages may carry the node's URL, a path or
+    /// the node's own words, none of which belongs in a log.
+    pub fn kind(&self) -> &'static str {
+        error_kind(self)
+    }
+}
+
 fn error_kind(err: &IpfsError) -> &'static str {
     match err {
         IpfsError::InvalidUrl { .. } => "invalid_url",

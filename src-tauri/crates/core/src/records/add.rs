@@ -17,13 +17,13 @@ use std::sync::Arc;
 use medwallet_abe::rand_core::OsRng;
 use medwallet_abe::DataKey;
 use medwallet_api::{AddProgress, AddStage, Inspection, RecordMetadata, RecordSummary};
-use medwallet_records::cid::{cid_of, Cid};
-use medwallet_records::IpfsNode;
+use medwallet_records::cid::cid_of;
 
 use super::outbox::{backoff_until, Upload, UploadFailure};
 use super::pipeline::{self, SourceFile};
 use super::{inspect, lock, Progress, RecordService};
 use crate::error::{Answer, CoreError, RecordsError};
+use crate::ipfs::unpin;
 use crate::ledger::LedgerTarget;
 use crate::session::Owner;
 use crate::store::{self, local_seal, Object, RecordStore, State, Step, StoredRecord};
@@ -155,9 +155,14 @@ impl RecordService {
             }
             Err(UploadFailure::Cancelled) => {
                 if let Err(e) = store.delete(&record_id, version).await {
-                    tracing::warn!(record = %record_id, error = %e, "a cancelled record could not be removed; the next start sweeps it");
+                    tracing::warn!(record = %record_id, error = e.kind(), "a cancelled record could not be removed; the next start sweeps it");
                 }
-                unpin_quietly(job.ipfs, &row).await;
+                // Best effort: an object left pinned is encrypted and unlisted.
+                unpin(
+                    job.ipfs,
+                    &[&row.content_cid, &row.manifest_cid, &row.capsule_cid],
+                )
+                .await;
                 return Err(RecordsError::Cancelled {
                     file_name: Some(source.file_name.clone()),
                 }
@@ -175,7 +180,7 @@ impl RecordService {
                     )
                     .await
                 {
-                    tracing::warn!(record = %record_id, error = %e, "the upload's retry time was not saved; it is retried at the next pass");
+                    tracing::warn!(record = %record_id, error = e.kind(), "the upload's retry time was not saved; it is retried at the next pass");
                 }
                 (job.progress)(AddProgress {
                     job_id: job.job_id.to_owned(),
@@ -271,21 +276,6 @@ pub(crate) fn write_small_objects(
 /// Removes what a failed add wrote; what this cannot remove, the next start sweeps.
 async fn abandon(store: &RecordStore, record_id: &str, version: u32) {
     if let Err(e) = store.abandon_add(record_id, version).await {
-        tracing::warn!(record = %record_id, error = %e, "a failed add could not be cleaned up; the next start sweeps it");
-    }
-}
-
-/// Unpins a cancelled add's objects. Best effort: an object left pinned is encrypted and
-/// unlisted, and takes only space on the node.
-async fn unpin_quietly(ipfs: &url::Url, row: &StoredRecord) {
-    let Ok(node) = IpfsNode::new(ipfs) else {
-        return;
-    };
-    for cid in [&row.content_cid, &row.manifest_cid, &row.capsule_cid] {
-        if let Ok(cid) = cid.parse::<Cid>() {
-            if let Err(e) = node.unpin(&cid).await {
-                tracing::debug!(%cid, error = %e, "a cancelled add's object stays pinned");
-            }
-        }
+        tracing::warn!(record = %record_id, error = e.kind(), "a failed add could not be cleaned up; the next start sweeps it");
     }
 }

@@ -53,7 +53,7 @@ pub(crate) async fn register(
                 Ok(None) => Err(StepFailure::ledger(e)),
                 Err(lookup) => {
                     // The send's own failure is the reason shown; the lookup's is logged.
-                    tracing::debug!(record = %row.record_id, version = row.version, error = %lookup, "looking up an earlier registration failed");
+                    tracing::debug!(record = %row.record_id, version = row.version, error = lookup.kind(), "looking up an earlier registration failed");
                     Err(StepFailure::ledger(e))
                 }
             }
