@@ -36,6 +36,8 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     let nodes = Nodes::start().await;
     let mut env = nodes.app_env();
     env.push(("MEDWALLET_INSECURE_TEST_KDF", "1".to_owned()));
+    // Debug, so the log checked at the end holds everything medwallet can write.
+    env.push(("MEDWALLET_LOG", "debug".to_owned()));
     let mut app = App::launch("records_add_open", &env).await;
     let words = app
         .create_wallet("patient", "Ada Lovelace", PASSPHRASE)
