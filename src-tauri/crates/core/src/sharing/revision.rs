@@ -125,7 +125,12 @@ impl RecordService {
                 write_small_objects(store, record_id, version, &manifest_bytes, &capsule_bytes)
             });
         if let Err(e) = placed {
+            // Whichever step failed, nothing of version n+1 stays: not its temp file, not
+            // the objects already placed (the next revision writes them anew).
             remove_partial(&part);
+            for object in [Object::Content, Object::Manifest, Object::Capsule] {
+                remove_partial(&store.object_path(record_id, version, object));
+            }
             return Err(e);
         }
         let new_row = StoredRecord {
