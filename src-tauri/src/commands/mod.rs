@@ -55,10 +55,8 @@ pub async fn reset_settings(
     state.app.reset_settings().await
 }
 
-// Wallets. Each command locks the wallet service and calls one use case; every one
-// except `session_state` counts as activity for auto-lock. `reveal_kit` is the only
-// answer with a secret (the recovery words for the kit screen), and only between
-// `create_wallet` and `confirm_kit`; see medwallet_core::wallet and its no-secrets test.
+// Wallets (see `medwallet_core::App`'s wallet methods: activity for auto-lock, and the
+// one answer with a secret, `reveal_kit`).
 
 /// `session_state`: what the window should show. Polled; not activity.
 #[tauri::command]
@@ -67,7 +65,7 @@ pub async fn session_state(
     args: Args<GetSessionState>,
 ) -> Out<GetSessionState> {
     let NoArgs {} = args;
-    Ok(state.app.wallets.lock().await.state().await)
+    Ok(state.app.session_state().await)
 }
 
 /// `rate_passphrase`: the strength meter.
@@ -76,8 +74,10 @@ pub async fn rate_passphrase(
     state: State<'_, AppState>,
     args: Args<RatePassphrase>,
 ) -> Out<RatePassphrase> {
-    let mut wallets = state.app.wallets.lock().await;
-    Ok(wallets.rate_passphrase(&args.passphrase, &args.display_name))
+    Ok(state
+        .app
+        .rate_passphrase(&args.passphrase, &args.display_name)
+        .await)
 }
 
 /// `create_wallet`: a new wallet, unlocked, its kit pending.
@@ -86,36 +86,27 @@ pub async fn create_wallet(
     state: State<'_, AppState>,
     args: Args<CreateWallet>,
 ) -> Out<CreateWallet> {
-    let mut wallets = state.app.wallets.lock().await;
-    wallets
-        .create_wallet(
-            args.role,
-            &args.display_name,
-            &args.passphrase,
-            args.accept_weak,
-        )
-        .await
-        .map_err(UserError::from)
+    state.app.create_wallet(&args).await
 }
 
 /// `reveal_kit`: the recovery words, once, for the kit screen.
 #[tauri::command]
 pub async fn reveal_kit(state: State<'_, AppState>, args: Args<RevealKit>) -> Out<RevealKit> {
     let NoArgs {} = args;
-    Ok(state.app.wallets.lock().await.reveal_kit()?)
+    state.app.reveal_kit().await
 }
 
 /// `confirm_kit`: check the re-typed words.
 #[tauri::command]
 pub async fn confirm_kit(state: State<'_, AppState>, args: Args<ConfirmKit>) -> Out<ConfirmKit> {
-    Ok(state.app.wallets.lock().await.confirm_kit(&args.answers)?)
+    state.app.confirm_kit(&args.answers).await
 }
 
 /// `export_kit`: the printable kit, written to a file; answers the path only.
 #[tauri::command]
 pub async fn export_kit(state: State<'_, AppState>, args: Args<ExportKit>) -> Out<ExportKit> {
     let NoArgs {} = args;
-    Ok(state.app.wallets.lock().await.export_kit()?)
+    state.app.export_kit().await
 }
 
 /// `restore_wallet`: from the recovery phrase.
@@ -124,18 +115,7 @@ pub async fn restore_wallet(
     state: State<'_, AppState>,
     args: Args<RestoreWallet>,
 ) -> Out<RestoreWallet> {
-    let n = &args.wallet;
-    let mut wallets = state.app.wallets.lock().await;
-    wallets
-        .restore_wallet(
-            &args.phrase,
-            n.role,
-            &n.display_name,
-            &n.passphrase,
-            n.accept_weak,
-        )
-        .await
-        .map_err(UserError::from)
+    state.app.restore_wallet(&args.phrase, &args.wallet).await
 }
 
 /// `unlock_wallet`: with the passphrase.
@@ -144,22 +124,23 @@ pub async fn unlock_wallet(
     state: State<'_, AppState>,
     args: Args<UnlockWallet>,
 ) -> Out<UnlockWallet> {
-    let mut wallets = state.app.wallets.lock().await;
-    Ok(wallets.unlock(&args.wallet_id, &args.passphrase).await?)
+    state
+        .app
+        .unlock_wallet(&args.wallet_id, &args.passphrase)
+        .await
 }
 
 /// `quick_unlock`: with the key in the system keyring.
 #[tauri::command]
 pub async fn quick_unlock(state: State<'_, AppState>, args: Args<QuickUnlock>) -> Out<QuickUnlock> {
-    let mut wallets = state.app.wallets.lock().await;
-    Ok(wallets.quick_unlock(&args.wallet_id).await?)
+    state.app.quick_unlock(&args.wallet_id).await
 }
 
 /// `lock_wallet`: lock now.
 #[tauri::command]
 pub async fn lock_wallet(state: State<'_, AppState>, args: Args<LockWallet>) -> Out<LockWallet> {
     let NoArgs {} = args;
-    Ok(state.app.wallets.lock().await.lock())
+    Ok(state.app.lock_wallet().await)
 }
 
 /// `set_quick_unlock`: opt in or out.
@@ -168,8 +149,7 @@ pub async fn set_quick_unlock(
     state: State<'_, AppState>,
     args: Args<SetQuickUnlock>,
 ) -> Out<SetQuickUnlock> {
-    let mut wallets = state.app.wallets.lock().await;
-    Ok(wallets.set_quick_unlock(args.enabled).await?)
+    state.app.set_quick_unlock(args.enabled).await
 }
 
 /// `set_idle_timeout`: minutes before auto-lock.
@@ -178,13 +158,7 @@ pub async fn set_idle_timeout(
     state: State<'_, AppState>,
     args: Args<SetIdleTimeout>,
 ) -> Out<SetIdleTimeout> {
-    state
-        .app
-        .wallets
-        .lock()
-        .await
-        .set_idle_timeout(args.minutes)
-        .map_err(UserError::from)
+    state.app.set_idle_timeout(args.minutes).await
 }
 
 /// `change_passphrase`: of the unlocked wallet.
@@ -193,11 +167,10 @@ pub async fn change_passphrase(
     state: State<'_, AppState>,
     args: Args<ChangePassphrase>,
 ) -> Out<ChangePassphrase> {
-    let mut wallets = state.app.wallets.lock().await;
-    wallets
+    state
+        .app
         .change_passphrase(&args.old_passphrase, &args.new_passphrase, args.accept_weak)
         .await
-        .map_err(UserError::from)
 }
 
 /// `delete_wallet`: after the name was typed.
@@ -206,11 +179,10 @@ pub async fn delete_wallet(
     state: State<'_, AppState>,
     args: Args<DeleteWallet>,
 ) -> Out<DeleteWallet> {
-    let mut wallets = state.app.wallets.lock().await;
-    wallets
+    state
+        .app
         .delete_wallet(&args.wallet_id, &args.confirm_name)
         .await
-        .map_err(UserError::from)
 }
 
 /// A system dialog failed to open or answer.

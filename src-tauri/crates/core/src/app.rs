@@ -8,13 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use medwallet_api::commands::SaveOutcome;
+use medwallet_api::commands::{NewWalletArgs, SaveOutcome};
 use medwallet_api::{
     AuditQuery, AuditTrail, CheckInCode, CheckInSession, Diagnostics, Done, ExportFormat,
-    GrantSummary, GroupSummary, HealthReport, Inspection, IpfsStatus, LedgerStatus, NodeSettings,
-    OpenedRecord, RecordMetadata, RecordSummary, SavedCopy, ShareCodeText, SharePreview,
-    ShareRequest, SharedInbox, StaffList, SyncReport, UploadedForPatient, UserError, Verdict,
-    VerifyArgs,
+    GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus, KitFile, KitReveal,
+    LedgerStatus, NodeSettings, OpenedRecord, RecordMetadata, RecordSummary, SavedCopy,
+    SessionState, ShareCodeText, SharePreview, ShareRequest, SharedInbox, StaffList,
+    StrengthReport, SyncReport, UnlockOutcome, UploadedForPatient, UserError, Verdict, VerifyArgs,
 };
 use url::Url;
 
@@ -140,6 +140,108 @@ impl App {
             ipfs: self.ipfs_url().await?,
             ledger: self.ledger().await?,
         })
+    }
+
+    // Wallets. Each locks the wallet service for one use case; every one but
+    // `session_state` counts as activity for auto-lock. `reveal_kit` is the only answer with
+    // a secret (the recovery words for the kit screen), and only between `create_wallet`
+    // and `confirm_kit`; see `wallet.rs` and its no-secrets test.
+
+    /// What the window should show. Polled; not activity.
+    pub async fn session_state(&self) -> SessionState {
+        self.wallets.lock().await.state().await
+    }
+
+    /// Rates a passphrase while it is typed.
+    pub async fn rate_passphrase(&self, passphrase: &str, display_name: &str) -> StrengthReport {
+        self.wallets
+            .lock()
+            .await
+            .rate_passphrase(passphrase, display_name)
+    }
+
+    /// A new wallet, unlocked, its Emergency Kit pending.
+    pub async fn create_wallet(&self, new: &NewWalletArgs) -> Answer<Identity> {
+        let mut wallets = self.wallets.lock().await;
+        Ok(wallets
+            .create_wallet(
+                new.role,
+                &new.display_name,
+                &new.passphrase,
+                new.accept_weak,
+            )
+            .await?)
+    }
+
+    /// The new wallet's recovery words, once, for the kit screen.
+    pub async fn reveal_kit(&self) -> Answer<KitReveal> {
+        Ok(self.wallets.lock().await.reveal_kit()?)
+    }
+
+    /// Checks the re-typed words.
+    pub async fn confirm_kit(&self, answers: &[(usize, String)]) -> Answer<Done> {
+        Ok(self.wallets.lock().await.confirm_kit(answers)?)
+    }
+
+    /// The printable kit, written to a file; answers its path only.
+    pub async fn export_kit(&self) -> Answer<KitFile> {
+        Ok(self.wallets.lock().await.export_kit()?)
+    }
+
+    /// A wallet restored from its recovery phrase.
+    pub async fn restore_wallet(&self, phrase: &str, new: &NewWalletArgs) -> Answer<Identity> {
+        let mut wallets = self.wallets.lock().await;
+        Ok(wallets
+            .restore_wallet(
+                phrase,
+                new.role,
+                &new.display_name,
+                &new.passphrase,
+                new.accept_weak,
+            )
+            .await?)
+    }
+
+    /// Unlocks a wallet with its passphrase.
+    pub async fn unlock_wallet(&self, wallet_id: &str, passphrase: &str) -> Answer<UnlockOutcome> {
+        Ok(self
+            .wallets
+            .lock()
+            .await
+            .unlock(wallet_id, passphrase)
+            .await?)
+    }
+
+    /// Unlocks a wallet with the key kept in the system keyring.
+    pub async fn quick_unlock(&self, wallet_id: &str) -> Answer<Identity> {
+        Ok(self.wallets.lock().await.quick_unlock(wallet_id).await?)
+    }
+
+    /// Locks the unlocked wallet now.
+    pub async fn lock_wallet(&self) -> Done {
+        self.wallets.lock().await.lock()
+    }
+
+    /// Turns quick unlock on or off for the unlocked wallet.
+    pub async fn set_quick_unlock(&self, enabled: bool) -> Answer<Done> {
+        Ok(self.wallets.lock().await.set_quick_unlock(enabled).await?)
+    }
+
+    /// Minutes of inactivity before auto-lock, for every wallet.
+    pub async fn set_idle_timeout(&self, minutes: u32) -> Answer<Done> {
+        Ok(self.wallets.lock().await.set_idle_timeout(minutes)?)
+    }
+
+    /// Changes the unlocked wallet's passphrase.
+    pub async fn change_passphrase(&self, old: &str, new: &str, accept_weak: bool) -> Answer<Done> {
+        let mut wallets = self.wallets.lock().await;
+        Ok(wallets.change_passphrase(old, new, accept_weak).await?)
+    }
+
+    /// Deletes a wallet from this vault, after its name was typed (its kit still restores it).
+    pub async fn delete_wallet(&self, wallet_id: &str, confirm_name: &str) -> Answer<Done> {
+        let mut wallets = self.wallets.lock().await;
+        Ok(wallets.delete_wallet(wallet_id, confirm_name).await?)
     }
 
     // Records.
@@ -352,7 +454,9 @@ impl App {
     ) -> Answer<CheckInSession> {
         let text = match (text.map(str::trim), picture.map(str::trim)) {
             (Some(text), _) if !text.is_empty() => text.to_owned(),
-            (_, Some(path)) if !path.is_empty() => crate::qr::read_file(Path::new(path)).await?,
+            (_, Some(path)) if !path.is_empty() => {
+                crate::front_desk::read_code_picture(Path::new(path)).await?
+            }
             _ => return Err(CoreError::from(FrontDeskError::NoCodeGiven).into()),
         };
         let s = self.session().await?;
@@ -461,7 +565,10 @@ impl App {
                 bare_url(&health.ipfs.url),
                 match &health.ipfs.status {
                     IpfsStatus::Up { version, peer_id } => format!("up, {version}, peer {peer_id}"),
-                    IpfsStatus::Down { problem, reason } => format!("down ({problem:?}): {reason}"),
+                    IpfsStatus::Down { problem, reason } => format!(
+                        "down ({problem:?}): {}",
+                        without_url(reason, &health.ipfs.url)
+                    ),
                 }
             ),
             format!(
@@ -480,9 +587,10 @@ impl App {
                             None => "not set",
                         }
                     ),
-                    LedgerStatus::Down { problem, reason } => {
-                        format!("down ({problem:?}): {reason}")
-                    }
+                    LedgerStatus::Down { problem, reason } => format!(
+                        "down ({problem:?}): {}",
+                        without_url(reason, &health.ledger.url)
+                    ),
                 }
             ),
             format!("checked at {}", health.checked_at),
@@ -504,33 +612,57 @@ impl App {
     }
 }
 
-/// A node URL as the diagnostics report shows it: without a user name, password, query or
-/// fragment, which may carry credentials.
+/// A node URL as the diagnostics report shows it: its scheme, host and port only. The
+/// rest may carry credentials (a user name and password, a token in the path or query).
 fn bare_url(text: &str) -> String {
     match Url::parse(text) {
-        Ok(mut url) => {
-            // Both fail only on URLs that cannot have credentials (no host): nothing to remove.
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.set_query(None);
-            url.set_fragment(None);
-            url.to_string()
-        }
+        Ok(url) => match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
+            (Some(host), None) => format!("{}://{host}", url.scheme()),
+            _ => format!("{}:", url.scheme()),
+        },
         Err(_) => "(not a valid URL)".to_owned(),
     }
 }
 
+/// A node's health reason with the node's URL, as typed, replaced by its bare form.
+fn without_url(reason: &str, url: &str) -> String {
+    let trimmed = url.trim();
+    if trimmed.is_empty() {
+        return reason.to_owned();
+    }
+    let bare = bare_url(trimmed);
+    // As typed, and as the URL parser writes it back (errors name either).
+    let mut shown = reason.replace(trimmed, &bare);
+    if let Ok(parsed) = Url::parse(trimmed) {
+        shown = shown.replace(parsed.as_str(), &bare);
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
-    use super::bare_url;
+    use super::{bare_url, without_url};
 
     #[test]
     fn the_report_shows_node_urls_without_credentials() {
         assert_eq!(
-            bare_url("https://alice:s3cret@ipfs.example:5001/api?token=abc#x"),
-            "https://ipfs.example:5001/api"
+            bare_url("https://alice:s3cret@ipfs.example:5001/v3/key?token=abc#x"),
+            "https://ipfs.example:5001"
         );
-        assert_eq!(bare_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545/");
+        assert_eq!(
+            bare_url("https://rpc.example/v3/0123abcd"),
+            "https://rpc.example:443"
+        );
+        assert_eq!(bare_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
         assert_eq!(bare_url("not a url"), "(not a valid URL)");
+        let typed = "http://bob:pw@node.example:8545/secret";
+        let reason = format!("The ledger node at {typed} does not answer.");
+        let shown = without_url(&reason, typed);
+        assert!(
+            !shown.contains("pw") && !shown.contains("secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("http://node.example:8545"), "{shown}");
     }
 }

@@ -96,29 +96,6 @@ pub fn read(picture: &[u8]) -> Result<String, QrError> {
     .unwrap_or_else(|_| Err(QrError::Unreadable("the QR reader failed on it".to_owned())))
 }
 
-/// Reads the share code in the picture at `path` (on a blocking thread, size-checked),
-/// in words the front desk can act on.
-pub async fn read_file(path: &std::path::Path) -> crate::Answer<String> {
-    let (path, shown) = (path.to_owned(), path.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if size > MAX_PICTURE_BYTES {
-            return Err(QrError::TooLarge(size));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| QrError::NotAPicture(e.to_string()))?;
-        read(&bytes)
-    })
-    .await
-    .map_err(|e| crate::CoreError::internal("reading the picture", e))?
-    .map_err(|source| {
-        crate::FrontDeskError::QrUnreadable {
-            path: shown,
-            source,
-        }
-        .into()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,62 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The names `lib.rs` re-exports at the crate's root, and the room each comes from
+/// (`pub use records::RecordService;` makes `crate::RecordService` a use of `records`).
+fn root_names(src: &Path) -> BTreeMap<String, String> {
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let mut names = BTreeMap::new();
+    for statement in lib.split(';') {
+        let Some(path) = statement.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let room = path.split("::").next().unwrap().trim();
+        let items = path.split_once("::").map_or("", |(_, rest)| rest);
+        for name in items
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
+        {
+            names.insert(name.to_owned(), room.to_owned());
+        }
+    }
+    names
+}
+
+/// The first segment of each path in a `crate::` use: `records` for `crate::records::X`,
+/// `a` and `b` for `crate::{a::{x, y}, b}` (nested braces included).
+fn first_segments(rest: &str) -> Vec<&str> {
+    let Some(group) = rest.strip_prefix('{') else {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        return vec![&rest[..end]];
+    };
+    let (mut depth, mut start, mut out) = (0usize, 0usize, Vec::new());
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                out.push(group[start..i].trim());
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(group[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.into_iter()
+        .map(|item| item.split("::").next().unwrap().trim())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
 /// Each room and the rooms its non-test code names.
 fn rooms() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let reexported = root_names(&src);
     let mut rooms: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files = vec![src.clone()];
     while let Some(path) = files.pop() {
@@ -40,36 +93,35 @@ fn rooms() -> BTreeMap<String, BTreeSet<String>> {
             .join("\n");
         let uses = rooms.entry(room.to_owned()).or_default();
         for (i, _) in code.match_indices("crate::") {
-            let rest = &code[i + "crate::".len()..];
-            let names: Vec<&str> = match rest.strip_prefix('{') {
-                Some(group) => group
-                    .split('}')
-                    .next()
-                    .unwrap()
-                    .split(',')
-                    .map(|p| p.trim().split("::").next().unwrap())
-                    .collect(),
-                None => vec![rest
-                    .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
-                    .next()
-                    .unwrap()],
-            };
-            for name in names {
-                if !name.is_empty()
-                    && name != room
-                    && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                {
-                    uses.insert(name.to_owned());
+            for name in first_segments(&code[i + "crate::".len()..]) {
+                let used = reexported.get(name).map_or(name, String::as_str);
+                if used != room {
+                    uses.insert(used.to_owned());
                 }
             }
         }
     }
-    // Only rooms count (not re-exports such as `crate::Answer`).
+    // Only rooms count (not `crate::Answer` and alike, defined in lib.rs itself).
     let known: BTreeSet<String> = rooms.keys().cloned().collect();
     for uses in rooms.values_mut() {
         uses.retain(|u| known.contains(u));
     }
     rooms
+}
+
+#[test]
+fn nested_and_reexported_uses_are_seen() {
+    assert_eq!(first_segments("{a::{x, y}, b}"), ["a", "b"]);
+    assert_eq!(first_segments("records::RecordService;"), ["records"]);
+    assert_eq!(
+        first_segments("{ledger, store::{self, RecordStore}, words}"),
+        ["ledger", "store", "words"]
+    );
+    let names = root_names(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    assert_eq!(
+        names.get("RecordService").map(String::as_str),
+        Some("records")
+    );
 }
 
 #[test]
