@@ -432,7 +432,11 @@ impl RecordService {
         })?;
         let store = self.store(&owner.wallet_id).await?;
         let temp = store.temp_path(&format!("{record_id}-v{}.shared", r.version));
-        let file = std::fs::File::create(&temp).map_err(|e| CoreError::disk(&temp, e))?;
+        let file = tokio::fs::File::create(&temp)
+            .await
+            .map_err(|e| CoreError::disk(&temp, e))?
+            .into_std()
+            .await;
         if let Err(e) = node
             .cat_to(&expected, file, stream::ciphertext_len(r.manifest.size))
             .await

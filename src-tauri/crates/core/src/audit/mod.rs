@@ -199,13 +199,20 @@ impl AuditService {
                     .map_err(|e| CoreError::internal("writing the bundle", e))?
             }
         };
-        write_atomically(&dest, &bytes).map_err(|source| AuditError::NotWritten {
+        let size = bytes.len() as u64;
+        let written = {
+            let dest = dest.clone();
+            tokio::task::spawn_blocking(move || write_atomically(&dest, &bytes))
+                .await
+                .map_err(|e| CoreError::internal("writing the trail", e))?
+        };
+        written.map_err(|source| AuditError::NotWritten {
             path: dest.clone(),
             source,
         })?;
         Ok(SavedCopy {
             path: dest.display().to_string(),
-            size: bytes.len() as u64,
+            size,
         })
     }
 }

@@ -240,7 +240,7 @@ async fn seal_new_record(
     .await?;
     let m = pipeline::manifest_for(record_id, version, metadata, source, &encrypted, now);
     let (manifest_bytes, capsule_bytes) = pipeline::seal_objects(dek, &m, params, policy)?;
-    write_small_objects(store, record_id, version, &manifest_bytes, &capsule_bytes)?;
+    write_small_objects(store, record_id, version, &manifest_bytes, &capsule_bytes).await?;
     Ok(StoredRecord {
         record_id: record_id.to_owned(),
         version,
@@ -258,19 +258,33 @@ async fn seal_new_record(
     })
 }
 
-/// Writes a version's manifest and capsule next to its content, each atomically.
-pub(crate) fn write_small_objects(
+/// Writes a version's manifest and capsule next to its content, each atomically (synced,
+/// then renamed), on a blocking thread.
+pub(crate) async fn write_small_objects(
     store: &RecordStore,
     record_id: &str,
     version: u32,
     manifest: &[u8],
     capsule: &[u8],
 ) -> Answer<()> {
-    for (object, bytes) in [(Object::Manifest, manifest), (Object::Capsule, capsule)] {
-        let path = store.object_path(record_id, version, object);
-        store::write_atomically(&path, bytes).map_err(|e| CoreError::disk(&path, e))?;
-    }
-    Ok(())
+    let writes = [
+        (
+            store.object_path(record_id, version, Object::Manifest),
+            manifest.to_vec(),
+        ),
+        (
+            store.object_path(record_id, version, Object::Capsule),
+            capsule.to_vec(),
+        ),
+    ];
+    tokio::task::spawn_blocking(move || {
+        for (path, bytes) in writes {
+            store::write_atomically(&path, &bytes).map_err(|e| CoreError::disk(&path, e))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| CoreError::internal("writing the manifest and capsule", e))?
 }
 
 /// Removes what a failed add wrote; what this cannot remove, the next start sweeps.

@@ -178,10 +178,10 @@ impl RecordService {
             .await;
         match result {
             Ok((_, m, _, _)) => {
-                std::fs::rename(&part, &dest).map_err(|e| {
+                if let Err(e) = tokio::fs::rename(&part, &dest).await {
                     remove_users_partial(&part);
-                    CoreError::disk(&dest, e)
-                })?;
+                    return Err(CoreError::disk(&dest, e));
+                }
                 Ok(SavedCopy {
                     path: dest.display().to_string(),
                     size: m.size,
@@ -270,7 +270,11 @@ impl RecordService {
             ),
             Source::Ipfs(node) => {
                 let temp = store.temp_path(&format!("{}-v{}.fetch", row.record_id, row.version));
-                let file = std::fs::File::create(&temp).map_err(|e| CoreError::disk(&temp, e))?;
+                let file = tokio::fs::File::create(&temp)
+                    .await
+                    .map_err(|e| CoreError::disk(&temp, e))?
+                    .into_std()
+                    .await;
                 let max = stream::ciphertext_len(m.size);
                 let fetched = node.cat_to(&expected, file, max).await;
                 if let Err(e) = fetched {
@@ -335,7 +339,9 @@ impl RecordService {
         let bytes = match source {
             Source::Device => {
                 let path = store.object_path(&row.record_id, row.version, object);
-                std::fs::read(&path).map_err(|e| CoreError::disk(&path, e))?
+                tokio::fs::read(&path)
+                    .await
+                    .map_err(|e| CoreError::disk(&path, e))?
             }
             Source::Ipfs(node) => {
                 let buffer = SharedBuffer::default();

@@ -62,7 +62,8 @@ impl RecordService {
         let manifest_cid = parse(&row.manifest_cid)?;
         let capsule_cid = parse(&row.capsule_cid)?;
         let content_path = store.object_path(record_id, version, Object::Content);
-        let total = std::fs::metadata(&content_path)
+        let total = tokio::fs::metadata(&content_path)
+            .await
             .map(|m| m.len())
             .map_err(|e| UploadFailure::Node(CoreError::disk(&content_path, e)))?;
         let (job, report) = (job_id.to_owned(), progress.clone());
@@ -89,8 +90,9 @@ impl RecordService {
             (Object::Capsule, &capsule_cid),
         ] {
             let path = store.object_path(record_id, version, object);
-            let bytes =
-                std::fs::read(&path).map_err(|e| UploadFailure::Node(CoreError::disk(&path, e)))?;
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|e| UploadFailure::Node(CoreError::disk(&path, e)))?;
             let got = node.add_bytes(bytes).await.map_err(node_problem)?;
             if &got != cid {
                 return Err(UploadFailure::Node(CoreError::StoredAs {

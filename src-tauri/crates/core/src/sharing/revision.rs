@@ -62,7 +62,11 @@ impl RecordService {
             State::OnIpfs => {
                 let temp =
                     store.temp_path(&format!("{record_id}-v{}-{}.revise", row.version, unique()));
-                let file = std::fs::File::create(&temp).map_err(|e| CoreError::disk(&temp, e))?;
+                let file = tokio::fs::File::create(&temp)
+                    .await
+                    .map_err(|e| CoreError::disk(&temp, e))?
+                    .into_std()
+                    .await;
                 let node = IpfsNode::new(ipfs)?;
                 if let Err(e) = node
                     .cat_to(&expected, file, stream::ciphertext_len(old.size))
@@ -119,11 +123,13 @@ impl RecordService {
             }
         };
         let content_path = store.object_path(record_id, version, Object::Content);
-        let placed = std::fs::rename(&part, &content_path)
-            .map_err(|e| CoreError::disk(&content_path, e))
-            .and_then(|()| {
+        let placed = match tokio::fs::rename(&part, &content_path).await {
+            Ok(()) => {
                 write_small_objects(store, record_id, version, &manifest_bytes, &capsule_bytes)
-            });
+                    .await
+            }
+            Err(e) => Err(CoreError::disk(&content_path, e)),
+        };
         if let Err(e) = placed {
             // Whichever step failed, nothing of version n+1 stays: not its temp file, not
             // the objects already placed (the next revision writes them anew).
