@@ -71,12 +71,7 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     }
     // Proposed metadata from the files: titles from the names, categories from the kinds.
     assert_eq!(
-        app.find("#draft-0-title")
-            .await
-            .value()
-            .await
-            .unwrap()
-            .unwrap(),
+        app.wait_value("#draft-0-title", |v| !v.is_empty()).await,
         "Blood panel march"
     );
     app.wait_text("fieldset.draft:nth-of-type(2)", |t| !t.is_empty())
@@ -102,12 +97,12 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     })
     .await;
     for status in app
-        .wait_count(".record-status[data-status=\"on-ipfs\"]", 2)
+        .wait_texts(".record-status[data-status=\"on-ipfs\"]", 2)
         .await
     {
-        assert_eq!(status.text().await.unwrap(), "On IPFS");
+        assert_eq!(status, "On IPFS");
     }
-    app.wait_count("li.record-row", 2).await;
+    app.wait_texts("li.record-row", 2).await;
     app.screenshot("list").await;
 
     // Open the PDF: rendered pages, verified from IPFS.
@@ -156,24 +151,23 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     .await;
     app.screenshot("big-file-cancelled").await;
     // The list reloads on its own timer: it may have shown the video while it uploaded.
-    app.wait_count("li.record-row", 2).await;
+    app.wait_texts("li.record-row", 2).await;
 
     // Both registrations are on the ledger, read back as the audit trail.
     for mark in app
-        .wait_count(".record-ledger[data-ledger=\"registered\"]", 2)
+        .wait_texts(".record-ledger[data-ledger=\"registered\"]", 2)
         .await
     {
-        assert!(!mark.text().await.unwrap().is_empty());
+        assert!(!mark.is_empty());
     }
     app.click("#nav-audit").await;
     app.wait_text("#audit-chain", |t| t.contains("424242"))
         .await;
     let mut titles = Vec::new();
-    for entry in app
-        .wait_count("li.audit-entry[data-action=\"uploaded\"]", 2)
+    for text in app
+        .wait_texts("li.audit-entry[data-action=\"uploaded\"]", 2)
         .await
     {
-        let text = entry.text().await.unwrap();
         assert!(text.contains("You"), "{text}");
         titles.extend(
             ["Blood panel march", "Chest xray"]

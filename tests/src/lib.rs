@@ -167,12 +167,25 @@ impl App {
     /// Clicks the element at `css`, scrolled to the middle of the window first (the
     /// status bar covers the bottom edge, and a covered element refuses the click).
     pub async fn click(&mut self, css: &str) {
-        let element = self.find(css).await;
-        let _ = element.scroll_into_view().await;
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let start = Instant::now();
+        loop {
+            let element = self.find(css).await;
+            // Scrolling is best effort: the click below says whether it was reachable.
+            let _ = element.scroll_into_view().await;
+            match element.click().await {
+                Ok(()) => return,
+                // The page re-rendered between the find and the click: find it again.
+                Err(e)
+                    if matches!(
+                        e.as_inner(),
+                        thirtyfour::error::WebDriverErrorInner::StaleElementReference(_)
+                    ) && start.elapsed() < UI_TIMEOUT =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     /// Replaces the text of the input at `css` (empties it for ""), scrolled into view first.
@@ -212,22 +225,53 @@ impl App {
         }
     }
 
-    /// Waits until exactly `n` elements match `css`; returns them. On timeout, takes a
-    /// screenshot and fails with the last count seen. (A `find` or `wait_text` returns on
-    /// the first match: a test that then counts several must wait for the count.)
-    pub async fn wait_count(&mut self, css: &str, n: usize) -> Vec<WebElement> {
+    /// Waits until exactly `n` elements match `css`, and answers their texts, read in the
+    /// same look (a list that re-renders between a find and a read makes the found
+    /// elements stale: then it looks again). On timeout, takes a screenshot and fails
+    /// with the last count seen. (`find` and `wait_text` return on the first match: a test
+    /// that then counts several must wait for the count.)
+    pub async fn wait_texts(&mut self, css: &str, n: usize) -> Vec<String> {
         let start = Instant::now();
         let mut last = 0;
         while start.elapsed() < UI_TIMEOUT {
             let found = self.find_all(css).await;
-            if found.len() == n {
-                return found;
-            }
             last = found.len();
+            if found.len() == n {
+                let mut texts = Vec::with_capacity(n);
+                for element in &found {
+                    match element.text().await {
+                        Ok(text) => texts.push(text),
+                        Err(_) => break,
+                    }
+                }
+                if texts.len() == n {
+                    return texts;
+                }
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         self.screenshot("timeout").await;
         panic!("{css}: {last} elements, expected {n}, within {UI_TIMEOUT:?}");
+    }
+
+    /// Waits until the input at `css` holds a value that satisfies `want`; answers it
+    /// (looked up again on each try, so a re-render in between does not fail the test).
+    pub async fn wait_value(&mut self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        let mut last = String::from("(element not found)");
+        while start.elapsed() < UI_TIMEOUT {
+            if let Ok(element) = self.driver().find(By::Css(css)).await {
+                if let Ok(Some(value)) = element.value().await {
+                    if want(&value) {
+                        return value;
+                    }
+                    last = value;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.screenshot("timeout").await;
+        panic!("{css} did not hold the expected value within {UI_TIMEOUT:?}; last seen: {last:?}");
     }
 
     /// Every element matching `css` right now.
