@@ -420,7 +420,7 @@ fn diagnostics_section() -> Html {
             };
             html! {
                 <>
-                    <p>{ "Log file: " }<code id="log-path" class="id-value">{ &d.log_path }</code></p>
+                    <p>{ "Log folder: " }<code id="log-path" class="id-value">{ &d.log_path }</code></p>
                     <div class="actions">
                         <button id="copy-diagnostics" type="button" {onclick}>
                             { if *copying == Copying::Copied { "Copied ✓" } else { "Copy diagnostics" } }
