@@ -33,9 +33,10 @@ use crate::ipfs::fetch_small;
 use crate::ledger::directory;
 use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
 use crate::records::pipeline::{decrypt_file, Sink};
-use crate::records::{remove_partial, RecordService, MAX_VIEW_SIZE};
+use crate::records::{RecordService, MAX_VIEW_SIZE};
 use crate::session::Owner;
 use crate::sharing::emergency;
+use crate::store::remove_file;
 
 /// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
 /// clause under an authority that issued it a key (a role at its clinic).
@@ -441,12 +442,12 @@ impl RecordService {
             .cat_to(&expected, file, stream::ciphertext_len(r.manifest.size))
             .await
         {
-            remove_partial(&temp);
+            remove_file(&temp);
             return Err(e.into());
         }
         let decrypted =
             decrypt_file(&r.dek, temp.clone(), Sink::Memory, keep, r.manifest.size).await;
-        remove_partial(&temp);
+        remove_file(&temp);
         let (result, memory) = decrypted?;
         let decrypted = result.map_err(|e| CoreError::stream(Part::Content, e))?;
         if decrypted.cid != expected || decrypted.plaintext_len != r.manifest.size {

@@ -21,8 +21,9 @@ use crate::ledger::{
     b256, chain_time, id_attribute, now_unix, rfc3339, LedgerTarget, StepFailure as Failure,
 };
 use crate::records::pipeline::{self, SourceFile};
-use crate::records::{inspect, remove_partial, RecordService};
+use crate::records::{inspect, RecordService};
 use crate::session::Owner;
+use crate::store::remove_file;
 use crate::store::{local_seal, RecordStore, State, StoredRecord};
 
 impl RecordService {
@@ -93,7 +94,7 @@ impl RecordService {
             .await;
         // The encrypted copy was only for the upload (it is on IPFS now, or the desk
         // makes it again); the temp folder is swept at the next start anyway.
-        remove_partial(&content);
+        remove_file(&content);
         let tx = uploaded?;
         Ok(UploadedForPatient {
             record_id,
@@ -323,7 +324,7 @@ async fn encrypt_for(
     match pipeline::seal_objects(&dek, &m, params, policy) {
         Ok((sealed, capsule)) => Ok((out, encrypted, sealed, capsule, record_id)),
         Err(e) => {
-            remove_partial(&out);
+            remove_file(&out);
             Err(e)
         }
     }

@@ -34,7 +34,7 @@ use url::Url;
 use crate::error::{Alteration, Answer, CidRef, CoreError, Part, RecordsError};
 use crate::ipfs::SharedBuffer;
 use crate::session::Owner;
-use crate::store::{local_seal, Object, RecordStore, State, StoredRecord};
+use crate::store::{local_seal, remove_file, Object, RecordStore, State, StoredRecord};
 pub(crate) use add::write_small_objects;
 pub use inspect::inspect as inspect_files;
 use pipeline::{decrypt_file, Sink};
@@ -278,7 +278,7 @@ impl RecordService {
                 let max = stream::ciphertext_len(m.size);
                 let fetched = node.cat_to(&expected, file, max).await;
                 if let Err(e) = fetched {
-                    remove_partial(&temp);
+                    remove_file(&temp);
                     return Err(e.into());
                 }
                 (temp.clone(), Some(temp))
@@ -287,7 +287,7 @@ impl RecordService {
         let show = matches!(sink, Sink::Memory) && m.size <= MAX_VIEW_SIZE;
         let decrypted = decrypt_file(&dek, ciphertext, sink, show, m.size).await;
         if let Some(temp) = temp {
-            remove_partial(&temp);
+            remove_file(&temp);
         }
         let (result, memory) = decrypted?;
         let decrypted = result.map_err(|e| CoreError::stream(Part::Content, e))?;
@@ -373,16 +373,6 @@ enum Source {
 pub(crate) fn index_damaged(row: &StoredRecord) -> CoreError {
     CoreError::LocalIndexDamaged {
         record_id: row.record_id.clone(),
-    }
-}
-
-/// Removes a partial or temporary file of the app's; one that stays is swept with the
-/// temp folder (or overwritten by the next attempt).
-pub(crate) fn remove_partial(path: &Path) {
-    if let Err(e) = std::fs::remove_file(path) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::debug!(path = %path.display(), error = %e, "a partial file stays");
-        }
     }
 }
 

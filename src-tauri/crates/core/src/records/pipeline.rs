@@ -19,7 +19,7 @@ use medwallet_records::{capsule, manifest, stream};
 
 use crate::error::{Answer, CoreError, Part, RecordsError};
 use crate::records::inspect;
-use crate::store::RecordStore;
+use crate::store::{remove_file, RecordStore};
 
 /// How many bytes of a file's start tell its kind (`medwallet_preview::sniff`).
 pub(crate) const SNIFF_LEN: usize = 4096;
@@ -108,12 +108,12 @@ pub(crate) async fn encrypt_file(
     let encrypted = match encrypted {
         Ok(encrypted) => encrypted,
         Err(e) => {
-            remove_quietly(&written);
+            remove_file(&written);
             return Err(e);
         }
     };
     if encrypted.plaintext_len != source.size {
-        remove_quietly(dest);
+        remove_file(dest);
         return Err(RecordsError::FileChanged {
             path: source.path.clone(),
         }
@@ -189,7 +189,7 @@ pub(crate) async fn reencrypt_file(
     .map_err(|e| CoreError::internal("the re-encryption task", e))
     .and_then(|r| r);
     if result.is_err() {
-        remove_quietly(&written);
+        remove_file(&written);
     }
     result
 }
@@ -276,15 +276,6 @@ fn finish_file(out: std::io::BufWriter<std::fs::File>, path: &Path) -> Answer<()
         CoreError::disk(path, error)
     })?;
     file.sync_all().map_err(|e| CoreError::disk(path, e))
-}
-
-/// Removes a file that may not exist; what remains is swept at the next start.
-fn remove_quietly(path: &Path) {
-    if let Err(e) = std::fs::remove_file(path) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::debug!(path = %path.display(), error = %e, "could not remove a partial file");
-        }
-    }
 }
 
 /// Reads into `buf` until it is full or the file ends.

@@ -10,9 +10,9 @@ use url::Url;
 use super::grant::capsule_for;
 use crate::error::{Alteration, Answer, CidRef, CoreError, Part};
 use crate::ledger::LedgerTarget;
-use crate::records::{index_damaged, pipeline, remove_partial, write_small_objects, RecordService};
+use crate::records::{index_damaged, pipeline, write_small_objects, RecordService};
 use crate::session::Owner;
-use crate::store::{local_seal, Object, RecordStore, State, StoredRecord};
+use crate::store::{local_seal, remove_file, Object, RecordStore, State, StoredRecord};
 
 impl RecordService {
     /// Makes version n+1 of a record without the people being revoked, inserts it with its
@@ -72,7 +72,7 @@ impl RecordService {
                     .cat_to(&expected, file, stream::ciphertext_len(old.size))
                     .await
                 {
-                    remove_partial(&temp);
+                    remove_file(&temp);
                     return Err(e.into());
                 }
                 (temp.clone(), Some(temp))
@@ -84,11 +84,11 @@ impl RecordService {
         let part = store.temp_path(&format!("{record_id}-v{version}-{}.content", unique()));
         let recrypted = pipeline::reencrypt_file(&old_dek, &new_dek, &ciphertext, &part).await;
         if let Some(temp) = fetched {
-            remove_partial(&temp);
+            remove_file(&temp);
         }
         let (decrypted, encrypted) = recrypted?;
         if decrypted.cid != expected || decrypted.plaintext_len != old.size {
-            remove_partial(&part);
+            remove_file(&part);
             return Err(CoreError::altered(
                 Part::Content,
                 Alteration::NotRegisteredVersion,
@@ -118,7 +118,7 @@ impl RecordService {
         let (manifest_bytes, capsule_bytes) = match small {
             Ok(pair) => pair,
             Err(e) => {
-                remove_partial(&part);
+                remove_file(&part);
                 return Err(e);
             }
         };
@@ -133,9 +133,9 @@ impl RecordService {
         if let Err(e) = placed {
             // Whichever step failed, nothing of version n+1 stays: not its temp file, not
             // the objects already placed (the next revision writes them anew).
-            remove_partial(&part);
+            remove_file(&part);
             for object in [Object::Content, Object::Manifest, Object::Capsule] {
-                remove_partial(&store.object_path(record_id, version, object));
+                remove_file(&store.object_path(record_id, version, object));
             }
             return Err(e);
         }
@@ -157,7 +157,7 @@ impl RecordService {
         };
         if let Err(e) = store.insert_revision(&new_row, &for_grants).await {
             for object in [Object::Content, Object::Manifest, Object::Capsule] {
-                remove_partial(&store.object_path(record_id, version, object));
+                remove_file(&store.object_path(record_id, version, object));
             }
             return Err(e.into());
         }

@@ -454,10 +454,11 @@ impl RecordStore {
     }
 }
 
-/// Removes one of the store's files; a file that is already gone is fine, and one that
-/// cannot be removed only takes space (it is named in the log; it holds only ciphertext,
-/// or nothing the app reads again).
-fn remove_file(path: &Path) {
+/// Removes one of the app's own files (an object, a `.part`, a temp file); a file that is
+/// already gone is fine, and one that cannot be removed only takes space (it is named in
+/// the log; it holds only ciphertext, or nothing the app reads again, and the temp folder
+/// is swept at the next start).
+pub(crate) fn remove_file(path: &Path) {
     if let Err(e) = std::fs::remove_file(path) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::debug!(path = %path.display(), error = %e, "a file of the records store stays");
