@@ -14,6 +14,7 @@ pub mod audit;
 pub mod diagnostics;
 pub mod front_desk;
 pub mod health;
+pub mod rebuild;
 pub mod records;
 pub mod settings;
 pub mod sharing;
@@ -28,6 +29,7 @@ pub use front_desk::{
     StaffHolderArgs, StaffList, StaffMember, UploadForPatientArgs, UploadedForPatient, Verdict,
     VerifyArgs, VerifyOutcome,
 };
+pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use records::{
     AddProgress, AddStage, Category, ContentKind, DicomTag, FhirItem, FhirSummary, FileDraft,
@@ -232,6 +234,15 @@ pub mod commands {
         /// Revokes a staff member's key: the clinic's authority moves to its next epoch,
         /// the others get new keys, and patients re-encrypt what they shared with its roles.
         RevokeStaffKey = "revoke_staff_key" (StaffHolderArgs) -> StaffList;
+        /// Starts rebuilding the unlocked wallet from the ledger and IPFS (it runs in the
+        /// background; resumes where a cancelled or interrupted one stopped).
+        RebuildWallet = "rebuild_wallet" (NoArgs) -> RebuildStatus;
+        /// Where the unlocked wallet's rebuild is (polled while it runs).
+        GetRebuildStatus = "rebuild_status" (NoArgs) -> RebuildStatus;
+        /// Cancels a running rebuild; what it read is kept, and starting again resumes.
+        CancelRebuild = "cancel_rebuild" (NoArgs) -> RebuildStatus;
+        /// Record versions registered on the ledger that this device could not bring back.
+        ListUnrecovered = "list_unrecovered" (NoArgs) -> Vec<UnrecoveredRecord>;
     }
 
     impl Streaming for AddRecord {
