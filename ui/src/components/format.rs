@@ -1,4 +1,4 @@
-//! Numbers and words for people: sizes, counts.
+//! Numbers and words for people: sizes, counts, thousands.
 
 /// `1.2 MB`: bytes in decimal units, as file managers show them.
 pub fn human_size(bytes: u64) -> String {
@@ -19,9 +19,22 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// `1 record`, `3 records`.
+/// `1 record`, `3 records`, `1,200 records`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// `45,000`: a whole number with its thousands separated, as English text writes them.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// The last part of a path, for lists of files.
@@ -55,5 +68,16 @@ mod tests {
         assert_eq!(file_name("/dir/"), "dir");
         assert_eq!(count(1, "record", "records"), "1 record");
         assert_eq!(count(2, "record", "records"), "2 records");
+        assert_eq!(count(1200, "record", "records"), "1,200 records");
+    }
+
+    #[test]
+    fn thousands_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(45_000), "45,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }

@@ -16,6 +16,10 @@ pub struct Props {
     pub done: u64,
     /// Units in all; 0 when not known yet (the bar then moves without a value).
     pub total: u64,
+    /// Whether the label is followed by the percentage (off when the label already
+    /// says how far it is, as "block 1,200 of 45,000").
+    #[prop_or(true)]
+    pub show_percent: bool,
 }
 
 /// The percentage of `done` in `total`, 0-100 (`None` when the total is not known).
@@ -29,8 +33,8 @@ pub fn progress_bar(props: &Props) -> Html {
     let label_id = format!("{}-label", props.id);
     let pct = percent(props.done, props.total);
     let mut text = match pct {
-        Some(p) => format!("{} {p}%", props.label),
-        None => props.label.to_string(),
+        Some(p) if props.show_percent => format!("{} {p}%", props.label),
+        _ => props.label.to_string(),
     };
     if let Some(detail) = &props.detail {
         text = format!("{text} · {detail}");
