@@ -8,6 +8,7 @@ pub mod format;
 pub mod identity;
 pub mod ledger;
 pub mod progress;
+pub mod rebuild;
 pub mod record_viewer;
 pub mod share_dialog;
 pub mod status_bar;

@@ -1,22 +1,28 @@
 //! Records: the patient's records by category, newest first; search and filter; add
 //! (choose, drop or type files); open one in the viewer; push those kept on this device
 //! to IPFS. The list is read again after adds and every 10 s while the page is shown.
+//! After a restore, the rebuild's progress is on top and the list is read again when it
+//! is done; record versions registered on the ledger whose content the IPFS node does
+//! not hold (or that did not open) are listed below, with their CIDs.
 
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
-use medwallet_api::commands::{ListRecords, SyncRecords};
+use medwallet_api::commands::{ListRecords, ListUnrecovered, SyncRecords};
 use medwallet_api::{
-    Category, LedgerMark, NoArgs, RecordStatus, RecordSummary, SyncReport, UserError,
+    Category, LedgerMark, NoArgs, RebuildState, RecordStatus, RecordSummary, SyncReport,
+    UnrecoveredRecord, UserError,
 };
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::components::add_records::AddRecords;
+use crate::components::clipboard::CopyButton;
 use crate::components::form::{error_box, focus};
 use crate::components::format::{count, human_size};
-use crate::components::ledger::ledger_badge;
+use crate::components::ledger::{ledger_badge, local_time, short_hex};
+use crate::components::rebuild::RebuildProgress;
 use crate::components::record_viewer::RecordViewer;
 use crate::components::share_dialog::{ShareDialog, Shareable};
 use crate::ipc;
@@ -54,6 +60,9 @@ struct Viewing {
 pub fn records_page(props: &Props) -> Html {
     let records = use_state_eq(|| None::<Rc<Vec<RecordSummary>>>);
     let list_error = use_state_eq(|| None::<UserError>);
+    // Registered on the ledger, not brought back (after a rebuild).
+    let unrecovered = use_state_eq(|| None::<Rc<Vec<UnrecoveredRecord>>>);
+    let rebuild = use_state_eq(|| None::<RebuildState>);
     let search = use_state(String::new);
     let category = use_state(|| None::<Category>);
     let sync = use_state(|| SyncState::Idle);
@@ -66,9 +75,11 @@ pub fn records_page(props: &Props) -> Html {
     // Stable across renders (the handles' setters always act on the current state), so
     // the add panel does not re-register on every render.
     let load = {
-        let (records, list_error) = (records.clone(), list_error.clone());
+        let (records, list_error, unrecovered) =
+            (records.clone(), list_error.clone(), unrecovered.clone());
         use_callback((), move |(), _| {
-            let (records, list_error) = (records.clone(), list_error.clone());
+            let (records, list_error, unrecovered) =
+                (records.clone(), list_error.clone(), unrecovered.clone());
             spawn_local(async move {
                 match ipc::call::<ListRecords>(&NoArgs {}).await {
                     Ok(list) => {
@@ -77,8 +88,16 @@ pub fn records_page(props: &Props) -> Html {
                     }
                     Err(error) => list_error.set(Some(error)),
                 }
+                // The list above is what matters; a failed read keeps the last one shown.
+                if let Ok(list) = ipc::call::<ListUnrecovered>(&NoArgs {}).await {
+                    unrecovered.set(Some(Rc::new(list)));
+                }
             });
         })
+    };
+    let on_rebuild_state = {
+        let rebuild = rebuild.clone();
+        Callback::from(move |state: RebuildState| rebuild.set(Some(state)))
     };
     {
         let load = load.clone();
@@ -190,7 +209,12 @@ pub fn records_page(props: &Props) -> Html {
         })
     };
 
-    let empty = matches!(&list, Some(l) if l.is_empty());
+    // While a rebuild brings records back, the list is not "empty" yet.
+    let rebuilding = matches!(
+        *rebuild,
+        Some(RebuildState::Running | RebuildState::Waiting)
+    );
+    let empty = matches!(&list, Some(l) if l.is_empty()) && !rebuilding;
     let body = match &list {
         None if list_error.is_none() => html! {
             <p id="records-loading" class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Loading your records…" }</p>
@@ -222,6 +246,8 @@ pub fn records_page(props: &Props) -> Html {
     html! {
         <section class="page wide records-page" aria-labelledby="records-title">
             <h1 id="records-title">{ "Records" }</h1>
+            <RebuildProgress on_done={load.clone()} on_state={on_rebuild_state}
+                             dismiss_for={Some(props.wallet_id.clone())} />
             <AddRecords wallet_id={props.wallet_id.clone()} {empty} on_added={load.clone()} />
             if let Some(error) = &*list_error { { error_box("records-error", error) } }
             { sync_panel(&local, &sync, on_sync) }
@@ -244,6 +270,9 @@ pub fn records_page(props: &Props) -> Html {
                 </div>
             }
             { body }
+            if let Some(missing) = (*unrecovered).as_deref().filter(|l| !l.is_empty()) {
+                { unrecovered_section(missing) }
+            }
             if let Some(v) = &*viewing {
                 <RecordViewer record_id={v.id.clone()} title={v.title.clone()} on_close={close} {on_audit} />
             }
@@ -354,6 +383,58 @@ fn record_row(
 
 fn open_button_id(record_id: &str) -> String {
     format!("open-{record_id}")
+}
+
+/// Record versions the ledger names that this device could not bring back: listed with
+/// their CIDs and the reason, not dropped.
+fn unrecovered_section(missing: &[UnrecoveredRecord]) -> Html {
+    html! {
+        <section id="unrecovered" class="unrecovered" aria-labelledby="unrecovered-title">
+            <h2 id="unrecovered-title">
+                { "Registered on the ledger, content not found on the IPFS node" }
+                <span class="muted group-count">{ format!(" ({})", missing.len()) }</span>
+            </h2>
+            <p class="muted">{ "The ledger names these records as yours, but the IPFS node set in Settings does not hold their content, or it did not open with your keys. Nothing of them is shown. If a node that still holds them is set in Settings, Rebuild from the ledger there tries again." }</p>
+            <ul class="record-list">
+                { for missing.iter().map(unrecovered_row) }
+            </ul>
+        </section>
+    }
+}
+
+fn unrecovered_row(r: &UnrecoveredRecord) -> Html {
+    let cid = |label: &'static str, class: &'static str, value: &str| {
+        html! {
+            <div class={classes!("unrecovered-cid", class)}>
+                <span class="unrecovered-cid-label">{ label }</span>
+                <code class="id-value">{ value.to_owned() }</code>
+                <CopyButton text={value.to_owned()} label={format!("the {} CID of record {}", label.to_lowercase(), short_hex(&r.id))}
+                            class={classes!(format!("copy-{class}"))} />
+            </div>
+        }
+    };
+    html! {
+        <li key={r.id.clone()} class="record-row unrecovered-record" data-record-id={r.id.clone()}
+            data-version={r.version.to_string()} data-uploaded-by={r.uploaded_by.clone()}>
+            <div class="record-main">
+                <span class="record-title">
+                    { "Record " }<code title={r.id.clone()}>{ short_hex(&r.id) }</code>
+                </span>
+                <span class="record-meta">
+                    <span class="unrecovered-version">{ format!("version {}", r.version) }</span>
+                    <span class="unrecovered-registered" title={format!("Block {} · tx {}", r.block_number, r.tx_hash)}>
+                        { "registered " }<time datetime={r.registered_at.clone()}>{ local_time(&r.registered_at) }</time>
+                    </span>
+                    if let Some(clinic) = &r.uploaded_by {
+                        <span class="record-uploaded-by">{ "made by clinic " }<code>{ clinic }</code></span>
+                    }
+                </span>
+                { cid("Manifest", "manifest", &r.manifest_cid) }
+                { cid("Capsule", "capsule", &r.capsule_cid) }
+                <span class="unrecovered-reason">{ &r.reason }</span>
+            </div>
+        </li>
+    }
 }
 
 /// "On IPFS" / "Uploading…" / "On this device", with the reason in the tooltip.

@@ -1,5 +1,6 @@
-//! Settings: where the IPFS and ledger nodes are, the wallet's security, and diagnostics
-//! (where the log is, and a report to copy into a bug report).
+//! Settings: where the IPFS and ledger nodes are, the wallet's security, rebuilding the
+//! wallet from the ledger, and diagnostics (where the log is, and a report to copy into a
+//! bug report).
 
 use medwallet_api::commands::{
     GetSettings, ResetSettings, SaveOutcome, SaveSettings, SaveSettingsArgs,
@@ -9,6 +10,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::components::rebuild::RebuildProgress;
 use crate::ipc;
 
 /// Props of [`SettingsPage`].
@@ -166,8 +168,20 @@ pub fn settings_page(props: &Props) -> Html {
                     Notice::Failed(error) => error_box(error),
                 }
             }
+            if props.wallet.is_some() { { rebuild_section() } }
             <DiagnosticsSection />
         </section>
+    }
+}
+
+/// Rebuild from the ledger: what it does, the button and the progress.
+fn rebuild_section() -> Html {
+    html! {
+        <div class="form rebuild-section"><fieldset>
+            <legend>{ "Rebuild from the ledger" }</legend>
+            <p class="muted">{ "Reads this wallet's records, grants, groups and keys back from the ledger and the IPFS node. It only reads: nothing is written to the ledger." }</p>
+            <RebuildProgress offer_start=true />
+        </fieldset></div>
     }
 }
 
