@@ -262,8 +262,13 @@ pub fn app() -> Html {
             )
         }
         SessionState::Unlocked {
-            kit_pending: true, ..
-        } => full(html! { <KitPage on_done={refresh.clone()} /> }, false),
+            kit_pending: true,
+            identity,
+            ..
+        } => full(
+            html! { <KitPage role={identity.role} on_done={refresh.clone()} /> },
+            false,
+        ),
         SessionState::Unlocked {
             identity,
             wallets,

@@ -1,9 +1,10 @@
 //! The Emergency Kit (full window), right after a wallet is created: the 24 words shown
-//! once, a printable copy saved to a file, then three words typed back to prove they were
-//! written down. The words come from `reveal_kit`, the only command that answers them.
+//! once, what a restore from them brings back and what it needs, a printable copy saved to
+//! a file, then three words typed back to prove they were written down. The words come
+//! from `reveal_kit`, the only command that answers them.
 
 use medwallet_api::commands::{ConfirmKit, ConfirmKitArgs, ExportKit, RevealKit};
-use medwallet_api::{KitReveal, NoArgs, UserError};
+use medwallet_api::{KitReveal, NoArgs, Role, UserError};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -13,6 +14,8 @@ use crate::ipc;
 /// Props of [`KitPage`].
 #[derive(Properties, PartialEq)]
 pub struct Props {
+    /// The wallet's role (what a restore rebuilds depends on it).
+    pub role: Role,
     /// The kit was confirmed.
     pub on_done: Callback<()>,
 }
@@ -78,7 +81,7 @@ pub fn kit_page(props: &Props) -> Html {
         return html! {
             <section class="page kit" aria-labelledby="kit-title">
                 <h1 id="kit-title">{ "Write down your recovery words" }</h1>
-                <p class="lead">{ "These 24 words are your wallet. If this computer is lost or you forget your passphrase, they are the only way back. medwallet shows them only now." }</p>
+                <p class="lead">{ "These 24 words are your wallet's keys. If this computer is lost or you forget your passphrase, they are the only way back into this wallet. medwallet shows them only now." }</p>
                 <ul class="notice kit-rules">
                     <li>{ "Write them on paper, in order, or save the printable page and print it." }</li>
                     <li>{ "Keep them somewhere safe. Anyone with these words can open your records." }</li>
@@ -90,6 +93,7 @@ pub fn kit_page(props: &Props) -> Html {
                     }) }
                 </ol>
                 <p class="muted">{ format!("Wallet {} · created {}", k.address, k.date) }</p>
+                { restore_brings_back(props.role) }
                 <div class="actions">
                     <button id="kit-export" onclick={export}>{ "Save printable page" }</button>
                     <button id="kit-next" class="primary" onclick={next}>{ "I have written them down" }</button>
@@ -146,5 +150,25 @@ pub fn kit_page(props: &Props) -> Html {
             </form>
             if let Some(e) = &*error { { error_box("kit-error", e) } }
         </section>
+    }
+}
+
+/// What "Restore from Emergency Kit" brings back, and what it needs: the words give the
+/// keys; the rest is rebuilt from the ledger, and records' contents need an IPFS node.
+pub fn restore_brings_back(role: Role) -> Html {
+    let rebuilt = match role {
+        Role::Patient => "Your records, the grants you gave and your groups are then rebuilt from the ledger, which keeps them.",
+        Role::Doctor => "What patients share with you is then found again on the ledger.",
+        Role::Clinic => "Your staff keys and your key epoch are then rebuilt from the ledger, which keeps them.",
+    };
+    html! {
+        <div id="restore-scope" class="notice info restore-scope">
+            <p><strong>{ "What a restore brings back" }</strong></p>
+            <ul>
+                <li>{ "The 24 words bring back your keys and this wallet's address, on any computer." }</li>
+                <li>{ rebuilt }</li>
+                <li>{ "The contents of records are not on the ledger: they need an IPFS node that still holds them (today, the node set in Settings). Keep that node, or a copy of its data; medwallet does not keep copies on more than one node yet." }</li>
+            </ul>
+        </div>
     }
 }

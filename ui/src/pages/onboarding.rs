@@ -8,6 +8,7 @@ use yew::prelude::*;
 use crate::components::form::{error_box, Input, TextArea};
 use crate::components::strength_meter::{use_passphrase_rating, StrengthMeter};
 use crate::ipc;
+use crate::pages::kit::restore_brings_back;
 
 /// Which screen of the onboarding.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -206,6 +207,17 @@ fn wallet_form(props: &FormProps) -> Html {
             if props.damaged {
                 <p class="notice">{ "The restored wallet will be saved in a new vault file. The damaged file is kept as it is." }</p>
             }
+            if props.restore {
+                { restore_brings_back(*role) }
+                <p class="muted restore-then">
+                    { if *role == Role::Patient {
+                        "The rebuild runs after the restore; the Records page and Settings show its progress. "
+                    } else {
+                        "The rebuild runs after the restore; Settings shows its progress. "
+                    } }
+                    { "It only reads the ledger. If the ledger node does not answer, your keys are restored now and the rebuild starts by itself when it answers." }
+                </p>
+            }
             <form class="form" {onsubmit} novalidate=true>
                 <fieldset disabled={*busy}>
                     if props.restore {
@@ -221,7 +233,7 @@ fn wallet_form(props: &FormProps) -> Html {
                     <Input id="wallet-name" label="Wallet name" value={(*name).clone()} oninput={set(&name)}
                            help="A name you recognise, e.g. your own name. Others do not see it." />
                     <Input id="passphrase" kind="password" autocomplete="new-password" label="Passphrase" value={(*pass).clone()} oninput={set(&pass)}
-                           help="It unlocks the wallet on this computer. medwallet cannot recover it; your Emergency Kit can." />
+                           help="It unlocks the wallet on this computer. medwallet cannot recover it; your Emergency Kit restores the wallet under a new one." />
                     <StrengthMeter report={report.clone()} />
                     <Input id="passphrase-again" kind="password" autocomplete="new-password" label="Passphrase again" value={(*again).clone()} oninput={set(&again)} />
                     if mismatch { <p id="passphrase-mismatch" class="field-error" role="alert">{ "The two passphrases are different." }</p> }

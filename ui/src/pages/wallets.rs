@@ -87,7 +87,7 @@ pub fn wallets_page(props: &Props) -> Html {
                 </div>
                 if is_deleting {
                     <form class="form delete-confirm" onsubmit={do_delete} novalidate=true>
-                        <p>{ "Deleting removes this wallet from this computer. Only its Emergency Kit can bring it back." }</p>
+                        <p>{ "Deleting removes this wallet from this computer. Only its Emergency Kit can bring it back: its keys from the words, then what the ledger and the IPFS node still hold." }</p>
                         <Input id={format!("delete-confirm-{}", w.wallet_id)} label={format!("Type \"{}\" to confirm", w.display_name)}
                                value={(*confirm).clone()} oninput={ let c = confirm.clone(); Callback::from(move |v| c.set(v)) } />
                         <div class="actions">
