@@ -147,9 +147,20 @@ impl App {
     /// Waits until the element at `css` exists and its text satisfies `want`; returns
     /// the text. On timeout, takes a screenshot and fails with the last text seen.
     pub async fn wait_text(&mut self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        self.wait_text_within(css, UI_TIMEOUT, want).await
+    }
+
+    /// [`App::wait_text`] with its own deadline, for work that is expected to take longer
+    /// than a screen's reaction (a wallet rebuilt from the ledger).
+    pub async fn wait_text_within(
+        &mut self,
+        css: &str,
+        timeout: Duration,
+        want: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         let mut last = String::from("(element not found)");
-        while start.elapsed() < UI_TIMEOUT {
+        while start.elapsed() < timeout {
             if let Ok(element) = self.driver().find(By::Css(css)).await {
                 if let Ok(text) = element.text().await {
                     if want(&text) {
@@ -161,7 +172,7 @@ impl App {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         self.screenshot("timeout").await;
-        panic!("{css} did not show the expected text within {UI_TIMEOUT:?}; last seen: {last:?}");
+        panic!("{css} did not show the expected text within {timeout:?}; last seen: {last:?}");
     }
 
     /// Clicks the element at `css`, scrolled to the middle of the window first (the
