@@ -5,5 +5,6 @@ mod audit;
 mod front_desk;
 mod health;
 mod records;
+mod restore;
 mod sharing;
 mod wallet;
