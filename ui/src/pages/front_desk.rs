@@ -21,6 +21,7 @@ use yew::prelude::*;
 use crate::components::drops::use_drops;
 use crate::components::form::error_box;
 use crate::components::ledger::local_time;
+use crate::components::rebuild::RebuildProgress;
 use crate::components::record_viewer::RecordViewer;
 use crate::ipc;
 use crate::pages::shared_with_me::{shared_row, Viewing};
@@ -75,6 +76,7 @@ pub fn front_desk_page() -> Html {
     html! {
         <section class="page wide front-desk" aria-labelledby="front-desk-title">
             <h1 id="front-desk-title">{ "Front desk" }</h1>
+            <RebuildProgress on_done={load.clone()} />
             <CheckInCard on_checked_in={checked_in} />
             if let Some(e) = &*error { { error_box("checkins-error", e) } }
             <section class="card" aria-labelledby="checkins-title">

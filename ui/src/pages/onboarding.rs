@@ -213,7 +213,7 @@ fn wallet_form(props: &FormProps) -> Html {
                     { if *role == Role::Patient {
                         "The rebuild runs after the restore; the Records page and Settings show its progress. "
                     } else {
-                        "The rebuild runs after the restore; Settings shows its progress. "
+                        "The rebuild runs after the restore; your first page and Settings show its progress. "
                     } }
                     { "It only reads the ledger. If the ledger node does not answer, your keys are restored now and the rebuild starts by itself when it answers." }
                 </p>

@@ -12,6 +12,7 @@ use yew::prelude::*;
 use crate::components::form::error_box;
 use crate::components::format::human_size;
 use crate::components::ledger::local_time;
+use crate::components::rebuild::RebuildProgress;
 use crate::components::record_viewer::RecordViewer;
 use crate::ipc;
 
@@ -90,6 +91,7 @@ pub fn shared_with_me_page() -> Html {
     html! {
         <section class="page wide shared-page" aria-labelledby="shared-with-me-title">
             <h1 id="shared-with-me-title">{ "Shared with me" }</h1>
+            <RebuildProgress on_done={load.clone()} />
             <div class="records-actions">
                 <button id="shared-refresh" type="button" onclick={refresh} disabled={*loading}>
                     { if *loading { "Reading the ledger…" } else { "Refresh" } }

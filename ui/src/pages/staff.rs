@@ -11,6 +11,7 @@ use yew::prelude::*;
 
 use crate::components::form::error_box;
 use crate::components::ledger::local_time;
+use crate::components::rebuild::RebuildProgress;
 use crate::ipc;
 
 /// Splits typed attributes: by commas, spaces or new lines.
@@ -30,9 +31,11 @@ pub fn staff_page() -> Html {
     let holder = use_state(String::new);
     let attributes = use_state(|| "role:doctor".to_owned());
     let confirming = use_state(|| None::<String>);
+    // Bumped to read the list again (a rebuild from the ledger finished).
+    let reads = use_state(|| 0u32);
     {
         let (list, error) = (list.clone(), error.clone());
-        use_effect_with((), move |_| {
+        use_effect_with(*reads, move |_| {
             spawn_local(async move {
                 match ipc::call::<ListStaff>(&NoArgs {}).await {
                     Ok(l) => list.set(Some(l)),
@@ -103,6 +106,7 @@ pub fn staff_page() -> Html {
     html! {
         <section class="page wide staff-page" aria-labelledby="staff-title">
             <h1 id="staff-title">{ "Staff" }</h1>
+            <RebuildProgress on_done={ let reads = reads.clone(); Callback::from(move |()| reads.set(*reads + 1)) } />
             <section class="card" aria-labelledby="staff-issue-title">
                 <h2 id="staff-issue-title">{ "Issue a staff key" }</h2>
                 <p class="muted">{ "Records patients share with a role here (such as role:doctor AND dept:cardiology) open for the staff whose key holds it. The staff member must have opened medwallet with this ledger once." }</p>
