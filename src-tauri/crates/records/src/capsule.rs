@@ -255,6 +255,24 @@ pub fn inspect(bytes: &[u8]) -> Result<CapsuleInfo, CapsuleError> {
     parse(bytes).map(|p| p.info)
 }
 
+/// The policy of each part, by authority, in order, as text. Nothing in it is
+/// authenticated: a restore uses it only to find the clause text whose hash the ledger
+/// names (a match is the check).
+pub fn part_policies(bytes: &[u8]) -> Result<Vec<([u8; 32], String)>, CapsuleError> {
+    let parsed = parse(bytes)?;
+    parsed
+        .info
+        .authorities
+        .iter()
+        .zip(&parsed.parts)
+        .map(|(authority, part)| {
+            let ciphertext = Ciphertext::from_bytes(part)
+                .map_err(|_| CapsuleError::BadHeader("a part is not a key wrap"))?;
+            Ok((*authority, ciphertext.policy().to_string()))
+        })
+        .collect()
+}
+
 /// Unwraps the DEK of record `record_id` version `version` with `key`.
 ///
 /// Checks, in order: the structure, the record and version named in the header, that a
@@ -370,6 +388,18 @@ mod tests {
         // Parts are written in the order given.
         let info = inspect(&c).unwrap();
         assert_eq!(info.authorities[0], patient.public_params().authority_id());
+        // Each part's policy reads back as text, by authority.
+        assert_eq!(
+            part_policies(&c).unwrap(),
+            vec![
+                (patient.public_params().authority_id(), own.to_string()),
+                (
+                    f.clinic.public_params().authority_id(),
+                    f.policy.to_string()
+                ),
+            ]
+        );
+        assert!(part_policies(&c[..c.len() - 1]).is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use capsule::CapsuleError;
 pub use cid::{cid_of, Cid, CidBuilder, CidError};
 #[cfg(feature = "ipfs")]
 pub use ipfs::{IpfsError, IpfsNode, NodeInfo};
-pub use issued_key::{IssuedKey, IssuedKeyError};
+pub use issued_key::{IssuedKey, IssuedKeyError, IssuerNote};
 pub use manifest::{Manifest, ManifestError};
 pub use record_id::{format_record_id, parse_record_id, RECORD_ID_LEN};
 pub use stream::{Decrypted, Encrypted, StreamError, CHUNK_SIZE};
