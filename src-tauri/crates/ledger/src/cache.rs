@@ -27,8 +27,10 @@ pub struct SyncReport {
     pub new_events: u64,
     /// The first block read.
     pub from_block: u64,
-    /// The last block read (the node's head).
+    /// The last block read (the node's head, unless the sync was given fewer blocks).
     pub to_block: u64,
+    /// The node's head when the sync began.
+    pub head: u64,
     /// A reorganisation found and repaired before reading.
     pub reorg: Option<ReorgInfo>,
     /// Logs kept out of the cache (sender not the actor, undecodable).
@@ -106,7 +108,28 @@ impl EventCache {
         contract: Address,
         filter: &EventFilter,
     ) -> Result<SyncReport, LedgerError> {
-        let result = self.sync_here(node, contract, filter).await;
+        let result = self.sync_here(node, contract, filter, u64::MAX).await;
+        if let Err(e) = &result {
+            tracing::warn!(error = e.kind(), "event cache sync failed");
+        }
+        result
+    }
+
+    /// [`sync`](Self::sync), reading at most `max_blocks` blocks past the cursor: a long
+    /// read (a restore on a chain with a long history) goes in steps that each commit,
+    /// so it reports progress between them, can stop after any, and resumes there.
+    /// `to_block` is where this step ended; the cache is synced when it reaches `head`.
+    #[tracing::instrument(skip_all, fields(contract = %contract, filter = %filter.key(), max_blocks = max_blocks))]
+    pub async fn sync_step(
+        &self,
+        node: &LedgerNode,
+        contract: Address,
+        filter: &EventFilter,
+        max_blocks: u64,
+    ) -> Result<SyncReport, LedgerError> {
+        let result = self
+            .sync_here(node, contract, filter, max_blocks.max(1))
+            .await;
         if let Err(e) = &result {
             tracing::warn!(error = e.kind(), "event cache sync failed");
         }
@@ -118,9 +141,10 @@ impl EventCache {
         node: &LedgerNode,
         contract: Address,
         filter: &EventFilter,
+        max_blocks: u64,
     ) -> Result<SyncReport, LedgerError> {
         let started = std::time::Instant::now();
-        let head = node.status().await?.block_height;
+        let node_head = node.status().await?.block_height;
         let key = filter.key();
         let cursor = sqlx::query(
             "SELECT last_block, last_hash FROM cursors WHERE contract = ? AND filter = ?",
@@ -165,10 +189,13 @@ impl EventCache {
                 }
             }
         }
+        // This step ends at the node's head or after `max_blocks`, whichever is first.
+        let head = node_head.min(from.saturating_add(max_blocks - 1));
         let mut report = SyncReport {
             new_events: 0,
             from_block: from,
             to_block: head,
+            head: node_head,
             reorg,
             rejected: Vec::new(),
         };
