@@ -45,12 +45,14 @@ pub struct RebuildStatus {
     pub block: u64,
     /// The ledger's head block when this run started.
     pub head: u64,
-    /// Record versions this wallet registered (or a clinic registered for it) found on
-    /// the ledger so far.
+    /// Records this wallet registered (or a clinic registered for it) found on the
+    /// ledger so far.
     pub records_found: u32,
-    /// Of those, opened and verified (their manifest and capsule fetched and checked).
+    /// Of those, records whose latest version was opened and verified (its manifest and
+    /// capsule fetched and checked, its objects pinned).
     pub records_opened: u32,
-    /// Registered on the ledger, but their objects were not found on the IPFS node.
+    /// Records registered on the ledger whose latest version was not brought back (not
+    /// found on the IPFS node, or not opening).
     pub not_found: u32,
     /// Grants rebuilt (active and revoked).
     pub grants_found: u32,
