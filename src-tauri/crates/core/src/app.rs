@@ -12,9 +12,10 @@ use medwallet_api::commands::{NewWalletArgs, SaveOutcome};
 use medwallet_api::{
     AuditQuery, AuditTrail, CheckInCode, CheckInSession, Diagnostics, Done, ExportFormat,
     GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus, KitFile, KitReveal,
-    LedgerStatus, NodeSettings, OpenedRecord, RecordMetadata, RecordSummary, SavedCopy,
-    SessionState, ShareCodeText, SharePreview, ShareRequest, SharedInbox, StaffList,
-    StrengthReport, SyncReport, UnlockOutcome, UploadedForPatient, UserError, Verdict, VerifyArgs,
+    LedgerStatus, NodeSettings, OpenedRecord, RebuildStatus, RecordMetadata, RecordSummary,
+    SavedCopy, SessionState, ShareCodeText, SharePreview, ShareRequest, SharedInbox, StaffList,
+    StrengthReport, SyncReport, UnlockOutcome, UnrecoveredRecord, UploadedForPatient, UserError,
+    Verdict, VerifyArgs,
 };
 use url::Url;
 
@@ -22,7 +23,10 @@ use crate::audit::AuditContext;
 use crate::error::{CoreError, FrontDeskError};
 use crate::records::Progress;
 use crate::session::Owner;
-use crate::{AuditService, Defaults, LedgerTarget, RecordService, SettingsStore, WalletService};
+use crate::{
+    AuditService, Defaults, LedgerTarget, RebuildService, RecordService, SettingsStore,
+    WalletService,
+};
 
 /// What a method answers over IPC: its value, or the failure in the user's words. The
 /// use cases answer [`CoreError`]; this is where it becomes words.
@@ -53,6 +57,8 @@ pub struct App {
     pub records: RecordService,
     /// The audit trail's event caches (per wallet, under `audit/`).
     pub audit: AuditService,
+    /// Wallets being rebuilt from the ledger and IPFS.
+    pub rebuild: RebuildService,
 }
 
 impl App {
@@ -70,6 +76,7 @@ impl App {
             wallets: tokio::sync::Mutex::new(WalletService::open(dir, kit_dir).await),
             records: RecordService::new(dir),
             audit: AuditService::new(dir),
+            rebuild: RebuildService::new(),
         })
     }
 
@@ -188,10 +195,19 @@ impl App {
         Ok(self.wallets.lock().await.export_kit()?)
     }
 
-    /// A wallet restored from its recovery phrase.
-    pub async fn restore_wallet(&self, phrase: &str, new: &NewWalletArgs) -> Answer<Identity> {
+    /// A wallet restored from its recovery phrase: its keys now, then the rest of it
+    /// rebuilt from the ledger and IPFS in the background (when the ledger node does not
+    /// answer, as soon as it does).
+    pub async fn restore_wallet(
+        self: &Arc<Self>,
+        phrase: &str,
+        new: &NewWalletArgs,
+    ) -> Answer<Identity> {
+        // The rebuild is asked for before the wallets are let go: the background pass
+        // (which needs them for the unlocked wallet) never sees the restored wallet
+        // without it, and so never publishes for it before its epoch is read back.
         let mut wallets = self.wallets.lock().await;
-        Ok(wallets
+        let identity = wallets
             .restore_wallet(
                 phrase,
                 new.role,
@@ -199,7 +215,14 @@ impl App {
                 &new.passphrase,
                 new.accept_weak,
             )
-            .await?)
+            .await?;
+        self.rebuild.ask(&self.records, &identity.wallet_id).await?;
+        drop(wallets);
+        if let Err(e) = self.start_rebuild().await {
+            // The keys are restored; the background pass starts the rebuild later.
+            tracing::info!(error = %e.message, "the rebuild did not start yet");
+        }
+        Ok(identity)
     }
 
     /// Unlocks a wallet with its passphrase.
@@ -217,9 +240,12 @@ impl App {
         Ok(self.wallets.lock().await.quick_unlock(wallet_id).await?)
     }
 
-    /// Locks the unlocked wallet now.
+    /// Locks the unlocked wallet now (a rebuild running stops and resumes at the next
+    /// unlock).
     pub async fn lock_wallet(&self) -> Done {
-        self.wallets.lock().await.lock()
+        let done = self.wallets.lock().await.lock();
+        self.rebuild.interrupt_all();
+        done
     }
 
     /// Turns quick unlock on or off for the unlocked wallet.
@@ -533,6 +559,104 @@ impl App {
         Ok(self
             .records
             .revoke_staff_key(&s.owner, &s.ipfs, &s.ledger, holder)
+            .await?)
+    }
+}
+
+impl App {
+    // Rebuilding the wallet from the ledger and IPFS.
+
+    /// Asks for a rebuild of the unlocked wallet and starts it in the background (it
+    /// resumes where a cancelled or interrupted one stopped).
+    pub async fn rebuild_wallet(self: &Arc<Self>) -> Answer<RebuildStatus> {
+        let owner = self.owner().await?;
+        self.rebuild.ask(&self.records, &owner.wallet_id).await?;
+        drop(owner);
+        self.start_rebuild().await
+    }
+
+    /// Starts the unlocked wallet's rebuild in the background if one is asked for and
+    /// none runs; answers its status.
+    async fn start_rebuild(self: &Arc<Self>) -> Answer<RebuildStatus> {
+        let s = self.session().await?;
+        let app = self.clone();
+        tokio::spawn(async move {
+            let Session {
+                owner,
+                ipfs,
+                ledger,
+            } = s;
+            if let Err(e) = app
+                .rebuild
+                .run(&app.records, &app.audit, &owner, &ipfs, &ledger)
+                .await
+            {
+                tracing::warn!(error = e.kind(), "the rebuild failed");
+            }
+        });
+        // The task claims its slot at once; until then the status says it waits.
+        self.rebuild_status().await
+    }
+
+    /// Resumes the unlocked wallet's rebuild when one is asked for and not running (the
+    /// background pass: after a restore whose ledger did not answer, after a restart).
+    pub async fn resume_rebuild(self: &Arc<Self>) {
+        let Some(wallet_id) = self
+            .wallets
+            .lock()
+            .await
+            .record_owner_if_unlocked()
+            .map(|o| o.wallet_id.clone())
+        else {
+            return;
+        };
+        let contract = self.ledger().await.ok().and_then(|l| l.contract);
+        match self
+            .rebuild
+            .wanted(&self.records, &wallet_id, contract)
+            .await
+        {
+            Ok(true) => {
+                if let Err(e) = self.start_rebuild().await {
+                    tracing::debug!(error = %e.message, "the rebuild did not start");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = e.kind(), "the rebuild's state was not read"),
+        }
+    }
+
+    /// The unlocked wallet for a read the window polls: not activity, so a page left
+    /// open still auto-locks.
+    async fn quiet_owner(&self) -> Answer<Owner> {
+        let owner = self.wallets.lock().await.record_owner_if_unlocked();
+        match owner {
+            Some(owner) => Ok(owner),
+            // Locked: the same refusal as any other command's.
+            None => self.owner().await,
+        }
+    }
+
+    /// Where the unlocked wallet's rebuild is (polled; not activity).
+    pub async fn rebuild_status(&self) -> Answer<RebuildStatus> {
+        Ok(self
+            .rebuild
+            .status(&self.records, &self.quiet_owner().await?)
+            .await?)
+    }
+
+    /// Cancels the unlocked wallet's rebuild; what it read is kept.
+    pub async fn cancel_rebuild(&self) -> Answer<RebuildStatus> {
+        let owner = self.owner().await?;
+        self.rebuild.cancel(&owner.wallet_id);
+        Ok(self.rebuild.status(&self.records, &owner).await?)
+    }
+
+    /// Record versions registered on the ledger that this device could not bring back.
+    pub async fn list_unrecovered(&self) -> Answer<Vec<UnrecoveredRecord>> {
+        Ok(self
+            .rebuild
+            .unrecovered(&self.records, &self.quiet_owner().await?)
             .await?)
     }
 }

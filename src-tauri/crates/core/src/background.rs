@@ -2,6 +2,8 @@
 //!
 //! - every 5 s, **auto-lock**: an idle session's secrets are wiped on time, even when no
 //!   command calls in;
+//! - every 10 s, **a rebuild** asked for and not running starts (after a restore whose
+//!   ledger node did not answer, after a restart midway), then
 //! - every 10 s, **the outbox and sharing**: uploads kept on this device go out when the
 //!   IPFS node answers (they need no key: everything in them is encrypted, so they run
 //!   while locked too); ledger registrations, grants, revocations, expiries, adoptions of
@@ -27,7 +29,12 @@ pub async fn run(app: Arc<App>) {
         let mut every = tokio::time::interval(AUTO_LOCK_EVERY);
         loop {
             every.tick().await;
-            lock_app.wallets.lock().await.tick();
+            let mut wallets = lock_app.wallets.lock().await;
+            wallets.tick();
+            // A rebuild holds copies of the keys: it stops when the wallet locks.
+            if wallets.current_wallet_id().is_some() && !wallets.is_unlocked() {
+                lock_app.rebuild.interrupt_all();
+            }
         }
     });
     let mut every = tokio::time::interval(PASS_EVERY);
@@ -36,6 +43,7 @@ pub async fn run(app: Arc<App>) {
     loop {
         every.tick().await;
         pass(&app).await;
+        app.resume_rebuild().await;
     }
 }
 

@@ -14,6 +14,7 @@
 //! | [`front_desk`] | check-in codes, records made for a patient, verifying a file |
 //! | [`staff`] | a clinic's staff keys and its authority's epochs |
 //! | [`audit`] | the trail read back from the ledger, filters and exports |
+//! | [`rebuild`] | a wallet brought back from the ledger and IPFS (restore, on demand) |
 //! | [`background`] | the periodic pass: outbox, sharing work, auto-lock |
 //! | [`wallet`], [`settings`], [`health`], [`node_url`], [`qr`] | the rest |
 //! | [`error`] | every failure as data ([`CoreError`]), what each use case answers |
@@ -35,6 +36,7 @@ pub(crate) mod ipfs;
 pub(crate) mod ledger;
 pub mod node_url;
 pub mod qr;
+pub mod rebuild;
 pub mod records;
 pub mod session;
 pub mod settings;
@@ -48,11 +50,12 @@ pub use app::{App, Session};
 pub use audit::AuditService;
 pub use error::{
     Alteration, AuditError, CidRef, CoreError, FrontDeskError, InboxError, KeyProblem, Part,
-    RecordsError, Route, SharingError, StaffError, Task, WalletError,
+    RebuildError, RecordsError, Route, SharingError, StaffError, Task, WalletError,
 };
 pub use front_desk::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
 pub use health::check_health;
 pub use ledger::LedgerTarget;
+pub use rebuild::RebuildService;
 pub use records::RecordService;
 pub use session::Owner;
 pub use settings::{Defaults, SettingsStore, StoreError};

@@ -202,6 +202,11 @@ impl WalletService {
         }
     }
 
+    /// Whether a wallet is unlocked now (not activity).
+    pub fn is_unlocked(&mut self) -> bool {
+        self.is_open()
+    }
+
     /// Whether a session is unlocked (locking it first if it idled too long).
     fn is_open(&mut self) -> bool {
         match &mut self.session {

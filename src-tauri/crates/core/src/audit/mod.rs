@@ -73,7 +73,7 @@ impl AuditService {
         }
     }
 
-    async fn cache(&self, wallet_id: &str) -> Answer<EventCache> {
+    pub(crate) async fn cache(&self, wallet_id: &str) -> Answer<EventCache> {
         let mut caches = self.caches.lock().await;
         if let Some(cache) = caches.get(wallet_id) {
             return Ok(cache.clone());
@@ -97,10 +97,17 @@ impl AuditService {
     }
 
     /// The chain id this wallet's trail was first read from, if any.
-    fn remembered_chain(&self, wallet_id: &str) -> Option<u64> {
+    pub(crate) fn remembered_chain(&self, wallet_id: &str) -> Option<u64> {
         std::fs::read_to_string(self.chain_file(wallet_id))
             .ok()
             .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Remembers `chain_id` as the wallet's chain unless one is remembered already.
+    pub(crate) fn remember_chain_once(&self, wallet_id: &str, chain_id: u64) {
+        if self.remembered_chain(wallet_id).is_none() {
+            self.remember_chain(wallet_id, chain_id);
+        }
     }
 
     fn remember_chain(&self, wallet_id: &str, chain_id: u64) {

@@ -31,8 +31,8 @@ use crate::store::StoreError;
 mod rooms;
 
 pub use rooms::{
-    AuditError, FrontDeskError, InboxError, KeyProblem, RecordsError, Route, SharingError,
-    StaffError, WalletError,
+    AuditError, FrontDeskError, InboxError, KeyProblem, RebuildError, RecordsError, Route,
+    SharingError, StaffError, WalletError,
 };
 
 /// What a use case answers when it fails.
@@ -196,6 +196,8 @@ pub enum CoreError {
     Staff(StaffError),
     /// The audit trail and its exports.
     Audit(AuditError),
+    /// A wallet rebuilt from the ledger and IPFS.
+    Rebuild(RebuildError),
     /// The wallets (outside the vault's own errors).
     Wallet(WalletError),
     /// The vault refused or failed.
@@ -377,6 +379,7 @@ nested! {
     FrontDeskError => FrontDesk,
     StaffError => Staff,
     AuditError => Audit,
+    RebuildError => Rebuild,
     WalletError => Wallet,
 }
 
@@ -591,6 +594,7 @@ impl CoreError {
             CoreError::FrontDesk(_) => "front_desk",
             CoreError::Staff(_) => "staff",
             CoreError::Audit(_) => "audit",
+            CoreError::Rebuild(_) => "rebuild",
             CoreError::Wallet(_) => "wallet",
             CoreError::Vault(_) => "vault",
             CoreError::Internal { .. } => "internal",

@@ -398,6 +398,45 @@ pub enum StaffError {
     StoredParamsUnusable(DecodeError),
 }
 
+/// The rebuild room: a wallet brought back from the ledger and IPFS.
+#[derive(Debug)]
+pub enum RebuildError {
+    /// The ledger node is on another chain than the one this wallet was rebuilt from.
+    OtherChain {
+        /// The node's URL.
+        url: String,
+        /// The chain this wallet used.
+        used: u64,
+        /// The node's chain.
+        found: u64,
+    },
+    /// The ledger knows nothing of this wallet's address: no identity, no record.
+    NothingOnLedger {
+        /// The node's chain.
+        chain_id: u64,
+    },
+    /// The parameters this address published last do not derive from its recovery
+    /// phrase at any epoch up to the number it published.
+    ParametersNotOurs {
+        /// The epochs tried.
+        epochs_tried: u32,
+    },
+    /// The wallet is being rebuilt from the ledger: it sends nothing until that is done.
+    Unfinished,
+    /// A grant to one of the owner's groups whose name is in no key note or capsule left.
+    GroupNotFound {
+        /// The record.
+        record_id: String,
+    },
+    /// A grant of a role at a clinic whose clause text is in no capsule the node holds.
+    ClauseNotFound {
+        /// The record.
+        record_id: String,
+        /// The clinic.
+        clinic: Address,
+    },
+}
+
 /// The audit room: the trail and its exports.
 #[derive(Debug)]
 pub enum AuditError {

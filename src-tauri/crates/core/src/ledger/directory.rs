@@ -68,6 +68,15 @@ pub(crate) async fn publish_self(
     conn: &Connected,
 ) -> Result<(), Failure> {
     let contract = conn.contract.to_string();
+    // A wallet being rebuilt publishes nothing: what it published before is not read
+    // back yet (a clinic would publish its first epoch's parameters again).
+    if store
+        .rebuild_unfinished(&contract)
+        .await
+        .map_err(Failure::store)?
+    {
+        return Ok(());
+    }
     if store
         .published(&contract, "identity")
         .await

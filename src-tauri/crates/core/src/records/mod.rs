@@ -115,6 +115,32 @@ impl RecordService {
         Ok(out)
     }
 
+    /// Every version of one of the owner's records this device holds, oldest first.
+    pub async fn history(&self, owner: &Owner, record_id: &str) -> Answer<Vec<RecordSummary>> {
+        let store = self.store(&owner.wallet_id).await?;
+        let made_by = self.made_by(owner, record_id).await?;
+        store
+            .versions(record_id)
+            .await?
+            .iter()
+            .map(|row| {
+                let mut summary = self.summary(owner, row)?;
+                summary.uploaded_by = made_by.clone();
+                Ok(summary)
+            })
+            .collect()
+    }
+
+    /// The clinic that made one of the owner's records at its front desk, if one did.
+    async fn made_by(&self, owner: &Owner, record_id: &str) -> Answer<Option<String>> {
+        let store = self.store(&owner.wallet_id).await?;
+        Ok(store
+            .uploaded_by()
+            .await?
+            .into_iter()
+            .find_map(|(id, author)| (id == record_id).then_some(author)))
+    }
+
     pub(crate) fn summary(&self, owner: &Owner, row: &StoredRecord) -> Answer<RecordSummary> {
         let dek = local_seal::open(
             &owner.local_key,
@@ -135,7 +161,8 @@ impl RecordService {
             .fetch_verified(owner, ipfs, record_id, Sink::Memory)
             .await?;
         let uploading = lock(&self.uploading).contains(&(row.record_id.clone(), row.version));
-        let record = summary_of(&m, &row, uploading);
+        let mut record = summary_of(&m, &row, uploading);
+        record.uploaded_by = self.made_by(owner, &row.record_id).await?;
         let view = match plaintext {
             Some(bytes) => {
                 let kind = record.kind;

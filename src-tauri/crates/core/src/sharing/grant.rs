@@ -6,13 +6,13 @@ use medwallet_abe::{DataKey, Policy, PublicParams};
 use medwallet_ledger::{keccak256, Address, B256};
 use medwallet_records::capsule;
 use medwallet_records::cid::Cid;
-use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
+use medwallet_records::issued_key::{IssuedKey, IssuerNote, Sealed, HPKE_INFO, NOTE_HPKE_INFO};
 use url::Url;
 
 use super::emergency;
 use super::groups::group_term;
 use super::Failure;
-use crate::error::{Answer, CoreError, SharingError};
+use crate::error::{Answer, CoreError, RebuildError, SharingError};
 use crate::ipfs::unpin;
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{b256, id_attribute, parse_address};
@@ -258,6 +258,15 @@ impl RecordService {
         attributes: &[String],
     ) -> Result<(), Failure> {
         let contract = conn.contract.to_string();
+        // A wallet being rebuilt issues nothing: its epoch and the keys it issued are
+        // not read back yet.
+        if store
+            .rebuild_unfinished(&contract)
+            .await
+            .map_err(Failure::store)?
+        {
+            return Err(Failure::waiting(RebuildError::Unfinished));
+        }
         let holder_text = holder.to_string();
         let known = store
             .issued_key(&contract, &holder_text)
@@ -294,11 +303,32 @@ impl RecordService {
                     .as_slice()
                     .try_into()
                     .map_err(|_| Failure::waiting(SharingError::KeyNotSealed(None)))?;
+                // The issuer's note: what this key holds, sealed to this wallet itself,
+                // so a restore from the 24 words reads it back from the ledger.
+                let note = IssuerNote {
+                    epoch,
+                    attributes: attributes.to_vec(),
+                };
+                let (note_enc, note_ciphertext) = medwallet_vault::hpke_seal(
+                    &owner.x25519_public,
+                    NOTE_HPKE_INFO,
+                    &note.to_bytes(),
+                    &aad,
+                )
+                .map_err(|e| Failure::waiting(SharingError::KeyNotSealed(Some(e))))?;
+                let note_encapped_key: [u8; 32] = note_enc
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Failure::waiting(SharingError::KeyNotSealed(None)))?;
                 let envelope = IssuedKey {
                     authority: conn.me.0 .0,
                     holder: holder.0 .0,
                     encapped_key,
                     ciphertext,
+                    note: Some(Sealed {
+                        encapped_key: note_encapped_key,
+                        ciphertext: note_ciphertext,
+                    }),
                 };
                 let issued = Issued {
                     attributes: attributes.to_vec(),

@@ -370,6 +370,20 @@ impl RecordService {
         force: bool,
     ) -> Option<String> {
         let _one_pass = self.sharing.lock().await;
+        // A wallet being rebuilt from the ledger sends nothing to its contract until the
+        // rebuild is done: a restored clinic would publish its first epoch's parameters
+        // again, a restored patient re-encrypt for groups and clinics it has not read back.
+        if let Some(contract) = ledger.contract {
+            match store.rebuild_unfinished(&contract.to_string()).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Some(crate::words::reason(
+                        &crate::error::RebuildError::Unfinished.into(),
+                    ))
+                }
+                Err(e) => return Some(crate::words::reason(&e.into())),
+            }
+        }
         let now = now_unix();
         let mut problem_before = None;
         let connected = match ledger.contract {

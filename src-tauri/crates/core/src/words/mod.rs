@@ -8,6 +8,7 @@
 mod audit;
 mod front_desk;
 mod inbox;
+mod rebuild;
 mod records;
 mod sharing;
 mod staff;
@@ -200,6 +201,7 @@ fn words(e: &CoreError) -> Words {
         CoreError::FrontDesk(e) => front_desk::words(e),
         CoreError::Staff(e) => staff::words(e),
         CoreError::Audit(e) => audit::words(e),
+        CoreError::Rebuild(e) => rebuild::words(e),
         CoreError::Wallet(e) => wallet::words(e),
         CoreError::Vault(e) => wallet::vault(e),
         CoreError::Internal { what, detail } => says(

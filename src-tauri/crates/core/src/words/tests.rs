@@ -186,6 +186,14 @@ fn name(e: &CoreError) -> &'static str {
             AuditError::BadActor { .. } => "Audit::BadActor",
             AuditError::BadDate { .. } => "Audit::BadDate",
         },
+        CoreError::Rebuild(e) => match e {
+            RebuildError::OtherChain { .. } => "Rebuild::OtherChain",
+            RebuildError::NothingOnLedger { .. } => "Rebuild::NothingOnLedger",
+            RebuildError::ParametersNotOurs { .. } => "Rebuild::ParametersNotOurs",
+            RebuildError::Unfinished => "Rebuild::Unfinished",
+            RebuildError::GroupNotFound { .. } => "Rebuild::GroupNotFound",
+            RebuildError::ClauseNotFound { .. } => "Rebuild::ClauseNotFound",
+        },
         CoreError::Wallet(e) => match e {
             WalletError::NotOpenYet => "Wallet::NotOpenYet",
             WalletError::Reopening => "Wallet::Reopening",
@@ -200,7 +208,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 31 + 17 + 25 + 8 + 30 + 5 + 8 + 8;
+const VARIANTS: usize = 31 + 17 + 25 + 8 + 30 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -667,6 +675,26 @@ fn samples() -> Vec<CoreError> {
             AuditError::BadDate {
                 which: "from",
                 text: "yesterday".into(),
+            },
+        ]
+        .map(CoreError::from),
+    );
+    out.extend(
+        [
+            RebuildError::OtherChain {
+                url: "http://127.0.0.1:8545/".into(),
+                used: 31337,
+                found: 1,
+            },
+            RebuildError::NothingOnLedger { chain_id: 31337 },
+            RebuildError::ParametersNotOurs { epochs_tried: 256 },
+            RebuildError::Unfinished,
+            RebuildError::GroupNotFound {
+                record_id: "0x11".into(),
+            },
+            RebuildError::ClauseNotFound {
+                record_id: "0x11".into(),
+                clinic: Address::repeat_byte(7),
             },
         ]
         .map(CoreError::from),
