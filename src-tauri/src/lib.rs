@@ -114,6 +114,10 @@ pub fn run() {
             commands::staff::list_staff,
             commands::staff::issue_staff_key,
             commands::staff::revoke_staff_key,
+            commands::rebuild::rebuild_wallet,
+            commands::rebuild::rebuild_status,
+            commands::rebuild::cancel_rebuild,
+            commands::rebuild::list_unrecovered,
             commands::diagnostics::get_diagnostics,
         ])
         .build(tauri::generate_context!());

@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub mod audit;
 pub mod diagnostics;
 pub mod front_desk;
+pub mod rebuild;
 pub mod records;
 pub mod sharing;
 pub mod staff;
