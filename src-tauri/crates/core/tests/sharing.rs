@@ -23,6 +23,9 @@ use medwallet_records::{capsule, CapsuleError, Cid, IpfsNode};
 use medwallet_vault::{Role, Seed, ShareCodeError, WalletKeys};
 use url::Url;
 
+#[path = "sharing/restore.rs"]
+mod restore;
+
 const PDF: &[u8] = include_bytes!("../../../../tests/fixtures/lab-report.pdf");
 const TEXT: &[u8] = include_bytes!("../../../../tests/fixtures/note.txt");
 
