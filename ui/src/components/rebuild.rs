@@ -230,7 +230,7 @@ pub fn rebuild_progress(props: &Props) -> Html {
         },
         RebuildState::Waiting => html! {
             <>
-                <p id="rebuild-text">{ "Your keys are restored. The records will be rebuilt from the ledger when its node answers." }</p>
+                <p id="rebuild-text">{ "Your keys are restored. The rest of the wallet is rebuilt from the ledger as soon as it can be; until then, nothing is sent to the ledger." }</p>
                 { for problem }
             </>
         },
@@ -245,7 +245,7 @@ pub fn rebuild_progress(props: &Props) -> Html {
         },
         RebuildState::Cancelled => html! {
             <>
-                <p id="rebuild-text">{ "Rebuild cancelled: what was read is kept." }</p>
+                <p id="rebuild-text">{ "Rebuild cancelled: what was read is kept. Sharing waits until the rebuild is resumed and done." }</p>
                 { for problem }
                 <div class="actions">{ start_button("Resume") }</div>
             </>
@@ -270,7 +270,7 @@ pub fn rebuild_progress(props: &Props) -> Html {
         },
     };
     let class = match s.state {
-        RebuildState::Done if s.not_found > 0 => "notice warning",
+        RebuildState::Done if s.not_found > 0 || s.problem.is_some() => "notice warning",
         RebuildState::Done => "notice ok",
         RebuildState::Idle => "",
         _ => "notice info",
@@ -321,7 +321,7 @@ fn running(s: &RebuildStatus) -> Html {
     }
 }
 
-/// "Rebuilt from the ledger: 37 records, 5 grants · 2 not found on the IPFS node".
+/// "Rebuilt from the ledger: 37 records, 5 grants · 2 not brought back (listed below the records)".
 fn done_summary(s: &RebuildStatus) -> String {
     let mut text = format!(
         "Rebuilt from the ledger: {}, {}",
@@ -330,7 +330,7 @@ fn done_summary(s: &RebuildStatus) -> String {
     );
     if s.not_found > 0 {
         text.push_str(&format!(
-            " · {} not found on the IPFS node",
+            " · {} not brought back (listed below the records)",
             thousands(s.not_found.into())
         ));
     }
@@ -381,7 +381,7 @@ mod tests {
         s.not_found = 2;
         assert_eq!(
             done_summary(&s),
-            "Rebuilt from the ledger: 1,200 records, 1 grant · 2 not found on the IPFS node"
+            "Rebuilt from the ledger: 1,200 records, 1 grant · 2 not brought back (listed below the records)"
         );
     }
 

@@ -144,6 +144,10 @@ store it in the cloud.</p>
   <li style="border:0; padding:0">Open medwallet and choose <b>Restore from Emergency Kit</b>.</li>
   <li style="border:0; padding:0">Type the 24 words in the order of their numbers. The first four letters of each word are enough.</li>
   <li style="border:0; padding:0">Choose a new passphrase. The restored wallet has the address above: check it.</li>
+  <li style="border:0; padding:0">Set the ledger node and contract this wallet used in Settings if they are not the defaults.
+  The words bring back the keys; your records, grants, groups and (for a clinic) staff keys and key epoch are then
+  rebuilt from the ledger. The records' contents come from an IPFS node that still holds them: one that is gone with
+  this computer cannot give them back, and such records are listed as not found.</li>
 </ol>
 <footer>The words are a BIP-39 English phrase (256 bits with checksum). Printed {date}.</footer>
 </body>
