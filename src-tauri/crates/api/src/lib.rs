@@ -29,8 +29,8 @@ pub use front_desk::{
     StaffHolderArgs, StaffList, StaffMember, UploadForPatientArgs, UploadedForPatient, Verdict,
     VerifyArgs, VerifyOutcome,
 };
-pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
+pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
 pub use records::{
     AddProgress, AddStage, Category, ContentKind, DicomTag, FhirItem, FhirSummary, FileDraft,
     Inspection, LedgerMark, OpenedRecord, RecordMetadata, RecordStatus, RecordSummary, RecordView,
