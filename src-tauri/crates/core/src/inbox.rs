@@ -422,15 +422,7 @@ impl RecordService {
         record_id: &str,
         keep: bool,
     ) -> Answer<(Vec<u8>, u64)> {
-        let expected: Cid = r.manifest.content_cid.parse().map_err(|source| {
-            CoreError::altered(
-                Part::Manifest,
-                Alteration::UnreadableCid {
-                    which: CidRef::Content,
-                    source,
-                },
-            )
-        })?;
+        let expected = crate::ipfs::content_cid(&r.manifest.content_cid, Part::Manifest)?;
         let store = self.store(&owner.wallet_id).await?;
         let temp = store.temp_path(&format!("{record_id}-v{}.shared", r.version));
         let file = tokio::fs::File::create(&temp)
@@ -537,23 +529,12 @@ impl RecordService {
         let Some((version, manifest_cid, registered)) = latest else {
             return Err(InboxError::NotRegistered.into());
         };
-        let cid = |bytes: &[u8]| {
-            Cid::from_bytes(bytes).map_err(|source| {
-                CoreError::altered(
-                    Part::LedgerEntry,
-                    Alteration::UnreadableCid {
-                        which: CidRef::Entry,
-                        source,
-                    },
-                )
-            })
-        };
-        let manifest_cid = cid(&manifest_cid)?;
+        let manifest_cid = crate::ipfs::ledger_cid(&manifest_cid)?;
         let record_id = share.record_id.to_string();
         let mut current = None;
         // The registration's own capsule is always for its version, so this ends there.
         for candidate in capsules.iter().rev() {
-            let candidate = cid(candidate)?;
+            let candidate = crate::ipfs::ledger_cid(candidate)?;
             let bytes = fetch_small(node, &candidate, Part::Capsule).await?;
             if capsule::inspect(&bytes).is_ok_and(|i| i.version == version) {
                 current = Some((candidate, bytes));

@@ -8,7 +8,7 @@ use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::IpfsNode;
 use url::Url;
 
-use crate::error::{Alteration, Answer, CoreError, Part};
+use crate::error::{Alteration, Answer, CidRef, CoreError, Part};
 
 /// Manifests, capsules, keys and parameters larger than this are refused when fetched.
 pub(crate) const MAX_SMALL_OBJECT: u64 = 1024 * 1024;
@@ -26,6 +26,34 @@ pub(crate) async fn fetch_small(node: &IpfsNode, cid: &Cid, part: Part) -> Answe
         ));
     }
     Ok(bytes)
+}
+
+/// The content CID a manifest (or this device's index, `part`) names, parsed: one that
+/// does not parse is `part` altered.
+pub(crate) fn content_cid(text: &str, part: Part) -> Answer<Cid> {
+    text.parse().map_err(|source| {
+        CoreError::altered(
+            part,
+            Alteration::UnreadableCid {
+                which: CidRef::Content,
+                source,
+            },
+        )
+    })
+}
+
+/// A CID as a ledger event holds it (its bytes), parsed: one that does not parse is the
+/// ledger entry altered.
+pub(crate) fn ledger_cid(bytes: &[u8]) -> Answer<Cid> {
+    Cid::from_bytes(bytes).map_err(|source| {
+        CoreError::altered(
+            Part::LedgerEntry,
+            Alteration::UnreadableCid {
+                which: CidRef::Entry,
+                source,
+            },
+        )
+    })
 }
 
 /// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).

@@ -14,8 +14,8 @@ use medwallet_records::{capsule, manifest, stream, IpfsNode};
 use medwallet_vault::Role;
 use url::Url;
 
-use crate::error::{Alteration, Answer, CidRef, CoreError, FrontDeskError, Part, Task};
-use crate::ipfs::fetch_small;
+use crate::error::{Answer, CoreError, FrontDeskError, Part, Task};
+use crate::ipfs::{content_cid, fetch_small, ledger_cid};
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{
     b256, chain_time, id_attribute, now_unix, rfc3339, LedgerTarget, StepFailure as Failure,
@@ -219,33 +219,14 @@ impl RecordService {
         meta: &EventMeta,
     ) -> Answer<()> {
         let id = record_id.to_string();
-        let cid = |b: &Bytes| {
-            Cid::from_bytes(b).map_err(|source| {
-                CoreError::altered(
-                    Part::LedgerEntry,
-                    Alteration::UnreadableCid {
-                        which: CidRef::Entry,
-                        source,
-                    },
-                )
-            })
-        };
-        let (manifest_cid, capsule_cid) = (cid(manifest_cid)?, cid(capsule_cid)?);
+        let (manifest_cid, capsule_cid) = (ledger_cid(manifest_cid)?, ledger_cid(capsule_cid)?);
         let node = IpfsNode::new(ipfs)?;
         let capsule_bytes = fetch_small(&node, &capsule_cid, Part::Capsule).await?;
         let dek = capsule::unwrap(&owner.own_key()?, &capsule_bytes, &id, 1)
             .map_err(CoreError::capsule)?;
         let manifest_bytes = fetch_small(&node, &manifest_cid, Part::Manifest).await?;
         let m = manifest::open(&dek, &manifest_bytes, &id, 1).map_err(CoreError::manifest)?;
-        let content_cid: Cid = m.content_cid.parse().map_err(|source| {
-            CoreError::altered(
-                Part::Manifest,
-                Alteration::UnreadableCid {
-                    which: CidRef::Content,
-                    source,
-                },
-            )
-        })?;
+        let content_cid = content_cid(&m.content_cid, Part::Manifest)?;
         // Kept on this wallet's node too, not only on the clinic's.
         for cid in [&content_cid, &manifest_cid, &capsule_cid] {
             node.pin(cid).await?;

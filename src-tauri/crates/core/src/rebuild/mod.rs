@@ -422,6 +422,13 @@ fn status_of(row: Option<&RebuildRow>) -> RebuildStatus {
     }
 }
 
+/// A CID from the ledger as text (its bytes in hex when they are not a CID).
+fn cid_text(bytes: &[u8]) -> String {
+    medwallet_records::cid::Cid::from_bytes(bytes)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|_| format!("0x{}", hex::encode(bytes)))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -6,16 +6,15 @@
 use std::collections::{HashMap, VecDeque};
 
 use medwallet_abe::UserKey;
-use medwallet_ledger::{Address, Bytes, LedgerNode, B256};
-use medwallet_records::cid::Cid;
+use medwallet_ledger::{Address, LedgerNode, B256};
 use medwallet_records::{capsule, manifest, IpfsError, IpfsNode};
 use url::Url;
 use zeroize::Zeroizing;
 
 use super::plan::{Plan, RecordPlan, VersionPlan};
-use super::{lock, Job};
-use crate::error::{Alteration, Answer, CidRef, CoreError, FrontDeskError, Part};
-use crate::ipfs::fetch_small;
+use super::{cid_text, lock, Job};
+use crate::error::{Answer, CoreError, FrontDeskError, Part};
+use crate::ipfs::{content_cid, fetch_small, ledger_cid};
 use crate::ledger::directory;
 use crate::session::Owner;
 use crate::store::rebuild::Unrecovered;
@@ -199,7 +198,7 @@ impl Worker<'_> {
                             record_id: id.clone(),
                             version: v.version,
                             manifest_cid: cid_text(&v.manifest_cid),
-                            capsule_cid: v.capsules.last().map(cid_text).unwrap_or_default(),
+                            capsule_cid: v.capsules.last().map(|c| cid_text(c)).unwrap_or_default(),
                             registered_at: rfc3339(
                                 i64::try_from(v.registered.block_time).unwrap_or(0),
                             ),
@@ -226,7 +225,7 @@ impl Worker<'_> {
         if !owners(record, v, v.capsules.len() - 1) {
             return None;
         }
-        let cid = parse_cid(v.capsules.last()?).ok()?;
+        let cid = ledger_cid(v.capsules.last()?).ok()?;
         let bytes = fetch_small(self.node, &cid, Part::Capsule).await.ok()?;
         capsule::inspect(&bytes)
             .ok()
@@ -248,7 +247,7 @@ impl Worker<'_> {
         let mut opened = None;
         for (index, cid_bytes) in v.capsules.iter().enumerate().rev() {
             let attempt = async {
-                let cid = parse_cid(cid_bytes)?;
+                let cid = ledger_cid(cid_bytes)?;
                 let bytes = fetch_small(self.node, &cid, Part::Capsule).await?;
                 let dek = capsule::unwrap(&self.key, &bytes, id, v.version)
                     .map_err(CoreError::capsule)?;
@@ -269,19 +268,11 @@ impl Worker<'_> {
                 CoreError::internal("a record version", "no capsule on the ledger")
             }));
         };
-        let manifest_cid = parse_cid(&v.manifest_cid)?;
+        let manifest_cid = ledger_cid(&v.manifest_cid)?;
         let manifest_bytes = fetch_small(self.node, &manifest_cid, Part::Manifest).await?;
         let m =
             manifest::open(&dek, &manifest_bytes, id, v.version).map_err(CoreError::manifest)?;
-        let content_cid: Cid = m.content_cid.parse().map_err(|source| {
-            CoreError::altered(
-                Part::Manifest,
-                Alteration::UnreadableCid {
-                    which: CidRef::Content,
-                    source,
-                },
-            )
-        })?;
+        let content_cid = content_cid(&m.content_cid, Part::Manifest)?;
         // Kept on this wallet's node: the content last, as it is the one that may be gone.
         for cid in [&manifest_cid, &capsule_cid, &content_cid] {
             self.node.pin(cid).await?;
@@ -316,23 +307,4 @@ impl Worker<'_> {
 /// but the first of a record a clinic registered for the owner (the clinic made it).
 fn owners(record: &RecordPlan, v: &VersionPlan, index: usize) -> bool {
     record.uploaded_by.is_none() || v.version > 1 || index > 0
-}
-
-fn parse_cid(bytes: &Bytes) -> Answer<Cid> {
-    Cid::from_bytes(bytes).map_err(|source| {
-        CoreError::altered(
-            Part::LedgerEntry,
-            Alteration::UnreadableCid {
-                which: CidRef::Entry,
-                source,
-            },
-        )
-    })
-}
-
-/// A CID from the ledger as text (its bytes in hex when they are not a CID).
-fn cid_text(bytes: &Bytes) -> String {
-    Cid::from_bytes(bytes)
-        .map(|c| c.to_string())
-        .unwrap_or_else(|_| format!("0x{}", hex::encode(bytes)))
 }

@@ -13,7 +13,7 @@ use medwallet_records::{capsule, IpfsNode};
 use url::Url;
 
 use super::plan::{clause_candidates, KeyPlan, Plan};
-use super::Job;
+use super::{cid_text, Job};
 use crate::error::{Answer, CoreError, Part, RebuildError};
 use crate::ipfs::fetch_small;
 use crate::ledger::directory;
@@ -429,10 +429,4 @@ async fn groups(
         store.restore_group(&name, epoch, &members).await?;
     }
     Ok(())
-}
-
-fn cid_text(bytes: &Bytes) -> String {
-    Cid::from_bytes(bytes)
-        .map(|c| c.to_string())
-        .unwrap_or_else(|_| format!("0x{}", hex::encode(bytes)))
 }

@@ -281,15 +281,7 @@ impl RecordService {
 
         // Content: fetched as ciphertext (from IPFS into a temp file), then decrypted chunk by
         // chunk while its CID is recomputed.
-        let expected: Cid = row.content_cid.parse().map_err(|source| {
-            CoreError::altered(
-                Part::RecordIndex,
-                Alteration::UnreadableCid {
-                    which: CidRef::Content,
-                    source,
-                },
-            )
-        })?;
+        let expected = crate::ipfs::content_cid(&row.content_cid, Part::RecordIndex)?;
         let (ciphertext, temp) = match &source {
             Source::Device => (
                 store.object_path(&row.record_id, row.version, Object::Content),

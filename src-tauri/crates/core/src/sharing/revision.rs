@@ -3,12 +3,12 @@
 //! the disk), the manifest resealed, the capsule wrapped for everyone still granted.
 
 use medwallet_abe::DataKey;
-use medwallet_records::cid::{cid_of, Cid};
+use medwallet_records::cid::cid_of;
 use medwallet_records::{manifest, stream, IpfsNode};
 use url::Url;
 
 use super::grant::capsule_for;
-use crate::error::{Alteration, Answer, CidRef, CoreError, Part};
+use crate::error::{Alteration, Answer, CoreError, Part};
 use crate::ledger::LedgerTarget;
 use crate::records::{index_damaged, pipeline, write_small_objects, RecordService};
 use crate::session::Owner;
@@ -43,15 +43,7 @@ impl RecordService {
         let old = manifest::open(&old_dek, &row.manifest, &row.record_id, row.version)
             .map_err(|_| index_damaged(&row))?;
         let version = row.version + 1;
-        let expected: Cid = row.content_cid.parse().map_err(|source| {
-            CoreError::altered(
-                Part::RecordIndex,
-                Alteration::UnreadableCid {
-                    which: CidRef::Content,
-                    source,
-                },
-            )
-        })?;
+        let expected = crate::ipfs::content_cid(&row.content_cid, Part::RecordIndex)?;
 
         // The current ciphertext: on this device until uploaded, else fetched from IPFS.
         let (ciphertext, fetched) = match row.state {
