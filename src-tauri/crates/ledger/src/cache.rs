@@ -101,18 +101,13 @@ impl EventCache {
     /// last sync to the node's head, after checking that the last synced block is still
     /// on the node's chain; if it is not, walks back to the newest cached block that
     /// is, drops every cached event above it and reads again from there.
-    #[tracing::instrument(skip_all, fields(contract = %contract, filter = %filter.key()))]
     pub async fn sync(
         &self,
         node: &LedgerNode,
         contract: Address,
         filter: &EventFilter,
     ) -> Result<SyncReport, LedgerError> {
-        let result = self.sync_here(node, contract, filter, u64::MAX).await;
-        if let Err(e) = &result {
-            tracing::warn!(error = e.kind(), "event cache sync failed");
-        }
-        result
+        self.sync_step(node, contract, filter, u64::MAX).await
     }
 
     /// [`sync`](Self::sync), reading at most `max_blocks` blocks past the cursor: a long

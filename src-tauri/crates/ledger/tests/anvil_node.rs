@@ -890,6 +890,66 @@ async fn ten_thousand_events_sync_into_the_cache() {
 }
 
 #[tokio::test]
+async fn a_sync_in_steps_commits_each_and_ends_where_one_sync_ends() {
+    let chain = Chain::start().await;
+    chain.write_events(300, 0).await;
+    // Empty blocks after them: the steps walk a chain longer than its events.
+    for _ in 0..9 {
+        medwallet_ledger::testing::advance_time(&chain.url(), 1)
+            .await
+            .unwrap();
+    }
+    let head = chain.node.status().await.unwrap().block_height;
+    assert!(head >= 10, "{head}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let stepped = EventCache::open(&dir.path().join("stepped.sqlite"))
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    loop {
+        let report = stepped
+            .sync_step(&chain.node, chain.contract, &EventFilter::All, 2)
+            .await
+            .unwrap();
+        assert_eq!(report.head, head);
+        assert!(report.to_block - report.from_block < 2, "{report:?}");
+        // Committed: a new cache on the same file sees what this step read.
+        let reopened = EventCache::open(&dir.path().join("stepped.sqlite"))
+            .await
+            .unwrap();
+        assert_eq!(
+            reopened.count(chain.contract).await.unwrap(),
+            stepped.count(chain.contract).await.unwrap()
+        );
+        steps.push(report.to_block);
+        if report.to_block >= report.head {
+            break;
+        }
+    }
+    // Blocks 0..=head, two a step.
+    assert_eq!(steps.len() as u64, (head + 1).div_ceil(2));
+    let whole = EventCache::open(&dir.path().join("whole.sqlite"))
+        .await
+        .unwrap();
+    whole
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    assert_eq!(
+        stepped.count(chain.contract).await.unwrap(),
+        whole.count(chain.contract).await.unwrap()
+    );
+    assert_eq!(whole.count(chain.contract).await.unwrap(), 301);
+    // Up to date: a further step reads nothing.
+    let again = stepped
+        .sync_step(&chain.node, chain.contract, &EventFilter::All, 2)
+        .await
+        .unwrap();
+    assert_eq!(again.new_events, 0);
+}
+
+#[tokio::test]
 async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
     use medwallet_ledger::CheckInKey;
 
