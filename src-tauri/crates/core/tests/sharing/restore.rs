@@ -410,7 +410,7 @@ async fn a_patient_restored_from_its_words_gets_every_record_grant_group_and_exp
 
 #[tokio::test]
 async fn a_clinic_restored_keeps_its_epoch_and_its_revoked_staff_stay_revoked() {
-    let nodes = Nodes::start().await;
+    let mut nodes = Nodes::start().await;
     let svc = |name| nodes.service(name);
     let (patient_svc, clinic_svc, alice_svc, bob_svc) =
         (svc("patient"), svc("clinic"), svc("alice"), svc("bob"));
@@ -603,6 +603,46 @@ async fn a_clinic_restored_keeps_its_epoch_and_its_revoked_staff_stay_revoked() 
         .open_shared(&alice_again, &nodes.ipfs, &nodes.ledger, &record)
         .await
         .unwrap();
+
+    // A rebuild on a device that is ahead of the ledger (a staff key revoked here while
+    // the ledger was down) keeps the newer epoch and leaves it to be published.
+    nodes.stop_ledger();
+    let ahead = device
+        .records
+        .revoke_staff_key(&restored_clinic, &nodes.ipfs, &nodes.ledger, &alice.address)
+        .await
+        .unwrap();
+    assert_eq!(ahead.epoch, 3);
+    assert!(ahead.problem.is_some(), "{ahead:?}");
+    nodes.restart_ledger();
+    let status = device.rebuild(&nodes, &restored_clinic).await;
+    assert_eq!(status.state, RebuildState::Done, "{status:?}");
+    assert_eq!(
+        device
+            .records
+            .list_staff(&restored_clinic)
+            .await
+            .unwrap()
+            .epoch,
+        3
+    );
+    assert_eq!(authority_events(&nodes).await, published_before);
+    assert_eq!(
+        device
+            .records
+            .sync_sharing(&restored_clinic, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    assert_eq!(authority_events(&nodes).await, published_before + 1);
+    // And a rebuild after that reads epoch 3 back.
+    let newest = Device::new(&nodes, "clinic-newest");
+    let again = restored(162, Role::Clinic, "St Mary's");
+    assert_eq!(
+        newest.rebuild(&nodes, &again).await.state,
+        RebuildState::Done
+    );
+    assert_eq!(newest.records.list_staff(&again).await.unwrap().epoch, 3);
 }
 
 #[tokio::test]
