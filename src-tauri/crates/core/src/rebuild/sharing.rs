@@ -406,11 +406,11 @@ async fn groups(
             let Some(first) = keys.iter().find(|k| held(k).is_some()) else {
                 continue;
             };
-            let active = keys.last().and_then(|k| held(k)) == Some(epoch);
+            let active = keys.last().and_then(&held) == Some(epoch);
             // Removed when the group moved past the last epoch they held: the first key
             // anyone got for the next one.
             let removed_at = (!active).then(|| {
-                let last = keys.iter().filter_map(|k| held(k)).max().unwrap_or(1);
+                let last = keys.iter().filter_map(&held).max().unwrap_or(1);
                 noted
                     .values()
                     .flatten()
