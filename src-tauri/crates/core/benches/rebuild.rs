@@ -43,6 +43,22 @@ fn wallet(seed_byte: u8, role: Role, id: &str) -> Owner {
     Owner::new(id, "Bench", &keys)
 }
 
+/// The patient's own events read by topic into a fresh cache (the rebuild's ledger step
+/// alone).
+async fn read_own(dir: &Path, url: &Url, contract: medwallet_ledger::Address) -> (Duration, u64) {
+    let me = wallet(201, Role::Patient, "x").address.parse().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let cache = medwallet_ledger::EventCache::open(&dir.join("events.sqlite"))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let report = cache
+        .sync(&LedgerNode::new(url), contract, &EventFilter::Wallet(me))
+        .await
+        .unwrap();
+    (started.elapsed(), report.new_events)
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
@@ -169,6 +185,7 @@ async fn run() {
         rebuild(&root.join("restore-1"), &ipfs, &ledger, "restoreone").await;
     assert_eq!((records as usize, grants as usize), (n_records, n_grants));
     let head_before = LedgerNode::new(&url).status().await.unwrap().block_height;
+    let (own_before, own_events) = read_own(&root.join("own-1"), &url, contract).await;
 
     // 2. Other wallets' events on the same chain, then the rebuild again.
     let written = Instant::now();
@@ -182,6 +199,8 @@ async fn run() {
     );
     let (crowded, records, grants) =
         rebuild(&root.join("restore-2"), &ipfs, &ledger, "restoretwo").await;
+    let (own_after, own_events_after) = read_own(&root.join("own-2"), &url, contract).await;
+    assert_eq!(own_events, own_events_after);
     assert_eq!((records as usize, grants as usize), (n_records, n_grants));
 
     // Peers: every event of the contract read (no topic filter), and the node's own cat
@@ -221,6 +240,11 @@ async fn run() {
     println!(
         "| rebuild: the same, after {n_other} events of another wallet | {} |",
         secs(crowded)
+    );
+    println!(
+        "| its ledger step alone: the wallet's {own_events} events read by topic into a fresh cache, before / after the other events | {} / {} |",
+        secs(own_before),
+        secs(own_after)
     );
     println!(
         "| peer: every event of the contract read ({} events, no topic filter) | {} |",
