@@ -287,6 +287,7 @@ impl App {
         progress: Progress,
     ) -> Answer<RecordSummary> {
         let s = self.session().await?;
+        let progress = crate::records::throttled(progress, crate::records::PROGRESS_EVERY);
         Ok(self
             .records
             .add(

@@ -24,8 +24,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use medwallet_api::{
-    AddProgress, Category, ContentKind, LedgerMark, OpenedRecord, RecordStatus, RecordSummary,
-    RecordView, SavedCopy, Verification,
+    AddProgress, AddStage, Category, ContentKind, LedgerMark, OpenedRecord, RecordStatus,
+    RecordSummary, RecordView, SavedCopy, Verification,
 };
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::{capsule, manifest, stream, IpfsNode};
@@ -59,6 +59,34 @@ pub struct RecordService {
 
 /// Tells the caller how an add goes.
 pub type Progress = Arc<dyn Fn(AddProgress) + Send + Sync>;
+
+/// How often a window hears an add's progress at most.
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// `progress`, told at most once each `every` within a stage, and always a stage's first
+/// and last message. The pipeline reports every 64 KiB chunk (12,288 times for 768 MB):
+/// a webview that renders each one falls behind the work it shows, and the add's answer
+/// (done, cancelled) queues behind them.
+pub fn throttled(progress: Progress, every: std::time::Duration) -> Progress {
+    let last: Mutex<Option<(AddStage, std::time::Instant)>> = Mutex::new(None);
+    Arc::new(move |p: AddProgress| {
+        let now = std::time::Instant::now();
+        let mut last = lock(&last);
+        let due = match *last {
+            None => true,
+            Some((stage, at)) => {
+                stage != p.stage
+                    || now.duration_since(at) >= every
+                    || (p.total > 0 && p.done >= p.total)
+            }
+        };
+        if due {
+            *last = Some((p.stage, now));
+            drop(last);
+            progress(p);
+        }
+    })
+}
 impl RecordService {
     /// The service for the app data folder `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
@@ -461,5 +489,45 @@ fn summary_of(m: &manifest::Manifest, row: &StoredRecord, uploading: bool) -> Re
         content_cid: row.content_cid.clone(),
         added_at: row.added_at.clone(),
         uploaded_by: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_thinned_within_a_stage_and_keeps_each_stages_first_and_last() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let progress = throttled(
+            Arc::new(move |p: AddProgress| lock(&sink).push((p.stage, p.done))),
+            std::time::Duration::from_secs(3600),
+        );
+        let tell = |stage, done, total| {
+            progress(AddProgress {
+                job_id: "job".into(),
+                stage,
+                done,
+                total,
+            })
+        };
+        for done in 0..=12_288 {
+            tell(AddStage::Encrypting, done * 65_536, 12_288 * 65_536);
+        }
+        for done in 0..=10 {
+            tell(AddStage::Uploading, done, 10);
+        }
+        tell(AddStage::Queued, 0, 0);
+        assert_eq!(
+            *lock(&seen),
+            vec![
+                (AddStage::Encrypting, 0),
+                (AddStage::Encrypting, 12_288 * 65_536),
+                (AddStage::Uploading, 0),
+                (AddStage::Uploading, 10),
+                (AddStage::Queued, 0),
+            ]
+        );
     }
 }
