@@ -227,6 +227,34 @@ async fn received_key(nodes: &Nodes, holder_keys: &WalletKeys, authority: &str) 
     UserKey::from_bytes(&plain).unwrap()
 }
 
+/// Each of `staff` publishes its keys (its first look at what is shared with it), then
+/// the clinic issues each a key with `attributes`.
+async fn hire(
+    nodes: &Nodes,
+    (clinic_svc, clinic): (&RecordService, &Owner),
+    staff: &[(&RecordService, &Owner)],
+    attributes: &[&str],
+) {
+    let attributes: Vec<String> = attributes.iter().map(|a| (*a).to_owned()).collect();
+    for (svc, who) in staff {
+        svc.list_shared(who, &nodes.ipfs, &nodes.ledger)
+            .await
+            .unwrap();
+    }
+    for (_, who) in staff {
+        clinic_svc
+            .issue_staff_key(
+                clinic,
+                &nodes.ipfs,
+                &nodes.ledger,
+                &who.address,
+                &attributes,
+            )
+            .await
+            .unwrap();
+    }
+}
+
 async fn cat(nodes: &Nodes, cid: &Cid) -> Vec<u8> {
     let path = nodes.root.join(format!("cat-{cid}"));
     let file = std::fs::File::create(&path).unwrap();
@@ -1853,21 +1881,13 @@ async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
     let clinic = wallet(132, Role::Clinic, "St Mary's");
     let alice = wallet(133, Role::Doctor, "Dr. Alice");
     let bob = wallet(134, Role::Doctor, "Dr. Bob");
-    for (s, w) in [(&alice_svc, &alice), (&bob_svc, &bob)] {
-        s.list_shared(w, &nodes.ipfs, &nodes.ledger).await.unwrap();
-    }
-    for who in [&alice, &bob] {
-        clinic_svc
-            .issue_staff_key(
-                &clinic,
-                &nodes.ipfs,
-                &nodes.ledger,
-                &who.address,
-                &["role:doctor".to_owned(), "dept:cardiology".to_owned()],
-            )
-            .await
-            .unwrap();
-    }
+    hire(
+        &nodes,
+        (&clinic_svc, &clinic),
+        &[(&alice_svc, &alice), (&bob_svc, &bob)],
+        &["role:doctor", "dept:cardiology"],
+    )
+    .await;
     let staff = clinic_svc.list_staff(&clinic).await.unwrap();
     assert_eq!(staff.epoch, 1);
     assert_eq!(staff.members.iter().filter(|m| m.active).count(), 2);

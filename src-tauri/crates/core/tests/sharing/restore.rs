@@ -38,19 +38,23 @@ impl Device {
         }
     }
 
+    /// Asks for a rebuild and runs it to its end.
     async fn rebuild(&self, nodes: &Nodes, owner: &Owner) -> RebuildStatus {
+        self.ask(owner).await;
+        self.run(nodes, owner, &nodes.ledger).await
+    }
+
+    async fn ask(&self, owner: &Owner) {
         self.rebuild
             .ask(&self.records, &owner.wallet_id)
             .await
             .unwrap();
+    }
+
+    /// Runs the rebuild asked for against `ledger`.
+    async fn run(&self, nodes: &Nodes, owner: &Owner, ledger: &LedgerTarget) -> RebuildStatus {
         self.rebuild
-            .run(
-                &self.records,
-                &self.audit,
-                owner,
-                &nodes.ipfs,
-                &nodes.ledger,
-            )
+            .run(&self.records, &self.audit, owner, &nodes.ipfs, ledger)
             .await
             .unwrap()
     }
@@ -418,21 +422,13 @@ async fn a_clinic_restored_keeps_its_epoch_and_its_revoked_staff_stay_revoked() 
     let clinic = wallet(162, Role::Clinic, "St Mary's");
     let alice = wallet(163, Role::Doctor, "Dr. Alice");
     let bob = wallet(164, Role::Doctor, "Dr. Bob");
-    for (s, w) in [(&alice_svc, &alice), (&bob_svc, &bob)] {
-        s.list_shared(w, &nodes.ipfs, &nodes.ledger).await.unwrap();
-    }
-    for who in [&alice, &bob] {
-        clinic_svc
-            .issue_staff_key(
-                &clinic,
-                &nodes.ipfs,
-                &nodes.ledger,
-                &who.address,
-                &["dept:cardiology".to_owned(), "role:doctor".to_owned()],
-            )
-            .await
-            .unwrap();
-    }
+    hire(
+        &nodes,
+        (&clinic_svc, &clinic),
+        &[(&alice_svc, &alice), (&bob_svc, &bob)],
+        &["dept:cardiology", "role:doctor"],
+    )
+    .await;
     let record = add(&nodes, &patient_svc, &patient, "lab.pdf", PDF, "Echo").await;
     patient_svc
         .share(
@@ -476,11 +472,7 @@ async fn a_clinic_restored_keeps_its_epoch_and_its_revoked_staff_stay_revoked() 
     // nothing: not its pass, not a staff key asked for meanwhile.
     let device = Device::new(&nodes, "clinic-new");
     let restored_clinic = restored(162, Role::Clinic, "St Mary's");
-    device
-        .rebuild
-        .ask(&device.records, &restored_clinic.wallet_id)
-        .await
-        .unwrap();
+    device.ask(&restored_clinic).await;
     let waits = device
         .records
         .sync_sharing(&restored_clinic, &nodes.ipfs, &nodes.ledger, true)
@@ -701,19 +693,9 @@ async fn records_whose_blocks_are_gone_are_listed_and_a_cancelled_rebuild_resume
     // duplicate.
     let device = Device::new(&nodes, "new-laptop");
     let ada = restored(171, Role::Patient, "Ada");
-    device
-        .rebuild
-        .ask(&device.records, &ada.wallet_id)
-        .await
-        .unwrap();
+    device.ask(&ada).await;
     let cancelled = {
-        let run = device.rebuild.run(
-            &device.records,
-            &device.audit,
-            &ada,
-            &nodes.ipfs,
-            &nodes.ledger,
-        );
+        let run = device.run(&nodes, &ada, &nodes.ledger);
         let cancel = async {
             // The job exists as soon as `run` claims it.
             while !device.rebuild.is_running(&ada.wallet_id) {
@@ -722,7 +704,7 @@ async fn records_whose_blocks_are_gone_are_listed_and_a_cancelled_rebuild_resume
             device.rebuild.cancel(&ada.wallet_id);
         };
         let (status, ()) = tokio::join!(run, cancel);
-        status.unwrap()
+        status
     };
     assert_eq!(cancelled.state, RebuildState::Cancelled, "{cancelled:?}");
     let status = device.rebuild(&nodes, &ada).await;
@@ -768,22 +750,8 @@ async fn records_whose_blocks_are_gone_are_listed_and_a_cancelled_rebuild_resume
         contract: nodes.ledger.contract,
         chain_id: None,
     };
-    device
-        .rebuild
-        .ask(&device.records, &ada.wallet_id)
-        .await
-        .unwrap();
-    let status = device
-        .rebuild
-        .run(
-            &device.records,
-            &device.audit,
-            &ada,
-            &nodes.ipfs,
-            &elsewhere,
-        )
-        .await
-        .unwrap();
+    device.ask(&ada).await;
+    let status = device.run(&nodes, &ada, &elsewhere).await;
     assert_eq!(status.state, RebuildState::Waiting, "{status:?}");
     let problem = status.problem.unwrap_or_default();
     let (used, found) = (
@@ -798,36 +766,12 @@ async fn records_whose_blocks_are_gone_are_listed_and_a_cancelled_rebuild_resume
     // A ledger that does not answer: the rebuild waits, and runs once it is back.
     let fresh = Device::new(&nodes, "third-laptop");
     let again = restored(171, Role::Patient, "Ada");
-    fresh
-        .rebuild
-        .ask(&fresh.records, &again.wallet_id)
-        .await
-        .unwrap();
-    let waiting = fresh
-        .rebuild
-        .run(
-            &fresh.records,
-            &fresh.audit,
-            &again,
-            &nodes.ipfs,
-            &nodes.ledger,
-        )
-        .await
-        .unwrap();
+    fresh.ask(&again).await;
+    let waiting = fresh.run(&nodes, &again, &nodes.ledger).await;
     assert_eq!(waiting.state, RebuildState::Waiting, "{waiting:?}");
     assert!(waiting.problem.is_some());
     nodes.restart_ledger();
-    let done = fresh
-        .rebuild
-        .run(
-            &fresh.records,
-            &fresh.audit,
-            &again,
-            &nodes.ipfs,
-            &nodes.ledger,
-        )
-        .await
-        .unwrap();
+    let done = fresh.run(&nodes, &again, &nodes.ledger).await;
     assert_eq!(done.state, RebuildState::Done, "{done:?}");
     assert_eq!(fresh.records.list(&again).await.unwrap().len(), 1);
 }
