@@ -89,6 +89,18 @@ impl EmergencyKit {
     /// A self-contained printable HTML page: no scripts, no external resources (a
     /// Content-Security-Policy forbids them too), print styles for one A4/Letter page.
     pub fn to_html(&self) -> Zeroizing<String> {
+        self.to_html_with(None)
+    }
+
+    /// [`to_html`](Self::to_html), naming the ledger the wallet uses (its chain id and
+    /// contract), so that a restore can tell a ledger node on another chain from it.
+    pub fn to_html_with(&self, ledger: Option<(u64, &str)>) -> Zeroizing<String> {
+        let ledger = ledger.map_or(String::new(), |(chain_id, contract)| {
+            format!(
+                "\n  <dt>Ledger</dt><dd>chain {chain_id} · contract {}</dd>",
+                escape(contract)
+            )
+        });
         let words = self.phrase.words();
         let mut list = String::new();
         for (i, w) in words.iter().enumerate() {
@@ -135,7 +147,7 @@ store it in the cloud.</p>
   <dt>Wallet</dt><dd>{name}</dd>
   <dt>Role</dt><dd>{role}</dd>
   <dt>Address</dt><dd>{address}</dd>
-  <dt>Created</dt><dd>{date}</dd>
+  <dt>Created</dt><dd>{date}</dd>{ledger}
 </dl>
 <ol>
 {list}</ol>
@@ -144,6 +156,7 @@ store it in the cloud.</p>
   <li style="border:0; padding:0">Open medwallet and choose <b>Restore from Emergency Kit</b>.</li>
   <li style="border:0; padding:0">Type the 24 words in the order of their numbers. The first four letters of each word are enough.</li>
   <li style="border:0; padding:0">Choose a new passphrase. The restored wallet has the address above: check it.</li>
+  <li style="border:0; padding:0">Give the ledger chain id printed above, if there is one: a ledger node on another chain is then named, not read.</li>
   <li style="border:0; padding:0">Set the ledger node and contract this wallet used in Settings if they are not the defaults.
   The words bring back the keys; your records, grants, groups and (for a clinic) staff keys and key epoch are then
   rebuilt from the ledger. The records' contents come from an IPFS node that still holds them: one that is gone with
@@ -197,6 +210,14 @@ mod tests {
             keys.public_identity(name),
             created,
         )
+    }
+
+    #[test]
+    fn the_ledger_is_printed_when_known() {
+        let k = kit("Ada");
+        assert!(!k.to_html().contains("<dt>Ledger</dt>"));
+        let html = k.to_html_with(Some((424242, "0xAbC<b>")));
+        assert!(html.contains("<dt>Ledger</dt><dd>chain 424242 · contract 0xAbC&lt;b&gt;</dd>"));
     }
 
     #[test]
