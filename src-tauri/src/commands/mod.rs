@@ -116,7 +116,7 @@ pub async fn restore_wallet(
     state: State<'_, AppState>,
     args: Args<RestoreWallet>,
 ) -> Out<RestoreWallet> {
-    state.app.restore_wallet(&args.phrase, &args.wallet).await
+    state.app.restore_wallet(&args).await
 }
 
 /// `unlock_wallet`: with the passphrase.

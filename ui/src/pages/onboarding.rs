@@ -96,6 +96,8 @@ fn wallet_form(props: &FormProps) -> Html {
     let role = use_state(|| Role::Patient);
     let name = use_state(String::new);
     let phrase = use_state(String::new);
+    // The ledger chain a restore expects (printed on the kit), optional.
+    let chain = use_state(String::new);
     let pass = use_state(String::new);
     let again = use_state(String::new);
     let accept_weak = use_state(|| false);
@@ -125,10 +127,11 @@ fn wallet_form(props: &FormProps) -> Html {
     let mismatch = !again.is_empty() && *again != *pass;
 
     let onsubmit = {
-        let (role, name, phrase, pass, again, accept_weak, error, busy, on_done, restore) = (
+        let (role, name, phrase, chain, pass, again, accept_weak, error, busy, on_done, restore) = (
             role.clone(),
             name.clone(),
             phrase.clone(),
+            chain.clone(),
             pass.clone(),
             again.clone(),
             accept_weak.clone(),
@@ -156,12 +159,31 @@ fn wallet_form(props: &FormProps) -> Html {
                 accept_weak: *accept_weak,
             };
             let phrase = (*phrase).clone();
+            // Optional: empty is "not known"; anything else must be a chain id.
+            let chain_id = match chain.trim() {
+                "" => None,
+                typed => match typed.parse::<u64>() {
+                    Ok(id) => Some(id),
+                    Err(_) => {
+                        error.set(Some(UserError::new(
+                            format!("\"{typed}\" is not a chain id."),
+                            "Type the number printed as \"Ledger: chain …\" on your Emergency Kit, or leave it empty.",
+                        )));
+                        return;
+                    }
+                },
+            };
             let (error, busy, on_done) = (error.clone(), busy.clone(), on_done.clone());
             busy.set(true);
             error.set(None);
             spawn_local(async move {
                 let result = if restore {
-                    ipc::call::<RestoreWallet>(&RestoreWalletArgs { phrase, wallet }).await
+                    ipc::call::<RestoreWallet>(&RestoreWalletArgs {
+                        phrase,
+                        wallet,
+                        chain_id,
+                    })
+                    .await
                 } else {
                     ipc::call::<CreateWallet>(&wallet).await
                 };
@@ -225,6 +247,8 @@ fn wallet_form(props: &FormProps) -> Html {
                         <TextArea id="restore-phrase" label="The 24 words from your Emergency Kit" value={(*phrase).clone()}
                                   oninput={set(&phrase)}
                                   help="Type them in order, separated by spaces. Capital letters and numbering do not matter; the first 4 letters of each word are enough." />
+                        <Input id="restore-chain" label="Ledger chain id (optional)" value={(*chain).clone()} oninput={set(&chain)}
+                               help="Printed on your kit as \"Ledger: chain …\". With it, a ledger node on another chain is named instead of read; without it, the one in Settings is used." />
                     }
                     <fieldset class="roles-choice">
                         <legend>{ "Who is this wallet for?" }</legend>

@@ -392,6 +392,10 @@ pub mod commands {
         pub phrase: String,
         /// Role, name and new passphrase.
         pub wallet: NewWalletArgs,
+        /// The ledger chain the wallet used, as its printed kit names it (optional): a
+        /// ledger node on another chain is then named with both ids instead of read.
+        #[serde(default)]
+        pub chain_id: Option<u64>,
     }
 
     /// Arguments of [`UnlockWallet`].

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use medwallet_api::commands::{NewWalletArgs, SaveOutcome};
+use medwallet_api::commands::{NewWalletArgs, RestoreWalletArgs, SaveOutcome};
 use medwallet_api::{
     AuditQuery, AuditTrail, CheckInCode, CheckInSession, Diagnostics, Done, ExportFormat,
     GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus, KitFile, KitReveal,
@@ -191,18 +191,33 @@ impl App {
     }
 
     /// The printable kit, written to a file; answers its path only.
+    /// The kit names the ledger in the settings (its chain and contract) when it is known,
+    /// so that a restore can name a node on another chain.
     pub async fn export_kit(&self) -> Answer<KitFile> {
-        Ok(self.wallets.lock().await.export_kit()?)
+        let ledger = match self.ledger().await {
+            Ok(LedgerTarget {
+                contract: Some(contract),
+                chain_id,
+                url,
+            }) => match chain_id {
+                Some(chain) => Some((chain, contract.to_checksum(None))),
+                // Asked of the node (bounded); a kit without it is still a kit.
+                None => medwallet_ledger::LedgerNode::new(&url)
+                    .status()
+                    .await
+                    .ok()
+                    .map(|s| (s.chain_id, contract.to_checksum(None))),
+            },
+            _ => None,
+        };
+        Ok(self.wallets.lock().await.export_kit(ledger)?)
     }
 
     /// A wallet restored from its recovery phrase: its keys now, then the rest of it
     /// rebuilt from the ledger and IPFS in the background (when the ledger node does not
     /// answer, as soon as it does).
-    pub async fn restore_wallet(
-        self: &Arc<Self>,
-        phrase: &str,
-        new: &NewWalletArgs,
-    ) -> Answer<Identity> {
+    pub async fn restore_wallet(self: &Arc<Self>, args: &RestoreWalletArgs) -> Answer<Identity> {
+        let (phrase, new) = (&args.phrase, &args.wallet);
         // The rebuild is asked for before the wallets are let go: the background pass
         // (which needs them for the unlocked wallet) never sees the restored wallet
         // without it, and so never publishes for it before its epoch is read back.
@@ -216,7 +231,10 @@ impl App {
                 new.accept_weak,
             )
             .await?;
-        self.rebuild.ask(&self.records, &identity.wallet_id).await?;
+        // The chain the kit names, if the user gave it: a node on another one is named.
+        self.rebuild
+            .ask_on(&self.records, &identity.wallet_id, args.chain_id)
+            .await?;
         drop(wallets);
         if let Err(e) = self.start_rebuild().await {
             // The keys are restored; the background pass starts the rebuild later.

@@ -385,7 +385,7 @@ impl WalletService {
 
     /// Writes the printable kit (the pending one, or a fresh one of the unlocked wallet) to a
     /// file and answers the path.
-    pub fn export_kit(&mut self) -> Answer<KitFile> {
+    pub fn export_kit(&mut self, ledger: Option<(u64, String)>) -> Answer<KitFile> {
         self.touch();
         let fresh = match &self.pending_kit {
             Some(_) => None,
@@ -401,8 +401,11 @@ impl WalletService {
             kit.identity().address.get(..10).unwrap_or("wallet"),
             kit.date()
         );
-        let written = write_kit(&self.kit_dir, &name, kit)
-            .or_else(|_| write_kit(&self.dir.join("Emergency Kits"), &name, kit));
+        let ledger = ledger
+            .as_ref()
+            .map(|(chain, contract)| (*chain, contract.as_str()));
+        let written = write_kit(&self.kit_dir, &name, kit, ledger)
+            .or_else(|_| write_kit(&self.dir.join("Emergency Kits"), &name, kit, ledger));
         written
             .map(|path| KitFile {
                 path: path.display().to_string(),
@@ -635,10 +638,15 @@ impl WalletService {
     }
 }
 
-fn write_kit(dir: &Path, name: &str, kit: &EmergencyKit) -> std::io::Result<PathBuf> {
+fn write_kit(
+    dir: &Path,
+    name: &str,
+    kit: &EmergencyKit,
+    ledger: Option<(u64, &str)>,
+) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(name);
-    let html = kit.to_html();
+    let html = kit.to_html_with(ledger);
     std::fs::write(&path, html.as_bytes())?;
     Ok(path)
 }
@@ -734,7 +742,7 @@ mod tests {
                 && e.message.ends_with(" do not match your Emergency Kit."),
             "{e:?}"
         );
-        let path = w.export_kit().unwrap().path;
+        let path = w.export_kit(None).unwrap().path;
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains(&kit.words[0]));

@@ -401,11 +401,12 @@ pub enum StaffError {
 /// The rebuild room: a wallet brought back from the ledger and IPFS.
 #[derive(Debug)]
 pub enum RebuildError {
-    /// The ledger node is on another chain than the one this wallet was rebuilt from.
+    /// The ledger node is on another chain than the wallet's (the one an earlier rebuild
+    /// read, or the one its printed kit names).
     OtherChain {
         /// The node's URL.
         url: String,
-        /// The chain this wallet used.
+        /// The wallet's chain.
         used: u64,
         /// The node's chain.
         found: u64,

@@ -115,6 +115,18 @@ impl RebuildService {
     /// Asks for a rebuild of the wallet (it resumes where a cancelled or interrupted one
     /// stopped: what was read is kept). Nothing happens while one runs.
     pub async fn ask(&self, records: &RecordService, wallet_id: &str) -> Answer<()> {
+        self.ask_on(records, wallet_id, None).await
+    }
+
+    /// [`ask`](Self::ask), for the ledger chain `chain_id` when it is known (a restore
+    /// from a kit that names it): a ledger node on another chain is then named with both
+    /// ids, not read.
+    pub async fn ask_on(
+        &self,
+        records: &RecordService,
+        wallet_id: &str,
+        chain_id: Option<u64>,
+    ) -> Answer<()> {
         if let Some(job) = self.job(wallet_id) {
             // Still finishing the step it was cancelled in: it runs on instead.
             let _ = job
@@ -122,7 +134,11 @@ impl RebuildService {
                 .compare_exchange(CANCELLED, RUN, Ordering::Relaxed, Ordering::Relaxed);
             return Ok(());
         }
-        records.store(wallet_id).await?.ask_rebuild().await?;
+        records
+            .store(wallet_id)
+            .await?
+            .ask_rebuild(chain_id)
+            .await?;
         Ok(())
     }
 
@@ -147,7 +163,7 @@ impl RebuildService {
         Ok(match row.mark {
             RebuildMark::Needed => true,
             RebuildMark::Done if moved => {
-                store.ask_rebuild().await?;
+                store.ask_rebuild(None).await?;
                 true
             }
             RebuildMark::Done | RebuildMark::Cancelled => false,

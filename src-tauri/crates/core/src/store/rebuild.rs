@@ -150,12 +150,13 @@ impl RecordStore {
         Ok(())
     }
 
-    /// Asks for a rebuild (keeping the chain and contract an earlier one read).
-    pub(crate) async fn ask_rebuild(&self) -> Result<()> {
+    /// Asks for a rebuild on `chain_id` when given, else on the chain an earlier one read
+    /// (keeping its contract).
+    pub(crate) async fn ask_rebuild(&self, chain_id: Option<u64>) -> Result<()> {
         let earlier = self.rebuild().await?;
         self.save_rebuild(&RebuildRow {
             mark: RebuildMark::Needed,
-            chain_id: earlier.as_ref().and_then(|r| r.chain_id),
+            chain_id: chain_id.or(earlier.as_ref().and_then(|r| r.chain_id)),
             contract: earlier.and_then(|r| r.contract),
             block: 0,
             head: 0,

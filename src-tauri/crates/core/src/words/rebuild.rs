@@ -7,7 +7,7 @@ pub(super) fn words(e: &RebuildError) -> Words {
     match e {
         RebuildError::OtherChain { url, used, found } => says(
             format!(
-                "The ledger node at {url} is on chain {found}, but this wallet was rebuilt from chain {used}."
+                "The ledger node at {url} is on chain {found}, but this wallet's ledger is chain {used}."
             ),
             format!(
                 "Set the ledger node of chain {used} in Settings, then rebuild again; its records are not on chain {found}."
