@@ -127,6 +127,13 @@ async fn restore_from_the_kit_rebuilds_records_and_grants() {
     assert!(scope.contains("24 words bring back your keys"), "{scope}");
     assert!(scope.contains("IPFS node that still holds them"), "{scope}");
     restored.fill("#restore-phrase", &words.join(" ")).await;
+    // The chain the printed kit names (the app's default ledger): the same as the node's.
+    restored
+        .fill(
+            "#restore-chain",
+            &medwallet_devnodes::LOCAL_CHAIN_ID.to_string(),
+        )
+        .await;
     restored.click("#role-patient").await;
     restored.fill("#wallet-name", "Ada (new laptop)").await;
     restored.fill("#passphrase", PASSPHRASE).await;

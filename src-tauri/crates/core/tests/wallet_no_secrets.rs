@@ -88,6 +88,13 @@ fn answer<T: serde::Serialize>(value: &Result<T, CoreError>) -> String {
     json(&value.as_ref().map_err(UserError::from))
 }
 
+/// The ledger a printed kit names.
+fn kit_ledger() -> Option<(u64, String)> {
+    Some((
+        424242,
+        "0x0000000000000000000000000000000000000001".to_owned(),
+    ))
+}
 #[tokio::test]
 async fn no_ipc_answer_carries_secret_material() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,7 +140,7 @@ async fn no_ipc_answer_carries_secret_material() {
         .map(|p| (*p, "zoo".to_owned()))
         .collect();
     answers.push(("confirm_kit (wrong)", answer(&w.confirm_kit(&wrong))));
-    answers.push(("export_kit", answer(&w.export_kit())));
+    answers.push(("export_kit", answer(&w.export_kit(kit_ledger()))));
     let right: Vec<(usize, String)> = kit
         .confirm_positions
         .iter()
@@ -141,7 +148,7 @@ async fn no_ipc_answer_carries_secret_material() {
         .collect();
     answers.push(("confirm_kit", answer(&w.confirm_kit(&right))));
     answers.push(("reveal_kit (after confirmation)", answer(&w.reveal_kit())));
-    answers.push(("export_kit (unlocked)", answer(&w.export_kit())));
+    answers.push(("export_kit (unlocked)", answer(&w.export_kit(kit_ledger()))));
 
     answers.push((
         "set_quick_unlock on",
@@ -168,7 +175,7 @@ async fn no_ipc_answer_carries_secret_material() {
     ));
     answers.push(("lock_wallet", json(&w.lock())));
     answers.push(("session_state (locked)", json(&w.state().await)));
-    answers.push(("export_kit (locked)", answer(&w.export_kit())));
+    answers.push(("export_kit (locked)", answer(&w.export_kit(kit_ledger()))));
     answers.push((
         "change_passphrase (locked)",
         answer(&w.change_passphrase(NEW, STRONG, false).await),

@@ -763,6 +763,24 @@ async fn records_whose_blocks_are_gone_are_listed_and_a_cancelled_rebuild_resume
         "{problem}"
     );
 
+    // On a new computer, a restore whose kit names the wallet's chain, pointed at a node
+    // on another one: named with both ids, not read.
+    let kit_says = Device::new(&nodes, "kit-says");
+    let from_kit = restored(171, Role::Patient, "Ada");
+    kit_says
+        .rebuild
+        .ask_on(&kit_says.records, &from_kit.wallet_id, Some(used))
+        .await
+        .unwrap();
+    let status = kit_says.run(&nodes, &from_kit, &elsewhere).await;
+    assert_eq!(status.state, RebuildState::Waiting, "{status:?}");
+    let problem = status.problem.unwrap_or_default();
+    assert!(
+        problem.contains(&format!("chain {used}")) && problem.contains(&format!("chain {found}")),
+        "{problem}"
+    );
+    assert!(kit_says.records.list(&from_kit).await.unwrap().is_empty());
+
     // A ledger that does not answer: the rebuild waits, and runs once it is back.
     let fresh = Device::new(&nodes, "third-laptop");
     let again = restored(171, Role::Patient, "Ada");
