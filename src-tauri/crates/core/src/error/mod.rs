@@ -552,7 +552,10 @@ impl CoreError {
                     | LedgerError::NoContract { .. }
                     | LedgerError::ForeignContract { .. }
             ),
-            CoreError::Ipfs(e) => matches!(**e, IpfsError::Unreachable { .. }),
+            CoreError::Ipfs(e) => matches!(
+                **e,
+                IpfsError::Unreachable { .. } | IpfsError::NotIpfs { .. }
+            ),
             _ => false,
         }
     }

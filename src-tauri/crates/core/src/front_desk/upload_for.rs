@@ -170,11 +170,10 @@ impl RecordService {
             }
             // Only a clinic (by the role it published) makes records for a patient; a
             // wallet that redeemed a check-in without being one is not followed.
-            let role = directory::identity_of(&conn.node, conn.contract, *author)
+            if !directory::is_clinic(&conn.node, conn.contract, *author)
                 .await
                 .map_err(Failure::ledger)?
-                .and_then(|p| p.role);
-            if role != Some(Role::Clinic) {
+            {
                 problem.get_or_insert(FrontDeskError::AuthorNotAClinic { author: *author });
                 continue;
             }

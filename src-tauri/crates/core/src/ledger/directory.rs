@@ -50,6 +50,19 @@ pub(crate) async fn identity_of(
     }))
 }
 
+/// Whether `account` published the clinic role (the only wallets whose records for a
+/// patient the patient's wallet follows).
+pub(crate) async fn is_clinic(
+    node: &LedgerNode,
+    contract: Address,
+    account: Address,
+) -> Result<bool, LedgerError> {
+    Ok(identity_of(node, contract, account)
+        .await?
+        .and_then(|p| p.role)
+        == Some(Role::Clinic))
+}
+
 fn role_number(role: Role) -> u8 {
     match role {
         Role::Patient => 0,

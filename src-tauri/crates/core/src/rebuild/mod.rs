@@ -31,14 +31,14 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use medwallet_api::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
-use medwallet_ledger::{Address, EventFilter, EventKind, LedgerError, LedgerNode};
+use medwallet_ledger::{Address, EventFilter, EventKind, LedgerNode};
 use medwallet_records::IpfsNode;
 use url::Url;
 
 use crate::audit::AuditService;
 use crate::error::{Answer, AuditError, CoreError, RebuildError};
 use crate::ledger::{now_unix, LedgerTarget};
-use crate::records::RecordService;
+use crate::records::{lock, RecordService};
 use crate::session::Owner;
 use crate::store::rebuild::{RebuildMark, RebuildRow};
 use crate::store::RecordStore;
@@ -315,7 +315,7 @@ async fn run_job(
     let node = LedgerNode::new(&ledger.url);
 
     // The chain: the one an earlier rebuild (or this wallet's trail) read, if any.
-    let status = node.status().await.map_err(ledger_error)?;
+    let status = node.status().await?;
     let used = row.chain_id.or(audit.remembered_chain(&owner.wallet_id));
     if let Some(used) = used.filter(|u| *u != status.chain_id) {
         return Err(RebuildError::OtherChain {
@@ -326,9 +326,7 @@ async fn run_job(
         .into());
     }
     let expected = ledger.chain_id.unwrap_or(status.chain_id);
-    node.check_chain(expected, contract)
-        .await
-        .map_err(ledger_error)?;
+    node.check_chain(expected, contract).await?;
     row.chain_id = Some(status.chain_id);
     row.contract = Some(contract.to_string());
     audit.remember_chain_once(&owner.wallet_id, status.chain_id);
@@ -347,8 +345,7 @@ async fn run_job(
         }
         let report = cache
             .sync_step(&node, contract, &filter, STEP_BLOCKS)
-            .await
-            .map_err(ledger_error)?;
+            .await?;
         let found = cache
             .query_wallet(contract, me, &registered)
             .await
@@ -410,11 +407,6 @@ async fn run_job(
     Ok(Ended::Finished)
 }
 
-/// The ledger failed: a node that does not answer is waited for, the rest said as is.
-fn ledger_error(e: LedgerError) -> CoreError {
-    CoreError::Ledger(Box::new(e))
-}
-
 /// What the window shows of a rebuild that is not running.
 fn status_of(row: Option<&RebuildRow>) -> RebuildStatus {
     let Some(row) = row else {
@@ -440,11 +432,7 @@ fn status_of(row: Option<&RebuildRow>) -> RebuildStatus {
 
 /// A CID from the ledger as text (its bytes in hex when they are not a CID).
 fn cid_text(bytes: &[u8]) -> String {
-    medwallet_records::cid::Cid::from_bytes(bytes)
+    crate::ipfs::ledger_cid(bytes)
         .map(|c| c.to_string())
         .unwrap_or_else(|_| format!("0x{}", hex::encode(bytes)))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -7,15 +7,16 @@ use std::collections::{HashMap, VecDeque};
 
 use medwallet_abe::UserKey;
 use medwallet_ledger::{Address, LedgerNode, B256};
-use medwallet_records::{capsule, manifest, IpfsError, IpfsNode};
+use medwallet_records::{capsule, manifest, IpfsNode};
 use url::Url;
 use zeroize::Zeroizing;
 
 use super::plan::{Plan, RecordPlan, VersionPlan};
-use super::{cid_text, lock, Job};
+use super::{cid_text, Job};
 use crate::error::{Answer, CoreError, FrontDeskError, Part};
 use crate::ipfs::{content_cid, fetch_small, ledger_cid};
 use crate::ledger::directory;
+use crate::records::lock;
 use crate::session::Owner;
 use crate::store::rebuild::Unrecovered;
 use crate::store::{local_seal, RecordStore, State, StoredRecord};
@@ -56,11 +57,7 @@ impl<'a> Authors<'a> {
         if let Some(&clinic) = known.get(&author) {
             return Ok(clinic);
         }
-        let clinic = directory::identity_of(self.ledger, self.contract, author)
-            .await
-            .map_err(|e| CoreError::Ledger(Box::new(e)))?
-            .and_then(|p| p.role)
-            == Some(medwallet_vault::Role::Clinic);
+        let clinic = directory::is_clinic(self.ledger, self.contract, author).await?;
         known.insert(author, clinic);
         Ok(clinic)
     }
@@ -180,16 +177,7 @@ impl Worker<'_> {
                     }
                 }
                 // A node that stopped answering: the whole rebuild waits for it.
-                Err(CoreError::Ipfs(e))
-                    if matches!(
-                        *e,
-                        IpfsError::Unreachable { .. }
-                            | IpfsError::InvalidUrl { .. }
-                            | IpfsError::NotIpfs { .. }
-                    ) =>
-                {
-                    return Err(CoreError::Ipfs(e));
-                }
+                Err(e) if e.node_down() => return Err(e),
                 Err(e) => {
                     // Words only (they name CIDs and ids, never a title: none was read).
                     tracing::info!(record = %id, version = v.version, error = e.kind(), "a record version was not brought back");

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use medwallet_abe::Policy;
 use medwallet_ledger::{Address, Bytes, LedgerNode, B256};
-use medwallet_records::cid::{cid_of, Cid};
+use medwallet_records::cid::cid_of;
 use medwallet_records::issued_key::{IssuedKey, IssuerNote, NOTE_HPKE_INFO};
 use medwallet_records::{capsule, IpfsNode};
 use url::Url;
@@ -15,7 +15,7 @@ use url::Url;
 use super::plan::{clause_candidates, KeyPlan, Plan};
 use super::{cid_text, Job};
 use crate::error::{Answer, CoreError, Part, RebuildError};
-use crate::ipfs::fetch_small;
+use crate::ipfs::{fetch_small, ledger_cid};
 use crate::ledger::directory;
 use crate::session::Owner;
 use crate::sharing::grant::{clause_hash, parse_clause};
@@ -170,7 +170,7 @@ pub(super) async fn rebuild(
             let mut sources: Vec<Vec<u8>> =
                 capsules.get(&g.record_id).cloned().into_iter().collect();
             if !fetched.contains_key(&g.capsule_cid) {
-                let bytes = match Cid::from_bytes(&g.capsule_cid) {
+                let bytes = match ledger_cid(&g.capsule_cid) {
                     Ok(cid) => fetch_small(&ipfs_node, &cid, Part::Capsule).await.ok(),
                     Err(_) => None,
                 };
@@ -268,7 +268,7 @@ pub(super) async fn rebuild(
 /// epoch may have moved on more than once between two publications (revocations while
 /// the node was down), so every epoch up to [`MAX_EPOCH`] is tried, from the first.
 fn epoch_of(owner: &Owner, cid: &Bytes) -> Answer<u32> {
-    let wanted = Cid::from_bytes(cid).ok();
+    let wanted = ledger_cid(cid).ok();
     for epoch in 1..=MAX_EPOCH {
         let params = owner.authority_at(epoch)?.public_params().to_bytes();
         if Some(cid_of(&params)) == wanted {
@@ -289,8 +289,7 @@ async fn read_note(
     me: Address,
     key: &KeyPlan,
 ) -> Answer<Option<IssuerNote>> {
-    let cid =
-        Cid::from_bytes(&key.key_cid).map_err(|e| CoreError::internal("an issued key's CID", e))?;
+    let cid = ledger_cid(&key.key_cid)?;
     let bytes = fetch_small(node, &cid, Part::IssuedKey).await?;
     let envelope = IssuedKey::from_bytes(&bytes)
         .map_err(|e| CoreError::internal("an issued key's envelope", e))?;
