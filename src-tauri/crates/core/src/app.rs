@@ -620,13 +620,15 @@ impl App {
     /// Resumes the unlocked wallet's rebuild when one is asked for and not running (the
     /// background pass: after a restore whose ledger did not answer, after a restart).
     pub async fn resume_rebuild(self: &Arc<Self>) {
-        let Some(wallet_id) = self
-            .wallets
-            .lock()
-            .await
-            .record_owner_if_unlocked()
-            .map(|o| o.wallet_id.clone())
-        else {
+        // Its id only: no copy of the keys for a check that is usually "nothing to do".
+        let wallet_id = {
+            let mut wallets = self.wallets.lock().await;
+            wallets
+                .is_unlocked()
+                .then(|| wallets.current_wallet_id())
+                .flatten()
+        };
+        let Some(wallet_id) = wallet_id else {
             return;
         };
         let contract = self.ledger().await.ok().and_then(|l| l.contract);

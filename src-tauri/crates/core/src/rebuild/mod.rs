@@ -346,20 +346,28 @@ async fn run_job(
         let report = cache
             .sync_step(&node, contract, &filter, STEP_BLOCKS)
             .await?;
-        let found = cache
-            .query_wallet(contract, me, &registered)
-            .await
-            .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?
-            .iter()
-            .filter(|(_, e)| e.owner() == Some(me))
-            .filter_map(|(_, e)| e.record_id())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
+        // Counted again only when the step read something (or for the first figure).
+        let found = if report.new_events > 0 || job.snapshot().records_found == 0 {
+            let records = cache
+                .query_wallet(contract, me, &registered)
+                .await
+                .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?
+                .iter()
+                .filter(|(_, e)| e.owner() == Some(me))
+                .filter_map(|(_, e)| e.record_id())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            Some(u32::try_from(records).unwrap_or(u32::MAX))
+        } else {
+            None
+        };
         job.update(|s| {
             s.stage = RebuildStage::ReadingLedger;
             s.block = report.to_block;
             s.head = report.head;
-            s.records_found = u32::try_from(found).unwrap_or(u32::MAX);
+            if let Some(found) = found {
+                s.records_found = found;
+            }
         });
         if report.to_block >= report.head {
             break;
@@ -384,10 +392,11 @@ async fn run_job(
 
     // 2. The records. A node that does not answer is waited for (not every record
     // reported as missing).
-    IpfsNode::new(ipfs)?.info().await?;
+    let ipfs = IpfsNode::new(ipfs)?;
+    ipfs.info().await?;
     job.update(|s| s.stage = RebuildStage::OpeningRecords);
     let authors = records::Authors::new(&node, contract);
-    let capsules = match records::bring_back(job, store, owner, ipfs, &plan, &authors).await? {
+    let capsules = match records::bring_back(job, store, owner, &ipfs, &plan, &authors).await? {
         Some(capsules) => capsules,
         None => return Ok(Ended::Cancelled),
     };
@@ -398,7 +407,7 @@ async fn run_job(
     // 3. Sharing: the authority's epoch, keys, groups, staff, grants.
     job.update(|s| s.stage = RebuildStage::Sharing);
     let Some(grants) =
-        sharing::rebuild(job, store, owner, ipfs, &node, contract, &plan, &capsules).await?
+        sharing::rebuild(job, store, owner, &ipfs, &node, contract, &plan, &capsules).await?
     else {
         return Ok(Ended::Cancelled);
     };

@@ -8,7 +8,6 @@ use std::collections::{HashMap, VecDeque};
 use medwallet_abe::UserKey;
 use medwallet_ledger::{Address, LedgerNode, B256};
 use medwallet_records::{capsule, manifest, IpfsNode};
-use url::Url;
 use zeroize::Zeroizing;
 
 use super::plan::{Plan, RecordPlan, VersionPlan};
@@ -71,11 +70,10 @@ pub(super) async fn bring_back(
     job: &Job,
     store: &RecordStore,
     owner: &Owner,
-    ipfs: &Url,
+    node: &IpfsNode,
     plan: &Plan,
     authors: &Authors<'_>,
 ) -> Answer<Option<HashMap<B256, Vec<u8>>>> {
-    let node = IpfsNode::new(ipfs)?;
     let queue: std::sync::Mutex<VecDeque<&RecordPlan>> =
         std::sync::Mutex::new(plan.records.values().collect());
     let capsules: std::sync::Mutex<HashMap<B256, Vec<u8>>> = Default::default();
@@ -84,7 +82,7 @@ pub(super) async fn bring_back(
         workers.push(Worker {
             key: owner.own_key()?,
             local_key: owner.local_key.clone(),
-            node: &node,
+            node,
             store,
             authors,
         });

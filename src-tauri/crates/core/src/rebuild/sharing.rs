@@ -10,7 +10,6 @@ use medwallet_ledger::{Address, Bytes, LedgerNode, B256};
 use medwallet_records::cid::cid_of;
 use medwallet_records::issued_key::{IssuedKey, IssuerNote, NOTE_HPKE_INFO};
 use medwallet_records::{capsule, IpfsNode};
-use url::Url;
 
 use super::plan::{clause_candidates, KeyPlan, Plan};
 use super::{cid_text, Job};
@@ -52,7 +51,7 @@ pub(super) async fn rebuild(
     job: &Job,
     store: &RecordStore,
     owner: &Owner,
-    ipfs: &Url,
+    ipfs_node: &IpfsNode,
     node: &LedgerNode,
     contract: Address,
     plan: &Plan,
@@ -63,7 +62,6 @@ pub(super) async fn rebuild(
         .address
         .parse()
         .map_err(|e| CoreError::internal("the wallet's address", e))?;
-    let ipfs_node = IpfsNode::new(ipfs)?;
     let mut out = Rebuilt {
         restored: 0,
         problem: None,
@@ -109,7 +107,7 @@ pub(super) async fn rebuild(
             if job.cancelled() {
                 return Ok(None);
             }
-            match read_note(&ipfs_node, owner, me, key).await {
+            match read_note(ipfs_node, owner, me, key).await {
                 Ok(Some(note)) => noted
                     .entry(holder)
                     .or_default()
@@ -171,7 +169,7 @@ pub(super) async fn rebuild(
                 capsules.get(&g.record_id).cloned().into_iter().collect();
             if !fetched.contains_key(&g.capsule_cid) {
                 let bytes = match ledger_cid(&g.capsule_cid) {
-                    Ok(cid) => fetch_small(&ipfs_node, &cid, Part::Capsule).await.ok(),
+                    Ok(cid) => fetch_small(ipfs_node, &cid, Part::Capsule).await.ok(),
                     Err(_) => None,
                 };
                 fetched.insert(g.capsule_cid.clone(), bytes);
@@ -223,15 +221,16 @@ pub(super) async fn rebuild(
     // A record whose capsule was wrapped for an older epoch of theirs is re-encrypted
     // by the pass (as it would have been on the lost device).
     for clinic in clinics {
-        let params = match directory::authority_params(node, contract, ipfs, clinic).await {
-            Ok(Some(params)) => params,
-            Ok(None) => continue,
-            Err(f) => {
-                // Read again when a grant to the clinic is sent or revoked.
-                out.problem.get_or_insert(f.error);
-                continue;
-            }
-        };
+        let params =
+            match directory::authority_params(node, contract, ipfs_node.url(), clinic).await {
+                Ok(Some(params)) => params,
+                Ok(None) => continue,
+                Err(f) => {
+                    // Read again when a grant to the clinic is sent or revoked.
+                    out.problem.get_or_insert(f.error);
+                    continue;
+                }
+            };
         let current = medwallet_abe::PublicParams::from_bytes(&params)
             .map_err(|e| CoreError::internal("a clinic's parameters", e))?
             .authority_id();
