@@ -61,6 +61,15 @@ pub fn run() {
             // Auto-lock, the outbox and the sharing pass: see medwallet_core::background.
             tauri::async_runtime::spawn(medwallet_core::background::run(state.app.clone()));
             app.manage(state);
+            // `scripts/run --network` opens one window per role, each its own machine.
+            if let Some(instance) = std::env::var("MEDWALLET_INSTANCE")
+                .ok()
+                .filter(|i| !i.is_empty() && i.len() <= 32)
+            {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.set_title(&format!("medwallet · {instance}"));
+                }
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

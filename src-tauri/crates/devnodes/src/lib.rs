@@ -1,5 +1,6 @@
 //! Real local nodes for medwallet's run command and tests: a js-ipfs daemon (Kubo
-//! RPC API) and an anvil ledger node, both on 127.0.0.1 only.
+//! RPC API) and an anvil ledger node, on loopback addresses only (one `127.0.0.N` per node
+//! where a test stands for several machines).
 //!
 //! Nothing here is a mock: the nodes are the npm packages pinned in
 //! `scripts/node/package.json`, started as child processes. A node is stopped when
@@ -16,7 +17,7 @@ mod tools;
 
 pub use anvil::{Anvil, AnvilOptions, LOCAL_CHAIN_ID};
 pub use ipfs::{Ipfs, IpfsOptions};
-pub use process::{free_port, stop_gracefully};
+pub use process::{free_port, free_port_on, stop_gracefully};
 pub use tools::NodeTools;
 
 /// Why a node could not be started.

@@ -3,8 +3,14 @@
 //! command (the app) with the node URLs in its environment, and stops the nodes when
 //! the command exits or on Ctrl-C.
 //!
-//! Usage: medwallet-devnodes --state DIR [-- COMMAND ARGS...]
+//! Usage: medwallet-devnodes --state DIR [--network] [-- COMMAND ARGS...]
 //! Without a command it keeps the nodes up until Ctrl-C.
+//!
+//! With `--network` it stands for three machines: one IPFS node per role (patient on
+//! 127.0.0.2, doctor on 127.0.0.3, clinic on 127.0.0.4), each in the swarm and
+//! connected to the other two, beside the one ledger node; the command runs once per
+//! role with that role's node, its peers and its own data folder
+//! (`DIR/network/<role>/app`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -22,12 +28,27 @@ struct Saved {
     contract_address: Option<Address>,
 }
 
+/// The roles of `--network`, each on its own loopback address.
+const ROLES: [(&str, [u8; 4]); 3] = [
+    ("patient", [127, 0, 0, 2]),
+    ("doctor", [127, 0, 0, 3]),
+    ("clinic", [127, 0, 0, 4]),
+];
+
+struct Args {
+    state: PathBuf,
+    network: bool,
+    command: Vec<String>,
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (state, command) = match parse_args(&args) {
+    let args = match parse_args(&args) {
         Ok(parsed) => parsed,
         Err(usage) => {
-            eprintln!("{usage}\nusage: medwallet-devnodes --state DIR [-- COMMAND ARGS...]");
+            eprintln!(
+                "{usage}\nusage: medwallet-devnodes --state DIR [--network] [-- COMMAND ARGS...]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -38,7 +59,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&state, &command)) {
+    match runtime.block_on(run(&args)) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("medwallet-devnodes: {message}");
@@ -47,18 +68,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args(args: &[String]) -> Result<(PathBuf, Vec<String>), String> {
+fn parse_args(args: &[String]) -> Result<Args, String> {
     let (ours, command) = match args.iter().position(|a| a == "--") {
         Some(i) => (&args[..i], args[i + 1..].to_vec()),
         None => (args, Vec::new()),
     };
-    match ours {
-        [flag, dir] if flag == "--state" => Ok((PathBuf::from(dir), command)),
-        _ => Err(format!("unexpected arguments: {ours:?}")),
-    }
+    let (state, network) = match ours {
+        [flag, dir] if flag == "--state" => (dir, false),
+        [flag, dir, net] if flag == "--state" && net == "--network" => (dir, true),
+        _ => return Err(format!("unexpected arguments: {ours:?}")),
+    };
+    Ok(Args {
+        state: PathBuf::from(state),
+        network,
+        command,
+    })
 }
 
-async fn run(state: &Path, command: &[String]) -> Result<ExitCode, String> {
+/// One IPFS node and what the app of its role is given.
+struct RoleNode {
+    role: &'static str,
+    ipfs: Ipfs,
+    app_dir: Option<PathBuf>,
+}
+
+async fn run(args: &Args) -> Result<ExitCode, String> {
+    let (state, command) = (args.state.as_path(), args.command.as_slice());
     std::fs::create_dir_all(state)
         .map_err(|e| format!("cannot create {}: {e}", state.display()))?;
     // One run per state folder: a second run must not touch the node data.
@@ -73,14 +108,18 @@ async fn run(state: &Path, command: &[String]) -> Result<ExitCode, String> {
     );
     // Started from this thread on purpose: a node dies with the thread that started
     // it (PR_SET_PDEATHSIG), so a helper thread would take its node down on exit.
-    let ipfs = Ipfs::start(
-        &tools,
-        &IpfsOptions {
-            dir: state.join("ipfs"),
-            api_port: Some(saved.ipfs_api_port),
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let nodes = if args.network {
+        start_network(&tools, state)?
+    } else {
+        let mut opts = IpfsOptions::ephemeral(state.join("ipfs"));
+        opts.api_port = Some(saved.ipfs_api_port);
+        let ipfs = Ipfs::start(&tools, &opts).map_err(|e| e.to_string())?;
+        vec![RoleNode {
+            role: "",
+            ipfs,
+            app_dir: None,
+        }]
+    };
     let anvil = Anvil::start(
         &tools,
         &AnvilOptions {
@@ -98,7 +137,14 @@ async fn run(state: &Path, command: &[String]) -> Result<ExitCode, String> {
     saved.contract_address = Some(contract);
     save(&saved_path, &saved)?;
 
-    eprintln!("medwallet-devnodes: IPFS API  {}", ipfs.api_url());
+    for node in &nodes {
+        let label = if node.role.is_empty() {
+            "IPFS API "
+        } else {
+            node.role
+        };
+        eprintln!("medwallet-devnodes: {label:<9} {}", node.ipfs.api_url());
+    }
     eprintln!(
         "medwallet-devnodes: ledger    {} (chain {LOCAL_CHAIN_ID}, contract {contract})",
         anvil.url()
@@ -109,29 +155,95 @@ async fn run(state: &Path, command: &[String]) -> Result<ExitCode, String> {
         let _ = tokio::signal::ctrl_c().await;
         ExitCode::SUCCESS
     } else {
-        let mut child = tokio::process::Command::new(&command[0])
-            .args(&command[1..])
-            .env("MEDWALLET_IPFS_URL", ipfs.api_url())
-            .env("MEDWALLET_LEDGER_URL", anvil.url())
-            .env("MEDWALLET_CONTRACT_ADDRESS", contract.to_string())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", command[0]))?;
-        tokio::select! {
-            status = child.wait() => match status {
-                Ok(s) if s.success() => ExitCode::SUCCESS,
-                Ok(s) => { eprintln!("medwallet-devnodes: {} exited with {s}", command[0]); ExitCode::FAILURE }
-                Err(e) => { eprintln!("medwallet-devnodes: waiting for {}: {e}", command[0]); ExitCode::FAILURE }
-            },
-            _ = tokio::signal::ctrl_c() => {
-                let _ = child.kill().await;
-                ExitCode::SUCCESS
+        let mut children = Vec::new();
+        for node in &nodes {
+            let peers: Vec<String> = nodes
+                .iter()
+                .filter(|other| other.role != node.role)
+                .filter_map(|other| other.ipfs.swarm_addr())
+                .collect();
+            let mut cmd = tokio::process::Command::new(&command[0]);
+            cmd.args(&command[1..])
+                .env("MEDWALLET_IPFS_URL", node.ipfs.api_url())
+                .env("MEDWALLET_LEDGER_URL", anvil.url())
+                .env("MEDWALLET_CONTRACT_ADDRESS", contract.to_string())
+                .kill_on_drop(true);
+            if let Some(app_dir) = &node.app_dir {
+                cmd.env("MEDWALLET_DATA_DIR", app_dir)
+                    .env("MEDWALLET_IPFS_PEERS", peers.join(","))
+                    .env("MEDWALLET_INSTANCE", node.role);
             }
+            let child = cmd
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", command[0]))?;
+            children.push((node.role, child));
         }
+        wait_all(&command[0], children).await
     };
     eprintln!("medwallet-devnodes: stopping the nodes");
-    ipfs.stop();
+    for node in nodes {
+        node.ipfs.stop();
+    }
     anvil.stop();
     Ok(code)
+}
+
+/// The three role nodes, each in the swarm on its own address, connected pairwise.
+fn start_network(tools: &NodeTools, state: &Path) -> Result<Vec<RoleNode>, String> {
+    let mut nodes: Vec<RoleNode> = Vec::new();
+    for (role, ip) in ROLES {
+        let dir = state.join("network").join(role);
+        let opts = IpfsOptions::peer(dir.join("ipfs"), ip.into());
+        let ipfs = Ipfs::start(tools, &opts).map_err(|e| format!("the {role}'s node: {e}"))?;
+        let app_dir = dir.join("app");
+        std::fs::create_dir_all(&app_dir)
+            .map_err(|e| format!("cannot create {}: {e}", app_dir.display()))?;
+        nodes.push(RoleNode {
+            role,
+            ipfs,
+            app_dir: Some(app_dir),
+        });
+    }
+    for (i, a) in nodes.iter().enumerate() {
+        for b in &nodes[i + 1..] {
+            a.ipfs
+                .connect(&b.ipfs)
+                .map_err(|e| format!("connecting the {} and the {}: {e}", a.role, b.role))?;
+        }
+    }
+    Ok(nodes)
+}
+
+/// Waits until every app has exited (or Ctrl-C, which stops them all).
+async fn wait_all(name: &str, children: Vec<(&'static str, tokio::process::Child)>) -> ExitCode {
+    let mut failed = false;
+    let mut waits = tokio::task::JoinSet::new();
+    for (role, mut child) in children {
+        waits.spawn(async move { (role, child.wait().await) });
+    }
+    loop {
+        tokio::select! {
+            next = waits.join_next() => match next {
+                None => break,
+                Some(Ok((role, status))) => match status {
+                    Ok(s) if s.success() => {}
+                    Ok(s) => { eprintln!("medwallet-devnodes: {name} {role} exited with {s}"); failed = true; }
+                    Err(e) => { eprintln!("medwallet-devnodes: waiting for {name} {role}: {e}"); failed = true; }
+                },
+                Some(Err(_)) => failed = true,
+            },
+            _ = tokio::signal::ctrl_c() => {
+                // Dropping the waits drops the children, which kills them.
+                waits.abort_all();
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn lock(state: &Path) -> Result<File, String> {

@@ -11,7 +11,12 @@ use crate::DevnodeError;
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the node to take).
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    free_port_on(std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// A free TCP port on `host` (bound, then released for the node to take).
+pub fn free_port_on(host: std::net::Ipv4Addr) -> std::io::Result<u16> {
+    Ok(TcpListener::bind((host, 0))?.local_addr()?.port())
 }
 
 /// A running node process with its output in a log file.
