@@ -540,6 +540,7 @@ mod tests {
                 reason: "not on IPFS yet".into(),
             },
             uploaded_by: None,
+            copies: None,
         }
     }
 

@@ -32,7 +32,7 @@ pub use front_desk::{
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
 pub use records::{
-    AddProgress, AddStage, Category, ContentKind, DicomTag, FhirItem, FhirSummary, FileDraft,
+    AddProgress, AddStage, Category, ContentKind, Copies, CopyWaiting, DicomTag, FhirItem, FhirSummary, FileDraft,
     Inspection, LedgerMark, OpenedRecord, RecordMetadata, RecordStatus, RecordSummary, RecordView,
     RefusedFile, SavedCopy, SyncReport, Verification,
 };

@@ -150,6 +150,30 @@ pub struct RecordSummary {
     /// the ledger's `RecordUploaded` names it; `None` for records the patient added.
     #[serde(default)]
     pub uploaded_by: Option<String>,
+    /// Which IPFS nodes hold the latest version (this wallet's node and the replicas
+    /// that confirmed a pin); `None` until it is on IPFS.
+    #[serde(default)]
+    pub copies: Option<Copies>,
+}
+
+/// Where a record's latest version is kept: "2 of 3 copies".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copies {
+    /// The nodes that hold it (RPC URLs), this wallet's own node first.
+    pub held_by: Vec<String>,
+    /// How many nodes should: this wallet's node and every replica in Settings.
+    pub of: u32,
+    /// The replicas that do not hold it yet, with why when one failed.
+    pub waiting: Vec<CopyWaiting>,
+}
+
+/// A replica that does not hold a record yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyWaiting {
+    /// Its RPC URL.
+    pub node: String,
+    /// Why its last attempt failed; `None` when it simply has not been asked yet.
+    pub problem: Option<String>,
 }
 
 /// Whether a record version is registered on the ledger.
