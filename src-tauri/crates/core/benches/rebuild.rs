@@ -102,12 +102,7 @@ async fn run() {
     let ipfs_node = Ipfs::start(&tools, &IpfsOptions::ephemeral(root.join("ipfs"))).unwrap();
     let anvil = Anvil::start(
         &tools,
-        &AnvilOptions {
-            dir: root.join("anvil"),
-            persist: false,
-            port: None,
-            chain_id: medwallet_devnodes::LOCAL_CHAIN_ID,
-        },
+        &AnvilOptions::ephemeral(root.join("anvil")),
     )
     .unwrap();
     let ipfs = Url::parse(&ipfs_node.api_url()).unwrap();

@@ -817,10 +817,9 @@ fn start_anvil(dir: &Path, port: Option<u16>) -> Anvil {
     Anvil::start(
         &NodeTools::locate().unwrap(),
         &AnvilOptions {
-            dir: dir.to_owned(),
             persist: true,
             port,
-            chain_id: medwallet_devnodes::LOCAL_CHAIN_ID,
+            ..AnvilOptions::ephemeral(dir)
         },
     )
     .unwrap()

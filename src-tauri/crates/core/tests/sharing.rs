@@ -112,10 +112,9 @@ fn start_anvil(root: &Path, port: Option<u16>) -> Anvil {
     Anvil::start(
         &NodeTools::locate().unwrap(),
         &AnvilOptions {
-            dir: root.join("anvil"),
             persist: true,
             port,
-            chain_id: medwallet_devnodes::LOCAL_CHAIN_ID,
+            ..AnvilOptions::ephemeral(root.join("anvil"))
         },
     )
     .unwrap()

@@ -1,5 +1,6 @@
-//! The ledger node: anvil with zero fees, on 127.0.0.1.
+//! The ledger node: anvil with zero fees, on 127.0.0.1, optionally forked from another.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
@@ -23,6 +24,14 @@ pub struct AnvilOptions {
     pub port: Option<u16>,
     /// The chain id.
     pub chain_id: u64,
+    /// Start as a fork of the node at this JSON-RPC URL (`--fork-url`): the new node
+    /// serves the other's blocks up to the fork point with the same hashes, then mines
+    /// its own, which differ from whatever the other mines after: a second consortium
+    /// node that agrees up to a block, then diverges. Give the same `chain_id` as the
+    /// other node's.
+    pub fork_url: Option<String>,
+    /// The block to fork at (`--fork-block-number`); the other node's head if `None`.
+    pub fork_block_number: Option<u64>,
 }
 
 impl AnvilOptions {
@@ -33,8 +42,67 @@ impl AnvilOptions {
             persist: false,
             port: None,
             chain_id: LOCAL_CHAIN_ID,
+            fork_url: None,
+            fork_block_number: None,
         }
     }
+
+    /// A throw-away node in `dir` forked from the node at `url` at its head (or at
+    /// `block`), on the same `chain_id`.
+    pub fn forked(
+        dir: impl Into<PathBuf>,
+        url: impl Into<String>,
+        chain_id: u64,
+        block: Option<u64>,
+    ) -> Self {
+        Self {
+            chain_id,
+            fork_url: Some(url.into()),
+            fork_block_number: block,
+            ..Self::ephemeral(dir)
+        }
+    }
+}
+
+/// anvil's arguments for `opts` on `port`.
+fn args(opts: &AnvilOptions, port: u16) -> Vec<OsString> {
+    let mut args: Vec<OsString> = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--chain-id",
+        &opts.chain_id.to_string(),
+        // A permissioned ledger without fees: unfunded accounts can send.
+        "--base-fee",
+        "0",
+        "--gas-price",
+        "0",
+        "--disable-min-priority-fee",
+        "--hardfork",
+        "london",
+        // Otherwise anvil leaves snapshots in ~/.foundry.
+        "--cache-path",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    args.push(opts.dir.join("cache").into());
+    if opts.persist {
+        args.push("--state".into());
+        args.push(opts.dir.join("state.json").into());
+        args.extend(["--state-interval", "1"].map(OsString::from));
+    }
+    if let Some(url) = &opts.fork_url {
+        args.extend(["--fork-url", url].map(OsString::from));
+        if let Some(block) = opts.fork_block_number {
+            args.push("--fork-block-number".into());
+            args.push(block.to_string().into());
+        }
+        // The fork's RPC cache would otherwise go to ~/.foundry/cache/rpc.
+        args.push("--no-storage-caching".into());
+    }
+    args
 }
 
 /// A running anvil node; stopped (and its state flushed) on drop.
@@ -56,25 +124,7 @@ impl Anvil {
             None => free_port().map_err(io("finding a free port".into()))?,
         };
         let mut cmd = Command::new(tools.anvil());
-        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--chain-id", &opts.chain_id.to_string()])
-            // A permissioned ledger without fees: unfunded accounts can send.
-            .args([
-                "--base-fee",
-                "0",
-                "--gas-price",
-                "0",
-                "--disable-min-priority-fee",
-            ])
-            .args(["--hardfork", "london"])
-            // Otherwise anvil leaves snapshots in ~/.foundry.
-            .arg("--cache-path")
-            .arg(opts.dir.join("cache"));
-        if opts.persist {
-            cmd.arg("--state")
-                .arg(opts.dir.join("state.json"))
-                .args(["--state-interval", "1"]);
-        }
+        cmd.args(args(opts, port));
         let mut process = Managed::spawn("anvil", cmd, &opts.dir.join("anvil.log"))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         process.wait_ready(Duration::from_secs(30), || port_open(addr))?;
@@ -113,5 +163,45 @@ impl Anvil {
     /// The process id.
     pub fn pid(&self) -> Option<u32> {
         self.process.pid()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(opts: &AnvilOptions) -> Vec<String> {
+        args(opts, 8545)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn after<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+        let i = args.iter().position(|a| a == flag)?;
+        args.get(i + 1).map(String::as_str)
+    }
+
+    #[test]
+    fn a_plain_node_has_zero_fees_and_no_fork() {
+        let args = strings(&AnvilOptions::ephemeral("/tmp/n"));
+        assert_eq!(after(&args, "--port"), Some("8545"));
+        assert_eq!(after(&args, "--gas-price"), Some("0"));
+        assert_eq!(after(&args, "--cache-path"), Some("/tmp/n/cache"));
+        assert!(!args.iter().any(|a| a.starts_with("--fork") || a == "--state"));
+    }
+
+    #[test]
+    fn a_fork_names_its_parent_and_block_and_caches_nothing_at_home() {
+        let opts = AnvilOptions::forked("/tmp/n", "http://127.0.0.1:8545", 7, Some(12));
+        let args = strings(&opts);
+        assert_eq!(after(&args, "--fork-url"), Some("http://127.0.0.1:8545"));
+        assert_eq!(after(&args, "--fork-block-number"), Some("12"));
+        assert_eq!(after(&args, "--chain-id"), Some("7"));
+        assert!(args.iter().any(|a| a == "--no-storage-caching"));
+
+        let at_head = strings(&AnvilOptions::forked("/tmp/n", "http://h:1", 7, None));
+        assert!(at_head.iter().any(|a| a == "--fork-url"));
+        assert!(!at_head.iter().any(|a| a == "--fork-block-number"));
     }
 }

@@ -123,10 +123,9 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
     let anvil = Anvil::start(
         &tools,
         &AnvilOptions {
-            dir: state.join("anvil"),
             persist: true,
             port: Some(saved.anvil_port),
-            chain_id: LOCAL_CHAIN_ID,
+            ..AnvilOptions::ephemeral(state.join("anvil"))
         },
     )
     .map_err(|e| e.to_string())?;

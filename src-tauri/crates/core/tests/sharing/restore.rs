@@ -738,10 +738,8 @@ async fn records_whose_blocks_are_gone_are_listed_and_a_cancelled_rebuild_resume
     let other = Anvil::start(
         &NodeTools::locate().unwrap(),
         &AnvilOptions {
-            dir: nodes.root.join("anvil-other"),
-            persist: false,
-            port: None,
             chain_id: medwallet_devnodes::LOCAL_CHAIN_ID + 1,
+            ..AnvilOptions::ephemeral(nodes.root.join("anvil-other"))
         },
     )
     .unwrap();
