@@ -3,14 +3,16 @@
 //! to IPFS. The list is read again after adds and every 10 s while the page is shown.
 //! After a restore, the rebuild's progress is on top and the list is read again when it
 //! is done; record versions registered on the ledger whose content the IPFS node does
-//! not hold (or that did not open) are listed below, with their CIDs.
+//! not hold (or that did not open) are listed below, with their CIDs. Each record on
+//! IPFS says how many nodes hold it ("2 of 3 copies", confirmed pins only), and the
+//! page warns about records that exist on one node only.
 
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use medwallet_api::commands::{ListRecords, ListUnrecovered, SyncRecords};
 use medwallet_api::{
-    Category, LedgerMark, NoArgs, RebuildState, RecordStatus, RecordSummary, SyncReport,
+    Category, Copies, LedgerMark, NoArgs, RebuildState, RecordStatus, RecordSummary, SyncReport,
     UnrecoveredRecord, UserError,
 };
 use wasm_bindgen_futures::spawn_local;
@@ -20,7 +22,7 @@ use yew::prelude::*;
 use crate::components::add_records::AddRecords;
 use crate::components::clipboard::CopyButton;
 use crate::components::form::{error_box, focus};
-use crate::components::format::{count, human_size};
+use crate::components::format::{count, human_size, thousands};
 use crate::components::ledger::{ledger_badge, local_time, short_hex};
 use crate::components::rebuild::RebuildProgress;
 use crate::components::record_viewer::RecordViewer;
@@ -251,6 +253,7 @@ pub fn records_page(props: &Props) -> Html {
             <AddRecords wallet_id={props.wallet_id.clone()} {empty} on_added={load.clone()} />
             if let Some(error) = &*list_error { { error_box("records-error", error) } }
             { sync_panel(&local, &sync, on_sync) }
+            { single_copy_warning(list.as_deref().map_or(&[][..], Vec::as_slice)) }
             if list.as_ref().is_some_and(|l| !l.is_empty()) {
                 <div class="records-filters" role="search" aria-label="Find records">
                     <div class="field">
@@ -371,6 +374,7 @@ fn record_row(
                 </span>
             </div>
             { status_badge(&r.status) }
+            if let Some(copies) = &r.copies { { copies_badge(copies) } }
             { ledger_badge(&r.ledger, None) }
             <button type="button" class="small record-share" onclick={on_share} disabled={!registered}
                     title={(!registered).then_some("A record can be shared once it is registered on the ledger.")}
@@ -460,6 +464,109 @@ fn status_badge(status: &RecordStatus) -> Html {
     }
 }
 
+/// "2 of 3 copies", or "1 copy" when no replica is set: the nodes that confirmed they
+/// hold the record's latest version, out of the wallet's node and its replicas.
+fn copies_label(copies: &Copies) -> String {
+    let held = copies.held_by.len() as u64;
+    if copies.of <= 1 {
+        count(held, "copy", "copies")
+    } else {
+        format!(
+            "{} of {} copies",
+            thousands(held),
+            thousands(copies.of.into())
+        )
+    }
+}
+
+/// The tooltip: which nodes hold it, which do not yet and why.
+fn copies_title(copies: &Copies) -> String {
+    let mut lines = Vec::new();
+    if copies.held_by.is_empty() {
+        lines.push("No node has confirmed that it holds this record.".to_owned());
+    } else {
+        lines.push("Held by (pin confirmed):".to_owned());
+        lines.extend(copies.held_by.iter().map(|n| format!("• {}", node_host(n))));
+    }
+    if !copies.waiting.is_empty() {
+        lines.push("Not held yet:".to_owned());
+        lines.extend(copies.waiting.iter().map(|w| match &w.problem {
+            Some(problem) => format!("• {}: {problem}", node_host(&w.node)),
+            None => format!("• {}: not pinned yet", node_host(&w.node)),
+        }));
+    }
+    if copies.held_by.len() == 1 {
+        lines.push(
+            match copies.of {
+                0 | 1 => "Only one node holds it: add a replica node in Settings.",
+                _ => "Only one node holds it so far.",
+            }
+            .to_owned(),
+        );
+    }
+    lines.join("\n")
+}
+
+/// `host:port` of a node URL (`https://pin.example:5001/x` → `pin.example:5001`).
+fn node_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
+/// The "N of M copies" badge, in a warning style when at most one node holds it.
+fn copies_badge(copies: &Copies) -> Html {
+    let held = copies.held_by.len();
+    let title = copies_title(copies);
+    html! {
+        <span class={classes!("badge", "copies", (held <= 1).then_some("single"))}
+              data-held={held.to_string()} data-of={copies.of.to_string()}
+              title={title.clone()} aria-description={title}>
+            { copies_label(copies) }
+        </span>
+    }
+}
+
+/// How many records are on IPFS and held by one node only.
+fn single_copy_count(all: &[RecordSummary]) -> usize {
+    all.iter()
+        .filter(|r| r.copies.as_ref().is_some_and(|c| c.held_by.len() == 1))
+        .count()
+}
+
+/// The warning's words, when some records exist on one node only: add a replica, or,
+/// when replicas are set, that they have not confirmed a copy yet.
+fn single_copy_text(all: &[RecordSummary]) -> Option<(usize, String)> {
+    let n = single_copy_count(all);
+    if n == 0 {
+        return None;
+    }
+    let replicas_set = all
+        .iter()
+        .filter_map(|r| r.copies.as_ref())
+        .any(|c| c.held_by.len() == 1 && c.of > 1);
+    let what = count(n as u64, "record exists", "records exist");
+    let next = if replicas_set {
+        "The replica nodes in Settings have not confirmed a copy yet; each record's copies say why."
+    } else {
+        "Add a replica node in Settings so that losing this computer's node does not lose them."
+    };
+    Some((n, format!("{what} on one node only. {next}")))
+}
+
+fn single_copy_warning(all: &[RecordSummary]) -> Html {
+    let Some((n, text)) = single_copy_text(all) else {
+        return html! {};
+    };
+    html! {
+        <div id="single-copy-warning" class="notice warning single-copy" role="status" data-count={n.to_string()}>
+            <p>{ text }</p>
+        </div>
+    }
+}
+
 /// Records kept on this device: how many, why, and "Sync now"; then what the sync did.
 fn sync_panel(local: &[&RecordSummary], sync: &SyncState, on_sync: Callback<MouseEvent>) -> Html {
     let report = match sync {
@@ -519,7 +626,22 @@ fn sync_panel(local: &[&RecordSummary], sync: &SyncState, on_sync: Callback<Mous
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medwallet_api::ContentKind;
+    use medwallet_api::{ContentKind, CopyWaiting};
+
+    fn copies(held: &[&str], of: u32) -> Copies {
+        Copies {
+            held_by: held.iter().map(|n| (*n).to_owned()).collect(),
+            of,
+            waiting: Vec::new(),
+        }
+    }
+
+    fn with_copies(id: &str, c: Option<Copies>) -> RecordSummary {
+        RecordSummary {
+            copies: c,
+            ..record(id, id, Category::Other, "2024-01-01")
+        }
+    }
 
     fn record(id: &str, title: &str, category: Category, date: &str) -> RecordSummary {
         RecordSummary {
@@ -563,5 +685,70 @@ mod tests {
 
         assert!(group(&all, "blood", Some(Category::Imaging)).is_empty());
         assert_eq!(group(&all, "", Some(Category::Imaging))[0].1[0].id, "b");
+    }
+
+    #[test]
+    fn copies_in_words() {
+        let own = "http://127.0.0.1:5001";
+        assert_eq!(copies_label(&copies(&[own], 1)), "1 copy");
+        assert_eq!(
+            copies_label(&copies(&[own, "https://pin.example:5001"], 3)),
+            "2 of 3 copies"
+        );
+        assert_eq!(copies_label(&copies(&[own], 2)), "1 of 2 copies");
+        assert_eq!(copies_label(&copies(&[], 1)), "0 copies");
+
+        let mut c = copies(&[own, "https://pin.example:5001/"], 3);
+        c.waiting = vec![CopyWaiting {
+            node: "http://10.0.0.9:5001".into(),
+            problem: Some("the node did not answer".into()),
+        }];
+        let title = copies_title(&c);
+        assert!(title.contains("127.0.0.1:5001"), "{title}");
+        assert!(title.contains("pin.example:5001"), "{title}");
+        assert!(
+            title.contains("10.0.0.9:5001: the node did not answer"),
+            "{title}"
+        );
+        assert!(!title.contains("http"), "{title}");
+
+        assert_eq!(
+            node_host("https://user@pin.example:5001/api"),
+            "pin.example:5001"
+        );
+        assert_eq!(node_host("127.0.0.1:5001"), "127.0.0.1:5001");
+    }
+
+    #[test]
+    fn single_copy_records_are_counted() {
+        let own = "http://127.0.0.1:5001";
+        let replica = "http://127.0.0.9:5001";
+        assert_eq!(single_copy_text(&[]), None);
+        let all = [
+            with_copies("a", Some(copies(&[own], 1))),
+            with_copies("b", Some(copies(&[own], 1))),
+            with_copies("c", None),
+        ];
+        assert_eq!(single_copy_count(&all), 2);
+        let (n, text) = single_copy_text(&all).unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            text,
+            "2 records exist on one node only. Add a replica node in Settings so that losing this computer's node does not lose them."
+        );
+        // Not on IPFS yet, or held by two nodes: no warning.
+        let safe = [
+            with_copies("c", None),
+            with_copies("d", Some(copies(&[own, replica], 2))),
+        ];
+        assert_eq!(single_copy_text(&safe), None);
+        // One record, a replica set that has not confirmed its copy yet.
+        let waiting = [with_copies("e", Some(copies(&[own], 2)))];
+        let (n, text) = single_copy_text(&waiting).unwrap();
+        assert_eq!(n, 1);
+        assert!(
+            text.starts_with("1 record exists on one node only."),
+            "{text}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use medwallet_api::commands::{
 };
 use medwallet_api::{NoArgs, NodeSettings, SettingsError, UserError};
 use wasm_bindgen_futures::spawn_local;
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::components::rebuild::RebuildProgress;
@@ -78,6 +78,19 @@ pub fn settings_page(props: &Props) -> Html {
             let input: HtmlInputElement = e.target_unchecked_into();
             if let Some(mut settings) = (*form).clone() {
                 update(&mut settings, input.value());
+                form.set(Some(settings));
+            }
+        })
+    };
+
+    // A list, one entry per line. The lines are kept as typed (blank ones too, so that
+    // "Peer 2" in an error is the second line the user sees); saving drops blank lines.
+    let lines = |update: fn(&mut NodeSettings, Vec<String>)| {
+        let form = form.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlTextAreaElement = e.target_unchecked_into();
+            if let Some(mut settings) = (*form).clone() {
+                update(&mut settings, text_to_lines(&input.value()));
                 form.set(Some(settings));
             }
         })
@@ -155,6 +168,14 @@ pub fn settings_page(props: &Props) -> Html {
                     { text_field("contract-address", "Ledger contract address", "0x…",
                         current.contract_address.as_deref().unwrap_or_default(), errors.contract_address.as_deref(),
                         field(|s, v| s.contract_address = Some(v).filter(|v| !v.trim().is_empty()))) }
+                    { lines_field("settings-ipfs-peers", "IPFS peers", "one per line, e.g. /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…",
+                        "Nodes your IPFS node keeps connected to — your clinic's, the consortium's. Blocks are found through them; there is no public DHT.",
+                        &current.ipfs_peers, errors.ipfs_peers.as_deref(),
+                        lines(|s, v| s.ipfs_peers = v)) }
+                    { lines_field("settings-replicas", "Replica nodes", "one per line, e.g. https://ipfs.clinic.example:5001",
+                        "Other IPFS nodes that keep a copy of every record: your clinic's node, a family member's, a pinning service. Each record is pinned there after it is uploaded.",
+                        &current.replicas, errors.replicas.as_deref(),
+                        lines(|s, v| s.replicas = v)) }
                     <div class="actions">
                         <button id="settings-save" type="submit" class="primary">{ "Save" }</button>
                         <button id="settings-reset" type="button" onclick={onreset}>{ "Use the defaults" }</button>
@@ -206,6 +227,51 @@ fn text_field(
             }
         </div>
     }
+}
+
+/// A list field: a textarea, one entry per line, with what it is for and its error.
+fn lines_field(
+    id: &'static str,
+    label: &'static str,
+    placeholder: &'static str,
+    help: &'static str,
+    value: &[String],
+    error: Option<&str>,
+    oninput: Callback<InputEvent>,
+) -> Html {
+    let help_id = format!("{id}-help");
+    let error_id = format!("{id}-error");
+    let described_by = match error {
+        Some(_) => format!("{help_id} {error_id}"),
+        None => help_id.clone(),
+    };
+    html! {
+        <div class={classes!("field", error.map(|_| "invalid"))}>
+            <label for={id}>{ label }</label>
+            <textarea {id} rows="3" spellcheck="false" autocomplete="off" wrap="off" {placeholder}
+                      value={lines_to_text(value)} {oninput}
+                      aria-invalid={error.map(|_| "true")}
+                      aria-describedby={described_by} />
+            <p id={help_id} class="field-help">{ help }</p>
+            if let Some(error) = error {
+                <p id={error_id} class="field-error" role="alert">{ error }</p>
+            }
+        </div>
+    }
+}
+
+/// The textarea's text as a list, one entry per line, as typed: joined again it is the
+/// same text. An empty textarea is an empty list.
+fn text_to_lines(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    text.split('\n').map(str::to_owned).collect()
+}
+
+/// A list as the textarea shows it.
+fn lines_to_text(lines: &[String]) -> String {
+    lines.join("\n")
 }
 
 fn error_box(error: &UserError) -> Html {
@@ -455,5 +521,20 @@ fn diagnostics_section() -> Html {
             <p class="muted">{ "For a bug report: medwallet's version, your system, the nodes' health and the last 200 lines of the log. It holds no keys, passphrases, recovery words or record contents." }</p>
             { body }
         </fieldset></div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip_as_typed() {
+        for text in ["", "a", "a\n", "a\n\nb", "\n", " /ip4/1.2.3.4 \r\nb"] {
+            assert_eq!(lines_to_text(&text_to_lines(text)), text);
+        }
+        assert!(text_to_lines("").is_empty());
+        assert_eq!(text_to_lines("a\n\nb"), ["a", "", "b"]);
+        assert_eq!(lines_to_text(&["x".into(), "y".into()]), "x\ny");
     }
 }
