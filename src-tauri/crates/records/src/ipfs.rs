@@ -1,5 +1,9 @@
 //! The IPFS node client: the Kubo RPC API (`/api/v0`), spoken by Kubo and by the
-//! js-ipfs daemon used locally.
+//! js-ipfs daemon used locally, over the HTTP client of [`medwallet_net`] (TLS with the
+//! system's roots and a consortium's CA, the node's credentials).
+//!
+//! Every call is a `POST` with its arguments in the query; a node that refuses answers
+//! an error status with `{"Message": …, "Code": …, "Type": "error"}`.
 //!
 //! Every call has a deadline: a node that accepts the connection and then says
 //! nothing must not hang the app. Short calls get [`CALL_TIMEOUT`] overall; transfers
@@ -10,25 +14,31 @@
 //! with the CID computed locally ([`crate::cid`]), and content read back is checked by
 //! the caller (the stream decryption recomputes its CID).
 //!
-//! Uploads stream from the file through `ipfs-api`'s multipart body (a `Read` part is
-//! pulled as the connection drains), so memory stays bounded; the add answer is parsed
-//! leniently, because js-ipfs sends `Size` as a number where `ipfs-api`'s typed answer
-//! expects a string.
+//! Uploads stream from the file (a multipart part pulled from the file as the
+//! connection drains), so memory stays bounded; the add answer is parsed leniently
+//! (only `Hash` is read: js-ipfs sends `Size` as a number, Kubo as a string). The
+//! futures are `Send`: file reads go through tokio's file, writes of fetched bytes to
+//! the caller's blocking `Write` through one blocking task per read.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use ipfs_api::{IpfsApi, IpfsClient, TryFromUri};
-use ipfs_api_backend_hyper::Error as BackendError;
-use ipfs_api_prelude::{ApiRequest, Backend};
-use tracing::Instrument;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use medwallet_net::NetProblem;
+use reqwest::multipart::{Form, Part};
 use url::Url;
 
 use crate::cid::{cid_of, Cid};
+
+/// How a node is reached (credentials, a consortium's CA) and what can go wrong with TLS,
+/// from the HTTP client crate, so that users of this client need no other import.
+pub use medwallet_net::{Credentials, NetError, NodeAccess, TlsProblem};
 
 /// How long one RPC call may take before the node counts as unreachable.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,8 +50,15 @@ pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const PIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Progress is reported at most once per this many bytes (and at the end).
 const PROGRESS_STEP: u64 = 256 * 1024;
-/// Read buffer between the file and the multipart body (which pulls small pieces).
+/// Read size between the file and the multipart body.
 const UPLOAD_BUFFER: usize = 256 * 1024;
+/// Chunks of a download queued for the writer at most (each as large as one network
+/// read), so a slow disk holds back the download instead of filling memory.
+const WRITE_QUEUE: usize = 16;
+/// How much of an error answer is read (its JSON message is short).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The longest line of a streamed JSON answer (`refs/local`) accepted.
+const MAX_LINE: usize = 64 * 1024;
 
 /// What the node says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +67,12 @@ pub struct NodeInfo {
     pub version: String,
     /// The node's peer id.
     pub peer_id: String,
+    /// The node's software as its peers see it (`AgentVersion`, e.g. `kubo/0.29.0/` or
+    /// `js-ipfs/0.18.1`); empty if it says none.
+    pub agent: String,
+    /// The swarm addresses it listens on, as multiaddrs ending in `/p2p/<peer id>`
+    /// (empty for a node running offline).
+    pub addresses: Vec<String>,
 }
 
 /// A failed call to the IPFS node.
@@ -63,6 +86,15 @@ pub enum IpfsError {
         /// Why.
         reason: String,
     },
+    /// The node's connection settings (its CA certificate, its credentials) cannot be
+    /// used.
+    #[error("the connection settings of the IPFS node at {url} cannot be used: {source}")]
+    Setup {
+        /// The node's URL.
+        url: String,
+        /// What is wrong with them (never the credentials themselves).
+        source: NetError,
+    },
     /// Nothing answered, or not in time.
     #[error("the IPFS node at {url} is unreachable: {detail}")]
     Unreachable {
@@ -70,6 +102,21 @@ pub enum IpfsError {
         url: String,
         /// What the connection attempt saw.
         detail: String,
+    },
+    /// The TLS connection could not be made safely: nothing was sent.
+    #[error("the IPFS node at {url} cannot be reached safely: {problem}")]
+    Tls {
+        /// The node's URL.
+        url: String,
+        /// What was wrong.
+        problem: TlsProblem,
+    },
+    /// The node (or the proxy in front of it) refused the credentials: HTTP 401 or
+    /// 403.
+    #[error("the IPFS node at {url} refused the credentials")]
+    Unauthorized {
+        /// The node's URL.
+        url: String,
     },
     /// Something answered, but not as an IPFS RPC API.
     #[error("{url} answered, but not as an IPFS node: {detail}")]
@@ -131,8 +178,10 @@ pub enum IpfsError {
 /// A connection to one IPFS node's RPC API.
 #[derive(Clone)]
 pub struct IpfsNode {
-    client: IpfsClient,
+    client: reqwest::Client,
     url: Url,
+    /// `<scheme>://<host>:<port>/api/v0/`.
+    api: Url,
 }
 
 impl std::fmt::Debug for IpfsNode {
@@ -143,57 +192,19 @@ impl std::fmt::Debug for IpfsNode {
     }
 }
 
-/// Query-only requests (`arg`, and options) this client sends.
-macro_rules! arg_request {
-    ($name:ident, $path:literal) => {
-        #[derive(serde::Serialize)]
-        struct $name<'a> {
-            arg: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            recursive: Option<bool>,
-            #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-            kind: Option<&'a str>,
-            /// The node's own deadline (Kubo's global `--timeout`, also read by js-ipfs),
-            /// so an object it does not have is not searched for forever.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            timeout: Option<&'a str>,
-        }
-        impl ApiRequest for $name<'_> {
-            const PATH: &'static str = $path;
-        }
-        impl<'a> $name<'a> {
-            fn arg(arg: &'a str) -> Self {
-                Self {
-                    arg,
-                    recursive: None,
-                    kind: None,
-                    timeout: None,
-                }
-            }
-        }
-    };
-}
-arg_request!(BlockStat, "/block/stat");
-arg_request!(PinAdd, "/pin/add");
-arg_request!(PinRm, "/pin/rm");
-arg_request!(PinLs, "/pin/ls");
-
 /// The `add` options that reproduce [`crate::cid::CidBuilder`]: CIDv1, raw leaves,
-/// SHA-256, 256 KiB chunks, pinned. Spelled out so that a node whose configuration
-/// changes the defaults still imports the same way.
-fn add_request() -> ipfs_api::request::Add<'static> {
-    ipfs_api::request::Add {
-        cid_version: Some(1),
-        raw_leaves: Some(true),
-        pin: Some(true),
-        hash: Some("sha2-256"),
-        chunker: Some("size-262144"),
-        trickle: Some(false),
-        ..Default::default()
-    }
-}
+/// SHA-256, 256 KiB chunks, balanced layout, pinned. Spelled out so that a node whose
+/// configuration changes the defaults still imports the same way.
+const ADD_OPTIONS: [(&str, &str); 6] = [
+    ("cid-version", "1"),
+    ("raw-leaves", "true"),
+    ("pin", "true"),
+    ("hash", "sha2-256"),
+    ("chunker", "size-262144"),
+    ("trickle", "false"),
+];
 
-/// Shared between an upload's reader (on the body's side) and its watchdog.
+/// Shared between an upload's body (pulled by the connection) and its watchdog.
 struct Activity {
     start: Instant,
     last_ms: AtomicU64,
@@ -226,67 +237,103 @@ impl Activity {
 
 /// The file as the multipart body pulls it: counts bytes, reports progress, honours
 /// the cancel flag and records activity for the stall watchdog.
-struct UploadReader<R> {
-    inner: R,
+struct UploadStream<S> {
+    inner: S,
     sent: u64,
     reported: u64,
-    // `Mutex` only to make the reader `Sync`, as the multipart form requires; it is
-    // never contended.
-    progress: Mutex<Box<dyn FnMut(u64) + Send>>,
+    done: bool,
+    progress: Box<dyn FnMut(u64) + Send>,
     cancel: Arc<AtomicBool>,
     activity: Arc<Activity>,
 }
 
-impl<R: Read> Read for UploadReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.cancel.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("upload cancelled"));
+impl<S> Stream for UploadStream<S>
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Unpin,
+{
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
         }
-        let n = match self.inner.read(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(e),
-            Err(e) => {
+        if this.cancel.load(Ordering::Relaxed) {
+            return Poll::Ready(Some(Err(std::io::Error::other("upload cancelled"))));
+        }
+        match this.inner.poll_next_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(bytes))) => {
+                this.activity.touch();
+                this.sent += bytes.len() as u64;
+                if this.sent - this.reported >= PROGRESS_STEP {
+                    this.reported = this.sent;
+                    (this.progress)(this.sent);
+                }
+                Poll::Ready(Some(Ok(bytes)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // The body's error goes to the connection; the original, for the
+                // caller, is kept here.
                 let copy = std::io::Error::new(e.kind(), e.to_string());
-                if let Ok(mut slot) = self.activity.read_error.lock() {
+                if let Ok(mut slot) = this.activity.read_error.lock() {
                     *slot = Some(e);
                 }
-                return Err(copy);
+                Poll::Ready(Some(Err(copy)))
             }
-        };
-        self.activity.touch();
-        self.sent += n as u64;
-        if n == 0 || self.sent - self.reported >= PROGRESS_STEP {
-            self.reported = self.sent;
-            if let Ok(mut progress) = self.progress.lock() {
-                progress(self.sent);
+            Poll::Ready(None) => {
+                this.activity.touch();
+                this.done = true;
+                this.reported = this.sent;
+                (this.progress)(this.sent);
+                Poll::Ready(None)
             }
         }
-        Ok(n)
     }
 }
 
 impl IpfsNode {
     /// A client for the node whose RPC API is at `url` (`http://host:port`; the
-    /// `/api/v0` path is added). Connects lazily: this never touches the network.
+    /// `/api/v0` path is added), with no credentials and the system's CAs. Connects
+    /// lazily: this never touches the network.
     pub fn new(url: &Url) -> Result<Self, IpfsError> {
-        let invalid = |reason: String| IpfsError::InvalidUrl {
+        IpfsNode::with_access(url, &NodeAccess::default())
+    }
+
+    /// A client for the node at `url` reached with `access`: its credentials on every
+    /// request, its extra CA trusted for `https://`.
+    pub fn with_access(url: &Url, access: &NodeAccess) -> Result<Self, IpfsError> {
+        let invalid = |reason: &str| IpfsError::InvalidUrl {
             url: url.to_string(),
-            reason,
+            reason: reason.to_owned(),
         };
-        let scheme = match url.scheme() {
-            "http" => http::uri::Scheme::HTTP,
-            "https" => http::uri::Scheme::HTTPS,
-            other => return Err(invalid(format!("unsupported scheme {other}"))),
-        };
-        let host = url.host_str().ok_or_else(|| invalid("no host".into()))?;
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| invalid("no port".into()))?;
-        let client = IpfsClient::from_host_and_port(scheme, host, port)
-            .map_err(|e| invalid(e.to_string()))?;
+        match url.scheme() {
+            "http" | "https" => {}
+            other => return Err(invalid(&format!("unsupported scheme {other}"))),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid("no host"));
+        }
+        if url.port_or_known_default().is_none() {
+            return Err(invalid("no port"));
+        }
+        // Only scheme, host and port are used, as before: a path, a query or user
+        // information in the URL is not sent.
+        let mut api = url.clone();
+        api.set_path("/api/v0/");
+        api.set_query(None);
+        api.set_fragment(None);
+        api.set_username("")
+            .and_then(|()| api.set_password(None))
+            .map_err(|()| invalid("it cannot carry an API path"))?;
+        let client = medwallet_net::http_client(access).map_err(|source| IpfsError::Setup {
+            url: url.to_string(),
+            source,
+        })?;
         Ok(Self {
             client,
             url: url.clone(),
+            api,
         })
     }
 
@@ -295,15 +342,16 @@ impl IpfsNode {
         &self.url
     }
 
-    /// Asks the node for its version and peer id (`version` and `id`).
+    /// Asks the node for its version, peer id, agent and swarm addresses (`version`
+    /// and `id`).
     #[tracing::instrument(name = "ipfs_info", level = "debug", skip_all)]
     pub async fn info(&self) -> Result<NodeInfo, IpfsError> {
-        let this = self.clone();
-        let result = off_thread(move || async move { this.info_here().await }).await;
+        let result = self.info_here().await;
         match &result {
             Ok(info) => tracing::debug!(
                 version = %info.version,
                 peer_id = %info.peer_id,
+                addresses = info.addresses.len(),
                 "IPFS node answered"
             ),
             Err(e) => log_failure("info", e),
@@ -312,18 +360,78 @@ impl IpfsNode {
     }
 
     async fn info_here(&self) -> Result<NodeInfo, IpfsError> {
-        let version = self.call(self.client.version()).await?;
-        let id = self.call(self.client.id(None)).await?;
-        if version.version.trim().is_empty() || id.id.trim().is_empty() {
-            return Err(IpfsError::NotIpfs {
-                url: self.url.to_string(),
-                detail: "it reported an empty version or peer id".into(),
-            });
+        let version = self.call("version", &[], CALL_TIMEOUT).await?;
+        let id = self.call("id", &[], CALL_TIMEOUT).await?;
+        let text = |v: &serde_json::Value, key: &str| {
+            v.get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let info = NodeInfo {
+            version: text(&version, "Version"),
+            peer_id: text(&id, "ID"),
+            agent: text(&id, "AgentVersion"),
+            addresses: strings(id.get("Addresses")),
+        };
+        if info.version.trim().is_empty() || info.peer_id.trim().is_empty() {
+            return Err(self.not_ipfs_because("it reported an empty version or peer id"));
         }
-        Ok(NodeInfo {
-            version: version.version,
-            peer_id: id.id,
-        })
+        Ok(info)
+    }
+
+    /// Asks the node to connect to the peer at `multiaddr` (`swarm/connect`, e.g.
+    /// `/ip4/127.0.0.2/tcp/4001/p2p/12D3Koo…`), within [`CALL_TIMEOUT`].
+    #[tracing::instrument(name = "ipfs_swarm_connect", level = "debug", skip_all)]
+    pub async fn swarm_connect(&self, multiaddr: &str) -> Result<(), IpfsError> {
+        let deadline = secs(CALL_TIMEOUT);
+        let query = [("arg", multiaddr), ("timeout", deadline.as_str())];
+        let result = self
+            .call(
+                "swarm/connect",
+                &query,
+                CALL_TIMEOUT + Duration::from_secs(1),
+            )
+            .await
+            .map(|_| ());
+        match &result {
+            Ok(()) => tracing::debug!("connected to a peer"),
+            Err(e) => log_failure("swarm connect", e),
+        }
+        result
+    }
+
+    /// The peer ids the node is connected to (`swarm/peers`), sorted, each once.
+    #[tracing::instrument(name = "ipfs_swarm_peers", level = "debug", skip_all)]
+    pub async fn swarm_peers(&self) -> Result<Vec<String>, IpfsError> {
+        let result = self
+            .call("swarm/peers", &[], CALL_TIMEOUT)
+            .await
+            .and_then(|answer| {
+                let peers = match answer.get("Peers") {
+                    // Kubo answers `null` for no peers.
+                    None | Some(serde_json::Value::Null) => Vec::new(),
+                    Some(serde_json::Value::Array(peers)) => peers
+                        .iter()
+                        .filter_map(|p| p.get("Peer").and_then(serde_json::Value::as_str))
+                        .map(str::to_owned)
+                        .collect(),
+                    Some(_) => return Err(self.not_ipfs("a peer list that is not a list")),
+                };
+                Ok(peers)
+            });
+        match result {
+            Ok(mut peers) => {
+                peers.sort();
+                peers.dedup();
+                tracing::debug!(peers = peers.len(), "peers listed");
+                Ok(peers)
+            }
+            Err(e) => {
+                log_failure("swarm peers", &e);
+                Err(e)
+            }
+        }
     }
 
     /// Uploads the file at `path` and pins it (`add`, CIDv1, raw leaves), streaming it
@@ -362,48 +470,53 @@ impl IpfsNode {
         progress: impl FnMut(u64) + Send + 'static,
         cancel: Arc<AtomicBool>,
     ) -> Result<Cid, IpfsError> {
-        let file = std::fs::File::open(path).map_err(|source| IpfsError::File {
+        let file_error = |source| IpfsError::File {
             path: path.to_owned(),
             source,
-        })?;
-        if let Ok(meta) = file.metadata() {
+        };
+        let file = tokio::fs::File::open(path).await.map_err(file_error)?;
+        if let Ok(meta) = file.metadata().await {
             tracing::Span::current().record("bytes", meta.len());
         }
-        let this = self.clone();
-        let path = path.to_owned();
-        let expected = *expected;
-        off_thread(move || async move {
-            let activity = Activity::new();
-            let reader = UploadReader {
-                inner: std::io::BufReader::with_capacity(UPLOAD_BUFFER, file),
-                sent: 0,
-                reported: 0,
-                progress: Mutex::new(Box::new(progress)),
-                cancel: cancel.clone(),
-                activity: activity.clone(),
-            };
-            let mut form = ipfs_api::Form::default();
-            form.add_reader_file("file", reader, "content");
-            let request = this.client.request_raw(add_request(), Some(form));
-            let answer = watch(request, &activity, &cancel, STALL_TIMEOUT).await;
-            let answer = match answer {
-                Watched::Done(result) => result,
-                Watched::Cancelled => return Err(IpfsError::Cancelled),
-                Watched::Stalled => return Err(this.stalled()),
-            };
-            if cancel.load(Ordering::Relaxed) {
-                return Err(IpfsError::Cancelled);
-            }
-            if let Some(source) = activity.take_read_error() {
-                return Err(IpfsError::File { path, source });
-            }
-            let got = this.parse_add_answer(answer)?;
-            if got != expected {
-                return Err(IpfsError::CidMismatch { expected, got });
-            }
-            Ok(got)
-        })
-        .await
+        let activity = Activity::new();
+        let body = UploadStream {
+            inner: tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_BUFFER),
+            sent: 0,
+            reported: 0,
+            done: false,
+            progress: Box::new(progress),
+            cancel: cancel.clone(),
+            activity: activity.clone(),
+        };
+        // No length: the body is chunked, so a file that changes size while it is read
+        // ends the upload with a CID mismatch rather than a broken request.
+        let part = Part::stream(reqwest::Body::wrap_stream(body));
+        let request = self
+            .post("add", &ADD_OPTIONS)
+            .multipart(self.file_form(part)?);
+        let exchange = async {
+            let answer = self.send(request).await?;
+            answer.bytes().await.map_err(|e| self.transport(&e))
+        };
+        let answer = match watch(exchange, &activity, &cancel, STALL_TIMEOUT).await {
+            Watched::Done(answer) => answer,
+            Watched::Cancelled => return Err(IpfsError::Cancelled),
+            Watched::Stalled => return Err(self.stalled()),
+        };
+        if cancel.load(Ordering::Relaxed) {
+            return Err(IpfsError::Cancelled);
+        }
+        if let Some(source) = activity.take_read_error() {
+            return Err(file_error(source));
+        }
+        let got = self.parse_add_answer(&answer?)?;
+        if &got != expected {
+            return Err(IpfsError::CidMismatch {
+                expected: *expected,
+                got,
+            });
+        }
+        Ok(got)
     }
 
     /// Uploads and pins a small object (a manifest, a capsule) and checks that the
@@ -413,26 +526,7 @@ impl IpfsNode {
         let expected = cid_of(&bytes);
         tracing::Span::current().record("cid", tracing::field::display(&expected));
         let started = Instant::now();
-        let this = self.clone();
-        let result = off_thread(move || async move {
-            let mut form = ipfs_api::Form::default();
-            form.add_reader_file("file", std::io::Cursor::new(bytes), "object");
-            let answer = match tokio::time::timeout(
-                CALL_TIMEOUT,
-                this.client.request_raw(add_request(), Some(form)),
-            )
-            .await
-            {
-                Ok(answer) => answer,
-                Err(_) => return Err(this.timed_out(CALL_TIMEOUT)),
-            };
-            let got = this.parse_add_answer(answer)?;
-            if got != expected {
-                return Err(IpfsError::CidMismatch { expected, got });
-            }
-            Ok(got)
-        })
-        .await;
+        let result = self.add_bytes_here(bytes, expected).await;
         match &result {
             Ok(_) => tracing::debug!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -443,19 +537,39 @@ impl IpfsNode {
         result
     }
 
+    async fn add_bytes_here(&self, bytes: Vec<u8>, expected: Cid) -> Result<Cid, IpfsError> {
+        let request = self
+            .post("add", &ADD_OPTIONS)
+            .multipart(self.file_form(Part::bytes(bytes))?);
+        let exchange = async {
+            let answer = self.send(request).await?;
+            answer.bytes().await.map_err(|e| self.transport(&e))
+        };
+        let answer = tokio::time::timeout(CALL_TIMEOUT, exchange)
+            .await
+            .map_err(|_| self.timed_out(CALL_TIMEOUT))??;
+        let got = self.parse_add_answer(&answer)?;
+        if got != expected {
+            return Err(IpfsError::CidMismatch { expected, got });
+        }
+        Ok(got)
+    }
+
+    /// The multipart form of an `add`: one file part, as Kubo's own client sends it.
+    fn file_form(&self, part: Part) -> Result<Form, IpfsError> {
+        let part = part
+            .file_name("content")
+            .mime_str("application/octet-stream")
+            .map_err(|e| IpfsError::InvalidUrl {
+                url: self.url.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Form::new().part("file", part))
+    }
+
     /// Reads the add answer: newline-separated JSON objects, the last with a `Hash` is
     /// the file's. Only `Hash` is read (js-ipfs and Kubo disagree on `Size`'s type).
-    fn parse_add_answer(
-        &self,
-        answer: Result<(http::StatusCode, bytes::Bytes), BackendError>,
-    ) -> Result<Cid, IpfsError> {
-        let (status, body) = answer.map_err(|e| classify(&self.url, e))?;
-        if status != http::StatusCode::OK {
-            return Err(classify(
-                &self.url,
-                <IpfsClient as Backend>::process_error_from_body(body),
-            ));
-        }
+    fn parse_add_answer(&self, body: &[u8]) -> Result<Cid, IpfsError> {
         let mut hash = None;
         for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let value: serde_json::Value = serde_json::from_slice(line)
@@ -470,12 +584,11 @@ impl IpfsNode {
             }
         }
         let hash = hash.ok_or_else(|| self.not_ipfs("an add answer without a CID"))?;
-        Cid::parse(&hash).map_err(|e| IpfsError::NotIpfs {
-            url: self.url.to_string(),
-            detail: format!(
+        Cid::parse(&hash).map_err(|e| {
+            self.not_ipfs_because(&format!(
                 "the add answer's CID {:?} is invalid: {e}",
                 truncate(&hash, 80)
-            ),
+            ))
         })
     }
 
@@ -486,42 +599,19 @@ impl IpfsNode {
     /// [`IpfsError::TooLarge`] as soon as more than `max_len` bytes arrive, and with
     /// [`IpfsError::Unreachable`] when no byte arrives for [`STALL_TIMEOUT`]. The bytes
     /// written are unverified: the caller checks them (their CID, their AEAD).
+    ///
+    /// `dst` is written on a blocking thread (it may be a file); when this returns, it
+    /// has been dropped and is written no more. If the future is dropped instead, the
+    /// writer ends after at most the few chunks already queued.
     #[tracing::instrument(name = "ipfs_cat", skip_all, fields(cid = %cid, max_len = max_len))]
     pub async fn cat_to(
         &self,
         cid: &Cid,
-        mut dst: impl Write + Send + 'static,
+        dst: impl Write + Send + 'static,
         max_len: u64,
     ) -> Result<u64, IpfsError> {
         let started = Instant::now();
-        let this = self.clone();
-        let cid = *cid;
-        let result = off_thread(move || async move {
-            this.check_present(&cid).await?;
-            let arg = cid.to_string();
-            let mut stream = this.client.cat(&arg);
-            let mut total: u64 = 0;
-            loop {
-                let next = match tokio::time::timeout(STALL_TIMEOUT, stream.next()).await {
-                    Err(_) => return Err(this.stalled()),
-                    Ok(next) => next,
-                };
-                match next {
-                    None => break,
-                    Some(Err(e)) => return Err(this.missing_or(cid, classify(&this.url, e))),
-                    Some(Ok(bytes)) => {
-                        total += bytes.len() as u64;
-                        if total > max_len {
-                            return Err(IpfsError::TooLarge { cid, max_len });
-                        }
-                        dst.write_all(&bytes).map_err(IpfsError::Write)?;
-                    }
-                }
-            }
-            dst.flush().map_err(IpfsError::Write)?;
-            Ok(total)
-        })
-        .await;
+        let result = self.cat_here(cid, dst, max_len).await;
         match &result {
             Ok(bytes) => tracing::debug!(
                 bytes,
@@ -533,17 +623,141 @@ impl IpfsNode {
         result
     }
 
+    async fn cat_here(
+        &self,
+        cid: &Cid,
+        dst: impl Write + Send + 'static,
+        max_len: u64,
+    ) -> Result<u64, IpfsError> {
+        self.check_present(cid).await?;
+        let arg = cid.to_string();
+        let answer = tokio::time::timeout(
+            STALL_TIMEOUT,
+            self.send(self.post("cat", &[("arg", arg.as_str())])),
+        )
+        .await
+        .map_err(|_| self.stalled())?
+        .map_err(|e| self.missing_or(*cid, e))?;
+        let mut body = answer.bytes_stream();
+        let writer = Writer::start(dst);
+        let mut total: u64 = 0;
+        let read = loop {
+            let next = match tokio::time::timeout(STALL_TIMEOUT, body.next()).await {
+                Err(_) => break Err(self.stalled()),
+                Ok(next) => next,
+            };
+            match next {
+                None => break Ok(()),
+                Some(Err(e)) => break Err(self.missing_or(*cid, self.transport(&e))),
+                Some(Ok(bytes)) => {
+                    total += bytes.len() as u64;
+                    if total > max_len {
+                        break Err(IpfsError::TooLarge { cid: *cid, max_len });
+                    }
+                    if !writer.send(bytes).await {
+                        // The writer failed: its error is what to report.
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        // The writer's failure comes first: the bytes read were not kept anyway.
+        let written = writer.finish(read.is_ok()).await;
+        written.map_err(IpfsError::Write)?;
+        read.map(|()| total)
+    }
+
+    /// Whether the node has `cid`'s root block itself, without asking its peers.
+    ///
+    /// Kubo is asked `block/stat` with `offline=true`. js-ipfs ignores `offline` (it
+    /// would fetch the block from a peer to answer), so any other node's local block
+    /// list (`refs/local`) is read until the block is found; that is a scan of every
+    /// block the node has, fine for tests and small nodes. Blocks are compared by
+    /// multihash: nodes list them as raw CIDs whatever their codec.
+    #[tracing::instrument(name = "ipfs_has_locally", level = "debug", skip_all, fields(cid = %cid))]
+    pub async fn has_locally(&self, cid: &Cid) -> Result<bool, IpfsError> {
+        let result = self.has_locally_here(cid).await;
+        match &result {
+            Ok(here) => tracing::debug!(here, "local blocks checked"),
+            Err(e) => log_failure("has locally", e),
+        }
+        result
+    }
+
+    async fn has_locally_here(&self, cid: &Cid) -> Result<bool, IpfsError> {
+        let id = self.call("id", &[], CALL_TIMEOUT).await?;
+        let agent = id
+            .get("AgentVersion")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        if honours_offline(agent) {
+            let arg = cid.to_string();
+            let query = [("arg", arg.as_str()), ("offline", "true")];
+            return match self.call("block/stat", &query, CALL_TIMEOUT).await {
+                Ok(_) => Ok(true),
+                Err(IpfsError::Api { message, .. }) if is_missing(&message) => Ok(false),
+                Err(e) => Err(e),
+            };
+        }
+        let answer = tokio::time::timeout(CALL_TIMEOUT, self.send(self.post("refs/local", &[])))
+            .await
+            .map_err(|_| self.timed_out(CALL_TIMEOUT))??;
+        let mut body = answer.bytes_stream();
+        let mut line = Vec::new();
+        loop {
+            let chunk = match tokio::time::timeout(STALL_TIMEOUT, body.next()).await {
+                Err(_) => return Err(self.stalled()),
+                Ok(None) => break,
+                Ok(Some(Err(e))) => return Err(self.transport(&e)),
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            for piece in chunk.split_inclusive(|&b| b == b'\n') {
+                line.extend_from_slice(piece);
+                if line.ends_with(b"\n") {
+                    if self.ref_is(&line, cid)? {
+                        return Ok(true);
+                    }
+                    line.clear();
+                } else if line.len() > MAX_LINE {
+                    return Err(self.not_ipfs("a local block list line too long"));
+                }
+            }
+        }
+        self.ref_is(&line, cid)
+    }
+
+    /// Whether one `refs/local` line (`{"Ref": "<cid>", "Err": ""}`) names `cid`'s block.
+    fn ref_is(&self, line: &[u8], cid: &Cid) -> Result<bool, IpfsError> {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return Ok(false);
+        }
+        let value: serde_json::Value = serde_json::from_slice(line)
+            .map_err(|_| self.not_ipfs("a local block list that is not JSON"))?;
+        if let Some(err) = value.get("Err").and_then(serde_json::Value::as_str) {
+            if !err.is_empty() {
+                return Err(IpfsError::Api {
+                    url: self.url.to_string(),
+                    message: err.to_owned(),
+                });
+            }
+        }
+        Ok(value
+            .get("Ref")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|r| Cid::parse(r).ok())
+            .is_some_and(|r| r.hash_code() == cid.hash_code() && r.digest() == cid.digest()))
+    }
+
     /// Asks whether the node has `cid`'s root block, with a deadline on the node's side.
     #[tracing::instrument(name = "ipfs_block_stat", level = "debug", skip_all, fields(cid = %cid))]
     async fn check_present(&self, cid: &Cid) -> Result<(), IpfsError> {
         let arg = cid.to_string();
-        let deadline = format!("{}s", CALL_TIMEOUT.as_secs());
-        let mut req = BlockStat::arg(&arg);
-        req.timeout = Some(&deadline);
-        let fut = self.client.request::<_, serde_json::Value>(req, None);
+        let deadline = secs(CALL_TIMEOUT);
+        let query = [("arg", arg.as_str()), ("timeout", deadline.as_str())];
         // One second more than the node's own deadline, so its answer wins.
         let answer = self
-            .call_within(fut, CALL_TIMEOUT + Duration::from_secs(1))
+            .call("block/stat", &query, CALL_TIMEOUT + Duration::from_secs(1))
             .await
             .map_err(|e| self.missing_or(*cid, e));
         match &answer {
@@ -562,24 +776,7 @@ impl IpfsNode {
     #[tracing::instrument(name = "ipfs_pin", skip_all, fields(cid = %cid))]
     pub async fn pin(&self, cid: &Cid) -> Result<(), IpfsError> {
         let started = Instant::now();
-        let this = self.clone();
-        let cid = *cid;
-        let result = off_thread(move || async move {
-            // A root the node does not have fails fast here rather than after the pin's
-            // long deadline.
-            this.check_present(&cid).await?;
-            let arg = cid.to_string();
-            let deadline = format!("{}s", PIN_TIMEOUT.as_secs());
-            let mut req = PinAdd::arg(&arg);
-            req.recursive = Some(true);
-            req.timeout = Some(&deadline);
-            let fut = this.client.request::<_, serde_json::Value>(req, None);
-            this.call_within(fut, PIN_TIMEOUT + Duration::from_secs(1))
-                .await
-                .map_err(|e| this.missing_or(cid, e))?;
-            Ok(())
-        })
-        .await;
+        let result = self.pin_here(cid).await;
         match &result {
             Ok(()) => tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "pinned"),
             Err(e) => log_failure("pin", e),
@@ -587,27 +784,37 @@ impl IpfsNode {
         result
     }
 
+    async fn pin_here(&self, cid: &Cid) -> Result<(), IpfsError> {
+        // A root the node does not have fails fast here rather than after the pin's
+        // long deadline.
+        self.check_present(cid).await?;
+        let arg = cid.to_string();
+        let deadline = secs(PIN_TIMEOUT);
+        let query = [
+            ("arg", arg.as_str()),
+            ("recursive", "true"),
+            ("timeout", deadline.as_str()),
+        ];
+        self.call("pin/add", &query, PIN_TIMEOUT + Duration::from_secs(1))
+            .await
+            .map_err(|e| self.missing_or(*cid, e))?;
+        Ok(())
+    }
+
     /// Removes the recursive pin of `cid`. Unpinning what is not pinned succeeds, so
     /// the call can be retried.
     #[tracing::instrument(name = "ipfs_unpin", skip_all, fields(cid = %cid))]
     pub async fn unpin(&self, cid: &Cid) -> Result<(), IpfsError> {
-        let this = self.clone();
-        let cid = *cid;
-        let result = off_thread(move || async move {
-            let arg = cid.to_string();
-            let mut req = PinRm::arg(&arg);
-            req.recursive = Some(true);
-            let fut = this.client.request::<_, serde_json::Value>(req, None);
-            match this.call(fut).await {
-                Ok(_) => Ok(()),
-                Err(IpfsError::Api { message, .. }) if is_not_pinned(&message) => {
-                    tracing::debug!("was not pinned");
-                    Ok(())
-                }
-                Err(e) => Err(e),
+        let arg = cid.to_string();
+        let query = [("arg", arg.as_str()), ("recursive", "true")];
+        let result = match self.call("pin/rm", &query, CALL_TIMEOUT).await {
+            Ok(_) => Ok(()),
+            Err(IpfsError::Api { message, .. }) if is_not_pinned(&message) => {
+                tracing::debug!("was not pinned");
+                Ok(())
             }
-        })
-        .await;
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(()) => tracing::debug!("unpinned"),
             Err(e) => log_failure("unpin", e),
@@ -618,26 +825,7 @@ impl IpfsNode {
     /// Whether the node keeps `cid`: pinned directly, recursively, or under another pin.
     #[tracing::instrument(name = "ipfs_pin_ls", level = "debug", skip_all, fields(cid = %cid))]
     pub async fn is_pinned(&self, cid: &Cid) -> Result<bool, IpfsError> {
-        let this = self.clone();
-        let cid = *cid;
-        let result = off_thread(move || async move {
-            let arg = cid.to_string();
-            let mut req = PinLs::arg(&arg);
-            req.kind = Some("all");
-            let fut = this.client.request::<_, serde_json::Value>(req, None);
-            let answer = match this.call(fut).await {
-                Ok(answer) => answer,
-                Err(IpfsError::Api { message, .. }) if is_not_pinned(&message) => return Ok(false),
-                Err(e) => return Err(e),
-            };
-            let keys = answer
-                .get("Keys")
-                .and_then(|k| k.as_object())
-                .ok_or_else(|| this.not_ipfs("a pin list without Keys"))?;
-            // The node may answer in another base or CID version: compare values.
-            Ok(keys.keys().any(|k| Cid::parse(k).is_ok_and(|c| c == cid)))
-        })
-        .await;
+        let result = self.is_pinned_here(cid).await;
         match &result {
             Ok(pinned) => tracing::debug!(pinned, "pin checked"),
             Err(e) => log_failure("pin ls", e),
@@ -645,22 +833,100 @@ impl IpfsNode {
         result
     }
 
-    async fn call<T>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, BackendError>>,
-    ) -> Result<T, IpfsError> {
-        self.call_within(fut, CALL_TIMEOUT).await
+    async fn is_pinned_here(&self, cid: &Cid) -> Result<bool, IpfsError> {
+        let arg = cid.to_string();
+        let query = [("arg", arg.as_str()), ("type", "all")];
+        let answer = match self.call("pin/ls", &query, CALL_TIMEOUT).await {
+            Ok(answer) => answer,
+            Err(IpfsError::Api { message, .. }) if is_not_pinned(&message) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let keys = answer
+            .get("Keys")
+            .and_then(|k| k.as_object())
+            .ok_or_else(|| self.not_ipfs("a pin list without Keys"))?;
+        // The node may answer in another base or CID version: compare values.
+        Ok(keys.keys().any(|k| Cid::parse(k).is_ok_and(|c| c == *cid)))
     }
 
-    async fn call_within<T>(
+    /// `POST /api/v0/<path>?<query>`.
+    fn post(&self, path: &str, query: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        let mut url = self.api.clone();
+        url.set_path(&format!("{}{path}", self.api.path()));
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        self.client.post(url)
+    }
+
+    /// Sends a request; an answer with an error status is the error it says.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, IpfsError> {
+        let answer = request.send().await.map_err(|e| self.transport(&e))?;
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(answer);
+        }
+        if let Some(NetProblem::Unauthorized) = medwallet_net::status_problem(status) {
+            return Err(IpfsError::Unauthorized {
+                url: self.url.to_string(),
+            });
+        }
+        let body = read_at_most(answer, MAX_ERROR_BODY).await;
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("Message")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            });
+        Err(match message {
+            Some(message) => IpfsError::Api {
+                url: self.url.to_string(),
+                message,
+            },
+            None => self.not_ipfs_because(&format!(
+                "HTTP {status} with {:?}",
+                truncate(&String::from_utf8_lossy(&body), 120)
+            )),
+        })
+    }
+
+    /// One short call whose answer is one JSON value, bounded by `limit` overall.
+    async fn call(
         &self,
-        fut: impl std::future::Future<Output = Result<T, BackendError>>,
+        path: &str,
+        query: &[(&str, &str)],
         limit: Duration,
-    ) -> Result<T, IpfsError> {
-        match tokio::time::timeout(limit, fut).await {
-            Err(_) => Err(self.timed_out(limit)),
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(classify(&self.url, err)),
+    ) -> Result<serde_json::Value, IpfsError> {
+        let exchange = async {
+            let answer = self.send(self.post(path, query)).await?;
+            let body = answer.bytes().await.map_err(|e| self.transport(&e))?;
+            serde_json::from_slice(&body).map_err(|_| {
+                self.not_ipfs_because(&format!(
+                    "an answer to {path} that is not JSON: {:?}",
+                    truncate(&String::from_utf8_lossy(&body), 120)
+                ))
+            })
+        };
+        tokio::time::timeout(limit, exchange)
+            .await
+            .map_err(|_| self.timed_out(limit))?
+    }
+
+    /// A failed exchange sorted by [`medwallet_net::classify`].
+    fn transport(&self, err: &reqwest::Error) -> IpfsError {
+        let url = self.url.to_string();
+        if err.is_builder() {
+            return IpfsError::InvalidUrl {
+                url,
+                reason: medwallet_net::root_cause(err),
+            };
+        }
+        match medwallet_net::classify(err) {
+            NetProblem::Unreachable(detail) => IpfsError::Unreachable { url, detail },
+            NetProblem::Tls(problem) => IpfsError::Tls { url, problem },
+            NetProblem::Unauthorized => IpfsError::Unauthorized { url },
+            NetProblem::Other(detail) => IpfsError::NotIpfs { url, detail },
         }
     }
 
@@ -682,9 +948,13 @@ impl IpfsNode {
     }
 
     fn not_ipfs(&self, what: &str) -> IpfsError {
+        self.not_ipfs_because(&format!("it sent {what}"))
+    }
+
+    fn not_ipfs_because(&self, detail: &str) -> IpfsError {
         IpfsError::NotIpfs {
             url: self.url.to_string(),
-            detail: format!("it sent {what}"),
+            detail: detail.to_owned(),
         }
     }
 
@@ -700,6 +970,106 @@ impl IpfsNode {
     }
 }
 
+/// The writer of a download: the destination is a blocking `Write` (a file, usually),
+/// so it is written on one blocking task fed through a bounded queue.
+///
+/// Why so: `block_in_place` would panic on a current-thread runtime (every
+/// `#[tokio::test]`) and stall the worker it runs on; a `spawn_blocking` per chunk
+/// would hand the destination back and forth thousands of times for a large record.
+/// One blocking task for the whole download writes while the next chunks arrive, the
+/// queue's bound keeps memory bounded when the disk is slower than the network, and
+/// the future stays `Send` with nothing blocking on the async threads.
+struct Writer {
+    queue: tokio::sync::mpsc::Sender<Bytes>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Writer {
+    fn start(mut dst: impl Write + Send + 'static) -> Writer {
+        let (queue, mut chunks) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            while let Some(chunk) = chunks.blocking_recv() {
+                if stopped.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                dst.write_all(&chunk)?;
+            }
+            if stopped.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            dst.flush()
+        });
+        Writer { queue, stop, task }
+    }
+
+    /// Queues a chunk; false if the writer has ended (it failed).
+    async fn send(&self, chunk: Bytes) -> bool {
+        self.queue.send(chunk).await.is_ok()
+    }
+
+    /// Ends the writer and waits for it: with `complete`, after writing what is queued
+    /// and flushing; without, dropping what is queued.
+    async fn finish(self, complete: bool) -> std::io::Result<()> {
+        if !complete {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        drop(self.queue);
+        match self.task.await {
+            Ok(result) => result,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(_) => Err(std::io::Error::other(
+                "the writer was stopped as the runtime shut down",
+            )),
+        }
+    }
+}
+
+/// The body of an answer, up to `max` bytes (an error answer's; the rest is dropped).
+async fn read_at_most(answer: reqwest::Response, max: usize) -> Vec<u8> {
+    let mut body = answer.bytes_stream();
+    let mut out = Vec::new();
+    let read = async {
+        while let Some(Ok(chunk)) = body.next().await {
+            let room = max.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if out.len() >= max {
+                break;
+            }
+        }
+    };
+    // The status already said it failed; a body that trickles does not hold that up.
+    let _ = tokio::time::timeout(CALL_TIMEOUT, read).await;
+    out
+}
+
+/// A duration as the node's `timeout` argument.
+fn secs(d: Duration) -> String {
+    format!("{}s", d.as_secs())
+}
+
+/// The strings of a JSON array (`null` or absent: none).
+fn strings(value: Option<&serde_json::Value>) -> Vec<String> {
+    value
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a node with this `AgentVersion` answers `offline=true` from its own blocks
+/// (Kubo, formerly go-ipfs).
+fn honours_offline(agent: &str) -> bool {
+    agent.starts_with("kubo/") || agent.starts_with("go-ipfs/")
+}
+
 impl IpfsError {
     /// The variant's name, for logs: error messages may carry the node's URL, a path or
     /// the node's own words, none of which belongs in a log.
@@ -711,7 +1081,10 @@ impl IpfsError {
 fn error_kind(err: &IpfsError) -> &'static str {
     match err {
         IpfsError::InvalidUrl { .. } => "invalid_url",
+        IpfsError::Setup { source, .. } => source.kind(),
         IpfsError::Unreachable { .. } => "unreachable",
+        IpfsError::Tls { problem, .. } => problem.kind(),
+        IpfsError::Unauthorized { .. } => "unauthorized",
         IpfsError::NotIpfs { .. } => "not_ipfs",
         IpfsError::Api { .. } => "api",
         IpfsError::CidMismatch { .. } => "cid_mismatch",
@@ -792,82 +1165,6 @@ async fn watch<T>(
     }
 }
 
-/// Runs a future built by `make` on a blocking-pool thread and awaits its result.
-///
-/// `ipfs-api`'s futures are not `Send` (its trait is `async_trait(?Send)`), but the
-/// app's callers (tauri commands on a multi-threaded runtime) need `Send` futures.
-/// Driving the call to completion on its own thread gives them one. Blocking file I/O
-/// in an upload or download happens on that thread too, off the async workers.
-async fn off_thread<F, Fut, T>(make: F) -> T
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = T>,
-    T: Send + 'static,
-{
-    let handle = tokio::runtime::Handle::current();
-    // The caller's span follows the call onto the blocking thread.
-    let span = tracing::Span::current();
-    match tokio::task::spawn_blocking(move || handle.block_on(make().instrument(span))).await {
-        Ok(value) => value,
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        Err(join) => panic!("the IPFS call was cancelled while the runtime shut down: {join}"),
-    }
-}
-
-/// Sorts a backend error into "nothing there", "something else there" and "the
-/// node said no", which is what the user can act on.
-fn classify(url: &Url, err: BackendError) -> IpfsError {
-    use ipfs_api_prelude::Error as Prelude;
-    let url = url.to_string();
-    match err {
-        BackendError::Client(e) if e.is_connect() || e.is_timeout() || e.is_closed() => {
-            IpfsError::Unreachable {
-                url,
-                detail: root_cause(&e),
-            }
-        }
-        // The connection broke mid-request (e.g. the node died during an upload).
-        BackendError::Client(e) if e.is_incomplete_message() || e.is_body_write_aborted() => {
-            IpfsError::Unreachable {
-                url,
-                detail: root_cause(&e),
-            }
-        }
-        BackendError::Client(e) => IpfsError::NotIpfs {
-            url,
-            detail: root_cause(&e),
-        },
-        BackendError::Http(e) => IpfsError::InvalidUrl {
-            url,
-            reason: e.to_string(),
-        },
-        BackendError::Api(api) => IpfsError::Api {
-            url,
-            message: api.message,
-        },
-        BackendError::IpfsClientError(Prelude::Io(e)) => IpfsError::Unreachable {
-            url,
-            detail: e.to_string(),
-        },
-        BackendError::IpfsClientError(Prelude::UnrecognizedApiError(text)) => IpfsError::NotIpfs {
-            url,
-            detail: format!("unexpected answer {:?}", truncate(&text, 120)),
-        },
-        BackendError::IpfsClientError(other) => IpfsError::NotIpfs {
-            url,
-            detail: other.to_string(),
-        },
-    }
-}
-
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
-
 fn truncate(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
         Some((i, _)) => &text[..i],
@@ -876,105 +1173,4 @@ fn truncate(text: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncate_respects_char_boundaries() {
-        assert_eq!(truncate("héllo", 2), "hé");
-        assert_eq!(truncate("hi", 10), "hi");
-    }
-
-    #[test]
-    fn node_futures_are_send() {
-        fn assert_send<T: Send>(_: &T) {}
-        let node = IpfsNode::new(&Url::parse("http://127.0.0.1:1").unwrap()).unwrap();
-        let cid = cid_of(b"");
-        assert_send(&node.info());
-        assert_send(&node.add_bytes(Vec::new()));
-        assert_send(&node.add_file(
-            Path::new("/nonexistent"),
-            &cid,
-            |_| {},
-            Arc::new(AtomicBool::new(false)),
-        ));
-        assert_send(&node.cat_to(&cid, std::io::sink(), 1));
-        assert_send(&node.pin(&cid));
-        assert_send(&node.unpin(&cid));
-        assert_send(&node.is_pinned(&cid));
-    }
-
-    #[test]
-    fn requests_spell_the_kubo_options() {
-        let q = serde_urlencoded::to_string(add_request()).unwrap();
-        for part in [
-            "cid-version=1",
-            "raw-leaves=true",
-            "pin=true",
-            "hash=sha2-256",
-            "chunker=size-262144",
-        ] {
-            assert!(q.contains(part), "{q}");
-        }
-        let mut pin = PinLs::arg("bafy");
-        pin.kind = Some("all");
-        assert_eq!(
-            serde_urlencoded::to_string(pin).unwrap(),
-            "arg=bafy&type=all"
-        );
-        let mut stat = BlockStat::arg("bafy");
-        stat.timeout = Some("5s");
-        assert_eq!(
-            serde_urlencoded::to_string(stat).unwrap(),
-            "arg=bafy&timeout=5s"
-        );
-    }
-
-    #[test]
-    fn node_messages_are_sorted() {
-        assert!(is_missing("Failed to get block stats: request timed out"));
-        assert!(is_missing(
-            "block was not found locally (offline): ipld: could not find bafy"
-        ));
-        assert!(is_missing("context deadline exceeded"));
-        assert!(!is_missing("invalid path"));
-        assert!(is_not_pinned("Failed to remove pin: bafy is not pinned"));
-        assert!(is_not_pinned("not pinned or pinned indirectly"));
-    }
-
-    #[tokio::test]
-    async fn closed_port_is_unreachable_not_a_panic() {
-        // Bind then drop a listener: the port is free and nothing listens there.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-        let node = IpfsNode::new(&url).unwrap();
-        let err = node.info().await.unwrap_err();
-        assert!(matches!(err, IpfsError::Unreachable { .. }), "{err:?}");
-        let err = node.add_bytes(b"x".to_vec()).await.unwrap_err();
-        assert!(matches!(err, IpfsError::Unreachable { .. }), "{err:?}");
-        let err = node
-            .cat_to(&cid_of(b"x"), std::io::sink(), 10)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, IpfsError::Unreachable { .. }), "{err:?}");
-    }
-
-    #[tokio::test]
-    async fn a_missing_file_is_a_file_error() {
-        let node = IpfsNode::new(&Url::parse("http://127.0.0.1:1").unwrap()).unwrap();
-        let err = node
-            .add_file(
-                Path::new("/nonexistent/record"),
-                &cid_of(b""),
-                |_| {},
-                Arc::new(AtomicBool::new(false)),
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(err, IpfsError::File { .. }), "{err:?}");
-    }
-}
+mod tests;

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use medwallet_abe::rand_core::{OsRng, RngCore};
 use medwallet_abe::DataKey;
 use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
+use medwallet_net::testing::{TestCa, TlsProxy};
 use medwallet_records::cid::{LEAF_SIZE, MAX_LINKS};
+use medwallet_records::ipfs::{Credentials, NodeAccess};
 use medwallet_records::stream::{self, StreamError};
 use medwallet_records::{cid_of, Cid, CidBuilder, IpfsError, IpfsNode};
 use url::Url;
@@ -47,6 +49,11 @@ impl Node {
 
     fn path(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// The node's RPC API address.
+    fn api_addr(&self) -> std::net::SocketAddr {
+        self.client.url().socket_addrs(|| None).unwrap()[0]
     }
 }
 
@@ -424,6 +431,110 @@ async fn uploads_to_a_stopped_node_are_unreachable_and_cancel_stops_an_upload() 
     assert!(matches!(err, IpfsError::Unreachable { .. }), "{err:?}");
     let err = node.client.unpin(&expected).await.unwrap_err();
     assert!(matches!(err, IpfsError::Unreachable { .. }), "{err:?}");
+}
+
+/// `has_locally` answers from the node's own blocks (js-ipfs: its block list), for a
+/// UnixFS root, a raw block and a block it never had.
+#[tokio::test]
+async fn has_locally_knows_the_nodes_own_blocks() {
+    let node = Node::start();
+    let info = node.client.info().await.unwrap();
+    assert!(info.agent.starts_with("js-ipfs/"), "{info:?}");
+    // Offline: no swarm address, no peer.
+    assert!(info.addresses.is_empty(), "{info:?}");
+    match node.client.swarm_peers().await {
+        Ok(peers) => assert!(peers.is_empty(), "{peers:?}"),
+        Err(IpfsError::Api { .. }) => {}
+        Err(other) => panic!("{other:?}"),
+    }
+
+    let data = random_bytes(3 * LEAF_SIZE + 5);
+    let path = node.path("data");
+    std::fs::write(&path, &data).unwrap();
+    let root = node
+        .client
+        .add_file(&path, &cid_of(&data), |_| {}, never())
+        .await
+        .unwrap();
+    assert_eq!(root.codec(), medwallet_records::cid::DAG_PB);
+    let leaf = node
+        .client
+        .add_bytes(b"one raw block".to_vec())
+        .await
+        .unwrap();
+    assert!(node.client.has_locally(&root).await.unwrap());
+    assert!(node.client.has_locally(&leaf).await.unwrap());
+    assert!(!node
+        .client
+        .has_locally(&cid_of(b"never added anywhere"))
+        .await
+        .unwrap());
+}
+
+/// The real node behind a TLS proxy with a generated CA and a bearer token: calls,
+/// a streamed upload and a download go through; a wrong token and an untrusted
+/// certificate are told apart.
+#[tokio::test]
+async fn a_node_behind_tls_and_a_token_is_used_and_refusals_are_named() {
+    let node = Node::start();
+    let ca = TestCa::new();
+    let proxy = TlsProxy::start(node.api_addr(), &ca, Some("node-t0ken".into())).unwrap();
+    let access = |token: &str, ca_pem: Option<Vec<u8>>| NodeAccess {
+        credentials: Some(Credentials::Bearer(token.into())),
+        extra_ca_pem: ca_pem,
+    };
+    let tls = IpfsNode::with_access(&proxy.url(), &access("node-t0ken", Some(ca.pem()))).unwrap();
+    assert_eq!(tls.info().await.unwrap(), node.client.info().await.unwrap());
+
+    let data = random_bytes(5 * MIB + 3);
+    let path = node.path("over-tls");
+    std::fs::write(&path, &data).unwrap();
+    let cid = tls
+        .add_file(&path, &cid_of(&data), |_| {}, never())
+        .await
+        .unwrap();
+    assert!(tls.is_pinned(&cid).await.unwrap());
+    let fetched = node.path("fetched");
+    let n = tls
+        .cat_to(&cid, File::create(&fetched).unwrap(), u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(std::fs::read(&fetched).unwrap(), data);
+
+    let wrong = IpfsNode::with_access(&proxy.url(), &access("other", Some(ca.pem()))).unwrap();
+    let err = wrong.info().await.unwrap_err();
+    assert!(matches!(err, IpfsError::Unauthorized { .. }), "{err:?}");
+    let err = wrong.add_bytes(b"x".to_vec()).await.unwrap_err();
+    assert!(matches!(err, IpfsError::Unauthorized { .. }), "{err:?}");
+
+    let untrusting = IpfsNode::with_access(&proxy.url(), &access("node-t0ken", None)).unwrap();
+    let err = untrusting.info().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IpfsError::Tls {
+                problem: medwallet_records::ipfs::TlsProblem::Untrusted,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // https:// to the node's plain API.
+    let mut plain = node.client.url().clone();
+    plain.set_scheme("https").unwrap();
+    let err = IpfsNode::new(&plain).unwrap().info().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IpfsError::Tls {
+                problem: medwallet_records::ipfs::TlsProblem::NotTls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 /// Set in the child process that runs [`rss_probe_child`].
