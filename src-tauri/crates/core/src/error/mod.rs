@@ -552,9 +552,15 @@ impl CoreError {
                     | LedgerError::NoContract { .. }
                     | LedgerError::ForeignContract { .. }
             ),
+            // A node that refuses the credentials or cannot be reached safely is as
+            // unusable as one that is down, until Settings change.
             CoreError::Ipfs(e) => matches!(
                 **e,
-                IpfsError::Unreachable { .. } | IpfsError::NotIpfs { .. }
+                IpfsError::Unreachable { .. }
+                    | IpfsError::NotIpfs { .. }
+                    | IpfsError::Unauthorized { .. }
+                    | IpfsError::Tls { .. }
+                    | IpfsError::Setup { .. }
             ),
             _ => false,
         }

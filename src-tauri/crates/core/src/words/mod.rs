@@ -19,6 +19,7 @@ pub(crate) use wallet::secs_up;
 
 use medwallet_api::UserError;
 use medwallet_ledger::LedgerError;
+use medwallet_records::ipfs::TlsProblem;
 use medwallet_records::IpfsError;
 use medwallet_vault::ShareCodeError;
 
@@ -226,6 +227,15 @@ fn ipfs(e: &IpfsError) -> Words {
             format!("{url} answered, but it is not an IPFS node."),
             "Check the IPFS node URL in Settings.",
         ),
+        IpfsError::Unauthorized { url } => says(
+            format!("The IPFS node at {url} refused the credentials."),
+            "Check the token (or user name and password) for this node in Settings.",
+        ),
+        IpfsError::Tls { url, problem } => tls(url, problem),
+        IpfsError::Setup { url, source } => says(
+            format!("The connection settings of the IPFS node at {url} cannot be used: {source}."),
+            "Correct them in Settings (the CA certificate file, the credentials).",
+        ),
         IpfsError::CidMismatch { expected, got } => says(
             format!("The IPFS node answered {got} for data whose CID is {expected}: not what was asked for."),
             "The node may be faulty or not the one you expect; check its URL in Settings. Nothing was marked as uploaded.",
@@ -238,6 +248,32 @@ fn ipfs(e: &IpfsError) -> Words {
         other => says(
             format!("The IPFS node failed: {other}."),
             "Try again; if it persists, check the node.",
+        ),
+    }
+}
+
+/// A node's TLS connection that could not be made safely (nothing was sent to it).
+fn tls(url: &str, problem: &TlsProblem) -> Words {
+    match problem {
+        TlsProblem::Untrusted => says(
+            format!("The IPFS node at {url} presented a certificate from a CA this device does not trust."),
+            "If the node belongs to a consortium with its own CA, add the consortium's CA certificate in Settings; otherwise check the URL: this may not be the node you expect.",
+        ),
+        TlsProblem::Expired => says(
+            format!("The certificate of the IPFS node at {url} has expired (or is not valid yet)."),
+            "Ask the node's operator to renew it, and check this computer's date and time.",
+        ),
+        TlsProblem::WrongHost => says(
+            format!("The certificate of the IPFS node at {url} is for another host name."),
+            "Check the host name in the URL in Settings: it must be a name the certificate is for.",
+        ),
+        TlsProblem::NotTls => says(
+            format!("The IPFS node at {url} does not speak TLS."),
+            "Check the URL's scheme in Settings: the node may serve http://, or something else listens on that port.",
+        ),
+        TlsProblem::Other(detail) => says(
+            format!("The TLS connection to the IPFS node at {url} failed: {detail}."),
+            "Check the URL in Settings and the node's certificate.",
         ),
     }
 }

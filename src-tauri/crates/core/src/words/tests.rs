@@ -249,6 +249,15 @@ fn samples() -> Vec<CoreError> {
             message: "no".into(),
         }
         .into(),
+        IpfsError::Unauthorized {
+            url: "https://node.example/".into(),
+        }
+        .into(),
+        IpfsError::Setup {
+            url: "https://node.example/".into(),
+            source: medwallet_records::ipfs::NetError::NoCaCertificate,
+        }
+        .into(),
         unreachable().into(),
         ledger(Revert::RecordExists {
             record_id: B256::ZERO,
@@ -351,6 +360,21 @@ fn samples() -> Vec<CoreError> {
         .into(),
         CoreError::internal("a pipe", "closed"),
     ];
+    for problem in [
+        TlsProblem::Untrusted,
+        TlsProblem::Expired,
+        TlsProblem::WrongHost,
+        TlsProblem::NotTls,
+        TlsProblem::Other("handshake failure".into()),
+    ] {
+        out.push(
+            IpfsError::Tls {
+                url: "https://node.example/".into(),
+                problem,
+            }
+            .into(),
+        );
+    }
     // Every alteration, on the part it happens to.
     for how in [
         Alteration::TooManyBytes,
