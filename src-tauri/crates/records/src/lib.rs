@@ -14,7 +14,8 @@
 //!
 //! [`cid`] computes, streaming, the CID an IPFS node gives each object, so every CID a
 //! node answers is checked, and [`ipfs`] (feature `ipfs`, on by default) talks to the
-//! node. Nothing here panics on outside input: decoders return typed errors, and each
+//! node over its Kubo RPC API, with reqwest and the TLS and credentials of
+//! `medwallet-net` (without the feature, no HTTP stack is built). Nothing here panics on outside input: decoders return typed errors, and each
 //! has a property test and a fuzz target (`fuzz/`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
