@@ -7,6 +7,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRo
 use sqlx::Row;
 
 use crate::events::{EventFilter, EventKind, EventMeta, LedgerEvent, RejectedEvent};
+use crate::witness::{
+    self, Agreements, BlockAgreement, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
+};
 use crate::{LedgerError, LedgerNode};
 
 /// A reorganisation the cache detected and repaired.
@@ -35,6 +38,9 @@ pub struct SyncReport {
     pub reorg: Option<ReorgInfo>,
     /// Logs kept out of the cache (sender not the actor, undecodable).
     pub rejected: Vec<RejectedEvent>,
+    /// What the witnesses said in this step ([`EventCache::sync_checked`]; empty without
+    /// witnesses).
+    pub witness_checks: Vec<WitnessCheck>,
 }
 
 /// The event cache: one SQLite file, any number of contracts and filters.
@@ -107,14 +113,27 @@ impl EventCache {
         contract: Address,
         filter: &EventFilter,
     ) -> Result<SyncReport, LedgerError> {
-        self.sync_step(node, contract, filter, u64::MAX).await
+        self.sync_step_checked(node, contract, filter, u64::MAX, &[])
+            .await
+    }
+
+    /// [`sync`](Self::sync), then every witness (another node of the same ledger) is
+    /// asked for the blocks read (see [`sync_step_checked`](Self::sync_step_checked)).
+    pub async fn sync_checked(
+        &self,
+        node: &LedgerNode,
+        contract: Address,
+        filter: &EventFilter,
+        witnesses: &[LedgerNode],
+    ) -> Result<SyncReport, LedgerError> {
+        self.sync_step_checked(node, contract, filter, u64::MAX, witnesses)
+            .await
     }
 
     /// [`sync`](Self::sync), reading at most `max_blocks` blocks past the cursor: a long
     /// read (a restore on a chain with a long history) goes in steps that each commit,
     /// so it reports progress between them, can stop after any, and resumes there.
     /// `to_block` is where this step ended; the cache is synced when it reaches `head`.
-    #[tracing::instrument(skip_all, fields(contract = %contract, filter = %filter.key(), max_blocks = max_blocks))]
     pub async fn sync_step(
         &self,
         node: &LedgerNode,
@@ -122,9 +141,37 @@ impl EventCache {
         filter: &EventFilter,
         max_blocks: u64,
     ) -> Result<SyncReport, LedgerError> {
-        let result = self
-            .sync_here(node, contract, filter, max_blocks.max(1))
-            .await;
+        self.sync_step_checked(node, contract, filter, max_blocks, &[])
+            .await
+    }
+
+    /// [`sync_step`](Self::sync_step), then each of `witnesses` (the ledger's other
+    /// nodes) is asked for the hash of this step's last block and of every cached block
+    /// holding an event that it has not confirmed yet (the newest
+    /// [`MAX_CHECKS_PER_STEP`] first), and its verdicts are stored (see
+    /// [`agreements`](Self::agreements)). A witness that does not answer is a verdict
+    /// ([`Verdict::Down`]), never an error of the sync.
+    #[tracing::instrument(skip_all, fields(contract = %contract, filter = %filter.key(), max_blocks = max_blocks, witnesses = witnesses.len()))]
+    pub async fn sync_step_checked(
+        &self,
+        node: &LedgerNode,
+        contract: Address,
+        filter: &EventFilter,
+        max_blocks: u64,
+        witnesses: &[LedgerNode],
+    ) -> Result<SyncReport, LedgerError> {
+        let result: Result<SyncReport, LedgerError> = async {
+            let (mut report, chain_id, tip) = self
+                .sync_here(node, contract, filter, max_blocks.max(1))
+                .await?;
+            if !witnesses.is_empty() {
+                report.witness_checks = self
+                    .check_witnesses(contract, chain_id, tip, witnesses)
+                    .await?;
+            }
+            Ok(report)
+        }
+        .await;
         if let Err(e) = &result {
             tracing::warn!(error = e.kind(), "event cache sync failed");
         }
@@ -137,9 +184,10 @@ impl EventCache {
         contract: Address,
         filter: &EventFilter,
         max_blocks: u64,
-    ) -> Result<SyncReport, LedgerError> {
+    ) -> Result<(SyncReport, u64, Option<(u64, B256)>), LedgerError> {
         let started = std::time::Instant::now();
-        let node_head = node.status().await?.block_height;
+        let status = node.status().await?;
+        let (chain_id, node_head) = (status.chain_id, status.block_height);
         let key = filter.key();
         let cursor = sqlx::query(
             "SELECT last_block, last_hash FROM cursors WHERE contract = ? AND filter = ?",
@@ -193,6 +241,7 @@ impl EventCache {
             head: node_head,
             reorg,
             rejected: Vec::new(),
+            witness_checks: Vec::new(),
         };
         if from > head {
             tracing::debug!(
@@ -200,7 +249,7 @@ impl EventCache {
                 to_block = head,
                 "the cache is up to date"
             );
-            return Ok(report);
+            return Ok((report, chain_id, None));
         }
         let fetched = node.fetch_events(contract, from, head, filter).await?;
         let tip = node
@@ -285,7 +334,180 @@ impl EventCache {
                 "logs kept out of the cache (sender not the actor, or undecodable)"
             );
         }
-        Ok(report)
+        Ok((report, chain_id, Some((head, tip.hash))))
+    }
+
+    /// Asks every witness about `tip` (a step's last block) and the cached event blocks it
+    /// has not confirmed, and stores the verdicts.
+    async fn check_witnesses(
+        &self,
+        contract: Address,
+        chain_id: u64,
+        tip: Option<(u64, B256)>,
+        witnesses: &[LedgerNode],
+    ) -> Result<Vec<WitnessCheck>, LedgerError> {
+        let mut asks: Vec<(LedgerNode, Vec<(u64, B256)>)> = Vec::new();
+        for w in witnesses {
+            let label = w.label();
+            if asks.iter().any(|(other, _)| other.label() == label) {
+                continue;
+            }
+            let mut blocks = self.unconfirmed(contract, &label).await?;
+            if let Some(tip) = tip {
+                if !blocks.iter().any(|(n, _)| *n == tip.0) {
+                    blocks.insert(0, tip);
+                }
+            }
+            asks.push((w.clone(), blocks));
+        }
+        let checks = witness::ask_all(chain_id, asks).await;
+        self.store_checks(contract, &checks).await?;
+        let count = |v: &str| checks.iter().filter(|c| c.verdict.as_str() == v).count();
+        tracing::info!(
+            agree = count("agree"),
+            disagree = count("disagree"),
+            not_yet = count("not_yet"),
+            down = count("down"),
+            "witnesses asked"
+        );
+        Ok(checks)
+    }
+
+    /// The cached blocks of `contract` holding events that `witness` has not confirmed
+    /// (no verdict, or not `agree` on the hash cached), newest first, at most
+    /// [`MAX_CHECKS_PER_STEP`].
+    async fn unconfirmed(
+        &self,
+        contract: Address,
+        witness: &str,
+    ) -> Result<Vec<(u64, B256)>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT e.block_number, e.block_hash FROM events e \
+             WHERE e.contract = ?1 AND NOT EXISTS (SELECT 1 FROM witness_checks w \
+               WHERE w.contract = e.contract AND w.block_number = e.block_number \
+               AND w.witness = ?2 AND w.our_hash = e.block_hash AND w.verdict = 'agree') \
+             ORDER BY e.block_number DESC LIMIT ?3",
+        )
+        .bind(contract.as_slice())
+        .bind(witness)
+        .bind(i64n(MAX_CHECKS_PER_STEP as u64))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    uint(row, 0, "events.block_number")?,
+                    word_at(row, 1, "events.block_hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Stores verdicts; a yes or no already stored for the same hash is not replaced by
+    /// a "not yet" or "down" (a witness that disputed a block and then went down still
+    /// disputes it).
+    async fn store_checks(
+        &self,
+        contract: Address,
+        checks: &[WitnessCheck],
+    ) -> Result<(), LedgerError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut tx = self.pool.begin().await?;
+        for c in checks {
+            let (their_hash, their_head, error) = match &c.verdict {
+                Verdict::Agrees => (None, None, None),
+                Verdict::Disagrees { their_hash } => (Some(their_hash.to_vec()), None, None),
+                Verdict::NotYet { their_head } => (None, Some(i64n(*their_head)), None),
+                Verdict::Down { error } => (None, None, Some(error.as_str())),
+            };
+            sqlx::query(
+                "INSERT INTO witness_checks (contract, block_number, witness, our_hash, verdict, \
+                 their_hash, their_head, error, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (contract, block_number, witness) DO UPDATE SET \
+                 our_hash = excluded.our_hash, verdict = excluded.verdict, \
+                 their_hash = excluded.their_hash, their_head = excluded.their_head, \
+                 error = excluded.error, checked_at = excluded.checked_at \
+                 WHERE NOT (witness_checks.our_hash = excluded.our_hash \
+                   AND witness_checks.verdict IN ('agree', 'disagree') \
+                   AND excluded.verdict IN ('not_yet', 'down'))",
+            )
+            .bind(contract.as_slice())
+            .bind(i64n(c.block_number))
+            .bind(&c.witness)
+            .bind(c.our_hash.as_slice())
+            .bind(c.verdict.as_str())
+            .bind(their_hash)
+            .bind(their_head)
+            .bind(error)
+            .bind(i64n(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What `witnesses` said about the cached blocks of `contract`, to look blocks up
+    /// in ([`Agreements::block`]). Verdicts of nodes not in `witnesses` (no longer in the
+    /// settings) are left out.
+    pub async fn agreements(
+        &self,
+        contract: Address,
+        witnesses: &[LedgerNode],
+    ) -> Result<Agreements, LedgerError> {
+        let labels = labels(witnesses);
+        let rows = sqlx::query(
+            "SELECT block_number, witness, our_hash, verdict, their_hash, their_head, error \
+             FROM witness_checks WHERE contract = ?",
+        )
+        .bind(contract.as_slice())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut agreements = Agreements::new(labels);
+        for row in &rows {
+            let witness: String = row
+                .try_get(1)
+                .map_err(|_| damaged("witness_checks.witness"))?;
+            if agreements.asks(&witness) {
+                let (number, our_hash, verdict) = decode_check(row)?;
+                agreements.insert(number, witness, our_hash, verdict);
+            }
+        }
+        Ok(agreements)
+    }
+
+    /// How far one block (its number and the hash the caller holds, e.g. an event's
+    /// [`EventMeta`]) is confirmed by `witnesses`: the count of agreeing nodes, 1 being the
+    /// node read from alone, and the witnesses that hold another block there.
+    pub async fn agreement(
+        &self,
+        contract: Address,
+        block_number: u64,
+        block_hash: B256,
+        witnesses: &[LedgerNode],
+    ) -> Result<BlockAgreement, LedgerError> {
+        let labels = labels(witnesses);
+        let rows = sqlx::query(
+            "SELECT block_number, witness, our_hash, verdict, their_hash, their_head, error \
+             FROM witness_checks WHERE contract = ? AND block_number = ?",
+        )
+        .bind(contract.as_slice())
+        .bind(i64n(block_number))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut agreements = Agreements::new(labels);
+        for row in &rows {
+            let witness: String = row
+                .try_get(1)
+                .map_err(|_| damaged("witness_checks.witness"))?;
+            if agreements.asks(&witness) {
+                let (number, our_hash, verdict) = decode_check(row)?;
+                agreements.insert(number, witness, our_hash, verdict);
+            }
+        }
+        Ok(agreements.block(block_number, block_hash))
     }
 
     /// Finds the newest cached block of `contract` still on the node's chain and drops
@@ -323,6 +545,12 @@ impl EventCache {
             .await?
             .rows_affected();
         sqlx::query("DELETE FROM blocks WHERE contract = ? AND number > ?")
+            .bind(c)
+            .bind(above)
+            .execute(&mut *tx)
+            .await?;
+        // Verdicts on blocks that left the chain are about hashes no longer cached.
+        sqlx::query("DELETE FROM witness_checks WHERE contract = ? AND block_number > ?")
             .bind(c)
             .bind(above)
             .execute(&mut *tx)
@@ -409,6 +637,44 @@ impl EventCache {
             .await?;
         uint(&row, 0, "events (count)")
     }
+}
+
+/// Each witness's label, once, in the order given.
+fn labels(witnesses: &[LedgerNode]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in witnesses {
+        let label = w.label();
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
+}
+
+/// One row of `witness_checks` (block_number, witness, our_hash, verdict, their_hash,
+/// their_head, error): the block, the hash it was about and the verdict.
+fn decode_check(row: &SqliteRow) -> Result<(u64, B256, Verdict), LedgerError> {
+    let number = uint(row, 0, "witness_checks.block_number")?;
+    let our_hash = word_at(row, 2, "witness_checks.our_hash")?;
+    let verdict: String = row
+        .try_get(3)
+        .map_err(|_| damaged("witness_checks.verdict"))?;
+    let verdict = match verdict.as_str() {
+        "agree" => Verdict::Agrees,
+        "disagree" => Verdict::Disagrees {
+            their_hash: word_at(row, 4, "witness_checks.their_hash")?,
+        },
+        "not_yet" => Verdict::NotYet {
+            their_head: uint(row, 5, "witness_checks.their_head")?,
+        },
+        "down" => Verdict::Down {
+            error: row
+                .try_get(6)
+                .map_err(|_| damaged("witness_checks.error"))?,
+        },
+        _ => return Err(damaged("witness_checks.verdict is not a verdict")),
+    };
+    Ok((number, our_hash, verdict))
 }
 
 /// One row of [`SELECT`]. Every column is read with `try_get`: a damaged file gives
@@ -555,6 +821,62 @@ mod tests {
         damage(&cache, "ALTER TABLE events DROP COLUMN data").await;
         let err = cache.query_wallet(CONTRACT, ADMIN, &[]).await.unwrap_err();
         assert!(damaged_where(err).contains("data"));
+    }
+
+    #[tokio::test]
+    async fn a_yes_or_no_outlives_a_later_down_and_a_bad_verdict_is_cache_damaged() {
+        let (_dir, cache) = cache_with_one_event().await;
+        let ours = B256::repeat_byte(1); // block 7's hash in the cache
+        let check = |verdict| WitnessCheck {
+            witness: "http://w".into(),
+            block_number: 7,
+            our_hash: ours,
+            verdict,
+        };
+        let w = LedgerNode::new(&"http://w/".parse().unwrap());
+        let disputed = Verdict::Disagrees {
+            their_hash: B256::repeat_byte(9),
+        };
+        cache
+            .store_checks(CONTRACT, &[check(disputed)])
+            .await
+            .unwrap();
+        let down = Verdict::Down {
+            error: "unreachable".into(),
+        };
+        cache.store_checks(CONTRACT, &[check(down)]).await.unwrap();
+        let a = cache
+            .agreement(CONTRACT, 7, ours, std::slice::from_ref(&w))
+            .await
+            .unwrap();
+        assert!(a.is_disputed(), "{a:?}");
+        // A dispute is asked again; an agreement is not.
+        assert_eq!(
+            cache.unconfirmed(CONTRACT, "http://w").await.unwrap(),
+            vec![(7, ours)]
+        );
+        cache
+            .store_checks(CONTRACT, &[check(Verdict::Agrees)])
+            .await
+            .unwrap();
+        let a = cache
+            .agreement(CONTRACT, 7, ours, std::slice::from_ref(&w))
+            .await
+            .unwrap();
+        assert_eq!((a.nodes_agreeing, a.nodes_asked), (2, 2));
+        assert!(cache
+            .unconfirmed(CONTRACT, "http://w")
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            cache.unconfirmed(CONTRACT, "http://other").await.unwrap(),
+            vec![(7, ours)]
+        );
+
+        damage(&cache, "UPDATE witness_checks SET verdict = 'maybe'").await;
+        let err = cache.agreements(CONTRACT, &[w]).await.unwrap_err();
+        assert!(damaged_where(err).contains("witness_checks.verdict"));
     }
 
     #[tokio::test]

@@ -8,7 +8,9 @@
 //!
 //! - [`LedgerNode`]: status, contract checks, deployment, [`LedgerNode::fetch_events`];
 //! - [`LedgerClient`]: the contract's transactions from one account;
-//! - [`EventCache`]: the events in SQLite, synced incrementally, reorgs repaired.
+//! - [`EventCache`]: the events in SQLite, synced incrementally, reorgs repaired, and
+//!   (with [`EventCache::sync_checked`]) their blocks checked against the ledger's other
+//!   nodes ([`BlockAgreement`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -23,6 +25,7 @@ mod revert;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tx;
+mod witness;
 
 pub use alloy::primitives::{keccak256, Address, Bytes, B256};
 pub use alloy::signers::local::PrivateKeySigner;
@@ -36,3 +39,6 @@ pub use events::{
 };
 pub use node::{ChainStatus, ContractStatus, LedgerNode};
 pub use revert::{Action, Revert};
+pub use witness::{
+    Agreements, BlockAgreement, Dispute, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
+};

@@ -74,6 +74,18 @@ impl LedgerNode {
         &self.url
     }
 
+    /// The node's URL to show, store and log: scheme, host, port and path, without a
+    /// user name, password, query or fragment (should the URL carry any).
+    pub fn label(&self) -> String {
+        let mut url = self.url.clone();
+        // Both fail only for URLs that cannot have credentials (no host): nothing to drop.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_query(None);
+        url.set_fragment(None);
+        url.as_str().trim_end_matches('/').to_owned()
+    }
+
     /// Chain id and block height, each within [`CALL_TIMEOUT`].
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn status(&self) -> Result<ChainStatus, LedgerError> {
