@@ -188,7 +188,9 @@ mod tests {
         assert_eq!(after(&args, "--port"), Some("8545"));
         assert_eq!(after(&args, "--gas-price"), Some("0"));
         assert_eq!(after(&args, "--cache-path"), Some("/tmp/n/cache"));
-        assert!(!args.iter().any(|a| a.starts_with("--fork") || a == "--state"));
+        assert!(!args
+            .iter()
+            .any(|a| a.starts_with("--fork") || a == "--state"));
     }
 
     #[test]
