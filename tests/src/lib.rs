@@ -128,6 +128,9 @@ impl App {
             serde_json::json!({ "application": app_binary() }),
         )
         .expect("caps");
+        // thirtyfour's reqwest client needs rustls's process default provider (reqwest
+        // has rustls without one of its own in this build).
+        medwallet_net::install_crypto_provider();
         let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
             .await
             .expect("a WebDriver session");

@@ -46,6 +46,8 @@ impl Receipt {
 /// A provider that signs with `signer` and fills nonces; fees are set by
 /// [`send_zero_fee`].
 pub(crate) fn signing_provider(url: &Url, chain_id: u64, signer: PrivateKeySigner) -> DynProvider {
+    // alloy's reqwest client needs rustls's process default (see `LedgerNode::new`).
+    medwallet_net::install_crypto_provider();
     ProviderBuilder::new()
         .disable_recommended_fillers()
         .with_simple_nonce_management()

@@ -35,6 +35,7 @@ pub async fn write_events(
 ) -> Result<Address, LedgerError> {
     let rpc = |e| LedgerError::from_rpc(url.as_str(), e);
     let from = signer.address();
+    medwallet_net::install_crypto_provider();
     let raw = ProviderBuilder::new()
         .disable_recommended_fillers()
         .connect_http(url.clone())
@@ -113,6 +114,7 @@ pub async fn write_events(
 /// (`evm_increaseTime`, `evm_mine`): grant expiries are then in the past for the chain.
 pub async fn advance_time(url: &Url, seconds: u64) -> Result<(), LedgerError> {
     let rpc = |e| LedgerError::from_rpc(url.as_str(), e);
+    medwallet_net::install_crypto_provider();
     let raw = ProviderBuilder::new()
         .disable_recommended_fillers()
         .connect_http(url.clone())

@@ -177,6 +177,7 @@ impl NetError {
 /// Plain `http://` URLs work with it too; which hosts may be reached without TLS is the
 /// caller's rule.
 pub fn http_client(access: &NodeAccess) -> Result<reqwest::Client, NetError> {
+    install_crypto_provider();
     let tls = tls_config(access)?;
     let mut headers = HeaderMap::new();
     if let Some(credentials) = &access.credentials {
@@ -221,9 +222,28 @@ fn tls_config(access: &NodeAccess) -> Result<rustls::ClientConfig, NetError> {
 /// (aws-lc-rs has). ring is the workspace's crypto already and builds without a C
 /// toolchain beyond cc; post-quantum key exchange is not what the nodes' threat model
 /// hinges on today. Moving to aws-lc-rs is this one function.
-#[allow(deprecated)]
 pub fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(ring())
+}
+
+#[allow(deprecated)]
+fn ring() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+/// Makes ring the process's default rustls provider (once; a default installed before
+/// is kept).
+///
+/// The clients built here carry their own provider, but with this crate in a build,
+/// reqwest is built with rustls and no provider of its own: every other reqwest client
+/// in the process (alloy's `connect_http`, a WebDriver client) then needs a process
+/// default, or building it panics. Call this before making one; [`http_client`] calls
+/// it too.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ring().install_default();
+    });
 }
 
 /// The system's root certificates, read once per process (reading them takes a few

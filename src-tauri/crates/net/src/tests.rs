@@ -295,3 +295,13 @@ async fn redirects_are_not_followed() {
         StatusCode::OK
     );
 }
+
+#[test]
+fn a_plain_reqwest_client_builds_once_the_provider_is_installed() {
+    // reqwest is built with rustls and no provider of its own here: a default client
+    // (as alloy and WebDriver clients make) needs the process default.
+    install_crypto_provider();
+    install_crypto_provider();
+    assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+    reqwest::Client::builder().build().unwrap();
+}
