@@ -19,6 +19,12 @@ pub struct NodeSettings {
     /// Replica nodes (Kubo RPC URLs) that keep a copy of every record.
     #[serde(default)]
     pub replicas: Vec<String>,
+    /// Other ledger nodes (JSON-RPC URLs of the consortium's other validators) that the
+    /// audit trail checks the blocks it reads from `ledger_url` against: an entry is
+    /// confirmed by the nodes holding the same block, and a block they disagree about is
+    /// shown as disputed.
+    #[serde(default)]
+    pub ledger_witnesses: Vec<String>,
 }
 
 /// Why settings were refused, field by field, for the settings form.
@@ -36,6 +42,9 @@ pub struct SettingsError {
     /// What is wrong with the replica list (naming the line).
     #[serde(default)]
     pub replicas: Option<String>,
+    /// What is wrong with the list of ledger nodes to check against (naming the line).
+    #[serde(default)]
+    pub ledger_witnesses: Option<String>,
 }
 
 impl SettingsError {
@@ -46,5 +55,6 @@ impl SettingsError {
             && self.contract_address.is_none()
             && self.ipfs_peers.is_none()
             && self.replicas.is_none()
+            && self.ledger_witnesses.is_none()
     }
 }

@@ -14,9 +14,9 @@ use crate::node_url::parse_node_url;
 pub struct Defaults(pub NodeSettings);
 
 impl Defaults {
-    /// The local nodes: `MEDWALLET_IPFS_URL`, `MEDWALLET_LEDGER_URL` and
-    /// `MEDWALLET_CONTRACT_ADDRESS` when set (the run command sets them), else the
-    /// usual local ports.
+    /// The local nodes: `MEDWALLET_IPFS_URL`, `MEDWALLET_LEDGER_URL`,
+    /// `MEDWALLET_CONTRACT_ADDRESS` and `MEDWALLET_IPFS_PEERS` (comma-separated) when set
+    /// (the run command sets them), else the usual local ports and no peers.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Self(NodeSettings {
@@ -24,6 +24,17 @@ impl Defaults {
             ledger_url: var("MEDWALLET_LEDGER_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:8545".into()),
             contract_address: var("MEDWALLET_CONTRACT_ADDRESS"),
+            ipfs_peers: var("MEDWALLET_IPFS_PEERS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            replicas: Vec::new(),
+            ledger_witnesses: Vec::new(),
         })
     }
 }
@@ -51,7 +62,18 @@ pub struct SettingsStore {
     defaults: Defaults,
 }
 
-const KEYS: [&str; 3] = ["ipfs_url", "ledger_url", "contract_address"];
+const KEYS: [&str; 6] = [
+    "ipfs_url",
+    "ledger_url",
+    "contract_address",
+    "ipfs_peers",
+    "replicas",
+    "ledger_witnesses",
+];
+
+/// At most this many peers, this many replicas and this many ledger nodes to check
+/// against (each is dialled or asked on every pass or sync).
+pub const MAX_NODES_IN_A_LIST: usize = 16;
 
 impl SettingsStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up
@@ -88,6 +110,15 @@ impl SettingsStore {
                 "ipfs_url" => settings.ipfs_url = value,
                 "ledger_url" => settings.ledger_url = value,
                 "contract_address" => settings.contract_address = Some(value),
+                // A list that does not read (a damaged file) counts as not set.
+                "ipfs_peers" => {
+                    settings.ipfs_peers = serde_json::from_str(&value)
+                        .unwrap_or_else(|_| self.defaults.0.ipfs_peers.clone())
+                }
+                "replicas" => settings.replicas = serde_json::from_str(&value).unwrap_or_default(),
+                "ledger_witnesses" => {
+                    settings.ledger_witnesses = serde_json::from_str(&value).unwrap_or_default()
+                }
                 _ => {} // written by a newer version: leave it alone
             }
         }
@@ -101,6 +132,13 @@ impl SettingsStore {
             Err(errors) => return Ok(SaveOutcome::Invalid { errors }),
         };
         let defaults = &self.defaults.0;
+        let list = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let (peers, default_peers) = (list(&new.ipfs_peers), list(&defaults.ipfs_peers));
+        let (replicas, default_replicas) = (list(&new.replicas), list(&defaults.replicas));
+        let (witnesses, default_witnesses) = (
+            list(&new.ledger_witnesses),
+            list(&defaults.ledger_witnesses),
+        );
         let mut tx = self.pool.begin().await?;
         let fields = [
             ("ipfs_url", Some(&new.ipfs_url), Some(&defaults.ipfs_url)),
@@ -113,6 +151,13 @@ impl SettingsStore {
                 "contract_address",
                 new.contract_address.as_ref(),
                 defaults.contract_address.as_ref(),
+            ),
+            ("ipfs_peers", Some(&peers), Some(&default_peers)),
+            ("replicas", Some(&replicas), Some(&default_replicas)),
+            (
+                "ledger_witnesses",
+                Some(&witnesses),
+                Some(&default_witnesses),
             ),
         ];
         for (key, value, default) in fields {
@@ -151,6 +196,8 @@ impl SettingsStore {
 }
 
 /// Normalises valid settings; names each field that is not.
+// The form's answer, field by field, made once per save: its size does not matter.
+#[allow(clippy::result_large_err)]
 pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
     let mut errors = SettingsError::default();
     let ipfs = parse_node_url(&input.ipfs_url)
@@ -169,14 +216,140 @@ pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
             }
         },
     };
-    match (ipfs, ledger) {
-        (Some(ipfs), Some(ledger)) if errors.is_empty() => Ok(NodeSettings {
-            ipfs_url: trim_slash(ipfs.as_str()),
-            ledger_url: trim_slash(ledger.as_str()),
-            contract_address: contract,
-        }),
+    let peers = validate_peers(&input.ipfs_peers)
+        .map_err(|e| errors.ipfs_peers = Some(e))
+        .ok();
+    let own = ipfs.as_ref().map(|u| trim_slash(u.as_str()));
+    let replicas = validate_replicas(&input.replicas, own.as_deref())
+        .map_err(|e| errors.replicas = Some(e))
+        .ok();
+    let own_ledger = ledger.as_ref().map(|u| trim_slash(u.as_str()));
+    let witnesses = validate_witnesses(&input.ledger_witnesses, own_ledger.as_deref())
+        .map_err(|e| errors.ledger_witnesses = Some(e))
+        .ok();
+    match (ipfs, ledger, peers, replicas, witnesses) {
+        (Some(ipfs), Some(ledger), Some(ipfs_peers), Some(replicas), Some(ledger_witnesses))
+            if errors.is_empty() =>
+        {
+            Ok(NodeSettings {
+                ipfs_url: trim_slash(ipfs.as_str()),
+                ledger_url: trim_slash(ledger.as_str()),
+                contract_address: contract,
+                ipfs_peers,
+                replicas,
+                ledger_witnesses,
+            })
+        }
         _ => Err(errors),
     }
+}
+
+/// Multiaddrs a node can dial without a DHT: `/ip4/…`, `/ip6/…`, `/dns4/…`, `/dns6/…` or
+/// `/dns/…`, then `/tcp/<port>`, ending in `/p2p/<peer id>`. Blank lines are dropped,
+/// duplicates too.
+fn validate_peers(lines: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Err(why) = check_peer(line) {
+            return Err(format!("Peer {}: {why}", i + 1));
+        }
+        if !out.iter().any(|p| p == line) {
+            out.push(line.to_owned());
+        }
+    }
+    if out.len() > MAX_NODES_IN_A_LIST {
+        return Err(format!("At most {MAX_NODES_IN_A_LIST} peers."));
+    }
+    Ok(out)
+}
+
+fn check_peer(addr: &str) -> Result<(), &'static str> {
+    const SHAPE: &str = "a peer is written like /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW… (the node's swarm address and its peer id; `ipfs id` shows them).";
+    let parts: Vec<&str> = addr.split('/').collect();
+    // "", proto, host, "tcp", port, "p2p", id
+    let [empty, proto, host, tcp, port, p2p, id] = parts.as_slice() else {
+        return Err(SHAPE);
+    };
+    let host_ok = match *proto {
+        "ip4" => host.parse::<std::net::Ipv4Addr>().is_ok(),
+        "ip6" => host.parse::<std::net::Ipv6Addr>().is_ok(),
+        "dns" | "dns4" | "dns6" => {
+            !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+        _ => false,
+    };
+    let id_ok = (30..=100).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !empty.is_empty()
+        || !host_ok
+        || *tcp != "tcp"
+        || port.parse::<u16>().map_or(true, |p| p == 0)
+        || (*p2p != "p2p" && *p2p != "ipfs")
+        || !id_ok
+    {
+        return Err(SHAPE);
+    }
+    Ok(())
+}
+
+/// Replica nodes: IPFS RPC URLs like the node's own, not the node itself, no duplicates.
+fn validate_replicas(lines: &[String], own: Option<&str>) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let url = parse_node_url(line).map_err(|e| format!("Replica {}: {e}", i + 1))?;
+        let url = trim_slash(url.as_str());
+        if Some(url.as_str()) == own {
+            return Err(format!(
+                "Replica {}: that is this wallet's own IPFS node; a replica is another node that keeps a copy.",
+                i + 1
+            ));
+        }
+        if !out.contains(&url) {
+            out.push(url);
+        }
+    }
+    if out.len() > MAX_NODES_IN_A_LIST {
+        return Err(format!("At most {MAX_NODES_IN_A_LIST} replicas."));
+    }
+    Ok(out)
+}
+
+/// Ledger nodes to check against: JSON-RPC URLs like the ledger's own, not the node read
+/// from, no duplicates.
+fn validate_witnesses(lines: &[String], own: Option<&str>) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let url = parse_node_url(line).map_err(|e| format!("Witness {}: {e}", i + 1))?;
+        let url = trim_slash(url.as_str());
+        if Some(url.as_str()) == own {
+            return Err(format!(
+                "Witness {}: that is the ledger node the trail is read from; list the consortium's other nodes to check it against.",
+                i + 1
+            ));
+        }
+        if !out.contains(&url) {
+            out.push(url);
+        }
+    }
+    if out.len() > MAX_NODES_IN_A_LIST {
+        return Err(format!(
+            "At most {MAX_NODES_IN_A_LIST} ledger nodes to check against."
+        ));
+    }
+    Ok(out)
 }
 
 fn trim_slash(url: &str) -> String {
@@ -204,6 +377,9 @@ mod tests {
             ipfs_url: "http://127.0.0.1:5001".into(),
             ledger_url: "http://127.0.0.1:8545".into(),
             contract_address: None,
+            ipfs_peers: Vec::new(),
+            replicas: Vec::new(),
+            ledger_witnesses: Vec::new(),
         })
     }
 
@@ -249,6 +425,9 @@ mod tests {
             ipfs_url: "localhost:5001".into(),
             ledger_url: "ftp://127.0.0.1:8545".into(),
             contract_address: Some("0x1234".into()),
+            ipfs_peers: vec!["/ip4/127.0.0.2/tcp/4001".into()],
+            replicas: vec!["http://127.0.0.1:5001/".into()],
+            ledger_witnesses: vec!["127.0.0.3:8545".into()],
         };
         let SaveOutcome::Invalid { errors } = store.save(&bad).await.unwrap() else {
             panic!("accepted")
@@ -260,7 +439,146 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("40 hexadecimal"));
+        assert!(errors.ipfs_peers.as_deref().unwrap().starts_with("Peer 1:"));
+        assert!(errors
+            .ledger_witnesses
+            .as_deref()
+            .unwrap()
+            .starts_with("Witness 1: Add the scheme"));
         assert_eq!(store.get().await.unwrap(), defaults().0);
+    }
+
+    #[tokio::test]
+    async fn peers_and_replicas_are_checked_kept_and_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::open(&dir.path().join("s.sqlite"), defaults())
+            .await
+            .unwrap();
+        let id = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let mut new = defaults().0;
+        new.ipfs_peers = vec![
+            format!(" /ip4/127.0.0.3/tcp/4001/p2p/{id} "),
+            String::new(),
+            format!("/dns4/node.clinic.example/tcp/4001/p2p/{id}"),
+            format!("/ip4/127.0.0.3/tcp/4001/p2p/{id}"),
+        ];
+        new.replicas = vec![
+            "https://pin.example:5001/".into(),
+            "http://127.0.0.9:5001".into(),
+        ];
+        let SaveOutcome::Saved { settings } = store.save(&new).await.unwrap() else {
+            panic!("refused")
+        };
+        assert_eq!(settings.ipfs_peers.len(), 2, "{settings:?}");
+        assert_eq!(
+            settings.replicas,
+            vec!["https://pin.example:5001", "http://127.0.0.9:5001"]
+        );
+        assert_eq!(store.get().await.unwrap(), settings);
+
+        // The node itself is not a replica; a bad line is named by its number.
+        let mut own = settings.clone();
+        own.replicas = vec!["http://127.0.0.1:5001/".into()];
+        let SaveOutcome::Invalid { errors } = store.save(&own).await.unwrap() else {
+            panic!("accepted")
+        };
+        assert!(errors.replicas.unwrap().contains("own IPFS node"));
+        for bad in [
+            "/ip4/127.0.0.3/tcp/4001",
+            "/ip4/300.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+            "/ip4/127.0.0.3/udp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+            "/ip4/127.0.0.3/tcp/0/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+            "/ip4/127.0.0.3/tcp/4001/p2p/short",
+        ] {
+            let mut peers = settings.clone();
+            peers.ipfs_peers = vec![bad.into()];
+            let SaveOutcome::Invalid { errors } = store.save(&peers).await.unwrap() else {
+                panic!("accepted {bad}")
+            };
+            assert!(errors.ipfs_peers.is_some(), "{bad}");
+        }
+        assert_eq!(store.reset().await.unwrap(), defaults().0);
+    }
+
+    #[tokio::test]
+    async fn ledger_witnesses_are_checked_kept_and_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::open(&dir.path().join("s.sqlite"), defaults())
+            .await
+            .unwrap();
+        let mut new = defaults().0;
+        new.ledger_witnesses = vec![
+            " https://validator2.example:8545/ ".into(),
+            String::new(),
+            "http://127.0.0.3:8545".into(),
+            "https://validator2.example:8545".into(),
+        ];
+        let SaveOutcome::Saved { settings } = store.save(&new).await.unwrap() else {
+            panic!("refused")
+        };
+        assert_eq!(
+            settings.ledger_witnesses,
+            vec!["https://validator2.example:8545", "http://127.0.0.3:8545"]
+        );
+        assert_eq!(store.get().await.unwrap(), settings);
+        // Other settings saved later keep them.
+        let mut later = settings.clone();
+        later.contract_address = Some(format!("0x{}", "ab".repeat(20)));
+        let SaveOutcome::Saved { settings: later } = store.save(&later).await.unwrap() else {
+            panic!("refused")
+        };
+        assert_eq!(later.ledger_witnesses.len(), 2);
+
+        // The node read from is not its own witness; a bad line is named by its number.
+        let mut own = settings.clone();
+        own.ledger_witnesses = vec![
+            "http://127.0.0.3:8545".into(),
+            "http://127.0.0.1:8545/".into(),
+        ];
+        let SaveOutcome::Invalid { errors } = store.save(&own).await.unwrap() else {
+            panic!("accepted")
+        };
+        let why = errors.ledger_witnesses.unwrap();
+        assert!(
+            why.starts_with("Witness 2:") && why.contains("read from"),
+            "{why}"
+        );
+        for bad in [
+            "ftp://127.0.0.3:8545",
+            "http://user:pw@127.0.0.3:8545",
+            "http://127.0.0.3:8545/?token=x",
+            "not a url",
+        ] {
+            let mut w = settings.clone();
+            w.ledger_witnesses = vec!["http://127.0.0.4:8545".into(), bad.into()];
+            let SaveOutcome::Invalid { errors } = store.save(&w).await.unwrap() else {
+                panic!("accepted {bad}")
+            };
+            assert!(
+                errors
+                    .ledger_witnesses
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("Witness 2:"),
+                "{bad}: {errors:?}"
+            );
+            assert!(errors.ipfs_url.is_none() && errors.ledger_url.is_none());
+        }
+        let mut many = settings.clone();
+        many.ledger_witnesses = (0..=MAX_NODES_IN_A_LIST)
+            .map(|i| format!("http://127.0.1.{i}:8545"))
+            .collect();
+        let SaveOutcome::Invalid { errors } = store.save(&many).await.unwrap() else {
+            panic!("accepted")
+        };
+        assert!(errors.ledger_witnesses.unwrap().starts_with("At most 16"));
+        // A damaged stored list counts as none.
+        sqlx::query("UPDATE settings SET value = 'not json' WHERE key = 'ledger_witnesses'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert!(store.get().await.unwrap().ledger_witnesses.is_empty());
+        assert_eq!(store.reset().await.unwrap(), defaults().0);
     }
 
     #[tokio::test]
