@@ -100,11 +100,7 @@ async fn run() {
     let root = dir.path();
     let tools = NodeTools::locate().unwrap();
     let ipfs_node = Ipfs::start(&tools, &IpfsOptions::ephemeral(root.join("ipfs"))).unwrap();
-    let anvil = Anvil::start(
-        &tools,
-        &AnvilOptions::ephemeral(root.join("anvil")),
-    )
-    .unwrap();
+    let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
     let ipfs = Url::parse(&ipfs_node.api_url()).unwrap();
     let url = Url::parse(&anvil.url()).unwrap();
     let contract = LedgerNode::new(&url)
