@@ -123,6 +123,21 @@ pub struct AuditEntry {
     pub block_number: u64,
     /// Transaction hash (`0x` + 64 hex).
     pub tx_hash: String,
+    /// Ledger nodes holding this entry's block with the hash it was read with: 1 is the
+    /// node read from alone (no other node in the settings, or none confirmed it yet).
+    #[serde(default = "one")]
+    pub nodes_agreeing: u32,
+    /// Ledger nodes asked: the node read from and every node to check against.
+    #[serde(default = "one")]
+    pub nodes_asked: u32,
+    /// The ledger nodes disagree about this entry's block, in words (the block number and
+    /// each node's hash); nothing in such a block counts as verified.
+    #[serde(default)]
+    pub dispute: Option<String>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Filters of the trail; `None` means any.

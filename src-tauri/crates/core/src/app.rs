@@ -351,10 +351,13 @@ impl App {
 
     // The audit trail.
 
-    /// Syncs from the ledger (when it answers) and answers the filtered trail.
+    /// Syncs from the ledger (when it answers), checked against the other ledger nodes in
+    /// the settings, and answers the filtered trail.
     pub async fn audit_trail(&self, query: &AuditQuery) -> Answer<AuditTrail> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
-        let context = AuditContext::of(&self.records, &owner).await?;
+        let context = AuditContext::of(&self.records, &owner)
+            .await?
+            .checked_against(&self.settings().await);
         Ok(self.audit.trail(&owner, &ledger, query, &context).await?)
     }
 
@@ -366,7 +369,9 @@ impl App {
         path: &str,
     ) -> Answer<SavedCopy> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
-        let context = AuditContext::of(&self.records, &owner).await?;
+        let context = AuditContext::of(&self.records, &owner)
+            .await?
+            .checked_against(&self.settings().await);
         Ok(self
             .audit
             .export(&owner, &ledger, query, &context, format, path)

@@ -129,7 +129,10 @@ pub struct Agreements {
 }
 
 impl Agreements {
-    pub(crate) fn new(witnesses: Vec<String>) -> Self {
+    /// Verdicts of `witnesses` (labels), none yet: [`insert`](Self::insert) adds them.
+    /// The cache makes these ([`EventCache::agreements`](crate::EventCache::agreements));
+    /// callers make their own to show verdicts they have (in tests).
+    pub fn new(witnesses: Vec<String>) -> Self {
         Self {
             witnesses,
             checks: HashMap::new(),
@@ -140,7 +143,8 @@ impl Agreements {
         self.witnesses.iter().any(|w| w == witness)
     }
 
-    pub(crate) fn insert(&mut self, block: u64, witness: String, our_hash: B256, verdict: Verdict) {
+    /// Adds `witness`'s verdict on block `block` as it was about `our_hash`.
+    pub fn insert(&mut self, block: u64, witness: String, our_hash: B256, verdict: Verdict) {
         self.checks
             .entry(block)
             .or_default()

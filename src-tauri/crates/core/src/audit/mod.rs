@@ -6,6 +6,10 @@
 //! Reading the trail never fails because of the node: when it does not answer (or is on
 //! another chain, or has no contract), the cached entries are answered with the reason in
 //! `problem`.
+//!
+//! The trail is read from one ledger node and checked against the others in the settings
+//! (`ledger_witnesses`): each entry says how many of the nodes asked hold its block with
+//! the same hash, and a block they disagree about is a dispute in words, never verified.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +18,9 @@ use medwallet_api::{
     AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, SavedCopy,
 };
 use medwallet_ledger::{
-    Address, EventCache, EventFilter, EventMeta, LedgerEvent, LedgerNode, B256,
+    Address, Agreements, EventCache, EventFilter, EventMeta, LedgerEvent, LedgerNode, B256,
 };
+use url::Url;
 
 use crate::ledger::LedgerTarget;
 use crate::records::RecordService;
@@ -30,13 +35,17 @@ pub use export::{to_csv, to_fhir_bundle, CSV_HEADER};
 use crate::error::{Answer, AuditError, CoreError, TrailGap};
 use crate::store::write_atomically;
 
-/// What the trail needs of the wallet's records ([`AuditContext::of`]).
+/// What the trail needs besides the ledger: the wallet's records ([`AuditContext::of`])
+/// and the ledger nodes to check it against ([`AuditContext::checked_against`]).
 #[derive(Debug, Clone, Default)]
 pub struct AuditContext {
     /// Record titles by id (`0x` + 64 lower-case hex).
     pub titles: HashMap<String, String>,
     /// Record versions whose ledger transaction still waits.
     pub pending: u32,
+    /// Other nodes of the ledger (the settings' `ledger_witnesses`) whose blocks the trail
+    /// is checked against; none: every entry is from one node.
+    pub witnesses: Vec<Url>,
 }
 
 impl AuditContext {
@@ -54,7 +63,22 @@ impl AuditContext {
             .await?
             .pending_versions()
             .await?;
-        Ok(AuditContext { titles, pending })
+        Ok(AuditContext {
+            titles,
+            pending,
+            witnesses: Vec::new(),
+        })
+    }
+
+    /// The same, checked against the settings' `ledger_witnesses` (a URL that does not
+    /// parse is left out: the settings page refuses such URLs before they are saved).
+    pub fn checked_against(mut self, settings: &medwallet_api::NodeSettings) -> Self {
+        self.witnesses = settings
+            .ledger_witnesses
+            .iter()
+            .filter_map(|u| Url::parse(u.trim()).ok())
+            .collect();
+        self
     }
 }
 
@@ -141,6 +165,7 @@ impl AuditService {
         };
         let cache = self.cache(&owner.wallet_id).await?;
         let node = LedgerNode::new(&ledger.url);
+        let witnesses: Vec<LedgerNode> = context.witnesses.iter().map(LedgerNode::new).collect();
         // The chain this wallet's trail was first read from is remembered, so that a ledger
         // URL that now leads to another network is named instead of mixed in.
         let remembered = self.remembered_chain(&owner.wallet_id);
@@ -149,7 +174,7 @@ impl AuditService {
             let expected = ledger.chain_id.or(remembered).unwrap_or(status.chain_id);
             let status = node.check_chain(expected, contract).await?;
             let report = cache
-                .sync(&node, contract, &EventFilter::Wallet(me))
+                .sync_checked(&node, contract, &EventFilter::Wallet(me), &witnesses)
                 .await?;
             Ok::<_, medwallet_ledger::LedgerError>((status, report))
         };
@@ -179,7 +204,15 @@ impl AuditService {
         if trail.synced_to_block == 0 {
             trail.synced_to_block = events.last().map_or(0, |(m, _)| m.block_number);
         }
-        trail.entries = entries(&events, me, &context.titles, query)?;
+        let agreements = cache
+            .agreements(contract, &witnesses)
+            .await
+            .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
+        let checked = Checked {
+            read_from: node.label(),
+            agreements: &agreements,
+        };
+        trail.entries = checked_entries(&events, me, &context.titles, query, &checked)?;
         Ok(trail)
     }
 
@@ -224,12 +257,37 @@ impl AuditService {
     }
 }
 
-/// The filtered entries, newest first.
+/// What the other ledger nodes said about the cached blocks, and the node read from.
+pub struct Checked<'a> {
+    /// The node the trail was read from, as [`LedgerNode::label`] names it.
+    pub read_from: String,
+    /// The witnesses' verdicts.
+    pub agreements: &'a Agreements,
+}
+
+/// The filtered entries, newest first, each from the one node read (no other node asked).
 pub fn entries(
     events: &[(EventMeta, LedgerEvent)],
     me: Address,
     titles: &HashMap<String, String>,
     query: &AuditQuery,
+) -> Answer<Vec<AuditEntry>> {
+    let none = Agreements::default();
+    let checked = Checked {
+        read_from: String::new(),
+        agreements: &none,
+    };
+    checked_entries(events, me, titles, query, &checked)
+}
+
+/// The filtered entries, newest first, each with how many ledger nodes hold its block and
+/// the dispute, if they disagree.
+pub fn checked_entries(
+    events: &[(EventMeta, LedgerEvent)],
+    me: Address,
+    titles: &HashMap<String, String>,
+    query: &AuditQuery,
+    checked: &Checked<'_>,
 ) -> Answer<Vec<AuditEntry>> {
     let record = match query.record_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => {
@@ -266,7 +324,19 @@ pub fn entries(
         if from.as_deref().is_some_and(|f| day < f) || to.as_deref().is_some_and(|t| day > t) {
             continue;
         }
-        out.push(entry(meta, event, action, time, me, titles, &mut names));
+        let mut entry = entry(meta, event, action, time, me, titles, &mut names);
+        let agreement = checked.agreements.block(meta.block_number, meta.block_hash);
+        entry.nodes_asked = agreement.nodes_asked;
+        entry.nodes_agreeing = agreement.nodes_agreeing;
+        entry.dispute = agreement.is_disputed().then(|| {
+            crate::words::ledger_dispute(
+                meta.block_number,
+                &checked.read_from,
+                &meta.block_hash,
+                &agreement.disputes,
+            )
+        });
+        out.push(entry);
     }
     Ok(out)
 }
@@ -411,6 +481,9 @@ fn entry(
         time,
         block_number: meta.block_number,
         tx_hash: meta.tx_hash.to_string(),
+        nodes_agreeing: 1,
+        nodes_asked: 1,
+        dispute: None,
     }
 }
 
@@ -564,6 +637,84 @@ mod tests {
             ),
             Err(CoreError::Audit(AuditError::BadDate { which: "from", text })) if text == "yesterday"
         ));
+    }
+
+    #[test]
+    fn entries_say_how_many_nodes_hold_their_block_and_a_dispute_in_words() {
+        use medwallet_ledger::Verdict;
+        let (me, doctor, record) = (
+            Address::repeat_byte(0xaa),
+            Address::repeat_byte(0xbb),
+            B256::repeat_byte(7),
+        );
+        let ours = B256::repeat_byte(1); // every block's hash in `meta`
+        let theirs = B256::repeat_byte(0xcd);
+        let (w1, w2) = ("http://127.0.0.3:8545", "http://127.0.0.4:8545");
+        let mut agreements = Agreements::new(vec![w1.into(), w2.into()]);
+        // Block 2: both agree. Block 3: one agrees, one is down. Block 4: one disputes.
+        agreements.insert(2, w1.into(), ours, Verdict::Agrees);
+        agreements.insert(2, w2.into(), ours, Verdict::Agrees);
+        agreements.insert(3, w1.into(), ours, Verdict::Agrees);
+        let down = Verdict::Down {
+            error: "unreachable".into(),
+        };
+        agreements.insert(3, w2.into(), ours, down);
+        agreements.insert(4, w1.into(), ours, Verdict::Agrees);
+        let disputed = Verdict::Disagrees { their_hash: theirs };
+        agreements.insert(4, w2.into(), ours, disputed);
+        let checked = Checked {
+            read_from: "http://127.0.0.2:8545".into(),
+            agreements: &agreements,
+        };
+        let all = checked_entries(
+            &events(me, doctor, record),
+            me,
+            &HashMap::new(),
+            &AuditQuery::default(),
+            &checked,
+        )
+        .unwrap();
+        let by_block = |n: u64| all.iter().find(|e| e.block_number == n).unwrap();
+        let two = by_block(2);
+        assert_eq!(
+            (two.nodes_agreeing, two.nodes_asked, &two.dispute),
+            (3, 3, &None)
+        );
+        let three = by_block(3);
+        assert_eq!((three.nodes_agreeing, three.nodes_asked), (2, 3));
+        assert!(three.dispute.is_none());
+        let four = by_block(4);
+        assert_eq!(four.nodes_agreeing, 2);
+        let dispute = four.dispute.as_deref().expect("block 4 is disputed");
+        assert!(
+            dispute.starts_with("Ledger nodes disagree at block 4: http://127.0.0.2:8545 says 0x01010101…0101, http://127.0.0.4:8545 says 0xcdcdcdcd…cdcd"),
+            "{dispute}"
+        );
+
+        // Without other nodes: each entry is from one node.
+        let alone = entries(
+            &events(me, doctor, record),
+            me,
+            &HashMap::new(),
+            &AuditQuery::default(),
+        )
+        .unwrap();
+        assert!(alone
+            .iter()
+            .all(|e| (e.nodes_agreeing, e.nodes_asked) == (1, 1) && e.dispute.is_none()));
+    }
+
+    #[test]
+    fn settings_name_the_nodes_to_check_against() {
+        let settings = medwallet_api::NodeSettings {
+            ledger_witnesses: vec!["http://127.0.0.3:8545".into(), "not a url".into()],
+            ..Default::default()
+        };
+        let context = AuditContext::default().checked_against(&settings);
+        assert_eq!(
+            context.witnesses,
+            vec![Url::parse("http://127.0.0.3:8545").unwrap()]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod sharing;
 mod staff;
 mod wallet;
 
-pub(crate) use audit::trail_problem;
+pub(crate) use audit::{ledger_dispute, trail_problem};
 pub(crate) use wallet::secs_up;
 
 use medwallet_api::UserError;
