@@ -100,6 +100,12 @@ fn ipfs_down(err: &IpfsError) -> IpfsStatus {
         IpfsError::Api { message, .. } => {
             (NodeProblem::Refused, format!("The IPFS node refused the request: {message}."))
         }
+        // Credentials refused, or a certificate or TLS that is not right: a node that
+        // answers, but is not to be used as it is set.
+        IpfsError::Unauthorized { .. } | IpfsError::Tls { .. } => {
+            (NodeProblem::Refused, crate::words::ipfs_told(err))
+        }
+        IpfsError::Setup { .. } => (NodeProblem::InvalidUrl, crate::words::ipfs_told(err)),
         // `info` neither stores nor fetches data, so these cannot come from it; if one
         // ever does, the node answered something unexpected.
         other => (

@@ -212,6 +212,15 @@ fn words(e: &CoreError) -> Words {
     }
 }
 
+/// A failed IPFS call as one text, what happened then what to do (the node health
+/// report's reason).
+pub(crate) fn ipfs_told(e: &IpfsError) -> String {
+    match ipfs(e) {
+        (message, Some(hint)) => format!("{message} {hint}"),
+        (message, None) => message,
+    }
+}
+
 /// A failed IPFS call.
 fn ipfs(e: &IpfsError) -> Words {
     match e {
