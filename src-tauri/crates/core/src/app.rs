@@ -322,7 +322,22 @@ impl App {
 
     /// The unlocked wallet's records.
     pub async fn list_records(&self) -> Answer<Vec<RecordSummary>> {
-        Ok(self.records.list(&self.owner().await?).await?)
+        let owner = self.owner().await?;
+        let mut list = self.records.list(&owner).await?;
+        let settings = self.settings().await;
+        if let Ok(ipfs) = url::Url::parse(&settings.ipfs_url) {
+            let replicas = crate::ipfs::replica_urls(&settings);
+            let mut copies = self
+                .records
+                .copies(&owner.wallet_id, &ipfs, &replicas)
+                .await?;
+            for record in &mut list {
+                if record.status == medwallet_api::RecordStatus::OnIpfs {
+                    record.copies = copies.remove(&record.id);
+                }
+            }
+        }
+        Ok(list)
     }
 
     /// Fetches, verifies, decrypts and renders a record.
@@ -603,6 +618,7 @@ impl App {
     /// none runs; answers its status.
     async fn start_rebuild(self: &Arc<Self>) -> Answer<RebuildStatus> {
         let s = self.session().await?;
+        let peers = self.settings().await.ipfs_peers;
         let app = self.clone();
         tokio::spawn(async move {
             let Session {
@@ -610,6 +626,9 @@ impl App {
                 ipfs,
                 ledger,
             } = s;
+            // A new machine's node knows no one yet: the records are on the peers
+            // (a replica, the clinic's node), so it is connected to them first.
+            crate::ipfs::keep_peers(&ipfs, &peers).await;
             if let Err(e) = app
                 .rebuild
                 .run(&app.records, &app.audit, &owner, &ipfs, &ledger)

@@ -8,7 +8,9 @@
 //!   IPFS node answers (they need no key: everything in them is encrypted, so they run
 //!   while locked too); ledger registrations, grants, revocations, expiries, adoptions of
 //!   records a clinic made and re-keying run while a wallet is unlocked. Asking for its
-//!   keys here is not activity, so an idle wallet still auto-locks.
+//!   keys here is not activity, so an idle wallet still auto-locks. The node is kept
+//!   connected to its configured peers, and every record's latest version is pinned
+//!   on the replica nodes (a replica that is down is tried again with backoff).
 //!
 //! The shell starts [`run`] once; tests call [`pass`] to run one pass now.
 
@@ -66,7 +68,13 @@ pub async fn pass(app: &App) {
             return;
         }
     };
+    // Peers first: a node that restarted has forgotten them, and the blocks a replica
+    // or a doctor's node asks for move over those connections.
+    crate::ipfs::keep_peers(&ipfs, &settings.ipfs_peers).await;
     app.records.sync_all(&ipfs, owner.as_ref(), &ledger).await;
+    app.records
+        .replicate_all(&ipfs, &crate::ipfs::replica_urls(&settings))
+        .await;
     if let Some(owner) = &owner {
         // A failure is kept with its grant or record and shown where it belongs (the
         // Shared page, the status bar); the next pass tries again.

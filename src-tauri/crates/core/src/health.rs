@@ -142,6 +142,7 @@ mod tests {
             ipfs_url: "not a url".into(),
             ledger_url: "".into(),
             contract_address: None,
+            ..Default::default()
         })
         .await;
         assert!(matches!(&report.ipfs.status,

@@ -399,6 +399,7 @@ impl RecordService {
                     tx_hash: r.registered.0.clone(),
                 },
                 uploaded_by: r.uploaded_by.map(|a| a.to_string()),
+                copies: None,
             },
             verification: Verification {
                 content_cid: r.manifest.content_cid.clone(),

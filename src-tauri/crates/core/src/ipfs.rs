@@ -56,6 +56,45 @@ pub(crate) fn ledger_cid(bytes: &[u8]) -> Answer<Cid> {
     })
 }
 
+/// Connects this wallet's node to each configured peer it is not connected to. Best
+/// effort: a peer that is down is dialled again on the next pass.
+#[tracing::instrument(name = "keep_peers", skip_all, fields(peers = peers.len()))]
+pub(crate) async fn keep_peers(ipfs: &Url, peers: &[String]) {
+    if peers.is_empty() {
+        return;
+    }
+    let Ok(node) = IpfsNode::new(ipfs) else {
+        return;
+    };
+    let connected = match node.swarm_peers().await {
+        Ok(connected) => connected,
+        Err(e) => {
+            tracing::debug!(error = e.kind(), "the node did not list its peers");
+            return;
+        }
+    };
+    for peer in peers {
+        let id = peer.rsplit('/').next().unwrap_or_default();
+        if connected.iter().any(|c| c == id) {
+            continue;
+        }
+        match node.swarm_connect(peer).await {
+            Ok(()) => tracing::debug!(peer = %id, "connected to a peer"),
+            Err(e) => tracing::debug!(peer = %id, error = e.kind(), "a peer did not answer"),
+        }
+    }
+}
+
+/// The replica nodes of the settings (validated when saved; a URL that no longer reads
+/// is skipped).
+pub(crate) fn replica_urls(settings: &medwallet_api::NodeSettings) -> Vec<Url> {
+    settings
+        .replicas
+        .iter()
+        .filter_map(|r| Url::parse(r).ok())
+        .collect()
+}
+
 /// Unpins objects, best effort (a node that is down keeps them; nothing depends on it).
 pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
     let Ok(node) = IpfsNode::new(ipfs) else {

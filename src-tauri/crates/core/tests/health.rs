@@ -21,6 +21,7 @@ async fn health_reports_real_versions_wrong_nodes_and_stopped_nodes() {
         ipfs_url: ipfs.api_url(),
         ledger_url: anvil.url(),
         contract_address: Some(contract.to_string()),
+        ..Default::default()
     };
     let report = check_health(&settings).await;
     let IpfsStatus::Up { version, peer_id } = &report.ipfs.status else {
@@ -54,6 +55,7 @@ async fn health_reports_real_versions_wrong_nodes_and_stopped_nodes() {
         ipfs_url: anvil.url(),
         ledger_url: ipfs.api_url(),
         contract_address: None,
+        ..Default::default()
     };
     let report = check_health(&swapped).await;
     assert!(

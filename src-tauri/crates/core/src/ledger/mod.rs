@@ -253,6 +253,7 @@ mod tests {
             ipfs_url: "http://127.0.0.1:5001".into(),
             ledger_url: "http://127.0.0.1:8545".into(),
             contract_address: None,
+            ..Default::default()
         })
         .unwrap();
         assert_eq!(t.contract, None);
@@ -261,6 +262,7 @@ mod tests {
                 ipfs_url: String::new(),
                 ledger_url: "not a url".into(),
                 contract_address: None,
+                ..Default::default()
             }),
             Err(CoreError::BadLedgerUrl { url, .. }) if url == "not a url"
         ));

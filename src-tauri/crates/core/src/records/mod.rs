@@ -17,6 +17,7 @@ pub(crate) mod inspect;
 pub(crate) mod outbox;
 pub(crate) mod pipeline;
 pub(crate) mod register;
+pub mod replicas;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -489,6 +490,7 @@ fn summary_of(m: &manifest::Manifest, row: &StoredRecord, uploading: bool) -> Re
         content_cid: row.content_cid.clone(),
         added_at: row.added_at.clone(),
         uploaded_by: None,
+        copies: None,
     }
 }
 

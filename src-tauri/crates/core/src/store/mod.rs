@@ -14,6 +14,7 @@ pub(crate) mod front_desk;
 pub(crate) mod grants;
 pub(crate) mod local_seal;
 pub(crate) mod rebuild;
+pub(crate) mod replicas;
 pub(crate) mod staff;
 
 use std::path::{Path, PathBuf};

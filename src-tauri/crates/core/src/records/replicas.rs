@@ -1,0 +1,273 @@
+//! Replica nodes: no single copy of a record.
+//!
+//! A patient names replica nodes in Settings (their clinic's node, a family member's, a
+//! pinning service): Kubo RPC endpoints that keep a copy. The pass here makes each
+//! replica pin the three objects of every record's latest version that is on IPFS and
+//! the keys the wallet issued, and unpin what a revocation replaced. A replica fetches the blocks itself, over bitswap,
+//! from this wallet's node (it is asked to connect to it first: there is no public DHT),
+//! so nothing is uploaded twice and the replica checks the blocks against their CIDs as
+//! any IPFS node does.
+//!
+//! The pass reconciles (what should be pinned against what each replica confirmed, in
+//! `replica_pins`), so it is idempotent: a replica that is down keeps its backoff and
+//! is tried again by a later pass, and a pin is asked for until confirmed, once.
+//! Nothing here needs a key: the objects are encrypted and their CIDs are on the ledger.
+
+use std::collections::{HashMap, HashSet};
+
+use medwallet_api::Copies;
+use medwallet_records::{Cid, IpfsNode};
+use url::Url;
+
+use super::outbox::backoff_until;
+use super::RecordService;
+use crate::error::{Answer, CoreError};
+use crate::store::replicas::Backoff;
+use crate::store::RecordStore;
+
+/// What one replication pass did for one wallet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicationReport {
+    /// Objects replicas confirmed they pin now.
+    pub pinned: u32,
+    /// Objects of replaced versions replicas no longer pin.
+    pub unpinned: u32,
+    /// Replicas that failed (their URL as in the settings), with the user's words why.
+    pub failed: Vec<(String, String)>,
+}
+
+/// A replica's name in the tables and in the window: its URL without a trailing slash,
+/// as the settings keep it.
+pub(crate) fn replica_key(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+impl RecordService {
+    /// Makes every replica in `replicas` hold what it should of `wallet_id`'s records;
+    /// `ipfs` is this wallet's own node, which the replicas fetch from.
+    #[tracing::instrument(name = "replicate", skip_all, fields(wallet = %wallet_id, replicas = replicas.len()))]
+    pub async fn replicate(
+        &self,
+        wallet_id: &str,
+        ipfs: &Url,
+        replicas: &[Url],
+        now_too: bool,
+    ) -> Answer<ReplicationReport> {
+        let mut report = ReplicationReport::default();
+        if replicas.is_empty() {
+            return Ok(report);
+        }
+        let store = self.store(wallet_id).await?;
+        // Each record's latest version on IPFS (a newer version still on this device
+        // leaves the older one wanted), and the keys issued to grantees.
+        let mut wanted: HashSet<String> = store
+            .replica_wanted()
+            .await?
+            .into_values()
+            .flatten()
+            .collect();
+        wanted.extend(store.issued_key_cids().await?);
+        // Asked once per pass, only when some replica has something to fetch.
+        let mut own_addresses: Option<Vec<String>> = None;
+        for replica_url in replicas {
+            let replica = replica_key(replica_url);
+            if !now_too {
+                if let Some(b) = store.replica_backoff(&replica).await? {
+                    if b.next_attempt_at > chrono::Utc::now().timestamp() {
+                        continue;
+                    }
+                }
+            }
+            let pinned = store.replica_pins(&replica).await?;
+            let mut to_pin: Vec<&String> = wanted.difference(&pinned).collect();
+            to_pin.sort();
+            let mut to_unpin: Vec<&String> = pinned.difference(&wanted).collect();
+            to_unpin.sort();
+            if to_pin.is_empty() && to_unpin.is_empty() {
+                store.clear_replica_backoff(&replica).await?;
+                continue;
+            }
+            if !to_pin.is_empty() && own_addresses.is_none() {
+                own_addresses = Some(addresses_of(ipfs).await);
+            }
+            let outcome = sync_replica(
+                &store,
+                replica_url,
+                &replica,
+                &to_pin,
+                &to_unpin,
+                own_addresses.as_deref().unwrap_or_default(),
+                &mut report,
+            )
+            .await;
+            match outcome {
+                Ok(()) => store.clear_replica_backoff(&replica).await?,
+                Err(e) => {
+                    let problem = crate::words::reason(&e);
+                    let failures = store
+                        .replica_backoff(&replica)
+                        .await?
+                        .map_or(0, |b| b.failures)
+                        .saturating_add(1);
+                    tracing::info!(
+                        failures,
+                        error = e.kind(),
+                        "a replica node failed; it is tried again later"
+                    );
+                    store
+                        .set_replica_backoff(
+                            &replica,
+                            &Backoff {
+                                failures,
+                                next_attempt_at: backoff_until(failures - 1),
+                                problem: problem.clone(),
+                            },
+                        )
+                        .await?;
+                    report.failed.push((replica, problem));
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs [`Self::replicate`] for every wallet with records on this device.
+    pub async fn replicate_all(&self, ipfs: &Url, replicas: &[Url]) {
+        if replicas.is_empty() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.path().join("records.sqlite").exists() {
+                let id = entry.file_name().to_string_lossy().into_owned();
+                if let Err(e) = self.replicate(&id, ipfs, replicas, false).await {
+                    tracing::debug!(wallet = %id, error = e.kind(), "a wallet's replication did not run");
+                }
+            }
+        }
+    }
+
+    /// Where each of the wallet's records is held: this wallet's node (once the latest
+    /// version is on IPFS) and each replica that confirmed all three of its objects.
+    pub async fn copies(
+        &self,
+        wallet_id: &str,
+        ipfs: &Url,
+        replicas: &[Url],
+    ) -> Answer<HashMap<String, Copies>> {
+        let store = self.store(wallet_id).await?;
+        let wanted = store.replica_wanted().await?;
+        let pins = store.all_replica_pins().await?;
+        let mut backoff = HashMap::new();
+        for url in replicas {
+            let key = replica_key(url);
+            if let Some(b) = store.replica_backoff(&key).await? {
+                backoff.insert(key, b.problem);
+            }
+        }
+        let own = replica_key(ipfs);
+        let of = u32::try_from(replicas.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        Ok(wanted
+            .into_iter()
+            .map(|(record_id, cids)| {
+                let mut held_by = vec![own.clone()];
+                let mut waiting = Vec::new();
+                for url in replicas {
+                    let key = replica_key(url);
+                    let holds = pins
+                        .get(&key)
+                        .is_some_and(|p| cids.iter().all(|c| p.contains(c)));
+                    if holds {
+                        held_by.push(key);
+                    } else {
+                        let why = backoff.get(&key).cloned();
+                        waiting.push((key, why));
+                    }
+                }
+                let copies = Copies {
+                    held_by,
+                    of,
+                    waiting: waiting
+                        .into_iter()
+                        .map(|(node, problem)| medwallet_api::CopyWaiting { node, problem })
+                        .collect(),
+                };
+                (record_id, copies)
+            })
+            .collect())
+    }
+}
+
+/// Connects the replica to this wallet's node, then pins and unpins there. Stops at
+/// the first failure (the rest waits for the next pass).
+async fn sync_replica(
+    store: &RecordStore,
+    url: &Url,
+    replica: &str,
+    to_pin: &[&String],
+    to_unpin: &[&String],
+    own_addresses: &[String],
+    report: &mut ReplicationReport,
+) -> Result<(), CoreError> {
+    let node = IpfsNode::new(url)?;
+    if !to_pin.is_empty() {
+        // The replica fetches the blocks from this node; without a connection it would
+        // search for them and time out (no public DHT here). A failed dial is not the
+        // end: the replica may reach the blocks through its other peers.
+        for address in own_addresses {
+            match node.swarm_connect(address).await {
+                Ok(()) => break,
+                Err(e) => tracing::debug!(
+                    error = e.kind(),
+                    "the replica could not dial this node's address"
+                ),
+            }
+        }
+    }
+    for cid in to_pin {
+        let parsed: Cid = cid.parse().map_err(CoreError::StoredCidUnreadable)?;
+        node.pin(&parsed).await?;
+        store.mark_replica_pinned(replica, cid).await?;
+        report.pinned += 1;
+    }
+    for cid in to_unpin {
+        let parsed: Cid = cid.parse().map_err(CoreError::StoredCidUnreadable)?;
+        node.unpin(&parsed).await?;
+        store.mark_replica_unpinned(replica, cid).await?;
+        report.unpinned += 1;
+    }
+    Ok(())
+}
+
+/// This wallet's node's swarm addresses, with its peer id (`…/p2p/<id>`), loopback and
+/// private ones too (a replica on the same network reaches those). Empty when the node
+/// does not answer: the pins then fail on their own and are tried again.
+async fn addresses_of(ipfs: &Url) -> Vec<String> {
+    let Ok(node) = IpfsNode::new(ipfs) else {
+        return Vec::new();
+    };
+    match node.info().await {
+        Ok(info) => info
+            .addresses
+            .into_iter()
+            .map(|a| {
+                if a.contains("/p2p/") {
+                    a
+                } else {
+                    format!("{a}/p2p/{}", info.peer_id)
+                }
+            })
+            .collect(),
+        Err(e) => {
+            tracing::debug!(
+                error = e.kind(),
+                "this wallet's node did not say its addresses"
+            );
+            Vec::new()
+        }
+    }
+}
