@@ -177,8 +177,11 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     }
     titles.sort_unstable();
     assert_eq!(titles, ["Blood panel march", "Chest xray"]);
+    // One ledger node in the settings: the entries say so, not a bare "Verified".
     let verified = app
-        .wait_text("li.audit-entry .audit-verified", |t| t.contains("Verified"))
+        .wait_text("li.audit-entry .audit-verified", |t| {
+            t.contains("From 1 node")
+        })
         .await;
     assert!(
         verified.contains("block") && verified.contains("tx 0x"),

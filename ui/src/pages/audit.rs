@@ -477,11 +477,7 @@ fn entry(i: usize, e: &AuditEntry) -> Html {
             .unwrap_or_else(|| format!("record {}", short_hex(id)));
         html! { <span class="audit-record" title={id.clone()}>{ shown }</span> }
     });
-    let verified = format!(
-        "Verified · block {} · tx {}",
-        e.block_number,
-        short_hex(&e.tx_hash)
-    );
+    let checked = checked(e);
     html! {
         <li key={format!("{}-{i}", e.tx_hash)}
             class={classes!("audit-entry", (e.action == AuditAction::EmergencyAccess).then_some("emergency"))}
@@ -498,10 +494,52 @@ fn entry(i: usize, e: &AuditEntry) -> Html {
                 if let Some(detail) = &e.detail { <span class="audit-detail">{ detail }</span> }
                 <code class="audit-address" title="Actor's ledger address">{ &e.actor.address }</code>
             </p>
-            <p class="audit-verified" title={format!("Transaction {}", e.tx_hash)}>
-                <span aria-hidden="true">{ "✓ " }</span>{ verified }
-            </p>
+            { checked }
         </li>
+    }
+}
+
+/// What was checked of an entry's block: how many ledger nodes hold it, or, when they
+/// disagree, the dispute in red instead (nothing in a disputed block is confirmed).
+fn checked(e: &AuditEntry) -> Html {
+    let place = format!("block {} · tx {}", e.block_number, short_hex(&e.tx_hash));
+    if let Some(dispute) = &e.dispute {
+        return html! {
+            <p class="audit-dispute" role="alert" data-block={e.block_number.to_string()}
+               title={format!("Transaction {}", e.tx_hash)}>
+                <span aria-hidden="true">{ "⚠ " }</span>{ dispute }{ " · " }{ place }
+            </p>
+        };
+    }
+    let (mark, said) = if e.nodes_asked <= 1 {
+        (None, format!("From 1 node · {place}"))
+    } else {
+        (
+            (e.nodes_agreeing >= 2).then_some("✓ "),
+            format!(
+                "Confirmed by {} of {} nodes · {place}",
+                e.nodes_agreeing, e.nodes_asked
+            ),
+        )
+    };
+    let title = if e.nodes_asked <= 1 {
+        format!(
+            "Transaction {}. Read from one ledger node; add the ledger's other nodes in Settings to check it against them.",
+            e.tx_hash
+        )
+    } else {
+        format!(
+            "Transaction {}. {} of the {} ledger nodes asked hold this block with the same hash.",
+            e.tx_hash, e.nodes_agreeing, e.nodes_asked
+        )
+    };
+    html! {
+        <p class={classes!("audit-verified", (e.nodes_agreeing < 2).then_some("single"))}
+           data-nodes-agreeing={e.nodes_agreeing.to_string()} data-nodes-asked={e.nodes_asked.to_string()}
+           title={title}>
+            if let Some(mark) = mark { <span aria-hidden="true">{ mark }</span> }
+            { said }
+        </p>
     }
 }
 
