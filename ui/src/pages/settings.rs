@@ -168,6 +168,10 @@ pub fn settings_page(props: &Props) -> Html {
                     { text_field("contract-address", "Ledger contract address", "0x…",
                         current.contract_address.as_deref().unwrap_or_default(), errors.contract_address.as_deref(),
                         field(|s, v| s.contract_address = Some(v).filter(|v| !v.trim().is_empty()))) }
+                    { lines_field("settings-ledger-witnesses", "Ledger nodes to check against", "one per line, e.g. https://validator2.consortium.example:8545",
+                        "The ledger's other nodes (the consortium's other validators). The audit trail is read from the ledger node above and each entry's block is checked against these: an entry says how many nodes hold it, and a block they disagree about is shown in red.",
+                        &current.ledger_witnesses, errors.ledger_witnesses.as_deref(),
+                        lines(|s, v| s.ledger_witnesses = v)) }
                     { lines_field("settings-ipfs-peers", "IPFS peers", "one per line, e.g. /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…",
                         "Nodes your IPFS node keeps connected to — your clinic's, the consortium's. Blocks are found through them; there is no public DHT.",
                         &current.ipfs_peers, errors.ipfs_peers.as_deref(),
