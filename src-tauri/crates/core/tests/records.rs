@@ -882,6 +882,37 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
     assert_eq!(up.actor.address, owner.address);
     assert_eq!(up.record_title.as_deref(), Some("Lab report"));
     assert_eq!((up.block_number, &up.tx_hash), (block_number, &tx_hash));
+    // Read from one node, checked against none.
+    assert_eq!(
+        (up.nodes_agreeing, up.nodes_asked, &up.dispute),
+        (1, 1, &None)
+    );
+    // Checked against a second node of the ledger (an anvil forked from the first): 2 of 2.
+    let second = Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions::forked(
+            fx.root.join("anvil-2"),
+            anvil.url(),
+            medwallet_devnodes::LOCAL_CHAIN_ID,
+            None,
+        ),
+    )
+    .unwrap();
+    let checked = AuditContext {
+        witnesses: vec![Url::parse(&second.url()).unwrap()],
+        ..context.clone()
+    };
+    let both = audit
+        .trail(&owner, &target, &AuditQuery::default(), &checked)
+        .await
+        .unwrap();
+    assert_eq!(both.problem, None, "{both:?}");
+    let up = &both.entries[0];
+    assert_eq!(
+        (up.nodes_agreeing, up.nodes_asked, &up.dispute),
+        (2, 2, &None)
+    );
+    second.stop();
 
     // Exports.
     let csv = audit
