@@ -19,6 +19,9 @@
 //! No secret leaves this crate in words: [`Credentials`] and [`NodeAccess`] print
 //! `<redacted>` in their `Debug`, are zeroized on drop, and no error carries them.
 //!
+//! [`book`] says which access each node origin is reached with: the app writes it from
+//! its settings and vault, and clients made from a URL alone look it up.
+//!
 //! Feature `testing`: [`testing`] has a generated CA and a TLS reverse proxy checking a
 //! bearer token, to put in front of real nodes in tests.
 #![forbid(unsafe_code)]
@@ -37,6 +40,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use zeroize::{Zeroize, Zeroizing};
 
+pub mod book;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -193,20 +197,33 @@ pub fn http_client(access: &NodeAccess) -> Result<reqwest::Client, NetError> {
         .map_err(|e| NetError::Client(root_cause(&e)))
 }
 
+/// The certificates of a CA file (PEM, one or more `CERTIFICATE` blocks), DER; a file
+/// with none, or a block that does not decode, is an error. Each is also checked to be a
+/// usable trust anchor.
+pub fn ca_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, NetError> {
+    let mut out = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| NetError::BadCaPem(e.to_string()))?;
+        let mut probe = RootCertStore::empty();
+        probe
+            .add(cert.clone())
+            .map_err(|e| NetError::BadCa(e.to_string()))?;
+        out.push(cert);
+    }
+    if out.is_empty() {
+        return Err(NetError::NoCaCertificate);
+    }
+    Ok(out)
+}
+
 /// rustls with ring, the system's roots and the extra CA.
 fn tls_config(access: &NodeAccess) -> Result<rustls::ClientConfig, NetError> {
     let mut roots = system_roots().clone();
     if let Some(pem) = &access.extra_ca_pem {
-        let mut added = 0usize;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| NetError::BadCaPem(e.to_string()))?;
+        for cert in ca_certificates(pem)? {
             roots
                 .add(cert)
                 .map_err(|e| NetError::BadCa(e.to_string()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(NetError::NoCaCertificate);
         }
     }
     Ok(rustls::ClientConfig::builder_with_provider(ring_provider())
@@ -336,6 +353,19 @@ pub fn status_problem(status: StatusCode) -> Option<NetProblem> {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Some(NetProblem::Unauthorized),
         _ => None,
     }
+}
+
+/// [`classify`] for the first `reqwest::Error` in `err`'s source chain (an alloy
+/// transport error wraps it); `None` when there is none.
+pub fn classify_source(err: &(dyn StdError + 'static)) -> Option<NetProblem> {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(reqwest) = e.downcast_ref::<reqwest::Error>() {
+            return Some(classify(reqwest));
+        }
+        cause = e.source();
+    }
+    None
 }
 
 /// Sorts a failed request by walking its error's source chain: a rustls error anywhere
