@@ -46,15 +46,34 @@ impl Receipt {
 /// A provider that signs with `signer` and fills nonces; fees are set by
 /// [`send_zero_fee`].
 pub(crate) fn signing_provider(url: &Url, chain_id: u64, signer: PrivateKeySigner) -> DynProvider {
-    // alloy's reqwest client needs rustls's process default (see `LedgerNode::new`).
-    medwallet_net::install_crypto_provider();
     ProviderBuilder::new()
         .disable_recommended_fillers()
         .with_simple_nonce_management()
         .with_chain_id(chain_id)
         .wallet(EthereumWallet::from(signer))
-        .connect_http(url.clone())
+        .connect_client(rpc_client(url))
         .erased()
+}
+
+/// The JSON-RPC client for the node at `url`, reached with the access the app's book
+/// gives its origin (TLS trust, credentials: `medwallet_net::book`).
+///
+/// Access that cannot be used (a CA file that is not a certificate) is logged by kind
+/// and the node is reached without it: the TLS or credential failure that follows is
+/// named by every call, as for a node whose settings are wrong.
+pub(crate) fn rpc_client(url: &Url) -> alloy::rpc::client::RpcClient {
+    let access = medwallet_net::book::access_for(url);
+    let http = match medwallet_net::http_client(&access) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::warn!(
+                error = e.kind(),
+                "the ledger node's access settings cannot be used"
+            );
+            medwallet_net::http_client(&medwallet_net::NodeAccess::default()).unwrap_or_default()
+        }
+    };
+    alloy::rpc::client::RpcClient::new_http_with_client(http, url.clone())
 }
 
 /// One lock per ledger account in this process: an account's transactions are sent one

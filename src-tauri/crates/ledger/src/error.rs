@@ -23,6 +23,20 @@ pub enum LedgerError {
         /// What was wrong with the answer.
         detail: String,
     },
+    /// The node (or the proxy in front of it) refused the credentials, or wants some.
+    #[error("the ledger node at {url} refused the credentials")]
+    Unauthorized {
+        /// The node's URL.
+        url: String,
+    },
+    /// The TLS connection could not be made safely (nothing was sent).
+    #[error("the TLS connection to the ledger node at {url} failed ({})", problem.kind())]
+    Tls {
+        /// The node's URL.
+        url: String,
+        /// What was wrong.
+        problem: medwallet_net::TlsProblem,
+    },
     /// The node understood the request and refused it.
     #[error("the ledger node at {url} refused the request: {message}")]
     Rejected {
@@ -159,6 +173,8 @@ impl LedgerError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Unreachable { .. } => "unreachable",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Tls { .. } => "tls",
             Self::NotEvm { .. } => "not_evm",
             Self::Rejected { .. } => "rejected",
             Self::NotMined { .. } => "not_mined",
@@ -192,9 +208,19 @@ impl LedgerError {
                     }
                 }
             }
+            RpcError::Transport(TransportErrorKind::HttpError(http))
+                if http.status == 401 || http.status == 403 =>
+            {
+                Self::Unauthorized { url }
+            }
             RpcError::Transport(TransportErrorKind::HttpError(http)) => Self::NotEvm {
                 url,
                 detail: format!("it answered HTTP {}", http.status),
+            },
+            RpcError::Transport(kind) if tls_problem(&kind).is_some() => Self::Tls {
+                url,
+                problem: tls_problem(&kind)
+                    .unwrap_or(medwallet_net::TlsProblem::Other(String::new())),
             },
             RpcError::Transport(kind) if has_io_cause(&kind) => Self::Unreachable {
                 url,
@@ -209,6 +235,14 @@ impl LedgerError {
                 detail: root_cause(&other),
             },
         }
+    }
+}
+
+/// The TLS problem behind a transport error, if that is what it is.
+fn tls_problem(err: &(dyn std::error::Error + 'static)) -> Option<medwallet_net::TlsProblem> {
+    match medwallet_net::classify_source(err)? {
+        medwallet_net::NetProblem::Tls(problem) => Some(problem),
+        _ => None,
     }
 }
 

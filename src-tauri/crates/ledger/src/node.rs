@@ -59,12 +59,9 @@ impl std::fmt::Debug for LedgerNode {
 impl LedgerNode {
     /// A read-only client for the node at `url`. Connects lazily.
     pub fn new(url: &Url) -> Self {
-        // reqwest has rustls without a provider of its own in a build with
-        // medwallet-net: alloy's client needs the process default.
-        medwallet_net::install_crypto_provider();
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
-            .connect_http(url.clone())
+            .connect_client(crate::client::rpc_client(url))
             .erased();
         Self {
             provider,

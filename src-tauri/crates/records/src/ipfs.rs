@@ -294,10 +294,11 @@ where
 
 impl IpfsNode {
     /// A client for the node whose RPC API is at `url` (`http://host:port`; the
-    /// `/api/v0` path is added), with no credentials and the system's CAs. Connects
-    /// lazily: this never touches the network.
+    /// `/api/v0` path is added), reached with the access the app's book gives its
+    /// origin (`medwallet_net::book`: credentials, an extra CA; none by default).
+    /// Connects lazily: this never touches the network.
     pub fn new(url: &Url) -> Result<Self, IpfsError> {
-        IpfsNode::with_access(url, &NodeAccess::default())
+        IpfsNode::with_access(url, &medwallet_net::book::access_for(url))
     }
 
     /// A client for the node at `url` reached with `access`: its credentials on every
