@@ -32,11 +32,13 @@ pub use front_desk::{
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
 pub use records::{
-    AddProgress, AddStage, Category, ContentKind, Copies, CopyWaiting, DicomTag, FhirItem, FhirSummary, FileDraft,
-    Inspection, LedgerMark, OpenedRecord, RecordMetadata, RecordStatus, RecordSummary, RecordView,
-    RefusedFile, SavedCopy, SyncReport, Verification,
+    AddProgress, AddStage, Category, ContentKind, Copies, CopyWaiting, DicomTag, FhirItem,
+    FhirSummary, FileDraft, Inspection, LedgerMark, OpenedRecord, RecordMetadata, RecordStatus,
+    RecordSummary, RecordView, RefusedFile, SavedCopy, SyncReport, Verification,
 };
-pub use settings::{NodeSettings, SettingsError};
+pub use settings::{
+    CaCertificate, CredentialInput, NodeCredentialInfo, NodeSettings, SettingsError,
+};
 pub use sharing::{
     ClauseText, ExposedVersion, ExposureReport, GrantState, GrantSummary, GroupSummary,
     ShareCodeText, SharePreview, ShareRequest, SharedInbox, SharedRecord,
@@ -127,6 +129,14 @@ pub mod commands {
         SaveSettings = "save_settings" (SaveSettingsArgs) -> SaveOutcome;
         /// Forget stored node URLs and go back to the defaults.
         ResetSettings = "reset_settings" (NoArgs) -> NodeSettings;
+        /// Store (or forget) the unlocked wallet's credentials for one node, in the vault;
+        /// answers the settings, which name the nodes with credentials, never the secrets.
+        SetNodeCredential = "set_node_credential" (SetNodeCredentialArgs) -> NodeSettings;
+        /// Pick a CA certificate file (PEM) in a dialog and trust it for `https://`
+        /// nodes; answers the settings (`None`: the dialog was cancelled).
+        ImportCaCertificate = "import_ca_certificate" (NoArgs) -> Option<NodeSettings>;
+        /// Stop trusting the imported CA certificate.
+        ClearCaCertificate = "clear_ca_certificate" (NoArgs) -> NodeSettings;
         /// Where the log file is, and the diagnostics report to copy (versions, node health,
         /// the last 200 log lines).
         GetDiagnostics = "get_diagnostics" (NoArgs) -> Diagnostics;
@@ -338,6 +348,15 @@ pub mod commands {
     pub struct SaveSettingsArgs {
         /// The settings to store.
         pub settings: NodeSettings,
+    }
+
+    /// Arguments of [`SetNodeCredential`].
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct SetNodeCredentialArgs {
+        /// The node's URL (any URL of it: its origin is what counts).
+        pub node: String,
+        /// What to send it.
+        pub credential: crate::CredentialInput,
     }
 
     /// The answer of [`SaveSettings`]: refused input is an outcome, not a failure.

@@ -25,6 +25,69 @@ pub struct NodeSettings {
     /// shown as disputed.
     #[serde(default)]
     pub ledger_witnesses: Vec<String>,
+    /// Hosts the user allowed to be reached over plain `http://` although they are not
+    /// this computer (loopback is always allowed): everything sent to them, a token
+    /// too, crosses the network unencrypted.
+    #[serde(default)]
+    pub plain_http_hosts: Vec<String>,
+    /// The extra CA certificate trusted for `https://` nodes (a consortium's private
+    /// CA), imported from a file; display only (saving settings does not change it).
+    #[serde(default)]
+    pub extra_ca: Option<CaCertificate>,
+    /// The nodes the unlocked wallet has credentials for (the secrets stay in the
+    /// vault); display only. Empty while locked.
+    #[serde(default)]
+    pub credentials: Vec<NodeCredentialInfo>,
+}
+
+/// An imported CA certificate, as the settings show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaCertificate {
+    /// How many certificates the file held.
+    pub certificates: u32,
+    /// SHA-256 of the first certificate (DER), hex in colon-separated pairs, to compare
+    /// with what the consortium published.
+    pub sha256: String,
+}
+
+/// A node the wallet has credentials for (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeCredentialInfo {
+    /// The node's origin (`https://host:port`).
+    pub node: String,
+    /// `bearer` or `basic`.
+    pub kind: String,
+}
+
+/// Credentials to send to one node, as typed in Settings (sent once, stored in the
+/// vault, never answered back).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CredentialInput {
+    /// Forget the node's credentials.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: String,
+    },
+    /// `Authorization: Basic …`.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for CredentialInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CredentialInput::None => "None",
+            CredentialInput::Bearer { .. } => "Bearer(<redacted>)",
+            CredentialInput::Basic { .. } => "Basic(<redacted>)",
+        })
+    }
 }
 
 /// Why settings were refused, field by field, for the settings form.
@@ -45,6 +108,9 @@ pub struct SettingsError {
     /// What is wrong with the list of ledger nodes to check against (naming the line).
     #[serde(default)]
     pub ledger_witnesses: Option<String>,
+    /// What is wrong with the hosts allowed without TLS.
+    #[serde(default)]
+    pub plain_http_hosts: Option<String>,
 }
 
 impl SettingsError {
@@ -56,5 +122,6 @@ impl SettingsError {
             && self.ipfs_peers.is_none()
             && self.replicas.is_none()
             && self.ledger_witnesses.is_none()
+            && self.plain_http_hosts.is_none()
     }
 }
