@@ -56,6 +56,53 @@ pub async fn reset_settings(
     state.app.reset_settings().await
 }
 
+/// `set_node_credential`: the unlocked wallet's credentials for one node, into its vault.
+#[tauri::command]
+pub async fn set_node_credential(
+    state: State<'_, AppState>,
+    args: Args<SetNodeCredential>,
+) -> Out<SetNodeCredential> {
+    state
+        .app
+        .set_node_credential(&args.node, &args.credential)
+        .await
+}
+
+/// `import_ca_certificate`: a CA certificate file picked in a dialog, trusted for
+/// `https://` nodes. The path never comes from the webview.
+#[tauri::command]
+pub async fn import_ca_certificate(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    args: Args<ImportCaCertificate>,
+) -> Out<ImportCaCertificate> {
+    use tauri_plugin_dialog::DialogExt;
+    let NoArgs {} = args;
+    let picked = tokio::task::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title("Trust a CA certificate")
+            .add_filter("Certificate (PEM)", &["pem", "crt", "cer"])
+            .blocking_pick_file()
+    })
+    .await
+    .map_err(dialog_failed)?;
+    let Some(path) = picked.and_then(|p| p.into_path().ok()) else {
+        return Ok(None);
+    };
+    state.app.import_ca_file(&path).await.map(Some)
+}
+
+/// `clear_ca_certificate`: stop trusting the imported CA.
+#[tauri::command]
+pub async fn clear_ca_certificate(
+    state: State<'_, AppState>,
+    args: Args<ClearCaCertificate>,
+) -> Out<ClearCaCertificate> {
+    let NoArgs {} = args;
+    state.app.set_extra_ca(None).await
+}
+
 // Wallets (see `medwallet_core::App`'s wallet methods: activity for auto-lock, and the
 // one answer with a secret, `reveal_kit`).
 

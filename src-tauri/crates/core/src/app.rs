@@ -10,17 +10,18 @@ use std::sync::Arc;
 
 use medwallet_api::commands::{NewWalletArgs, RestoreWalletArgs, SaveOutcome};
 use medwallet_api::{
-    AuditQuery, AuditTrail, CheckInCode, CheckInSession, Diagnostics, Done, ExportFormat,
-    GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus, KitFile, KitReveal,
-    LedgerStatus, NodeSettings, OpenedRecord, RebuildStatus, RecordMetadata, RecordSummary,
-    SavedCopy, SessionState, ShareCodeText, SharePreview, ShareRequest, SharedInbox, StaffList,
-    StrengthReport, SyncReport, UnlockOutcome, UnrecoveredRecord, UploadedForPatient, UserError,
-    Verdict, VerifyArgs,
+    AuditQuery, AuditTrail, CheckInCode, CheckInSession, CredentialInput, Diagnostics, Done,
+    ExportFormat, GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus,
+    KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord, RebuildStatus, RecordMetadata,
+    RecordSummary, SavedCopy, SessionState, ShareCodeText, SharePreview, ShareRequest, SharedInbox,
+    StaffList, StrengthReport, SyncReport, UnlockOutcome, UnrecoveredRecord, UploadedForPatient,
+    UserError, Verdict, VerifyArgs,
 };
 use url::Url;
 
 use crate::audit::AuditContext;
 use crate::error::{CoreError, FrontDeskError};
+use crate::node_access::{self, NodeCredentials};
 use crate::records::Progress;
 use crate::session::Owner;
 use crate::{
@@ -59,6 +60,8 @@ pub struct App {
     pub audit: AuditService,
     /// Wallets being rebuilt from the ledger and IPFS.
     pub rebuild: RebuildService,
+    /// The last unlocked wallet's node credentials (see `node_access`).
+    node_credentials: std::sync::Mutex<NodeCredentials>,
 }
 
 impl App {
@@ -77,6 +80,7 @@ impl App {
             records: RecordService::new(dir),
             audit: AuditService::new(dir),
             rebuild: RebuildService::new(),
+            node_credentials: std::sync::Mutex::new(NodeCredentials::default()),
         })
     }
 
@@ -88,30 +92,97 @@ impl App {
             .map_err(|problem| CoreError::SettingsUnusable(problem.clone()))
     }
 
-    /// The settings in force (the defaults when the store cannot be read).
+    /// The settings in force (the defaults when the store cannot be read), with the
+    /// nodes the wallet has credentials for. Every read also writes the node access
+    /// book from them, so a client made after it reaches each node as set.
     pub async fn settings(&self) -> NodeSettings {
-        match &self.settings {
+        let (mut settings, ca) = match &self.settings {
             Ok(store) => match store.get().await {
-                Ok(settings) => settings,
+                Ok(settings) => (settings, store.extra_ca_pem().await.ok().flatten()),
                 Err(e) => {
                     tracing::warn!(error = %e, "the settings could not be read; using the defaults");
-                    self.defaults.0.clone()
+                    (self.defaults.0.clone(), None)
                 }
             },
-            Err(_) => self.defaults.0.clone(),
-        }
+            Err(_) => (self.defaults.0.clone(), None),
+        };
+        let credentials = crate::records::lock(&self.node_credentials);
+        node_access::apply(&settings, ca.as_deref(), &credentials);
+        settings.credentials = credentials.info();
+        settings
     }
 
     /// Validates and stores new settings.
     pub async fn save_settings(&self, settings: &NodeSettings) -> Answer<SaveOutcome> {
         let saved = self.settings_store()?.save(settings).await;
-        Ok(saved.map_err(CoreError::Settings)?)
+        Ok(match saved.map_err(CoreError::Settings)? {
+            SaveOutcome::Saved { .. } => SaveOutcome::Saved {
+                settings: self.settings().await,
+            },
+            invalid => invalid,
+        })
     }
 
     /// Back to the defaults.
     pub async fn reset_settings(&self) -> Answer<NodeSettings> {
         let reset = self.settings_store()?.reset().await;
-        Ok(reset.map_err(CoreError::Settings)?)
+        reset.map_err(CoreError::Settings)?;
+        Ok(self.settings().await)
+    }
+
+    /// Stores (or forgets) the unlocked wallet's credentials for one node in its vault.
+    pub async fn set_node_credential(
+        &self,
+        node: &str,
+        credential: &CredentialInput,
+    ) -> Answer<NodeSettings> {
+        let mut wallets = self.wallets.lock().await;
+        let mut credentials = NodeCredentials::load(&mut wallets).await?;
+        credentials.set(node, credential)?;
+        credentials.save(&mut wallets).await?;
+        drop(wallets);
+        *crate::records::lock(&self.node_credentials) = credentials;
+        Ok(self.settings().await)
+    }
+
+    /// Trusts the CA certificate `pem` for `https://` nodes (`None`: no extra CA).
+    pub async fn set_extra_ca(&self, pem: Option<&[u8]>) -> Answer<NodeSettings> {
+        let set = self.settings_store()?.set_extra_ca(pem).await;
+        set.map_err(CoreError::Settings)?
+            .map_err(|reason| CoreError::BadCaCertificate { reason })?;
+        Ok(self.settings().await)
+    }
+
+    /// Trusts the CA certificate in the file at `path` (picked in the shell's dialog).
+    pub async fn import_ca_file(&self, path: &Path) -> Answer<NodeSettings> {
+        /// A CA bundle is a few KiB; anything far larger is not one.
+        const MAX_CA_FILE: u64 = 256 * 1024;
+        let unreadable = |source: std::io::Error| CoreError::FileUnreadable {
+            path: path.to_owned(),
+            source,
+        };
+        let len = tokio::fs::metadata(path).await.map_err(unreadable)?.len();
+        if len > MAX_CA_FILE {
+            return Err(CoreError::BadCaCertificate {
+                reason: format!("the file has {len} bytes; a CA certificate has a few thousand"),
+            }
+            .into());
+        }
+        let pem = tokio::fs::read(path).await.map_err(unreadable)?;
+        self.set_extra_ca(Some(&pem)).await
+    }
+
+    /// Reads the unlocked wallet's node credentials into the book (after an unlock).
+    async fn load_node_credentials(&self) {
+        let loaded = NodeCredentials::load(&mut *self.wallets.lock().await).await;
+        match loaded {
+            Ok(credentials) => {
+                *crate::records::lock(&self.node_credentials) = credentials;
+                // Written into the book now, not at the next settings read.
+                let _ = self.settings().await;
+            }
+            Err(e) => tracing::warn!(error = e.kind(), "the node credentials could not be read"),
+        }
     }
 
     /// Both nodes, now.
@@ -169,15 +240,20 @@ impl App {
 
     /// A new wallet, unlocked, its Emergency Kit pending.
     pub async fn create_wallet(&self, new: &NewWalletArgs) -> Answer<Identity> {
-        let mut wallets = self.wallets.lock().await;
-        Ok(wallets
+        let identity = self
+            .wallets
+            .lock()
+            .await
             .create_wallet(
                 new.role,
                 &new.display_name,
                 &new.passphrase,
                 new.accept_weak,
             )
-            .await?)
+            .await?;
+        // A new wallet has none: the last wallet's leave the book.
+        self.load_node_credentials().await;
+        Ok(identity)
     }
 
     /// The new wallet's recovery words, once, for the kit screen.
@@ -236,6 +312,7 @@ impl App {
             .ask_on(&self.records, &identity.wallet_id, args.chain_id)
             .await?;
         drop(wallets);
+        self.load_node_credentials().await;
         if let Err(e) = self.start_rebuild().await {
             // The keys are restored; the background pass starts the rebuild later.
             tracing::info!(error = %e.message, "the rebuild did not start yet");
@@ -245,17 +322,23 @@ impl App {
 
     /// Unlocks a wallet with its passphrase.
     pub async fn unlock_wallet(&self, wallet_id: &str, passphrase: &str) -> Answer<UnlockOutcome> {
-        Ok(self
+        let outcome = self
             .wallets
             .lock()
             .await
             .unlock(wallet_id, passphrase)
-            .await?)
+            .await?;
+        if matches!(outcome, UnlockOutcome::Unlocked { .. }) {
+            self.load_node_credentials().await;
+        }
+        Ok(outcome)
     }
 
     /// Unlocks a wallet with the key kept in the system keyring.
     pub async fn quick_unlock(&self, wallet_id: &str) -> Answer<Identity> {
-        Ok(self.wallets.lock().await.quick_unlock(wallet_id).await?)
+        let identity = self.wallets.lock().await.quick_unlock(wallet_id).await?;
+        self.load_node_credentials().await;
+        Ok(identity)
     }
 
     /// Locks the unlocked wallet now (a rebuild running stops and resumes at the next

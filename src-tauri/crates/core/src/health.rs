@@ -127,6 +127,10 @@ fn ledger_down(err: &LedgerError) -> LedgerStatus {
             NodeProblem::WrongService,
             format!("Something answered, but it is not an Ethereum JSON-RPC node ({detail}). Check the URL in Settings."),
         ),
+        LedgerError::Unauthorized { .. } | LedgerError::Tls { .. } => (
+            NodeProblem::Refused,
+            crate::words::ledger_told(err),
+        ),
         other => (NodeProblem::Refused, other.to_string()),
     };
     LedgerStatus::Down { problem, reason }

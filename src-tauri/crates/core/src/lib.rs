@@ -16,6 +16,7 @@
 //! | [`audit`] | the trail read back from the ledger, filters and exports |
 //! | [`rebuild`] | a wallet brought back from the ledger and IPFS (restore, on demand) |
 //! | [`background`] | the periodic pass: outbox, sharing work, auto-lock |
+//! | `node_access` | how each node is reached: the trusted CA, the wallet's node credentials (vault), written into `medwallet_net::book` |
 //! | [`wallet`], [`settings`], [`health`], [`node_url`], [`qr`] | the rest |
 //! | [`error`] | every failure as data ([`CoreError`]), what each use case answers |
 //! | `words` | every failure in the user's words, in one place (`From<CoreError> for UserError`) |
@@ -34,6 +35,7 @@ pub mod health;
 pub mod inbox;
 pub(crate) mod ipfs;
 pub(crate) mod ledger;
+pub(crate) mod node_access;
 pub mod node_url;
 pub mod qr;
 pub mod rebuild;

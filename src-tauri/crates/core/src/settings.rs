@@ -7,6 +7,8 @@ use medwallet_api::commands::SaveOutcome;
 use medwallet_api::{NodeSettings, SettingsError};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
+use url::Url;
+
 use crate::node_url::parse_node_url;
 
 /// The settings in force when the user changed nothing.
@@ -33,8 +35,7 @@ impl Defaults {
                         .collect()
                 })
                 .unwrap_or_default(),
-            replicas: Vec::new(),
-            ledger_witnesses: Vec::new(),
+            ..NodeSettings::default()
         })
     }
 }
@@ -62,14 +63,19 @@ pub struct SettingsStore {
     defaults: Defaults,
 }
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 8] = [
     "ipfs_url",
     "ledger_url",
     "contract_address",
     "ipfs_peers",
     "replicas",
     "ledger_witnesses",
+    "plain_http_hosts",
+    EXTRA_CA_KEY,
 ];
+
+/// The imported CA certificate (PEM text): public, so kept here, not in the vault.
+const EXTRA_CA_KEY: &str = "extra_ca_pem";
 
 /// At most this many peers, this many replicas and this many ledger nodes to check
 /// against (each is dialled or asked on every pass or sync).
@@ -119,6 +125,10 @@ impl SettingsStore {
                 "ledger_witnesses" => {
                     settings.ledger_witnesses = serde_json::from_str(&value).unwrap_or_default()
                 }
+                "plain_http_hosts" => {
+                    settings.plain_http_hosts = serde_json::from_str(&value).unwrap_or_default()
+                }
+                EXTRA_CA_KEY => settings.extra_ca = ca_summary(value.as_bytes()),
                 _ => {} // written by a newer version: leave it alone
             }
         }
@@ -138,6 +148,10 @@ impl SettingsStore {
         let (witnesses, default_witnesses) = (
             list(&new.ledger_witnesses),
             list(&defaults.ledger_witnesses),
+        );
+        let (plain, default_plain) = (
+            list(&new.plain_http_hosts),
+            list(&defaults.plain_http_hosts),
         );
         let mut tx = self.pool.begin().await?;
         let fields = [
@@ -159,6 +173,7 @@ impl SettingsStore {
                 Some(&witnesses),
                 Some(&default_witnesses),
             ),
+            ("plain_http_hosts", Some(&plain), Some(&default_plain)),
         ];
         for (key, value, default) in fields {
             match value {
@@ -183,7 +198,44 @@ impl SettingsStore {
         })
     }
 
-    /// Forgets every stored value.
+    /// The imported CA certificate, PEM, if any.
+    pub async fn extra_ca_pem(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(EXTRA_CA_KEY)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value.map(String::into_bytes))
+    }
+
+    /// Trusts `pem` (checked to hold CA certificates) for `https://` nodes, or nothing
+    /// more than the system's roots (`None`). A file that is not a certificate is refused
+    /// with the reason.
+    pub async fn set_extra_ca(&self, pem: Option<&[u8]>) -> Result<Result<(), String>, StoreError> {
+        match pem {
+            Some(pem) => {
+                if let Err(e) = medwallet_net::ca_certificates(pem) {
+                    return Ok(Err(e.to_string()));
+                }
+                let Ok(text) = std::str::from_utf8(pem) else {
+                    return Ok(Err("the file is not PEM text".into()));
+                };
+                sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                    .bind(EXTRA_CA_KEY)
+                    .bind(text)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM settings WHERE key = ?")
+                    .bind(EXTRA_CA_KEY)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Forgets every stored value (the imported CA too).
     pub async fn reset(&self) -> Result<NodeSettings, StoreError> {
         for key in KEYS {
             sqlx::query("DELETE FROM settings WHERE key = ?")
@@ -227,6 +279,29 @@ pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
     let witnesses = validate_witnesses(&input.ledger_witnesses, own_ledger.as_deref())
         .map_err(|e| errors.ledger_witnesses = Some(e))
         .ok();
+    let plain_http_hosts = validate_plain_hosts(&input.plain_http_hosts)
+        .map_err(|e| errors.plain_http_hosts = Some(e))
+        .unwrap_or_default();
+    // Plain http:// only to this computer, or to a host the user allowed.
+    let refused = |url: &Url| plain_http_refused(url, &plain_http_hosts);
+    if let Some(why) = ipfs.as_ref().and_then(refused) {
+        errors.ipfs_url.get_or_insert(why);
+    }
+    if let Some(why) = ledger.as_ref().and_then(refused) {
+        errors.ledger_url.get_or_insert(why);
+    }
+    let in_list = |list: &Option<Vec<String>>, what: &str| -> Option<String> {
+        list.iter().flatten().enumerate().find_map(|(i, u)| {
+            let url = Url::parse(u).ok()?;
+            refused(&url).map(|why| format!("{what} {}: {why}", i + 1))
+        })
+    };
+    if let Some(why) = in_list(&replicas, "Replica") {
+        errors.replicas.get_or_insert(why);
+    }
+    if let Some(why) = in_list(&witnesses, "Witness") {
+        errors.ledger_witnesses.get_or_insert(why);
+    }
     match (ipfs, ledger, peers, replicas, witnesses) {
         (Some(ipfs), Some(ledger), Some(ipfs_peers), Some(replicas), Some(ledger_witnesses))
             if errors.is_empty() =>
@@ -238,10 +313,83 @@ pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
                 ipfs_peers,
                 replicas,
                 ledger_witnesses,
+                plain_http_hosts,
+                // Display only: kept by their own commands, not by a save.
+                extra_ca: None,
+                credentials: Vec::new(),
             })
         }
         _ => Err(errors),
     }
+}
+
+/// Why `url` may not be used over plain `http://`: not this computer and not a host the
+/// user allowed. Loopback (127.0.0.0/8, ::1, `localhost`) never leaves the computer.
+fn plain_http_refused(url: &Url, allowed: &[String]) -> Option<String> {
+    if url.scheme() != "http" {
+        return None;
+    }
+    let host = match url.host()? {
+        url::Host::Ipv4(ip) if ip.is_loopback() => return None,
+        url::Host::Ipv6(ip) if ip.is_loopback() => return None,
+        url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => return None,
+        url::Host::Domain(d) => d.to_ascii_lowercase(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => format!("[{ip}]"),
+    };
+    if allowed.iter().any(|a| *a == host) {
+        return None;
+    }
+    Some(format!(
+        "http:// to {host} is not encrypted: the records' metadata and any token would cross the network in clear. Use https://, or tick \"allow an unencrypted connection to this host\"."
+    ))
+}
+
+/// Hosts allowed over plain http: names or addresses as a URL spells them, lower case,
+/// no duplicates.
+fn validate_plain_hosts(lines: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let host = Url::parse(&format!("http://{line}/"))
+            .ok()
+            .filter(|u| u.port().is_none() && u.path() == "/" && u.username().is_empty())
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .ok_or_else(|| {
+                format!(
+                    "Host {}: write a host name or address alone, like node.clinic.example.",
+                    i + 1
+                )
+            })?;
+        if !out.contains(&host) {
+            out.push(host);
+        }
+    }
+    if out.len() > MAX_NODES_IN_A_LIST {
+        return Err(format!("At most {MAX_NODES_IN_A_LIST} hosts."));
+    }
+    Ok(out)
+}
+
+/// What the settings show of an imported CA: how many certificates, the first one's
+/// SHA-256. `None` when the stored text no longer reads as one.
+fn ca_summary(pem: &[u8]) -> Option<medwallet_api::CaCertificate> {
+    let certs = medwallet_net::ca_certificates(pem).ok()?;
+    let first = certs.first()?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, first.as_ref());
+    let sha256 = digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    Some(medwallet_api::CaCertificate {
+        certificates: u32::try_from(certs.len()).unwrap_or(u32::MAX),
+        sha256,
+    })
 }
 
 /// Multiaddrs a node can dial without a DHT: `/ip4/…`, `/ip6/…`, `/dns4/…`, `/dns6/…` or
@@ -378,8 +526,7 @@ mod tests {
             ledger_url: "http://127.0.0.1:8545".into(),
             contract_address: None,
             ipfs_peers: Vec::new(),
-            replicas: Vec::new(),
-            ledger_witnesses: Vec::new(),
+            ..NodeSettings::default()
         })
     }
 
@@ -428,6 +575,7 @@ mod tests {
             ipfs_peers: vec!["/ip4/127.0.0.2/tcp/4001".into()],
             replicas: vec!["http://127.0.0.1:5001/".into()],
             ledger_witnesses: vec!["127.0.0.3:8545".into()],
+            ..NodeSettings::default()
         };
         let SaveOutcome::Invalid { errors } = store.save(&bad).await.unwrap() else {
             panic!("accepted")
@@ -446,6 +594,75 @@ mod tests {
             .unwrap()
             .starts_with("Witness 1: Add the scheme"));
         assert_eq!(store.get().await.unwrap(), defaults().0);
+    }
+
+    #[tokio::test]
+    async fn plain_http_goes_to_this_computer_only_unless_the_host_is_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::open(&dir.path().join("s.sqlite"), defaults())
+            .await
+            .unwrap();
+        let mut remote = defaults().0;
+        remote.ipfs_url = "http://node.clinic.example:5001".into();
+        remote.replicas = vec!["http://10.0.0.7:5001".into()];
+        remote.ledger_url = "http://[::1]:8545".into();
+        let SaveOutcome::Invalid { errors } = store.save(&remote).await.unwrap() else {
+            panic!("accepted plain http to another host")
+        };
+        assert!(errors
+            .ipfs_url
+            .unwrap()
+            .contains("node.clinic.example is not encrypted"));
+        assert!(errors
+            .replicas
+            .unwrap()
+            .starts_with("Replica 1: http:// to 10.0.0.7"));
+        assert!(errors.ledger_url.is_none(), "loopback over http is fine");
+
+        remote.plain_http_hosts = vec![" Node.Clinic.Example ".into(), "10.0.0.7".into()];
+        let SaveOutcome::Saved { settings } = store.save(&remote).await.unwrap() else {
+            panic!("refused the allowed hosts")
+        };
+        assert_eq!(
+            settings.plain_http_hosts,
+            ["node.clinic.example", "10.0.0.7"]
+        );
+        let mut https = remote.clone();
+        https.ipfs_url = "https://node.clinic.example:5001".into();
+        https.replicas.clear();
+        https.plain_http_hosts = vec!["not a host/".into()];
+        let SaveOutcome::Invalid { errors } = store.save(&https).await.unwrap() else {
+            panic!("accepted a bad host")
+        };
+        assert!(errors.plain_http_hosts.unwrap().starts_with("Host 1:"));
+    }
+
+    #[tokio::test]
+    async fn a_ca_certificate_is_checked_kept_shown_and_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::open(&dir.path().join("s.sqlite"), defaults())
+            .await
+            .unwrap();
+        let refused = store
+            .set_extra_ca(Some(b"not a certificate"))
+            .await
+            .unwrap();
+        assert!(refused.is_err());
+        let pem = medwallet_net::testing::TestCa::new().pem();
+        store.set_extra_ca(Some(&pem)).await.unwrap().unwrap();
+        assert_eq!(
+            store.extra_ca_pem().await.unwrap().as_deref(),
+            Some(&pem[..])
+        );
+        let shown = store.get().await.unwrap().extra_ca.unwrap();
+        assert_eq!(shown.certificates, 1);
+        assert_eq!(shown.sha256.len(), 32 * 3 - 1);
+        // A save (which never carries the CA) keeps it; a reset forgets it.
+        let SaveOutcome::Saved { settings } = store.save(&defaults().0).await.unwrap() else {
+            panic!()
+        };
+        assert!(settings.extra_ca.is_some());
+        assert!(store.reset().await.unwrap().extra_ca.is_none());
     }
 
     #[tokio::test]

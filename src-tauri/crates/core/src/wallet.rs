@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 use medwallet_api::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
@@ -213,6 +214,30 @@ impl WalletService {
             Some(session) => !session.tick(),
             None => false,
         }
+    }
+
+    /// A secret the unlocked wallet keeps in the vault (`purpose` names it), if any.
+    pub(crate) async fn secret(&mut self, purpose: &str) -> Answer<Option<Zeroizing<Vec<u8>>>> {
+        self.unlocked()?;
+        let (Ok(vault), Some(session)) = (&self.vault, self.session.as_mut()) else {
+            return Err(VaultError::Locked.into());
+        };
+        Ok(vault.get_secret(session, purpose).await?)
+    }
+
+    /// Stores (or, with `None`, deletes) a secret of the unlocked wallet in the vault.
+    pub(crate) async fn set_secret(&mut self, purpose: &str, value: Option<&[u8]>) -> Answer<()> {
+        self.unlocked()?;
+        let (Ok(vault), Some(session)) = (&self.vault, self.session.as_mut()) else {
+            return Err(VaultError::Locked.into());
+        };
+        match value {
+            Some(bytes) => vault.put_secret(session, purpose, bytes).await?,
+            None => {
+                vault.delete_secret(session, purpose).await?;
+            }
+        }
+        Ok(())
     }
 
     fn unlocked(&mut self) -> Answer<&mut Unlocked> {

@@ -77,6 +77,17 @@ pub enum CoreError {
         #[source]
         source: url::ParseError,
     },
+    /// A CA certificate file that cannot be trusted as one.
+    BadCaCertificate {
+        /// Why, from the certificate's parser.
+        reason: String,
+    },
+    /// Node credentials that cannot be sent (empty, or with characters a header cannot
+    /// carry), or for a URL that is not a node's.
+    BadCredential {
+        /// Which part.
+        what: &'static str,
+    },
     /// The settings database failed.
     Settings(#[source] crate::settings::StoreError),
     /// The settings database could not be opened at start: the app runs on the defaults.
@@ -548,6 +559,8 @@ impl CoreError {
                 **e,
                 LedgerError::Unreachable { .. }
                     | LedgerError::NotEvm { .. }
+                    | LedgerError::Unauthorized { .. }
+                    | LedgerError::Tls { .. }
                     | LedgerError::WrongChain { .. }
                     | LedgerError::NoContract { .. }
                     | LedgerError::ForeignContract { .. }
@@ -577,6 +590,8 @@ impl CoreError {
             CoreError::StoredAs { .. } => "stored_as",
             CoreError::BadIpfsUrl { .. } => "bad_ipfs_url",
             CoreError::BadLedgerUrl { .. } => "bad_ledger_url",
+            CoreError::BadCaCertificate { .. } => "bad_ca_certificate",
+            CoreError::BadCredential { .. } => "bad_credential",
             CoreError::Settings(_) => "settings",
             CoreError::SettingsUnusable(_) => "settings_unusable",
             CoreError::Store(_) => "store",

@@ -70,7 +70,7 @@ const DATABASE_ALTERED: &str =
 fn words(e: &CoreError) -> Words {
     match e {
         CoreError::Ipfs(e) => ipfs(e),
-        CoreError::Ledger(e) => says(ledger_words(e), "Check the ledger node in Settings."),
+        CoreError::Ledger(e) => ledger(e),
         CoreError::NoContract => says(
             "No ledger contract is set: the record is registered once the contract address is saved in Settings.",
             "Open Settings and save the ledger contract's address.",
@@ -107,6 +107,14 @@ fn words(e: &CoreError) -> Words {
         CoreError::BadLedgerUrl { url, source } => says(
             format!("The ledger node URL {url} is not valid ({source}); correct it in Settings."),
             "Open Settings and correct the ledger node URL.",
+        ),
+        CoreError::BadCaCertificate { reason } => says(
+            format!("That file cannot be trusted as a CA certificate ({reason})."),
+            "Choose the consortium's CA certificate, a PEM file that starts with -----BEGIN CERTIFICATE-----.",
+        ),
+        CoreError::BadCredential { what } => says(
+            format!("The {what} cannot be used."),
+            "Enter it again as the node's operator gave it: no line breaks, nothing left empty.",
         ),
         CoreError::Settings(e) => says(
             format!("The settings database failed: {e}."),
@@ -221,6 +229,27 @@ pub(crate) fn ipfs_told(e: &IpfsError) -> String {
     }
 }
 
+/// A ledger node that refused the credentials or whose TLS is not right, in one
+/// sentence with what to do (for the health report).
+pub(crate) fn ledger_told(e: &LedgerError) -> String {
+    match ledger(e) {
+        (message, Some(hint)) => format!("{message} {hint}"),
+        (message, None) => message,
+    }
+}
+
+/// A failed ledger call.
+fn ledger(e: &LedgerError) -> Words {
+    match e {
+        LedgerError::Unauthorized { url } => says(
+            format!("The ledger node at {url} refused the credentials."),
+            "Check the token (or user name and password) for this node in Settings.",
+        ),
+        LedgerError::Tls { url, problem } => tls("ledger node", url, problem),
+        other => says(ledger_words(other), "Check the ledger node in Settings."),
+    }
+}
+
 /// A failed IPFS call.
 fn ipfs(e: &IpfsError) -> Words {
     match e {
@@ -240,7 +269,7 @@ fn ipfs(e: &IpfsError) -> Words {
             format!("The IPFS node at {url} refused the credentials."),
             "Check the token (or user name and password) for this node in Settings.",
         ),
-        IpfsError::Tls { url, problem } => tls(url, problem),
+        IpfsError::Tls { url, problem } => tls("IPFS node", url, problem),
         IpfsError::Setup { url, source } => says(
             format!("The connection settings of the IPFS node at {url} cannot be used: {source}."),
             "Correct them in Settings (the CA certificate file, the credentials).",
@@ -262,26 +291,26 @@ fn ipfs(e: &IpfsError) -> Words {
 }
 
 /// A node's TLS connection that could not be made safely (nothing was sent to it).
-fn tls(url: &str, problem: &TlsProblem) -> Words {
+fn tls(what: &str, url: &str, problem: &TlsProblem) -> Words {
     match problem {
         TlsProblem::Untrusted => says(
-            format!("The IPFS node at {url} presented a certificate from a CA this device does not trust."),
+            format!("The {what} at {url} presented a certificate from a CA this device does not trust."),
             "If the node belongs to a consortium with its own CA, add the consortium's CA certificate in Settings; otherwise check the URL: this may not be the node you expect.",
         ),
         TlsProblem::Expired => says(
-            format!("The certificate of the IPFS node at {url} has expired (or is not valid yet)."),
+            format!("The certificate of the {what} at {url} has expired (or is not valid yet)."),
             "Ask the node's operator to renew it, and check this computer's date and time.",
         ),
         TlsProblem::WrongHost => says(
-            format!("The certificate of the IPFS node at {url} is for another host name."),
+            format!("The certificate of the {what} at {url} is for another host name."),
             "Check the host name in the URL in Settings: it must be a name the certificate is for.",
         ),
         TlsProblem::NotTls => says(
-            format!("The IPFS node at {url} does not speak TLS."),
+            format!("The {what} at {url} does not speak TLS."),
             "Check the URL's scheme in Settings: the node may serve http://, or something else listens on that port.",
         ),
         TlsProblem::Other(detail) => says(
-            format!("The TLS connection to the IPFS node at {url} failed: {detail}."),
+            format!("The TLS connection to the {what} at {url} failed: {detail}."),
             "Check the URL in Settings and the node's certificate.",
         ),
     }

@@ -58,6 +58,8 @@ fn name(e: &CoreError) -> &'static str {
         CoreError::StoredAs { .. } => "StoredAs",
         CoreError::BadIpfsUrl { .. } => "BadIpfsUrl",
         CoreError::BadLedgerUrl { .. } => "BadLedgerUrl",
+        CoreError::BadCaCertificate { .. } => "BadCaCertificate",
+        CoreError::BadCredential { .. } => "BadCredential",
         CoreError::Settings(_) => "Settings",
         CoreError::SettingsUnusable(_) => "SettingsUnusable",
         CoreError::Store(_) => "Store",
@@ -208,7 +210,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 31 + 17 + 25 + 8 + 30 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 17 + 25 + 8 + 30 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -290,6 +292,10 @@ fn samples() -> Vec<CoreError> {
             url: "x".into(),
             source: url_error,
         },
+        CoreError::BadCaCertificate {
+            reason: "no certificate".into(),
+        },
+        CoreError::BadCredential { what: "token" },
         CoreError::Settings(crate::settings::StoreError::Query(sqlx::Error::RowNotFound)),
         CoreError::SettingsUnusable(Arc::new(crate::settings::StoreError::Query(
             sqlx::Error::PoolClosed,
