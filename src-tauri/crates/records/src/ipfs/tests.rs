@@ -1,7 +1,14 @@
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use medwallet_net::testing::{HttpStub, TestCa, TlsProxy};
 use medwallet_net::Credentials;
 
+use super::transfer::ADD_OPTIONS;
 use super::*;
+use crate::cid::cid_of;
 
 #[test]
 fn truncate_respects_char_boundaries() {
