@@ -34,8 +34,9 @@ pub struct NodeSettings {
     /// CA), imported from a file; display only (saving settings does not change it).
     #[serde(default)]
     pub extra_ca: Option<CaCertificate>,
-    /// The nodes the unlocked wallet has credentials for (the secrets stay in the
-    /// vault); display only. Empty while locked.
+    /// The nodes the last unlocked wallet has credentials for (the secrets stay in its
+    /// vault; the app keeps using them after a lock, so the outbox still reaches those
+    /// nodes); display only.
     #[serde(default)]
     pub credentials: Vec<NodeCredentialInfo>,
 }

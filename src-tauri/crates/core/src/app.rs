@@ -181,7 +181,12 @@ impl App {
                 // Written into the book now, not at the next settings read.
                 let _ = self.settings().await;
             }
-            Err(e) => tracing::warn!(error = e.kind(), "the node credentials could not be read"),
+            Err(e) => {
+                // Not the last wallet's: none, rather than another wallet's tokens.
+                *crate::records::lock(&self.node_credentials) = NodeCredentials::default();
+                let _ = self.settings().await;
+                tracing::warn!(error = e.kind(), "the node credentials could not be read");
+            }
         }
     }
 

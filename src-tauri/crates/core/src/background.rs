@@ -72,20 +72,24 @@ pub async fn pass(app: &App) {
     // or a doctor's node asks for move over those connections.
     crate::ipfs::keep_peers(&ipfs, &settings.ipfs_peers).await;
     app.records.sync_all(&ipfs, owner.as_ref(), &ledger).await;
-    app.records
-        .replicate_all(&ipfs, &crate::ipfs::replica_urls(&settings))
-        .await;
-    if let Some(owner) = &owner {
+    // The keys are copied only for the sharing work and dropped right after it, and
+    // the sharing work (expiries, revocations) never waits behind a slow replica.
+    drop(owner);
+    if let Some(owner) = app.wallets.lock().await.record_owner_if_unlocked() {
         // A failure is kept with its grant or record and shown where it belongs (the
         // Shared page, the status bar); the next pass tries again.
         // (Its words may name a person or a file, so they are not logged.)
         if app
             .records
-            .sync_sharing(owner, &ipfs, &ledger, false)
+            .sync_sharing(&owner, &ipfs, &ledger, false)
             .await
             .is_some()
         {
             tracing::info!("sharing pass: some work waits for the next pass");
         }
     }
+    // Last, within its time budget: replicas need no key.
+    app.records
+        .replicate_all(&ipfs, &crate::ipfs::replica_urls(&settings))
+        .await;
 }

@@ -171,8 +171,15 @@ fn entries(
         .chain(credentials.0.keys().cloned());
     let mut entries = HashMap::new();
     for origin in urls {
+        // A token never crosses the network in clear: not to a plain http:// node
+        // unless it is this computer or a host the user allowed (the settings refuse
+        // such a URL, but the run command's defaults are not settings the user saved).
+        let in_clear = Url::parse(&origin)
+            .ok()
+            .and_then(|u| crate::settings::plain_http_refused(&u, &settings.plain_http_hosts))
+            .is_some();
         let access = NodeAccess {
-            credentials: credentials.get(&origin),
+            credentials: credentials.get(&origin).filter(|_| !in_clear),
             extra_ca_pem: extra_ca_pem
                 .filter(|_| origin.starts_with("https://"))
                 .map(<[u8]>::to_vec),
@@ -248,5 +255,21 @@ mod tests {
         assert_eq!(ipfs.credentials, Some(Credentials::Bearer("t".into())));
         assert_eq!(ipfs.extra_ca_pem.as_deref(), Some(&b"pem"[..]));
         assert_eq!(book["http://127.0.0.1:18545"], NodeAccess::default());
+        // Never to a plain http:// node on the network, unless allowed by name.
+        let mut plain = NodeCredentials::default();
+        let token = CredentialInput::Bearer { token: "t".into() };
+        plain.set("http://10.0.0.7:5001", &token).unwrap();
+        let s = NodeSettings::default();
+        assert_eq!(
+            entries(&s, None, &plain)["http://10.0.0.7:5001"].credentials,
+            None
+        );
+        let allowed = NodeSettings {
+            plain_http_hosts: vec!["10.0.0.7".into()],
+            ..NodeSettings::default()
+        };
+        assert!(entries(&allowed, None, &plain)["http://10.0.0.7:5001"]
+            .credentials
+            .is_some());
     }
 }

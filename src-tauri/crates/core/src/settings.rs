@@ -213,15 +213,15 @@ impl SettingsStore {
     pub async fn set_extra_ca(&self, pem: Option<&[u8]>) -> Result<Result<(), String>, StoreError> {
         match pem {
             Some(pem) => {
-                if let Err(e) = medwallet_net::ca_certificates(pem) {
-                    return Ok(Err(e.to_string()));
-                }
-                let Ok(text) = std::str::from_utf8(pem) else {
-                    return Ok(Err("the file is not PEM text".into()));
+                // Only the certificates are kept: a file that also holds a key or
+                // anything else leaves the rest behind.
+                let text = match medwallet_net::ca_certificates_pem(pem) {
+                    Ok(text) => text,
+                    Err(e) => return Ok(Err(e.to_string())),
                 };
                 sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
                     .bind(EXTRA_CA_KEY)
-                    .bind(text)
+                    .bind(&text)
                     .execute(&self.pool)
                     .await?;
             }
@@ -325,7 +325,7 @@ pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
 
 /// Why `url` may not be used over plain `http://`: not this computer and not a host the
 /// user allowed. Loopback (127.0.0.0/8, ::1, `localhost`) never leaves the computer.
-fn plain_http_refused(url: &Url, allowed: &[String]) -> Option<String> {
+pub(crate) fn plain_http_refused(url: &Url, allowed: &[String]) -> Option<String> {
     if url.scheme() != "http" {
         return None;
     }
@@ -454,9 +454,9 @@ fn validate_replicas(lines: &[String], own: Option<&str>) -> Result<Vec<String>,
         if line.trim().is_empty() {
             continue;
         }
-        let url = parse_node_url(line).map_err(|e| format!("Replica {}: {e}", i + 1))?;
-        let url = trim_slash(url.as_str());
-        if Some(url.as_str()) == own {
+        let parsed = parse_node_url(line).map_err(|e| format!("Replica {}: {e}", i + 1))?;
+        let url = trim_slash(parsed.as_str());
+        if own.is_some_and(|own| same_node(&parsed, own)) {
             return Err(format!(
                 "Replica {}: that is this wallet's own IPFS node; a replica is another node that keeps a copy.",
                 i + 1
@@ -472,6 +472,18 @@ fn validate_replicas(lines: &[String], own: Option<&str>) -> Result<Vec<String>,
     Ok(out)
 }
 
+/// Whether `url` names the node at `own` (a URL string as stored): the same origin,
+/// whatever the path, `localhost` standing for 127.0.0.1. (The replica pass also compares
+/// peer ids, which catches every other alias.)
+fn same_node(url: &Url, own: &str) -> bool {
+    let key = |u: &Url| {
+        medwallet_net::book::origin(u)
+            .replace("://localhost:", "://127.0.0.1:")
+            .replace("://[::1]:", "://127.0.0.1:")
+    };
+    Url::parse(own).is_ok_and(|own| key(&own) == key(url))
+}
+
 /// Ledger nodes to check against: JSON-RPC URLs like the ledger's own, not the node read
 /// from, no duplicates.
 fn validate_witnesses(lines: &[String], own: Option<&str>) -> Result<Vec<String>, String> {
@@ -480,9 +492,9 @@ fn validate_witnesses(lines: &[String], own: Option<&str>) -> Result<Vec<String>
         if line.trim().is_empty() {
             continue;
         }
-        let url = parse_node_url(line).map_err(|e| format!("Witness {}: {e}", i + 1))?;
-        let url = trim_slash(url.as_str());
-        if Some(url.as_str()) == own {
+        let parsed = parse_node_url(line).map_err(|e| format!("Witness {}: {e}", i + 1))?;
+        let url = trim_slash(parsed.as_str());
+        if own.is_some_and(|own| same_node(&parsed, own)) {
             return Err(format!(
                 "Witness {}: that is the ledger node the trail is read from; list the consortium's other nodes to check it against.",
                 i + 1
@@ -696,6 +708,12 @@ mod tests {
         // The node itself is not a replica; a bad line is named by its number.
         let mut own = settings.clone();
         own.replicas = vec!["http://127.0.0.1:5001/".into()];
+        let SaveOutcome::Invalid { errors } = store.save(&own).await.unwrap() else {
+            panic!("accepted")
+        };
+        assert!(errors.replicas.unwrap().contains("own IPFS node"));
+        // Under another name or path it is still the same node.
+        own.replicas = vec!["http://localhost:5001/api".into()];
         let SaveOutcome::Invalid { errors } = store.save(&own).await.unwrap() else {
             panic!("accepted")
         };

@@ -216,6 +216,24 @@ pub fn ca_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, NetEr
     Ok(out)
 }
 
+/// The certificates of a CA file (see [`ca_certificates`]) written out again as PEM
+/// `CERTIFICATE` blocks and nothing else: what is worth keeping of a file that may also
+/// hold a private key or comments.
+pub fn ca_certificates_pem(pem: &[u8]) -> Result<String, NetError> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut out = String::new();
+    for cert in ca_certificates(pem)? {
+        out.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b64 = engine.encode(cert.as_ref());
+        for line in b64.as_bytes().chunks(64) {
+            out.push_str(std::str::from_utf8(line).unwrap_or_default());
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+    }
+    Ok(out)
+}
+
 /// rustls with ring, the system's roots and the extra CA.
 fn tls_config(access: &NodeAccess) -> Result<rustls::ClientConfig, NetError> {
     let mut roots = system_roots().clone();

@@ -72,6 +72,9 @@ pub enum RecordsError {
     AuthorTooLong,
     /// An upload of this version is already running.
     UploadRunning,
+    /// A replica node in the settings is this wallet's own IPFS node under another
+    /// name: it is no second copy.
+    ReplicaIsOwnNode,
     /// A registration of this version is already running.
     RegistrationRunning,
     /// The version to upload is not in the database any more.

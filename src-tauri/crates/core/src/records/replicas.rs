@@ -19,9 +19,11 @@ use medwallet_api::Copies;
 use medwallet_records::{Cid, IpfsNode};
 use url::Url;
 
+use std::time::{Duration, Instant};
+
 use super::outbox::backoff_until;
 use super::RecordService;
-use crate::error::{Answer, CoreError};
+use crate::error::{Answer, CoreError, RecordsError};
 use crate::store::replicas::Backoff;
 use crate::store::RecordStore;
 
@@ -35,6 +37,13 @@ pub struct ReplicationReport {
     /// Replicas that failed (their URL as in the settings), with the user's words why.
     pub failed: Vec<(String, String)>,
 }
+
+/// How long one pass may spend on one wallet's replicas; what is left waits for the next
+/// pass (a slow replica must not hold the background pass for hours).
+pub const PASS_BUDGET: Duration = Duration::from_secs(60);
+
+/// How much of a node's own words a replica's problem keeps (it is shown, and stored).
+const MAX_PROBLEM: usize = 300;
 
 /// A replica's name in the tables and in the window: its URL without a trailing slash,
 /// as the settings keep it.
@@ -68,8 +77,12 @@ impl RecordService {
             .collect();
         wanted.extend(store.issued_key_cids().await?);
         // Asked once per pass, only when some replica has something to fetch.
-        let mut own_addresses: Option<Vec<String>> = None;
+        let mut own: Option<Own> = None;
+        let deadline = Instant::now() + PASS_BUDGET;
         for replica_url in replicas {
+            if Instant::now() >= deadline {
+                break;
+            }
             let replica = replica_key(replica_url);
             if !now_too {
                 if let Some(b) = store.replica_backoff(&replica).await? {
@@ -87,23 +100,22 @@ impl RecordService {
                 store.clear_replica_backoff(&replica).await?;
                 continue;
             }
-            if !to_pin.is_empty() && own_addresses.is_none() {
-                own_addresses = Some(addresses_of(ipfs).await);
+            if !to_pin.is_empty() && own.is_none() {
+                own = Some(own_node(ipfs).await);
             }
             let outcome = sync_replica(
                 &store,
-                replica_url,
-                &replica,
-                &to_pin,
-                &to_unpin,
-                own_addresses.as_deref().unwrap_or_default(),
+                (replica_url, &replica),
+                (&to_pin, &to_unpin),
+                own.as_ref(),
+                deadline,
                 &mut report,
             )
             .await;
             match outcome {
                 Ok(()) => store.clear_replica_backoff(&replica).await?,
                 Err(e) => {
-                    let problem = crate::words::reason(&e);
+                    let problem = cap(crate::words::reason(&e));
                     let failures = store
                         .replica_backoff(&replica)
                         .await?
@@ -203,22 +215,27 @@ impl RecordService {
 }
 
 /// Connects the replica to this wallet's node, then pins and unpins there. Stops at
-/// the first failure (the rest waits for the next pass).
+/// the first failure (the rest waits for the next pass), and at `deadline`.
 async fn sync_replica(
     store: &RecordStore,
-    url: &Url,
-    replica: &str,
-    to_pin: &[&String],
-    to_unpin: &[&String],
-    own_addresses: &[String],
+    (url, replica): (&Url, &str),
+    (to_pin, to_unpin): (&[&String], &[&String]),
+    own: Option<&Own>,
+    deadline: Instant,
     report: &mut ReplicationReport,
 ) -> Result<(), CoreError> {
     let node = IpfsNode::new(url)?;
     if !to_pin.is_empty() {
+        // The same node under another name (localhost for 127.0.0.1, another path) is
+        // not a second copy.
+        let info = node.info().await?;
+        if own.is_some_and(|o| o.peer_id == info.peer_id) {
+            return Err(RecordsError::ReplicaIsOwnNode.into());
+        }
         // The replica fetches the blocks from this node; without a connection it would
         // search for them and time out (no public DHT here). A failed dial is not the
         // end: the replica may reach the blocks through its other peers.
-        for address in own_addresses {
+        for address in own.map(|o| o.addresses.as_slice()).unwrap_or_default() {
             match node.swarm_connect(address).await {
                 Ok(()) => break,
                 Err(e) => tracing::debug!(
@@ -229,12 +246,18 @@ async fn sync_replica(
         }
     }
     for cid in to_pin {
+        if Instant::now() >= deadline {
+            return Ok(());
+        }
         let parsed: Cid = cid.parse().map_err(CoreError::StoredCidUnreadable)?;
         node.pin(&parsed).await?;
         store.mark_replica_pinned(replica, cid).await?;
         report.pinned += 1;
     }
     for cid in to_unpin {
+        if Instant::now() >= deadline {
+            return Ok(());
+        }
         let parsed: Cid = cid.parse().map_err(CoreError::StoredCidUnreadable)?;
         node.unpin(&parsed).await?;
         store.mark_replica_unpinned(replica, cid).await?;
@@ -243,31 +266,54 @@ async fn sync_replica(
     Ok(())
 }
 
-/// This wallet's node's swarm addresses, with its peer id (`…/p2p/<id>`), loopback and
-/// private ones too (a replica on the same network reaches those). Empty when the node
-/// does not answer: the pins then fail on their own and are tried again.
-async fn addresses_of(ipfs: &Url) -> Vec<String> {
-    let Ok(node) = IpfsNode::new(ipfs) else {
-        return Vec::new();
+/// This wallet's node as a replica is asked to reach it.
+struct Own {
+    peer_id: String,
+    /// Its swarm addresses with its peer id (`…/p2p/<id>`), loopback and private ones
+    /// too (a replica on the same network reaches those).
+    addresses: Vec<String>,
+}
+
+/// What this wallet's node says of itself; nothing when it does not answer (the pins
+/// then fail on their own and are tried again).
+async fn own_node(ipfs: &Url) -> Own {
+    let info = match IpfsNode::new(ipfs) {
+        Ok(node) => node.info().await,
+        Err(e) => Err(e),
     };
-    match node.info().await {
-        Ok(info) => info
-            .addresses
-            .into_iter()
-            .map(|a| {
-                if a.contains("/p2p/") {
-                    a
-                } else {
-                    format!("{a}/p2p/{}", info.peer_id)
-                }
-            })
-            .collect(),
+    match info {
+        Ok(info) => Own {
+            addresses: info
+                .addresses
+                .iter()
+                .map(|a| {
+                    if a.contains("/p2p/") {
+                        a.clone()
+                    } else {
+                        format!("{a}/p2p/{}", info.peer_id)
+                    }
+                })
+                .collect(),
+            peer_id: info.peer_id,
+        },
         Err(e) => {
             tracing::debug!(
                 error = e.kind(),
                 "this wallet's node did not say its addresses"
             );
-            Vec::new()
+            Own {
+                peer_id: String::new(),
+                addresses: Vec::new(),
+            }
         }
     }
+}
+
+/// A replica's problem as kept and shown: a node's own words are cut short.
+fn cap(mut problem: String) -> String {
+    if let Some((i, _)) = problem.char_indices().nth(MAX_PROBLEM) {
+        problem.truncate(i);
+        problem.push('…');
+    }
+    problem
 }

@@ -59,6 +59,10 @@ pub(super) fn words(e: &RecordsError) -> Words {
         RecordsError::AuthorTooLong => {
             says("The author is longer than 200 characters.", "Shorten it.")
         }
+        RecordsError::ReplicaIsOwnNode => says(
+            "A replica node in Settings is this computer's own IPFS node under another name, so it holds no second copy.",
+            "Remove it from the replica nodes in Settings and add another node: your clinic's, a family member's, a pinning service.",
+        ),
         RecordsError::UploadRunning => says(
             "An upload of this record is already running.",
             "It goes on by itself; wait for it to finish.",

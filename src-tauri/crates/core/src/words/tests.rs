@@ -98,6 +98,7 @@ fn name(e: &CoreError) -> &'static str {
             RecordsError::NotADate { .. } => "Records::NotADate",
             RecordsError::AuthorTooLong => "Records::AuthorTooLong",
             RecordsError::UploadRunning => "Records::UploadRunning",
+            RecordsError::ReplicaIsOwnNode => "Records::ReplicaIsOwnNode",
             RecordsError::RegistrationRunning => "Records::RegistrationRunning",
             RecordsError::VersionGone => "Records::VersionGone",
             RecordsError::StoredIdUnreadable => "Records::StoredIdUnreadable",
@@ -210,7 +211,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 17 + 25 + 8 + 30 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 18 + 25 + 8 + 30 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -491,6 +492,7 @@ fn samples() -> Vec<CoreError> {
             },
             RecordsError::AuthorTooLong,
             RecordsError::UploadRunning,
+            RecordsError::ReplicaIsOwnNode,
             RecordsError::RegistrationRunning,
             RecordsError::VersionGone,
             RecordsError::StoredIdUnreadable,
