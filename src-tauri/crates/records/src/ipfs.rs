@@ -52,6 +52,9 @@ pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const PIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much of an error answer is read (its JSON message is short).
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The largest JSON answer to a short call accepted (a node that streams more is not
+/// answering as an IPFS node; reading on would let it fill the memory).
+const MAX_ANSWER: usize = 1024 * 1024;
 /// The longest line of a streamed JSON answer (`refs/local`) accepted.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -331,7 +334,14 @@ impl IpfsNode {
             // The caller logs the failure of what it was doing.
             Err(e) => tracing::debug!(error = error_kind(e), "block stat failed"),
         }
-        answer.map(|_| ())
+        // A node that says yes names the block it has: an empty `{}` (a proxy that
+        // answers every call alike) is not a yes.
+        let stat = answer?;
+        let named = stat.get("Key").and_then(serde_json::Value::as_str);
+        if !named.is_some_and(|k| same_block(k, cid)) {
+            return Err(self.not_ipfs_because("a block/stat answer that does not name the block"));
+        }
+        Ok(())
     }
 
     /// Pins `cid` and everything under it. Fails with [`IpfsError::NotFound`] if the
@@ -358,9 +368,17 @@ impl IpfsNode {
             ("recursive", "true"),
             ("timeout", deadline.as_str()),
         ];
-        self.call("pin/add", &query, PIN_TIMEOUT + Duration::from_secs(1))
+        let answer = self
+            .call("pin/add", &query, PIN_TIMEOUT + Duration::from_secs(1))
             .await
             .map_err(|e| self.missing_or(*cid, e))?;
+        // The node says which roots it pinned; a pin is counted only when it names ours.
+        if !strings(answer.get("Pins"))
+            .iter()
+            .any(|p| same_block(p, cid))
+        {
+            return Err(self.not_ipfs_because("a pin/add answer that does not name the pinned CID"));
+        }
         Ok(())
     }
 
@@ -463,7 +481,7 @@ impl IpfsNode {
     ) -> Result<serde_json::Value, IpfsError> {
         let exchange = async {
             let answer = self.send(self.post(path, query)).await?;
-            let body = answer.bytes().await.map_err(|e| self.transport(&e))?;
+            let body = self.read_bounded(answer, path).await?;
             serde_json::from_slice(&body).map_err(|_| {
                 self.not_ipfs_because(&format!(
                     "an answer to {path} that is not JSON: {:?}",
@@ -474,6 +492,27 @@ impl IpfsNode {
         tokio::time::timeout(limit, exchange)
             .await
             .map_err(|_| self.timed_out(limit))?
+    }
+
+    /// A short call's whole answer, refused past [`MAX_ANSWER`] bytes.
+    async fn read_bounded(
+        &self,
+        answer: reqwest::Response,
+        path: &str,
+    ) -> Result<Vec<u8>, IpfsError> {
+        let mut body = answer.bytes_stream();
+        let mut out = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| self.transport(&e))?;
+            if out.len() + chunk.len() > MAX_ANSWER {
+                return Err(self.not_ipfs_because(&format!(
+                    "an answer to {path} larger than {} KiB",
+                    MAX_ANSWER / 1024
+                )));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
     }
 
     /// A failed exchange sorted by [`medwallet_net::classify`].
@@ -549,6 +588,12 @@ async fn read_at_most(answer: reqwest::Response, max: usize) -> Vec<u8> {
     // The status already said it failed; a body that trickles does not hold that up.
     let _ = tokio::time::timeout(CALL_TIMEOUT, read).await;
     out
+}
+
+/// Whether `text` is a CID of the same block as `cid` (a node may answer in another
+/// base or CID version: the multihash is what names the bytes).
+fn same_block(text: &str, cid: &Cid) -> bool {
+    Cid::parse(text).is_ok_and(|c| c.hash_code() == cid.hash_code() && c.digest() == cid.digest())
 }
 
 /// A duration as the node's `timeout` argument.

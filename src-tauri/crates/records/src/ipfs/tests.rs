@@ -315,19 +315,56 @@ async fn a_failing_destination_is_a_write_error() {
     }
     // block/stat and cat both answer this body: the root is "present", the content is
     // the JSON itself.
-    let stub = HttpStub::start(200, r#"{"Key":"x","Size":1}"#).unwrap();
+    let cid = cid_of(b"x");
+    let stub = HttpStub::start(200, &format!(r#"{{"Key":"{cid}","Size":1}}"#)).unwrap();
     let node = IpfsNode::new(&stub.url()).unwrap();
-    let err = node.cat_to(&cid_of(b"x"), Broken, 1000).await.unwrap_err();
+    let err = node.cat_to(&cid, Broken, 1000).await.unwrap_err();
     assert!(matches!(err, IpfsError::Write(_)), "{err:?}");
     // And a destination that works gets the bytes.
-    let n = node
-        .cat_to(&cid_of(b"x"), std::io::sink(), 1000)
-        .await
-        .unwrap();
-    assert_eq!(n, r#"{"Key":"x","Size":1}"#.len() as u64);
+    let n = node.cat_to(&cid, std::io::sink(), 1000).await.unwrap();
+    assert_eq!(n, format!(r#"{{"Key":"{cid}","Size":1}}"#).len() as u64);
     let err = node
         .cat_to(&cid_of(b"x"), std::io::sink(), 5)
         .await
         .unwrap_err();
     assert!(matches!(err, IpfsError::TooLarge { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_node_that_answers_every_call_alike_pins_nothing() {
+    let cid = cid_of(b"a record's capsule");
+    // A proxy (or a broken node) that answers `{}` to everything: no block named, no pin.
+    let stub = HttpStub::start(200, "{}").unwrap();
+    let err = IpfsNode::new(&stub.url())
+        .unwrap()
+        .pin(&cid)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IpfsError::NotIpfs { .. }), "{err:?}");
+    // One that names the block but pins another root.
+    let other = cid_of(b"something else");
+    let body = format!(r#"{{"Key":"{cid}","Size":18,"Pins":["{other}"]}}"#);
+    let stub = HttpStub::start(200, &body).unwrap();
+    let err = IpfsNode::new(&stub.url())
+        .unwrap()
+        .pin(&cid)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IpfsError::NotIpfs { .. }), "{err:?}");
+    // Naming it (in any base) is a pin.
+    let body = format!(r#"{{"Key":"{cid}","Size":18,"Pins":["{cid}"]}}"#);
+    let stub = HttpStub::start(200, &body).unwrap();
+    IpfsNode::new(&stub.url()).unwrap().pin(&cid).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_refused_not_read_into_memory() {
+    let huge = format!(r#"{{"Version":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
+    let stub = HttpStub::start(200, &huge).unwrap();
+    let err = IpfsNode::new(&stub.url())
+        .unwrap()
+        .info()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IpfsError::NotIpfs { .. }), "{err:?}");
 }
