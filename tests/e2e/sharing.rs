@@ -1,11 +1,14 @@
 //! A patient shares a record with a doctor from the Records page, sees the doctor's
 //! opening in the audit trail, revokes it on the Shared page and reads the exposure
 //! report; the doctor's wallet (run through the library crates, as a second machine
-//! would) finds the record on the ledger, opens it, and after the revocation cannot.
+//! would, on its own IPFS node) finds the record on the ledger, opens it (its node
+//! fetching the blocks from the patient's over the swarm), and after the revocation
+//! cannot.
 //! Then the patient puts the doctor in a care team, shares the record with the team,
 //! and removes the doctor from it: the team moves to a new epoch and the record is
 //! re-encrypted without them.
 
+use medwallet_api::RecordView;
 use medwallet_core::{CoreError, InboxError, LedgerTarget, Owner, RecordService};
 use medwallet_e2e::{eventually, App, Nodes};
 use medwallet_vault::{Role, Seed, WalletKeys};
@@ -16,20 +19,29 @@ const PDF: &[u8] = include_bytes!("../fixtures/lab-report.pdf");
 
 #[tokio::test]
 async fn share_with_a_doctor_see_the_opening_and_revoke() {
-    let nodes = Nodes::start().await;
+    // Two machines: the patient's IPFS node A (the app's) and the doctor's node B, each
+    // on its own loopback address, peers in the swarm; one ledger.
+    let mut nodes = Nodes::start_network(31).await;
+    let doctor_node = nodes.add_peer_node(32);
     let mut env = nodes.app_env();
+    assert!(
+        env.contains(&("MEDWALLET_IPFS_PEERS", doctor_node.swarm_addr.clone())),
+        "{env:?}"
+    );
     env.push(("MEDWALLET_INSECURE_TEST_KDF", "1".to_owned()));
     let mut app = App::launch("sharing", &env).await;
     app.create_wallet("patient", "Ada Lovelace", PASSPHRASE)
         .await;
 
-    // The doctor's wallet, on "another machine": its keys are published on the ledger
-    // when it first looks for records shared with it.
+    // The doctor's wallet, on "another machine" with its own node B: its keys are
+    // published on the ledger (and through B) when it first looks for records shared
+    // with it; the patient's app reads them through A.
     let doctor_dir = tempfile::tempdir().unwrap();
     let doctor_svc = RecordService::new(doctor_dir.path());
     let doctor_keys = WalletKeys::derive(&Seed::from_bytes([0x5e; 32]), Role::Doctor).unwrap();
     let doctor = Owner::new("doctor", "Dr. Seacole", &doctor_keys);
-    let ipfs = Url::parse(&nodes.ipfs_url).unwrap();
+    let ipfs = Url::parse(&doctor_node.url).unwrap();
+    assert_ne!(doctor_node.url, nodes.ipfs_url);
     let ledger = LedgerTarget {
         url: Url::parse(&nodes.ledger_url).unwrap(),
         contract: Some(nodes.contract.parse().unwrap()),
@@ -91,6 +103,17 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
     app.screenshot("shared").await;
     app.click("#share-close").await;
 
+    // The record's content CID, from the patient's verified view of it.
+    app.click(&format!("{row} .record-open")).await;
+    app.wait_text("#viewer-verified", |t| t.contains("Verified"))
+        .await;
+    app.click("#viewer-cids summary").await;
+    let content_cid = app
+        .wait_text("#viewer-content-cid", |t| t.starts_with("b"))
+        .await;
+    app.screenshot("content-cid").await;
+    app.click("#viewer-close").await;
+
     // The doctor finds it and opens it: the opening is logged on the ledger first.
     let inbox = doctor_svc
         .list_shared(&doctor, &ipfs, &ledger)
@@ -100,10 +123,27 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
     assert_eq!(inbox.records[0].title, "Blood panel");
     assert!(inbox.records[0].expires_at.is_some());
     let record_id = inbox.records[0].record_id.clone();
-    doctor_svc
+    // Node B has not got the content yet: only A has it.
+    assert!(
+        !doctor_node.has_locally(&content_cid).await,
+        "the doctor's node B holds {content_cid} before the doctor opened the record"
+    );
+    let opened = doctor_svc
         .open_shared(&doctor, &ipfs, &ledger, &record_id)
         .await
         .unwrap();
+    assert!(
+        matches!(opened.view, RecordView::Pdf { .. }),
+        "{:?}",
+        opened.record
+    );
+    // The doctor's wallet opened the version the patient sees, through B, which now
+    // holds its blocks: they came from A over the swarm (B's only way to them).
+    assert_eq!(opened.verification.content_cid, content_cid);
+    assert!(
+        doctor_node.has_locally(&content_cid).await,
+        "the doctor's node B does not hold {content_cid} after the doctor opened the record"
+    );
 
     // Who viewed: the patient's audit trail shows the doctor's access.
     app.click("#nav-audit").await;

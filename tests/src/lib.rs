@@ -8,7 +8,7 @@
 //! also ends WebKitWebDriver and the app), also when the test panics, and so does a
 //! launch that fails after tauri-driver started.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,9 +24,10 @@ pub use thirtyfour;
 /// How long a UI expectation may take before the test fails.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A real IPFS node and a real ledger node with the contract deployed.
+/// A real IPFS node and a real ledger node with the contract deployed; for stories
+/// across machines ([`Nodes::start_network`]), more IPFS nodes, one per machine.
 pub struct Nodes {
-    /// The js-ipfs daemon (`None` once stopped).
+    /// The js-ipfs daemon (`None` once stopped): the first machine's node.
     pub ipfs: Option<Ipfs>,
     /// The anvil node (`None` once stopped).
     pub anvil: Option<Anvil>,
@@ -36,16 +37,61 @@ pub struct Nodes {
     pub ledger_url: String,
     /// The deployed contract's address.
     pub contract: String,
-    _dir: tempfile::TempDir,
+    /// Where peers reach the first node, when it is in the swarm.
+    pub ipfs_swarm_addr: Option<String>,
+    /// The other machines' nodes ([`Nodes::add_peer_node`]).
+    peer_nodes: Vec<Ipfs>,
+    dir: tempfile::TempDir,
+}
+
+/// Another machine's IPFS node, in the swarm on its own `127.0.0.N` and connected to
+/// every other node of the [`Nodes`] that started it (which stops it when dropped).
+#[derive(Debug, Clone)]
+pub struct PeerNode {
+    /// The node's RPC API URL.
+    pub url: String,
+    /// Where peers reach it (`/ip4/127.0.0.N/tcp/P/p2p/<peer id>`).
+    pub swarm_addr: String,
+}
+
+impl PeerNode {
+    /// Whether the node holds the block `cid` itself (it never asks its peers for it).
+    pub async fn has_locally(&self, cid: &str) -> bool {
+        ipfs_has_locally(&self.url, cid).await
+    }
+}
+
+/// Whether the IPFS node at `url` holds the block `cid` itself.
+pub async fn ipfs_has_locally(url: &str, cid: &str) -> bool {
+    let cid: medwallet_records::Cid = cid
+        .parse()
+        .unwrap_or_else(|e| panic!("{cid:?} is not a CID: {e}"));
+    medwallet_records::IpfsNode::new(&url.parse().expect("node url"))
+        .expect("an IPFS client")
+        .has_locally(&cid)
+        .await
+        .unwrap_or_else(|e| panic!("asking {url} for its local blocks: {e}"))
 }
 
 impl Nodes {
-    /// Starts both nodes in a fresh temp folder and deploys the contract.
+    /// Starts both nodes in a fresh temp folder and deploys the contract; the IPFS
+    /// node is offline (one node for everyone, as on one machine).
     pub async fn start() -> Self {
+        Self::start_with(IpfsOptions::ephemeral).await
+    }
+
+    /// [`Nodes::start`] for a network of machines: the first IPFS node joins the swarm on
+    /// `127.0.0.<n>` (each story its own `n`, distinct from every other test's, see
+    /// [`Nodes::add_peer_node`]), so that other machines' nodes can fetch its blocks.
+    pub async fn start_network(n: u8) -> Self {
+        Self::start_with(|dir| IpfsOptions::peer(dir, Ipv4Addr::new(127, 0, 0, n))).await
+    }
+
+    async fn start_with(ipfs_options: impl FnOnce(PathBuf) -> IpfsOptions) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let tools = NodeTools::locate().expect("node tools (run scripts/setup)");
-        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(dir.path().join("ipfs")))
-            .expect("js-ipfs starts");
+        let ipfs =
+            Ipfs::start(&tools, &ipfs_options(dir.path().join("ipfs"))).expect("js-ipfs starts");
         let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(dir.path().join("anvil")))
             .expect("anvil starts");
         let ledger_url = anvil.url();
@@ -55,21 +101,71 @@ impl Nodes {
             .expect("contract deploys");
         Self {
             ipfs_url: ipfs.api_url(),
+            ipfs_swarm_addr: ipfs.swarm_addr(),
             ledger_url,
             contract: contract.to_string(),
             ipfs: Some(ipfs),
             anvil: Some(anvil),
-            _dir: dir,
+            peer_nodes: Vec::new(),
+            dir,
         }
     }
 
-    /// The environment that points the app at these nodes.
+    /// Starts another machine's IPFS node in the swarm on `127.0.0.<n>`, and connects it
+    /// to the first node and to every node added before. `n` is the story's own: the
+    /// core tests use 2 to 7, the benchmarks 21 to 23, the e2e stories 31 and up (the
+    /// share story 31 and 32).
+    pub fn add_peer_node(&mut self, n: u8) -> PeerNode {
+        let first = self.ipfs.as_ref().expect("the first IPFS node is running");
+        assert!(
+            first.swarm_addr().is_some(),
+            "the first IPFS node is offline: start the nodes with Nodes::start_network"
+        );
+        let tools = NodeTools::locate().expect("node tools (run scripts/setup)");
+        let dir = self.dir.path().join(format!("ipfs-127.0.0.{n}"));
+        let node = Ipfs::start(&tools, &IpfsOptions::peer(dir, Ipv4Addr::new(127, 0, 0, n)))
+            .expect("js-ipfs starts in the swarm");
+        for other in std::iter::once(first).chain(&self.peer_nodes) {
+            node.connect(other)
+                .expect("the new node connects to its peers");
+        }
+        let peer = PeerNode {
+            url: node.api_url(),
+            swarm_addr: node.swarm_addr().expect("a swarm node"),
+        };
+        self.peer_nodes.push(node);
+        peer
+    }
+
+    /// The environment that points the app at these nodes: the first IPFS node, kept
+    /// connected to the other machines' nodes, if any.
     pub fn app_env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("MEDWALLET_IPFS_URL", self.ipfs_url.clone()),
+        let peers = self.peer_nodes.iter().filter_map(Ipfs::swarm_addr);
+        self.env_for(&self.ipfs_url, peers.collect())
+    }
+
+    /// The environment of an app on another machine, on its own IPFS node `node`
+    /// (kept connected to every other node of the network).
+    pub fn app_env_on(&self, node: &PeerNode) -> Vec<(&'static str, String)> {
+        let peers = self
+            .ipfs_swarm_addr
+            .iter()
+            .cloned()
+            .chain(self.peer_nodes.iter().filter_map(Ipfs::swarm_addr))
+            .filter(|addr| *addr != node.swarm_addr);
+        self.env_for(&node.url, peers.collect())
+    }
+
+    fn env_for(&self, ipfs_url: &str, peers: Vec<String>) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("MEDWALLET_IPFS_URL", ipfs_url.to_owned()),
             ("MEDWALLET_LEDGER_URL", self.ledger_url.clone()),
             ("MEDWALLET_CONTRACT_ADDRESS", self.contract.clone()),
-        ]
+        ];
+        if !peers.is_empty() {
+            env.push(("MEDWALLET_IPFS_PEERS", peers.join(",")));
+        }
+        env
     }
 
     /// Stops the ledger node.
