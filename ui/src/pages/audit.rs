@@ -511,15 +511,14 @@ fn checked(e: &AuditEntry) -> Html {
             </p>
         };
     }
-    let (mark, said) = if e.nodes_asked <= 1 {
-        (None, format!("From 1 node · {place}"))
+    // What agrees is the block (its hash), not this entry: the entry itself was read
+    // from one node. The words say exactly that, and no tick claims more.
+    let said = if e.nodes_asked <= 1 {
+        format!("From 1 node · {place}")
     } else {
-        (
-            (e.nodes_agreeing >= 2).then_some("✓ "),
-            format!(
-                "Confirmed by {} of {} nodes · {place}",
-                e.nodes_agreeing, e.nodes_asked
-            ),
+        format!(
+            "Block on {} of {} nodes · {place}",
+            e.nodes_agreeing, e.nodes_asked
         )
     };
     let title = if e.nodes_asked <= 1 {
@@ -529,7 +528,7 @@ fn checked(e: &AuditEntry) -> Html {
         )
     } else {
         format!(
-            "Transaction {}. {} of the {} ledger nodes asked hold this block with the same hash.",
+            "Transaction {}. {} of the {} ledger nodes asked hold this block with the same hash. The entry itself was read from the first node.",
             e.tx_hash, e.nodes_agreeing, e.nodes_asked
         )
     };
@@ -537,7 +536,6 @@ fn checked(e: &AuditEntry) -> Html {
         <p class={classes!("audit-verified", (e.nodes_agreeing < 2).then_some("single"))}
            data-nodes-agreeing={e.nodes_agreeing.to_string()} data-nodes-asked={e.nodes_asked.to_string()}
            title={title}>
-            if let Some(mark) = mark { <span aria-hidden="true">{ mark }</span> }
             { said }
         </p>
     }
