@@ -337,7 +337,7 @@ pub(crate) fn plain_http_refused(url: &Url, allowed: &[String]) -> Option<String
         url::Host::Ipv4(ip) => ip.to_string(),
         url::Host::Ipv6(ip) => format!("[{ip}]"),
     };
-    if allowed.iter().any(|a| *a == host) {
+    if allowed.contains(&host) {
         return None;
     }
     Some(format!(
