@@ -912,6 +912,24 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         (up.nodes_agreeing, up.nodes_asked, &up.dispute),
         (2, 2, &None)
     );
+    // The two nodes then mine different blocks at the same height: the trail's newest
+    // block is disputed, and the trail says so even with no entry of its own there.
+    medwallet_ledger::testing::advance_time(&Url::parse(&second.url()).unwrap(), 1)
+        .await
+        .unwrap();
+    medwallet_ledger::testing::advance_time(&target.url, 7)
+        .await
+        .unwrap();
+    let forked = audit
+        .trail(&owner, &target, &AuditQuery::default(), &checked)
+        .await
+        .unwrap();
+    let problem = forked.problem.clone().unwrap_or_default();
+    assert!(
+        problem.starts_with("Ledger nodes disagree at block"),
+        "{forked:?}"
+    );
+    assert_eq!(forked.entries[0].nodes_agreeing, 2, "{forked:?}");
     second.stop();
 
     // Exports.

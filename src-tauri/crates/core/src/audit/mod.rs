@@ -186,6 +186,33 @@ impl AuditService {
                 }
                 trail.chain_id = Some(status.chain_id);
                 trail.synced_to_block = report.to_block;
+                // The newest block read disagreeing with another node is the whole
+                // trail's problem (the node read from may be on a fork), even when no
+                // entry of this wallet is in that block.
+                let head_disputes: Vec<medwallet_ledger::Dispute> = report
+                    .witness_checks
+                    .iter()
+                    .filter(|c| c.block_number == report.to_block)
+                    .filter_map(|c| match c.verdict {
+                        medwallet_ledger::Verdict::Disagrees { their_hash } => {
+                            Some(medwallet_ledger::Dispute {
+                                block_number: c.block_number,
+                                witness: c.witness.clone(),
+                                their_hash,
+                                our_hash: c.our_hash,
+                            })
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(first) = head_disputes.first() {
+                    trail.problem = Some(crate::words::ledger_dispute(
+                        first.block_number,
+                        &node.label(),
+                        &first.our_hash,
+                        &head_disputes,
+                    ));
+                }
                 trail.reorg = report.reorg.map(|r| {
                     format!(
                         "The ledger reorganised: blocks after {} were replaced ({} cached event(s) dropped and read again).",
