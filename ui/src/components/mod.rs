@@ -7,6 +7,7 @@ pub mod form;
 pub mod format;
 pub mod identity;
 pub mod ledger;
+pub mod node_access;
 pub mod progress;
 pub mod rebuild;
 pub mod record_viewer;

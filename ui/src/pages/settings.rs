@@ -1,6 +1,7 @@
-//! Settings: where the IPFS and ledger nodes are, the wallet's security, rebuilding the
-//! wallet from the ledger, and diagnostics (where the log is, and a report to copy into a
-//! bug report).
+//! Settings: where the IPFS and ledger nodes are and how they are reached (plain http
+//! allowed host by host, a trusted CA, credentials: `components::node_access`), the
+//! wallet's security, rebuilding the wallet from the ledger, and diagnostics (where the
+//! log is, and a report to copy into a bug report).
 
 use medwallet_api::commands::{
     GetSettings, ResetSettings, SaveOutcome, SaveSettings, SaveSettingsArgs,
@@ -10,6 +11,9 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use crate::components::node_access::{
+    node_choices, plain_http_check, toggle_host, NodeCredentials, TrustedCa,
+};
 use crate::components::rebuild::RebuildProgress;
 use crate::ipc;
 
@@ -46,24 +50,29 @@ enum Notice {
 #[function_component(SettingsPage)]
 pub fn settings_page(props: &Props) -> Html {
     let form = use_state(|| None::<NodeSettings>);
+    // The settings as last stored (every command answers them): the CA and credentials
+    // shown, and the nodes a credential can be set for. The form keeps what is typed.
+    let saved = use_state(|| None::<NodeSettings>);
     let errors = use_state(SettingsError::default);
     let notice = use_state(|| Notice::None);
     let busy = use_state(|| false);
 
     {
-        let form = form.clone();
-        let notice = notice.clone();
+        let (form, saved, notice) = (form.clone(), saved.clone(), notice.clone());
         use_effect_with((), move |_| {
             spawn_local(async move {
                 match ipc::call::<GetSettings>(&NoArgs {}).await {
-                    Ok(settings) => form.set(Some(settings)),
+                    Ok(settings) => {
+                        saved.set(Some(settings.clone()));
+                        form.set(Some(settings));
+                    }
                     Err(error) => notice.set(Notice::Failed(error)),
                 }
             });
         });
     }
 
-    let Some(current) = (*form).clone() else {
+    let (Some(current), Some(stored)) = ((*form).clone(), (*saved).clone()) else {
         return html! {
             <section class="page"><h1>{ "Settings" }</h1>
                 if let Notice::Failed(error) = &*notice { { error_box(error) } } else { <p>{ "Loading…" }</p> }
@@ -96,9 +105,31 @@ pub fn settings_page(props: &Props) -> Html {
         })
     };
 
+    // Plain http allowed, or not, for the host of the URL above the checkbox.
+    let allow_plain = {
+        let form = form.clone();
+        Callback::from(move |(host, allow): (String, bool)| {
+            if let Some(mut settings) = (*form).clone() {
+                settings.plain_http_hosts = toggle_host(&settings.plain_http_hosts, &host, allow);
+                form.set(Some(settings));
+            }
+        })
+    };
+
+    // The CA or the credentials changed: shown at once, the typed URLs kept; the status
+    // bar checks the nodes again.
+    let on_access_changed = {
+        let (saved, on_saved) = (saved.clone(), props.on_saved.clone());
+        Callback::from(move |settings: NodeSettings| {
+            saved.set(Some(settings));
+            on_saved.emit(());
+        })
+    };
+
     let finish = {
-        let (form, errors, notice, busy, on_saved) = (
+        let (form, saved, errors, notice, busy, on_saved) = (
             form.clone(),
+            saved.clone(),
             errors.clone(),
             notice.clone(),
             busy.clone(),
@@ -108,6 +139,7 @@ pub fn settings_page(props: &Props) -> Html {
             busy.set(false);
             match result {
                 Ok(SaveOutcome::Saved { settings }) => {
+                    saved.set(Some(settings.clone()));
                     form.set(Some(settings));
                     errors.set(SettingsError::default());
                     notice.set(Notice::Saved);
@@ -162,9 +194,11 @@ pub fn settings_page(props: &Props) -> Html {
                     { text_field("ipfs-url", "IPFS node (RPC API)", "http://127.0.0.1:5001",
                         &current.ipfs_url, errors.ipfs_url.as_deref(),
                         field(|s, v| s.ipfs_url = v)) }
+                    { plain_http_check("settings-ipfs-plain", &current.ipfs_url, &current.plain_http_hosts, allow_plain.clone()) }
                     { text_field("ledger-url", "Ledger node (JSON-RPC)", "http://127.0.0.1:8545",
                         &current.ledger_url, errors.ledger_url.as_deref(),
                         field(|s, v| s.ledger_url = v)) }
+                    { plain_http_check("settings-ledger-plain", &current.ledger_url, &current.plain_http_hosts, allow_plain) }
                     { text_field("contract-address", "Ledger contract address", "0x…",
                         current.contract_address.as_deref().unwrap_or_default(), errors.contract_address.as_deref(),
                         field(|s, v| s.contract_address = Some(v).filter(|v| !v.trim().is_empty()))) }
@@ -180,6 +214,10 @@ pub fn settings_page(props: &Props) -> Html {
                         "Other IPFS nodes that keep a copy of every record: your clinic's node, a family member's, a pinning service. Each record is pinned there after it is uploaded.",
                         &current.replicas, errors.replicas.as_deref(),
                         lines(|s, v| s.replicas = v)) }
+                    { lines_field("settings-plain-hosts", "Hosts allowed without TLS", "one per line, e.g. node.clinic.example",
+                        "Advanced: other computers whose nodes may be reached over plain http:// (this computer always may), a replica's or another ledger node's host too. Everything sent to them, a token too, crosses the network unencrypted; use https:// where the node has it.",
+                        &current.plain_http_hosts, errors.plain_http_hosts.as_deref(),
+                        lines(|s, v| s.plain_http_hosts = v)) }
                     <div class="actions">
                         <button id="settings-save" type="submit" class="primary">{ "Save" }</button>
                         <button id="settings-reset" type="button" onclick={onreset}>{ "Use the defaults" }</button>
@@ -193,6 +231,9 @@ pub fn settings_page(props: &Props) -> Html {
                     Notice::Failed(error) => error_box(error),
                 }
             }
+            <TrustedCa ca={stored.extra_ca.clone()} on_changed={on_access_changed.clone()} />
+            <NodeCredentials credentials={stored.credentials.clone()} nodes={node_choices(&stored)}
+                             unlocked={props.wallet.is_some()} on_changed={on_access_changed} />
             if props.wallet.is_some() { { rebuild_section() } }
             <DiagnosticsSection />
         </section>
