@@ -946,8 +946,9 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         .unwrap();
     let text = std::fs::read_to_string(&csv.path).unwrap();
     assert!(text.starts_with(
-        "time,action,actor,actor_name,subject,record_id,record_title,detail,block,tx\r\n"
+        "time,action,actor,actor_name,subject,record_id,record_title,detail,block,tx,ledger_nodes,dispute\r\n"
     ));
+    assert!(text.contains(",1 of 1,\r\n"), "{text}");
     assert!(text.contains(&tx_hash) && text.contains("Lab report"));
     let fhir = audit
         .export(

@@ -4,7 +4,7 @@ use medwallet_api::{AuditAction, AuditEntry, Party};
 
 /// The CSV header of an export.
 pub const CSV_HEADER: &str =
-    "time,action,actor,actor_name,subject,record_id,record_title,detail,block,tx";
+    "time,action,actor,actor_name,subject,record_id,record_title,detail,block,tx,ledger_nodes,dispute";
 
 /// The entries as CSV (RFC 4180: CRLF line ends, fields quoted when needed).
 pub fn to_csv(entries: &[AuditEntry]) -> String {
@@ -13,6 +13,8 @@ pub fn to_csv(entries: &[AuditEntry]) -> String {
     out.push_str("\r\n");
     for e in entries {
         let block = e.block_number.to_string();
+        // What the trail showed of the block: "2 of 3" nodes hold it, or the dispute.
+        let nodes = format!("{} of {}", e.nodes_agreeing, e.nodes_asked);
         let fields = [
             e.time.as_str(),
             e.action.as_str(),
@@ -24,6 +26,8 @@ pub fn to_csv(entries: &[AuditEntry]) -> String {
             e.detail.as_deref().unwrap_or(""),
             block.as_str(),
             e.tx_hash.as_str(),
+            nodes.as_str(),
+            e.dispute.as_deref().unwrap_or(""),
         ];
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {
@@ -98,6 +102,10 @@ pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_js
             if let Some(d) = &e.detail {
                 details.push(json!({ "type": "detail", "valueString": d }));
             }
+            details.push(json!({
+                "type": "ledger-nodes",
+                "valueString": format!("{} of {}", e.nodes_agreeing, e.nodes_asked),
+            }));
             let mut entity = json!({ "detail": details });
             if let Some(id) = &e.record_id {
                 entity["what"] = json!({ "identifier": { "value": id } });
@@ -107,7 +115,7 @@ pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_js
             } else {
                 entity["what"] = json!({ "identifier": { "value": e.tx_hash } });
             }
-            json!({
+            let mut entry = json!({
                 "fullUrl": format!("urn:medwallet:audit:{}:{}", e.tx_hash, e.action.as_str()),
                 "resource": {
                     "resourceType": "AuditEvent",
@@ -123,12 +131,19 @@ pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_js
                     }],
                     "action": action,
                     "recorded": e.time,
-                    "outcome": "0",
+                    // A block the ledger's nodes disagree about is not a success to
+                    // report: "4" (minor failure) with the dispute in words.
+                    "outcome": if e.dispute.is_some() { "4" } else { "0" },
                     "agent": agents,
                     "source": { "observer": { "display": observer } },
                     "entity": [entity],
                 }
-            })
+            });
+            // FHIR has no nulls: the description only when there is one.
+            if let Some(dispute) = &e.dispute {
+                entry["resource"]["outcomeDesc"] = json!(dispute);
+            }
+            entry
         })
         .collect();
     json!({
