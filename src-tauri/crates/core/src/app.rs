@@ -444,12 +444,30 @@ impl App {
     }
 
     /// Pushes what waits in the outbox now.
+    /// Pushes what waits in the outbox now; then the replicas are asked again what they
+    /// hold (what one dropped is forgotten and asked for again), and what they lack.
     pub async fn sync_records(&self) -> Answer<SyncReport> {
         let s = self.session().await?;
-        Ok(self
+        let report = self
             .records
             .sync(&s.owner.wallet_id, Some(&s.owner), &s.ipfs, &s.ledger, true)
-            .await?)
+            .await?;
+        let replicas = crate::ipfs::replica_urls(&self.settings().await);
+        if !replicas.is_empty() {
+            // Failures are kept per replica and shown with each record's copies.
+            let wallet = &s.owner.wallet_id;
+            if let Err(e) = self.records.recheck_replicas(wallet, &replicas).await {
+                tracing::debug!(error = e.kind(), "replicas were not checked again");
+            }
+            if let Err(e) = self
+                .records
+                .replicate(wallet, &s.ipfs, &replicas, true)
+                .await
+            {
+                tracing::debug!(error = e.kind(), "replication did not run");
+            }
+        }
+        Ok(report)
     }
 
     // The audit trail.

@@ -143,6 +143,47 @@ impl RecordService {
         Ok(report)
     }
 
+    /// Asks each replica again whether it still pins what it confirmed (`pin/ls`), and
+    /// forgets every pin it no longer holds, so the copies shown are what the replicas
+    /// hold now; the next [`Self::replicate`] asks for them again. A replica that does
+    /// not answer keeps its rows (its backoff says why). Answers how many were forgotten.
+    #[tracing::instrument(name = "recheck_replicas", skip_all, fields(wallet = %wallet_id))]
+    pub async fn recheck_replicas(&self, wallet_id: &str, replicas: &[Url]) -> Answer<u32> {
+        let store = self.store(wallet_id).await?;
+        let deadline = Instant::now() + PASS_BUDGET;
+        let mut forgotten = 0;
+        for url in replicas {
+            let replica = replica_key(url);
+            let node = IpfsNode::new(url)?;
+            let mut pinned: Vec<String> = store.replica_pins(&replica).await?.into_iter().collect();
+            pinned.sort();
+            for cid in pinned {
+                if Instant::now() >= deadline {
+                    return Ok(forgotten);
+                }
+                let parsed: Cid = cid.parse().map_err(CoreError::StoredCidUnreadable)?;
+                match node.is_pinned(&parsed).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        store.mark_replica_unpinned(&replica, &cid).await?;
+                        forgotten += 1;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = e.kind(), "a replica did not say what it pins");
+                        break;
+                    }
+                }
+            }
+        }
+        if forgotten > 0 {
+            tracing::info!(
+                forgotten,
+                "replicas no longer hold some pins; they are asked again"
+            );
+        }
+        Ok(forgotten)
+    }
+
     /// Runs [`Self::replicate`] for every wallet with records on this device.
     pub async fn replicate_all(&self, ipfs: &Url, replicas: &[Url]) {
         if replicas.is_empty() {

@@ -292,6 +292,28 @@ async fn a_replica_that_is_down_is_tried_again_and_a_revocation_unpins_everywher
         .unwrap();
     assert_eq!((copies[&lab].held_by.len(), copies[&lab].of), (2, 2));
 
+    // The replica drops the pins on its own: asked again, it is no longer counted, and
+    // the next pass pins them again.
+    for cid in &v1 {
+        client(&c).unpin(cid).await.unwrap();
+    }
+    let forgotten = patient_svc
+        .recheck_replicas(&patient.wallet_id, replicas)
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 3);
+    let copies = patient_svc
+        .copies(&patient.wallet_id, &a, replicas)
+        .await
+        .unwrap();
+    assert_eq!(copies[&lab].held_by.len(), 1, "{copies:?}");
+    let report = patient_svc
+        .replicate(&patient.wallet_id, &a, replicas, true)
+        .await
+        .unwrap();
+    assert_eq!(report.pinned, 3, "{report:?}");
+    assert_eq!(pinned_on(&c, &v1).await, [true; 3]);
+
     // Shared, then revoked: version 2 replaces version 1, whose objects leave the
     // patient's node and the replica.
     patient_svc
