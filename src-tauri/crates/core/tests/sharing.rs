@@ -84,10 +84,7 @@ impl Nodes {
     }
 
     fn file(&self, name: &str, bytes: &[u8]) -> String {
-        let path = self.root.join("files").join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, bytes).unwrap();
-        path.display().to_string()
+        file_in(&self.root, name, bytes)
     }
 
     fn stop_ipfs(&mut self) {
@@ -108,6 +105,14 @@ impl Nodes {
     fn restart_ledger(&mut self) {
         self.anvil = Some(start_anvil(&self.root, Some(self.anvil_port)));
     }
+}
+
+/// `bytes` written as `root/files/<name>`; its path.
+fn file_in(root: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = root.join("files").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
 }
 
 fn start_anvil(root: &Path, port: Option<u16>) -> Anvil {

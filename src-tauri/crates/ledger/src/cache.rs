@@ -87,6 +87,21 @@ fn i64n(n: u64) -> i64 {
 const SELECT: &str = "SELECT block_number, block_hash, parent_hash, tx_hash, log_index, sender, \
      block_time, topics, data FROM events";
 
+/// The verdicts of `witness_checks` rows, of the witnesses named by `labels` only.
+fn agreements_of(rows: &[SqliteRow], labels: Vec<String>) -> Result<Agreements, LedgerError> {
+    let mut agreements = Agreements::new(labels);
+    for row in rows {
+        let witness: String = row
+            .try_get(1)
+            .map_err(|_| damaged("witness_checks.witness"))?;
+        if agreements.asks(&witness) {
+            let (number, our_hash, verdict) = decode_check(row)?;
+            agreements.insert(number, witness, our_hash, verdict);
+        }
+    }
+    Ok(agreements)
+}
+
 impl EventCache {
     /// Opens (creating if needed) the cache at `path`.
     pub async fn open(path: &Path) -> Result<Self, LedgerError> {
@@ -465,17 +480,7 @@ impl EventCache {
         .bind(contract.as_slice())
         .fetch_all(&self.pool)
         .await?;
-        let mut agreements = Agreements::new(labels);
-        for row in &rows {
-            let witness: String = row
-                .try_get(1)
-                .map_err(|_| damaged("witness_checks.witness"))?;
-            if agreements.asks(&witness) {
-                let (number, our_hash, verdict) = decode_check(row)?;
-                agreements.insert(number, witness, our_hash, verdict);
-            }
-        }
-        Ok(agreements)
+        agreements_of(&rows, labels)
     }
 
     /// How far one block (its number and the hash the caller holds, e.g. an event's
@@ -497,17 +502,7 @@ impl EventCache {
         .bind(i64n(block_number))
         .fetch_all(&self.pool)
         .await?;
-        let mut agreements = Agreements::new(labels);
-        for row in &rows {
-            let witness: String = row
-                .try_get(1)
-                .map_err(|_| damaged("witness_checks.witness"))?;
-            if agreements.asks(&witness) {
-                let (number, our_hash, verdict) = decode_check(row)?;
-                agreements.insert(number, witness, our_hash, verdict);
-            }
-        }
-        Ok(agreements.block(block_number, block_hash))
+        Ok(agreements_of(&rows, labels)?.block(block_number, block_hash))
     }
 
     /// Finds the newest cached block of `contract` still on the node's chain and drops

@@ -51,13 +51,6 @@ impl Machines {
         RecordService::new(&self.root.join(name))
     }
 
-    fn file(&self, name: &str, bytes: &[u8]) -> String {
-        let path = self.root.join("files").join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, bytes).unwrap();
-        path.display().to_string()
-    }
-
     async fn add(
         &self,
         svc: &RecordService,
@@ -67,7 +60,7 @@ impl Machines {
         bytes: &[u8],
     ) -> String {
         let quiet: medwallet_core::records::Progress = Arc::new(|_| {});
-        let path = self.file(name, bytes);
+        let path = file_in(&self.root, name, bytes);
         svc.add(owner, ipfs, &self.ledger, name, &path, &meta(name), quiet)
             .await
             .unwrap()
