@@ -14,12 +14,12 @@
 //! `Emergency Kits/` when no Documents or Downloads folder exists.
 //!
 //! `MEDWALLET_INSECURE_TEST_KDF=1` (set only by the end-to-end tests, never by the app) opens
-//! the vault with tiny Argon2 parameters so that tests do not spend seconds per unlock.
+//! the vault with tiny Argon2 parameters so that tests do not spend seconds per unlock; only
+//! a debug build honours it (a release build logs that it is ignored).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use zeroize::Zeroizing;
 
 use medwallet_api::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
@@ -30,6 +30,7 @@ use medwallet_vault::{
     Unlocked, Vault, VaultError, VaultOptions, WalletId, WalletInfo,
 };
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::error::{Answer, CoreError, WalletError};
 
@@ -52,6 +53,13 @@ struct Prefs {
     idle_minutes: Option<u32>,
     /// The vault file in use, when not `vault.sqlite` (after a restore out of a damaged one).
     vault_file: Option<String>,
+}
+
+/// Whether the test switch lowers Argon2 (`MEDWALLET_INSECURE_TEST_KDF=1`): in debug
+/// builds (the tests') only. A release build, the one users install, ignores it, so no
+/// environment variable can weaken a real vault.
+fn insecure_kdf_switch(value: Option<&str>, debug_build: bool) -> bool {
+    debug_build && value == Some("1")
 }
 
 /// A created wallet's kit until the user confirms it.
@@ -81,7 +89,13 @@ impl WalletService {
     /// here: the service starts in the damaged state and [`Self::state`] says so.
     /// `kit_dir` is where printable kits are written.
     pub async fn open(dir: &Path, kit_dir: Option<PathBuf>) -> Self {
-        let insecure_kdf = std::env::var(INSECURE_TEST_KDF_ENV).is_ok_and(|v| v == "1");
+        let switch = std::env::var(INSECURE_TEST_KDF_ENV).ok();
+        let insecure_kdf = insecure_kdf_switch(switch.as_deref(), cfg!(debug_assertions));
+        if switch.as_deref() == Some("1") && !insecure_kdf {
+            tracing::warn!(
+                "the insecure-KDF test switch is set and ignored: this is a release build"
+            );
+        }
         Self::open_with(dir, kit_dir, insecure_kdf).await
     }
 
@@ -726,6 +740,18 @@ fn summary(w: &WalletInfo) -> WalletSummary {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_insecure_kdf_switch_works_in_debug_builds_only() {
+        use super::insecure_kdf_switch;
+        assert!(insecure_kdf_switch(Some("1"), true));
+        assert!(
+            !insecure_kdf_switch(Some("1"), false),
+            "a release build ignores it"
+        );
+        assert!(!insecure_kdf_switch(Some("yes"), true));
+        assert!(!insecure_kdf_switch(None, true));
+    }
+
     use super::*;
 
     const STRONG: &str = "orbit lantern velvet quarry mosaic";
