@@ -2015,3 +2015,150 @@ async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
         Err(CapsuleError::NoPartForThisAuthority | CapsuleError::NotAllowed)
     ));
 }
+
+/// A plain TCP proxy in front of `upstream` that rewrites every occurrence of `from` into
+/// `to` (same length) in what the upstream answers: a ledger node that lies about one
+/// value. Stops with the test (its thread is detached; the listener dies with the
+/// process).
+fn lying_proxy(upstream: std::net::SocketAddr, from: String, to: String) -> Url {
+    use std::io::{Read, Write};
+    assert_eq!(from.len(), to.len());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            let (from, to) = (from.clone(), to.clone());
+            std::thread::spawn(move || {
+                // Keeps back what could be the start of a match split across reads.
+                let keep = from.len() - 1;
+                let mut pending: Vec<u8> = Vec::new();
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    let n = match s_in.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    pending.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&pending).replace(&from, &to);
+                    pending = text.into_bytes();
+                    // Held back: only an end that could be the start of a match.
+                    let held = (1..=keep.min(pending.len()))
+                        .rev()
+                        .find(|k| pending.ends_with(&from.as_bytes()[..*k]))
+                        .unwrap_or(0);
+                    let send = pending.len() - held;
+                    if c_out.write_all(&pending[..send]).is_err() {
+                        return;
+                    }
+                    pending.drain(..send);
+                }
+                let _ = c_out.write_all(&pending);
+            });
+        }
+    });
+    Url::parse(&format!("http://{addr}")).unwrap()
+}
+
+#[tokio::test]
+async fn a_ledger_node_that_swaps_an_encryption_key_gets_nothing_sealed_to_it() {
+    use medwallet_vault::ShareCode;
+
+    let mut nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(171, Role::Patient, "Ada");
+    let doctor_keys = keys(172, Role::Doctor);
+    let doctor = wallet(172, Role::Doctor, "Dr. Who");
+    let note = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "note.txt",
+        TEXT,
+        "Visit note",
+    )
+    .await;
+    doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let code = ShareCode::create(
+        &doctor_keys,
+        "Dr. Who",
+        medwallet_devnodes::LOCAL_CHAIN_ID,
+        1_800_000_000,
+    )
+    .unwrap();
+
+    // A node that answers the doctor's published encryption key with the attacker's.
+    let real = doctor_keys.public_identity("Dr. Who").x25519_public;
+    let attacker = keys(173, Role::Doctor).public_identity("x").x25519_public;
+    let anvil_at: std::net::SocketAddr = nodes.ledger.url.socket_addrs(|| None).unwrap()[0];
+    let lying = LedgerTarget {
+        url: lying_proxy(anvil_at, real.clone(), attacker),
+        ..nodes.ledger.clone()
+    };
+    let key_swapped = |e: &CoreError| {
+        matches!(e.cause(), CoreError::Sharing(SharingError::KeyNotAsInCode { address })
+            if *address == doctor.address)
+    };
+    // With the code pasted, preview and share refuse, naming the doctor.
+    let request = share_with(&note, &code, None);
+    let e = patient_svc
+        .preview_share(&patient, &lying, &request)
+        .await
+        .unwrap_err();
+    assert!(key_swapped(&e), "{e:?}");
+    let e = patient_svc
+        .share(&patient, &nodes.ipfs, &lying, &request)
+        .await
+        .unwrap_err();
+    assert!(key_swapped(&e), "{e:?}");
+
+    // Pasted while the ledger is down, the grant waits with the code's key noted; sent
+    // later through the lying node, no key is sealed (the grant waits, saying why);
+    // through an honest node it goes out.
+    nodes.stop_ledger();
+    patient_svc
+        .share(&patient, &nodes.ipfs, &nodes.ledger, &request)
+        .await
+        .unwrap();
+    nodes.restart_ledger();
+    let waiting = patient_svc
+        .sync_sharing(&patient, &nodes.ipfs, &lying, true)
+        .await;
+    assert!(waiting.is_some(), "the lying node got a key sealed");
+    let grants = patient_svc.list_grants(&patient).await.unwrap();
+    let GrantState::Sending {
+        reason: Some(reason),
+    } = &grants[0].state
+    else {
+        panic!("{grants:?}")
+    };
+    assert!(
+        reason.contains("another key than the one in the share code"),
+        "{reason}"
+    );
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    assert_eq!(
+        patient_svc.list_grants(&patient).await.unwrap()[0].state,
+        GrantState::Active
+    );
+    let opened = doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &note)
+        .await
+        .unwrap();
+    assert!(matches!(opened.view, RecordView::Text { .. }));
+}

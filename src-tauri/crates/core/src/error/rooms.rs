@@ -103,6 +103,13 @@ pub enum SharingError {
         /// The address the code names.
         address: String,
     },
+    /// The encryption key the ledger node gives for an address is not the one in the
+    /// share code the user pasted: the node (or the code) is not to be trusted, and no
+    /// key is sealed to it.
+    KeyNotAsInCode {
+        /// The address the code names.
+        address: String,
+    },
     /// An expiry of 0 days.
     ExpiryZero,
     /// An expiry longer than ten years.

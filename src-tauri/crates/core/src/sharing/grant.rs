@@ -280,13 +280,28 @@ impl RecordService {
                 let hpke_key = match seal_to {
                     Some(key) => *key,
                     None => {
-                        directory::identity_of(&conn.node, conn.contract, holder)
+                        let published = directory::identity_of(&conn.node, conn.contract, holder)
                             .await
                             .map_err(Failure::ledger)?
                             .ok_or_else(|| {
                                 Failure::explained(CoreError::NotPublished { address: holder })
                             })?
-                            .hpke_key
+                            .hpke_key;
+                        // A share code pasted for this holder named its key: the ledger
+                        // node's answer must be that key, or nothing is sealed.
+                        let expected = store
+                            .expected_key(&holder_text)
+                            .await
+                            .map_err(Failure::store)?;
+                        if expected.is_some_and(|k| k != published) {
+                            tracing::warn!(holder = %holder, "the ledger's encryption key for a holder is not the one in their share code");
+                            return Err(Failure::explained(CoreError::from(
+                                SharingError::KeyNotAsInCode {
+                                    address: holder_text.clone(),
+                                },
+                            )));
+                        }
+                        published
                     }
                 };
                 let epoch = store.authority_epoch().await.map_err(Failure::store)?;

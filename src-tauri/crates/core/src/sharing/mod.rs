@@ -117,6 +117,14 @@ pub(crate) fn check_share_code(
         }
         .into());
     }
+    // The ledger's event is not signed by the wallet: a node could keep its signing key
+    // and swap its encryption key. The code is signed, so the code's key is the truth.
+    if code.x25519_public != published.hpke_key {
+        return Err(SharingError::KeyNotAsInCode {
+            address: code.address.clone(),
+        }
+        .into());
+    }
     Ok(())
 }
 
@@ -267,8 +275,9 @@ impl RecordService {
         let grantee = target.grantee().to_string();
         if let Some(code) = share_code(&request.grantee)? {
             // Checked against the ledger when it answers; if it does not, the grant is
-            // queued by address (the code's own signature holds) and keys are sealed to
-            // what the ledger publishes, never to the code's.
+            // queued by address (the code's own signature holds). The code's encryption
+            // key is then noted (not before a check refused it): a key is sealed to
+            // this holder only when the ledger publishes that same key.
             if let Ok(conn) = directory::connect(owner, ledger).await {
                 let found =
                     directory::identity_of(&conn.node, conn.contract, target.grantee()).await;
@@ -277,6 +286,7 @@ impl RecordService {
                     check_share_code(&code, &published, chain)?;
                 }
             }
+            store.expect_key(&grantee, &code.x25519_public).await?;
         }
         for record_id in &request.record_ids {
             self.check_room(owner, &store, record_id, &target).await?;

@@ -92,6 +92,33 @@ pub(crate) struct Issued {
 }
 
 impl RecordStore {
+    /// Notes the encryption key a pasted share code gave for `holder` (a newer code
+    /// replaces it).
+    pub(crate) async fn expect_key(&self, holder: &str, x25519: &[u8; 32]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO expected_keys (holder, x25519, noted_at) VALUES (?, ?, ?) \
+             ON CONFLICT (holder) DO UPDATE SET x25519 = excluded.x25519, noted_at = excluded.noted_at",
+        )
+        .bind(holder)
+        .bind(x25519.as_slice())
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The encryption key a share code gave for `holder`, if one was pasted.
+    pub(crate) async fn expected_key(&self, holder: &str) -> Result<Option<[u8; 32]>> {
+        let row: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT x25519 FROM expected_keys WHERE holder = ?")
+                .bind(holder)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok()))
+    }
+}
+
+impl RecordStore {
     /// Queues a grant; an open grant of the record to the same person (or clinic clause)
     /// is updated instead (a new expiry), and sent again.
     pub(crate) async fn queue_grant(

@@ -17,6 +17,10 @@ pub(super) fn words(e: &SharingError) -> Words {
             format!("This share code was not signed by {address}: the key that signed it is not the one that wallet published on the ledger."),
             "Do not use it. Ask the person for their code through a channel you trust, or type their address.",
         ),
+        SharingError::KeyNotAsInCode { address } => says(
+            format!("The ledger node says {address} encrypts with another key than the one in the share code you pasted. Nothing was sealed to it."),
+            "Ask the person for a new share code through a channel you trust. If their code is recent, the ledger node may be lying: check the ledger node in Settings, and add the consortium's other nodes to check against.",
+        ),
         SharingError::ExpiryZero => says(
             "An expiry of 0 days would end the grant at once.",
             "Choose at least 1 day, or no expiry.",

@@ -107,6 +107,7 @@ fn name(e: &CoreError) -> &'static str {
             SharingError::NotInWallet { .. } => "Sharing::NotInWallet",
             SharingError::ChainMismatch { .. } => "Sharing::ChainMismatch",
             SharingError::NotSignedBy { .. } => "Sharing::NotSignedBy",
+            SharingError::KeyNotAsInCode { .. } => "Sharing::KeyNotAsInCode",
             SharingError::ExpiryZero => "Sharing::ExpiryZero",
             SharingError::ExpiryTooLong { .. } => "Sharing::ExpiryTooLong",
             SharingError::NotShared { .. } => "Sharing::NotShared",
@@ -211,7 +212,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 18 + 25 + 8 + 30 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 18 + 25 + 8 + 31 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -506,6 +507,9 @@ fn samples() -> Vec<CoreError> {
             },
             SharingError::ChainMismatch { code: 1, ledger: 2 },
             SharingError::NotSignedBy {
+                address: who.to_string(),
+            },
+            SharingError::KeyNotAsInCode {
                 address: who.to_string(),
             },
             SharingError::ExpiryZero,
