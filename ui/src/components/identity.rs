@@ -53,6 +53,12 @@ pub fn identity_card(props: &Props) -> Html {
                 { row("identity-signing", "Signing key", "Proves that something came from you", &i.signing_key) }
                 { row("identity-encryption", "Encryption key", "Lets others encrypt to you", &i.encryption_key) }
             </dl>
+            if !i.fingerprint.is_empty() {
+                <p id="identity-fingerprint" class="fingerprint">
+                    <strong>{ "Key fingerprint: " }</strong><code>{ &i.fingerprint }</code>
+                    <span class="muted">{ " · someone sharing with you by your address sees it too: read it to them so they can check it is you." }</span>
+                </p>
+            }
         </section>
     }
 }

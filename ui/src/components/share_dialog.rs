@@ -218,6 +218,12 @@ pub fn share_dialog(props: &Props) -> Html {
             <div id="share-preview" class="share-preview">
                 <p id="share-policy"><strong>{ "Who can read: " }</strong>{ &p.policy_words }</p>
                 <p class="muted">{ format!("{} · published as a {} wallet", p.grantee, p.grantee_role) }</p>
+                if let Some(fingerprint) = &p.key_fingerprint {
+                    <p id="share-fingerprint" class="fingerprint">
+                        <strong>{ "Their key fingerprint: " }</strong><code>{ fingerprint }</code>
+                        <span class="muted">{ " · their Keys page shows theirs: if the two differ, do not share (the ledger node may not be telling the truth)." }</span>
+                    </p>
+                }
                 if let Some(until) = &p.expires_at { <p>{ format!("Until {}; after that their wallet refuses it, and yours revokes it when next online.", local_time(until)) }</p> }
                 if p.issues_key { <p class="muted">{ "A first share with this person: they get a key from your wallet, sealed to them and announced on the ledger." }</p> }
                 if let Some(w) = &p.warning { <p id="share-warning" class="notice warning">{ w }</p> }

@@ -59,6 +59,10 @@ pub struct Identity {
     pub role: Role,
     /// The name the user gave it.
     pub display_name: String,
+    /// Both public keys as five groups of four hex digits, for someone sharing with
+    /// this wallet to compare with what their share dialog shows.
+    #[serde(default)]
+    pub fingerprint: String,
 }
 
 /// A wallet as listed on the lock screen and the Wallets page.

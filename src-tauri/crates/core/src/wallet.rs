@@ -725,6 +725,7 @@ fn identity(id: &WalletId, p: &PublicIdentity) -> Identity {
         encryption_key: p.x25519_public.clone(),
         role: api_role(p.role),
         display_name: p.display_name.clone(),
+        fingerprint: p.fingerprint(),
     }
 }
 

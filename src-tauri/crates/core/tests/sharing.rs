@@ -339,6 +339,11 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
         "{preview:?}"
     );
     assert!(preview.expires_at.is_some() && preview.warning.is_none());
+    // The keys the ledger publishes, as words the doctor's Keys page shows too.
+    assert_eq!(
+        preview.key_fingerprint.as_deref(),
+        Some(doctor_keys.public_identity("Dr. Who").fingerprint().as_str())
+    );
 
     let grants = patient_svc
         .share(

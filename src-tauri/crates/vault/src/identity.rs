@@ -61,7 +61,33 @@ pub struct PublicIdentity {
     pub display_name: String,
 }
 
+/// A wallet's public keys in a form two people can read to each other: SHA-256 over
+/// the Ed25519 key then the X25519 key (32 bytes each), the first 10 bytes as five groups
+/// of four upper-case hex digits (`AB12 CD34 EF56 7890 1A2B`). The same keys give the same
+/// words on every device: the Keys page shows a wallet's own, the share dialog the ones
+/// the ledger publishes for an address.
+pub fn key_fingerprint(ed25519: &[u8; 32], x25519: &[u8; 32]) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(ed25519);
+    ctx.update(x25519);
+    let digest = ctx.finish();
+    digest.as_ref()[..10]
+        .chunks(2)
+        .map(|pair| format!("{:02X}{:02X}", pair[0], pair[1]))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl PublicIdentity {
+    /// [`key_fingerprint`] of these keys; empty if a stored key is not 32 bytes of hex.
+    pub fn fingerprint(&self) -> String {
+        let key = |h: &str| -> Option<[u8; 32]> { hex::decode(h).ok()?.try_into().ok() };
+        match (key(&self.ed25519_public), key(&self.x25519_public)) {
+            (Some(ed), Some(x)) => key_fingerprint(&ed, &x),
+            _ => String::new(),
+        }
+    }
+
     /// Canonical, unambiguous bytes of every field, bound into the AEAD associated data so
     /// that editing any identity column in the vault file is detected.
     pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
@@ -100,6 +126,15 @@ pub(crate) fn normalize_display_name(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fingerprint_is_five_groups_of_the_keys_hash() {
+        let f = key_fingerprint(&[1; 32], &[2; 32]);
+        assert_eq!(f.len(), 24);
+        assert_eq!(f.split(' ').count(), 5);
+        assert_ne!(f, key_fingerprint(&[1; 32], &[3; 32]));
+        assert_ne!(f, key_fingerprint(&[2; 32], &[1; 32]), "the order counts");
+    }
 
     #[test]
     fn role_round_trips_and_authority() {

@@ -52,7 +52,7 @@ pub use derive::{
     HpkePublicKey, WalletKeys,
 };
 pub use error::{Result, VaultError};
-pub use identity::{PublicIdentity, Role};
+pub use identity::{key_fingerprint, PublicIdentity, Role};
 pub use kdf::{calibrate, KdfParams};
 pub use keyring::QuickUnlockStore;
 pub use kit::EmergencyKit;

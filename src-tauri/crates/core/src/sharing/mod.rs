@@ -256,6 +256,10 @@ impl RecordService {
             warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
             expires_at: expires.map(rfc3339),
             issues_key,
+            key_fingerprint: Some(medwallet_vault::key_fingerprint(
+                &published.ed25519_key,
+                &published.hpke_key,
+            )),
         })
     }
 
@@ -698,6 +702,7 @@ async fn preview_group(
         warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
         expires_at: expires.map(rfc3339),
         issues_key: false,
+        key_fingerprint: None,
     })
 }
 
