@@ -383,6 +383,10 @@ fn summary(e: &Exposure) -> String {
             routes.join(" and ")
         ));
     }
+    if !e.windows.is_empty() && !matches!(e.party, Party::RotatedRole { .. }) {
+        // What a revocation cannot take back: the old bytes and the key that opens them.
+        out.push_str(" Their key still opens the older versions' bytes wherever those remain: this wallet unpinned them on your node and your replicas, but a node that fetched them (theirs, or a peer's) may still hold them.");
+    }
     out
 }
 
@@ -634,14 +638,20 @@ mod tests {
             }
         );
         let summary = |e: &Exposure| render(e).summary;
-        assert!(summary(&plain).ends_with(
+        assert!(summary(&plain).contains(
             " Version 2 is encrypted under a new key without them: they cannot open it."
         ));
+        assert!(
+            summary(&plain)
+                .ends_with(" a node that fetched them (theirs, or a peer's) may still hold them."),
+            "{}",
+            summary(&plain)
+        );
         let reached = Exposure {
             still_reached: vec![Route::InPerson, Route::Group("careteam".into())],
             ..plain.clone()
         };
-        assert!(summary(&reached).ends_with(
+        assert!(summary(&reached).contains(
             " Version 2 is encrypted under a new key; this grant no longer opens it, but they can still open it through a grant to them in person and the group careteam: revoke that too to close it."
         ), "{}", summary(&reached));
         let rotated = report(
