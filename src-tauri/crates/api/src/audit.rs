@@ -18,6 +18,8 @@ pub enum AuditAction {
     Revoked,
     /// An authority issued an attribute key.
     KeyIssued,
+    /// An authority revoked the keys it issued to a holder.
+    KeyRevoked,
     /// A record was opened by someone it was shared with.
     Accessed,
     /// A record was opened under emergency access.
@@ -38,12 +40,13 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order filters offer them.
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 14] = [
         AuditAction::Uploaded,
         AuditAction::Updated,
         AuditAction::Granted,
         AuditAction::Revoked,
         AuditAction::KeyIssued,
+        AuditAction::KeyRevoked,
         AuditAction::Accessed,
         AuditAction::EmergencyAccess,
         AuditAction::EmergencyAccessSet,
@@ -62,6 +65,7 @@ impl AuditAction {
             AuditAction::Granted => "granted to",
             AuditAction::Revoked => "revoked from",
             AuditAction::KeyIssued => "issued a key to",
+            AuditAction::KeyRevoked => "revoked the keys of",
             AuditAction::Accessed => "accessed",
             AuditAction::EmergencyAccess => "emergency access",
             AuditAction::EmergencyAccessSet => "set emergency access for",
@@ -81,6 +85,7 @@ impl AuditAction {
             AuditAction::Granted => "granted",
             AuditAction::Revoked => "revoked",
             AuditAction::KeyIssued => "key_issued",
+            AuditAction::KeyRevoked => "key_revoked",
             AuditAction::Accessed => "accessed",
             AuditAction::EmergencyAccess => "emergency_access",
             AuditAction::EmergencyAccessSet => "emergency_access_set",

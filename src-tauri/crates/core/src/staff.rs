@@ -122,11 +122,41 @@ impl RecordService {
         conn: &Connected,
     ) -> Result<(), Failure> {
         directory::publish_self(store, clinic, ipfs, conn).await?;
+        let contract = conn.contract.to_string();
         for member in store.staff().await.map_err(Failure::store)? {
-            if member.active {
-                let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
-                self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
-                    .await?;
+            let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
+            match (member.active, member.revoked_at) {
+                (true, _) => {
+                    self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
+                        .await?;
+                }
+                // A revocation goes on the ledger too: from then on the contract refuses
+                // the holder's access logs under this clinic, whatever patients' wallets
+                // have not re-encrypted yet. `revokeKey` is idempotent, so a retry after
+                // a lost receipt is harmless.
+                (false, Some(revoked_at)) => {
+                    let sent = store
+                        .key_revocation_sent(&contract, &member.holder, revoked_at)
+                        .await
+                        .map_err(Failure::store)?;
+                    if !sent {
+                        let receipt = conn
+                            .client
+                            .revoke_key(holder)
+                            .await
+                            .map_err(Failure::ledger)?;
+                        store
+                            .mark_key_revocation_sent(
+                                &contract,
+                                &member.holder,
+                                revoked_at,
+                                &receipt.tx_hash.to_string(),
+                            )
+                            .await
+                            .map_err(Failure::store)?;
+                    }
+                }
+                (false, None) => {}
             }
         }
         Ok(())

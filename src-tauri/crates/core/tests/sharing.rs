@@ -342,7 +342,12 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
     // The keys the ledger publishes, as words the doctor's Keys page shows too.
     assert_eq!(
         preview.key_fingerprint.as_deref(),
-        Some(doctor_keys.public_identity("Dr. Who").fingerprint().as_str())
+        Some(
+            doctor_keys
+                .public_identity("Dr. Who")
+                .fingerprint()
+                .as_str()
+        )
     );
 
     let grants = patient_svc
@@ -1953,6 +1958,17 @@ async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
         .unwrap_err();
     assert!(
         matches!(&e, CoreError::Staff(StaffError::NoActiveKey { holder }) if *holder == bob.address),
+        "{e:?}"
+    );
+    // The revocation is on the ledger: before any patient re-encrypts, the contract
+    // already refuses Bob's access log, so his old key opens nothing through the app.
+    let e = bob_svc
+        .open_shared(&bob, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.cause(), CoreError::Inbox(InboxError::OpeningNotLogged { source, .. })
+            if matches!(**source, medwallet_ledger::LedgerError::Reverted { .. })),
         "{e:?}"
     );
 

@@ -20,7 +20,7 @@ pragma solidity ^0.8.20;
 ///   registers records for the patient who offered it (see `offerCheckIn`).
 contract MedwalletLedger {
     /// @notice The event and storage layout version the app expects.
-    uint16 public constant SCHEMA_VERSION = 3;
+    uint16 public constant SCHEMA_VERSION = 4;
 
     /// @notice The longest CID accepted, in bytes (a CIDv1 with a 512-bit digest fits).
     uint256 public constant MAX_CID_BYTES = 64;
@@ -102,6 +102,9 @@ contract MedwalletLedger {
     );
     /// @notice An authority issued an attribute key to `holder` (HPKE-encrypted, on IPFS).
     event KeyIssued(address indexed authority, address indexed holder, bytes keyCid);
+    /// @notice An authority took back the keys it issued to `holder`: the log functions
+    /// refuse the holder from now on (until a key is issued to it again).
+    event KeyRevoked(address indexed authority, address indexed holder);
     /// @notice A grantee is about to open a record. For a clause grant, `authority`
     /// and `clauseHash` name it; for a person grant both are zero.
     event RecordAccessed(
@@ -244,6 +247,15 @@ contract MedwalletLedger {
         _checkCid(keyCid);
         keyIssued[msg.sender][holder] = true;
         emit KeyIssued(msg.sender, holder, keyCid);
+    }
+
+    /// @notice Revokes the keys the caller (an authority) issued to `holder`: its
+    /// `logClauseAccess` and `logEmergencyAccess` under the caller revert from now on.
+    /// Idempotent: revoking again (a retry after a lost receipt) changes nothing.
+    function revokeKey(address holder) external {
+        if (!isAuthority[msg.sender]) revert NotAuthority(msg.sender);
+        keyIssued[msg.sender][holder] = false;
+        emit KeyRevoked(msg.sender, holder);
     }
 
     /// @notice Logs that the caller, a person grantee, opens `version` of a record.

@@ -279,6 +279,13 @@ impl LedgerClient {
         .await
     }
 
+    /// `revokeKey`: this account (an authority) takes back the keys it issued to
+    /// `holder`; the contract then refuses the holder's access logs under it.
+    pub async fn revoke_key(&self, holder: Address) -> Result<Receipt, LedgerError> {
+        self.send(Action::RevokeKey, C::revokeKeyCall { holder })
+            .await
+    }
+
     /// `logAccess`: this account, a person grantee, opens `version` of a record.
     pub async fn log_access(&self, record_id: B256, version: u32) -> Result<Receipt, LedgerError> {
         self.send(

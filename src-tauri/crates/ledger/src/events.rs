@@ -75,6 +75,8 @@ pub enum LedgerEvent {
         holder: Address,
         key_cid: Bytes,
     },
+    /// `KeyRevoked`.
+    KeyRevoked { authority: Address, holder: Address },
     /// `RecordAccessed`: `authority` and `clause_hash` zero for a person grant.
     RecordAccessed {
         record_id: B256,
@@ -133,6 +135,7 @@ pub enum EventKind {
     AccessGranted,
     AccessRevoked,
     KeyIssued,
+    KeyRevoked,
     RecordAccessed,
     EmergencyAccessSet,
     EmergencyAccess,
@@ -143,7 +146,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         Self::LedgerCreated,
         Self::IdentityPublished,
         Self::AuthorityPublished,
@@ -152,6 +155,7 @@ impl EventKind {
         Self::AccessGranted,
         Self::AccessRevoked,
         Self::KeyIssued,
+        Self::KeyRevoked,
         Self::RecordAccessed,
         Self::EmergencyAccessSet,
         Self::EmergencyAccess,
@@ -171,6 +175,7 @@ impl EventKind {
             Self::AccessGranted => "AccessGranted",
             Self::AccessRevoked => "AccessRevoked",
             Self::KeyIssued => "KeyIssued",
+            Self::KeyRevoked => "KeyRevoked",
             Self::RecordAccessed => "RecordAccessed",
             Self::EmergencyAccessSet => "EmergencyAccessSet",
             Self::EmergencyAccess => "EmergencyAccess",
@@ -233,6 +238,10 @@ impl LedgerEvent {
                 holder: e.holder,
                 key_cid: e.keyCid,
             },
+            Ev::KeyRevoked(e) => Self::KeyRevoked {
+                authority: e.authority,
+                holder: e.holder,
+            },
             Ev::RecordAccessed(e) => Self::RecordAccessed {
                 record_id: e.recordId,
                 owner: e.owner,
@@ -285,6 +294,7 @@ impl LedgerEvent {
             Self::AccessGranted { .. } => EventKind::AccessGranted,
             Self::AccessRevoked { .. } => EventKind::AccessRevoked,
             Self::KeyIssued { .. } => EventKind::KeyIssued,
+            Self::KeyRevoked { .. } => EventKind::KeyRevoked,
             Self::RecordAccessed { .. } => EventKind::RecordAccessed,
             Self::EmergencyAccessSet { .. } => EventKind::EmergencyAccessSet,
             Self::EmergencyAccess { .. } => EventKind::EmergencyAccess,
@@ -301,9 +311,9 @@ impl LedgerEvent {
         match *self {
             Self::LedgerCreated { admin, .. } => admin,
             Self::IdentityPublished { account, .. } => account,
-            Self::AuthorityPublished { authority, .. } | Self::KeyIssued { authority, .. } => {
-                authority
-            }
+            Self::AuthorityPublished { authority, .. }
+            | Self::KeyIssued { authority, .. }
+            | Self::KeyRevoked { authority, .. } => authority,
             Self::RecordRegistered { owner, .. }
             | Self::RecordUpdated { owner, .. }
             | Self::AccessGranted { owner, .. }
@@ -354,7 +364,7 @@ impl LedgerEvent {
             Self::AccessGranted { grantee, .. } | Self::AccessRevoked { grantee, .. } => {
                 Some(grantee)
             }
-            Self::KeyIssued { holder, .. } => Some(holder),
+            Self::KeyIssued { holder, .. } | Self::KeyRevoked { holder, .. } => Some(holder),
             Self::EmergencyAccessSet { clinic, .. } => Some(clinic),
             Self::CheckInOffered { code, .. } => Some(code),
             Self::CheckInRedeemed { patient, .. } => Some(patient),

@@ -27,6 +27,8 @@ pub enum Action {
     RevokeAccess,
     /// `issueKey`.
     IssueKey,
+    /// `revokeKey`.
+    RevokeKey,
     /// `logAccess` or `logClauseAccess`.
     LogAccess,
     /// `setEmergencyAccess`.
@@ -52,6 +54,7 @@ impl fmt::Display for Action {
             Self::GrantAccess => "granting access",
             Self::RevokeAccess => "revoking access",
             Self::IssueKey => "announcing the issued key",
+            Self::RevokeKey => "revoking a staff member's key",
             Self::LogAccess => "logging the access",
             Self::SetEmergencyAccess => "setting emergency access",
             Self::LogEmergencyAccess => "logging the emergency access",

@@ -79,6 +79,7 @@ pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_js
                     ("110110", "Patient Record", "U")
                 }
                 AuditAction::KeyIssued => ("110106", "Export", "E"),
+                AuditAction::KeyRevoked => ("110136", "Security Roles Changed", "U"),
                 AuditAction::IdentityPublished | AuditAction::AuthorityPublished => {
                     ("110107", "Import", "C")
                 }

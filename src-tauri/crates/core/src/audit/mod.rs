@@ -398,6 +398,7 @@ pub fn action_of(event: &LedgerEvent) -> Option<AuditAction> {
         LedgerEvent::AccessGranted { .. } => AuditAction::Granted,
         LedgerEvent::AccessRevoked { .. } => AuditAction::Revoked,
         LedgerEvent::KeyIssued { .. } => AuditAction::KeyIssued,
+        LedgerEvent::KeyRevoked { .. } => AuditAction::KeyRevoked,
         LedgerEvent::RecordAccessed { .. } => AuditAction::Accessed,
         LedgerEvent::EmergencyAccess { .. } => AuditAction::EmergencyAccess,
         LedgerEvent::EmergencyAccessSet { .. } => AuditAction::EmergencyAccessSet,
@@ -449,7 +450,7 @@ fn detail_of(event: &LedgerEvent) -> Option<String> {
             ..
         } => vec![clause(clause_hash), until(*expiry)],
         LedgerEvent::AccessRevoked { clause_hash, .. } => vec![clause(clause_hash)],
-        LedgerEvent::KeyIssued { .. } => vec![],
+        LedgerEvent::KeyIssued { .. } | LedgerEvent::KeyRevoked { .. } => vec![],
         LedgerEvent::RecordAccessed {
             version,
             clause_hash,

@@ -68,6 +68,44 @@ impl RecordStore {
             .collect()
     }
 
+    /// Whether the revocation of `holder` at `revoked_at` is on `contract`'s ledger.
+    pub(crate) async fn key_revocation_sent(
+        &self,
+        contract: &str,
+        holder: &str,
+        revoked_at: i64,
+    ) -> Result<bool> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT tx FROM key_revocations WHERE contract = ? AND holder = ? AND revoked_at = ?",
+        )
+        .bind(contract)
+        .bind(holder)
+        .bind(revoked_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Notes that the revocation's `revokeKey` transaction was mined.
+    pub(crate) async fn mark_key_revocation_sent(
+        &self,
+        contract: &str,
+        holder: &str,
+        revoked_at: i64,
+        tx: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO key_revocations (contract, holder, revoked_at, tx) VALUES (?, ?, ?, ?)",
+        )
+        .bind(contract)
+        .bind(holder)
+        .bind(revoked_at)
+        .bind(tx)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Revokes a staff member's key and moves the authority to its next epoch, in one
     /// transaction: the keys issued and the parameters published so far are forgotten,
     /// so the next pass publishes the new parameters and re-keys the others. Answers the
