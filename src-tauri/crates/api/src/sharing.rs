@@ -39,7 +39,7 @@ pub struct SharePreview {
     pub expires_at: Option<String>,
     /// Whether the grantee gets a key from this wallet first (a first share with them).
     pub issues_key: bool,
-    /// The fingerprint of the keys the ledger publishes for the grantee (five groups of
+    /// The fingerprint of the keys the ledger publishes for the grantee (eight groups of
     /// four hex digits), to compare with the one their Keys page shows when only an
     /// address was typed.
     #[serde(default)]

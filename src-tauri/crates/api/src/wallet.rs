@@ -59,7 +59,7 @@ pub struct Identity {
     pub role: Role,
     /// The name the user gave it.
     pub display_name: String,
-    /// Both public keys as five groups of four hex digits, for someone sharing with
+    /// Both public keys as eight groups of four hex digits, for someone sharing with
     /// this wallet to compare with what their share dialog shows.
     #[serde(default)]
     pub fingerprint: String,

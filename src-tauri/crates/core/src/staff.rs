@@ -112,8 +112,8 @@ impl RecordService {
         staff_list(&store, problem).await
     }
 
-    /// The clinic's pass: its parameters for the current epoch published, and every
-    /// active staff member holding a key of that epoch.
+    /// The clinic's pass: every revocation on the ledger, its parameters for the current
+    /// epoch published, and every active staff member holding a key of that epoch.
     pub(crate) async fn sync_staff_keys(
         &self,
         store: &RecordStore,
@@ -121,43 +121,44 @@ impl RecordService {
         ipfs: &Url,
         conn: &Connected,
     ) -> Result<(), Failure> {
-        directory::publish_self(store, clinic, ipfs, conn).await?;
         let contract = conn.contract.to_string();
-        for member in store.staff().await.map_err(Failure::store)? {
-            let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
-            match (member.active, member.revoked_at) {
-                (true, _) => {
-                    self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
-                        .await?;
-                }
-                // A revocation goes on the ledger too: from then on the contract refuses
-                // the holder's access logs under this clinic, whatever patients' wallets
-                // have not re-encrypted yet. `revokeKey` is idempotent, so a retry after
-                // a lost receipt is harmless.
-                (false, Some(revoked_at)) => {
-                    let sent = store
-                        .key_revocation_sent(&contract, &member.holder, revoked_at)
-                        .await
-                        .map_err(Failure::store)?;
-                    if !sent {
-                        let receipt = conn
-                            .client
-                            .revoke_key(holder)
-                            .await
-                            .map_err(Failure::ledger)?;
-                        store
-                            .mark_key_revocation_sent(
-                                &contract,
-                                &member.holder,
-                                revoked_at,
-                                &receipt.tx_hash.to_string(),
-                            )
-                            .await
-                            .map_err(Failure::store)?;
-                    }
-                }
-                (false, None) => {}
+        let staff = store.staff().await.map_err(Failure::store)?;
+        // Revocations first: they need neither IPFS nor the new parameters, and nothing
+        // else in this pass (a new hire who has not published yet) may hold them up.
+        // From each one on, the contract refuses the holder's access logs under this
+        // clinic, whatever patients' wallets have not re-encrypted yet. `revokeKey` is
+        // idempotent, so a retry after a lost receipt is harmless.
+        for member in staff.iter().filter(|m| !m.active) {
+            let Some(revoked_at) = member.revoked_at else {
+                continue;
+            };
+            let sent = store
+                .key_revocation_sent(&contract, &member.holder, revoked_at)
+                .await
+                .map_err(Failure::store)?;
+            if !sent {
+                let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
+                let receipt = conn
+                    .client
+                    .revoke_key(holder)
+                    .await
+                    .map_err(Failure::ledger)?;
+                store
+                    .mark_key_revocation_sent(
+                        &contract,
+                        &member.holder,
+                        revoked_at,
+                        &receipt.tx_hash.to_string(),
+                    )
+                    .await
+                    .map_err(Failure::store)?;
             }
+        }
+        directory::publish_self(store, clinic, ipfs, conn).await?;
+        for member in staff.iter().filter(|m| m.active) {
+            let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
+            self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
+                .await?;
         }
         Ok(())
     }

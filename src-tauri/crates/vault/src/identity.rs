@@ -61,17 +61,19 @@ pub struct PublicIdentity {
     pub display_name: String,
 }
 
-/// A wallet's public keys in a form two people can read to each other: SHA-256 over
-/// the Ed25519 key then the X25519 key (32 bytes each), the first 10 bytes as five groups
-/// of four upper-case hex digits (`AB12 CD34 EF56 7890 1A2B`). The same keys give the same
-/// words on every device: the Keys page shows a wallet's own, the share dialog the ones
-/// the ledger publishes for an address.
+/// A wallet's public keys in a form two people can read to each other: SHA-256 over a
+/// domain tag, the Ed25519 key and the X25519 key (32 bytes each), the first 16 bytes
+/// (128 bits: a second preimage is out of reach even against many wallets at once) as
+/// eight groups of four upper-case hex digits (`AB12 CD34 … 9F0E`). The same keys give
+/// the same words on every device: the Keys page shows a wallet's own, the share dialog
+/// the ones the ledger publishes for an address.
 pub fn key_fingerprint(ed25519: &[u8; 32], x25519: &[u8; 32]) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"medwallet/v1/key-fingerprint");
     ctx.update(ed25519);
     ctx.update(x25519);
     let digest = ctx.finish();
-    digest.as_ref()[..10]
+    digest.as_ref()[..16]
         .chunks(2)
         .map(|pair| format!("{:02X}{:02X}", pair[0], pair[1]))
         .collect::<Vec<_>>()
@@ -128,10 +130,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fingerprint_is_five_groups_of_the_keys_hash() {
+    fn a_fingerprint_is_eight_groups_of_the_keys_hash() {
         let f = key_fingerprint(&[1; 32], &[2; 32]);
-        assert_eq!(f.len(), 24);
-        assert_eq!(f.split(' ').count(), 5);
+        assert_eq!(f.len(), 39);
+        assert_eq!(f.split(' ').count(), 8);
         assert_ne!(f, key_fingerprint(&[1; 32], &[3; 32]));
         assert_ne!(f, key_fingerprint(&[2; 32], &[1; 32]), "the order counts");
     }

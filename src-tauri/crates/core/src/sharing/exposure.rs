@@ -383,9 +383,9 @@ fn summary(e: &Exposure) -> String {
             routes.join(" and ")
         ));
     }
-    if !e.windows.is_empty() && !matches!(e.party, Party::RotatedRole { .. }) {
+    if !e.windows.is_empty() {
         // What a revocation cannot take back: the old bytes and the key that opens them.
-        out.push_str(" Their key still opens the older versions' bytes wherever those remain: this wallet unpinned them on your node and your replicas, but a node that fetched them (theirs, or a peer's) may still hold them.");
+        out.push_str(" Their key still opens the older versions' bytes wherever those remain: your node was asked to unpin them (it keeps serving them until it collects garbage), your replicas unpin them at their next pass, and a node that fetched them (theirs, or a peer's) may keep them.");
     }
     out
 }
@@ -643,7 +643,7 @@ mod tests {
         ));
         assert!(
             summary(&plain)
-                .ends_with(" a node that fetched them (theirs, or a peer's) may still hold them."),
+                .ends_with(" a node that fetched them (theirs, or a peer's) may keep them."),
             "{}",
             summary(&plain)
         );
@@ -666,7 +666,11 @@ mod tests {
         );
         let text = summary(&rotated);
         assert!(text.starts_with(&format!("Staff of clinic {WHO} holding \"role:doctor\", including the one whose key the clinic revoked, could have fetched version 1 between")), "{text}");
-        assert!(text.ends_with(" Version 2 is encrypted under a new key and the clinic's new parameters: staff holding the clinic's new keys open it; the revoked key does not."), "{text}");
+        assert!(text.contains(" Version 2 is encrypted under a new key and the clinic's new parameters: staff holding the clinic's new keys open it; the revoked key does not."), "{text}");
+        assert!(
+            text.contains(" Their key still opens the older versions' bytes"),
+            "{text}"
+        );
         let member = report(
             &facts,
             Party::Member {

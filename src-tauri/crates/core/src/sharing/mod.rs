@@ -290,7 +290,11 @@ impl RecordService {
                     check_share_code(&code, &published, chain)?;
                 }
             }
-            store.expect_key(&grantee, &code.x25519_public).await?;
+            // A person's key only: a code pasted for a role names the clinic, whose
+            // parameters (not its identity key) protect the records.
+            if matches!(target, Target::Person(_)) {
+                store.expect_key(&grantee, &code.x25519_public).await?;
+            }
         }
         for record_id in &request.record_ids {
             self.check_room(owner, &store, record_id, &target).await?;

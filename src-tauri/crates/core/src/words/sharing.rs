@@ -19,7 +19,7 @@ pub(super) fn words(e: &SharingError) -> Words {
         ),
         SharingError::KeyNotAsInCode { address } => says(
             format!("The ledger node says {address} encrypts with another key than the one in the share code you pasted. Nothing was sealed to it."),
-            "Ask the person for a new share code through a channel you trust. If their code is recent, the ledger node may be lying: check the ledger node in Settings, and add the consortium's other nodes to check against.",
+            "One of the two is not genuine: the code (ask the person for a new one through a channel you trust) or the ledger node (check it in Settings, and add the consortium's other nodes to check against).",
         ),
         SharingError::ExpiryZero => says(
             "An expiry of 0 days would end the grant at once.",
