@@ -175,6 +175,14 @@ fn staff_row(
                     <span class="staff-attributes">{ m.attributes.join(", ") }</span>
                     <span>{ format!("issued {}", local_time(&m.issued_at)) }</span>
                     if let Some(t) = &m.revoked_at { <span>{ format!("revoked {}", local_time(t)) }</span> }
+                    if !m.active {
+                        <span class="staff-revocation" data-on-ledger={m.revocation_tx.is_some().to_string()}>
+                            { match &m.revocation_tx {
+                                Some(tx) => format!("on the ledger (tx {}…): their access logs are refused", &tx[..tx.len().min(10)]),
+                                None => "waiting to be sent to the ledger".to_owned(),
+                            } }
+                        </span>
+                    }
                 </span>
             </div>
             if !m.active {

@@ -171,6 +171,10 @@ pub struct StaffMember {
     pub issued_at: String,
     /// When it was revoked (RFC 3339).
     pub revoked_at: Option<String>,
+    /// The `revokeKey` transaction that put the revocation on the ledger (from then on
+    /// the contract refuses the holder's access logs); `None` while it waits to be sent.
+    #[serde(default)]
+    pub revocation_tx: Option<String>,
 }
 
 /// The clinic's staff and its authority's epoch.

@@ -252,20 +252,24 @@ impl RecordService {
 }
 
 async fn staff_list(store: &RecordStore, problem: Option<String>) -> Answer<StaffList> {
+    let mut members = Vec::new();
+    for m in store.staff().await? {
+        let revocation_tx = match m.revoked_at {
+            Some(at) if !m.active => store.key_revocation_tx(&m.holder, at).await?,
+            _ => None,
+        };
+        members.push(StaffMember {
+            holder: m.holder,
+            attributes: m.attributes,
+            active: m.active,
+            issued_at: rfc3339(m.issued_at),
+            revoked_at: m.revoked_at.map(rfc3339),
+            revocation_tx,
+        });
+    }
     Ok(StaffList {
         epoch: store.authority_epoch().await?,
-        members: store
-            .staff()
-            .await?
-            .into_iter()
-            .map(|m| StaffMember {
-                holder: m.holder,
-                attributes: m.attributes,
-                active: m.active,
-                issued_at: rfc3339(m.issued_at),
-                revoked_at: m.revoked_at.map(rfc3339),
-            })
-            .collect(),
+        members,
         problem,
     })
 }

@@ -1952,6 +1952,8 @@ async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
         .find(|m| m.holder == bob.address)
         .unwrap();
     assert!(!bob_row.active && bob_row.revoked_at.is_some());
+    // Sent with the revocation: the Staff page says it is on the ledger.
+    assert!(bob_row.revocation_tx.is_some(), "{bob_row:?}");
     let e = clinic_svc
         .revoke_staff_key(&clinic, &nodes.ipfs, &nodes.ledger, &bob.address)
         .await

@@ -86,6 +86,22 @@ impl RecordStore {
         Ok(found.is_some())
     }
 
+    /// The `revokeKey` transaction of the revocation of `holder` at `revoked_at`, on
+    /// whichever contract it was sent to, if it was.
+    pub(crate) async fn key_revocation_tx(
+        &self,
+        holder: &str,
+        revoked_at: i64,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT tx FROM key_revocations WHERE holder = ? AND revoked_at = ? LIMIT 1",
+        )
+        .bind(holder)
+        .bind(revoked_at)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Notes that the revocation's `revokeKey` transaction was mined.
     pub(crate) async fn mark_key_revocation_sent(
         &self,
