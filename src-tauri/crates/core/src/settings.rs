@@ -272,11 +272,11 @@ pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
         .map_err(|e| errors.ipfs_peers = Some(e))
         .ok();
     let own = ipfs.as_ref().map(|u| trim_slash(u.as_str()));
-    let replicas = validate_replicas(&input.replicas, own.as_deref())
+    let replicas = validate_node_list(&input.replicas, own.as_deref(), &REPLICAS)
         .map_err(|e| errors.replicas = Some(e))
         .ok();
     let own_ledger = ledger.as_ref().map(|u| trim_slash(u.as_str()));
-    let witnesses = validate_witnesses(&input.ledger_witnesses, own_ledger.as_deref())
+    let witnesses = validate_node_list(&input.ledger_witnesses, own_ledger.as_deref(), &WITNESSES)
         .map_err(|e| errors.ledger_witnesses = Some(e))
         .ok();
     let plain_http_hosts = validate_plain_hosts(&input.plain_http_hosts)
@@ -447,27 +447,51 @@ fn check_peer(addr: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Replica nodes: IPFS RPC URLs like the node's own, not the node itself, no duplicates.
-fn validate_replicas(lines: &[String], own: Option<&str>) -> Result<Vec<String>, String> {
+/// One list of node URLs in the settings, in the words its errors use.
+struct NodeList {
+    /// What a line is called ("Replica 2: …").
+    line: &'static str,
+    /// Why the node the list is checked against cannot be in it.
+    is_own: &'static str,
+    /// The list's name in "At most 16 …".
+    items: &'static str,
+}
+
+const REPLICAS: NodeList = NodeList {
+    line: "Replica",
+    is_own: "that is this wallet's own IPFS node; a replica is another node that keeps a copy.",
+    items: "replicas",
+};
+
+const WITNESSES: NodeList = NodeList {
+    line: "Witness",
+    is_own: "that is the ledger node the trail is read from; list the consortium's other nodes to check it against.",
+    items: "ledger nodes to check against",
+};
+
+/// Replica nodes (IPFS RPC URLs) or ledger nodes to check against (JSON-RPC URLs): node
+/// URLs, not the node `own` the list backs up or checks, no duplicates.
+fn validate_node_list(
+    lines: &[String],
+    own: Option<&str>,
+    list: &NodeList,
+) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = parse_node_url(line).map_err(|e| format!("Replica {}: {e}", i + 1))?;
+        let parsed = parse_node_url(line).map_err(|e| format!("{} {}: {e}", list.line, i + 1))?;
         let url = trim_slash(parsed.as_str());
         if own.is_some_and(|own| same_node(&parsed, own)) {
-            return Err(format!(
-                "Replica {}: that is this wallet's own IPFS node; a replica is another node that keeps a copy.",
-                i + 1
-            ));
+            return Err(format!("{} {}: {}", list.line, i + 1, list.is_own));
         }
         if !out.contains(&url) {
             out.push(url);
         }
     }
     if out.len() > MAX_NODES_IN_A_LIST {
-        return Err(format!("At most {MAX_NODES_IN_A_LIST} replicas."));
+        return Err(format!("At most {MAX_NODES_IN_A_LIST} {}.", list.items));
     }
     Ok(out)
 }
@@ -482,34 +506,6 @@ fn same_node(url: &Url, own: &str) -> bool {
             .replace("://[::1]:", "://127.0.0.1:")
     };
     Url::parse(own).is_ok_and(|own| key(&own) == key(url))
-}
-
-/// Ledger nodes to check against: JSON-RPC URLs like the ledger's own, not the node read
-/// from, no duplicates.
-fn validate_witnesses(lines: &[String], own: Option<&str>) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = parse_node_url(line).map_err(|e| format!("Witness {}: {e}", i + 1))?;
-        let url = trim_slash(parsed.as_str());
-        if own.is_some_and(|own| same_node(&parsed, own)) {
-            return Err(format!(
-                "Witness {}: that is the ledger node the trail is read from; list the consortium's other nodes to check it against.",
-                i + 1
-            ));
-        }
-        if !out.contains(&url) {
-            out.push(url);
-        }
-    }
-    if out.len() > MAX_NODES_IN_A_LIST {
-        return Err(format!(
-            "At most {MAX_NODES_IN_A_LIST} ledger nodes to check against."
-        ));
-    }
-    Ok(out)
 }
 
 fn trim_slash(url: &str) -> String {
