@@ -20,7 +20,7 @@ fn main() {
     rt.block_on(async {
         let chain = Chain::start().await;
         let start = Instant::now();
-        chain.write_events(EVENTS, UPDATES).await;
+        let author = chain.write_events(EVENTS, UPDATES).await;
         let height = chain.node.status().await.unwrap().block_height;
         println!(
             "wrote {EVENTS} events in {:.2?} ({height} blocks)",
@@ -39,7 +39,7 @@ fn main() {
                 .await
                 .unwrap();
             let took = start.elapsed();
-            assert_eq!(report.new_events as usize, EVENTS + 1);
+            assert_eq!(report.new_events as usize, EVENTS + 2);
             println!("sync run {run}: {} events in {took:.2?}", report.new_events);
             syncs.push(took);
 
@@ -47,12 +47,12 @@ fn main() {
                 let mut queries = Vec::new();
                 for _ in 0..200 {
                     let start = Instant::now();
-                    let trail = cache.query(chain.contract, record_id(0)).await.unwrap();
+                    let trail = cache.query(chain.contract, record_id(author, 0)).await.unwrap();
                     queries.push(start.elapsed());
                     assert_eq!(trail.len(), UPDATES + 1);
                 }
                 let other = Instant::now();
-                let trail = cache.query(chain.contract, record_id(777)).await.unwrap();
+                let trail = cache.query(chain.contract, record_id(author, 777)).await.unwrap();
                 let other = other.elapsed();
                 assert_eq!(trail.len(), 1);
                 queries.sort();

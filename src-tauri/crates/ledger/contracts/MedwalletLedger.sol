@@ -15,12 +15,19 @@ pragma solidity ^0.8.20;
 /// - only a current, unexpired grantee can log an access (see `logAccess` and
 ///   `logClauseAccess`), and only a marked emergency clinic (or a holder of a key it
 ///   issued) can log an emergency access;
-/// - a check-in code is redeemed once, by the clinic that proves it holds the code's key,
-///   before it expires; only that clinic logs accesses through the code's grants and
-///   registers records for the patient who offered it (see `offerCheckIn`).
+/// - a record's id is `keccak256(abi.encode(author, nonce))`: bound to whoever registers
+///   it, so nobody can take an id someone else is about to register (`recordIdOf`);
+/// - an attribute key counts only in the authority's current epoch (each new parameter
+///   set is one) and until the authority revokes it (see `issueKey`, `revokeKey`);
+/// - an emergency access needs the owner's mark and an active, unexpired emergency grant;
+/// - a check-in code is the patient's signature over a nonce and a short expiry: it
+///   grants nothing; the clinic that redeems it first (once, before it expires) asks, and
+///   only the patient's answer (`answerCheckIn`) lets it register records for them;
+/// - the consortium's admins attest providers (name and role); identities published by
+///   anyone else are unverified (see `attestProvider`).
 contract MedwalletLedger {
     /// @notice The event and storage layout version the app expects.
-    uint16 public constant SCHEMA_VERSION = 4;
+    uint16 public constant SCHEMA_VERSION = 5;
 
     /// @notice The longest CID accepted, in bytes (a CIDv1 with a 512-bit digest fits).
     uint256 public constant MAX_CID_BYTES = 64;
@@ -28,8 +35,25 @@ contract MedwalletLedger {
     /// @notice The highest role number: 0 patient, 1 doctor, 2 clinic.
     uint8 public constant MAX_ROLE = 2;
 
-    /// @notice Who deployed the contract: the consortium's operator.
+    /// @notice Who deployed the contract: the consortium's operator, its first admin.
     address public immutable admin;
+
+    /// @notice The consortium's admins, who attest providers and name other admins.
+    mapping(address => bool) public isAdmin;
+
+    /// @notice A provider the consortium attests: its name (1 to `MAX_NAME_BYTES` bytes)
+    /// and role (1 doctor, 2 clinic). A withdrawn attestation leaves `verified` false.
+    struct Provider {
+        bool verified;
+        uint8 role;
+        string name;
+    }
+
+    /// @notice The longest provider name, in bytes.
+    uint256 public constant MAX_NAME_BYTES = 64;
+
+    /// @notice Attested providers by address.
+    mapping(address => Provider) private _providers;
 
     /// @notice A record's owner and current version (its CIDs are in the events).
     struct Record {
@@ -49,35 +73,60 @@ contract MedwalletLedger {
     /// @notice Grants by `keccak256(abi.encode(recordId, grantee, clauseHash))`.
     mapping(bytes32 => Grant) public grants;
 
-    /// @notice Whether `authority` has issued a key to `holder` (authority => holder).
-    mapping(address => mapping(address => bool)) public keyIssued;
+    /// @notice An authority's epoch: how many distinct parameter sets it published (0:
+    /// none, so not an authority).
+    mapping(address => uint32) public authorityEpoch;
 
-    /// @notice Whether an address has published authority parameters.
-    mapping(address => bool) public isAuthority;
+    /// @notice The keccak256 of the parameters' CID an authority published last (a retry
+    /// of the same publication does not start a new epoch).
+    mapping(address => bytes32) public authorityParams;
+
+    /// @notice The epoch of the key an authority issued to a holder last (authority =>
+    /// holder); 0 for none.
+    mapping(address => mapping(address => uint32)) public keyEpoch;
+
+    /// @notice The epoch up to which an authority revoked a holder's keys (authority =>
+    /// holder): no key of that epoch or before counts, and none can be issued again in it.
+    mapping(address => mapping(address => uint32)) public revokedThrough;
 
     /// @notice Clinics the owner allows to log an emergency access (record => clinic).
     mapping(bytes32 => mapping(address => bool)) public emergencyClinic;
 
-    /// @notice The domain of a check-in redemption signature (see `redeemCheckIn`).
-    bytes32 public constant CHECK_IN_TAG = keccak256("medwallet/v1/check-in");
+    /// @notice The domain of a check-in code's signature (see `redeemCheckIn`).
+    bytes32 public constant CHECK_IN_TAG = keccak256("medwallet/v2/check-in");
 
-    /// @notice A check-in a patient offered: the code's address (its key is in the code
-    /// the patient shows), until when it can be redeemed, and the clinic that redeemed it.
+    /// @notice The longest a check-in code can be redeemed for, from its redemption.
+    uint64 public constant MAX_CHECK_IN_CODE_SECONDS = 1 hours;
+
+    /// @notice A check-in's states.
+    uint8 public constant CHECK_IN_REDEEMED = 1;
+    uint8 public constant CHECK_IN_ALLOWED = 2;
+    uint8 public constant CHECK_IN_DECLINED = 3;
+
+    /// @notice A redeemed check-in: the patient whose code it was, the clinic that
+    /// redeemed it, its state, and until when the patient allowed it (when allowed).
     struct CheckIn {
         address patient;
-        uint64 expiry;
         address clinic;
+        uint8 state;
+        uint64 until;
     }
 
-    /// @notice Check-ins by code address.
-    mapping(address => CheckIn) public checkIns;
+    /// @notice Check-ins by id, `keccak256(abi.encode(patient, nonce))`.
+    mapping(bytes32 => CheckIn) public checkIns;
 
     /// @notice Emitted once, at deployment.
     event LedgerCreated(address indexed admin, uint16 schemaVersion);
+    /// @notice `by`, an admin, made `account` an admin (or stopped it being one).
+    event AdminSet(address indexed account, address indexed by, bool allowed);
+    /// @notice `admin` attested that `provider` is the doctor or clinic `name`.
+    event ProviderAttested(address indexed provider, address indexed admin, string name, uint8 role);
+    /// @notice `admin` withdrew the attestation of `provider`.
+    event ProviderWithdrawn(address indexed provider, address indexed admin);
     /// @notice An account's public keys and role.
     event IdentityPublished(address indexed account, bytes32 hpkeKey, bytes32 ed25519Key, uint8 role);
-    /// @notice An authority's public parameters, by CID.
-    event AuthorityPublished(address indexed authority, bytes paramsCid);
+    /// @notice An authority's public parameters, by CID, starting `epoch`.
+    event AuthorityPublished(address indexed authority, bytes paramsCid, uint32 epoch);
     /// @notice A new record, version 1.
     event RecordRegistered(
         bytes32 indexed recordId, address indexed owner, uint32 version, bytes manifestCid, bytes capsuleCid
@@ -100,11 +149,13 @@ contract MedwalletLedger {
     event AccessRevoked(
         bytes32 indexed recordId, address indexed owner, address indexed grantee, bytes32 clauseHash, bytes newCapsuleCid
     );
-    /// @notice An authority issued an attribute key to `holder` (HPKE-encrypted, on IPFS).
-    event KeyIssued(address indexed authority, address indexed holder, bytes keyCid);
-    /// @notice An authority took back the keys it issued to `holder`: the log functions
-    /// refuse the holder from now on (until a key is issued to it again).
-    event KeyRevoked(address indexed authority, address indexed holder);
+    /// @notice An authority issued an attribute key of `epoch` to `holder`
+    /// (HPKE-encrypted, on IPFS).
+    event KeyIssued(address indexed authority, address indexed holder, bytes keyCid, uint32 epoch);
+    /// @notice An authority took back the keys it issued to `holder` up to `epoch`: the
+    /// log functions refuse them from now on, and no key can be issued to the holder
+    /// again before the authority's next epoch.
+    event KeyRevoked(address indexed authority, address indexed holder, uint32 epoch);
     /// @notice A grantee is about to open a record. For a clause grant, `authority`
     /// and `clauseHash` name it; for a person grant both are zero.
     event RecordAccessed(
@@ -122,13 +173,14 @@ contract MedwalletLedger {
         bytes32 indexed recordId, address indexed owner, address indexed accessor, uint32 version, address clinic
     );
 
-    /// @notice A patient offered a check-in: whoever holds the key of `code` may redeem it
-    /// once before `expiry`.
-    event CheckInOffered(address indexed patient, address indexed code, uint64 expiry);
-    /// @notice `clinic` redeemed the check-in `code` that `patient` offered.
-    event CheckInRedeemed(address indexed clinic, address indexed code, address indexed patient);
-    /// @notice A new record (version 1) that `author`, a checked-in clinic, registered for
-    /// its `owner`.
+    /// @notice `clinic` redeemed `patient`'s check-in code: it asks to check them in.
+    event CheckInRedeemed(bytes32 indexed checkInId, address indexed patient, address indexed clinic);
+    /// @notice The patient allowed the check-in until `until`, or declined it.
+    event CheckInAnswered(
+        bytes32 indexed checkInId, address indexed patient, address indexed clinic, bool allowed, uint64 until
+    );
+    /// @notice A new record (version 1) that `author`, a clinic the patient checked in
+    /// with, registered for its `owner`.
     event RecordUploaded(
         bytes32 indexed recordId, address indexed owner, address indexed author, bytes manifestCid, bytes capsuleCid
     );
@@ -160,20 +212,84 @@ contract MedwalletLedger {
     error NotAuthority(address caller);
     /// @notice The caller is neither a marked emergency clinic nor holds its key.
     error NotEmergencyClinic(bytes32 recordId, address caller);
-    /// @notice No check-in was offered for this code.
-    error UnknownCheckIn(address code);
-    /// @notice The check-in was already offered or redeemed (by `clinic`).
-    error CheckInUsed(address code, address clinic);
+    /// @notice No clinic redeemed this check-in.
+    error UnknownCheckIn(bytes32 checkInId);
+    /// @notice The check-in code was already redeemed, by `clinic`.
+    error CheckInUsed(bytes32 checkInId, address clinic);
     /// @notice The check-in's time is over.
-    error CheckInExpired(address code, uint64 expiry);
-    /// @notice The redemption was not signed with the code's key for this caller.
-    error BadCheckInSignature(address code);
-    /// @notice The caller did not redeem this check-in.
-    error NotCheckedIn(address code, address caller);
+    error CheckInExpired(bytes32 checkInId, uint64 expiry);
+    /// @notice The code was not signed by the patient it names.
+    error BadCheckInSignature(bytes32 checkInId);
+    /// @notice The caller is not the clinic the patient allowed, or it was not allowed.
+    error NotCheckedIn(bytes32 checkInId, address caller);
+    /// @notice The check-in was already answered.
+    error CheckInAlreadyAnswered(bytes32 checkInId, uint8 state);
+    /// @notice Only the consortium's admins may do this.
+    error NotAdmin(address caller);
+    /// @notice A provider's name is empty or longer than `MAX_NAME_BYTES`, or its role is
+    /// not a provider's.
+    error BadProvider();
+    /// @notice The authority revoked `holder`'s keys of `epoch`: a key for it needs the
+    /// authority's next epoch.
+    error KeyRevokedInEpoch(address holder, uint32 epoch);
 
     constructor() {
         admin = msg.sender;
+        isAdmin[msg.sender] = true;
         emit LedgerCreated(msg.sender, SCHEMA_VERSION);
+        emit AdminSet(msg.sender, msg.sender, true);
+    }
+
+    modifier onlyAdmin() {
+        if (!isAdmin[msg.sender]) revert NotAdmin(msg.sender);
+        _;
+    }
+
+    /// @notice Makes `account` an admin, or stops it being one (an admin may step down).
+    function setAdmin(address account, bool allowed) external onlyAdmin {
+        if (account == address(0)) revert BadGrant();
+        isAdmin[account] = allowed;
+        emit AdminSet(account, msg.sender, allowed);
+    }
+
+    /// @notice Attests that `provider` is the doctor (role 1) or clinic (role 2) `name`;
+    /// again to rename it.
+    function attestProvider(address provider, string calldata name, uint8 role) external onlyAdmin {
+        uint256 length = bytes(name).length;
+        if (provider == address(0) || length == 0 || length > MAX_NAME_BYTES || role == 0 || role > MAX_ROLE) {
+            revert BadProvider();
+        }
+        _providers[provider] = Provider({verified: true, role: role, name: name});
+        emit ProviderAttested(provider, msg.sender, name, role);
+    }
+
+    /// @notice Withdraws the attestation of `provider`.
+    function withdrawProvider(address provider) external onlyAdmin {
+        delete _providers[provider];
+        emit ProviderWithdrawn(provider, msg.sender);
+    }
+
+    /// @notice Whether the consortium attests `provider`, and as whom.
+    function providerOf(address provider) external view returns (bool verified, uint8 role, string memory name) {
+        Provider storage p = _providers[provider];
+        return (p.verified, p.role, p.name);
+    }
+
+    /// @notice The id of the record `author` registers with `nonce`.
+    function recordIdOf(address author, bytes32 nonce) public pure returns (bytes32) {
+        return keccak256(abi.encode(author, nonce));
+    }
+
+    /// @notice The id of the check-in `patient` signed with `nonce`.
+    function checkInIdOf(address patient, bytes32 nonce) public pure returns (bytes32) {
+        return keccak256(abi.encode(patient, nonce));
+    }
+
+    /// @notice Whether `holder` holds a key `authority` issued in its current epoch and
+    /// did not revoke.
+    function holdsKey(address authority, address holder) public view returns (bool) {
+        uint32 epoch = keyEpoch[authority][holder];
+        return epoch != 0 && epoch == authorityEpoch[authority] && epoch > revokedThrough[authority][holder];
     }
 
     /// @notice Publishes the caller's public keys and role (again to rotate them).
@@ -183,14 +299,22 @@ contract MedwalletLedger {
     }
 
     /// @notice Publishes the caller's authority public parameters (again to rotate them).
+    /// @dev A new parameter set starts the next epoch, in which the keys of the epoch
+    /// before count no more; publishing the same CID again (a retry) changes nothing.
     function publishAuthority(bytes calldata paramsCid) external {
         _checkCid(paramsCid);
-        isAuthority[msg.sender] = true;
-        emit AuthorityPublished(msg.sender, paramsCid);
+        bytes32 hash = keccak256(paramsCid);
+        if (authorityEpoch[msg.sender] != 0 && authorityParams[msg.sender] == hash) return;
+        authorityParams[msg.sender] = hash;
+        uint32 epoch = authorityEpoch[msg.sender] + 1;
+        authorityEpoch[msg.sender] = epoch;
+        emit AuthorityPublished(msg.sender, paramsCid, epoch);
     }
 
-    /// @notice Registers a new record owned by the caller, at version 1.
-    function registerRecord(bytes32 recordId, bytes calldata manifestCid, bytes calldata capsuleCid) external {
+    /// @notice Registers a new record owned by the caller, at version 1, with the id
+    /// `recordIdOf(caller, nonce)`.
+    function registerRecord(bytes32 nonce, bytes calldata manifestCid, bytes calldata capsuleCid) external {
+        bytes32 recordId = recordIdOf(msg.sender, nonce);
         if (records[recordId].owner != address(0)) revert RecordExists(recordId);
         _checkCid(manifestCid);
         _checkCid(capsuleCid);
@@ -241,21 +365,26 @@ contract MedwalletLedger {
         emit AccessRevoked(recordId, msg.sender, grantee, clauseHash, newCapsuleCid);
     }
 
-    /// @notice Announces a key the caller (an authority) issued to `holder`.
+    /// @notice Announces a key of the caller's (an authority's) current epoch issued to
+    /// `holder`. Refused if the caller revoked the holder in this epoch: a retried issue
+    /// sent after its revocation must not bring the key back.
     function issueKey(address holder, bytes calldata keyCid) external {
-        if (!isAuthority[msg.sender]) revert NotAuthority(msg.sender);
+        uint32 epoch = authorityEpoch[msg.sender];
+        if (epoch == 0) revert NotAuthority(msg.sender);
         _checkCid(keyCid);
-        keyIssued[msg.sender][holder] = true;
-        emit KeyIssued(msg.sender, holder, keyCid);
+        if (epoch <= revokedThrough[msg.sender][holder]) revert KeyRevokedInEpoch(holder, epoch);
+        keyEpoch[msg.sender][holder] = epoch;
+        emit KeyIssued(msg.sender, holder, keyCid, epoch);
     }
 
-    /// @notice Revokes the keys the caller (an authority) issued to `holder`: its
-    /// `logClauseAccess` and `logEmergencyAccess` under the caller revert from now on.
-    /// Idempotent: revoking again (a retry after a lost receipt) changes nothing.
+    /// @notice Revokes the keys the caller (an authority) issued to `holder`, up to its
+    /// current epoch: its `logClauseAccess` and `logEmergencyAccess` under the caller
+    /// revert from now on. Idempotent: revoking again (a retry) changes nothing.
     function revokeKey(address holder) external {
-        if (!isAuthority[msg.sender]) revert NotAuthority(msg.sender);
-        keyIssued[msg.sender][holder] = false;
-        emit KeyRevoked(msg.sender, holder);
+        uint32 epoch = authorityEpoch[msg.sender];
+        if (epoch == 0) revert NotAuthority(msg.sender);
+        revokedThrough[msg.sender][holder] = epoch;
+        emit KeyRevoked(msg.sender, holder, epoch);
     }
 
     /// @notice Logs that the caller, a person grantee, opens `version` of a record.
@@ -275,7 +404,7 @@ contract MedwalletLedger {
         if (authority == address(0) || clauseHash == bytes32(0)) revert BadGrant();
         address owner = _checkVersion(recordId, version);
         _checkGrant(recordId, authority, clauseHash);
-        if (!keyIssued[authority][msg.sender]) revert NotGrantee(recordId, msg.sender);
+        if (!holdsKey(authority, msg.sender)) revert NotGrantee(recordId, msg.sender);
         emit RecordAccessed(recordId, owner, msg.sender, version, authority, clauseHash);
     }
 
@@ -287,72 +416,77 @@ contract MedwalletLedger {
         emit EmergencyAccessSet(recordId, msg.sender, clinic, allowed);
     }
 
-    /// @notice Logs an emergency access by the caller on behalf of `clinic`: the caller
-    /// is the clinic itself or holds a key the clinic issued.
-    function logEmergencyAccess(bytes32 recordId, uint32 version, address clinic) external {
+    /// @notice Logs an emergency access by the caller on behalf of `clinic`, through the
+    /// emergency grant `clauseHash` under it: the owner marked the clinic, the grant is
+    /// active and unexpired, and the caller is the clinic itself or holds a key of its
+    /// current epoch that it did not revoke.
+    function logEmergencyAccess(bytes32 recordId, uint32 version, address clinic, bytes32 clauseHash) external {
         address owner = _checkVersion(recordId, version);
-        if (!emergencyClinic[recordId][clinic] || (msg.sender != clinic && !keyIssued[clinic][msg.sender])) {
+        if (!emergencyClinic[recordId][clinic] || (msg.sender != clinic && !holdsKey(clinic, msg.sender))) {
             revert NotEmergencyClinic(recordId, msg.sender);
         }
+        if (clauseHash == bytes32(0)) revert BadGrant();
+        _checkGrant(recordId, clinic, clauseHash);
         emit EmergencyAccess(recordId, owner, msg.sender, version, clinic);
     }
 
-    /// @notice Offers a check-in: the caller (a patient) shows a code holding the key of
-    /// address `code`; the first clinic to redeem it before `expiry` may open the records
-    /// the patient granted to `code` and register records for the patient.
-    function offerCheckIn(address code, uint64 expiry) external {
-        if (code == address(0)) revert BadGrant();
-        if (expiry <= block.timestamp) revert BadExpiry(expiry);
-        CheckIn storage offered = checkIns[code];
-        if (offered.patient != address(0)) revert CheckInUsed(code, offered.clinic);
-        checkIns[code] = CheckIn({patient: msg.sender, expiry: expiry, clinic: address(0)});
-        emit CheckInOffered(msg.sender, code, expiry);
-    }
-
-    /// @notice Redeems a check-in, once. The signature `(v, r, s)` is the code key's over
-    /// `keccak256(abi.encode(CHECK_IN_TAG, chainid, this contract, code, caller))`: only
-    /// someone who read the code can make it, and it names the caller, so a redemption
-    /// seen in the mempool cannot be replayed by another account.
-    function redeemCheckIn(address code, uint8 v, bytes32 r, bytes32 s) external {
-        CheckIn storage offered = checkIns[code];
-        if (offered.patient == address(0)) revert UnknownCheckIn(code);
-        if (offered.clinic != address(0)) revert CheckInUsed(code, offered.clinic);
-        if (offered.expiry <= block.timestamp) revert CheckInExpired(code, offered.expiry);
-        bytes32 digest = keccak256(abi.encode(CHECK_IN_TAG, block.chainid, address(this), code, msg.sender));
-        address signer = ecrecover(digest, v, r, s);
-        if (signer == address(0) || signer != code) revert BadCheckInSignature(code);
-        offered.clinic = msg.sender;
-        emit CheckInRedeemed(msg.sender, code, offered.patient);
-    }
-
-    /// @notice Logs that the caller, the clinic that redeemed check-in `code`, opens
-    /// `version` of a record its patient granted to the code. The event names the code
-    /// as `authority` (with a zero clause hash).
-    function logCheckInAccess(bytes32 recordId, uint32 version, address code) external {
-        address owner = _checkVersion(recordId, version);
-        CheckIn storage offered = checkIns[code];
-        if (offered.clinic == address(0) || offered.clinic != msg.sender || offered.patient != owner) {
-            revert NotCheckedIn(code, msg.sender);
-        }
-        // A check-in's grants end with it, whatever expiry they were given.
-        if (offered.expiry <= block.timestamp) revert CheckInExpired(code, offered.expiry);
-        _checkGrant(recordId, code, bytes32(0));
-        emit RecordAccessed(recordId, owner, msg.sender, version, code, bytes32(0));
-    }
-
-    /// @notice Registers a new record, owned by the patient of check-in `code`, that the
-    /// caller (the clinic that redeemed it, before it expired) made for them.
-    function registerRecordFor(bytes32 recordId, address code, bytes calldata manifestCid, bytes calldata capsuleCid)
+    /// @notice Redeems `patient`'s check-in code, once, before `expiry`: the caller (a
+    /// clinic's desk) asks to check the patient in. The code is the patient's signature
+    /// `(v, r, s)` over `keccak256(abi.encode(CHECK_IN_TAG, chainid, this contract,
+    /// patient, nonce, expiry))`; it grants nothing: the patient's wallet shows who asked
+    /// and the patient answers (`answerCheckIn`). Whoever photographs a code can redeem
+    /// it first, and is then named to the patient, who declines.
+    function redeemCheckIn(address patient, bytes32 nonce, uint64 expiry, uint8 v, bytes32 r, bytes32 s)
         external
     {
-        CheckIn storage offered = checkIns[code];
-        if (offered.clinic == address(0) || offered.clinic != msg.sender) revert NotCheckedIn(code, msg.sender);
-        if (offered.expiry <= block.timestamp) revert CheckInExpired(code, offered.expiry);
+        bytes32 id = checkInIdOf(patient, nonce);
+        CheckIn storage found = checkIns[id];
+        if (found.clinic != address(0)) revert CheckInUsed(id, found.clinic);
+        if (expiry <= block.timestamp) revert CheckInExpired(id, expiry);
+        if (expiry > block.timestamp + MAX_CHECK_IN_CODE_SECONDS) revert BadExpiry(expiry);
+        bytes32 digest = keccak256(abi.encode(CHECK_IN_TAG, block.chainid, address(this), patient, nonce, expiry));
+        address signer = ecrecover(digest, v, r, s);
+        if (patient == address(0) || signer != patient) revert BadCheckInSignature(id);
+        checkIns[id] = CheckIn({patient: patient, clinic: msg.sender, state: CHECK_IN_REDEEMED, until: 0});
+        emit CheckInRedeemed(id, patient, msg.sender);
+    }
+
+    /// @notice The patient's answer to a redeemed check-in: allowed until `until` (the
+    /// clinic may register records for the patient until then), or declined.
+    function answerCheckIn(bytes32 checkInId, bool allowed, uint64 until) external {
+        CheckIn storage found = checkIns[checkInId];
+        if (found.clinic == address(0)) revert UnknownCheckIn(checkInId);
+        if (found.patient != msg.sender) revert NotOwner(checkInId, msg.sender);
+        if (found.state != CHECK_IN_REDEEMED) revert CheckInAlreadyAnswered(checkInId, found.state);
+        if (allowed) {
+            if (until <= block.timestamp) revert BadExpiry(until);
+            found.state = CHECK_IN_ALLOWED;
+            found.until = until;
+        } else {
+            found.state = CHECK_IN_DECLINED;
+            until = 0;
+        }
+        emit CheckInAnswered(checkInId, msg.sender, found.clinic, allowed, until);
+    }
+
+    /// @notice Registers a new record with the id `recordIdOf(caller, nonce)`, owned by
+    /// the patient of check-in `checkInId`, that the caller (the clinic the patient allowed,
+    /// before the time it allowed ends) made for them.
+    function registerRecordFor(
+        bytes32 nonce,
+        bytes32 checkInId,
+        bytes calldata manifestCid,
+        bytes calldata capsuleCid
+    ) external {
+        CheckIn storage found = checkIns[checkInId];
+        if (found.clinic != msg.sender || found.state != CHECK_IN_ALLOWED) revert NotCheckedIn(checkInId, msg.sender);
+        if (found.until <= block.timestamp) revert CheckInExpired(checkInId, found.until);
+        bytes32 recordId = recordIdOf(msg.sender, nonce);
         if (records[recordId].owner != address(0)) revert RecordExists(recordId);
         _checkCid(manifestCid);
         _checkCid(capsuleCid);
-        records[recordId] = Record({owner: offered.patient, version: 1});
-        emit RecordUploaded(recordId, offered.patient, msg.sender, manifestCid, capsuleCid);
+        records[recordId] = Record({owner: found.patient, version: 1});
+        emit RecordUploaded(recordId, found.patient, msg.sender, manifestCid, capsuleCid);
     }
 
     function _owned(bytes32 recordId) private view returns (Record storage record) {

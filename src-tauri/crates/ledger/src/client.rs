@@ -188,17 +188,18 @@ impl LedgerClient {
         .await
     }
 
-    /// `registerRecord`: a new record owned by this account, version 1.
+    /// `registerRecord`: a new record owned by this account, version 1, with the id
+    /// [`record_id_of`](crate::record_id_of)`(this account, nonce)`.
     pub async fn register_record(
         &self,
-        record_id: B256,
+        nonce: B256,
         manifest_cid: &[u8],
         capsule_cid: &[u8],
     ) -> Result<Receipt, LedgerError> {
         self.send(
             Action::RegisterRecord,
             C::registerRecordCall {
-                recordId: record_id,
+                nonce,
                 manifestCid: Bytes::copy_from_slice(manifest_cid),
                 capsuleCid: Bytes::copy_from_slice(capsule_cid),
             },
@@ -338,12 +339,14 @@ impl LedgerClient {
     }
 
     /// `logEmergencyAccess`: this account opens a record in an emergency, on behalf of
-    /// `clinic` (itself, or the clinic that issued it a key).
+    /// `clinic` (itself, or the clinic that issued it a key), through the emergency
+    /// grant `clause_hash` under it.
     pub async fn log_emergency_access(
         &self,
         record_id: B256,
         version: u32,
         clinic: Address,
+        clause_hash: B256,
     ) -> Result<Receipt, LedgerError> {
         self.send(
             Action::LogEmergencyAccess,
@@ -351,29 +354,28 @@ impl LedgerClient {
                 recordId: record_id,
                 version,
                 clinic,
+                clauseHash: clause_hash,
             },
         )
         .await
     }
 
-    /// `offerCheckIn`: this account (a patient) offers a check-in to whoever holds the
-    /// key of `code`, until `expiry` (unix seconds).
-    pub async fn offer_check_in(&self, code: Address, expiry: u64) -> Result<Receipt, LedgerError> {
-        self.send(Action::OfferCheckIn, C::offerCheckInCall { code, expiry })
-            .await
-    }
-
-    /// `redeemCheckIn`: this account (a clinic) redeems check-in `code` with the code
-    /// key's signature over [`check_in_digest`](crate::check_in_digest).
+    /// `redeemCheckIn`: this account (a clinic's desk) redeems `patient`'s check-in code
+    /// (`nonce`, `expiry` and the patient's signature over
+    /// [`check_in_digest`](crate::check_in_digest)): it asks to check them in.
     pub async fn redeem_check_in(
         &self,
-        code: Address,
+        patient: Address,
+        nonce: B256,
+        expiry: u64,
         signature: &alloy::primitives::Signature,
     ) -> Result<Receipt, LedgerError> {
         self.send(
             Action::RedeemCheckIn,
             C::redeemCheckInCall {
-                code,
+                patient,
+                nonce,
+                expiry,
                 v: 27 + u8::from(signature.v()),
                 r: signature.r().into(),
                 s: signature.s().into(),
@@ -382,43 +384,75 @@ impl LedgerClient {
         .await
     }
 
-    /// `logCheckInAccess`: this account, the clinic that redeemed `code`, opens `version`
-    /// of a record granted to the code.
-    pub async fn log_check_in_access(
+    /// `answerCheckIn`: this account (the patient) allows the check-in until `until`
+    /// (unix seconds), or declines it.
+    pub async fn answer_check_in(
         &self,
-        record_id: B256,
-        version: u32,
-        code: Address,
+        check_in_id: B256,
+        allowed: bool,
+        until: u64,
     ) -> Result<Receipt, LedgerError> {
         self.send(
-            Action::LogAccess,
-            C::logCheckInAccessCall {
-                recordId: record_id,
-                version,
-                code,
+            Action::AnswerCheckIn,
+            C::answerCheckInCall {
+                checkInId: check_in_id,
+                allowed,
+                until,
             },
         )
         .await
     }
 
-    /// `registerRecordFor`: a new record, owned by the patient of check-in `code`, made
-    /// by this account (the clinic that redeemed it).
+    /// `registerRecordFor`: a new record (id [`record_id_of`](crate::record_id_of)`(this
+    /// account, nonce)`) owned by the patient of check-in `check_in_id`, made by this
+    /// account (the clinic the patient allowed).
     pub async fn register_record_for(
         &self,
-        record_id: B256,
-        code: Address,
+        nonce: B256,
+        check_in_id: B256,
         manifest_cid: &[u8],
         capsule_cid: &[u8],
     ) -> Result<Receipt, LedgerError> {
         self.send(
             Action::RegisterRecordFor,
             C::registerRecordForCall {
-                recordId: record_id,
-                code,
+                nonce,
+                checkInId: check_in_id,
                 manifestCid: Bytes::copy_from_slice(manifest_cid),
                 capsuleCid: Bytes::copy_from_slice(capsule_cid),
             },
         )
         .await
+    }
+
+    /// `setAdmin`: this account (an admin) makes `account` an admin, or stops it being one.
+    pub async fn set_admin(&self, account: Address, allowed: bool) -> Result<Receipt, LedgerError> {
+        self.send(Action::Attest, C::setAdminCall { account, allowed })
+            .await
+    }
+
+    /// `attestProvider`: this account (an admin) attests `provider` as the doctor (role
+    /// 1) or clinic (role 2) `name`.
+    pub async fn attest_provider(
+        &self,
+        provider: Address,
+        name: &str,
+        role: u8,
+    ) -> Result<Receipt, LedgerError> {
+        self.send(
+            Action::Attest,
+            C::attestProviderCall {
+                provider,
+                name: name.to_owned(),
+                role,
+            },
+        )
+        .await
+    }
+
+    /// `withdrawProvider`: this account (an admin) withdraws `provider`'s attestation.
+    pub async fn withdraw_provider(&self, provider: Address) -> Result<Receipt, LedgerError> {
+        self.send(Action::Attest, C::withdrawProviderCall { provider })
+            .await
     }
 }

@@ -23,6 +23,21 @@ const BLOCKS_IN_FLIGHT: usize = 16;
 pub enum LedgerEvent {
     /// `LedgerCreated`, once at deployment.
     LedgerCreated { admin: Address, schema_version: u16 },
+    /// `AdminSet`: `by` made `account` an admin, or stopped it being one.
+    AdminSet {
+        account: Address,
+        by: Address,
+        allowed: bool,
+    },
+    /// `ProviderAttested`: an admin attested `provider` as `name` with `role`.
+    ProviderAttested {
+        provider: Address,
+        admin: Address,
+        name: String,
+        role: u8,
+    },
+    /// `ProviderWithdrawn`.
+    ProviderWithdrawn { provider: Address, admin: Address },
     /// `IdentityPublished`.
     IdentityPublished {
         account: Address,
@@ -34,6 +49,7 @@ pub enum LedgerEvent {
     AuthorityPublished {
         authority: Address,
         params_cid: Bytes,
+        epoch: u32,
     },
     /// `RecordRegistered` (version 1).
     RecordRegistered {
@@ -74,9 +90,14 @@ pub enum LedgerEvent {
         authority: Address,
         holder: Address,
         key_cid: Bytes,
+        epoch: u32,
     },
-    /// `KeyRevoked`.
-    KeyRevoked { authority: Address, holder: Address },
+    /// `KeyRevoked`: the holder's keys up to `epoch` count no more.
+    KeyRevoked {
+        authority: Address,
+        holder: Address,
+        epoch: u32,
+    },
     /// `RecordAccessed`: `authority` and `clause_hash` zero for a person grant.
     RecordAccessed {
         record_id: B256,
@@ -101,17 +122,19 @@ pub enum LedgerEvent {
         version: u32,
         clinic: Address,
     },
-    /// `CheckInOffered`.
-    CheckInOffered {
-        patient: Address,
-        code: Address,
-        expiry: u64,
-    },
-    /// `CheckInRedeemed`.
+    /// `CheckInRedeemed`: `clinic` asks to check `patient` in.
     CheckInRedeemed {
-        clinic: Address,
-        code: Address,
+        check_in_id: B256,
         patient: Address,
+        clinic: Address,
+    },
+    /// `CheckInAnswered`: the patient allowed it until `until`, or declined.
+    CheckInAnswered {
+        check_in_id: B256,
+        patient: Address,
+        clinic: Address,
+        allowed: bool,
+        until: u64,
     },
     /// `RecordUploaded`: version 1 of a record `author` (a clinic) registered for `owner`.
     RecordUploaded {
@@ -128,6 +151,9 @@ pub enum LedgerEvent {
 #[allow(missing_docs)]
 pub enum EventKind {
     LedgerCreated,
+    AdminSet,
+    ProviderAttested,
+    ProviderWithdrawn,
     IdentityPublished,
     AuthorityPublished,
     RecordRegistered,
@@ -139,15 +165,18 @@ pub enum EventKind {
     RecordAccessed,
     EmergencyAccessSet,
     EmergencyAccess,
-    CheckInOffered,
     CheckInRedeemed,
+    CheckInAnswered,
     RecordUploaded,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 18] = [
         Self::LedgerCreated,
+        Self::AdminSet,
+        Self::ProviderAttested,
+        Self::ProviderWithdrawn,
         Self::IdentityPublished,
         Self::AuthorityPublished,
         Self::RecordRegistered,
@@ -159,8 +188,8 @@ impl EventKind {
         Self::RecordAccessed,
         Self::EmergencyAccessSet,
         Self::EmergencyAccess,
-        Self::CheckInOffered,
         Self::CheckInRedeemed,
+        Self::CheckInAnswered,
         Self::RecordUploaded,
     ];
 
@@ -168,6 +197,9 @@ impl EventKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LedgerCreated => "LedgerCreated",
+            Self::AdminSet => "AdminSet",
+            Self::ProviderAttested => "ProviderAttested",
+            Self::ProviderWithdrawn => "ProviderWithdrawn",
             Self::IdentityPublished => "IdentityPublished",
             Self::AuthorityPublished => "AuthorityPublished",
             Self::RecordRegistered => "RecordRegistered",
@@ -179,8 +211,8 @@ impl EventKind {
             Self::RecordAccessed => "RecordAccessed",
             Self::EmergencyAccessSet => "EmergencyAccessSet",
             Self::EmergencyAccess => "EmergencyAccess",
-            Self::CheckInOffered => "CheckInOffered",
             Self::CheckInRedeemed => "CheckInRedeemed",
+            Self::CheckInAnswered => "CheckInAnswered",
             Self::RecordUploaded => "RecordUploaded",
         }
     }
@@ -194,6 +226,21 @@ impl LedgerEvent {
                 admin: e.admin,
                 schema_version: e.schemaVersion,
             },
+            Ev::AdminSet(e) => Self::AdminSet {
+                account: e.account,
+                by: e.by,
+                allowed: e.allowed,
+            },
+            Ev::ProviderAttested(e) => Self::ProviderAttested {
+                provider: e.provider,
+                admin: e.admin,
+                name: e.name,
+                role: e.role,
+            },
+            Ev::ProviderWithdrawn(e) => Self::ProviderWithdrawn {
+                provider: e.provider,
+                admin: e.admin,
+            },
             Ev::IdentityPublished(e) => Self::IdentityPublished {
                 account: e.account,
                 hpke_key: e.hpkeKey,
@@ -203,6 +250,7 @@ impl LedgerEvent {
             Ev::AuthorityPublished(e) => Self::AuthorityPublished {
                 authority: e.authority,
                 params_cid: e.paramsCid,
+                epoch: e.epoch,
             },
             Ev::RecordRegistered(e) => Self::RecordRegistered {
                 record_id: e.recordId,
@@ -237,10 +285,12 @@ impl LedgerEvent {
                 authority: e.authority,
                 holder: e.holder,
                 key_cid: e.keyCid,
+                epoch: e.epoch,
             },
             Ev::KeyRevoked(e) => Self::KeyRevoked {
                 authority: e.authority,
                 holder: e.holder,
+                epoch: e.epoch,
             },
             Ev::RecordAccessed(e) => Self::RecordAccessed {
                 record_id: e.recordId,
@@ -263,15 +313,17 @@ impl LedgerEvent {
                 version: e.version,
                 clinic: e.clinic,
             },
-            Ev::CheckInOffered(e) => Self::CheckInOffered {
-                patient: e.patient,
-                code: e.code,
-                expiry: e.expiry,
-            },
             Ev::CheckInRedeemed(e) => Self::CheckInRedeemed {
-                clinic: e.clinic,
-                code: e.code,
+                check_in_id: e.checkInId,
                 patient: e.patient,
+                clinic: e.clinic,
+            },
+            Ev::CheckInAnswered(e) => Self::CheckInAnswered {
+                check_in_id: e.checkInId,
+                patient: e.patient,
+                clinic: e.clinic,
+                allowed: e.allowed,
+                until: e.until,
             },
             Ev::RecordUploaded(e) => Self::RecordUploaded {
                 record_id: e.recordId,
@@ -287,6 +339,9 @@ impl LedgerEvent {
     pub fn kind(&self) -> EventKind {
         match self {
             Self::LedgerCreated { .. } => EventKind::LedgerCreated,
+            Self::AdminSet { .. } => EventKind::AdminSet,
+            Self::ProviderAttested { .. } => EventKind::ProviderAttested,
+            Self::ProviderWithdrawn { .. } => EventKind::ProviderWithdrawn,
             Self::IdentityPublished { .. } => EventKind::IdentityPublished,
             Self::AuthorityPublished { .. } => EventKind::AuthorityPublished,
             Self::RecordRegistered { .. } => EventKind::RecordRegistered,
@@ -298,8 +353,8 @@ impl LedgerEvent {
             Self::RecordAccessed { .. } => EventKind::RecordAccessed,
             Self::EmergencyAccessSet { .. } => EventKind::EmergencyAccessSet,
             Self::EmergencyAccess { .. } => EventKind::EmergencyAccess,
-            Self::CheckInOffered { .. } => EventKind::CheckInOffered,
             Self::CheckInRedeemed { .. } => EventKind::CheckInRedeemed,
+            Self::CheckInAnswered { .. } => EventKind::CheckInAnswered,
             Self::RecordUploaded { .. } => EventKind::RecordUploaded,
         }
     }
@@ -309,7 +364,10 @@ impl LedgerEvent {
     /// accessor for an access.
     pub fn actor(&self) -> Address {
         match *self {
-            Self::LedgerCreated { admin, .. } => admin,
+            Self::LedgerCreated { admin, .. }
+            | Self::ProviderAttested { admin, .. }
+            | Self::ProviderWithdrawn { admin, .. } => admin,
+            Self::AdminSet { by, .. } => by,
             Self::IdentityPublished { account, .. } => account,
             Self::AuthorityPublished { authority, .. }
             | Self::KeyIssued { authority, .. }
@@ -322,8 +380,8 @@ impl LedgerEvent {
             Self::RecordAccessed { accessor, .. } | Self::EmergencyAccess { accessor, .. } => {
                 accessor
             }
-            Self::CheckInOffered { patient, .. } => patient,
             Self::CheckInRedeemed { clinic, .. } => clinic,
+            Self::CheckInAnswered { patient, .. } => patient,
             Self::RecordUploaded { author, .. } => author,
         }
     }
@@ -366,8 +424,12 @@ impl LedgerEvent {
             }
             Self::KeyIssued { holder, .. } | Self::KeyRevoked { holder, .. } => Some(holder),
             Self::EmergencyAccessSet { clinic, .. } => Some(clinic),
-            Self::CheckInOffered { code, .. } => Some(code),
             Self::CheckInRedeemed { patient, .. } => Some(patient),
+            Self::CheckInAnswered { clinic, .. } => Some(clinic),
+            Self::AdminSet { account, .. } => Some(account),
+            Self::ProviderAttested { provider, .. } | Self::ProviderWithdrawn { provider, .. } => {
+                Some(provider)
+            }
             _ => None,
         }
     }

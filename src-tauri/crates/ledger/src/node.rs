@@ -27,6 +27,15 @@ pub struct ChainStatus {
     pub block_height: u64,
 }
 
+/// A provider the consortium's admins attest (`providerOf`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestedProvider {
+    /// Its name, as attested.
+    pub name: String,
+    /// 1 doctor, 2 clinic.
+    pub role: u8,
+}
+
 /// What is at the configured contract address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContractStatus {
@@ -146,6 +155,44 @@ impl LedgerNode {
             Err(e) => tracing::warn!(error = e.kind(), "contract check failed"),
         }
         status
+    }
+
+    /// What the consortium attests about `provider` (`providerOf`): `None` when no admin
+    /// attests it (never attested, or withdrawn). Read from this node only.
+    #[tracing::instrument(level = "debug", skip_all, fields(contract = %contract, provider = %provider))]
+    pub async fn provider_of(
+        &self,
+        contract: Address,
+        provider: Address,
+    ) -> Result<Option<AttestedProvider>, LedgerError> {
+        let bound = MedwalletLedger::new(contract, &self.provider);
+        let answer =
+            match tokio::time::timeout(CALL_TIMEOUT, bound.providerOf(provider).call()).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => {
+                    return Err(LedgerError::NotEvm {
+                        url: self.url.to_string(),
+                        detail: format!("providerOf() failed: {e}"),
+                    })
+                }
+                Err(_) => return Err(self.timeout()),
+            };
+        if !answer.verified {
+            return Ok(None);
+        }
+        // The contract accepts 1 to 64 bytes; anything else (a hostile node's answer), or
+        // a name with control characters, is not shown as a verified name.
+        let name = answer.name;
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            return Err(LedgerError::NotEvm {
+                url: self.url.to_string(),
+                detail: "a provider's name is not a short line of text".to_owned(),
+            });
+        }
+        Ok(Some(AttestedProvider {
+            name,
+            role: answer.role,
+        }))
     }
 
     /// Deploys the contract from `deployer`'s account with zero fees and returns its

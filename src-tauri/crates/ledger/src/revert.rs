@@ -35,10 +35,12 @@ pub enum Action {
     SetEmergencyAccess,
     /// `logEmergencyAccess`.
     LogEmergencyAccess,
-    /// `offerCheckIn`.
-    OfferCheckIn,
     /// `redeemCheckIn`.
     RedeemCheckIn,
+    /// `answerCheckIn`.
+    AnswerCheckIn,
+    /// `setAdmin`, `attestProvider` or `withdrawProvider`.
+    Attest,
     /// `registerRecordFor`.
     RegisterRecordFor,
 }
@@ -58,8 +60,9 @@ impl fmt::Display for Action {
             Self::LogAccess => "logging the access",
             Self::SetEmergencyAccess => "setting emergency access",
             Self::LogEmergencyAccess => "logging the emergency access",
-            Self::OfferCheckIn => "offering the check-in",
-            Self::RedeemCheckIn => "checking the patient in",
+            Self::RedeemCheckIn => "asking to check the patient in",
+            Self::AnswerCheckIn => "answering the check-in",
+            Self::Attest => "attesting a provider",
             Self::RegisterRecordFor => "registering the record for the patient",
         })
     }
@@ -143,36 +146,57 @@ pub enum Revert {
         /// Who tried.
         caller: Address,
     },
-    /// `UnknownCheckIn`: no check-in was offered for the code.
+    /// `UnknownCheckIn`: no clinic redeemed this check-in.
     UnknownCheckIn {
-        /// The code's address.
-        code: Address,
+        /// The check-in's id.
+        check_in_id: B256,
     },
-    /// `CheckInUsed`: the check-in was redeemed already (by `clinic`, zero if only offered).
+    /// `CheckInUsed`: the check-in code was redeemed already, by `clinic`.
     CheckInUsed {
-        /// The code's address.
-        code: Address,
+        /// The check-in's id.
+        check_in_id: B256,
         /// Who redeemed it.
         clinic: Address,
     },
     /// `CheckInExpired`: the check-in's time is over.
     CheckInExpired {
-        /// The code's address.
-        code: Address,
+        /// The check-in's id.
+        check_in_id: B256,
         /// When it ended (unix seconds).
         expiry: u64,
     },
-    /// `BadCheckInSignature`: the redemption was not signed with the code's key.
+    /// `BadCheckInSignature`: the code was not signed by the patient it names.
     BadCheckInSignature {
-        /// The code's address.
-        code: Address,
+        /// The check-in's id.
+        check_in_id: B256,
     },
-    /// `NotCheckedIn`: the caller did not redeem this check-in.
+    /// `NotCheckedIn`: the caller is not the clinic the patient allowed.
     NotCheckedIn {
-        /// The code's address.
-        code: Address,
+        /// The check-in's id.
+        check_in_id: B256,
         /// Who tried.
         caller: Address,
+    },
+    /// `CheckInAlreadyAnswered`: the patient answered this check-in before.
+    CheckInAlreadyAnswered {
+        /// The check-in's id.
+        check_in_id: B256,
+        /// Its state (2 allowed, 3 declined).
+        state: u8,
+    },
+    /// `NotAdmin`: only the consortium's admins may do this.
+    NotAdmin {
+        /// Who tried.
+        caller: Address,
+    },
+    /// `BadProvider`: an empty or too long name, or not a provider's role.
+    BadProvider,
+    /// `KeyRevokedInEpoch`: the authority revoked the holder in this epoch.
+    KeyRevokedInEpoch {
+        /// The holder.
+        holder: Address,
+        /// The epoch.
+        epoch: u32,
     },
     /// A plain `revert("message")` / `require` message.
     Message(String),
@@ -235,19 +259,33 @@ impl Revert {
                 record_id: e.recordId,
                 caller: e.caller,
             },
-            E::UnknownCheckIn(e) => Self::UnknownCheckIn { code: e.code },
+            E::UnknownCheckIn(e) => Self::UnknownCheckIn {
+                check_in_id: e.checkInId,
+            },
             E::CheckInUsed(e) => Self::CheckInUsed {
-                code: e.code,
+                check_in_id: e.checkInId,
                 clinic: e.clinic,
             },
             E::CheckInExpired(e) => Self::CheckInExpired {
-                code: e.code,
+                check_in_id: e.checkInId,
                 expiry: e.expiry,
             },
-            E::BadCheckInSignature(e) => Self::BadCheckInSignature { code: e.code },
+            E::BadCheckInSignature(e) => Self::BadCheckInSignature {
+                check_in_id: e.checkInId,
+            },
             E::NotCheckedIn(e) => Self::NotCheckedIn {
-                code: e.code,
+                check_in_id: e.checkInId,
                 caller: e.caller,
+            },
+            E::CheckInAlreadyAnswered(e) => Self::CheckInAlreadyAnswered {
+                check_in_id: e.checkInId,
+                state: e.state,
+            },
+            E::NotAdmin(e) => Self::NotAdmin { caller: e.caller },
+            E::BadProvider(_) => Self::BadProvider,
+            E::KeyRevokedInEpoch(e) => Self::KeyRevokedInEpoch {
+                holder: e.holder,
+                epoch: e.epoch,
             },
         }
     }
@@ -273,6 +311,10 @@ impl Revert {
             Self::CheckInExpired { .. } => "CheckInExpired",
             Self::BadCheckInSignature { .. } => "BadCheckInSignature",
             Self::NotCheckedIn { .. } => "NotCheckedIn",
+            Self::CheckInAlreadyAnswered { .. } => "CheckInAlreadyAnswered",
+            Self::NotAdmin { .. } => "NotAdmin",
+            Self::BadProvider => "BadProvider",
+            Self::KeyRevokedInEpoch { .. } => "KeyRevokedInEpoch",
             Self::Message(_) => "Error",
             Self::Unknown(_) => "unknown",
         }
@@ -329,28 +371,47 @@ impl fmt::Display for Revert {
                 f,
                 "{caller} is not an emergency clinic the owner of record {record_id} allowed, nor holds its key"
             ),
-            Self::UnknownCheckIn { code } => write!(
+            Self::UnknownCheckIn { check_in_id } => write!(
                 f,
-                "no patient offered a check-in with code {code} on this ledger"
+                "no clinic redeemed the check-in {check_in_id} on this ledger"
             ),
-            Self::CheckInUsed { code, clinic } if clinic.is_zero() => {
-                write!(f, "the check-in code {code} was already offered")
+            Self::CheckInUsed {
+                check_in_id,
+                clinic,
+            } => write!(
+                f,
+                "the check-in code {check_in_id} was already used, by {clinic}; a code checks in once"
+            ),
+            Self::CheckInExpired {
+                check_in_id,
+                expiry,
+            } => write!(
+                f,
+                "the check-in {check_in_id} expired at {expiry} (unix time)"
+            ),
+            Self::BadCheckInSignature { check_in_id } => write!(
+                f,
+                "the check-in code {check_in_id} was not signed by the patient it names"
+            ),
+            Self::NotCheckedIn {
+                check_in_id,
+                caller,
+            } => write!(
+                f,
+                "{caller} is not the clinic the patient allowed with check-in {check_in_id}"
+            ),
+            Self::CheckInAlreadyAnswered { check_in_id, .. } => {
+                write!(f, "the check-in {check_in_id} was already answered")
             }
-            Self::CheckInUsed { code, clinic } => write!(
-                f,
-                "the check-in code {code} was already used, by {clinic}; a code checks in once"
+            Self::NotAdmin { caller } => {
+                write!(f, "{caller} is not an admin of this consortium's ledger")
+            }
+            Self::BadProvider => f.write_str(
+                "a provider needs a name of 1 to 64 bytes and the role of a doctor or a clinic",
             ),
-            Self::CheckInExpired { code, expiry } => write!(
+            Self::KeyRevokedInEpoch { holder, epoch } => write!(
                 f,
-                "the check-in code {code} expired at {expiry} (unix time)"
-            ),
-            Self::BadCheckInSignature { code } => write!(
-                f,
-                "the check-in was not signed with the key of code {code}"
-            ),
-            Self::NotCheckedIn { code, caller } => write!(
-                f,
-                "{caller} has not redeemed the check-in code {code} (or it is for another patient)"
+                "the keys of {holder} were revoked in epoch {epoch}; a new key needs the authority's next epoch"
             ),
             Self::Message(msg) => write!(f, "the contract said: {msg}"),
             Self::Unknown(data) => write!(f, "the contract gave no reason this app knows ({data})"),

@@ -16,15 +16,20 @@ use url::Url;
 use crate::contract::MedwalletLedger as C;
 use crate::LedgerError;
 
-/// The id of the `i`-th generated record.
-pub fn record_id(i: u64) -> B256 {
+/// The nonce of the `i`-th generated record.
+pub fn record_nonce(i: u64) -> B256 {
     let mut b = [0xabu8; 32];
     b[24..].copy_from_slice(&i.to_be_bytes());
     B256::from(b)
 }
 
+/// The id of the `i`-th record `author` generated.
+pub fn record_id(author: Address, i: u64) -> B256 {
+    crate::record_id_of(author, record_nonce(i))
+}
+
 /// Writes `count` events from `signer` on the anvil node at `url`: `count - updates`
-/// records registered (ids [`record_id`]`(i)`), then `updates` updates of record 0.
+/// records registered (ids [`record_id`]`(sender, i)`), then `updates` updates of record 0.
 /// Answers the sender's address.
 pub async fn write_events(
     url: &Url,
@@ -53,14 +58,14 @@ pub async fn write_events(
         .map(|i| {
             if i < count - updates.min(count) {
                 C::registerRecordCall {
-                    recordId: record_id(i as u64),
+                    nonce: record_nonce(i as u64),
                     manifestCid: cid.into(),
                     capsuleCid: cid.into(),
                 }
                 .abi_encode()
             } else {
                 C::updateRecordCall {
-                    recordId: record_id(0),
+                    recordId: record_id(from, 0),
                     manifestCid: cid.into(),
                     capsuleCid: cid.into(),
                 }

@@ -12,7 +12,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolEvent;
 use medwallet_ledger::{EventCache, EventFilter, EventKind, LedgerEvent, Receipt, Revert};
-use support::{record_id, Chain};
+use support::{record_id, record_id_of, Chain};
 
 use medwallet_devnodes::{Anvil, AnvilOptions, NodeTools, LOCAL_CHAIN_ID};
 use medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION;
@@ -161,11 +161,12 @@ async fn now(chain: &Chain) -> u64 {
 #[tokio::test]
 async fn every_event_type_round_trips_through_the_cache() {
     let chain = Chain::start().await;
-    let owner = chain.account().await;
     let doctor = chain.account().await;
     let clinic = chain.account().await;
     let nurse = chain.account().await;
-    let r = B256::repeat_byte(0x11);
+    let admin = chain.admin().await;
+    let (owner, owner_secret) = chain.account_with_key().await;
+    let nonce = B256::repeat_byte(0x11);
     let clause = keccak256("role:doctor AND dept:emergency");
     let hpke = B256::repeat_byte(0x21);
     let ed = B256::repeat_byte(0x22);
@@ -178,6 +179,7 @@ async fn every_event_type_round_trips_through_the_cache() {
         clinic.address(),
         nurse.address(),
     );
+    let r = record_id_of(o, nonce);
     macro_rules! step {
         ($call:expr, $event:expr) => {
             sent.push(($call.await.unwrap(), $event))
@@ -196,11 +198,12 @@ async fn every_event_type_round_trips_through_the_cache() {
         clinic.publish_authority(&cid(1)),
         LedgerEvent::AuthorityPublished {
             authority: c,
-            params_cid: cid(1).into()
+            params_cid: cid(1).into(),
+            epoch: 1
         }
     );
     step!(
-        owner.register_record(r, &cid(2), &cid(3)),
+        owner.register_record(nonce, &cid(2), &cid(3)),
         LedgerEvent::RecordRegistered {
             record_id: r,
             owner: o,
@@ -246,7 +249,8 @@ async fn every_event_type_round_trips_through_the_cache() {
         LedgerEvent::KeyIssued {
             authority: c,
             holder: n,
-            key_cid: cid(8).into()
+            key_cid: cid(8).into(),
+            epoch: 1
         }
     );
     step!(
@@ -281,7 +285,7 @@ async fn every_event_type_round_trips_through_the_cache() {
         }
     );
     step!(
-        nurse.log_emergency_access(r, 1, c),
+        nurse.log_emergency_access(r, 1, c, clause),
         LedgerEvent::EmergencyAccess {
             record_id: r,
             owner: o,
@@ -291,7 +295,7 @@ async fn every_event_type_round_trips_through_the_cache() {
         }
     );
     step!(
-        clinic.log_emergency_access(r, 2, c),
+        clinic.log_emergency_access(r, 2, c, clause),
         LedgerEvent::EmergencyAccess {
             record_id: r,
             owner: o,
@@ -310,6 +314,74 @@ async fn every_event_type_round_trips_through_the_cache() {
             new_capsule_cid: cid(9).into()
         }
     );
+    step!(
+        clinic.revoke_key(n),
+        LedgerEvent::KeyRevoked {
+            authority: c,
+            holder: n,
+            epoch: 1
+        }
+    );
+    let a = admin.address();
+    step!(
+        admin.attest_provider(c, "St Mary's Hospital", 2),
+        LedgerEvent::ProviderAttested {
+            provider: c,
+            admin: a,
+            name: "St Mary's Hospital".to_owned(),
+            role: 2
+        }
+    );
+    step!(
+        admin.set_admin(d, true),
+        LedgerEvent::AdminSet {
+            account: d,
+            by: a,
+            allowed: true
+        }
+    );
+    step!(
+        doctor.withdraw_provider(c),
+        LedgerEvent::ProviderWithdrawn {
+            provider: c,
+            admin: d
+        }
+    );
+    let code_nonce = B256::repeat_byte(0x12);
+    let code_expiry = now(&chain).await + 600;
+    let code = medwallet_ledger::CheckInSigner::from_bytes(&owner_secret)
+        .unwrap()
+        .sign(LOCAL_CHAIN_ID, chain.contract, code_nonce, code_expiry)
+        .unwrap();
+    let check_in = medwallet_ledger::check_in_id_of(o, code_nonce);
+    step!(
+        clinic.redeem_check_in(o, code_nonce, code_expiry, &code),
+        LedgerEvent::CheckInRedeemed {
+            check_in_id: check_in,
+            patient: o,
+            clinic: c
+        }
+    );
+    step!(
+        owner.answer_check_in(check_in, true, far),
+        LedgerEvent::CheckInAnswered {
+            check_in_id: check_in,
+            patient: o,
+            clinic: c,
+            allowed: true,
+            until: far
+        }
+    );
+    step!(
+        clinic.register_record_for(nonce, check_in, &cid(1), &cid(2)),
+        LedgerEvent::RecordUploaded {
+            record_id: record_id_of(c, nonce),
+            owner: o,
+            author: c,
+            manifest_cid: cid(1).into(),
+            capsule_cid: cid(2).into()
+        }
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let cache = EventCache::open(&dir.path().join("events.sqlite"))
@@ -322,8 +394,8 @@ async fn every_event_type_round_trips_through_the_cache() {
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert_eq!(
         report.new_events as usize,
-        sent.len() + 1,
-        "plus LedgerCreated"
+        sent.len() + 2,
+        "plus LedgerCreated and the deployer's AdminSet"
     );
     assert!(report.reorg.is_none());
 
@@ -353,6 +425,9 @@ async fn every_event_type_round_trips_through_the_cache() {
         EventKind::RecordAccessed,
         EventKind::EmergencyAccessSet,
         EventKind::EmergencyAccess,
+        EventKind::CheckInRedeemed,
+        EventKind::CheckInAnswered,
+        EventKind::RecordUploaded,
     ] {
         assert!(
             kinds.contains(&kind),
@@ -368,6 +443,12 @@ async fn every_event_type_round_trips_through_the_cache() {
         EventKind::AccessGranted,
         EventKind::EmergencyAccessSet,
         EventKind::EmergencyAccess,
+        EventKind::KeyRevoked,
+        EventKind::ProviderAttested,
+        EventKind::ProviderWithdrawn,
+        EventKind::CheckInRedeemed,
+        EventKind::CheckInAnswered,
+        EventKind::RecordUploaded,
     ] {
         assert!(
             clinic_kinds.contains(&kind),
@@ -432,8 +513,19 @@ async fn rule_violations_revert_with_a_reason_in_words() {
     let owner = chain.account().await;
     let stranger = chain.account().await;
     let grantee = chain.account().await;
-    let r = B256::repeat_byte(0x33);
-    owner.register_record(r, &cid(1), &cid(2)).await.unwrap();
+    let nonce = B256::repeat_byte(0x33);
+    // Someone registering first with the same nonce takes nothing: the id is bound to
+    // its author.
+    stranger
+        .register_record(nonce, &cid(1), &cid(2))
+        .await
+        .unwrap();
+    owner
+        .register_record(nonce, &cid(1), &cid(2))
+        .await
+        .unwrap();
+    let r = record_id_of(owner.address(), nonce);
+    assert_ne!(r, record_id_of(stranger.address(), nonce));
     let s = stranger.address();
 
     let err = stranger
@@ -492,7 +584,12 @@ async fn rule_violations_revert_with_a_reason_in_words() {
         }
     );
     assert_eq!(
-        reason(stranger.log_emergency_access(r, 1, s).await.unwrap_err()),
+        reason(
+            stranger
+                .log_emergency_access(r, 1, s, keccak256("role:emergency"))
+                .await
+                .unwrap_err()
+        ),
         Revert::NotEmergencyClinic {
             record_id: r,
             caller: s
@@ -523,24 +620,30 @@ async fn rule_violations_revert_with_a_reason_in_words() {
     assert_eq!(
         reason(
             owner
-                .register_record(r, &cid(1), &cid(2))
+                .register_record(nonce, &cid(1), &cid(2))
                 .await
                 .unwrap_err()
         ),
         Revert::RecordExists { record_id: r }
     );
-    let r2 = B256::repeat_byte(0x34);
+    let nonce2 = B256::repeat_byte(0x34);
+    let r2 = record_id_of(owner.address(), nonce2);
     assert_eq!(
         reason(
             owner
-                .register_record(r2, &[7u8; 65], &cid(2))
+                .register_record(nonce2, &[7u8; 65], &cid(2))
                 .await
                 .unwrap_err()
         ),
         Revert::BadCid
     );
     assert_eq!(
-        reason(owner.register_record(r2, &[], &cid(2)).await.unwrap_err()),
+        reason(
+            owner
+                .register_record(nonce2, &[], &cid(2))
+                .await
+                .unwrap_err()
+        ),
         Revert::BadCid
     );
     assert_eq!(
@@ -706,6 +809,7 @@ async fn syncing_from_a_stopped_node_is_unreachable() {
         node,
         contract,
         dir: _d,
+        ..
     } = chain;
     anvil.stop();
     let err = cache
@@ -718,8 +822,8 @@ async fn syncing_from_a_stopped_node_is_unreachable() {
         .await
         .unwrap_err();
     assert!(matches!(err, LedgerError::Unreachable { .. }), "{err:?}");
-    // What was cached stays readable.
-    assert_eq!(cache.count(contract).await.unwrap(), 1);
+    // What was cached stays readable (LedgerCreated and the deployer's AdminSet).
+    assert_eq!(cache.count(contract).await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -730,7 +834,8 @@ async fn a_reorg_is_detected_and_the_cache_repaired() {
     let cache = EventCache::open(&dir.path().join("e.sqlite"))
         .await
         .unwrap();
-    let (r1, r2, r3, r4) = (record_id(1), record_id(2), record_id(3), record_id(4));
+    let nonce = |i: u8| B256::repeat_byte(i);
+    let (r1, r2, r3, r4) = (nonce(1), nonce(2), nonce(3), nonce(4));
     owner.register_record(r1, &cid(1), &cid(1)).await.unwrap();
     let snapshot: U256 = chain.rpc("evm_snapshot", ()).await;
     owner.register_record(r2, &cid(2), &cid(2)).await.unwrap();
@@ -739,7 +844,10 @@ async fn a_reorg_is_detected_and_the_cache_repaired() {
         .sync(&chain.node, chain.contract, &EventFilter::All)
         .await
         .unwrap();
-    assert_eq!(first.new_events, 4);
+    assert_eq!(
+        first.new_events, 5,
+        "LedgerCreated, AdminSet and three records"
+    );
     let height = first.to_block;
 
     // The last two blocks leave the chain; another history replaces them, longer.
@@ -759,11 +867,20 @@ async fn a_reorg_is_detected_and_the_cache_repaired() {
     assert_eq!(reorg.dropped_events, 2);
     assert!(reorg.common_ancestor.unwrap() < height - 1);
     assert_eq!(second.new_events, 1);
-    assert!(cache.query(chain.contract, r2).await.unwrap().is_empty());
-    assert!(cache.query(chain.contract, r3).await.unwrap().is_empty());
-    assert_eq!(cache.query(chain.contract, r1).await.unwrap().len(), 1);
-    assert_eq!(cache.query(chain.contract, r4).await.unwrap().len(), 1);
-    assert_eq!(cache.count(chain.contract).await.unwrap(), 3);
+    let id = |nonce| record_id_of(owner.address(), nonce);
+    assert!(cache
+        .query(chain.contract, id(r2))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(cache
+        .query(chain.contract, id(r3))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(cache.query(chain.contract, id(r1)).await.unwrap().len(), 1);
+    assert_eq!(cache.query(chain.contract, id(r4)).await.unwrap().len(), 1);
+    assert_eq!(cache.count(chain.contract).await.unwrap(), 4);
     // And the next sync is quiet again.
     assert!(cache
         .sync(&chain.node, chain.contract, &EventFilter::All)
@@ -826,7 +943,10 @@ async fn an_event_whose_sender_is_not_its_actor_is_kept_out() {
         .sync(&chain.node, chain.contract, &EventFilter::All)
         .await
         .unwrap();
-    assert_eq!(report.new_events, 1, "only the genuine LedgerCreated");
+    assert_eq!(
+        report.new_events, 2,
+        "only the genuine LedgerCreated and AdminSet"
+    );
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].meta.tx_hash, hash);
     assert!(
@@ -846,7 +966,7 @@ async fn ten_thousand_events_sync_into_the_cache() {
     const EVENTS: usize = 10_000;
     let chain = Chain::start().await;
     let start = Instant::now();
-    chain.write_events(EVENTS, 50).await;
+    let author = chain.write_events(EVENTS, 50).await;
     let wrote = start.elapsed();
 
     let dir = tempfile::tempdir().unwrap();
@@ -859,15 +979,18 @@ async fn ten_thousand_events_sync_into_the_cache() {
         .await
         .unwrap();
     let synced = start.elapsed();
-    assert_eq!(report.new_events as usize, EVENTS + 1);
+    assert_eq!(report.new_events as usize, EVENTS + 2);
     assert!(report.rejected.is_empty());
     assert_eq!(
         cache.count(chain.contract).await.unwrap() as usize,
-        EVENTS + 1
+        EVENTS + 2
     );
 
     let start = Instant::now();
-    let trail = cache.query(chain.contract, record_id(0)).await.unwrap();
+    let trail = cache
+        .query(chain.contract, record_id(author, 0))
+        .await
+        .unwrap();
     let queried = start.elapsed();
     assert_eq!(trail.len(), 51);
     assert!(matches!(
@@ -880,7 +1003,7 @@ async fn ten_thousand_events_sync_into_the_cache() {
     ));
     assert_eq!(
         cache
-            .query(chain.contract, record_id(9_000))
+            .query(chain.contract, record_id(author, 9_000))
             .await
             .unwrap()
             .len(),
@@ -940,7 +1063,7 @@ async fn a_sync_in_steps_commits_each_and_ends_where_one_sync_ends() {
         stepped.count(chain.contract).await.unwrap(),
         whole.count(chain.contract).await.unwrap()
     );
-    assert_eq!(whole.count(chain.contract).await.unwrap(), 301);
+    assert_eq!(whole.count(chain.contract).await.unwrap(), 302);
     // Up to date: a further step reads nothing.
     let again = stepped
         .sync_step(&chain.node, chain.contract, &EventFilter::All, 2)
@@ -950,86 +1073,150 @@ async fn a_sync_in_steps_commits_each_and_ends_where_one_sync_ends() {
 }
 
 #[tokio::test]
-async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
-    use medwallet_ledger::CheckInKey;
+async fn a_check_in_code_grants_nothing_until_the_patient_allows_the_clinic_that_redeemed_it() {
+    use medwallet_ledger::{check_in_id_of, CheckInSigner};
 
     let chain = Chain::start().await;
-    let patient = chain.account().await;
+    let (patient, secret) = chain.account_with_key().await;
     let clinic = chain.account().await;
     let thief = chain.account().await;
     let (p, c, t) = (patient.address(), clinic.address(), thief.address());
-    let key = CheckInKey::from_bytes(&[7; 32]).unwrap();
-    let code = key.address();
+    let signer = CheckInSigner::from_bytes(&secret).unwrap();
+    let nonce = B256::repeat_byte(0x61);
+    let id = check_in_id_of(p, nonce);
     let soon = now(&chain).await + 600;
-    let sig = key
-        .sign_redemption(LOCAL_CHAIN_ID, chain.contract, c)
+    let code = signer
+        .sign(LOCAL_CHAIN_ID, chain.contract, nonce, soon)
         .unwrap();
 
-    // Nothing offered yet; then offered once only.
-    assert_eq!(
-        reason(clinic.redeem_check_in(code, &sig).await.unwrap_err()),
-        Revert::UnknownCheckIn { code }
-    );
-    patient.offer_check_in(code, soon).await.unwrap();
-    assert_eq!(
-        reason(patient.offer_check_in(code, soon).await.unwrap_err()),
-        Revert::CheckInUsed {
-            code,
-            clinic: Address::ZERO
-        }
-    );
-    // The clinic's signature, seen in the mempool, redeems nothing for another account;
-    // nor does another key's, or one made for another chain.
-    let bad = Revert::BadCheckInSignature { code };
-    assert_eq!(
-        reason(thief.redeem_check_in(code, &sig).await.unwrap_err()),
-        bad
-    );
-    let other = CheckInKey::from_bytes(&[8; 32]).unwrap();
-    let forged = other
-        .sign_redemption(LOCAL_CHAIN_ID, chain.contract, t)
+    // A code signed by someone else, for another chain, nonce or expiry, or lasting
+    // longer than an hour, redeems nothing.
+    let bad = Revert::BadCheckInSignature { check_in_id: id };
+    let other = CheckInSigner::from_bytes(&[8; 32])
+        .unwrap()
+        .sign(LOCAL_CHAIN_ID, chain.contract, nonce, soon)
         .unwrap();
     assert_eq!(
-        reason(thief.redeem_check_in(code, &forged).await.unwrap_err()),
+        reason(
+            clinic
+                .redeem_check_in(p, nonce, soon, &other)
+                .await
+                .unwrap_err()
+        ),
         bad
     );
-    let elsewhere = key.sign_redemption(1, chain.contract, c).unwrap();
+    let elsewhere = signer.sign(1, chain.contract, nonce, soon).unwrap();
     assert_eq!(
-        reason(clinic.redeem_check_in(code, &elsewhere).await.unwrap_err()),
+        reason(
+            clinic
+                .redeem_check_in(p, nonce, soon, &elsewhere)
+                .await
+                .unwrap_err()
+        ),
         bad
+    );
+    assert_eq!(
+        reason(
+            clinic
+                .redeem_check_in(p, nonce, soon + 1, &code)
+                .await
+                .unwrap_err()
+        ),
+        bad
+    );
+    let far = soon + 7_200;
+    let long = signer
+        .sign(LOCAL_CHAIN_ID, chain.contract, nonce, far)
+        .unwrap();
+    assert_eq!(
+        reason(
+            clinic
+                .redeem_check_in(p, nonce, far, &long)
+                .await
+                .unwrap_err()
+        ),
+        Revert::BadExpiry { expiry: far }
     );
 
-    clinic.redeem_check_in(code, &sig).await.unwrap();
-    let used = Revert::CheckInUsed { code, clinic: c };
-    let words = clinic
-        .redeem_check_in(code, &sig)
+    // Redeemed once: whoever comes second is told who came first.
+    clinic.redeem_check_in(p, nonce, soon, &code).await.unwrap();
+    let words = thief
+        .redeem_check_in(p, nonce, soon, &code)
         .await
         .unwrap_err()
         .to_string();
     assert!(words.contains("was already used, by"), "{words}");
-    let own = key
-        .sign_redemption(LOCAL_CHAIN_ID, chain.contract, t)
-        .unwrap();
-    assert_eq!(
-        reason(thief.redeem_check_in(code, &own).await.unwrap_err()),
-        used
-    );
-
-    // Only the clinic that redeemed it registers records for the patient, who owns them.
-    let r = B256::repeat_byte(0x71);
     assert_eq!(
         reason(
             thief
-                .register_record_for(r, code, &cid(1), &cid(2))
+                .redeem_check_in(p, nonce, soon, &code)
                 .await
                 .unwrap_err()
         ),
-        Revert::NotCheckedIn { code, caller: t }
+        Revert::CheckInUsed {
+            check_in_id: id,
+            clinic: c
+        }
+    );
+
+    // Redeemed is not allowed: the clinic registers nothing for the patient yet, and
+    // only the patient answers.
+    let upload = B256::repeat_byte(0x71);
+    assert_eq!(
+        reason(
+            clinic
+                .register_record_for(upload, id, &cid(1), &cid(2))
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotCheckedIn {
+            check_in_id: id,
+            caller: c
+        }
+    );
+    assert!(matches!(
+        reason(clinic.answer_check_in(id, true, soon).await.unwrap_err()),
+        Revert::NotOwner { .. }
+    ));
+    assert_eq!(
+        reason(
+            patient
+                .answer_check_in(B256::repeat_byte(9), true, soon)
+                .await
+                .unwrap_err()
+        ),
+        Revert::UnknownCheckIn {
+            check_in_id: B256::repeat_byte(9)
+        }
+    );
+    let until = soon + 3_600;
+    patient.answer_check_in(id, true, until).await.unwrap();
+    assert_eq!(
+        reason(patient.answer_check_in(id, false, 0).await.unwrap_err()),
+        Revert::CheckInAlreadyAnswered {
+            check_in_id: id,
+            state: 2
+        }
+    );
+
+    // Allowed: only that clinic registers records, owned by the patient.
+    assert_eq!(
+        reason(
+            thief
+                .register_record_for(upload, id, &cid(1), &cid(2))
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotCheckedIn {
+            check_in_id: id,
+            caller: t
+        }
     );
     clinic
-        .register_record_for(r, code, &cid(1), &cid(2))
+        .register_record_for(upload, id, &cid(1), &cid(2))
         .await
         .unwrap();
+    let r = record_id_of(c, upload);
     assert_eq!(
         reason(clinic.update_record(r, &cid(3), &cid(4)).await.unwrap_err()),
         Revert::NotOwner {
@@ -1039,32 +1226,44 @@ async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
     );
     patient.update_record(r, &cid(3), &cid(4)).await.unwrap();
 
-    // Accesses through the code's grant: only by that clinic, only while it lasts.
-    patient
-        .grant_access(r, code, B256::ZERO, &cid(5), soon)
+    // After the time the patient allowed, nothing more is registered.
+    medwallet_ledger::testing::advance_time(&chain.url(), 3_600 + 700)
         .await
         .unwrap();
-    assert_eq!(
-        reason(thief.log_check_in_access(r, 2, code).await.unwrap_err()),
-        Revert::NotCheckedIn { code, caller: t }
-    );
-    clinic.log_check_in_access(r, 2, code).await.unwrap();
-    medwallet_ledger::testing::advance_time(&chain.url(), 700)
-        .await
-        .unwrap();
-    assert!(matches!(
-        reason(clinic.log_check_in_access(r, 2, code).await.unwrap_err()),
-        Revert::CheckInExpired { .. }
-    ));
     assert!(matches!(
         reason(
             clinic
-                .register_record_for(B256::repeat_byte(0x72), code, &cid(1), &cid(2))
+                .register_record_for(B256::repeat_byte(0x72), id, &cid(1), &cid(2))
                 .await
                 .unwrap_err()
         ),
         Revert::CheckInExpired { .. }
     ));
+
+    // A declined check-in lets its clinic do nothing.
+    let nonce2 = B256::repeat_byte(0x62);
+    let id2 = check_in_id_of(p, nonce2);
+    let later = now(&chain).await + 600;
+    let code2 = signer
+        .sign(LOCAL_CHAIN_ID, chain.contract, nonce2, later)
+        .unwrap();
+    thief
+        .redeem_check_in(p, nonce2, later, &code2)
+        .await
+        .unwrap();
+    patient.answer_check_in(id2, false, 0).await.unwrap();
+    assert_eq!(
+        reason(
+            thief
+                .register_record_for(B256::repeat_byte(0x73), id2, &cid(1), &cid(2))
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotCheckedIn {
+            check_in_id: id2,
+            caller: t
+        }
+    );
 
     // The patient's own history has all of it, each event checked against its sender.
     let head = chain.node.status().await.unwrap().block_height;
@@ -1075,15 +1274,17 @@ async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
         .unwrap();
     assert!(events.rejected.is_empty(), "{:?}", events.rejected);
     let kinds: Vec<&LedgerEvent> = events.events.iter().map(|e| &e.event).collect();
-    assert!(kinds.contains(&&LedgerEvent::CheckInOffered {
-        patient: p,
-        code,
-        expiry: soon
-    }));
     assert!(kinds.contains(&&LedgerEvent::CheckInRedeemed {
-        clinic: c,
-        code,
-        patient: p
+        check_in_id: id,
+        patient: p,
+        clinic: c
+    }));
+    assert!(kinds.contains(&&LedgerEvent::CheckInAnswered {
+        check_in_id: id2,
+        patient: p,
+        clinic: t,
+        allowed: false,
+        until: 0
     }));
     assert!(kinds.contains(&&LedgerEvent::RecordUploaded {
         record_id: r,
@@ -1092,8 +1293,196 @@ async fn a_check_in_is_redeemed_once_by_the_clinic_holding_the_code_key() {
         manifest_cid: cid(1).into(),
         capsule_cid: cid(2).into()
     }));
-    assert!(kinds.iter().any(|e| matches!(e,
-        LedgerEvent::RecordAccessed { accessor, authority, .. } if *accessor == c && *authority == code)));
+}
+
+#[tokio::test]
+async fn keys_count_in_their_epoch_until_revoked_and_emergencies_need_a_live_grant() {
+    let chain = Chain::start().await;
+    let owner = chain.account().await;
+    let clinic = chain.account().await;
+    let medic = chain.account().await;
+    let (c, m) = (clinic.address(), medic.address());
+    let nonce = B256::repeat_byte(0x81);
+    owner
+        .register_record(nonce, &cid(1), &cid(2))
+        .await
+        .unwrap();
+    let r = record_id_of(owner.address(), nonce);
+    let emergency = keccak256("role:emergency");
+    clinic.publish_authority(&cid(1)).await.unwrap();
+    // A retried publication of the same parameters is no new epoch.
+    clinic.publish_authority(&cid(1)).await.unwrap();
+    clinic.issue_key(m, &cid(2)).await.unwrap();
+    owner.set_emergency_access(r, c, true).await.unwrap();
+
+    // Marked, but no emergency grant: refused.
+    assert!(matches!(
+        reason(
+            medic
+                .log_emergency_access(r, 1, c, emergency)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotGrantee { .. }
+    ));
+    let expiry = now(&chain).await + 60;
+    owner
+        .grant_access(r, c, emergency, &cid(3), expiry)
+        .await
+        .unwrap();
+    medic
+        .log_emergency_access(r, 1, c, emergency)
+        .await
+        .unwrap();
+    medic.log_clause_access(r, 1, c, emergency).await.unwrap();
+
+    // Expired: refused, though the mark stays.
+    medwallet_ledger::testing::advance_time(&chain.url(), 120)
+        .await
+        .unwrap();
+    assert!(matches!(
+        reason(
+            medic
+                .log_emergency_access(r, 1, c, emergency)
+                .await
+                .unwrap_err()
+        ),
+        Revert::GrantExpired { .. }
+    ));
+    // Revoked: refused.
+    owner
+        .grant_access(r, c, emergency, &cid(4), 0)
+        .await
+        .unwrap();
+    medic
+        .log_emergency_access(r, 1, c, emergency)
+        .await
+        .unwrap();
+    owner.revoke_access(r, c, emergency, &cid(5)).await.unwrap();
+    assert!(matches!(
+        reason(
+            medic
+                .log_emergency_access(r, 1, c, emergency)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotGrantee { .. }
+    ));
+
+    // A revoked key: refused, and not issued again in the same epoch (a retried issue
+    // sent after the revocation brings nothing back).
+    owner
+        .grant_access(r, c, emergency, &cid(6), 0)
+        .await
+        .unwrap();
+    clinic.revoke_key(m).await.unwrap();
+    assert!(matches!(
+        reason(
+            medic
+                .log_emergency_access(r, 1, c, emergency)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotEmergencyClinic { .. }
+    ));
+    assert!(matches!(
+        reason(
+            medic
+                .log_clause_access(r, 1, c, emergency)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotGrantee { .. }
+    ));
+    assert_eq!(
+        reason(clinic.issue_key(m, &cid(7)).await.unwrap_err()),
+        Revert::KeyRevokedInEpoch {
+            holder: m,
+            epoch: 1
+        }
+    );
+
+    // A new epoch: keys of the one before count no more, a new key counts.
+    let nurse = chain.account().await;
+    clinic.issue_key(nurse.address(), &cid(8)).await.unwrap();
+    nurse.log_clause_access(r, 1, c, emergency).await.unwrap();
+    clinic.publish_authority(&cid(9)).await.unwrap();
+    assert!(matches!(
+        reason(
+            nurse
+                .log_clause_access(r, 1, c, emergency)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotGrantee { .. }
+    ));
+    clinic.issue_key(nurse.address(), &cid(10)).await.unwrap();
+    nurse.log_clause_access(r, 1, c, emergency).await.unwrap();
+    // And the holder revoked in epoch 1 may be issued a key of epoch 2.
+    clinic.issue_key(m, &cid(11)).await.unwrap();
+    medic
+        .log_emergency_access(r, 1, c, emergency)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn only_admins_attest_providers() {
+    let chain = Chain::start().await;
+    let admin = chain.admin().await;
+    let clinic = chain.account().await;
+    let stranger = chain.account().await;
+    let c = clinic.address();
+    assert_eq!(
+        chain.node.provider_of(chain.contract, c).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        reason(
+            stranger
+                .attest_provider(c, "St Mary's", 2)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotAdmin {
+            caller: stranger.address()
+        }
+    );
+    // A patient's role, an empty name or a name over 64 bytes are refused.
+    for (name, role) in [
+        ("St Mary's", 0u8),
+        ("", 2),
+        (&*"x".repeat(65), 2),
+        ("St Mary's", 3),
+    ] {
+        assert_eq!(
+            reason(admin.attest_provider(c, name, role).await.unwrap_err()),
+            Revert::BadProvider
+        );
+    }
+    admin
+        .attest_provider(c, "St Mary's Hospital", 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        chain.node.provider_of(chain.contract, c).await.unwrap(),
+        Some(medwallet_ledger::AttestedProvider {
+            name: "St Mary's Hospital".to_owned(),
+            role: 2
+        })
+    );
+    // A second admin withdraws it; the first steps down and can attest no more.
+    admin.set_admin(stranger.address(), true).await.unwrap();
+    stranger.withdraw_provider(c).await.unwrap();
+    assert_eq!(
+        chain.node.provider_of(chain.contract, c).await.unwrap(),
+        None
+    );
+    admin.set_admin(admin.address(), false).await.unwrap();
+    assert!(matches!(
+        reason(admin.attest_provider(c, "St Mary's", 2).await.unwrap_err()),
+        Revert::NotAdmin { .. }
+    ));
 }
 
 /// Transactions from one account sent at the same moment, through separate clients (as

@@ -9,7 +9,7 @@ use medwallet_ledger::{
     Address, EventCache, EventFilter, EventMeta, LedgerClient, LedgerEvent, LedgerNode, Verdict,
     B256,
 };
-use support::{record_id, Chain};
+use support::{record_nonce, Chain};
 use url::Url;
 
 fn cid(tag: u8) -> Vec<u8> {
@@ -37,7 +37,7 @@ fn witness(chain: &Chain, dir: &std::path::Path, port: Option<u16>) -> (Anvil, L
 async fn register(owner: &LedgerClient, from: u64, to: u64) {
     for i in from..to {
         owner
-            .register_record(record_id(i), &cid(i as u8), &cid(0xee))
+            .register_record(record_nonce(i), &cid(i as u8), &cid(0xee))
             .await
             .unwrap();
     }
@@ -86,7 +86,7 @@ async fn two_nodes_agree_on_every_cached_block() {
         )
         .await
         .unwrap();
-    assert_eq!(report.new_events, 5, "{report:?}"); // LedgerCreated and 4 records
+    assert_eq!(report.new_events, 6, "{report:?}"); // LedgerCreated, AdminSet and 4 records
     assert!(
         report
             .witness_checks

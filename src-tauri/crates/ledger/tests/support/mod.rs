@@ -1,7 +1,7 @@
 //! Shared by the integration tests and the benchmark: a real anvil with the real
 //! contract, and a fast way to write many events.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -16,6 +16,8 @@ pub struct Chain {
     pub node: LedgerNode,
     pub contract: Address,
     pub dir: tempfile::TempDir,
+    /// The deployer's key: the consortium's first admin.
+    pub admin_key: PrivateKeySigner,
 }
 
 impl Chain {
@@ -27,13 +29,30 @@ impl Chain {
         )
         .unwrap();
         let node = LedgerNode::new(&Url::parse(&anvil.url()).unwrap());
-        let contract = node.deploy(PrivateKeySigner::random()).await.unwrap();
+        let admin_key = PrivateKeySigner::random();
+        let contract = node.deploy(admin_key.clone()).await.unwrap();
         Self {
             anvil,
             node,
             contract,
             dir,
+            admin_key,
         }
+    }
+
+    /// A client for the deployer, the consortium's first admin.
+    pub async fn admin(&self) -> LedgerClient {
+        self.node
+            .client(self.admin_key.clone(), self.contract)
+            .await
+            .unwrap()
+    }
+
+    /// A client for a fresh account, with its secret key (to sign check-in codes).
+    pub async fn account_with_key(&self) -> (LedgerClient, [u8; 32]) {
+        let key = PrivateKeySigner::random();
+        let secret: [u8; 32] = key.to_bytes().0;
+        (self.node.client(key, self.contract).await.unwrap(), secret)
     }
 
     pub fn url(&self) -> Url {
@@ -79,4 +98,5 @@ impl Chain {
     }
 }
 
-pub use medwallet_ledger::testing::record_id;
+pub use medwallet_ledger::record_id_of;
+pub use medwallet_ledger::testing::{record_id, record_nonce};
