@@ -5,19 +5,22 @@
 //!
 //! ```text
 //! text   = "mwshare1:" base64url-nopad(binary)
-//! binary = "MWSC" | version (1 or 2) | address (20) | ed25519 key (32) | x25519 key (32)
+//! binary = "MWSC" | version (1 or 3) | address (20) | ed25519 key (32) | x25519 key (32)
 //!          | role (1) | chain id (u64 BE) | issued at (unix seconds, u64 BE)
 //!          | name length (1) | name (UTF-8, 1..=100 bytes)
-//!          | version 2 only: check-in flag (1): 0, or 1 followed by
-//!                            check-in seed (32) | check-in expiry (unix seconds, u64 BE)
+//!          | version 3 only: check-in flag (1): 0, or 1 followed by
+//!                            check-in nonce (32) | code expiry (unix seconds, u64 BE)
+//!                            | ledger signature (65: r, s, v)
 //!          | signature (64)
 //! signature = Ed25519(wallet's signing key, "medwallet/v1/share-code" | every byte before it)
 //! ```
 //!
-//! A code with a check-in (version 2, flag 1) is a patient's one-time pass for a front
-//! desk: the seed is that of a throwaway wallet ([`CheckIn::keys`]) to which the patient
-//! offered a check-in on the ledger and granted the records it chose, until the expiry.
-//! Whoever reads the code can redeem it, once: it is shown, not published.
+//! A code with a check-in (version 3, flag 1) is a patient's one-time request for a
+//! front desk to check them in: a nonce and a short expiry signed with the patient's
+//! ledger key, which the contract checks when the desk redeems it. It holds no key and
+//! grants nothing: the patient's wallet shows who redeemed it and the patient allows (or
+//! declines) there. Version 2 codes (a throwaway wallet's seed, which was a bearer key)
+//! are refused.
 //!
 //! [`ShareCode::parse`] checks the structure and that the signature verifies under the
 //! key the code carries. That alone proves nothing about the address: the caller must
@@ -36,8 +39,10 @@ pub const PREFIX: &str = "mwshare1:";
 const MAGIC: [u8; 4] = *b"MWSC";
 const VERSION: u8 = 1;
 /// The version that may carry a check-in.
-const VERSION_CHECK_IN: u8 = 2;
-const CHECK_IN: usize = 32 + 8;
+const VERSION_CHECK_IN: u8 = 3;
+/// The version whose check-in was a throwaway wallet's seed, no longer read.
+const VERSION_SEED_CHECK_IN: u8 = 2;
+const CHECK_IN: usize = 32 + 8 + 65;
 const CONTEXT: &[u8] = b"medwallet/v1/share-code";
 /// Longest text accepted (a code with a 100-byte name is about 370 characters).
 pub const MAX_TEXT_LEN: usize = 1024;
@@ -52,49 +57,40 @@ pub enum ShareCodeError {
     Malformed(&'static str),
     /// Made by a newer app.
     #[error(
-        "the share code uses format version {found}; this app reads version 1: update the app"
+        "the share code uses format version {found}; this app reads versions 1 and 3: update the app"
     )]
     UnsupportedVersion {
         /// The version byte found.
         found: u8,
     },
+    /// A check-in code of the old kind, which carried a key: no longer accepted.
+    #[error("this check-in code was made by an older medwallet; the patient makes a new one")]
+    OldCheckIn,
     /// The signature does not verify: the code was changed after it was made.
     #[error("the share code's signature does not verify: it was changed after it was made")]
     BadSignature,
 }
 
-/// The one-time check-in a patient's code carries: the seed of the throwaway wallet the
-/// records were granted to, and until when the check-in can be redeemed.
-#[derive(Clone, PartialEq, Eq)]
+/// The one-time check-in a patient's code carries: a nonce and an expiry signed with the
+/// patient's ledger key (secp256k1, made and checked by the ledger crate). Not a secret:
+/// it lets whoever reads it ask the patient, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckIn {
-    /// The throwaway wallet's seed: a secret (whoever holds it can redeem the check-in).
-    pub seed: zeroize::Zeroizing<[u8; 32]>,
-    /// Unix seconds after which the ledger refuses it.
+    /// The check-in's nonce (its id on the ledger is bound to the patient and it).
+    pub nonce: [u8; 32],
+    /// Unix seconds after which the ledger refuses to redeem it.
     pub expires_at: u64,
-}
-
-impl std::fmt::Debug for CheckIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckIn")
-            .field("seed", &"[redacted]")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
+    /// The patient's ledger signature (r, s, v) over the nonce, expiry, chain and contract.
+    pub signature: [u8; 65],
 }
 
 impl CheckIn {
-    /// A fresh check-in until `expires_at`.
-    pub fn generate(expires_at: u64) -> crate::Result<CheckIn> {
-        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), seed.as_mut())
-            .map_err(|_| crate::VaultError::Crypto("random check-in seed"))?;
-        Ok(CheckIn { seed, expires_at })
-    }
-
-    /// The throwaway wallet's keys (a reader's: no authority): its ledger address is the
-    /// check-in's, its X25519 key opens the attribute key the patient issued to it.
-    pub fn keys(&self) -> crate::Result<WalletKeys> {
-        WalletKeys::derive(&crate::Seed::from_bytes(*self.seed), Role::Doctor)
+    /// A fresh random nonce for a check-in.
+    pub fn new_nonce() -> crate::Result<[u8; 32]> {
+        let mut nonce = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
+            .map_err(|_| crate::VaultError::Crypto("random check-in nonce"))?;
+        Ok(nonce)
     }
 }
 
@@ -174,8 +170,9 @@ impl ShareCode {
         out.extend_from_slice(&name.as_bytes()[..cut]);
         if let Some(check_in) = check_in {
             out.push(1);
-            out.extend_from_slice(check_in.seed.as_ref());
+            out.extend_from_slice(&check_in.nonce);
             out.extend_from_slice(&check_in.expires_at.to_be_bytes());
+            out.extend_from_slice(&check_in.signature);
         }
         let mut message = CONTEXT.to_vec();
         message.extend_from_slice(&out);
@@ -199,6 +196,9 @@ impl ShareCode {
             return Err(ShareCodeError::Malformed("it is not a share code inside"));
         }
         let version = bytes[4];
+        if version == VERSION_SEED_CHECK_IN {
+            return Err(ShareCodeError::OldCheckIn);
+        }
         if version != VERSION && version != VERSION_CHECK_IN {
             return Err(ShareCodeError::UnsupportedVersion { found: version });
         }
@@ -206,7 +206,7 @@ impl ShareCode {
             return Err(ShareCodeError::Malformed("it is cut short"));
         }
         let name_len = usize::from(bytes[FIXED - 1]);
-        // Version 2 has a flag byte after the name, and the check-in if the flag is 1.
+        // Version 3 has a flag byte after the name, and the check-in if the flag is 1.
         let extra = match (version, bytes.get(FIXED + name_len)) {
             (VERSION, _) => 0,
             (_, Some(0)) => 1,
@@ -245,11 +245,14 @@ impl ShareCode {
             .ok_or(ShareCodeError::Malformed("its name is not valid text"))?;
         let check_in = (extra > 1).then(|| {
             let from = FIXED + name_len + 1;
-            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-            seed.copy_from_slice(field(from, 32));
+            let mut nonce = [0u8; 32];
+            nonce.copy_from_slice(field(from, 32));
+            let mut signature = [0u8; 65];
+            signature.copy_from_slice(field(from + 40, 65));
             CheckIn {
-                seed,
+                nonce,
                 expires_at: u64_at(from + 32),
+                signature,
             }
         });
         Ok(ShareCode {
@@ -327,25 +330,23 @@ mod tests {
     #[test]
     fn a_check_in_round_trips_and_is_signed() {
         let k = keys(6, Role::Patient);
-        let check_in = CheckIn::generate(1_700_000_900).unwrap();
+        let check_in = CheckIn {
+            nonce: CheckIn::new_nonce().unwrap(),
+            expires_at: 1_700_000_900,
+            signature: [0x5a; 65],
+        };
         let text =
             ShareCode::create_with(&k, "Ada", 424242, 1_700_000_000, Some(&check_in)).unwrap();
         assert!(text.len() < 500, "{}", text.len());
         let code = ShareCode::parse(&text).unwrap();
         assert_eq!(code.check_in.as_ref(), Some(&check_in));
-        assert!(!format!("{code:?}").contains(&hex::encode(*check_in.seed)));
-        // The throwaway wallet is a stable function of the seed, and not the patient's.
-        let a = check_in.keys().unwrap();
-        let b = code.check_in.unwrap().keys().unwrap();
-        assert_eq!(a.address(), b.address());
-        assert_ne!(a.address(), k.address());
         // A code without a check-in still reads as version 1.
         let plain = ShareCode::create(&k, "Ada", 424242, 1_700_000_000).unwrap();
         assert_eq!(ShareCode::parse(&plain).unwrap().check_in, None);
-        // The seed and the expiry are signed: changing either is caught.
+        // The nonce, the expiry and the ledger signature are signed: changing any is caught.
         let bytes = URL_SAFE_NO_PAD.decode(&text[PREFIX.len()..]).unwrap();
-        let at = bytes.len() - 64 - 8 - 32;
-        for i in [at, at + 31, at + 32, at + 39, at - 1] {
+        let at = bytes.len() - 64 - CHECK_IN;
+        for i in [at, at + 31, at + 32, at + 39, at + 40, at + 104, at - 1] {
             let mut changed = bytes.clone();
             changed[i] ^= 1;
             let changed = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&changed));
@@ -360,6 +361,11 @@ mod tests {
             ShareCode::parse(&unknown),
             Err(ShareCodeError::Malformed(_))
         ));
+        // A code of the old kind (version 2, a throwaway wallet's seed) is refused by name.
+        let mut old = bytes.clone();
+        old[4] = 2;
+        let old = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&old));
+        assert_eq!(ShareCode::parse(&old), Err(ShareCodeError::OldCheckIn));
     }
 
     proptest! {
