@@ -117,6 +117,8 @@ pub fn run() {
             commands::sharing::remove_group_member,
             commands::sharing::get_share_code,
             commands::front_desk::make_check_in_code,
+            commands::front_desk::check_in_asks,
+            commands::front_desk::answer_check_in,
             commands::front_desk::check_in_patient,
             commands::front_desk::list_check_ins,
             commands::front_desk::open_checked_in,

@@ -2,8 +2,8 @@
 //! `medwallet_core::App`; the picture chooser is tauri's.
 
 use medwallet_api::commands::{
-    CheckInPatient, ListCheckIns, MakeCheckInCode, OpenCheckedIn, PickPicture, UploadForPatient,
-    VerifyRecord,
+    AnswerCheckIn, CheckInAsks, CheckInPatient, ListCheckIns, MakeCheckInCode, OpenCheckedIn,
+    PickPicture, UploadForPatient, VerifyRecord,
 };
 use medwallet_api::NoArgs;
 use tauri::State;
@@ -12,7 +12,7 @@ use tauri_plugin_dialog::DialogExt;
 use super::{dialog_failed, Args, Out};
 use crate::state::AppState;
 
-/// `make_check_in_code`: offer a check-in on the ledger and show its signed code as a QR.
+/// `make_check_in_code`: a signed check-in code (granting nothing), shown as a QR.
 #[tauri::command]
 pub async fn make_check_in_code(
     state: State<'_, AppState>,
@@ -21,6 +21,27 @@ pub async fn make_check_in_code(
     state
         .app
         .make_check_in_code(&args.record_ids, args.valid_minutes)
+        .await
+}
+
+/// `check_in_asks`: the desks that redeemed the patient's codes, with their answers.
+#[tauri::command]
+pub async fn check_in_asks(
+    state: State<'_, AppState>,
+    _args: Args<CheckInAsks>,
+) -> Out<CheckInAsks> {
+    state.app.check_in_asks().await
+}
+
+/// `answer_check_in`: the patient allows or declines a desk's check-in.
+#[tauri::command]
+pub async fn answer_check_in(
+    state: State<'_, AppState>,
+    args: Args<AnswerCheckIn>,
+) -> Out<AnswerCheckIn> {
+    state
+        .app
+        .answer_check_in(&args.check_in_id, args.allow)
         .await
 }
 
@@ -54,7 +75,7 @@ pub async fn open_checked_in(
 ) -> Out<OpenCheckedIn> {
     state
         .app
-        .open_checked_in(&args.code_address, &args.record_id)
+        .open_checked_in(&args.check_in_id, &args.record_id)
         .await
 }
 
@@ -66,7 +87,7 @@ pub async fn upload_for_patient(
 ) -> Out<UploadForPatient> {
     state
         .app
-        .upload_for_patient(&args.code_address, &args.path, &args.metadata)
+        .upload_for_patient(&args.check_in_id, &args.path, &args.metadata)
         .await
 }
 

@@ -32,15 +32,17 @@ pub enum AuditAction {
     AuthorityPublished,
     /// A clinic registered a record it made for a checked-in patient.
     UploadedFor,
-    /// A patient offered a one-time check-in (showed a check-in code).
-    CheckInOffered,
-    /// A clinic redeemed a patient's check-in code.
+    /// The patient allowed or declined a clinic's check-in.
+    CheckInAnswered,
+    /// A clinic redeemed a patient's check-in code: it asks to check them in.
     CheckedIn,
+    /// The consortium's admins attested a provider (or withdrew it, or named an admin).
+    Attested,
 }
 
 impl AuditAction {
     /// Every action, in the order filters offer them.
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::Uploaded,
         AuditAction::Updated,
         AuditAction::Granted,
@@ -53,8 +55,9 @@ impl AuditAction {
         AuditAction::IdentityPublished,
         AuditAction::AuthorityPublished,
         AuditAction::UploadedFor,
-        AuditAction::CheckInOffered,
+        AuditAction::CheckInAnswered,
         AuditAction::CheckedIn,
+        AuditAction::Attested,
     ];
 
     /// For people (`uploaded`, `granted to`).
@@ -72,8 +75,9 @@ impl AuditAction {
             AuditAction::IdentityPublished => "published their keys",
             AuditAction::AuthorityPublished => "published authority parameters",
             AuditAction::UploadedFor => "uploaded a record for",
-            AuditAction::CheckInOffered => "offered a check-in",
-            AuditAction::CheckedIn => "checked in",
+            AuditAction::CheckInAnswered => "answered the check-in of",
+            AuditAction::CheckedIn => "asked to check in",
+            AuditAction::Attested => "attested",
         }
     }
 
@@ -92,8 +96,9 @@ impl AuditAction {
             AuditAction::IdentityPublished => "identity_published",
             AuditAction::AuthorityPublished => "authority_published",
             AuditAction::UploadedFor => "uploaded_for",
-            AuditAction::CheckInOffered => "check_in_offered",
+            AuditAction::CheckInAnswered => "check_in_answered",
             AuditAction::CheckedIn => "checked_in",
+            AuditAction::Attested => "attested",
         }
     }
 }

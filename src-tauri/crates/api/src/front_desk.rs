@@ -13,21 +13,58 @@ pub struct CheckInRequest {
     /// Records the front desk may open, once checked in (may be empty: identity only,
     /// and the clinic may upload records for you).
     pub record_ids: Vec<String>,
-    /// Minutes until the code, and the grants it carries, expire (5 ..= 1440).
+    /// Minutes the desk may open them (and add records for you) once you allow it
+    /// (5 ..= 1440). The code itself can be redeemed for 15 minutes.
     pub valid_minutes: u32,
 }
 
 /// A check-in code made for the front desk: show the QR code, or give the text.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInCode {
-    /// The signed code (`mwshare1:…`). It holds a one-time key: show it only to the desk.
+    /// The signed code (`mwshare1:…`). It holds no key: a desk that reads it can only ask
+    /// you, and you allow or decline in your wallet.
     pub code: String,
     /// The same as a QR code, as an SVG document (made in the Rust process).
     pub qr_svg: String,
-    /// When it expires (RFC 3339, ledger time).
+    /// Until when a desk can redeem it (RFC 3339, ledger time).
     pub expires_at: String,
-    /// How many records it lets the desk open.
+    /// How many records you chose to let the desk open once you allow it.
     pub records: u32,
+}
+
+/// A verified or unverified provider, as the app names it everywhere an address appears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderLabel {
+    /// The address (EIP-55).
+    pub address: String,
+    /// The name the consortium's admins attest on the ledger (`None`: unverified).
+    pub verified_name: Option<String>,
+    /// "doctor" or "clinic", as attested.
+    pub verified_role: Option<String>,
+}
+
+/// A desk read the patient's check-in code and asks to check them in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInAsk {
+    /// The check-in's id on the ledger.
+    pub check_in_id: String,
+    /// Who asks.
+    pub clinic: ProviderLabel,
+    /// The records the patient chose when making the code: (record id, title).
+    pub records: Vec<(String, String)>,
+    /// Until when an Allow lets the desk open them and add records (RFC 3339).
+    pub until: String,
+    /// The state: "asked", "allowed" or "declined".
+    pub state: String,
+}
+
+/// The patient's answer to a check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerCheckInArgs {
+    /// The check-in.
+    pub check_in_id: String,
+    /// Allow (grant the records until the time chosen) or decline.
+    pub allow: bool,
 }
 
 /// What the front desk read: pasted text, or a picture of a QR code.
@@ -39,7 +76,8 @@ pub struct CheckInArgs {
     pub picture: Option<String>,
 }
 
-// The code's text carries the check-in's one-time key: debug output never shows it.
+// The code's text names the patient and carries a one-time request: not a key, but not
+// for logs either.
 impl std::fmt::Debug for CheckInCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CheckInCode")
@@ -62,8 +100,8 @@ impl std::fmt::Debug for CheckInArgs {
 /// A patient checked in at this clinic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInSession {
-    /// The check-in's ledger address (the code's).
-    pub code_address: String,
+    /// The check-in's id on the ledger.
+    pub check_in_id: String,
     /// The patient's address (EIP-55), checked against the keys it published.
     pub patient: String,
     /// The name the patient put in the code (their choice).
@@ -72,11 +110,14 @@ pub struct CheckInSession {
     pub issued_at: String,
     /// When this clinic redeemed it (RFC 3339).
     pub checked_in_at: String,
-    /// Until when its grants open and records can be uploaded (RFC 3339, ledger time).
+    /// "waiting" (for the patient to answer on their device), "allowed" or "declined".
+    pub state: String,
+    /// Until when the patient allowed it: its grants open and records can be uploaded
+    /// (RFC 3339, ledger time); until the patient answers, when the code could be redeemed.
     pub expires_at: String,
     /// Whether that time is over.
     pub expired: bool,
-    /// The records the patient granted with the code (titles decrypted for the desk).
+    /// The records the patient granted this clinic (titles decrypted for the desk).
     pub records: Vec<SharedRecord>,
     /// Grants that could not be read, in words.
     pub problems: Vec<String>,
@@ -85,8 +126,8 @@ pub struct CheckInSession {
 /// One record of a check-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInRecordArgs {
-    /// The check-in (its code address).
-    pub code_address: String,
+    /// The check-in's id.
+    pub check_in_id: String,
     /// The record.
     pub record_id: String,
 }
@@ -94,8 +135,8 @@ pub struct CheckInRecordArgs {
 /// A record the desk uploads for a checked-in patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadForPatientArgs {
-    /// The check-in (its code address).
-    pub code_address: String,
+    /// The check-in's id.
+    pub check_in_id: String,
     /// The file.
     pub path: String,
     /// Its title, category, date and author.

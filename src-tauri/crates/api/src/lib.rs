@@ -25,9 +25,9 @@ use serde::{de::DeserializeOwned, Serialize};
 pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party};
 pub use diagnostics::Diagnostics;
 pub use front_desk::{
-    CheckInArgs, CheckInCode, CheckInRecordArgs, CheckInRequest, CheckInSession, IssueStaffArgs,
-    StaffHolderArgs, StaffList, StaffMember, UploadForPatientArgs, UploadedForPatient, Verdict,
-    VerifyArgs, VerifyOutcome,
+    AnswerCheckInArgs, CheckInArgs, CheckInAsk, CheckInCode, CheckInRecordArgs, CheckInRequest,
+    CheckInSession, IssueStaffArgs, ProviderLabel, StaffHolderArgs, StaffList, StaffMember,
+    UploadForPatientArgs, UploadedForPatient, Verdict, VerifyArgs, VerifyOutcome,
 };
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
@@ -220,11 +220,18 @@ pub mod commands {
         RemoveGroupMember = "remove_group_member" (GroupMemberArgs) -> Vec<GroupSummary>;
         /// The unlocked wallet's signed share code for the ledger's chain.
         GetShareCode = "get_share_code" (NoArgs) -> ShareCodeText;
-        /// A patient's one-time check-in code for a front desk (QR and text): offered on
-        /// the ledger, with the chosen records granted to it until it expires.
+        /// A patient's one-time check-in code for a front desk (QR and text): a signed
+        /// request to be asked; the chosen records are granted only when the patient
+        /// allows the desk that redeemed it.
         MakeCheckInCode = "make_check_in_code" (CheckInRequest) -> CheckInCode;
+        /// The desks that redeemed the patient's check-in codes, with the answers.
+        CheckInAsks = "check_in_asks" (NoArgs) -> Vec<CheckInAsk>;
+        /// The patient allows (grants the chosen records until the time chosen, and lets
+        /// the desk add records until then) or declines a desk's check-in.
+        AnswerCheckIn = "answer_check_in" (AnswerCheckInArgs) -> Vec<CheckInAsk>;
         /// The front desk checks a patient in from a pasted code or a QR picture: the
-        /// code's signature, ledger and freshness checked, then redeemed once.
+        /// code's signatures, ledger and freshness checked, then redeemed once: the
+        /// patient's wallet then asks them.
         CheckInPatient = "check_in_patient" (CheckInArgs) -> CheckInSession;
         /// The patients checked in at this clinic, newest first.
         ListCheckIns = "list_check_ins" (NoArgs) -> Vec<CheckInSession>;

@@ -15,17 +15,18 @@
 //!    other members (the ten or so the previous benchmark added stay), and all 100
 //!    records re-encrypted, uploaded and registered as new versions.
 //!
-//! 5. `front_desk/check in (1 record)`: the patient offers a check-in granting one record
-//!    (`offerCheckIn`, a key issued to the code, the capsule re-wrapped, `grantAccess`)
-//!    and signs the code; the desk reads it from its QR picture and checks the patient in
-//!    (signature, ledger identity, the offer, `redeemCheckIn`, the granted record's title
-//!    decrypted). A new check-in each iteration.
+//! 5. `front_desk/check in (1 record)`: the patient makes a check-in code for one record
+//!    (its ledger signature); the desk reads it from its QR picture and redeems it
+//!    (signatures, ledger identity, `redeemCheckIn`); the patient's pass sees it and the
+//!    patient allows (`answerCheckIn`, a key issued to the desk, the capsule re-wrapped,
+//!    `grantAccess`); the desk lists it (the granted record's title decrypted). A new
+//!    check-in each iteration.
 //! 6. `front_desk/upload 10 MiB for a patient`: a desk encrypts 10 MiB under the patient's
 //!    authority, adds and pins the three objects, `registerRecordFor`. Its peer,
 //!    `peer/ring seal+SHA-256 10 MiB`, is the pipeline's own cryptography: AES-256-GCM in
 //!    64 KiB chunks and the SHA-256 of the result, in memory.
 //! 7. `front_desk/verify a 10 MiB document`: the desk compares a document with the record
-//!    a checked-in patient granted: `logCheckInAccess`, the 10 MiB fetched, decrypted and
+//!    a checked-in patient granted: `logAccess`, the 10 MiB fetched, decrypted and
 //!    hashed. Peer: `peer/ring open+SHA-256 10 MiB`.
 //! 8. `qr/read a check-in picture` against `qr/decode the PNG only`.
 //!
@@ -387,6 +388,35 @@ fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
             .unwrap()
         })
     };
+    // The patient allows every desk that asked (its pass, then Allow on each).
+    let allow_all = || {
+        rt.block_on(async {
+            bench
+                .service
+                .sync_sharing(&bench.patient, &bench.ipfs, &bench.ledger, true)
+                .await;
+            for ask in bench
+                .service
+                .check_in_asks(&bench.patient, &bench.ledger)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|a| a.state == "asked")
+            {
+                bench
+                    .service
+                    .answer_check_in(
+                        &bench.patient,
+                        &bench.ipfs,
+                        &bench.ledger,
+                        &ask.check_in_id,
+                        true,
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    };
     // The picture a desk reads: a code granting one record (as in the check-in below).
     let picture = medwallet_core::qr::png(&code_for(std::slice::from_ref(&small)), 4).unwrap();
 
@@ -407,9 +437,13 @@ fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
                 let code = code_for(std::slice::from_ref(&record));
                 let read =
                     medwallet_core::qr::read(&medwallet_core::qr::png(&code, 4).unwrap()).unwrap();
-                let session = rt
-                    .block_on(desk.check_in(&clinic, &bench.ipfs, &bench.ledger, &read))
+                rt.block_on(desk.check_in(&clinic, &bench.ipfs, &bench.ledger, &read))
                     .unwrap();
+                allow_all();
+                let session = rt
+                    .block_on(desk.list_check_ins(&clinic, &bench.ipfs, &bench.ledger))
+                    .unwrap()
+                    .remove(0);
                 took += start.elapsed();
                 assert_eq!(session.records.len(), 1);
             }
@@ -425,6 +459,7 @@ fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
             &code_for(std::slice::from_ref(&shown)),
         ))
         .unwrap();
+    allow_all();
     let upload = bench.root.join("upload.bin");
     std::fs::write(&upload, &document).unwrap();
     let upload = upload.display().to_string();
@@ -434,7 +469,7 @@ fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
                 &clinic,
                 &bench.ipfs,
                 &bench.ledger,
-                &session.code_address,
+                &session.check_in_id,
                 &upload,
                 &meta("Upload"),
             ))

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use medwallet_api::commands::{NewWalletArgs, RestoreWalletArgs, SaveOutcome};
 use medwallet_api::{
-    AuditQuery, AuditTrail, CheckInCode, CheckInSession, CredentialInput, Diagnostics, Done,
-    ExportFormat, GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus,
+    AuditQuery, AuditTrail, CheckInAsk, CheckInCode, CheckInSession, CredentialInput, Diagnostics,
+    Done, ExportFormat, GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus,
     KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord, RebuildStatus, RecordMetadata,
     RecordSummary, SavedCopy, SessionState, ShareCodeText, SharePreview, ShareRequest, SharedInbox,
     StaffList, StrengthReport, SyncReport, UnlockOutcome, UnrecoveredRecord, UploadedForPatient,
@@ -589,7 +589,8 @@ impl App {
 
     // The front desk.
 
-    /// Offers a check-in on the ledger and answers its signed code, drawn as a QR code.
+    /// Makes a check-in code (a signed request to be asked, granting nothing) and answers
+    /// it, drawn as a QR code.
     pub async fn make_check_in_code(
         &self,
         record_ids: &[String],
@@ -614,6 +615,23 @@ impl App {
             expires_at: offered.expires_at,
             records: offered.records,
         })
+    }
+
+    /// The desks that redeemed this patient's check-in codes, with their answers. Polled
+    /// by the window; not activity, so a wallet left open still locks.
+    pub async fn check_in_asks(&self) -> Answer<Vec<CheckInAsk>> {
+        let owner = self.quiet_owner().await?;
+        let ledger = self.ledger().await?;
+        Ok(self.records.check_in_asks(&owner, &ledger).await?)
+    }
+
+    /// The patient allows or declines a desk's check-in; answers the list again.
+    pub async fn answer_check_in(&self, check_in_id: &str, allow: bool) -> Answer<Vec<CheckInAsk>> {
+        let s = self.session().await?;
+        self.records
+            .answer_check_in(&s.owner, &s.ipfs, &s.ledger, check_in_id, allow)
+            .await?;
+        Ok(self.records.check_in_asks(&s.owner, &s.ledger).await?)
     }
 
     /// Reads a check-in code (its text, or a picture of its QR code) and checks the
@@ -649,27 +667,27 @@ impl App {
     /// Logs the access, then opens a record a checked-in patient granted.
     pub async fn open_checked_in(
         &self,
-        code_address: &str,
+        check_in_id: &str,
         record_id: &str,
     ) -> Answer<OpenedRecord> {
         let s = self.session().await?;
         Ok(self
             .records
-            .open_checked_in(&s.owner, &s.ipfs, &s.ledger, code_address, record_id)
+            .open_checked_in(&s.owner, &s.ipfs, &s.ledger, check_in_id, record_id)
             .await?)
     }
 
     /// Encrypts a file for a checked-in patient and registers it as theirs.
     pub async fn upload_for_patient(
         &self,
-        code_address: &str,
+        check_in_id: &str,
         path: &str,
         metadata: &RecordMetadata,
     ) -> Answer<UploadedForPatient> {
         let s = self.session().await?;
         Ok(self
             .records
-            .upload_for_patient(&s.owner, &s.ipfs, &s.ledger, code_address, path, metadata)
+            .upload_for_patient(&s.owner, &s.ipfs, &s.ledger, check_in_id, path, metadata)
             .await?)
     }
 

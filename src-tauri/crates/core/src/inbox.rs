@@ -66,10 +66,14 @@ impl Share {
         self.via
             .is_some_and(|(_, clause)| emergency::is_emergency_hash(clause))
     }
+
+    /// A grant to this wallet itself (not through a role or a group).
+    pub(crate) fn is_person(&self) -> bool {
+        self.via.is_none()
+    }
 }
 
-/// Who opens: this wallet, or a check-in's throwaway wallet (its address and the X25519
-/// key the patient sealed its attribute key to).
+/// Who opens: this wallet (its address and the X25519 key attribute keys are sealed to).
 pub(crate) struct Holder<'a> {
     pub address: Address,
     pub hpke_secret: &'a [u8; 32],
@@ -169,6 +173,7 @@ pub(crate) async fn find(
             authority,
             holder,
             key_cid,
+            ..
         } = &e.event
         {
             if *holder == me {
@@ -338,9 +343,9 @@ impl RecordService {
         // The access is on the ledger before anything is decrypted.
         let logged = match r.share.via {
             None => conn.client.log_access(wanted, r.version).await,
-            Some((clinic, _)) if r.share.emergency() => {
+            Some((clinic, clause)) if r.share.emergency() => {
                 conn.client
-                    .log_emergency_access(wanted, r.version, clinic)
+                    .log_emergency_access(wanted, r.version, clinic, clause)
                     .await
             }
             Some((authority, clause)) => {

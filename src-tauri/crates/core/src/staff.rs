@@ -138,18 +138,20 @@ impl RecordService {
                 .map_err(Failure::store)?;
             if !sent {
                 let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
-                let receipt = conn
-                    .client
-                    .revoke_key(holder)
-                    .await
-                    .map_err(Failure::ledger)?;
+                // Already revoked on the ledger (this device restored, or its receipt
+                // lost): sending again would revoke a later epoch too.
+                let tx = match revoked_on_ledger(conn, holder).await? {
+                    Some(tx) => tx,
+                    None => conn
+                        .client
+                        .revoke_key(holder)
+                        .await
+                        .map_err(Failure::ledger)?
+                        .tx_hash
+                        .to_string(),
+                };
                 store
-                    .mark_key_revocation_sent(
-                        &contract,
-                        &member.holder,
-                        revoked_at,
-                        &receipt.tx_hash.to_string(),
-                    )
+                    .mark_key_revocation_sent(&contract, &member.holder, revoked_at, &tx)
                     .await
                     .map_err(Failure::store)?;
             }
@@ -249,6 +251,39 @@ impl RecordService {
         }
         Ok(())
     }
+}
+
+/// The transaction that revoked `holder`'s latest key on the ledger, if its revocation
+/// (`KeyRevoked`) is of an epoch at least that key's (`KeyIssued`).
+async fn revoked_on_ledger(
+    conn: &Connected,
+    holder: medwallet_ledger::Address,
+) -> Result<Option<String>, Failure> {
+    use medwallet_ledger::{EventFilter, LedgerEvent};
+    let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+        .await
+        .map_err(Failure::ledger)?;
+    let mut issued = 0u32;
+    let mut revoked = None;
+    for e in &events {
+        match e.event {
+            LedgerEvent::KeyIssued {
+                authority,
+                holder: h,
+                epoch,
+                ..
+            } if authority == conn.me && h == holder => issued = issued.max(epoch),
+            LedgerEvent::KeyRevoked {
+                authority,
+                holder: h,
+                epoch,
+            } if authority == conn.me && h == holder => {
+                revoked = Some((epoch, e.meta.tx_hash.to_string()));
+            }
+            _ => {}
+        }
+    }
+    Ok(revoked.and_then(|(epoch, tx)| (epoch >= issued).then_some(tx)))
 }
 
 async fn staff_list(store: &RecordStore, problem: Option<String>) -> Answer<StaffList> {

@@ -47,6 +47,8 @@ struct Nodes {
     anvil: Option<Anvil>,
     anvil_port: u16,
     ledger: LedgerTarget,
+    /// The deployer: the consortium's first admin, who attests providers.
+    admin: PrivateKeySigner,
 }
 
 impl Nodes {
@@ -59,11 +61,10 @@ impl Nodes {
         let anvil = start_anvil(&root, None);
         let anvil_port = anvil.port();
         let url = Url::parse(&anvil.url()).unwrap();
-        let contract = LedgerNode::new(&url)
-            .deploy(PrivateKeySigner::random())
-            .await
-            .unwrap();
+        let admin = PrivateKeySigner::random();
+        let contract = LedgerNode::new(&url).deploy(admin.clone()).await.unwrap();
         Self {
+            admin,
             _dir: dir,
             root,
             ipfs_node: Some(ipfs),
@@ -79,6 +80,17 @@ impl Nodes {
     }
 
     /// Each wallet on its own "machine": its own data folder.
+    /// The consortium's admin attests `provider` by `name` (role 1 doctor, 2 clinic).
+    async fn attest(&self, provider: &str, name: &str, role: u8) {
+        LedgerNode::new(&self.ledger.url)
+            .client(self.admin.clone(), self.ledger.contract.unwrap())
+            .await
+            .unwrap()
+            .attest_provider(provider.parse().unwrap(), name, role)
+            .await
+            .unwrap();
+    }
+
     fn service(&self, name: &str) -> RecordService {
         RecordService::new(&self.root.join(name))
     }
@@ -1512,6 +1524,91 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
         (session.patient.as_str(), session.patient_name.as_str()),
         (patient.address.as_str(), "Ada")
     );
+    // Redeemed is only asked: nothing opens, nothing is uploaded before the patient
+    // answers.
+    assert_eq!(session.state, "waiting");
+    assert!(session.records.is_empty(), "{session:?}");
+    let e = desk_svc
+        .open_checked_in(
+            &desk,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.check_in_id,
+            &shown,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, CoreError::Inbox(InboxError::NotShared)),
+        "{e:?}"
+    );
+    let scan = nodes.file("potassium.txt", b"Potassium 4.1 mmol/L (3.5-5.1)\n");
+    let e = desk_svc
+        .upload_for_patient(
+            &desk,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &session.check_in_id,
+            &scan,
+            &meta("Too early"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CoreError::FrontDesk(FrontDeskError::NotAllowedYet { patient_name }) if patient_name == "Ada"),
+        "{e:?}"
+    );
+
+    // The patient's wallet asks: who (verified by the consortium), what, until when.
+    nodes.attest(&desk.address, "St Mary's Hospital", 2).await;
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let asks = patient_svc
+        .check_in_asks(&patient, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    assert_eq!(asks[0].clinic.address, desk.address);
+    assert_eq!(
+        asks[0].clinic.verified_name.as_deref(),
+        Some("St Mary's Hospital")
+    );
+    assert_eq!(asks[0].state, "asked");
+    assert_eq!(asks[0].records, [(shown.clone(), "Blood panel".to_owned())]);
+    patient_svc
+        .answer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &asks[0].check_in_id,
+            true,
+        )
+        .await
+        .unwrap();
+    let e = patient_svc
+        .answer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &asks[0].check_in_id,
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, CoreError::FrontDesk(FrontDeskError::AlreadyAnswered)),
+        "{e:?}"
+    );
+    let session = desk_svc
+        .list_check_ins(&desk, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(session.state, "allowed");
     assert!(!session.expired);
     let titles: Vec<&str> = session.records.iter().map(|r| r.title.as_str()).collect();
     assert_eq!(titles, ["Blood panel"]);
@@ -1522,7 +1619,7 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
             &desk,
             &nodes.ipfs,
             &nodes.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &shown,
         )
         .await
@@ -1533,16 +1630,13 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
             &desk,
             &nodes.ipfs,
             &nodes.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &kept,
         )
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            e,
-            CoreError::FrontDesk(FrontDeskError::NotGrantedWithCheckIn)
-        ),
+        matches!(e, CoreError::Inbox(InboxError::NotShared)),
         "{e:?}"
     );
 
@@ -1649,13 +1743,12 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
     );
 
     // Upload for the patient: theirs, with the desk as author; another desk cannot.
-    let scan = nodes.file("potassium.txt", b"Potassium 4.1 mmol/L (3.5-5.1)\n");
     let uploaded = desk_svc
         .upload_for_patient(
             &desk,
             &nodes.ipfs,
             &nodes.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &scan,
             &meta("Potassium"),
         )
@@ -1667,7 +1760,7 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
             &other,
             &nodes.ipfs,
             &nodes.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &scan,
             &meta("Potassium"),
         )
@@ -1702,7 +1795,7 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
     // The patient's trail: the check-in offered and redeemed, the opening, the upload.
     let trail = trail_of(&nodes, &patient_svc, &patient).await;
     for (action, actor) in [
-        (AuditAction::CheckInOffered, &patient.address),
+        (AuditAction::CheckInAnswered, &patient.address),
         (AuditAction::CheckedIn, &desk.address),
         (AuditAction::Accessed, &desk.address),
         (AuditAction::UploadedFor, &desk.address),
@@ -1726,13 +1819,13 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
             &desk,
             &nodes.ipfs,
             &nodes.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &shown,
         )
         .await
         .unwrap_err();
     assert!(
-        matches!(e, CoreError::FrontDesk(FrontDeskError::CheckInOver { at }) if at > 0),
+        matches!(e, CoreError::Inbox(InboxError::Expired { at }) if at > 0),
         "{e:?}"
     );
     let e = desk_svc
@@ -1740,7 +1833,7 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
             &desk,
             &nodes.ipfs,
             &nodes.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &scan,
             &meta("Late"),
         )
@@ -1775,6 +1868,153 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
             if u64::try_from(at) == Ok(late.check_in.expires_at)),
         "{e:?}"
     );
+}
+
+/// A photographed check-in code opens nothing: whoever redeems it first only asks, is
+/// named to the patient as unverified, and gets nothing when the patient declines; the
+/// desk the patient meant to show it to is told who came first.
+#[tokio::test]
+async fn a_photographed_check_in_code_opens_nothing_and_its_thief_is_named() {
+    use medwallet_vault::ShareCode;
+
+    let nodes = Nodes::start().await;
+    let (patient_svc, desk_svc, thief_svc) = (
+        nodes.service("patient"),
+        nodes.service("clinic"),
+        nodes.service("thief"),
+    );
+    let patient_keys = keys(131, Role::Patient);
+    let patient = wallet(131, Role::Patient, "Ada");
+    let desk = wallet(132, Role::Clinic, "St Mary's front desk");
+    let thief = wallet(133, Role::Clinic, "St Mary's front desk");
+    let shown = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "lab.pdf",
+        PDF,
+        "Blood panel",
+    )
+    .await;
+    let offered = patient_svc
+        .offer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            std::slice::from_ref(&shown),
+            60,
+        )
+        .await
+        .unwrap();
+    let code = ShareCode::create_with(
+        &patient_keys,
+        "Ada",
+        offered.chain_id,
+        now(),
+        Some(&offered.check_in),
+    )
+    .unwrap();
+
+    // The thief redeems first; the desk is told who did.
+    let stolen = thief_svc
+        .check_in(&thief, &nodes.ipfs, &nodes.ledger, &code)
+        .await
+        .unwrap();
+    assert_eq!(stolen.state, "waiting");
+    let e = desk_svc
+        .check_in(&desk, &nodes.ipfs, &nodes.ledger, &code)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CoreError::FrontDesk(FrontDeskError::CheckInUsed { by }) if by.to_string() == thief.address),
+        "{e:?}"
+    );
+
+    // No grant exists: the thief opens nothing and uploads nothing.
+    let ledger = LedgerNode::new(&nodes.ledger.url);
+    let head = ledger.status().await.unwrap().block_height;
+    let granted = ledger
+        .fetch_events(
+            nodes.ledger.contract.unwrap(),
+            0,
+            head,
+            &EventFilter::Wallet(patient.address.parse().unwrap()),
+        )
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .filter(|e| matches!(e.event, LedgerEvent::AccessGranted { .. }))
+        .count();
+    assert_eq!(granted, 0, "nothing is granted before the patient allows");
+    let e = thief_svc
+        .open_checked_in(
+            &thief,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &stolen.check_in_id,
+            &shown,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, CoreError::Inbox(InboxError::NotShared)),
+        "{e:?}"
+    );
+
+    // The patient is asked by the thief, named unverified (it attested nothing), and
+    // declines.
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let asks = patient_svc
+        .check_in_asks(&patient, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(asks.len(), 1);
+    assert_eq!(asks[0].clinic.address, thief.address);
+    assert_eq!(asks[0].clinic.verified_name, None);
+    patient_svc
+        .answer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &asks[0].check_in_id,
+            false,
+        )
+        .await
+        .unwrap();
+    let after = thief_svc
+        .list_check_ins(&thief, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(after[0].state, "declined");
+    assert!(after[0].records.is_empty());
+    let scan = nodes.file("forged.txt", b"attacker-chosen bytes\n");
+    let e = thief_svc
+        .upload_for_patient(
+            &thief,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &stolen.check_in_id,
+            &scan,
+            &meta("Forged"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CoreError::FrontDesk(FrontDeskError::Declined { patient_name }) if patient_name == "Ada"),
+        "{e:?}"
+    );
+    let asks = patient_svc
+        .check_in_asks(&patient, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(asks[0].state, "declined");
+    assert_eq!(patient_svc.list(&patient).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -69,7 +69,7 @@ pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_js
                 AuditAction::Uploaded | AuditAction::UploadedFor => {
                     ("110110", "Patient Record", "C")
                 }
-                AuditAction::CheckInOffered | AuditAction::CheckedIn => {
+                AuditAction::CheckInAnswered | AuditAction::CheckedIn => {
                     ("110114", "User Authentication", "E")
                 }
                 AuditAction::Updated => ("110110", "Patient Record", "U"),
@@ -79,7 +79,9 @@ pub fn to_fhir_bundle(entries: &[AuditEntry], chain_id: Option<u64>) -> serde_js
                     ("110110", "Patient Record", "U")
                 }
                 AuditAction::KeyIssued => ("110106", "Export", "E"),
-                AuditAction::KeyRevoked => ("110136", "Security Roles Changed", "U"),
+                AuditAction::KeyRevoked | AuditAction::Attested => {
+                    ("110136", "Security Roles Changed", "U")
+                }
                 AuditAction::IdentityPublished | AuditAction::AuthorityPublished => {
                     ("110107", "Import", "C")
                 }

@@ -405,8 +405,11 @@ pub fn action_of(event: &LedgerEvent) -> Option<AuditAction> {
         LedgerEvent::IdentityPublished { .. } => AuditAction::IdentityPublished,
         LedgerEvent::AuthorityPublished { .. } => AuditAction::AuthorityPublished,
         LedgerEvent::RecordUploaded { .. } => AuditAction::UploadedFor,
-        LedgerEvent::CheckInOffered { .. } => AuditAction::CheckInOffered,
+        LedgerEvent::CheckInAnswered { .. } => AuditAction::CheckInAnswered,
         LedgerEvent::CheckInRedeemed { .. } => AuditAction::CheckedIn,
+        LedgerEvent::AdminSet { .. }
+        | LedgerEvent::ProviderAttested { .. }
+        | LedgerEvent::ProviderWithdrawn { .. } => AuditAction::Attested,
     })
 }
 
@@ -450,7 +453,9 @@ fn detail_of(event: &LedgerEvent) -> Option<String> {
             ..
         } => vec![clause(clause_hash), until(*expiry)],
         LedgerEvent::AccessRevoked { clause_hash, .. } => vec![clause(clause_hash)],
-        LedgerEvent::KeyIssued { .. } | LedgerEvent::KeyRevoked { .. } => vec![],
+        LedgerEvent::KeyIssued { epoch, .. } | LedgerEvent::KeyRevoked { epoch, .. } => {
+            vec![Some(format!("epoch {epoch}"))]
+        }
         LedgerEvent::RecordAccessed {
             version,
             clause_hash,
@@ -459,16 +464,32 @@ fn detail_of(event: &LedgerEvent) -> Option<String> {
         } => vec![
             Some(format!("version {version}")),
             clause(clause_hash),
-            // A zero clause under a non-zero "authority" is a check-in code's grant.
+            // A zero clause under a non-zero "authority" was a schema-4 check-in code's.
             (clause_hash.is_zero() && !authority.is_zero())
                 .then(|| "through a check-in code".to_owned()),
         ],
+        LedgerEvent::AdminSet { allowed, .. } => vec![Some(
+            if *allowed {
+                "as an admin"
+            } else {
+                "no longer an admin"
+            }
+            .to_owned(),
+        )],
+        LedgerEvent::ProviderAttested { name, role, .. } => vec![Some(format!(
+            "as {} ({name})",
+            if *role == 1 { "a doctor" } else { "a clinic" }
+        ))],
+        LedgerEvent::ProviderWithdrawn { .. } => vec![Some("withdrawn".to_owned())],
         LedgerEvent::RecordUploaded { .. } => vec![Some("version 1".to_owned())],
-        LedgerEvent::CheckInOffered { code, expiry, .. } => vec![
-            Some(format!("code {code}")),
-            Some(format!("until {}", rfc3339(*expiry))),
-        ],
-        LedgerEvent::CheckInRedeemed { code, .. } => vec![Some(format!("code {code}"))],
+        LedgerEvent::CheckInAnswered { allowed, until, .. } => vec![Some(if *allowed {
+            format!("allowed until {}", rfc3339(*until))
+        } else {
+            "declined".to_owned()
+        })],
+        LedgerEvent::CheckInRedeemed { check_in_id, .. } => {
+            vec![Some(format!("check-in {}", short(check_in_id)))]
+        }
         LedgerEvent::EmergencyAccess { version, .. } => vec![Some(format!("version {version}"))],
         LedgerEvent::EmergencyAccessSet { allowed, .. } => vec![Some(
             if *allowed { "allowed" } else { "withdrawn" }.to_owned(),
@@ -482,7 +503,6 @@ fn subject_of(event: &LedgerEvent) -> Option<Address> {
     match event {
         LedgerEvent::EmergencyAccess { clinic, .. } => Some(*clinic),
         LedgerEvent::RecordUploaded { owner, .. } => Some(*owner),
-        LedgerEvent::CheckInOffered { .. } => None,
         LedgerEvent::RecordAccessed { authority, .. } if !authority.is_zero() => Some(*authority),
         other => other.subject(),
     }

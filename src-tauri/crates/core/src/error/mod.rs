@@ -339,17 +339,19 @@ pub enum Task {
     ListShared,
     /// Opening a record shared with this wallet.
     OpenShared,
-    /// Offering a check-in on the ledger.
+    /// Making a check-in code (the ledger's chain, the wallet's keys published).
     OfferCheckIn,
+    /// Answering a desk's check-in on the ledger.
+    AnswerCheckIn,
     /// Publishing this wallet's keys on the ledger and IPFS.
     Publish,
-    /// Issuing a check-in code its key.
+    /// Issuing the desk a patient allowed its key.
     KeyForCheckIn,
-    /// Reading a check-in code's offer from the ledger.
+    /// Checking a check-in code against the ledger.
     ReadCheckIn,
     /// Reading the code the patient shows.
     ReadCode,
-    /// Offering or redeeming a check-in on the ledger.
+    /// Redeeming a check-in code on the ledger.
     RedeemCheckIn,
     /// Listing the patients checked in.
     ListCheckIns,

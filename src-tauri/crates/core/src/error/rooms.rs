@@ -81,6 +81,9 @@ pub enum RecordsError {
     VersionGone,
     /// The record's id kept here is not 32 bytes of hex.
     StoredIdUnreadable,
+    /// The record was made before record ids were bound to their author: it has no nonce
+    /// this ledger's contract can register it with.
+    NoRegistrationNonce,
 }
 
 /// The sharing room: grants, revocations, groups.
@@ -304,13 +307,25 @@ pub enum FrontDeskError {
         /// When (Unix seconds).
         at: i64,
     },
-    /// The patient made the code, but its check-in is not offered on this ledger.
-    NotOffered {
+    /// The code's check-in was not signed with the ledger key of the patient it names.
+    NotSignedByPatient {
         /// The patient.
         patient: Address,
     },
-    /// The code's address was offered before.
-    AlreadyOffered,
+    /// The patient has not allowed this check-in (yet).
+    NotAllowedYet {
+        /// The patient's name as their code carries it.
+        patient_name: String,
+    },
+    /// The patient declined this check-in.
+    Declined {
+        /// The patient's name as their code carries it.
+        patient_name: String,
+    },
+    /// No clinic asked with this check-in code of the patient's.
+    UnknownRequest,
+    /// The patient answered this check-in already.
+    AlreadyAnswered,
     /// The ledger's clock is past the check-in's end.
     ExpiryPassed,
     /// The code was redeemed at this desk already.
@@ -379,6 +394,11 @@ pub enum FrontDeskError {
         author: Address,
         /// Why.
         source: Box<CoreError>,
+    },
+    /// A wallet whose check-in this patient did not allow registered a record for them.
+    AuthorNotAllowed {
+        /// The author.
+        author: Address,
     },
     /// A wallet that is not a clinic registered a record for this patient.
     AuthorNotAClinic {

@@ -1,81 +1,65 @@
-//! The one-time check-in at a clinic's front desk.
+//! The check-in at a clinic's front desk: a code that grants nothing by itself.
 //!
-//! The patient's wallet makes a throwaway wallet from a fresh seed, offers a check-in to
-//! its address on the ledger (`offerCheckIn`, until an expiry), issues it a key
-//! (`id:<code address>`) and grants it the records the patient chose, expiring with the
-//! check-in. The seed goes into the patient's signed share code, shown as a QR code.
+//! The patient's wallet makes a code: the patient's signed share code carrying a nonce
+//! and a short expiry (15 minutes at most) signed with the patient's ledger key. It
+//! keeps, on this device only, which records the patient chose and for how long.
 //!
-//! The desk reads the code, checks its signature against the key the patient published,
-//! its chain and its freshness, and that the patient offered exactly this check-in; then
-//! redeems it (`redeemCheckIn`, signed with the code's key for this clinic's address:
-//! once, before it expires; a second reading is refused by the contract). It keeps the
-//! seed (sealed under its local key) to open the granted records until the expiry, each
-//! opening logged first (`logCheckInAccess`). When the check-in expires the patient's
-//! wallet revokes the grants like any expired grant: the records are re-encrypted
-//! without the code.
+//! The desk reads the code, checks its signatures against the keys the patient published,
+//! its chain and its freshness, and redeems it (`redeemCheckIn`, once, before it
+//! expires): that only asks. The patient's wallet sees the redemption on its next pass and
+//! asks the patient: "St Mary's Hospital ✓ (0x…) wants to check you in: allow Blood panel
+//! until 17:00?". On Allow it answers on the ledger (`answerCheckIn`, which also lets that
+//! clinic register records for the patient until then) and grants the records to the
+//! clinic itself, sealed to the clinic's published key, expiring then. A photographed
+//! code opens nothing: whoever redeems it first is only named to the patient, who
+//! declines.
 
-use medwallet_abe::DataKey;
-use medwallet_api::{CheckInSession, OpenedRecord};
-use medwallet_ledger::{Address, CheckInKey, EventFilter, LedgerError, LedgerEvent, Revert, B256};
+use medwallet_api::{CheckInAsk, CheckInSession, OpenedRecord};
+use medwallet_ledger::{
+    check_in_id_of, check_in_signer, Address, CheckInSigner, EventFilter, LedgerError, LedgerEvent,
+    Revert, B256,
+};
 use medwallet_records::IpfsNode;
-use medwallet_vault::{CheckIn, Role, WalletKeys};
+use medwallet_vault::{CheckIn, Role};
 use url::Url;
 
-use crate::error::{Answer, CoreError, FrontDeskError, Route, Task};
-use crate::inbox::{find, ledger_error, opening_not_logged, shared_entry, Holder};
-use crate::ledger::directory;
+use crate::error::{Answer, CoreError, FrontDeskError, Task};
+use crate::inbox::{find, ledger_error, shared_entry, Holder};
+use crate::ledger::directory::{self, Connected};
 use crate::ledger::{chain_time, id_attribute, now_unix, rfc3339, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::sharing::{check_share_code, share_code, Target};
-use crate::store::front_desk::CheckInRow;
+use crate::store::front_desk::{DeskCheckInRow, OfferRow};
 use crate::store::grants::GrantPhase;
-use crate::store::{local_seal, RecordStore};
+use crate::store::RecordStore;
 
 /// Shortest and longest a check-in may last, in minutes.
 pub const MIN_CHECK_IN_MINUTES: u32 = 5;
 /// See [`MIN_CHECK_IN_MINUTES`].
 pub const MAX_CHECK_IN_MINUTES: u32 = 24 * 60;
+/// How long a code can be redeemed, in minutes (the contract accepts up to an hour).
+pub const CODE_MINUTES: u32 = 15;
 /// A code dated this far after the desk's (or ledger's) clock is refused, in seconds.
 const FUTURE_SKEW: i64 = 300;
 
-/// A check-in the patient's wallet offered: the code's secret part, to sign into the
-/// share code (the wallet service holds the signing key).
+/// A check-in code the patient's wallet made: to sign into the share code (the wallet
+/// service holds the signing key).
 #[derive(Debug)]
 pub struct OfferedCheckIn {
-    /// The seed and expiry.
+    /// The nonce, expiry and the patient's ledger signature.
     pub check_in: CheckIn,
     /// The ledger's chain, for the share code.
     pub chain_id: u64,
-    /// How many records it grants.
+    /// How many records it would share.
     pub records: u32,
-    /// When it expires (RFC 3339, ledger time).
+    /// Until when a desk can redeem it (RFC 3339, ledger time).
     pub expires_at: String,
 }
 
-fn code_keys(check_in: &CheckIn) -> Answer<(WalletKeys, Address)> {
-    let keys = check_in
-        .keys()
-        .map_err(|e| CoreError::internal("the check-in's keys", e))?;
-    let address = keys
-        .address()
-        .parse()
-        .map_err(|_| CoreError::internal("the check-in's address", keys.address()))?;
-    Ok((keys, address))
-}
-
-fn seal_aad(code: &str) -> String {
-    format!("check-in:{code}")
-}
-
-/// What the contract's refusal of an offer or a redemption means for the desk.
+/// What the contract's refusal of a redemption means for the desk.
 fn ledger_refusal(e: LedgerError, me: Address) -> CoreError {
     let refused = match &e {
-        // Offering: a fresh code's address was offered before (never, but named).
-        LedgerError::Reverted {
-            reason: Revert::CheckInUsed { clinic, .. },
-            ..
-        } if clinic.is_zero() => FrontDeskError::AlreadyOffered,
         LedgerError::Reverted {
             reason: Revert::BadExpiry { .. },
             ..
@@ -99,10 +83,45 @@ fn ledger_refusal(e: LedgerError, me: Address) -> CoreError {
     refused.into()
 }
 
+fn alloy_signature(bytes: &[u8; 65]) -> Result<medwallet_ledger::Signature, ()> {
+    medwallet_ledger::Signature::try_from(&bytes[..]).map_err(|_| ())
+}
+
+/// The desk's view of the patient's answer, read from its own events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answered {
+    Waiting,
+    Allowed { until: i64 },
+    Declined,
+}
+
+fn answer_of(events: &[medwallet_ledger::LoggedEvent], id: B256, patient: Address) -> Answered {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e.event {
+            LedgerEvent::CheckInAnswered {
+                check_in_id,
+                patient: p,
+                allowed,
+                until,
+                ..
+            } if check_in_id == id && p == patient => Some(if allowed {
+                Answered::Allowed {
+                    until: i64::try_from(until).unwrap_or(i64::MAX),
+                }
+            } else {
+                Answered::Declined
+            }),
+            _ => None,
+        })
+        .unwrap_or(Answered::Waiting)
+}
+
 impl RecordService {
-    /// The patient's side: offers a check-in on the ledger and grants it `record_ids`
-    /// until it expires, `valid_minutes` from now (ledger time). The caller signs the
-    /// returned check-in into the wallet's share code.
+    /// The patient's side: makes a check-in code for `record_ids`, which a desk that
+    /// reads it may open for `valid_minutes` from now once the patient allows it. Nothing
+    /// is sent to the ledger: the code is only the patient's signature.
     pub async fn offer_check_in(
         &self,
         owner: &Owner,
@@ -123,6 +142,7 @@ impl RecordService {
             .into());
         }
         let store = self.sharing_store(owner).await?;
+        let mut ids = Vec::with_capacity(record_ids.len());
         for id in record_ids {
             let row = store
                 .latest(id)
@@ -133,70 +153,250 @@ impl RecordService {
             if row.ledger.is_none() {
                 return Err(FrontDeskError::NotRegisteredYet.into());
             }
+            ids.push(row.record_id);
         }
         let conn = directory::connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::OfferCheckIn))?;
+        // The desk checks the code against the keys the patient published.
         directory::publish_self(&store, owner, ipfs, &conn)
             .await
             .map_err(|f| f.during(Task::Publish))?;
         let chain_id = conn.node.status().await.map_err(ledger_error)?.chain_id;
         let now = now_unix().max(chain_time(&conn.node).await);
-        let expires = now + i64::from(valid_minutes) * 60;
-        let check_in = CheckIn::generate(u64::try_from(expires).unwrap_or(u64::MAX))
-            .map_err(|e| CoreError::internal("a check-in", e))?;
-        let (keys, code) = code_keys(&check_in)?;
-        let target = Target::Person(code);
-        for id in record_ids {
-            self.check_room(owner, &store, id, &target).await?;
-        }
-        conn.client
-            .offer_check_in(code, check_in.expires_at)
-            .await
-            .map_err(|e| ledger_refusal(e, conn.me))?;
-        if !record_ids.is_empty() {
-            let code_text = code.to_string();
-            self.issue_key_sealed(
-                &store,
-                owner,
-                ipfs,
-                &conn,
-                code,
-                Some(keys.x25519_public_key()),
-                &[id_attribute(&code_text)],
-            )
-            .await
-            .map_err(|f| f.during(Task::KeyForCheckIn))?;
-            let requested = rfc3339(now_unix());
-            for id in record_ids {
-                store
-                    .queue_grant(id, &code_text, None, Some(expires), &requested)
-                    .await?;
-            }
-            self.run_sharing(&store, owner, ipfs, ledger, true).await;
-            for id in record_ids {
-                let grant = store.open_grant(id, &code_text, None).await?;
-                if !grant
-                    .as_ref()
-                    .is_some_and(|g| g.phase == GrantPhase::Active)
-                {
-                    return Err(FrontDeskError::NotGranted {
-                        why: grant.and_then(|g| g.problem),
-                    }
-                    .into());
-                }
-            }
-        }
+        let code_expires = now + i64::from(CODE_MINUTES.min(valid_minutes)) * 60;
+        let until = now + i64::from(valid_minutes) * 60;
+        let nonce = B256::from(
+            CheckIn::new_nonce().map_err(|e| CoreError::internal("a check-in nonce", e))?,
+        );
+        let expires_at = u64::try_from(code_expires).unwrap_or(u64::MAX);
+        let signature = CheckInSigner::from_bytes(&owner.ledger_key)
+            .and_then(|k| k.sign(chain_id, conn.contract, nonce, expires_at))
+            .map_err(|e| CoreError::internal("signing the check-in", e))?;
+        let id = check_in_id_of(conn.me, nonce);
+        store
+            .add_offer(&OfferRow {
+                check_in_id: id.to_string(),
+                record_ids: ids,
+                code_expires_at: code_expires,
+                until,
+                made_at: now_unix(),
+                clinic: None,
+                state: "offered".to_owned(),
+            })
+            .await?;
         Ok(OfferedCheckIn {
-            check_in,
+            check_in: CheckIn {
+                nonce: nonce.0,
+                expires_at,
+                signature: signature.as_bytes(),
+            },
             chain_id,
             records: u32::try_from(record_ids.len()).unwrap_or(u32::MAX),
-            expires_at: rfc3339(expires),
+            expires_at: rfc3339(code_expires),
         })
     }
 
+    /// The patient's pass: a desk that redeemed one of its codes is noted, so the patient
+    /// is asked. Reads the ledger only while a code is waiting to be redeemed.
+    pub(crate) async fn sync_check_in_asks(
+        &self,
+        store: &RecordStore,
+        conn: &Connected,
+    ) -> Result<(), crate::ledger::StepFailure> {
+        use crate::ledger::StepFailure as Failure;
+        let now = now_unix();
+        let waiting: Vec<OfferRow> = store
+            .offers()
+            .await
+            .map_err(Failure::store)?
+            .into_iter()
+            // A redemption is mined before the code's expiry; a day later it is surely
+            // seen, or never was.
+            .filter(|o| o.state == "offered" && o.code_expires_at + 86_400 > now)
+            .collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+            .await
+            .map_err(Failure::ledger)?;
+        for e in &events {
+            let LedgerEvent::CheckInRedeemed {
+                check_in_id,
+                patient,
+                clinic,
+            } = e.event
+            else {
+                continue;
+            };
+            let id = check_in_id.to_string();
+            if patient == conn.me && waiting.iter().any(|o| o.check_in_id == id) {
+                store
+                    .offer_asked(&id, &clinic.to_string())
+                    .await
+                    .map_err(Failure::store)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The patient's check-in codes that a desk redeemed, newest first, each with the
+    /// desk named as the consortium attests it (or unverified) and what Allow would share.
+    pub async fn check_in_asks(
+        &self,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+    ) -> Answer<Vec<CheckInAsk>> {
+        if owner.role != Role::Patient {
+            return Ok(Vec::new());
+        }
+        let store = self.store(&owner.wallet_id).await?;
+        let offers: Vec<OfferRow> = store
+            .offers()
+            .await?
+            .into_iter()
+            .filter(|o| o.clinic.is_some())
+            .collect();
+        if offers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let titles: std::collections::HashMap<String, String> = self
+            .list(owner)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.title))
+            .collect();
+        let conn = directory::connect(owner, ledger).await.ok();
+        let mut out = Vec::with_capacity(offers.len());
+        for o in offers {
+            let Some(clinic) = o.clinic.as_deref().and_then(|c| c.parse::<Address>().ok()) else {
+                continue;
+            };
+            let label = match &conn {
+                Some(conn) => directory::provider_label(&conn.node, conn.contract, clinic).await,
+                None => medwallet_api::ProviderLabel {
+                    address: clinic.to_string(),
+                    verified_name: None,
+                    verified_role: None,
+                },
+            };
+            out.push(CheckInAsk {
+                check_in_id: o.check_in_id,
+                clinic: label,
+                records: o
+                    .record_ids
+                    .iter()
+                    .map(|id| {
+                        let title = titles.get(id).cloned().unwrap_or_else(|| id.clone());
+                        (id.clone(), title)
+                    })
+                    .collect(),
+                until: rfc3339(o.until),
+                state: o.state,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The patient answers a desk's check-in. Allow: on the ledger (the desk may then
+    /// register records for the patient until the time chosen), and the chosen records
+    /// granted to the desk itself, sealed to its published key, until then. Decline: on
+    /// the ledger, nothing granted.
+    pub async fn answer_check_in(
+        &self,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        check_in_id: &str,
+        allow: bool,
+    ) -> Answer<()> {
+        if owner.role != Role::Patient {
+            return Err(FrontDeskError::OnlyPatientsMakeCodes.into());
+        }
+        let store = self.sharing_store(owner).await?;
+        let offer = store
+            .offers()
+            .await?
+            .into_iter()
+            .find(|o| o.check_in_id.eq_ignore_ascii_case(check_in_id.trim()))
+            .ok_or(FrontDeskError::UnknownRequest)?;
+        let clinic: Address = offer
+            .clinic
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .ok_or(FrontDeskError::UnknownRequest)?;
+        if offer.state != "asked" {
+            return Err(FrontDeskError::AlreadyAnswered.into());
+        }
+        let id = crate::ledger::b256(&offer.check_in_id)?;
+        let conn = directory::connect(owner, ledger)
+            .await
+            .map_err(|f| f.during(Task::AnswerCheckIn))?;
+        let now = now_unix().max(chain_time(&conn.node).await);
+        if allow && offer.until <= now {
+            return Err(FrontDeskError::ExpiryPassed.into());
+        }
+        let until = if allow {
+            u64::try_from(offer.until).unwrap_or(0)
+        } else {
+            0
+        };
+        let tx = match conn.client.answer_check_in(id, allow, until).await {
+            Ok(receipt) => receipt.tx_hash.to_string(),
+            // Answered before (a receipt lost, the app stopped after sending): the
+            // ledger's answer stands if it is this one.
+            Err(LedgerError::Reverted {
+                reason: Revert::CheckInAlreadyAnswered { state, .. },
+                ..
+            }) if (state == 2) == allow => String::new(),
+            Err(e) => return Err(CoreError::from(e).during(Task::AnswerCheckIn)),
+        };
+        store.offer_answered(&offer.check_in_id, allow, &tx).await?;
+        if !allow || offer.record_ids.is_empty() {
+            return Ok(());
+        }
+        let target = Target::Person(clinic);
+        for record in &offer.record_ids {
+            self.check_room(owner, &store, record, &target).await?;
+        }
+        let clinic_text = clinic.to_string();
+        self.issue_key_sealed(
+            &store,
+            owner,
+            ipfs,
+            &conn,
+            clinic,
+            None,
+            &[id_attribute(&clinic_text)],
+        )
+        .await
+        .map_err(|f| f.during(Task::KeyForCheckIn))?;
+        let requested = rfc3339(now_unix());
+        for record in &offer.record_ids {
+            store
+                .queue_grant(record, &clinic_text, None, Some(offer.until), &requested)
+                .await?;
+        }
+        self.run_sharing(&store, owner, ipfs, ledger, true).await;
+        for record in &offer.record_ids {
+            let grant = store.open_grant(record, &clinic_text, None).await?;
+            if !grant
+                .as_ref()
+                .is_some_and(|g| g.phase == GrantPhase::Active)
+            {
+                return Err(FrontDeskError::NotGranted {
+                    why: grant.and_then(|g| g.problem),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
     /// The desk's side: checks a patient in from the text of their code (pasted, or read
-    /// from a QR picture). Each check is named when it fails.
+    /// from a QR picture). Each check is named when it fails. The patient is then asked
+    /// on their device; the session says so until they answer.
     pub async fn check_in(
         &self,
         owner: &Owner,
@@ -221,8 +421,8 @@ impl RecordService {
         let conn = directory::connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::ReadCheckIn))?;
-        // The desk is known on the ledger as a clinic: the patient's wallet follows the
-        // records it makes only from a published clinic.
+        // The desk is known on the ledger, with its keys: the patient's grants are
+        // sealed to its published key.
         directory::publish_self(&store, owner, ipfs, &conn)
             .await
             .map_err(|f| f.during(Task::Publish))?;
@@ -245,60 +445,63 @@ impl RecordService {
         if expires <= now {
             return Err(FrontDeskError::CheckInExpired { at: expires }.into());
         }
-        let (keys, code_address) = code_keys(&check_in)?;
-        let events = directory::events(
-            &conn.node,
+        let nonce = B256::from(check_in.nonce);
+        let signature = alloy_signature(&check_in.signature)
+            .map_err(|_| FrontDeskError::NotSignedByPatient { patient })?;
+        // The contract checks it too; checked here first so a forged code is named
+        // without a transaction.
+        if check_in_signer(
+            chain_id,
             conn.contract,
-            &EventFilter::Wallet(code_address),
-        )
-        .await
-        .map_err(ledger_error)?;
-        let offered = events.iter().any(|e| {
-            matches!(e.event, LedgerEvent::CheckInOffered { patient: p, code: c, expiry }
-                if p == patient && c == code_address && expiry == check_in.expires_at)
-        });
-        if !offered {
-            return Err(FrontDeskError::NotOffered { patient }.into());
+            patient,
+            nonce,
+            check_in.expires_at,
+            &signature,
+        ) != Some(patient)
+        {
+            return Err(FrontDeskError::NotSignedByPatient { patient }.into());
         }
-        let signature = CheckInKey::from_bytes(keys.ledger_secret_key())
-            .and_then(|k| k.sign_redemption(chain_id, conn.contract, conn.me))
-            .map_err(|e| CoreError::internal("signing the check-in", e))?;
-        let code_text = code_address.to_string();
-        let redeem_tx = match conn.client.redeem_check_in(code_address, &signature).await {
+        let id = check_in_id_of(patient, nonce);
+        let id_text = id.to_string();
+        let known = store
+            .desk_check_ins()
+            .await?
+            .into_iter()
+            .any(|r| r.check_in_id == id_text);
+        let redeem_tx = match conn
+            .client
+            .redeem_check_in(patient, nonce, check_in.expires_at, &signature)
+            .await
+        {
             Ok(receipt) => receipt.tx_hash.to_string(),
             // Redeemed by this desk, but not kept here (its receipt was lost, or this
             // device failed just after): the same code finishes the check-in.
             Err(LedgerError::Reverted {
                 reason: Revert::CheckInUsed { clinic, .. },
                 ..
-            }) if clinic == conn.me && self.check_in_row(&store, &code_text).await.is_err() => {
-                String::new()
-            }
+            }) if clinic == conn.me && !known => String::new(),
             Err(e) => return Err(ledger_refusal(e, conn.me)),
         };
-        let row = CheckInRow {
-            sealed_seed: local_seal::seal(
-                &owner.local_key,
-                &seal_aad(&code_text),
-                0,
-                &DataKey::from_bytes(*check_in.seed),
-            )
-            .map_err(|e| CoreError::internal("sealing the check-in", e))?,
-            code_address: code_text,
+        let row = DeskCheckInRow {
+            check_in_id: id_text,
             patient: patient.to_string(),
             patient_name: code.display_name.clone(),
             issued_at: issued,
-            expires_at: expires,
+            code_expires_at: expires,
             checked_in_at: now_unix(),
             redeem_tx,
         };
-        store.add_check_in(&row).await?;
+        store.add_desk_check_in(&row).await?;
         let node = IpfsNode::new(ipfs)?;
-        self.session_of(&conn.node, conn.contract, &node, owner, &row, now)
+        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+            .await
+            .map_err(ledger_error)?;
+        self.session_of(&conn, &node, owner, &row, &events, now)
             .await
     }
 
-    /// The patients checked in at this desk, newest first, with what each granted.
+    /// The patients checked in at this desk, newest first, with their answers and what
+    /// they granted.
     pub async fn list_check_ins(
         &self,
         owner: &Owner,
@@ -306,7 +509,7 @@ impl RecordService {
         ledger: &LedgerTarget,
     ) -> Answer<Vec<CheckInSession>> {
         let store = self.store(&owner.wallet_id).await?;
-        let rows = store.check_ins().await?;
+        let rows = store.desk_check_ins().await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -315,147 +518,106 @@ impl RecordService {
             .map_err(|f| f.during(Task::ListCheckIns))?;
         let node = IpfsNode::new(ipfs)?;
         let now = now_unix().max(chain_time(&conn.node).await);
+        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+            .await
+            .map_err(ledger_error)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             out.push(
-                self.session_of(&conn.node, conn.contract, &node, owner, row, now)
+                self.session_of(&conn, &node, owner, row, &events, now)
                     .await?,
             );
         }
         Ok(out)
     }
 
-    /// Logs the access (`logCheckInAccess`), then opens a record a checked-in patient
-    /// granted to the code.
+    /// Opens a record a checked-in patient granted this clinic: the regular opening of a
+    /// record shared with it (logged first with `logAccess`), for this patient's records.
     pub async fn open_checked_in(
         &self,
         owner: &Owner,
         ipfs: &Url,
         ledger: &LedgerTarget,
-        code_address: &str,
+        check_in_id: &str,
         record_id: &str,
     ) -> Answer<OpenedRecord> {
         let store = self.store(&owner.wallet_id).await?;
-        let row = self.check_in_row(&store, code_address).await?;
-        let check_in = self.unseal_check_in(owner, &row)?;
-        let (keys, code) = code_keys(&check_in)?;
-        let conn = directory::connect(owner, ledger)
-            .await
-            .map_err(|f| f.during(Task::OpenCheckedIn))?;
-        let wanted: B256 = crate::ledger::b256(record_id)?;
-        let now = now_unix().max(chain_time(&conn.node).await);
-        if row.expires_at <= now {
-            return Err(FrontDeskError::CheckInOver { at: row.expires_at }.into());
-        }
-        let found = find(&conn.node, conn.contract, code)
-            .await
-            .map_err(ledger_error)?;
+        self.desk_row(&store, check_in_id).await?;
+        self.open_shared(owner, ipfs, ledger, record_id).await
+    }
+
+    /// A check-in this desk redeemed.
+    pub(crate) async fn desk_row(
+        &self,
+        store: &RecordStore,
+        check_in_id: &str,
+    ) -> Answer<DeskCheckInRow> {
+        store
+            .desk_check_ins()
+            .await?
+            .into_iter()
+            .find(|r| r.check_in_id.eq_ignore_ascii_case(check_in_id.trim()))
+            .ok_or_else(|| FrontDeskError::NotCheckedIn.into())
+    }
+
+    /// The desk's view of one check-in: the patient's answer, read from the ledger
+    /// (`events`: the desk's own), and the records the patient granted it.
+    async fn session_of(
+        &self,
+        conn: &Connected,
+        node: &IpfsNode,
+        owner: &Owner,
+        row: &DeskCheckInRow,
+        events: &[medwallet_ledger::LoggedEvent],
+        now: i64,
+    ) -> Answer<CheckInSession> {
         let patient: Address = row
             .patient
             .parse()
             .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
-        let share = found
-            .routes(wanted)
-            .find(|s| s.owner == patient)
-            .cloned()
-            .ok_or(FrontDeskError::NotGrantedWithCheckIn)?;
-        let node = IpfsNode::new(ipfs)?;
-        let holder = Holder {
-            address: code,
-            hpke_secret: keys.x25519_secret(),
+        let id = crate::ledger::b256(&row.check_in_id)?;
+        let answered = answer_of(events, id, patient);
+        let (state, ends) = match answered {
+            Answered::Waiting => ("waiting", row.code_expires_at),
+            Answered::Allowed { until } => ("allowed", until),
+            Answered::Declined => ("declined", row.code_expires_at),
         };
-        let mut keys_by_issuer = std::collections::HashMap::new();
-        let r = self
-            .resolve(
-                &holder,
-                &node,
-                &conn.node,
-                conn.contract,
-                &found,
-                &mut keys_by_issuer,
-                &share,
-            )
-            .await?
-            .ok_or_else(|| CoreError::internal("a check-in grant", "not a person grant"))?;
-        // The access is on the ledger before anything is decrypted.
-        conn.client
-            .log_check_in_access(wanted, r.version, code)
-            .await
-            .map_err(opening_not_logged(Route::CheckIn))?;
-        self.show_resolved(owner, &node, r, record_id).await
-    }
-
-    /// A redeemed check-in's seed, for the desk (checked before use).
-    pub(crate) async fn check_in_row(
-        &self,
-        store: &RecordStore,
-        code_address: &str,
-    ) -> Answer<CheckInRow> {
-        store
-            .check_ins()
-            .await?
-            .into_iter()
-            .find(|r| r.code_address.eq_ignore_ascii_case(code_address.trim()))
-            .ok_or_else(|| FrontDeskError::NotCheckedIn.into())
-    }
-
-    pub(crate) fn unseal_check_in(&self, owner: &Owner, row: &CheckInRow) -> Answer<CheckIn> {
-        let seed = local_seal::open(
-            &owner.local_key,
-            &seal_aad(&row.code_address),
-            0,
-            &row.sealed_seed,
-        )
-        .map_err(|_| CoreError::LocalIndexDamaged {
-            record_id: row.code_address.clone(),
-        })?;
-        Ok(CheckIn {
-            seed: zeroize::Zeroizing::new(*seed.as_bytes()),
-            expires_at: u64::try_from(row.expires_at).unwrap_or(0),
-        })
-    }
-
-    async fn session_of(
-        &self,
-        ledger: &medwallet_ledger::LedgerNode,
-        contract: Address,
-        node: &IpfsNode,
-        owner: &Owner,
-        row: &CheckInRow,
-        now: i64,
-    ) -> Answer<CheckInSession> {
-        let check_in = self.unseal_check_in(owner, row)?;
-        let (keys, code) = code_keys(&check_in)?;
-        let expired = row.expires_at <= now;
+        let expired = ends <= now;
         let mut session = CheckInSession {
-            code_address: row.code_address.clone(),
+            check_in_id: row.check_in_id.clone(),
             patient: row.patient.clone(),
             patient_name: row.patient_name.clone(),
             issued_at: rfc3339(row.issued_at),
             checked_in_at: rfc3339(row.checked_in_at),
-            expires_at: rfc3339(row.expires_at),
+            state: state.to_owned(),
+            expires_at: rfc3339(ends),
             expired,
             records: Vec::new(),
             problems: Vec::new(),
         };
-        let found = find(ledger, contract, code).await.map_err(ledger_error)?;
-        let holder = Holder {
-            address: code,
-            hpke_secret: keys.x25519_secret(),
-        };
+        if answered == Answered::Declined || expired {
+            return Ok(session);
+        }
+        let found = find(&conn.node, conn.contract, conn.me)
+            .await
+            .map_err(ledger_error)?;
+        let holder = Holder::of(owner)?;
         let mut issued = std::collections::HashMap::new();
-        let patient: Address = row
-            .patient
-            .parse()
-            .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
-        // Only what this patient granted with this code (a grant from anyone else to the
-        // code's address is not theirs to show).
+        // Only what this patient granted this clinic (its own grants, by person).
         for share in &found.shares {
-            if share.expired(now) || share.owner != patient {
+            if share.expired(now) || share.owner != patient || !share.is_person() {
                 continue;
             }
             match self
-                .resolve(&holder, node, ledger, contract, &found, &mut issued, share)
+                .resolve(
+                    &holder,
+                    node,
+                    &conn.node,
+                    conn.contract,
+                    &found,
+                    &mut issued,
+                    share,
+                )
                 .await
             {
                 Ok(Some(r)) => session.records.push(shared_entry(&r, now)),
@@ -469,5 +631,37 @@ impl RecordService {
             }
         }
         Ok(session)
+    }
+
+    /// Whether the patient allowed `check_in_id` and until when, from the ledger: what an
+    /// upload for the patient needs.
+    pub(crate) async fn allowed_until(
+        &self,
+        conn: &Connected,
+        row: &DeskCheckInRow,
+    ) -> Answer<Option<i64>> {
+        let patient: Address = row
+            .patient
+            .parse()
+            .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
+        let id = crate::ledger::b256(&row.check_in_id)?;
+        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+            .await
+            .map_err(ledger_error)?;
+        Ok(match answer_of(&events, id, patient) {
+            Answered::Allowed { until } => Some(until),
+            Answered::Waiting => {
+                return Err(FrontDeskError::NotAllowedYet {
+                    patient_name: row.patient_name.clone(),
+                }
+                .into())
+            }
+            Answered::Declined => {
+                return Err(FrontDeskError::Declined {
+                    patient_name: row.patient_name.clone(),
+                }
+                .into())
+            }
+        })
     }
 }

@@ -27,14 +27,15 @@ use crate::store::remove_file;
 use crate::store::{local_seal, RecordStore, State, StoredRecord};
 
 impl RecordService {
-    /// Encrypts the file at `path` for the patient of check-in `code_address` and
-    /// registers it as theirs, with this clinic as its author.
+    /// Encrypts the file at `path` for the patient of check-in `check_in_id` (who allowed
+    /// it, until a time not yet past) and registers it as theirs, with this clinic as its
+    /// author.
     pub async fn upload_for_patient(
         &self,
         owner: &Owner,
         ipfs: &Url,
         ledger: &LedgerTarget,
-        code_address: &str,
+        check_in_id: &str,
         path: &str,
         metadata: &RecordMetadata,
     ) -> Answer<UploadedForPatient> {
@@ -46,7 +47,7 @@ impl RecordService {
             metadata.author = owner.display_name.clone();
         }
         let store = self.store(&owner.wallet_id).await?;
-        let row = self.check_in_row(&store, code_address).await?;
+        let row = self.desk_row(&store, check_in_id).await?;
         let conn = directory::connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::UploadForPatient))?;
@@ -54,10 +55,11 @@ impl RecordService {
             .await
             .map_err(|f| f.during(Task::Publish))?;
         let now = now_unix().max(chain_time(&conn.node).await);
-        if row.expires_at <= now {
+        let until = self.allowed_until(&conn, &row).await?.unwrap_or(0);
+        if until <= now {
             return Err(FrontDeskError::UploadExpired {
                 patient_name: row.patient_name.clone(),
-                at: row.expires_at,
+                at: until,
             }
             .into());
         }
@@ -65,10 +67,7 @@ impl RecordService {
             .patient
             .parse()
             .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
-        let code: Address = row
-            .code_address
-            .parse()
-            .map_err(|_| CoreError::internal("the check-in's address", &row.code_address))?;
+        let check_in = b256(&row.check_in_id)?;
         let params = directory::authority_params(&conn.node, conn.contract, ipfs, patient)
             .await
             .map_err(|f| f.during(Task::PatientKeys))?
@@ -78,18 +77,18 @@ impl RecordService {
         let policy = Policy::parse(&id_attribute(&row.patient))
             .map_err(|e| CoreError::internal("the patient's policy", e))?;
 
-        let (content, encrypted, manifest_bytes, capsule_bytes, record_id) =
-            encrypt_for(&store, &params, &policy, path, &metadata).await?;
+        let (content, encrypted, manifest_bytes, capsule_bytes, (record_id, nonce)) =
+            encrypt_for(&store, &params, &policy, path, &metadata, &owner.address).await?;
         let uploaded = self
             .send_for(
                 ipfs,
                 &conn,
-                code,
+                check_in,
                 &content,
                 &encrypted.cid,
                 manifest_bytes,
                 capsule_bytes,
-                &record_id,
+                &nonce,
             )
             .await;
         // The encrypted copy was only for the upload (it is on IPFS now, or the desk
@@ -109,12 +108,12 @@ impl RecordService {
         &self,
         ipfs: &Url,
         conn: &Connected,
-        code: Address,
+        check_in: B256,
         content: &std::path::Path,
         content_cid: &Cid,
         manifest_bytes: Vec<u8>,
         capsule_bytes: Vec<u8>,
-        record_id: &str,
+        nonce: &str,
     ) -> Answer<String> {
         let node = IpfsNode::new(ipfs)?;
         node.add_file(
@@ -130,8 +129,8 @@ impl RecordService {
         let receipt = conn
             .client
             .register_record_for(
-                b256(record_id)?,
-                code,
+                b256(nonce)?,
+                check_in,
                 &manifest_cid.to_bytes(),
                 &capsule_cid.to_bytes(),
             )
@@ -153,6 +152,16 @@ impl RecordService {
             .await
             .map_err(Failure::ledger)?;
         let mut problem = None;
+        // Only from a desk the patient allowed to check them in (the contract takes no
+        // other; a node that made events up is not followed either).
+        let allowed: Vec<String> = store
+            .offers()
+            .await
+            .map_err(Failure::store)?
+            .into_iter()
+            .filter(|o| o.state == "allowed")
+            .filter_map(|o| o.clinic)
+            .collect();
         for e in &events {
             let LedgerEvent::RecordUploaded {
                 record_id,
@@ -166,6 +175,13 @@ impl RecordService {
             };
             let id = record_id.to_string();
             if *o != conn.me || store.latest(&id).await.map_err(Failure::store)?.is_some() {
+                continue;
+            }
+            if !allowed
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&author.to_string()))
+            {
+                problem.get_or_insert(FrontDeskError::AuthorNotAllowed { author: *author });
                 continue;
             }
             // Only a clinic (by the role it published) makes records for a patient; a
@@ -269,12 +285,13 @@ async fn encrypt_for(
     policy: &Policy,
     path: &str,
     metadata: &RecordMetadata,
+    author: &str,
 ) -> Answer<(
     std::path::PathBuf,
     stream::Encrypted,
     Vec<u8>,
     Vec<u8>,
-    String,
+    (String, String),
 )> {
     let source = tokio::task::spawn_blocking({
         let path = path.to_owned();
@@ -282,7 +299,7 @@ async fn encrypt_for(
     })
     .await
     .map_err(|e| CoreError::internal("reading the file", e))??;
-    let record_id = pipeline::new_record_id();
+    let (record_id, nonce) = pipeline::new_record_id(author)?;
     let dek = DataKey::generate(&mut OsRng);
     let out = store.temp_path(&format!("{record_id}.for-patient"));
     let encrypted = pipeline::encrypt_file(
@@ -302,7 +319,7 @@ async fn encrypt_for(
         &rfc3339(now_unix()),
     );
     match pipeline::seal_objects(&dek, &m, params, policy) {
-        Ok((sealed, capsule)) => Ok((out, encrypted, sealed, capsule, record_id)),
+        Ok((sealed, capsule)) => Ok((out, encrypted, sealed, capsule, (record_id, nonce))),
         Err(e) => {
             remove_file(&out);
             Err(e)

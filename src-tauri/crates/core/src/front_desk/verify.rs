@@ -321,32 +321,21 @@ impl RecordService {
         name: &str,
     ) -> Answer<Verdict> {
         let store = self.store(&owner.wallet_id).await?;
-        let rows = store.check_ins().await?;
+        let rows = store.desk_check_ins().await?;
         let now = now_unix().max(chain_time(&conn.node).await);
         let node = IpfsNode::new(ipfs)?;
         let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         let mut resembling = None;
-        for row in rows.iter().filter(|r| r.expires_at > now) {
-            let check_in = self.unseal_check_in(owner, row)?;
-            let keys = check_in
-                .keys()
-                .map_err(|e| CoreError::internal("the check-in's keys", e))?;
-            let code: Address = row
-                .code_address
-                .parse()
-                .map_err(|_| CoreError::internal("the check-in's address", &row.code_address))?;
-            let holder = Holder {
-                address: code,
-                hpke_secret: keys.x25519_secret(),
-            };
-            let found = find(&conn.node, conn.contract, code)
-                .await
-                .map_err(ledger_error)?;
-            let mut issued = std::collections::HashMap::new();
-            let patient: Address = row
-                .patient
-                .parse()
-                .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
+        // The patients checked in here granted this clinic itself (person grants, opened
+        // with its own key): only theirs, and only while the grant lasts.
+        let holder = Holder::of(owner)?;
+        let found = find(&conn.node, conn.contract, conn.me)
+            .await
+            .map_err(ledger_error)?;
+        let mut issued = std::collections::HashMap::new();
+        let patients: std::collections::BTreeSet<Address> =
+            rows.iter().filter_map(|r| r.patient.parse().ok()).collect();
+        for patient in patients {
             for share in found
                 .shares
                 .iter()
@@ -387,7 +376,7 @@ impl RecordService {
                 let version = r.version;
                 let record_id = r.share.record_id;
                 conn.client
-                    .log_check_in_access(record_id, version, code)
+                    .log_access(record_id, version)
                     .await
                     .map_err(|e| CoreError::from(e).during(Task::Compare))?;
                 let (plain, _) = self

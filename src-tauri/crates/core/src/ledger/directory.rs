@@ -63,6 +63,30 @@ pub(crate) async fn is_clinic(
         == Some(Role::Clinic))
 }
 
+/// How the app names `account`: with the name the consortium's admins attest on the
+/// ledger, or unverified. A node that does not answer leaves it unverified (never a name
+/// that was not read).
+pub(crate) async fn provider_label(
+    node: &LedgerNode,
+    contract: Address,
+    account: Address,
+) -> medwallet_api::ProviderLabel {
+    let attested = match node.provider_of(contract, account).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::debug!(provider = %account, error = e.kind(), "reading a provider's attestation failed");
+            None
+        }
+    };
+    medwallet_api::ProviderLabel {
+        address: account.to_string(),
+        verified_role: attested
+            .as_ref()
+            .map(|p| if p.role == 1 { "doctor" } else { "clinic" }.to_owned()),
+        verified_name: attested.map(|p| p.name),
+    }
+}
+
 fn role_number(role: Role) -> u8 {
     match role {
         Role::Patient => 0,
@@ -170,6 +194,7 @@ pub(crate) async fn authority_cid(
             LedgerEvent::AuthorityPublished {
                 authority: a,
                 params_cid,
+                ..
             } if *a == authority => Some(params_cid.to_vec()),
             _ => None,
         })

@@ -157,6 +157,7 @@ impl Plan {
                     authority,
                     holder,
                     key_cid,
+                    ..
                 } if *authority == me => plan.keys.push(KeyPlan {
                     holder: *holder,
                     key_cid: key_cid.clone(),
@@ -165,6 +166,7 @@ impl Plan {
                 LedgerEvent::AuthorityPublished {
                     authority,
                     params_cid,
+                    ..
                 } if *authority == me => plan.authority.push((params_cid.clone(), *meta)),
                 LedgerEvent::IdentityPublished { account, .. } if *account == me => {
                     plan.identity = Some(*meta);
@@ -397,6 +399,7 @@ mod tests {
                     authority: me,
                     holder: doctor,
                     key_cid: cid(10),
+                    epoch: 1,
                 },
             ),
             (
@@ -405,6 +408,7 @@ mod tests {
                     authority: other,
                     holder: me,
                     key_cid: cid(11),
+                    epoch: 1,
                 },
             ),
         ];

@@ -99,10 +99,12 @@ impl RecordService {
         .await
         .map_err(|e| CoreError::internal("reading the file", e))??;
 
-        let record_id = pipeline::new_record_id();
+        let (record_id, nonce) = pipeline::new_record_id(&owner.address)?;
         let version = 1u32;
         let dek = DataKey::generate(&mut OsRng);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // The nonce first: a record that exists can always be registered.
+        store.set_record_nonce(&record_id, &nonce).await?;
         store.begin_add(&record_id, &now).await?;
 
         // Phase 1: encrypt. Any failure from here to the insert removes what was written.

@@ -181,7 +181,8 @@ impl RecordService {
                 .await
                 .map_err(stored);
         }
-        match register::register(owner, ledger, &row).await {
+        let nonce = store.record_nonce(record_id).await.map_err(stored)?;
+        match register::register(owner, ledger, &row, nonce.as_deref()).await {
             Ok((tx, block)) => store
                 .registered(record_id, version, &tx, block)
                 .await

@@ -290,11 +290,18 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::R
     Ok(n)
 }
 
-/// A new record's id: 32 random bytes in hex, as the contract keys records.
-pub(crate) fn new_record_id() -> String {
-    let mut out = [0u8; 32];
-    OsRng.fill_bytes(&mut out);
-    format!("0x{}", hex::encode(out))
+/// A new record's id and its nonce (both `0x` + 64 hex): the id is
+/// `keccak256(abi.encode(author, nonce))`, as the contract computes it when `author`
+/// registers it, so nobody else can take the id first.
+pub(crate) fn new_record_id(author: &str) -> Answer<(String, String)> {
+    let author = crate::ledger::parse_address(author)?;
+    let mut nonce = [0u8; 32];
+    OsRng.fill_bytes(&mut nonce);
+    let nonce = medwallet_ledger::B256::from(nonce);
+    Ok((
+        medwallet_ledger::record_id_of(author, nonce).to_string(),
+        nonce.to_string(),
+    ))
 }
 
 /// The manifest's name for a kind of content.

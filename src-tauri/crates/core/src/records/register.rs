@@ -15,11 +15,14 @@ use crate::ledger::{connect, events, Connected, LedgerTarget, StepFailure};
 use crate::session::Owner;
 use crate::store::StoredRecord;
 
-/// Registers one record version; answers (tx hash, block number).
+/// Registers one record version; answers (tx hash, block number). Version 1 needs the
+/// `nonce` the record's id was made from (`registerRecord` recomputes the id from it and
+/// the sender).
 pub(crate) async fn register(
     owner: &Owner,
     target: &LedgerTarget,
     row: &StoredRecord,
+    nonce: Option<&str>,
 ) -> Result<(String, u64), StepFailure> {
     let Connected {
         node,
@@ -39,7 +42,13 @@ pub(crate) async fn register(
     let manifest = cid_bytes(&row.manifest_cid)?;
     let capsule = cid_bytes(&row.capsule_cid)?;
     let sent = if row.version == 1 {
-        client.register_record(record_id, &manifest, &capsule).await
+        // A record made before ids were bound to their author has no nonce, and no
+        // schema-5 ledger can register its id: named, never sent.
+        let nonce: B256 = nonce
+            .and_then(|n| n.parse().ok())
+            .filter(|n| medwallet_ledger::record_id_of(me, *n) == record_id)
+            .ok_or_else(|| StepFailure::waiting(RecordsError::NoRegistrationNonce))?;
+        client.register_record(nonce, &manifest, &capsule).await
     } else {
         client.update_record(record_id, &manifest, &capsule).await
     };

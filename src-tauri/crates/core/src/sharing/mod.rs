@@ -433,8 +433,12 @@ impl RecordService {
                 // Records clinics made for this patient at their front desks join its
                 // list; records shared with a clinic that revoked a staff key are
                 // re-encrypted for its new parameters (queued before grants run).
-                if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
+                // A desk that redeemed one of its check-in codes: the patient is asked.
+                if let Err(f) = self.sync_check_in_asks(store, &conn).await {
                     problem_before = Some(f.reason());
+                }
+                if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
+                    problem_before.get_or_insert(f.reason());
                 }
                 if let Err(f) = self.sync_clinic_epochs(store, owner, ipfs, &conn).await {
                     problem_before.get_or_insert(f.reason());

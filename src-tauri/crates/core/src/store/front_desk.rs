@@ -4,32 +4,55 @@ use sqlx::Row;
 
 use super::{RecordStore, Result};
 
-/// A check-in this clinic redeemed.
+/// A check-in this clinic redeemed (it asked; the patient answers on the ledger).
 #[derive(Debug, Clone)]
-pub(crate) struct CheckInRow {
-    pub code_address: String,
+pub(crate) struct DeskCheckInRow {
+    pub check_in_id: String,
     pub patient: String,
     pub patient_name: String,
-    pub sealed_seed: Vec<u8>,
     pub issued_at: i64,
-    pub expires_at: i64,
+    pub code_expires_at: i64,
     pub checked_in_at: i64,
     pub redeem_tx: String,
 }
 
+/// A check-in code this patient made.
+#[derive(Debug, Clone)]
+pub(crate) struct OfferRow {
+    pub check_in_id: String,
+    pub record_ids: Vec<String>,
+    pub code_expires_at: i64,
+    pub until: i64,
+    pub made_at: i64,
+    pub clinic: Option<String>,
+    pub state: String,
+}
+
+fn offer_row(r: &sqlx::sqlite::SqliteRow) -> Result<OfferRow> {
+    let ids: String = r.try_get("record_ids")?;
+    Ok(OfferRow {
+        check_in_id: r.try_get("check_in_id")?,
+        record_ids: serde_json::from_str(&ids).unwrap_or_default(),
+        code_expires_at: r.try_get("code_expires_at")?,
+        until: r.try_get("until")?,
+        made_at: r.try_get("made_at")?,
+        clinic: r.try_get("clinic")?,
+        state: r.try_get("state")?,
+    })
+}
+
 impl RecordStore {
     /// Keeps a redeemed check-in.
-    pub(crate) async fn add_check_in(&self, row: &CheckInRow) -> Result<()> {
+    pub(crate) async fn add_desk_check_in(&self, row: &DeskCheckInRow) -> Result<()> {
         sqlx::query(
-            "INSERT OR REPLACE INTO check_ins (code_address, patient, patient_name, sealed_seed, \
-             issued_at, expires_at, checked_in_at, redeem_tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO desk_check_ins (check_in_id, patient, patient_name, \
+             issued_at, code_expires_at, checked_in_at, redeem_tx) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&row.code_address)
+        .bind(&row.check_in_id)
         .bind(&row.patient)
         .bind(&row.patient_name)
-        .bind(&row.sealed_seed)
         .bind(row.issued_at)
-        .bind(row.expires_at)
+        .bind(row.code_expires_at)
         .bind(row.checked_in_at)
         .bind(&row.redeem_tx)
         .execute(&self.pool)
@@ -37,28 +60,107 @@ impl RecordStore {
         Ok(())
     }
 
-    /// The check-ins, newest first.
-    pub(crate) async fn check_ins(&self) -> Result<Vec<CheckInRow>> {
+    /// The check-ins this desk redeemed, newest first.
+    pub(crate) async fn desk_check_ins(&self) -> Result<Vec<DeskCheckInRow>> {
         let rows = sqlx::query(
-            "SELECT code_address, patient, patient_name, sealed_seed, issued_at, expires_at, \
-             checked_in_at, redeem_tx FROM check_ins ORDER BY checked_in_at DESC, code_address",
+            "SELECT check_in_id, patient, patient_name, issued_at, code_expires_at, \
+             checked_in_at, redeem_tx FROM desk_check_ins ORDER BY checked_in_at DESC, check_in_id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(CheckInRow {
-                    code_address: r.try_get("code_address")?,
+                Ok(DeskCheckInRow {
+                    check_in_id: r.try_get("check_in_id")?,
                     patient: r.try_get("patient")?,
                     patient_name: r.try_get("patient_name")?,
-                    sealed_seed: r.try_get("sealed_seed")?,
                     issued_at: r.try_get("issued_at")?,
-                    expires_at: r.try_get("expires_at")?,
+                    code_expires_at: r.try_get("code_expires_at")?,
                     checked_in_at: r.try_get("checked_in_at")?,
                     redeem_tx: r.try_get("redeem_tx")?,
                 })
             })
             .collect()
+    }
+
+    /// Keeps a check-in code the patient made.
+    pub(crate) async fn add_offer(&self, row: &OfferRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO check_in_offers (check_in_id, record_ids, code_expires_at, until, \
+             made_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&row.check_in_id)
+        .bind(serde_json::to_string(&row.record_ids).unwrap_or_else(|_| "[]".to_owned()))
+        .bind(row.code_expires_at)
+        .bind(row.until)
+        .bind(row.made_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The check-in codes this patient made, newest first.
+    pub(crate) async fn offers(&self) -> Result<Vec<OfferRow>> {
+        let rows = sqlx::query(
+            "SELECT check_in_id, record_ids, code_expires_at, until, made_at, clinic, state \
+             FROM check_in_offers ORDER BY made_at DESC, check_in_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(offer_row).collect()
+    }
+
+    /// A clinic redeemed the code: the patient is asked (once; later redemptions of the
+    /// same id cannot happen, the contract takes one).
+    pub(crate) async fn offer_asked(&self, check_in_id: &str, clinic: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE check_in_offers SET clinic = ?, state = 'asked' \
+             WHERE check_in_id = ? AND state = 'offered'",
+        )
+        .bind(clinic)
+        .bind(check_in_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The patient's answer, as sent.
+    pub(crate) async fn offer_answered(
+        &self,
+        check_in_id: &str,
+        allowed: bool,
+        tx: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE check_in_offers SET state = ?, answer_tx = ? \
+             WHERE check_in_id = ? AND state IN ('offered', 'asked')",
+        )
+        .bind(if allowed { "allowed" } else { "declined" })
+        .bind(tx)
+        .bind(check_in_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps the nonce a record this wallet authors is registered with.
+    pub(crate) async fn set_record_nonce(&self, record_id: &str, nonce: &str) -> Result<()> {
+        sqlx::query("INSERT OR IGNORE INTO record_nonces (record_id, nonce) VALUES (?, ?)")
+            .bind(record_id)
+            .bind(nonce)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The nonce of a record this wallet authors, if it was made here.
+    pub(crate) async fn record_nonce(&self, record_id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT nonce FROM record_nonces WHERE record_id = ?")
+                .bind(record_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Notes the clinic that made one of this patient's records.

@@ -59,13 +59,25 @@ pub(super) fn words(e: &FrontDeskError) -> Words {
             format!("This check-in code expired at {}.", rfc3339(*at)),
             "Ask the patient to make a new one (Keys page, Check in at a front desk).",
         ),
-        FrontDeskError::NotOffered { patient } => says(
-            format!("{patient} made this code, but its check-in is not offered on this ledger."),
-            "Ask the patient to make a new code while their wallet reaches the ledger.",
+        FrontDeskError::NotSignedByPatient { patient } => says(
+            format!("This check-in code was not signed with the ledger key of {patient}, whom it names."),
+            "Ask the patient to show the code from their own wallet.",
         ),
-        FrontDeskError::AlreadyOffered => says(
-            "This check-in code was offered already.",
-            "Make a new check-in code.",
+        FrontDeskError::NotAllowedYet { patient_name } => says(
+            format!("{patient_name} has not allowed this check-in on their device yet."),
+            "Ask them to tap Allow in their wallet; this list updates when they do.",
+        ),
+        FrontDeskError::Declined { patient_name } => says(
+            format!("{patient_name} declined this check-in."),
+            "Ask the patient whether they meant to; they can make a new code.",
+        ),
+        FrontDeskError::UnknownRequest => says(
+            "No desk has asked to check you in with this code.",
+            "Refresh the page; a request shows here once a desk reads your code.",
+        ),
+        FrontDeskError::AlreadyAnswered => says(
+            "You answered this check-in already.",
+            "Your answer is on the ledger; to end a check-in you allowed, revoke its grants on the Shared page.",
         ),
         FrontDeskError::ExpiryPassed => says(
             "The ledger's clock is past the check-in's end.",
@@ -153,6 +165,10 @@ pub(super) fn words(e: &FrontDeskError) -> Words {
         FrontDeskError::AuthorNotAClinic { author } => says(
             format!("{author} registered a record for you but is not a clinic on this ledger: it was not added to your records."),
             "Only clinics that published their keys as clinics make records for you; ask the clinic about it.",
+        ),
+        FrontDeskError::AuthorNotAllowed { author } => says(
+            format!("{author} registered a record for you, but you did not allow its check-in: it was not added to your records."),
+            "Records join your wallet only from a desk you allowed on your device; nothing needs doing.",
         ),
     }
 }

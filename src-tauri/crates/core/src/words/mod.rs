@@ -370,6 +370,10 @@ fn share_code(e: &ShareCodeError) -> Words {
             format!("This share code was made by a newer medwallet (format {found})."),
             "Update medwallet, or paste their address instead.",
         ),
+        ShareCodeError::OldCheckIn => says(
+            "This check-in code was made by an older medwallet.",
+            "Ask the patient to update medwallet and show a new check-in code.",
+        ),
     }
 }
 
@@ -451,7 +455,10 @@ fn task_hint(task: Task) -> &'static str {
         Task::ListShared => "Shared records are read from the ledger; check it in Settings.",
         Task::OpenShared => "A shared record opens only once its opening is logged on the ledger.",
         Task::OfferCheckIn => {
-            "A check-in is offered on the ledger: check the ledger node in Settings."
+            "A check-in code is made for the ledger your wallet uses: check the ledger node in Settings."
+        }
+        Task::AnswerCheckIn => {
+            "Your answer goes on the ledger: check the ledger node in Settings, then answer again."
         }
         Task::Publish => "Check both nodes in Settings.",
         Task::KeyForCheckIn | Task::PatientKeys => "Try again once both nodes answer.",

@@ -76,5 +76,9 @@ pub(super) fn words(e: &RecordsError) -> Words {
             "The record's id is not 32 bytes of hex.",
             super::DATABASE_ALTERED,
         ),
+        RecordsError::NoRegistrationNonce => says(
+            "This record was made by an older medwallet and cannot be registered on this ledger.",
+            "Save a copy of it, delete it, and add the copy again.",
+        ),
     }
 }

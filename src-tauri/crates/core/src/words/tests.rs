@@ -102,6 +102,7 @@ fn name(e: &CoreError) -> &'static str {
             RecordsError::RegistrationRunning => "Records::RegistrationRunning",
             RecordsError::VersionGone => "Records::VersionGone",
             RecordsError::StoredIdUnreadable => "Records::StoredIdUnreadable",
+            RecordsError::NoRegistrationNonce => "Records::NoRegistrationNonce",
         },
         CoreError::Sharing(e) => match e {
             SharingError::NotInWallet { .. } => "Sharing::NotInWallet",
@@ -153,8 +154,11 @@ fn name(e: &CoreError) -> &'static str {
             FrontDeskError::PlainShareCode { .. } => "FrontDesk::PlainShareCode",
             FrontDeskError::DatedInFuture { .. } => "FrontDesk::DatedInFuture",
             FrontDeskError::CheckInExpired { .. } => "FrontDesk::CheckInExpired",
-            FrontDeskError::NotOffered { .. } => "FrontDesk::NotOffered",
-            FrontDeskError::AlreadyOffered => "FrontDesk::AlreadyOffered",
+            FrontDeskError::NotSignedByPatient { .. } => "FrontDesk::NotSignedByPatient",
+            FrontDeskError::NotAllowedYet { .. } => "FrontDesk::NotAllowedYet",
+            FrontDeskError::Declined { .. } => "FrontDesk::Declined",
+            FrontDeskError::UnknownRequest => "FrontDesk::UnknownRequest",
+            FrontDeskError::AlreadyAnswered => "FrontDesk::AlreadyAnswered",
             FrontDeskError::ExpiryPassed => "FrontDesk::ExpiryPassed",
             FrontDeskError::UsedHere => "FrontDesk::UsedHere",
             FrontDeskError::CheckInUsed { .. } => "FrontDesk::CheckInUsed",
@@ -172,6 +176,7 @@ fn name(e: &CoreError) -> &'static str {
             FrontDeskError::GrantUnreadable { .. } => "FrontDesk::GrantUnreadable",
             FrontDeskError::NotAdopted { .. } => "FrontDesk::NotAdopted",
             FrontDeskError::AuthorNotAClinic { .. } => "FrontDesk::AuthorNotAClinic",
+            FrontDeskError::AuthorNotAllowed { .. } => "FrontDesk::AuthorNotAllowed",
         },
         CoreError::Staff(e) => match e {
             StaffError::OnlyClinics => "Staff::OnlyClinics",
@@ -349,6 +354,7 @@ fn samples() -> Vec<CoreError> {
         ShareCodeError::BadSignature.into(),
         ShareCodeError::Malformed("cut").into(),
         ShareCodeError::UnsupportedVersion { found: 9 }.into(),
+        ShareCodeError::OldCheckIn.into(),
         CoreError::OnlyPatients,
         CoreError::from(unreachable()).during(Task::ReadShares),
         CoreError::Explained(boxed(IpfsError::Unreachable {
@@ -447,6 +453,7 @@ fn samples() -> Vec<CoreError> {
         Task::ListShared,
         Task::OpenShared,
         Task::OfferCheckIn,
+        Task::AnswerCheckIn,
         Task::Publish,
         Task::KeyForCheckIn,
         Task::ReadCheckIn,
@@ -497,6 +504,7 @@ fn samples() -> Vec<CoreError> {
             RecordsError::RegistrationRunning,
             RecordsError::VersionGone,
             RecordsError::StoredIdUnreadable,
+            RecordsError::NoRegistrationNonce,
         ]
         .map(CoreError::from),
     );
@@ -636,8 +644,15 @@ fn samples() -> Vec<CoreError> {
                 issued: 1_767_225_600,
             },
             FrontDeskError::CheckInExpired { at: 1_767_225_600 },
-            FrontDeskError::NotOffered { patient: who },
-            FrontDeskError::AlreadyOffered,
+            FrontDeskError::NotSignedByPatient { patient: who },
+            FrontDeskError::NotAllowedYet {
+                patient_name: "Ada".into(),
+            },
+            FrontDeskError::Declined {
+                patient_name: "Ada".into(),
+            },
+            FrontDeskError::UnknownRequest,
+            FrontDeskError::AlreadyAnswered,
             FrontDeskError::ExpiryPassed,
             FrontDeskError::UsedHere,
             FrontDeskError::CheckInUsed { by: who },
@@ -672,6 +687,7 @@ fn samples() -> Vec<CoreError> {
                 source: boxed(CoreError::PolicyNotMet),
             },
             FrontDeskError::AuthorNotAClinic { author: who },
+            FrontDeskError::AuthorNotAllowed { author: who },
         ]
         .map(CoreError::from),
     );

@@ -276,13 +276,34 @@ async fn a_patient_restored_from_its_words_gets_every_record_grant_group_and_exp
         .check_in(&clinic, &nodes.ipfs, &nodes.ledger, &code)
         .await
         .unwrap();
+    // The patient allows the desk on their device.
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let asks = patient_svc
+        .check_in_asks(&patient, &nodes.ledger)
+        .await
+        .unwrap();
+    patient_svc
+        .answer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &asks[0].check_in_id,
+            true,
+        )
+        .await
+        .unwrap();
     let scan = nodes.file("scan.txt", b"Potassium 4.1 mmol/L\n");
     clinic_svc
         .upload_for_patient(
             &clinic,
             &nodes.ipfs,
             &nodes.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &scan,
             &meta("Potassium"),
         )
