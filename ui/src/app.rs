@@ -9,6 +9,7 @@ use medwallet_api::{Identity, NoArgs, Role, SessionState, UserError};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
+use crate::components::check_in_asks::CheckInAsksBanner;
 use crate::components::form::error_box;
 use crate::components::status_bar::StatusBar;
 use crate::pages::audit::AuditPage;
@@ -361,7 +362,10 @@ pub fn app() -> Html {
                             <button id="lock" class="lock-button" onclick={lock}><svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5Zm-3 8V7a3 3 0 1 1 6 0v3H9Z"/></svg>{ "Lock" }</button>
                         </div>
                     </nav>
-                    <main class="content" id="main">{ body }</main>
+                    <main class="content" id="main">
+                        if identity.role == Role::Patient { <CheckInAsksBanner /> }
+                        { body }
+                    </main>
                     { status }
                 </div>
             }

@@ -1,6 +1,7 @@
 //! Reusable pieces of the window.
 
 pub mod add_records;
+pub mod check_in_asks;
 pub mod clipboard;
 pub mod drops;
 pub mod form;

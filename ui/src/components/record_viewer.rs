@@ -91,7 +91,7 @@ pub fn record_viewer(props: &Props) -> Html {
                 spawn_local(async move {
                     let answer = if let Some(code) = check_in {
                         ipc::call::<OpenCheckedIn>(&CheckInRecordArgs {
-                            code_address: code.to_string(),
+                            check_in_id: code.to_string(),
                             record_id: args.record_id,
                         })
                         .await

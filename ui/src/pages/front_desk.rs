@@ -1,8 +1,10 @@
 //! Front desk (clinic): check a patient in from their one-time code (pasted, or a picture
-//! of its QR code), open what they granted (each opening logged on the ledger first),
-//! upload a record for them, and verify a file or CID against the ledger.
+//! of its QR code), which asks them on their device; once they allow it, open what they
+//! granted (each opening logged on the ledger first), upload a record for them, and
+//! verify a file or CID against the ledger.
 //!
-//! Three clicks for a check-in: Choose picture…, pick it, Check in.
+//! Three clicks for a check-in: Choose picture…, pick it, Check in. The list then reads
+//! itself again every few seconds while a patient has not answered.
 
 use std::rc::Rc;
 
@@ -69,6 +71,18 @@ pub fn front_desk_page() -> Html {
         let load = load.clone();
         use_effect_with((), move |_| load.emit(()));
     }
+    // While a patient has not answered on their device, the list is read again.
+    {
+        let load = load.clone();
+        let waiting = sessions
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|s| s.state == "waiting" && !s.expired));
+        use_effect_with((waiting, sessions.clone()), move |(waiting, _)| {
+            let timer =
+                waiting.then(|| gloo_timers::callback::Timeout::new(2_000, move || load.emit(())));
+            move || drop(timer)
+        });
+    }
     let checked_in = {
         let load = load.clone();
         Callback::from(move |()| load.emit(()))
@@ -86,7 +100,7 @@ pub fn front_desk_page() -> Html {
                     Some(list) if list.is_empty() => html! { <p id="checkins-empty" class="muted">{ "No patient is checked in at this desk yet." }</p> },
                     Some(list) => html! {
                         <ul id="checkin-list" class="checkin-list">
-                            { for list.iter().map(|s| html! { <SessionRow key={s.code_address.clone()} session={s.clone()} /> }) }
+                            { for list.iter().map(|s| html! { <SessionRow key={s.check_in_id.clone()} session={s.clone()} /> }) }
                         </ul>
                     },
                 } }
@@ -237,20 +251,30 @@ fn session_row(props: &SessionProps) -> Html {
         Callback::from(move |()| viewing.set(None))
     };
     html! {
-        <li class="checkin-row" data-patient={s.patient.clone()} data-code={s.code_address.clone()}
-            data-expired={s.expired.to_string()}>
+        <li class="checkin-row" data-patient={s.patient.clone()} data-check-in={s.check_in_id.clone()}
+            data-state={s.state.clone()} data-expired={s.expired.to_string()}>
             <p class="checkin-who">
                 <strong class="checkin-name">{ &s.patient_name }</strong>{ " " }<code>{ &s.patient }</code>
             </p>
             <p class="muted">
-                { format!("Checked in {} · ", local_time(&s.checked_in_at)) }
-                if s.expired {
+                { format!("Code read {} · ", local_time(&s.checked_in_at)) }
+                if s.state == "declined" {
+                    <span class="badge grant-state revoked">{ "Declined by the patient" }</span>
+                } else if s.expired {
                     <span class="badge grant-state expired">{ "Expired" }</span>
+                } else if s.state == "waiting" {
+                    { format!("waiting for an answer until {}", local_time(&s.expires_at)) }
                 } else {
-                    { format!("until {}", local_time(&s.expires_at)) }
+                    { format!("allowed until {}", local_time(&s.expires_at)) }
                 }
             </p>
-            if s.records.is_empty() {
+            if s.state == "waiting" && !s.expired {
+                <p class="notice checkin-waiting" role="status">
+                    <span class="spinner" aria-hidden="true"></span>
+                    { format!("Waiting for {} to allow this check-in on their device: nothing opens before they do.", s.patient_name) }
+                </p>
+            } else if s.state == "declined" {
+            } else if s.records.is_empty() {
                 <p class="muted checkin-no-records">{ "No record granted with this check-in." }</p>
             } else {
                 <ul class="record-list checkin-records">
@@ -258,12 +282,12 @@ fn session_row(props: &SessionProps) -> Html {
                 </ul>
             }
             { for s.problems.iter().map(|p| html! { <p class="notice error">{ p }</p> }) }
-            if !s.expired {
-                <UploadForm code_address={s.code_address.clone()} patient_name={s.patient_name.clone()} />
+            if !s.expired && s.state == "allowed" {
+                <UploadForm check_in_id={s.check_in_id.clone()} patient_name={s.patient_name.clone()} />
             }
             if let Some(v) = &*viewing {
                 <RecordViewer record_id={v.id.clone()} title={v.title.clone()} on_close={close}
-                              check_in={Some(AttrValue::from(s.code_address.clone()))} />
+                              check_in={Some(AttrValue::from(s.check_in_id.clone()))} />
             }
         </li>
     }
@@ -271,7 +295,7 @@ fn session_row(props: &SessionProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct UploadProps {
-    code_address: String,
+    check_in_id: String,
     patient_name: String,
 }
 
@@ -299,11 +323,11 @@ fn upload_form(props: &UploadProps) -> Html {
             date.clone(),
             state.clone(),
         );
-        let code_address = props.code_address.clone();
+        let check_in_id = props.check_in_id.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let args = UploadForPatientArgs {
-                code_address: code_address.clone(),
+                check_in_id: check_in_id.clone(),
                 path: path.trim().to_owned(),
                 metadata: RecordMetadata {
                     title: title.trim().to_owned(),

@@ -163,7 +163,7 @@ fn check_in_code_card() -> Html {
     let shown = match &*state {
         Making::Idle => html! {},
         Making::Busy => html! {
-            <p class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Offering the check-in on the ledger and granting the records…" }</p>
+            <p class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Making the check-in code…" }</p>
         },
         Making::Failed(e) => error_box("checkin-code-error", e),
         Making::Made(c) => html! {
@@ -171,21 +171,21 @@ fn check_in_code_card() -> Html {
                 <div id="checkin-qr" class="qr" role="img" aria-label="QR code of the check-in code">
                     { Html::from_html_unchecked(AttrValue::from(c.qr_svg.clone())) }
                 </div>
-                <p id="checkin-expires">{ format!("Valid once, until {}; {} the desk can open until then.",
+                <p id="checkin-expires">{ format!("A desk can read it once, until {}; {} to open once you allow it.",
                     local_time(&c.expires_at),
                     match c.records { 0 => "no record".to_owned(), 1 => "1 record".to_owned(), n => format!("{n} records") }) }</p>
                 <details>
                     <summary>{ "The code as text" }</summary>
                     <code id="checkin-code-text" class="id-value share-code">{ &c.code }</code>
                 </details>
-                <p class="hint muted">{ "Show it only to the desk: whoever reads it first checks in as your visit. When it expires, your wallet takes the grants back." }</p>
+                <p class="hint muted">{ "The code opens nothing by itself: when a desk reads it, your wallet asks you here, naming the desk, and shares only if you allow it. Decline a desk you did not show it to." }</p>
             </div>
         },
     };
     html! {
         <section class="card checkin-code-card" aria-labelledby="checkin-code-title">
             <h2 id="checkin-code-title">{ "Check in at a front desk" }</h2>
-            <p class="muted">{ "A one-time code for a clinic's desk: it tells them who you are, lets them open the records you choose until it expires, and lets them add records they make for you (lab results) to your wallet." }</p>
+            <p class="muted">{ "A one-time code for a clinic's desk: it tells them who you are. When they read it, your wallet asks you; if you allow it, they may open the records you choose for the time you choose, and add records they make for you (lab results) to your wallet." }</p>
             if records.iter().any(registered) {
                 <fieldset class="checkin-records">
                     <legend>{ "Records the desk may open" }</legend>
