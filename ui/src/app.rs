@@ -1,6 +1,7 @@
 //! The window. What it shows follows the shell's `session_state`, polled every few seconds:
 //! the onboarding, the lock screen, the Emergency Kit and a damaged vault are full-window;
-//! an unlocked wallet gets the sidebar with its role's pages and a Lock button. The status
+//! an unlocked wallet gets the sidebar with its role's pages and a Lock button; a patient's
+//! emergency openings not seen yet are a red banner on top of every page. The status
 //! bar (node health, and a patient's records waiting to upload) is always at the bottom.
 
 use gloo_timers::callback::Interval;
@@ -9,6 +10,7 @@ use medwallet_api::{Identity, NoArgs, Role, SessionState, UserError};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
+use crate::components::emergency_banner::EmergencyBanner;
 use crate::components::form::error_box;
 use crate::components::status_bar::StatusBar;
 use crate::pages::audit::AuditPage;
@@ -342,6 +344,19 @@ pub fn app() -> Html {
                                   on_wallet_changed={refresh.clone()} />
                 },
             };
+            // A patient's emergency openings not seen yet, on top of every page.
+            let banner = if identity.role == Role::Patient {
+                let on_audit = {
+                    let (page, audit_record) = (page.clone(), audit_record.clone());
+                    Callback::from(move |()| {
+                        audit_record.set(None);
+                        page.set(Some(Page::Audit));
+                    })
+                };
+                html! { <EmergencyBanner key={identity.wallet_id.clone()} {on_audit} /> }
+            } else {
+                html! {}
+            };
             // The patient's pending work (records not on IPFS yet) joins the node health.
             let status = html! {
                 <StatusBar refresh={*settings_version} on_open_settings={open_node_settings.clone()}
@@ -361,7 +376,7 @@ pub fn app() -> Html {
                             <button id="lock" class="lock-button" onclick={lock}><svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5Zm-3 8V7a3 3 0 1 1 6 0v3H9Z"/></svg>{ "Lock" }</button>
                         </div>
                     </nav>
-                    <main class="content" id="main">{ body }</main>
+                    <main class="content" id="main">{ banner }{ body }</main>
                     { status }
                 </div>
             }
