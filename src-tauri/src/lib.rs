@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod notify;
 mod state;
 
 use tauri::Manager;
@@ -19,6 +20,9 @@ pub fn run() {
         // The dialog plugin is used from Rust only (pick_files, choose_save_path); the
         // capability grants the webview none of its own commands.
         .plugin(tauri_plugin_dialog::init())
+        // Notifications too: an emergency opening found by the background pass is shown
+        // from Rust (`notify.rs`); the webview needs no notification permission.
+        .plugin(tauri_plugin_notification::init())
         .on_window_event(|window, event| {
             // Files dropped on the window: their paths go to the Records page's channel.
             if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
@@ -58,8 +62,13 @@ pub fn run() {
                 default_hook(info);
             }));
             let state = tauri::async_runtime::block_on(state::AppState::load(app.handle(), &dir));
-            // Auto-lock, the outbox and the sharing pass: see medwallet_core::background.
-            tauri::async_runtime::spawn(medwallet_core::background::run(state.app.clone()));
+            // Auto-lock, the outbox, the sharing pass and the emergency watch (whose finds
+            // become OS notifications): see medwallet_core::background.
+            let notifier = std::sync::Arc::new(notify::OsNotifier::new(app.handle().clone()));
+            tauri::async_runtime::spawn(medwallet_core::background::run(
+                state.app.clone(),
+                notifier,
+            ));
             app.manage(state);
             // `scripts/run --network` opens one window per role, each its own machine.
             if let Some(instance) = std::env::var("MEDWALLET_INSTANCE")
@@ -106,6 +115,8 @@ pub fn run() {
             commands::records::sync_records,
             commands::audit::get_audit_trail,
             commands::audit::export_audit,
+            commands::audit::emergency_alerts,
+            commands::audit::acknowledge_emergency_alerts,
             commands::sharing::preview_share,
             commands::sharing::share_records,
             commands::sharing::list_grants,

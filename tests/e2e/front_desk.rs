@@ -6,7 +6,9 @@
 //! check-in expires its records no longer open.
 //!
 //! And the patient's side: the app makes the check-in code (QR and text) on the Keys
-//! page, a clinic reads it, and an emergency grant's opening stands out in the trail.
+//! page, a clinic reads it, and an emergency grant's opening stands out: a red banner on
+//! every page until "Seen", one OS notification (caught by a notification server on the
+//! test's session bus), and first in the trail.
 //!
 //! The other party runs through the library crates, as a second machine would.
 
@@ -14,7 +16,8 @@ use std::sync::Arc;
 
 use medwallet_api::{Category, RecordMetadata};
 use medwallet_core::{LedgerTarget, Owner, RecordService};
-use medwallet_e2e::{App, Nodes};
+use medwallet_e2e::notifications::Notifications;
+use medwallet_e2e::{eventually, App, Nodes};
 use medwallet_vault::{Role, Seed, ShareCode, WalletKeys};
 use url::Url;
 
@@ -264,10 +267,13 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
 #[tokio::test]
 async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
     let nodes = Nodes::start().await;
+    // The desktop's notification server, on the session bus the app is started under.
+    let notifications = Notifications::serve().await;
     let mut env = nodes.app_env();
     env.push(("MEDWALLET_INSECURE_TEST_KDF", "1".to_owned()));
     let mut app = App::launch("check-in-code", &env).await;
-    app.create_wallet("patient", "Ada Lovelace", PASSPHRASE)
+    let words = app
+        .create_wallet("patient", "Ada Lovelace", PASSPHRASE)
         .await;
     let files = tempfile::tempdir().unwrap();
     let pdf = files.path().join("allergies.pdf");
@@ -367,6 +373,34 @@ async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
         .await
         .unwrap();
 
+    // The patient's next pass finds it: a red banner on top of every page (which record,
+    // who, for which clinic, when) and one OS notification naming the kind and the clinic
+    // only. The desk's check-in opening before it raised none.
+    let opening = app
+        .wait_text("#emergency-banner li.emergency-opening", |t| {
+            t.contains("Allergies")
+                && t.contains(&medic.owner.address)
+                && t.contains(&clinic.owner.address)
+        })
+        .await;
+    app.screenshot("emergency-banner").await;
+    let clinic_short = format!(
+        "{}…{}",
+        &clinic.owner.address[..6],
+        &clinic.owner.address[clinic.owner.address.len() - 4..]
+    );
+    let shown = eventually("the OS notification of the emergency opening", || {
+        let shown = notifications.shown();
+        async move { (!shown.is_empty()).then_some(shown) }
+    })
+    .await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].summary, "Emergency access to your records");
+    assert_eq!(
+        shown[0].body,
+        format!("A clinic's emergency staff opened a record ({clinic_short})")
+    );
+
     app.click("#nav-audit").await;
     app.wait_text("#audit-emergency", |t| {
         t.contains("1 emergency access") && t.contains(&medic.owner.address)
@@ -377,6 +411,49 @@ async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
         |t| t == clinic.owner.address,
     )
     .await;
+    app.find("#emergency-banner").await;
     app.screenshot("emergency-in-the-trail").await;
+
+    // Seen: the banner goes. A later pass does not bring it back: the medic's next
+    // opening shows alone, the first one stays seen.
+    app.click("#emergency-seen").await;
+    app.wait_gone("#emergency-banner").await;
+    medic
+        .svc
+        .open_shared(
+            &medic.owner,
+            &medic.ipfs,
+            &medic.ledger,
+            &inbox.records[0].record_id,
+        )
+        .await
+        .unwrap();
+    app.wait_text("#emergency-banner li.emergency-opening", |t| {
+        t.contains("Allergies") && t != opening
+    })
+    .await;
+    assert_eq!(
+        app.wait_texts("#emergency-banner li.emergency-opening", 1)
+            .await
+            .len(),
+        1
+    );
+    let shown = eventually("the second OS notification", || {
+        let shown = notifications.shown();
+        async move { (shown.len() >= 2).then_some(shown) }
+    })
+    .await;
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert_eq!(shown[1], shown[0]);
+    app.click("#emergency-seen").await;
+    app.wait_gone("#emergency-banner").await;
+    app.click("#nav-records").await;
+    app.wait_text(&format!("{row} .record-ledger"), |t| {
+        t.contains("On the ledger")
+    })
+    .await;
+    assert!(!app.exists("#emergency-banner").await);
+    // Neither the record's title, its file's name nor the patient's name is in the log.
+    app.assert_logs_keep_secrets(&words, &["Allergies", "allergies.pdf", "Ada Lovelace"]);
     app.close().await;
 }

@@ -21,6 +21,8 @@ use thirtyfour::prelude::*;
 
 pub use thirtyfour;
 
+pub mod notifications;
+
 /// How long a UI expectation may take before the test fails.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -390,6 +392,18 @@ impl App {
             .find_all(By::Css(css))
             .await
             .unwrap_or_default()
+    }
+
+    /// Waits until no element matches `css`. On timeout, takes a screenshot and fails.
+    pub async fn wait_gone(&mut self, css: &str) {
+        let start = Instant::now();
+        while self.exists(css).await {
+            if start.elapsed() >= UI_TIMEOUT {
+                self.screenshot("timeout").await;
+                panic!("{css} was still there after {UI_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Whether an element matches `css` right now.

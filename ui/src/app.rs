@@ -1,6 +1,7 @@
 //! The window. What it shows follows the shell's `session_state`, polled every few seconds:
 //! the onboarding, the lock screen, the Emergency Kit and a damaged vault are full-window;
-//! an unlocked wallet gets the sidebar with its role's pages and a Lock button. The status
+//! an unlocked wallet gets the sidebar with its role's pages and a Lock button; a patient's
+//! emergency openings not seen yet are a red banner on top of every page. The status
 //! bar (node health, and a patient's records waiting to upload) is always at the bottom.
 
 use gloo_timers::callback::Interval;
@@ -10,6 +11,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::check_in_asks::CheckInAsksBanner;
+use crate::components::emergency_banner::EmergencyBanner;
 use crate::components::form::error_box;
 use crate::components::status_bar::StatusBar;
 use crate::pages::audit::AuditPage;
@@ -343,6 +345,19 @@ pub fn app() -> Html {
                                   on_wallet_changed={refresh.clone()} />
                 },
             };
+            // A patient's emergency openings not seen yet, on top of every page.
+            let banner = if identity.role == Role::Patient {
+                let on_audit = {
+                    let (page, audit_record) = (page.clone(), audit_record.clone());
+                    Callback::from(move |()| {
+                        audit_record.set(None);
+                        page.set(Some(Page::Audit));
+                    })
+                };
+                html! { <EmergencyBanner key={identity.wallet_id.clone()} {on_audit} /> }
+            } else {
+                html! {}
+            };
             // The patient's pending work (records not on IPFS yet) joins the node health.
             let status = html! {
                 <StatusBar refresh={*settings_version} on_open_settings={open_node_settings.clone()}
@@ -363,6 +378,7 @@ pub fn app() -> Html {
                         </div>
                     </nav>
                     <main class="content" id="main">
+                        { banner }
                         if identity.role == Role::Patient { <CheckInAsksBanner /> }
                         { body }
                     </main>

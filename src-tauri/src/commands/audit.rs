@@ -1,6 +1,9 @@
 //! Audit commands: one call each into `medwallet_core::App`.
 
-use medwallet_api::commands::{ExportAudit, GetAuditTrail};
+use medwallet_api::commands::{
+    AcknowledgeEmergencyAlerts, EmergencyAlerts, ExportAudit, GetAuditTrail,
+};
+use medwallet_api::NoArgs;
 use tauri::State;
 
 use super::{Args, Out};
@@ -22,4 +25,23 @@ pub async fn export_audit(state: State<'_, AppState>, args: Args<ExportAudit>) -
         .app
         .export_audit(&args.query, args.format, &args.path)
         .await
+}
+
+/// `emergency_alerts`: the patient's emergency openings not marked seen (the red banner).
+#[tauri::command]
+pub async fn emergency_alerts(
+    state: State<'_, AppState>,
+    args: Args<EmergencyAlerts>,
+) -> Out<EmergencyAlerts> {
+    let NoArgs {} = args;
+    state.app.emergency_alerts().await
+}
+
+/// `acknowledge_emergency_alerts`: marks openings seen; answers those still unseen.
+#[tauri::command]
+pub async fn acknowledge_emergency_alerts(
+    state: State<'_, AppState>,
+    args: Args<AcknowledgeEmergencyAlerts>,
+) -> Out<AcknowledgeEmergencyAlerts> {
+    state.app.acknowledge_emergency_alerts(&args.ids).await
 }

@@ -4,6 +4,7 @@ pub mod add_records;
 pub mod check_in_asks;
 pub mod clipboard;
 pub mod drops;
+pub mod emergency_banner;
 pub mod form;
 pub mod format;
 pub mod identity;

@@ -191,3 +191,35 @@ pub enum ExportFormat {
     /// A FHIR R4 Bundle of AuditEvent resources (JSON).
     FhirBundle,
 }
+
+/// An emergency opening of one of the patient's records, not marked seen yet: what the red
+/// banner lists (`emergency_alerts`). Found by the background pass in the ledger's
+/// `EmergencyAccess` events naming this wallet as the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyAlert {
+    /// This device's id for it (what `acknowledge_emergency_alerts` takes).
+    pub id: i64,
+    /// The record opened (`0x` + 64 hex).
+    pub record_id: String,
+    /// Its title, when this wallet holds the record.
+    pub record_title: Option<String>,
+    /// The version opened.
+    pub version: u32,
+    /// Who opened it: the clinic's staff member (EIP-55).
+    pub accessor: String,
+    /// On whose behalf: the clinic (EIP-55).
+    pub clinic: String,
+    /// When (the block's time, RFC 3339).
+    pub time: String,
+    /// The block.
+    pub block_number: u64,
+    /// The `logEmergencyAccess` transaction.
+    pub tx_hash: String,
+}
+
+/// Arguments of `acknowledge_emergency_alerts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcknowledgeAlertsArgs {
+    /// The alerts the patient saw (an alert found after the banner was read stays).
+    pub ids: Vec<i64>,
+}

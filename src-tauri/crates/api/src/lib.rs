@@ -22,7 +22,10 @@ pub mod wallet;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party};
+pub use audit::{
+    AcknowledgeAlertsArgs, AuditAction, AuditEntry, AuditQuery, AuditTrail, EmergencyAlert,
+    ExportFormat, Party,
+};
 pub use diagnostics::Diagnostics;
 pub use front_desk::{
     AnswerCheckInArgs, CheckInArgs, CheckInAsk, CheckInCode, CheckInRecordArgs, CheckInRequest,
@@ -195,6 +198,11 @@ pub mod commands {
         GetAuditTrail = "get_audit_trail" (AuditQuery) -> AuditTrail;
         /// Writes the filtered trail to a file, as CSV or a FHIR AuditEvent bundle.
         ExportAudit = "export_audit" (ExportAuditArgs) -> SavedCopy;
+        /// The patient's emergency openings not marked seen yet, newest first (the red
+        /// banner; polled, not activity; empty while locked or for other roles).
+        EmergencyAlerts = "emergency_alerts" (NoArgs) -> Vec<EmergencyAlert>;
+        /// Marks emergency openings seen; answers those still unseen.
+        AcknowledgeEmergencyAlerts = "acknowledge_emergency_alerts" (AcknowledgeAlertsArgs) -> Vec<EmergencyAlert>;
         /// Checks a share request (the grantee's published keys, the policy in words)
         /// without sending anything.
         PreviewShare = "preview_share" (ShareRequest) -> SharePreview;

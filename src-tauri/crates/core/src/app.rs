@@ -11,11 +11,11 @@ use std::sync::Arc;
 use medwallet_api::commands::{NewWalletArgs, RestoreWalletArgs, SaveOutcome};
 use medwallet_api::{
     AuditQuery, AuditTrail, CheckInAsk, CheckInCode, CheckInSession, CredentialInput, Diagnostics,
-    Done, ExportFormat, GrantSummary, GroupSummary, HealthReport, Identity, Inspection, IpfsStatus,
-    KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord, RebuildStatus, RecordMetadata,
-    RecordSummary, SavedCopy, SessionState, ShareCodeText, SharePreview, ShareRequest, SharedInbox,
-    StaffList, StrengthReport, SyncReport, UnlockOutcome, UnrecoveredRecord, UploadedForPatient,
-    UserError, Verdict, VerifyArgs,
+    Done, EmergencyAlert, ExportFormat, GrantSummary, GroupSummary, HealthReport, Identity,
+    Inspection, IpfsStatus, KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord,
+    RebuildStatus, RecordMetadata, RecordSummary, SavedCopy, SessionState, ShareCodeText,
+    SharePreview, ShareRequest, SharedInbox, StaffList, StrengthReport, SyncReport, UnlockOutcome,
+    UnrecoveredRecord, UploadedForPatient, UserError, Verdict, VerifyArgs,
 };
 use url::Url;
 
@@ -480,6 +480,32 @@ impl App {
             .await?
             .checked_against(&self.settings().await);
         Ok(self.audit.trail(&owner, &ledger, query, &context).await?)
+    }
+
+    /// The patient's emergency openings not marked seen, newest first (the red banner;
+    /// polled, so not activity). Other roles have none.
+    pub async fn emergency_alerts(&self) -> Answer<Vec<EmergencyAlert>> {
+        let owner = self.quiet_owner().await?;
+        if owner.role != medwallet_vault::Role::Patient {
+            return Ok(Vec::new());
+        }
+        let ledger = self.ledger().await?;
+        Ok(self
+            .audit
+            .emergency_alerts(&self.records, &owner, &ledger)
+            .await?)
+    }
+
+    /// Marks the emergency openings `ids` seen; answers those still unseen.
+    pub async fn acknowledge_emergency_alerts(&self, ids: &[i64]) -> Answer<Vec<EmergencyAlert>> {
+        let (owner, ledger) = (self.owner().await?, self.ledger().await?);
+        self.audit
+            .acknowledge_emergencies(&self.records, &owner, ids)
+            .await?;
+        Ok(self
+            .audit
+            .emergency_alerts(&self.records, &owner, &ledger)
+            .await?)
     }
 
     /// Writes the filtered trail to `path` as CSV or a FHIR bundle.

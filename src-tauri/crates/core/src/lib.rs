@@ -13,9 +13,9 @@
 //! | `ipfs` | small objects fetched with their CID checked, unpinning |
 //! | [`front_desk`] | check-in codes, records made for a patient, verifying a file |
 //! | [`staff`] | a clinic's staff keys and its authority's epochs |
-//! | [`audit`] | the trail read back from the ledger, filters and exports |
+//! | [`audit`] | the trail read back from the ledger, filters and exports; a patient's emergency alerts |
 //! | [`rebuild`] | a wallet brought back from the ledger and IPFS (restore, on demand) |
-//! | [`background`] | the periodic pass: outbox, sharing work, auto-lock |
+//! | [`background`] | the periodic pass: outbox, sharing work, emergency watch, auto-lock |
 //! | `node_access` | how each node is reached: the trusted CA, the wallet's node credentials (vault), written into `medwallet_net::book` |
 //! | [`wallet`], [`settings`], [`health`], [`node_url`], [`qr`] | the rest |
 //! | [`error`] | every failure as data ([`CoreError`]), what each use case answers |

@@ -2127,6 +2127,121 @@ async fn emergency_access_is_logged_as_an_emergency() {
     );
 }
 
+/// The patient's emergency watch (the background pass's step) after one pass.
+async fn watch(
+    nodes: &Nodes,
+    service: &RecordService,
+    owner: &Owner,
+) -> Vec<medwallet_core::audit::alerts::RaisedAlert> {
+    AuditService::new(&nodes.root.join("patient"))
+        .watch_emergencies(service, owner, &nodes.ledger, &[])
+        .await
+        .unwrap()
+}
+
+async fn banner(
+    nodes: &Nodes,
+    service: &RecordService,
+    owner: &Owner,
+) -> Vec<medwallet_api::EmergencyAlert> {
+    AuditService::new(&nodes.root.join("patient"))
+        .emergency_alerts(service, owner, &nodes.ledger)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_emergency_opening_raises_one_alert_until_the_patient_has_seen_it() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, clinic_svc, staff_svc, doctor_svc) = (
+        nodes.service("patient"),
+        nodes.service("clinic"),
+        nodes.service("staff"),
+        nodes.service("doctor"),
+    );
+    let patient = wallet(131, Role::Patient, "Ada");
+    let clinic = wallet(132, Role::Clinic, "St Mary's");
+    let medic = wallet(133, Role::Doctor, "Dr. Quick");
+    let doctor = wallet(134, Role::Doctor, "Dr. Seacole");
+    hire(
+        &nodes,
+        (&clinic_svc, &clinic),
+        &[(&staff_svc, &medic)],
+        &["role:emergency"],
+    )
+    .await;
+    doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let record = add(&nodes, &patient_svc, &patient, "lab.pdf", PDF, "Allergies").await;
+    for request in [
+        share_role(&record, &clinic.address, "role:emergency"),
+        share_with(&record, &doctor.address, None),
+    ] {
+        let grants = patient_svc
+            .share(&patient, &nodes.ipfs, &nodes.ledger, &request)
+            .await
+            .unwrap();
+        assert!(
+            grants.iter().all(|g| g.state == GrantState::Active),
+            "{grants:?}"
+        );
+    }
+    assert_eq!(watch(&nodes, &patient_svc, &patient).await, vec![]);
+
+    // A person's ordinary opening is in the trail, not an alert.
+    doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+    assert_eq!(watch(&nodes, &patient_svc, &patient).await, vec![]);
+    assert_eq!(banner(&nodes, &patient_svc, &patient).await, vec![]);
+
+    // The emergency staff's opening: one alert, naming the clinic, once.
+    staff_svc
+        .open_shared(&medic, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+    let raised = watch(&nodes, &patient_svc, &patient).await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0].record_id, record.to_lowercase());
+    assert_eq!(raised[0].accessor, medic.address);
+    assert_eq!(raised[0].clinic, clinic.address);
+    let words = medwallet_core::audit::alerts::notification(&raised).unwrap();
+    assert_eq!(words.title, "Emergency access to your records");
+    assert!(
+        words
+            .body
+            .starts_with("A clinic's emergency staff opened a record (0x")
+            && words.body.contains(&clinic.address[..6])
+            && !words.body.contains("Allergies"),
+        "{words:?}"
+    );
+    assert_eq!(
+        watch(&nodes, &patient_svc, &patient).await,
+        vec![],
+        "found once"
+    );
+    let shown = banner(&nodes, &patient_svc, &patient).await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].record_title.as_deref(), Some("Allergies"));
+    assert_eq!(
+        (shown[0].accessor.as_str(), shown[0].clinic.as_str()),
+        (medic.address.as_str(), clinic.address.as_str())
+    );
+    assert_eq!(shown[0].version, 1);
+
+    // Seen: gone from the banner, and no later pass brings it back.
+    AuditService::new(&nodes.root.join("patient"))
+        .acknowledge_emergencies(&patient_svc, &patient, &[shown[0].id])
+        .await
+        .unwrap();
+    assert_eq!(banner(&nodes, &patient_svc, &patient).await, vec![]);
+    assert_eq!(watch(&nodes, &patient_svc, &patient).await, vec![]);
+    assert_eq!(banner(&nodes, &patient_svc, &patient).await, vec![]);
+}
+
 #[tokio::test]
 async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
     let nodes = Nodes::start().await;

@@ -26,6 +26,7 @@ use crate::ledger::LedgerTarget;
 use crate::records::RecordService;
 use crate::session::Owner;
 
+pub mod alerts;
 mod export;
 
 #[cfg(test)]
@@ -73,14 +74,13 @@ impl AuditContext {
     /// The same, checked against the settings' `ledger_witnesses` (a URL that does not
     /// parse is left out: the settings page refuses such URLs before they are saved).
     pub fn checked_against(mut self, settings: &medwallet_api::NodeSettings) -> Self {
-        self.witnesses = settings
-            .ledger_witnesses
-            .iter()
-            .filter_map(|u| Url::parse(u.trim()).ok())
-            .collect();
+        self.witnesses = alerts::witness_urls(settings);
         self
     }
 }
+
+/// Bounded: every node call has its own deadline; a whole sync gets a ceiling too.
+const SYNC_CEILING: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The audit use cases for one app data folder.
 pub struct AuditService {
@@ -166,25 +166,10 @@ impl AuditService {
         let cache = self.cache(&owner.wallet_id).await?;
         let node = LedgerNode::new(&ledger.url);
         let witnesses: Vec<LedgerNode> = context.witnesses.iter().map(LedgerNode::new).collect();
-        // The chain this wallet's trail was first read from is remembered, so that a ledger
-        // URL that now leads to another network is named instead of mixed in.
-        let remembered = self.remembered_chain(&owner.wallet_id);
-        let synced = async {
-            let status = node.status().await?;
-            let expected = ledger.chain_id.or(remembered).unwrap_or(status.chain_id);
-            let status = node.check_chain(expected, contract).await?;
-            let report = cache
-                .sync_checked(&node, contract, &EventFilter::Wallet(me), &witnesses)
-                .await?;
-            Ok::<_, medwallet_ledger::LedgerError>((status, report))
-        };
-        // Bounded: every node call has its own deadline; the whole sync gets a ceiling too.
-        match tokio::time::timeout(std::time::Duration::from_secs(60), synced).await {
-            Ok(Ok((status, report))) => {
-                if remembered.is_none() {
-                    self.remember_chain(&owner.wallet_id, status.chain_id);
-                }
-                trail.chain_id = Some(status.chain_id);
+        let synced = self.sync_own(&cache, &owner.wallet_id, me, ledger, contract, &witnesses);
+        match tokio::time::timeout(SYNC_CEILING, synced).await {
+            Ok(Ok((chain_id, report))) => {
+                trail.chain_id = Some(chain_id);
                 trail.synced_to_block = report.to_block;
                 // The newest block read disagreeing with another node is the whole
                 // trail's problem (the node read from may be on a fork), even when no
@@ -241,6 +226,34 @@ impl AuditService {
         };
         trail.entries = checked_entries(&events, me, &context.titles, query, &checked)?;
         Ok(trail)
+    }
+
+    /// Reads the wallet's new events into its cache, from the cursor to the node's head,
+    /// checked against `witnesses`; answers the chain id and the sync's report. The chain
+    /// this wallet's trail was first read from is remembered, so that a ledger URL that now
+    /// leads to another network is named instead of mixed in. Used by the trail and by the
+    /// patient's emergency watch ([`alerts`]), which share the cache and its cursor.
+    async fn sync_own(
+        &self,
+        cache: &EventCache,
+        wallet_id: &str,
+        me: Address,
+        ledger: &LedgerTarget,
+        contract: Address,
+        witnesses: &[LedgerNode],
+    ) -> Result<(u64, medwallet_ledger::SyncReport), medwallet_ledger::LedgerError> {
+        let node = LedgerNode::new(&ledger.url);
+        let remembered = self.remembered_chain(wallet_id);
+        let status = node.status().await?;
+        let expected = ledger.chain_id.or(remembered).unwrap_or(status.chain_id);
+        let status = node.check_chain(expected, contract).await?;
+        let report = cache
+            .sync_checked(&node, contract, &EventFilter::Wallet(me), witnesses)
+            .await?;
+        if remembered.is_none() {
+            self.remember_chain(wallet_id, status.chain_id);
+        }
+        Ok((status.chain_id, report))
     }
 
     /// Writes the owner's filtered trail to `path` (a new file), as CSV or a FHIR R4

@@ -6,10 +6,11 @@
 //! row is inserted in one transaction after its three objects exist, so a crash at any
 //! point leaves either a complete record or nothing that is listed.
 //!
-//! This module holds the records and outbox tables; [`grants`], [`front_desk`] and [`staff`]
-//! hold theirs (migrations in `core/migrations/records`), and [`local_seal`] seals each
+//! This module holds the records and outbox tables; [`grants`], [`front_desk`], [`staff`]
+//! and [`emergency`] (the emergency alerts) hold theirs (migrations in `core/migrations/records`), and [`local_seal`] seals each
 //! version's data key under the wallet's local records key.
 
+pub(crate) mod emergency;
 pub(crate) mod front_desk;
 pub(crate) mod grants;
 pub(crate) mod local_seal;
