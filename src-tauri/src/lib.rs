@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod dialogs;
 mod notify;
+mod paths;
 mod state;
 
 use tauri::Manager;
@@ -17,16 +19,17 @@ struct LogSlot(std::sync::Mutex<Option<medwallet_logs::LogGuard>>);
 /// Builds and runs the app until its last window closes.
 pub fn run() {
     let app = tauri::Builder::default()
-        // The dialog plugin is used from Rust only (pick_files, choose_save_path); the
-        // capability grants the webview none of its own commands.
+        // The dialog plugin is used from Rust only (dialogs.rs); the capability grants the
+        // webview none of its own commands.
         .plugin(tauri_plugin_dialog::init())
         // Notifications too: an emergency opening found by the background pass is shown
         // from Rust (`notify.rs`); the webview needs no notification permission.
         .plugin(tauri_plugin_notification::init())
         .on_window_event(|window, event| {
-            // Files dropped on the window: their paths go to the Records page's channel.
+            // Files dropped on the window: registered as path tokens, which go (with the
+            // files' names) to the page's channel; their paths stay here.
             if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
-                let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                let paths = paths.clone();
                 let handle = window.app_handle().clone();
                 tauri::async_runtime::spawn(async move {
                     let state = handle.state::<state::AppState>();
@@ -34,7 +37,11 @@ pub fn run() {
                     // No page listens (none asked yet, or the window reloaded): the
                     // drop is dropped, as a window that is not a drop target would.
                     if let Some(channel) = channel {
-                        if channel.send(paths).is_err() {
+                        let files: Vec<medwallet_api::ChosenFile> = paths
+                            .into_iter()
+                            .filter_map(|p| state.paths.hand_out(p, crate::paths::Use::Open).ok())
+                            .collect();
+                        if channel.send(files).is_err() {
                             tracing::debug!("a drop had no listener");
                         }
                     }
@@ -50,6 +57,7 @@ pub fn run() {
                 .ok();
             app.manage(LogSlot(std::sync::Mutex::new(guard)));
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "medwallet starting");
+            dialogs::note_test_seam();
             // A panic (in the background pass, say) is in the log by where it happened;
             // its message may hold data, so it goes to stderr only, as before.
             let default_hook = std::panic::take_hook();
@@ -104,6 +112,7 @@ pub fn run() {
             commands::change_passphrase,
             commands::delete_wallet,
             commands::records::pick_files,
+            commands::records::pick_file,
             commands::records::watch_drops,
             commands::records::inspect_files,
             commands::records::add_record,

@@ -1,4 +1,5 @@
-//! What the shell keeps between commands: the core [`App`] and the drop channel.
+//! What the shell keeps between commands: the core [`App`], the drop channel and the
+//! path tokens handed to the window.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,8 +11,10 @@ use tauri::Manager;
 pub struct AppState {
     /// The data folder's state and use cases.
     pub app: Arc<App>,
-    /// Where paths of files dropped on the window go (the Records page's channel).
-    pub drops: tokio::sync::Mutex<Option<tauri::ipc::Channel<Vec<String>>>>,
+    /// Where files dropped on the window go, as tokens (the page's channel).
+    pub drops: tokio::sync::Mutex<Option<tauri::ipc::Channel<Vec<medwallet_api::ChosenFile>>>>,
+    /// The files chosen in the app's dialogs or dropped, by the tokens the window holds.
+    pub paths: crate::paths::PathTokens,
 }
 
 /// The app's data folder: `$MEDWALLET_DATA_DIR`, or the platform's app data dir.
@@ -39,6 +42,7 @@ impl AppState {
         Self {
             app: App::open(dir, kit_dir, Defaults::from_env()).await,
             drops: Default::default(),
+            paths: Default::default(),
         }
     }
 }

@@ -121,8 +121,9 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
     // A picture with no code in it, and a damaged code, are named.
     let blank = files.path().join("xray.png");
     std::fs::write(&blank, include_bytes!("../fixtures/xray.png")).unwrap();
-    app.fill("#checkin-picture", &blank.display().to_string())
-        .await;
+    assert!(!app.exists("input#checkin-picture").await, "no path field");
+    app.choose("#checkin-browse", &[&blank]).await;
+    app.wait_text("#checkin-picture", |t| t == "xray.png").await;
     app.click("#checkin-submit").await;
     app.wait_text("#checkin-error", |t| {
         t.contains("No check-in code could be read")
@@ -140,8 +141,9 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
     .await;
     app.fill("#checkin-text", "").await;
 
-    // Three clicks: the picture, Check in.
-    app.fill("#checkin-picture", &picture.display().to_string())
+    // Three clicks: Choose picture…, the picture, Check in.
+    app.choose("#checkin-browse", &[&picture]).await;
+    app.wait_text("#checkin-picture", |t| t == "checkin.png")
         .await;
     app.click("#checkin-submit").await;
     app.wait_text("#checkin-done", |t| {
@@ -179,7 +181,9 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
         (&altered, "altered"),
         (&unknown, "unknown"),
     ] {
-        app.fill("#verify-path", &path.display().to_string()).await;
+        app.choose("#verify-choose", &[path]).await;
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        app.wait_text("#verify-file", |t| t == name).await;
         app.click("#verify-submit").await;
         app.wait_text(
             &format!("#verify-result[data-outcome=\"{outcome}\"]"),
@@ -192,8 +196,11 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
     // A lab result made at the desk, for the patient.
     let scan = files.path().join("potassium.txt");
     std::fs::write(&scan, b"Potassium 4.1 mmol/L (3.5-5.1)\n").unwrap();
-    app.fill(&format!("{row} .upload-path"), &scan.display().to_string())
-        .await;
+    app.choose(&format!("{row} .upload-choose"), &[&scan]).await;
+    app.wait_text(&format!("{row} .upload-file-name"), |t| {
+        t == "potassium.txt"
+    })
+    .await;
     app.fill(&format!("{row} .upload-title"), "Potassium").await;
     app.click(&format!("{row} .upload-submit")).await;
     app.wait_text(&format!("{row} .upload-done"), |t| {
@@ -258,7 +265,7 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
         .unwrap();
     app.click("#nav-front-desk").await;
     app.find(&format!("{row}[data-expired=\"true\"]")).await;
-    assert!(!app.exists(&format!("{row} .upload-path")).await);
+    assert!(!app.exists(&format!("{row} .upload-choose")).await);
     assert!(!app.exists(&shared).await);
     app.screenshot("expired").await;
     app.close().await;
@@ -278,8 +285,7 @@ async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
     let files = tempfile::tempdir().unwrap();
     let pdf = files.path().join("allergies.pdf");
     std::fs::write(&pdf, PDF).unwrap();
-    app.fill("#add-path", &pdf.display().to_string()).await;
-    app.click("#add-path-submit").await;
+    app.choose("#add-pick", &[&pdf]).await;
     app.click("#add-confirm").await;
     let row = "li.record-row[data-title=\"Allergies\"]";
     app.wait_text(&format!("{row} .record-ledger"), |t| {

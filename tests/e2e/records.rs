@@ -1,8 +1,9 @@
-//! A patient adds a PDF and an X-ray image by path, watches them encrypt and upload, finds
-//! them in the list as on IPFS, and opens both: the PDF rendered page by page, the image
-//! shown, each with the verification line. A big video shows its progress and is
-//! cancelled. Both records' registrations then appear in the audit trail, read back from
-//! the ledger node.
+//! A patient adds a PDF and an X-ray image chosen in the app's file chooser (there is no
+//! path to type), watches them encrypt and upload, finds them in the list as on IPFS, and
+//! opens both: the PDF rendered page by page, the image shown, each with the verification
+//! line; a decrypted copy of the PDF is saved where the save dialog says. A big video
+//! shows its progress and is cancelled. Both records' registrations then appear in the
+//! audit trail, read back from the ledger node, and are exported to the file chosen.
 
 use medwallet_e2e::{App, Nodes};
 
@@ -54,21 +55,19 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     std::fs::write(&pdf, PDF).unwrap();
     std::fs::write(&png, PNG).unwrap();
 
-    // A path that is not there is refused with its reason; nothing is added.
-    app.fill(
-        "#add-path",
-        &files.path().join("missing.pdf").display().to_string(),
-    )
-    .await;
-    app.click("#add-path-submit").await;
-    app.wait_text("#add-refused", |t| t.contains("does not exist"))
+    // Files are chosen, never typed: no path field.
+    assert!(!app.exists("#add-path").await);
+    assert!(!app.exists("input[type=\"text\"][placeholder*=\"/\"]").await);
+    // A file gone since it was chosen is refused with its reason; nothing is added.
+    app.choose("#add-pick", &[&files.path().join("missing.pdf")])
         .await;
+    app.wait_text("#add-refused", |t| {
+        t.contains("missing.pdf") && t.contains("does not exist")
+    })
+    .await;
     app.screenshot("missing-file-refused").await;
 
-    for path in [&pdf, &png] {
-        app.fill("#add-path", &path.display().to_string()).await;
-        app.click("#add-path-submit").await;
-    }
+    app.choose("#add-pick", &[&pdf, &png]).await;
     // Proposed metadata from the files: titles from the names, categories from the kinds.
     assert_eq!(
         app.wait_value("#draft-0-title", |v| !v.is_empty()).await,
@@ -117,6 +116,12 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     app.find("#viewer-content[data-kind=\"pdf\"] #viewer-page-2")
         .await;
     app.screenshot("pdf-open").await;
+    // A decrypted copy, where the save dialog says: the same bytes.
+    let copy = files.path().join("copy of blood panel.pdf");
+    app.choose("#viewer-save", &[&copy]).await;
+    app.wait_text("#viewer-saved", |t| t.contains("Saved a decrypted copy"))
+        .await;
+    assert_eq!(std::fs::read(&copy).unwrap(), PDF);
     app.click("#viewer-close").await;
 
     // Open the image.
@@ -132,8 +137,7 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
     // A big video: its progress bar moves, and Cancel leaves nothing behind.
     let video = files.path().join("knee_surgery.mp4");
     write_big_video(&video, 768);
-    app.fill("#add-path", &video.display().to_string()).await;
-    app.click("#add-path-submit").await;
+    app.choose("#add-pick", &[&video]).await;
     app.find("#draft-0-title").await;
     app.click("#add-confirm").await;
     let job = "li.job[data-file-name=\"knee_surgery.mp4\"]";
@@ -188,6 +192,13 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
         "{verified}"
     );
     app.screenshot("audit-trail").await;
+    // Exported as CSV to the file the save dialog answers.
+    let csv = files.path().join("audit.csv");
+    app.choose("#audit-export-csv", &[&csv]).await;
+    app.wait_text("#audit-export-result", |t| t.contains("Saved"))
+        .await;
+    let exported = std::fs::read_to_string(&csv).unwrap();
+    assert!(exported.contains("Blood panel march"), "{exported}");
 
     // The whole story is in the log, and nothing a user would not send with a bug report.
     app.assert_logs_keep_secrets(

@@ -57,10 +57,7 @@ async fn restore_from_the_kit_rebuilds_records_and_grants() {
     let png = files.path().join("chest_xray.png");
     std::fs::write(&pdf, PDF).unwrap();
     std::fs::write(&png, PNG).unwrap();
-    for path in [&pdf, &png] {
-        app.fill("#add-path", &path.display().to_string()).await;
-        app.click("#add-path-submit").await;
-    }
+    app.choose("#add-pick", &[&pdf, &png]).await;
     app.wait_text("fieldset.draft:nth-of-type(2)", |t| !t.is_empty())
         .await;
     app.click("#add-confirm").await;

@@ -57,8 +57,7 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
     let files = tempfile::tempdir().unwrap();
     let pdf = files.path().join("blood_panel.pdf");
     std::fs::write(&pdf, PDF).unwrap();
-    app.fill("#add-path", &pdf.display().to_string()).await;
-    app.click("#add-path-submit").await;
+    app.choose("#add-pick", &[&pdf]).await;
     app.click("#add-confirm").await;
     let row = "li.record-row[data-title=\"Blood panel\"]";
     app.wait_text(&format!("{row} .record-ledger"), |t| {

@@ -7,6 +7,12 @@
 //! failing test stopped. Dropping an [`App`] stops tauri-driver (SIGTERM, which
 //! also ends WebKitWebDriver and the app), also when the test panics, and so does a
 //! launch that fails after tauri-driver started.
+//!
+//! Files are never typed into the app: it names files only by the tokens its own dialogs
+//! hand out. WebDriver cannot drive GTK's dialogs, so every app is launched with the
+//! dialogs' test seam on (`MEDWALLET_TEST_DIALOG_DIR`, honoured by debug builds only): a
+//! story queues the file a dialog should answer ([`App::choose`]) and clicks the app's
+//! real button.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -186,12 +192,17 @@ pub struct App {
     step: u32,
     /// The app's data folder (settings and vault files).
     pub data_dir: tempfile::TempDir,
+    /// Where the answers the app's next dialogs give wait (the seam's folder).
+    dialog_dir: tempfile::TempDir,
+    /// Answers queued so far (their files are named in this order).
+    dialog_answers: u32,
 }
 
 impl App {
     /// Launches the app for test `name` with `env` added to its environment.
     pub async fn launch(name: &str, env: &[(&'static str, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
+        let dialog_dir = tempfile::tempdir().expect("temp dir");
         let artifacts = artifacts_root().join(name);
         std::fs::create_dir_all(&artifacts).expect("artifacts dir");
 
@@ -205,6 +216,7 @@ impl App {
             &native_port.to_string(),
         ])
         .env("MEDWALLET_DATA_DIR", data_dir.path())
+        .env("MEDWALLET_TEST_DIALOG_DIR", dialog_dir.path())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(log_file(&artifacts, "tauri-driver.log"))
@@ -238,7 +250,32 @@ impl App {
             artifacts,
             step: 0,
             data_dir,
+            dialog_dir,
+            dialog_answers: 0,
         }
+    }
+
+    /// Queues what the app's next file dialog answers: `files` (none: the dialog is
+    /// cancelled). A save dialog answers the first. The app reads it when the dialog
+    /// opens, so queue it before the click that opens it (see [`App::choose`]).
+    pub fn queue_dialog(&mut self, files: &[impl AsRef<Path>]) {
+        self.dialog_answers += 1;
+        let text: String = files
+            .iter()
+            .map(|f| format!("{}\n", f.as_ref().display()))
+            .collect();
+        let name = format!("{:06}.answer", self.dialog_answers);
+        // Written aside, then renamed: the app never reads half an answer.
+        let part = self.dialog_dir.path().join(format!("{name}.part"));
+        std::fs::write(&part, text).expect("queue a dialog answer");
+        std::fs::rename(&part, self.dialog_dir.path().join(name)).expect("queue a dialog answer");
+    }
+
+    /// Clicks the button at `css`, which opens a file dialog of the app, answered with
+    /// `files`: how a user chooses files (a story never types a path).
+    pub async fn choose(&mut self, css: &str, files: &[impl AsRef<Path>]) {
+        self.queue_dialog(files);
+        self.click(css).await;
     }
 
     fn driver(&self) -> &WebDriver {

@@ -21,9 +21,10 @@ pub async fn get_audit_trail(
 /// `export_audit`: write the filtered trail to the chosen file (CSV or FHIR bundle).
 #[tauri::command]
 pub async fn export_audit(state: State<'_, AppState>, args: Args<ExportAudit>) -> Out<ExportAudit> {
+    let path = state.paths.save_text(&args.file)?;
     state
         .app
-        .export_audit(&args.query, args.format, &args.path)
+        .export_audit(&args.query, args.format, &path)
         .await
 }
 

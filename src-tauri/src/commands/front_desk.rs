@@ -7,9 +7,10 @@ use medwallet_api::commands::{
 };
 use medwallet_api::NoArgs;
 use tauri::State;
-use tauri_plugin_dialog::DialogExt;
 
-use super::{dialog_failed, Args, Out};
+use super::{Args, Out};
+use crate::dialogs::{self, Open};
+use crate::paths::Use;
 use crate::state::AppState;
 
 /// `make_check_in_code`: a signed check-in code (granting nothing), shown as a QR.
@@ -51,9 +52,13 @@ pub async fn check_in_patient(
     state: State<'_, AppState>,
     args: Args<CheckInPatient>,
 ) -> Out<CheckInPatient> {
+    let picture = match &args.picture {
+        Some(token) => Some(state.paths.open_text(token)?),
+        None => None,
+    };
     state
         .app
-        .check_in_patient(args.text.as_deref(), args.picture.as_deref())
+        .check_in_patient(args.text.as_deref(), picture.as_deref())
         .await
 }
 
@@ -85,9 +90,10 @@ pub async fn upload_for_patient(
     state: State<'_, AppState>,
     args: Args<UploadForPatient>,
 ) -> Out<UploadForPatient> {
+    let path = state.paths.open_text(&args.file)?;
     state
         .app
-        .upload_for_patient(&args.check_in_id, &args.path, &args.metadata)
+        .upload_for_patient(&args.check_in_id, &path, &args.metadata)
         .await
 }
 
@@ -97,23 +103,33 @@ pub async fn verify_record(
     state: State<'_, AppState>,
     args: Args<VerifyRecord>,
 ) -> Out<VerifyRecord> {
-    state.app.verify_record(&args).await
+    let path = match &args.file {
+        Some(token) => Some(state.paths.open_text(token)?),
+        None => None,
+    };
+    state
+        .app
+        .verify_record(args.cid.as_deref(), path.as_deref())
+        .await
 }
 
-/// `pick_picture`: the system's file chooser, for a picture of a QR code.
+/// `pick_picture`: the system's file chooser, for a picture of a QR code; as a token.
 #[tauri::command]
-pub async fn pick_picture(app: tauri::AppHandle, args: Args<PickPicture>) -> Out<PickPicture> {
+pub async fn pick_picture(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    args: Args<PickPicture>,
+) -> Out<PickPicture> {
     let NoArgs {} = args;
-    let picked = tokio::task::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Picture of the check-in QR code")
-            .add_filter("Pictures", &["png", "jpg", "jpeg"])
-            .blocking_pick_file()
-    })
-    .await
-    .map_err(dialog_failed)?;
-    Ok(picked
-        .and_then(|p| p.into_path().ok())
-        .map(|p| p.display().to_string()))
+    let open = Open {
+        title: "Picture of the check-in QR code",
+        filter: Some(("Pictures", &["png", "jpg", "jpeg"])),
+        many: false,
+    };
+    dialogs::pick(&app, open)
+        .await?
+        .into_iter()
+        .next()
+        .map(|path| state.paths.hand_out(path, Use::Open))
+        .transpose()
 }

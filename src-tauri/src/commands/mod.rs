@@ -1,7 +1,9 @@
 //! The IPC commands. Each takes `<C as Command>::Args` and answers `C::Output` of its
 //! command type in `medwallet_api::commands` (so the handlers and the UI's IPC layer
 //! cannot drift apart), and is one call into `medwallet_core::App`; only what needs
-//! tauri itself (dialogs, channels, dropped files) is done here.
+//! tauri itself (dialogs, channels, dropped files) is done here. A file reaches a command
+//! only as a token the app handed out (`crate::paths`): the command resolves it and
+//! hands core the path; the webview never sends a path.
 
 use medwallet_api::commands::*;
 use medwallet_api::{Command, Done, NoArgs, UserError};
@@ -76,18 +78,13 @@ pub async fn import_ca_certificate(
     state: State<'_, AppState>,
     args: Args<ImportCaCertificate>,
 ) -> Out<ImportCaCertificate> {
-    use tauri_plugin_dialog::DialogExt;
     let NoArgs {} = args;
-    let picked = tokio::task::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Trust a CA certificate")
-            .add_filter("Certificate (PEM)", &["pem", "crt", "cer"])
-            .blocking_pick_file()
-    })
-    .await
-    .map_err(dialog_failed)?;
-    let Some(path) = picked.and_then(|p| p.into_path().ok()) else {
+    let open = crate::dialogs::Open {
+        title: "Trust a CA certificate",
+        filter: Some(("Certificate (PEM)", &["pem", "crt", "cer"])),
+        many: false,
+    };
+    let Some(path) = crate::dialogs::pick(&app, open).await?.into_iter().next() else {
         return Ok(None);
     };
     state.app.import_ca_file(&path).await.map(Some)
@@ -231,11 +228,6 @@ pub async fn delete_wallet(
         .app
         .delete_wallet(&args.wallet_id, &args.confirm_name)
         .await
-}
-
-/// A system dialog failed to open or answer.
-fn dialog_failed(error: impl std::fmt::Display) -> UserError {
-    UserError::new(format!("The dialog failed: {error}."), "Try again.")
 }
 
 /// `Done`, for commands whose work has no answer.

@@ -1,46 +1,72 @@
 //! Record commands: one call each into `medwallet_core::App`; the file dialogs and the
-//! progress channels are tauri's, so they are here.
+//! progress channels are tauri's, so they are here. Files cross as path tokens
+//! (`crate::paths`): a command resolves its token here and hands core the path.
 
 use std::sync::Arc;
 
 use medwallet_api::commands::{
-    AddRecord, CancelAdd, ChooseSavePath, InspectFiles, ListRecords, OpenRecord, PickFiles,
-    SaveRecordCopy, SyncRecords, WatchDrops,
+    AddRecord, CancelAdd, ChooseSavePath, InspectFiles, ListRecords, OpenRecord, PickFile,
+    PickFiles, SaveRecordCopy, SyncRecords, WatchDrops,
 };
-use medwallet_api::{AddProgress, NoArgs};
+use medwallet_api::{AddProgress, ChosenFile, NoArgs, PickPurpose};
 use tauri::ipc::Channel;
 use tauri::State;
-use tauri_plugin_dialog::DialogExt;
 
-use super::{dialog_failed, done, Args, Out};
+use super::{done, Args, Out};
+use crate::dialogs::{self, Open};
+use crate::paths::Use;
 use crate::state::AppState;
 
-/// `pick_files`: the system's file chooser; the chosen paths.
+/// `pick_files`: the system's file chooser; the chosen files, as tokens.
 #[tauri::command]
-pub async fn pick_files(app: tauri::AppHandle, args: Args<PickFiles>) -> Out<PickFiles> {
+pub async fn pick_files(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    args: Args<PickFiles>,
+) -> Out<PickFiles> {
     let NoArgs {} = args;
-    let picked = tokio::task::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Add records")
-            .blocking_pick_files()
-    })
-    .await
-    .map_err(dialog_failed)?;
-    Ok(picked
-        .unwrap_or_default()
+    let open = Open {
+        title: "Add records",
+        filter: None,
+        many: true,
+    };
+    dialogs::pick(&app, open)
+        .await?
         .into_iter()
-        .filter_map(|p| p.into_path().ok())
-        .map(|p| p.display().to_string())
-        .collect())
+        .map(|path| state.paths.hand_out(path, Use::Open))
+        .collect()
 }
 
-/// `watch_drops`: paths dropped on the window go to this channel from now on.
+/// `pick_file`: the system's file chooser for one file, for `purpose`; as a token.
+#[tauri::command]
+pub async fn pick_file(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    args: Args<PickFile>,
+) -> Out<PickFile> {
+    let title = match args.purpose {
+        PickPurpose::UploadForPatient => "A record for the patient",
+        PickPurpose::Verify => "A file to verify",
+    };
+    let open = Open {
+        title,
+        filter: None,
+        many: false,
+    };
+    dialogs::pick(&app, open)
+        .await?
+        .into_iter()
+        .next()
+        .map(|path| state.paths.hand_out(path, Use::Open))
+        .transpose()
+}
+
+/// `watch_drops`: files dropped on the window go to this channel (as tokens) from now on.
 #[tauri::command]
 pub async fn watch_drops(
     state: State<'_, AppState>,
     args: Args<WatchDrops>,
-    progress: Channel<Vec<String>>,
+    progress: Channel<Vec<ChosenFile>>,
 ) -> Out<WatchDrops> {
     let NoArgs {} = args;
     *state.drops.lock().await = Some(progress);
@@ -53,7 +79,12 @@ pub async fn inspect_files(
     state: State<'_, AppState>,
     args: Args<InspectFiles>,
 ) -> Out<InspectFiles> {
-    state.app.inspect_files(&args.paths).await
+    let files = args
+        .files
+        .iter()
+        .map(|token| Ok((token.clone(), state.paths.open_text(token)?)))
+        .collect::<Result<Vec<_>, medwallet_api::UserError>>()?;
+    state.app.inspect_files(&files).await
 }
 
 /// `add_record`: encrypt, upload, pin; progress on the channel.
@@ -63,6 +94,7 @@ pub async fn add_record(
     args: Args<AddRecord>,
     progress: Channel<AddProgress>,
 ) -> Out<AddRecord> {
+    let path = state.paths.open_text(&args.file)?;
     let send = Arc::new(move |p: AddProgress| {
         // The window may have gone (closed, reloaded): the add goes on without it.
         if progress.send(p).is_err() {
@@ -71,7 +103,7 @@ pub async fn add_record(
     });
     state
         .app
-        .add_record(&args.job_id, &args.path, &args.metadata, send)
+        .add_record(&args.job_id, &path, &args.metadata, send)
         .await
 }
 
@@ -94,24 +126,18 @@ pub async fn open_record(state: State<'_, AppState>, args: Args<OpenRecord>) -> 
     state.app.open_record(&args.record_id).await
 }
 
-/// `choose_save_path`: the system's save dialog.
+/// `choose_save_path`: the system's save dialog; the chosen file as a save token (one
+/// write).
 #[tauri::command]
 pub async fn choose_save_path(
     app: tauri::AppHandle,
+    state: State<'_, AppState>,
     args: Args<ChooseSavePath>,
 ) -> Out<ChooseSavePath> {
-    let chosen = tokio::task::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Save a decrypted copy")
-            .set_file_name(&args.suggested_name)
-            .blocking_save_file()
-    })
-    .await
-    .map_err(dialog_failed)?;
-    Ok(chosen
-        .and_then(|p| p.into_path().ok())
-        .map(|p| p.display().to_string()))
+    dialogs::save(&app, "Save a copy", args.suggested_name)
+        .await?
+        .map(|path| state.paths.hand_out(path, Use::Save))
+        .transpose()
 }
 
 /// `save_record_copy`: verify and decrypt into the chosen file.
@@ -120,10 +146,8 @@ pub async fn save_record_copy(
     state: State<'_, AppState>,
     args: Args<SaveRecordCopy>,
 ) -> Out<SaveRecordCopy> {
-    state
-        .app
-        .save_record_copy(&args.record_id, &args.path)
-        .await
+    let path = state.paths.save_text(&args.file)?;
+    state.app.save_record_copy(&args.record_id, &path).await
 }
 
 /// `sync_records`: push what waits in the outbox now (uploads, ledger registrations).

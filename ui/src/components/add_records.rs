@@ -1,6 +1,7 @@
-//! Adding records: choose files (the system's chooser), drop them on the window, or type a
-//! path; the shell checks them and proposes their metadata; the user edits it, then each
-//! file is encrypted and uploaded as its own job, with a progress bar and a Cancel button.
+//! Adding records: choose files (the system's chooser) or drop them on the window (there
+//! is no path to type: the shell hands out a token per file, and only those name files);
+//! the shell checks them and proposes their metadata; the user edits it, then each file
+//! is encrypted and uploaded as its own job, with a progress bar and a Cancel button.
 //!
 //! Running jobs live in this module's store, not in the component, so an upload keeps its
 //! progress bar and its Cancel button when the user leaves the Records page and comes
@@ -14,8 +15,8 @@ use medwallet_api::commands::{
     AddRecord, AddRecordArgs, CancelAdd, InspectFiles, InspectFilesArgs, JobArgs, PickFiles,
 };
 use medwallet_api::{
-    AddProgress, AddStage, Category, FileDraft, Inspection, NoArgs, RecordMetadata, RecordStatus,
-    RecordSummary, RefusedFile, UserError,
+    AddProgress, AddStage, Category, ChosenFile, FileDraft, FileToken, Inspection, NoArgs,
+    RecordMetadata, RecordStatus, RecordSummary, RefusedFile, UserError,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -24,7 +25,7 @@ use yew::prelude::*;
 
 use crate::components::drops::use_drops;
 use crate::components::form::{error_box, focus};
-use crate::components::format::{file_name, human_size};
+use crate::components::format::human_size;
 use crate::components::progress::ProgressBar;
 use crate::ipc;
 
@@ -108,7 +109,7 @@ fn update_job(job_id: &str, f: impl FnOnce(&mut JobState)) {
     });
 }
 
-fn start_job(path: String, file: String, metadata: RecordMetadata) {
+fn start_job(token: FileToken, file: String, metadata: RecordMetadata) {
     let job_id = with_jobs(|s| {
         s.next += 1;
         let job_id = format!("add-{}-{}", date_now() as u64, s.next);
@@ -130,7 +131,7 @@ fn start_job(path: String, file: String, metadata: RecordMetadata) {
     spawn_local(async move {
         let args = AddRecordArgs {
             job_id: job_id.clone(),
-            path,
+            file: token,
             metadata,
         };
         let result = ipc::call_streaming::<AddRecord>(&args, on_progress).await;
@@ -267,7 +268,7 @@ impl Reducible for AddForm {
                 form.checking = form.checking.saturating_sub(1);
                 form.refused = inspection.refused;
                 for file in inspection.drafts {
-                    if form.drafts.iter().all(|d| d.file.path != file.path) {
+                    if form.drafts.iter().all(|d| d.file.file != file.file) {
                         form.next_key += 1;
                         form.drafts.push(Draft {
                             key: form.next_key,
@@ -315,11 +316,12 @@ fn missing_date(m: &RecordMetadata) -> bool {
     m.date.trim().is_empty()
 }
 
-/// Asks the shell to check `paths`; the answer lands in the form.
-fn inspect(form: UseReducerDispatcher<AddForm>, paths: Vec<String>) {
+/// Asks the shell to check the `chosen` files; the answer lands in the form.
+fn inspect(form: UseReducerDispatcher<AddForm>, chosen: Vec<ChosenFile>) {
     form.dispatch(AddAction::Checking);
+    let files = chosen.into_iter().map(|f| f.token).collect();
     spawn_local(async move {
-        match ipc::call::<InspectFiles>(&InspectFilesArgs { paths }).await {
+        match ipc::call::<InspectFiles>(&InspectFilesArgs { files }).await {
             Ok(inspection) => form.dispatch(AddAction::Inspected(inspection)),
             Err(error) => form.dispatch(AddAction::Failed(error)),
         }
@@ -339,11 +341,10 @@ pub struct Props {
     pub on_added: Callback<()>,
 }
 
-/// The "Add records" panel: choose, drop or type files; edit; encrypt and upload.
+/// The "Add records" panel: choose or drop files; edit; encrypt and upload.
 #[function_component(AddRecords)]
 pub fn add_records(props: &Props) -> Html {
     let form = use_reducer(AddForm::default);
-    let path = use_state(String::new);
     let picking = use_state(|| false);
     let rerender = use_force_update();
 
@@ -373,8 +374,8 @@ pub fn add_records(props: &Props) -> Html {
     // Drops: handled while this panel is shown.
     {
         let dispatcher = form.dispatcher();
-        use_drops(Callback::from(move |paths| {
-            inspect(dispatcher.clone(), paths)
+        use_drops(Callback::from(move |files| {
+            inspect(dispatcher.clone(), files)
         }));
     }
 
@@ -387,28 +388,11 @@ pub fn add_records(props: &Props) -> Html {
                 let result = ipc::call::<PickFiles>(&NoArgs {}).await;
                 picking.set(false);
                 match result {
-                    Ok(paths) if paths.is_empty() => {} // the chooser was cancelled
-                    Ok(paths) => inspect(dispatcher, paths),
+                    Ok(files) if files.is_empty() => {} // the chooser was cancelled
+                    Ok(files) => inspect(dispatcher, files),
                     Err(error) => dispatcher.dispatch(AddAction::Failed(error)),
                 }
             });
-        })
-    };
-    let on_path_submit = {
-        let (dispatcher, path) = (form.dispatcher(), path.clone());
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let typed = path.trim().to_owned();
-            if !typed.is_empty() {
-                path.set(String::new());
-                inspect(dispatcher.clone(), vec![typed]);
-            }
-        })
-    };
-    let on_path_input = {
-        let path = path.clone();
-        Callback::from(move |e: InputEvent| {
-            path.set(e.target_unchecked_into::<HtmlInputElement>().value())
         })
     };
     let on_confirm = {
@@ -439,7 +423,7 @@ pub fn add_records(props: &Props) -> Html {
                     author: m.author.trim().to_owned(),
                 };
                 start_job(
-                    draft.file.path.clone(),
+                    draft.file.file.clone(),
                     draft.file.file_name.clone(),
                     metadata,
                 );
@@ -483,18 +467,6 @@ pub fn add_records(props: &Props) -> Html {
                 </button>
                 <span id="add-drop-note" class="muted">{ "or drop files on the window" }</span>
             </div>
-            <form class="add-path" onsubmit={on_path_submit} novalidate=true>
-                <div class="field">
-                    <label for="add-path">{ "File path" }</label>
-                    <div class="inline-field">
-                        <input id="add-path" type="text" value={(*path).clone()} oninput={on_path_input}
-                               spellcheck="false" autocomplete="off" placeholder="/home/you/Documents/scan.pdf"
-                               aria-describedby="add-path-help" />
-                        <button id="add-path-submit" type="submit">{ "Add" }</button>
-                    </div>
-                    <p id="add-path-help" class="field-help">{ "Type or paste the full path of a file." }</p>
-                </div>
-            </form>
             if form.checking > 0 {
                 <p id="add-checking" class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Checking files…" }</p>
             }
@@ -504,8 +476,8 @@ pub fn add_records(props: &Props) -> Html {
                     <p>{ if form.refused.len() == 1 { "This file cannot be added:" } else { "These files cannot be added:" } }</p>
                     <ul>
                         { for form.refused.iter().map(|r| html! {
-                            <li class="refused" data-path={r.path.clone()}>
-                                <strong>{ file_name(&r.path).to_owned() }</strong>{ ": " }{ &r.error.message }
+                            <li class="refused" data-file-name={r.file_name.clone()}>
+                                <strong>{ &r.file_name }</strong>{ ": " }{ &r.error.message }
                                 if let Some(hint) = &r.error.hint { <span class="hint">{ " " }{ hint }</span> }
                             </li>
                         }) }
@@ -567,7 +539,7 @@ fn draft_fields(
     let title_error = show_errors && missing_title(m);
     let date_error = show_errors && missing_date(m);
     html! {
-        <fieldset key={key} class="draft" data-path={f.path.clone()}>
+        <fieldset key={key} class="draft" data-file-name={f.file_name.clone()}>
             <legend>{ &f.file_name }<span class="muted">{ format!(" · {} · {}", f.kind.label(), human_size(f.size)) }</span></legend>
             <div class="draft-grid">
                 <div class={classes!("field", title_error.then_some("invalid"))}>

@@ -1,4 +1,5 @@
-//! Files dropped on the window: `WatchDrops` streams their paths, subscribed once for the
+//! Files dropped on the window: `WatchDrops` streams them (the shell's tokens and the
+//! files' names; their paths stay in the shell), subscribed once for the
 //! app's life; the page shown hands them to its own listener (the Records page adds them,
 //! the Front desk reads a QR picture). With no listener they are ignored: the pages are
 //! where the user is told that files can be dropped.
@@ -6,7 +7,7 @@
 use std::cell::RefCell;
 
 use medwallet_api::commands::WatchDrops;
-use medwallet_api::NoArgs;
+use medwallet_api::{ChosenFile, NoArgs};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -15,7 +16,7 @@ use crate::ipc;
 #[derive(Default)]
 struct DropStore {
     subscribed: bool,
-    listener: Option<Callback<Vec<String>>>,
+    listener: Option<Callback<Vec<ChosenFile>>>,
 }
 
 thread_local! {
@@ -37,17 +38,17 @@ fn subscribe() {
     }
 }
 
-fn on_drop(paths: Vec<String>) {
+fn on_drop(files: Vec<ChosenFile>) {
     if let Some(listener) = DROPS.with(|d| d.borrow().listener.clone()) {
-        if !paths.is_empty() {
-            listener.emit(paths);
+        if !files.is_empty() {
+            listener.emit(files);
         }
     }
 }
 
 /// Hands the window's drops to `listener` while the calling component is shown.
 #[hook]
-pub fn use_drops(listener: Callback<Vec<String>>) {
+pub fn use_drops(listener: Callback<Vec<ChosenFile>>) {
     use_effect_with((), move |_| {
         subscribe();
         DROPS.with(|d| d.borrow_mut().listener = Some(listener));

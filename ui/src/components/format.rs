@@ -37,13 +37,6 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// The last part of a path, for lists of files.
-pub fn file_name(path: &str) -> &str {
-    path.rsplit(['/', '\\'])
-        .find(|part| !part.is_empty())
-        .unwrap_or(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,11 +54,7 @@ mod tests {
     }
 
     #[test]
-    fn names() {
-        assert_eq!(file_name("/home/a/scan.pdf"), "scan.pdf");
-        assert_eq!(file_name("C:\\x\\y.png"), "y.png");
-        assert_eq!(file_name("plain"), "plain");
-        assert_eq!(file_name("/dir/"), "dir");
+    fn counts() {
         assert_eq!(count(1, "record", "records"), "1 record");
         assert_eq!(count(2, "record", "records"), "2 records");
         assert_eq!(count(1200, "record", "records"), "1,200 records");

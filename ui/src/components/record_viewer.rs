@@ -179,10 +179,12 @@ pub fn record_viewer(props: &Props) -> Html {
                                 .await;
                         let next = match chosen {
                             Ok(None) => Saving::Idle, // the dialog was cancelled
-                            Ok(Some(path)) => {
-                                match ipc::call::<SaveRecordCopy>(&SaveCopyArgs { record_id, path })
-                                    .await
-                                {
+                            Ok(Some(chosen)) => {
+                                let args = SaveCopyArgs {
+                                    record_id,
+                                    file: chosen.token,
+                                };
+                                match ipc::call::<SaveRecordCopy>(&args).await {
                                     Ok(saved) => Saving::Saved(saved),
                                     Err(error) => Saving::Failed(error),
                                 }

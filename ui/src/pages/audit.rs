@@ -236,11 +236,11 @@ pub fn audit_page(props: &Props) -> Html {
                     .await
                 {
                     Ok(None) => Export::Idle, // the dialog was cancelled
-                    Ok(Some(path)) => {
+                    Ok(Some(chosen)) => {
                         let args = ExportAuditArgs {
                             query,
                             format,
-                            path,
+                            file: chosen.token,
                         };
                         match ipc::call::<ExportAudit>(&args).await {
                             Ok(saved) => Export::Saved {

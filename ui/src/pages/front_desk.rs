@@ -3,18 +3,22 @@
 //! granted (each opening logged on the ledger first), upload a record for them, and
 //! verify a file or CID against the ledger.
 //!
-//! Three clicks for a check-in: Choose picture…, pick it, Check in. The list then reads
-//! itself again every few seconds while a patient has not answered.
+//! Three clicks for a check-in: Choose picture…, pick it, Check in (or drop the picture on
+//! the window: it checks in at once). Files are chosen in the app's dialogs or dropped,
+//! never typed: the shell hands out a token per file, and only those name files. The list
+//! then reads itself again every few seconds while a patient has not answered.
 
 use std::rc::Rc;
 
 use medwallet_api::commands::{
-    CheckInPatient, ListCheckIns, PickPicture, UploadForPatient, VerifyRecord,
+    CheckInPatient, ListCheckIns, PickFile, PickFileArgs, PickPicture, UploadForPatient,
+    VerifyRecord,
 };
 use medwallet_api::{
-    Category, CheckInArgs, CheckInSession, NoArgs, RecordMetadata, UploadForPatientArgs,
-    UploadedForPatient, UserError, Verdict, VerifyArgs, VerifyOutcome,
+    Category, CheckInArgs, CheckInSession, ChosenFile, NoArgs, PickPurpose, RecordMetadata,
+    UploadForPatientArgs, UploadedForPatient, UserError, Verdict, VerifyArgs, VerifyOutcome,
 };
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -45,6 +49,47 @@ fn today() -> String {
 
 fn text_of(e: InputEvent) -> String {
     e.target_unchecked_into::<HtmlInputElement>().value()
+}
+
+/// Opens the app's chooser for one file, for `purpose`; the chosen file lands in `into`
+/// (a cancelled chooser leaves it as it was; a failure is shown by `failed`).
+fn choose_file(
+    purpose: PickPurpose,
+    into: UseStateHandle<Option<ChosenFile>>,
+    failed: Callback<UserError>,
+) -> Callback<MouseEvent> {
+    Callback::from(move |_| {
+        let (into, failed) = (into.clone(), failed.clone());
+        spawn_local(async move {
+            match ipc::call::<PickFile>(&PickFileArgs { purpose }).await {
+                Ok(Some(file)) => into.set(Some(file)),
+                Ok(None) => {}
+                Err(e) => failed.emit(e),
+            }
+        });
+    })
+}
+
+/// The chosen file's name, or that none is chosen yet; with a button to forget it.
+fn chosen_name(id: &str, file: &UseStateHandle<Option<ChosenFile>>, busy: bool) -> Html {
+    match &**file {
+        Some(f) => {
+            let clear = {
+                let file = file.clone();
+                Callback::from(move |_| file.set(None))
+            };
+            html! {
+                <span class="chosen-file">
+                    <strong id={id.to_owned()} class="chosen-name">{ &f.name }</strong>
+                    <button id={format!("{id}-clear")} type="button" class="small link" onclick={clear}
+                            disabled={busy} aria-label={format!("Forget {}", f.name)}>{ "✕" }</button>
+                </span>
+            }
+        }
+        None => {
+            html! { <span id={id.to_owned()} class="chosen-name muted">{ "No file chosen" }</span> }
+        }
+    }
 }
 
 /// The Front desk page.
@@ -127,15 +172,17 @@ enum CheckingIn {
 #[function_component(CheckInCard)]
 fn check_in_card(props: &CheckInProps) -> Html {
     let text = use_state(String::new);
-    let picture = use_state(String::new);
+    let picture = use_state(|| None::<ChosenFile>);
     let state = use_state(|| CheckingIn::Idle);
     let browse = {
-        let picture = picture.clone();
+        let (picture, state) = (picture.clone(), state.clone());
         Callback::from(move |_| {
-            let picture = picture.clone();
+            let (picture, state) = (picture.clone(), state.clone());
             spawn_local(async move {
-                if let Ok(Some(path)) = ipc::call::<PickPicture>(&NoArgs {}).await {
-                    picture.set(path);
+                match ipc::call::<PickPicture>(&NoArgs {}).await {
+                    Ok(Some(file)) => picture.set(Some(file)),
+                    Ok(None) => {}
+                    Err(e) => state.set(CheckingIn::Failed(e)),
                 }
             });
         })
@@ -163,20 +210,21 @@ fn check_in_card(props: &CheckInProps) -> Html {
             e.prevent_default();
             check.emit(CheckInArgs {
                 text: Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
-                picture: Some(picture.trim().to_owned()).filter(|p| !p.is_empty()),
+                picture: picture.as_ref().map(|f| f.token.clone()),
             });
         })
     };
     // A picture dropped on the window is checked in at once (the third click saved).
     {
         let (picture, text, check) = (picture.clone(), text.clone(), check.clone());
-        use_drops(Callback::from(move |paths: Vec<String>| {
-            if let Some(path) = paths.into_iter().next() {
+        use_drops(Callback::from(move |files: Vec<ChosenFile>| {
+            if let Some(file) = files.into_iter().next() {
                 text.set(String::new());
-                picture.set(path.clone());
+                let token = file.token.clone();
+                picture.set(Some(file));
                 check.emit(CheckInArgs {
                     text: None,
-                    picture: Some(path),
+                    picture: Some(token),
                 });
             }
         }));
@@ -202,21 +250,16 @@ fn check_in_card(props: &CheckInProps) -> Html {
             text.set(e.target_unchecked_into::<HtmlTextAreaElement>().value())
         })
     };
-    let on_picture = {
-        let picture = picture.clone();
-        Callback::from(move |e: InputEvent| picture.set(text_of(e)))
-    };
     html! {
         <section class="card checkin-card" aria-labelledby="checkin-title">
             <h2 id="checkin-title">{ "Check a patient in" }</h2>
             <p class="muted">{ "The patient shows a check-in code (their Keys page). Drop a picture of its QR code on the window, choose one, or paste the code's text. A code checks in once, before it expires." }</p>
             <form id="checkin-form" onsubmit={submit}>
                 <div class="field">
-                    <label for="checkin-picture">{ "Picture of the QR code (PNG or JPEG)" }</label>
+                    <label for="checkin-browse">{ "Picture of the QR code (PNG or JPEG)" }</label>
                     <div class="inline-field">
-                        <input id="checkin-picture" type="text" value={(*picture).clone()} oninput={on_picture}
-                               placeholder="/path/to/code.png" autocomplete="off" spellcheck="false" disabled={busy} />
                         <button id="checkin-browse" type="button" class="small" onclick={browse} disabled={busy}>{ "Choose picture…" }</button>
+                        { chosen_name("checkin-picture", &picture, busy) }
                     </div>
                 </div>
                 <div class="field">
@@ -225,7 +268,7 @@ fn check_in_card(props: &CheckInProps) -> Html {
                               placeholder="mwshare1:…" spellcheck="false" disabled={busy} />
                 </div>
                 <button id="checkin-submit" type="submit"
-                        disabled={busy || (text.trim().is_empty() && picture.trim().is_empty())}>{ "Check in" }</button>
+                        disabled={busy || (text.trim().is_empty() && picture.is_none())}>{ "Check in" }</button>
             </form>
             { outcome }
         </section>
@@ -310,14 +353,14 @@ enum Uploading {
 /// A record made at the desk, encrypted for the patient and registered as theirs.
 #[function_component(UploadForm)]
 fn upload_form(props: &UploadProps) -> Html {
-    let path = use_state(String::new);
+    let file = use_state(|| None::<ChosenFile>);
     let title = use_state(String::new);
     let category = use_state(|| Category::LabResult);
     let date = use_state(today);
     let state = use_state(|| Uploading::Idle);
     let submit = {
-        let (path, title, category, date, state) = (
-            path.clone(),
+        let (file, title, category, date, state) = (
+            file.clone(),
             title.clone(),
             category.clone(),
             date.clone(),
@@ -326,9 +369,10 @@ fn upload_form(props: &UploadProps) -> Html {
         let check_in_id = props.check_in_id.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            let Some(chosen) = &*file else { return };
             let args = UploadForPatientArgs {
                 check_in_id: check_in_id.clone(),
-                path: path.trim().to_owned(),
+                file: chosen.token.clone(),
                 metadata: RecordMetadata {
                     title: title.trim().to_owned(),
                     category: *category,
@@ -336,12 +380,12 @@ fn upload_form(props: &UploadProps) -> Html {
                     author: String::new(),
                 },
             };
-            let (state, path, title) = (state.clone(), path.clone(), title.clone());
+            let (state, file, title) = (state.clone(), file.clone(), title.clone());
             state.set(Uploading::Busy);
             spawn_local(async move {
                 match ipc::call::<UploadForPatient>(&args).await {
                     Ok(done) => {
-                        path.set(String::new());
+                        file.set(None);
                         title.set(String::new());
                         state.set(Uploading::Done(done));
                     }
@@ -363,13 +407,23 @@ fn upload_form(props: &UploadProps) -> Html {
             }
         })
     };
+    let choose = {
+        let state = state.clone();
+        choose_file(
+            PickPurpose::UploadForPatient,
+            file.clone(),
+            Callback::from(move |e| state.set(Uploading::Failed(e))),
+        )
+    };
     let busy = *state == Uploading::Busy;
     html! {
         <form class="upload-for-patient" onsubmit={submit}>
             <h3>{ format!("Upload a record for {}", props.patient_name) }</h3>
             <div class="inline-field">
-                <input class="upload-path" type="text" aria-label="File" placeholder="/path/to/scan.pdf"
-                       value={(*path).clone()} oninput={field(&path)} disabled={busy} spellcheck="false" />
+                <button class="upload-choose small" type="button" onclick={choose} disabled={busy}>{ "Choose file…" }</button>
+                <span class="upload-file-name chosen-name">
+                    { file.as_ref().map_or("No file chosen".to_owned(), |f| f.name.clone()) }
+                </span>
                 <input class="upload-title" type="text" aria-label="Title" placeholder="Title"
                        value={(*title).clone()} oninput={field(&title)} disabled={busy} />
                 <select class="upload-category" aria-label="Category" onchange={on_category} disabled={busy}>
@@ -379,7 +433,7 @@ fn upload_form(props: &UploadProps) -> Html {
                 </select>
                 <input class="upload-date" type="date" aria-label="Date" value={(*date).clone()} oninput={field(&date)} disabled={busy} />
                 <button class="upload-submit small" type="submit"
-                        disabled={busy || path.trim().is_empty() || title.trim().is_empty()}>
+                        disabled={busy || file.is_none() || title.trim().is_empty()}>
                     { if busy { "Encrypting and registering…" } else { "Upload for the patient" } }
                 </button>
             </div>
@@ -408,15 +462,15 @@ enum Verifying {
 #[function_component(VerifyCard)]
 fn verify_card() -> Html {
     let cid = use_state(String::new);
-    let path = use_state(String::new);
+    let file = use_state(|| None::<ChosenFile>);
     let state = use_state(|| Verifying::Idle);
     let submit = {
-        let (cid, path, state) = (cid.clone(), path.clone(), state.clone());
+        let (cid, file, state) = (cid.clone(), file.clone(), state.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let args = VerifyArgs {
                 cid: Some(cid.trim().to_owned()).filter(|c| !c.is_empty()),
-                path: Some(path.trim().to_owned()).filter(|p| !p.is_empty()),
+                file: file.as_ref().map(|f| f.token.clone()),
             };
             let state = state.clone();
             state.set(Verifying::Busy);
@@ -432,9 +486,13 @@ fn verify_card() -> Html {
         let cid = cid.clone();
         Callback::from(move |e: InputEvent| cid.set(text_of(e)))
     };
-    let on_path = {
-        let path = path.clone();
-        Callback::from(move |e: InputEvent| path.set(text_of(e)))
+    let choose = {
+        let state = state.clone();
+        choose_file(
+            PickPurpose::Verify,
+            file.clone(),
+            Callback::from(move |e| state.set(Verifying::Failed(e))),
+        )
     };
     let busy = *state == Verifying::Busy;
     let result = match &*state {
@@ -468,9 +526,11 @@ fn verify_card() -> Html {
             <p class="muted">{ "Is this file, or this CID, a record registered on the ledger, and unchanged? A document is compared with the records checked-in patients granted (each comparison is logged as an opening)." }</p>
             <form id="verify-form" onsubmit={submit}>
                 <div class="field">
-                    <label for="verify-path">{ "File" }</label>
-                    <input id="verify-path" type="text" value={(*path).clone()} oninput={on_path}
-                           placeholder="/path/to/file" autocomplete="off" spellcheck="false" disabled={busy} />
+                    <label for="verify-choose">{ "File" }</label>
+                    <div class="inline-field">
+                        <button id="verify-choose" type="button" class="small" onclick={choose} disabled={busy}>{ "Choose file…" }</button>
+                        { chosen_name("verify-file", &file, busy) }
+                    </div>
                 </div>
                 <div class="field">
                     <label for="verify-cid">{ "Or a CID" }</label>
@@ -478,7 +538,7 @@ fn verify_card() -> Html {
                            placeholder="bafy…" autocomplete="off" spellcheck="false" disabled={busy} />
                 </div>
                 <button id="verify-submit" type="submit"
-                        disabled={busy || (cid.trim().is_empty() == path.trim().is_empty())}>{ "Verify" }</button>
+                        disabled={busy || (cid.trim().is_empty() == file.is_none())}>{ "Verify" }</button>
             </form>
             { result }
         </section>

@@ -70,10 +70,10 @@ pub struct AnswerCheckInArgs {
 /// What the front desk read: pasted text, or a picture of a QR code.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInArgs {
-    /// The pasted code, or the path of a picture (PNG or JPEG) of its QR code.
+    /// The pasted code.
     pub text: Option<String>,
-    /// The path of a picture (PNG or JPEG) of the QR code.
-    pub picture: Option<String>,
+    /// A picture (PNG or JPEG) of the QR code, chosen or dropped.
+    pub picture: Option<crate::FileToken>,
 }
 
 // The code's text names the patient and carries a one-time request: not a key, but not
@@ -137,8 +137,8 @@ pub struct CheckInRecordArgs {
 pub struct UploadForPatientArgs {
     /// The check-in's id.
     pub check_in_id: String,
-    /// The file.
-    pub path: String,
+    /// The file, chosen or dropped.
+    pub file: crate::FileToken,
     /// Its title, category, date and author.
     pub metadata: RecordMetadata,
 }
@@ -161,9 +161,9 @@ pub struct UploadedForPatient {
 pub struct VerifyArgs {
     /// A CID (`bafy…`) of a record's object.
     pub cid: Option<String>,
-    /// The path of a file: a record as stored on IPFS, or a document this wallet can
-    /// compare with a record it can read.
-    pub path: Option<String>,
+    /// A file, chosen or dropped: a record as stored on IPFS, or a document this wallet
+    /// can compare with a record it can read.
+    pub file: Option<crate::FileToken>,
 }
 
 /// The answer of a verification.

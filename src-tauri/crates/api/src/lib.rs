@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod diagnostics;
+pub mod files;
 pub mod front_desk;
 pub mod health;
 pub mod rebuild;
@@ -27,6 +28,7 @@ pub use audit::{
     ExportFormat, Party,
 };
 pub use diagnostics::Diagnostics;
+pub use files::{ChosenFile, FileToken, PickPurpose};
 pub use front_desk::{
     AnswerCheckInArgs, CheckInArgs, CheckInAsk, CheckInCode, CheckInRecordArgs, CheckInRequest,
     CheckInSession, IssueStaffArgs, ProviderLabel, StaffHolderArgs, StaffList, StaffMember,
@@ -173,9 +175,13 @@ pub mod commands {
         ChangePassphrase = "change_passphrase" (ChangePassphraseArgs) -> Done;
         /// Deletes a wallet from this vault (its kit still restores it).
         DeleteWallet = "delete_wallet" (DeleteWalletArgs) -> Done;
-        /// Opens the system's file chooser; answers the chosen paths (none if cancelled).
-        PickFiles = "pick_files" (NoArgs) -> Vec<String>;
-        /// Streams the paths of files dropped on the window, on the `progress` channel.
+        /// Opens the system's file chooser; answers the chosen files (none if cancelled).
+        PickFiles = "pick_files" (NoArgs) -> Vec<ChosenFile>;
+        /// Opens the system's file chooser for one file, for `purpose`; answers it (none if
+        /// cancelled).
+        PickFile = "pick_file" (PickFileArgs) -> Option<ChosenFile>;
+        /// Streams the files dropped on the window (tokens and names), on the `progress`
+        /// channel.
         WatchDrops = "watch_drops" (NoArgs) -> Done;
         /// Checks files before adding them and proposes their metadata.
         InspectFiles = "inspect_files" (InspectFilesArgs) -> Inspection;
@@ -187,8 +193,9 @@ pub mod commands {
         ListRecords = "list_records" (NoArgs) -> Vec<RecordSummary>;
         /// Fetches, verifies and decrypts a record for display.
         OpenRecord = "open_record" (RecordIdArgs) -> OpenedRecord;
-        /// Opens the system's save dialog; answers the chosen path (none if cancelled).
-        ChooseSavePath = "choose_save_path" (ChooseSavePathArgs) -> Option<String>;
+        /// Opens the system's save dialog; answers the chosen file, to be written once
+        /// (none if cancelled).
+        ChooseSavePath = "choose_save_path" (ChooseSavePathArgs) -> Option<ChosenFile>;
         /// Verifies and decrypts a record into a file the user chose.
         SaveRecordCopy = "save_record_copy" (SaveCopyArgs) -> SavedCopy;
         /// Pushes records kept on this device to IPFS now.
@@ -250,8 +257,8 @@ pub mod commands {
         UploadForPatient = "upload_for_patient" (UploadForPatientArgs) -> UploadedForPatient;
         /// Checks a file or CID against the ledger.
         VerifyRecord = "verify_record" (VerifyArgs) -> Verdict;
-        /// Opens the system's file chooser for a picture; answers its path (none if cancelled).
-        PickPicture = "pick_picture" (NoArgs) -> Option<String>;
+        /// Opens the system's file chooser for a picture; answers it (none if cancelled).
+        PickPicture = "pick_picture" (NoArgs) -> Option<ChosenFile>;
         /// The clinic's staff keys and its authority's epoch.
         ListStaff = "list_staff" (NoArgs) -> StaffList;
         /// Issues a staff member a key with attributes from the clinic's authority.
@@ -275,7 +282,7 @@ pub mod commands {
     }
 
     impl Streaming for WatchDrops {
-        type Progress = Vec<String>;
+        type Progress = Vec<ChosenFile>;
     }
 
     /// Arguments of [`ExportAudit`].
@@ -285,15 +292,15 @@ pub mod commands {
         pub query: AuditQuery,
         /// The format.
         pub format: ExportFormat,
-        /// The file to write (a new file).
-        pub path: String,
+        /// The file to write (a new file), chosen in the save dialog.
+        pub file: FileToken,
     }
 
     /// Arguments of [`InspectFiles`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct InspectFilesArgs {
-        /// Paths chosen, dropped or typed.
-        pub paths: Vec<String>,
+        /// Files chosen or dropped.
+        pub files: Vec<FileToken>,
     }
 
     /// Arguments of [`AddRecord`].
@@ -301,8 +308,8 @@ pub mod commands {
     pub struct AddRecordArgs {
         /// A name the UI picks for this job (for progress and cancel).
         pub job_id: String,
-        /// The file.
-        pub path: String,
+        /// The file (chosen or dropped).
+        pub file: FileToken,
         /// Its metadata.
         pub metadata: RecordMetadata,
     }
@@ -342,6 +349,13 @@ pub mod commands {
         pub record_id: String,
     }
 
+    /// Arguments of [`PickFile`].
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct PickFileArgs {
+        /// What the file is for.
+        pub purpose: PickPurpose,
+    }
+
     /// Arguments of [`ChooseSavePath`].
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct ChooseSavePathArgs {
@@ -354,8 +368,8 @@ pub mod commands {
     pub struct SaveCopyArgs {
         /// The record id.
         pub record_id: String,
-        /// Where to write the decrypted copy (a new file).
-        pub path: String,
+        /// Where to write the decrypted copy (a new file), chosen in the save dialog.
+        pub file: FileToken,
     }
 
     /// Arguments of [`SaveSettings`].

@@ -197,8 +197,8 @@ pub enum LedgerMark {
 /// A file the user chose, with proposed metadata (from `inspect_files`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDraft {
-    /// The path as given.
-    pub path: String,
+    /// The file, as the shell handed it out.
+    pub file: crate::FileToken,
     /// File name.
     pub file_name: String,
     /// Size in bytes.
@@ -214,8 +214,10 @@ pub struct FileDraft {
 /// A file that cannot be added, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedFile {
-    /// The path as given.
-    pub path: String,
+    /// The file, as the shell handed it out.
+    pub file: crate::FileToken,
+    /// Its name, for display.
+    pub file_name: String,
     /// What is wrong and what to do.
     pub error: crate::UserError,
 }

@@ -359,7 +359,7 @@ fn main() {
 
 /// The front desk: a check-in, an upload for the patient, a verification, the QR code.
 fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
-    use medwallet_api::{VerifyArgs, VerifyOutcome};
+    use medwallet_api::VerifyOutcome;
     use medwallet_vault::ShareCode;
 
     let clinic = wallet(1, Role::Clinic);
@@ -476,14 +476,10 @@ fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
             .unwrap()
         })
     });
-    let verify = VerifyArgs {
-        cid: None,
-        path: Some(upload.clone()),
-    };
     desk_group.bench_function("verify a 10 MiB document", |b| {
         b.iter(|| {
             let v = rt
-                .block_on(desk.verify(&clinic, &bench.ipfs, &bench.ledger, &verify))
+                .block_on(desk.verify(&clinic, &bench.ipfs, &bench.ledger, None, Some(&upload)))
                 .unwrap();
             assert_eq!(v.outcome, VerifyOutcome::Registered, "{v:?}");
         })

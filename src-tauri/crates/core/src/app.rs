@@ -11,11 +11,11 @@ use std::sync::Arc;
 use medwallet_api::commands::{NewWalletArgs, RestoreWalletArgs, SaveOutcome};
 use medwallet_api::{
     AuditQuery, AuditTrail, CheckInAsk, CheckInCode, CheckInSession, CredentialInput, Diagnostics,
-    Done, EmergencyAlert, ExportFormat, GrantSummary, GroupSummary, HealthReport, Identity,
-    Inspection, IpfsStatus, KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord,
+    Done, EmergencyAlert, ExportFormat, FileToken, GrantSummary, GroupSummary, HealthReport,
+    Identity, Inspection, IpfsStatus, KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord,
     RebuildStatus, RecordMetadata, RecordSummary, SavedCopy, SessionState, ShareCodeText,
     SharePreview, ShareRequest, SharedInbox, StaffList, StrengthReport, SyncReport, UnlockOutcome,
-    UnrecoveredRecord, UploadedForPatient, UserError, Verdict, VerifyArgs,
+    UnrecoveredRecord, UploadedForPatient, UserError, Verdict,
 };
 use url::Url;
 
@@ -378,10 +378,11 @@ impl App {
 
     // Records.
 
-    /// Checks files before adding them and proposes metadata.
-    pub async fn inspect_files(&self, paths: &[String]) -> Answer<Inspection> {
+    /// Checks files before adding them and proposes metadata; each file is the token the
+    /// shell handed out for it (the answer names files by it) and its path.
+    pub async fn inspect_files(&self, files: &[(FileToken, String)]) -> Answer<Inspection> {
         let owner = self.owner().await?;
-        Ok(self.records.inspect(&owner, paths))
+        Ok(self.records.inspect(&owner, files))
     }
 
     /// Encrypts, uploads and registers a file; `progress` hears how it goes.
@@ -718,11 +719,11 @@ impl App {
     }
 
     /// Checks a file or CID against the ledger.
-    pub async fn verify_record(&self, args: &VerifyArgs) -> Answer<Verdict> {
+    pub async fn verify_record(&self, cid: Option<&str>, path: Option<&str>) -> Answer<Verdict> {
         let s = self.session().await?;
         Ok(self
             .records
-            .verify(&s.owner, &s.ipfs, &s.ledger, args)
+            .verify(&s.owner, &s.ipfs, &s.ledger, cid, path)
             .await?)
     }
 

@@ -170,11 +170,18 @@ async fn every_file_type_round_trips_through_ipfs_and_opens_verified() {
         ("clip.mp4", VIDEO),
     ];
     let paths: Vec<String> = files.iter().map(|(n, b)| fx.file(n, b)).collect();
-    let inspection = service.inspect(&owner, &paths);
+    // Named by tokens, as the shell hands them out; the drafts come back in order.
+    let chosen: Vec<(medwallet_api::FileToken, String)> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (medwallet_api::FileToken(format!("token-{i}")), p.clone()))
+        .collect();
+    let inspection = service.inspect(&owner, &chosen);
     assert!(inspection.refused.is_empty(), "{:?}", inspection.refused);
 
     let mut ids = Vec::new();
     for (i, draft) in inspection.drafts.iter().enumerate() {
+        assert_eq!(draft.file.0, format!("token-{i}"));
         let (progress, seen) = recorder();
         let job = format!("job-{i}");
         let record = service
@@ -183,7 +190,7 @@ async fn every_file_type_round_trips_through_ipfs_and_opens_verified() {
                 &fx.url,
                 &no_ledger(),
                 &job,
-                &draft.path,
+                &paths[i],
                 &draft.metadata,
                 progress,
             )

@@ -1391,7 +1391,7 @@ fn now() -> u64 {
 
 #[tokio::test]
 async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads() {
-    use medwallet_api::{VerifyArgs, VerifyOutcome};
+    use medwallet_api::VerifyOutcome;
     use medwallet_vault::ShareCode;
 
     let nodes = Nodes::start().await;
@@ -1669,12 +1669,18 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
     // Verify: the manifest's CID and a copy of it; a changed copy; the document itself
     // and a changed one; something unknown.
     let verify = |cid: Option<&str>, path: Option<&str>| {
-        let args = VerifyArgs {
-            cid: cid.map(str::to_owned),
-            path: path.map(str::to_owned),
-        };
+        let (cid, path) = (cid.map(str::to_owned), path.map(str::to_owned));
         let (svc, desk, nodes) = (&desk_svc, &desk, &nodes);
-        async move { svc.verify(desk, &nodes.ipfs, &nodes.ledger, &args).await }
+        async move {
+            svc.verify(
+                desk,
+                &nodes.ipfs,
+                &nodes.ledger,
+                cid.as_deref(),
+                path.as_deref(),
+            )
+            .await
+        }
     };
     let manifest_cid = opened.verification.manifest_cid.clone();
     let v = verify(Some(&manifest_cid), None).await.unwrap();

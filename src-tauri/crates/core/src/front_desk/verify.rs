@@ -8,7 +8,7 @@
 //! checked-in patients granted. Comparing decrypts them, so each is logged on the
 //! ledger first, like any opening.
 
-use medwallet_api::{Verdict, VerifyArgs, VerifyOutcome};
+use medwallet_api::{Verdict, VerifyOutcome};
 use medwallet_ledger::{Address, Bytes, EventFilter, LedgerEvent, LoggedEvent, B256};
 use medwallet_records::cid::{cid_of, Cid};
 use medwallet_records::{capsule, manifest, IpfsNode};
@@ -226,13 +226,14 @@ fn claimed(bytes: &[u8]) -> Option<(&'static str, B256, u32)> {
 }
 
 impl RecordService {
-    /// Checks a CID or a file against the ledger.
+    /// Checks a CID or the file at `path` against the ledger (one of the two).
     pub async fn verify(
         &self,
         owner: &Owner,
         ipfs: &Url,
         ledger: &LedgerTarget,
-        args: &VerifyArgs,
+        cid: Option<&str>,
+        path: Option<&str>,
     ) -> Answer<Verdict> {
         let conn = directory::connect(owner, ledger)
             .await
@@ -241,12 +242,8 @@ impl RecordService {
             .await
             .map_err(ledger_error)?;
         let all = registrations(&events);
-        let cid_text = args.cid.as_deref().map(str::trim).filter(|c| !c.is_empty());
-        let path = args
-            .path
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty());
+        let cid_text = cid.map(str::trim).filter(|c| !c.is_empty());
+        let path = path.map(str::trim).filter(|p| !p.is_empty());
         match (cid_text, path) {
             (Some(text), None) => {
                 let cid: Cid = text.parse().map_err(|source| FrontDeskError::NotACid {

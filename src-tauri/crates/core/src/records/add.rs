@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use medwallet_abe::rand_core::OsRng;
 use medwallet_abe::DataKey;
-use medwallet_api::{AddProgress, AddStage, Inspection, RecordMetadata, RecordSummary};
+use medwallet_api::{AddProgress, AddStage, FileToken, Inspection, RecordMetadata, RecordSummary};
 use medwallet_records::cid::cid_of;
 
 use super::outbox::{backoff_until, Upload, UploadFailure};
@@ -29,9 +29,10 @@ use crate::session::Owner;
 use crate::store::{self, local_seal, Object, RecordStore, State, Step, StoredRecord};
 
 impl RecordService {
-    /// Checks files before adding them and proposes metadata.
-    pub fn inspect(&self, owner: &Owner, paths: &[String]) -> Inspection {
-        inspect::inspect(paths, &owner.display_name)
+    /// Checks files (each the shell's token for it and its path) before adding them and
+    /// proposes metadata.
+    pub fn inspect(&self, owner: &Owner, files: &[(FileToken, String)]) -> Inspection {
+        inspect::inspect(files, &owner.display_name)
     }
 
     /// Cancels a running add. Nothing of it is kept. Unknown jobs are ignored (it may have

@@ -3,26 +3,38 @@
 use std::io::Read;
 use std::path::Path;
 
-use medwallet_api::{Category, ContentKind, FileDraft, Inspection, RecordMetadata, RefusedFile};
+use medwallet_api::{
+    Category, ContentKind, FileDraft, FileToken, Inspection, RecordMetadata, RefusedFile,
+};
 
 use crate::error::{CoreError, RecordsError};
 
 /// How much of a file is read to tell its kind.
 const SNIFF_LEN: usize = 4096;
 
-/// Checks each path and proposes metadata; `author` is the default author.
-pub fn inspect(paths: &[String], author: &str) -> Inspection {
+/// Checks each file (the token the shell handed out for it, and its path) and proposes
+/// metadata; `author` is the default author. The answer names each file by its token.
+pub fn inspect(files: &[(FileToken, String)], author: &str) -> Inspection {
     let mut out = Inspection::default();
-    for path in paths {
-        match draft(path, author) {
+    for (file, path) in files {
+        match draft(file, path, author) {
             Ok(draft) => out.drafts.push(draft),
             Err(error) => out.refused.push(RefusedFile {
-                path: path.clone(),
+                file: file.clone(),
+                file_name: name_of(path),
                 error: error.into(),
             }),
         }
     }
     out
+}
+
+/// The last part of `path`, for showing.
+fn name_of(path: &str) -> String {
+    Path::new(path.trim())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_owned())
 }
 
 /// A file the user chose that cannot be read.
@@ -33,7 +45,7 @@ pub(crate) fn unreadable(path: &Path, source: std::io::Error) -> CoreError {
     }
 }
 
-fn draft(path: &str, author: &str) -> Result<FileDraft, CoreError> {
+fn draft(file: &FileToken, path: &str, author: &str) -> Result<FileDraft, CoreError> {
     let p = Path::new(path.trim());
     if path.trim().is_empty() {
         return Err(RecordsError::NoFile.into());
@@ -62,7 +74,7 @@ fn draft(path: &str, author: &str) -> Result<FileDraft, CoreError> {
         .format("%Y-%m-%d")
         .to_string();
     Ok(FileDraft {
-        path: path.to_owned(),
+        file: file.clone(),
         size: meta.len(),
         kind,
         mime_type: mime.to_owned(),
@@ -172,39 +184,49 @@ mod tests {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-        let out = inspect(&paths, "Ada");
+        let token = |i: usize| FileToken(format!("t{i}"));
+        let files: Vec<(FileToken, String)> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (token(i), p.clone()))
+            .collect();
+        let out = inspect(&files, "Ada");
         assert_eq!(out.drafts.len(), 1);
         let draft = &out.drafts[0];
+        assert_eq!(draft.file, token(3), "named by its token");
+        assert_eq!(draft.file_name, "lab_panel.txt");
         assert_eq!(draft.kind, ContentKind::Text);
         assert_eq!(draft.metadata.category, Category::LabResult);
         assert_eq!(draft.metadata.author, "Ada");
         assert_eq!(draft.size, 18);
         // Each refusal is named as data...
         assert!(matches!(
-            super::draft(&paths[0], "Ada"),
+            super::draft(&token(0), &paths[0], "Ada"),
             Err(CoreError::Records(RecordsError::EmptyFile { path })) if path == empty
         ));
         assert!(matches!(
-            super::draft(&paths[1], "Ada"),
+            super::draft(&token(1), &paths[1], "Ada"),
             Err(CoreError::FileUnreadable { path, source })
                 if path == dir.path().join("gone.pdf") && source.kind() == std::io::ErrorKind::NotFound
         ));
         assert!(matches!(
-            super::draft(&paths[2], "Ada"),
+            super::draft(&token(2), &paths[2], "Ada"),
             Err(CoreError::Records(RecordsError::IsFolder { path })) if path == dir.path()
         ));
         assert!(matches!(
-            super::draft(" ", "Ada"),
+            super::draft(&token(9), " ", "Ada"),
             Err(CoreError::Records(RecordsError::NoFile))
         ));
-        // ...and the inspection, an IPC answer, carries its words for each path.
+        // ...and the inspection, an IPC answer, carries its words for each file, named by
+        // its token and its name (not its path).
         let refused: Vec<(&str, &str)> = out
             .refused
             .iter()
-            .map(|r| (r.path.as_str(), r.error.message.as_str()))
+            .map(|r| (r.file.as_str(), r.error.message.as_str()))
             .collect();
         assert_eq!(refused.len(), 3, "{refused:?}");
-        assert_eq!(refused[0].0, paths[0]);
+        assert_eq!(refused[0].0, "t0");
+        assert_eq!(out.refused[0].file_name, "empty.pdf");
         assert!(refused[0].1.contains("is empty (0 bytes)"), "{refused:?}");
         assert!(refused[1].1.contains("does not exist"), "{refused:?}");
         assert!(refused[2].1.contains("is a folder"), "{refused:?}");
