@@ -147,12 +147,45 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
         .await;
     app.click("#checkin-submit").await;
     app.wait_text("#checkin-done", |t| {
-        t.contains("Ada Lovelace") && t.contains(&patient.owner.address) && t.contains("1 record")
+        t.contains("Ada Lovelace")
+            && t.contains(&patient.owner.address)
+            && t.contains("asked on their device")
     })
     .await;
-    app.screenshot("checked-in").await;
     let row = format!("li.checkin-row[data-patient=\"{}\"]", patient.owner.address);
-    let shared = format!("{row} li.shared-row[data-title=\"Blood panel\"]");
+    // Read is only asked: nothing opens until the patient allows it on their device.
+    app.find(&format!("{row}[data-state=\"waiting\"] .checkin-waiting"))
+        .await;
+    app.screenshot("checked-in-waiting").await;
+    assert!(!app.exists(&format!("{row} li.shared-row")).await);
+    assert_eq!(
+        patient
+            .svc
+            .sync_sharing(&patient.owner, &patient.ipfs, &patient.ledger, true)
+            .await,
+        None
+    );
+    let asks = patient
+        .svc
+        .check_in_asks(&patient.owner, &patient.ledger)
+        .await
+        .unwrap();
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    patient
+        .svc
+        .answer_check_in(
+            &patient.owner,
+            &patient.ipfs,
+            &patient.ledger,
+            &asks[0].check_in_id,
+            true,
+        )
+        .await
+        .unwrap();
+    // The desk's list reads itself again until the answer is there.
+    let shared = format!("{row}[data-state=\"allowed\"] li.shared-row[data-title=\"Blood panel\"]");
+    app.find(&shared).await;
+    app.screenshot("checked-in").await;
     app.click(&format!("{shared} .shared-open")).await;
     app.wait_text("#viewer-verified", |t| t.contains("Verified"))
         .await;
@@ -309,7 +342,9 @@ async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
         .unwrap()
         .unwrap_or_default();
 
-    // The clinic reads it and opens the record; the patient's trail shows both.
+    // The clinic reads it: only asked, it opens nothing; the patient's app asks them,
+    // naming the desk (unverified: the consortium attests nothing about it), and they
+    // allow it.
     let clinic = Remote::new(&nodes, 0x62, Role::Clinic, "St Mary's");
     let session = clinic
         .svc
@@ -317,6 +352,29 @@ async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
         .await
         .unwrap();
     assert_eq!(session.patient_name, "Ada Lovelace");
+    assert_eq!(session.state, "waiting");
+    assert!(session.records.is_empty(), "{session:?}");
+    let ask = format!(
+        "li.checkin-ask[data-clinic=\"{}\"][data-verified=\"false\"]",
+        clinic.owner.address
+    );
+    // The patient's background pass (every 10 s) finds the redemption.
+    app.wait_text_within(
+        &format!("{ask} .checkin-ask-clinic"),
+        std::time::Duration::from_secs(90),
+        |t| t.starts_with("unverified:"),
+    )
+    .await;
+    app.screenshot("check-in-asked").await;
+    app.click(&format!("{ask} .checkin-allow")).await;
+    app.wait_gone(&ask).await;
+    let session = clinic
+        .svc
+        .list_check_ins(&clinic.owner, &clinic.ipfs, &clinic.ledger)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(session.state, "allowed");
     assert_eq!(session.records.len(), 1, "{session:?}");
     clinic
         .svc
@@ -324,7 +382,7 @@ async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
             &clinic.owner,
             &clinic.ipfs,
             &clinic.ledger,
-            &session.code_address,
+            &session.check_in_id,
             &session.records[0].record_id,
         )
         .await

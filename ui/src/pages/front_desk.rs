@@ -238,9 +238,8 @@ fn check_in_card(props: &CheckInProps) -> Html {
         CheckingIn::Failed(e) => error_box("checkin-error", e),
         CheckingIn::Done(s) => html! {
             <div id="checkin-done" class="notice success" role="status">
-                <p>{ format!("Checked in: \"{}\" ({}), until {}.", s.patient_name, s.patient, local_time(&s.expires_at)) }</p>
-                <p class="hint">{ format!("{} granted. The name is the patient's own choice; the address is checked against the keys they published.",
-                    match s.records.len() { 0 => "No record".to_owned(), 1 => "1 record".to_owned(), n => format!("{n} records") }) }</p>
+                <p>{ format!("Code read: \"{}\" ({}). They are asked on their device now.", s.patient_name, s.patient) }</p>
+                <p class="hint">{ "Nothing opens before they allow it; their records appear below when they do. The name is the patient's own choice; the address is checked against the keys they published." }</p>
             </div>
         },
     };
