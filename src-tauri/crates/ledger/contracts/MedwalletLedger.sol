@@ -41,6 +41,10 @@ contract MedwalletLedger {
     /// @notice The consortium's admins, who attest providers and name other admins.
     mapping(address => bool) public isAdmin;
 
+    /// @notice How many admins there are (never fewer than one: the registry can always
+    /// withdraw an attestation).
+    uint256 public adminCount;
+
     /// @notice A provider the consortium attests: its name (1 to `MAX_NAME_BYTES` bytes)
     /// and role (1 doctor, 2 clinic). A withdrawn attestation leaves `verified` false.
     struct Provider {
@@ -80,6 +84,14 @@ contract MedwalletLedger {
     /// @notice The keccak256 of the parameters' CID an authority published last (a retry
     /// of the same publication does not start a new epoch).
     mapping(address => bytes32) public authorityParams;
+
+    /// @notice Parameter sets an authority published before (authority => CID hash): none
+    /// can come back, so a key of an older epoch never opens what a new epoch protects.
+    mapping(address => mapping(bytes32 => bool)) public pastParams;
+
+    /// @notice The clause of an emergency grant: the only clause an emergency access may be
+    /// logged through.
+    bytes32 public constant EMERGENCY_CLAUSE_HASH = keccak256("role:emergency");
 
     /// @notice The epoch of the key an authority issued to a holder last (authority =>
     /// holder); 0 for none.
@@ -222,6 +234,12 @@ contract MedwalletLedger {
     error BadCheckInSignature(bytes32 checkInId);
     /// @notice The caller is not the clinic the patient allowed, or it was not allowed.
     error NotCheckedIn(bytes32 checkInId, address caller);
+    /// @notice The patient answered for another clinic than the one that redeemed the code.
+    error NotThisClinic(bytes32 checkInId, address clinic);
+    /// @notice The last admin cannot step down.
+    error LastAdmin();
+    /// @notice These parameters were published before, in an older epoch.
+    error StaleParams();
     /// @notice The check-in was already answered.
     error CheckInAlreadyAnswered(bytes32 checkInId, uint8 state);
     /// @notice Only the consortium's admins may do this.
@@ -236,6 +254,7 @@ contract MedwalletLedger {
     constructor() {
         admin = msg.sender;
         isAdmin[msg.sender] = true;
+        adminCount = 1;
         emit LedgerCreated(msg.sender, SCHEMA_VERSION);
         emit AdminSet(msg.sender, msg.sender, true);
     }
@@ -245,10 +264,14 @@ contract MedwalletLedger {
         _;
     }
 
-    /// @notice Makes `account` an admin, or stops it being one (an admin may step down).
+    /// @notice Makes `account` an admin, or stops it being one (an admin may step down,
+    /// but not the last one).
     function setAdmin(address account, bool allowed) external onlyAdmin {
         if (account == address(0)) revert BadGrant();
+        if (isAdmin[account] == allowed) return;
+        if (!allowed && adminCount == 1) revert LastAdmin();
         isAdmin[account] = allowed;
+        adminCount = allowed ? adminCount + 1 : adminCount - 1;
         emit AdminSet(account, msg.sender, allowed);
     }
 
@@ -305,6 +328,8 @@ contract MedwalletLedger {
         _checkCid(paramsCid);
         bytes32 hash = keccak256(paramsCid);
         if (authorityEpoch[msg.sender] != 0 && authorityParams[msg.sender] == hash) return;
+        if (pastParams[msg.sender][hash]) revert StaleParams();
+        pastParams[msg.sender][hash] = true;
         authorityParams[msg.sender] = hash;
         uint32 epoch = authorityEpoch[msg.sender] + 1;
         authorityEpoch[msg.sender] = epoch;
@@ -417,15 +442,15 @@ contract MedwalletLedger {
     }
 
     /// @notice Logs an emergency access by the caller on behalf of `clinic`, through the
-    /// emergency grant `clauseHash` under it: the owner marked the clinic, the grant is
-    /// active and unexpired, and the caller is the clinic itself or holds a key of its
-    /// current epoch that it did not revoke.
+    /// emergency grant under it (`clauseHash` must be `EMERGENCY_CLAUSE_HASH`): the owner
+    /// marked the clinic, that grant is active and unexpired, and the caller is the clinic
+    /// itself or holds a key of its current epoch that it did not revoke.
     function logEmergencyAccess(bytes32 recordId, uint32 version, address clinic, bytes32 clauseHash) external {
         address owner = _checkVersion(recordId, version);
         if (!emergencyClinic[recordId][clinic] || (msg.sender != clinic && !holdsKey(clinic, msg.sender))) {
             revert NotEmergencyClinic(recordId, msg.sender);
         }
-        if (clauseHash == bytes32(0)) revert BadGrant();
+        if (clauseHash != EMERGENCY_CLAUSE_HASH) revert BadGrant();
         _checkGrant(recordId, clinic, clauseHash);
         emit EmergencyAccess(recordId, owner, msg.sender, version, clinic);
     }
@@ -451,12 +476,14 @@ contract MedwalletLedger {
         emit CheckInRedeemed(id, patient, msg.sender);
     }
 
-    /// @notice The patient's answer to a redeemed check-in: allowed until `until` (the
-    /// clinic may register records for the patient until then), or declined.
-    function answerCheckIn(bytes32 checkInId, bool allowed, uint64 until) external {
+    /// @notice The patient's answer to a redeemed check-in, for the clinic the patient was
+    /// shown (`clinic`, refused if another redeemed it): allowed until `until` (the clinic
+    /// may register records for the patient until then), or declined.
+    function answerCheckIn(bytes32 checkInId, address clinic, bool allowed, uint64 until) external {
         CheckIn storage found = checkIns[checkInId];
         if (found.clinic == address(0)) revert UnknownCheckIn(checkInId);
         if (found.patient != msg.sender) revert NotOwner(checkInId, msg.sender);
+        if (found.clinic != clinic) revert NotThisClinic(checkInId, clinic);
         if (found.state != CHECK_IN_REDEEMED) revert CheckInAlreadyAnswered(checkInId, found.state);
         if (allowed) {
             if (until <= block.timestamp) revert BadExpiry(until);

@@ -95,6 +95,19 @@ impl CheckInSigner {
     }
 }
 
+/// The confirmation code both the desk and the patient see for a redeemed check-in
+/// (`XXX-XXX`, from `keccak256(check-in id, clinic)`): the patient allows only when it is
+/// the one the desk in front of them shows, so a code redeemed by someone else, or a
+/// redemption a ledger node made up, is not mistaken for theirs.
+pub fn check_in_confirmation(check_in_id: B256, clinic: Address) -> String {
+    let mut words = [0u8; 64];
+    words[..32].copy_from_slice(check_in_id.as_slice());
+    words[32..].copy_from_slice(&word_of(clinic));
+    let h = keccak256(words);
+    let hex = alloy::hex::encode_upper(&h[..3]);
+    format!("{}-{}", &hex[..3], &hex[3..])
+}
+
 /// Who signed a check-in code (what `redeemCheckIn` will recover); `None` for a
 /// signature that recovers no key.
 pub fn check_in_signer(
@@ -134,6 +147,19 @@ mod tests {
         ] {
             assert_ne!(other, Some(me));
         }
+    }
+
+    #[test]
+    fn the_confirmation_names_the_check_in_and_the_clinic() {
+        let id = B256::repeat_byte(3);
+        let a = check_in_confirmation(id, Address::repeat_byte(1));
+        assert_eq!(a.len(), 7);
+        assert_eq!(&a[3..4], "-");
+        assert_ne!(a, check_in_confirmation(id, Address::repeat_byte(2)));
+        assert_ne!(
+            a,
+            check_in_confirmation(B256::ZERO, Address::repeat_byte(1))
+        );
     }
 
     #[test]

@@ -384,11 +384,12 @@ impl LedgerClient {
         .await
     }
 
-    /// `answerCheckIn`: this account (the patient) allows the check-in until `until`
-    /// (unix seconds), or declines it.
+    /// `answerCheckIn`: this account (the patient) allows the check-in `clinic` redeemed
+    /// until `until` (unix seconds), or declines it; refused if another clinic redeemed it.
     pub async fn answer_check_in(
         &self,
         check_in_id: B256,
+        clinic: Address,
         allowed: bool,
         until: u64,
     ) -> Result<Receipt, LedgerError> {
@@ -396,6 +397,7 @@ impl LedgerClient {
             Action::AnswerCheckIn,
             C::answerCheckInCall {
                 checkInId: check_in_id,
+                clinic,
                 allowed,
                 until,
             },

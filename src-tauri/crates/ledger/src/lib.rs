@@ -30,14 +30,17 @@ mod witness;
 pub use alloy::primitives::{keccak256, Address, Bytes, Signature, B256};
 pub use alloy::signers::local::PrivateKeySigner;
 pub use cache::{EventCache, ReorgInfo, SyncReport};
-pub use check_in::{check_in_digest, check_in_id_of, check_in_signer, record_id_of, CheckInSigner};
+pub use check_in::{
+    check_in_confirmation, check_in_digest, check_in_id_of, check_in_signer, record_id_of,
+    CheckInSigner,
+};
 pub use client::{LedgerClient, Receipt};
 pub use error::LedgerError;
 pub use events::{
     EventFilter, EventKind, EventMeta, FetchedEvents, LedgerEvent, LoggedEvent, RejectedEvent,
     LOG_PAGE_BLOCKS,
 };
-pub use node::{AttestedProvider, ChainStatus, ContractStatus, LedgerNode};
+pub use node::{is_plain_name, AttestedProvider, ChainStatus, ContractStatus, LedgerNode};
 pub use revert::{Action, Revert};
 pub use witness::{
     Agreements, BlockAgreement, Dispute, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,

@@ -27,6 +27,17 @@ pub struct ChainStatus {
     pub block_height: u64,
 }
 
+/// Whether an attested name can be shown as it is: 1 to 64 bytes, no control characters
+/// and no bidirectional overrides or isolates (which would make it read as another name).
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.chars().any(|c| {
+            c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+}
+
 /// A provider the consortium's admins attest (`providerOf`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttestedProvider {
@@ -183,7 +194,7 @@ impl LedgerNode {
         // The contract accepts 1 to 64 bytes; anything else (a hostile node's answer), or
         // a name with control characters, is not shown as a verified name.
         let name = answer.name;
-        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        if !is_plain_name(&name) {
             return Err(LedgerError::NotEvm {
                 url: self.url.to_string(),
                 detail: "a provider's name is not a short line of text".to_owned(),

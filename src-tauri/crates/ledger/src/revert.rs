@@ -184,6 +184,17 @@ pub enum Revert {
         /// Its state (2 allowed, 3 declined).
         state: u8,
     },
+    /// `NotThisClinic`: another clinic than the one named redeemed the check-in.
+    NotThisClinic {
+        /// The check-in's id.
+        check_in_id: B256,
+        /// The clinic the patient named.
+        clinic: Address,
+    },
+    /// `LastAdmin`: the last admin cannot step down.
+    LastAdmin,
+    /// `StaleParams`: these authority parameters were published in an older epoch.
+    StaleParams,
     /// `NotAdmin`: only the consortium's admins may do this.
     NotAdmin {
         /// Who tried.
@@ -281,6 +292,12 @@ impl Revert {
                 check_in_id: e.checkInId,
                 state: e.state,
             },
+            E::NotThisClinic(e) => Self::NotThisClinic {
+                check_in_id: e.checkInId,
+                clinic: e.clinic,
+            },
+            E::LastAdmin(_) => Self::LastAdmin,
+            E::StaleParams(_) => Self::StaleParams,
             E::NotAdmin(e) => Self::NotAdmin { caller: e.caller },
             E::BadProvider(_) => Self::BadProvider,
             E::KeyRevokedInEpoch(e) => Self::KeyRevokedInEpoch {
@@ -312,6 +329,9 @@ impl Revert {
             Self::BadCheckInSignature { .. } => "BadCheckInSignature",
             Self::NotCheckedIn { .. } => "NotCheckedIn",
             Self::CheckInAlreadyAnswered { .. } => "CheckInAlreadyAnswered",
+            Self::NotThisClinic { .. } => "NotThisClinic",
+            Self::LastAdmin => "LastAdmin",
+            Self::StaleParams => "StaleParams",
             Self::NotAdmin { .. } => "NotAdmin",
             Self::BadProvider => "BadProvider",
             Self::KeyRevokedInEpoch { .. } => "KeyRevokedInEpoch",
@@ -403,6 +423,19 @@ impl fmt::Display for Revert {
             Self::CheckInAlreadyAnswered { check_in_id, .. } => {
                 write!(f, "the check-in {check_in_id} was already answered")
             }
+            Self::NotThisClinic {
+                check_in_id,
+                clinic,
+            } => write!(
+                f,
+                "the check-in {check_in_id} was not redeemed by {clinic}, the clinic you were shown; nothing was allowed"
+            ),
+            Self::LastAdmin => f.write_str(
+                "the last admin of the ledger cannot step down; name another admin first",
+            ),
+            Self::StaleParams => f.write_str(
+                "these authority parameters were published in an older epoch and cannot come back",
+            ),
             Self::NotAdmin { caller } => {
                 write!(f, "{caller} is not an admin of this consortium's ledger")
             }

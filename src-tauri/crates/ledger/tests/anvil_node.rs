@@ -275,6 +275,18 @@ async fn every_event_type_round_trips_through_the_cache() {
             clause_hash: clause
         }
     );
+    let emergency = keccak256("role:emergency");
+    step!(
+        owner.grant_access(r, c, emergency, &cid(12), far),
+        LedgerEvent::AccessGranted {
+            record_id: r,
+            owner: o,
+            grantee: c,
+            clause_hash: emergency,
+            capsule_cid: cid(12).into(),
+            expiry: far
+        }
+    );
     step!(
         owner.set_emergency_access(r, c, true),
         LedgerEvent::EmergencyAccessSet {
@@ -285,7 +297,7 @@ async fn every_event_type_round_trips_through_the_cache() {
         }
     );
     step!(
-        nurse.log_emergency_access(r, 1, c, clause),
+        nurse.log_emergency_access(r, 1, c, emergency),
         LedgerEvent::EmergencyAccess {
             record_id: r,
             owner: o,
@@ -295,7 +307,7 @@ async fn every_event_type_round_trips_through_the_cache() {
         }
     );
     step!(
-        clinic.log_emergency_access(r, 2, c, clause),
+        clinic.log_emergency_access(r, 2, c, emergency),
         LedgerEvent::EmergencyAccess {
             record_id: r,
             owner: o,
@@ -363,7 +375,7 @@ async fn every_event_type_round_trips_through_the_cache() {
         }
     );
     step!(
-        owner.answer_check_in(check_in, true, far),
+        owner.answer_check_in(check_in, c, true, far),
         LedgerEvent::CheckInAnswered {
             check_in_id: check_in,
             patient: o,
@@ -1175,13 +1187,13 @@ async fn a_check_in_code_grants_nothing_until_the_patient_allows_the_clinic_that
         }
     );
     assert!(matches!(
-        reason(clinic.answer_check_in(id, true, soon).await.unwrap_err()),
+        reason(clinic.answer_check_in(id, c, true, soon).await.unwrap_err()),
         Revert::NotOwner { .. }
     ));
     assert_eq!(
         reason(
             patient
-                .answer_check_in(B256::repeat_byte(9), true, soon)
+                .answer_check_in(B256::repeat_byte(9), c, true, soon)
                 .await
                 .unwrap_err()
         ),
@@ -1190,9 +1202,22 @@ async fn a_check_in_code_grants_nothing_until_the_patient_allows_the_clinic_that
         }
     );
     let until = soon + 3_600;
-    patient.answer_check_in(id, true, until).await.unwrap();
+    // The patient answers for the clinic it was shown: naming another is refused.
     assert_eq!(
-        reason(patient.answer_check_in(id, false, 0).await.unwrap_err()),
+        reason(
+            patient
+                .answer_check_in(id, t, true, until)
+                .await
+                .unwrap_err()
+        ),
+        Revert::NotThisClinic {
+            check_in_id: id,
+            clinic: t
+        }
+    );
+    patient.answer_check_in(id, c, true, until).await.unwrap();
+    assert_eq!(
+        reason(patient.answer_check_in(id, c, false, 0).await.unwrap_err()),
         Revert::CheckInAlreadyAnswered {
             check_in_id: id,
             state: 2
@@ -1251,7 +1276,7 @@ async fn a_check_in_code_grants_nothing_until_the_patient_allows_the_clinic_that
         .redeem_check_in(p, nonce2, later, &code2)
         .await
         .unwrap();
-    patient.answer_check_in(id2, false, 0).await.unwrap();
+    patient.answer_check_in(id2, t, false, 0).await.unwrap();
     assert_eq!(
         reason(
             thief
@@ -1402,6 +1427,23 @@ async fn keys_count_in_their_epoch_until_revoked_and_emergencies_need_a_live_gra
         }
     );
 
+    // Only the emergency clause logs an emergency: another live grant of the clinic's
+    // does not.
+    let doctors = keccak256("role:doctor");
+    owner
+        .grant_access(r, c, doctors, &cid(13), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(
+            clinic
+                .log_emergency_access(r, 1, c, doctors)
+                .await
+                .unwrap_err()
+        ),
+        Revert::BadGrant
+    );
+
     // A new epoch: keys of the one before count no more, a new key counts.
     let nurse = chain.account().await;
     clinic.issue_key(nurse.address(), &cid(8)).await.unwrap();
@@ -1424,6 +1466,11 @@ async fn keys_count_in_their_epoch_until_revoked_and_emergencies_need_a_live_gra
         .log_emergency_access(r, 1, c, emergency)
         .await
         .unwrap();
+    // The parameters of epoch 1 never come back (their keys would count again).
+    assert_eq!(
+        reason(clinic.publish_authority(&cid(1)).await.unwrap_err()),
+        Revert::StaleParams
+    );
 }
 
 #[tokio::test]
@@ -1479,6 +1526,16 @@ async fn only_admins_attest_providers() {
         None
     );
     admin.set_admin(admin.address(), false).await.unwrap();
+    // The last admin cannot step down: the registry can always withdraw.
+    assert_eq!(
+        reason(
+            stranger
+                .set_admin(stranger.address(), false)
+                .await
+                .unwrap_err()
+        ),
+        Revert::LastAdmin
+    );
     assert!(matches!(
         reason(admin.attest_provider(c, "St Mary's", 2).await.unwrap_err()),
         Revert::NotAdmin { .. }
