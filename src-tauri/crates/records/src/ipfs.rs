@@ -33,6 +33,7 @@ use url::Url;
 use crate::cid::Cid;
 
 mod error;
+mod gc;
 mod transfer;
 
 pub use error::IpfsError;

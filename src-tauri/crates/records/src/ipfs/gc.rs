@@ -1,0 +1,73 @@
+//! Garbage collection on the wallet's own node (`repo/gc`): after a revocation the old
+//! version's objects are unpinned, and collecting removes them from this node, so it no
+//! longer serves them. Other nodes keep what they keep; the caller checks the result
+//! block by block (`has_locally`) rather than trusting the answer.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use super::{IpfsError, IpfsNode, MAX_LINE, PIN_TIMEOUT, STALL_TIMEOUT};
+
+impl IpfsNode {
+    /// Runs the node's garbage collection and answers how many blocks it says it removed.
+    /// Bounded by [`PIN_TIMEOUT`] overall and [`STALL_TIMEOUT`] without progress.
+    #[tracing::instrument(name = "ipfs_repo_gc", skip_all)]
+    pub async fn collect_garbage(&self) -> Result<u64, IpfsError> {
+        let result = tokio::time::timeout(PIN_TIMEOUT, self.collect_here())
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out(PIN_TIMEOUT)));
+        match &result {
+            Ok(removed) => tracing::debug!(removed, "garbage collected"),
+            Err(e) => tracing::debug!(error = e.kind(), "garbage collection failed"),
+        }
+        result
+    }
+
+    async fn collect_here(&self) -> Result<u64, IpfsError> {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(30),
+            self.send(self.post("repo/gc", &[("quiet", "true")])),
+        )
+        .await
+        .map_err(|_| self.timed_out(Duration::from_secs(30)))??;
+        let mut body = answer.bytes_stream();
+        let (mut removed, mut line) = (0u64, Vec::new());
+        loop {
+            let chunk = match tokio::time::timeout(STALL_TIMEOUT, body.next()).await {
+                Err(_) => return Err(self.stalled()),
+                Ok(None) => break,
+                Ok(Some(Err(e))) => return Err(self.transport(&e)),
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            for piece in chunk.split_inclusive(|&b| b == b'\n') {
+                line.extend_from_slice(piece);
+                if line.ends_with(b"\n") {
+                    removed += self.gc_line(&line)?;
+                    line.clear();
+                } else if line.len() > MAX_LINE {
+                    return Err(self.not_ipfs("a garbage collection line too long"));
+                }
+            }
+        }
+        Ok(removed + self.gc_line(&line)?)
+    }
+
+    /// One line of `repo/gc`'s answer: `{"Key": {"/": "<cid>"}}` for a removed block, or
+    /// `{"Error": "…"}`.
+    fn gc_line(&self, line: &[u8]) -> Result<u64, IpfsError> {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return Ok(0);
+        }
+        let value: serde_json::Value = serde_json::from_slice(line)
+            .map_err(|_| self.not_ipfs("a garbage collection answer that is not JSON"))?;
+        match value.get("Error").and_then(serde_json::Value::as_str) {
+            Some(err) if !err.is_empty() => Err(IpfsError::Api {
+                url: self.url.to_string(),
+                message: err.to_owned(),
+            }),
+            _ => Ok(1),
+        }
+    }
+}
