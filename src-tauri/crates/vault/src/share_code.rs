@@ -319,11 +319,11 @@ mod tests {
         bytes[n - 64..].copy_from_slice(&other[other.len() - 64..]);
         let forged = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
         assert_eq!(ShareCode::parse(&forged), Err(ShareCodeError::BadSignature));
-        bytes[4] = 3;
+        bytes[4] = 9;
         let newer = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
         assert_eq!(
             ShareCode::parse(&newer),
-            Err(ShareCodeError::UnsupportedVersion { found: 3 })
+            Err(ShareCodeError::UnsupportedVersion { found: 9 })
         );
     }
 
