@@ -56,6 +56,9 @@ pub struct CheckInAsk {
     pub until: String,
     /// The state: "asked", "allowed" or "declined".
     pub state: String,
+    /// The confirmation code the desk's screen shows for this check-in (`XXX-XXX`):
+    /// allow only if it is the same.
+    pub confirmation: String,
 }
 
 /// The patient's answer to a check-in.
@@ -102,6 +105,9 @@ impl std::fmt::Debug for CheckInArgs {
 pub struct CheckInSession {
     /// The check-in's id on the ledger.
     pub check_in_id: String,
+    /// The confirmation code the patient's wallet shows with the request (`XXX-XXX`):
+    /// tell it to the patient, who allows only if theirs is the same.
+    pub confirmation: String,
     /// The patient's address (EIP-55), checked against the keys it published.
     pub patient: String,
     /// The name the patient put in the code (their choice).

@@ -22,6 +22,10 @@ pub struct ShareRequest {
     pub group: Option<String>,
     /// Days until the grant expires; `None` for no expiry.
     pub expires_in_days: Option<u32>,
+    /// The key fingerprint the preview showed for an address typed without a share code:
+    /// keys are then sealed only to the keys that had that fingerprint.
+    #[serde(default)]
+    pub seen_fingerprint: Option<String>,
 }
 
 /// The share dialog's preview of a request, before anything is sent.
@@ -44,6 +48,10 @@ pub struct SharePreview {
     /// address was typed.
     #[serde(default)]
     pub key_fingerprint: Option<String>,
+    /// The grantee as the consortium attests it (a verified name), or unverified; `None`
+    /// for a group.
+    #[serde(default)]
+    pub grantee_label: Option<crate::ProviderLabel>,
 }
 
 /// Where a grant is.
@@ -167,6 +175,11 @@ pub struct SharedRecord {
     /// as an emergency access, shown as such to the patient.
     #[serde(default)]
     pub emergency: bool,
+    /// Whether this wallet opened it before: its title, category, date, author, file and
+    /// size come from that logged opening. Otherwise they are placeholders ("Not opened
+    /// yet"): nothing of a record is decrypted for the list before an opening is logged.
+    #[serde(default)]
+    pub opened: bool,
 }
 
 /// The doctor's inbox.

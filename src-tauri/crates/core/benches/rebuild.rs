@@ -161,6 +161,7 @@ async fn run() {
                 clause: None,
                 group: None,
                 expires_in_days: None,
+                seen_fingerprint: None,
             },
         )
         .await

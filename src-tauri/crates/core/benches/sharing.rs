@@ -161,6 +161,7 @@ fn to(record: &str, grantee: &str) -> ShareRequest {
         clause: None,
         group: None,
         expires_in_days: None,
+        seen_fingerprint: None,
     }
 }
 
@@ -284,6 +285,7 @@ fn main() {
                 clause: None,
                 group: Some("careteam".to_owned()),
                 expires_in_days: None,
+                seen_fingerprint: None,
             })
             .await;
         ids

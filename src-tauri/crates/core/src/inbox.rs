@@ -36,7 +36,7 @@ use crate::records::pipeline::{decrypt_file, Sink};
 use crate::records::{RecordService, MAX_VIEW_SIZE};
 use crate::session::Owner;
 use crate::sharing::emergency;
-use crate::store::remove_file;
+use crate::store::{local_seal, remove_file};
 
 /// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
 /// clause under an authority that issued it a key (a role at its clinic).
@@ -96,11 +96,26 @@ pub(crate) struct Resolved {
     pub(crate) share: Share,
     pub(crate) version: u32,
     pub(crate) manifest: manifest::Manifest,
+    /// The sealed manifest as fetched (kept, with the data key sealed locally, once its
+    /// opening is logged: the list then names the record without decrypting anything new).
+    manifest_bytes: Vec<u8>,
     manifest_cid: String,
     capsule_cid: String,
     dek: DataKey,
     registered: (String, u64),
     /// The clinic that registered version 1 for the owner (`RecordUploaded`), if one did.
+    uploaded_by: Option<Address>,
+}
+
+/// A shared record found and its capsule opened (the data key), its manifest not
+/// decrypted: what the list needs, before any opening is logged.
+pub(crate) struct Located {
+    pub(crate) share: Share,
+    pub(crate) version: u32,
+    manifest_cid: Cid,
+    capsule_cid: Cid,
+    dek: DataKey,
+    registered: (String, u64),
     uploaded_by: Option<Address>,
 }
 
@@ -168,17 +183,25 @@ pub(crate) async fn find(
 ) -> Result<Found, LedgerError> {
     let events = directory::events(node, contract, &EventFilter::Wallet(me)).await?;
     let mut keys = HashMap::new();
+    // In chain order: a key revoked since (`KeyRevoked`) is dropped, so what it would
+    // open is not listed (the contract refuses its openings anyway); a key issued after,
+    // in a later epoch, counts again.
     for e in &events {
-        if let LedgerEvent::KeyIssued {
-            authority,
-            holder,
-            key_cid,
-            ..
-        } = &e.event
-        {
-            if *holder == me {
+        match &e.event {
+            LedgerEvent::KeyIssued {
+                authority,
+                holder,
+                key_cid,
+                ..
+            } if *holder == me => {
                 keys.insert(*authority, key_cid.to_vec());
             }
+            LedgerEvent::KeyRevoked {
+                authority, holder, ..
+            } if *holder == me => {
+                keys.remove(authority);
+            }
+            _ => {}
         }
     }
     let mut people = live_grants(&events, me, false);
@@ -259,8 +282,8 @@ impl RecordService {
                 inbox.records.push(expired_entry(share));
                 continue;
             }
-            let resolved = self
-                .resolve(
+            let located = self
+                .locate(
                     &holder,
                     &node,
                     &conn.node,
@@ -270,7 +293,7 @@ impl RecordService {
                     share,
                 )
                 .await;
-            let r = match resolved {
+            let l = match located {
                 Ok(Some(r)) => r,
                 // A role grant whose clause this wallet's attributes do not meet.
                 Ok(None) => continue,
@@ -284,7 +307,7 @@ impl RecordService {
                 }
             };
             seen.push(share.record_id);
-            inbox.records.push(shared_entry(&r, now));
+            inbox.records.push(self.listed(owner, &l, now).await);
         }
         Ok(inbox)
     }
@@ -355,6 +378,7 @@ impl RecordService {
             }
         };
         logged.map_err(opening_not_logged(Route::Shared))?;
+        self.remember_opened(owner, &r).await;
         self.show_resolved(owner, &node, r, record_id).await
     }
 
@@ -457,10 +481,8 @@ impl RecordService {
         Ok((memory, decrypted.chunks))
     }
 
-    /// Finds a shared record's latest version and current capsule on the ledger, opens
-    /// the capsule with the key the route's authority issued (the owner, or the clinic of
-    /// a role grant), and the manifest with the data key. `None`: a role grant whose
-    /// clause this wallet's key does not meet.
+    /// [`locate`](Self::locate), then the manifest opened with the data key: for an
+    /// opening (logged first by the caller) or a comparison.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn resolve(
         &self,
@@ -472,6 +494,44 @@ impl RecordService {
         keys: &mut HashMap<Address, UserKey>,
         share: &Share,
     ) -> Answer<Option<Resolved>> {
+        let Some(l) = self
+            .locate(holder, node, ledger, contract, found, keys, share)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record_id = share.record_id.to_string();
+        let manifest_bytes = fetch_small(node, &l.manifest_cid, Part::Manifest).await?;
+        let manifest = manifest::open(&l.dek, &manifest_bytes, &record_id, l.version)
+            .map_err(CoreError::manifest)?;
+        Ok(Some(Resolved {
+            share: l.share,
+            version: l.version,
+            manifest,
+            manifest_bytes,
+            manifest_cid: l.manifest_cid.to_string(),
+            capsule_cid: l.capsule_cid.to_string(),
+            dek: l.dek,
+            registered: l.registered,
+            uploaded_by: l.uploaded_by,
+        }))
+    }
+
+    /// Finds a shared record's latest version and current capsule on the ledger and opens
+    /// the capsule with the key the route's authority issued (the owner, or the clinic of
+    /// a role grant): the data key, nothing of the record decrypted. `None`: a role grant
+    /// whose clause this wallet's key does not meet.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn locate(
+        &self,
+        holder: &Holder<'_>,
+        node: &IpfsNode,
+        ledger: &LedgerNode,
+        contract: Address,
+        found: &Found,
+        keys: &mut HashMap<Address, UserKey>,
+        share: &Share,
+    ) -> Answer<Option<Located>> {
         let events = directory::events(ledger, contract, &EventFilter::Record(share.record_id))
             .await
             .map_err(ledger_error)?;
@@ -575,19 +635,84 @@ impl RecordService {
             }
             Err(e) => return Err(CoreError::capsule(e)),
         };
-        let manifest_bytes = fetch_small(node, &manifest_cid, Part::Manifest).await?;
-        let manifest = manifest::open(&dek, &manifest_bytes, &record_id, version)
-            .map_err(CoreError::manifest)?;
-        Ok(Some(Resolved {
+        Ok(Some(Located {
             share: share.clone(),
             version,
-            manifest,
-            manifest_cid: manifest_cid.to_string(),
-            capsule_cid: capsule_cid.to_string(),
+            manifest_cid,
+            capsule_cid,
             dek,
             registered,
             uploaded_by,
         }))
+    }
+
+    /// How the list names a located record: from this wallet's own earlier logged opening
+    /// of it (its manifest kept sealed here), or as not opened yet. Nothing is decrypted
+    /// that was not decrypted after a logged opening.
+    pub(crate) async fn listed(&self, owner: &Owner, l: &Located, now: i64) -> SharedRecord {
+        let record_id = l.share.record_id.to_string();
+        let known = match self.store(&owner.wallet_id).await {
+            Ok(store) => store.opened_share(&record_id).await.ok().flatten(),
+            Err(_) => None,
+        };
+        let manifest = known.and_then(|(version, sealed_dek, bytes)| {
+            let dek = local_seal::open(
+                &owner.local_key,
+                &opened_aad(&record_id),
+                version,
+                &sealed_dek,
+            )
+            .ok()?;
+            manifest::open(&dek, &bytes, &record_id, version).ok()
+        });
+        let mut entry = SharedRecord {
+            record_id,
+            version: l.version,
+            owner: l.share.owner.to_string(),
+            title: "Not opened yet".to_owned(),
+            category: Category::Other,
+            date: String::new(),
+            author: String::new(),
+            file_name: String::new(),
+            kind: ContentKind::Other,
+            size: 0,
+            shared_at: rfc3339(i64::try_from(l.share.shared_at).unwrap_or(0)),
+            expires_at: (l.share.expiry != 0)
+                .then(|| rfc3339(i64::try_from(l.share.expiry).unwrap_or(i64::MAX))),
+            expired: l.share.expired(now),
+            emergency: l.share.emergency(),
+            opened: false,
+        };
+        if let Some(m) = manifest {
+            entry.title = m.title.clone();
+            entry.category = Category::parse(&m.category).unwrap_or(Category::Other);
+            entry.date = m.date.clone();
+            entry.author = m.author.clone();
+            entry.file_name = m.file_name.clone();
+            entry.kind = kind_of(&m);
+            entry.size = m.size;
+            entry.opened = true;
+        }
+        entry
+    }
+
+    /// Keeps what a logged opening decrypted (the manifest as fetched, the data key sealed
+    /// under the local key), so the list names the record from now on.
+    pub(crate) async fn remember_opened(&self, owner: &Owner, r: &Resolved) {
+        let record_id = r.share.record_id.to_string();
+        let kept = async {
+            let sealed =
+                local_seal::seal(&owner.local_key, &opened_aad(&record_id), r.version, &r.dek)
+                    .map_err(|e| CoreError::internal("sealing a shared record's key", e))?;
+            self.store(&owner.wallet_id)
+                .await?
+                .set_opened_share(&record_id, r.version, &sealed, &r.manifest_bytes)
+                .await?;
+            Answer::Ok(())
+        };
+        if let Err(e) = kept.await {
+            tracing::debug!(record = %record_id, error = e.kind(), "an opened share's description was not kept");
+        }
     }
 
     /// Fetches and opens a key an authority issued to this wallet.
@@ -633,27 +758,6 @@ impl RecordService {
     }
 }
 
-/// A resolved record as the inbox lists it.
-pub(crate) fn shared_entry(r: &Resolved, now: i64) -> SharedRecord {
-    SharedRecord {
-        record_id: r.share.record_id.to_string(),
-        version: r.version,
-        owner: r.share.owner.to_string(),
-        title: r.manifest.title.clone(),
-        category: Category::parse(&r.manifest.category).unwrap_or(Category::Other),
-        date: r.manifest.date.clone(),
-        author: r.manifest.author.clone(),
-        file_name: r.manifest.file_name.clone(),
-        kind: kind_of(&r.manifest),
-        size: r.manifest.size,
-        shared_at: rfc3339(i64::try_from(r.share.shared_at).unwrap_or(0)),
-        expires_at: (r.share.expiry != 0)
-            .then(|| rfc3339(i64::try_from(r.share.expiry).unwrap_or(i64::MAX))),
-        expired: r.share.expired(now),
-        emergency: r.share.emergency(),
-    }
-}
-
 /// An expired grant in the list: who shared what, when, and until when; nothing of the
 /// record itself (its title is not decrypted any more).
 fn expired_entry(share: &Share) -> SharedRecord {
@@ -672,7 +776,14 @@ fn expired_entry(share: &Share) -> SharedRecord {
         expires_at: Some(rfc3339(i64::try_from(share.expiry).unwrap_or(i64::MAX))),
         expired: true,
         emergency: share.emergency(),
+        opened: false,
     }
+}
+
+/// The associated data of a shared record's data key kept after an opening (apart from
+/// this wallet's own records' keys).
+fn opened_aad(record_id: &str) -> String {
+    format!("opened-share:{record_id}")
 }
 
 fn kind_of(m: &manifest::Manifest) -> ContentKind {

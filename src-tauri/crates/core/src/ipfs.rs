@@ -109,6 +109,26 @@ pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
     }
 }
 
+/// Unpins objects (best effort), runs garbage collection on this node and checks each
+/// object's blocks are gone: `true` only when the node holds none of them any more.
+pub(crate) async fn unpin_and_collect(ipfs: &Url, cids: &[&str]) -> bool {
+    unpin(ipfs, cids).await;
+    let Ok(node) = IpfsNode::new(ipfs) else {
+        return false;
+    };
+    // The answer is not trusted: each object is checked afterwards.
+    let _ = node.collect_garbage().await;
+    for cid in cids {
+        let Ok(cid) = cid.parse::<Cid>() else {
+            return false;
+        };
+        if !matches!(node.has_locally(&cid).await, Ok(false)) {
+            return false;
+        }
+    }
+    true
+}
+
 /// A `Write` whose bytes the caller takes afterwards (for `cat_to` of small objects).
 #[derive(Clone, Default)]
 pub(crate) struct SharedBuffer(Arc<Mutex<Vec<u8>>>);

@@ -157,12 +157,23 @@ impl RecordService {
             }
         }
         directory::publish_self(store, clinic, ipfs, conn).await?;
+        // Every active member gets the current epoch's key: one who cannot be keyed yet (a
+        // new hire who has not published) holds up no one else, since the contract
+        // counts only keys of the current epoch. The first problem is reported.
+        let mut first_problem = None;
         for member in staff.iter().filter(|m| m.active) {
-            let holder = parse_address(&member.holder).map_err(Failure::waiting)?;
-            self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
-                .await?;
+            let issued = match parse_address(&member.holder) {
+                Ok(holder) => {
+                    self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
+                        .await
+                }
+                Err(e) => Err(Failure::waiting(e)),
+            };
+            if let Err(f) = issued {
+                first_problem.get_or_insert(f);
+            }
         }
-        Ok(())
+        first_problem.map_or(Ok(()), Err)
     }
 
     /// The patient's pass: a clinic its records are shared with by role published new

@@ -187,6 +187,7 @@ fn share_with(record_id: &str, grantee: &str, days: Option<u32>) -> ShareRequest
         clause: None,
         group: None,
         expires_in_days: days,
+        seen_fingerprint: None,
     }
 }
 
@@ -197,6 +198,7 @@ fn share_role(record_id: &str, clinic: &str, clause: &str) -> ShareRequest {
         clause: Some(clause.to_owned()),
         group: None,
         expires_in_days: Some(30),
+        seen_fingerprint: None,
     }
 }
 
@@ -207,6 +209,7 @@ fn share_group(record_ids: &[String], group: &str) -> ShareRequest {
         clause: None,
         group: Some(group.to_owned()),
         expires_in_days: None,
+        seen_fingerprint: None,
     }
 }
 
@@ -383,9 +386,22 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
     assert!(inbox.problems.is_empty(), "{inbox:?}");
     assert_eq!(inbox.records.len(), 1);
     let shared = &inbox.records[0];
+    // Nothing of it is decrypted before an opening is logged: no title yet.
     assert_eq!(
-        (shared.title.as_str(), shared.owner.as_str(), shared.version),
-        ("Blood panel", patient.address.as_str(), 1)
+        (
+            shared.record_id.as_str(),
+            shared.title.as_str(),
+            shared.opened,
+            shared.owner.as_str(),
+            shared.version
+        ),
+        (
+            record.as_str(),
+            "Not opened yet",
+            false,
+            patient.address.as_str(),
+            1
+        )
     );
     assert!(!shared.expired);
     let opened = doctor_svc
@@ -398,6 +414,15 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
         opened.record
     );
     assert_eq!(opened.record.title, "Blood panel");
+    // Opened (and logged): the list names it from now on.
+    let inbox = doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(
+        (inbox.records[0].title.as_str(), inbox.records[0].opened),
+        ("Blood panel", true)
+    );
     // The patient still opens their own record (the re-wrapped capsule includes them).
     patient_svc
         .open(&patient, &nodes.ipfs, &record)
@@ -473,6 +498,26 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
     assert!(report
         .summary
         .contains("Version 2 is encrypted under a new key"));
+    // Version 1 is gone from the patient's node (unpinned and garbage-collected), and the
+    // report says so because it was checked.
+    assert!(
+        report
+            .summary
+            .contains("your node no longer holds the version just replaced"),
+        "{}",
+        report.summary
+    );
+    let node = medwallet_records::IpfsNode::new(&nodes.ipfs).unwrap();
+    for cid in [
+        &opened.record.content_cid,
+        &opened.verification.manifest_cid,
+        &opened.verification.capsule_cid,
+    ] {
+        assert!(
+            !node.has_locally(&cid.parse().unwrap()).await.unwrap(),
+            "{cid} is still on the node"
+        );
+    }
 
     // The patient's record is now version 2, opens, and its content has a new CID.
     let mine = patient_svc
@@ -1610,8 +1655,13 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
         .remove(0);
     assert_eq!(session.state, "allowed");
     assert!(!session.expired);
-    let titles: Vec<&str> = session.records.iter().map(|r| r.title.as_str()).collect();
-    assert_eq!(titles, ["Blood panel"]);
+    // The desk sees which record was granted, not its title, until it opens it.
+    let listed: Vec<(&str, bool)> = session
+        .records
+        .iter()
+        .map(|r| (r.record_id.as_str(), r.opened))
+        .collect();
+    assert_eq!(listed, [(shown.as_str(), false)]);
 
     // The granted record opens (logged first); the other does not.
     let opened = desk_svc
@@ -1968,6 +2018,46 @@ async fn a_photographed_check_in_code_opens_nothing_and_its_thief_is_named() {
         "{e:?}"
     );
 
+    // A ledger node that names the genuine (attested) desk instead of the thief: the
+    // patient's Allow is refused on chain (it names the desk, which redeemed nothing),
+    // nothing is granted, and the next pass reads who really did.
+    nodes.attest(&desk.address, "St Mary's Hospital", 2).await;
+    let hex = |a: &str| a.trim_start_matches("0x").to_lowercase();
+    let anvil_at: std::net::SocketAddr = nodes.ledger.url.socket_addrs(|| None).unwrap()[0];
+    let lying = LedgerTarget {
+        url: lying_proxy(anvil_at, hex(&thief.address), hex(&desk.address)),
+        ..nodes.ledger.clone()
+    };
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &lying, true)
+            .await,
+        None
+    );
+    let asks = patient_svc
+        .check_in_asks(&patient, &nodes.ledger)
+        .await
+        .unwrap();
+    assert_eq!(asks[0].clinic.address, desk.address, "the lie is shown");
+    let e = patient_svc
+        .answer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &asks[0].check_in_id,
+            true,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.cause(), CoreError::Ledger(l) if matches!(**l, medwallet_ledger::LedgerError::Reverted {
+            reason: medwallet_ledger::Revert::NotThisClinic { .. },
+            ..
+        })),
+        "{e:?}"
+    );
+    assert!(patient_svc.list_grants(&patient).await.unwrap().is_empty());
+
     // The patient is asked by the thief, named unverified (it attested nothing), and
     // declines.
     assert_eq!(
@@ -2323,15 +2413,56 @@ async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
         matches!(&e, CoreError::Staff(StaffError::NoActiveKey { holder }) if *holder == bob.address),
         "{e:?}"
     );
-    // The revocation is on the ledger: before any patient re-encrypts, the contract
-    // already refuses Bob's access log, so his old key opens nothing through the app.
+    // The revocation is on the ledger: before any patient re-encrypts, Bob's app no
+    // longer counts the revoked key (it reads `KeyRevoked`), and a client that skips
+    // that check is refused by the contract itself.
     let e = bob_svc
         .open_shared(&bob, &nodes.ipfs, &nodes.ledger, &record)
         .await
         .unwrap_err();
     assert!(
-        matches!(e.cause(), CoreError::Inbox(InboxError::OpeningNotLogged { source, .. })
-            if matches!(**source, medwallet_ledger::LedgerError::Reverted { .. })),
+        matches!(
+            e.cause(),
+            CoreError::Inbox(InboxError::KeyDoesNotHold | InboxError::NotShared)
+        ),
+        "{e:?}"
+    );
+    let ledger = LedgerNode::new(&nodes.ledger.url);
+    let contract = nodes.ledger.contract.unwrap();
+    let record_id: medwallet_ledger::B256 = record.parse().unwrap();
+    let head = ledger.status().await.unwrap().block_height;
+    let clause_hash = ledger
+        .fetch_events(contract, 0, head, &EventFilter::Record(record_id))
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .find_map(|e| match e.event {
+            LedgerEvent::AccessGranted { clause_hash, .. } if !clause_hash.is_zero() => {
+                Some(clause_hash)
+            }
+            _ => None,
+        })
+        .expect("the role's grant");
+    let bob_key = PrivateKeySigner::from_bytes(&medwallet_ledger::B256::from(
+        *keys(134, Role::Doctor).ledger_secret_key(),
+    ))
+    .unwrap();
+    let e = ledger
+        .client(bob_key, contract)
+        .await
+        .unwrap()
+        .log_clause_access(record_id, 1, clinic.address.parse().unwrap(), clause_hash)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            medwallet_ledger::LedgerError::Reverted {
+                reason: medwallet_ledger::Revert::NotGrantee { .. },
+                ..
+            }
+        ),
         "{e:?}"
     );
 
@@ -2375,12 +2506,14 @@ async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
         .await
         .unwrap();
     assert!(inbox.records.is_empty(), "{inbox:?}");
+    // His key was revoked on the ledger: the app no longer counts it, so the record is
+    // not shared with him at all.
     let e = bob_svc
         .open_shared(&bob, &nodes.ipfs, &nodes.ledger, &record)
         .await
         .unwrap_err();
     assert!(
-        matches!(e, CoreError::Inbox(InboxError::KeyDoesNotHold)),
+        matches!(e, CoreError::Inbox(InboxError::NotShared)),
         "{e:?}"
     );
     // Bob's old key, taken straight from the ledger, opens nothing of version 2.
@@ -2398,6 +2531,125 @@ async fn revoking_a_staff_key_moves_the_clinic_to_a_new_epoch() {
         capsule::unwrap(&old_key, &bytes, &record, 2),
         Err(CapsuleError::NoPartForThisAuthority | CapsuleError::NotAllowed)
     ));
+}
+
+/// Given only an address, keys are sealed to the keys whose fingerprint the dialog showed;
+/// and the first key sealed to anyone is kept, so a ledger node that later swaps it (a
+/// staff member re-keyed) gets nothing sealed to it.
+#[tokio::test]
+async fn keys_are_sealed_to_the_key_seen_first_never_to_a_later_swap() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc, clinic_svc, medic_svc) = (
+        nodes.service("patient"),
+        nodes.service("doctor"),
+        nodes.service("clinic"),
+        nodes.service("medic"),
+    );
+    let patient = wallet(181, Role::Patient, "Ada");
+    let doctor_keys = keys(182, Role::Doctor);
+    let doctor = wallet(182, Role::Doctor, "Dr. Who");
+    let clinic = wallet(183, Role::Clinic, "St Mary's");
+    let medic_keys = keys(184, Role::Doctor);
+    let medic = wallet(184, Role::Doctor, "Dr. Quick");
+    let note = add(
+        &nodes,
+        &patient_svc,
+        &patient,
+        "note.txt",
+        TEXT,
+        "Visit note",
+    )
+    .await;
+    for (svc, who) in [(&doctor_svc, &doctor), (&medic_svc, &medic)] {
+        svc.list_shared(who, &nodes.ipfs, &nodes.ledger)
+            .await
+            .unwrap();
+    }
+    let anvil_at: std::net::SocketAddr = nodes.ledger.url.socket_addrs(|| None).unwrap()[0];
+    let attacker = keys(185, Role::Doctor).public_identity("x").x25519_public;
+
+    // The doctor by address: the honest preview's fingerprint, then a node that swaps
+    // the doctor's key before the share is sent: refused, nothing queued.
+    let mut request = share_with(&note, &doctor.address, None);
+    let preview = patient_svc
+        .preview_share(&patient, &nodes.ledger, &request)
+        .await
+        .unwrap();
+    assert_eq!(
+        preview
+            .grantee_label
+            .as_ref()
+            .map(|l| l.verified_name.clone()),
+        Some(None),
+        "the doctor is unverified"
+    );
+    request.seen_fingerprint = preview.key_fingerprint.clone();
+    let real = doctor_keys.public_identity("Dr. Who").x25519_public;
+    let lying = LedgerTarget {
+        url: lying_proxy(anvil_at, real, attacker.clone()),
+        ..nodes.ledger.clone()
+    };
+    let e = patient_svc
+        .share(&patient, &nodes.ipfs, &lying, &request)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CoreError::Sharing(SharingError::KeyChanged { address }) if *address == doctor.address),
+        "{e:?}"
+    );
+    assert!(patient_svc.list_grants(&patient).await.unwrap().is_empty());
+    // Through the honest node it is shared, and the doctor opens it.
+    patient_svc
+        .share(&patient, &nodes.ipfs, &nodes.ledger, &request)
+        .await
+        .unwrap();
+    doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &note)
+        .await
+        .unwrap();
+
+    // A staff key issued through an honest node pins the medic's key; re-keyed later
+    // through a node that swaps it, nothing is sealed.
+    clinic_svc
+        .issue_staff_key(
+            &clinic,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &medic.address,
+            &["role:nurse".to_owned()],
+        )
+        .await
+        .unwrap();
+    let real = medic_keys.public_identity("Dr. Quick").x25519_public;
+    let lying = LedgerTarget {
+        url: lying_proxy(anvil_at, real, attacker),
+        ..nodes.ledger.clone()
+    };
+    let e = clinic_svc
+        .issue_staff_key(
+            &clinic,
+            &nodes.ipfs,
+            &lying,
+            &medic.address,
+            &["role:doctor".to_owned()],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.cause(), CoreError::Sharing(SharingError::KeyNotAsInCode { address }) if *address == medic.address),
+        "{e:?}"
+    );
+    // The honest node re-keys the medic as asked.
+    clinic_svc
+        .issue_staff_key(
+            &clinic,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &medic.address,
+            &["role:doctor".to_owned()],
+        )
+        .await
+        .unwrap();
 }
 
 /// A plain TCP proxy in front of `upstream` that rewrites every occurrence of `from` into
@@ -2527,7 +2779,7 @@ async fn a_ledger_node_that_swaps_an_encryption_key_gets_nothing_sealed_to_it() 
         panic!("{grants:?}")
     };
     assert!(
-        reason.contains("another key than the one in the share code"),
+        reason.contains("another key than the one your wallet noted for them"),
         "{reason}"
     );
     assert_eq!(

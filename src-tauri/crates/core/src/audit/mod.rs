@@ -225,6 +225,9 @@ impl AuditService {
             agreements: &agreements,
         };
         trail.entries = checked_entries(&events, me, &context.titles, query, &checked)?;
+        if trail.chain_id.is_some() {
+            name_providers(&node, contract, &mut trail.entries).await;
+        }
         Ok(trail)
     }
 
@@ -294,6 +297,38 @@ impl AuditService {
             path: dest.display().to_string(),
             size,
         })
+    }
+}
+
+/// The most distinct addresses a trail asks the registry about (one call each).
+const MAX_PROVIDER_LOOKUPS: usize = 64;
+
+/// Names the parties the consortium attests ("St Mary's Hospital ✓"), asked of the node
+/// the trail was just read from; an address it does not attest keeps no name.
+async fn name_providers(node: &LedgerNode, contract: Address, entries: &mut [AuditEntry]) {
+    let mut attested: HashMap<String, Option<String>> = HashMap::new();
+    for entry in entries.iter_mut() {
+        for party in std::iter::once(&mut entry.actor).chain(entry.subject.as_mut()) {
+            if party.name.is_some() {
+                continue;
+            }
+            if !attested.contains_key(&party.address) {
+                if attested.len() >= MAX_PROVIDER_LOOKUPS {
+                    continue;
+                }
+                let name = match party.address.parse::<Address>() {
+                    Ok(address) => node
+                        .provider_of(contract, address)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|p| format!("{} ✓", p.name)),
+                    Err(_) => None,
+                };
+                attested.insert(party.address.clone(), name);
+            }
+            party.name = attested.get(&party.address).cloned().flatten();
+        }
     }
 }
 
@@ -490,8 +525,13 @@ fn detail_of(event: &LedgerEvent) -> Option<String> {
             .to_owned(),
         )],
         LedgerEvent::ProviderAttested { name, role, .. } => vec![Some(format!(
-            "as {} ({name})",
-            if *role == 1 { "a doctor" } else { "a clinic" }
+            "as {} ({})",
+            if *role == 1 { "a doctor" } else { "a clinic" },
+            if medwallet_ledger::is_plain_name(name) {
+                name.as_str()
+            } else {
+                "a name with hidden characters, not shown"
+            }
         ))],
         LedgerEvent::ProviderWithdrawn { .. } => vec![Some("withdrawn".to_owned())],
         LedgerEvent::RecordUploaded { .. } => vec![Some("version 1".to_owned())],

@@ -113,6 +113,12 @@ pub enum SharingError {
         /// The address the code names.
         address: String,
     },
+    /// The keys the ledger publishes for an address are not those whose fingerprint the
+    /// share dialog showed.
+    KeyChanged {
+        /// The address.
+        address: String,
+    },
     /// An expiry of 0 days.
     ExpiryZero,
     /// An expiry longer than ten years.

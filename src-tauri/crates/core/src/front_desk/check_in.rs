@@ -24,7 +24,7 @@ use medwallet_vault::{CheckIn, Role};
 use url::Url;
 
 use crate::error::{Answer, CoreError, FrontDeskError, Task};
-use crate::inbox::{find, ledger_error, shared_entry, Holder};
+use crate::inbox::{find, ledger_error, Holder};
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{chain_time, id_attribute, now_unix, rfc3339, LedgerTarget};
 use crate::records::RecordService;
@@ -60,10 +60,14 @@ pub struct OfferedCheckIn {
 /// What the contract's refusal of a redemption means for the desk.
 fn ledger_refusal(e: LedgerError, me: Address) -> CoreError {
     let refused = match &e {
+        // The code's expiry is further ahead than the contract allows: the patient's
+        // clock is ahead.
         LedgerError::Reverted {
-            reason: Revert::BadExpiry { .. },
+            reason: Revert::BadExpiry { expiry },
             ..
-        } => FrontDeskError::ExpiryPassed,
+        } => FrontDeskError::DatedInFuture {
+            issued: i64::try_from(*expiry).unwrap_or(i64::MAX),
+        },
         LedgerError::Reverted {
             reason: Revert::CheckInUsed { clinic, .. },
             ..
@@ -252,11 +256,13 @@ impl RecordService {
             return Ok(Vec::new());
         }
         let store = self.store(&owner.wallet_id).await?;
+        // Waiting for an answer, or answered in the last day (what the window shows).
+        let recent = now_unix() - 86_400;
         let offers: Vec<OfferRow> = store
             .offers()
             .await?
             .into_iter()
-            .filter(|o| o.clinic.is_some())
+            .filter(|o| o.clinic.is_some() && (o.state == "asked" || o.made_at > recent))
             .collect();
         if offers.is_empty() {
             return Ok(Vec::new());
@@ -281,7 +287,11 @@ impl RecordService {
                     verified_role: None,
                 },
             };
+            let confirmation = crate::ledger::b256(&o.check_in_id)
+                .map(|id| medwallet_ledger::check_in_confirmation(id, clinic))
+                .unwrap_or_default();
             out.push(CheckInAsk {
+                confirmation,
                 check_in_id: o.check_in_id,
                 clinic: label,
                 records: o
@@ -330,6 +340,14 @@ impl RecordService {
             return Err(FrontDeskError::AlreadyAnswered.into());
         }
         let id = crate::ledger::b256(&offer.check_in_id)?;
+        let target = Target::Person(clinic);
+        if allow {
+            // Checked before anything is sent: an Allow that could not grant is refused
+            // whole.
+            for record in &offer.record_ids {
+                self.check_room(owner, &store, record, &target).await?;
+            }
+        }
         let conn = directory::connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::AnswerCheckIn))?;
@@ -342,7 +360,9 @@ impl RecordService {
         } else {
             0
         };
-        let tx = match conn.client.answer_check_in(id, allow, until).await {
+        // Named on chain: a ledger node that made up who redeemed the code gets the
+        // answer refused (`NotThisClinic`), and nothing is granted.
+        let tx = match conn.client.answer_check_in(id, clinic, allow, until).await {
             Ok(receipt) => receipt.tx_hash.to_string(),
             // Answered before (a receipt lost, the app stopped after sending): the
             // ledger's answer stands if it is this one.
@@ -350,17 +370,32 @@ impl RecordService {
                 reason: Revert::CheckInAlreadyAnswered { state, .. },
                 ..
             }) if (state == 2) == allow => String::new(),
+            // The node named a clinic that did not redeem the code: forgotten, so the
+            // next pass reads who did (from whichever node then answers).
+            Err(
+                e @ LedgerError::Reverted {
+                    reason: Revert::NotThisClinic { .. },
+                    ..
+                },
+            ) => {
+                store.offer_reset(&offer.check_in_id).await?;
+                return Err(CoreError::from(e).during(Task::AnswerCheckIn));
+            }
             Err(e) => return Err(CoreError::from(e).during(Task::AnswerCheckIn)),
         };
         store.offer_answered(&offer.check_in_id, allow, &tx).await?;
         if !allow || offer.record_ids.is_empty() {
             return Ok(());
         }
-        let target = Target::Person(clinic);
-        for record in &offer.record_ids {
-            self.check_room(owner, &store, record, &target).await?;
-        }
+        // The grants are queued at once (kept, and retried by the background pass if a
+        // node fails now), then sent.
         let clinic_text = clinic.to_string();
+        let requested = rfc3339(now_unix());
+        for record in &offer.record_ids {
+            store
+                .queue_grant(record, &clinic_text, None, Some(offer.until), &requested)
+                .await?;
+        }
         self.issue_key_sealed(
             &store,
             owner,
@@ -372,12 +407,6 @@ impl RecordService {
         )
         .await
         .map_err(|f| f.during(Task::KeyForCheckIn))?;
-        let requested = rfc3339(now_unix());
-        for record in &offer.record_ids {
-            store
-                .queue_grant(record, &clinic_text, None, Some(offer.until), &requested)
-                .await?;
-        }
         self.run_sharing(&store, owner, ipfs, ledger, true).await;
         for record in &offer.record_ids {
             let grant = store.open_grant(record, &clinic_text, None).await?;
@@ -584,6 +613,7 @@ impl RecordService {
         };
         let expired = ends <= now;
         let mut session = CheckInSession {
+            confirmation: medwallet_ledger::check_in_confirmation(id, conn.me),
             check_in_id: row.check_in_id.clone(),
             patient: row.patient.clone(),
             patient_name: row.patient_name.clone(),
@@ -609,7 +639,7 @@ impl RecordService {
                 continue;
             }
             match self
-                .resolve(
+                .locate(
                     &holder,
                     node,
                     &conn.node,
@@ -620,7 +650,7 @@ impl RecordService {
                 )
                 .await
             {
-                Ok(Some(r)) => session.records.push(shared_entry(&r, now)),
+                Ok(Some(l)) => session.records.push(self.listed(owner, &l, now).await),
                 Ok(None) => {}
                 Err(e) => session.problems.push(crate::words::message(
                     &FrontDeskError::GrantUnreadable {

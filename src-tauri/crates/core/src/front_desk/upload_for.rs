@@ -153,8 +153,8 @@ impl RecordService {
             .map_err(Failure::ledger)?;
         let mut problem = None;
         // Only from a desk the patient allowed to check them in (the contract takes no
-        // other; a node that made events up is not followed either).
-        let allowed: Vec<String> = store
+        // other): one this device allowed, or (restored) whose allow is on the ledger.
+        let mut allowed: Vec<String> = store
             .offers()
             .await
             .map_err(Failure::store)?
@@ -162,6 +162,15 @@ impl RecordService {
             .filter(|o| o.state == "allowed")
             .filter_map(|o| o.clinic)
             .collect();
+        allowed.extend(events.iter().filter_map(|e| match e.event {
+            LedgerEvent::CheckInAnswered {
+                patient,
+                clinic,
+                allowed: true,
+                ..
+            } if patient == conn.me => Some(clinic.to_string()),
+            _ => None,
+        }));
         for e in &events {
             let LedgerEvent::RecordUploaded {
                 record_id,

@@ -218,6 +218,9 @@ pub(crate) struct Exposure {
     /// Other grants of the record that still reach them (this revocation does not close
     /// those).
     pub still_reached: Vec<Route>,
+    /// Whether this wallet's own node no longer holds the older version's objects
+    /// (unpinned, garbage-collected, and checked block by block).
+    pub removed_here: bool,
 }
 
 /// The exposure of the revocation that made `new_version`: the last grant window, from
@@ -293,6 +296,7 @@ pub(crate) fn report(
         accesses,
         new_version,
         still_reached: Vec::new(),
+        removed_here: false,
     }
 }
 
@@ -385,7 +389,11 @@ fn summary(e: &Exposure) -> String {
     }
     if !e.windows.is_empty() {
         // What a revocation cannot take back: the old bytes and the key that opens them.
-        out.push_str(" Their key still opens the older versions' bytes wherever those remain: your node was asked to unpin them (it keeps serving them until it collects garbage), your replicas unpin them at their next pass, and a node that fetched them (theirs, or a peer's) may keep them.");
+        if e.removed_here {
+            out.push_str(" Their key still opens the older versions' bytes wherever those remain: your node no longer holds the version just replaced (unpinned and garbage-collected, checked block by block), your replicas unpin it at their next pass, and a node that fetched them (theirs, or a peer's) may keep them.");
+        } else {
+            out.push_str(" Their key still opens the older versions' bytes wherever those remain: your node was asked to unpin them (it keeps serving them until it collects garbage), your replicas unpin them at their next pass, and a node that fetched them (theirs, or a peer's) may keep them.");
+        }
     }
     out
 }
@@ -635,6 +643,7 @@ mod tests {
                 accesses: vec![250],
                 new_version: 2,
                 still_reached: Vec::new(),
+                removed_here: false,
             }
         );
         let summary = |e: &Exposure| render(e).summary;
@@ -646,6 +655,15 @@ mod tests {
                 .ends_with(" a node that fetched them (theirs, or a peer's) may keep them."),
             "{}",
             summary(&plain)
+        );
+        let collected = Exposure {
+            removed_here: true,
+            ..plain.clone()
+        };
+        assert!(
+            summary(&collected).contains("your node no longer holds the version just replaced"),
+            "{}",
+            summary(&collected)
         );
         let reached = Exposure {
             still_reached: vec![Route::InPerson, Route::Group("careteam".into())],

@@ -287,19 +287,28 @@ impl RecordService {
                                 Failure::explained(CoreError::NotPublished { address: holder })
                             })?
                             .hpke_key;
-                        // A share code pasted for this holder named its key: the ledger
-                        // node's answer must be that key, or nothing is sealed.
+                        // A share code pasted for this holder named its key, or a key was
+                        // sealed to them before: the ledger node's answer must be that key,
+                        // or nothing is sealed. The first key sealed to a holder is kept
+                        // (pinned on first use), so a node cannot switch it later.
                         let expected = store
                             .expected_key(&holder_text)
                             .await
                             .map_err(Failure::store)?;
-                        if expected.is_some_and(|k| k != published) {
-                            tracing::warn!(holder = %holder, "the ledger's encryption key for a holder is not the one in their share code");
-                            return Err(Failure::explained(CoreError::from(
-                                SharingError::KeyNotAsInCode {
-                                    address: holder_text.clone(),
-                                },
-                            )));
+                        match expected {
+                            Some(k) if k != published => {
+                                tracing::warn!(holder = %holder, "the ledger's encryption key for a holder is not the one noted for them");
+                                return Err(Failure::explained(CoreError::from(
+                                    SharingError::KeyNotAsInCode {
+                                        address: holder_text.clone(),
+                                    },
+                                )));
+                            }
+                            Some(_) => {}
+                            None => store
+                                .expect_key(&holder_text, &published)
+                                .await
+                                .map_err(Failure::store)?,
                         }
                         published
                     }

@@ -260,6 +260,9 @@ impl RecordService {
                 &published.ed25519_key,
                 &published.hpke_key,
             )),
+            grantee_label: Some(
+                directory::provider_label(&conn.node, conn.contract, grantee).await,
+            ),
         })
     }
 
@@ -295,6 +298,24 @@ impl RecordService {
             if matches!(target, Target::Person(_)) {
                 store.expect_key(&grantee, &code.x25519_public).await?;
             }
+        } else if let (Target::Person(person), Some(seen)) =
+            (&target, request.seen_fingerprint.as_deref())
+        {
+            // Only an address: keys are sealed to the keys whose fingerprint the dialog
+            // showed, not to whatever the ledger node answers later.
+            let conn = directory::connect(owner, ledger)
+                .await
+                .map_err(|f| f.during(Task::LookUpGrantee))?;
+            let published = directory::identity_of(&conn.node, conn.contract, *person)
+                .await
+                .map_err(|e| CoreError::from(e).during(Task::LookUpGrantee))?
+                .ok_or(CoreError::NotPublished { address: *person })?;
+            if medwallet_vault::key_fingerprint(&published.ed25519_key, &published.hpke_key)
+                != seen.trim()
+            {
+                return Err(SharingError::KeyChanged { address: grantee }.into());
+            }
+            store.expect_key(&grantee, &published.hpke_key).await?;
         }
         for record_id in &request.record_ids {
             self.check_room(owner, &store, record_id, &target).await?;
@@ -711,6 +732,7 @@ async fn preview_group(
         expires_at: expires.map(rfc3339),
         issues_key: false,
         key_fingerprint: None,
+        grantee_label: None,
     })
 }
 
@@ -764,6 +786,7 @@ mod tests {
             clause: None,
             group: None,
             expires_in_days: d,
+            seen_fingerprint: None,
         };
         assert_eq!(expiry_of(&req(None), 100).unwrap(), None);
         assert_eq!(expiry_of(&req(Some(1)), 100).unwrap(), Some(100 + 86_400));

@@ -11,7 +11,7 @@ use super::exposure::{self, Party, Route};
 use super::grant::clause_hash;
 use super::Failure;
 use crate::error::{CoreError, SharingError};
-use crate::ipfs::unpin;
+use crate::ipfs::unpin_and_collect;
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
 use crate::records::RecordService;
@@ -142,7 +142,8 @@ impl RecordService {
             .filter(|r| r.version + 1 == new_version)
             .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
             .collect();
-        unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let removed_here =
+            unpin_and_collect(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
         let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
             .await
             .map_err(Failure::ledger)?;
@@ -208,6 +209,7 @@ impl RecordService {
             .other_routes(store, owner, grant)
             .await
             .map_err(Failure::store)?;
+        exposure.removed_here = removed_here && !older.is_empty();
         let report = super::exposure::render(&exposure);
         let json = serde_json::to_string(&report)
             .map_err(|e| Failure::waiting(CoreError::internal("the exposure report", e)))?;

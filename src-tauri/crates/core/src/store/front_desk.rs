@@ -124,6 +124,18 @@ impl RecordStore {
         Ok(())
     }
 
+    /// The clinic a node named for a redemption was not the one on chain: asked again.
+    pub(crate) async fn offer_reset(&self, check_in_id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE check_in_offers SET clinic = NULL, state = 'offered' \
+             WHERE check_in_id = ? AND state = 'asked'",
+        )
+        .bind(check_in_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The patient's answer, as sent.
     pub(crate) async fn offer_answered(
         &self,
@@ -141,6 +153,43 @@ impl RecordStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Keeps what a logged opening of a shared record decrypted (a newer version replaces
+    /// an older one).
+    pub(crate) async fn set_opened_share(
+        &self,
+        record_id: &str,
+        version: u32,
+        sealed_dek: &[u8],
+        manifest: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO opened_shares (record_id, version, sealed_dek, manifest) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET \
+             version = excluded.version, sealed_dek = excluded.sealed_dek, \
+             manifest = excluded.manifest WHERE excluded.version >= opened_shares.version",
+        )
+        .bind(record_id)
+        .bind(version)
+        .bind(sealed_dek)
+        .bind(manifest)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What a logged opening of a shared record kept: (version, sealed data key, manifest).
+    pub(crate) async fn opened_share(
+        &self,
+        record_id: &str,
+    ) -> Result<Option<(u32, Vec<u8>, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT version, sealed_dek, manifest FROM opened_shares WHERE record_id = ?",
+        )
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Keeps the nonce a record this wallet authors is registered with.

@@ -17,8 +17,12 @@ pub(super) fn words(e: &SharingError) -> Words {
             format!("This share code was not signed by {address}: the key that signed it is not the one that wallet published on the ledger."),
             "Do not use it. Ask the person for their code through a channel you trust, or type their address.",
         ),
+        SharingError::KeyChanged { address } => says(
+            format!("The keys the ledger node gives for {address} are not the ones whose fingerprint the dialog showed. Nothing was shared."),
+            "Preview again and compare the fingerprint with the one on their Keys page; better, paste their share code.",
+        ),
         SharingError::KeyNotAsInCode { address } => says(
-            format!("The ledger node says {address} encrypts with another key than the one in the share code you pasted. Nothing was sealed to it."),
+            format!("The ledger node says {address} encrypts with another key than the one your wallet noted for them (from the share code you pasted, or the key it sealed to before). Nothing was sealed to it."),
             "One of the two is not genuine: the code (ask the person for a new one through a channel you trust) or the ledger node (check it in Settings, and add the consortium's other nodes to check against).",
         ),
         SharingError::ExpiryZero => says(

@@ -109,6 +109,7 @@ fn name(e: &CoreError) -> &'static str {
             SharingError::ChainMismatch { .. } => "Sharing::ChainMismatch",
             SharingError::NotSignedBy { .. } => "Sharing::NotSignedBy",
             SharingError::KeyNotAsInCode { .. } => "Sharing::KeyNotAsInCode",
+            SharingError::KeyChanged { .. } => "Sharing::KeyChanged",
             SharingError::ExpiryZero => "Sharing::ExpiryZero",
             SharingError::ExpiryTooLong { .. } => "Sharing::ExpiryTooLong",
             SharingError::NotShared { .. } => "Sharing::NotShared",
@@ -217,7 +218,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 18 + 25 + 8 + 31 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 19 + 27 + 8 + 34 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -518,6 +519,9 @@ fn samples() -> Vec<CoreError> {
                 address: who.to_string(),
             },
             SharingError::KeyNotAsInCode {
+                address: who.to_string(),
+            },
+            SharingError::KeyChanged {
                 address: who.to_string(),
             },
             SharingError::ExpiryZero,
