@@ -21,7 +21,10 @@ use crate::ipc;
 /// How a provider is named everywhere an address appears.
 pub fn provider_name(p: &ProviderLabel) -> String {
     match &p.verified_name {
-        Some(name) => format!("{name} ✓ (verified by the network, {})", p.address),
+        Some(name) => format!(
+            "{name} ✓ (verified by the network's admins, read from 1 node; {})",
+            p.address
+        ),
         None => format!("unverified: {}", p.address),
     }
 }
@@ -91,6 +94,10 @@ pub fn check_in_asks_banner() -> Html {
                             <p>
                                 <strong class="checkin-ask-clinic">{ provider_name(&a.clinic) }</strong>
                                 { format!(" wants to check you in: allow {what} until {}, and let it add records it makes for you until then?", local_time(&a.until)) }
+                            </p>
+                            <p class="checkin-ask-code">
+                                { "Confirmation code " }<strong class="checkin-ask-confirmation">{ &a.confirmation }</strong>
+                                { ": allow only if the desk's screen shows the same code." }
                             </p>
                             if a.clinic.verified_name.is_none() {
                                 <p class="notice warning">{ "The network does not vouch for this address. If you did not just show your code at this desk, decline: someone may have photographed it." }</p>

@@ -119,6 +119,7 @@ pub fn share_dialog(props: &Props) -> Html {
         },
         group: (*kind == Kind::Group).then(|| group.trim().to_owned()),
         expires_in_days: *expiry,
+        seen_fingerprint: None,
     };
     let shared_any = matches!(&*step, Step::Done(g) if !g.is_empty());
     let close = {
@@ -170,7 +171,12 @@ pub fn share_dialog(props: &Props) -> Html {
         })
     };
     let on_share = {
-        let (step, request) = (step.clone(), request.clone());
+        let (step, mut request) = (step.clone(), request.clone());
+        // Keys are sealed only to the keys whose fingerprint the preview showed (the
+        // address typed without a share code).
+        if let Step::Reviewed(p) = &*step {
+            request.seen_fingerprint = p.key_fingerprint.clone();
+        }
         Callback::from(move |_| {
             let (step, request) = (step.clone(), request.clone());
             step.set(Step::Sharing);
@@ -218,6 +224,11 @@ pub fn share_dialog(props: &Props) -> Html {
             <div id="share-preview" class="share-preview">
                 <p id="share-policy"><strong>{ "Who can read: " }</strong>{ &p.policy_words }</p>
                 <p class="muted">{ format!("{} · published as a {} wallet", p.grantee, p.grantee_role) }</p>
+                if let Some(label) = &p.grantee_label {
+                    <p id="share-verified" data-verified={label.verified_name.is_some().to_string()}>
+                        { crate::components::check_in_asks::provider_name(label) }
+                    </p>
+                }
                 if let Some(fingerprint) = &p.key_fingerprint {
                     <p id="share-fingerprint" class="fingerprint">
                         <strong>{ "Their key fingerprint: " }</strong><code>{ fingerprint }</code>

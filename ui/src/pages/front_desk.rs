@@ -313,7 +313,9 @@ fn session_row(props: &SessionProps) -> Html {
             if s.state == "waiting" && !s.expired {
                 <p class="notice checkin-waiting" role="status">
                     <span class="spinner" aria-hidden="true"></span>
-                    { format!("Waiting for {} to allow this check-in on their device: nothing opens before they do.", s.patient_name) }
+                    { format!("Waiting for {} to allow this check-in on their device: nothing opens before they do. ", s.patient_name) }
+                    { "Their wallet shows the confirmation code " }<strong class="checkin-confirmation">{ &s.confirmation }</strong>
+                    { ": tell them, so they allow this desk only." }
                 </p>
             } else if s.state == "declined" {
             } else if s.records.is_empty() {

@@ -121,11 +121,18 @@ pub(crate) fn shared_row(r: &SharedRecord, open: &Callback<Viewing>) -> Html {
     html! {
         <li key={r.record_id.clone()} class="record-row shared-row" data-record-id={r.record_id.clone()}
             data-title={r.title.clone()} data-expired={r.expired.to_string()}
-            data-emergency={r.emergency.to_string()}>
+            data-emergency={r.emergency.to_string()} data-opened={r.opened.to_string()}>
             <div class="record-main">
-                <span class="record-title">{ &r.title }</span>
+                if r.opened || r.expired {
+                    <span class="record-title">{ &r.title }</span>
+                } else {
+                    <span class="record-title muted"
+                          title="Nothing of a shared record is decrypted before its opening is logged on the ledger: its title shows once you open it.">
+                        { format!("Not opened yet · version {}", r.version) }
+                    </span>
+                }
                 <span class="record-meta">
-                    if !r.expired {
+                    if !r.expired && r.opened {
                         <span>{ r.category.label() }</span>
                         <span><time datetime={r.date.clone()}>{ &r.date }</time></span>
                         <span>{ r.kind.label() }</span>
