@@ -171,6 +171,11 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
         .await
         .unwrap();
     assert_eq!(asks.len(), 1, "{asks:?}");
+    // The desk's screen shows the confirmation code the patient's wallet shows.
+    app.wait_text(&format!("{row} .checkin-confirmation"), |t| {
+        t == asks[0].confirmation
+    })
+    .await;
     patient
         .svc
         .answer_check_in(
@@ -183,7 +188,12 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
         .await
         .unwrap();
     // The desk's list reads itself again until the answer is there.
-    let shared = format!("{row}[data-state=\"allowed\"] li.shared-row[data-title=\"Blood panel\"]");
+    // Listed by its id, not opened yet (nothing decrypted before the opening is logged).
+    let shared = format!(
+        "{row}[data-state=\"allowed\"] li.shared-row[data-record-id=\"{}\"]",
+        record.id
+    );
+    app.find(&format!("{shared}[data-opened=\"false\"]")).await;
     app.find(&shared).await;
     app.screenshot("checked-in").await;
     app.click(&format!("{shared} .shared-open")).await;
@@ -364,6 +374,11 @@ async fn a_patient_shows_a_check_in_code_and_sees_an_emergency_opening() {
         std::time::Duration::from_secs(90),
         |t| t.starts_with("unverified:"),
     )
+    .await;
+    // The confirmation code the patient sees is the one the desk's screen shows.
+    app.wait_text(&format!("{ask} .checkin-ask-confirmation"), |t| {
+        t == session.confirmation
+    })
     .await;
     app.screenshot("check-in-asked").await;
     app.click(&format!("{ask} .checkin-allow")).await;
