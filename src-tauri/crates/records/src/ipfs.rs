@@ -269,6 +269,24 @@ impl IpfsNode {
         let answer = tokio::time::timeout(CALL_TIMEOUT, self.send(self.post("refs/local", &[])))
             .await
             .map_err(|_| self.timed_out(CALL_TIMEOUT))??;
+        let mut found = false;
+        self.each_line(answer, "a local block list", |line| {
+            found = self.ref_is(line, cid)?;
+            Ok(!found)
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Reads an answer of JSON lines (`refs/local`, `repo/gc`) as it streams, each line to
+    /// `on_line` until it answers `false` (enough read) or the answer ends; a line longer
+    /// than [`MAX_LINE`] or [`STALL_TIMEOUT`] without progress ends it with an error.
+    async fn each_line(
+        &self,
+        answer: reqwest::Response,
+        what: &str,
+        mut on_line: impl FnMut(&[u8]) -> Result<bool, IpfsError>,
+    ) -> Result<(), IpfsError> {
         let mut body = answer.bytes_stream();
         let mut line = Vec::new();
         loop {
@@ -281,16 +299,16 @@ impl IpfsNode {
             for piece in chunk.split_inclusive(|&b| b == b'\n') {
                 line.extend_from_slice(piece);
                 if line.ends_with(b"\n") {
-                    if self.ref_is(&line, cid)? {
-                        return Ok(true);
+                    if !on_line(&line)? {
+                        return Ok(());
                     }
                     line.clear();
                 } else if line.len() > MAX_LINE {
-                    return Err(self.not_ipfs("a local block list line too long"));
+                    return Err(self.not_ipfs(&format!("{what} line too long")));
                 }
             }
         }
-        self.ref_is(&line, cid)
+        on_line(&line).map(|_| ())
     }
 
     /// Whether one `refs/local` line (`{"Ref": "<cid>", "Err": ""}`) names `cid`'s block.

@@ -5,13 +5,11 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-
-use super::{IpfsError, IpfsNode, MAX_LINE, PIN_TIMEOUT, STALL_TIMEOUT};
+use super::{IpfsError, IpfsNode, PIN_TIMEOUT};
 
 impl IpfsNode {
     /// Runs the node's garbage collection and answers how many blocks it says it removed.
-    /// Bounded by [`PIN_TIMEOUT`] overall and [`STALL_TIMEOUT`] without progress.
+    /// Bounded by [`PIN_TIMEOUT`] overall and [`super::STALL_TIMEOUT`] without progress.
     #[tracing::instrument(name = "ipfs_repo_gc", skip_all)]
     pub async fn collect_garbage(&self) -> Result<u64, IpfsError> {
         let result = tokio::time::timeout(PIN_TIMEOUT, self.collect_here())
@@ -31,26 +29,13 @@ impl IpfsNode {
         )
         .await
         .map_err(|_| self.timed_out(Duration::from_secs(30)))??;
-        let mut body = answer.bytes_stream();
-        let (mut removed, mut line) = (0u64, Vec::new());
-        loop {
-            let chunk = match tokio::time::timeout(STALL_TIMEOUT, body.next()).await {
-                Err(_) => return Err(self.stalled()),
-                Ok(None) => break,
-                Ok(Some(Err(e))) => return Err(self.transport(&e)),
-                Ok(Some(Ok(chunk))) => chunk,
-            };
-            for piece in chunk.split_inclusive(|&b| b == b'\n') {
-                line.extend_from_slice(piece);
-                if line.ends_with(b"\n") {
-                    removed += self.gc_line(&line)?;
-                    line.clear();
-                } else if line.len() > MAX_LINE {
-                    return Err(self.not_ipfs("a garbage collection line too long"));
-                }
-            }
-        }
-        Ok(removed + self.gc_line(&line)?)
+        let mut removed = 0u64;
+        self.each_line(answer, "a garbage collection", |line| {
+            removed += self.gc_line(line)?;
+            Ok(true)
+        })
+        .await?;
+        Ok(removed)
     }
 
     /// One line of `repo/gc`'s answer: `{"Key": {"/": "<cid>"}}` for a removed block, or
