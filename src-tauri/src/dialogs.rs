@@ -30,6 +30,27 @@ pub fn failed(error: impl std::fmt::Display) -> UserError {
     UserError::new(format!("The dialog failed: {error}."), "Try again.")
 }
 
+/// Shows the open dialog `open` for one file and hands it out as a token to open (none
+/// if cancelled).
+pub async fn pick_one(
+    app: &tauri::AppHandle,
+    paths: &crate::paths::PathTokens,
+    open: Open,
+) -> Result<Option<medwallet_api::ChosenFile>, UserError> {
+    pick(
+        app,
+        Open {
+            many: false,
+            ..open
+        },
+    )
+    .await?
+    .into_iter()
+    .next()
+    .map(|path| paths.hand_out(path, crate::paths::Use::Open))
+    .transpose()
+}
+
 /// Shows the open dialog `open`; answers the chosen files (none if cancelled).
 pub async fn pick(app: &tauri::AppHandle, open: Open) -> Result<Vec<PathBuf>, UserError> {
     #[cfg(debug_assertions)]

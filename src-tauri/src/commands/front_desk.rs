@@ -10,7 +10,6 @@ use tauri::State;
 
 use super::{Args, Out};
 use crate::dialogs::{self, Open};
-use crate::paths::Use;
 use crate::state::AppState;
 
 /// `make_check_in_code`: a signed check-in code (granting nothing), shown as a QR.
@@ -126,10 +125,5 @@ pub async fn pick_picture(
         filter: Some(("Pictures", &["png", "jpg", "jpeg"])),
         many: false,
     };
-    dialogs::pick(&app, open)
-        .await?
-        .into_iter()
-        .next()
-        .map(|path| state.paths.hand_out(path, Use::Open))
-        .transpose()
+    dialogs::pick_one(&app, &state.paths, open).await
 }

@@ -53,12 +53,7 @@ pub async fn pick_file(
         filter: None,
         many: false,
     };
-    dialogs::pick(&app, open)
-        .await?
-        .into_iter()
-        .next()
-        .map(|path| state.paths.hand_out(path, Use::Open))
-        .transpose()
+    dialogs::pick_one(&app, &state.paths, open).await
 }
 
 /// `watch_drops`: files dropped on the window go to this channel (as tokens) from now on.
