@@ -369,7 +369,13 @@ fn record_row(
                     <span class="record-size">{ human_size(r.size) }</span>
                     if !r.author.is_empty() { <span class="record-author">{ &r.author }</span> }
                     if let Some(clinic) = &r.uploaded_by {
-                        <span class="record-uploaded-by">{ "made for you by clinic " }<code>{ clinic }</code></span>
+                        <span class="record-uploaded-by">
+                            { match &r.uploaded_by_name {
+                                Some(name) => format!("made for you by {name} ✓ (verified by the network's admins) "),
+                                None => "made for you by an unverified clinic ".to_owned(),
+                            } }
+                            <code>{ clinic }</code>
+                        </span>
                     }
                 </span>
             </div>
@@ -662,6 +668,7 @@ mod tests {
                 reason: "not on IPFS yet".into(),
             },
             uploaded_by: None,
+            uploaded_by_name: None,
             copies: None,
         }
     }

@@ -138,7 +138,12 @@ pub(crate) fn shared_row(r: &SharedRecord, open: &Callback<Viewing>) -> Html {
                         <span>{ r.kind.label() }</span>
                         <span>{ human_size(r.size) }</span>
                     }
-                    <span>{ "from " }<code>{ &r.owner }</code></span>
+                    <span class="shared-owner">{ "from " }
+                        { match &r.owner_label {
+                            Some(label) => html! { { crate::components::check_in_asks::provider_name(label) } },
+                            None => html! { <code>{ &r.owner }</code> },
+                        } }
+                    </span>
                     <span>{ format!("shared {}", local_time(&r.shared_at)) }</span>
                     if let Some(t) = &r.expires_at { <span>{ format!("until {}", local_time(t)) }</span> }
                 </span>

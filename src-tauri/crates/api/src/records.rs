@@ -150,6 +150,10 @@ pub struct RecordSummary {
     /// the ledger's `RecordUploaded` names it; `None` for records the patient added.
     #[serde(default)]
     pub uploaded_by: Option<String>,
+    /// The name the consortium attested for that clinic when the record was taken in
+    /// (`None`: unverified).
+    #[serde(default)]
+    pub uploaded_by_name: Option<String>,
     /// Which IPFS nodes hold the latest version (this wallet's node and the replicas
     /// that confirmed a pin); `None` until it is on IPFS.
     #[serde(default)]

@@ -180,6 +180,10 @@ pub struct SharedRecord {
     /// yet"): nothing of a record is decrypted for the list before an opening is logged.
     #[serde(default)]
     pub opened: bool,
+    /// The owner as the consortium attests it (a verified name), or unverified (most
+    /// patients); `None` when the ledger was not asked.
+    #[serde(default)]
+    pub owner_label: Option<crate::ProviderLabel>,
 }
 
 /// The doctor's inbox.

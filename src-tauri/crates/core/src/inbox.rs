@@ -309,6 +309,17 @@ impl RecordService {
             seen.push(share.record_id);
             inbox.records.push(self.listed(owner, &l, now).await);
         }
+        // Each owner named as the consortium attests it (one question per owner).
+        let mut labels: HashMap<String, medwallet_api::ProviderLabel> = HashMap::new();
+        for entry in &mut inbox.records {
+            if !labels.contains_key(&entry.owner) {
+                if let Ok(address) = entry.owner.parse::<Address>() {
+                    let label = directory::provider_label(&conn.node, conn.contract, address).await;
+                    labels.insert(entry.owner.clone(), label);
+                }
+            }
+            entry.owner_label = labels.get(&entry.owner).cloned();
+        }
         Ok(inbox)
     }
 
@@ -428,6 +439,7 @@ impl RecordService {
                     tx_hash: r.registered.0.clone(),
                 },
                 uploaded_by: r.uploaded_by.map(|a| a.to_string()),
+                uploaded_by_name: None,
                 copies: None,
             },
             verification: Verification {
@@ -682,6 +694,7 @@ impl RecordService {
             expired: l.share.expired(now),
             emergency: l.share.emergency(),
             opened: false,
+            owner_label: None,
         };
         if let Some(m) = manifest {
             entry.title = m.title.clone();
@@ -777,6 +790,7 @@ fn expired_entry(share: &Share) -> SharedRecord {
         expired: true,
         emergency: share.emergency(),
         opened: false,
+        owner_label: None,
     }
 }
 

@@ -202,6 +202,18 @@ fn share_role(record_id: &str, clinic: &str, clause: &str) -> ShareRequest {
     }
 }
 
+/// The patient allows (or declines) the check-in `id`, as its wallet's prompt does.
+async fn answer(
+    nodes: &Nodes,
+    svc: &RecordService,
+    patient: &Owner,
+    id: &str,
+    allow: bool,
+) -> Result<(), CoreError> {
+    svc.answer_check_in(patient, &nodes.ipfs, &nodes.ledger, id, allow)
+        .await
+}
+
 fn share_group(record_ids: &[String], group: &str) -> ShareRequest {
     ShareRequest {
         record_ids: record_ids.to_vec(),
@@ -404,6 +416,14 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
         )
     );
     assert!(!shared.expired);
+    // The owner, a patient, is not a provider the consortium attests.
+    assert_eq!(
+        shared
+            .owner_label
+            .as_ref()
+            .map(|l| (l.address.as_str(), l.verified_name.is_none())),
+        Some((patient.address.as_str(), true))
+    );
     let opened = doctor_svc
         .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &record)
         .await
@@ -1624,24 +1644,10 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
     );
     assert_eq!(asks[0].state, "asked");
     assert_eq!(asks[0].records, [(shown.clone(), "Blood panel".to_owned())]);
-    patient_svc
-        .answer_check_in(
-            &patient,
-            &nodes.ipfs,
-            &nodes.ledger,
-            &asks[0].check_in_id,
-            true,
-        )
+    answer(&nodes, &patient_svc, &patient, &asks[0].check_in_id, true)
         .await
         .unwrap();
-    let e = patient_svc
-        .answer_check_in(
-            &patient,
-            &nodes.ipfs,
-            &nodes.ledger,
-            &asks[0].check_in_id,
-            false,
-        )
+    let e = answer(&nodes, &patient_svc, &patient, &asks[0].check_in_id, false)
         .await
         .unwrap_err();
     assert!(
@@ -1839,6 +1845,7 @@ async fn a_front_desk_checks_a_patient_in_from_a_qr_picture_verifies_and_uploads
         .expect("in the patient's list");
     assert_eq!(made.title, "Potassium");
     assert_eq!(made.uploaded_by.as_deref(), Some(desk.address.as_str()));
+    assert_eq!(made.uploaded_by_name.as_deref(), Some("St Mary's Hospital"));
     let mine = patient_svc
         .open(&patient, &nodes.ipfs, &uploaded.record_id)
         .await
@@ -2039,14 +2046,7 @@ async fn a_photographed_check_in_code_opens_nothing_and_its_thief_is_named() {
         .await
         .unwrap();
     assert_eq!(asks[0].clinic.address, desk.address, "the lie is shown");
-    let e = patient_svc
-        .answer_check_in(
-            &patient,
-            &nodes.ipfs,
-            &nodes.ledger,
-            &asks[0].check_in_id,
-            true,
-        )
+    let e = answer(&nodes, &patient_svc, &patient, &asks[0].check_in_id, true)
         .await
         .unwrap_err();
     assert!(
@@ -2073,14 +2073,7 @@ async fn a_photographed_check_in_code_opens_nothing_and_its_thief_is_named() {
     assert_eq!(asks.len(), 1);
     assert_eq!(asks[0].clinic.address, thief.address);
     assert_eq!(asks[0].clinic.verified_name, None);
-    patient_svc
-        .answer_check_in(
-            &patient,
-            &nodes.ipfs,
-            &nodes.ledger,
-            &asks[0].check_in_id,
-            false,
-        )
+    answer(&nodes, &patient_svc, &patient, &asks[0].check_in_id, false)
         .await
         .unwrap();
     let after = thief_svc
@@ -2650,6 +2643,74 @@ async fn keys_are_sealed_to_the_key_seen_first_never_to_a_later_swap() {
         )
         .await
         .unwrap();
+}
+
+/// The contract counts only keys of the clinic's current epoch: after a revocation every
+/// other staff member is re-keyed, and one who cannot be yet (a new hire who has not
+/// published, listed first) holds up no one else.
+#[tokio::test]
+async fn a_new_hire_not_published_yet_holds_up_no_one_elses_new_key() {
+    let nodes = Nodes::start().await;
+    let svc = |name| nodes.service(name);
+    let (patient_svc, clinic_svc, alice_svc, bob_svc) =
+        (svc("patient"), svc("clinic"), svc("alice"), svc("bob"));
+    let patient = wallet(191, Role::Patient, "Ada");
+    let clinic = wallet(192, Role::Clinic, "St Mary's");
+    let alice = wallet(193, Role::Doctor, "Dr. Alice");
+    let bob = wallet(194, Role::Doctor, "Dr. Bob");
+    hire(
+        &nodes,
+        (&clinic_svc, &clinic),
+        &[(&alice_svc, &alice), (&bob_svc, &bob)],
+        &["role:doctor"],
+    )
+    .await;
+    // A new hire whose address comes before Alice's (the order staff are re-keyed in),
+    // who has not published keys yet.
+    let newbie = (200u8..=255)
+        .map(|seed| wallet(seed, Role::Doctor, "Dr. New"))
+        .find(|w| w.address < alice.address)
+        .expect("an address before Alice's");
+    let e = clinic_svc
+        .issue_staff_key(
+            &clinic,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &newbie.address,
+            &["role:doctor".to_owned()],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e.cause(), CoreError::NotPublished { .. }), "{e:?}");
+    let record = add(&nodes, &patient_svc, &patient, "lab.pdf", PDF, "Echo").await;
+    patient_svc
+        .share(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_role(&record, &clinic.address, "role:doctor"),
+        )
+        .await
+        .unwrap();
+
+    // Bob leaves: the problem named is the new hire's, and Alice holds a key of epoch 2.
+    let staff = clinic_svc
+        .revoke_staff_key(&clinic, &nodes.ipfs, &nodes.ledger, &bob.address)
+        .await
+        .unwrap();
+    assert_eq!(staff.epoch, 2);
+    assert!(staff.problem.is_some(), "{staff:?}");
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let opened = alice_svc
+        .open_shared(&alice, &nodes.ipfs, &nodes.ledger, &record)
+        .await
+        .unwrap();
+    assert_eq!(opened.record.title, "Echo");
 }
 
 /// A plain TCP proxy in front of `upstream` that rewrites every occurrence of `from` into

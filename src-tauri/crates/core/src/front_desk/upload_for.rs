@@ -214,10 +214,13 @@ impl RecordService {
                 )
                 .await;
             match adopted {
-                Ok(()) => store
-                    .set_uploaded_by(&id, &author.to_string())
-                    .await
-                    .map_err(Failure::store)?,
+                Ok(()) => {
+                    let label = directory::provider_label(&conn.node, conn.contract, *author).await;
+                    store
+                        .set_uploaded_by(&id, &author.to_string(), label.verified_name.as_deref())
+                        .await
+                        .map_err(Failure::store)?
+                }
                 // One record that does not open (a node down, or a clinic's mistake) does
                 // not hold back the others; it is tried again on the next pass.
                 Err(e) => {

@@ -132,12 +132,20 @@ impl RecordService {
                 *entry = row;
             }
         }
-        let authors: HashMap<String, String> = store.uploaded_by().await?.into_iter().collect();
+        let authors: HashMap<String, (String, Option<String>)> = store
+            .uploaded_by()
+            .await?
+            .into_iter()
+            .map(|(id, author, name)| (id, (author, name)))
+            .collect();
         let mut out = Vec::with_capacity(latest.len());
         for row in &rows {
             if latest.get(row.record_id.as_str()).map(|r| r.version) == Some(row.version) {
                 let mut summary = self.summary(owner, row)?;
-                summary.uploaded_by = authors.get(&row.record_id).cloned();
+                if let Some((author, name)) = authors.get(&row.record_id) {
+                    summary.uploaded_by = Some(author.clone());
+                    summary.uploaded_by_name = name.clone();
+                }
                 out.push(summary);
             }
         }
@@ -154,20 +162,28 @@ impl RecordService {
             .iter()
             .map(|row| {
                 let mut summary = self.summary(owner, row)?;
-                summary.uploaded_by = made_by.clone();
+                if let Some((author, name)) = &made_by {
+                    summary.uploaded_by = Some(author.clone());
+                    summary.uploaded_by_name = name.clone();
+                }
                 Ok(summary)
             })
             .collect()
     }
 
-    /// The clinic that made one of the owner's records at its front desk, if one did.
-    async fn made_by(&self, owner: &Owner, record_id: &str) -> Answer<Option<String>> {
+    /// The clinic that made one of the owner's records at its front desk, if one did, with
+    /// its attested name.
+    async fn made_by(
+        &self,
+        owner: &Owner,
+        record_id: &str,
+    ) -> Answer<Option<(String, Option<String>)>> {
         let store = self.store(&owner.wallet_id).await?;
         Ok(store
             .uploaded_by()
             .await?
             .into_iter()
-            .find_map(|(id, author)| (id == record_id).then_some(author)))
+            .find_map(|(id, author, name)| (id == record_id).then_some((author, name))))
     }
 
     pub(crate) fn summary(&self, owner: &Owner, row: &StoredRecord) -> Answer<RecordSummary> {
@@ -191,7 +207,10 @@ impl RecordService {
             .await?;
         let uploading = lock(&self.uploading).contains(&(row.record_id.clone(), row.version));
         let mut record = summary_of(&m, &row, uploading);
-        record.uploaded_by = self.made_by(owner, &row.record_id).await?;
+        if let Some((author, name)) = self.made_by(owner, &row.record_id).await? {
+            record.uploaded_by = Some(author);
+            record.uploaded_by_name = name;
+        }
         let view = match plaintext {
             Some(bytes) => {
                 let kind = record.kind;
@@ -490,6 +509,7 @@ fn summary_of(m: &manifest::Manifest, row: &StoredRecord, uploading: bool) -> Re
         content_cid: row.content_cid.clone(),
         added_at: row.added_at.clone(),
         uploaded_by: None,
+        uploaded_by_name: None,
         copies: None,
     }
 }

@@ -212,20 +212,31 @@ impl RecordStore {
         )
     }
 
-    /// Notes the clinic that made one of this patient's records.
-    pub(crate) async fn set_uploaded_by(&self, record_id: &str, author: &str) -> Result<()> {
-        sqlx::query("INSERT OR REPLACE INTO uploaded_for_me (record_id, author) VALUES (?, ?)")
-            .bind(record_id)
-            .bind(author)
-            .execute(&self.pool)
-            .await?;
+    /// Notes the clinic that made one of this patient's records, with the name the
+    /// consortium attested for it then (`None`: unverified).
+    pub(crate) async fn set_uploaded_by(
+        &self,
+        record_id: &str,
+        author: &str,
+        name: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO uploaded_for_me (record_id, author, author_name) \
+             VALUES (?, ?, ?)",
+        )
+        .bind(record_id)
+        .bind(author)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// The clinics that made this patient's records, by record id.
-    pub(crate) async fn uploaded_by(&self) -> Result<Vec<(String, String)>> {
+    /// The clinics that made this patient's records, by record id: (record, clinic, its
+    /// attested name).
+    pub(crate) async fn uploaded_by(&self) -> Result<Vec<(String, String, Option<String>)>> {
         Ok(
-            sqlx::query_as("SELECT record_id, author FROM uploaded_for_me")
+            sqlx::query_as("SELECT record_id, author, author_name FROM uploaded_for_me")
                 .fetch_all(&self.pool)
                 .await?,
         )

@@ -287,14 +287,7 @@ async fn a_patient_restored_from_its_words_gets_every_record_grant_group_and_exp
         .check_in_asks(&patient, &nodes.ledger)
         .await
         .unwrap();
-    patient_svc
-        .answer_check_in(
-            &patient,
-            &nodes.ipfs,
-            &nodes.ledger,
-            &asks[0].check_in_id,
-            true,
-        )
+    answer(&nodes, &patient_svc, &patient, &asks[0].check_in_id, true)
         .await
         .unwrap();
     let scan = nodes.file("scan.txt", b"Potassium 4.1 mmol/L\n");
