@@ -27,7 +27,7 @@ pragma solidity ^0.8.20;
 ///   anyone else are unverified (see `attestProvider`).
 contract MedwalletLedger {
     /// @notice The event and storage layout version the app expects.
-    uint16 public constant SCHEMA_VERSION = 5;
+    uint16 public constant SCHEMA_VERSION = 6;
 
     /// @notice The longest CID accepted, in bytes (a CIDv1 with a 512-bit digest fits).
     uint256 public constant MAX_CID_BYTES = 64;

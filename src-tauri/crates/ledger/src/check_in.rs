@@ -96,16 +96,19 @@ impl CheckInSigner {
 }
 
 /// The confirmation code both the desk and the patient see for a redeemed check-in
-/// (`XXX-XXX`, from `keccak256(check-in id, clinic)`): the patient allows only when it is
-/// the one the desk in front of them shows, so a code redeemed by someone else, or a
-/// redemption a ledger node made up, is not mistaken for theirs.
-pub fn check_in_confirmation(check_in_id: B256, clinic: Address) -> String {
-    let mut words = [0u8; 64];
+/// (`XXXX-XXXX`, 32 bits of `keccak256(check-in id, clinic, the redemption's block
+/// hash)`): the patient allows only when it is the one the desk in front of them shows, so
+/// a code redeemed by someone else, or a redemption a ledger node made up, is not mistaken
+/// for theirs. The block hash is known only once the redemption is mined, so no address
+/// can be ground in advance to match a code.
+pub fn check_in_confirmation(check_in_id: B256, clinic: Address, block_hash: B256) -> String {
+    let mut words = [0u8; 96];
     words[..32].copy_from_slice(check_in_id.as_slice());
-    words[32..].copy_from_slice(&word_of(clinic));
+    words[32..64].copy_from_slice(&word_of(clinic));
+    words[64..].copy_from_slice(block_hash.as_slice());
     let h = keccak256(words);
-    let hex = alloy::hex::encode_upper(&h[..3]);
-    format!("{}-{}", &hex[..3], &hex[3..])
+    let hex = alloy::hex::encode_upper(&h[..4]);
+    format!("{}-{}", &hex[..4], &hex[4..])
 }
 
 /// Who signed a check-in code (what `redeemCheckIn` will recover); `None` for a
@@ -150,15 +153,19 @@ mod tests {
     }
 
     #[test]
-    fn the_confirmation_names_the_check_in_and_the_clinic() {
-        let id = B256::repeat_byte(3);
-        let a = check_in_confirmation(id, Address::repeat_byte(1));
-        assert_eq!(a.len(), 7);
-        assert_eq!(&a[3..4], "-");
-        assert_ne!(a, check_in_confirmation(id, Address::repeat_byte(2)));
+    fn the_confirmation_names_the_check_in_the_clinic_and_the_block() {
+        let (id, block) = (B256::repeat_byte(3), B256::repeat_byte(4));
+        let a = check_in_confirmation(id, Address::repeat_byte(1), block);
+        assert_eq!(a.len(), 9);
+        assert_eq!(&a[4..5], "-");
+        assert_ne!(a, check_in_confirmation(id, Address::repeat_byte(2), block));
         assert_ne!(
             a,
-            check_in_confirmation(B256::ZERO, Address::repeat_byte(1))
+            check_in_confirmation(B256::ZERO, Address::repeat_byte(1), block)
+        );
+        assert_ne!(
+            a,
+            check_in_confirmation(id, Address::repeat_byte(1), B256::ZERO)
         );
     }
 

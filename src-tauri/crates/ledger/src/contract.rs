@@ -12,4 +12,4 @@ alloy::sol!(
 );
 
 /// The contract schema this build of the app speaks.
-pub const EXPECTED_SCHEMA_VERSION: u16 = 5;
+pub const EXPECTED_SCHEMA_VERSION: u16 = 6;

@@ -28,13 +28,23 @@ pub struct ChainStatus {
 }
 
 /// Whether an attested name can be shown as it is: 1 to 64 bytes, no control characters
-/// and no bidirectional overrides or isolates (which would make it read as another name).
+/// and no invisible format characters (bidirectional marks, overrides and isolates, zero
+/// widths, separators, the byte-order mark), which would make it read as another name.
 pub fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && !name.chars().any(|c| {
             c.is_control()
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                || matches!(
+                    c,
+                    '\u{00ad}'
+                        | '\u{061c}'
+                        | '\u{180e}'
+                        | '\u{200b}'..='\u{200f}'
+                        | '\u{2028}'..='\u{202e}'
+                        | '\u{2060}'..='\u{206f}'
+                        | '\u{feff}'
+                )
         })
 }
 

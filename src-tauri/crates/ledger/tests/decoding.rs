@@ -77,6 +77,9 @@ fn names_with_hidden_characters_are_not_plain() {
     for hidden in [
         "",
         "a\nb",
+        "St\u{200b}Mary",
+        "\u{061c}x",
+        "x\u{feff}",
         "\u{202e}latipsoH",
         "x\u{2066}y",
         &"x".repeat(65),
