@@ -309,10 +309,11 @@ impl RecordService {
             seen.push(share.record_id);
             inbox.records.push(self.listed(owner, &l, now).await);
         }
-        // Each owner named as the consortium attests it (one question per owner).
+        // Each owner named as the consortium attests it (one question per owner, at most
+        // 64 owners asked; the others keep their address).
         let mut labels: HashMap<String, medwallet_api::ProviderLabel> = HashMap::new();
         for entry in &mut inbox.records {
-            if !labels.contains_key(&entry.owner) {
+            if !labels.contains_key(&entry.owner) && labels.len() < 64 {
                 if let Ok(address) = entry.owner.parse::<Address>() {
                     let label = directory::provider_label(&conn.node, conn.contract, address).await;
                     labels.insert(entry.owner.clone(), label);
@@ -667,7 +668,12 @@ impl RecordService {
             Ok(store) => store.opened_share(&record_id).await.ok().flatten(),
             Err(_) => None,
         };
+        // Only what an opening of this very version decrypted: a newer version may have
+        // another title, which is not known before it is opened.
         let manifest = known.and_then(|(version, sealed_dek, bytes)| {
+            if version != l.version {
+                return None;
+            }
             let dek = local_seal::open(
                 &owner.local_key,
                 &opened_aad(&record_id),

@@ -109,10 +109,15 @@ pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
     }
 }
 
-/// Unpins objects (best effort), runs garbage collection on this node and checks each
-/// object's blocks are gone: `true` only when the node holds none of them any more.
+/// Unpins objects (best effort); on a node on this computer (the wallet's own), runs its
+/// garbage collection and checks each object's blocks are gone: `true` only when the node
+/// holds none of them any more. A node elsewhere may be shared with others (a clinic's, a
+/// consortium's), whose cache a collection would empty: it is only asked to unpin.
 pub(crate) async fn unpin_and_collect(ipfs: &Url, cids: &[&str]) -> bool {
     unpin(ipfs, cids).await;
+    if !crate::node_url::is_loopback(ipfs) {
+        return false;
+    }
     let Ok(node) = IpfsNode::new(ipfs) else {
         return false;
     };

@@ -54,6 +54,17 @@ pub fn parse_node_url(input: &str) -> Result<Url, NodeUrlError> {
     Ok(url)
 }
 
+/// Whether `url` names this computer (127.0.0.0/8, ::1, `localhost`): a node there is the
+/// wallet's own, and nothing sent to it leaves the computer.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -326,13 +326,10 @@ pub fn validate(input: &NodeSettings) -> Result<NodeSettings, SettingsError> {
 /// Why `url` may not be used over plain `http://`: not this computer and not a host the
 /// user allowed. Loopback (127.0.0.0/8, ::1, `localhost`) never leaves the computer.
 pub(crate) fn plain_http_refused(url: &Url, allowed: &[String]) -> Option<String> {
-    if url.scheme() != "http" {
+    if url.scheme() != "http" || crate::node_url::is_loopback(url) {
         return None;
     }
     let host = match url.host()? {
-        url::Host::Ipv4(ip) if ip.is_loopback() => return None,
-        url::Host::Ipv6(ip) if ip.is_loopback() => return None,
-        url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => return None,
         url::Host::Domain(d) => d.to_ascii_lowercase(),
         url::Host::Ipv4(ip) => ip.to_string(),
         url::Host::Ipv6(ip) => format!("[{ip}]"),

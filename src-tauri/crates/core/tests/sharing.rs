@@ -2600,6 +2600,16 @@ async fn keys_are_sealed_to_the_key_seen_first_never_to_a_later_swap() {
         .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &note)
         .await
         .unwrap();
+    // The doctor's key is noted now: a later preview by address through the lying node
+    // (whose fingerprint would match its own lie) is refused, never a new pin.
+    let e = patient_svc
+        .preview_share(&patient, &lying, &share_with(&note, &doctor.address, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CoreError::Sharing(SharingError::KeyNotAsInCode { address }) if *address == doctor.address),
+        "{e:?}"
+    );
 
     // A staff key issued through an honest node pins the medic's key; re-keyed later
     // through a node that swaps it, nothing is sealed.

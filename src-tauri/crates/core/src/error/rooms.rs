@@ -318,6 +318,11 @@ pub enum FrontDeskError {
         /// The patient.
         patient: Address,
     },
+    /// The code can be redeemed until further ahead than a ledger allows (an hour).
+    CodeTooLong {
+        /// Until when (Unix seconds).
+        until: i64,
+    },
     /// The patient has not allowed this check-in (yet).
     NotAllowedYet {
         /// The patient's name as their code carries it.

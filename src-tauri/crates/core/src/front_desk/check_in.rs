@@ -65,8 +65,8 @@ fn ledger_refusal(e: LedgerError, me: Address) -> CoreError {
         LedgerError::Reverted {
             reason: Revert::BadExpiry { expiry },
             ..
-        } => FrontDeskError::DatedInFuture {
-            issued: i64::try_from(*expiry).unwrap_or(i64::MAX),
+        } => FrontDeskError::CodeTooLong {
+            until: i64::try_from(*expiry).unwrap_or(i64::MAX),
         },
         LedgerError::Reverted {
             reason: Revert::CheckInUsed { clinic, .. },
@@ -187,6 +187,7 @@ impl RecordService {
                 made_at: now_unix(),
                 clinic: None,
                 state: "offered".to_owned(),
+                redeemed_block: None,
             })
             .await?;
         Ok(OfferedCheckIn {
@@ -237,7 +238,7 @@ impl RecordService {
             let id = check_in_id.to_string();
             if patient == conn.me && waiting.iter().any(|o| o.check_in_id == id) {
                 store
-                    .offer_asked(&id, &clinic.to_string())
+                    .offer_asked(&id, &clinic.to_string(), &e.meta.block_hash.to_string())
                     .await
                     .map_err(Failure::store)?;
             }
@@ -287,9 +288,15 @@ impl RecordService {
                     verified_role: None,
                 },
             };
-            let confirmation = crate::ledger::b256(&o.check_in_id)
-                .map(|id| medwallet_ledger::check_in_confirmation(id, clinic))
-                .unwrap_or_default();
+            let confirmation = match (
+                crate::ledger::b256(&o.check_in_id),
+                o.redeemed_block.as_deref().map(crate::ledger::b256),
+            ) {
+                (Ok(id), Some(Ok(block))) => {
+                    medwallet_ledger::check_in_confirmation(id, clinic, block)
+                }
+                _ => String::new(),
+            };
             out.push(CheckInAsk {
                 confirmation,
                 check_in_id: o.check_in_id,
@@ -372,6 +379,11 @@ impl RecordService {
             }) if (state == 2) == allow => String::new(),
             // The node named a clinic that did not redeem the code: forgotten, so the
             // next pass reads who did (from whichever node then answers).
+            // Declining what a node made up needs nothing on chain: kept declined here.
+            Err(LedgerError::Reverted {
+                reason: Revert::NotThisClinic { .. },
+                ..
+            }) if !allow => String::new(),
             Err(
                 e @ LedgerError::Reverted {
                     reason: Revert::NotThisClinic { .. },
@@ -612,8 +624,21 @@ impl RecordService {
             Answered::Declined => ("declined", row.code_expires_at),
         };
         let expired = ends <= now;
+        // The block of this desk's own redemption, as its events show it.
+        let confirmation = events
+            .iter()
+            .find_map(|e| match e.event {
+                LedgerEvent::CheckInRedeemed {
+                    check_in_id,
+                    clinic,
+                    ..
+                } if check_in_id == id && clinic == conn.me => Some(e.meta.block_hash),
+                _ => None,
+            })
+            .map(|block| medwallet_ledger::check_in_confirmation(id, conn.me, block))
+            .unwrap_or_default();
         let mut session = CheckInSession {
-            confirmation: medwallet_ledger::check_in_confirmation(id, conn.me),
+            confirmation,
             check_in_id: row.check_in_id.clone(),
             patient: row.patient.clone(),
             patient_name: row.patient_name.clone(),

@@ -153,23 +153,32 @@ impl RecordService {
             .map_err(Failure::ledger)?;
         let mut problem = None;
         // Only from a desk the patient allowed to check them in (the contract takes no
-        // other): one this device allowed, or (restored) whose allow is on the ledger.
-        let mut allowed: Vec<String> = store
-            .offers()
-            .await
-            .map_err(Failure::store)?
-            .into_iter()
+        // other): one this device allowed, or, for a check-in this device has no record of
+        // (made before a restore), one whose allow is on the ledger. What this device
+        // holds wins: a node cannot turn a declined or unanswered check-in into an allow.
+        let offers = store.offers().await.map_err(Failure::store)?;
+        let mut allowed: Vec<String> = offers
+            .iter()
             .filter(|o| o.state == "allowed")
-            .filter_map(|o| o.clinic)
+            .filter_map(|o| o.clinic.clone())
             .collect();
-        allowed.extend(events.iter().filter_map(|e| match e.event {
-            LedgerEvent::CheckInAnswered {
-                patient,
-                clinic,
-                allowed: true,
-                ..
-            } if patient == conn.me => Some(clinic.to_string()),
-            _ => None,
+        allowed.extend(events.iter().filter_map(|e| {
+            match e.event {
+                LedgerEvent::CheckInAnswered {
+                    check_in_id,
+                    patient,
+                    clinic,
+                    allowed: true,
+                    ..
+                } if patient == conn.me
+                    && !offers
+                        .iter()
+                        .any(|o| o.check_in_id == check_in_id.to_string()) =>
+                {
+                    Some(clinic.to_string())
+                }
+                _ => None,
+            }
         }));
         for e in &events {
             let LedgerEvent::RecordUploaded {

@@ -187,6 +187,19 @@ impl RecordService {
         if let Some(code) = &code {
             let chain = conn.node.status().await.map_err(lookup)?.chain_id;
             check_share_code(code, &published, chain)?;
+        } else if matches!(target, Target::Person(_)) {
+            // Only an address: the key the ledger node answers now must be the one already
+            // noted for them, if any (a pasted share code is what replaces it).
+            if store
+                .expected_key(&grantee_text)
+                .await?
+                .is_some_and(|noted| noted != published.hpke_key)
+            {
+                return Err(SharingError::KeyNotAsInCode {
+                    address: grantee_text,
+                }
+                .into());
+            }
         }
         let (whom, issues_key) = match &target {
             Target::Person(_) => {
@@ -298,11 +311,18 @@ impl RecordService {
             if matches!(target, Target::Person(_)) {
                 store.expect_key(&grantee, &code.x25519_public).await?;
             }
-        } else if let (Target::Person(person), Some(seen)) =
-            (&target, request.seen_fingerprint.as_deref())
-        {
+        }
+        for record_id in &request.record_ids {
+            self.check_room(owner, &store, record_id, &target).await?;
+        }
+        if let (None, Target::Person(person), Some(seen)) = (
+            share_code(&request.grantee)?,
+            &target,
+            request.seen_fingerprint.as_deref(),
+        ) {
             // Only an address: keys are sealed to the keys whose fingerprint the dialog
-            // showed, not to whatever the ledger node answers later.
+            // showed, not to whatever the ledger node answers later; and never in place of
+            // a key already noted for them (only a pasted share code replaces that).
             let conn = directory::connect(owner, ledger)
                 .await
                 .map_err(|f| f.during(Task::LookUpGrantee))?;
@@ -315,10 +335,13 @@ impl RecordService {
             {
                 return Err(SharingError::KeyChanged { address: grantee }.into());
             }
-            store.expect_key(&grantee, &published.hpke_key).await?;
-        }
-        for record_id in &request.record_ids {
-            self.check_room(owner, &store, record_id, &target).await?;
+            match store.expected_key(&grantee).await? {
+                Some(noted) if noted != published.hpke_key => {
+                    return Err(SharingError::KeyNotAsInCode { address: grantee }.into());
+                }
+                Some(_) => {}
+                None => store.expect_key(&grantee, &published.hpke_key).await?,
+            }
         }
         for record_id in &request.record_ids {
             store

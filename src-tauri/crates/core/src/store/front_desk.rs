@@ -26,6 +26,8 @@ pub(crate) struct OfferRow {
     pub made_at: i64,
     pub clinic: Option<String>,
     pub state: String,
+    /// The hash of the block that carried the redemption.
+    pub redeemed_block: Option<String>,
 }
 
 fn offer_row(r: &sqlx::sqlite::SqliteRow) -> Result<OfferRow> {
@@ -38,6 +40,7 @@ fn offer_row(r: &sqlx::sqlite::SqliteRow) -> Result<OfferRow> {
         made_at: r.try_get("made_at")?,
         clinic: r.try_get("clinic")?,
         state: r.try_get("state")?,
+        redeemed_block: r.try_get("redeemed_block")?,
     })
 }
 
@@ -102,8 +105,8 @@ impl RecordStore {
     /// The check-in codes this patient made, newest first.
     pub(crate) async fn offers(&self) -> Result<Vec<OfferRow>> {
         let rows = sqlx::query(
-            "SELECT check_in_id, record_ids, code_expires_at, until, made_at, clinic, state \
-             FROM check_in_offers ORDER BY made_at DESC, check_in_id",
+            "SELECT check_in_id, record_ids, code_expires_at, until, made_at, clinic, state, \
+             redeemed_block FROM check_in_offers ORDER BY made_at DESC, check_in_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -112,12 +115,18 @@ impl RecordStore {
 
     /// A clinic redeemed the code: the patient is asked (once; later redemptions of the
     /// same id cannot happen, the contract takes one).
-    pub(crate) async fn offer_asked(&self, check_in_id: &str, clinic: &str) -> Result<()> {
+    pub(crate) async fn offer_asked(
+        &self,
+        check_in_id: &str,
+        clinic: &str,
+        block: &str,
+    ) -> Result<()> {
         sqlx::query(
-            "UPDATE check_in_offers SET clinic = ?, state = 'asked' \
+            "UPDATE check_in_offers SET clinic = ?, redeemed_block = ?, state = 'asked' \
              WHERE check_in_id = ? AND state = 'offered'",
         )
         .bind(clinic)
+        .bind(block)
         .bind(check_in_id)
         .execute(&self.pool)
         .await?;
@@ -127,8 +136,8 @@ impl RecordStore {
     /// The clinic a node named for a redemption was not the one on chain: asked again.
     pub(crate) async fn offer_reset(&self, check_in_id: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE check_in_offers SET clinic = NULL, state = 'offered' \
-             WHERE check_in_id = ? AND state = 'asked'",
+            "UPDATE check_in_offers SET clinic = NULL, redeemed_block = NULL, \
+             state = 'offered' WHERE check_in_id = ? AND state = 'asked'",
         )
         .bind(check_in_id)
         .execute(&self.pool)
@@ -155,8 +164,8 @@ impl RecordStore {
         Ok(())
     }
 
-    /// Keeps what a logged opening of a shared record decrypted (a newer version replaces
-    /// an older one).
+    /// Keeps what a logged opening of a shared record decrypted (the last opening's
+    /// version replaces what was kept).
     pub(crate) async fn set_opened_share(
         &self,
         record_id: &str,
@@ -168,7 +177,7 @@ impl RecordStore {
             "INSERT INTO opened_shares (record_id, version, sealed_dek, manifest) \
              VALUES (?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET \
              version = excluded.version, sealed_dek = excluded.sealed_dek, \
-             manifest = excluded.manifest WHERE excluded.version >= opened_shares.version",
+             manifest = excluded.manifest",
         )
         .bind(record_id)
         .bind(version)

@@ -63,6 +63,13 @@ pub(super) fn words(e: &FrontDeskError) -> Words {
             format!("This check-in code was not signed with the ledger key of {patient}, whom it names."),
             "Ask the patient to show the code from their own wallet.",
         ),
+        FrontDeskError::CodeTooLong { until } => says(
+            format!(
+                "This check-in code says it can be used until {}, further ahead than the ledger allows (an hour).",
+                rfc3339(*until)
+            ),
+            "The patient's device clock is probably ahead: ask them to check it and make a new code.",
+        ),
         FrontDeskError::NotAllowedYet { patient_name } => says(
             format!("{patient_name} has not allowed this check-in on their device yet."),
             "Ask them to tap Allow in their wallet; this list updates when they do.",

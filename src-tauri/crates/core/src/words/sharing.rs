@@ -23,7 +23,7 @@ pub(super) fn words(e: &SharingError) -> Words {
         ),
         SharingError::KeyNotAsInCode { address } => says(
             format!("The ledger node says {address} encrypts with another key than the one your wallet noted for them (from the share code you pasted, or the key it sealed to before). Nothing was sealed to it."),
-            "One of the two is not genuine: the code (ask the person for a new one through a channel you trust) or the ledger node (check it in Settings, and add the consortium's other nodes to check against).",
+            "A wallet's keys never change, so a node is not telling the truth, now or when the key was noted. Ask the person for their share code through a channel you trust and paste it: its key replaces the noted one. If the noted key was not theirs, revoke what you shared with them and share again. Check the ledger node in Settings, and add the consortium's other nodes to check against.",
         ),
         SharingError::ExpiryZero => says(
             "An expiry of 0 days would end the grant at once.",

@@ -157,6 +157,7 @@ fn name(e: &CoreError) -> &'static str {
             FrontDeskError::CheckInExpired { .. } => "FrontDesk::CheckInExpired",
             FrontDeskError::NotSignedByPatient { .. } => "FrontDesk::NotSignedByPatient",
             FrontDeskError::NotAllowedYet { .. } => "FrontDesk::NotAllowedYet",
+            FrontDeskError::CodeTooLong { .. } => "FrontDesk::CodeTooLong",
             FrontDeskError::Declined { .. } => "FrontDesk::Declined",
             FrontDeskError::UnknownRequest => "FrontDesk::UnknownRequest",
             FrontDeskError::AlreadyAnswered => "FrontDesk::AlreadyAnswered",
@@ -218,7 +219,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 19 + 27 + 8 + 34 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 19 + 27 + 8 + 35 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -651,6 +652,9 @@ fn samples() -> Vec<CoreError> {
             FrontDeskError::NotSignedByPatient { patient: who },
             FrontDeskError::NotAllowedYet {
                 patient_name: "Ada".into(),
+            },
+            FrontDeskError::CodeTooLong {
+                until: 1_767_225_600,
             },
             FrontDeskError::Declined {
                 patient_name: "Ada".into(),
