@@ -371,7 +371,7 @@ fn record_row(
                     if let Some(clinic) = &r.uploaded_by {
                         <span class="record-uploaded-by">
                             { match &r.uploaded_by_name {
-                                Some(name) => format!("made for you by {name} ✓ (verified by the network's admins) "),
+                                Some(name) => format!("made for you by {name} ✓ (attested by the network's admins when it was received) "),
                                 None => "made for you by an unverified clinic ".to_owned(),
                             } }
                             <code>{ clinic }</code>
