@@ -309,17 +309,10 @@ impl RecordService {
             seen.push(share.record_id);
             inbox.records.push(self.listed(owner, &l, now).await);
         }
-        // Each owner named as the consortium attests it (one question per owner, at most
-        // 64 owners asked; the others keep their address).
-        let mut labels: HashMap<String, medwallet_api::ProviderLabel> = HashMap::new();
+        // Each owner named as the consortium attests it (the others keep their address).
+        let mut labels = directory::ProviderLabels::default();
         for entry in &mut inbox.records {
-            if !labels.contains_key(&entry.owner) && labels.len() < 64 {
-                if let Ok(address) = entry.owner.parse::<Address>() {
-                    let label = directory::provider_label(&conn.node, conn.contract, address).await;
-                    labels.insert(entry.owner.clone(), label);
-                }
-            }
-            entry.owner_label = labels.get(&entry.owner).cloned();
+            entry.owner_label = labels.of(&conn.node, conn.contract, &entry.owner).await;
         }
         Ok(inbox)
     }

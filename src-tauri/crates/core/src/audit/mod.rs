@@ -300,34 +300,20 @@ impl AuditService {
     }
 }
 
-/// The most distinct addresses a trail asks the registry about (one call each).
-const MAX_PROVIDER_LOOKUPS: usize = 64;
-
 /// Names the parties the consortium attests ("St Mary's Hospital ✓"), asked of the node
 /// the trail was just read from; an address it does not attest keeps no name.
 async fn name_providers(node: &LedgerNode, contract: Address, entries: &mut [AuditEntry]) {
-    let mut attested: HashMap<String, Option<String>> = HashMap::new();
+    let mut labels = crate::ledger::directory::ProviderLabels::default();
     for entry in entries.iter_mut() {
         for party in std::iter::once(&mut entry.actor).chain(entry.subject.as_mut()) {
             if party.name.is_some() {
                 continue;
             }
-            if !attested.contains_key(&party.address) {
-                if attested.len() >= MAX_PROVIDER_LOOKUPS {
-                    continue;
-                }
-                let name = match party.address.parse::<Address>() {
-                    Ok(address) => node
-                        .provider_of(contract, address)
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|p| format!("{} ✓", p.name)),
-                    Err(_) => None,
-                };
-                attested.insert(party.address.clone(), name);
-            }
-            party.name = attested.get(&party.address).cloned().flatten();
+            party.name = labels
+                .of(node, contract, &party.address)
+                .await
+                .and_then(|l| l.verified_name)
+                .map(|name| format!("{name} ✓"));
         }
     }
 }

@@ -87,10 +87,6 @@ fn ledger_refusal(e: LedgerError, me: Address) -> CoreError {
     refused.into()
 }
 
-fn alloy_signature(bytes: &[u8; 65]) -> Result<medwallet_ledger::Signature, ()> {
-    medwallet_ledger::Signature::try_from(&bytes[..]).map_err(|_| ())
-}
-
 /// The desk's view of the patient's answer, read from its own events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Answered {
@@ -487,7 +483,7 @@ impl RecordService {
             return Err(FrontDeskError::CheckInExpired { at: expires }.into());
         }
         let nonce = B256::from(check_in.nonce);
-        let signature = alloy_signature(&check_in.signature)
+        let signature = medwallet_ledger::Signature::try_from(&check_in.signature[..])
             .map_err(|_| FrontDeskError::NotSignedByPatient { patient })?;
         // The contract checks it too; checked here first so a forged code is named
         // without a transaction.

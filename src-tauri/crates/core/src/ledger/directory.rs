@@ -87,6 +87,35 @@ pub(crate) async fn provider_label(
     }
 }
 
+/// The most distinct addresses one list asks the registry about (one call each).
+pub(crate) const MAX_PROVIDER_LOOKUPS: usize = 64;
+
+/// [`provider_label`]s for one list (the audit trail, the inbox): each address asked
+/// once, at most [`MAX_PROVIDER_LOOKUPS`] of them (the others get no label).
+#[derive(Default)]
+pub(crate) struct ProviderLabels(std::collections::HashMap<String, medwallet_api::ProviderLabel>);
+
+impl ProviderLabels {
+    /// The label of `address` (as text); `None` for text that is not an address, or past
+    /// the bound.
+    pub(crate) async fn of(
+        &mut self,
+        node: &LedgerNode,
+        contract: Address,
+        address: &str,
+    ) -> Option<medwallet_api::ProviderLabel> {
+        if let Some(label) = self.0.get(address) {
+            return Some(label.clone());
+        }
+        if self.0.len() >= MAX_PROVIDER_LOOKUPS {
+            return None;
+        }
+        let label = provider_label(node, contract, address.parse().ok()?).await;
+        self.0.insert(address.to_owned(), label.clone());
+        Some(label)
+    }
+}
+
 fn role_number(role: Role) -> u8 {
     match role {
         Role::Patient => 0,
