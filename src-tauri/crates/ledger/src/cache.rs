@@ -6,7 +6,12 @@ use alloy::primitives::{Address, B256};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::Row;
 
-use crate::events::{EventFilter, EventKind, EventMeta, LedgerEvent, RejectedEvent};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::events::{
+    EventFilter, EventKind, EventMeta, FetchedEvents, LedgerEvent, LoggedEvent, RejectedEvent,
+    RpcHeader,
+};
 use crate::witness::{
     self, Agreements, BlockAgreement, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
 };
@@ -177,7 +182,12 @@ impl EventCache {
     ) -> Result<SyncReport, LedgerError> {
         let result: Result<SyncReport, LedgerError> = async {
             let (mut report, chain_id, tip) = self
-                .sync_here(node, contract, filter, max_blocks.max(1))
+                .sync_here(
+                    node,
+                    contract,
+                    std::slice::from_ref(filter),
+                    max_blocks.max(1),
+                )
                 .await?;
             if !witnesses.is_empty() {
                 report.witness_checks = self
@@ -197,87 +207,197 @@ impl EventCache {
         &self,
         node: &LedgerNode,
         contract: Address,
-        filter: &EventFilter,
+        filters: &[EventFilter],
         max_blocks: u64,
     ) -> Result<(SyncReport, u64, Option<(u64, B256)>), LedgerError> {
         let started = std::time::Instant::now();
         let status = node.status().await?;
         let (chain_id, node_head) = (status.chain_id, status.block_height);
-        let key = filter.key();
-        let cursor = sqlx::query(
-            "SELECT last_block, last_hash FROM cursors WHERE contract = ? AND filter = ?",
-        )
-        .bind(contract.as_slice())
-        .bind(&key)
-        .fetch_optional(&self.pool)
-        .await?;
-        let mut from = 0;
+        self.read_from(node, contract).await?;
+        let mut keys: Vec<String> = filters.iter().map(EventFilter::key).collect();
+        keys.sort();
+        keys.dedup();
+        let filters: Vec<EventFilter> = keys
+            .iter()
+            .filter_map(|k| filters.iter().find(|f| f.key() == *k).copied())
+            .collect();
+        let mut cursors = self.cursors(contract, &keys).await?;
+        // Every cursor's block must still be on the node's chain. The lowest that is not
+        // is where a reorganisation is repaired from (everything above the newest block
+        // still on the chain is dropped and read again, for every filter).
         let mut reorg = None;
-        if let Some(row) = cursor {
-            let last = uint(&row, 0, "cursors.last_block")?;
-            let hash = word_at(&row, 1, "cursors.last_hash")?;
-            match node.header(last).await? {
-                Some(h) if h.hash == hash => from = last + 1,
-                _ => {
-                    tracing::warn!(
-                        last_block = last,
-                        "the cached head left the node's chain: repairing a reorganisation"
-                    );
-                    let repaired = self.repair(node, contract, (last, hash)).await?;
-                    tracing::info!(
-                        old_head = last,
-                        common_ancestor = ?repaired.common_ancestor,
-                        dropped_events = repaired.dropped_events,
-                        "reorganisation repaired"
-                    );
-                    reorg = Some(repaired);
-                    // The repair lowered (or dropped) this filter's cursor.
-                    if let Some(row) = sqlx::query(
-                        "SELECT last_block FROM cursors WHERE contract = ? AND filter = ?",
-                    )
-                    .bind(contract.as_slice())
-                    .bind(&key)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    {
-                        from = uint(&row, 0, "cursors.last_block")?.saturating_add(1);
-                    } else {
-                        from = 0;
-                    }
+        let mut stale: Option<(u64, B256)> = None;
+        let mut asked: HashMap<u64, bool> = HashMap::new();
+        let mut distinct: Vec<(u64, B256)> = cursors.values().copied().collect();
+        distinct.sort();
+        distinct.dedup();
+        for (last, hash) in distinct {
+            let on_chain = match asked.get(&last) {
+                Some(&on) => on,
+                None => {
+                    let on = matches!(node.header(last).await?, Some(h) if h.hash == hash);
+                    asked.insert(last, on);
+                    on
                 }
+            };
+            if !on_chain {
+                stale = Some((last, hash));
+                break;
             }
         }
+        if let Some((last, hash)) = stale {
+            tracing::warn!(
+                last_block = last,
+                "a cached block left the node's chain: repairing a reorganisation"
+            );
+            let repaired = self.repair(node, contract, (last, hash)).await?;
+            tracing::info!(
+                old_head = last,
+                common_ancestor = ?repaired.common_ancestor,
+                dropped_events = repaired.dropped_events,
+                "reorganisation repaired"
+            );
+            reorg = Some(repaired);
+            // The repair lowered (or dropped) the cursors above the ancestor.
+            cursors = self.cursors(contract, &keys).await?;
+        }
+        // Filters read from the same block are read together.
+        let mut groups: BTreeMap<u64, Vec<EventFilter>> = BTreeMap::new();
+        for (key, filter) in keys.iter().zip(&filters) {
+            let from = cursors
+                .get(key)
+                .map_or(0, |(last, _)| last.saturating_add(1));
+            groups.entry(from).or_default().push(*filter);
+        }
+        let lowest = groups.keys().next().copied().unwrap_or(0);
         // This step ends at the node's head or after `max_blocks`, whichever is first.
-        let head = node_head.min(from.saturating_add(max_blocks - 1));
+        let head = node_head.min(lowest.saturating_add(max_blocks - 1));
         let mut report = SyncReport {
             new_events: 0,
-            from_block: from,
+            from_block: lowest,
             to_block: head,
             head: node_head,
             reorg,
             rejected: Vec::new(),
             witness_checks: Vec::new(),
         };
-        if from > head {
+        if groups.keys().all(|from| *from > head) {
             tracing::debug!(
-                from_block = from,
+                from_block = lowest,
                 to_block = head,
                 "the cache is up to date"
             );
             return Ok((report, chain_id, None));
         }
-        let fetched = node.fetch_events(contract, from, head, filter).await?;
         let tip = node
             .header(head)
             .await?
             .ok_or_else(|| node.inconsistent(&format!("block {head} is missing")))?;
-        if let Some((hash, _)) = fetched.blocks.get(&head) {
-            if *hash != tip.hash {
-                return Err(node.inconsistent(&format!("block {head} changed during the sync")));
+        let mut fetched_events = 0;
+        for (from, group) in groups.into_iter().filter(|(from, _)| *from <= head) {
+            let fetched = node.fetch_events_of(contract, from, head, &group).await?;
+            if let Some((hash, _)) = fetched.blocks.get(&head) {
+                if *hash != tip.hash {
+                    return Err(node.inconsistent(&format!("block {head} changed during the sync")));
+                }
+            }
+            fetched_events += fetched.events.len();
+            report.new_events += self.store(contract, &fetched, &group, head, &tip).await?;
+            report.rejected.extend(fetched.rejected);
+        }
+        tracing::info!(
+            from_block = report.from_block,
+            to_block = report.to_block,
+            filters = filters.len(),
+            fetched_events,
+            new_events = report.new_events,
+            rejected = report.rejected.len(),
+            reorg_repaired = report.reorg.is_some(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "event cache synced"
+        );
+        if !report.rejected.is_empty() {
+            tracing::warn!(
+                rejected = report.rejected.len(),
+                "logs kept out of the cache (sender not the actor, or undecodable)"
+            );
+        }
+        Ok((report, chain_id, Some((head, tip.hash))))
+    }
+
+    /// Makes `node` the source of the contract's cache: the first node read keeps it; any
+    /// other drops everything cached from the one before (events, blocks, cursors and the
+    /// witnesses' verdicts about those blocks), so the cache is read again from it.
+    async fn read_from(&self, node: &LedgerNode, contract: Address) -> Result<(), LedgerError> {
+        let c = contract.as_slice();
+        let url = node.url().as_str();
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT node FROM sources WHERE contract = ?")
+                .bind(c)
+                .fetch_optional(&self.pool)
+                .await?;
+        if before.as_deref() == Some(url) {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        if before.is_some() {
+            tracing::info!("another ledger node: the event cache is read again from it");
+            for table in ["events", "blocks", "cursors", "witness_checks"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE contract = ?"))
+                    .bind(c)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
+        sqlx::query("INSERT OR REPLACE INTO sources (contract, node) VALUES (?, ?)")
+            .bind(c)
+            .bind(url)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
+    /// The sync cursors of `keys` that exist: the last block read and its hash.
+    async fn cursors(
+        &self,
+        contract: Address,
+        keys: &[String],
+    ) -> Result<HashMap<String, (u64, B256)>, LedgerError> {
+        let mut out = HashMap::new();
+        for key in keys {
+            if let Some(row) = sqlx::query(
+                "SELECT last_block, last_hash FROM cursors WHERE contract = ? AND filter = ?",
+            )
+            .bind(contract.as_slice())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            {
+                out.insert(
+                    key.clone(),
+                    (
+                        uint(&row, 0, "cursors.last_block")?,
+                        word_at(&row, 1, "cursors.last_hash")?,
+                    ),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores what one read fetched, its blocks, and the cursors of `group` at `head`, in
+    /// one transaction; answers how many events were new.
+    async fn store(
+        &self,
+        contract: Address,
+        fetched: &FetchedEvents,
+        group: &[EventFilter],
+        head: u64,
+        tip: &RpcHeader,
+    ) -> Result<u64, LedgerError> {
         let c = contract.as_slice();
+        let mut new_events = 0;
         let mut tx = self.pool.begin().await?;
         for e in &fetched.events {
             let ev = &e.event;
@@ -304,7 +424,7 @@ impl EventCache {
             .bind(e.data.as_ref())
             .execute(&mut *tx)
             .await?;
-            report.new_events += done.rows_affected();
+            new_events += done.rows_affected();
         }
         let blocks = fetched
             .blocks
@@ -322,34 +442,55 @@ impl EventCache {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "INSERT OR REPLACE INTO cursors (contract, filter, last_block, last_hash) VALUES (?, ?, ?, ?)",
-        )
-        .bind(c)
-        .bind(&key)
-        .bind(i64n(head))
-        .bind(tip.hash.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        report.rejected = fetched.rejected;
-        tracing::info!(
-            from_block = report.from_block,
-            to_block = report.to_block,
-            fetched_events = fetched.events.len(),
-            new_events = report.new_events,
-            rejected = report.rejected.len(),
-            reorg_repaired = report.reorg.is_some(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "event cache synced"
-        );
-        if !report.rejected.is_empty() {
-            tracing::warn!(
-                rejected = report.rejected.len(),
-                "logs kept out of the cache (sender not the actor, or undecodable)"
-            );
+        for filter in group {
+            sqlx::query(
+                "INSERT OR REPLACE INTO cursors (contract, filter, last_block, last_hash) VALUES (?, ?, ?, ?)",
+            )
+            .bind(c)
+            .bind(filter.key())
+            .bind(i64n(head))
+            .bind(tip.hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
         }
-        Ok((report, chain_id, Some((head, tip.hash))))
+        tx.commit().await?;
+        Ok(new_events)
+    }
+
+    /// Reads the events of every one of `filters` from its own cursor to the node's head
+    /// (see [`sync`](Self::sync)): filters at the same cursor are read together, by lists
+    /// of topics, so a doctor's twenty patients cost the queries of one. A filter never
+    /// read starts at block 0; once read, each sync costs the blocks since, whatever the
+    /// chain's length.
+    #[tracing::instrument(skip_all, fields(contract = %contract, filters = filters.len()))]
+    pub async fn sync_many(
+        &self,
+        node: &LedgerNode,
+        contract: Address,
+        filters: &[EventFilter],
+    ) -> Result<SyncReport, LedgerError> {
+        let result = self
+            .sync_here(node, contract, filters, u64::MAX)
+            .await
+            .map(|(report, _, _)| report);
+        if let Err(e) = &result {
+            tracing::warn!(error = e.kind(), "event cache sync failed");
+        }
+        result
+    }
+
+    /// The cursor of `filter`: the last block read, if it was ever read.
+    pub async fn cursor(
+        &self,
+        contract: Address,
+        filter: &EventFilter,
+    ) -> Result<Option<u64>, LedgerError> {
+        Ok(self
+            .cursors(contract, &[filter.key()])
+            .await?
+            .into_values()
+            .next()
+            .map(|(last, _)| last))
     }
 
     /// Asks every witness about `tip` (a step's last block) and the cached event blocks it
@@ -624,6 +765,59 @@ impl EventCache {
         Ok(out)
     }
 
+    /// The cached events `filter` selects, oldest first, as read (with their raw logs).
+    /// Call [`sync`](Self::sync) or [`sync_many`](Self::sync_many) for the filter first: the
+    /// cache answers what it holds.
+    pub async fn events(
+        &self,
+        contract: Address,
+        filter: &EventFilter,
+    ) -> Result<Vec<LoggedEvent>, LedgerError> {
+        let c = contract.as_slice();
+        let rows = match filter {
+            EventFilter::All => {
+                sqlx::query(&format!(
+                    "{SELECT} WHERE contract = ? ORDER BY block_number, log_index"
+                ))
+                .bind(c)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            EventFilter::Record(id) => {
+                sqlx::query(&format!(
+                    "{SELECT} WHERE contract = ? AND record_id = ? ORDER BY block_number, log_index"
+                ))
+                .bind(c)
+                .bind(id.as_slice())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            EventFilter::Wallet(w) => {
+                sqlx::query(&format!(
+                    "SELECT * FROM ({SELECT} WHERE contract = ?1 AND actor = ?2 \
+                     UNION {SELECT} WHERE contract = ?1 AND owner = ?2 \
+                     UNION {SELECT} WHERE contract = ?1 AND subject = ?2) \
+                     ORDER BY block_number, log_index"
+                ))
+                .bind(c)
+                .bind(w.as_slice())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                let (meta, event, topics, data) = decode_full(row)?;
+                Ok(LoggedEvent {
+                    meta,
+                    event,
+                    topics,
+                    data: data.into(),
+                })
+            })
+            .collect()
+    }
+
     /// How many events of `contract` are cached.
     pub async fn count(&self, contract: Address) -> Result<u64, LedgerError> {
         let row = sqlx::query("SELECT COUNT(*) FROM events WHERE contract = ?")
@@ -675,6 +869,13 @@ fn decode_check(row: &SqliteRow) -> Result<(u64, B256, Verdict), LedgerError> {
 /// One row of [`SELECT`]. Every column is read with `try_get`: a damaged file gives
 /// [`LedgerError::CacheDamaged`], never a panic.
 fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> {
+    decode_full(row).map(|(meta, event, _, _)| (meta, event))
+}
+
+/// [`decode_row`], with the raw topics and data.
+fn decode_full(
+    row: &SqliteRow,
+) -> Result<(EventMeta, LedgerEvent, Vec<B256>, Vec<u8>), LedgerError> {
     let meta = EventMeta {
         block_number: uint(row, 0, "events.block_number")?,
         block_hash: word_at(row, 1, "events.block_hash")?,
@@ -696,7 +897,7 @@ fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> 
             meta.block_number
         ))
     })?;
-    Ok((meta, event))
+    Ok((meta, event, topics, data.to_vec()))
 }
 
 #[cfg(test)]
