@@ -73,12 +73,14 @@ impl App {
         if let Err(problem) = &settings {
             tracing::error!(%problem, "the settings database cannot be used; running on the defaults");
         }
+        let records = RecordService::new(dir);
+        let audit = AuditService::over(records.event_caches());
         Arc::new(App {
             settings,
             defaults,
             wallets: tokio::sync::Mutex::new(WalletService::open(dir, kit_dir).await),
-            records: RecordService::new(dir),
-            audit: AuditService::new(dir),
+            records,
+            audit,
             rebuild: RebuildService::new(),
             node_credentials: std::sync::Mutex::new(NodeCredentials::default()),
         })

@@ -20,7 +20,7 @@ use medwallet_api::{
     Category, ContentKind, LedgerMark, OpenedRecord, RecordStatus, RecordSummary, RecordView,
     SharedInbox, SharedRecord, Verification,
 };
-use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, B256};
+use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, B256};
 use medwallet_records::cid::Cid;
 use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
 use medwallet_records::{capsule, manifest, stream, CapsuleError, IpfsNode};
@@ -30,7 +30,7 @@ use crate::error::{
     Alteration, Answer, CidRef, CoreError, InboxError, KeyProblem, Part, Route, Task,
 };
 use crate::ipfs::fetch_small;
-use crate::ledger::directory;
+use crate::ledger::directory::{self, Reads};
 use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
 use crate::records::pipeline::{decrypt_file, Sink};
 use crate::records::{RecordService, MAX_VIEW_SIZE};
@@ -176,12 +176,8 @@ fn live_grants(
     live
 }
 
-pub(crate) async fn find(
-    node: &LedgerNode,
-    contract: Address,
-    me: Address,
-) -> Result<Found, LedgerError> {
-    let events = directory::events(node, contract, &EventFilter::Wallet(me)).await?;
+pub(crate) async fn find(reads: &Reads, me: Address) -> Result<Found, LedgerError> {
+    let events = reads.events(&EventFilter::Wallet(me)).await?;
     let mut keys = HashMap::new();
     // In chain order: a key revoked since (`KeyRevoked`) is dropped, so what it would
     // open is not listed (the contract refuses its openings anyway); a key issued after,
@@ -206,11 +202,17 @@ pub(crate) async fn find(
     }
     let mut people = live_grants(&events, me, false);
     people.sort_by_key(|s| std::cmp::Reverse(s.shared_at));
-    // Clause grants name the authority, not this wallet: read each issuer's grants.
+    // Clause grants name the authority, not this wallet: read each issuer's grants (all
+    // issuers at once). The owners of what was shared are read with them, so opening or
+    // listing their records reads nothing more.
+    let mut wallets: Vec<Address> = keys.keys().copied().collect();
+    wallets.extend(people.iter().map(|s| s.owner));
+    let histories = reads.wallets(&wallets).await?;
     let mut roles = Vec::new();
     for authority in keys.keys() {
-        let theirs = directory::events(node, contract, &EventFilter::Wallet(*authority)).await?;
-        roles.extend(live_grants(&theirs, *authority, true));
+        if let Some(theirs) = histories.get(authority) {
+            roles.extend(live_grants(theirs, *authority, true));
+        }
     }
     roles.sort_by_key(|s| std::cmp::Reverse(s.shared_at));
     people.extend(roles);
@@ -245,7 +247,8 @@ impl RecordService {
         ipfs: &Url,
         ledger: &LedgerTarget,
     ) -> Answer<SharedInbox> {
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::ListShared))?;
         // Publishing this wallet's keys is what lets patients share with it. Best effort:
@@ -260,9 +263,7 @@ impl RecordService {
                 tracing::debug!(wallet = %owner.wallet_id, error = e.kind(), "no records store to note the publication in");
             }
         }
-        let found = find(&conn.node, conn.contract, conn.me)
-            .await
-            .map_err(ledger_error)?;
+        let found = find(&conn.reads, conn.me).await.map_err(ledger_error)?;
         let node = IpfsNode::new(ipfs)?;
         let mut keys = HashMap::new();
         let now = now_unix().max(chain_time(&conn.node).await);
@@ -283,15 +284,7 @@ impl RecordService {
                 continue;
             }
             let located = self
-                .locate(
-                    &holder,
-                    &node,
-                    &conn.node,
-                    conn.contract,
-                    &found,
-                    &mut keys,
-                    share,
-                )
+                .locate(&holder, &node, &conn.reads, &found, &mut keys, share)
                 .await;
             let l = match located {
                 Ok(Some(r)) => r,
@@ -325,12 +318,11 @@ impl RecordService {
         ledger: &LedgerTarget,
         record_id: &str,
     ) -> Answer<OpenedRecord> {
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::OpenShared))?;
-        let found = find(&conn.node, conn.contract, conn.me)
-            .await
-            .map_err(ledger_error)?;
+        let found = find(&conn.reads, conn.me).await.map_err(ledger_error)?;
         let wanted: B256 = crate::ledger::b256(record_id)?;
         let now = now_unix().max(chain_time(&conn.node).await);
         let routes: Vec<&Share> = found.routes(wanted).collect();
@@ -351,15 +343,7 @@ impl RecordService {
         let holder = Holder::of(owner)?;
         for share in live {
             if let Some(r) = self
-                .resolve(
-                    &holder,
-                    &node,
-                    &conn.node,
-                    conn.contract,
-                    &found,
-                    &mut keys,
-                    share,
-                )
+                .resolve(&holder, &node, &conn.reads, &found, &mut keys, share)
                 .await?
             {
                 opened = Some(r);
@@ -494,16 +478,12 @@ impl RecordService {
         &self,
         holder: &Holder<'_>,
         node: &IpfsNode,
-        ledger: &LedgerNode,
-        contract: Address,
+        reads: &Reads,
         found: &Found,
         keys: &mut HashMap<Address, UserKey>,
         share: &Share,
     ) -> Answer<Option<Resolved>> {
-        let Some(l) = self
-            .locate(holder, node, ledger, contract, found, keys, share)
-            .await?
-        else {
+        let Some(l) = self.locate(holder, node, reads, found, keys, share).await? else {
             return Ok(None);
         };
         let record_id = share.record_id.to_string();
@@ -532,13 +512,13 @@ impl RecordService {
         &self,
         holder: &Holder<'_>,
         node: &IpfsNode,
-        ledger: &LedgerNode,
-        contract: Address,
+        reads: &Reads,
         found: &Found,
         keys: &mut HashMap<Address, UserKey>,
         share: &Share,
     ) -> Answer<Option<Located>> {
-        let events = directory::events(ledger, contract, &EventFilter::Record(share.record_id))
+        let events = reads
+            .record(share.owner, share.record_id)
             .await
             .map_err(ledger_error)?;
         let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;

@@ -22,6 +22,7 @@ use medwallet_ledger::{
 };
 use url::Url;
 
+use crate::ledger::EventCaches;
 use crate::ledger::LedgerTarget;
 use crate::records::RecordService;
 use crate::session::Owner;
@@ -85,35 +86,27 @@ const SYNC_CEILING: std::time::Duration = std::time::Duration::from_secs(60);
 /// The audit use cases for one app data folder.
 pub struct AuditService {
     dir: PathBuf,
-    caches: tokio::sync::Mutex<HashMap<String, EventCache>>,
+    /// The wallets' event caches, shared with the other rooms' ledger reads.
+    events: std::sync::Arc<EventCaches>,
 }
 
 impl AuditService {
     /// The service for the app data folder `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
+        Self::over(EventCaches::new(data_dir))
+    }
+
+    /// The service reading through `events` (the records service's caches, so that
+    /// the trail and every other ledger read share one cache and cursor per wallet).
+    pub fn over(events: std::sync::Arc<EventCaches>) -> Self {
         Self {
-            dir: data_dir.join("audit"),
-            caches: Default::default(),
+            dir: events.dir().to_path_buf(),
+            events,
         }
     }
 
     pub(crate) async fn cache(&self, wallet_id: &str) -> Answer<EventCache> {
-        let mut caches = self.caches.lock().await;
-        if let Some(cache) = caches.get(wallet_id) {
-            return Ok(cache.clone());
-        }
-        if wallet_id.is_empty() || !wallet_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(CoreError::internal("wallet id", wallet_id));
-        }
-        std::fs::create_dir_all(&self.dir).map_err(|source| AuditError::FolderNotCreated {
-            path: self.dir.clone(),
-            source,
-        })?;
-        let cache = EventCache::open(&self.dir.join(format!("{wallet_id}.sqlite")))
-            .await
-            .map_err(|e| AuditError::CacheNotOpened(Box::new(e)))?;
-        caches.insert(wallet_id.to_owned(), cache.clone());
-        Ok(cache)
+        self.events.open(wallet_id).await
     }
 
     fn chain_file(&self, wallet_id: &str) -> PathBuf {

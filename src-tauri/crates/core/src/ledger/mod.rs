@@ -7,11 +7,11 @@
 //! node directly, so the chain checks and the words for a failure are the same everywhere.
 
 pub(crate) mod directory;
+pub(crate) mod reads;
 
-use medwallet_ledger::{
-    Address, EventFilter, LedgerClient, LedgerError, LedgerNode, LoggedEvent, PrivateKeySigner,
-    B256,
-};
+pub use reads::EventCaches;
+
+use medwallet_ledger::{Address, LedgerClient, LedgerError, LedgerNode, PrivateKeySigner, B256};
 use medwallet_records::IpfsError;
 use url::Url;
 
@@ -130,12 +130,15 @@ pub(crate) struct Connected {
     pub client: LedgerClient,
     pub contract: Address,
     pub me: Address,
+    /// The ledger's events, through the wallet's cache.
+    pub reads: reads::Reads,
 }
 
 /// Connects to the ledger as `owner` (checking the chain when the target names one).
 pub(crate) async fn connect(
     owner: &Owner,
     target: &LedgerTarget,
+    caches: &EventCaches,
 ) -> Result<Connected, StepFailure> {
     let contract = target
         .contract
@@ -156,22 +159,17 @@ pub(crate) async fn connect(
         .client(signer, contract)
         .await
         .map_err(StepFailure::ledger)?;
+    let cache = caches
+        .open(&owner.wallet_id)
+        .await
+        .map_err(StepFailure::waiting)?;
     Ok(Connected {
+        reads: reads::Reads::new(node.clone(), contract, cache),
         node,
         client,
         contract,
         me,
     })
-}
-
-/// Every checked event the filter selects, from the first block to the head.
-pub(crate) async fn events(
-    node: &LedgerNode,
-    contract: Address,
-    filter: &EventFilter,
-) -> Result<Vec<LoggedEvent>, LedgerError> {
-    let head = node.status().await?.block_height;
-    Ok(node.fetch_events(contract, 0, head, filter).await?.events)
 }
 
 // Addresses, ids and the chain's clock, as every room reads them.

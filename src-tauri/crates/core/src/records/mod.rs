@@ -56,6 +56,8 @@ pub struct RecordService {
     /// Held by a sharing pass (the background pass and the share, revoke and group
     /// commands), so two never make a record's next version or send its grants at once.
     pub(crate) sharing: tokio::sync::Mutex<()>,
+    /// The wallets' ledger event caches (shared with the audit trail).
+    pub(crate) events: std::sync::Arc<crate::ledger::EventCaches>,
 }
 
 /// Tells the caller how an add goes.
@@ -93,12 +95,28 @@ impl RecordService {
     pub fn new(data_dir: &Path) -> Self {
         Self {
             dir: data_dir.join("records"),
+            events: crate::ledger::EventCaches::new(data_dir),
             stores: Default::default(),
             uploading: Default::default(),
             registering: Default::default(),
             jobs: Default::default(),
             sharing: Default::default(),
         }
+    }
+
+    /// Connects to the ledger as `owner`, its reads going through the wallet's event
+    /// cache.
+    pub(crate) async fn connect(
+        &self,
+        owner: &Owner,
+        ledger: &crate::ledger::LedgerTarget,
+    ) -> Result<crate::ledger::directory::Connected, crate::ledger::StepFailure> {
+        crate::ledger::connect(owner, ledger, &self.events).await
+    }
+
+    /// The event caches, to share with the audit trail.
+    pub fn event_caches(&self) -> std::sync::Arc<crate::ledger::EventCaches> {
+        self.events.clone()
     }
 
     pub(crate) async fn store(&self, wallet_id: &str) -> Answer<RecordStore> {

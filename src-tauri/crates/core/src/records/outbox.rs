@@ -182,7 +182,7 @@ impl RecordService {
                 .map_err(stored);
         }
         let nonce = store.record_nonce(record_id).await.map_err(stored)?;
-        match register::register(owner, ledger, &row, nonce.as_deref()).await {
+        match register::register(owner, ledger, &row, nonce.as_deref(), &self.events).await {
             Ok((tx, block)) => store
                 .registered(record_id, version, &tx, block)
                 .await

@@ -7,11 +7,12 @@
 //! owner's registration of this version, that is the result (a transaction that was
 //! mined while the app missed its receipt is found again, never sent twice).
 
-use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, B256};
+use medwallet_ledger::{Address, LedgerError, LedgerEvent, B256};
 use medwallet_records::cid::Cid;
 
 use crate::error::{CoreError, RecordsError};
-use crate::ledger::{connect, events, Connected, LedgerTarget, StepFailure};
+use crate::ledger::reads::Reads;
+use crate::ledger::{connect, Connected, EventCaches, LedgerTarget, StepFailure};
 use crate::session::Owner;
 use crate::store::StoredRecord;
 
@@ -23,13 +24,11 @@ pub(crate) async fn register(
     target: &LedgerTarget,
     row: &StoredRecord,
     nonce: Option<&str>,
+    caches: &EventCaches,
 ) -> Result<(String, u64), StepFailure> {
     let Connected {
-        node,
-        client,
-        contract,
-        me,
-    } = connect(owner, target).await?;
+        client, me, reads, ..
+    } = connect(owner, target, caches).await?;
     let record_id: B256 = row
         .record_id
         .parse()
@@ -57,7 +56,7 @@ pub(crate) async fn register(
         // Refused (e.g. `RecordExists` after a receipt we missed) or not mined in time:
         // the ledger's own events say whether our registration is there.
         Err(e @ (LedgerError::Reverted { .. } | LedgerError::NotMined { .. })) => {
-            match find_registration(&node, contract, record_id, me, row.version).await {
+            match find_registration(&reads, record_id, me, row.version).await {
                 Ok(Some(found)) => Ok(found),
                 Ok(None) => Err(StepFailure::ledger(e)),
                 Err(lookup) => {
@@ -73,13 +72,12 @@ pub(crate) async fn register(
 
 /// This owner's registration of `version` of a record, from the ledger's events.
 pub(crate) async fn find_registration(
-    node: &LedgerNode,
-    contract: Address,
+    reads: &Reads,
     record_id: B256,
     owner: Address,
     version: u32,
 ) -> Result<Option<(String, u64)>, LedgerError> {
-    let events = events(node, contract, &EventFilter::Record(record_id)).await?;
+    let events = reads.record(owner, record_id).await?;
     Ok(events.iter().find_map(|e| match &e.event {
         LedgerEvent::RecordRegistered {
             owner: o,

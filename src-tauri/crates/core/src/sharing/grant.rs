@@ -197,7 +197,7 @@ impl RecordService {
         {
             return Ok(());
         }
-        let params = directory::authority_params(&conn.node, conn.contract, ipfs, clinic)
+        let params = directory::authority_params(&conn.reads, ipfs, clinic)
             .await?
             .ok_or_else(|| Failure::waiting(SharingError::NotAClinic { address: clinic }))?;
         store
@@ -280,7 +280,7 @@ impl RecordService {
                 let hpke_key = match seal_to {
                     Some(key) => *key,
                     None => {
-                        let published = directory::identity_of(&conn.node, conn.contract, holder)
+                        let published = directory::identity_of(&conn.reads, holder)
                             .await
                             .map_err(Failure::ledger)?
                             .ok_or_else(|| {

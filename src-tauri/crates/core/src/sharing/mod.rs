@@ -172,14 +172,15 @@ impl RecordService {
         if let Target::Group { name, .. } = &target {
             return preview_group(&store, name, expires).await;
         }
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::PreviewShare))?;
         let lookup =
             |e: medwallet_ledger::LedgerError| CoreError::from(e).during(Task::LookUpGrantee);
         let grantee_text = grantee.to_string();
         let mut warnings = Vec::new();
-        let published = directory::identity_of(&conn.node, conn.contract, grantee)
+        let published = directory::identity_of(&conn.reads, grantee)
             .await
             .map_err(lookup)?
             .ok_or(CoreError::NotPublished { address: grantee })?;
@@ -298,9 +299,8 @@ impl RecordService {
             // queued by address (the code's own signature holds). The code's encryption
             // key is then noted (not before a check refused it): a key is sealed to
             // this holder only when the ledger publishes that same key.
-            if let Ok(conn) = directory::connect(owner, ledger).await {
-                let found =
-                    directory::identity_of(&conn.node, conn.contract, target.grantee()).await;
+            if let Ok(conn) = self.connect(owner, ledger).await {
+                let found = directory::identity_of(&conn.reads, target.grantee()).await;
                 let chain = conn.node.status().await.map(|s| s.chain_id);
                 if let (Ok(Some(published)), Ok(chain)) = (found, chain) {
                     check_share_code(&code, &published, chain)?;
@@ -323,10 +323,11 @@ impl RecordService {
             // Only an address: keys are sealed to the keys whose fingerprint the dialog
             // showed, not to whatever the ledger node answers later; and never in place of
             // a key already noted for them (only a pasted share code replaces that).
-            let conn = directory::connect(owner, ledger)
+            let conn = self
+                .connect(owner, ledger)
                 .await
                 .map_err(|f| f.during(Task::LookUpGrantee))?;
-            let published = directory::identity_of(&conn.node, conn.contract, *person)
+            let published = directory::identity_of(&conn.reads, *person)
                 .await
                 .map_err(|e| CoreError::from(e).during(Task::LookUpGrantee))?
                 .ok_or(CoreError::NotPublished { address: *person })?;
@@ -449,7 +450,7 @@ impl RecordService {
         let now = now_unix();
         let mut problem_before = None;
         let connected = match ledger.contract {
-            Some(_) => Some(directory::connect(owner, ledger).await),
+            Some(_) => Some(self.connect(owner, ledger).await),
             None => None,
         };
         // Expiries are the chain's: its clock counts when it is ahead of this device's.

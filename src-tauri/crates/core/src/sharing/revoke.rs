@@ -2,7 +2,7 @@
 //! uploaded and registered by the records outbox), `revokeAccess` naming its capsule,
 //! the older versions unpinned, and the exposure report from the ledger's events.
 
-use medwallet_ledger::{EventFilter, LedgerError, Revert, B256};
+use medwallet_ledger::{LedgerError, Revert, B256};
 use medwallet_records::cid::Cid;
 use url::Url;
 
@@ -12,7 +12,7 @@ use super::grant::clause_hash;
 use super::Failure;
 use crate::error::{CoreError, SharingError};
 use crate::ipfs::unpin_and_collect;
-use crate::ledger::directory::{self, Connected};
+use crate::ledger::directory::Connected;
 use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
@@ -144,7 +144,9 @@ impl RecordService {
             .collect();
         let removed_here =
             unpin_and_collect(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
+        let events = conn
+            .reads
+            .record(conn.me, record_id)
             .await
             .map_err(Failure::ledger)?;
         let now = u64::try_from(now_unix()).unwrap_or(0);

@@ -1,0 +1,144 @@
+//! Every read of the ledger's events goes through here: one event cache per wallet
+//! (`audit/<wallet id>.sqlite`, the file the audit trail always used), synced from its
+//! cursors by indexed topics, so that what a read costs is bounded by the events it is
+//! about and the blocks since the last read, never by the chain's length. The cache holds
+//! what one node said: reading through another node starts it again (see
+//! `medwallet_ledger::EventCache`).
+//!
+//! A filter is a wallet's history (`EventFilter::Wallet`: events naming it as actor,
+//! owner or subject) or one record's trail. A record's trail is read as part of its
+//! owner's history (every record event names its owner as an indexed topic), so the
+//! doctor opening the twentieth record of a patient reads nothing the first did not.
+//! The cache keeps the checks of `medwallet_ledger::EventCache`: each event's sender is
+//! its actor, blocks chain, and a reorganisation is repaired before anything is read.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use medwallet_ledger::{
+    Address, EventCache, EventFilter, LedgerError, LedgerNode, LoggedEvent, B256,
+};
+
+use crate::error::{Answer, AuditError, CoreError};
+
+/// The event caches of one app data folder, one per wallet, opened on first use and
+/// shared by every room (the audit trail, the inbox, the sharing pass, the front desk).
+#[derive(Debug)]
+pub struct EventCaches {
+    dir: PathBuf,
+    caches: tokio::sync::Mutex<HashMap<String, EventCache>>,
+}
+
+impl EventCaches {
+    /// The caches of the app data folder `data_dir` (in its `audit/` folder).
+    pub fn new(data_dir: &Path) -> Arc<Self> {
+        Arc::new(Self {
+            dir: data_dir.join("audit"),
+            caches: Default::default(),
+        })
+    }
+
+    /// The folder holding the cache files.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The wallet's cache, opened (and created) on first use.
+    pub(crate) async fn open(&self, wallet_id: &str) -> Answer<EventCache> {
+        if wallet_id.is_empty() || !wallet_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(CoreError::internal("wallet id", wallet_id));
+        }
+        let mut caches = self.caches.lock().await;
+        if let Some(cache) = caches.get(wallet_id) {
+            return Ok(cache.clone());
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|source| AuditError::FolderNotCreated {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let cache = EventCache::open(&self.dir.join(format!("{wallet_id}.sqlite")))
+            .await
+            .map_err(|e| AuditError::CacheNotOpened(Box::new(e)))?;
+        caches.insert(wallet_id.to_owned(), cache.clone());
+        Ok(cache)
+    }
+}
+
+/// A wallet's reads of one contract on one node, through the wallet's cache.
+#[derive(Debug, Clone)]
+pub(crate) struct Reads {
+    pub node: LedgerNode,
+    pub contract: Address,
+    cache: EventCache,
+}
+
+impl Reads {
+    pub(crate) fn new(node: LedgerNode, contract: Address, cache: EventCache) -> Self {
+        Self {
+            node,
+            contract,
+            cache,
+        }
+    }
+
+    /// Every checked event `filter` selects, from the first block to the node's head:
+    /// the cache is brought up to the head first (from its cursor; a filter never read
+    /// before starts at block 0, once). A record whose owner is known is read with
+    /// [`record`](Self::record) instead, which costs nothing more once the owner's
+    /// history is cached.
+    pub(crate) async fn events(
+        &self,
+        filter: &EventFilter,
+    ) -> Result<Vec<LoggedEvent>, LedgerError> {
+        self.cache.sync(&self.node, self.contract, filter).await?;
+        self.cache.events(self.contract, filter).await
+    }
+
+    /// The histories of `wallets`, brought up to the node's head together (one set of
+    /// `eth_getLogs` queries for all that share a cursor), answered per wallet.
+    pub(crate) async fn wallets(
+        &self,
+        wallets: &[Address],
+    ) -> Result<HashMap<Address, Vec<LoggedEvent>>, LedgerError> {
+        let filters: Vec<EventFilter> = wallets.iter().map(|a| EventFilter::Wallet(*a)).collect();
+        self.cache
+            .sync_many(&self.node, self.contract, &filters)
+            .await?;
+        let mut out = HashMap::with_capacity(wallets.len());
+        for (a, f) in wallets.iter().zip(&filters) {
+            if !out.contains_key(a) {
+                out.insert(*a, self.cache.events(self.contract, f).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One record's trail, oldest first, read with its owner's history: every event about
+    /// a record names its owner as an indexed topic. Events of the record that name
+    /// another owner (which the contract never writes) are left out.
+    pub(crate) async fn record(
+        &self,
+        owner: Address,
+        record_id: B256,
+    ) -> Result<Vec<LoggedEvent>, LedgerError> {
+        self.cache
+            .sync(&self.node, self.contract, &EventFilter::Wallet(owner))
+            .await?;
+        let mut events = self
+            .cache
+            .events(self.contract, &EventFilter::Record(record_id))
+            .await?;
+        events.retain(|e| e.event.owner() == Some(owner));
+        Ok(events)
+    }
+
+    /// Every event of the contract (a search by something no topic indexes, such as a
+    /// CID): read once from block 0, then from the cursor.
+    pub(crate) async fn all(&self) -> Result<Vec<LoggedEvent>, LedgerError> {
+        self.cache
+            .sync(&self.node, self.contract, &EventFilter::All)
+            .await?;
+        self.cache.events(self.contract, &EventFilter::All).await
+    }
+}
