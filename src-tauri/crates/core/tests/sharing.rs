@@ -25,6 +25,8 @@ use url::Url;
 
 #[path = "sharing/network.rs"]
 mod network;
+#[path = "sharing/quiet.rs"]
+mod quiet;
 #[path = "sharing/restore.rs"]
 mod restore;
 

@@ -31,6 +31,7 @@ pub(crate) mod emergency;
 pub(crate) mod exposure;
 pub(crate) mod grant;
 pub(crate) mod groups;
+pub(crate) mod pace;
 pub(crate) mod revision;
 pub(crate) mod revoke;
 

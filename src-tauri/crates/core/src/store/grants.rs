@@ -230,6 +230,18 @@ impl RecordStore {
         .rows_affected())
     }
 
+    /// Whether an open grant expires by `t` (unix seconds): its revocation is due soon.
+    pub(crate) async fn grant_expiring_by(&self, t: i64) -> Result<bool> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM grants WHERE kind = 'grant' \
+             AND state IN ('sending', 'active') AND expires_at IS NOT NULL AND expires_at <= ?)",
+        )
+        .bind(t)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found != 0)
+    }
+
     /// Starts revoking an open grant.
     pub(crate) async fn start_revoke(&self, id: i64) -> Result<()> {
         sqlx::query(
