@@ -36,7 +36,7 @@ use crate::records::pipeline::{decrypt_file, Sink};
 use crate::records::{RecordService, MAX_VIEW_SIZE};
 use crate::session::Owner;
 use crate::sharing::emergency;
-use crate::store::{local_seal, remove_file};
+use crate::store::{local_seal, remove_file, RecordStore};
 
 /// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
 /// clause under an authority that issued it a key (a role at its clinic).
@@ -271,23 +271,32 @@ impl RecordService {
             records: Vec::new(),
             problems: Vec::new(),
         };
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let holder = Holder::of(owner)?;
+        let store = self.store(&owner.wallet_id).await.ok();
         for share in &found.shares {
             if seen.contains(&share.record_id) {
                 continue;
             }
             if share.expired(now) {
                 // Listed so the doctor sees why it no longer opens; not decrypted.
-                seen.push(share.record_id);
+                seen.insert(share.record_id);
                 inbox.records.push(expired_entry(share));
                 continue;
             }
             let located = self
-                .locate(&holder, &node, &conn.reads, &found, &mut keys, share)
+                .listable(
+                    store.as_ref(),
+                    &holder,
+                    &node,
+                    &conn.reads,
+                    &found,
+                    &mut keys,
+                    share,
+                )
                 .await;
-            let l = match located {
-                Ok(Some(r)) => r,
+            let version = match located {
+                Ok(Some(v)) => v,
                 // A role grant whose clause this wallet's attributes do not meet.
                 Ok(None) => continue,
                 Err(e) => {
@@ -299,8 +308,10 @@ impl RecordService {
                     continue;
                 }
             };
-            seen.push(share.record_id);
-            inbox.records.push(self.listed(owner, &l, now).await);
+            seen.insert(share.record_id);
+            inbox
+                .records
+                .push(self.listed(owner, share, version, now).await);
         }
         // Each owner named as the consortium attests it (the others keep their address).
         let mut labels = directory::ProviderLabels::default();
@@ -517,70 +528,13 @@ impl RecordService {
         keys: &mut HashMap<Address, UserKey>,
         share: &Share,
     ) -> Answer<Option<Located>> {
-        let events = reads
-            .record(share.owner, share.record_id)
-            .await
-            .map_err(ledger_error)?;
-        let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;
-        let mut uploaded_by = None;
-        // Every capsule the owner named, in chain order: the current one is the last that
-        // is for the latest version (a grant wrapped for version n can be mined after
-        // version n+1 was registered).
-        let mut capsules: Vec<Vec<u8>> = Vec::new();
-        for e in &events {
-            match &e.event {
-                LedgerEvent::RecordRegistered {
-                    owner: o,
-                    version,
-                    manifest_cid,
-                    capsule_cid: c,
-                    ..
-                }
-                | LedgerEvent::RecordUpdated {
-                    owner: o,
-                    version,
-                    manifest_cid,
-                    capsule_cid: c,
-                    ..
-                } if *o == share.owner => {
-                    latest = Some((
-                        *version,
-                        manifest_cid.to_vec(),
-                        (e.meta.tx_hash.to_string(), e.meta.block_number),
-                    ));
-                    capsules.push(c.to_vec());
-                }
-                LedgerEvent::RecordUploaded {
-                    owner: o,
-                    author,
-                    manifest_cid,
-                    capsule_cid: c,
-                    ..
-                } if *o == share.owner => {
-                    latest = Some((
-                        1,
-                        manifest_cid.to_vec(),
-                        (e.meta.tx_hash.to_string(), e.meta.block_number),
-                    ));
-                    uploaded_by = Some(*author);
-                    capsules.push(c.to_vec());
-                }
-                LedgerEvent::AccessGranted {
-                    owner: o,
-                    capsule_cid: c,
-                    ..
-                } if *o == share.owner => capsules.push(c.to_vec()),
-                LedgerEvent::AccessRevoked {
-                    owner: o,
-                    new_capsule_cid: c,
-                    ..
-                } if *o == share.owner => capsules.push(c.to_vec()),
-                _ => {}
-            }
-        }
-        let Some((version, manifest_cid, registered)) = latest else {
-            return Err(InboxError::NotRegistered.into());
-        };
+        let Trail {
+            version,
+            manifest_cid,
+            registered,
+            uploaded_by,
+            capsules,
+        } = trail(reads, share).await?;
         let manifest_cid = crate::ipfs::ledger_cid(&manifest_cid)?;
         let record_id = share.record_id.to_string();
         let mut current = None;
@@ -632,34 +586,82 @@ impl RecordService {
         }))
     }
 
+    /// For the list: the latest version of a shared record that this wallet's key opens,
+    /// or `None` for a role grant whose clause it does not meet. The capsule is fetched
+    /// and opened only when the ledger's facts about it changed since it was last tried
+    /// (`located_shares`): a warm list of 200 records opens none.
+    #[allow(clippy::too_many_arguments)]
+    async fn listable(
+        &self,
+        store: Option<&RecordStore>,
+        holder: &Holder<'_>,
+        node: &IpfsNode,
+        reads: &Reads,
+        found: &Found,
+        keys: &mut HashMap<Address, UserKey>,
+        share: &Share,
+    ) -> Answer<Option<u32>> {
+        let t = trail(reads, share).await?;
+        let route = share
+            .via
+            .map_or_else(|| "person".to_owned(), |(a, c)| format!("{a}:{c}"));
+        let record_id = share.record_id.to_string();
+        let facts = facts_of(&t, found.keys.get(&share.key_authority()));
+        if let Some(store) = store {
+            match store.located(&record_id, &route, &facts).await {
+                Ok(Some(opens)) => return Ok(opens.then_some(t.version)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(record = %record_id, error = e.kind(), "no note of an earlier opening of the capsule")
+                }
+            }
+        }
+        let located = self.locate(holder, node, reads, found, keys, share).await?;
+        if let Some(store) = store {
+            if let Err(e) = store
+                .set_located(&record_id, &route, &facts, located.is_some())
+                .await
+            {
+                tracing::debug!(record = %record_id, error = e.kind(), "the capsule's opening was not noted");
+            }
+        }
+        Ok(located.map(|l| l.version))
+    }
+
     /// How the list names a located record: from this wallet's own earlier logged opening
     /// of it (its manifest kept sealed here), or as not opened yet. Nothing is decrypted
     /// that was not decrypted after a logged opening.
-    pub(crate) async fn listed(&self, owner: &Owner, l: &Located, now: i64) -> SharedRecord {
-        let record_id = l.share.record_id.to_string();
+    pub(crate) async fn listed(
+        &self,
+        owner: &Owner,
+        share: &Share,
+        version: u32,
+        now: i64,
+    ) -> SharedRecord {
+        let record_id = share.record_id.to_string();
         let known = match self.store(&owner.wallet_id).await {
             Ok(store) => store.opened_share(&record_id).await.ok().flatten(),
             Err(_) => None,
         };
         // Only what an opening of this very version decrypted: a newer version may have
         // another title, which is not known before it is opened.
-        let manifest = known.and_then(|(version, sealed_dek, bytes)| {
-            if version != l.version {
+        let manifest = known.and_then(|(opened, sealed_dek, bytes)| {
+            if opened != version {
                 return None;
             }
             let dek = local_seal::open(
                 &owner.local_key,
                 &opened_aad(&record_id),
-                version,
+                opened,
                 &sealed_dek,
             )
             .ok()?;
-            manifest::open(&dek, &bytes, &record_id, version).ok()
+            manifest::open(&dek, &bytes, &record_id, opened).ok()
         });
         let mut entry = SharedRecord {
             record_id,
-            version: l.version,
-            owner: l.share.owner.to_string(),
+            version,
+            owner: share.owner.to_string(),
             title: "Not opened yet".to_owned(),
             category: Category::Other,
             date: String::new(),
@@ -667,11 +669,11 @@ impl RecordService {
             file_name: String::new(),
             kind: ContentKind::Other,
             size: 0,
-            shared_at: rfc3339(i64::try_from(l.share.shared_at).unwrap_or(0)),
-            expires_at: (l.share.expiry != 0)
-                .then(|| rfc3339(i64::try_from(l.share.expiry).unwrap_or(i64::MAX))),
-            expired: l.share.expired(now),
-            emergency: l.share.emergency(),
+            shared_at: rfc3339(i64::try_from(share.shared_at).unwrap_or(0)),
+            expires_at: (share.expiry != 0)
+                .then(|| rfc3339(i64::try_from(share.expiry).unwrap_or(i64::MAX))),
+            expired: share.expired(now),
+            emergency: share.emergency(),
             opened: false,
             owner_label: None,
         };
@@ -752,6 +754,107 @@ impl RecordService {
 
 /// An expired grant in the list: who shared what, when, and until when; nothing of the
 /// record itself (its title is not decrypted any more).
+/// A digest of what decides whether a capsule opens: the latest version, every capsule
+/// the owner named, and the key issued on the route.
+fn facts_of(t: &Trail, key_cid: Option<&Vec<u8>>) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"medwallet/located/v1");
+    ctx.update(&t.version.to_be_bytes());
+    for part in t.capsules.iter().chain(key_cid) {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    ctx.update(&[u8::from(key_cid.is_some())]);
+    hex::encode(ctx.finish())
+}
+
+/// What the ledger says of a shared record: its latest version and every capsule its
+/// owner named.
+struct Trail {
+    version: u32,
+    manifest_cid: Vec<u8>,
+    registered: (String, u64),
+    uploaded_by: Option<Address>,
+    /// In chain order: the current one is the last that is for the latest version (a
+    /// grant wrapped for version n can be mined after version n+1 was registered).
+    capsules: Vec<Vec<u8>>,
+}
+
+/// The record's trail, from its owner's cached history.
+async fn trail(reads: &Reads, share: &Share) -> Answer<Trail> {
+    let events = reads
+        .record(share.owner, share.record_id)
+        .await
+        .map_err(ledger_error)?;
+    let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;
+    let mut uploaded_by = None;
+    // Every capsule the owner named, in chain order: the current one is the last that
+    // is for the latest version (a grant wrapped for version n can be mined after
+    // version n+1 was registered).
+    let mut capsules: Vec<Vec<u8>> = Vec::new();
+    for e in &events {
+        match &e.event {
+            LedgerEvent::RecordRegistered {
+                owner: o,
+                version,
+                manifest_cid,
+                capsule_cid: c,
+                ..
+            }
+            | LedgerEvent::RecordUpdated {
+                owner: o,
+                version,
+                manifest_cid,
+                capsule_cid: c,
+                ..
+            } if *o == share.owner => {
+                latest = Some((
+                    *version,
+                    manifest_cid.to_vec(),
+                    (e.meta.tx_hash.to_string(), e.meta.block_number),
+                ));
+                capsules.push(c.to_vec());
+            }
+            LedgerEvent::RecordUploaded {
+                owner: o,
+                author,
+                manifest_cid,
+                capsule_cid: c,
+                ..
+            } if *o == share.owner => {
+                latest = Some((
+                    1,
+                    manifest_cid.to_vec(),
+                    (e.meta.tx_hash.to_string(), e.meta.block_number),
+                ));
+                uploaded_by = Some(*author);
+                capsules.push(c.to_vec());
+            }
+            LedgerEvent::AccessGranted {
+                owner: o,
+                capsule_cid: c,
+                ..
+            } if *o == share.owner => capsules.push(c.to_vec()),
+            LedgerEvent::AccessRevoked {
+                owner: o,
+                new_capsule_cid: c,
+                ..
+            } if *o == share.owner => capsules.push(c.to_vec()),
+            _ => {}
+        }
+    }
+    let Some((version, manifest_cid, registered)) = latest else {
+        return Err(InboxError::NotRegistered.into());
+    };
+    Ok(Trail {
+        version,
+        manifest_cid,
+        registered,
+        uploaded_by,
+        capsules,
+    })
+}
+
 fn expired_entry(share: &Share) -> SharedRecord {
     SharedRecord {
         record_id: share.record_id.to_string(),

@@ -671,7 +671,9 @@ impl RecordService {
                 .locate(&holder, node, &conn.reads, &found, &mut issued, share)
                 .await
             {
-                Ok(Some(l)) => session.records.push(self.listed(owner, &l, now).await),
+                Ok(Some(l)) => session
+                    .records
+                    .push(self.listed(owner, &l.share, l.version, now).await),
                 Ok(None) => {}
                 Err(e) => session.problems.push(crate::words::message(
                     &FrontDeskError::GrantUnreadable {

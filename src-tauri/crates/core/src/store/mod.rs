@@ -13,6 +13,7 @@
 pub(crate) mod emergency;
 pub(crate) mod front_desk;
 pub(crate) mod grants;
+pub(crate) mod inbox;
 pub(crate) mod local_seal;
 pub(crate) mod rebuild;
 pub(crate) mod replicas;
