@@ -86,6 +86,9 @@ impl Default for Pacer {
 struct Quiet {
     head: u64,
     checked: Instant,
+    /// How far the chain's clock was ahead of this device's (seconds; expiries are the
+    /// chain's).
+    chain_ahead: i64,
 }
 
 /// What one paced pass did with the unlocked wallet's ledger work.
@@ -254,7 +257,9 @@ pub async fn wallet_pass(
     }
     // Quiet from now on if nothing failed and nothing is left due; what happens on the
     // chain after `head` is read by the next full pass.
-    let due = records.ledger_work_due(owner, ledger).await;
+    let chain_ahead =
+        crate::ledger::chain_time(&LedgerNode::new(&ledger.url)).await - crate::ledger::now_unix();
+    let due = records.ledger_work_due(owner, ledger, chain_ahead).await;
     match (clean, due, head) {
         (true, Ok(false), Some(head)) => {
             pacer.quiet.insert(
@@ -262,6 +267,7 @@ pub async fn wallet_pass(
                 Quiet {
                     head,
                     checked: Instant::now(),
+                    chain_ahead,
                 },
             );
         }
@@ -296,7 +302,8 @@ async fn pace(
             }
         }
     };
-    match records.ledger_work_due(owner, ledger).await {
+    let chain_ahead = pacer.quiet.get(key).map_or(0, |q| q.chain_ahead);
+    match records.ledger_work_due(owner, ledger, chain_ahead).await {
         Ok(false) => {}
         Ok(true) => {
             pacer.quiet.remove(key);

@@ -13,11 +13,13 @@
 mod anvil;
 mod ipfs;
 mod process;
+mod proxy;
 mod tools;
 
 pub use anvil::{Anvil, AnvilOptions, LOCAL_CHAIN_ID};
 pub use ipfs::{Ipfs, IpfsOptions};
 pub use process::{free_port, free_port_on, stop_gracefully};
+pub use proxy::CountingProxy;
 pub use tools::NodeTools;
 
 /// Why a node could not be started.

@@ -17,14 +17,20 @@ impl RecordService {
     /// device's own state only: grants or revocations queued, a grant expiring within
     /// [`EXPIRY_SOON_SECONDS`], keys not published on this contract yet, a rebuild not
     /// finished, or a check-in code a desk may redeem at any moment (the patient is
-    /// waiting at the desk).
-    pub async fn ledger_work_due(&self, owner: &Owner, ledger: &LedgerTarget) -> Answer<bool> {
+    /// waiting at the desk). `chain_ahead` is how far the chain's clock was ahead of this
+    /// device's at the last full pass (expiries are the chain's when it is ahead).
+    pub async fn ledger_work_due(
+        &self,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        chain_ahead: i64,
+    ) -> Answer<bool> {
         let Some(contract) = ledger.contract else {
             return Ok(false);
         };
         let contract = contract.to_string();
         let store = self.sharing_store(owner).await?;
-        let now = now_unix();
+        let now = now_unix() + chain_ahead.max(0);
         if !store.due_grants(Some(now)).await?.is_empty()
             || store.grant_expiring_by(now + EXPIRY_SOON_SECONDS).await?
             || store.rebuild_unfinished(&contract).await?

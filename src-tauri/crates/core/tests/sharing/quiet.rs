@@ -2,51 +2,13 @@
 //! for its head now and then, and a head that moved or work that came due brings the full
 //! pass back. The ledger is reached through a proxy that counts the JSON-RPC calls made.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use medwallet_core::audit::AuditService;
 use medwallet_core::background::{wallet_pass, Paced, Pacer};
+use medwallet_devnodes::CountingProxy;
 
 use super::*;
-
-/// A TCP proxy to `upstream` that counts the JSON-RPC calls sent through it (each call,
-/// single or in a batch, names its `"method"`).
-fn counting_proxy(upstream: std::net::SocketAddr) -> (Url, Arc<AtomicUsize>) {
-    use std::io::{Read, Write};
-    let calls = Arc::new(AtomicUsize::new(0));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let counted = calls.clone();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(server) = std::net::TcpStream::connect(upstream) else {
-                continue;
-            };
-            let (mut s_in, mut c_out) = (server.try_clone().unwrap(), client.try_clone().unwrap());
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut s_in, &mut c_out);
-            });
-            let (mut c_in, mut s_out) = (client, server);
-            let counted = counted.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 16 * 1024];
-                loop {
-                    let n = match c_in.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let text = String::from_utf8_lossy(&buf[..n]);
-                    counted.fetch_add(text.matches("\"method\"").count(), Ordering::SeqCst);
-                    if s_out.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    (Url::parse(&format!("http://{addr}")).unwrap(), calls)
-}
 
 /// One wallet's part of the background pass, through the counting proxy.
 struct Quietly<'a> {
@@ -81,12 +43,12 @@ async fn a_quiet_wallet_asks_the_ledger_nothing_until_something_is_due_or_the_ch
     let patient = wallet(141, Role::Patient, "Ada");
     let record = add(&nodes, &svc, &patient, "lab.pdf", PDF, "Blood panel").await;
     let upstream: std::net::SocketAddr = format!("127.0.0.1:{}", nodes.anvil_port).parse().unwrap();
-    let (proxied, calls) = counting_proxy(upstream);
+    let proxy = CountingProxy::start(upstream).unwrap();
     let ledger = LedgerTarget {
-        url: proxied,
+        url: proxy.url().parse().unwrap(),
         ..nodes.ledger.clone()
     };
-    let calls_now = || calls.load(Ordering::SeqCst);
+    let calls_now = || proxy.calls();
     let me = Quietly {
         svc: &svc,
         audit: &audit,
@@ -147,7 +109,7 @@ async fn a_quiet_wallet_asks_the_ledger_nothing_until_something_is_due_or_the_ch
     )
     .await
     .unwrap();
-    assert!(svc.ledger_work_due(&patient, &ledger).await.unwrap());
+    assert!(svc.ledger_work_due(&patient, &ledger, 0).await.unwrap());
     assert_eq!(me.pass(&mut silent).await, Paced::Full);
     assert_eq!(me.pass(&mut silent).await, Paced::Full);
     assert!(calls_now() > before);
