@@ -261,7 +261,7 @@ async fn run() {
     svc.share(
         patient,
         &world.ipfs,
-        &world.ledger,
+        &counted,
         &share(&records[..1], &other.address, Some(1)),
     )
     .await

@@ -263,7 +263,10 @@ impl RecordService {
                 tracing::debug!(wallet = %owner.wallet_id, error = e.kind(), "no records store to note the publication in");
             }
         }
-        let found = find(&conn.reads, conn.me).await.map_err(ledger_error)?;
+        // The list sends nothing from here on: each history is brought up to the head
+        // once.
+        let reads = conn.reads.snapshot();
+        let found = find(&reads, conn.me).await.map_err(ledger_error)?;
         let node = IpfsNode::new(ipfs)?;
         let mut keys = HashMap::new();
         let now = now_unix().max(chain_time(&conn.node).await);
@@ -289,7 +292,7 @@ impl RecordService {
                     store.as_ref(),
                     &holder,
                     &node,
-                    &conn.reads,
+                    &reads,
                     &found,
                     &mut keys,
                     share,

@@ -65,12 +65,16 @@ impl EventCaches {
     }
 }
 
-/// A wallet's reads of one contract on one node, through the wallet's cache.
+/// A wallet's reads of one contract on one node, through the wallet's cache. Each read
+/// brings its filter up to the node's head first, so a use case that sent a transaction
+/// reads it back; a [`snapshot`](Self::snapshot) brings each filter up once.
 #[derive(Debug, Clone)]
 pub(crate) struct Reads {
     pub node: LedgerNode,
     pub contract: Address,
     cache: EventCache,
+    /// In a snapshot: the filters brought up to the head already.
+    synced: Option<Arc<std::sync::Mutex<std::collections::HashSet<EventFilter>>>>,
 }
 
 impl Reads {
@@ -79,7 +83,50 @@ impl Reads {
             node,
             contract,
             cache,
+            synced: None,
         }
+    }
+
+    /// Reads that bring each filter up to the head once, for a use case that sends
+    /// nothing between its reads: a list of 200 shared records syncs each owner's history
+    /// once, not 200 times.
+    pub(crate) fn snapshot(&self) -> Self {
+        Self {
+            synced: Some(Default::default()),
+            ..self.clone()
+        }
+    }
+
+    /// Brings `filters` up to the node's head (in a snapshot, those not brought up yet).
+    async fn sync(&self, filters: &[EventFilter]) -> Result<(), LedgerError> {
+        let Some(synced) = &self.synced else {
+            return self
+                .cache
+                .sync_many(&self.node, self.contract, filters)
+                .await
+                .map(|_| ());
+        };
+        let todo: Vec<EventFilter> = {
+            let done = synced
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            filters
+                .iter()
+                .filter(|f| !done.contains(f))
+                .copied()
+                .collect()
+        };
+        if todo.is_empty() {
+            return Ok(());
+        }
+        self.cache
+            .sync_many(&self.node, self.contract, &todo)
+            .await?;
+        synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(todo);
+        Ok(())
     }
 
     /// Every checked event `filter` selects, from the first block to the node's head:
@@ -91,7 +138,7 @@ impl Reads {
         &self,
         filter: &EventFilter,
     ) -> Result<Vec<LoggedEvent>, LedgerError> {
-        self.cache.sync(&self.node, self.contract, filter).await?;
+        self.sync(std::slice::from_ref(filter)).await?;
         self.cache.events(self.contract, filter).await
     }
 
@@ -102,9 +149,7 @@ impl Reads {
         wallets: &[Address],
     ) -> Result<HashMap<Address, Vec<LoggedEvent>>, LedgerError> {
         let filters: Vec<EventFilter> = wallets.iter().map(|a| EventFilter::Wallet(*a)).collect();
-        self.cache
-            .sync_many(&self.node, self.contract, &filters)
-            .await?;
+        self.sync(&filters).await?;
         let mut out = HashMap::with_capacity(wallets.len());
         for (a, f) in wallets.iter().zip(&filters) {
             if !out.contains_key(a) {
@@ -122,9 +167,7 @@ impl Reads {
         owner: Address,
         record_id: B256,
     ) -> Result<Vec<LoggedEvent>, LedgerError> {
-        self.cache
-            .sync(&self.node, self.contract, &EventFilter::Wallet(owner))
-            .await?;
+        self.sync(&[EventFilter::Wallet(owner)]).await?;
         let mut events = self
             .cache
             .events(self.contract, &EventFilter::Record(record_id))
@@ -136,9 +179,7 @@ impl Reads {
     /// Every event of the contract (a search by something no topic indexes, such as a
     /// CID): read once from block 0, then from the cursor.
     pub(crate) async fn all(&self) -> Result<Vec<LoggedEvent>, LedgerError> {
-        self.cache
-            .sync(&self.node, self.contract, &EventFilter::All)
-            .await?;
+        self.sync(&[EventFilter::All]).await?;
         self.cache.events(self.contract, &EventFilter::All).await
     }
 }
