@@ -89,6 +89,9 @@ struct Quiet {
     /// How far the chain's clock was ahead of this device's (seconds; expiries are the
     /// chain's).
     chain_ahead: i64,
+    /// The records service's count of sharing commands then: a command since (a share,
+    /// a new staff key, a group change) may have left work its own pass could not do.
+    generation: u64,
 }
 
 /// What one paced pass did with the unlocked wallet's ledger work.
@@ -228,6 +231,8 @@ pub async fn wallet_pass(
         }
         Pace::Run(head) => head,
     };
+    // Read before the pass: a command while it runs brings the next one.
+    let generation = records.sharing_generation();
     let mut found = Vec::new();
     let mut clean = true;
     // A failure is kept with its grant or record and shown where it belongs (the Shared
@@ -268,6 +273,7 @@ pub async fn wallet_pass(
                     head,
                     checked: Instant::now(),
                     chain_ahead,
+                    generation,
                 },
             );
         }
@@ -319,6 +325,10 @@ async fn pace(
     let Some(quiet) = pacer.quiet.get_mut(key) else {
         return Pace::Run(head().await);
     };
+    if quiet.generation != records.sharing_generation() {
+        pacer.quiet.remove(key);
+        return Pace::Run(head().await);
+    }
     if quiet.checked.elapsed() < pacer_every {
         return Pace::Quiet(Paced::Quiet);
     }

@@ -64,6 +64,7 @@ impl RecordService {
         store
             .set_staff(&holder.to_string(), &attributes, now_unix())
             .await?;
+        self.sharing_changed();
         let fail = |f: Failure| f.during(Task::IssueStaffKey);
         let conn = self.connect(clinic, ledger).await.map_err(fail)?;
         directory::publish_self(&store, clinic, ipfs, &conn)
@@ -101,6 +102,7 @@ impl RecordService {
             .ok_or_else(|| StaffError::NoActiveKey {
                 holder: holder.clone(),
             })?;
+        self.sharing_changed();
         let problem = match self.connect(clinic, ledger).await {
             Ok(conn) => self
                 .sync_staff_keys(&store, clinic, ipfs, &conn)

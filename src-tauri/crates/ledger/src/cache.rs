@@ -48,6 +48,12 @@ pub struct SyncReport {
     pub witness_checks: Vec<WitnessCheck>,
 }
 
+/// What `sync_here` answers: the report, the chain id and the block read last.
+type Synced = Result<(SyncReport, u64, Option<(u64, B256)>), LedgerError>;
+
+/// A boxed `sync_here`.
+type BoxedSync<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Synced> + Send + 'a>>;
+
 /// The event cache: one SQLite file, any number of contracts and filters.
 #[derive(Debug, Clone)]
 pub struct EventCache {
@@ -88,6 +94,11 @@ fn addr(b: &[u8], what: &str) -> Result<Address, LedgerError> {
 fn i64n(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
+
+/// An event whose block is the one cached at its height (defence in depth: a repair
+/// drops events of blocks that left the chain).
+const ON_CHAIN: &str = "block_hash = (SELECT b.hash FROM blocks b \
+     WHERE b.contract = events.contract AND b.number = events.block_number)";
 
 const SELECT: &str = "SELECT block_number, block_hash, parent_hash, tx_hash, log_index, sender, \
      block_time, topics, data FROM events";
@@ -181,17 +192,17 @@ impl EventCache {
         witnesses: &[LedgerNode],
     ) -> Result<SyncReport, LedgerError> {
         let result: Result<SyncReport, LedgerError> = async {
-            let (mut report, chain_id, tip) = self
-                .sync_here(
-                    node,
-                    contract,
-                    std::slice::from_ref(filter),
-                    max_blocks.max(1),
-                )
-                .await?;
+            let (mut report, chain_id, tip) = Box::pin(self.sync_here(
+                node,
+                contract,
+                std::slice::from_ref(filter),
+                max_blocks.max(1),
+                false,
+            ))
+            .await?;
             if !witnesses.is_empty() {
                 report.witness_checks = self
-                    .check_witnesses(contract, chain_id, tip, witnesses)
+                    .check_witnesses(contract, filter, chain_id, tip, witnesses)
                     .await?;
             }
             Ok(report)
@@ -209,6 +220,7 @@ impl EventCache {
         contract: Address,
         filters: &[EventFilter],
         max_blocks: u64,
+        retried: bool,
     ) -> Result<(SyncReport, u64, Option<(u64, B256)>), LedgerError> {
         let started = std::time::Instant::now();
         let status = node.status().await?;
@@ -222,25 +234,24 @@ impl EventCache {
             .filter_map(|k| filters.iter().find(|f| f.key() == *k).copied())
             .collect();
         let mut cursors = self.cursors(contract, &keys).await?;
-        // Every cursor's block must still be on the node's chain. The lowest that is not
-        // is where a reorganisation is repaired from (everything above the newest block
-        // still on the chain is dropped and read again, for every filter).
+        // Every cursor's block must still be on the node's chain: those of every filter
+        // of the contract, not only the ones read now (their events are answered to any
+        // filter). The lowest that is not is where a reorganisation is repaired from
+        // (everything above the newest block still on the chain is dropped and read
+        // again, for every filter).
         let mut reorg = None;
         let mut stale: Option<(u64, B256)> = None;
-        let mut asked: HashMap<u64, bool> = HashMap::new();
-        let mut distinct: Vec<(u64, B256)> = cursors.values().copied().collect();
-        distinct.sort();
-        distinct.dedup();
-        for (last, hash) in distinct {
-            let on_chain = match asked.get(&last) {
-                Some(&on) => on,
+        let mut headers: HashMap<u64, Option<B256>> = HashMap::new();
+        for (last, hash) in self.all_cursors(contract).await? {
+            let actual = match headers.get(&last) {
+                Some(h) => *h,
                 None => {
-                    let on = matches!(node.header(last).await?, Some(h) if h.hash == hash);
-                    asked.insert(last, on);
-                    on
+                    let h = node.header(last).await?.map(|h| h.hash);
+                    headers.insert(last, h);
+                    h
                 }
             };
-            if !on_chain {
+            if actual != Some(hash) {
                 stale = Some((last, hash));
                 break;
             }
@@ -287,7 +298,10 @@ impl EventCache {
                 to_block = head,
                 "the cache is up to date"
             );
-            return Ok((report, chain_id, None));
+            // The witnesses are still asked about the block read last (a fork at the head
+            // is found even when another read brought the cursor there).
+            let tip = cursors.values().max().copied();
+            return Ok((report, chain_id, tip));
         }
         let tip = node
             .header(head)
@@ -300,6 +314,17 @@ impl EventCache {
                 if *hash != tip.hash {
                     return Err(node.inconsistent(&format!("block {head} changed during the sync")));
                 }
+            }
+            // A block read now that the cache holds with another hash: the chain changed
+            // under a filter that was not read (its cursor lies below). Repaired, and the
+            // whole read planned again, once.
+            if let Some(conflict) = self.conflicting_block(contract, &fetched).await? {
+                if retried {
+                    return Err(node.inconsistent("the chain keeps changing during the sync"));
+                }
+                tracing::warn!(block = conflict.0, "a cached block was replaced: repairing");
+                self.repair(node, contract, conflict).await?;
+                return Box::pin(self.sync_here(node, contract, &filters, max_blocks, true)).await;
             }
             fetched_events += fetched.events.len();
             report.new_events += self.store(contract, &fetched, &group, head, &tip).await?;
@@ -356,6 +381,48 @@ impl EventCache {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every distinct cursor position of the contract, lowest first.
+    async fn all_cursors(&self, contract: Address) -> Result<Vec<(u64, B256)>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT last_block, last_hash FROM cursors WHERE contract = ? \
+             ORDER BY last_block",
+        )
+        .bind(contract.as_slice())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    uint(row, 0, "cursors.last_block")?,
+                    word_at(row, 1, "cursors.last_hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The first block of `fetched` that the cache holds with another hash, as cached.
+    async fn conflicting_block(
+        &self,
+        contract: Address,
+        fetched: &FetchedEvents,
+    ) -> Result<Option<(u64, B256)>, LedgerError> {
+        for (n, (hash, _)) in &fetched.blocks {
+            let cached: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM blocks WHERE contract = ? AND number = ?")
+                    .bind(contract.as_slice())
+                    .bind(i64n(*n))
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if let Some(cached) = cached {
+                let cached = word(&cached, "blocks.hash")?;
+                if cached != *hash {
+                    return Ok(Some((*n, cached)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The sync cursors of `keys` that exist: the last block read and its hash.
@@ -470,13 +537,24 @@ impl EventCache {
         filters: &[EventFilter],
     ) -> Result<SyncReport, LedgerError> {
         let result = self
-            .sync_here(node, contract, filters, u64::MAX)
+            .sync_here_boxed(node, contract, filters)
             .await
             .map(|(report, _, _)| report);
         if let Err(e) = &result {
             tracing::warn!(error = e.kind(), "event cache sync failed");
         }
         result
+    }
+
+    /// [`sync_here`](Self::sync_here) on the heap: its state is large, and a use case
+    /// deep in a debug build's stack awaits it.
+    fn sync_here_boxed<'a>(
+        &'a self,
+        node: &'a LedgerNode,
+        contract: Address,
+        filters: &'a [EventFilter],
+    ) -> BoxedSync<'a> {
+        Box::pin(self.sync_here(node, contract, filters, u64::MAX, false))
     }
 
     /// The cursor of `filter`: the last block read, if it was ever read.
@@ -498,6 +576,7 @@ impl EventCache {
     async fn check_witnesses(
         &self,
         contract: Address,
+        filter: &EventFilter,
         chain_id: u64,
         tip: Option<(u64, B256)>,
         witnesses: &[LedgerNode],
@@ -508,9 +587,11 @@ impl EventCache {
             if asks.iter().any(|(other, _)| other.label() == label) {
                 continue;
             }
-            let mut blocks = self.unconfirmed(contract, &label).await?;
+            let mut blocks = self.unconfirmed(contract, filter, &label).await?;
             if let Some(tip) = tip {
-                if !blocks.iter().any(|(n, _)| *n == tip.0) {
+                if !blocks.iter().any(|(n, _)| *n == tip.0)
+                    && !self.agreed(contract, &label, tip).await?
+                {
                     blocks.insert(0, tip);
                 }
             }
@@ -535,18 +616,30 @@ impl EventCache {
     async fn unconfirmed(
         &self,
         contract: Address,
+        filter: &EventFilter,
         witness: &str,
     ) -> Result<Vec<(u64, B256)>, LedgerError> {
-        let rows = sqlx::query(
+        // Only blocks holding events of `filter`: the cache also holds other wallets'
+        // events (a doctor's patients), which this filter's trail does not show.
+        let (selects, key): (&str, Option<Vec<u8>>) = match filter {
+            EventFilter::All => ("1 = 1", None),
+            EventFilter::Record(id) => ("e.record_id = ?4", Some(id.to_vec())),
+            EventFilter::Wallet(a) => (
+                "(e.actor = ?4 OR e.owner = ?4 OR e.subject = ?4)",
+                Some(a.to_vec()),
+            ),
+        };
+        let rows = sqlx::query(&format!(
             "SELECT DISTINCT e.block_number, e.block_hash FROM events e \
-             WHERE e.contract = ?1 AND NOT EXISTS (SELECT 1 FROM witness_checks w \
+             WHERE e.contract = ?1 AND {selects} AND NOT EXISTS (SELECT 1 FROM witness_checks w \
                WHERE w.contract = e.contract AND w.block_number = e.block_number \
                AND w.witness = ?2 AND w.our_hash = e.block_hash AND w.verdict = 'agree') \
-             ORDER BY e.block_number DESC LIMIT ?3",
-        )
+             ORDER BY e.block_number DESC LIMIT ?3"
+        ))
         .bind(contract.as_slice())
         .bind(witness)
         .bind(i64n(MAX_CHECKS_PER_STEP as u64))
+        .bind(key)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -557,6 +650,26 @@ impl EventCache {
                 ))
             })
             .collect()
+    }
+
+    /// Whether `witness` agreed on `block` (its number and the hash cached) already.
+    async fn agreed(
+        &self,
+        contract: Address,
+        witness: &str,
+        block: (u64, B256),
+    ) -> Result<bool, LedgerError> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM witness_checks WHERE contract = ? AND block_number = ? \
+             AND witness = ? AND our_hash = ? AND verdict = 'agree')",
+        )
+        .bind(contract.as_slice())
+        .bind(i64n(block.0))
+        .bind(witness)
+        .bind(block.1.as_slice())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found != 0)
     }
 
     /// Stores verdicts; a yes or no already stored for the same hash is not replaced by
@@ -777,7 +890,7 @@ impl EventCache {
         let rows = match filter {
             EventFilter::All => {
                 sqlx::query(&format!(
-                    "{SELECT} WHERE contract = ? ORDER BY block_number, log_index"
+                    "{SELECT} WHERE contract = ? AND {ON_CHAIN} ORDER BY block_number, log_index"
                 ))
                 .bind(c)
                 .fetch_all(&self.pool)
@@ -785,7 +898,8 @@ impl EventCache {
             }
             EventFilter::Record(id) => {
                 sqlx::query(&format!(
-                    "{SELECT} WHERE contract = ? AND record_id = ? ORDER BY block_number, log_index"
+                    "{SELECT} WHERE contract = ? AND record_id = ? AND {ON_CHAIN} \
+                     ORDER BY block_number, log_index"
                 ))
                 .bind(c)
                 .bind(id.as_slice())
@@ -794,9 +908,9 @@ impl EventCache {
             }
             EventFilter::Wallet(w) => {
                 sqlx::query(&format!(
-                    "SELECT * FROM ({SELECT} WHERE contract = ?1 AND actor = ?2 \
-                     UNION {SELECT} WHERE contract = ?1 AND owner = ?2 \
-                     UNION {SELECT} WHERE contract = ?1 AND subject = ?2) \
+                    "SELECT * FROM ({SELECT} WHERE contract = ?1 AND actor = ?2 AND {ON_CHAIN} \
+                     UNION {SELECT} WHERE contract = ?1 AND owner = ?2 AND {ON_CHAIN} \
+                     UNION {SELECT} WHERE contract = ?1 AND subject = ?2 AND {ON_CHAIN}) \
                      ORDER BY block_number, log_index"
                 ))
                 .bind(c)
@@ -1048,7 +1162,10 @@ mod tests {
         assert!(a.is_disputed(), "{a:?}");
         // A dispute is asked again; an agreement is not.
         assert_eq!(
-            cache.unconfirmed(CONTRACT, "http://w").await.unwrap(),
+            cache
+                .unconfirmed(CONTRACT, &EventFilter::All, "http://w")
+                .await
+                .unwrap(),
             vec![(7, ours)]
         );
         cache
@@ -1061,12 +1178,15 @@ mod tests {
             .unwrap();
         assert_eq!((a.nodes_agreeing, a.nodes_asked), (2, 2));
         assert!(cache
-            .unconfirmed(CONTRACT, "http://w")
+            .unconfirmed(CONTRACT, &EventFilter::All, "http://w")
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            cache.unconfirmed(CONTRACT, "http://other").await.unwrap(),
+            cache
+                .unconfirmed(CONTRACT, &EventFilter::All, "http://other")
+                .await
+                .unwrap(),
             vec![(7, ours)]
         );
 

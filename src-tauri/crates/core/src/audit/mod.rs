@@ -85,7 +85,6 @@ const SYNC_CEILING: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The audit use cases for one app data folder.
 pub struct AuditService {
-    dir: PathBuf,
     /// The wallets' event caches, shared with the other rooms' ledger reads.
     events: std::sync::Arc<EventCaches>,
 }
@@ -99,40 +98,21 @@ impl AuditService {
     /// The service reading through `events` (the records service's caches, so that
     /// the trail and every other ledger read share one cache and cursor per wallet).
     pub fn over(events: std::sync::Arc<EventCaches>) -> Self {
-        Self {
-            dir: events.dir().to_path_buf(),
-            events,
-        }
+        Self { events }
     }
 
     pub(crate) async fn cache(&self, wallet_id: &str) -> Answer<EventCache> {
         self.events.open(wallet_id).await
     }
 
-    fn chain_file(&self, wallet_id: &str) -> PathBuf {
-        self.dir.join(format!("{wallet_id}.chain"))
-    }
-
     /// The chain id this wallet's trail was first read from, if any.
     pub(crate) fn remembered_chain(&self, wallet_id: &str) -> Option<u64> {
-        std::fs::read_to_string(self.chain_file(wallet_id))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
+        self.events.remembered_chain(wallet_id)
     }
 
     /// Remembers `chain_id` as the wallet's chain unless one is remembered already.
     pub(crate) fn remember_chain_once(&self, wallet_id: &str, chain_id: u64) {
-        if self.remembered_chain(wallet_id).is_none() {
-            self.remember_chain(wallet_id, chain_id);
-        }
-    }
-
-    fn remember_chain(&self, wallet_id: &str, chain_id: u64) {
-        // Best effort: without it, only the next sync's chain check is lost.
-        let path = self.chain_file(wallet_id);
-        if let Err(e) = std::fs::write(&path, chain_id.to_string()) {
-            tracing::warn!(path = %path.display(), chain_id, error = %e, "the trail's chain is not remembered");
-        }
+        self.events.remember_chain_once(wallet_id, chain_id);
     }
 
     /// The owner's trail, filtered, newest first: synced from the ledger first when it
@@ -247,7 +227,7 @@ impl AuditService {
             .sync_checked(&node, contract, &EventFilter::Wallet(me), witnesses)
             .await?;
         if remembered.is_none() {
-            self.remember_chain(wallet_id, status.chain_id);
+            self.remember_chain_once(wallet_id, status.chain_id);
         }
         Ok((status.chain_id, report))
     }

@@ -144,10 +144,24 @@ pub(crate) async fn connect(
         .contract
         .ok_or_else(|| StepFailure::waiting(CoreError::NoContract))?;
     let node = LedgerNode::new(&target.url);
-    if let Some(chain_id) = target.chain_id {
-        node.check_chain(chain_id, contract)
-            .await
-            .map_err(StepFailure::ledger)?;
+    // The chain the settings name, else the one this wallet's events were first read
+    // from: the cache never takes another network's events for this one's.
+    match target
+        .chain_id
+        .or_else(|| caches.remembered_chain(&owner.wallet_id))
+    {
+        Some(chain_id) => {
+            node.check_chain(chain_id, contract)
+                .await
+                .map_err(StepFailure::ledger)?;
+        }
+        None => {
+            let status = node.status().await.map_err(StepFailure::ledger)?;
+            node.check_chain(status.chain_id, contract)
+                .await
+                .map_err(StepFailure::ledger)?;
+            caches.remember_chain_once(&owner.wallet_id, status.chain_id);
+        }
     }
     let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..]).map_err(|e| {
         StepFailure::waiting(CoreError::LedgerKeyUnusable {

@@ -39,9 +39,30 @@ impl EventCaches {
         })
     }
 
-    /// The folder holding the cache files.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
+    fn chain_file(&self, wallet_id: &str) -> PathBuf {
+        self.dir.join(format!("{wallet_id}.chain"))
+    }
+
+    /// The chain id this wallet's events were first read from, if any: a ledger URL that
+    /// now leads to another network is named, never mixed in.
+    pub(crate) fn remembered_chain(&self, wallet_id: &str) -> Option<u64> {
+        std::fs::read_to_string(self.chain_file(wallet_id))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Remembers `chain_id` as the wallet's chain unless one is remembered already.
+    pub(crate) fn remember_chain_once(&self, wallet_id: &str, chain_id: u64) {
+        if self.remembered_chain(wallet_id).is_some() {
+            return;
+        }
+        // Best effort: without it, only the next read's chain check is lost.
+        let path = self.chain_file(wallet_id);
+        if let Err(e) = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(&path, chain_id.to_string()))
+        {
+            tracing::warn!(path = %path.display(), chain_id, error = %e, "the wallet's chain is not remembered");
+        }
     }
 
     /// The wallet's cache, opened (and created) on first use.

@@ -58,6 +58,9 @@ pub struct RecordService {
     pub(crate) sharing: tokio::sync::Mutex<()>,
     /// The wallets' ledger event caches (shared with the audit trail).
     pub(crate) events: std::sync::Arc<crate::ledger::EventCaches>,
+    /// Counts the commands that changed sharing state (a share, a group, a staff key): the
+    /// background pass of a quiet wallet runs in full after any (see `crate::background`).
+    pub(crate) sharing_changes: std::sync::atomic::AtomicU64,
 }
 
 /// Tells the caller how an add goes.
@@ -96,6 +99,7 @@ impl RecordService {
         Self {
             dir: data_dir.join("records"),
             events: crate::ledger::EventCaches::new(data_dir),
+            sharing_changes: Default::default(),
             stores: Default::default(),
             uploading: Default::default(),
             registering: Default::default(),
@@ -111,7 +115,19 @@ impl RecordService {
         owner: &Owner,
         ledger: &crate::ledger::LedgerTarget,
     ) -> Result<crate::ledger::directory::Connected, crate::ledger::StepFailure> {
-        crate::ledger::connect(owner, ledger, &self.events).await
+        Box::pin(crate::ledger::connect(owner, ledger, &self.events)).await
+    }
+
+    /// Notes that a command changed sharing state (see `sharing_changes`).
+    pub(crate) fn sharing_changed(&self) {
+        self.sharing_changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many commands changed sharing state so far.
+    pub fn sharing_generation(&self) -> u64 {
+        self.sharing_changes
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The event caches, to share with the audit trail.

@@ -433,6 +433,10 @@ impl RecordService {
         ledger: &LedgerTarget,
         force: bool,
     ) -> Option<String> {
+        if force {
+            // A command's pass: whatever it leaves undone, the next background pass sees.
+            self.sharing_changed();
+        }
         let _one_pass = self.sharing.lock().await;
         // A wallet being rebuilt from the ledger sends nothing to its contract until the
         // rebuild is done: a restored clinic would publish its first epoch's parameters
