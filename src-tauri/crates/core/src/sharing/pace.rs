@@ -16,7 +16,8 @@ impl RecordService {
     /// Whether the owner's sharing pass has something to send or to watch for, from this
     /// device's own state only: grants or revocations queued, a grant expiring within
     /// [`EXPIRY_SOON_SECONDS`], keys not published on this contract yet, a rebuild not
-    /// finished, or a check-in code a desk may redeem at any moment (the patient is
+    /// finished, an emergency grant open (its openings are watched on every pass), or a
+    /// check-in code a desk may redeem at any moment (the patient is
     /// waiting at the desk). `chain_ahead` is how far the chain's clock was ahead of this
     /// device's at the last full pass (expiries are the chain's when it is ahead).
     pub async fn ledger_work_due(
@@ -34,6 +35,11 @@ impl RecordService {
         if !store.due_grants(Some(now)).await?.is_empty()
             || store.grant_expiring_by(now + EXPIRY_SOON_SECONDS).await?
             || store.rebuild_unfinished(&contract).await?
+            // A clinic's emergency staff may open a record at any moment: the patient
+            // who allowed it is told at once, not a head check later.
+            || store
+                .has_open_clause(crate::sharing::emergency::EMERGENCY_CLAUSE)
+                .await?
             || store.published(&contract, "identity").await?.is_none()
             || (owner.authority_seed.is_some()
                 && store.published(&contract, "authority").await?.is_none())

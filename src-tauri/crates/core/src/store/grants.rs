@@ -242,6 +242,19 @@ impl RecordStore {
         Ok(found != 0)
     }
 
+    /// Whether an open grant has the clause `clause` (an emergency grant is watched on
+    /// every pass).
+    pub(crate) async fn has_open_clause(&self, clause: &str) -> Result<bool> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM grants WHERE kind = 'grant' \
+             AND state IN ('sending', 'active') AND clause = ?)",
+        )
+        .bind(clause)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found != 0)
+    }
+
     /// Starts revoking an open grant.
     pub(crate) async fn start_revoke(&self, id: i64) -> Result<()> {
         sqlx::query(
