@@ -226,14 +226,10 @@ impl EventCache {
         let status = node.status().await?;
         let (chain_id, node_head) = (status.chain_id, status.block_height);
         self.read_from(node, contract).await?;
-        let mut keys: Vec<String> = filters.iter().map(EventFilter::key).collect();
-        keys.sort();
-        keys.dedup();
-        let filters: Vec<EventFilter> = keys
-            .iter()
-            .filter_map(|k| filters.iter().find(|f| f.key() == *k).copied())
-            .collect();
-        let mut cursors = self.cursors(contract, &keys).await?;
+        let mut filters = filters.to_vec();
+        filters.sort_by_key(EventFilter::key);
+        filters.dedup();
+        let mut cursors = self.cursors(contract).await?;
         // Every cursor's block must still be on the node's chain: those of every filter
         // of the contract, not only the ones read now (their events are answered to any
         // filter). The lowest that is not is where a reorganisation is repaired from
@@ -241,8 +237,11 @@ impl EventCache {
         // again, for every filter).
         let mut reorg = None;
         let mut stale: Option<(u64, B256)> = None;
+        let mut positions: Vec<(u64, B256)> = cursors.values().copied().collect();
+        positions.sort();
+        positions.dedup();
         let mut headers: HashMap<u64, Option<B256>> = HashMap::new();
-        for (last, hash) in self.all_cursors(contract).await? {
+        for (last, hash) in positions {
             let actual = match headers.get(&last) {
                 Some(h) => *h,
                 None => {
@@ -270,13 +269,13 @@ impl EventCache {
             );
             reorg = Some(repaired);
             // The repair lowered (or dropped) the cursors above the ancestor.
-            cursors = self.cursors(contract, &keys).await?;
+            cursors = self.cursors(contract).await?;
         }
         // Filters read from the same block are read together.
         let mut groups: BTreeMap<u64, Vec<EventFilter>> = BTreeMap::new();
-        for (key, filter) in keys.iter().zip(&filters) {
+        for filter in &filters {
             let from = cursors
-                .get(key)
+                .get(&filter.key())
                 .map_or(0, |(last, _)| last.saturating_add(1));
             groups.entry(from).or_default().push(*filter);
         }
@@ -300,7 +299,11 @@ impl EventCache {
             );
             // The witnesses are still asked about the block read last (a fork at the head
             // is found even when another read brought the cursor there).
-            let tip = cursors.values().max().copied();
+            let tip = filters
+                .iter()
+                .filter_map(|f| cursors.get(&f.key()))
+                .max()
+                .copied();
             return Ok((report, chain_id, tip));
         }
         let tip = node
@@ -383,25 +386,6 @@ impl EventCache {
         Ok(())
     }
 
-    /// Every distinct cursor position of the contract, lowest first.
-    async fn all_cursors(&self, contract: Address) -> Result<Vec<(u64, B256)>, LedgerError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT last_block, last_hash FROM cursors WHERE contract = ? \
-             ORDER BY last_block",
-        )
-        .bind(contract.as_slice())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    uint(row, 0, "cursors.last_block")?,
-                    word_at(row, 1, "cursors.last_hash")?,
-                ))
-            })
-            .collect()
-    }
-
     /// The first block of `fetched` that the cache holds with another hash, as cached.
     async fn conflicting_block(
         &self,
@@ -425,32 +409,29 @@ impl EventCache {
         Ok(None)
     }
 
-    /// The sync cursors of `keys` that exist: the last block read and its hash.
+    /// Every sync cursor of the contract, by filter key: the last block read and its
+    /// hash.
     async fn cursors(
         &self,
         contract: Address,
-        keys: &[String],
     ) -> Result<HashMap<String, (u64, B256)>, LedgerError> {
-        let mut out = HashMap::new();
-        for key in keys {
-            if let Some(row) = sqlx::query(
-                "SELECT last_block, last_hash FROM cursors WHERE contract = ? AND filter = ?",
-            )
-            .bind(contract.as_slice())
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
-            {
-                out.insert(
-                    key.clone(),
+        let rows =
+            sqlx::query("SELECT filter, last_block, last_hash FROM cursors WHERE contract = ?")
+                .bind(contract.as_slice())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row.try_get(0).map_err(|_| damaged("cursors.filter"))?;
+                Ok((
+                    key,
                     (
-                        uint(&row, 0, "cursors.last_block")?,
-                        word_at(&row, 1, "cursors.last_hash")?,
+                        uint(row, 1, "cursors.last_block")?,
+                        word_at(row, 2, "cursors.last_hash")?,
                     ),
-                );
-            }
-        }
-        Ok(out)
+                ))
+            })
+            .collect()
     }
 
     /// Stores what one read fetched, its blocks, and the cursors of `group` at `head`, in
@@ -564,11 +545,10 @@ impl EventCache {
         filter: &EventFilter,
     ) -> Result<Option<u64>, LedgerError> {
         Ok(self
-            .cursors(contract, &[filter.key()])
+            .cursors(contract)
             .await?
-            .into_values()
-            .next()
-            .map(|(last, _)| last))
+            .get(&filter.key())
+            .map(|(last, _)| *last))
     }
 
     /// Asks every witness about `tip` (a step's last block) and the cached event blocks it
