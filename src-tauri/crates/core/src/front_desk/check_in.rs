@@ -659,7 +659,9 @@ impl RecordService {
         if answered == Answered::Declined || expired {
             return Ok(session);
         }
-        let found = find(&conn.reads, conn.me).await.map_err(ledger_error)?;
+        // The listing sends nothing: each history is brought up to the head once.
+        let reads = conn.reads.snapshot();
+        let found = find(&reads, conn.me).await.map_err(ledger_error)?;
         let holder = Holder::of(owner)?;
         let mut issued = std::collections::HashMap::new();
         // Only what this patient granted this clinic (its own grants, by person).
@@ -668,7 +670,7 @@ impl RecordService {
                 continue;
             }
             match self
-                .locate(&holder, node, &conn.reads, &found, &mut issued, share)
+                .locate(&holder, node, &reads, &found, &mut issued, share)
                 .await
             {
                 Ok(Some(l)) => session

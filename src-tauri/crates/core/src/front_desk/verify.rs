@@ -333,13 +333,14 @@ impl RecordService {
         // The patients checked in here granted this clinic itself (person grants, opened
         // with its own key): only theirs, and only while the grant lasts.
         let holder = Holder::of(owner)?;
-        let found = find(&conn.reads, conn.me).await.map_err(ledger_error)?;
-        // The registrations of the records those patients shared (their histories are in
-        // the cache since `find`).
+        // Each history is brought up to the head once: this wallet's own openings (logged
+        // below) change no record's versions or capsules, which is all that is read.
+        let reads = conn.reads.snapshot();
+        let found = find(&reads, conn.me).await.map_err(ledger_error)?;
+        // The registrations of the records those patients shared.
         let mut all = Vec::new();
         for share in &found.shares {
-            let events = conn
-                .reads
+            let events = reads
                 .record(share.owner, share.record_id)
                 .await
                 .map_err(ledger_error)?;
@@ -356,7 +357,7 @@ impl RecordService {
                 .filter(|s| !s.expired(now) && s.owner == patient)
             {
                 let Some(r) = self
-                    .resolve(&holder, &node, &conn.reads, &found, &mut issued, share)
+                    .resolve(&holder, &node, &reads, &found, &mut issued, share)
                     .await?
                 else {
                     continue;
