@@ -131,3 +131,25 @@ pub async fn advance_time(url: &Url, seconds: u64) -> Result<(), LedgerError> {
     let _: serde_json::Value = raw.raw_request("evm_mine".into(), ()).await.map_err(rpc)?;
     Ok(())
 }
+
+/// Deploys `bytecode` (a contract's creation code, such as an older build's artifact)
+/// from `deployer` with zero fees: a chain as an older release left it.
+pub async fn deploy_bytecode(
+    url: &Url,
+    deployer: PrivateKeySigner,
+    bytecode: alloy::primitives::Bytes,
+) -> Result<Address, LedgerError> {
+    medwallet_net::install_crypto_provider();
+    let chain_id = crate::LedgerNode::new(url).status().await?.chain_id;
+    let from = deployer.address();
+    let signing = crate::client::signing_provider(url, chain_id, deployer);
+    let tx = TransactionRequest::default()
+        .with_from(from)
+        .with_deploy_code(bytecode);
+    let receipt =
+        crate::tx::send_zero_fee(&signing, url.as_str(), crate::Action::Deploy, tx).await?;
+    receipt.contract_address.ok_or_else(|| LedgerError::NotEvm {
+        url: url.to_string(),
+        detail: "the deployment receipt has no contract address".into(),
+    })
+}
