@@ -1,9 +1,12 @@
 //! For tests and benchmarks only (feature `testing`): writing many real events fast on a
-//! local anvil node. Not used by the app.
+//! local anvil node, and filling a whole ledger like a real one ([`generate`]). Not used
+//! by the app.
 //!
 //! Mining is paused (`evm_setAutomine false`) while the signed transactions are sent
 //! concurrently with explicit nonces, then blocks are mined (`evm_mine`) until all are in:
 //! one block per transaction would make 10,000 events take minutes.
+
+pub mod generate;
 
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256};

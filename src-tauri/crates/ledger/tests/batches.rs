@@ -465,3 +465,60 @@ async fn a_schema_6_contract_is_used_one_transaction_per_record() {
     assert_eq!(fetched.events.len(), 4, "{:?}", fetched.events);
     assert!(fetched.rejected.is_empty());
 }
+
+#[tokio::test]
+async fn a_generated_chain_has_the_events_asked_for_each_sent_by_its_actor() {
+    use medwallet_ledger::testing::generate::{self, Shape};
+    let chain = Chain::start().await;
+    let shape = Shape {
+        events: 6_000,
+        wallets: 60,
+    };
+    let report = generate::fill(&chain.url(), chain.contract, shape, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.events, shape.events);
+    assert!(report.revocations > 0 && report.accesses > 0, "{report:?}");
+    // Far fewer transactions than events: batches (accesses go one per transaction).
+    assert!(
+        (report.transactions - report.accesses) * 5 < report.events - report.accesses,
+        "{report:?}"
+    );
+
+    // The event cache takes every one: each event's sender is the actor it names.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = EventCache::open(&dir.path().join("events.sqlite"))
+        .await
+        .unwrap();
+    let synced = cache
+        .sync(&chain.node, chain.contract, &EventFilter::All)
+        .await
+        .unwrap();
+    assert!(synced.rejected.is_empty(), "{:?}", synced.rejected.first());
+    // The deployment's two events, then the generated ones.
+    assert_eq!(synced.new_events, shape.events + 2);
+    let all = events(&chain).await;
+    let count = |f: fn(&LedgerEvent) -> bool| all.iter().filter(|e| f(&e.event)).count() as u64;
+    assert_eq!(
+        count(|e| matches!(e, LedgerEvent::RecordRegistered { .. })),
+        report.registrations
+    );
+    assert_eq!(
+        count(|e| matches!(e, LedgerEvent::RecordAccessed { .. })),
+        report.accesses
+    );
+    assert_eq!(
+        count(|e| matches!(e, LedgerEvent::AccessRevoked { .. })),
+        report.revocations
+    );
+    // A generated wallet's key is known: a doctor acts as itself.
+    let doctor = chain
+        .node
+        .client(generate::wallet_key(9), chain.contract)
+        .await
+        .unwrap();
+    assert!(all.iter().any(|e| matches!(
+        e.event,
+        LedgerEvent::RecordAccessed { accessor, .. } if accessor == doctor.address()
+    )));
+}
