@@ -109,29 +109,40 @@ pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
     }
 }
 
-/// Unpins objects (best effort); on a node on this computer (the wallet's own), runs its
-/// garbage collection and checks each object's blocks are gone: `true` only when the node
-/// holds none of them any more. A node elsewhere may be shared with others (a clinic's, a
-/// consortium's), whose cache a collection would empty: it is only asked to unpin.
-pub(crate) async fn unpin_and_collect(ipfs: &Url, cids: &[&str]) -> bool {
-    unpin(ipfs, cids).await;
-    if !crate::node_url::is_loopback(ipfs) {
-        return false;
-    }
-    let Ok(node) = IpfsNode::new(ipfs) else {
-        return false;
+/// Unpins groups of objects (best effort: the versions one or many revocations replace);
+/// on a node on this computer (the wallet's own), runs its garbage collection once and
+/// checks each object's blocks are gone: per group, `true` only when the node holds none
+/// of it any more. One collection for all: it walks the whole repository, so one per
+/// revocation would make revoking many records take time in the square of their number.
+/// A node elsewhere may be shared with others (a clinic's, a consortium's), whose cache a
+/// collection would empty: it is only asked to unpin.
+pub(crate) async fn unpin_and_collect_each(ipfs: &Url, groups: &[Vec<String>]) -> Vec<bool> {
+    let all: Vec<&str> = groups.iter().flatten().map(String::as_str).collect();
+    unpin(ipfs, &all).await;
+    let node = match IpfsNode::new(ipfs) {
+        Ok(node) if crate::node_url::is_loopback(ipfs) => node,
+        _ => return vec![false; groups.len()],
     };
     // The answer is not trusted: each object is checked afterwards.
     let _ = node.collect_garbage().await;
-    for cid in cids {
-        let Ok(cid) = cid.parse::<Cid>() else {
-            return false;
-        };
-        if !matches!(node.has_locally(&cid).await, Ok(false)) {
-            return false;
-        }
-    }
-    true
+    let parsed: Option<Vec<Cid>> = all.iter().map(|c| c.parse::<Cid>().ok()).collect();
+    let here = match parsed {
+        Some(cids) => node.has_locally_each(&cids).await.ok(),
+        None => None,
+    };
+    let Some(here) = here else {
+        return vec![false; groups.len()];
+    };
+    let mut here = here.into_iter();
+    groups
+        .iter()
+        .map(|group| {
+            // This group's answers (taken whole, so the next group starts at its own):
+            // every object gone.
+            let mine: Vec<bool> = here.by_ref().take(group.len()).collect();
+            mine.len() == group.len() && mine.iter().all(|&held| !held)
+        })
+        .collect()
 }
 
 /// A `Write` whose bytes the caller takes afterwards (for `cat_to` of small objects).

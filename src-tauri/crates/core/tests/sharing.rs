@@ -23,6 +23,8 @@ use medwallet_records::{capsule, CapsuleError, Cid, IpfsNode};
 use medwallet_vault::{Role, Seed, ShareCodeError, WalletKeys};
 use url::Url;
 
+#[path = "sharing/batches.rs"]
+mod batches;
 #[path = "sharing/network.rs"]
 mod network;
 #[path = "sharing/quiet.rs"]

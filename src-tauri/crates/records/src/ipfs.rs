@@ -278,6 +278,53 @@ impl IpfsNode {
         Ok(found)
     }
 
+    /// [`has_locally`](Self::has_locally) for many objects, in their order: on a node
+    /// that cannot be asked offline, one scan of its local block list for all of them
+    /// (a scan per object would read the list once per object).
+    #[tracing::instrument(name = "ipfs_has_locally_each", level = "debug", skip_all, fields(cids = cids.len()))]
+    pub async fn has_locally_each(&self, cids: &[Cid]) -> Result<Vec<bool>, IpfsError> {
+        let id = self.call("id", &[], CALL_TIMEOUT).await?;
+        let agent = id
+            .get("AgentVersion")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        if honours_offline(agent) || cids.len() < 2 {
+            let mut out = Vec::with_capacity(cids.len());
+            for cid in cids {
+                out.push(self.has_locally(cid).await?);
+            }
+            return Ok(out);
+        }
+        let answer = tokio::time::timeout(CALL_TIMEOUT, self.send(self.post("refs/local", &[])))
+            .await
+            .map_err(|_| self.timed_out(CALL_TIMEOUT))??;
+        // Blocks compared by multihash, as `has_locally` compares them.
+        let mut wanted: std::collections::HashMap<(u64, Vec<u8>), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, cid) in cids.iter().enumerate() {
+            wanted
+                .entry((cid.hash_code(), cid.digest().to_vec()))
+                .or_default()
+                .push(i);
+        }
+        let mut found = vec![false; cids.len()];
+        let mut left = cids.len();
+        self.each_line(answer, "a local block list", |line| {
+            if let Some(r) = self.local_ref(line)? {
+                if let Some(indexes) = wanted.remove(&(r.hash_code(), r.digest().to_vec())) {
+                    left -= indexes.len();
+                    for i in indexes {
+                        found[i] = true;
+                    }
+                }
+            }
+            Ok(left > 0)
+        })
+        .await?;
+        tracing::debug!(here = cids.len() - left, "local blocks checked");
+        Ok(found)
+    }
+
     /// Reads an answer of JSON lines (`refs/local`, `repo/gc`) as it streams, each line to
     /// `on_line` until it answers `false` (enough read) or the answer ends; a line longer
     /// than [`MAX_LINE`] or [`STALL_TIMEOUT`] without progress ends it with an error.
@@ -313,9 +360,16 @@ impl IpfsNode {
 
     /// Whether one `refs/local` line (`{"Ref": "<cid>", "Err": ""}`) names `cid`'s block.
     fn ref_is(&self, line: &[u8], cid: &Cid) -> Result<bool, IpfsError> {
+        Ok(self
+            .local_ref(line)?
+            .is_some_and(|r| r.hash_code() == cid.hash_code() && r.digest() == cid.digest()))
+    }
+
+    /// The block one line of `refs/local` names, if it names one.
+    fn local_ref(&self, line: &[u8]) -> Result<Option<Cid>, IpfsError> {
         let line = line.trim_ascii();
         if line.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let value: serde_json::Value = serde_json::from_slice(line)
             .map_err(|_| self.not_ipfs("a local block list that is not JSON"))?;
@@ -330,8 +384,7 @@ impl IpfsNode {
         Ok(value
             .get("Ref")
             .and_then(serde_json::Value::as_str)
-            .and_then(|r| Cid::parse(r).ok())
-            .is_some_and(|r| r.hash_code() == cid.hash_code() && r.digest() == cid.digest()))
+            .and_then(|r| Cid::parse(r).ok()))
     }
 
     /// Asks whether the node has `cid`'s root block, with a deadline on the node's side.

@@ -4,7 +4,8 @@
 //! the IPFS node, check the CIDs it answers against those computed here, pin them, and
 //! mark the record on IPFS in the transaction that deletes the outbox entry.
 //! **Register** needs the unlocked wallet: `registerRecord` / `updateRecord` signed by its
-//! ledger key (see [`register`](super::register)). Every step is idempotent (content
+//! ledger key (see [`register`](super::register)); the pass sends every due registration
+//! together, in as few batch transactions as fit in a block. Every step is idempotent (content
 //! addressing; a registration is looked up before it is sent again), so a retry after a
 //! node outage or a killed app cannot make a duplicate. Failures back off (5 s doubling,
 //! at most 5 min).
@@ -206,6 +207,119 @@ impl RecordService {
         }
     }
 
+    /// Registers the due versions together ([`register::register_many`]): at most one
+    /// version per record (the next waits until the contract counts this one), none that
+    /// another task is registering. Each outcome is kept with its record; answers the
+    /// first problem in words.
+    async fn register_due(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        due: Vec<crate::store::Due>,
+    ) -> Option<String> {
+        let mut claims = Vec::new();
+        let mut pending = Vec::new();
+        let mut attempts = Vec::new();
+        let mut records = HashSet::new();
+        let mut problem = None;
+        for item in due {
+            if !records.insert(item.record_id.clone()) {
+                continue;
+            }
+            let Some(claim) = Running::claim(&self.registering, &item.record_id, item.version)
+            else {
+                continue;
+            };
+            let row = match store.latest(&item.record_id).await {
+                Ok(Some(row)) if row.version == item.version => row,
+                Ok(_) => continue,
+                Err(e) => {
+                    problem.get_or_insert(StepFailure::store(e).reason());
+                    continue;
+                }
+            };
+            if let Some((tx, block)) = &row.ledger {
+                if let Err(e) = store
+                    .registered(&row.record_id, row.version, tx, *block)
+                    .await
+                {
+                    problem.get_or_insert(StepFailure::store(e).reason());
+                }
+                continue;
+            }
+            let nonce = match store.record_nonce(&row.record_id).await {
+                Ok(nonce) => nonce,
+                Err(e) => {
+                    problem.get_or_insert(StepFailure::store(e).reason());
+                    continue;
+                }
+            };
+            claims.push(claim);
+            attempts.push(item.attempts);
+            pending.push(register::Pending { row, nonce });
+        }
+        if pending.is_empty() {
+            return problem;
+        }
+        let outcomes = match register::register_many(owner, ledger, &pending, &self.events).await {
+            Ok(outcomes) => outcomes,
+            Err(failure) => {
+                // Nothing was sent: every version waits for the same reason.
+                let reason = failure.reason();
+                for (p, attempts) in pending.iter().zip(&attempts) {
+                    self.note_register_failure(store, &p.row, &reason, *attempts)
+                        .await;
+                }
+                return problem.or(Some(reason));
+            }
+        };
+        for ((p, attempts), outcome) in pending.iter().zip(&attempts).zip(outcomes) {
+            let row = &p.row;
+            match outcome {
+                Ok((tx, block)) => {
+                    if let Err(e) = store
+                        .registered(&row.record_id, row.version, &tx, block)
+                        .await
+                    {
+                        problem.get_or_insert(StepFailure::store(e).reason());
+                    }
+                }
+                Err(failure) => {
+                    let reason = failure.reason();
+                    self.note_register_failure(store, row, &reason, *attempts)
+                        .await;
+                    problem.get_or_insert(reason);
+                }
+            }
+        }
+        drop(claims);
+        problem
+    }
+
+    /// Keeps why a version's registration waits, and when to try again.
+    async fn note_register_failure(
+        &self,
+        store: &RecordStore,
+        row: &crate::store::StoredRecord,
+        reason: &str,
+        attempts: u32,
+    ) {
+        if let Err(e) = store
+            .step_failed(
+                Step::Register,
+                &row.record_id,
+                row.version,
+                reason,
+                backoff_until(attempts),
+            )
+            .await
+        {
+            // The row keeps its old reason and time; the next pass tries again.
+            tracing::warn!(record = %row.record_id, version = row.version, error = e.kind(), "the registration's retry time was not saved");
+        }
+    }
+
     /// Runs the outbox of one wallet: uploads what is due (everything when `force`), then,
     /// when `owner` is that wallet unlocked, registers what is on IPFS on the ledger (the
     /// transactions need its key; while it is locked they wait).
@@ -265,25 +379,8 @@ impl RecordService {
             let due = store
                 .due(Step::Register, if force { None } else { Some(now) })
                 .await?;
-            for item in due {
-                let outcome = self
-                    .run_register(
-                        &store,
-                        owner,
-                        ledger,
-                        &item.record_id,
-                        item.version,
-                        item.attempts,
-                    )
-                    .await;
-                if let Err(failure) = outcome {
-                    if report.problem.is_none() {
-                        report.problem = Some(failure.reason());
-                    }
-                    if failure.node_down {
-                        break;
-                    }
-                }
+            if let Some(problem) = self.register_due(&store, owner, ledger, due).await {
+                report.problem.get_or_insert(problem);
             }
         }
         report.waiting = store.waiting(Step::Upload).await?;

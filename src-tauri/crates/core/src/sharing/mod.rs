@@ -9,13 +9,16 @@
 //!    its CID is kept before the transaction, so a retry announces the same key;
 //! 3. the record's data key is re-wrapped under `id:<owner> OR id:<grantee> OR ...`
 //!    (everyone granted and not being revoked), the capsule stored on IPFS, and
-//!    `grantAccess` sent with the expiry.
+//!    `grantAccess` sent with the expiry: the grants due to one grantee under one clause
+//!    and expiry go out together (`grantAccessBatch`, as few transactions as fit).
 //!
 //! **Revoke** (also queued): a new version under a new data key, the content re-encrypted
 //! chunk by chunk (plaintext never touches the disk; [`revision`]), its capsule without
 //! the revoked people; the records outbox uploads and registers it (`updateRecord`); then
 //! `revokeAccess` names its capsule, the older versions' objects are unpinned, and the
-//! exposure report is computed from the ledger's events ([`exposure`]).
+//! exposure report is computed from the ledger's events ([`exposure`]). Revocations of
+//! one grantee under one clause go out together: their versions registered in one outbox
+//! run, one `revokeAccessBatch`, one garbage collection for the versions they replace.
 //!
 //! **Expiry**: grants whose expiry passed are revoked the same way when the wallet is next
 //! unlocked and online; the doctor's wallet refuses them before that ([`inbox`]).
@@ -88,6 +91,37 @@ impl Target {
             Target::Group { name, .. } => Some(name),
         }
     }
+}
+
+/// The due grants in batches, in the order of each batch's first grant: sends with the
+/// same grantee, clause and expiry ([`grant::grant_group`]), revocations with the same
+/// grantee, clause and kind ([`revoke::revoke_group`]).
+fn batches(due: Vec<GrantRow>) -> Vec<(GrantPhase, Vec<GrantRow>)> {
+    type Key = (String, Option<String>, Option<i64>, bool, bool);
+    let mut out: Vec<(GrantPhase, Vec<GrantRow>)> = Vec::new();
+    let mut index: std::collections::HashMap<(GrantPhase, Key), usize> = Default::default();
+    for grant in due {
+        let key: Key = match grant.phase {
+            GrantPhase::Sending => {
+                let (grantee, clause, expiry) = grant::grant_group(&grant);
+                (grantee, clause, expiry, false, false)
+            }
+            GrantPhase::Revoking => {
+                let (grantee, clause, leave, rotate) = revoke::revoke_group(&grant);
+                (grantee, clause, None, leave, rotate)
+            }
+            GrantPhase::Active | GrantPhase::Revoked => continue,
+        };
+        let phase = grant.phase;
+        match index.get(&(phase, key.clone())) {
+            Some(&i) => out[i].1.push(grant),
+            None => {
+                index.insert((phase, key), out.len());
+                out.push((phase, vec![grant]));
+            }
+        }
+    }
+    out
 }
 
 /// A pasted share code, read and its signature checked; `None` when the text is not one
@@ -514,16 +548,19 @@ impl RecordService {
             Err(e) => return Some(crate::words::reason(&e.into())),
         };
         let mut problem = problem_before;
-        for grant in due {
-            let outcome = match grant.phase {
-                GrantPhase::Sending => self.send_grant(store, owner, ipfs, &conn, &grant).await,
+        // Grants of many records to one grantee go out together, and so do revocations.
+        for (phase, group) in batches(due) {
+            let outcomes = match phase {
+                GrantPhase::Sending => self.send_grants(store, owner, ipfs, &conn, &group).await,
                 GrantPhase::Revoking => {
-                    self.send_revoke(store, owner, ipfs, ledger, &conn, &grant)
+                    self.send_revokes(store, owner, ipfs, ledger, &conn, &group)
                         .await
                 }
-                GrantPhase::Active | GrantPhase::Revoked => Ok(()),
+                GrantPhase::Active | GrantPhase::Revoked => Vec::new(),
             };
-            if let Err(f) = outcome {
+            let mut down = false;
+            for (grant, outcome) in group.iter().zip(outcomes) {
+                let Some(Err(f)) = outcome else { continue };
                 let reason = f.reason();
                 if let Err(e) = store
                     .grant_failed(
@@ -537,9 +574,10 @@ impl RecordService {
                     tracing::warn!(grant = grant.id, record = %grant.record_id, error = e.kind(), "a grant's retry time was not saved");
                 }
                 problem.get_or_insert(reason);
-                if f.node_down {
-                    break;
-                }
+                down |= f.node_down;
+            }
+            if down {
+                break;
             }
         }
         problem

@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::{RecordStore, Result, StoreError, StoredRecord};
 
 /// Where a grant is (the `state` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum GrantPhase {
     Sending,
     Active,
