@@ -1,9 +1,11 @@
 //! Scale (issue 18): what a doctor and a patient wait for on a ledger shared by a region,
 //! against real nodes (js-ipfs, anvil with the contract), release build.
 //!
-//! The ledger holds, besides this bench's own wallets, the events of other wallets: an
-//! anvil state made by the chain generator (`MEDWALLET_SCALE_STATE`, a file written by
-//! `cargo run --release -p medwallet-devnodes --example gen_chain`) or, without one, none.
+//! The ledger holds, besides this bench's own wallets, the events of other wallets: with
+//! `MEDWALLET_SCALE_EVENTS=N`, a saved benchmark chain of N events from 10,000 wallets
+//! (`medwallet_devnodes::bench_chain`: generated on the first run, minutes for a million,
+//! then loaded), or, without it, none. Run once at 0, 100,000 and 1,000,000 events, the
+//! figures show how each grows with other wallets' events (it should not).
 //! Among them, twenty patients share ten records each with one doctor (200 records), and
 //! the figures are:
 //!
@@ -16,8 +18,8 @@
 //!    chain's clock moved past a grant's expiry: the revocation and its re-encryption);
 //! 4. sharing 300 records with a new doctor: transactions and wall time.
 //!
-//! Run: `cargo bench -p medwallet-core --bench scale` (needs the node tools:
-//! `MEDWALLET_NODE_TOOLS`, set by `scripts/lib.sh`).
+//! Run: `MEDWALLET_SCALE_EVENTS=1000000 cargo bench -p medwallet-core --bench scale`
+//! (needs the node tools: `MEDWALLET_NODE_TOOLS`, set by `scripts/lib.sh`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +28,9 @@ use medwallet_api::{Category, RecordMetadata, ShareRequest};
 use medwallet_core::audit::AuditService;
 use medwallet_core::background::{wallet_pass, Paced, Pacer};
 use medwallet_core::{LedgerTarget, Owner, RecordService};
+use medwallet_devnodes::bench_chain::{self, BenchChain};
 use medwallet_devnodes::{Anvil, AnvilOptions, CountingProxy, Ipfs, IpfsOptions, NodeTools};
+use medwallet_ledger::testing::generate::Shape;
 use medwallet_ledger::{EventFilter, LedgerEvent, LedgerNode, PrivateKeySigner};
 use medwallet_vault::{Role, Seed, WalletKeys};
 use url::Url;
@@ -71,7 +75,14 @@ struct World {
     root: std::path::PathBuf,
     ipfs: Url,
     ledger: LedgerTarget,
-    _nodes: (Ipfs, Anvil),
+    _nodes: (Ipfs, Ledger),
+}
+
+/// The ledger node: an empty anvil, or a loaded benchmark chain (both stopped on drop).
+#[allow(dead_code)]
+enum Ledger {
+    Empty(Anvil),
+    Loaded(BenchChain),
 }
 
 impl World {
@@ -125,10 +136,38 @@ async fn run() {
     let root = dir.path();
     let tools = NodeTools::locate().expect("node tools (scripts/lib.sh sets MEDWALLET_NODE_TOOLS)");
     let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(root.join("ipfs"))).unwrap();
-    let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
-    let url = Url::parse(&anvil.url()).unwrap();
+    let events: u64 = std::env::var("MEDWALLET_SCALE_EVENTS")
+        .ok()
+        .map(|v| {
+            v.replace(['_', ','], "")
+                .parse()
+                .expect("MEDWALLET_SCALE_EVENTS is a number of events")
+        })
+        .unwrap_or(0);
+    let (ledger_node, url, contract) = if events == 0 {
+        let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
+        let url = Url::parse(&anvil.url()).unwrap();
+        let contract = LedgerNode::new(&url)
+            .deploy(PrivateKeySigner::random())
+            .await
+            .unwrap();
+        (Ledger::Empty(anvil), url, contract)
+    } else {
+        let shape = Shape {
+            events,
+            wallets: 10_000,
+        };
+        let chain = bench_chain::bench_chain(&tools, shape, &|line| eprintln!("{line}"))
+            .await
+            .unwrap();
+        println!(
+            "the chain: {} events from {} wallets, loaded in {:.1} s",
+            chain.meta.events, chain.meta.wallets, chain.load_seconds
+        );
+        let (url, contract) = (chain.url.clone(), chain.meta.contract);
+        (Ledger::Loaded(chain), url, contract)
+    };
     let node = LedgerNode::new(&url);
-    let contract = node.deploy(PrivateKeySigner::random()).await.unwrap();
     let world = World {
         root: root.to_owned(),
         ipfs: Url::parse(&ipfs.api_url()).unwrap(),
@@ -137,7 +176,7 @@ async fn run() {
             contract: Some(contract),
             chain_id: None,
         },
-        _nodes: (ipfs, anvil),
+        _nodes: (ipfs, ledger_node),
     };
 
     // The doctor publishes its keys (its first list does).
@@ -169,14 +208,8 @@ async fn run() {
         patients.push((patient, svc, records));
     }
     let head = node.status().await.unwrap().block_height;
-    let all = node
-        .fetch_events(contract, 0, head, &EventFilter::All)
-        .await
-        .unwrap()
-        .events
-        .len();
     println!(
-        "setup: {PATIENTS} patients × {RECORDS_EACH} records shared with the doctor in {:.1} s; the chain: {head} blocks, {all} events",
+        "setup: {PATIENTS} patients × {RECORDS_EACH} records shared with the doctor in {:.1} s; the chain: {head} blocks, {events} events of other wallets",
         started.elapsed().as_secs_f64(),
     );
 
