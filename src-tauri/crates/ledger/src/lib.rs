@@ -10,7 +10,8 @@
 //! - [`LedgerClient`]: the contract's transactions from one account;
 //! - [`EventCache`]: the events in SQLite, synced incrementally, reorgs repaired, and
 //!   (with [`EventCache::sync_checked`]) their blocks checked against the ledger's other
-//!   nodes ([`BlockAgreement`]).
+//!   nodes ([`BlockAgreement`]); a wallet's trail read from it a page at a time
+//!   ([`EventCache::trail_page`], [`TrailFilter`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -24,6 +25,7 @@ mod node;
 mod revert;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trail;
 mod tx;
 mod witness;
 
@@ -42,6 +44,7 @@ pub use events::{
 };
 pub use node::{is_plain_name, AttestedProvider, ChainStatus, ContractStatus, LedgerNode};
 pub use revert::{Action, Revert};
+pub use trail::TrailFilter;
 pub use witness::{
     Agreements, BlockAgreement, Dispute, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
 };
