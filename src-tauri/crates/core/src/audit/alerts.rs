@@ -206,18 +206,14 @@ impl AuditService {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        // The titles are decrypted only when there is something to show.
-        let titles: std::collections::HashMap<String, String> = records
-            .list(owner)
-            .await?
-            .into_iter()
-            .map(|r| (r.id.to_lowercase(), r.title))
-            .collect();
+        // The titles, from the records list decrypted once (only when there is something
+        // to show).
+        let titles = records.titles(owner).await?;
         Ok(rows
             .into_iter()
             .map(|AlertRow { id, opening, .. }| EmergencyAlert {
                 id,
-                record_title: titles.get(&opening.record_id.to_lowercase()).cloned(),
+                record_title: titles.get(&opening.record_id).map(str::to_owned),
                 record_id: opening.record_id,
                 version: opening.version,
                 accessor: opening.accessor,
