@@ -27,5 +27,5 @@ END;
 
 -- Records kept on this device, newest first (the page's "on this device only" count and
 -- reason), and which replicas hold an object (the page's "one node only" count).
-CREATE INDEX records_by_state ON records (state, added_at);
+CREATE INDEX records_by_state ON records (state, added_at, record_id, version);
 CREATE INDEX replica_pins_by_cid ON replica_pins (cid, replica);

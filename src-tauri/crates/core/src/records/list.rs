@@ -323,7 +323,12 @@ async fn build(
             _ => missing.push((record_id, version)),
         }
     }
-    let rows = store.versions_of(&missing).await?;
+    // From nothing (an unlock), one pass over the table; else only what changed.
+    let rows = if entries.is_empty() && !missing.is_empty() {
+        store.latest_rows().await?
+    } else {
+        store.versions_of(&missing).await?
+    };
     let opened = if rows.len() <= DECRYPT_INLINE {
         open_all(&owner.local_key, rows)?
     } else {

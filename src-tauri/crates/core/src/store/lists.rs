@@ -10,8 +10,12 @@ use sqlx::Row;
 
 use super::{read_row, RecordStore, Result, StoredRecord};
 
-/// Record versions per statement when a page's rows are read (two values bound each).
-const PAIRS_PER_QUERY: usize = 200;
+/// Values bound per statement (well under SQLite's limit).
+const IDS_PER_QUERY: usize = 500;
+
+/// A record version's columns, as `read_row` reads them.
+const ROW: &str = "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
+     capsule_cid, state, problem, added_at, ledger_tx, ledger_block, ledger_problem FROM records";
 
 /// "This version is its record's latest", for a row aliased `r`.
 const LATEST: &str =
@@ -50,25 +54,38 @@ impl RecordStore {
             .collect()
     }
 
-    /// The rows of the record versions `wanted` (those that exist), in no order.
+    /// The rows of the record versions `wanted` (those that exist), in no order. Read by
+    /// record id (the primary key's first column; a pair of values would scan the table).
     pub(crate) async fn versions_of(&self, wanted: &[(String, u32)]) -> Result<Vec<StoredRecord>> {
+        let set: HashSet<(&str, u32)> = wanted.iter().map(|(id, v)| (id.as_str(), *v)).collect();
+        let mut ids: Vec<&str> = set.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
         let mut out = Vec::with_capacity(wanted.len());
-        for chunk in wanted.chunks(PAIRS_PER_QUERY) {
-            let pairs = vec!["(?, ?)"; chunk.len()].join(", ");
-            let sql = format!(
-                "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
-                 capsule_cid, state, problem, added_at, ledger_tx, ledger_block, ledger_problem \
-                 FROM records WHERE (record_id, version) IN (VALUES {pairs})"
-            );
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("{ROW} WHERE record_id IN ({marks})");
             let mut query = sqlx::query(&sql);
-            for (id, version) in chunk {
-                query = query.bind(id).bind(*version);
+            for id in chunk {
+                query = query.bind(*id);
             }
             for row in query.fetch_all(&self.pool).await? {
-                out.push(read_row(&row)?);
+                let row = read_row(&row)?;
+                if set.contains(&(row.record_id.as_str(), row.version)) {
+                    out.push(row);
+                }
             }
         }
         Ok(out)
+    }
+
+    /// Every record's latest version's row (one pass over the table: for an index read
+    /// from nothing).
+    pub(crate) async fn latest_rows(&self) -> Result<Vec<StoredRecord>> {
+        let rows = sqlx::query(&format!("{ROW} AS r WHERE {LATEST}"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(read_row).collect()
     }
 
     /// The records whose latest version is on this device only; `uploading` are the
@@ -150,7 +167,7 @@ impl RecordStore {
     /// the objects among `cids` it holds.
     pub(crate) async fn pins_of(&self, cids: &[&str]) -> Result<HashMap<String, HashSet<String>>> {
         let mut out: HashMap<String, HashSet<String>> = HashMap::new();
-        for chunk in cids.chunks(PAIRS_PER_QUERY) {
+        for chunk in cids.chunks(IDS_PER_QUERY) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!("SELECT replica, cid FROM replica_pins WHERE cid IN ({marks})");
             let mut query = sqlx::query(&sql);
@@ -173,7 +190,7 @@ impl RecordStore {
         record_ids: &[&str],
     ) -> Result<HashMap<String, (String, Option<String>)>> {
         let mut out = HashMap::new();
-        for chunk in record_ids.chunks(PAIRS_PER_QUERY) {
+        for chunk in record_ids.chunks(IDS_PER_QUERY) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!(
                 "SELECT record_id, author, author_name FROM uploaded_for_me \
