@@ -137,9 +137,12 @@ pub async fn run(app: Arc<App>, notifier: Arc<dyn Notifier>) {
             every.tick().await;
             let mut wallets = lock_app.wallets.lock().await;
             wallets.tick();
-            // A rebuild holds copies of the keys: it stops when the wallet locks.
+            // A rebuild holds copies of the keys: it stops when the wallet locks; and the
+            // records list decrypted for the Records page goes.
             if wallets.current_wallet_id().is_some() && !wallets.is_unlocked() {
                 lock_app.rebuild.interrupt_all();
+                drop(wallets);
+                lock_app.records.forget_lists().await;
             }
         }
     });

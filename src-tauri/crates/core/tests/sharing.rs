@@ -10,6 +10,7 @@ use std::sync::Arc;
 use medwallet_abe::UserKey;
 use medwallet_api::{
     AuditAction, AuditQuery, Category, GrantState, RecordMetadata, RecordView, ShareRequest,
+    TrailPage,
 };
 use medwallet_core::audit::AuditContext;
 use medwallet_core::{
@@ -473,7 +474,12 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
     let audit = AuditService::new(&nodes.root.join("patient"));
     let context = AuditContext::of(&patient_svc, &patient).await.unwrap();
     let trail = audit
-        .trail(&patient, &nodes.ledger, &AuditQuery::default(), &context)
+        .trail(
+            &patient,
+            &nodes.ledger,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &context,
+        )
         .await
         .unwrap();
     let accessed: Vec<_> = trail
@@ -576,7 +582,7 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
         .trail(
             &patient,
             &nodes.ledger,
-            &AuditQuery::default(),
+            &TrailPage::first(AuditQuery::default(), 1000),
             &AuditContext::of(&patient_svc, &patient).await.unwrap(),
         )
         .await
@@ -979,7 +985,7 @@ async fn a_role_at_a_clinic_opens_for_its_staff_with_that_role_only() {
         .trail(
             &patient,
             &nodes.ledger,
-            &AuditQuery::default(),
+            &TrailPage::first(AuditQuery::default(), 1000),
             &AuditContext::of(&patient_svc, &patient).await.unwrap(),
         )
         .await
@@ -1447,7 +1453,7 @@ async fn trail_of(
         .trail(
             owner,
             &nodes.ledger,
-            &AuditQuery::default(),
+            &TrailPage::first(AuditQuery::default(), 1000),
             &AuditContext::of(service, owner).await.unwrap(),
         )
         .await

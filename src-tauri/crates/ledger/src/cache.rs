@@ -57,10 +57,10 @@ type BoxedSync<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Synced> 
 /// The event cache: one SQLite file, any number of contracts and filters.
 #[derive(Debug, Clone)]
 pub struct EventCache {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
-fn damaged(what: impl Into<String>) -> LedgerError {
+pub(crate) fn damaged(what: impl Into<String>) -> LedgerError {
     let what = what.into();
     tracing::warn!(what = %what, "the ledger event cache is damaged");
     LedgerError::CacheDamaged { what }
@@ -68,7 +68,7 @@ fn damaged(what: impl Into<String>) -> LedgerError {
 
 /// An INTEGER column (a block number, an index, a time, a count): never negative.
 /// `what` names the table and column.
-fn uint(row: &SqliteRow, index: usize, what: &str) -> Result<u64, LedgerError> {
+pub(crate) fn uint(row: &SqliteRow, index: usize, what: &str) -> Result<u64, LedgerError> {
     let n: i64 = row.try_get(index).map_err(|_| damaged(what))?;
     u64::try_from(n).map_err(|_| damaged(format!("{what} is negative")))
 }
@@ -91,7 +91,7 @@ fn addr(b: &[u8], what: &str) -> Result<Address, LedgerError> {
     Address::try_from(b).map_err(|_| damaged(format!("{what} is not a 20-byte address")))
 }
 
-fn i64n(n: u64) -> i64 {
+pub(crate) fn i64n(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -100,11 +100,15 @@ fn i64n(n: u64) -> i64 {
 const ON_CHAIN: &str = "block_hash = (SELECT b.hash FROM blocks b \
      WHERE b.contract = events.contract AND b.number = events.block_number)";
 
-const SELECT: &str = "SELECT block_number, block_hash, parent_hash, tx_hash, log_index, sender, \
+pub(crate) const SELECT: &str =
+    "SELECT block_number, block_hash, parent_hash, tx_hash, log_index, sender, \
      block_time, topics, data FROM events";
 
 /// The verdicts of `witness_checks` rows, of the witnesses named by `labels` only.
-fn agreements_of(rows: &[SqliteRow], labels: Vec<String>) -> Result<Agreements, LedgerError> {
+pub(crate) fn agreements_of(
+    rows: &[SqliteRow],
+    labels: Vec<String>,
+) -> Result<Agreements, LedgerError> {
     let mut agreements = Agreements::new(labels);
     for row in rows {
         let witness: String = row
@@ -923,7 +927,7 @@ impl EventCache {
 }
 
 /// Each witness's label, once, in the order given.
-fn labels(witnesses: &[LedgerNode]) -> Vec<String> {
+pub(crate) fn labels(witnesses: &[LedgerNode]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for w in witnesses {
         let label = w.label();
@@ -962,7 +966,7 @@ fn decode_check(row: &SqliteRow) -> Result<(u64, B256, Verdict), LedgerError> {
 
 /// One row of [`SELECT`]. Every column is read with `try_get`: a damaged file gives
 /// [`LedgerError::CacheDamaged`], never a panic.
-fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> {
+pub(crate) fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> {
     decode_full(row).map(|(meta, event, _, _)| (meta, event))
 }
 

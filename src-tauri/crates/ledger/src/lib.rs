@@ -11,7 +11,8 @@
 //!   them in as few transactions as fit in a block;
 //! - [`EventCache`]: the events in SQLite, synced incrementally, reorgs repaired, and
 //!   (with [`EventCache::sync_checked`]) their blocks checked against the ledger's other
-//!   nodes ([`BlockAgreement`]).
+//!   nodes ([`BlockAgreement`]); a wallet's trail read from it a page at a time
+//!   ([`EventCache::trail_page`], [`TrailFilter`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ mod node;
 mod revert;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trail;
 mod tx;
 mod witness;
 
@@ -45,6 +47,7 @@ pub use events::{
 };
 pub use node::{is_plain_name, AttestedProvider, ChainStatus, ContractStatus, LedgerNode};
 pub use revert::{Action, Revert};
+pub use trail::TrailFilter;
 pub use witness::{
     Agreements, BlockAgreement, Dispute, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
 };

@@ -267,12 +267,7 @@ impl RecordService {
         if offers.is_empty() {
             return Ok(Vec::new());
         }
-        let titles: std::collections::HashMap<String, String> = self
-            .list(owner)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.title))
-            .collect();
+        let titles = self.titles(owner).await?;
         let conn = self.connect(owner, ledger).await.ok();
         let mut out = Vec::with_capacity(offers.len());
         for o in offers {
@@ -304,7 +299,7 @@ impl RecordService {
                     .record_ids
                     .iter()
                     .map(|id| {
-                        let title = titles.get(id).cloned().unwrap_or_else(|| id.clone());
+                        let title = titles.get(id).map_or_else(|| id.clone(), str::to_owned);
                         (id.clone(), title)
                     })
                     .collect(),

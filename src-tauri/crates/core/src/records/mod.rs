@@ -5,6 +5,7 @@
 //! - [`outbox`]: uploads and registrations that wait for a node, retried until done;
 //! - [`register`]: the ledger step of the outbox;
 //! - [`inspect`]: checking files and proposing metadata before an add;
+//! - [`list`]: the Records page, a page at a time, searched in an index decrypted once;
 //! - this module: the service, listing, opening and saving a decrypted copy.
 //!
 //! Opening always re-verifies: the capsule, manifest and content bytes are fetched (from
@@ -14,6 +15,7 @@
 
 mod add;
 pub(crate) mod inspect;
+pub mod list;
 pub(crate) mod outbox;
 pub(crate) mod pipeline;
 pub(crate) mod register;
@@ -61,6 +63,8 @@ pub struct RecordService {
     /// Counts the commands that changed sharing state (a share, a group, a staff key): the
     /// background pass of a quiet wallet runs in full after any (see `crate::background`).
     pub(crate) sharing_changes: std::sync::atomic::AtomicU64,
+    /// The unlocked wallet's records list, decrypted once ([`list`]); gone when it locks.
+    pub(crate) lists: tokio::sync::Mutex<Option<Arc<list::ListIndex>>>,
 }
 
 /// Tells the caller how an add goes.
@@ -105,6 +109,7 @@ impl RecordService {
             registering: Default::default(),
             jobs: Default::default(),
             sharing: Default::default(),
+            lists: Default::default(),
         }
     }
 
