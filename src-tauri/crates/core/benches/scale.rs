@@ -82,7 +82,7 @@ struct World {
 #[allow(dead_code)]
 enum Ledger {
     Empty(Anvil),
-    Loaded(BenchChain),
+    Loaded(Box<BenchChain>),
 }
 
 impl World {
@@ -165,7 +165,7 @@ async fn run() {
             chain.meta.events, chain.meta.wallets, chain.load_seconds
         );
         let (url, contract) = (chain.url.clone(), chain.meta.contract);
-        (Ledger::Loaded(chain), url, contract)
+        (Ledger::Loaded(Box::new(chain)), url, contract)
     };
     let node = LedgerNode::new(&url);
     let world = World {
