@@ -19,7 +19,8 @@
 //! A **quiet** wallet (nothing queued, no grant expiring soon, its keys published, no
 //! check-in code waiting: [`crate::records::RecordService::ledger_work_due`]) makes no
 //! ledger connection in its pass once a full pass found nothing to do; at most once every
-//! [`HEAD_CHECK_EVERY`] it asks the chain's head, and a head that moved (something may
+//! [`HEAD_CHECK_EVERY`] it asks the chain's head, and a head that moved (another number or
+//! hash: a reorganisation to the same height moved it too; something may
 //! have happened: a clinic's new epoch, an emergency opening, a record made for the
 //! patient) brings the next full pass, which reads only the blocks since its last read.
 //!
@@ -31,7 +32,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use medwallet_ledger::LedgerNode;
+use medwallet_ledger::{LedgerNode, B256};
 
 use crate::app::App;
 use crate::audit::alerts::{self, Notification, RaisedAlert};
@@ -84,7 +85,9 @@ impl Default for Pacer {
 
 #[derive(Debug, Clone, Copy)]
 struct Quiet {
-    head: u64,
+    /// The head (number and hash) when its last full pass began: a reorganisation to the
+    /// same height is a move too.
+    head: (u64, B256),
     checked: Instant,
     /// How far the chain's clock was ahead of this device's (seconds; expiries are the
     /// chain's).
@@ -292,7 +295,7 @@ enum Pace {
     /// It does not ([`Paced::Quiet`] or [`Paced::HeadChecked`]).
     Quiet(Paced),
     /// It runs; the chain's head read before it, if the node answered.
-    Run(Option<u64>),
+    Run(Option<(u64, B256)>),
 }
 
 async fn pace(
@@ -303,8 +306,8 @@ async fn pace(
     ledger: &crate::LedgerTarget,
 ) -> Pace {
     let head = || async {
-        match LedgerNode::new(&ledger.url).status().await {
-            Ok(status) => Some(status.block_height),
+        match LedgerNode::new(&ledger.url).head().await {
+            Ok(head) => Some((head.number, head.hash)),
             Err(e) => {
                 tracing::debug!(error = e.kind(), "the ledger's head is unknown");
                 None

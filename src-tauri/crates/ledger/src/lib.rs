@@ -45,7 +45,7 @@ pub use events::{
     EventFilter, EventKind, EventMeta, FetchedEvents, LedgerEvent, LoggedEvent, RejectedEvent,
     LOG_PAGE_BLOCKS,
 };
-pub use node::{is_plain_name, AttestedProvider, ChainStatus, ContractStatus, LedgerNode};
+pub use node::{is_plain_name, AttestedProvider, ChainStatus, ContractStatus, Head, LedgerNode};
 pub use revert::{Action, Revert};
 pub use trail::TrailFilter;
 pub use witness::{

@@ -27,6 +27,17 @@ pub struct ChainStatus {
     pub block_height: u64,
 }
 
+/// The chain's latest block, as one node reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Its number (the chain's height).
+    pub number: u64,
+    /// Its hash.
+    pub hash: alloy::primitives::B256,
+    /// Its timestamp (unix seconds): the chain's "now".
+    pub timestamp: u64,
+}
+
 /// Whether an attested name can be shown as it is: 1 to 64 bytes, no control characters
 /// and no invisible format characters (bidirectional marks, overrides and isolates, zero
 /// widths, separators, the byte-order mark), which would make it read as another name.
@@ -142,17 +153,31 @@ impl LedgerNode {
     /// The latest block's timestamp (unix seconds): the chain's "now", which grant
     /// expiries are checked against.
     pub async fn head_time(&self) -> Result<u64, LedgerError> {
-        let block = self
-            .timed(
-                self.provider
-                    .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest),
-            )
-            .await?
-            .ok_or_else(|| LedgerError::NotEvm {
-                url: self.url.to_string(),
-                detail: "it has no latest block".to_owned(),
-            })?;
-        Ok(block.header.timestamp)
+        Ok(self.head().await?.timestamp)
+    }
+
+    /// The latest block: its number, hash and timestamp, in one call. Its hash tells a
+    /// chain that was reorganised to the same height from one that did not move.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn head(&self) -> Result<Head, LedgerError> {
+        let block = self.latest_block().await?;
+        Ok(Head {
+            number: block.header.number,
+            hash: block.header.hash,
+            timestamp: block.header.timestamp,
+        })
+    }
+
+    async fn latest_block(&self) -> Result<alloy::rpc::types::Block, LedgerError> {
+        self.timed(
+            self.provider
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest),
+        )
+        .await?
+        .ok_or_else(|| LedgerError::NotEvm {
+            url: self.url.to_string(),
+            detail: "it has no latest block".to_owned(),
+        })
     }
 
     /// Whether our contract is deployed at `address`.
@@ -311,17 +336,7 @@ impl LedgerNode {
 
     /// The latest block's gas limit: the most gas one transaction may use.
     pub async fn block_gas_limit(&self) -> Result<u64, LedgerError> {
-        let block = self
-            .timed(
-                self.provider
-                    .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest),
-            )
-            .await?
-            .ok_or_else(|| LedgerError::NotEvm {
-                url: self.url.to_string(),
-                detail: "it has no latest block".to_owned(),
-            })?;
-        Ok(block.header.gas_limit)
+        Ok(self.latest_block().await?.header.gas_limit)
     }
 
     /// A record's owner and latest version as the contract holds them (`records`);

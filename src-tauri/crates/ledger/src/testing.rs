@@ -135,6 +135,36 @@ pub async fn advance_time(url: &Url, seconds: u64) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// Takes a snapshot of the anvil node's chain (`evm_snapshot`), for [`revert_to`].
+pub async fn snapshot(url: &Url) -> Result<serde_json::Value, LedgerError> {
+    raw_call(url, "evm_snapshot", ()).await
+}
+
+/// Rolls the anvil node's chain back to `snapshot` (`evm_revert`) and mines one empty
+/// block at a later time: the chain then has another block at the height it had, as
+/// after a reorganisation.
+pub async fn revert_to(url: &Url, snapshot: serde_json::Value) -> Result<(), LedgerError> {
+    let _: serde_json::Value = raw_call(url, "evm_revert", (snapshot,)).await?;
+    let _: serde_json::Value = raw_call(url, "evm_increaseTime", (1u64,)).await?;
+    let _: serde_json::Value = raw_call(url, "evm_mine", ()).await?;
+    Ok(())
+}
+
+async fn raw_call<P: alloy::rpc::json_rpc::RpcSend>(
+    url: &Url,
+    method: &'static str,
+    params: P,
+) -> Result<serde_json::Value, LedgerError> {
+    medwallet_net::install_crypto_provider();
+    let raw = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url.clone())
+        .erased();
+    raw.raw_request(method.into(), params)
+        .await
+        .map_err(|e| LedgerError::from_rpc(url.as_str(), e))
+}
+
 /// Deploys `bytecode` (a contract's creation code, such as an older build's artifact)
 /// from `deployer` with zero fees: a chain as an older release left it.
 pub async fn deploy_bytecode(

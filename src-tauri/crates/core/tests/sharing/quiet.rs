@@ -114,3 +114,106 @@ async fn a_quiet_wallet_asks_the_ledger_nothing_until_something_is_due_or_the_ch
     assert_eq!(me.pass(&mut silent).await, Paced::Full);
     assert!(calls_now() > before);
 }
+
+#[tokio::test]
+async fn a_head_replaced_at_the_same_height_brings_the_full_pass() {
+    let nodes = Nodes::start().await;
+    let svc = nodes.service("patient");
+    let audit = AuditService::over(svc.event_caches());
+    let patient = wallet(142, Role::Patient, "Ada");
+    add(&nodes, &svc, &patient, "lab.pdf", PDF, "Blood panel").await;
+    let me = Quietly {
+        svc: &svc,
+        audit: &audit,
+        owner: &patient,
+        ipfs: &nodes.ipfs,
+        ledger: &nodes.ledger,
+    };
+    let mut asking = Pacer::checking_head_every(Duration::ZERO);
+    // The first pass publishes the wallet's keys, the second reads those blocks; then
+    // it is quiet.
+    assert_eq!(me.pass(&mut asking).await, Paced::Full);
+    assert_eq!(me.pass(&mut asking).await, Paced::Full);
+    assert_eq!(me.pass(&mut asking).await, Paced::HeadChecked);
+    let node = LedgerNode::new(&nodes.ledger.url);
+    let snapshot = medwallet_ledger::testing::snapshot(&nodes.ledger.url)
+        .await
+        .unwrap();
+    // A block the pass sees as the head (someone else's transaction)...
+    LedgerNode::new(&nodes.ledger.url)
+        .client(PrivateKeySigner::random(), nodes.ledger.contract.unwrap())
+        .await
+        .unwrap()
+        .publish_identity(
+            medwallet_ledger::B256::repeat_byte(3),
+            medwallet_ledger::B256::repeat_byte(4),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(me.pass(&mut asking).await, Paced::Full);
+    assert_eq!(me.pass(&mut asking).await, Paced::HeadChecked);
+    let seen = node.head().await.unwrap();
+    // ... replaced by another (empty) at the same height: the chain moved, though its
+    // height did not.
+    medwallet_ledger::testing::revert_to(&nodes.ledger.url, snapshot)
+        .await
+        .unwrap();
+    let now = node.head().await.unwrap();
+    assert_eq!(now.number, seen.number);
+    assert_ne!(now.hash, seen.hash);
+    assert_eq!(me.pass(&mut asking).await, Paced::Full);
+    assert_eq!(me.pass(&mut asking).await, Paced::HeadChecked);
+}
+
+#[tokio::test]
+async fn a_grant_expiring_soon_by_the_chains_clock_is_work_due_whatever_this_devices_clock_says() {
+    let nodes = Nodes::start().await;
+    let svc = nodes.service("patient");
+    let audit = AuditService::over(svc.event_caches());
+    let patient = wallet(143, Role::Patient, "Ada");
+    let doctor = wallet(144, Role::Doctor, "Dr. Lovelace");
+    nodes
+        .service("doctor")
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let record = add(&nodes, &svc, &patient, "lab.pdf", PDF, "Blood panel").await;
+    svc.share(
+        &patient,
+        &nodes.ipfs,
+        &nodes.ledger,
+        &share_with(&record, &doctor.address, Some(1)),
+    )
+    .await
+    .unwrap();
+    let me = Quietly {
+        svc: &svc,
+        audit: &audit,
+        owner: &patient,
+        ipfs: &nodes.ipfs,
+        ledger: &nodes.ledger,
+    };
+    let mut asking = Pacer::checking_head_every(Duration::ZERO);
+    assert_eq!(me.pass(&mut asking).await, Paced::Full);
+    assert_eq!(
+        me.pass(&mut asking).await,
+        Paced::HeadChecked,
+        "a grant expiring in a day is not work due"
+    );
+    // The chain's clock runs a day less a minute ahead of this device's: by the chain's
+    // clock, which decides expiries, the grant ends within the minute.
+    medwallet_ledger::testing::advance_time(&nodes.ledger.url, 86_400 - 60)
+        .await
+        .unwrap();
+    assert_eq!(me.pass(&mut asking).await, Paced::Full, "the head moved");
+    assert!(!svc
+        .ledger_work_due(&patient, &nodes.ledger, 0)
+        .await
+        .unwrap());
+    assert_eq!(
+        me.pass(&mut asking).await,
+        Paced::Full,
+        "by the chain's clock, the grant's end is work due on every pass"
+    );
+}
