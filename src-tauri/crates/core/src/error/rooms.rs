@@ -84,6 +84,12 @@ pub enum RecordsError {
     /// The record was made before record ids were bound to their author: it has no nonce
     /// this ledger's contract can register it with.
     NoRegistrationNonce,
+    /// The ledger counts this version of the record already, with other contents than
+    /// this device's (another device of the wallet changed it): this one is not sent.
+    VersionTaken {
+        /// The version this device made.
+        version: u32,
+    },
 }
 
 /// The sharing room: grants, revocations, groups.

@@ -35,17 +35,8 @@ pub(crate) async fn register(
     let Connected {
         client, me, reads, ..
     } = connect(owner, target, caches).await?;
-    let record_id: B256 = row
-        .record_id
-        .parse()
-        .map_err(|_| StepFailure::waiting(RecordsError::StoredIdUnreadable))?;
-    let cid_bytes = |cid: &str| {
-        Cid::parse(cid)
-            .map(|c| c.to_bytes())
-            .map_err(|e| StepFailure::waiting(CoreError::StoredCidUnreadable(e)))
-    };
-    let manifest = cid_bytes(&row.manifest_cid)?;
-    let capsule = cid_bytes(&row.capsule_cid)?;
+    let record_id = b256_of(row)?;
+    let (manifest, capsule) = contents(row)?;
     let sent = if row.version == 1 {
         // A record made before ids were bound to their author has no nonce, and no
         // schema-5 ledger can register its id: named, never sent.
@@ -62,7 +53,8 @@ pub(crate) async fn register(
         // Refused (e.g. `RecordExists` after a receipt we missed) or not mined in time:
         // the ledger's own events say whether our registration is there.
         Err(e @ (LedgerError::Reverted { .. } | LedgerError::NotMined { .. })) => {
-            match find_registration(&reads, record_id, me, row.version).await {
+            match find_registration(&reads, record_id, me, row.version, (&manifest, &capsule)).await
+            {
                 Ok(Some(found)) => Ok(found),
                 Ok(None) => Err(StepFailure::ledger(e)),
                 Err(lookup) => {
@@ -76,25 +68,38 @@ pub(crate) async fn register(
     }
 }
 
-/// This owner's registration of `version` of a record, from the ledger's events.
+/// This owner's registration of `version` of a record with exactly these contents
+/// (`manifest` and `capsule`, CID bytes), from the ledger's events. The version number
+/// alone is not enough: a second device of the wallet, or a transaction mined twice, can
+/// make the ledger count a version this device made with other contents, and taking that
+/// for ours would close a revocation whose new capsule never reached the ledger.
 pub(crate) async fn find_registration(
     reads: &Reads,
     record_id: B256,
     owner: Address,
     version: u32,
+    (manifest, capsule): (&[u8], &[u8]),
 ) -> Result<Option<(String, u64)>, LedgerError> {
     let events = reads.record(owner, record_id).await?;
     Ok(events.iter().find_map(|e| match &e.event {
         LedgerEvent::RecordRegistered {
             owner: o,
             version: v,
+            manifest_cid,
+            capsule_cid,
             ..
         }
         | LedgerEvent::RecordUpdated {
             owner: o,
             version: v,
+            manifest_cid,
+            capsule_cid,
             ..
-        } if *o == owner && *v == version => {
+        } if *o == owner
+            && *v == version
+            && manifest_cid.as_ref() == manifest
+            && capsule_cid.as_ref() == capsule =>
+        {
             Some((e.meta.tx_hash.to_string(), e.meta.block_number))
         }
         _ => None,
@@ -140,6 +145,9 @@ pub(crate) async fn register_many(
             Ok(Plan::Found(found)) => out[i] = Some(Ok(found)),
             Ok(Plan::Register(item)) => new.push((i, item)),
             Ok(Plan::Update(item)) => next.push((i, item)),
+            // A node that does not answer fails the rest the same way: no call per item
+            // to learn it again (nothing has been sent yet; the next pass plans again).
+            Err(failure) if failure.node_down => return Err(failure),
             Err(failure) => out[i] = Some(Err(failure)),
         }
     }
@@ -159,15 +167,19 @@ pub(crate) async fn register_many(
             Err(e @ (LedgerError::Reverted { .. } | LedgerError::NotMined { .. })) => {
                 // As for one registration: the ledger's own events say whether ours is
                 // there after all (a receipt missed, or a transaction of a crashed pass).
-                match b256_of(row) {
-                    Ok(id) => match find_registration(&reads, id, me, row.version).await {
-                        Ok(Some(found)) => Ok(found),
-                        Ok(None) => Err(StepFailure::ledger(e)),
-                        Err(lookup) => {
-                            tracing::debug!(record = %row.record_id, version = row.version, error = lookup.kind(), "looking up an earlier registration failed");
-                            Err(StepFailure::ledger(e))
+                match b256_of(row).and_then(|id| Ok((id, contents(row)?))) {
+                    Ok((id, (manifest, capsule))) => {
+                        match find_registration(&reads, id, me, row.version, (&manifest, &capsule))
+                            .await
+                        {
+                            Ok(Some(found)) => Ok(found),
+                            Ok(None) => Err(StepFailure::ledger(e)),
+                            Err(lookup) => {
+                                tracing::debug!(record = %row.record_id, version = row.version, error = lookup.kind(), "looking up an earlier registration failed");
+                                Err(StepFailure::ledger(e))
+                            }
                         }
-                    },
+                    }
                     Err(failure) => Err(failure),
                 }
             }
@@ -197,6 +209,16 @@ enum Plan {
     Update(NewVersion),
 }
 
+/// A version's manifest and capsule CIDs, as bytes (what the contract keeps).
+fn contents(row: &StoredRecord) -> Result<(Vec<u8>, Vec<u8>), StepFailure> {
+    let cid_bytes = |cid: &str| {
+        Cid::parse(cid)
+            .map(|c| c.to_bytes())
+            .map_err(|e| StepFailure::waiting(CoreError::StoredCidUnreadable(e)))
+    };
+    Ok((cid_bytes(&row.manifest_cid)?, cid_bytes(&row.capsule_cid)?))
+}
+
 fn b256_of(row: &StoredRecord) -> Result<B256, StepFailure> {
     row.record_id
         .parse()
@@ -212,13 +234,7 @@ async fn plan(
 ) -> Result<Plan, StepFailure> {
     let row = &p.row;
     let record_id = b256_of(row)?;
-    let cid_bytes = |cid: &str| {
-        Cid::parse(cid)
-            .map(|c| c.to_bytes())
-            .map_err(|e| StepFailure::waiting(CoreError::StoredCidUnreadable(e)))
-    };
-    let manifest_cid = cid_bytes(&row.manifest_cid)?;
-    let capsule_cid = cid_bytes(&row.capsule_cid)?;
+    let (manifest_cid, capsule_cid) = contents(row)?;
     let nonce = if row.version == 1 {
         // As for one registration: no nonce, or one that does not make this id, is
         // named and never sent.
@@ -238,12 +254,23 @@ async fn plan(
         .map_err(StepFailure::ledger)?;
     let there = on_chain.is_some_and(|(o, version)| o == me && version >= row.version);
     if there {
-        if let Some(found) = find_registration(reads, record_id, me, row.version)
-            .await
-            .map_err(StepFailure::ledger)?
+        return match find_registration(
+            reads,
+            record_id,
+            me,
+            row.version,
+            (&manifest_cid, &capsule_cid),
+        )
+        .await
+        .map_err(StepFailure::ledger)?
         {
-            return Ok(Plan::Found(found));
-        }
+            Some(found) => Ok(Plan::Found(found)),
+            // The ledger counts this version with other contents: sending would make it
+            // count ours as the next one, out of step with this device; nothing is sent.
+            None => Err(StepFailure::waiting(RecordsError::VersionTaken {
+                version: row.version,
+            })),
+        };
     }
     Ok(match nonce {
         Some(nonce) => Plan::Register(NewRecord {

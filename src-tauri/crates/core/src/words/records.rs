@@ -76,6 +76,10 @@ pub(super) fn words(e: &RecordsError) -> Words {
             "The record's id is not 32 bytes of hex.",
             super::DATABASE_ALTERED,
         ),
+        RecordsError::VersionTaken { version } => says(
+            format!("The ledger already holds a version {version} of this record with other contents: another device of this wallet changed it."),
+            "Bring this device up to date with Rebuild from the ledger in Settings; this version is not sent.",
+        ),
         RecordsError::NoRegistrationNonce => says(
             "This record was made by an older medwallet and cannot be registered on this ledger.",
             "Save a copy of it, delete it, and add the copy again.",
