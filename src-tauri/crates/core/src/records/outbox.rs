@@ -23,7 +23,7 @@ use super::{lock, part_of, register, Progress, RecordService};
 use crate::error::{Answer, CoreError, RecordsError};
 use crate::ledger::{LedgerTarget, StepFailure};
 use crate::session::Owner;
-use crate::store::{Object, RecordStore, State, Step};
+use crate::store::{Object, RecordStore, State, Step, StoredRecord};
 
 impl RecordService {
     /// Uploads one record version's objects, checks the CIDs, pins them, and marks it done.
@@ -168,11 +168,9 @@ impl RecordService {
         attempts: u32,
     ) -> Result<(), StepFailure> {
         let stored = StepFailure::store;
-        let Some(row) = store
-            .latest(record_id)
+        let Some(row) = registrable(store, record_id, version)
             .await
             .map_err(stored)?
-            .filter(|r| r.version == version)
         else {
             return Ok(());
         };
@@ -208,9 +206,10 @@ impl RecordService {
     }
 
     /// Registers the due versions together ([`register::register_many`]): at most one
-    /// version per record (the next waits until the contract counts this one), none that
-    /// another task is registering. Each outcome is kept with its record; answers the
-    /// first problem in words.
+    /// version per record, the lowest due, and only once the version before it is
+    /// registered (the contract counts versions itself, so they go in order: the next
+    /// waits until the contract counts this one); none that another task is registering.
+    /// Each outcome is kept with its record; answers the first problem in words.
     async fn register_due(
         &self,
         store: &RecordStore,
@@ -223,6 +222,8 @@ impl RecordService {
         let mut attempts = Vec::new();
         let mut records = HashSet::new();
         let mut problem = None;
+        let mut due = due;
+        due.sort_by(|a, b| (&a.record_id, a.version).cmp(&(&b.record_id, b.version)));
         for item in due {
             if !records.insert(item.record_id.clone()) {
                 continue;
@@ -231,9 +232,9 @@ impl RecordService {
             else {
                 continue;
             };
-            let row = match store.latest(&item.record_id).await {
-                Ok(Some(row)) if row.version == item.version => row,
-                Ok(_) => continue,
+            let row = match registrable(store, &item.record_id, item.version).await {
+                Ok(Some(row)) => row,
+                Ok(None) => continue,
                 Err(e) => {
                     problem.get_or_insert(StepFailure::store(e).reason());
                     continue;
@@ -462,6 +463,24 @@ pub(crate) fn backoff_until(attempts: u32) -> i64 {
     chrono::Utc::now().timestamp() + delay
 }
 
+/// A version's row if it can be registered now: it exists, and it is version 1 or the
+/// version before it is on the ledger. `None` when it waits for that one (a revision made
+/// on top of a version whose registration failed: sent after it, never in its place,
+/// since the contract would count it as the earlier version) or is gone.
+async fn registrable(
+    store: &RecordStore,
+    record_id: &str,
+    version: u32,
+) -> crate::store::Result<Option<StoredRecord>> {
+    if version > 1 {
+        let before = store.version_row(record_id, version - 1).await?;
+        if before.is_some_and(|b| b.ledger.is_none()) {
+            return Ok(None);
+        }
+    }
+    store.version_row(record_id, version).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +506,45 @@ mod tests {
         assert!(Running::claim(&set, "r", 1).is_some(), "released on drop");
         drop(other);
         assert!(lock(&set).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_version_waits_for_the_one_before_it_to_be_registered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RecordStore::open(dir.path()).await.unwrap();
+        let id = "ab".repeat(32);
+        let row = |version: u32| StoredRecord {
+            record_id: id.clone(),
+            version,
+            sealed_dek: vec![1],
+            manifest: vec![2],
+            content_cid: format!("content-{version}"),
+            manifest_cid: format!("manifest-{version}"),
+            capsule_cid: format!("capsule-{version}"),
+            state: State::OnIpfs,
+            problem: None,
+            added_at: "2026-12-07T00:00:00Z".to_owned(),
+            ledger: None,
+            ledger_problem: None,
+        };
+        store.insert(&row(1)).await.unwrap();
+        store.registered(&id, 1, "0x01", 1).await.unwrap();
+        // Version 2's registration failed; version 3 was made on top of it.
+        store.insert(&row(2)).await.unwrap();
+        store.insert(&row(3)).await.unwrap();
+        let version = |r: Option<StoredRecord>| r.map(|r| r.version);
+        assert_eq!(version(registrable(&store, &id, 2).await.unwrap()), Some(2));
+        assert_eq!(
+            version(registrable(&store, &id, 3).await.unwrap()),
+            None,
+            "version 3 is never sent before version 2: the contract would count it as 2"
+        );
+        store.registered(&id, 2, "0x02", 2).await.unwrap();
+        assert_eq!(version(registrable(&store, &id, 3).await.unwrap()), Some(3));
+        assert_eq!(
+            version(registrable(&store, &id, 4).await.unwrap()),
+            None,
+            "gone"
+        );
     }
 }

@@ -285,6 +285,20 @@ impl RecordStore {
         row.as_ref().map(read_row).transpose()
     }
 
+    /// One version of a record.
+    pub async fn version_row(&self, record_id: &str, version: u32) -> Result<Option<StoredRecord>> {
+        let row = sqlx::query(
+            "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
+             capsule_cid, state, problem, added_at, ledger_tx, ledger_block, ledger_problem \
+             FROM records WHERE record_id = ? AND version = ?",
+        )
+        .bind(record_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(read_row).transpose()
+    }
+
     /// Outbox entries of `step` due at `now` (unix seconds); all of them when `now` is
     /// `None`.
     pub async fn due(&self, step: Step, now: Option<i64>) -> Result<Vec<Due>> {
