@@ -819,3 +819,102 @@ async fn records_whose_blocks_are_gone_are_listed_and_a_cancelled_rebuild_resume
     assert_eq!(done.state, RebuildState::Done, "{done:?}");
     assert_eq!(fresh.records.list(&again).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_version_another_device_registered_first_is_not_taken_for_this_ones() {
+    let nodes = Nodes::start().await;
+    let laptop = nodes.service("laptop");
+    let ada = wallet(151, Role::Patient, "Ada");
+    let doctor = wallet(152, Role::Doctor, "Dr. Lovelace");
+    nodes
+        .service("doctor")
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let record = add(&nodes, &laptop, &ada, "lab.pdf", PDF, "Blood panel").await;
+    laptop
+        .share(
+            &ada,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &share_with(&record, &doctor.address, None),
+        )
+        .await
+        .unwrap();
+    // Version 1's objects, as the laptop's own node would keep them: the phone's
+    // revocation below collects them from the one node these two devices share here.
+    let v1 = laptop.open(&ada, &nodes.ipfs, &record).await.unwrap();
+    let node = IpfsNode::new(&nodes.ipfs).unwrap();
+    let mut kept = Vec::new();
+    for cid in [
+        &v1.record.content_cid,
+        &v1.verification.manifest_cid,
+        &v1.verification.capsule_cid,
+    ] {
+        let path = nodes.root.join(format!("kept-{cid}"));
+        let file = std::fs::File::create(&path).unwrap();
+        node.cat_to(&cid.parse().unwrap(), file, 1 << 20)
+            .await
+            .unwrap();
+        kept.push(std::fs::read(&path).unwrap());
+    }
+    // A second computer with the same words, brought up to date from the ledger, takes
+    // the doctor's access back first: its version 2 is the ledger's.
+    let phone = Device::new(&nodes, "phone");
+    let ada_there = restored(151, Role::Patient, "Ada");
+    let status = phone.rebuild(&nodes, &ada_there).await;
+    assert_eq!(status.state, RebuildState::Done, "{status:?}");
+    let on_phone = phone
+        .records
+        .revoke(
+            &ada_there,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &record,
+            &doctor.address,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(on_phone.state, GrantState::Revoked),
+        "{on_phone:?}"
+    );
+    for bytes in kept {
+        node.add_bytes(bytes).await.unwrap();
+    }
+    // The laptop, not told, takes it back too, with a version 2 of its own: the ledger's
+    // version 2 (the phone's contents) is not taken for it, so the laptop's revocation
+    // is not closed on a capsule that never reached the ledger.
+    let on_laptop = laptop
+        .revoke(
+            &ada,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &record,
+            &doctor.address,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(on_laptop.state, GrantState::Revoking { .. }),
+        "{on_laptop:?}"
+    );
+    let mine = laptop
+        .list(&ada)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == record)
+        .unwrap();
+    match &mine.ledger {
+        medwallet_api::LedgerMark::Pending { reason } => assert!(
+            reason.contains("another device of this wallet changed it"),
+            "{reason}"
+        ),
+        other => panic!(
+            "the laptop's version 2 is not the ledger's: {other:?} ({on_laptop:?}, {mine:?})"
+        ),
+    }
+}
