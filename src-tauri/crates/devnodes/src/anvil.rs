@@ -43,6 +43,12 @@ pub struct AnvilOptions {
     /// and logs stay, state at an old block cannot be read. A generator of a large chain
     /// needs it, or anvil's memory grows with every block.
     pub prune_history: bool,
+    /// With `prune_history`, how many past states anvil keeps in memory
+    /// (`--prune-history N`). A node that serves the app keeps 2: a reverted
+    /// transaction's reason is read by replaying it on its parent block's state. anvil
+    /// keeps each of them whole, so a million events' chain that kept its default
+    /// history grew past 24 GB within a few hundred blocks.
+    pub states_kept: Option<u32>,
 }
 
 /// How long a node started from a saved chain may take to answer: a million events'
@@ -62,6 +68,7 @@ impl AnvilOptions {
             load_state: None,
             dump_state: None,
             prune_history: false,
+            states_kept: None,
         }
     }
 
@@ -117,6 +124,9 @@ fn args(opts: &AnvilOptions, port: u16) -> Vec<OsString> {
     }
     if opts.prune_history {
         args.push("--prune-history".into());
+        if let Some(n) = opts.states_kept {
+            args.push(n.to_string().into());
+        }
     }
     if let Some(path) = &opts.dump_state {
         args.push("--dump-state".into());

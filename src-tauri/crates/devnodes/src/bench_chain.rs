@@ -120,6 +120,8 @@ pub fn load(tools: &NodeTools, state: &Path) -> Result<BenchChain, String> {
         tools,
         &AnvilOptions {
             load_state: Some(state.to_owned()),
+            prune_history: true,
+            states_kept: Some(2),
             ..AnvilOptions::ephemeral(&dir)
         },
     )
