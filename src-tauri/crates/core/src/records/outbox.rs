@@ -219,15 +219,54 @@ impl RecordService {
     ) -> Answer<SyncReport> {
         let store = self.store(wallet_id).await?;
         let now = chrono::Utc::now().timestamp();
-        let due = store
-            .due(Step::Upload, if force { None } else { Some(now) })
-            .await?;
+        let due = |step| {
+            let store = store.clone();
+            async move { store.due(step, if force { None } else { Some(now) }).await }
+        };
+        let owner = owner.filter(|o| o.wallet_id == wallet_id);
+        self.run_outbox(&store, owner, ipfs, ledger, due).await
+    }
+
+    /// Runs one record's outbox entries now, whatever their backoff (a revocation waits
+    /// for its new version): its uploads, then its registrations, each failure kept with
+    /// its row as [`sync`](Self::sync) keeps it.
+    #[tracing::instrument(name = "sync_record", skip_all)]
+    pub(crate) async fn sync_record(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        record_id: &str,
+    ) -> Answer<SyncReport> {
+        let due = |step| {
+            let store = store.clone();
+            let record_id = record_id.to_owned();
+            async move { store.due_of(step, &record_id).await }
+        };
+        self.run_outbox(store, Some(owner), ipfs, ledger, due).await
+    }
+
+    /// The outbox's entries that `due` lists: uploads first, then (with the unlocked
+    /// wallet) registrations.
+    async fn run_outbox<F, Fut>(
+        &self,
+        store: &RecordStore,
+        owner: Option<&Owner>,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        due: F,
+    ) -> Answer<SyncReport>
+    where
+        F: Fn(Step) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<crate::store::Due>, crate::store::StoreError>>,
+    {
         let mut report = SyncReport::default();
         let quiet: Progress = Arc::new(|_| {});
         let never = Arc::new(AtomicBool::new(false));
-        for item in due {
+        for item in due(Step::Upload).await? {
             let job = Upload {
-                store: &store,
+                store,
                 ipfs,
                 record_id: &item.record_id,
                 version: item.version,
@@ -261,14 +300,11 @@ impl RecordService {
                 }
             }
         }
-        if let Some(owner) = owner.filter(|o| o.wallet_id == wallet_id) {
-            let due = store
-                .due(Step::Register, if force { None } else { Some(now) })
-                .await?;
-            for item in due {
+        if let Some(owner) = owner {
+            for item in due(Step::Register).await? {
                 let outcome = self
                     .run_register(
-                        &store,
+                        store,
                         owner,
                         ledger,
                         &item.record_id,
