@@ -14,8 +14,8 @@ use medwallet_api::{
     Done, EmergencyAlert, ExportFormat, FileToken, GrantSummary, GroupSummary, HealthReport,
     Identity, Inspection, IpfsStatus, KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord,
     RebuildStatus, RecordMetadata, RecordSummary, SavedCopy, SessionState, ShareCodeText,
-    SharePreview, ShareRequest, SharedInbox, StaffList, StrengthReport, SyncReport, UnlockOutcome,
-    UnrecoveredRecord, UploadedForPatient, UserError, Verdict,
+    SharePreview, ShareRequest, SharedInbox, SharingProgress, StaffList, StrengthReport,
+    SyncReport, UnlockOutcome, UnrecoveredRecord, UploadedForPatient, UserError, Verdict,
 };
 use url::Url;
 
@@ -605,6 +605,14 @@ impl App {
             .records
             .remove_group_member(&s.owner, &s.ipfs, &s.ledger, group, member)
             .await?)
+    }
+
+    /// How far the unlocked wallet's re-encryption (a patient's) or re-keying of its staff
+    /// (a clinic's) is, or where the last one ended. Polled while a page waits; not
+    /// activity.
+    pub async fn sharing_progress(&self) -> Answer<SharingProgress> {
+        let owner = self.quiet_owner().await?;
+        Ok(self.records.sharing_progress(&owner.wallet_id))
     }
 
     /// The unlocked wallet's signed share code for the ledger's chain.

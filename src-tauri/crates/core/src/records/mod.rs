@@ -56,6 +56,12 @@ pub struct RecordService {
     /// Held by a sharing pass (the background pass and the share, revoke and group
     /// commands), so two never make a record's next version or send its grants at once.
     pub(crate) sharing: tokio::sync::Mutex<()>,
+    /// How many records a sharing pass re-encrypts at once, 0 for one by one the way it
+    /// was before ([`Reencryption`](crate::sharing::reencrypt::Reencryption)).
+    pub(crate) reencrypt_lanes: std::sync::atomic::AtomicUsize,
+    /// Each wallet's sharing progress (`sharing::reencrypt`), by wallet id.
+    pub(crate) progress:
+        Mutex<HashMap<String, Arc<tokio::sync::watch::Sender<medwallet_api::SharingProgress>>>>,
 }
 
 /// Tells the caller how an add goes.
@@ -98,6 +104,8 @@ impl RecordService {
             registering: Default::default(),
             jobs: Default::default(),
             sharing: Default::default(),
+            reencrypt_lanes: crate::sharing::reencrypt::REENCRYPT_LANES.into(),
+            progress: Default::default(),
         }
     }
 

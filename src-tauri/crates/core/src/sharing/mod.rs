@@ -31,6 +31,7 @@ pub(crate) mod emergency;
 pub(crate) mod exposure;
 pub(crate) mod grant;
 pub(crate) mod groups;
+pub mod reencrypt;
 pub(crate) mod revision;
 pub(crate) mod revoke;
 
@@ -508,16 +509,40 @@ impl RecordService {
             Err(e) => return Some(crate::words::reason(&e.into())),
         };
         let mut problem = problem_before;
-        for grant in due {
-            let outcome = match grant.phase {
-                GrantPhase::Sending => self.send_grant(store, owner, ipfs, &conn, &grant).await,
+        // The records this pass re-encrypts, counted for the window's progress bar.
+        let revoking: Vec<GrantRow> = due
+            .iter()
+            .filter(|g| g.phase == GrantPhase::Revoking)
+            .cloned()
+            .collect();
+        let tally = self.tally(
+            &owner.wallet_id,
+            medwallet_api::SharingWork::Reencrypting,
+            reencrypt::records_in(&revoking),
+        );
+        // In the order they were asked; each run of revocations in a row is one batch,
+        // its records re-encrypted side by side ([`reencrypt`]).
+        let mut due = due.into_iter().peekable();
+        while let Some(grant) = due.next() {
+            let failures = match grant.phase {
+                GrantPhase::Sending => {
+                    match self.send_grant(store, owner, ipfs, &conn, &grant).await {
+                        Ok(()) => Vec::new(),
+                        Err(f) => vec![(grant, f)],
+                    }
+                }
                 GrantPhase::Revoking => {
-                    self.send_revoke(store, owner, ipfs, ledger, &conn, &grant)
+                    let mut batch = vec![grant];
+                    while let Some(next) = due.next_if(|g| g.phase == GrantPhase::Revoking) {
+                        batch.push(next);
+                    }
+                    self.run_revocations(store, owner, ipfs, ledger, &conn, batch, tally.as_ref())
                         .await
                 }
-                GrantPhase::Active | GrantPhase::Revoked => Ok(()),
+                GrantPhase::Active | GrantPhase::Revoked => Vec::new(),
             };
-            if let Err(f) = outcome {
+            let mut node_down = false;
+            for (grant, f) in failures {
                 let reason = f.reason();
                 if let Err(e) = store
                     .grant_failed(
@@ -531,9 +556,10 @@ impl RecordService {
                     tracing::warn!(grant = grant.id, record = %grant.record_id, error = e.kind(), "a grant's retry time was not saved");
                 }
                 problem.get_or_insert(reason);
-                if f.node_down {
-                    break;
-                }
+                node_down |= f.node_down;
+            }
+            if node_down {
+                break;
             }
         }
         problem

@@ -1,8 +1,13 @@
 //! Sending a revocation: the version re-encrypted without the grantee (made once, then
 //! uploaded and registered by the records outbox), `revokeAccess` naming its capsule,
 //! the older versions unpinned, and the exposure report from the ledger's events.
+//!
+//! In two parts, so that a batch ([`reencrypt`](super::reencrypt)) collects the node's
+//! garbage once for all its records: [`revoke_steps`](RecordService::revoke_steps) runs
+//! everything up to the report, [`finish_revoke`](RecordService::finish_revoke) writes
+//! the report once it is known whether the replaced version left this computer's node.
 
-use medwallet_ledger::{EventFilter, LedgerError, Revert, B256};
+use medwallet_ledger::{EventFilter, LedgerError, LoggedEvent, Revert, B256};
 use medwallet_records::cid::Cid;
 use url::Url;
 
@@ -11,7 +16,7 @@ use super::exposure::{self, Party, Route};
 use super::grant::clause_hash;
 use super::Failure;
 use crate::error::{CoreError, SharingError};
-use crate::ipfs::unpin_and_collect;
+use crate::ipfs::{collect_and_check_each, unpin};
 use crate::ledger::directory::{self, Connected};
 use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
 use crate::records::RecordService;
@@ -49,7 +54,8 @@ impl RecordService {
         Ok(routes)
     }
 
-    /// Runs a revocation as far as it can go.
+    /// Runs a revocation as far as it can go, on its own: its replaced version collected
+    /// from this computer's node before its report is written.
     pub(crate) async fn send_revoke(
         &self,
         store: &RecordStore,
@@ -59,6 +65,30 @@ impl RecordService {
         conn: &Connected,
         grant: &GrantRow,
     ) -> Result<(), Failure> {
+        let revoked = self
+            .revoke_steps(store, owner, ipfs, ledger, conn, grant)
+            .await?;
+        let gone = collect_and_check_each(ipfs, &revoked.older).await;
+        let contract = conn.contract.to_string();
+        self.finish_revoke(store, owner, &contract, revoked, gone)
+            .await
+    }
+
+    /// A revocation up to its report: its version made (once) and registered, the grant
+    /// revoked on the ledger (its transaction kept at once), the replaced version
+    /// unpinned, the record's events read. Every step can run again: the version is
+    /// named in the grant, a registration is looked up before it is sent, a kept
+    /// `revokeAccess` is not sent again, unpinning what is not pinned succeeds.
+    #[tracing::instrument(name = "revoke_steps", skip_all, fields(grant = grant.id))]
+    pub(crate) async fn revoke_steps(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        conn: &Connected,
+        grant: &GrantRow,
+    ) -> Result<Revoked, Failure> {
         let new_version = match grant.revoke_version {
             Some(v) => v,
             None => self
@@ -80,10 +110,11 @@ impl RecordService {
             }
         };
         if registered(store).await?.ledger.is_none() {
-            // The records outbox uploads and registers it; push it now rather than wait.
+            // The records outbox uploads and registers it; push it now rather than wait
+            // (this record's entries only: the records of a batch run side by side).
             // What fails is kept in the version's outbox row, which the check below reads.
             if let Err(e) = self
-                .sync(&owner.wallet_id, Some(owner), ipfs, ledger, true)
+                .sync_record(store, owner, ipfs, ledger, &grant.record_id)
                 .await
             {
                 tracing::debug!(record = %grant.record_id, version = new_version, error = e.kind(), "the revision's outbox did not run");
@@ -107,18 +138,26 @@ impl RecordService {
             .parse()
             .map_err(|e| Failure::waiting(CoreError::StoredCidUnreadable(e)))?;
         let record_id = b256(&grant.record_id).map_err(Failure::waiting)?;
-        let tx = if grant.leave {
+        let tx = match &grant.revoke_tx {
             // A member leaving a group revokes no grant on the ledger: the group's grant
             // stands, and the new version (`RecordUpdated`) and the others' new keys
             // (`KeyIssued`) are the record of it.
-            String::new()
-        } else {
-            match conn
+            _ if grant.leave => String::new(),
+            // Mined in an earlier run that stopped before its report.
+            Some(tx) if !tx.is_empty() => tx.clone(),
+            _ => match conn
                 .client
                 .revoke_access(record_id, grantee, clause, &capsule_cid.to_bytes())
                 .await
             {
-                Ok(receipt) => receipt.tx_hash.to_string(),
+                Ok(receipt) => {
+                    let tx = receipt.tx_hash.to_string();
+                    store
+                        .revoke_sent(grant.id, &tx)
+                        .await
+                        .map_err(Failure::store)?;
+                    tx
+                }
                 // Not on the ledger (never sent, or revoked by a transaction whose receipt
                 // was missed): nothing more to take back there.
                 Err(LedgerError::Reverted {
@@ -126,7 +165,7 @@ impl RecordService {
                     ..
                 }) => String::new(),
                 Err(e) => return Err(Failure::ledger(e)),
-            }
+            },
         };
         if !grant.leave && emergency::is_emergency(grant.clause.as_deref()) {
             // The clinic is no longer the record's emergency clinic either.
@@ -142,11 +181,41 @@ impl RecordService {
             .filter(|r| r.version + 1 == new_version)
             .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
             .collect();
-        let removed_here =
-            unpin_and_collect(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
         let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
             .await
             .map_err(Failure::ledger)?;
+        Ok(Revoked {
+            grant: grant.clone(),
+            new_version,
+            tx,
+            older,
+            events,
+        })
+    }
+
+    /// Writes a revocation's exposure report from its events; `removed_here` says whether
+    /// this computer's node no longer holds the replaced version. A rotation whose version
+    /// is already stale queues the next.
+    #[tracing::instrument(name = "finish_revoke", skip_all)]
+    pub(crate) async fn finish_revoke(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        contract: &str,
+        revoked: Revoked,
+        removed_here: bool,
+    ) -> Result<(), Failure> {
+        let Revoked {
+            grant,
+            new_version,
+            tx,
+            older,
+            events,
+        } = revoked;
+        let grant = &grant;
+        let grantee = parse_address(&grant.grantee).map_err(Failure::waiting)?;
+        let clause = grant.clause.as_deref().map_or(B256::ZERO, clause_hash);
         let now = u64::try_from(now_unix()).unwrap_or(0);
         let (facts, party) = match &grant.clause {
             // The clinic revoked a staff key: the role's grant stands, the record is
@@ -217,7 +286,20 @@ impl RecordService {
             .revoked(grant.id, &tx, &json)
             .await
             .map_err(Failure::store)?;
-        self.rotate_again_if_stale(store, &conn.contract.to_string(), grant, new_version)
+        self.rotate_again_if_stale(store, contract, grant, new_version)
             .await
     }
+}
+
+/// A revocation run up to its report ([`RecordService::revoke_steps`]).
+pub(crate) struct Revoked {
+    pub grant: GrantRow,
+    new_version: u32,
+    /// The `revokeAccess` transaction; empty when none was needed or found.
+    tx: String,
+    /// The replaced version's objects, unpinned: whether this computer's node still holds
+    /// them is for the caller to check after its garbage collection.
+    pub older: Vec<String>,
+    /// The record's events, for the report.
+    events: Vec<LoggedEvent>,
 }
