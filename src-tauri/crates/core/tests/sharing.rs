@@ -25,6 +25,8 @@ use url::Url;
 
 #[path = "sharing/network.rs"]
 mod network;
+#[path = "sharing/reencrypt.rs"]
+mod reencrypt;
 #[path = "sharing/restore.rs"]
 mod restore;
 
