@@ -1,6 +1,6 @@
 //! A patient whose wallet has 10,000 events on the ledger opens the audit trail: the app
-//! reads them from the node into its cache, checks them, and shows the newest 200 with a
-//! "Show more", filtered by action on request.
+//! reads them from the node into its cache, checks them, and shows the newest 200, then
+//! the next 200, filtered by action on request.
 
 use medwallet_e2e::{App, Nodes};
 use medwallet_ledger::PrivateKeySigner;
@@ -43,8 +43,7 @@ async fn ten_thousand_ledger_events_sync_and_render() {
     app.click("#nav-audit").await;
     let total = EVENTS + PUBLISHED;
     app.wait_text("#audit-count", |t| {
-        t == format!("Showing 200 of {} entries", fmt_thousands(total))
-            || t == format!("Showing 200 of {total} entries")
+        t == format!("Showing 1–200 of {} entries", fmt_thousands(total))
     })
     .await;
     app.wait_text("#audit-chain", |t| t.contains("424242"))
@@ -58,10 +57,11 @@ async fn ten_thousand_ledger_events_sync_and_render() {
     );
     app.screenshot("ten-thousand").await;
 
-    app.click("#audit-more").await;
-    app.wait_text("#audit-count", |t| t.starts_with("Showing 400 of"))
+    // The next page: the 200 before them.
+    app.click("#audit-next").await;
+    app.wait_text("#audit-count", |t| t.starts_with("Showing 201–400 of"))
         .await;
-    assert_eq!(app.find_all("li.audit-entry").await.len(), 400);
+    assert_eq!(app.find_all("li.audit-entry").await.len(), 200);
 
     // Filter by action: only the 100 updates.
     let select = app.find("#audit-action").await;

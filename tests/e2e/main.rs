@@ -4,6 +4,7 @@
 mod audit;
 mod front_desk;
 mod health;
+mod lists;
 mod node_access;
 mod records;
 mod restore;

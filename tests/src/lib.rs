@@ -28,6 +28,7 @@ use thirtyfour::prelude::*;
 pub use thirtyfour;
 
 pub mod notifications;
+pub mod seed;
 
 /// How long a UI expectation may take before the test fails.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(30);
@@ -201,7 +202,16 @@ pub struct App {
 impl App {
     /// Launches the app for test `name` with `env` added to its environment.
     pub async fn launch(name: &str, env: &[(&'static str, String)]) -> Self {
-        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::launch_in(name, env, tempfile::tempdir().expect("temp dir")).await
+    }
+
+    /// [`App::launch`] on the data folder `data_dir`, which a story may have filled first
+    /// (a wallet and its records made through the library crates, see [`seed`]).
+    pub async fn launch_in(
+        name: &str,
+        env: &[(&'static str, String)],
+        data_dir: tempfile::TempDir,
+    ) -> Self {
         let dialog_dir = tempfile::tempdir().expect("temp dir");
         let artifacts = artifacts_root().join(name);
         std::fs::create_dir_all(&artifacts).expect("artifacts dir");
@@ -286,6 +296,53 @@ impl App {
     /// the text. On timeout, takes a screenshot and fails with the last text seen.
     pub async fn wait_text(&mut self, css: &str, want: impl Fn(&str) -> bool) -> String {
         self.wait_text_within(css, UI_TIMEOUT, want).await
+    }
+
+    /// [`App::wait_text`] looking every `every` (a measured story looks often, so its
+    /// figure is close to when the text appeared; each look is one WebDriver round trip).
+    pub async fn wait_text_every(
+        &mut self,
+        css: &str,
+        every: Duration,
+        want: impl Fn(&str) -> bool,
+    ) -> String {
+        let start = Instant::now();
+        let mut last = String::from("(element not found)");
+        while start.elapsed() < UI_TIMEOUT {
+            if let Ok(element) = self.driver().find(By::Css(css)).await {
+                if let Ok(text) = element.text().await {
+                    if want(&text) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+        self.screenshot("timeout").await;
+        panic!("{css} did not show the expected text within {UI_TIMEOUT:?}; last seen: {last:?}");
+    }
+
+    /// The attribute `name` of every element matching `css` right now (one WebDriver
+    /// round trip per element).
+    pub async fn attributes(&mut self, css: &str, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for element in self.find_all(css).await {
+            if let Ok(Some(value)) = element.attr(name).await {
+                out.push(value);
+            }
+        }
+        out
+    }
+
+    /// Types `text` at the end of the input at `css` (what is there stays): keystrokes,
+    /// as a user types them.
+    pub async fn type_keys(&mut self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     /// [`App::wait_text`] with its own deadline, for work that is expected to take longer
@@ -546,6 +603,24 @@ impl Drop for TauriDriver {
     fn drop(&mut self) {
         // SIGTERM, not SIGKILL: a killed tauri-driver orphans WebKitWebDriver.
         stop_gracefully(&mut self.0, Duration::from_secs(5));
+    }
+}
+
+/// Prints a measured figure and appends it to `figures.txt` in the artifacts folder (a
+/// figure is reported, never asserted on).
+pub fn record_figure(line: &str) {
+    use std::io::Write;
+    println!("figure: {line}");
+    let path = artifacts_root().join("figures.txt");
+    let written = std::fs::create_dir_all(artifacts_root()).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{line}"))
+    });
+    if let Err(e) = written {
+        eprintln!("{} not written: {e}", path.display());
     }
 }
 

@@ -9,7 +9,8 @@ use tauri::State;
 use super::{Args, Out};
 use crate::state::AppState;
 
-/// `get_audit_trail`: sync from the ledger (when it answers) and answer the filtered trail.
+/// `get_audit_trail`: sync from the ledger (when it answers) and answer one page of the
+/// filtered trail.
 #[tauri::command]
 pub async fn get_audit_trail(
     state: State<'_, AppState>,

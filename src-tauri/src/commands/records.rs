@@ -108,11 +108,10 @@ pub async fn cancel_add(state: State<'_, AppState>, args: Args<CancelAdd>) -> Ou
     Ok(state.app.cancel_add(&args.job_id))
 }
 
-/// `list_records`: the unlocked wallet's records.
+/// `list_records`: one page of the unlocked wallet's records that match, with the counts.
 #[tauri::command]
 pub async fn list_records(state: State<'_, AppState>, args: Args<ListRecords>) -> Out<ListRecords> {
-    let NoArgs {} = args;
-    state.app.list_records().await
+    state.app.list_records(&args).await
 }
 
 /// `open_record`: fetch, verify, decrypt, render.

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod node_access;
 pub mod progress;
 pub mod rebuild;
+pub mod record_search;
 pub mod record_viewer;
 pub mod share_dialog;
 pub mod sharing_progress;

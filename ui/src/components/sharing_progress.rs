@@ -36,8 +36,9 @@ pub struct Props {
 #[function_component(SharingProgressView)]
 pub fn sharing_progress_view(props: &Props) -> Html {
     let progress = use_state_eq(|| None::<SharingProgress>);
-    // Shown once seen running in this view: an older run's figures are not news.
-    let seen_running = use_state_eq(|| false);
+    // The last run that had ended when this view first read the progress: its figures
+    // are not news; any later run is shown, even one that ran between two reads.
+    let before = use_state_eq(|| None::<u64>);
     let tick = use_state(|| 0u32);
     let ticks = use_mut_ref(|| 0u32);
     let bump = {
@@ -52,7 +53,7 @@ pub fn sharing_progress_view(props: &Props) -> Html {
         })
     };
     {
-        let (progress, seen_running, bump) = (progress.clone(), seen_running.clone(), bump);
+        let (progress, before, bump) = (progress.clone(), before.clone(), bump);
         use_effect_with((*tick, props.waiting), move |(_, waiting)| {
             let waiting = *waiting;
             let alive = Rc::new(Cell::new(true));
@@ -67,8 +68,12 @@ pub fn sharing_progress_view(props: &Props) -> Html {
                     }
                     let running = answer.as_ref().is_ok_and(|p| p.running);
                     if let Ok(p) = answer {
-                        if p.running {
-                            seen_running.set(true);
+                        if before.is_none() {
+                            before.set(Some(if p.running {
+                                p.run.saturating_sub(1)
+                            } else {
+                                p.run
+                            }));
                         }
                         progress.set(Some(p));
                     }
@@ -87,7 +92,8 @@ pub fn sharing_progress_view(props: &Props) -> Html {
             }
         });
     }
-    let Some(p) = (*progress).clone().filter(|p| p.total > 0 && *seen_running) else {
+    let news = |p: &SharingProgress| before.is_some_and(|b| p.run > b);
+    let Some(p) = (*progress).clone().filter(|p| p.total > 0 && news(p)) else {
         return html! {};
     };
     let state = if p.running { "running" } else { "ended" };
@@ -124,8 +130,8 @@ fn running_label(p: &SharingProgress) -> String {
         thousands(p.total.into())
     );
     match p.work {
-        SharingWork::Reencrypting if p.removing_old => format!(
-            "Re-encrypted {of} {} · removing the replaced versions from this computer's IPFS node…",
+        SharingWork::Reencrypting if p.finishing => format!(
+            "Re-encrypted {of} {} · registering the new versions on the ledger and removing the replaced ones…",
             records(p.total)
         ),
         SharingWork::Reencrypting => format!("Re-encrypting {of} {}", records(p.total)),
@@ -210,10 +216,10 @@ mod tests {
             "Issuing new keys: 3 of 9 staff members"
         );
         let mut p = at(SharingWork::Reencrypting, 100, 100);
-        p.removing_old = true;
-        assert!(running_label(&p).starts_with("Re-encrypted 100 of 100 records · removing"));
+        p.finishing = true;
+        assert!(running_label(&p).starts_with("Re-encrypted 100 of 100 records · registering"));
         p.running = false;
-        p.removing_old = false;
+        p.finishing = false;
         assert_eq!(ended_label(&p), "Re-encrypted 100 of 100 records.");
         p.failed.push(SharingItemProblem {
             name: "Visit note 2".into(),

@@ -4,7 +4,7 @@
 use gloo_timers::callback::Interval;
 use medwallet_api::commands::{CheckHealth, ListRecords};
 use medwallet_api::{
-    HealthReport, IpfsStatus, LedgerStatus, NoArgs, NodeProblem, RecordStatus, UserError,
+    HealthReport, IpfsStatus, LedgerStatus, NoArgs, NodeProblem, RecordQuery, UserError,
 };
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -117,19 +117,14 @@ pub fn status_bar(props: &Props) -> Html {
     }
 }
 
-/// How many records are not on IPFS yet (`None` when all are, or the list cannot be read).
+/// How many records are not on IPFS yet, and why the newest waits (`None` when all are,
+/// or the counts cannot be read): counted by the shell, no record is sent.
 async fn pending_records() -> Option<(usize, Option<String>)> {
-    let records = ipc::call::<ListRecords>(&NoArgs {}).await.ok()?;
-    let waiting: Vec<&RecordStatus> = records
-        .iter()
-        .map(|r| &r.status)
-        .filter(|s| !matches!(s, RecordStatus::OnIpfs))
-        .collect();
-    let reason = waiting.iter().find_map(|s| match s {
-        RecordStatus::LocalOnly { reason } => Some(reason.clone()),
-        _ => None,
-    });
-    (!waiting.is_empty()).then_some((waiting.len(), reason))
+    let counts = ipc::call::<ListRecords>(&RecordQuery::search("", 0))
+        .await
+        .ok()?;
+    let waiting = (counts.local_only + counts.uploading) as usize;
+    (waiting > 0).then_some((waiting, counts.local_reason))
 }
 
 fn ipfs_item(report: &HealthReport) -> Html {

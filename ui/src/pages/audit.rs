@@ -1,34 +1,37 @@
 //! Audit: the ledger's events about this wallet and its records, newest first, as the shell
 //! read, checked and cached them. Filters (record, actor, action, dates) re-query the shell;
 //! the trail is read again every 10 s while the page is shown; CSV or FHIR export of what
-//! the filters select. Long trails show 200 entries at a time so the page stays light.
+//! the filters select (the whole of it). The shell answers one page of 200 entries at a
+//! time with the count, and the emergency openings among them come first on every page.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use gloo_timers::callback::{Interval, Timeout};
 use medwallet_api::commands::{
-    ChooseSavePath, ChooseSavePathArgs, ExportAudit, ExportAuditArgs, GetAuditTrail, ListRecords,
+    ChooseSavePath, ChooseSavePathArgs, ExportAudit, ExportAuditArgs, GetAuditTrail,
 };
 use medwallet_api::{
-    AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, NoArgs, Party, RecordSummary,
-    UserError,
+    AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, TrailPage, UserError,
 };
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::components::form::error_box;
-use crate::components::format::count;
+use crate::components::format::{count, thousands};
 use crate::components::ledger::{local_time, short_hex, today};
+use crate::components::record_search::use_found_records;
 use crate::ipc;
 
 /// How often the trail is read again while the page is shown.
 const REFRESH_MS: u32 = 10_000;
 /// How long typing in the actor field waits before it asks the shell.
 const DEBOUNCE_MS: u32 = 400;
-/// Entries shown at first, and added by each "Show more".
-const PAGE_SIZE: usize = 200;
+/// Entries shown at a time.
+const PAGE_SIZE: u32 = 200;
+/// Records the record filter offers at a time (a search finds the others).
+const RECORDS_OFFERED: u32 = 100;
 
 /// Props of [`AuditPage`].
 #[derive(Properties, PartialEq)]
@@ -42,7 +45,7 @@ pub struct Props {
 enum Export {
     Idle,
     Busy(ExportFormat),
-    Saved { entries: usize, path: String },
+    Saved { entries: u64, path: String },
     Failed(UserError),
 }
 
@@ -60,8 +63,10 @@ pub fn audit_page(props: &Props) -> Html {
     let trail = use_state_eq(|| None::<Rc<AuditTrail>>);
     let error = use_state_eq(|| None::<UserError>);
     let busy = use_state_eq(|| false);
-    let shown = use_state_eq(|| PAGE_SIZE);
-    let records = use_state_eq(|| None::<Rc<Vec<RecordSummary>>>);
+    let offset = use_state_eq(|| 0u64);
+    // The record filter's choices: records whose title has this in it.
+    let record_search = use_state_eq(String::new);
+    let records = use_found_records((*record_search).clone(), RECORDS_OFFERED);
     let export = use_state(|| Export::Idle);
     // Only the answer to the latest request is shown (answers can come back out of order).
     let latest = use_mut_ref(|| Cell::new(0u64));
@@ -86,7 +91,7 @@ pub fn audit_page(props: &Props) -> Html {
     let load = {
         let (trail, error, busy, latest) =
             (trail.clone(), error.clone(), busy.clone(), latest.clone());
-        use_callback((), move |query: AuditQuery, _| {
+        use_callback((), move |page: TrailPage, _| {
             let (trail, error, busy) = (trail.clone(), error.clone(), busy.clone());
             let seq = {
                 let latest = latest.borrow();
@@ -96,7 +101,7 @@ pub fn audit_page(props: &Props) -> Html {
             let latest = latest.clone();
             busy.set(true);
             spawn_local(async move {
-                let answer = ipc::call::<GetAuditTrail>(&query).await;
+                let answer = ipc::call::<GetAuditTrail>(&page).await;
                 if latest.borrow().get() != seq {
                     return; // a newer request is under way
                 }
@@ -111,30 +116,23 @@ pub fn audit_page(props: &Props) -> Html {
             });
         })
     };
-    let load_records = {
-        let records = records.clone();
-        use_callback((), move |(), _| {
-            let records = records.clone();
-            spawn_local(async move {
-                // Only for the record filter's titles: a wallet without records has none.
-                if let Ok(list) = ipc::call::<ListRecords>(&NoArgs {}).await {
-                    records.set(Some(Rc::new(list)));
-                }
-            });
-        })
-    };
+    // New filters start again at the newest entries.
     {
-        let load_records = load_records.clone();
-        use_effect_with((), move |_| load_records.emit(()));
+        let offset = offset.clone();
+        use_effect_with(query.clone(), move |_| offset.set(0));
     }
-    // Each new query: ask now, then every 10 s; the list starts again at its first entries.
+    let page = TrailPage {
+        query: query.clone(),
+        offset: *offset,
+        limit: PAGE_SIZE,
+    };
+    // Each new page: asked now, then every 10 s.
     {
-        let (load, shown) = (load.clone(), shown.clone());
-        use_effect_with(query.clone(), move |query| {
-            shown.set(PAGE_SIZE);
-            load.emit(query.clone());
-            let query = query.clone();
-            let timer = Interval::new(REFRESH_MS, move || load.emit(query.clone()));
+        let load = load.clone();
+        use_effect_with(page.clone(), move |page| {
+            load.emit(page.clone());
+            let page = page.clone();
+            let timer = Interval::new(REFRESH_MS, move || load.emit(page.clone()));
             move || drop(timer)
         });
     }
@@ -150,7 +148,7 @@ pub fn audit_page(props: &Props) -> Html {
     let record_select = use_node_ref();
     {
         let select = record_select.clone();
-        let count = records.as_ref().map_or(0, |r| r.len());
+        let count = records.as_ref().map_or(0, |r| r.records.len());
         use_effect_with(((*record).clone(), count), move |(record, _)| {
             if let Some(select) = select.cast::<HtmlSelectElement>() {
                 select.set_value(record.as_deref().unwrap_or(""));
@@ -214,17 +212,20 @@ pub fn audit_page(props: &Props) -> Html {
         })
     };
     let refresh = {
-        let (load, load_records, query) = (load.clone(), load_records.clone(), query.clone());
-        Callback::from(move |_| {
-            load.emit(query.clone());
-            load_records.emit(());
+        let (load, page) = (load.clone(), page.clone());
+        Callback::from(move |_| load.emit(page.clone()))
+    };
+    let go = |to: u64| {
+        let offset = offset.clone();
+        Callback::from(move |_| offset.set(to))
+    };
+    let on_record_search = {
+        let record_search = record_search.clone();
+        Callback::from(move |e: InputEvent| {
+            record_search.set(e.target_unchecked_into::<HtmlInputElement>().value())
         })
     };
-    let more = {
-        let shown = shown.clone();
-        Callback::from(move |_| shown.set(*shown + PAGE_SIZE))
-    };
-    let entries_now = trail.as_ref().map_or(0, |t| t.entries.len());
+    let entries_now = trail.as_ref().map_or(0, |t| t.total);
     let start_export = |format: ExportFormat| {
         let (export, query) = (export.clone(), query.clone());
         Callback::from(move |_| {
@@ -259,7 +260,7 @@ pub fn audit_page(props: &Props) -> Html {
     let export_busy = matches!(*export, Export::Busy(_));
 
     let record_options = {
-        let list = records.as_ref();
+        let list = records.as_ref().map(|p| &p.records);
         let known = |id: &str| list.is_some_and(|l| l.iter().any(|r| r.id == id));
         html! {
             <>
@@ -278,6 +279,13 @@ pub fn audit_page(props: &Props) -> Html {
     let filters = html! {
         <form id="audit-filters" class="audit-filters" role="search" aria-label="Filter the audit trail"
               onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+            if records.as_ref().is_some_and(|p| p.total > RECORDS_OFFERED) || !record_search.is_empty() {
+                <div class="field">
+                    <label for="audit-record-search">{ "Find a record" }</label>
+                    <input id="audit-record-search" type="search" value={(*record_search).clone()} oninput={on_record_search}
+                           placeholder="Title" autocomplete="off" spellcheck="false" />
+                </div>
+            }
             <div class="field">
                 <label for="audit-record">{ "Record" }</label>
                 <select id="audit-record" ref={record_select} onchange={on_record}>{ record_options }</select>
@@ -338,7 +346,7 @@ pub fn audit_page(props: &Props) -> Html {
                 if let Some(reorg) = &t.reorg {
                     <p id="audit-reorg" class="notice info" role="status">{ reorg }</p>
                 }
-                { emergency_notice(&t.entries) }
+                { emergency_notice(&t.emergencies, t.emergency_total) }
             </div>
         },
     };
@@ -360,24 +368,23 @@ pub fn audit_page(props: &Props) -> Html {
             </div>
         },
         Some(t) => {
-            let total = t.entries.len();
-            let visible = (*shown).min(total);
+            let (first, last) = (t.offset, t.offset + t.entries.len() as u64);
+            let previous = t.offset.saturating_sub(PAGE_SIZE.into());
             html! {
                 <>
                     <p id="audit-count" class="muted audit-count" aria-live="polite">
-                        { if visible < total {
-                            format!("Showing {visible} of {}", count(total as u64, "entry", "entries"))
-                        } else {
-                            count(total as u64, "entry", "entries")
-                        } }
+                        { count_text(first, last, t.total) }
                     </p>
                     <ol id="audit-list" class="audit-list" aria-labelledby="audit-title">
-                        { for t.entries[..visible].iter().enumerate().map(|(i, e)| entry(i, e)) }
+                        { for t.entries.iter().enumerate().map(|(i, e)| entry(i, e)) }
                     </ol>
-                    if visible < total {
-                        <button id="audit-more" type="button" class="audit-more" onclick={more}>
-                            { format!("Show more ({} more)", (total - visible).min(PAGE_SIZE)) }
-                        </button>
+                    if t.total > u64::from(PAGE_SIZE) {
+                        <nav class="audit-pager" aria-label="Pages of the trail">
+                            <button id="audit-prev" type="button" class="small" disabled={t.offset == 0}
+                                    onclick={go(previous)}>{ format!("Newer {PAGE_SIZE}") }</button>
+                            <button id="audit-next" type="button" class="small" disabled={last >= t.total}
+                                    onclick={go(last)}>{ format!("Older {PAGE_SIZE}") }</button>
+                        </nav>
                     }
                 </>
             }
@@ -387,7 +394,7 @@ pub fn audit_page(props: &Props) -> Html {
     let export_result = match &*export {
         Export::Saved { entries, path } => html! {
             <p id="audit-export-result" class="notice ok" role="status">
-                { format!("Saved {} to ", count(*entries as u64, "entry", "entries")) }<code>{ path }</code>
+                { format!("Saved {} to ", count(*entries, "entry", "entries")) }<code>{ path }</code>
             </p>
         },
         Export::Failed(e) => error_box("audit-export-error", e),
@@ -442,18 +449,29 @@ fn party(p: &Party, class: &'static str) -> Html {
     }
 }
 
-/// Emergency openings come first, above the trail: the patient must not miss one.
-fn emergency_notice(entries: &[AuditEntry]) -> Html {
-    let emergencies: Vec<&AuditEntry> = entries
-        .iter()
-        .filter(|e| e.action == AuditAction::EmergencyAccess)
-        .collect();
+/// "Showing 201–400 of 10,002 entries", or "100 entries" when they are all shown.
+fn count_text(first: u64, last: u64, total: u64) -> String {
+    if first == 0 && last >= total {
+        count(total, "entry", "entries")
+    } else {
+        format!(
+            "Showing {}–{} of {}",
+            thousands(first + 1),
+            thousands(last),
+            count(total, "entry", "entries")
+        )
+    }
+}
+
+/// Emergency openings come first, above the trail, whatever the page: the patient must not
+/// miss one. `total` may be more than those listed (the newest are).
+fn emergency_notice(emergencies: &[AuditEntry], total: u64) -> Html {
     if emergencies.is_empty() {
         return html! {};
     }
     html! {
         <div id="audit-emergency" class="notice error emergency" role="alert">
-            <p><strong>{ format!("{} of your records", count(emergencies.len() as u64, "emergency access", "emergency accesses")) }</strong></p>
+            <p><strong>{ format!("{} of your records", count(total, "emergency access", "emergency accesses")) }</strong></p>
             <ul>
                 { for emergencies.iter().map(|e| html! {
                     <li>
@@ -465,6 +483,9 @@ fn emergency_notice(entries: &[AuditEntry]) -> Html {
                     </li>
                 }) }
             </ul>
+            if (emergencies.len() as u64) < total {
+                <p class="hint">{ format!("The newest {} are listed; filter by the action \"emergency access\" to see them all.", emergencies.len()) }</p>
+            }
         </div>
     }
 }
@@ -544,6 +565,20 @@ fn checked(e: &AuditEntry) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_in_words() {
+        assert_eq!(count_text(0, 100, 100), "100 entries");
+        assert_eq!(count_text(0, 0, 0), "0 entries");
+        assert_eq!(
+            count_text(0, 200, 10_002),
+            "Showing 1–200 of 10,002 entries"
+        );
+        assert_eq!(
+            count_text(10_000, 10_002, 10_002),
+            "Showing 10,001–10,002 of 10,002 entries"
+        );
+    }
 
     #[test]
     fn export_names() {

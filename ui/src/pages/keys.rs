@@ -1,7 +1,7 @@
 //! Keys: the wallet's public identity, to share, and its signed share code; for a
 //! patient, a one-time check-in code for a clinic's front desk, as a QR code.
 
-use medwallet_api::commands::{GetShareCode, ListRecords, MakeCheckInCode};
+use medwallet_api::commands::{GetShareCode, MakeCheckInCode};
 use medwallet_api::{
     CheckInCode, CheckInRequest, Identity, NoArgs, RecordSummary, Role, ShareCodeText, UserError,
 };
@@ -12,6 +12,7 @@ use crate::components::clipboard::copy_text;
 use crate::components::form::error_box;
 use crate::components::identity::IdentityCard;
 use crate::components::ledger::local_time;
+use crate::components::record_search::use_found_records;
 use crate::ipc;
 
 /// Props of [`KeysPage`].
@@ -98,35 +99,41 @@ enum Making {
     Failed(UserError),
 }
 
+/// Records the check-in card offers at a time (a search finds the others).
+const CHECK_IN_OFFERED: u32 = 50;
+
 /// A one-time check-in code for a front desk: the records the desk may open until it
 /// expires, shown as a QR code and as text.
 #[function_component(CheckInCodeCard)]
 fn check_in_code_card() -> Html {
-    let records = use_state(Vec::<RecordSummary>::new);
-    let chosen = use_state(Vec::<String>::new);
+    // The records offered: those whose title has the search in it, a few at a time (the
+    // shell searches; a wallet of thousands is never listed whole here).
+    let search = use_state(String::new);
+    let found = use_found_records((*search).clone(), CHECK_IN_OFFERED);
+    // Chosen records (id, title), kept while the search changes.
+    let chosen = use_state(Vec::<(String, String)>::new);
     let minutes = use_state(|| 60u32);
     let state = use_state(|| Making::Idle);
-    {
-        let records = records.clone();
-        use_effect_with((), move |_| {
-            spawn_local(async move {
-                if let Ok(list) = ipc::call::<ListRecords>(&NoArgs {}).await {
-                    records.set(list);
-                }
-            });
-        });
-    }
-    let toggle = |id: String| {
+    let toggle = |id: String, title: String| {
         let chosen = chosen.clone();
         Callback::from(move |_| {
             let mut now = (*chosen).clone();
-            match now.iter().position(|c| *c == id) {
+            match now.iter().position(|(c, _)| *c == id) {
                 Some(i) => {
                     now.remove(i);
                 }
-                None => now.push(id.clone()),
+                None => now.push((id.clone(), title.clone())),
             }
             chosen.set(now);
+        })
+    };
+    let on_search = {
+        let search = search.clone();
+        Callback::from(move |e: InputEvent| {
+            search.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value(),
+            )
         })
     };
     let on_minutes = {
@@ -144,7 +151,7 @@ fn check_in_code_card() -> Html {
         let (chosen, minutes, state) = (chosen.clone(), minutes.clone(), state.clone());
         Callback::from(move |_| {
             let args = CheckInRequest {
-                record_ids: (*chosen).clone(),
+                record_ids: chosen.iter().map(|(id, _)| id.clone()).collect(),
                 valid_minutes: *minutes,
             };
             let state = state.clone();
@@ -159,7 +166,21 @@ fn check_in_code_card() -> Html {
     };
     let busy = *state == Making::Busy;
     let registered =
-        |r: &RecordSummary| matches!(r.ledger, medwallet_api::LedgerMark::Registered { .. });
+        |r: &&RecordSummary| matches!(r.ledger, medwallet_api::LedgerMark::Registered { .. });
+    // The chosen ones first (they stay whatever the search), then those found.
+    let offered: Vec<(String, String)> = chosen
+        .iter()
+        .cloned()
+        .chain(
+            found
+                .iter()
+                .flat_map(|p| p.records.iter())
+                .filter(registered)
+                .filter(|r| !chosen.iter().any(|(id, _)| *id == r.id))
+                .map(|r| (r.id.clone(), r.title.clone())),
+        )
+        .collect();
+    let many = found.as_ref().is_some_and(|p| p.total > CHECK_IN_OFFERED) || !search.is_empty();
     let shown = match &*state {
         Making::Idle => html! {},
         Making::Busy => html! {
@@ -186,14 +207,21 @@ fn check_in_code_card() -> Html {
         <section class="card checkin-code-card" aria-labelledby="checkin-code-title">
             <h2 id="checkin-code-title">{ "Check in at a front desk" }</h2>
             <p class="muted">{ "A one-time code for a clinic's desk: it tells them who you are. When they read it, your wallet asks you; if you allow it, they may open the records you choose for the time you choose, and add records they make for you (lab results) to your wallet." }</p>
-            if records.iter().any(registered) {
+            if !offered.is_empty() || many {
                 <fieldset class="checkin-records">
                     <legend>{ "Records the desk may open" }</legend>
-                    { for records.iter().filter(|r| registered(r)).map(|r| html! {
-                        <label class="checkin-record">
-                            <input type="checkbox" data-record-id={r.id.clone()} checked={chosen.contains(&r.id)}
-                                   onchange={toggle(r.id.clone())} disabled={busy} />
-                            { format!(" {}", r.title) }
+                    if many {
+                        <div class="field">
+                            <label for="checkin-record-search">{ "Find a record by title" }</label>
+                            <input id="checkin-record-search" type="search" value={(*search).clone()} oninput={on_search}
+                                   autocomplete="off" spellcheck="false" disabled={busy} />
+                        </div>
+                    }
+                    { for offered.iter().map(|(id, title)| html! {
+                        <label class="checkin-record" key={id.clone()}>
+                            <input type="checkbox" data-record-id={id.clone()} checked={chosen.iter().any(|(c, _)| c == id)}
+                                   onchange={toggle(id.clone(), title.clone())} disabled={busy} />
+                            { format!(" {title}") }
                         </label>
                     }) }
                 </fieldset>

@@ -1,19 +1,22 @@
-//! Records: the patient's records by category, newest first; search and filter; add
-//! (choose, drop or type files); open one in the viewer; push those kept on this device
-//! to IPFS. The list is read again after adds and every 10 s while the page is shown.
+//! Records: the patient's records by category, newest first, a page at a time; search
+//! (debounced) and filter, answered by the shell from the wallet's index, never a whole
+//! list in the window; add (choose, drop or type files); open one in the viewer; choose
+//! records across pages (kept by id) and share them; push those kept on this device to
+//! IPFS. The page is read again after adds and every 10 s while the page is shown.
 //! After a restore, the rebuild's progress is on top and the list is read again when it
 //! is done; record versions registered on the ledger whose content the IPFS node does
 //! not hold (or that did not open) are listed below, with their CIDs. Each record on
 //! IPFS says how many nodes hold it ("2 of 3 copies", confirmed pins only), and the
 //! page warns about records that exist on one node only.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use medwallet_api::commands::{ListRecords, ListUnrecovered, SyncRecords};
 use medwallet_api::{
-    Category, Copies, LedgerMark, NoArgs, RebuildState, RecordStatus, RecordSummary, SyncReport,
-    UnrecoveredRecord, UserError,
+    Category, Copies, LedgerMark, NoArgs, RebuildState, RecordPage, RecordQuery, RecordStatus,
+    RecordSummary, SyncReport, UnrecoveredRecord, UserError,
 };
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -25,12 +28,15 @@ use crate::components::form::{error_box, focus};
 use crate::components::format::{count, human_size, thousands};
 use crate::components::ledger::{ledger_badge, local_time, short_hex};
 use crate::components::rebuild::RebuildProgress;
+use crate::components::record_search::use_debounced;
 use crate::components::record_viewer::RecordViewer;
 use crate::components::share_dialog::{ShareDialog, Shareable};
 use crate::ipc;
 
-/// How often the list is read again while the page is shown.
+/// How often the page is read again while it is shown.
 const REFRESH_MS: u32 = 10_000;
+/// Records shown at a time.
+pub const PAGE_SIZE: u32 = 100;
 
 /// Props of [`RecordsPage`].
 #[derive(Properties, PartialEq)]
@@ -57,40 +63,80 @@ struct Viewing {
     title: AttrValue,
 }
 
+/// What a row's buttons do.
+#[derive(Clone, PartialEq)]
+struct RowActions {
+    open: Callback<Viewing>,
+    /// Share this record (the dialog opens with it chosen).
+    share: Callback<AttrValue>,
+    /// Choose (`true`) or leave (`false`) a record for sharing several.
+    select: Callback<(Shareable, bool)>,
+}
+
 /// The Records page.
 #[function_component(RecordsPage)]
 pub fn records_page(props: &Props) -> Html {
-    let records = use_state_eq(|| None::<Rc<Vec<RecordSummary>>>);
+    let page = use_state_eq(|| None::<Rc<RecordPage>>);
     let list_error = use_state_eq(|| None::<UserError>);
     // Registered on the ledger, not brought back (after a rebuild).
     let unrecovered = use_state_eq(|| None::<Rc<Vec<UnrecoveredRecord>>>);
     let rebuild = use_state_eq(|| None::<RebuildState>);
-    let search = use_state(String::new);
-    let category = use_state(|| None::<Category>);
+    // The search field follows the keys; the query follows it once typing rests.
+    let search_input = use_state(String::new);
+    let search = use_debounced((*search_input).clone());
+    let category = use_state_eq(|| None::<Category>);
+    let offset = use_state_eq(|| 0u32);
     let sync = use_state(|| SyncState::Idle);
     let viewing = use_state(|| None::<Viewing>);
-    // The share dialog, open with these records chosen.
-    let sharing = use_state(|| None::<Vec<AttrValue>>);
+    // Records chosen to share, on any page (by id, with their titles), in the order chosen.
+    let selected = use_state_eq(Vec::<Shareable>::new);
+    // The share dialog: the records it offers, and those chosen when it opens.
+    let sharing = use_state(|| None::<(Vec<Shareable>, Vec<AttrValue>)>);
     // The Open button to give the focus back to when the viewer closes.
     let opener = use_mut_ref(|| None::<String>);
+
+    let query = RecordQuery {
+        search: search.trim().to_owned(),
+        category: *category,
+        offset: *offset,
+        limit: PAGE_SIZE,
+    };
+    // What `load` asks: always the page shown now (also from the add panel's and the
+    // rebuild's callbacks, made once).
+    let current = use_mut_ref(|| query.clone());
+    *current.borrow_mut() = query.clone();
+    // Only the answer to the latest question is shown (answers can come back out of order).
+    let asked = use_mut_ref(|| Cell::new(0u64));
 
     // Stable across renders (the handles' setters always act on the current state), so
     // the add panel does not re-register on every render.
     let load = {
-        let (records, list_error, unrecovered) =
-            (records.clone(), list_error.clone(), unrecovered.clone());
+        let (page, list_error, unrecovered) =
+            (page.clone(), list_error.clone(), unrecovered.clone());
+        let (current, asked) = (current.clone(), asked.clone());
         use_callback((), move |(), _| {
-            let (records, list_error, unrecovered) =
-                (records.clone(), list_error.clone(), unrecovered.clone());
+            let (page, list_error, unrecovered) =
+                (page.clone(), list_error.clone(), unrecovered.clone());
+            let query = current.borrow().clone();
+            let asked: Rc<RefCell<Cell<u64>>> = asked.clone();
+            let seq = {
+                let a = asked.borrow();
+                a.set(a.get() + 1);
+                a.get()
+            };
             spawn_local(async move {
-                match ipc::call::<ListRecords>(&NoArgs {}).await {
-                    Ok(list) => {
+                let answer = ipc::call::<ListRecords>(&query).await;
+                if asked.borrow().get() != seq {
+                    return; // a newer question is under way
+                }
+                match answer {
+                    Ok(answer) => {
                         list_error.set(None);
-                        records.set(Some(Rc::new(list)));
+                        page.set(Some(Rc::new(answer)));
                     }
                     Err(error) => list_error.set(Some(error)),
                 }
-                // The list above is what matters; a failed read keeps the last one shown.
+                // The page above is what matters; a failed read keeps the last one shown.
                 if let Ok(list) = ipc::call::<ListUnrecovered>(&NoArgs {}).await {
                     unrecovered.set(Some(Rc::new(list)));
                 }
@@ -101,9 +147,15 @@ pub fn records_page(props: &Props) -> Html {
         let rebuild = rebuild.clone();
         Callback::from(move |state: RebuildState| rebuild.set(Some(state)))
     };
+    // A new search or category starts at the first page.
+    {
+        let offset = offset.clone();
+        use_effect_with((search.clone(), *category), move |_| offset.set(0));
+    }
+    // Each new question: asked now, then again every 10 s.
     {
         let load = load.clone();
-        use_effect_with(props.wallet_id.clone(), move |_| {
+        use_effect_with((props.wallet_id.clone(), query.clone()), move |_| {
             load.emit(());
             let timer = Interval::new(REFRESH_MS, move || load.emit(()));
             move || drop(timer)
@@ -131,13 +183,7 @@ pub fn records_page(props: &Props) -> Html {
         });
     }
 
-    let list = (*records).clone();
-    let local: Vec<&RecordSummary> = list
-        .iter()
-        .flat_map(|l| l.iter())
-        .filter(|r| matches!(r.status, RecordStatus::LocalOnly { .. }))
-        .collect();
-
+    let shown = (*page).clone();
     let on_sync = {
         let (sync, load) = (sync.clone(), load.clone());
         Callback::from(move |_| {
@@ -153,9 +199,9 @@ pub fn records_page(props: &Props) -> Html {
         })
     };
     let on_search = {
-        let search = search.clone();
+        let search_input = search_input.clone();
         Callback::from(move |e: InputEvent| {
-            search.set(e.target_unchecked_into::<HtmlInputElement>().value())
+            search_input.set(e.target_unchecked_into::<HtmlInputElement>().value())
         })
     };
     let on_category = {
@@ -167,11 +213,15 @@ pub fn records_page(props: &Props) -> Html {
         })
     };
     let clear_filters = {
-        let (search, category) = (search.clone(), category.clone());
+        let (search_input, category) = (search_input.clone(), category.clone());
         Callback::from(move |_| {
-            search.set(String::new());
+            search_input.set(String::new());
             category.set(None);
         })
+    };
+    let go = |to: u32| {
+        let offset = offset.clone();
+        Callback::from(move |_| offset.set(to))
     };
     let open = {
         let (viewing, opener) = (viewing.clone(), opener.clone());
@@ -184,22 +234,46 @@ pub fn records_page(props: &Props) -> Html {
         let viewing = viewing.clone();
         Callback::from(move |()| viewing.set(None))
     };
+    // The dialog offers the records chosen on any page and the registered ones shown.
+    let offer = {
+        let (selected, shown) = (selected.clone(), shown.clone());
+        move || offered(&selected, shown.as_deref())
+    };
     let share = {
-        let sharing = sharing.clone();
-        Callback::from(move |ids: Vec<AttrValue>| sharing.set(Some(ids)))
+        let (sharing, offer) = (sharing.clone(), offer.clone());
+        Callback::from(move |id: AttrValue| sharing.set(Some((offer(), vec![id]))))
+    };
+    let share_several = {
+        let (sharing, selected) = (sharing.clone(), selected.clone());
+        Callback::from(move |_| {
+            let chosen = selected.iter().map(|s| s.id.clone()).collect();
+            sharing.set(Some((offer(), chosen)))
+        })
+    };
+    let select = {
+        let selected = selected.clone();
+        Callback::from(move |(record, chosen): (Shareable, bool)| {
+            let mut now: Vec<Shareable> = (*selected).clone();
+            now.retain(|s| s.id != record.id);
+            if chosen {
+                now.push(record);
+            }
+            selected.set(now);
+        })
+    };
+    let clear_selection = {
+        let selected = selected.clone();
+        Callback::from(move |_| selected.set(Vec::new()))
     };
     let close_share = {
-        let (sharing, load) = (sharing.clone(), load.clone());
+        let (sharing, selected, load) = (sharing.clone(), selected.clone(), load.clone());
         Callback::from(move |shared: bool| {
             sharing.set(None);
             if shared {
+                selected.set(Vec::new());
                 load.emit(());
             }
         })
-    };
-    let share_several = {
-        let share = share.clone();
-        Callback::from(move |_| share.emit(Vec::new()))
     };
     let on_audit = {
         let (viewing, opener, on_audit) = (viewing.clone(), opener.clone(), props.on_audit.clone());
@@ -210,37 +284,62 @@ pub fn records_page(props: &Props) -> Html {
             on_audit.emit(record_id);
         })
     };
+    let actions = RowActions {
+        open,
+        share,
+        select,
+    };
 
     // While a rebuild brings records back, the list is not "empty" yet.
     let rebuilding = matches!(
         *rebuild,
         Some(RebuildState::Running | RebuildState::Waiting)
     );
-    let empty = matches!(&list, Some(l) if l.is_empty()) && !rebuilding;
-    let body = match &list {
+    let total = shown.as_ref().map_or(0, |p| p.total);
+    let empty = shown.is_some() && total == 0 && !rebuilding;
+    let filtered = !query.search.is_empty() || query.category.is_some();
+    let body = match &shown {
         None if list_error.is_none() => html! {
             <p id="records-loading" class="busy" role="status"><span class="spinner" aria-hidden="true"></span>{ "Loading your records…" }</p>
         },
         None => html! {},
-        Some(all) if all.is_empty() => html! {},
-        Some(all) => {
-            let groups = group(all, &search, *category);
-            if groups.is_empty() {
-                html! {
-                    <div id="records-no-match" class="card no-match">
-                        <p>{ "No record matches." }</p>
-                        <button id="records-clear-filters" type="button" class="small" onclick={clear_filters}>{ "Show all records" }</button>
+        Some(p) if p.total == 0 => html! {},
+        Some(p) if p.matching == 0 => html! {
+            <div id="records-no-match" class="card no-match">
+                <p>{ "No record matches." }</p>
+                <button id="records-clear-filters" type="button" class="small" onclick={clear_filters}>{ "Show all records" }</button>
+            </div>
+        },
+        Some(p) => {
+            let (first, last) = (p.offset, p.offset + p.records.len() as u32);
+            let previous = p.offset.saturating_sub(PAGE_SIZE);
+            html! {
+                <div id="records-list" class="record-groups">
+                    <div class="records-actions">
+                        <p id="records-count" class="muted records-count" aria-live="polite">
+                            { range_text(first, last, p.matching, filtered.then_some(p.total)) }
+                        </p>
+                        if !selected.is_empty() {
+                            <span id="records-selected" class="muted">{ format!("{} chosen", count(selected.len() as u64, "record", "records")) }</span>
+                            <button id="records-clear-selection" type="button" class="small" onclick={clear_selection}>{ "Clear choice" }</button>
+                        }
+                        <button id="records-share" type="button" onclick={share_several}>
+                            { if selected.is_empty() { "Share records…".to_owned() } else { format!("Share {}…", count(selected.len() as u64, "record", "records")) } }
+                        </button>
                     </div>
-                }
-            } else {
-                html! {
-                    <div id="records-list" class="record-groups">
-                        <div class="records-actions">
-                            <button id="records-share" type="button" onclick={share_several}>{ "Share records…" }</button>
-                        </div>
-                        { for groups.into_iter().map(|(c, rows)| record_group(c, rows, &open, &share)) }
-                    </div>
-                }
+                    { for groups(&p.records).into_iter().map(|(c, rows)| {
+                        let in_category = p.by_category.iter().find(|n| n.category == c).map_or(rows.len() as u32, |n| n.count);
+                        record_group(c, in_category, rows, &actions, &selected)
+                    }) }
+                    if p.matching > PAGE_SIZE {
+                        <nav class="records-pager" aria-label="Pages of records">
+                            <button id="records-prev" type="button" class="small" disabled={p.offset == 0}
+                                    onclick={go(previous)}>{ format!("Previous {PAGE_SIZE}") }</button>
+                            <button id="records-next" type="button" class="small" disabled={last >= p.matching}
+                                    onclick={go(last)}>{ format!("Next {PAGE_SIZE}") }</button>
+                        </nav>
+                    }
+                </div>
             }
         }
     };
@@ -252,13 +351,13 @@ pub fn records_page(props: &Props) -> Html {
                              dismiss_for={Some(props.wallet_id.clone())} />
             <AddRecords wallet_id={props.wallet_id.clone()} {empty} on_added={load.clone()} />
             if let Some(error) = &*list_error { { error_box("records-error", error) } }
-            { sync_panel(&local, &sync, on_sync) }
-            { single_copy_warning(list.as_deref().map_or(&[][..], Vec::as_slice)) }
-            if list.as_ref().is_some_and(|l| !l.is_empty()) {
+            if let Some(p) = &shown { { sync_panel(p, &sync, on_sync) } }
+            if let Some(p) = &shown { { single_copy_warning(p) } }
+            if total > 0 {
                 <div class="records-filters" role="search" aria-label="Find records">
                     <div class="field">
                         <label for="records-search">{ "Search by title" }</label>
-                        <input id="records-search" type="search" value={(*search).clone()} oninput={on_search}
+                        <input id="records-search" type="search" value={(*search_input).clone()} oninput={on_search}
                                autocomplete="off" spellcheck="false" />
                     </div>
                     <div class="field">
@@ -279,78 +378,108 @@ pub fn records_page(props: &Props) -> Html {
             if let Some(v) = &*viewing {
                 <RecordViewer record_id={v.id.clone()} title={v.title.clone()} on_close={close} {on_audit} />
             }
-            if let Some(selected) = &*sharing {
-                <ShareDialog records={shareable(list.as_deref())} selected={selected.clone()} on_close={close_share} />
+            if let Some((records, chosen)) = &*sharing {
+                <ShareDialog records={records.clone()} selected={chosen.clone()} on_close={close_share} />
             }
         </section>
     }
 }
 
-/// The records that match, by category (in the app's category order), newest first.
-fn group<'a>(
-    all: &'a [RecordSummary],
-    search: &str,
-    category: Option<Category>,
-) -> Vec<(Category, Vec<&'a RecordSummary>)> {
-    let query = search.trim().to_lowercase();
-    Category::ALL
-        .into_iter()
-        .filter(|c| category.is_none_or(|wanted| wanted == *c))
-        .filter_map(|c| {
-            let mut rows: Vec<&RecordSummary> = all
-                .iter()
-                .filter(|r| r.category == c && r.title.to_lowercase().contains(&query))
-                .collect();
-            rows.sort_by(|a, b| {
-                (b.date.as_str(), b.added_at.as_str()).cmp(&(a.date.as_str(), a.added_at.as_str()))
-            });
-            (!rows.is_empty()).then_some((c, rows))
-        })
-        .collect()
+/// "1–100 of 10,000 records"; when filtered, the wallet's `total` after it.
+fn range_text(first: u32, last: u32, matching: u32, total: Option<u32>) -> String {
+    let mut text = if last > first {
+        format!(
+            "{}–{} of {}",
+            thousands((first + 1).into()),
+            thousands(last.into()),
+            count(matching.into(), "record", "records")
+        )
+    } else {
+        count(matching.into(), "record", "records")
+    };
+    if let Some(total) = total {
+        text.push_str(&format!(" found, of {}", thousands(total.into())));
+    }
+    text
 }
 
-/// The records the share dialog offers: those registered on the ledger (a grant names a
+/// The page's records by category, in the order they come (the shell's: by category,
+/// newest first).
+fn groups(records: &[RecordSummary]) -> Vec<(Category, Vec<&RecordSummary>)> {
+    let mut out: Vec<(Category, Vec<&RecordSummary>)> = Vec::new();
+    for r in records {
+        match out.last_mut() {
+            Some((c, rows)) if *c == r.category => rows.push(r),
+            _ => out.push((r.category, vec![r])),
+        }
+    }
+    out
+}
+
+/// A record the share dialog can offer: one registered on the ledger (a grant names a
 /// registered record).
-fn shareable(list: Option<&Vec<RecordSummary>>) -> Vec<Shareable> {
-    list.into_iter()
-        .flatten()
-        .filter(|r| matches!(r.ledger, LedgerMark::Registered { .. }))
-        .map(|r| Shareable {
-            id: r.id.clone().into(),
-            title: r.title.clone().into(),
-        })
-        .collect()
+fn shareable(r: &RecordSummary) -> Option<Shareable> {
+    matches!(r.ledger, LedgerMark::Registered { .. }).then(|| Shareable {
+        id: r.id.clone().into(),
+        title: r.title.clone().into(),
+    })
+}
+
+/// What the share dialog offers: the records chosen (on any page), then the page's
+/// registered records.
+fn offered(selected: &[Shareable], page: Option<&RecordPage>) -> Vec<Shareable> {
+    let mut out = selected.to_vec();
+    for s in page
+        .into_iter()
+        .flat_map(|p| &p.records)
+        .filter_map(shareable)
+    {
+        if !out.iter().any(|o| o.id == s.id) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 fn record_group(
     c: Category,
+    in_category: u32,
     rows: Vec<&RecordSummary>,
-    open: &Callback<Viewing>,
-    share: &Callback<Vec<AttrValue>>,
+    actions: &RowActions,
+    selected: &[Shareable],
 ) -> Html {
     let heading_id = format!("group-{}", c.as_str());
     html! {
         <section key={c.as_str()} class="record-group" aria-labelledby={heading_id.clone()} data-category={c.as_str()}>
-            <h2 id={heading_id}>{ c.label() }<span class="muted group-count">{ format!(" ({})", rows.len()) }</span></h2>
+            <h2 id={heading_id}>{ c.label() }<span class="muted group-count">{ format!(" ({})", thousands(in_category.into())) }</span></h2>
             <ul class="record-list">
-                { for rows.into_iter().map(|r| record_row(r, open, share)) }
+                { for rows.into_iter().map(|r| {
+                    let chosen = selected.iter().any(|s| s.id == r.id);
+                    record_row(r, actions, chosen)
+                }) }
             </ul>
         </section>
     }
 }
 
-fn record_row(
-    r: &RecordSummary,
-    open: &Callback<Viewing>,
-    share: &Callback<Vec<AttrValue>>,
-) -> Html {
+fn record_row(r: &RecordSummary, actions: &RowActions, chosen: bool) -> Html {
     let registered = matches!(r.ledger, LedgerMark::Registered { .. });
     let on_share = {
-        let (share, id) = (share.clone(), AttrValue::from(r.id.clone()));
-        Callback::from(move |_| share.emit(vec![id.clone()]))
+        let (share, id) = (actions.share.clone(), AttrValue::from(r.id.clone()));
+        Callback::from(move |_| share.emit(id.clone()))
+    };
+    let on_select = {
+        let select = actions.select.clone();
+        let record = shareable(r);
+        Callback::from(move |e: Event| {
+            if let Some(record) = &record {
+                let checked = e.target_unchecked_into::<HtmlInputElement>().checked();
+                select.emit((record.clone(), checked));
+            }
+        })
     };
     let onclick = {
-        let open = open.clone();
+        let open = actions.open.clone();
         let target = Viewing {
             id: r.id.clone().into(),
             title: r.title.clone().into(),
@@ -360,6 +489,9 @@ fn record_row(
     html! {
         <li key={r.id.clone()} class="record-row" data-record-id={r.id.clone()} data-title={r.title.clone()}
             data-uploaded-by={r.uploaded_by.clone()}>
+            <input type="checkbox" class="record-select" checked={chosen} onchange={on_select} disabled={!registered}
+                   title={(!registered).then_some("A record can be shared once it is registered on the ledger.")}
+                   aria-label={format!("Choose {} to share", r.title)} />
             <div class="record-main">
                 <span class="record-title">{ &r.title }</span>
                 <span class="record-meta">
@@ -535,46 +667,34 @@ fn copies_badge(copies: &Copies) -> Html {
     }
 }
 
-/// How many records are on IPFS and held by one node only.
-fn single_copy_count(all: &[RecordSummary]) -> usize {
-    all.iter()
-        .filter(|r| r.copies.as_ref().is_some_and(|c| c.held_by.len() == 1))
-        .count()
-}
-
 /// The warning's words, when some records exist on one node only: add a replica, or,
 /// when replicas are set, that they have not confirmed a copy yet.
-fn single_copy_text(all: &[RecordSummary]) -> Option<(usize, String)> {
-    let n = single_copy_count(all);
-    if n == 0 {
+fn single_copy_text(single: u32, copies_of: u32) -> Option<String> {
+    if single == 0 {
         return None;
     }
-    let replicas_set = all
-        .iter()
-        .filter_map(|r| r.copies.as_ref())
-        .any(|c| c.held_by.len() == 1 && c.of > 1);
-    let what = count(n as u64, "record exists", "records exist");
-    let next = if replicas_set {
+    let what = count(single.into(), "record exists", "records exist");
+    let next = if copies_of > 1 {
         "The replica nodes in Settings have not confirmed a copy yet; each record's copies say why."
     } else {
         "Add a replica node in Settings so that losing this computer's node does not lose them."
     };
-    Some((n, format!("{what} on one node only. {next}")))
+    Some(format!("{what} on one node only. {next}"))
 }
 
-fn single_copy_warning(all: &[RecordSummary]) -> Html {
-    let Some((n, text)) = single_copy_text(all) else {
+fn single_copy_warning(page: &RecordPage) -> Html {
+    let Some(text) = single_copy_text(page.single_copy, page.copies_of) else {
         return html! {};
     };
     html! {
-        <div id="single-copy-warning" class="notice warning single-copy" role="status" data-count={n.to_string()}>
+        <div id="single-copy-warning" class="notice warning single-copy" role="status" data-count={page.single_copy.to_string()}>
             <p>{ text }</p>
         </div>
     }
 }
 
 /// Records kept on this device: how many, why, and "Sync now"; then what the sync did.
-fn sync_panel(local: &[&RecordSummary], sync: &SyncState, on_sync: Callback<MouseEvent>) -> Html {
+fn sync_panel(page: &RecordPage, sync: &SyncState, on_sync: Callback<MouseEvent>) -> Html {
     let report = match sync {
         SyncState::Done(report) => {
             let mut text = if report.uploaded == 0 {
@@ -605,17 +725,18 @@ fn sync_panel(local: &[&RecordSummary], sync: &SyncState, on_sync: Callback<Mous
         SyncState::Failed(error) => error_box("records-sync-error", error),
         SyncState::Idle | SyncState::Busy => html! {},
     };
-    if local.is_empty() && matches!(sync, SyncState::Idle | SyncState::Busy) {
+    let local = page.local_only;
+    if local == 0 && matches!(sync, SyncState::Idle | SyncState::Busy) {
         return html! {};
     }
     let busy = *sync == SyncState::Busy;
     html! {
         <div id="records-sync" class="sync-panel">
-            if !local.is_empty() {
+            if local > 0 {
                 <div class="sync-row">
                     <p id="records-local-count">
-                        { format!("{} on this device only", count(local.len() as u64, "record is", "records are")) }
-                        if let RecordStatus::LocalOnly { reason } = &local[0].status {
+                        { format!("{} on this device only", count(local.into(), "record is", "records are")) }
+                        if let Some(reason) = &page.local_reason {
                             <span class="muted">{ format!(": {reason}") }</span>
                         }
                     </p>
@@ -639,13 +760,6 @@ mod tests {
             held_by: held.iter().map(|n| (*n).to_owned()).collect(),
             of,
             waiting: Vec::new(),
-        }
-    }
-
-    fn with_copies(id: &str, c: Option<Copies>) -> RecordSummary {
-        RecordSummary {
-            copies: c,
-            ..record(id, id, Category::Other, "2024-01-01")
         }
     }
 
@@ -674,24 +788,63 @@ mod tests {
     }
 
     #[test]
-    fn grouped_by_category_newest_first_and_filtered() {
-        let all = [
+    fn a_page_is_grouped_as_it_comes_and_counted_in_words() {
+        let page = [
+            record("c", "Lipid panel", Category::LabResult, "2024-05-09"),
             record("a", "Blood test", Category::LabResult, "2024-01-02"),
             record("b", "Chest X-ray", Category::Imaging, "2024-03-01"),
-            record("c", "Lipid panel", Category::LabResult, "2024-05-09"),
         ];
-        let groups = group(&all, "", None);
+        let groups = groups(&page);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].0, Category::LabResult);
         let ids: Vec<&str> = groups[0].1.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["c", "a"]);
+        assert_eq!(groups[1].1[0].id, "b");
+        assert!(super::groups(&[]).is_empty());
 
-        let found = group(&all, "  BLOOD ", None);
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].1[0].id, "a");
+        assert_eq!(range_text(0, 100, 10_000, None), "1–100 of 10,000 records");
+        assert_eq!(
+            range_text(9_900, 10_000, 10_000, None),
+            "9,901–10,000 of 10,000 records"
+        );
+        assert_eq!(
+            range_text(0, 37, 37, Some(10_000)),
+            "1–37 of 37 records found, of 10,000"
+        );
+        assert_eq!(range_text(0, 1, 1, None), "1–1 of 1 record");
+        assert_eq!(range_text(100, 100, 100, None), "100 records");
+    }
 
-        assert!(group(&all, "blood", Some(Category::Imaging)).is_empty());
-        assert_eq!(group(&all, "", Some(Category::Imaging))[0].1[0].id, "b");
+    #[test]
+    fn the_share_dialog_offers_the_chosen_then_the_pages_registered_records() {
+        let registered = |id: &str| RecordSummary {
+            ledger: LedgerMark::Registered {
+                block_number: 1,
+                tx_hash: "0x".into(),
+            },
+            ..record(id, id, Category::Other, "2024-01-01")
+        };
+        let page = RecordPage {
+            records: vec![
+                registered("a"),
+                record("b", "b", Category::Note, "2024-01-01"),
+                registered("c"),
+            ],
+            ..Default::default()
+        };
+        let chosen = vec![
+            Shareable {
+                id: "z".into(),
+                title: "On another page".into(),
+            },
+            shareable(&registered("c")).unwrap(),
+        ];
+        let ids: Vec<AttrValue> = offered(&chosen, Some(&page))
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(ids, ["z", "c", "a"]);
+        assert!(shareable(&page.records[1]).is_none(), "not registered yet");
     }
 
     #[test]
@@ -727,34 +880,16 @@ mod tests {
     }
 
     #[test]
-    fn single_copy_records_are_counted() {
-        let own = "http://127.0.0.1:5001";
-        let replica = "http://127.0.0.9:5001";
-        assert_eq!(single_copy_text(&[]), None);
-        let all = [
-            with_copies("a", Some(copies(&[own], 1))),
-            with_copies("b", Some(copies(&[own], 1))),
-            with_copies("c", None),
-        ];
-        assert_eq!(single_copy_count(&all), 2);
-        let (n, text) = single_copy_text(&all).unwrap();
-        assert_eq!(n, 2);
+    fn single_copy_records_are_named() {
+        assert_eq!(single_copy_text(0, 1), None);
         assert_eq!(
-            text,
+            single_copy_text(2, 1).unwrap(),
             "2 records exist on one node only. Add a replica node in Settings so that losing this computer's node does not lose them."
         );
-        // Not on IPFS yet, or held by two nodes: no warning.
-        let safe = [
-            with_copies("c", None),
-            with_copies("d", Some(copies(&[own, replica], 2))),
-        ];
-        assert_eq!(single_copy_text(&safe), None);
-        // One record, a replica set that has not confirmed its copy yet.
-        let waiting = [with_copies("e", Some(copies(&[own], 2)))];
-        let (n, text) = single_copy_text(&waiting).unwrap();
-        assert_eq!(n, 1);
+        // A replica set that has not confirmed its copy yet.
+        let text = single_copy_text(1, 2).unwrap();
         assert!(
-            text.starts_with("1 record exists on one node only."),
+            text.starts_with("1 record exists on one node only. The replica nodes"),
             "{text}"
         );
     }

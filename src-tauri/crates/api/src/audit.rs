@@ -165,11 +165,52 @@ pub struct AuditQuery {
     pub to: Option<String>,
 }
 
+/// Arguments of `get_audit_trail`: the filters and the page wanted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailPage {
+    /// The filters.
+    #[serde(default)]
+    pub query: AuditQuery,
+    /// The first matching entry to answer (0: the newest).
+    #[serde(default)]
+    pub offset: u64,
+    /// How many entries to answer at most (at most [`TrailPage::MAX_LIMIT`]).
+    #[serde(default)]
+    pub limit: u32,
+}
+
+impl TrailPage {
+    /// The largest page answered.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// The newest `limit` entries that `query` selects.
+    pub fn first(query: AuditQuery, limit: u32) -> Self {
+        Self {
+            query,
+            offset: 0,
+            limit,
+        }
+    }
+}
+
 /// The answer of `get_audit_trail`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditTrail {
-    /// Matching entries, newest first.
+    /// The page of matching entries asked for, newest first.
     pub entries: Vec<AuditEntry>,
+    /// The position of the first one among the matches (the page's offset).
+    #[serde(default)]
+    pub offset: u64,
+    /// How many entries match the filters.
+    #[serde(default)]
+    pub total: u64,
+    /// The emergency openings among the matches, newest first (at most
+    /// [`AuditTrail::MAX_EMERGENCIES`]): shown above the trail whatever the page.
+    #[serde(default)]
+    pub emergencies: Vec<AuditEntry>,
+    /// How many emergency openings match.
+    #[serde(default)]
+    pub emergency_total: u64,
     /// The ledger's chain id, when the node answered.
     pub chain_id: Option<u64>,
     /// The last block read into the cache.
@@ -180,6 +221,11 @@ pub struct AuditTrail {
     pub problem: Option<String>,
     /// A reorganisation the last sync found and repaired, in words.
     pub reorg: Option<String>,
+}
+
+impl AuditTrail {
+    /// The most emergency openings answered with a page.
+    pub const MAX_EMERGENCIES: u32 = 100;
 }
 
 /// Export formats of the trail.

@@ -25,7 +25,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 pub use audit::{
     AcknowledgeAlertsArgs, AuditAction, AuditEntry, AuditQuery, AuditTrail, EmergencyAlert,
-    ExportFormat, Party,
+    ExportFormat, Party, TrailPage,
 };
 pub use diagnostics::Diagnostics;
 pub use files::{ChosenFile, FileToken, PickPurpose};
@@ -37,9 +37,10 @@ pub use front_desk::{
 pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem};
 pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
 pub use records::{
-    AddProgress, AddStage, Category, ContentKind, Copies, CopyWaiting, DicomTag, FhirItem,
-    FhirSummary, FileDraft, Inspection, LedgerMark, OpenedRecord, RecordMetadata, RecordStatus,
-    RecordSummary, RecordView, RefusedFile, SavedCopy, SyncReport, Verification,
+    AddProgress, AddStage, Category, CategoryCount, ContentKind, Copies, CopyWaiting, DicomTag,
+    FhirItem, FhirSummary, FileDraft, Inspection, LedgerMark, OpenedRecord, RecordMetadata,
+    RecordPage, RecordQuery, RecordStatus, RecordSummary, RecordView, RefusedFile, SavedCopy,
+    SyncReport, Verification,
 };
 pub use settings::{
     CaCertificate, CredentialInput, NodeCredentialInfo, NodeSettings, SettingsError,
@@ -190,8 +191,8 @@ pub mod commands {
         AddRecord = "add_record" (AddRecordArgs) -> RecordSummary;
         /// Cancels an `add_record` that is still running; nothing of it is kept.
         CancelAdd = "cancel_add" (JobArgs) -> Done;
-        /// The unlocked wallet's records.
-        ListRecords = "list_records" (NoArgs) -> Vec<RecordSummary>;
+        /// One page of the unlocked wallet's records that match a search, with the counts.
+        ListRecords = "list_records" (RecordQuery) -> RecordPage;
         /// Fetches, verifies and decrypts a record for display.
         OpenRecord = "open_record" (RecordIdArgs) -> OpenedRecord;
         /// Opens the system's save dialog; answers the chosen file, to be written once
@@ -201,9 +202,9 @@ pub mod commands {
         SaveRecordCopy = "save_record_copy" (SaveCopyArgs) -> SavedCopy;
         /// Pushes records kept on this device to IPFS now.
         SyncRecords = "sync_records" (NoArgs) -> SyncReport;
-        /// Reads new ledger events into the cache (when the node answers) and answers the
-        /// unlocked wallet's trail, filtered.
-        GetAuditTrail = "get_audit_trail" (AuditQuery) -> AuditTrail;
+        /// Reads new ledger events into the cache (when the node answers) and answers one
+        /// page of the unlocked wallet's trail, filtered, with the count.
+        GetAuditTrail = "get_audit_trail" (TrailPage) -> AuditTrail;
         /// Writes the filtered trail to a file, as CSV or a FHIR AuditEvent bundle.
         ExportAudit = "export_audit" (ExportAuditArgs) -> SavedCopy;
         /// The patient's emergency openings not marked seen yet, newest first (the red

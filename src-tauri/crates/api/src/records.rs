@@ -160,6 +160,76 @@ pub struct RecordSummary {
     pub copies: Option<Copies>,
 }
 
+/// Which of the wallet's records `list_records` answers: one page of those that match,
+/// in the page's order (by category, in [`Category::ALL`] order, then newest document
+/// date first, then newest added).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordQuery {
+    /// Text the title contains (case-insensitive, trimmed; empty: every record).
+    #[serde(default)]
+    pub search: String,
+    /// One category (`None`: all).
+    #[serde(default)]
+    pub category: Option<Category>,
+    /// The first match to answer, from 0.
+    #[serde(default)]
+    pub offset: u32,
+    /// How many to answer at most (at most [`RecordQuery::MAX_LIMIT`]; 0: only the counts).
+    #[serde(default)]
+    pub limit: u32,
+}
+
+impl RecordQuery {
+    /// The largest page answered.
+    pub const MAX_LIMIT: u32 = 500;
+
+    /// The first `limit` records that match `search`.
+    pub fn search(search: &str, limit: u32) -> Self {
+        Self {
+            search: search.to_owned(),
+            limit,
+            ..Self::default()
+        }
+    }
+}
+
+/// How many records of one category match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryCount {
+    /// The category.
+    pub category: Category,
+    /// Its records that match the query.
+    pub count: u32,
+}
+
+/// The answer of `list_records`: one page of the records that match, how many match, and
+/// what the page says about all of the wallet's records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordPage {
+    /// The page, in the query's order.
+    pub records: Vec<RecordSummary>,
+    /// The position of the first one among the matches (the query's offset).
+    pub offset: u32,
+    /// How many records match the query.
+    pub matching: u32,
+    /// How many match in each category (only categories with matches, in
+    /// [`Category::ALL`] order).
+    pub by_category: Vec<CategoryCount>,
+    /// How many records the wallet has.
+    pub total: u32,
+    /// Records kept on this device only, not uploading now.
+    pub local_only: u32,
+    /// Records being uploaded now.
+    pub uploading: u32,
+    /// Why the newest record kept on this device waits.
+    pub local_reason: Option<String>,
+    /// Records on IPFS that only one node holds (no replica confirmed a copy).
+    pub single_copy: u32,
+    /// How many nodes should hold each record: this wallet's node and every replica in
+    /// Settings.
+    pub copies_of: u32,
+}
+
 /// Where a record's latest version is kept: "2 of 3 copies".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Copies {

@@ -232,6 +232,10 @@ pub struct SharingItemProblem {
 /// waits for one): "Re-encrypting 37 of 100 records".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharingProgress {
+    /// Which run these figures are of: counts up from 1 while the app runs (0 before any),
+    /// so a window that read the progress before a step can tell that step's end.
+    #[serde(default)]
+    pub run: u64,
     /// Running now; `false` once it ended (the figures are then its last).
     pub running: bool,
     /// What it works through.
@@ -240,10 +244,11 @@ pub struct SharingProgress {
     pub done: u32,
     /// Items in all.
     pub total: u32,
-    /// The records are re-encrypted and the versions they replace are being removed
-    /// from this computer's IPFS node (their reports follow).
+    /// A batch of records is re-encrypted and uploaded: their new versions are being
+    /// registered on the ledger, the grants taken back there, and the versions they
+    /// replace removed from this computer's IPFS node (their reports follow).
     #[serde(default)]
-    pub removing_old: bool,
+    pub finishing: bool,
     /// Those that failed, by name.
     pub failed: Vec<SharingItemProblem>,
 }

@@ -3,10 +3,11 @@
 //! and the 100 records re-encrypted, uploaded, registered, each with its exposure report.
 //!
 //! The same removal is timed side by side in one run, alternating, so each sees the same
-//! machine, nodes and ledger size: one by one as before (`Reencryption::OneByOne`: each
-//! record to its end, its own garbage collection included), one lane with the batch's
-//! single collection (`Lanes(1)`: what batching alone gains), and the app's four lanes
-//! (`Lanes(4)`).
+//! machine, nodes and ledger size: one by one as before (`Reencryption::ONE_BY_ONE`: each
+//! record to its end, its own registration and garbage collection included, through the
+//! same steps), batches of 100 records in one lane (what batching alone gains: the
+//! registrations in one `updateRecords`, one collection), and the app's batches with four
+//! lanes (`Reencryption::APP`).
 //! Each removal re-encrypts every record once more; a new member joins between samples
 //! (untimed), so the group keeps ten members. Where the time goes is summed from the
 //! tracing spans of the node calls and of the revocation's steps (overlapping when four
@@ -243,9 +244,15 @@ fn main() {
     );
 
     let modes = [
-        ("one by one (before)", Reencryption::OneByOne),
-        ("1 lane, one collection", Reencryption::Lanes(1)),
-        ("4 lanes, one collection", Reencryption::Lanes(4)),
+        ("one by one (before)", Reencryption::ONE_BY_ONE),
+        (
+            "batches, 1 lane",
+            Reencryption {
+                lanes: 1,
+                ..Reencryption::APP
+            },
+        ),
+        ("batches, 4 lanes (app)", Reencryption::APP),
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); modes.len()];
     for sample in 0..samples {
@@ -266,9 +273,11 @@ fn main() {
                     || matches!(
                         span,
                         "run_revocations"
-                            | "revoke_steps"
+                            | "revoke_batch"
+                            | "reencrypt_record"
                             | "make_revision"
-                            | "sync_record"
+                            | "upload_record"
+                            | "register_records"
                             | "finish_revoke"
                             | "fetch_events"
                     );

@@ -13,9 +13,10 @@ use medwallet_api::{
     AuditQuery, AuditTrail, CheckInAsk, CheckInCode, CheckInSession, CredentialInput, Diagnostics,
     Done, EmergencyAlert, ExportFormat, FileToken, GrantSummary, GroupSummary, HealthReport,
     Identity, Inspection, IpfsStatus, KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord,
-    RebuildStatus, RecordMetadata, RecordSummary, SavedCopy, SessionState, ShareCodeText,
-    SharePreview, ShareRequest, SharedInbox, SharingProgress, StaffList, StrengthReport,
-    SyncReport, UnlockOutcome, UnrecoveredRecord, UploadedForPatient, UserError, Verdict,
+    RebuildStatus, RecordMetadata, RecordPage, RecordQuery, RecordSummary, SavedCopy, SessionState,
+    ShareCodeText, SharePreview, ShareRequest, SharedInbox, SharingProgress, StaffList,
+    StrengthReport, SyncReport, TrailPage, UnlockOutcome, UnrecoveredRecord, UploadedForPatient,
+    UserError, Verdict,
 };
 use url::Url;
 
@@ -73,12 +74,14 @@ impl App {
         if let Err(problem) = &settings {
             tracing::error!(%problem, "the settings database cannot be used; running on the defaults");
         }
+        let records = RecordService::new(dir);
+        let audit = AuditService::over(records.event_caches());
         Arc::new(App {
             settings,
             defaults,
             wallets: tokio::sync::Mutex::new(WalletService::open(dir, kit_dir).await),
-            records: RecordService::new(dir),
-            audit: AuditService::new(dir),
+            records,
+            audit,
             rebuild: RebuildService::new(),
             node_credentials: std::sync::Mutex::new(NodeCredentials::default()),
         })
@@ -351,6 +354,7 @@ impl App {
     pub async fn lock_wallet(&self) -> Done {
         let done = self.wallets.lock().await.lock();
         self.rebuild.interrupt_all();
+        self.records.forget_lists().await;
         done
     }
 
@@ -409,24 +413,18 @@ impl App {
         Done {}
     }
 
-    /// The unlocked wallet's records.
-    pub async fn list_records(&self) -> Answer<Vec<RecordSummary>> {
+    /// One page of the unlocked wallet's records that match `query`, with the counts;
+    /// copies are counted on the settings' IPFS node and replicas.
+    pub async fn list_records(&self, query: &RecordQuery) -> Answer<RecordPage> {
         let owner = self.owner().await?;
-        let mut list = self.records.list(&owner).await?;
         let settings = self.settings().await;
-        if let Ok(ipfs) = url::Url::parse(&settings.ipfs_url) {
-            let replicas = crate::ipfs::replica_urls(&settings);
-            let mut copies = self
-                .records
-                .copies(&owner.wallet_id, &ipfs, &replicas)
-                .await?;
-            for record in &mut list {
-                if record.status == medwallet_api::RecordStatus::OnIpfs {
-                    record.copies = copies.remove(&record.id);
-                }
-            }
-        }
-        Ok(list)
+        let replicas = crate::ipfs::replica_urls(&settings);
+        let ipfs = url::Url::parse(&settings.ipfs_url).ok();
+        let nodes = ipfs.as_ref().map(|ipfs| crate::records::list::Nodes {
+            ipfs,
+            replicas: &replicas,
+        });
+        Ok(self.records.page(&owner, query, nodes).await?)
     }
 
     /// Fetches, verifies, decrypts and renders a record.
@@ -474,13 +472,13 @@ impl App {
     // The audit trail.
 
     /// Syncs from the ledger (when it answers), checked against the other ledger nodes in
-    /// the settings, and answers the filtered trail.
-    pub async fn audit_trail(&self, query: &AuditQuery) -> Answer<AuditTrail> {
+    /// the settings, and answers one page of the filtered trail.
+    pub async fn audit_trail(&self, page: &TrailPage) -> Answer<AuditTrail> {
         let (owner, ledger) = (self.owner().await?, self.ledger().await?);
         let context = AuditContext::of(&self.records, &owner)
             .await?
             .checked_against(&self.settings().await);
-        Ok(self.audit.trail(&owner, &ledger, query, &context).await?)
+        Ok(self.audit.trail(&owner, &ledger, page, &context).await?)
     }
 
     /// The patient's emergency openings not marked seen, newest first (the red banner;

@@ -16,14 +16,28 @@
 //!   time go to the shell's [`Notifier`] (an OS notification); the window's red banner
 //!   lists every opening not marked seen.
 //!
-//! The shell starts [`run`] once with its notifier; tests call [`pass`] to run one pass
-//! now (it answers what the notifier would be given).
+//! A **quiet** wallet (nothing queued, no grant expiring soon, its keys published, no
+//! check-in code waiting: [`crate::records::RecordService::ledger_work_due`]) makes no
+//! ledger connection in its pass once a full pass found nothing to do; at most once every
+//! [`HEAD_CHECK_EVERY`] it asks the chain's head, and a head that moved (something may
+//! have happened: a clinic's new epoch, an emergency opening, a record made for the
+//! patient) brings the next full pass, which reads only the blocks since its last read.
+//!
+//! The shell starts [`run`] once with its notifier; tests call [`pass`] to run one full
+//! pass now (it answers what the notifier would be given), or [`paced_pass`] with their
+//! own [`Pacer`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use medwallet_ledger::LedgerNode;
 
 use crate::app::App;
 use crate::audit::alerts::{self, Notification, RaisedAlert};
+use crate::audit::AuditService;
+use crate::records::RecordService;
+use crate::session::Owner;
 
 /// Where the pass's alerts go. The shell shows them as OS notifications; core stays
 /// tauri-free.
@@ -50,6 +64,68 @@ pub fn notify(passed: &Passed, notifier: &dyn Notifier) {
 pub const AUTO_LOCK_EVERY: Duration = Duration::from_secs(5);
 /// How often the outbox and sharing pass runs.
 pub const PASS_EVERY: Duration = Duration::from_secs(10);
+/// How often a quiet wallet's pass asks the ledger for its head.
+pub const HEAD_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// What the passes remember between them: for each quiet wallet (on one ledger node and
+/// contract), the chain's head when its last full pass began, and when that head was last
+/// checked.
+#[derive(Debug)]
+pub struct Pacer {
+    quiet: HashMap<String, Quiet>,
+    head_check_every: Duration,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::checking_head_every(HEAD_CHECK_EVERY)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    head: u64,
+    checked: Instant,
+    /// How far the chain's clock was ahead of this device's (seconds; expiries are the
+    /// chain's).
+    chain_ahead: i64,
+    /// The records service's count of sharing commands then: a command since (a share,
+    /// a new staff key, a group change) may have left work its own pass could not do.
+    generation: u64,
+}
+
+/// What one paced pass did with the unlocked wallet's ledger work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paced {
+    /// No wallet unlocked, or no contract set: nothing to pace.
+    Idle,
+    /// Quiet, and the ledger was not asked anything.
+    Quiet,
+    /// Quiet, and the ledger was asked only for its head (which had not moved).
+    HeadChecked,
+    /// The full pass ran (something was due, the head moved, or it had never run).
+    Full,
+}
+
+impl Pacer {
+    /// A pacer whose quiet wallets ask for the head every `every` (the app uses
+    /// [`HEAD_CHECK_EVERY`]; a test may not wait a minute).
+    pub fn checking_head_every(every: Duration) -> Self {
+        Self {
+            quiet: HashMap::new(),
+            head_check_every: every,
+        }
+    }
+
+    fn key(owner: &Owner, ledger: &crate::LedgerTarget) -> String {
+        format!(
+            "{}|{}|{:?}",
+            owner.wallet_id,
+            ledger.url,
+            ledger.contract.map(|c| c.to_string())
+        )
+    }
+}
 
 /// Runs the auto-lock timer and the pass until the runtime stops; what a pass finds goes to
 /// `notifier`.
@@ -61,42 +137,52 @@ pub async fn run(app: Arc<App>, notifier: Arc<dyn Notifier>) {
             every.tick().await;
             let mut wallets = lock_app.wallets.lock().await;
             wallets.tick();
-            // A rebuild holds copies of the keys: it stops when the wallet locks.
+            // A rebuild holds copies of the keys: it stops when the wallet locks; and the
+            // records list decrypted for the Records page goes.
             if wallets.current_wallet_id().is_some() && !wallets.is_unlocked() {
                 lock_app.rebuild.interrupt_all();
+                drop(wallets);
+                lock_app.records.forget_lists().await;
             }
         }
     });
     let mut every = tokio::time::interval(PASS_EVERY);
     // A pass that takes longer than the period is not followed by a burst of catch-ups.
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pacer = Pacer::default();
     loop {
         every.tick().await;
-        let passed = pass(&app).await;
+        let (passed, _) = paced_pass(&app, &mut pacer).await;
         notify(&passed, notifier.as_ref());
         app.resume_rebuild().await;
     }
 }
 
-/// One pass: every wallet's outbox, then the unlocked wallet's sharing work and, for a
-/// patient, its emergency watch.
-#[tracing::instrument(skip_all)]
+/// One full pass now: every wallet's outbox, then the unlocked wallet's sharing work and,
+/// for a patient, its emergency watch.
 pub async fn pass(app: &App) -> Passed {
+    paced_pass(app, &mut Pacer::default()).await.0
+}
+
+/// One pass, its ledger work paced by `pacer`: see the module's words on quiet wallets.
+#[tracing::instrument(skip_all)]
+pub async fn paced_pass(app: &App, pacer: &mut Pacer) -> (Passed, Paced) {
     let mut passed = Passed::default();
+    let mut paced = Paced::Idle;
     let settings = app.settings().await;
     let owner = app.wallets.lock().await.record_owner_if_unlocked();
     let ipfs = match url::Url::parse(&settings.ipfs_url) {
         Ok(url) => url,
         Err(e) => {
             tracing::debug!(error = %e, "no pass: the IPFS node URL is not valid");
-            return passed;
+            return (passed, paced);
         }
     };
     let ledger = match crate::LedgerTarget::from_settings(&settings) {
         Ok(ledger) => ledger,
         Err(e) => {
             tracing::debug!(error = e.kind(), "no pass: the ledger URL is not valid");
-            return passed;
+            return (passed, paced);
         }
     };
     // Peers first: a node that restarted has forgotten them, and the blocks a replica
@@ -107,36 +193,158 @@ pub async fn pass(app: &App) -> Passed {
     // the sharing work (expiries, revocations) never waits behind a slow replica.
     drop(owner);
     if let Some(owner) = app.wallets.lock().await.record_owner_if_unlocked() {
-        // A failure is kept with its grant or record and shown where it belongs (the
-        // Shared page, the status bar); the next pass tries again.
-        // (Its words may name a person or a file, so they are not logged.)
-        if app
-            .records
-            .sync_sharing(&owner, &ipfs, &ledger, false)
-            .await
-            .is_some()
-        {
-            tracing::info!("sharing pass: some work waits for the next pass");
-        }
-        // Emergency openings of the patient's records: read only (it sends nothing), so it
-        // runs during a rebuild too.
-        if owner.role == medwallet_vault::Role::Patient {
-            let witnesses = alerts::witness_urls(&settings);
-            match app
-                .audit
-                .watch_emergencies(&app.records, &owner, &ledger, &witnesses)
-                .await
-            {
-                Ok(found) => passed.emergencies = found,
-                Err(e) => tracing::warn!(error = e.kind(), "the emergency watch failed"),
-            }
-        }
+        let witnesses = alerts::witness_urls(&settings);
+        let (found, how) = wallet_pass(
+            &app.records,
+            &app.audit,
+            pacer,
+            &owner,
+            &ipfs,
+            &ledger,
+            &witnesses,
+        )
+        .await;
+        passed.emergencies = found;
+        paced = how;
     }
     // Last, within its time budget: replicas need no key.
     app.records
         .replicate_all(&ipfs, &crate::ipfs::replica_urls(&settings))
         .await;
-    passed
+    (passed, paced)
+}
+
+/// The unlocked wallet's part of a pass, paced: its sharing work and, for a patient, its
+/// emergency watch (answering the openings found for the first time), when something is
+/// due or the chain moved; nothing, or only a head check, when it is quiet.
+pub async fn wallet_pass(
+    records: &RecordService,
+    audit: &AuditService,
+    pacer: &mut Pacer,
+    owner: &Owner,
+    ipfs: &url::Url,
+    ledger: &crate::LedgerTarget,
+    witnesses: &[url::Url],
+) -> (Vec<RaisedAlert>, Paced) {
+    let key = Pacer::key(owner, ledger);
+    let head = match pace(records, pacer, &key, owner, ledger).await {
+        Pace::Quiet(how) => {
+            tracing::debug!(?how, "a quiet pass: no ledger work");
+            return (Vec::new(), how);
+        }
+        Pace::Run(head) => head,
+    };
+    // Read before the pass: a command while it runs brings the next one.
+    let generation = records.sharing_generation();
+    let mut found = Vec::new();
+    let mut clean = true;
+    // A failure is kept with its grant or record and shown where it belongs (the Shared
+    // page, the status bar); the next pass tries again.
+    // (Its words may name a person or a file, so they are not logged.)
+    if records
+        .sync_sharing(owner, ipfs, ledger, false)
+        .await
+        .is_some()
+    {
+        clean = false;
+        tracing::info!("sharing pass: some work waits for the next pass");
+    }
+    // Emergency openings of the patient's records: read only (it sends nothing), so it
+    // runs during a rebuild too.
+    if owner.role == medwallet_vault::Role::Patient {
+        match audit
+            .watch_emergencies(records, owner, ledger, witnesses)
+            .await
+        {
+            Ok(raised) => found = raised,
+            Err(e) => {
+                clean = false;
+                tracing::warn!(error = e.kind(), "the emergency watch failed");
+            }
+        }
+    }
+    // Quiet from now on if nothing failed and nothing is left due; what happens on the
+    // chain after `head` is read by the next full pass.
+    let chain_ahead =
+        crate::ledger::chain_time(&LedgerNode::new(&ledger.url)).await - crate::ledger::now_unix();
+    let due = records.ledger_work_due(owner, ledger, chain_ahead).await;
+    match (clean, due, head) {
+        (true, Ok(false), Some(head)) => {
+            pacer.quiet.insert(
+                key,
+                Quiet {
+                    head,
+                    checked: Instant::now(),
+                    chain_ahead,
+                    generation,
+                },
+            );
+        }
+        _ => {
+            pacer.quiet.remove(&key);
+        }
+    }
+    (found, Paced::Full)
+}
+
+/// Whether the unlocked wallet's ledger work runs in this pass.
+enum Pace {
+    /// It does not ([`Paced::Quiet`] or [`Paced::HeadChecked`]).
+    Quiet(Paced),
+    /// It runs; the chain's head read before it, if the node answered.
+    Run(Option<u64>),
+}
+
+async fn pace(
+    records: &RecordService,
+    pacer: &mut Pacer,
+    key: &str,
+    owner: &Owner,
+    ledger: &crate::LedgerTarget,
+) -> Pace {
+    let head = || async {
+        match LedgerNode::new(&ledger.url).status().await {
+            Ok(status) => Some(status.block_height),
+            Err(e) => {
+                tracing::debug!(error = e.kind(), "the ledger's head is unknown");
+                None
+            }
+        }
+    };
+    let chain_ahead = pacer.quiet.get(key).map_or(0, |q| q.chain_ahead);
+    match records.ledger_work_due(owner, ledger, chain_ahead).await {
+        Ok(false) => {}
+        Ok(true) => {
+            pacer.quiet.remove(key);
+            return Pace::Run(head().await);
+        }
+        Err(e) => {
+            tracing::debug!(error = e.kind(), "whether ledger work is due is unknown");
+            pacer.quiet.remove(key);
+            return Pace::Run(head().await);
+        }
+    }
+    let pacer_every = pacer.head_check_every;
+    let Some(quiet) = pacer.quiet.get_mut(key) else {
+        return Pace::Run(head().await);
+    };
+    if quiet.generation != records.sharing_generation() {
+        pacer.quiet.remove(key);
+        return Pace::Run(head().await);
+    }
+    if quiet.checked.elapsed() < pacer_every {
+        return Pace::Quiet(Paced::Quiet);
+    }
+    match head().await {
+        Some(h) if h == quiet.head => {
+            quiet.checked = Instant::now();
+            Pace::Quiet(Paced::HeadChecked)
+        }
+        other => {
+            pacer.quiet.remove(key);
+            Pace::Run(other)
+        }
+    }
 }
 
 #[cfg(test)]

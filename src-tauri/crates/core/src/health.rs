@@ -6,7 +6,7 @@
 use medwallet_api::{
     HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatus, NodeProblem, NodeSettings,
 };
-use medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION;
+use medwallet_ledger::contract::is_supported_schema;
 use medwallet_ledger::{Address, ContractStatus, LedgerError, LedgerNode};
 use medwallet_records::{IpfsError, IpfsNode};
 
@@ -65,7 +65,7 @@ async fn ledger_health(url: &str, contract: Option<&str>) -> LedgerHealth {
                         Some(Ok(address)) => Some(matches!(
                             node.contract_status(address).await,
                             Ok(ContractStatus::Deployed { schema_version })
-                                if schema_version == EXPECTED_SCHEMA_VERSION
+                                if is_supported_schema(schema_version)
                         )),
                     };
                     LedgerStatus::Up {

@@ -20,7 +20,7 @@ use medwallet_api::{
     Category, ContentKind, LedgerMark, OpenedRecord, RecordStatus, RecordSummary, RecordView,
     SharedInbox, SharedRecord, Verification,
 };
-use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, LedgerNode, B256};
+use medwallet_ledger::{Address, EventFilter, LedgerError, LedgerEvent, B256};
 use medwallet_records::cid::Cid;
 use medwallet_records::issued_key::{IssuedKey, HPKE_INFO};
 use medwallet_records::{capsule, manifest, stream, CapsuleError, IpfsNode};
@@ -30,13 +30,13 @@ use crate::error::{
     Alteration, Answer, CidRef, CoreError, InboxError, KeyProblem, Part, Route, Task,
 };
 use crate::ipfs::fetch_small;
-use crate::ledger::directory;
+use crate::ledger::directory::{self, Reads};
 use crate::ledger::{chain_time, now_unix, rfc3339, LedgerTarget};
 use crate::records::pipeline::{decrypt_file, Sink};
 use crate::records::{RecordService, MAX_VIEW_SIZE};
 use crate::session::Owner;
 use crate::sharing::emergency;
-use crate::store::{local_seal, remove_file};
+use crate::store::{local_seal, remove_file, RecordStore};
 
 /// A grant that reaches this wallet, as the ledger has it: to it as a person, or to a
 /// clause under an authority that issued it a key (a role at its clinic).
@@ -176,12 +176,8 @@ fn live_grants(
     live
 }
 
-pub(crate) async fn find(
-    node: &LedgerNode,
-    contract: Address,
-    me: Address,
-) -> Result<Found, LedgerError> {
-    let events = directory::events(node, contract, &EventFilter::Wallet(me)).await?;
+pub(crate) async fn find(reads: &Reads, me: Address) -> Result<Found, LedgerError> {
+    let events = reads.events(&EventFilter::Wallet(me)).await?;
     let mut keys = HashMap::new();
     // In chain order: a key revoked since (`KeyRevoked`) is dropped, so what it would
     // open is not listed (the contract refuses its openings anyway); a key issued after,
@@ -206,11 +202,17 @@ pub(crate) async fn find(
     }
     let mut people = live_grants(&events, me, false);
     people.sort_by_key(|s| std::cmp::Reverse(s.shared_at));
-    // Clause grants name the authority, not this wallet: read each issuer's grants.
+    // Clause grants name the authority, not this wallet: read each issuer's grants (all
+    // issuers at once). The owners of what was shared are read with them, so opening or
+    // listing their records reads nothing more.
+    let mut wallets: Vec<Address> = keys.keys().copied().collect();
+    wallets.extend(people.iter().map(|s| s.owner));
+    let histories = reads.wallets(&wallets).await?;
     let mut roles = Vec::new();
     for authority in keys.keys() {
-        let theirs = directory::events(node, contract, &EventFilter::Wallet(*authority)).await?;
-        roles.extend(live_grants(&theirs, *authority, true));
+        if let Some(theirs) = histories.get(authority) {
+            roles.extend(live_grants(theirs, *authority, true));
+        }
     }
     roles.sort_by_key(|s| std::cmp::Reverse(s.shared_at));
     people.extend(roles);
@@ -245,7 +247,8 @@ impl RecordService {
         ipfs: &Url,
         ledger: &LedgerTarget,
     ) -> Answer<SharedInbox> {
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::ListShared))?;
         // Publishing this wallet's keys is what lets patients share with it. Best effort:
@@ -260,9 +263,10 @@ impl RecordService {
                 tracing::debug!(wallet = %owner.wallet_id, error = e.kind(), "no records store to note the publication in");
             }
         }
-        let found = find(&conn.node, conn.contract, conn.me)
-            .await
-            .map_err(ledger_error)?;
+        // The list sends nothing from here on: each history is brought up to the head
+        // once.
+        let reads = conn.reads.snapshot();
+        let found = find(&reads, conn.me).await.map_err(ledger_error)?;
         let node = IpfsNode::new(ipfs)?;
         let mut keys = HashMap::new();
         let now = now_unix().max(chain_time(&conn.node).await);
@@ -270,31 +274,32 @@ impl RecordService {
             records: Vec::new(),
             problems: Vec::new(),
         };
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let holder = Holder::of(owner)?;
+        let store = self.store(&owner.wallet_id).await.ok();
         for share in &found.shares {
             if seen.contains(&share.record_id) {
                 continue;
             }
             if share.expired(now) {
                 // Listed so the doctor sees why it no longer opens; not decrypted.
-                seen.push(share.record_id);
+                seen.insert(share.record_id);
                 inbox.records.push(expired_entry(share));
                 continue;
             }
             let located = self
-                .locate(
+                .listable(
+                    store.as_ref(),
                     &holder,
                     &node,
-                    &conn.node,
-                    conn.contract,
+                    &reads,
                     &found,
                     &mut keys,
                     share,
                 )
                 .await;
-            let l = match located {
-                Ok(Some(r)) => r,
+            let version = match located {
+                Ok(Some(v)) => v,
                 // A role grant whose clause this wallet's attributes do not meet.
                 Ok(None) => continue,
                 Err(e) => {
@@ -306,8 +311,10 @@ impl RecordService {
                     continue;
                 }
             };
-            seen.push(share.record_id);
-            inbox.records.push(self.listed(owner, &l, now).await);
+            seen.insert(share.record_id);
+            inbox
+                .records
+                .push(self.listed(owner, share, version, now).await);
         }
         // Each owner named as the consortium attests it (the others keep their address).
         let mut labels = directory::ProviderLabels::default();
@@ -325,12 +332,11 @@ impl RecordService {
         ledger: &LedgerTarget,
         record_id: &str,
     ) -> Answer<OpenedRecord> {
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::OpenShared))?;
-        let found = find(&conn.node, conn.contract, conn.me)
-            .await
-            .map_err(ledger_error)?;
+        let found = find(&conn.reads, conn.me).await.map_err(ledger_error)?;
         let wanted: B256 = crate::ledger::b256(record_id)?;
         let now = now_unix().max(chain_time(&conn.node).await);
         let routes: Vec<&Share> = found.routes(wanted).collect();
@@ -351,15 +357,7 @@ impl RecordService {
         let holder = Holder::of(owner)?;
         for share in live {
             if let Some(r) = self
-                .resolve(
-                    &holder,
-                    &node,
-                    &conn.node,
-                    conn.contract,
-                    &found,
-                    &mut keys,
-                    share,
-                )
+                .resolve(&holder, &node, &conn.reads, &found, &mut keys, share)
                 .await?
             {
                 opened = Some(r);
@@ -494,16 +492,12 @@ impl RecordService {
         &self,
         holder: &Holder<'_>,
         node: &IpfsNode,
-        ledger: &LedgerNode,
-        contract: Address,
+        reads: &Reads,
         found: &Found,
         keys: &mut HashMap<Address, UserKey>,
         share: &Share,
     ) -> Answer<Option<Resolved>> {
-        let Some(l) = self
-            .locate(holder, node, ledger, contract, found, keys, share)
-            .await?
-        else {
+        let Some(l) = self.locate(holder, node, reads, found, keys, share).await? else {
             return Ok(None);
         };
         let record_id = share.record_id.to_string();
@@ -532,75 +526,18 @@ impl RecordService {
         &self,
         holder: &Holder<'_>,
         node: &IpfsNode,
-        ledger: &LedgerNode,
-        contract: Address,
+        reads: &Reads,
         found: &Found,
         keys: &mut HashMap<Address, UserKey>,
         share: &Share,
     ) -> Answer<Option<Located>> {
-        let events = directory::events(ledger, contract, &EventFilter::Record(share.record_id))
-            .await
-            .map_err(ledger_error)?;
-        let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;
-        let mut uploaded_by = None;
-        // Every capsule the owner named, in chain order: the current one is the last that
-        // is for the latest version (a grant wrapped for version n can be mined after
-        // version n+1 was registered).
-        let mut capsules: Vec<Vec<u8>> = Vec::new();
-        for e in &events {
-            match &e.event {
-                LedgerEvent::RecordRegistered {
-                    owner: o,
-                    version,
-                    manifest_cid,
-                    capsule_cid: c,
-                    ..
-                }
-                | LedgerEvent::RecordUpdated {
-                    owner: o,
-                    version,
-                    manifest_cid,
-                    capsule_cid: c,
-                    ..
-                } if *o == share.owner => {
-                    latest = Some((
-                        *version,
-                        manifest_cid.to_vec(),
-                        (e.meta.tx_hash.to_string(), e.meta.block_number),
-                    ));
-                    capsules.push(c.to_vec());
-                }
-                LedgerEvent::RecordUploaded {
-                    owner: o,
-                    author,
-                    manifest_cid,
-                    capsule_cid: c,
-                    ..
-                } if *o == share.owner => {
-                    latest = Some((
-                        1,
-                        manifest_cid.to_vec(),
-                        (e.meta.tx_hash.to_string(), e.meta.block_number),
-                    ));
-                    uploaded_by = Some(*author);
-                    capsules.push(c.to_vec());
-                }
-                LedgerEvent::AccessGranted {
-                    owner: o,
-                    capsule_cid: c,
-                    ..
-                } if *o == share.owner => capsules.push(c.to_vec()),
-                LedgerEvent::AccessRevoked {
-                    owner: o,
-                    new_capsule_cid: c,
-                    ..
-                } if *o == share.owner => capsules.push(c.to_vec()),
-                _ => {}
-            }
-        }
-        let Some((version, manifest_cid, registered)) = latest else {
-            return Err(InboxError::NotRegistered.into());
-        };
+        let Trail {
+            version,
+            manifest_cid,
+            registered,
+            uploaded_by,
+            capsules,
+        } = trail(reads, share).await?;
         let manifest_cid = crate::ipfs::ledger_cid(&manifest_cid)?;
         let record_id = share.record_id.to_string();
         let mut current = None;
@@ -652,34 +589,82 @@ impl RecordService {
         }))
     }
 
+    /// For the list: the latest version of a shared record that this wallet's key opens,
+    /// or `None` for a role grant whose clause it does not meet. The capsule is fetched
+    /// and opened only when the ledger's facts about it changed since it was last tried
+    /// (`located_shares`): a warm list of 200 records opens none.
+    #[allow(clippy::too_many_arguments)]
+    async fn listable(
+        &self,
+        store: Option<&RecordStore>,
+        holder: &Holder<'_>,
+        node: &IpfsNode,
+        reads: &Reads,
+        found: &Found,
+        keys: &mut HashMap<Address, UserKey>,
+        share: &Share,
+    ) -> Answer<Option<u32>> {
+        let t = trail(reads, share).await?;
+        let route = share
+            .via
+            .map_or_else(|| "person".to_owned(), |(a, c)| format!("{a}:{c}"));
+        let record_id = share.record_id.to_string();
+        let facts = facts_of(&t, found.keys.get(&share.key_authority()));
+        if let Some(store) = store {
+            match store.located(&record_id, &route, &facts).await {
+                Ok(Some(opens)) => return Ok(opens.then_some(t.version)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(record = %record_id, error = e.kind(), "no note of an earlier opening of the capsule")
+                }
+            }
+        }
+        let located = self.locate(holder, node, reads, found, keys, share).await?;
+        if let Some(store) = store {
+            if let Err(e) = store
+                .set_located(&record_id, &route, &facts, located.is_some())
+                .await
+            {
+                tracing::debug!(record = %record_id, error = e.kind(), "the capsule's opening was not noted");
+            }
+        }
+        Ok(located.map(|l| l.version))
+    }
+
     /// How the list names a located record: from this wallet's own earlier logged opening
     /// of it (its manifest kept sealed here), or as not opened yet. Nothing is decrypted
     /// that was not decrypted after a logged opening.
-    pub(crate) async fn listed(&self, owner: &Owner, l: &Located, now: i64) -> SharedRecord {
-        let record_id = l.share.record_id.to_string();
+    pub(crate) async fn listed(
+        &self,
+        owner: &Owner,
+        share: &Share,
+        version: u32,
+        now: i64,
+    ) -> SharedRecord {
+        let record_id = share.record_id.to_string();
         let known = match self.store(&owner.wallet_id).await {
             Ok(store) => store.opened_share(&record_id).await.ok().flatten(),
             Err(_) => None,
         };
         // Only what an opening of this very version decrypted: a newer version may have
         // another title, which is not known before it is opened.
-        let manifest = known.and_then(|(version, sealed_dek, bytes)| {
-            if version != l.version {
+        let manifest = known.and_then(|(opened, sealed_dek, bytes)| {
+            if opened != version {
                 return None;
             }
             let dek = local_seal::open(
                 &owner.local_key,
                 &opened_aad(&record_id),
-                version,
+                opened,
                 &sealed_dek,
             )
             .ok()?;
-            manifest::open(&dek, &bytes, &record_id, version).ok()
+            manifest::open(&dek, &bytes, &record_id, opened).ok()
         });
         let mut entry = SharedRecord {
             record_id,
-            version: l.version,
-            owner: l.share.owner.to_string(),
+            version,
+            owner: share.owner.to_string(),
             title: "Not opened yet".to_owned(),
             category: Category::Other,
             date: String::new(),
@@ -687,11 +672,11 @@ impl RecordService {
             file_name: String::new(),
             kind: ContentKind::Other,
             size: 0,
-            shared_at: rfc3339(i64::try_from(l.share.shared_at).unwrap_or(0)),
-            expires_at: (l.share.expiry != 0)
-                .then(|| rfc3339(i64::try_from(l.share.expiry).unwrap_or(i64::MAX))),
-            expired: l.share.expired(now),
-            emergency: l.share.emergency(),
+            shared_at: rfc3339(i64::try_from(share.shared_at).unwrap_or(0)),
+            expires_at: (share.expiry != 0)
+                .then(|| rfc3339(i64::try_from(share.expiry).unwrap_or(i64::MAX))),
+            expired: share.expired(now),
+            emergency: share.emergency(),
             opened: false,
             owner_label: None,
         };
@@ -772,6 +757,107 @@ impl RecordService {
 
 /// An expired grant in the list: who shared what, when, and until when; nothing of the
 /// record itself (its title is not decrypted any more).
+/// A digest of what decides whether a capsule opens: the latest version, every capsule
+/// the owner named, and the key issued on the route.
+fn facts_of(t: &Trail, key_cid: Option<&Vec<u8>>) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"medwallet/located/v1");
+    ctx.update(&t.version.to_be_bytes());
+    for part in t.capsules.iter().chain(key_cid) {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    ctx.update(&[u8::from(key_cid.is_some())]);
+    hex::encode(ctx.finish())
+}
+
+/// What the ledger says of a shared record: its latest version and every capsule its
+/// owner named.
+struct Trail {
+    version: u32,
+    manifest_cid: Vec<u8>,
+    registered: (String, u64),
+    uploaded_by: Option<Address>,
+    /// In chain order: the current one is the last that is for the latest version (a
+    /// grant wrapped for version n can be mined after version n+1 was registered).
+    capsules: Vec<Vec<u8>>,
+}
+
+/// The record's trail, from its owner's cached history.
+async fn trail(reads: &Reads, share: &Share) -> Answer<Trail> {
+    let events = reads
+        .record(share.owner, share.record_id)
+        .await
+        .map_err(ledger_error)?;
+    let mut latest: Option<(u32, Vec<u8>, (String, u64))> = None;
+    let mut uploaded_by = None;
+    // Every capsule the owner named, in chain order: the current one is the last that
+    // is for the latest version (a grant wrapped for version n can be mined after
+    // version n+1 was registered).
+    let mut capsules: Vec<Vec<u8>> = Vec::new();
+    for e in &events {
+        match &e.event {
+            LedgerEvent::RecordRegistered {
+                owner: o,
+                version,
+                manifest_cid,
+                capsule_cid: c,
+                ..
+            }
+            | LedgerEvent::RecordUpdated {
+                owner: o,
+                version,
+                manifest_cid,
+                capsule_cid: c,
+                ..
+            } if *o == share.owner => {
+                latest = Some((
+                    *version,
+                    manifest_cid.to_vec(),
+                    (e.meta.tx_hash.to_string(), e.meta.block_number),
+                ));
+                capsules.push(c.to_vec());
+            }
+            LedgerEvent::RecordUploaded {
+                owner: o,
+                author,
+                manifest_cid,
+                capsule_cid: c,
+                ..
+            } if *o == share.owner => {
+                latest = Some((
+                    1,
+                    manifest_cid.to_vec(),
+                    (e.meta.tx_hash.to_string(), e.meta.block_number),
+                ));
+                uploaded_by = Some(*author);
+                capsules.push(c.to_vec());
+            }
+            LedgerEvent::AccessGranted {
+                owner: o,
+                capsule_cid: c,
+                ..
+            } if *o == share.owner => capsules.push(c.to_vec()),
+            LedgerEvent::AccessRevoked {
+                owner: o,
+                new_capsule_cid: c,
+                ..
+            } if *o == share.owner => capsules.push(c.to_vec()),
+            _ => {}
+        }
+    }
+    let Some((version, manifest_cid, registered)) = latest else {
+        return Err(InboxError::NotRegistered.into());
+    };
+    Ok(Trail {
+        version,
+        manifest_cid,
+        registered,
+        uploaded_by,
+        capsules,
+    })
+}
+
 fn expired_entry(share: &Share) -> SharedRecord {
     SharedRecord {
         record_id: share.record_id.to_string(),

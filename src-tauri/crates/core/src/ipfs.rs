@@ -109,71 +109,40 @@ pub(crate) async fn unpin(ipfs: &Url, cids: &[&str]) {
     }
 }
 
-/// After objects were unpinned ([`unpin`]): on a node on this computer (the wallet's
-/// own), runs its garbage collection once and answers, for each set of objects, whether
-/// the node holds none of them any more. A node elsewhere may be shared with others (a
-/// clinic's, a consortium's), whose cache a collection would empty: it is only asked to
-/// unpin, and the answer is `false`. One collection and one read of the local blocks
-/// serve every set: a batch of re-encryptions pays for them once, not once per record
-/// (on js-ipfs each walks the whole repository).
-pub(crate) async fn collect_and_check(ipfs: &Url, sets: &[Vec<String>]) -> Vec<bool> {
-    let none = vec![false; sets.len()];
-    if sets.is_empty() || !crate::node_url::is_loopback(ipfs) {
-        return none;
-    }
-    let Ok(node) = IpfsNode::new(ipfs) else {
-        return none;
+/// Unpins groups of objects (best effort: the versions one or many revocations replace);
+/// on a node on this computer (the wallet's own), runs its garbage collection once and
+/// checks each object's blocks are gone: per group, `true` only when the node holds none
+/// of it any more. One collection for all: it walks the whole repository, so one per
+/// revocation would make revoking many records take time in the square of their number.
+/// A node elsewhere may be shared with others (a clinic's, a consortium's), whose cache a
+/// collection would empty: it is only asked to unpin.
+pub(crate) async fn unpin_and_collect_each(ipfs: &Url, groups: &[Vec<String>]) -> Vec<bool> {
+    let all: Vec<&str> = groups.iter().flatten().map(String::as_str).collect();
+    unpin(ipfs, &all).await;
+    let node = match IpfsNode::new(ipfs) {
+        Ok(node) if crate::node_url::is_loopback(ipfs) => node,
+        _ => return vec![false; groups.len()],
     };
     // The answer is not trusted: each object is checked afterwards.
     let _ = node.collect_garbage().await;
-    // Every object of every set, once; a set with one that does not parse is not gone.
-    let mut all: Vec<Cid> = Vec::new();
-    let mut parsed: Vec<Option<Vec<usize>>> = Vec::with_capacity(sets.len());
-    for set in sets {
-        let mut at = Vec::with_capacity(set.len());
-        let mut readable = true;
-        for text in set {
-            match text.parse::<Cid>() {
-                Ok(cid) => {
-                    at.push(all.len());
-                    all.push(cid);
-                }
-                Err(_) => readable = false,
-            }
-        }
-        parsed.push(readable.then_some(at));
-    }
-    let held = match node.held_locally(&all).await {
-        Ok(held) => held,
-        Err(_) => return none,
+    let parsed: Option<Vec<Cid>> = all.iter().map(|c| c.parse::<Cid>().ok()).collect();
+    let here = match parsed {
+        Some(cids) => node.has_locally_each(&cids).await.ok(),
+        None => None,
     };
-    parsed
-        .into_iter()
-        .map(|at| at.is_some_and(|at| at.iter().all(|&i| !held[i])))
+    let Some(here) = here else {
+        return vec![false; groups.len()];
+    };
+    let mut here = here.into_iter();
+    groups
+        .iter()
+        .map(|group| {
+            // This group's answers (taken whole, so the next group starts at its own):
+            // every object gone.
+            let mine: Vec<bool> = here.by_ref().take(group.len()).collect();
+            mine.len() == group.len() && mine.iter().all(|&held| !held)
+        })
         .collect()
-}
-
-/// [`collect_and_check`] for one set, each object checked by a request of its own: how a
-/// revocation run on its own did it before batches (the one-by-one path benchmarks
-/// compare with; on js-ipfs each check reads the whole block list).
-pub(crate) async fn collect_and_check_each(ipfs: &Url, cids: &[String]) -> bool {
-    if !crate::node_url::is_loopback(ipfs) {
-        return false;
-    }
-    let Ok(node) = IpfsNode::new(ipfs) else {
-        return false;
-    };
-    // The answer is not trusted: each object is checked afterwards.
-    let _ = node.collect_garbage().await;
-    for cid in cids {
-        let Ok(cid) = cid.parse::<Cid>() else {
-            return false;
-        };
-        if !matches!(node.has_locally(&cid).await, Ok(false)) {
-            return false;
-        }
-    }
-    true
 }
 
 /// A `Write` whose bytes the caller takes afterwards (for `cat_to` of small objects).

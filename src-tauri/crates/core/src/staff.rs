@@ -64,8 +64,9 @@ impl RecordService {
         store
             .set_staff(&holder.to_string(), &attributes, now_unix())
             .await?;
+        self.sharing_changed();
         let fail = |f: Failure| f.during(Task::IssueStaffKey);
-        let conn = directory::connect(clinic, ledger).await.map_err(fail)?;
+        let conn = self.connect(clinic, ledger).await.map_err(fail)?;
         directory::publish_self(&store, clinic, ipfs, &conn)
             .await
             .map_err(fail)?;
@@ -101,7 +102,8 @@ impl RecordService {
             .ok_or_else(|| StaffError::NoActiveKey {
                 holder: holder.clone(),
             })?;
-        let problem = match directory::connect(clinic, ledger).await {
+        self.sharing_changed();
+        let problem = match self.connect(clinic, ledger).await {
             Ok(conn) => self
                 .sync_staff_keys(&store, clinic, ipfs, &conn)
                 .await
@@ -221,12 +223,11 @@ impl RecordService {
             let address = parse_address(&clinic).map_err(Failure::waiting)?;
             // The CID on the ledger against the one of the parameters kept here: no IPFS
             // round trip on each pass, only when the clinic published new ones.
-            let published = directory::authority_cid(&conn.node, conn.contract, address).await?;
+            let published = directory::authority_cid(&conn.reads, address).await?;
             if published.is_none_or(|cid| cid == cid_of(&known)) {
                 continue;
             }
-            let Some(latest) =
-                directory::authority_params(&conn.node, conn.contract, ipfs, address).await?
+            let Some(latest) = directory::authority_params(&conn.reads, ipfs, address).await?
             else {
                 continue;
             };
@@ -290,7 +291,9 @@ async fn revoked_on_ledger(
     holder: medwallet_ledger::Address,
 ) -> Result<Option<String>, Failure> {
     use medwallet_ledger::{EventFilter, LedgerEvent};
-    let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+    let events = conn
+        .reads
+        .events(&EventFilter::Wallet(conn.me))
         .await
         .map_err(Failure::ledger)?;
     let mut issued = 0u32;

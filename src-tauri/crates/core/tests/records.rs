@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use medwallet_api::UserError;
 use medwallet_api::{
     AddProgress, AddStage, AuditAction, AuditQuery, Category, ExportFormat, LedgerMark,
-    RecordMetadata, RecordStatus, RecordView,
+    RecordMetadata, RecordStatus, RecordView, TrailPage,
 };
 use medwallet_core::audit::AuditContext;
 use medwallet_core::records::Progress;
@@ -876,7 +876,12 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
     };
     let context = AuditContext::of(&service, &owner).await.unwrap();
     let trail = audit
-        .trail(&owner, &target, &AuditQuery::default(), &context)
+        .trail(
+            &owner,
+            &target,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &context,
+        )
         .await
         .unwrap();
     assert_eq!(trail.problem, None, "{trail:?}");
@@ -910,7 +915,12 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         ..context.clone()
     };
     let both = audit
-        .trail(&owner, &target, &AuditQuery::default(), &checked)
+        .trail(
+            &owner,
+            &target,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &checked,
+        )
         .await
         .unwrap();
     assert_eq!(both.problem, None, "{both:?}");
@@ -928,7 +938,12 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         .await
         .unwrap();
     let forked = audit
-        .trail(&owner, &target, &AuditQuery::default(), &checked)
+        .trail(
+            &owner,
+            &target,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &checked,
+        )
         .await
         .unwrap();
     let problem = forked.problem.clone().unwrap_or_default();
@@ -996,7 +1011,12 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
     let context = AuditContext::of(&service, &owner).await.unwrap();
     assert_eq!(context.pending, 1);
     let trail = audit
-        .trail(&owner, &target, &AuditQuery::default(), &context)
+        .trail(
+            &owner,
+            &target,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &context,
+        )
         .await
         .unwrap();
     assert!(trail.problem.is_some(), "{trail:?}");
@@ -1025,7 +1045,12 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
     assert_eq!(again.problem, None);
     let context = AuditContext::of(&service, &owner).await.unwrap();
     let trail = audit
-        .trail(&owner, &target, &AuditQuery::default(), &context)
+        .trail(
+            &owner,
+            &target,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &context,
+        )
         .await
         .unwrap();
     assert_eq!(trail.problem, None, "{trail:?}");
@@ -1041,10 +1066,13 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         .trail(
             &owner,
             &target,
-            &AuditQuery {
-                record_id: Some(record.id.clone()),
-                ..Default::default()
-            },
+            &TrailPage::first(
+                AuditQuery {
+                    record_id: Some(record.id.clone()),
+                    ..Default::default()
+                },
+                100,
+            ),
             &context,
         )
         .await
@@ -1058,7 +1086,12 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         ..target.clone()
     };
     audit
-        .trail(&owner, &unset, &AuditQuery::default(), &context)
+        .trail(
+            &owner,
+            &unset,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &context,
+        )
         .await
         .unwrap();
     let other_dir = tempfile::tempdir().unwrap();
@@ -1075,7 +1108,12 @@ async fn records_are_registered_on_the_ledger_and_shown_in_the_audit_trail() {
         ..unset
     };
     let trail = audit
-        .trail(&owner, &elsewhere, &AuditQuery::default(), &context)
+        .trail(
+            &owner,
+            &elsewhere,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &context,
+        )
         .await
         .unwrap();
     let problem = trail.problem.expect("a wrong chain is named");

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use medwallet_abe::UserKey;
 use medwallet_api::{
     AuditAction, AuditQuery, Category, GrantState, RecordMetadata, RecordView, ShareRequest,
+    TrailPage,
 };
 use medwallet_core::audit::AuditContext;
 use medwallet_core::{
@@ -23,8 +24,12 @@ use medwallet_records::{capsule, CapsuleError, Cid, IpfsNode};
 use medwallet_vault::{Role, Seed, ShareCodeError, WalletKeys};
 use url::Url;
 
+#[path = "sharing/batches.rs"]
+mod batches;
 #[path = "sharing/network.rs"]
 mod network;
+#[path = "sharing/quiet.rs"]
+mod quiet;
 #[path = "sharing/reencrypt.rs"]
 mod reencrypt;
 #[path = "sharing/restore.rs"]
@@ -471,7 +476,12 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
     let audit = AuditService::new(&nodes.root.join("patient"));
     let context = AuditContext::of(&patient_svc, &patient).await.unwrap();
     let trail = audit
-        .trail(&patient, &nodes.ledger, &AuditQuery::default(), &context)
+        .trail(
+            &patient,
+            &nodes.ledger,
+            &TrailPage::first(AuditQuery::default(), 1000),
+            &context,
+        )
         .await
         .unwrap();
     let accessed: Vec<_> = trail
@@ -574,7 +584,7 @@ async fn grant_open_audit_revoke_and_the_exposure_report() {
         .trail(
             &patient,
             &nodes.ledger,
-            &AuditQuery::default(),
+            &TrailPage::first(AuditQuery::default(), 1000),
             &AuditContext::of(&patient_svc, &patient).await.unwrap(),
         )
         .await
@@ -977,7 +987,7 @@ async fn a_role_at_a_clinic_opens_for_its_staff_with_that_role_only() {
         .trail(
             &patient,
             &nodes.ledger,
-            &AuditQuery::default(),
+            &TrailPage::first(AuditQuery::default(), 1000),
             &AuditContext::of(&patient_svc, &patient).await.unwrap(),
         )
         .await
@@ -1445,7 +1455,7 @@ async fn trail_of(
         .trail(
             owner,
             &nodes.ledger,
-            &AuditQuery::default(),
+            &TrailPage::first(AuditQuery::default(), 1000),
             &AuditContext::of(service, owner).await.unwrap(),
         )
         .await

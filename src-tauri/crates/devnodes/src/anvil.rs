@@ -32,7 +32,22 @@ pub struct AnvilOptions {
     pub fork_url: Option<String>,
     /// The block to fork at (`--fork-block-number`); the other node's head if `None`.
     pub fork_block_number: Option<u64>,
+    /// Start from a chain saved before (`--load-state`): its blocks, transactions,
+    /// receipts and storage. A large one takes a while to load (see
+    /// [`LOADING_TIMEOUT`]).
+    pub load_state: Option<PathBuf>,
+    /// Write the chain to this file when stopped (`--dump-state`); stop it with
+    /// [`Anvil::stop_within`] and a grace long enough to write it.
+    pub dump_state: Option<PathBuf>,
+    /// Keep no past block's state in memory (`--prune-history`): blocks, transactions
+    /// and logs stay, state at an old block cannot be read. A generator of a large chain
+    /// needs it, or anvil's memory grows with every block.
+    pub prune_history: bool,
 }
+
+/// How long a node started from a saved chain may take to answer: a million events'
+/// state is some hundreds of megabytes of JSON.
+pub const LOADING_TIMEOUT: Duration = Duration::from_secs(900);
 
 impl AnvilOptions {
     /// A throw-away node in `dir` on a free port.
@@ -44,6 +59,9 @@ impl AnvilOptions {
             chain_id: LOCAL_CHAIN_ID,
             fork_url: None,
             fork_block_number: None,
+            load_state: None,
+            dump_state: None,
+            prune_history: false,
         }
     }
 
@@ -93,6 +111,17 @@ fn args(opts: &AnvilOptions, port: u16) -> Vec<OsString> {
         args.push(opts.dir.join("state.json").into());
         args.extend(["--state-interval", "1"].map(OsString::from));
     }
+    if let Some(path) = &opts.load_state {
+        args.push("--load-state".into());
+        args.push(path.into());
+    }
+    if opts.prune_history {
+        args.push("--prune-history".into());
+    }
+    if let Some(path) = &opts.dump_state {
+        args.push("--dump-state".into());
+        args.push(path.into());
+    }
     if let Some(url) = &opts.fork_url {
         args.extend(["--fork-url", url].map(OsString::from));
         if let Some(block) = opts.fork_block_number {
@@ -127,7 +156,12 @@ impl Anvil {
         cmd.args(args(opts, port));
         let mut process = Managed::spawn("anvil", cmd, &opts.dir.join("anvil.log"))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        process.wait_ready(Duration::from_secs(30), || port_open(addr))?;
+        let ready = if opts.load_state.is_some() {
+            LOADING_TIMEOUT
+        } else {
+            Duration::from_secs(30)
+        };
+        process.wait_ready(ready, || port_open(addr))?;
         Ok(Self {
             process,
             port,
@@ -158,6 +192,12 @@ impl Anvil {
     /// Stops the node now (SIGTERM, which makes anvil write its state file).
     pub fn stop(mut self) {
         self.process.stop(Duration::from_secs(10));
+    }
+
+    /// Stops the node now (SIGTERM), giving it up to `grace` to exit: time to write a
+    /// large `dump_state` file.
+    pub fn stop_within(mut self, grace: Duration) {
+        self.process.stop(grace);
     }
 
     /// The process id.
@@ -191,6 +231,21 @@ mod tests {
         assert!(!args
             .iter()
             .any(|a| a.starts_with("--fork") || a == "--state"));
+    }
+
+    #[test]
+    fn a_saved_chain_is_loaded_and_a_new_one_dumped_on_exit() {
+        let opts = AnvilOptions {
+            load_state: Some("/c/in.json".into()),
+            dump_state: Some("/c/out.part".into()),
+            ..AnvilOptions::ephemeral("/tmp/n")
+        };
+        let args = strings(&opts);
+        assert_eq!(after(&args, "--load-state"), Some("/c/in.json"));
+        assert_eq!(after(&args, "--dump-state"), Some("/c/out.part"));
+        // Never the every-second dump of a persistent node: a large chain takes a while.
+        assert!(!args.iter().any(|a| a == "--state-interval"));
+        assert_eq!(after(&args, "--host"), Some("127.0.0.1"));
     }
 
     #[test]

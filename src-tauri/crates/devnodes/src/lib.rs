@@ -11,13 +11,17 @@
 #![deny(missing_docs)]
 
 mod anvil;
+#[cfg(feature = "bench-chain")]
+pub mod bench_chain;
 mod ipfs;
 mod process;
+mod proxy;
 mod tools;
 
-pub use anvil::{Anvil, AnvilOptions, LOCAL_CHAIN_ID};
+pub use anvil::{Anvil, AnvilOptions, LOADING_TIMEOUT, LOCAL_CHAIN_ID};
 pub use ipfs::{Ipfs, IpfsOptions};
 pub use process::{free_port, free_port_on, stop_gracefully};
+pub use proxy::CountingProxy;
 pub use tools::NodeTools;
 
 /// Why a node could not be started.

@@ -305,13 +305,15 @@ async fn ensure_contract(
             .await
             .map_err(|e| e.to_string())?
         {
+            // Schema 6 too: schema 7 only added batch functions, so a local chain made
+            // before keeps its contract and its records (batches go one per item there).
             ContractStatus::Deployed { schema_version }
-                if schema_version == medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION =>
+                if medwallet_ledger::contract::is_supported_schema(schema_version) =>
             {
                 return Ok(address)
             }
-            // A local chain made by an older build: its contract speaks an older schema,
-            // so this build deploys its own beside it (the old events stay on the chain).
+            // A local chain made by an older build: its contract speaks a schema this build
+            // no longer reads, so it deploys its own beside it (the old events stay).
             ContractStatus::Deployed { schema_version } => eprintln!(
                 "medwallet-devnodes: the contract at {address} speaks schema {schema_version}; deploying schema {}",
                 medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION

@@ -14,8 +14,38 @@ pub fn free_port() -> std::io::Result<u16> {
     free_port_on(std::net::Ipv4Addr::LOCALHOST)
 }
 
-/// A free TCP port on `host` (bound, then released for the node to take).
+/// Where node ports are chosen: below the kernel's ephemeral range (32768 and up on
+/// Linux), so that no outgoing connection of any process (a test's own HTTP clients, a
+/// proxy's upstream connection) can take a port between its choice and the node's
+/// listening on it. A port the kernel hands out with `bind(0)` can: that race made a
+/// js-ipfs fail with `EADDRINUSE` now and then.
+const NODE_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free TCP port on `host` (bound, then released for the node to take): a random one
+/// of [`NODE_PORTS`] this process never handed out before.
 pub fn free_port_on(host: std::net::Ipv4Addr) -> std::io::Result<u16> {
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let span = u64::from(NODE_PORTS.end - NODE_PORTS.start);
+    let seed = RandomState::new().hash_one((std::process::id(), Instant::now()));
+    for i in 0..512u64 {
+        let port =
+            NODE_PORTS.start + u16::try_from((seed.wrapping_add(i * 7919)) % span).unwrap_or(0);
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let given = given.get_or_insert_with(HashSet::new);
+        if given.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind((host, port)).is_ok() {
+            given.insert(port);
+            return Ok(port);
+        }
+    }
+    // Every candidate taken: whatever the kernel gives.
     Ok(TcpListener::bind((host, 0))?.local_addr()?.port())
 }
 

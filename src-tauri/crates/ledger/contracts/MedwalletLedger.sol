@@ -25,9 +25,14 @@ pragma solidity ^0.8.20;
 ///   only the patient's answer (`answerCheckIn`) lets it register records for them;
 /// - the consortium's admins attest providers (name and role); identities published by
 ///   anyone else are unverified (see `attestProvider`).
+///
+/// Batches (schema 7): `registerRecords`, `updateRecords`, `grantAccessBatch` and
+/// `revokeAccessBatch` do in one transaction what the single functions do one item at a
+/// time, through the same private helpers (the same checks, the same per-record events),
+/// so a batch is only cheaper, never different; one refused item refuses the batch.
 contract MedwalletLedger {
     /// @notice The event and storage layout version the app expects.
-    uint16 public constant SCHEMA_VERSION = 6;
+    uint16 public constant SCHEMA_VERSION = 7;
 
     /// @notice The longest CID accepted, in bytes (a CIDv1 with a 512-bit digest fits).
     uint256 public constant MAX_CID_BYTES = 64;
@@ -250,6 +255,8 @@ contract MedwalletLedger {
     /// @notice The authority revoked `holder`'s keys of `epoch`: a key for it needs the
     /// authority's next epoch.
     error KeyRevokedInEpoch(address holder, uint32 epoch);
+    /// @notice A batch's arrays do not all have the same length.
+    error LengthMismatch();
 
     constructor() {
         admin = msg.sender;
@@ -339,22 +346,36 @@ contract MedwalletLedger {
     /// @notice Registers a new record owned by the caller, at version 1, with the id
     /// `recordIdOf(caller, nonce)`.
     function registerRecord(bytes32 nonce, bytes calldata manifestCid, bytes calldata capsuleCid) external {
-        bytes32 recordId = recordIdOf(msg.sender, nonce);
-        if (records[recordId].owner != address(0)) revert RecordExists(recordId);
-        _checkCid(manifestCid);
-        _checkCid(capsuleCid);
-        records[recordId] = Record({owner: msg.sender, version: 1});
-        emit RecordRegistered(recordId, msg.sender, 1, manifestCid, capsuleCid);
+        _register(nonce, manifestCid, capsuleCid);
+    }
+
+    /// @notice `registerRecord` for each `(nonces[i], manifestCids[i], capsuleCids[i])`,
+    /// in order, in one transaction.
+    function registerRecords(bytes32[] calldata nonces, bytes[] calldata manifestCids, bytes[] calldata capsuleCids)
+        external
+    {
+        uint256 n = nonces.length;
+        if (manifestCids.length != n || capsuleCids.length != n) revert LengthMismatch();
+        for (uint256 i = 0; i < n; ++i) {
+            _register(nonces[i], manifestCids[i], capsuleCids[i]);
+        }
     }
 
     /// @notice A new version of one of the caller's records.
     function updateRecord(bytes32 recordId, bytes calldata manifestCid, bytes calldata capsuleCid) external {
-        Record storage record = _owned(recordId);
-        _checkCid(manifestCid);
-        _checkCid(capsuleCid);
-        uint32 version = record.version + 1;
-        record.version = version;
-        emit RecordUpdated(recordId, msg.sender, version, manifestCid, capsuleCid);
+        _update(recordId, manifestCid, capsuleCid);
+    }
+
+    /// @notice `updateRecord` for each `(recordIds[i], manifestCids[i], capsuleCids[i])`,
+    /// in order, in one transaction.
+    function updateRecords(bytes32[] calldata recordIds, bytes[] calldata manifestCids, bytes[] calldata capsuleCids)
+        external
+    {
+        uint256 n = recordIds.length;
+        if (manifestCids.length != n || capsuleCids.length != n) revert LengthMismatch();
+        for (uint256 i = 0; i < n; ++i) {
+            _update(recordIds[i], manifestCids[i], capsuleCids[i]);
+        }
     }
 
     /// @notice Grants access to one of the caller's records.
@@ -370,24 +391,45 @@ contract MedwalletLedger {
         bytes calldata capsuleCid,
         uint64 expiry
     ) external {
-        _owned(recordId);
-        if (grantee == address(0)) revert BadGrant();
-        _checkCid(capsuleCid);
-        if (expiry != 0 && expiry <= block.timestamp) revert BadExpiry(expiry);
-        grants[_grantKey(recordId, grantee, clauseHash)] = Grant({active: true, expiry: expiry});
-        emit AccessGranted(recordId, msg.sender, grantee, clauseHash, capsuleCid, expiry);
+        _grant(recordId, grantee, clauseHash, capsuleCid, expiry);
+    }
+
+    /// @notice `grantAccess` of each of `recordIds` (with its capsule `capsuleCids[i]`)
+    /// to one grantee and clause, with one expiry, in one transaction.
+    function grantAccessBatch(
+        bytes32[] calldata recordIds,
+        address grantee,
+        bytes32 clauseHash,
+        bytes[] calldata capsuleCids,
+        uint64 expiry
+    ) external {
+        uint256 n = recordIds.length;
+        if (capsuleCids.length != n) revert LengthMismatch();
+        for (uint256 i = 0; i < n; ++i) {
+            _grant(recordIds[i], grantee, clauseHash, capsuleCids[i], expiry);
+        }
     }
 
     /// @notice Withdraws a grant; the record's capsule is re-wrapped without it.
     function revokeAccess(bytes32 recordId, address grantee, bytes32 clauseHash, bytes calldata newCapsuleCid)
         external
     {
-        _owned(recordId);
-        _checkCid(newCapsuleCid);
-        Grant storage grant = grants[_grantKey(recordId, grantee, clauseHash)];
-        if (!grant.active) revert NoSuchGrant(recordId, grantee, clauseHash);
-        grant.active = false;
-        emit AccessRevoked(recordId, msg.sender, grantee, clauseHash, newCapsuleCid);
+        _revoke(recordId, grantee, clauseHash, newCapsuleCid);
+    }
+
+    /// @notice `revokeAccess` of one grantee and clause from each of `recordIds` (its
+    /// capsule now `newCapsuleCids[i]`), in one transaction.
+    function revokeAccessBatch(
+        bytes32[] calldata recordIds,
+        address grantee,
+        bytes32 clauseHash,
+        bytes[] calldata newCapsuleCids
+    ) external {
+        uint256 n = recordIds.length;
+        if (newCapsuleCids.length != n) revert LengthMismatch();
+        for (uint256 i = 0; i < n; ++i) {
+            _revoke(recordIds[i], grantee, clauseHash, newCapsuleCids[i]);
+        }
     }
 
     /// @notice Announces a key of the caller's (an authority's) current epoch issued to
@@ -514,6 +556,44 @@ contract MedwalletLedger {
         _checkCid(capsuleCid);
         records[recordId] = Record({owner: found.patient, version: 1});
         emit RecordUploaded(recordId, found.patient, msg.sender, manifestCid, capsuleCid);
+    }
+
+    function _register(bytes32 nonce, bytes calldata manifestCid, bytes calldata capsuleCid) private {
+        bytes32 recordId = recordIdOf(msg.sender, nonce);
+        if (records[recordId].owner != address(0)) revert RecordExists(recordId);
+        _checkCid(manifestCid);
+        _checkCid(capsuleCid);
+        records[recordId] = Record({owner: msg.sender, version: 1});
+        emit RecordRegistered(recordId, msg.sender, 1, manifestCid, capsuleCid);
+    }
+
+    function _update(bytes32 recordId, bytes calldata manifestCid, bytes calldata capsuleCid) private {
+        Record storage record = _owned(recordId);
+        _checkCid(manifestCid);
+        _checkCid(capsuleCid);
+        uint32 version = record.version + 1;
+        record.version = version;
+        emit RecordUpdated(recordId, msg.sender, version, manifestCid, capsuleCid);
+    }
+
+    function _grant(bytes32 recordId, address grantee, bytes32 clauseHash, bytes calldata capsuleCid, uint64 expiry)
+        private
+    {
+        _owned(recordId);
+        if (grantee == address(0)) revert BadGrant();
+        _checkCid(capsuleCid);
+        if (expiry != 0 && expiry <= block.timestamp) revert BadExpiry(expiry);
+        grants[_grantKey(recordId, grantee, clauseHash)] = Grant({active: true, expiry: expiry});
+        emit AccessGranted(recordId, msg.sender, grantee, clauseHash, capsuleCid, expiry);
+    }
+
+    function _revoke(bytes32 recordId, address grantee, bytes32 clauseHash, bytes calldata newCapsuleCid) private {
+        _owned(recordId);
+        _checkCid(newCapsuleCid);
+        Grant storage grant = grants[_grantKey(recordId, grantee, clauseHash)];
+        if (!grant.active) revert NoSuchGrant(recordId, grantee, clauseHash);
+        grant.active = false;
+        emit AccessRevoked(recordId, msg.sender, grantee, clauseHash, newCapsuleCid);
     }
 
     function _owned(bytes32 recordId) private view returns (Record storage record) {

@@ -6,7 +6,12 @@ use alloy::primitives::{Address, B256};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::Row;
 
-use crate::events::{EventFilter, EventKind, EventMeta, LedgerEvent, RejectedEvent};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::events::{
+    EventFilter, EventKind, EventMeta, FetchedEvents, LedgerEvent, LoggedEvent, RejectedEvent,
+    RpcHeader,
+};
 use crate::witness::{
     self, Agreements, BlockAgreement, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
 };
@@ -43,13 +48,19 @@ pub struct SyncReport {
     pub witness_checks: Vec<WitnessCheck>,
 }
 
+/// What `sync_here` answers: the report, the chain id and the block read last.
+type Synced = Result<(SyncReport, u64, Option<(u64, B256)>), LedgerError>;
+
+/// A boxed `sync_here`.
+type BoxedSync<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Synced> + Send + 'a>>;
+
 /// The event cache: one SQLite file, any number of contracts and filters.
 #[derive(Debug, Clone)]
 pub struct EventCache {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
-fn damaged(what: impl Into<String>) -> LedgerError {
+pub(crate) fn damaged(what: impl Into<String>) -> LedgerError {
     let what = what.into();
     tracing::warn!(what = %what, "the ledger event cache is damaged");
     LedgerError::CacheDamaged { what }
@@ -57,7 +68,7 @@ fn damaged(what: impl Into<String>) -> LedgerError {
 
 /// An INTEGER column (a block number, an index, a time, a count): never negative.
 /// `what` names the table and column.
-fn uint(row: &SqliteRow, index: usize, what: &str) -> Result<u64, LedgerError> {
+pub(crate) fn uint(row: &SqliteRow, index: usize, what: &str) -> Result<u64, LedgerError> {
     let n: i64 = row.try_get(index).map_err(|_| damaged(what))?;
     u64::try_from(n).map_err(|_| damaged(format!("{what} is negative")))
 }
@@ -80,15 +91,24 @@ fn addr(b: &[u8], what: &str) -> Result<Address, LedgerError> {
     Address::try_from(b).map_err(|_| damaged(format!("{what} is not a 20-byte address")))
 }
 
-fn i64n(n: u64) -> i64 {
+pub(crate) fn i64n(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-const SELECT: &str = "SELECT block_number, block_hash, parent_hash, tx_hash, log_index, sender, \
+/// An event whose block is the one cached at its height (defence in depth: a repair
+/// drops events of blocks that left the chain).
+const ON_CHAIN: &str = "block_hash = (SELECT b.hash FROM blocks b \
+     WHERE b.contract = events.contract AND b.number = events.block_number)";
+
+pub(crate) const SELECT: &str =
+    "SELECT block_number, block_hash, parent_hash, tx_hash, log_index, sender, \
      block_time, topics, data FROM events";
 
 /// The verdicts of `witness_checks` rows, of the witnesses named by `labels` only.
-fn agreements_of(rows: &[SqliteRow], labels: Vec<String>) -> Result<Agreements, LedgerError> {
+pub(crate) fn agreements_of(
+    rows: &[SqliteRow],
+    labels: Vec<String>,
+) -> Result<Agreements, LedgerError> {
     let mut agreements = Agreements::new(labels);
     for row in rows {
         let witness: String = row
@@ -176,12 +196,17 @@ impl EventCache {
         witnesses: &[LedgerNode],
     ) -> Result<SyncReport, LedgerError> {
         let result: Result<SyncReport, LedgerError> = async {
-            let (mut report, chain_id, tip) = self
-                .sync_here(node, contract, filter, max_blocks.max(1))
-                .await?;
+            let (mut report, chain_id, tip) = Box::pin(self.sync_here(
+                node,
+                contract,
+                std::slice::from_ref(filter),
+                max_blocks.max(1),
+                false,
+            ))
+            .await?;
             if !witnesses.is_empty() {
                 report.witness_checks = self
-                    .check_witnesses(contract, chain_id, tip, witnesses)
+                    .check_witnesses(contract, filter, chain_id, tip, witnesses)
                     .await?;
             }
             Ok(report)
@@ -197,87 +222,234 @@ impl EventCache {
         &self,
         node: &LedgerNode,
         contract: Address,
-        filter: &EventFilter,
+        filters: &[EventFilter],
         max_blocks: u64,
+        retried: bool,
     ) -> Result<(SyncReport, u64, Option<(u64, B256)>), LedgerError> {
         let started = std::time::Instant::now();
         let status = node.status().await?;
         let (chain_id, node_head) = (status.chain_id, status.block_height);
-        let key = filter.key();
-        let cursor = sqlx::query(
-            "SELECT last_block, last_hash FROM cursors WHERE contract = ? AND filter = ?",
-        )
-        .bind(contract.as_slice())
-        .bind(&key)
-        .fetch_optional(&self.pool)
-        .await?;
-        let mut from = 0;
+        self.read_from(node, contract).await?;
+        let mut filters = filters.to_vec();
+        filters.sort_by_key(EventFilter::key);
+        filters.dedup();
+        let mut cursors = self.cursors(contract).await?;
+        // Every cursor's block must still be on the node's chain: those of every filter
+        // of the contract, not only the ones read now (their events are answered to any
+        // filter). The lowest that is not is where a reorganisation is repaired from
+        // (everything above the newest block still on the chain is dropped and read
+        // again, for every filter).
         let mut reorg = None;
-        if let Some(row) = cursor {
-            let last = uint(&row, 0, "cursors.last_block")?;
-            let hash = word_at(&row, 1, "cursors.last_hash")?;
-            match node.header(last).await? {
-                Some(h) if h.hash == hash => from = last + 1,
-                _ => {
-                    tracing::warn!(
-                        last_block = last,
-                        "the cached head left the node's chain: repairing a reorganisation"
-                    );
-                    let repaired = self.repair(node, contract, (last, hash)).await?;
-                    tracing::info!(
-                        old_head = last,
-                        common_ancestor = ?repaired.common_ancestor,
-                        dropped_events = repaired.dropped_events,
-                        "reorganisation repaired"
-                    );
-                    reorg = Some(repaired);
-                    // The repair lowered (or dropped) this filter's cursor.
-                    if let Some(row) = sqlx::query(
-                        "SELECT last_block FROM cursors WHERE contract = ? AND filter = ?",
-                    )
-                    .bind(contract.as_slice())
-                    .bind(&key)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    {
-                        from = uint(&row, 0, "cursors.last_block")?.saturating_add(1);
-                    } else {
-                        from = 0;
-                    }
+        let mut stale: Option<(u64, B256)> = None;
+        let mut positions: Vec<(u64, B256)> = cursors.values().copied().collect();
+        positions.sort();
+        positions.dedup();
+        let mut headers: HashMap<u64, Option<B256>> = HashMap::new();
+        for (last, hash) in positions {
+            let actual = match headers.get(&last) {
+                Some(h) => *h,
+                None => {
+                    let h = node.header(last).await?.map(|h| h.hash);
+                    headers.insert(last, h);
+                    h
                 }
+            };
+            if actual != Some(hash) {
+                stale = Some((last, hash));
+                break;
             }
         }
+        if let Some((last, hash)) = stale {
+            tracing::warn!(
+                last_block = last,
+                "a cached block left the node's chain: repairing a reorganisation"
+            );
+            let repaired = self.repair(node, contract, (last, hash)).await?;
+            tracing::info!(
+                old_head = last,
+                common_ancestor = ?repaired.common_ancestor,
+                dropped_events = repaired.dropped_events,
+                "reorganisation repaired"
+            );
+            reorg = Some(repaired);
+            // The repair lowered (or dropped) the cursors above the ancestor.
+            cursors = self.cursors(contract).await?;
+        }
+        // Filters read from the same block are read together.
+        let mut groups: BTreeMap<u64, Vec<EventFilter>> = BTreeMap::new();
+        for filter in &filters {
+            let from = cursors
+                .get(&filter.key())
+                .map_or(0, |(last, _)| last.saturating_add(1));
+            groups.entry(from).or_default().push(*filter);
+        }
+        let lowest = groups.keys().next().copied().unwrap_or(0);
         // This step ends at the node's head or after `max_blocks`, whichever is first.
-        let head = node_head.min(from.saturating_add(max_blocks - 1));
+        let head = node_head.min(lowest.saturating_add(max_blocks - 1));
         let mut report = SyncReport {
             new_events: 0,
-            from_block: from,
+            from_block: lowest,
             to_block: head,
             head: node_head,
             reorg,
             rejected: Vec::new(),
             witness_checks: Vec::new(),
         };
-        if from > head {
+        if groups.keys().all(|from| *from > head) {
             tracing::debug!(
-                from_block = from,
+                from_block = lowest,
                 to_block = head,
                 "the cache is up to date"
             );
-            return Ok((report, chain_id, None));
+            // The witnesses are still asked about the block read last (a fork at the head
+            // is found even when another read brought the cursor there).
+            let tip = filters
+                .iter()
+                .filter_map(|f| cursors.get(&f.key()))
+                .max()
+                .copied();
+            return Ok((report, chain_id, tip));
         }
-        let fetched = node.fetch_events(contract, from, head, filter).await?;
         let tip = node
             .header(head)
             .await?
             .ok_or_else(|| node.inconsistent(&format!("block {head} is missing")))?;
-        if let Some((hash, _)) = fetched.blocks.get(&head) {
-            if *hash != tip.hash {
-                return Err(node.inconsistent(&format!("block {head} changed during the sync")));
+        let mut fetched_events = 0;
+        for (from, group) in groups.into_iter().filter(|(from, _)| *from <= head) {
+            let fetched = node.fetch_events_of(contract, from, head, &group).await?;
+            if let Some((hash, _)) = fetched.blocks.get(&head) {
+                if *hash != tip.hash {
+                    return Err(node.inconsistent(&format!("block {head} changed during the sync")));
+                }
+            }
+            // A block read now that the cache holds with another hash: the chain changed
+            // under a filter that was not read (its cursor lies below). Repaired, and the
+            // whole read planned again, once.
+            if let Some(conflict) = self.conflicting_block(contract, &fetched).await? {
+                if retried {
+                    return Err(node.inconsistent("the chain keeps changing during the sync"));
+                }
+                tracing::warn!(block = conflict.0, "a cached block was replaced: repairing");
+                self.repair(node, contract, conflict).await?;
+                return Box::pin(self.sync_here(node, contract, &filters, max_blocks, true)).await;
+            }
+            fetched_events += fetched.events.len();
+            report.new_events += self.store(contract, &fetched, &group, head, &tip).await?;
+            report.rejected.extend(fetched.rejected);
+        }
+        tracing::info!(
+            from_block = report.from_block,
+            to_block = report.to_block,
+            filters = filters.len(),
+            fetched_events,
+            new_events = report.new_events,
+            rejected = report.rejected.len(),
+            reorg_repaired = report.reorg.is_some(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "event cache synced"
+        );
+        if !report.rejected.is_empty() {
+            tracing::warn!(
+                rejected = report.rejected.len(),
+                "logs kept out of the cache (sender not the actor, or undecodable)"
+            );
+        }
+        Ok((report, chain_id, Some((head, tip.hash))))
+    }
+
+    /// Makes `node` the source of the contract's cache: the first node read keeps it; any
+    /// other drops everything cached from the one before (events, blocks, cursors and the
+    /// witnesses' verdicts about those blocks), so the cache is read again from it.
+    async fn read_from(&self, node: &LedgerNode, contract: Address) -> Result<(), LedgerError> {
+        let c = contract.as_slice();
+        let url = node.url().as_str();
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT node FROM sources WHERE contract = ?")
+                .bind(c)
+                .fetch_optional(&self.pool)
+                .await?;
+        if before.as_deref() == Some(url) {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        if before.is_some() {
+            tracing::info!("another ledger node: the event cache is read again from it");
+            for table in ["events", "blocks", "cursors", "witness_checks"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE contract = ?"))
+                    .bind(c)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
+        sqlx::query("INSERT OR REPLACE INTO sources (contract, node) VALUES (?, ?)")
+            .bind(c)
+            .bind(url)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
+    /// The first block of `fetched` that the cache holds with another hash, as cached.
+    async fn conflicting_block(
+        &self,
+        contract: Address,
+        fetched: &FetchedEvents,
+    ) -> Result<Option<(u64, B256)>, LedgerError> {
+        for (n, (hash, _)) in &fetched.blocks {
+            let cached: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM blocks WHERE contract = ? AND number = ?")
+                    .bind(contract.as_slice())
+                    .bind(i64n(*n))
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if let Some(cached) = cached {
+                let cached = word(&cached, "blocks.hash")?;
+                if cached != *hash {
+                    return Ok(Some((*n, cached)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every sync cursor of the contract, by filter key: the last block read and its
+    /// hash.
+    async fn cursors(
+        &self,
+        contract: Address,
+    ) -> Result<HashMap<String, (u64, B256)>, LedgerError> {
+        let rows =
+            sqlx::query("SELECT filter, last_block, last_hash FROM cursors WHERE contract = ?")
+                .bind(contract.as_slice())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row.try_get(0).map_err(|_| damaged("cursors.filter"))?;
+                Ok((
+                    key,
+                    (
+                        uint(row, 1, "cursors.last_block")?,
+                        word_at(row, 2, "cursors.last_hash")?,
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// Stores what one read fetched, its blocks, and the cursors of `group` at `head`, in
+    /// one transaction; answers how many events were new.
+    async fn store(
+        &self,
+        contract: Address,
+        fetched: &FetchedEvents,
+        group: &[EventFilter],
+        head: u64,
+        tip: &RpcHeader,
+    ) -> Result<u64, LedgerError> {
         let c = contract.as_slice();
+        let mut new_events = 0;
         let mut tx = self.pool.begin().await?;
         for e in &fetched.events {
             let ev = &e.event;
@@ -304,7 +476,7 @@ impl EventCache {
             .bind(e.data.as_ref())
             .execute(&mut *tx)
             .await?;
-            report.new_events += done.rows_affected();
+            new_events += done.rows_affected();
         }
         let blocks = fetched
             .blocks
@@ -322,34 +494,65 @@ impl EventCache {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "INSERT OR REPLACE INTO cursors (contract, filter, last_block, last_hash) VALUES (?, ?, ?, ?)",
-        )
-        .bind(c)
-        .bind(&key)
-        .bind(i64n(head))
-        .bind(tip.hash.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        report.rejected = fetched.rejected;
-        tracing::info!(
-            from_block = report.from_block,
-            to_block = report.to_block,
-            fetched_events = fetched.events.len(),
-            new_events = report.new_events,
-            rejected = report.rejected.len(),
-            reorg_repaired = report.reorg.is_some(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "event cache synced"
-        );
-        if !report.rejected.is_empty() {
-            tracing::warn!(
-                rejected = report.rejected.len(),
-                "logs kept out of the cache (sender not the actor, or undecodable)"
-            );
+        for filter in group {
+            sqlx::query(
+                "INSERT OR REPLACE INTO cursors (contract, filter, last_block, last_hash) VALUES (?, ?, ?, ?)",
+            )
+            .bind(c)
+            .bind(filter.key())
+            .bind(i64n(head))
+            .bind(tip.hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
         }
-        Ok((report, chain_id, Some((head, tip.hash))))
+        tx.commit().await?;
+        Ok(new_events)
+    }
+
+    /// Reads the events of every one of `filters` from its own cursor to the node's head
+    /// (see [`sync`](Self::sync)): filters at the same cursor are read together, by lists
+    /// of topics, so a doctor's twenty patients cost the queries of one. A filter never
+    /// read starts at block 0; once read, each sync costs the blocks since, whatever the
+    /// chain's length.
+    #[tracing::instrument(skip_all, fields(contract = %contract, filters = filters.len()))]
+    pub async fn sync_many(
+        &self,
+        node: &LedgerNode,
+        contract: Address,
+        filters: &[EventFilter],
+    ) -> Result<SyncReport, LedgerError> {
+        let result = self
+            .sync_here_boxed(node, contract, filters)
+            .await
+            .map(|(report, _, _)| report);
+        if let Err(e) = &result {
+            tracing::warn!(error = e.kind(), "event cache sync failed");
+        }
+        result
+    }
+
+    /// [`sync_here`](Self::sync_here) on the heap: its state is large, and a use case
+    /// deep in a debug build's stack awaits it.
+    fn sync_here_boxed<'a>(
+        &'a self,
+        node: &'a LedgerNode,
+        contract: Address,
+        filters: &'a [EventFilter],
+    ) -> BoxedSync<'a> {
+        Box::pin(self.sync_here(node, contract, filters, u64::MAX, false))
+    }
+
+    /// The cursor of `filter`: the last block read, if it was ever read.
+    pub async fn cursor(
+        &self,
+        contract: Address,
+        filter: &EventFilter,
+    ) -> Result<Option<u64>, LedgerError> {
+        Ok(self
+            .cursors(contract)
+            .await?
+            .get(&filter.key())
+            .map(|(last, _)| *last))
     }
 
     /// Asks every witness about `tip` (a step's last block) and the cached event blocks it
@@ -357,6 +560,7 @@ impl EventCache {
     async fn check_witnesses(
         &self,
         contract: Address,
+        filter: &EventFilter,
         chain_id: u64,
         tip: Option<(u64, B256)>,
         witnesses: &[LedgerNode],
@@ -367,9 +571,11 @@ impl EventCache {
             if asks.iter().any(|(other, _)| other.label() == label) {
                 continue;
             }
-            let mut blocks = self.unconfirmed(contract, &label).await?;
+            let mut blocks = self.unconfirmed(contract, filter, &label).await?;
             if let Some(tip) = tip {
-                if !blocks.iter().any(|(n, _)| *n == tip.0) {
+                if !blocks.iter().any(|(n, _)| *n == tip.0)
+                    && !self.agreed(contract, &label, tip).await?
+                {
                     blocks.insert(0, tip);
                 }
             }
@@ -394,18 +600,30 @@ impl EventCache {
     async fn unconfirmed(
         &self,
         contract: Address,
+        filter: &EventFilter,
         witness: &str,
     ) -> Result<Vec<(u64, B256)>, LedgerError> {
-        let rows = sqlx::query(
+        // Only blocks holding events of `filter`: the cache also holds other wallets'
+        // events (a doctor's patients), which this filter's trail does not show.
+        let (selects, key): (&str, Option<Vec<u8>>) = match filter {
+            EventFilter::All => ("1 = 1", None),
+            EventFilter::Record(id) => ("e.record_id = ?4", Some(id.to_vec())),
+            EventFilter::Wallet(a) => (
+                "(e.actor = ?4 OR e.owner = ?4 OR e.subject = ?4)",
+                Some(a.to_vec()),
+            ),
+        };
+        let rows = sqlx::query(&format!(
             "SELECT DISTINCT e.block_number, e.block_hash FROM events e \
-             WHERE e.contract = ?1 AND NOT EXISTS (SELECT 1 FROM witness_checks w \
+             WHERE e.contract = ?1 AND {selects} AND NOT EXISTS (SELECT 1 FROM witness_checks w \
                WHERE w.contract = e.contract AND w.block_number = e.block_number \
                AND w.witness = ?2 AND w.our_hash = e.block_hash AND w.verdict = 'agree') \
-             ORDER BY e.block_number DESC LIMIT ?3",
-        )
+             ORDER BY e.block_number DESC LIMIT ?3"
+        ))
         .bind(contract.as_slice())
         .bind(witness)
         .bind(i64n(MAX_CHECKS_PER_STEP as u64))
+        .bind(key)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -416,6 +634,26 @@ impl EventCache {
                 ))
             })
             .collect()
+    }
+
+    /// Whether `witness` agreed on `block` (its number and the hash cached) already.
+    async fn agreed(
+        &self,
+        contract: Address,
+        witness: &str,
+        block: (u64, B256),
+    ) -> Result<bool, LedgerError> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM witness_checks WHERE contract = ? AND block_number = ? \
+             AND witness = ? AND our_hash = ? AND verdict = 'agree')",
+        )
+        .bind(contract.as_slice())
+        .bind(i64n(block.0))
+        .bind(witness)
+        .bind(block.1.as_slice())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found != 0)
     }
 
     /// Stores verdicts; a yes or no already stored for the same hash is not replaced by
@@ -624,6 +862,60 @@ impl EventCache {
         Ok(out)
     }
 
+    /// The cached events `filter` selects, oldest first, as read (with their raw logs).
+    /// Call [`sync`](Self::sync) or [`sync_many`](Self::sync_many) for the filter first: the
+    /// cache answers what it holds.
+    pub async fn events(
+        &self,
+        contract: Address,
+        filter: &EventFilter,
+    ) -> Result<Vec<LoggedEvent>, LedgerError> {
+        let c = contract.as_slice();
+        let rows = match filter {
+            EventFilter::All => {
+                sqlx::query(&format!(
+                    "{SELECT} WHERE contract = ? AND {ON_CHAIN} ORDER BY block_number, log_index"
+                ))
+                .bind(c)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            EventFilter::Record(id) => {
+                sqlx::query(&format!(
+                    "{SELECT} WHERE contract = ? AND record_id = ? AND {ON_CHAIN} \
+                     ORDER BY block_number, log_index"
+                ))
+                .bind(c)
+                .bind(id.as_slice())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            EventFilter::Wallet(w) => {
+                sqlx::query(&format!(
+                    "SELECT * FROM ({SELECT} WHERE contract = ?1 AND actor = ?2 AND {ON_CHAIN} \
+                     UNION {SELECT} WHERE contract = ?1 AND owner = ?2 AND {ON_CHAIN} \
+                     UNION {SELECT} WHERE contract = ?1 AND subject = ?2 AND {ON_CHAIN}) \
+                     ORDER BY block_number, log_index"
+                ))
+                .bind(c)
+                .bind(w.as_slice())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                let (meta, event, topics, data) = decode_full(row)?;
+                Ok(LoggedEvent {
+                    meta,
+                    event,
+                    topics,
+                    data: data.into(),
+                })
+            })
+            .collect()
+    }
+
     /// How many events of `contract` are cached.
     pub async fn count(&self, contract: Address) -> Result<u64, LedgerError> {
         let row = sqlx::query("SELECT COUNT(*) FROM events WHERE contract = ?")
@@ -635,7 +927,7 @@ impl EventCache {
 }
 
 /// Each witness's label, once, in the order given.
-fn labels(witnesses: &[LedgerNode]) -> Vec<String> {
+pub(crate) fn labels(witnesses: &[LedgerNode]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for w in witnesses {
         let label = w.label();
@@ -674,7 +966,14 @@ fn decode_check(row: &SqliteRow) -> Result<(u64, B256, Verdict), LedgerError> {
 
 /// One row of [`SELECT`]. Every column is read with `try_get`: a damaged file gives
 /// [`LedgerError::CacheDamaged`], never a panic.
-fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> {
+pub(crate) fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> {
+    decode_full(row).map(|(meta, event, _, _)| (meta, event))
+}
+
+/// [`decode_row`], with the raw topics and data.
+fn decode_full(
+    row: &SqliteRow,
+) -> Result<(EventMeta, LedgerEvent, Vec<B256>, Vec<u8>), LedgerError> {
     let meta = EventMeta {
         block_number: uint(row, 0, "events.block_number")?,
         block_hash: word_at(row, 1, "events.block_hash")?,
@@ -696,7 +995,7 @@ fn decode_row(row: &SqliteRow) -> Result<(EventMeta, LedgerEvent), LedgerError> 
             meta.block_number
         ))
     })?;
-    Ok((meta, event))
+    Ok((meta, event, topics, data.to_vec()))
 }
 
 #[cfg(test)]
@@ -847,7 +1146,10 @@ mod tests {
         assert!(a.is_disputed(), "{a:?}");
         // A dispute is asked again; an agreement is not.
         assert_eq!(
-            cache.unconfirmed(CONTRACT, "http://w").await.unwrap(),
+            cache
+                .unconfirmed(CONTRACT, &EventFilter::All, "http://w")
+                .await
+                .unwrap(),
             vec![(7, ours)]
         );
         cache
@@ -860,12 +1162,15 @@ mod tests {
             .unwrap();
         assert_eq!((a.nodes_agreeing, a.nodes_asked), (2, 2));
         assert!(cache
-            .unconfirmed(CONTRACT, "http://w")
+            .unconfirmed(CONTRACT, &EventFilter::All, "http://w")
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            cache.unconfirmed(CONTRACT, "http://other").await.unwrap(),
+            cache
+                .unconfirmed(CONTRACT, &EventFilter::All, "http://other")
+                .await
+                .unwrap(),
             vec![(7, ours)]
         );
 

@@ -97,11 +97,15 @@ fn account_lock(from: Address) -> Arc<tokio::sync::Mutex<()>> {
 /// with zero fees and awaited (with a deadline), one at a time per account.
 #[derive(Clone)]
 pub struct LedgerClient {
-    provider: DynProvider,
-    url: Url,
-    contract: Address,
-    from: Address,
-    sending: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) provider: DynProvider,
+    pub(crate) url: Url,
+    pub(crate) contract: Address,
+    pub(crate) from: Address,
+    /// The contract's schema: batches are sent as batches from
+    /// [`BATCH_SCHEMA_VERSION`](crate::contract::BATCH_SCHEMA_VERSION), one transaction
+    /// per item before.
+    pub(crate) schema: u16,
+    pub(crate) sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for LedgerClient {
@@ -110,6 +114,7 @@ impl std::fmt::Debug for LedgerClient {
             .field("url", &self.url.as_str())
             .field("contract", &self.contract)
             .field("from", &self.from)
+            .field("schema", &self.schema)
             .finish()
     }
 }
@@ -120,6 +125,7 @@ impl LedgerClient {
         chain_id: u64,
         signer: PrivateKeySigner,
         contract: Address,
+        schema: u16,
     ) -> Self {
         let from = signer.address();
         Self {
@@ -127,8 +133,20 @@ impl LedgerClient {
             url: url.clone(),
             contract,
             from,
+            schema,
             sending: account_lock(from),
         }
+    }
+
+    /// The contract's schema version.
+    pub fn schema(&self) -> u16 {
+        self.schema
+    }
+
+    /// Whether the contract has the batch functions (else a batch goes one transaction
+    /// per item).
+    pub fn sends_batches(&self) -> bool {
+        self.schema >= crate::contract::BATCH_SCHEMA_VERSION
     }
 
     /// The account that signs.
@@ -146,7 +164,11 @@ impl LedgerClient {
         skip_all,
         fields(function = T::SIGNATURE, from = %self.from, contract = %self.contract)
     )]
-    async fn send<T: SolCall>(&self, action: Action, call: T) -> Result<Receipt, LedgerError> {
+    pub(crate) async fn send<T: SolCall>(
+        &self,
+        action: Action,
+        call: T,
+    ) -> Result<Receipt, LedgerError> {
         // Held from the nonce to the receipt (see `account_lock`); a later transaction of
         // the account then never depends on an earlier one that was dropped.
         let _one_at_a_time = self.sending.lock().await;

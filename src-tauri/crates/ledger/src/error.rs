@@ -5,7 +5,7 @@ use alloy::transports::{RpcError, TransportErrorKind};
 use crate::revert::{Action, Revert};
 
 /// A failed call to the ledger node.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LedgerError {
     /// Nothing answered at the URL, or not in time.
     #[error("the ledger node at {url} is unreachable: {detail}")]

@@ -14,8 +14,13 @@ use crate::{LedgerError, LedgerNode};
 
 /// Blocks per `eth_getLogs` call; a page the node refuses is split in two.
 pub const LOG_PAGE_BLOCKS: u64 = 2_000;
-/// Blocks whose header and receipts are requested at once.
-const BLOCKS_IN_FLIGHT: usize = 16;
+/// JSON-RPC batches (of headers or transactions) in flight at once.
+const BATCHES_IN_FLIGHT: usize = 8;
+/// Calls per JSON-RPC batch.
+const CALLS_PER_BATCH: usize = 100;
+/// Words in one topic position's list: nodes cap a request's size, and a long list is
+/// cheap to split.
+const TOPICS_PER_QUERY: usize = 100;
 
 /// One of the contract's events, decoded. CIDs are their binary form, as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -487,19 +492,38 @@ impl EventFilter {
         }
     }
 
-    fn topic_queries(&self, base: &Filter) -> Vec<Filter> {
-        match *self {
-            Self::All => vec![base.clone()],
-            Self::Record(id) => vec![base.clone().topic1(id)],
-            Self::Wallet(a) => {
-                let word = a.into_word();
-                vec![
-                    base.clone().topic1(word),
-                    base.clone().topic2(word),
-                    base.clone().topic3(word),
-                ]
+    /// The `eth_getLogs` queries that select every event of `filters` (a superset: what
+    /// they return is matched against the filters again). Wallets and records are asked
+    /// for together, as lists of topics (a topic position matches any word of its list),
+    /// so a hundred wallets cost three queries, not three hundred.
+    fn topic_queries(filters: &[EventFilter], base: &Filter) -> Vec<Filter> {
+        if filters.iter().any(|f| matches!(f, Self::All)) {
+            return vec![base.clone()];
+        }
+        let mut wallets: Vec<B256> = Vec::new();
+        let mut records: Vec<B256> = Vec::new();
+        for f in filters {
+            match *f {
+                Self::All => {}
+                Self::Record(id) => records.push(id),
+                Self::Wallet(a) => wallets.push(a.into_word()),
             }
         }
+        for words in [&mut wallets, &mut records] {
+            words.sort();
+            words.dedup();
+        }
+        let mut queries = Vec::new();
+        // Topic 1 holds a record's id or the wallet of an event about no record: one list.
+        let first: Vec<B256> = wallets.iter().chain(records.iter()).copied().collect();
+        for chunk in first.chunks(TOPICS_PER_QUERY) {
+            queries.push(base.clone().topic1(chunk.to_vec()));
+        }
+        for chunk in wallets.chunks(TOPICS_PER_QUERY) {
+            queries.push(base.clone().topic2(chunk.to_vec()));
+            queries.push(base.clone().topic3(chunk.to_vec()));
+        }
+        queries
     }
 }
 
@@ -545,28 +569,18 @@ pub(crate) struct RpcHeader {
     pub timestamp: U64,
 }
 
-/// The part of a receipt the sender check needs.
+/// The part of a transaction the sender check needs.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RpcReceipt {
-    transaction_hash: B256,
+struct RpcTx {
+    hash: B256,
     from: Address,
+    block_hash: Option<B256>,
 }
 
-/// Each block's header and the senders of its transactions (by hash).
-type BlocksWithTxs = BTreeMap<u64, (RpcHeader, HashMap<B256, Address>)>;
-
 impl LedgerNode {
-    /// Reads the contract's events in `from_block..=to_block` selected by `filter`:
-    /// `eth_getLogs` in pages of [`LOG_PAGE_BLOCKS`] (a page the node refuses, e.g. for
-    /// too many results, is split), then each block that has logs once, with its
-    /// receipts (`eth_getBlockByNumber` without transactions and
-    /// `eth_getBlockReceipts`, in JSON-RPC batches: timestamps and senders). Every event's
-    /// sender must be the actor it names, else it is rejected.
-    #[tracing::instrument(
-        skip_all,
-        fields(contract = %contract, from_block = from_block, to_block = to_block, filter = %filter.key())
-    )]
+    /// Reads the contract's events in `from_block..=to_block` selected by `filter`: see
+    /// [`fetch_events_of`](Self::fetch_events_of).
     pub async fn fetch_events(
         &self,
         contract: Address,
@@ -574,9 +588,32 @@ impl LedgerNode {
         to_block: u64,
         filter: &EventFilter,
     ) -> Result<FetchedEvents, LedgerError> {
+        self.fetch_events_of(contract, from_block, to_block, std::slice::from_ref(filter))
+            .await
+    }
+
+    /// Reads the contract's events in `from_block..=to_block` selected by any of
+    /// `filters`: `eth_getLogs` by topic in pages of [`LOG_PAGE_BLOCKS`] (a page the node
+    /// refuses, e.g. for too many results, is split), then the header of each block that
+    /// has such logs (its timestamp and parent) and each of their transactions (its
+    /// sender), in JSON-RPC batches. Only the selected transactions are read, never a
+    /// whole block's: on a ledger shared by a region, a block holds mostly other
+    /// wallets' work. Every event's sender must be the actor it names, else it is
+    /// rejected.
+    #[tracing::instrument(
+        skip_all,
+        fields(contract = %contract, from_block = from_block, to_block = to_block, filters = filters.len())
+    )]
+    pub async fn fetch_events_of(
+        &self,
+        contract: Address,
+        from_block: u64,
+        to_block: u64,
+        filters: &[EventFilter],
+    ) -> Result<FetchedEvents, LedgerError> {
         let started = std::time::Instant::now();
         let result = self
-            .fetch_events_here(contract, from_block, to_block, filter)
+            .fetch_events_here(contract, from_block, to_block, filters)
             .await;
         match &result {
             Ok(out) => tracing::debug!(
@@ -596,15 +633,18 @@ impl LedgerNode {
         contract: Address,
         from_block: u64,
         to_block: u64,
-        filter: &EventFilter,
+        filters: &[EventFilter],
     ) -> Result<FetchedEvents, LedgerError> {
+        if filters.is_empty() {
+            return Ok(FetchedEvents::default());
+        }
         let mut logs = Vec::new();
         let mut start = from_block;
         while start <= to_block {
             let end = to_block.min(start.saturating_add(LOG_PAGE_BLOCKS - 1));
             let base = Filter::new().address(contract);
             let before = logs.len();
-            for query in filter.topic_queries(&base) {
+            for query in EventFilter::topic_queries(filters, &base) {
                 self.get_logs_split(&query, start, end, &mut logs).await?;
             }
             tracing::debug!(
@@ -628,7 +668,14 @@ impl LedgerNode {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let blocks = self.blocks_with_txs(&numbers).await?;
+        let hashes: Vec<B256> = logs
+            .iter()
+            .filter_map(|l| l.transaction_hash)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let headers = self.headers(&numbers).await?;
+        let senders = self.senders(&hashes).await?;
         let mut out = FetchedEvents::default();
         for log in logs {
             let (Some(number), Some(hash), Some(tx_hash), Some(log_index)) = (
@@ -639,7 +686,7 @@ impl LedgerNode {
             ) else {
                 return Err(self.inconsistent("a log without its block, transaction or index"));
             };
-            let Some((block, senders)) = blocks.get(&number) else {
+            let Some(block) = headers.get(&number) else {
                 return Err(self.inconsistent(&format!("block {number} is missing")));
             };
             if block.hash != hash {
@@ -648,10 +695,12 @@ impl LedgerNode {
                     block.hash
                 )));
             }
-            let Some(&sender) = senders.get(&tx_hash) else {
-                return Err(
-                    self.inconsistent(&format!("transaction {tx_hash} is not in block {number}"))
-                );
+            let sender = match senders.get(&tx_hash) {
+                Some(&(sender, Some(in_block))) if in_block == hash => sender,
+                _ => {
+                    return Err(self
+                        .inconsistent(&format!("transaction {tx_hash} is not in block {number}")))
+                }
             };
             let meta = EventMeta {
                 block_number: number,
@@ -695,7 +744,7 @@ impl LedgerNode {
                         ),
                     })
                 }
-                Some(event) if !event.matches(filter) => {}
+                Some(event) if !filters.iter().any(|f| event.matches(f)) => {}
                 Some(event) => out.events.push(LoggedEvent {
                     meta,
                     event,
@@ -704,9 +753,9 @@ impl LedgerNode {
                 }),
             }
         }
-        out.blocks = blocks
+        out.blocks = headers
             .into_iter()
-            .map(|(n, (b, _))| (n, (b.hash, b.parent_hash)))
+            .map(|(n, b)| (n, (b.hash, b.parent_hash)))
             .collect();
         // Consecutive blocks must chain.
         let mut prev: Option<(u64, B256)> = None;
@@ -761,29 +810,84 @@ impl LedgerNode {
         self.timed(call).await
     }
 
+    /// The headers of blocks `numbers`, in JSON-RPC batches, several in flight.
     #[tracing::instrument(level = "debug", skip_all, fields(blocks = numbers.len()))]
-    async fn blocks_with_txs(&self, numbers: &[u64]) -> Result<BlocksWithTxs, LedgerError> {
-        let url = self.url().as_str().to_owned();
+    async fn headers(&self, numbers: &[u64]) -> Result<BTreeMap<u64, RpcHeader>, LedgerError> {
+        let answers = self
+            .batched::<u64, Option<RpcHeader>>("eth_getBlockByNumber", numbers, |n| {
+                serde_json::json!([U64::from(*n), false])
+            })
+            .await?;
         let mut out = BTreeMap::new();
-        // One small batch (header, receipts) per block, several blocks in flight: the
-        // node builds receipts per block, so parallel requests use its threads.
-        for chunk in numbers.chunks(BLOCKS_IN_FLIGHT) {
+        for (n, header) in answers {
+            let header =
+                header.ok_or_else(|| self.inconsistent(&format!("block {n} is missing")))?;
+            if header.number.to::<u64>() != n {
+                return Err(self.inconsistent(&format!("asked for block {n}, got another")));
+            }
+            out.insert(n, header);
+        }
+        Ok(out)
+    }
+
+    /// Each transaction's sender and the block the node says it is in.
+    #[tracing::instrument(level = "debug", skip_all, fields(transactions = hashes.len()))]
+    async fn senders(
+        &self,
+        hashes: &[B256],
+    ) -> Result<HashMap<B256, (Address, Option<B256>)>, LedgerError> {
+        let answers = self
+            .batched::<B256, Option<RpcTx>>("eth_getTransactionByHash", hashes, |h| {
+                serde_json::json!([h])
+            })
+            .await?;
+        let mut out = HashMap::with_capacity(answers.len());
+        for (hash, tx) in answers {
+            let tx =
+                tx.ok_or_else(|| self.inconsistent(&format!("transaction {hash} is missing")))?;
+            if tx.hash != hash {
+                return Err(
+                    self.inconsistent(&format!("asked for transaction {hash}, got another"))
+                );
+            }
+            out.insert(hash, (tx.from, tx.block_hash));
+        }
+        Ok(out)
+    }
+
+    /// One call of `method` per key, [`CALLS_PER_BATCH`] to a JSON-RPC batch and
+    /// [`BATCHES_IN_FLIGHT`] batches at once, all within one deadline per round.
+    async fn batched<K, R>(
+        &self,
+        method: &'static str,
+        keys: &[K],
+        params: impl Fn(&K) -> serde_json::Value,
+    ) -> Result<Vec<(K, R)>, LedgerError>
+    where
+        K: Clone + Send + 'static,
+        R: alloy::rpc::json_rpc::RpcRecv,
+    {
+        let url = self.url().as_str().to_owned();
+        let mut out = Vec::with_capacity(keys.len());
+        for round in keys.chunks(CALLS_PER_BATCH * BATCHES_IN_FLIGHT) {
             let mut set = tokio::task::JoinSet::new();
-            for &n in chunk {
+            for chunk in round.chunks(CALLS_PER_BATCH) {
                 let provider = self.provider().clone();
+                let calls: Vec<(K, serde_json::Value)> =
+                    chunk.iter().map(|k| (k.clone(), params(k))).collect();
                 set.spawn(async move {
                     let client = provider.client();
                     let mut batch = alloy::rpc::client::BatchRequest::new(client);
-                    let header = batch.add_call::<_, Option<RpcHeader>>(
-                        "eth_getBlockByNumber",
-                        &(U64::from(n), false),
-                    )?;
-                    let receipts = batch.add_call::<_, Option<Vec<RpcReceipt>>>(
-                        "eth_getBlockReceipts",
-                        &(U64::from(n),),
-                    )?;
+                    let mut waiting = Vec::with_capacity(calls.len());
+                    for (key, p) in calls {
+                        waiting.push((key, batch.add_call::<_, R>(method, &p)?));
+                    }
                     batch.send().await?;
-                    Ok::<_, alloy::transports::TransportError>((n, header.await?, receipts.await?))
+                    let mut answers = Vec::with_capacity(waiting.len());
+                    for (key, answer) in waiting {
+                        answers.push((key, answer.await?));
+                    }
+                    Ok::<_, alloy::transports::TransportError>(answers)
                 });
             }
             let deadline = tokio::time::Instant::now() + CALL_TIMEOUT * 2;
@@ -791,20 +895,10 @@ impl LedgerNode {
                 .await
                 .map_err(|_| self.timeout())?
             {
-                let (n, header, receipts) = joined
-                    .map_err(|e| self.inconsistent(&format!("a block request failed: {e}")))?
+                let answers = joined
+                    .map_err(|e| self.inconsistent(&format!("a batch request failed: {e}")))?
                     .map_err(|e| LedgerError::from_rpc(&url, e))?;
-                let missing = || self.inconsistent(&format!("block {n} is missing"));
-                let header = header.ok_or_else(missing)?;
-                let receipts = receipts.ok_or_else(missing)?;
-                if header.number.to::<u64>() != n {
-                    return Err(self.inconsistent(&format!("asked for block {n}, got another")));
-                }
-                let senders = receipts
-                    .iter()
-                    .map(|r| (r.transaction_hash, r.from))
-                    .collect();
-                out.insert(n, (header, senders));
+                out.extend(answers);
             }
         }
         Ok(out)

@@ -7,13 +7,16 @@
 //! for a tip and then fail for lack of funds.
 //!
 //! - [`LedgerNode`]: status, contract checks, deployment, [`LedgerNode::fetch_events`];
-//! - [`LedgerClient`]: the contract's transactions from one account;
+//! - [`LedgerClient`]: the contract's transactions from one account, and batches of
+//!   them in as few transactions as fit in a block;
 //! - [`EventCache`]: the events in SQLite, synced incrementally, reorgs repaired, and
 //!   (with [`EventCache::sync_checked`]) their blocks checked against the ledger's other
-//!   nodes ([`BlockAgreement`]).
+//!   nodes ([`BlockAgreement`]); a wallet's trail read from it a page at a time
+//!   ([`EventCache::trail_page`], [`TrailFilter`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod batch;
 mod cache;
 mod check_in;
 mod client;
@@ -24,11 +27,13 @@ mod node;
 mod revert;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trail;
 mod tx;
 mod witness;
 
 pub use alloy::primitives::{keccak256, Address, Bytes, Signature, B256};
 pub use alloy::signers::local::PrivateKeySigner;
+pub use batch::{BatchOutcome, NewRecord, NewVersion, RecordCapsule};
 pub use cache::{EventCache, ReorgInfo, SyncReport};
 pub use check_in::{
     check_in_confirmation, check_in_digest, check_in_id_of, check_in_signer, record_id_of,
@@ -42,6 +47,7 @@ pub use events::{
 };
 pub use node::{is_plain_name, AttestedProvider, ChainStatus, ContractStatus, LedgerNode};
 pub use revert::{Action, Revert};
+pub use trail::TrailFilter;
 pub use witness::{
     Agreements, BlockAgreement, Dispute, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
 };

@@ -10,7 +10,7 @@ use alloy::signers::local::PrivateKeySigner;
 use url::Url;
 
 use crate::client::{signing_provider, LedgerClient};
-use crate::contract::{MedwalletLedger, EXPECTED_SCHEMA_VERSION};
+use crate::contract::{is_supported_schema, MedwalletLedger, EXPECTED_SCHEMA_VERSION};
 use crate::revert::Action;
 use crate::tx::send_zero_fee;
 use crate::LedgerError;
@@ -247,12 +247,14 @@ impl LedgerNode {
         contract: Address,
     ) -> Result<LedgerClient, LedgerError> {
         let chain_id = self.status().await?.chain_id;
-        self.require_contract(contract).await?;
-        Ok(LedgerClient::new(&self.url, chain_id, signer, contract))
+        let schema = self.require_contract(contract).await?;
+        Ok(LedgerClient::new(
+            &self.url, chain_id, signer, contract, schema,
+        ))
     }
 
-    /// Checks that the node is on `expected_chain_id` and that our contract, at the
-    /// schema this build speaks, is at `contract`. Returns the node's status (its chain
+    /// Checks that the node is on `expected_chain_id` and that our contract, at a
+    /// schema this build speaks ([`is_supported_schema`]), is at `contract`. Returns the node's status (its chain
     /// id is what the settings page shows).
     pub async fn check_chain(
         &self,
@@ -276,14 +278,15 @@ impl LedgerNode {
         Ok(status)
     }
 
-    async fn require_contract(&self, contract: Address) -> Result<(), LedgerError> {
+    /// Our contract at `contract`, at a schema this build speaks: answers that schema.
+    async fn require_contract(&self, contract: Address) -> Result<u16, LedgerError> {
         let foreign = |detail: String| LedgerError::ForeignContract {
             address: contract.to_string(),
             expected: EXPECTED_SCHEMA_VERSION,
             detail,
         };
         let status = self.contract_status(contract).await?;
-        if !matches!(status, ContractStatus::Deployed { schema_version } if schema_version == EXPECTED_SCHEMA_VERSION)
+        if !matches!(status, ContractStatus::Deployed { schema_version } if is_supported_schema(schema_version))
         {
             tracing::warn!(
                 contract = %contract,
@@ -299,12 +302,74 @@ impl LedgerNode {
             ContractStatus::Foreign => {
                 Err(foreign("its code does not answer SCHEMA_VERSION()".into()))
             }
-            ContractStatus::Deployed { schema_version }
-                if schema_version != EXPECTED_SCHEMA_VERSION =>
-            {
+            ContractStatus::Deployed { schema_version } if !is_supported_schema(schema_version) => {
                 Err(foreign(format!("it speaks schema {schema_version}")))
             }
-            ContractStatus::Deployed { .. } => Ok(()),
+            ContractStatus::Deployed { schema_version } => Ok(schema_version),
+        }
+    }
+
+    /// The latest block's gas limit: the most gas one transaction may use.
+    pub async fn block_gas_limit(&self) -> Result<u64, LedgerError> {
+        let block = self
+            .timed(
+                self.provider
+                    .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest),
+            )
+            .await?
+            .ok_or_else(|| LedgerError::NotEvm {
+                url: self.url.to_string(),
+                detail: "it has no latest block".to_owned(),
+            })?;
+        Ok(block.header.gas_limit)
+    }
+
+    /// A record's owner and latest version as the contract holds them (`records`);
+    /// `None` when no record has this id.
+    pub async fn record_on_chain(
+        &self,
+        contract: Address,
+        record_id: alloy::primitives::B256,
+    ) -> Result<Option<(Address, u32)>, LedgerError> {
+        let bound = MedwalletLedger::new(contract, &self.provider);
+        let found = self.view(bound.records(record_id).call()).await?;
+        Ok((found.owner != Address::ZERO).then_some((found.owner, found.version)))
+    }
+
+    /// Whether the grant of a record to `grantee` under `clause_hash` (zero for a person)
+    /// is active on the contract (`grants`), whatever its expiry.
+    pub async fn grant_active(
+        &self,
+        contract: Address,
+        record_id: alloy::primitives::B256,
+        grantee: Address,
+        clause_hash: alloy::primitives::B256,
+    ) -> Result<bool, LedgerError> {
+        // `keccak256(abi.encode(recordId, grantee, clauseHash))`, as `_grantKey`.
+        let mut words = [0u8; 96];
+        words[..32].copy_from_slice(record_id.as_slice());
+        words[44..64].copy_from_slice(grantee.as_slice());
+        words[64..].copy_from_slice(clause_hash.as_slice());
+        let key = alloy::primitives::keccak256(words);
+        let bound = MedwalletLedger::new(contract, &self.provider);
+        Ok(self.view(bound.grants(key).call()).await?.active)
+    }
+
+    /// A view call of the contract, within [`CALL_TIMEOUT`].
+    async fn view<T>(
+        &self,
+        call: impl std::future::IntoFuture<Output = alloy::contract::Result<T>>,
+    ) -> Result<T, LedgerError> {
+        match tokio::time::timeout(CALL_TIMEOUT, call.into_future()).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(alloy::contract::Error::TransportError(e))) => {
+                Err(LedgerError::from_rpc(self.url.as_str(), e))
+            }
+            Ok(Err(e)) => Err(LedgerError::NotEvm {
+                url: self.url.to_string(),
+                detail: format!("a view of the contract failed: {e}"),
+            }),
+            Err(_) => Err(self.timeout()),
         }
     }
 

@@ -209,6 +209,8 @@ pub enum Revert {
         /// The epoch.
         epoch: u32,
     },
+    /// `LengthMismatch`: a batch's arrays do not all have the same length.
+    LengthMismatch,
     /// A plain `revert("message")` / `require` message.
     Message(String),
     /// Revert data this app cannot decode (hex), or none at all.
@@ -304,6 +306,7 @@ impl Revert {
                 holder: e.holder,
                 epoch: e.epoch,
             },
+            E::LengthMismatch(_) => Self::LengthMismatch,
         }
     }
 
@@ -335,6 +338,7 @@ impl Revert {
             Self::NotAdmin { .. } => "NotAdmin",
             Self::BadProvider => "BadProvider",
             Self::KeyRevokedInEpoch { .. } => "KeyRevokedInEpoch",
+            Self::LengthMismatch => "LengthMismatch",
             Self::Message(_) => "Error",
             Self::Unknown(_) => "unknown",
         }
@@ -446,6 +450,9 @@ impl fmt::Display for Revert {
                 f,
                 "the keys of {holder} were revoked in epoch {epoch}; a new key needs the authority's next epoch"
             ),
+            Self::LengthMismatch => {
+                f.write_str("a batch named a different number of records and content ids")
+            }
             Self::Message(msg) => write!(f, "the contract said: {msg}"),
             Self::Unknown(data) => write!(f, "the contract gave no reason this app knows ({data})"),
         }

@@ -1,9 +1,12 @@
 //! For tests and benchmarks only (feature `testing`): writing many real events fast on a
-//! local anvil node. Not used by the app.
+//! local anvil node, and filling a whole ledger like a real one ([`generate`]). Not used
+//! by the app.
 //!
 //! Mining is paused (`evm_setAutomine false`) while the signed transactions are sent
 //! concurrently with explicit nonces, then blocks are mined (`evm_mine`) until all are in:
 //! one block per transaction would make 10,000 events take minutes.
+
+pub mod generate;
 
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256};
@@ -130,4 +133,26 @@ pub async fn advance_time(url: &Url, seconds: u64) -> Result<(), LedgerError> {
         .map_err(rpc)?;
     let _: serde_json::Value = raw.raw_request("evm_mine".into(), ()).await.map_err(rpc)?;
     Ok(())
+}
+
+/// Deploys `bytecode` (a contract's creation code, such as an older build's artifact)
+/// from `deployer` with zero fees: a chain as an older release left it.
+pub async fn deploy_bytecode(
+    url: &Url,
+    deployer: PrivateKeySigner,
+    bytecode: alloy::primitives::Bytes,
+) -> Result<Address, LedgerError> {
+    medwallet_net::install_crypto_provider();
+    let chain_id = crate::LedgerNode::new(url).status().await?.chain_id;
+    let from = deployer.address();
+    let signing = crate::client::signing_provider(url, chain_id, deployer);
+    let tx = TransactionRequest::default()
+        .with_from(from)
+        .with_deploy_code(bytecode);
+    let receipt =
+        crate::tx::send_zero_fee(&signing, url.as_str(), crate::Action::Deploy, tx).await?;
+    receipt.contract_address.ok_or_else(|| LedgerError::NotEvm {
+        url: url.to_string(),
+        detail: "the deployment receipt has no contract address".into(),
+    })
 }

@@ -55,22 +55,54 @@ async fn send_here(
     action: Action,
     tx: TransactionRequest,
 ) -> Result<TransactionReceipt, LedgerError> {
-    let rpc = |e| LedgerError::from_rpc(url, e);
-    let gas = match bounded(url, provider.estimate_gas(tx.clone())).await? {
-        Ok(gas) => gas,
+    let gas = estimate(provider, url, action, &tx).await?;
+    send_estimated(provider, url, action, tx, gas).await
+}
+
+/// `eth_estimateGas` for `tx`: a revert is decoded from the node's error (nothing is
+/// sent); any other refusal is the node's [`LedgerError::Rejected`] (for a batch: too
+/// much gas for a block, which its sender answers by splitting it).
+pub(crate) async fn estimate(
+    provider: &impl Provider,
+    url: &str,
+    action: Action,
+    tx: &TransactionRequest,
+) -> Result<u64, LedgerError> {
+    match bounded(url, provider.estimate_gas(tx.clone())).await? {
+        Ok(gas) => {
+            tracing::debug!(gas, "gas estimated");
+            Ok(gas)
+        }
         Err(RpcError::ErrorResp(payload)) if payload.as_revert_data().is_some() => {
             let data = payload.as_revert_data().unwrap_or_default();
-            return Err(LedgerError::Reverted {
+            Err(LedgerError::Reverted {
                 action,
                 tx: None,
                 reason: Revert::decode(&data),
-            });
+            })
         }
-        Err(e) => return Err(rpc(e)),
-    };
-    tracing::debug!(gas, "gas estimated");
+        Err(e) => Err(LedgerError::from_rpc(url, e)),
+    }
+}
+
+/// The gas limit a transaction estimated at `gas` is sent with: a fifth more, as the
+/// state may change a little between the estimate and the block.
+pub(crate) fn gas_limit_for(gas: u64) -> u64 {
+    gas.saturating_add(gas / 5)
+}
+
+/// Sends `tx` with the gas limit for `gas` ([`gas_limit_for`]) and zero fees, and polls
+/// for its receipt; a mined revert is replayed for its reason.
+pub(crate) async fn send_estimated(
+    provider: &impl Provider,
+    url: &str,
+    action: Action,
+    tx: TransactionRequest,
+    gas: u64,
+) -> Result<TransactionReceipt, LedgerError> {
+    let rpc = |e| LedgerError::from_rpc(url, e);
     let tx = tx
-        .with_gas_limit(gas.saturating_add(gas / 5))
+        .with_gas_limit(gas_limit_for(gas))
         .with_max_fee_per_gas(0)
         .with_max_priority_fee_per_gas(0);
     let pending = bounded(url, provider.send_transaction(tx.clone()))

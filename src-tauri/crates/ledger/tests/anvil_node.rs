@@ -1655,3 +1655,169 @@ async fn a_node_that_stops_answering_releases_the_account() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn wallets_are_read_together_each_from_its_own_cursor_and_others_events_stay_out() {
+    let chain = Chain::start().await;
+    let (a, b, stranger) = (
+        chain.account().await,
+        chain.account().await,
+        chain.account().await,
+    );
+    let doctor = chain.account().await.address();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = EventCache::open(&dir.path().join("e.sqlite"))
+        .await
+        .unwrap();
+    let nonce = |i: u8| B256::repeat_byte(i);
+    a.register_record(nonce(1), &cid(1), &cid(1)).await.unwrap();
+    let ra = record_id_of(a.address(), nonce(1));
+    a.grant_access(ra, doctor, B256::ZERO, &cid(2), 0)
+        .await
+        .unwrap();
+    b.register_record(nonce(2), &cid(3), &cid(3)).await.unwrap();
+    for i in 10..13 {
+        stranger
+            .register_record(nonce(i), &cid(i), &cid(i))
+            .await
+            .unwrap();
+    }
+    let wallet = |x: Address| EventFilter::Wallet(x);
+
+    // Two patients, never read: one read from block 0 for both; the stranger's stay out.
+    let first = cache
+        .sync_many(
+            &chain.node,
+            chain.contract,
+            &[wallet(a.address()), wallet(b.address())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.from_block, 0);
+    assert_eq!(first.new_events, 3, "a's record and grant, b's record");
+    assert_eq!(first.to_block, first.head);
+    assert_eq!(
+        cache.count(chain.contract).await.unwrap(),
+        3,
+        "nothing of the stranger's"
+    );
+    for x in [a.address(), b.address()] {
+        assert_eq!(
+            cache.cursor(chain.contract, &wallet(x)).await.unwrap(),
+            Some(first.head)
+        );
+    }
+    assert_eq!(
+        cache
+            .cursor(chain.contract, &wallet(stranger.address()))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // More of everyone; then the doctor joins the read: the patients are read from their
+    // cursor on, the doctor (never read) from block 0, and only new events count.
+    let snapshot: U256 = chain.rpc("evm_snapshot", ()).await;
+    a.register_record(nonce(4), &cid(4), &cid(4)).await.unwrap();
+    stranger
+        .register_record(nonce(20), &cid(20), &cid(20))
+        .await
+        .unwrap();
+    let second = cache
+        .sync_many(
+            &chain.node,
+            chain.contract,
+            &[wallet(a.address()), wallet(b.address()), wallet(doctor)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.from_block, 0, "the doctor's first read");
+    assert_eq!(second.new_events, 1, "a's new record; the grant was cached");
+    let doctors = cache.events(chain.contract, &wallet(doctor)).await.unwrap();
+    assert_eq!(doctors.len(), 1);
+    assert!(
+        matches!(doctors[0].event, LedgerEvent::AccessGranted { grantee, .. } if grantee == doctor)
+    );
+    let a_history = cache
+        .events(chain.contract, &wallet(a.address()))
+        .await
+        .unwrap();
+    assert_eq!(a_history.len(), 3);
+    assert!(a_history.iter().all(|e| e.meta.sender == a.address()));
+    assert_eq!(cache.count(chain.contract).await.unwrap(), 4);
+
+    // Up to date: a read asks for no block.
+    let third = cache
+        .sync_many(
+            &chain.node,
+            chain.contract,
+            &[wallet(a.address()), wallet(doctor)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(third.new_events, 0);
+    assert!(third.from_block > third.to_block, "{third:?}");
+
+    // The last blocks leave the chain: every cursor above the fork comes back, a's record
+    // that left is dropped, and what replaced it is read.
+    let reverted: bool = chain.rpc("evm_revert", (snapshot,)).await;
+    assert!(reverted);
+    let _: String = chain.rpc("evm_mine", ()).await;
+    a.register_record(nonce(5), &cid(5), &cid(5)).await.unwrap();
+    let _: String = chain.rpc("evm_mine", ()).await;
+    let _: String = chain.rpc("evm_mine", ()).await;
+    let fourth = cache
+        .sync_many(
+            &chain.node,
+            chain.contract,
+            &[wallet(a.address()), wallet(b.address()), wallet(doctor)],
+        )
+        .await
+        .unwrap();
+    assert!(fourth.reorg.is_some(), "{fourth:?}");
+    let ids: Vec<B256> = cache
+        .events(chain.contract, &wallet(a.address()))
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.event.record_id())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![ra, ra, record_id_of(a.address(), nonce(5))],
+        "the record that left the chain is gone"
+    );
+    for x in [a.address(), b.address(), doctor] {
+        assert_eq!(
+            cache.cursor(chain.contract, &wallet(x)).await.unwrap(),
+            Some(fourth.head)
+        );
+    }
+
+    // Another node (here the same chain behind another address): nothing one node said is
+    // mixed with what another says; the cache is read again from it, from block 0.
+    let upstream: std::net::SocketAddr = chain.url().socket_addrs(|| None).unwrap()[0];
+    let other = LedgerNode::new(&stalling_proxy(upstream, std::sync::Arc::new(false.into())).await);
+    let count = cache.count(chain.contract).await.unwrap();
+    let fifth = cache
+        .sync_many(
+            &other,
+            chain.contract,
+            &[wallet(a.address()), wallet(doctor)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fifth.from_block, 0);
+    assert_eq!(cache.count(chain.contract).await.unwrap(), fifth.new_events);
+    assert!(
+        fifth.new_events < count,
+        "b's events are not read for this read"
+    );
+    assert_eq!(
+        cache
+            .cursor(chain.contract, &wallet(b.address()))
+            .await
+            .unwrap(),
+        None
+    );
+}

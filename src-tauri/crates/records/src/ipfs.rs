@@ -24,7 +24,6 @@
 //! node's own messages are read); the streamed transfers, `add` and `cat`, are in
 //! `transfer.rs`; the rest, short calls, here.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -244,10 +243,7 @@ impl IpfsNode {
     /// multihash: nodes list them as raw CIDs whatever their codec.
     #[tracing::instrument(name = "ipfs_has_locally", level = "debug", skip_all, fields(cid = %cid))]
     pub async fn has_locally(&self, cid: &Cid) -> Result<bool, IpfsError> {
-        let result = self
-            .held_here(std::slice::from_ref(cid))
-            .await
-            .map(|held| held.first().copied().unwrap_or(false));
+        let result = self.has_locally_here(cid).await;
         match &result {
             Ok(here) => tracing::debug!(here, "local blocks checked"),
             Err(e) => log_failure("has locally", e),
@@ -255,69 +251,78 @@ impl IpfsNode {
         result
     }
 
-    /// [`has_locally`](Self::has_locally) for each of `cids`, in order, with one read of
-    /// the local block list for all of them (js-ipfs): checking the objects of a hundred
-    /// versions costs one scan, not three hundred.
-    #[tracing::instrument(name = "ipfs_held_locally", level = "debug", skip_all, fields(cids = cids.len()))]
-    pub async fn held_locally(&self, cids: &[Cid]) -> Result<Vec<bool>, IpfsError> {
-        let result = self.held_here(cids).await;
-        match &result {
-            Ok(held) => {
-                tracing::debug!(
-                    held = held.iter().filter(|h| **h).count(),
-                    "local blocks checked"
-                )
-            }
-            Err(e) => log_failure("held locally", e),
-        }
-        result
-    }
-
-    async fn held_here(&self, cids: &[Cid]) -> Result<Vec<bool>, IpfsError> {
-        let mut held = vec![false; cids.len()];
-        if cids.is_empty() {
-            return Ok(held);
-        }
+    async fn has_locally_here(&self, cid: &Cid) -> Result<bool, IpfsError> {
         let id = self.call("id", &[], CALL_TIMEOUT).await?;
         let agent = id
             .get("AgentVersion")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
         if honours_offline(agent) {
-            for (here, cid) in held.iter_mut().zip(cids) {
-                let arg = cid.to_string();
-                let query = [("arg", arg.as_str()), ("offline", "true")];
-                *here = match self.call("block/stat", &query, CALL_TIMEOUT).await {
-                    Ok(_) => true,
-                    Err(IpfsError::Api { message, .. }) if is_missing(&message) => false,
-                    Err(e) => return Err(e),
-                };
-            }
-            return Ok(held);
+            let arg = cid.to_string();
+            let query = [("arg", arg.as_str()), ("offline", "true")];
+            return match self.call("block/stat", &query, CALL_TIMEOUT).await {
+                Ok(_) => Ok(true),
+                Err(IpfsError::Api { message, .. }) if is_missing(&message) => Ok(false),
+                Err(e) => Err(e),
+            };
         }
-        // By multihash: the positions of each block asked for.
-        let mut wanted: HashMap<(u64, Vec<u8>), Vec<usize>> = HashMap::new();
+        let answer = tokio::time::timeout(CALL_TIMEOUT, self.send(self.post("refs/local", &[])))
+            .await
+            .map_err(|_| self.timed_out(CALL_TIMEOUT))??;
+        let mut found = false;
+        self.each_line(answer, "a local block list", |line| {
+            found = self.ref_is(line, cid)?;
+            Ok(!found)
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// [`has_locally`](Self::has_locally) for many objects, in their order: on a node
+    /// that cannot be asked offline, one scan of its local block list for all of them
+    /// (a scan per object would read the list once per object).
+    #[tracing::instrument(name = "ipfs_has_locally_each", level = "debug", skip_all, fields(cids = cids.len()))]
+    pub async fn has_locally_each(&self, cids: &[Cid]) -> Result<Vec<bool>, IpfsError> {
+        let id = self.call("id", &[], CALL_TIMEOUT).await?;
+        let agent = id
+            .get("AgentVersion")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        if honours_offline(agent) || cids.len() < 2 {
+            let mut out = Vec::with_capacity(cids.len());
+            for cid in cids {
+                out.push(self.has_locally(cid).await?);
+            }
+            return Ok(out);
+        }
+        let answer = tokio::time::timeout(CALL_TIMEOUT, self.send(self.post("refs/local", &[])))
+            .await
+            .map_err(|_| self.timed_out(CALL_TIMEOUT))??;
+        // Blocks compared by multihash, as `has_locally` compares them.
+        let mut wanted: std::collections::HashMap<(u64, Vec<u8>), Vec<usize>> =
+            std::collections::HashMap::new();
         for (i, cid) in cids.iter().enumerate() {
             wanted
                 .entry((cid.hash_code(), cid.digest().to_vec()))
                 .or_default()
                 .push(i);
         }
-        let answer = tokio::time::timeout(CALL_TIMEOUT, self.send(self.post("refs/local", &[])))
-            .await
-            .map_err(|_| self.timed_out(CALL_TIMEOUT))??;
+        let mut found = vec![false; cids.len()];
+        let mut left = cids.len();
         self.each_line(answer, "a local block list", |line| {
-            if let Some(found) = self.local_ref(line)? {
-                if let Some(at) = wanted.remove(&(found.hash_code(), found.digest().to_vec())) {
-                    for i in at {
-                        held[i] = true;
+            if let Some(r) = self.local_ref(line)? {
+                if let Some(indexes) = wanted.remove(&(r.hash_code(), r.digest().to_vec())) {
+                    left -= indexes.len();
+                    for i in indexes {
+                        found[i] = true;
                     }
                 }
             }
-            Ok(!wanted.is_empty())
+            Ok(left > 0)
         })
         .await?;
-        Ok(held)
+        tracing::debug!(here = cids.len() - left, "local blocks checked");
+        Ok(found)
     }
 
     /// Reads an answer of JSON lines (`refs/local`, `repo/gc`) as it streams, each line to
@@ -353,7 +358,14 @@ impl IpfsNode {
         on_line(&line).map(|_| ())
     }
 
-    /// The block one `refs/local` line (`{"Ref": "<cid>", "Err": ""}`) names, if it reads.
+    /// Whether one `refs/local` line (`{"Ref": "<cid>", "Err": ""}`) names `cid`'s block.
+    fn ref_is(&self, line: &[u8], cid: &Cid) -> Result<bool, IpfsError> {
+        Ok(self
+            .local_ref(line)?
+            .is_some_and(|r| r.hash_code() == cid.hash_code() && r.digest() == cid.digest()))
+    }
+
+    /// The block one line of `refs/local` names, if it names one.
     fn local_ref(&self, line: &[u8]) -> Result<Option<Cid>, IpfsError> {
         let line = line.trim_ascii();
         if line.is_empty() {

@@ -14,7 +14,7 @@
 //! again.
 
 use medwallet_api::EmergencyAlert;
-use medwallet_ledger::{Address, EventKind, LedgerEvent, LedgerNode};
+use medwallet_ledger::{Address, EventKind, LedgerEvent, LedgerNode, TrailFilter};
 use url::Url;
 
 use super::{rfc3339, AuditService};
@@ -127,10 +127,24 @@ impl AuditService {
             }
             Err(_) => tracing::debug!("emergency watch: the ledger read timed out"),
         }
-        let events = cache
-            .query_wallet(contract, me, &[EventKind::EmergencyAccess])
-            .await
-            .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
+        // The openings only, selected by the cache's index (never the whole trail), oldest
+        // first.
+        let openings = TrailFilter {
+            kinds: vec![EventKind::EmergencyAccess],
+            ..TrailFilter::default()
+        };
+        let mut events = Vec::new();
+        loop {
+            let page = cache
+                .trail_page(contract, me, &openings, events.len() as u64, 1000)
+                .await
+                .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
+            if page.is_empty() {
+                break;
+            }
+            events.extend(page);
+        }
+        events.reverse();
         let store = records.store(&owner.wallet_id).await?;
         let since = store.emergency_watch_since().await?;
         let now = now_unix();
@@ -206,18 +220,14 @@ impl AuditService {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        // The titles are decrypted only when there is something to show.
-        let titles: std::collections::HashMap<String, String> = records
-            .list(owner)
-            .await?
-            .into_iter()
-            .map(|r| (r.id.to_lowercase(), r.title))
-            .collect();
+        // The titles, from the records list decrypted once (only when there is something
+        // to show).
+        let titles = records.titles(owner).await?;
         Ok(rows
             .into_iter()
             .map(|AlertRow { id, opening, .. }| EmergencyAlert {
                 id,
-                record_title: titles.get(&opening.record_id.to_lowercase()).cloned(),
+                record_title: titles.get(&opening.record_id).map(str::to_owned),
                 record_id: opening.record_id,
                 version: opening.version,
                 accessor: opening.accessor,

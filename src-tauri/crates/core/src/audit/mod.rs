@@ -10,19 +10,29 @@
 //! The trail is read from one ledger node and checked against the others in the settings
 //! (`ledger_witnesses`): each entry says how many of the nodes asked hold its block with
 //! the same hash, and a block they disagree about is a dispute in words, never verified.
+//!
+//! The window reads the trail a page at a time: the cache selects, filters, orders and
+//! counts the events in SQLite ([`EventCache::trail_page`]), and only the page's entries
+//! are named (record titles, attested providers) and looked up in the witnesses' verdicts.
+//! The emergency openings among the matches come with every page, to be shown first. An
+//! export writes the whole filtered trail, read in pages.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use medwallet_api::{
-    AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, SavedCopy,
+    AuditAction, AuditEntry, AuditQuery, AuditTrail, ExportFormat, Party, SavedCopy, TrailPage,
 };
 use medwallet_ledger::{
-    Address, Agreements, EventCache, EventFilter, EventMeta, LedgerEvent, LedgerNode, B256,
+    Address, Agreements, EventCache, EventFilter, EventKind, EventMeta, LedgerEvent, LedgerNode,
+    TrailFilter, B256,
 };
 use url::Url;
 
+use crate::ledger::directory::ProviderLabels;
+use crate::ledger::EventCaches;
 use crate::ledger::LedgerTarget;
+use crate::records::list::Titles;
 use crate::records::RecordService;
 use crate::session::Owner;
 
@@ -34,14 +44,13 @@ use export::csv_field;
 pub use export::{to_csv, to_fhir_bundle, CSV_HEADER};
 
 use crate::error::{Answer, AuditError, CoreError, TrailGap};
-use crate::store::write_atomically;
 
 /// What the trail needs besides the ledger: the wallet's records ([`AuditContext::of`])
 /// and the ledger nodes to check it against ([`AuditContext::checked_against`]).
 #[derive(Debug, Clone, Default)]
 pub struct AuditContext {
-    /// Record titles by id (`0x` + 64 lower-case hex).
-    pub titles: HashMap<String, String>,
+    /// The wallet's record titles by id (read for the entries shown only).
+    pub titles: Titles,
     /// Record versions whose ledger transaction still waits.
     pub pending: u32,
     /// Other nodes of the ledger (the settings' `ledger_witnesses`) whose blocks the trail
@@ -53,12 +62,7 @@ impl AuditContext {
     /// The titles of `owner`'s records by id, and how many versions still wait for their
     /// ledger transaction (upload or registration).
     pub async fn of(records: &RecordService, owner: &Owner) -> Answer<AuditContext> {
-        let titles = records
-            .list(owner)
-            .await?
-            .into_iter()
-            .map(|r| (r.id.to_lowercase(), r.title))
-            .collect();
+        let titles = records.titles(owner).await?;
         let pending = records
             .store(&owner.wallet_id)
             .await?
@@ -84,84 +88,118 @@ const SYNC_CEILING: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The audit use cases for one app data folder.
 pub struct AuditService {
-    dir: PathBuf,
-    caches: tokio::sync::Mutex<HashMap<String, EventCache>>,
+    /// The wallets' event caches, shared with the other rooms' ledger reads.
+    events: std::sync::Arc<EventCaches>,
 }
 
 impl AuditService {
     /// The service for the app data folder `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
-        Self {
-            dir: data_dir.join("audit"),
-            caches: Default::default(),
-        }
+        Self::over(EventCaches::new(data_dir))
+    }
+
+    /// The service reading through `events` (the records service's caches, so that
+    /// the trail and every other ledger read share one cache and cursor per wallet).
+    pub fn over(events: std::sync::Arc<EventCaches>) -> Self {
+        Self { events }
     }
 
     pub(crate) async fn cache(&self, wallet_id: &str) -> Answer<EventCache> {
-        let mut caches = self.caches.lock().await;
-        if let Some(cache) = caches.get(wallet_id) {
-            return Ok(cache.clone());
-        }
-        if wallet_id.is_empty() || !wallet_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(CoreError::internal("wallet id", wallet_id));
-        }
-        std::fs::create_dir_all(&self.dir).map_err(|source| AuditError::FolderNotCreated {
-            path: self.dir.clone(),
-            source,
-        })?;
-        let cache = EventCache::open(&self.dir.join(format!("{wallet_id}.sqlite")))
-            .await
-            .map_err(|e| AuditError::CacheNotOpened(Box::new(e)))?;
-        caches.insert(wallet_id.to_owned(), cache.clone());
-        Ok(cache)
-    }
-
-    fn chain_file(&self, wallet_id: &str) -> PathBuf {
-        self.dir.join(format!("{wallet_id}.chain"))
+        self.events.open(wallet_id).await
     }
 
     /// The chain id this wallet's trail was first read from, if any.
     pub(crate) fn remembered_chain(&self, wallet_id: &str) -> Option<u64> {
-        std::fs::read_to_string(self.chain_file(wallet_id))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
+        self.events.remembered_chain(wallet_id)
     }
 
     /// Remembers `chain_id` as the wallet's chain unless one is remembered already.
     pub(crate) fn remember_chain_once(&self, wallet_id: &str, chain_id: u64) {
-        if self.remembered_chain(wallet_id).is_none() {
-            self.remember_chain(wallet_id, chain_id);
-        }
+        self.events.remember_chain_once(wallet_id, chain_id);
     }
 
-    fn remember_chain(&self, wallet_id: &str, chain_id: u64) {
-        // Best effort: without it, only the next sync's chain check is lost.
-        let path = self.chain_file(wallet_id);
-        if let Err(e) = std::fs::write(&path, chain_id.to_string()) {
-            tracing::warn!(path = %path.display(), chain_id, error = %e, "the trail's chain is not remembered");
-        }
-    }
-
-    /// The owner's trail, filtered, newest first: synced from the ledger first when it
+    /// One page of the owner's trail, filtered, newest first, with the count and the
+    /// emergency openings among the matches: synced from the ledger first when it
     /// answers, else from the cache with the reason in `problem`.
     pub async fn trail(
         &self,
         owner: &Owner,
         ledger: &LedgerTarget,
-        query: &AuditQuery,
+        page: &TrailPage,
         context: &AuditContext,
     ) -> Answer<AuditTrail> {
+        let filter = trail_filter(&page.query)?;
+        let mut trail = AuditTrail {
+            pending: context.pending,
+            offset: page.offset,
+            ..Default::default()
+        };
+        let Some(synced) = self.synced(owner, ledger, context, &mut trail).await? else {
+            return Ok(trail);
+        };
+        let Synced {
+            cache,
+            contract,
+            me,
+            ..
+        } = &synced;
+        let unreadable = |e| AuditError::CacheUnreadable(Box::new(e));
+        let (contract, me) = (*contract, *me);
+        trail.total = cache
+            .trail_count(contract, me, &filter)
+            .await
+            .map_err(unreadable)?;
+        let events = cache
+            .trail_page(
+                contract,
+                me,
+                &filter,
+                page.offset,
+                page.limit.min(TrailPage::MAX_LIMIT),
+            )
+            .await
+            .map_err(unreadable)?;
+        // The emergency openings among the matches, whatever the page: shown first.
+        let emergency = emergencies_of(&filter);
+        let openings = match &emergency {
+            Some(f) => {
+                trail.emergency_total = cache
+                    .trail_count(contract, me, f)
+                    .await
+                    .map_err(unreadable)?;
+                cache
+                    .trail_page(contract, me, f, 0, AuditTrail::MAX_EMERGENCIES)
+                    .await
+                    .map_err(unreadable)?
+            }
+            None => Vec::new(),
+        };
+        let mut labels = ProviderLabels::default();
+        trail.entries = synced
+            .entries(&events, &context.titles, &mut labels)
+            .await?;
+        trail.emergencies = synced
+            .entries(&openings, &context.titles, &mut labels)
+            .await?;
+        Ok(trail)
+    }
+
+    /// The trail's cache synced from the ledger when it answers (what happened in
+    /// `trail`'s chain, block, problem and reorg), or `None` without a contract.
+    async fn synced(
+        &self,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        context: &AuditContext,
+        trail: &mut AuditTrail,
+    ) -> Answer<Option<Synced>> {
         let me: Address = owner
             .address
             .parse()
             .map_err(|e| CoreError::internal("the wallet's address", e))?;
-        let mut trail = AuditTrail {
-            pending: context.pending,
-            ..Default::default()
-        };
         let Some(contract) = ledger.contract else {
             trail.problem = Some(crate::words::trail_problem(&TrailGap::NoContract));
-            return Ok(trail);
+            return Ok(None);
         };
         let cache = self.cache(&owner.wallet_id).await?;
         let node = LedgerNode::new(&ledger.url);
@@ -209,26 +247,21 @@ impl AuditService {
             Ok(Err(e)) => trail.problem = Some(crate::words::trail_problem(&TrailGap::Ledger(&e))),
             Err(_) => trail.problem = Some(crate::words::trail_problem(&TrailGap::TimedOut)),
         }
-        let events = cache
-            .query_wallet(contract, me, &[])
-            .await
-            .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
         if trail.synced_to_block == 0 {
-            trail.synced_to_block = events.last().map_or(0, |(m, _)| m.block_number);
+            trail.synced_to_block = cache
+                .newest_block(contract)
+                .await
+                .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?
+                .unwrap_or(0);
         }
-        let agreements = cache
-            .agreements(contract, &witnesses)
-            .await
-            .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
-        let checked = Checked {
-            read_from: node.label(),
-            agreements: &agreements,
-        };
-        trail.entries = checked_entries(&events, me, &context.titles, query, &checked)?;
-        if trail.chain_id.is_some() {
-            name_providers(&node, contract, &mut trail.entries).await;
-        }
-        Ok(trail)
+        Ok(Some(Synced {
+            cache,
+            contract,
+            me,
+            node,
+            witnesses,
+            named: trail.chain_id.is_some(),
+        }))
     }
 
     /// Reads the wallet's new events into its cache, from the cursor to the node's head,
@@ -254,13 +287,14 @@ impl AuditService {
             .sync_checked(&node, contract, &EventFilter::Wallet(me), witnesses)
             .await?;
         if remembered.is_none() {
-            self.remember_chain(wallet_id, status.chain_id);
+            self.remember_chain_once(wallet_id, status.chain_id);
         }
         Ok((status.chain_id, report))
     }
 
-    /// Writes the owner's filtered trail to `path` (a new file), as CSV or a FHIR R4
-    /// bundle; written as `<path>.part` and renamed.
+    /// Writes the owner's whole filtered trail to `path` (a new file), as CSV or a FHIR
+    /// R4 bundle, read from the cache a page at a time; written as `<path>.part` and
+    /// renamed.
     pub async fn export(
         &self,
         owner: &Owner,
@@ -274,36 +308,105 @@ impl AuditService {
         if dest.as_os_str().is_empty() || dest.is_dir() {
             return Err(AuditError::NoExportName.into());
         }
-        let trail = self.trail(owner, ledger, query, context).await?;
-        let bytes = match format {
-            ExportFormat::Csv => to_csv(&trail.entries).into_bytes(),
-            ExportFormat::FhirBundle => {
-                serde_json::to_vec_pretty(&to_fhir_bundle(&trail.entries, trail.chain_id))
-                    .map_err(|e| CoreError::internal("writing the bundle", e))?
+        let filter = trail_filter(query)?;
+        let mut trail = AuditTrail::default();
+        let synced = self.synced(owner, ledger, context, &mut trail).await?;
+        let mut out = export::Writer::create(&dest, format, trail.chain_id).await?;
+        let written: Answer<()> = async {
+            if let Some(synced) = &synced {
+                let mut labels = ProviderLabels::default();
+                let mut offset = 0u64;
+                loop {
+                    let events = synced
+                        .cache
+                        .trail_page(synced.contract, synced.me, &filter, offset, export::PAGE)
+                        .await
+                        .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
+                    if events.is_empty() {
+                        break;
+                    }
+                    offset += events.len() as u64;
+                    let entries = synced
+                        .entries(&events, &context.titles, &mut labels)
+                        .await?;
+                    out.write(&entries).await?;
+                }
             }
-        };
-        let size = bytes.len() as u64;
-        let written = {
-            let dest = dest.clone();
-            tokio::task::spawn_blocking(move || write_atomically(&dest, &bytes))
-                .await
-                .map_err(|e| CoreError::internal("writing the trail", e))?
-        };
-        written.map_err(|source| AuditError::NotWritten {
-            path: dest.clone(),
-            source,
-        })?;
-        Ok(SavedCopy {
-            path: dest.display().to_string(),
-            size,
-        })
+            Ok(())
+        }
+        .await;
+        match written {
+            Ok(()) => out.finish().await,
+            Err(e) => {
+                out.abandon();
+                Err(e)
+            }
+        }
     }
+}
+
+/// The trail's cache after a sync, and what naming its entries needs.
+struct Synced {
+    cache: EventCache,
+    contract: Address,
+    me: Address,
+    /// The node the trail was read from.
+    node: LedgerNode,
+    /// The ledger's other nodes, whose verdicts each entry's block is looked up in.
+    witnesses: Vec<LedgerNode>,
+    /// Whether the node answered (then attested providers are named).
+    named: bool,
+}
+
+impl Synced {
+    /// `events` (newest first) as entries: titled, each block's agreement looked up, the
+    /// attested providers named (asked of the node, once per address per `labels`).
+    async fn entries(
+        &self,
+        events: &[(EventMeta, LedgerEvent)],
+        titles: &Titles,
+        labels: &mut ProviderLabels,
+    ) -> Answer<Vec<AuditEntry>> {
+        let blocks: Vec<u64> = events.iter().map(|(m, _)| m.block_number).collect();
+        let agreements = self
+            .cache
+            .agreements_at(self.contract, &self.witnesses, &blocks)
+            .await
+            .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
+        let checked = Checked {
+            read_from: self.node.label(),
+            agreements: &agreements,
+        };
+        let mut entries = checked_entries(events, self.me, titles, &checked);
+        if self.named {
+            name_providers(&self.node, self.contract, labels, &mut entries).await;
+        }
+        Ok(entries)
+    }
+}
+
+/// The filter of the emergency openings among what `filter` selects (`None`: it selects
+/// none).
+fn emergencies_of(filter: &TrailFilter) -> Option<TrailFilter> {
+    let kind = EventKind::EmergencyAccess;
+    if (!filter.kinds.is_empty() && !filter.kinds.contains(&kind)) || filter.without.contains(&kind)
+    {
+        return None;
+    }
+    Some(TrailFilter {
+        kinds: vec![kind],
+        ..filter.clone()
+    })
 }
 
 /// Names the parties the consortium attests ("St Mary's Hospital ✓"), asked of the node
 /// the trail was just read from; an address it does not attest keeps no name.
-async fn name_providers(node: &LedgerNode, contract: Address, entries: &mut [AuditEntry]) {
-    let mut labels = crate::ledger::directory::ProviderLabels::default();
+async fn name_providers(
+    node: &LedgerNode,
+    contract: Address,
+    labels: &mut ProviderLabels,
+    entries: &mut [AuditEntry],
+) {
     for entry in entries.iter_mut() {
         for party in std::iter::once(&mut entry.actor).chain(entry.subject.as_mut()) {
             if party.name.is_some() {
@@ -326,30 +429,58 @@ pub struct Checked<'a> {
     pub agreements: &'a Agreements,
 }
 
-/// The filtered entries, newest first, each from the one node read (no other node asked).
+/// `events` (newest first) as entries, each from the one node read (no other node asked).
 pub fn entries(
     events: &[(EventMeta, LedgerEvent)],
     me: Address,
-    titles: &HashMap<String, String>,
-    query: &AuditQuery,
-) -> Answer<Vec<AuditEntry>> {
+    titles: &Titles,
+) -> Vec<AuditEntry> {
     let none = Agreements::default();
     let checked = Checked {
         read_from: String::new(),
         agreements: &none,
     };
-    checked_entries(events, me, titles, query, &checked)
+    checked_entries(events, me, titles, &checked)
 }
 
-/// The filtered entries, newest first, each with how many ledger nodes hold its block and
-/// the dispute, if they disagree.
+/// `events` (newest first) as entries, each with how many ledger nodes hold its block and
+/// the dispute, if they disagree. Events that are not about a wallet (`LedgerCreated`)
+/// are left out.
 pub fn checked_entries(
     events: &[(EventMeta, LedgerEvent)],
     me: Address,
-    titles: &HashMap<String, String>,
-    query: &AuditQuery,
+    titles: &Titles,
     checked: &Checked<'_>,
-) -> Answer<Vec<AuditEntry>> {
+) -> Vec<AuditEntry> {
+    let mut out = Vec::with_capacity(events.len());
+    // EIP-55 needs a hash per address: once per address, not per entry.
+    let mut names: HashMap<Address, Party> = HashMap::new();
+    for (meta, event) in events {
+        let Some(action) = action_of(event) else {
+            continue;
+        };
+        let time = rfc3339(meta.block_time);
+        let mut entry = entry(meta, event, action, time, me, titles, &mut names);
+        let agreement = checked.agreements.block(meta.block_number, meta.block_hash);
+        entry.nodes_asked = agreement.nodes_asked;
+        entry.nodes_agreeing = agreement.nodes_agreeing;
+        entry.dispute = agreement.is_disputed().then(|| {
+            crate::words::ledger_dispute(
+                meta.block_number,
+                &checked.read_from,
+                &meta.block_hash,
+                &agreement.disputes,
+            )
+        });
+        out.push(entry);
+    }
+    out
+}
+
+/// What the trail's filters select, for the cache: the record and actor parsed, the
+/// action as the event kinds it names, the dates (UTC days, both inclusive) as block
+/// times. Events that are not about a wallet (`LedgerCreated`) are never selected.
+pub fn trail_filter(query: &AuditQuery) -> Answer<TrailFilter> {
     let record = match query.record_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => {
             Some(id.parse::<B256>().map_err(|_| AuditError::BadRecordId {
@@ -367,45 +498,32 @@ pub fn checked_entries(
     };
     let from = date_bound(query.from.as_deref(), "from")?;
     let to = date_bound(query.to.as_deref(), "to")?;
-    let mut out = Vec::new();
-    // EIP-55 needs a hash per address: once per address, not per entry.
-    let mut names: HashMap<Address, Party> = HashMap::new();
-    for (meta, event) in events.iter().rev() {
-        let Some(action) = action_of(event) else {
-            continue;
-        };
-        if query.action.is_some_and(|a| a != action)
-            || record.is_some_and(|r| event.record_id() != Some(r))
-            || actor.is_some_and(|a| event.actor() != a)
-        {
-            continue;
-        }
-        let time = rfc3339(meta.block_time);
-        let day = &time[..time.len().min(10)];
-        if from.as_deref().is_some_and(|f| day < f) || to.as_deref().is_some_and(|t| day > t) {
-            continue;
-        }
-        let mut entry = entry(meta, event, action, time, me, titles, &mut names);
-        let agreement = checked.agreements.block(meta.block_number, meta.block_hash);
-        entry.nodes_asked = agreement.nodes_asked;
-        entry.nodes_agreeing = agreement.nodes_agreeing;
-        entry.dispute = agreement.is_disputed().then(|| {
-            crate::words::ledger_dispute(
-                meta.block_number,
-                &checked.read_from,
-                &meta.block_hash,
-                &agreement.disputes,
-            )
-        });
-        out.push(entry);
-    }
-    Ok(out)
+    let day_start = |d: chrono::NaiveDate| {
+        u64::try_from(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()).unwrap_or(0)
+    };
+    Ok(TrailFilter {
+        kinds: query.action.map(kinds_of).unwrap_or_default(),
+        without: vec![EventKind::LedgerCreated],
+        record,
+        actor,
+        from_time: from.map(day_start),
+        // The day after `to`, at its start: `to` is inclusive.
+        before_time: to.and_then(|d| d.succ_opt()).map(day_start),
+    })
 }
 
-fn date_bound(value: Option<&str>, which: &'static str) -> Answer<Option<String>> {
+/// The event kinds an action of the trail names.
+pub fn kinds_of(action: AuditAction) -> Vec<EventKind> {
+    EventKind::ALL
+        .into_iter()
+        .filter(|k| kind_action(*k) == Some(action))
+        .collect()
+}
+
+fn date_bound(value: Option<&str>, which: &'static str) -> Answer<Option<chrono::NaiveDate>> {
     match value.map(str::trim) {
         Some(d) if !d.is_empty() => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map(|_| Some(d.to_owned()))
+            .map(Some)
             .map_err(|_| {
                 AuditError::BadDate {
                     which,
@@ -425,25 +543,30 @@ fn rfc3339(unix: u64) -> String {
 
 /// The trail's action for an event; `None` for `LedgerCreated` (not about a wallet).
 pub fn action_of(event: &LedgerEvent) -> Option<AuditAction> {
-    Some(match event {
-        LedgerEvent::LedgerCreated { .. } => return None,
-        LedgerEvent::RecordRegistered { .. } => AuditAction::Uploaded,
-        LedgerEvent::RecordUpdated { .. } => AuditAction::Updated,
-        LedgerEvent::AccessGranted { .. } => AuditAction::Granted,
-        LedgerEvent::AccessRevoked { .. } => AuditAction::Revoked,
-        LedgerEvent::KeyIssued { .. } => AuditAction::KeyIssued,
-        LedgerEvent::KeyRevoked { .. } => AuditAction::KeyRevoked,
-        LedgerEvent::RecordAccessed { .. } => AuditAction::Accessed,
-        LedgerEvent::EmergencyAccess { .. } => AuditAction::EmergencyAccess,
-        LedgerEvent::EmergencyAccessSet { .. } => AuditAction::EmergencyAccessSet,
-        LedgerEvent::IdentityPublished { .. } => AuditAction::IdentityPublished,
-        LedgerEvent::AuthorityPublished { .. } => AuditAction::AuthorityPublished,
-        LedgerEvent::RecordUploaded { .. } => AuditAction::UploadedFor,
-        LedgerEvent::CheckInAnswered { .. } => AuditAction::CheckInAnswered,
-        LedgerEvent::CheckInRedeemed { .. } => AuditAction::CheckedIn,
-        LedgerEvent::AdminSet { .. }
-        | LedgerEvent::ProviderAttested { .. }
-        | LedgerEvent::ProviderWithdrawn { .. } => AuditAction::Attested,
+    kind_action(event.kind())
+}
+
+/// The trail's action for an event kind; `None` for `LedgerCreated`.
+fn kind_action(kind: EventKind) -> Option<AuditAction> {
+    Some(match kind {
+        EventKind::LedgerCreated => return None,
+        EventKind::RecordRegistered => AuditAction::Uploaded,
+        EventKind::RecordUpdated => AuditAction::Updated,
+        EventKind::AccessGranted => AuditAction::Granted,
+        EventKind::AccessRevoked => AuditAction::Revoked,
+        EventKind::KeyIssued => AuditAction::KeyIssued,
+        EventKind::KeyRevoked => AuditAction::KeyRevoked,
+        EventKind::RecordAccessed => AuditAction::Accessed,
+        EventKind::EmergencyAccess => AuditAction::EmergencyAccess,
+        EventKind::EmergencyAccessSet => AuditAction::EmergencyAccessSet,
+        EventKind::IdentityPublished => AuditAction::IdentityPublished,
+        EventKind::AuthorityPublished => AuditAction::AuthorityPublished,
+        EventKind::RecordUploaded => AuditAction::UploadedFor,
+        EventKind::CheckInAnswered => AuditAction::CheckInAnswered,
+        EventKind::CheckInRedeemed => AuditAction::CheckedIn,
+        EventKind::AdminSet | EventKind::ProviderAttested | EventKind::ProviderWithdrawn => {
+            AuditAction::Attested
+        }
     })
 }
 
@@ -553,7 +676,7 @@ fn entry(
     action: AuditAction,
     time: String,
     me: Address,
-    titles: &HashMap<String, String>,
+    titles: &Titles,
     names: &mut HashMap<Address, Party>,
 ) -> AuditEntry {
     let record_id = event.record_id().map(|r| r.to_string());
@@ -562,7 +685,10 @@ fn entry(
         action,
         actor: named(event.actor()),
         subject: subject_of(event).map(&mut named),
-        record_title: record_id.as_ref().and_then(|id| titles.get(id).cloned()),
+        record_title: record_id
+            .as_ref()
+            .and_then(|id| titles.get(id))
+            .map(str::to_owned),
         record_id,
         detail: detail_of(event),
         time,
@@ -591,8 +717,9 @@ mod tests {
         }
     }
 
+    /// Four events, newest first (as the cache answers a page).
     fn events(me: Address, doctor: Address, record: B256) -> Vec<(EventMeta, LedgerEvent)> {
-        vec![
+        let mut oldest_first = vec![
             (
                 meta(1, 1_700_000_000),
                 LedgerEvent::LedgerCreated {
@@ -632,7 +759,9 @@ mod tests {
                     clause_hash: B256::ZERO,
                 },
             ),
-        ]
+        ];
+        oldest_first.reverse();
+        oldest_first
     }
 
     #[test]
@@ -642,14 +771,11 @@ mod tests {
             Address::repeat_byte(0xbb),
             B256::repeat_byte(7),
         );
-        let titles = HashMap::from([(record.to_string(), "Blood test, \"March\"".to_owned())]);
-        let all = entries(
-            &events(me, doctor, record),
-            me,
-            &titles,
-            &AuditQuery::default(),
-        )
-        .unwrap();
+        let titles = Titles::from(HashMap::from([(
+            record.to_string(),
+            "Blood test, \"March\"".to_owned(),
+        )]));
+        let all = entries(&events(me, doctor, record), me, &titles);
         let actions: Vec<_> = all.iter().map(|e| e.action).collect();
         assert_eq!(
             actions,
@@ -677,53 +803,82 @@ mod tests {
             "{detail}"
         );
         assert_eq!(all[0].actor.name, None);
+    }
 
-        let only = |q: AuditQuery| entries(&events(me, doctor, record), me, &titles, &q).unwrap();
+    #[test]
+    fn the_filters_become_the_caches_selection() {
+        let (doctor, record) = (Address::repeat_byte(0xbb), B256::repeat_byte(7));
+        let plain = trail_filter(&AuditQuery::default()).unwrap();
         assert_eq!(
-            only(AuditQuery {
-                action: Some(AuditAction::Granted),
+            plain,
+            TrailFilter {
+                without: vec![EventKind::LedgerCreated],
                 ..Default::default()
-            })
-            .len(),
-            1
+            }
         );
+        let granted = trail_filter(&AuditQuery {
+            action: Some(AuditAction::Granted),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(granted.kinds, [EventKind::AccessGranted]);
+        let attested = trail_filter(&AuditQuery {
+            action: Some(AuditAction::Attested),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(
-            only(AuditQuery {
-                actor: Some(doctor.to_string().to_lowercase()),
-                ..Default::default()
-            })
-            .len(),
-            1
+            attested.kinds,
+            [
+                EventKind::AdminSet,
+                EventKind::ProviderAttested,
+                EventKind::ProviderWithdrawn
+            ]
         );
+        let by = trail_filter(&AuditQuery {
+            actor: Some(format!(" {} ", doctor.to_string().to_lowercase())),
+            record_id: Some(record.to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((by.actor, by.record), (Some(doctor), Some(record)));
+        // One UTC day, both ends inclusive: [2026-01-02 00:00, 2026-01-03 00:00).
+        let day = trail_filter(&AuditQuery {
+            from: Some("2026-01-02".into()),
+            to: Some("2026-01-02".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(
-            only(AuditQuery {
-                from: Some("2026-01-02".into()),
-                to: Some("2026-01-02".into()),
-                ..Default::default()
-            })
-            .len(),
-            1
-        );
-        assert_eq!(
-            only(AuditQuery {
-                record_id: Some(B256::repeat_byte(9).to_string()),
-                ..Default::default()
-            })
-            .len(),
-            0
+            (day.from_time, day.before_time),
+            (Some(1_767_312_000), Some(1_767_398_400))
         );
         assert!(matches!(
-            entries(
-                &[],
-                me,
-                &titles,
-                &AuditQuery {
-                    from: Some("yesterday".into()),
-                    ..Default::default()
-                }
-            ),
+            trail_filter(&AuditQuery {
+                from: Some("yesterday".into()),
+                ..Default::default()
+            }),
             Err(CoreError::Audit(AuditError::BadDate { which: "from", text })) if text == "yesterday"
         ));
+        assert!(matches!(
+            trail_filter(&AuditQuery {
+                actor: Some("0x1234".into()),
+                ..Default::default()
+            }),
+            Err(CoreError::Audit(AuditError::BadActor { .. }))
+        ));
+        // Every action names at least one kind, each kind one action at most, and the
+        // emergency openings of a filter keep its other conditions.
+        for action in AuditAction::ALL {
+            let kinds = kinds_of(action);
+            assert!(!kinds.is_empty(), "{action:?}");
+            assert!(kinds.iter().all(|k| kind_action(*k) == Some(action)));
+        }
+        assert_eq!(kind_action(EventKind::LedgerCreated), None);
+        let emergencies = emergencies_of(&by).unwrap();
+        assert_eq!(emergencies.kinds, [EventKind::EmergencyAccess]);
+        assert_eq!(emergencies.actor, Some(doctor));
+        assert!(emergencies_of(&granted).is_none());
     }
 
     #[test]
@@ -756,11 +911,9 @@ mod tests {
         let all = checked_entries(
             &events(me, doctor, record),
             me,
-            &HashMap::new(),
-            &AuditQuery::default(),
+            &Titles::default(),
             &checked,
-        )
-        .unwrap();
+        );
         let by_block = |n: u64| all.iter().find(|e| e.block_number == n).unwrap();
         let two = by_block(2);
         assert_eq!(
@@ -779,13 +932,7 @@ mod tests {
         );
 
         // Without other nodes: each entry is from one node.
-        let alone = entries(
-            &events(me, doctor, record),
-            me,
-            &HashMap::new(),
-            &AuditQuery::default(),
-        )
-        .unwrap();
+        let alone = entries(&events(me, doctor, record), me, &Titles::default());
         assert!(alone
             .iter()
             .all(|e| (e.nodes_agreeing, e.nodes_asked) == (1, 1) && e.dispute.is_none()));
@@ -801,47 +948,6 @@ mod tests {
         assert_eq!(
             context.witnesses,
             vec![Url::parse("http://127.0.0.3:8545").unwrap()]
-        );
-    }
-
-    #[test]
-    fn ten_thousand_entries_filter_quickly() {
-        let (me, doctor, record) = (
-            Address::repeat_byte(0xaa),
-            Address::repeat_byte(0xbb),
-            B256::repeat_byte(7),
-        );
-        let many: Vec<_> = (0..10_000u64)
-            .map(|i| {
-                (
-                    meta(i + 1, 1_767_225_600 + i * 60),
-                    LedgerEvent::RecordAccessed {
-                        record_id: record,
-                        owner: me,
-                        accessor: doctor,
-                        version: 1,
-                        authority: Address::ZERO,
-                        clause_hash: B256::ZERO,
-                    },
-                )
-            })
-            .collect();
-        let start = std::time::Instant::now();
-        let got = entries(
-            &many,
-            me,
-            &HashMap::new(),
-            &AuditQuery {
-                actor: Some(doctor.to_string()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(got.len(), 10_000);
-        assert!(
-            start.elapsed() < std::time::Duration::from_millis(500),
-            "{:?}",
-            start.elapsed()
         );
     }
 
@@ -878,17 +984,11 @@ mod tests {
             Address::repeat_byte(0xbb),
             B256::repeat_byte(7),
         );
-        let titles = HashMap::from([(
+        let titles = Titles::from(HashMap::from([(
             record.to_string(),
             "Blood test, \"March\"\nline 2".to_owned(),
-        )]);
-        let all = entries(
-            &events(me, doctor, record),
-            me,
-            &titles,
-            &AuditQuery::default(),
-        )
-        .unwrap();
+        )]));
+        let all = entries(&events(me, doctor, record), me, &titles);
         let rows = parse_csv(&to_csv(&all));
         assert_eq!(rows[0].join(","), CSV_HEADER);
         assert_eq!(rows.len(), 4);
@@ -910,13 +1010,7 @@ mod tests {
             Address::repeat_byte(0xbb),
             B256::repeat_byte(7),
         );
-        let all = entries(
-            &events(me, doctor, record),
-            me,
-            &HashMap::new(),
-            &AuditQuery::default(),
-        )
-        .unwrap();
+        let all = entries(&events(me, doctor, record), me, &Titles::default());
         let b = to_fhir_bundle(&all, Some(31337));
         assert_eq!(b["resourceType"], "Bundle");
         assert_eq!(b["type"], "collection");
@@ -957,5 +1051,46 @@ mod tests {
             entries[1]["resource"]["agent"][1]["who"]["identifier"]["value"],
             doctor.to_checksum(None)
         );
+    }
+
+    #[tokio::test]
+    async fn an_export_written_in_pages_is_the_whole_trail() {
+        let (me, doctor, record) = (
+            Address::repeat_byte(0xaa),
+            Address::repeat_byte(0xbb),
+            B256::repeat_byte(7),
+        );
+        let all = entries(&events(me, doctor, record), me, &Titles::default());
+        let dir = tempfile::tempdir().unwrap();
+        for format in [ExportFormat::Csv, ExportFormat::FhirBundle] {
+            let dest = dir.path().join(format!("{format:?}"));
+            let mut out = export::Writer::create(&dest, format, Some(31337))
+                .await
+                .unwrap();
+            // One entry, then two: pages of any size make the same file.
+            out.write(&all[..1]).await.unwrap();
+            out.write(&[]).await.unwrap();
+            out.write(&all[1..]).await.unwrap();
+            let saved = out.finish().await.unwrap();
+            let bytes = std::fs::read(&dest).unwrap();
+            assert_eq!(saved.size, bytes.len() as u64);
+            match format {
+                ExportFormat::Csv => assert_eq!(String::from_utf8(bytes).unwrap(), to_csv(&all)),
+                ExportFormat::FhirBundle => {
+                    let mut read: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    let mut whole = to_fhir_bundle(&all, Some(31337));
+                    read["timestamp"] = serde_json::Value::Null;
+                    whole["timestamp"] = serde_json::Value::Null;
+                    assert_eq!(read, whole);
+                }
+            }
+        }
+        // Given up: nothing is left, not even the part.
+        let dest = dir.path().join("abandoned.csv");
+        let out = export::Writer::create(&dest, ExportFormat::Csv, None)
+            .await
+            .unwrap();
+        out.abandon();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

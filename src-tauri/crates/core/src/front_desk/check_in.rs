@@ -155,7 +155,8 @@ impl RecordService {
             }
             ids.push(row.record_id);
         }
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::OfferCheckIn))?;
         // The desk checks the code against the keys the patient published.
@@ -219,7 +220,9 @@ impl RecordService {
         if waiting.is_empty() {
             return Ok(());
         }
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+        let events = conn
+            .reads
+            .events(&EventFilter::Wallet(conn.me))
             .await
             .map_err(Failure::ledger)?;
         for e in &events {
@@ -264,13 +267,8 @@ impl RecordService {
         if offers.is_empty() {
             return Ok(Vec::new());
         }
-        let titles: std::collections::HashMap<String, String> = self
-            .list(owner)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.title))
-            .collect();
-        let conn = directory::connect(owner, ledger).await.ok();
+        let titles = self.titles(owner).await?;
+        let conn = self.connect(owner, ledger).await.ok();
         let mut out = Vec::with_capacity(offers.len());
         for o in offers {
             let Some(clinic) = o.clinic.as_deref().and_then(|c| c.parse::<Address>().ok()) else {
@@ -301,7 +299,7 @@ impl RecordService {
                     .record_ids
                     .iter()
                     .map(|id| {
-                        let title = titles.get(id).cloned().unwrap_or_else(|| id.clone());
+                        let title = titles.get(id).map_or_else(|| id.clone(), str::to_owned);
                         (id.clone(), title)
                     })
                     .collect(),
@@ -351,7 +349,8 @@ impl RecordService {
                 self.check_room(owner, &store, record, &target).await?;
             }
         }
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::AnswerCheckIn))?;
         let now = now_unix().max(chain_time(&conn.node).await);
@@ -455,7 +454,8 @@ impl RecordService {
             .into());
         };
         let store = self.store(&owner.wallet_id).await?;
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::ReadCheckIn))?;
         // The desk is known on the ledger, with its keys: the patient's grants are
@@ -468,7 +468,7 @@ impl RecordService {
             .address
             .parse()
             .map_err(|_| CoreError::internal("the code's address", &code.address))?;
-        let published = directory::identity_of(&conn.node, conn.contract, patient)
+        let published = directory::identity_of(&conn.reads, patient)
             .await
             .map_err(ledger_error)?
             .ok_or(CoreError::NotPublished { address: patient })?;
@@ -530,7 +530,9 @@ impl RecordService {
         };
         store.add_desk_check_in(&row).await?;
         let node = IpfsNode::new(ipfs)?;
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+        let events = conn
+            .reads
+            .events(&EventFilter::Wallet(conn.me))
             .await
             .map_err(ledger_error)?;
         self.session_of(&conn, &node, owner, &row, &events, now)
@@ -550,12 +552,15 @@ impl RecordService {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::ListCheckIns))?;
         let node = IpfsNode::new(ipfs)?;
         let now = now_unix().max(chain_time(&conn.node).await);
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+        let events = conn
+            .reads
+            .events(&EventFilter::Wallet(conn.me))
             .await
             .map_err(ledger_error)?;
         let mut out = Vec::with_capacity(rows.len());
@@ -649,9 +654,9 @@ impl RecordService {
         if answered == Answered::Declined || expired {
             return Ok(session);
         }
-        let found = find(&conn.node, conn.contract, conn.me)
-            .await
-            .map_err(ledger_error)?;
+        // The listing sends nothing: each history is brought up to the head once.
+        let reads = conn.reads.snapshot();
+        let found = find(&reads, conn.me).await.map_err(ledger_error)?;
         let holder = Holder::of(owner)?;
         let mut issued = std::collections::HashMap::new();
         // Only what this patient granted this clinic (its own grants, by person).
@@ -660,18 +665,12 @@ impl RecordService {
                 continue;
             }
             match self
-                .locate(
-                    &holder,
-                    node,
-                    &conn.node,
-                    conn.contract,
-                    &found,
-                    &mut issued,
-                    share,
-                )
+                .locate(&holder, node, &reads, &found, &mut issued, share)
                 .await
             {
-                Ok(Some(l)) => session.records.push(self.listed(owner, &l, now).await),
+                Ok(Some(l)) => session
+                    .records
+                    .push(self.listed(owner, &l.share, l.version, now).await),
                 Ok(None) => {}
                 Err(e) => session.problems.push(crate::words::message(
                     &FrontDeskError::GrantUnreadable {
@@ -696,7 +695,9 @@ impl RecordService {
             .parse()
             .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
         let id = crate::ledger::b256(&row.check_in_id)?;
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+        let events = conn
+            .reads
+            .events(&EventFilter::Wallet(conn.me))
             .await
             .map_err(ledger_error)?;
         Ok(match answer_of(&events, id, patient) {

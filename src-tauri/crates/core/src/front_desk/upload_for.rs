@@ -48,7 +48,8 @@ impl RecordService {
         }
         let store = self.store(&owner.wallet_id).await?;
         let row = self.desk_row(&store, check_in_id).await?;
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::UploadForPatient))?;
         directory::publish_self(&store, owner, ipfs, &conn)
@@ -68,7 +69,7 @@ impl RecordService {
             .parse()
             .map_err(|_| CoreError::internal("the patient's address", &row.patient))?;
         let check_in = b256(&row.check_in_id)?;
-        let params = directory::authority_params(&conn.node, conn.contract, ipfs, patient)
+        let params = directory::authority_params(&conn.reads, ipfs, patient)
             .await
             .map_err(|f| f.during(Task::PatientKeys))?
             .ok_or(FrontDeskError::PatientNotPublished { patient })?;
@@ -148,7 +149,9 @@ impl RecordService {
         ipfs: &Url,
         conn: &Connected,
     ) -> Result<(), Failure> {
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Wallet(conn.me))
+        let events = conn
+            .reads
+            .events(&EventFilter::Wallet(conn.me))
             .await
             .map_err(Failure::ledger)?;
         let mut problem = None;
@@ -204,7 +207,7 @@ impl RecordService {
             }
             // Only a clinic (by the role it published) makes records for a patient; a
             // wallet that redeemed a check-in without being one is not followed.
-            if !directory::is_clinic(&conn.node, conn.contract, *author)
+            if !directory::is_clinic(&conn.reads, *author)
                 .await
                 .map_err(Failure::ledger)?
             {

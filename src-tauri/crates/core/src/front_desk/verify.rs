@@ -235,13 +235,10 @@ impl RecordService {
         cid: Option<&str>,
         path: Option<&str>,
     ) -> Answer<Verdict> {
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::Verify))?;
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::All)
-            .await
-            .map_err(ledger_error)?;
-        let all = registrations(&events);
         let cid_text = cid.map(str::trim).filter(|c| !c.is_empty());
         let path = path.map(str::trim).filter(|p| !p.is_empty());
         match (cid_text, path) {
@@ -250,6 +247,10 @@ impl RecordService {
                     text: text.to_owned(),
                     source,
                 })?;
+                // A CID is not an indexed topic: the one read of every registration (into
+                // the cache once, then from its cursor).
+                let events = conn.reads.all().await.map_err(ledger_error)?;
+                let all = registrations(&events);
                 Ok(by_cid(&all, &cid).unwrap_or_else(|| {
                     unknown(
                         "Unknown: no record on this ledger names this CID.",
@@ -257,7 +258,7 @@ impl RecordService {
                     )
                 }))
             }
-            (None, Some(path)) => self.verify_file(owner, ipfs, &conn, &all, path).await,
+            (None, Some(path)) => self.verify_file(owner, ipfs, &conn, path).await,
             _ => Err(FrontDeskError::CidOrFile.into()),
         }
     }
@@ -267,7 +268,6 @@ impl RecordService {
         owner: &Owner,
         ipfs: &Url,
         conn: &directory::Connected,
-        all: &[Registration],
         path: &str,
     ) -> Answer<Verdict> {
         let source = std::path::PathBuf::from(path);
@@ -282,10 +282,18 @@ impl RecordService {
             .into());
         }
         let bytes = std::fs::read(&source).map_err(|e| inspect::unreadable(&source, e))?;
-        if let Some(v) = by_cid(all, &cid_of(&bytes)) {
-            return Ok(v);
-        }
+        // A manifest or capsule names its record: only that record's trail is read (by
+        // its indexed id), never the whole ledger.
         if let Some((what, id, version)) = claimed(&bytes) {
+            let events = conn
+                .reads
+                .events(&EventFilter::Record(id))
+                .await
+                .map_err(ledger_error)?;
+            let all = registrations(&events);
+            if let Some(v) = by_cid(&all, &cid_of(&bytes)) {
+                return Ok(v);
+            }
             return Ok(match all.iter().find(|r| r.record_id == id) {
                 Some(r) => altered(
                     r,
@@ -301,7 +309,7 @@ impl RecordService {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        self.compare_with_check_ins(owner, ipfs, conn, all, &bytes, &name)
+        self.compare_with_check_ins(owner, ipfs, conn, &bytes, &name)
             .await
     }
 
@@ -313,7 +321,6 @@ impl RecordService {
         owner: &Owner,
         ipfs: &Url,
         conn: &directory::Connected,
-        all: &[Registration],
         bytes: &[u8],
         name: &str,
     ) -> Answer<Verdict> {
@@ -326,9 +333,20 @@ impl RecordService {
         // The patients checked in here granted this clinic itself (person grants, opened
         // with its own key): only theirs, and only while the grant lasts.
         let holder = Holder::of(owner)?;
-        let found = find(&conn.node, conn.contract, conn.me)
-            .await
-            .map_err(ledger_error)?;
+        // Each history is brought up to the head once: this wallet's own openings (logged
+        // below) change no record's versions or capsules, which is all that is read.
+        let reads = conn.reads.snapshot();
+        let found = find(&reads, conn.me).await.map_err(ledger_error)?;
+        // The registrations of the records those patients shared.
+        let mut all = Vec::new();
+        for share in &found.shares {
+            let events = reads
+                .record(share.owner, share.record_id)
+                .await
+                .map_err(ledger_error)?;
+            all.extend(registrations(&events));
+        }
+        let all = all.as_slice();
         let mut issued = std::collections::HashMap::new();
         let patients: std::collections::BTreeSet<Address> =
             rows.iter().filter_map(|r| r.patient.parse().ok()).collect();
@@ -339,15 +357,7 @@ impl RecordService {
                 .filter(|s| !s.expired(now) && s.owner == patient)
             {
                 let Some(r) = self
-                    .resolve(
-                        &holder,
-                        &node,
-                        &conn.node,
-                        conn.contract,
-                        &found,
-                        &mut issued,
-                        share,
-                    )
+                    .resolve(&holder, &node, &reads, &found, &mut issued, share)
                     .await?
                 else {
                     continue;

@@ -13,7 +13,8 @@ use crate::ipfs::fetch_small;
 use crate::session::Owner;
 use crate::store::RecordStore;
 
-pub(crate) use super::{connect, events, Connected};
+pub(crate) use super::reads::Reads;
+pub(crate) use super::Connected;
 
 /// A wallet's published identity: its HPKE key and role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +26,10 @@ pub(crate) struct Published {
 
 /// The latest identity `account` published, if any.
 pub(crate) async fn identity_of(
-    node: &LedgerNode,
-    contract: Address,
+    reads: &Reads,
     account: Address,
 ) -> Result<Option<Published>, LedgerError> {
-    let events = events(node, contract, &EventFilter::Wallet(account)).await?;
+    let events = reads.events(&EventFilter::Wallet(account)).await?;
     Ok(events.iter().rev().find_map(|e| match &e.event {
         LedgerEvent::IdentityPublished {
             account: a,
@@ -52,15 +52,8 @@ pub(crate) async fn identity_of(
 
 /// Whether `account` published the clinic role (the only wallets whose records for a
 /// patient the patient's wallet follows).
-pub(crate) async fn is_clinic(
-    node: &LedgerNode,
-    contract: Address,
-    account: Address,
-) -> Result<bool, LedgerError> {
-    Ok(identity_of(node, contract, account)
-        .await?
-        .and_then(|p| p.role)
-        == Some(Role::Clinic))
+pub(crate) async fn is_clinic(reads: &Reads, account: Address) -> Result<bool, LedgerError> {
+    Ok(identity_of(reads, account).await?.and_then(|p| p.role) == Some(Role::Clinic))
 }
 
 /// How the app names `account`: with the name the consortium's admins attest on the
@@ -209,11 +202,11 @@ pub(crate) async fn put(ipfs: &url::Url, bytes: Vec<u8>) -> Result<Cid, Failure>
 /// The CID of the public parameters `authority` published last; `None` if it published
 /// none.
 pub(crate) async fn authority_cid(
-    node: &LedgerNode,
-    contract: Address,
+    reads: &Reads,
     authority: Address,
 ) -> Result<Option<Cid>, Failure> {
-    let events = events(node, contract, &EventFilter::Wallet(authority))
+    let events = reads
+        .events(&EventFilter::Wallet(authority))
         .await
         .map_err(Failure::ledger)?;
     events
@@ -238,12 +231,11 @@ pub(crate) async fn authority_cid(
 /// The public parameters `authority` published last (their CID on the ledger, the bytes
 /// on IPFS), checked to decode; `None` if it published none.
 pub(crate) async fn authority_params(
-    node: &LedgerNode,
-    contract: Address,
+    reads: &Reads,
     ipfs: &url::Url,
     authority: Address,
 ) -> Result<Option<Vec<u8>>, Failure> {
-    let Some(cid) = authority_cid(node, contract, authority).await? else {
+    let Some(cid) = authority_cid(reads, authority).await? else {
         return Ok(None);
     };
     let ipfs = IpfsNode::new(ipfs).map_err(Failure::ipfs)?;

@@ -7,11 +7,11 @@
 //! node directly, so the chain checks and the words for a failure are the same everywhere.
 
 pub(crate) mod directory;
+pub(crate) mod reads;
 
-use medwallet_ledger::{
-    Address, EventFilter, LedgerClient, LedgerError, LedgerNode, LoggedEvent, PrivateKeySigner,
-    B256,
-};
+pub use reads::EventCaches;
+
+use medwallet_ledger::{Address, LedgerClient, LedgerError, LedgerNode, PrivateKeySigner, B256};
 use medwallet_records::IpfsError;
 use url::Url;
 
@@ -130,21 +130,38 @@ pub(crate) struct Connected {
     pub client: LedgerClient,
     pub contract: Address,
     pub me: Address,
+    /// The ledger's events, through the wallet's cache.
+    pub reads: reads::Reads,
 }
 
 /// Connects to the ledger as `owner` (checking the chain when the target names one).
 pub(crate) async fn connect(
     owner: &Owner,
     target: &LedgerTarget,
+    caches: &EventCaches,
 ) -> Result<Connected, StepFailure> {
     let contract = target
         .contract
         .ok_or_else(|| StepFailure::waiting(CoreError::NoContract))?;
     let node = LedgerNode::new(&target.url);
-    if let Some(chain_id) = target.chain_id {
-        node.check_chain(chain_id, contract)
-            .await
-            .map_err(StepFailure::ledger)?;
+    // The chain the settings name, else the one this wallet's events were first read
+    // from: the cache never takes another network's events for this one's.
+    match target
+        .chain_id
+        .or_else(|| caches.remembered_chain(&owner.wallet_id))
+    {
+        Some(chain_id) => {
+            node.check_chain(chain_id, contract)
+                .await
+                .map_err(StepFailure::ledger)?;
+        }
+        None => {
+            let status = node.status().await.map_err(StepFailure::ledger)?;
+            node.check_chain(status.chain_id, contract)
+                .await
+                .map_err(StepFailure::ledger)?;
+            caches.remember_chain_once(&owner.wallet_id, status.chain_id);
+        }
     }
     let signer = PrivateKeySigner::from_slice(&owner.ledger_key[..]).map_err(|e| {
         StepFailure::waiting(CoreError::LedgerKeyUnusable {
@@ -156,22 +173,17 @@ pub(crate) async fn connect(
         .client(signer, contract)
         .await
         .map_err(StepFailure::ledger)?;
+    let cache = caches
+        .open(&owner.wallet_id)
+        .await
+        .map_err(StepFailure::waiting)?;
     Ok(Connected {
+        reads: reads::Reads::new(node.clone(), contract, cache),
         node,
         client,
         contract,
         me,
     })
-}
-
-/// Every checked event the filter selects, from the first block to the head.
-pub(crate) async fn events(
-    node: &LedgerNode,
-    contract: Address,
-    filter: &EventFilter,
-) -> Result<Vec<LoggedEvent>, LedgerError> {
-    let head = node.status().await?.block_height;
-    Ok(node.fetch_events(contract, 0, head, filter).await?.events)
 }
 
 // Addresses, ids and the chain's clock, as every room reads them.

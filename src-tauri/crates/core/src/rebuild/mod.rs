@@ -37,6 +37,7 @@ use url::Url;
 
 use crate::audit::AuditService;
 use crate::error::{Answer, AuditError, CoreError, RebuildError};
+use crate::ledger::directory::Reads;
 use crate::ledger::{now_unix, LedgerTarget};
 use crate::records::{lock, RecordService};
 use crate::session::Owner;
@@ -395,7 +396,8 @@ async fn run_job(
     let ipfs = IpfsNode::new(ipfs)?;
     ipfs.info().await?;
     job.update(|s| s.stage = RebuildStage::OpeningRecords);
-    let authors = records::Authors::new(&node, contract);
+    let reads = Reads::new(node.clone(), contract, cache.clone());
+    let authors = records::Authors::new(&reads);
     let capsules = match records::bring_back(job, store, owner, &ipfs, &plan, &authors).await? {
         Some(capsules) => capsules,
         None => return Ok(Ended::Cancelled),
@@ -406,8 +408,7 @@ async fn run_job(
 
     // 3. Sharing: the authority's epoch, keys, groups, staff, grants.
     job.update(|s| s.stage = RebuildStage::Sharing);
-    let Some(grants) =
-        sharing::rebuild(job, store, owner, &ipfs, &node, contract, &plan, &capsules).await?
+    let Some(grants) = sharing::rebuild(job, store, owner, &ipfs, &reads, &plan, &capsules).await?
     else {
         return Ok(Ended::Cancelled);
     };

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use medwallet_abe::UserKey;
-use medwallet_ledger::{Address, LedgerNode, B256};
+use medwallet_ledger::{Address, B256};
 use medwallet_records::{capsule, manifest, IpfsNode};
 use zeroize::Zeroizing;
 
@@ -14,7 +14,7 @@ use super::plan::{Plan, RecordPlan, VersionPlan};
 use super::{cid_text, Job};
 use crate::error::{Answer, CoreError, FrontDeskError, Part};
 use crate::ipfs::{content_cid, fetch_small, ledger_cid};
-use crate::ledger::directory;
+use crate::ledger::directory::{self, Reads};
 use crate::records::lock;
 use crate::session::Owner;
 use crate::store::rebuild::Unrecovered;
@@ -37,16 +37,14 @@ struct Worker<'a> {
 
 /// The role each author of a `RecordUploaded` published, looked up once.
 pub(super) struct Authors<'a> {
-    ledger: &'a LedgerNode,
-    contract: Address,
+    reads: &'a Reads,
     known: tokio::sync::Mutex<HashMap<Address, bool>>,
 }
 
 impl<'a> Authors<'a> {
-    pub(super) fn new(ledger: &'a LedgerNode, contract: Address) -> Self {
+    pub(super) fn new(reads: &'a Reads) -> Self {
         Self {
-            ledger,
-            contract,
+            reads,
             known: Default::default(),
         }
     }
@@ -56,7 +54,7 @@ impl<'a> Authors<'a> {
         if let Some(&clinic) = known.get(&author) {
             return Ok(clinic);
         }
-        let clinic = directory::is_clinic(self.ledger, self.contract, author).await?;
+        let clinic = directory::is_clinic(self.reads, author).await?;
         known.insert(author, clinic);
         Ok(clinic)
     }

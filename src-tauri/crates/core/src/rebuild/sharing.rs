@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use medwallet_abe::Policy;
-use medwallet_ledger::{Address, Bytes, LedgerNode, B256};
+use medwallet_ledger::{Address, Bytes, B256};
 use medwallet_records::cid::cid_of;
 use medwallet_records::issued_key::{IssuedKey, IssuerNote, NOTE_HPKE_INFO};
 use medwallet_records::{capsule, IpfsNode};
@@ -15,7 +15,7 @@ use super::plan::{clause_candidates, KeyPlan, Plan};
 use super::{cid_text, Job};
 use crate::error::{Answer, CoreError, Part, RebuildError};
 use crate::ipfs::{fetch_small, ledger_cid};
-use crate::ledger::directory;
+use crate::ledger::directory::{self, Reads};
 use crate::session::Owner;
 use crate::sharing::grant::{clause_hash, parse_clause};
 use crate::store::grants::Issued;
@@ -52,12 +52,11 @@ pub(super) async fn rebuild(
     store: &RecordStore,
     owner: &Owner,
     ipfs_node: &IpfsNode,
-    node: &LedgerNode,
-    contract: Address,
+    reads: &Reads,
     plan: &Plan,
     capsules: &HashMap<B256, Vec<u8>>,
 ) -> Answer<Option<Rebuilt>> {
-    let contract_text = contract.to_string();
+    let contract_text = reads.contract.to_string();
     let me: Address = owner
         .address
         .parse()
@@ -221,16 +220,15 @@ pub(super) async fn rebuild(
     // A record whose capsule was wrapped for an older epoch of theirs is re-encrypted
     // by the pass (as it would have been on the lost device).
     for clinic in clinics {
-        let params =
-            match directory::authority_params(node, contract, ipfs_node.url(), clinic).await {
-                Ok(Some(params)) => params,
-                Ok(None) => continue,
-                Err(f) => {
-                    // Read again when a grant to the clinic is sent or revoked.
-                    out.problem.get_or_insert(f.error);
-                    continue;
-                }
-            };
+        let params = match directory::authority_params(reads, ipfs_node.url(), clinic).await {
+            Ok(Some(params)) => params,
+            Ok(None) => continue,
+            Err(f) => {
+                // Read again when a grant to the clinic is sent or revoked.
+                out.problem.get_or_insert(f.error);
+                continue;
+            }
+        };
         let current = medwallet_abe::PublicParams::from_bytes(&params)
             .map_err(|e| CoreError::internal("a clinic's parameters", e))?
             .authority_id();

@@ -5,6 +5,7 @@
 //! - [`outbox`]: uploads and registrations that wait for a node, retried until done;
 //! - [`register`]: the ledger step of the outbox;
 //! - [`inspect`]: checking files and proposing metadata before an add;
+//! - [`list`]: the Records page, a page at a time, searched in an index decrypted once;
 //! - this module: the service, listing, opening and saving a decrypted copy.
 //!
 //! Opening always re-verifies: the capsule, manifest and content bytes are fetched (from
@@ -14,6 +15,7 @@
 
 mod add;
 pub(crate) mod inspect;
+pub mod list;
 pub(crate) mod outbox;
 pub(crate) mod pipeline;
 pub(crate) mod register;
@@ -56,9 +58,16 @@ pub struct RecordService {
     /// Held by a sharing pass (the background pass and the share, revoke and group
     /// commands), so two never make a record's next version or send its grants at once.
     pub(crate) sharing: tokio::sync::Mutex<()>,
-    /// How many records a sharing pass re-encrypts at once, 0 for one by one the way it
-    /// was before ([`Reencryption`](crate::sharing::reencrypt::Reencryption)).
-    pub(crate) reencrypt_lanes: std::sync::atomic::AtomicUsize,
+    /// The wallets' ledger event caches (shared with the audit trail).
+    pub(crate) events: std::sync::Arc<crate::ledger::EventCaches>,
+    /// Counts the commands that changed sharing state (a share, a group, a staff key): the
+    /// background pass of a quiet wallet runs in full after any (see `crate::background`).
+    pub(crate) sharing_changes: std::sync::atomic::AtomicU64,
+    /// The unlocked wallet's records list, decrypted once ([`list`]); gone when it locks.
+    pub(crate) lists: tokio::sync::Mutex<Option<Arc<list::ListIndex>>>,
+    /// How a sharing pass runs revocations: records at once, records per batch
+    /// ([`Reencryption`](crate::sharing::reencrypt::Reencryption)).
+    pub(crate) reencryption: Mutex<crate::sharing::reencrypt::Reencryption>,
     /// Each wallet's sharing progress (`sharing::reencrypt`), by wallet id.
     pub(crate) progress:
         Mutex<HashMap<String, Arc<tokio::sync::watch::Sender<medwallet_api::SharingProgress>>>>,
@@ -99,14 +108,44 @@ impl RecordService {
     pub fn new(data_dir: &Path) -> Self {
         Self {
             dir: data_dir.join("records"),
+            events: crate::ledger::EventCaches::new(data_dir),
+            sharing_changes: Default::default(),
             stores: Default::default(),
             uploading: Default::default(),
             registering: Default::default(),
             jobs: Default::default(),
             sharing: Default::default(),
-            reencrypt_lanes: crate::sharing::reencrypt::REENCRYPT_LANES.into(),
+            lists: Default::default(),
+            reencryption: Default::default(),
             progress: Default::default(),
         }
+    }
+
+    /// Connects to the ledger as `owner`, its reads going through the wallet's event
+    /// cache.
+    pub(crate) async fn connect(
+        &self,
+        owner: &Owner,
+        ledger: &crate::ledger::LedgerTarget,
+    ) -> Result<crate::ledger::directory::Connected, crate::ledger::StepFailure> {
+        Box::pin(crate::ledger::connect(owner, ledger, &self.events)).await
+    }
+
+    /// Notes that a command changed sharing state (see `sharing_changes`).
+    pub(crate) fn sharing_changed(&self) {
+        self.sharing_changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many commands changed sharing state so far.
+    pub fn sharing_generation(&self) -> u64 {
+        self.sharing_changes
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The event caches, to share with the audit trail.
+    pub fn event_caches(&self) -> std::sync::Arc<crate::ledger::EventCaches> {
+        self.events.clone()
     }
 
     pub(crate) async fn store(&self, wallet_id: &str) -> Answer<RecordStore> {

@@ -4,7 +4,8 @@
 //! the IPFS node, check the CIDs it answers against those computed here, pin them, and
 //! mark the record on IPFS in the transaction that deletes the outbox entry.
 //! **Register** needs the unlocked wallet: `registerRecord` / `updateRecord` signed by its
-//! ledger key (see [`register`](super::register)). Every step is idempotent (content
+//! ledger key (see [`register`](super::register)); the pass sends every due registration
+//! together, in as few batch transactions as fit in a block. Every step is idempotent (content
 //! addressing; a registration is looked up before it is sent again), so a retry after a
 //! node outage or a killed app cannot make a duplicate. Failures back off (5 s doubling,
 //! at most 5 min).
@@ -182,7 +183,7 @@ impl RecordService {
                 .map_err(stored);
         }
         let nonce = store.record_nonce(record_id).await.map_err(stored)?;
-        match register::register(owner, ledger, &row, nonce.as_deref()).await {
+        match register::register(owner, ledger, &row, nonce.as_deref(), &self.events).await {
             Ok((tx, block)) => store
                 .registered(record_id, version, &tx, block)
                 .await
@@ -206,6 +207,119 @@ impl RecordService {
         }
     }
 
+    /// Registers the due versions together ([`register::register_many`]): at most one
+    /// version per record (the next waits until the contract counts this one), none that
+    /// another task is registering. Each outcome is kept with its record; answers the
+    /// first failure.
+    async fn register_due(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        due: Vec<crate::store::Due>,
+    ) -> Option<StepFailure> {
+        let mut claims = Vec::new();
+        let mut pending = Vec::new();
+        let mut attempts = Vec::new();
+        let mut records = HashSet::new();
+        let mut problem = None;
+        for item in due {
+            if !records.insert(item.record_id.clone()) {
+                continue;
+            }
+            let Some(claim) = Running::claim(&self.registering, &item.record_id, item.version)
+            else {
+                continue;
+            };
+            let row = match store.latest(&item.record_id).await {
+                Ok(Some(row)) if row.version == item.version => row,
+                Ok(_) => continue,
+                Err(e) => {
+                    problem.get_or_insert(StepFailure::store(e));
+                    continue;
+                }
+            };
+            if let Some((tx, block)) = &row.ledger {
+                if let Err(e) = store
+                    .registered(&row.record_id, row.version, tx, *block)
+                    .await
+                {
+                    problem.get_or_insert(StepFailure::store(e));
+                }
+                continue;
+            }
+            let nonce = match store.record_nonce(&row.record_id).await {
+                Ok(nonce) => nonce,
+                Err(e) => {
+                    problem.get_or_insert(StepFailure::store(e));
+                    continue;
+                }
+            };
+            claims.push(claim);
+            attempts.push(item.attempts);
+            pending.push(register::Pending { row, nonce });
+        }
+        if pending.is_empty() {
+            return problem;
+        }
+        let outcomes = match register::register_many(owner, ledger, &pending, &self.events).await {
+            Ok(outcomes) => outcomes,
+            Err(failure) => {
+                // Nothing was sent: every version waits for the same reason.
+                let reason = failure.reason();
+                for (p, attempts) in pending.iter().zip(&attempts) {
+                    self.note_register_failure(store, &p.row, &reason, *attempts)
+                        .await;
+                }
+                return problem.or(Some(failure));
+            }
+        };
+        for ((p, attempts), outcome) in pending.iter().zip(&attempts).zip(outcomes) {
+            let row = &p.row;
+            match outcome {
+                Ok((tx, block)) => {
+                    if let Err(e) = store
+                        .registered(&row.record_id, row.version, &tx, block)
+                        .await
+                    {
+                        problem.get_or_insert(StepFailure::store(e));
+                    }
+                }
+                Err(failure) => {
+                    let reason = failure.reason();
+                    self.note_register_failure(store, row, &reason, *attempts)
+                        .await;
+                    problem.get_or_insert(failure);
+                }
+            }
+        }
+        drop(claims);
+        problem
+    }
+
+    /// Keeps why a version's registration waits, and when to try again.
+    async fn note_register_failure(
+        &self,
+        store: &RecordStore,
+        row: &crate::store::StoredRecord,
+        reason: &str,
+        attempts: u32,
+    ) {
+        if let Err(e) = store
+            .step_failed(
+                Step::Register,
+                &row.record_id,
+                row.version,
+                reason,
+                backoff_until(attempts),
+            )
+            .await
+        {
+            // The row keeps its old reason and time; the next pass tries again.
+            tracing::warn!(record = %row.record_id, version = row.version, error = e.kind(), "the registration's retry time was not saved");
+        }
+    }
+
     /// Runs the outbox of one wallet: uploads what is due (everything when `force`), then,
     /// when `owner` is that wallet unlocked, registers what is on IPFS on the ledger (the
     /// transactions need its key; while it is locked they wait).
@@ -219,52 +333,79 @@ impl RecordService {
     ) -> Answer<SyncReport> {
         let store = self.store(wallet_id).await?;
         let now = chrono::Utc::now().timestamp();
-        let due = |step| {
-            let store = store.clone();
-            async move { store.due(step, if force { None } else { Some(now) }).await }
-        };
-        let owner = owner.filter(|o| o.wallet_id == wallet_id);
-        self.run_outbox(&store, owner, ipfs, ledger, due).await
+        let due = store
+            .due(Step::Upload, if force { None } else { Some(now) })
+            .await?;
+        let mut report = SyncReport::default();
+        let (uploaded, failed) = self.upload_due(&store, ipfs, due).await;
+        report.uploaded = uploaded;
+        report.problem = failed.map(|f| f.reason());
+        if let Some(owner) = owner.filter(|o| o.wallet_id == wallet_id) {
+            let due = store
+                .due(Step::Register, if force { None } else { Some(now) })
+                .await?;
+            if let Some(failure) = self.register_due(&store, owner, ledger, due).await {
+                report.problem.get_or_insert(failure.reason());
+            }
+        }
+        report.waiting = store.waiting(Step::Upload).await?;
+        Ok(report)
     }
 
-    /// Runs one record's outbox entries now, whatever their backoff (a revocation waits
-    /// for its new version): its uploads, then its registrations, each failure kept with
-    /// its row as [`sync`](Self::sync) keeps it.
-    #[tracing::instrument(name = "sync_record", skip_all)]
-    pub(crate) async fn sync_record(
+    /// Uploads one record's versions waiting in the outbox now, whatever their backoff
+    /// (a revocation's lane waits for its new version); a failure is kept with its row as
+    /// [`sync`](Self::sync) keeps it, and answered.
+    #[tracing::instrument(name = "upload_record", skip_all)]
+    pub(crate) async fn upload_record(
+        &self,
+        store: &RecordStore,
+        ipfs: &Url,
+        record_id: &str,
+    ) -> Result<(), StepFailure> {
+        let due = store
+            .due_of(Step::Upload, record_id)
+            .await
+            .map_err(StepFailure::store)?;
+        match self.upload_due(store, ipfs, due).await {
+            (_, Some(failure)) => Err(failure),
+            (_, None) => Ok(()),
+        }
+    }
+
+    /// Registers the versions of `record_ids` waiting in the outbox now, together
+    /// ([`register_due`](Self::register_due): one transaction for as many as fit, at
+    /// most one version per record), whatever their backoff; answers the first failure.
+    #[tracing::instrument(name = "register_records", skip_all, fields(records = record_ids.len()))]
+    pub(crate) async fn register_records(
         &self,
         store: &RecordStore,
         owner: &Owner,
-        ipfs: &Url,
         ledger: &LedgerTarget,
-        record_id: &str,
-    ) -> Answer<SyncReport> {
-        let due = |step| {
-            let store = store.clone();
-            let record_id = record_id.to_owned();
-            async move { store.due_of(step, &record_id).await }
-        };
-        self.run_outbox(store, Some(owner), ipfs, ledger, due).await
+        record_ids: &[String],
+    ) -> Option<StepFailure> {
+        let mut due = Vec::new();
+        for id in record_ids {
+            match store.due_of(Step::Register, id).await {
+                Ok(entries) => due.extend(entries),
+                Err(e) => return Some(StepFailure::store(e)),
+            }
+        }
+        self.register_due(store, owner, ledger, due).await
     }
 
-    /// The outbox's entries that `due` lists: uploads first, then (with the unlocked
-    /// wallet) registrations.
-    async fn run_outbox<F, Fut>(
+    /// Uploads the outbox entries `due`, in order, each failure kept with its row; stops
+    /// at the first (the node is failing: the rest waits for the next pass). Answers how
+    /// many went up, and the failure.
+    async fn upload_due(
         &self,
         store: &RecordStore,
-        owner: Option<&Owner>,
         ipfs: &Url,
-        ledger: &LedgerTarget,
-        due: F,
-    ) -> Answer<SyncReport>
-    where
-        F: Fn(Step) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<crate::store::Due>, crate::store::StoreError>>,
-    {
-        let mut report = SyncReport::default();
+        due: Vec<crate::store::Due>,
+    ) -> (u32, Option<StepFailure>) {
         let quiet: Progress = Arc::new(|_| {});
         let never = Arc::new(AtomicBool::new(false));
-        for item in due(Step::Upload).await? {
+        let mut uploaded = 0;
+        for item in due {
             let job = Upload {
                 store,
                 ipfs,
@@ -275,16 +416,19 @@ impl RecordService {
                 cancel: &never,
             };
             match self.upload(&job).await {
-                Ok(()) => report.uploaded += 1,
+                Ok(()) => uploaded += 1,
                 Err(UploadFailure::Cancelled) => {}
                 Err(UploadFailure::Node(problem)) => {
-                    let problem = crate::words::reason(&problem);
+                    let failure = StepFailure {
+                        node_down: problem.node_down(),
+                        error: problem,
+                    };
                     if let Err(e) = store
                         .step_failed(
                             Step::Upload,
                             &item.record_id,
                             item.version,
-                            &problem,
+                            &failure.reason(),
                             // `attempts` counts the failures so far: 5 s after the
                             // first, 10 s after the second, doubling.
                             backoff_until(item.attempts),
@@ -294,36 +438,11 @@ impl RecordService {
                         // The row keeps its old reason and time; the next pass tries again.
                         tracing::warn!(record = %item.record_id, version = item.version, error = e.kind(), "the upload's retry time was not saved");
                     }
-                    report.problem = Some(problem);
-                    // The node is failing: the rest waits for the next pass.
-                    break;
+                    return (uploaded, Some(failure));
                 }
             }
         }
-        if let Some(owner) = owner {
-            for item in due(Step::Register).await? {
-                let outcome = self
-                    .run_register(
-                        store,
-                        owner,
-                        ledger,
-                        &item.record_id,
-                        item.version,
-                        item.attempts,
-                    )
-                    .await;
-                if let Err(failure) = outcome {
-                    if report.problem.is_none() {
-                        report.problem = Some(failure.reason());
-                    }
-                    if failure.node_down {
-                        break;
-                    }
-                }
-            }
-        }
-        report.waiting = store.waiting(Step::Upload).await?;
-        Ok(report)
+        (uploaded, None)
     }
 
     /// Runs the outbox of every wallet that has records on this device; `owner` (the

@@ -1,9 +1,10 @@
-//! Sending a grant: the grantee's key (for a person), the record's capsule re-wrapped for
-//! everyone granted, `grantAccess`. And what capsules are made of: one part under the
+//! Sending grants: the grantee's key (for a person), each record's capsule re-wrapped for
+//! everyone granted, one `grantAccessBatch` for the records granted to one grantee under
+//! one clause until one expiry. And what capsules are made of: one part under the
 //! owner's authority (the owner and the people), one per clinic (its clauses).
 
 use medwallet_abe::{DataKey, Policy, PublicParams};
-use medwallet_ledger::{keccak256, Address, B256};
+use medwallet_ledger::{keccak256, Address, RecordCapsule, B256};
 use medwallet_records::capsule;
 use medwallet_records::cid::Cid;
 use medwallet_records::issued_key::{IssuedKey, IssuerNote, Sealed, HPKE_INFO, NOTE_HPKE_INFO};
@@ -19,7 +20,29 @@ use crate::ledger::{b256, id_attribute, parse_address};
 use crate::records::{index_damaged, RecordService};
 use crate::session::Owner;
 use crate::store::grants::{GrantRow, Issued};
-use crate::store::{local_seal, RecordStore};
+use crate::store::{local_seal, RecordStore, StoredRecord};
+
+/// A grant ready for its transaction.
+struct Prepared {
+    record_id: B256,
+    grantee: Address,
+    clause_hash: B256,
+    expiry: u64,
+    /// The record's capsule for everyone granted, on IPFS.
+    cid: Cid,
+    /// The record version it is for.
+    row: StoredRecord,
+}
+
+/// Which grants go in one batch: the same grantee, clause and expiry (the batch
+/// function takes one of each).
+pub(crate) fn grant_group(grant: &GrantRow) -> (String, Option<String>, Option<i64>) {
+    (
+        grant.grantee.clone(),
+        grant.clause.clone(),
+        grant.expires_at,
+    )
+}
 
 /// The on-chain name of a clause: keccak256 of its canonical text.
 pub(crate) fn clause_hash(clause: &str) -> B256 {
@@ -97,15 +120,70 @@ pub(crate) async fn capsule_for(
 }
 
 impl RecordService {
-    /// Sends one grant: key (for a person, if needed), capsule, `grantAccess`.
-    pub(crate) async fn send_grant(
+    /// Sends grants of records to one grantee under one clause until one expiry (a group
+    /// of [`grant_group`]): each one's key (for a person, if needed) and capsule, then one
+    /// `grantAccessBatch` for all (as few transactions as fit in a block), then each one's
+    /// note. Answers each grant's outcome, in order (kept with its grant), or `None` for
+    /// one not tried because a node failed before it.
+    pub(crate) async fn send_grants(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        conn: &Connected,
+        grants: &[GrantRow],
+    ) -> Vec<Option<Result<(), Failure>>> {
+        let mut out: Vec<Option<Result<(), Failure>>> = (0..grants.len()).map(|_| None).collect();
+        let mut ready: Vec<(usize, Prepared)> = Vec::new();
+        for (i, grant) in grants.iter().enumerate() {
+            match self.prepare_grant(store, owner, ipfs, conn, grant).await {
+                Ok(prepared) => ready.push((i, prepared)),
+                Err(f) => {
+                    let down = f.node_down;
+                    out[i] = Some(Err(f));
+                    if down {
+                        // The node failed: the rest waits for the next pass, as it is.
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((_, first)) = ready.first() {
+            let (grantee, clause_hash, expiry) = (first.grantee, first.clause_hash, first.expiry);
+            let items: Vec<RecordCapsule> = ready
+                .iter()
+                .map(|(_, p)| RecordCapsule {
+                    record_id: p.record_id,
+                    capsule_cid: p.cid.to_bytes(),
+                })
+                .collect();
+            let sent = conn
+                .client
+                .grant_access_batch(grantee, clause_hash, expiry, &items)
+                .await;
+            for ((i, prepared), outcome) in ready.iter().zip(sent) {
+                out[*i] = Some(match outcome {
+                    Ok(receipt) => {
+                        self.granted(store, ipfs, &grants[*i], prepared, receipt.tx_hash)
+                            .await
+                    }
+                    Err(e) => Err(Failure::ledger(e)),
+                });
+            }
+        }
+        out
+    }
+
+    /// One grant up to its transaction: the key (for a person), the emergency mark (for
+    /// an emergency clinic), the capsule re-wrapped for everyone granted and put on IPFS.
+    async fn prepare_grant(
         &self,
         store: &RecordStore,
         owner: &Owner,
         ipfs: &Url,
         conn: &Connected,
         grant: &GrantRow,
-    ) -> Result<(), Failure> {
+    ) -> Result<Prepared, Failure> {
         let row = store
             .latest(&grant.record_id)
             .await
@@ -158,29 +236,39 @@ impl RecordService {
             .expires_at
             .and_then(|t| u64::try_from(t).ok())
             .unwrap_or(0);
-        let receipt = conn
-            .client
-            .grant_access(
-                b256(&row.record_id).map_err(Failure::waiting)?,
-                grantee,
-                clause_hash,
-                &cid.to_bytes(),
-                expiry,
-            )
-            .await
-            .map_err(Failure::ledger)?;
+        Ok(Prepared {
+            record_id: b256(&row.record_id).map_err(Failure::waiting)?,
+            grantee,
+            clause_hash,
+            expiry,
+            cid,
+            row,
+        })
+    }
+
+    /// A grant's transaction landed: noted with the record's new capsule, and the
+    /// capsule it replaces unpinned.
+    async fn granted(
+        &self,
+        store: &RecordStore,
+        ipfs: &Url,
+        grant: &GrantRow,
+        prepared: &Prepared,
+        tx: B256,
+    ) -> Result<(), Failure> {
+        let row = &prepared.row;
         store
             .granted(
                 grant.id,
-                &receipt.tx_hash.to_string(),
+                &tx.to_string(),
                 &row.record_id,
                 row.version,
-                &cid.to_string(),
+                &prepared.cid.to_string(),
             )
             .await
             .map_err(Failure::store)?;
         // The capsule it replaces is no longer the record's: let the node collect it.
-        if row.capsule_cid != cid.to_string() {
+        if row.capsule_cid != prepared.cid.to_string() {
             unpin(ipfs, &[row.capsule_cid.as_str()]).await;
         }
         Ok(())
@@ -204,7 +292,7 @@ impl RecordService {
         {
             return Ok(());
         }
-        let params = directory::authority_params(&conn.node, conn.contract, ipfs, clinic)
+        let params = directory::authority_params(&conn.reads, ipfs, clinic)
             .await?
             .ok_or_else(|| Failure::waiting(SharingError::NotAClinic { address: clinic }))?;
         store
@@ -287,7 +375,7 @@ impl RecordService {
                 let hpke_key = match seal_to {
                     Some(key) => *key,
                     None => {
-                        let published = directory::identity_of(&conn.node, conn.contract, holder)
+                        let published = directory::identity_of(&conn.reads, holder)
                             .await
                             .map_err(Failure::ledger)?
                             .ok_or_else(|| {

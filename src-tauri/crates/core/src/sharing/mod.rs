@@ -9,19 +9,25 @@
 //!    its CID is kept before the transaction, so a retry announces the same key;
 //! 3. the record's data key is re-wrapped under `id:<owner> OR id:<grantee> OR ...`
 //!    (everyone granted and not being revoked), the capsule stored on IPFS, and
-//!    `grantAccess` sent with the expiry.
+//!    `grantAccess` sent with the expiry: the grants due to one grantee under one clause
+//!    and expiry go out together (`grantAccessBatch`, as few transactions as fit).
 //!
 //! **Revoke** (also queued): a new version under a new data key, the content re-encrypted
 //! chunk by chunk (plaintext never touches the disk; [`revision`]), its capsule without
 //! the revoked people; the records outbox uploads and registers it (`updateRecord`); then
 //! `revokeAccess` names its capsule, the older versions' objects are unpinned, and the
-//! exposure report is computed from the ledger's events ([`exposure`]).
+//! exposure report is computed from the ledger's events ([`exposure`]). The revocations a
+//! pass finds due together run in batches ([`reencrypt`]): their records re-encrypted and
+//! uploaded four at a time, their versions registered in one outbox run, one
+//! `revokeAccessBatch` per grantee and clause ([`revoke`]), one garbage collection for
+//! the versions they replace.
 //!
 //! **Expiry**: grants whose expiry passed are revoked the same way when the wallet is next
 //! unlocked and online; the doctor's wallet refuses them before that ([`inbox`]).
 //!
 //! Each step can be run again after a failure or a crash: a key's envelope CID is kept
 //! before its `issueKey`, a revision's version is kept with the revocations it is for, a
+//! revocation's `revokeAccess` transaction is kept once mined (never sent again), a
 //! revocation refused as `NoSuchGrant` counts as done. A crash between a mined
 //! `grantAccess` and its note here re-wraps the capsule (wrapping is randomised) and
 //! sends a second `AccessGranted` for the same grant: harmless, and visible in the trail.
@@ -31,6 +37,8 @@ pub(crate) mod emergency;
 pub(crate) mod exposure;
 pub(crate) mod grant;
 pub(crate) mod groups;
+pub(crate) mod pace;
+mod pass;
 pub mod reencrypt;
 pub(crate) mod revision;
 pub(crate) mod revoke;
@@ -46,7 +54,7 @@ use grant::parse_clause;
 
 use crate::error::{Answer, CoreError, SharingError, Task};
 use crate::ledger::directory;
-use crate::ledger::{chain_time, now_unix, parse_address, rfc3339, LedgerTarget};
+use crate::ledger::{now_unix, parse_address, rfc3339, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::store::grants::{GrantPhase, GrantRow};
@@ -173,14 +181,15 @@ impl RecordService {
         if let Target::Group { name, .. } = &target {
             return preview_group(&store, name, expires).await;
         }
-        let conn = directory::connect(owner, ledger)
+        let conn = self
+            .connect(owner, ledger)
             .await
             .map_err(|f| f.during(Task::PreviewShare))?;
         let lookup =
             |e: medwallet_ledger::LedgerError| CoreError::from(e).during(Task::LookUpGrantee);
         let grantee_text = grantee.to_string();
         let mut warnings = Vec::new();
-        let published = directory::identity_of(&conn.node, conn.contract, grantee)
+        let published = directory::identity_of(&conn.reads, grantee)
             .await
             .map_err(lookup)?
             .ok_or(CoreError::NotPublished { address: grantee })?;
@@ -299,9 +308,8 @@ impl RecordService {
             // queued by address (the code's own signature holds). The code's encryption
             // key is then noted (not before a check refused it): a key is sealed to
             // this holder only when the ledger publishes that same key.
-            if let Ok(conn) = directory::connect(owner, ledger).await {
-                let found =
-                    directory::identity_of(&conn.node, conn.contract, target.grantee()).await;
+            if let Ok(conn) = self.connect(owner, ledger).await {
+                let found = directory::identity_of(&conn.reads, target.grantee()).await;
                 let chain = conn.node.status().await.map(|s| s.chain_id);
                 if let (Ok(Some(published)), Ok(chain)) = (found, chain) {
                     check_share_code(&code, &published, chain)?;
@@ -324,10 +332,11 @@ impl RecordService {
             // Only an address: keys are sealed to the keys whose fingerprint the dialog
             // showed, not to whatever the ledger node answers later; and never in place of
             // a key already noted for them (only a pasted share code replaces that).
-            let conn = directory::connect(owner, ledger)
+            let conn = self
+                .connect(owner, ledger)
                 .await
                 .map_err(|f| f.during(Task::LookUpGrantee))?;
-            let published = directory::identity_of(&conn.node, conn.contract, *person)
+            let published = directory::identity_of(&conn.reads, *person)
                 .await
                 .map_err(|e| CoreError::from(e).during(Task::LookUpGrantee))?
                 .ok_or(CoreError::NotPublished { address: *person })?;
@@ -404,194 +413,6 @@ impl RecordService {
             out.push(self.grant_summary(owner, &store, row).await?);
         }
         Ok(out)
-    }
-
-    /// Runs the unlocked wallet's sharing work: publishes its identity (and authority)
-    /// on the contract, revokes expired grants, sends due grants and revocations.
-    /// `force` runs every queued step now, whatever its backoff ("Sync now").
-    /// Answers the first problem, if any, in words (as the grants keep it).
-    pub async fn sync_sharing(
-        &self,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        force: bool,
-    ) -> Option<String> {
-        let store = match self.sharing_store(owner).await {
-            Ok(s) => s,
-            Err(e) => return Some(crate::words::reason(&e)),
-        };
-        self.run_sharing(&store, owner, ipfs, ledger, force).await
-    }
-
-    pub(crate) async fn run_sharing(
-        &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        force: bool,
-    ) -> Option<String> {
-        let _one_pass = self.sharing.lock().await;
-        // A wallet being rebuilt from the ledger sends nothing to its contract until the
-        // rebuild is done: a restored clinic would publish its first epoch's parameters
-        // again, a restored patient re-encrypt for groups and clinics it has not read back.
-        if let Some(contract) = ledger.contract {
-            match store.rebuild_unfinished(&contract.to_string()).await {
-                Ok(false) => {}
-                Ok(true) => {
-                    return Some(crate::words::reason(
-                        &crate::error::RebuildError::Unfinished.into(),
-                    ))
-                }
-                Err(e) => return Some(crate::words::reason(&e.into())),
-            }
-        }
-        let now = now_unix();
-        let mut problem_before = None;
-        let connected = match ledger.contract {
-            Some(_) => Some(directory::connect(owner, ledger).await),
-            None => None,
-        };
-        // Expiries are the chain's: its clock counts when it is ahead of this device's.
-        let chain_now = match &connected {
-            Some(Ok(c)) => chain_time(&c.node).await,
-            _ => 0,
-        };
-        if let Err(e) = store.expire_grants(now.max(chain_now)).await {
-            return Some(crate::words::reason(&e.into()));
-        }
-        let conn = match connected {
-            None => return None,
-            Some(Ok(c)) => c,
-            Some(Err(f)) => {
-                self.note_failures(store, &f, force).await;
-                return Some(f.reason());
-            }
-        };
-        if let Err(f) = directory::publish_self(store, owner, ipfs, &conn).await {
-            self.note_failures(store, &f, force).await;
-            return Some(f.reason());
-        }
-        match owner.role {
-            medwallet_vault::Role::Patient => {
-                // Records clinics made for this patient at their front desks join its
-                // list; records shared with a clinic that revoked a staff key are
-                // re-encrypted for its new parameters (queued before grants run).
-                // A desk that redeemed one of its check-in codes: the patient is asked.
-                if let Err(f) = self.sync_check_in_asks(store, &conn).await {
-                    problem_before = Some(f.reason());
-                }
-                if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
-                    problem_before.get_or_insert(f.reason());
-                }
-                if let Err(f) = self.sync_clinic_epochs(store, owner, ipfs, &conn).await {
-                    problem_before.get_or_insert(f.reason());
-                }
-            }
-            medwallet_vault::Role::Clinic => {
-                if let Err(f) = self.sync_staff_keys(store, owner, ipfs, &conn).await {
-                    problem_before = Some(f.reason());
-                }
-            }
-            medwallet_vault::Role::Doctor => {}
-        }
-        // New members get keys, and after a removal the others get the next epoch's,
-        // before any record is re-encrypted for it.
-        if owner.authority_seed.is_some() {
-            if let Err(f) = self.sync_group_keys(store, owner, ipfs, &conn).await {
-                self.note_failures(store, &f, force).await;
-                return Some(f.reason());
-            }
-        }
-        let due = match store.due_grants(if force { None } else { Some(now) }).await {
-            Ok(d) => d,
-            Err(e) => return Some(crate::words::reason(&e.into())),
-        };
-        let mut problem = problem_before;
-        // The records this pass re-encrypts, counted for the window's progress bar.
-        let revoking: Vec<GrantRow> = due
-            .iter()
-            .filter(|g| g.phase == GrantPhase::Revoking)
-            .cloned()
-            .collect();
-        let tally = self.tally(
-            &owner.wallet_id,
-            medwallet_api::SharingWork::Reencrypting,
-            reencrypt::records_in(&revoking),
-        );
-        // In the order they were asked; each run of revocations in a row is one batch,
-        // its records re-encrypted side by side ([`reencrypt`]).
-        let mut due = due.into_iter().peekable();
-        while let Some(grant) = due.next() {
-            let failures = match grant.phase {
-                GrantPhase::Sending => {
-                    match self.send_grant(store, owner, ipfs, &conn, &grant).await {
-                        Ok(()) => Vec::new(),
-                        Err(f) => vec![(grant, f)],
-                    }
-                }
-                GrantPhase::Revoking => {
-                    let mut batch = vec![grant];
-                    while let Some(next) = due.next_if(|g| g.phase == GrantPhase::Revoking) {
-                        batch.push(next);
-                    }
-                    self.run_revocations(store, owner, ipfs, ledger, &conn, batch, tally.as_ref())
-                        .await
-                }
-                GrantPhase::Active | GrantPhase::Revoked => Vec::new(),
-            };
-            let mut node_down = false;
-            for (grant, f) in failures {
-                let reason = f.reason();
-                if let Err(e) = store
-                    .grant_failed(
-                        grant.id,
-                        &reason,
-                        crate::records::outbox::backoff_until(grant.attempts),
-                    )
-                    .await
-                {
-                    // The grant keeps its old reason and time; the next pass tries again.
-                    tracing::warn!(grant = grant.id, record = %grant.record_id, error = e.kind(), "a grant's retry time was not saved");
-                }
-                problem.get_or_insert(reason);
-                node_down |= f.node_down;
-            }
-            if node_down {
-                break;
-            }
-        }
-        problem
-    }
-
-    /// A node failed before any grant ran: every due grant shows why it waits.
-    async fn note_failures(&self, store: &RecordStore, f: &Failure, force: bool) {
-        let now = now_unix();
-        let reason = f.reason();
-        match store.due_grants(if force { None } else { Some(now) }).await {
-            Ok(due) => {
-                for g in due {
-                    if let Err(e) = store
-                        .grant_failed(
-                            g.id,
-                            &reason,
-                            crate::records::outbox::backoff_until(g.attempts),
-                        )
-                        .await
-                    {
-                        // It keeps its old reason; the pass's problem is answered anyway.
-                        tracing::warn!(grant = g.id, record = %g.record_id, error = e.kind(), "a grant's reason was not saved");
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(
-                    error = e.kind(),
-                    "the grants waiting for the node could not be read"
-                );
-            }
-        }
     }
 
     /// The store of a wallet that can share (its own authority).

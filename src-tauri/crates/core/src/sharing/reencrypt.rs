@@ -1,41 +1,45 @@
 //! Re-encrypting many records at once: a member leaving a group re-encrypts every record
 //! shared with the group, a clinic's new epoch every record shared with a role there,
-//! grants expiring together each their record. The sharing pass hands each run of due
-//! revocations to [`RecordService::run_revocations`]:
+//! grants revoked or expiring together each their record. The sharing pass hands the
+//! revocations it finds due to [`RecordService::run_revocations`], which runs them in
+//! batches of at most [`RECORDS_PER_BATCH`] records:
 //!
-//! - the records go through [`REENCRYPT_LANES`] at a time; a record's own revocations run
-//!   one after another in the order they were asked (each may make its next version);
-//! - each runs [`revoke_steps`](RecordService::revoke_steps): the new version made (AES
-//!   in the pipeline's blocking task, the capsule's CP-ABE wrap in its own), uploaded,
-//!   registered, the replaced version unpinned. The ledger client sends one transaction
-//!   per account at a time, from its nonce to its receipt (ARCHITECTURE.md), so the
-//!   registrations queue there while the other records fetch, encrypt and upload;
-//! - once all are through, this computer's node collects its garbage once and lists its
-//!   blocks once, and each exposure report is written. On js-ipfs each of those walks
-//!   the whole repository (about 0.5 s, and 0.15 s per object checked, with a few
-//!   thousand blocks): run per record, they were nine tenths of a removal's time.
+//! 1. the records go through [`REENCRYPT_LANES`] at a time, each in its lane: its next
+//!    version made (once: the content fetched and re-encrypted in the pipeline's blocking
+//!    task, the capsule's CP-ABE wrap in its own) and uploaded. A record's own
+//!    revocations share that version;
+//! 2. the batch's versions are registered together by the records outbox
+//!    (`updateRecords`, as few transactions as fit in a block);
+//! 3. the grants are taken off the ledger, one `revokeAccessBatch` per grantee and clause
+//!    ([`revoke`](super::revoke)), each mined item's transaction kept at once;
+//! 4. the replaced versions are unpinned, this computer's node collects its garbage once
+//!    and lists its blocks once (on js-ipfs each walks the whole repository: run per
+//!    record, they were most of a removal's time), and each exposure report is written.
 //!
-//! Each record ends as it did one by one: the same new version, the same report, a
-//! failure kept in its grant row with its backoff. A record that fails is named in the
-//! progress and the others go on; a node that is down stops new records from starting
-//! (the rest waits for the next pass, as before). A crash anywhere leaves each grant
+//! Each record ends as it would alone: the same new version, the same report, a failure
+//! kept in its grant row with its backoff. A record that fails is named in the progress
+//! and the others go on; a node that is down stops new records from starting (what did
+//! not start waits for the next pass). A run cut off anywhere leaves each grant
 //! `revoking` with what it reached (its version named, its `revokeAccess` kept), and the
-//! next pass resumes it there: no version is made twice.
+//! next pass resumes it there: no version is made twice, no kept revocation sent again.
 //!
 //! The progress ("Re-encrypting 37 of 100 records") is a watch channel per wallet: the
 //! window polls its value (`sharing_progress`); tests and benchmarks wait for changes.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
 use medwallet_api::{SharingItemProblem, SharingProgress, SharingWork};
+use medwallet_ledger::RecordCapsule;
 use tokio::sync::watch;
 use url::Url;
 
-use super::revoke::Revoked;
+use super::revoke::{registered_capsule, replaced_objects, revoke_group, revoke_on_ledger};
 use super::Failure;
-use crate::ipfs::collect_and_check;
+use crate::error::{CoreError, SharingError};
+use crate::ipfs::unpin_and_collect_each;
 use crate::ledger::directory::Connected;
 use crate::ledger::LedgerTarget;
 use crate::records::{lock, RecordService};
@@ -48,44 +52,58 @@ use crate::store::RecordStore;
 /// (`pipeline::IO_BUFFER`), and a version fetched from IPFS goes to a temporary file, not
 /// to memory; so four stay within a few MiB whatever the records' sizes. Four keep both
 /// cores of a small machine busy with CP-ABE and AES (each on a blocking thread) while
-/// the others wait for IPFS and the ledger; more would only queue behind the account's
-/// one transaction at a time and the node's own pace.
+/// the others wait for IPFS; more would only queue behind the node's own pace.
 pub const REENCRYPT_LANES: usize = 4;
 
-/// How many records' replaced versions one garbage collection takes at most. js-ipfs
-/// checks every block it deletes against every recursive pin (about 40 ms a block with a
-/// few hundred pins here), so a hundred records' 300 blocks take about 12 s: well inside
-/// the 60 s a collection may take (`PIN_TIMEOUT`), which a collection of thousands would
-/// not be, and its reports would then say the node still holds what it was removing.
-const RECORDS_PER_COLLECTION: usize = 100;
+/// How many records one batch takes at most: their registrations and revocations fit in
+/// a transaction each (the ledger client splits at about 200), and one garbage
+/// collection takes their replaced versions. js-ipfs checks every block it deletes
+/// against every recursive pin (about 40 ms a block with a few hundred pins here), so a
+/// hundred records' 300 blocks take about 12 s: well inside the 60 s a collection may
+/// take (`PIN_TIMEOUT`), which a collection of thousands would not be, and their reports
+/// would then say the node still holds what it was removing. A batch is also what a run
+/// cut off loses at most of its progress (its versions are kept, not made again).
+pub const RECORDS_PER_BATCH: usize = 100;
 
-/// How a sharing pass runs the re-encryptions it finds due.
+/// How a sharing pass runs the revocations it finds due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reencryption {
-    /// One record at a time, each revocation run to its end with its own garbage
-    /// collection and block check: the path before, kept so that benchmarks measure
-    /// both in one run.
-    OneByOne,
-    /// `n` records at a time, the replaced versions collected once for the batch.
-    Lanes(usize),
+pub struct Reencryption {
+    /// Records re-encrypted at once.
+    pub lanes: usize,
+    /// Records per batch (registered, revoked and collected together).
+    pub records_per_batch: usize,
+}
+
+impl Reencryption {
+    /// The app's: [`REENCRYPT_LANES`] at a time, [`RECORDS_PER_BATCH`] a batch.
+    pub const APP: Self = Self {
+        lanes: REENCRYPT_LANES,
+        records_per_batch: RECORDS_PER_BATCH,
+    };
+
+    /// One record at a time, each to its end (its own registration, revocation and
+    /// garbage collection) before the next starts: how revocations ran before lanes and
+    /// batches, through the same steps, so that a benchmark measures both in one run.
+    pub const ONE_BY_ONE: Self = Self {
+        lanes: 1,
+        records_per_batch: 1,
+    };
+}
+
+impl Default for Reencryption {
+    fn default() -> Self {
+        Self::APP
+    }
 }
 
 impl RecordService {
-    /// How this service's sharing passes re-encrypt (by default
-    /// [`Reencryption::Lanes`]`(`[`REENCRYPT_LANES`]`)`).
+    /// How this service's sharing passes run revocations ([`Reencryption::APP`] unless
+    /// a benchmark or a test says otherwise).
     pub fn set_reencryption(&self, how: Reencryption) {
-        let lanes = match how {
-            Reencryption::OneByOne => 0,
-            Reencryption::Lanes(n) => n.max(1),
+        *lock(&self.reencryption) = Reencryption {
+            lanes: how.lanes.max(1),
+            records_per_batch: how.records_per_batch.max(1),
         };
-        self.reencrypt_lanes.store(lanes, Ordering::Relaxed);
-    }
-
-    fn reencryption(&self) -> Reencryption {
-        match self.reencrypt_lanes.load(Ordering::Relaxed) {
-            0 => Reencryption::OneByOne,
-            n => Reencryption::Lanes(n),
-        }
     }
 
     fn progress_cell(&self, wallet_id: &str) -> Arc<watch::Sender<SharingProgress>> {
@@ -112,12 +130,12 @@ impl RecordService {
         (total > 0).then(|| Tally::start(self.progress_cell(wallet_id), work, total))
     }
 
-    /// Runs a batch of due revocations (a member's leaves, a clinic's rotations, grants
-    /// revoked together), their records [`REENCRYPT_LANES`] at a time. Answers the
-    /// revocations that failed, in the order they were asked, for the pass to keep with
-    /// their rows (one whose node was down stops the pass: after it, no record starts,
-    /// and what did not start waits for the next pass).
-    #[tracing::instrument(name = "run_revocations", skip_all, fields(grants = batch.len()))]
+    /// Runs due revocations (a member's leaves, a clinic's rotations, grants revoked or
+    /// expiring together) in batches, their records [`REENCRYPT_LANES`] at a time.
+    /// Answers the revocations that failed, in the order they were asked, for the pass
+    /// to keep with their rows (one whose node was down stops the run: after it, no
+    /// record starts, and what did not start waits for the next pass).
+    #[tracing::instrument(name = "run_revocations", skip_all, fields(grants = grants.len()))]
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn run_revocations(
         &self,
@@ -126,116 +144,278 @@ impl RecordService {
         ipfs: &Url,
         ledger: &LedgerTarget,
         conn: &Connected,
-        batch: Vec<GrantRow>,
+        grants: Vec<GrantRow>,
         tally: Option<&Tally>,
     ) -> Vec<(GrantRow, Failure)> {
-        let how = self.reencryption();
-        let stop = AtomicBool::new(false);
-        let lane = |grants: Vec<GrantRow>| {
-            let stop = &stop;
-            async move {
-                self.revoke_record(store, owner, ipfs, ledger, conn, grants, how, stop, tally)
-                    .await
-            }
-        };
-        let lanes = match how {
-            Reencryption::OneByOne => 1,
-            Reencryption::Lanes(n) => n,
+        let how = *lock(&self.reencryption);
+        let run = Run {
+            store,
+            owner,
+            ipfs,
+            ledger,
+            conn,
+            tally,
+            stop: AtomicBool::new(false),
         };
         let mut failures = Vec::new();
-        let mut records = by_record(batch).into_iter().peekable();
-        while records.peek().is_some() && !stop.load(Ordering::Relaxed) {
-            let chunk: Vec<Vec<GrantRow>> = records.by_ref().take(RECORDS_PER_COLLECTION).collect();
-            let done: Vec<Lane> = stream::iter(chunk)
-                .map(lane)
-                .buffer_unordered(lanes)
-                .collect()
-                .await;
-            let mut revoked = Vec::new();
-            for lane in done {
-                failures.extend(lane.failures);
-                revoked.extend(lane.revoked);
-            }
-            // Nothing to collect when none got this far (or, one by one, each collected
-            // its own).
-            if revoked.is_empty() {
-                continue;
-            }
-            let sets: Vec<Vec<String>> = revoked.iter().map(|r| r.older.clone()).collect();
-            if let Some(tally) = tally {
-                tally.removing_old(true);
-            }
-            let gone = collect_and_check(ipfs, &sets).await;
-            if let Some(tally) = tally {
-                tally.removing_old(false);
-            }
-            let contract = conn.contract.to_string();
-            for (revoked, gone) in revoked.into_iter().zip(gone) {
-                let grant = revoked.grant.clone();
-                if let Err(f) = self
-                    .finish_revoke(store, owner, &contract, revoked, gone)
-                    .await
-                {
-                    if let Some(tally) = tally {
-                        tally.failed(self.item_problem(store, owner, &grant, &f).await);
-                    }
-                    failures.push((grant, f));
-                }
-            }
+        let mut records = by_record(grants).into_iter().peekable();
+        while records.peek().is_some() && !run.stop.load(Ordering::Relaxed) {
+            let batch: Vec<Vec<GrantRow>> = records.by_ref().take(how.records_per_batch).collect();
+            failures.extend(self.revoke_batch(&run, batch, how.lanes).await);
         }
         // In the order they were asked, as one by one: the pass answers the first.
         failures.sort_by_key(|(g, _)| g.id);
         failures
     }
 
-    /// One record's revocations, in order; counted in the progress once they ran.
-    #[allow(clippy::too_many_arguments)]
-    async fn revoke_record(
+    /// One batch: its records through the lanes, then their registrations, revocations,
+    /// garbage collection and reports together.
+    #[tracing::instrument(name = "revoke_batch", skip_all, fields(records = batch.len()))]
+    async fn revoke_batch(
         &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        conn: &Connected,
-        grants: Vec<GrantRow>,
-        how: Reencryption,
-        stop: &AtomicBool,
-        tally: Option<&Tally>,
-    ) -> Lane {
-        let mut lane = Lane::default();
-        let mut problem = None;
-        for grant in grants {
-            // A node is down: what has not started waits for the next pass.
-            if stop.load(Ordering::Relaxed) {
-                return lane;
+        run: &Run<'_>,
+        batch: Vec<Vec<GrantRow>>,
+        lanes: usize,
+    ) -> Vec<(GrantRow, Failure)> {
+        let Run {
+            store,
+            owner,
+            ipfs,
+            ledger,
+            conn,
+            tally,
+            ..
+        } = *run;
+        let done: Vec<Lane> = stream::iter(batch)
+            .map(|grants| self.lane(run, grants))
+            .buffer_unordered(lanes)
+            .collect()
+            .await;
+        let mut failures = Vec::new();
+        let mut made: Vec<(GrantRow, u32)> = Vec::new();
+        for lane in done {
+            failures.extend(lane.failures);
+            made.extend(lane.made);
+        }
+        if made.is_empty() {
+            return failures;
+        }
+        let finishing = tally.map(Tally::finishing);
+        // What fails from here on, after its record was counted through its lane.
+        let mut late: Vec<(GrantRow, Failure)> = Vec::new();
+        let mut fail = |grant: GrantRow, f: Failure| {
+            if f.node_down {
+                run.stop.store(true, Ordering::Relaxed);
             }
-            let outcome = match how {
-                Reencryption::OneByOne => self
-                    .send_revoke(store, owner, ipfs, ledger, conn, &grant)
-                    .await
-                    .map(|()| None),
-                Reencryption::Lanes(_) => self
-                    .revoke_steps(store, owner, ipfs, ledger, conn, &grant)
-                    .await
-                    .map(Some),
+            late.push((grant, f));
+        };
+
+        // The new versions registered together (those an earlier run registered are
+        // found, not sent again).
+        let mut ids: Vec<String> = made.iter().map(|(g, _)| g.record_id.clone()).collect();
+        ids.dedup();
+        if let Some(f) = self.register_records(store, owner, ledger, &ids).await {
+            // Kept with each version's outbox row, which the check below reads.
+            tracing::debug!(
+                error = f.error.kind(),
+                "a batch's registrations did not all go"
+            );
+            if f.node_down {
+                run.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        let mut ready: Vec<(GrantRow, u32, RecordCapsule)> = Vec::new();
+        for (grant, version) in made {
+            match registered_capsule(store, &grant, version).await {
+                Ok(capsule) => ready.push((grant, version, capsule)),
+                Err(f) => fail(grant, f),
+            }
+        }
+
+        // Off the ledger: one batch per grantee and clause.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut at: HashMap<_, usize> = HashMap::new();
+        for (i, (grant, _, _)) in ready.iter().enumerate() {
+            let key = revoke_group(grant);
+            match at.get(&key) {
+                Some(&g) => groups[g].push(i),
+                None => {
+                    at.insert(key, groups.len());
+                    groups.push(vec![i]);
+                }
+            }
+        }
+        let mut txs: Vec<Option<Result<String, Failure>>> = ready.iter().map(|_| None).collect();
+        for group in groups {
+            let items: Vec<(&GrantRow, RecordCapsule)> = group
+                .iter()
+                .map(|&i| (&ready[i].0, ready[i].2.clone()))
+                .collect();
+            let sent = revoke_on_ledger(store, conn, &items).await;
+            for (i, outcome) in group.into_iter().zip(sent) {
+                txs[i] = Some(outcome);
+            }
+        }
+
+        // The versions they replace are no longer the records': unpinned, and collected
+        // once for all (those before them were unpinned when they were replaced).
+        let mut revoked: Vec<(GrantRow, u32, String, Vec<String>)> = Vec::new();
+        for ((grant, version, _), tx) in ready.into_iter().zip(txs) {
+            let tx = tx.unwrap_or_else(|| {
+                Err(Failure::waiting(CoreError::internal(
+                    "a batch of revocations",
+                    "an item was neither sent nor found",
+                )))
+            });
+            match tx {
+                Ok(tx) => match replaced_objects(store, &grant, version).await {
+                    Ok(older) => revoked.push((grant, version, tx, older)),
+                    Err(f) => fail(grant, f),
+                },
+                Err(f) => fail(grant, f),
+            }
+        }
+        let sets: Vec<Vec<String>> = revoked.iter().map(|(.., older)| older.clone()).collect();
+        let gone = if sets.is_empty() {
+            Vec::new()
+        } else {
+            unpin_and_collect_each(ipfs, &sets).await
+        };
+        for ((grant, version, tx, older), gone) in revoked.into_iter().zip(gone) {
+            let removed_here = gone && !older.is_empty();
+            if let Err(f) = self
+                .finish_revoke(store, owner, conn, &grant, version, &tx, removed_here)
+                .await
+            {
+                fail(grant, f);
+            }
+        }
+        drop(finishing);
+        if let Some(tally) = tally {
+            // Each record named once, with its first failure.
+            let mut named: Vec<&str> = Vec::new();
+            for (grant, f) in &late {
+                if !named.contains(&grant.record_id.as_str()) {
+                    named.push(&grant.record_id);
+                    tally.failed(self.item_problem(store, owner, grant, f).await);
+                }
+            }
+        }
+        failures.extend(late);
+        failures
+    }
+
+    /// One record's lane: its next version made (once for all its revocations) and
+    /// uploaded; counted in the progress once through.
+    #[tracing::instrument(name = "reencrypt_record", skip_all)]
+    async fn lane(&self, run: &Run<'_>, grants: Vec<GrantRow>) -> Lane {
+        let mut lane = Lane::default();
+        // A node is down: what has not started waits for the next pass.
+        if run.stop.load(Ordering::Relaxed) {
+            return lane;
+        }
+        let Run {
+            store,
+            owner,
+            ipfs,
+            ledger,
+            ..
+        } = *run;
+        // Versions earlier passes made for these revocations: this batch finishes them.
+        let noted_here: Vec<u32> = grants.iter().filter_map(|g| g.revoke_version).collect();
+        for grant in grants {
+            // Read again: the version made for another revocation of this record names
+            // this one too.
+            let noted = match store.grant(grant.id).await {
+                Ok(fresh) => fresh.and_then(|g| g.revoke_version),
+                Err(_) => grant.revoke_version,
             };
-            match outcome {
-                Ok(revoked) => lane.revoked.extend(revoked),
+            let version = match noted {
+                Some(v) => Ok(v),
+                None => match self.next_version_due(store, &grant, &noted_here).await {
+                    Ok(true) => self
+                        .make_revision(store, owner, ipfs, ledger, &grant.record_id)
+                        .await
+                        .map_err(|e| Failure {
+                            node_down: e.node_down(),
+                            error: e,
+                        }),
+                    // After the version this batch finishes: the next pass.
+                    Ok(false) => continue,
+                    Err(f) => Err(f),
+                },
+            };
+            match version {
+                Ok(v) => lane.made.push((grant, v)),
                 Err(f) => {
                     if f.node_down {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    if problem.is_none() {
-                        problem = Some(self.item_problem(store, owner, &grant, &f).await);
+                        run.stop.store(true, Ordering::Relaxed);
                     }
                     lane.failures.push((grant, f));
                 }
             }
         }
-        if let Some(tally) = tally {
+        if let Some((grant, _)) = lane.made.first() {
+            // Uploaded now rather than by the next outbox pass; what fails is kept in the
+            // version's outbox row too.
+            let record_id = grant.record_id.clone();
+            if let Err(f) = self.upload_record(store, ipfs, &record_id).await {
+                if f.node_down {
+                    run.stop.store(true, Ordering::Relaxed);
+                }
+                let reason = f.reason();
+                for (grant, version) in std::mem::take(&mut lane.made) {
+                    // As the registration check would name it: the version waits, and why.
+                    let waits = Failure {
+                        error: SharingError::RevisionPending {
+                            version,
+                            problem: Some(reason.clone()),
+                        }
+                        .into(),
+                        node_down: f.node_down,
+                    };
+                    lane.failures.push((grant, waits));
+                }
+            }
+        }
+        if let Some(tally) = run.tally {
+            // Named with the reason its grant keeps.
+            let problem = match lane.failures.first() {
+                Some((grant, f)) => Some(self.item_problem(store, owner, grant, f).await),
+                None => None,
+            };
             tally.record_done(problem);
         }
         lane
+    }
+
+    /// Whether a revocation without a version may have one made now: only once the
+    /// record's latest version is registered. The outbox registers a record's latest
+    /// version only, so a version made while an earlier one (made for another revocation)
+    /// is still on its way would hold both back. `false` when this batch finishes that
+    /// one (`noted_here`); a failure naming it when it waits for its own reasons.
+    async fn next_version_due(
+        &self,
+        store: &RecordStore,
+        grant: &GrantRow,
+        noted_here: &[u32],
+    ) -> Result<bool, Failure> {
+        let latest = store
+            .latest(&grant.record_id)
+            .await
+            .map_err(Failure::store)?;
+        match latest {
+            Some(row) if row.ledger.is_none() => {
+                if noted_here.contains(&row.version) {
+                    return Ok(false);
+                }
+                Err(Failure::waiting(SharingError::RevisionPending {
+                    version: row.version,
+                    problem: row.ledger_problem.or(row.problem).filter(|p| !p.is_empty()),
+                }))
+            }
+            _ => Ok(true),
+        }
     }
 
     /// A revocation's failure named for the window: the record's title (its id when the
@@ -260,10 +440,22 @@ impl RecordService {
     }
 }
 
+/// What every lane and step of one run shares.
+struct Run<'a> {
+    store: &'a RecordStore,
+    owner: &'a Owner,
+    ipfs: &'a Url,
+    ledger: &'a LedgerTarget,
+    conn: &'a Connected,
+    tally: Option<&'a Tally>,
+    /// Set when a node is down: no record starts after it.
+    stop: AtomicBool,
+}
+
 /// The due revocations grouped by record, each group in the order it was asked, the
 /// groups in the order of their first.
 fn by_record(batch: Vec<GrantRow>) -> Vec<Vec<GrantRow>> {
-    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<Vec<GrantRow>> = Vec::new();
     for grant in batch {
         match at.get(&grant.record_id) {
@@ -278,17 +470,18 @@ fn by_record(batch: Vec<GrantRow>) -> Vec<Vec<GrantRow>> {
 }
 
 /// The number of records among due revocations (what a pass's progress counts).
-pub(crate) fn records_in(grants: &[GrantRow]) -> usize {
-    let mut ids: Vec<&str> = grants.iter().map(|g| g.record_id.as_str()).collect();
+pub(crate) fn records_in<'a>(grants: impl Iterator<Item = &'a GrantRow>) -> usize {
+    let mut ids: Vec<&str> = grants.map(|g| g.record_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
     ids.len()
 }
 
-/// What one record's lane did.
+/// What one record's lane did: the revocations whose version is made and uploaded, and
+/// those that failed (the others were not tried).
 #[derive(Default)]
 struct Lane {
-    revoked: Vec<Revoked>,
+    made: Vec<(GrantRow, u32)>,
     failures: Vec<(GrantRow, Failure)>,
 }
 
@@ -300,12 +493,14 @@ pub(crate) struct Tally {
 
 impl Tally {
     fn start(cell: Arc<watch::Sender<SharingProgress>>, work: SharingWork, total: usize) -> Self {
+        let run = cell.borrow().run.wrapping_add(1);
         cell.send_replace(SharingProgress {
+            run,
             running: true,
             work,
             done: 0,
             total: u32::try_from(total).unwrap_or(u32::MAX),
-            removing_old: false,
+            finishing: false,
             failed: Vec::new(),
         });
         Self { cell }
@@ -319,13 +514,14 @@ impl Tally {
         });
     }
 
-    /// Whether the replaced versions are being removed from this computer's node (after
-    /// the records are re-encrypted, before their reports are written).
-    fn removing_old(&self, now: bool) {
-        self.cell.send_modify(|p| p.removing_old = now);
+    /// A batch's records are through their lanes: its registrations, revocations and
+    /// collection run until the guard is dropped.
+    fn finishing(&self) -> Finishing<'_> {
+        self.cell.send_modify(|p| p.finishing = true);
+        Finishing(self)
     }
 
-    /// An item already counted failed at its last step.
+    /// An item already counted failed at a later step.
     fn failed(&self, problem: SharingItemProblem) {
         self.cell.send_modify(|p| p.failed.push(problem));
     }
@@ -335,8 +531,17 @@ impl Drop for Tally {
     fn drop(&mut self) {
         self.cell.send_modify(|p| {
             p.running = false;
-            p.removing_old = false;
+            p.finishing = false;
         });
+    }
+}
+
+/// While a batch finishes ([`Tally::finishing`]).
+struct Finishing<'a>(&'a Tally);
+
+impl Drop for Finishing<'_> {
+    fn drop(&mut self) {
+        self.0.cell.send_modify(|p| p.finishing = false);
     }
 }
 
@@ -378,7 +583,7 @@ mod tests {
             .collect();
         assert_eq!(ids, vec![vec![1, 3], vec![2], vec![4]]);
         assert_eq!(
-            records_in(&[grant(1, "a"), grant(2, "b"), grant(3, "a")]),
+            records_in([grant(1, "a"), grant(2, "b"), grant(3, "a")].iter()),
             2
         );
     }
@@ -388,15 +593,29 @@ mod tests {
         let cell = Arc::new(watch::channel(SharingProgress::default()).0);
         let seen = cell.subscribe();
         let tally = Tally::start(cell.clone(), SharingWork::Reencrypting, 2);
-        assert_eq!((seen.borrow().running, seen.borrow().total), (true, 2));
+        assert_eq!(
+            (
+                seen.borrow().run,
+                seen.borrow().running,
+                seen.borrow().total
+            ),
+            (1, true, 2)
+        );
         tally.record_done(None);
         tally.record_done(Some(SharingItemProblem {
             name: "Blood panel".into(),
             reason: "why".into(),
         }));
         tally.record_done(None);
+        {
+            let _finishing = tally.finishing();
+            assert!(seen.borrow().finishing);
+        }
+        assert!(!seen.borrow().finishing);
         drop(tally);
         let last = seen.borrow().clone();
         assert_eq!((last.running, last.done, last.failed.len()), (false, 2, 1));
+        drop(Tally::start(cell, SharingWork::Rekeying, 1));
+        assert_eq!(seen.borrow().run, 2);
     }
 }

@@ -1,28 +1,28 @@
-//! Sending a revocation: the version re-encrypted without the grantee (made once, then
-//! uploaded and registered by the records outbox), `revokeAccess` naming its capsule,
-//! the older versions unpinned, and the exposure report from the ledger's events.
-//!
-//! In two parts, so that a batch ([`reencrypt`](super::reencrypt)) collects the node's
-//! garbage once for all its records: [`revoke_steps`](RecordService::revoke_steps) runs
-//! everything up to the report, [`finish_revoke`](RecordService::finish_revoke) writes
-//! the report once it is known whether the replaced version left this computer's node.
+//! A revocation's steps after its new version is made ([`reencrypt`](super::reencrypt)
+//! runs them for the records of a batch): the version's capsule once it is registered,
+//! the grants of one grantee under one clause taken off the ledger in one
+//! `revokeAccessBatch`, each mined item's transaction kept at once, and each exposure
+//! report from the ledger's events once the replaced versions are unpinned and collected.
 
-use medwallet_ledger::{EventFilter, LedgerError, LoggedEvent, Revert, B256};
+use medwallet_ledger::{
+    Address, LedgerError, LedgerEvent, LoggedEvent, RecordCapsule, Revert, B256,
+};
 use medwallet_records::cid::Cid;
 use url::Url;
 
 use super::emergency;
 use super::exposure::{self, Party, Route};
-use super::grant::clause_hash;
+use super::grant::{clause_hash, parse_clause};
 use super::Failure;
-use crate::error::{CoreError, SharingError};
-use crate::ipfs::{collect_and_check_each, unpin};
-use crate::ledger::directory::{self, Connected};
+use medwallet_api::GrantSummary;
+
+use crate::error::{Answer, CoreError, SharingError};
+use crate::ledger::directory::Connected;
 use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::store::grants::GrantRow;
-use crate::store::RecordStore;
+use crate::store::{RecordStore, StoredRecord};
 
 impl RecordService {
     /// The record's other grants that still reach the revoked person: a group they are
@@ -54,168 +54,89 @@ impl RecordService {
         Ok(routes)
     }
 
-    /// Runs a revocation as far as it can go, on its own: its replaced version collected
-    /// from this computer's node before its report is written.
-    pub(crate) async fn send_revoke(
+    /// Starts taking back one grantee's grants (under `clause`, or in person) on many
+    /// records at once, and runs them as far as the nodes allow: the ledger's side goes
+    /// out in batches. Answers each one's state; a record not shared so is named.
+    pub async fn revoke_records(
         &self,
-        store: &RecordStore,
         owner: &Owner,
         ipfs: &Url,
         ledger: &LedgerTarget,
-        conn: &Connected,
-        grant: &GrantRow,
-    ) -> Result<(), Failure> {
-        let revoked = self
-            .revoke_steps(store, owner, ipfs, ledger, conn, grant)
-            .await?;
-        let gone = collect_and_check_each(ipfs, &revoked.older).await;
-        let contract = conn.contract.to_string();
-        self.finish_revoke(store, owner, &contract, revoked, gone)
-            .await
+        record_ids: &[String],
+        grantee: &str,
+        clause: Option<&str>,
+    ) -> Answer<Vec<GrantSummary>> {
+        let store = self.sharing_store(owner).await?;
+        let grantee = parse_address(grantee)?.to_string();
+        let clause = clause.map(parse_clause).transpose()?.map(|(c, _)| c);
+        let mut ids = Vec::with_capacity(record_ids.len());
+        for record_id in record_ids {
+            let grant = store
+                .open_grant(record_id, &grantee, clause.as_deref())
+                .await?
+                .ok_or_else(|| SharingError::NotShared {
+                    grantee: grantee.clone(),
+                })?;
+            ids.push(grant.id);
+        }
+        for id in &ids {
+            store.start_revoke(*id).await?;
+        }
+        self.run_sharing(&store, owner, ipfs, ledger, true).await;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = store
+                .grant(id)
+                .await?
+                .ok_or_else(|| CoreError::internal("the grant", "missing after revoke"))?;
+            out.push(self.grant_summary(owner, &store, &row).await?);
+        }
+        Ok(out)
     }
 
-    /// A revocation up to its report: its version made (once) and registered, the grant
-    /// revoked on the ledger (its transaction kept at once), the replaced version
-    /// unpinned, the record's events read. Every step can run again: the version is
-    /// named in the grant, a registration is looked up before it is sent, a kept
-    /// `revokeAccess` is not sent again, unpinning what is not pinned succeeds.
-    #[tracing::instrument(name = "revoke_steps", skip_all, fields(grant = grant.id))]
-    pub(crate) async fn revoke_steps(
-        &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        conn: &Connected,
-        grant: &GrantRow,
-    ) -> Result<Revoked, Failure> {
-        let new_version = match grant.revoke_version {
-            Some(v) => v,
-            None => self
-                .make_revision(store, owner, ipfs, ledger, &grant.record_id)
-                .await
-                .map_err(Failure::waiting)?,
-        };
-        let registered = |store: &RecordStore| {
-            let id = grant.record_id.clone();
-            let store = store.clone();
-            async move {
-                store
-                    .versions(&id)
-                    .await
-                    .map_err(Failure::store)?
-                    .into_iter()
-                    .find(|r| r.version == new_version)
-                    .ok_or_else(|| Failure::waiting(SharingError::RevisionMissing))
-            }
-        };
-        if registered(store).await?.ledger.is_none() {
-            // The records outbox uploads and registers it; push it now rather than wait
-            // (this record's entries only: the records of a batch run side by side).
-            // What fails is kept in the version's outbox row, which the check below reads.
-            if let Err(e) = self
-                .sync_record(store, owner, ipfs, ledger, &grant.record_id)
-                .await
-            {
-                tracing::debug!(record = %grant.record_id, version = new_version, error = e.kind(), "the revision's outbox did not run");
-            }
-        }
-        let version_row = registered(store).await?;
-        if version_row.ledger.is_none() {
-            return Err(Failure::waiting(SharingError::RevisionPending {
-                version: new_version,
-                problem: version_row
-                    .ledger_problem
-                    .clone()
-                    .or(version_row.problem.clone())
-                    .filter(|p| !p.is_empty()),
-            }));
-        }
-        let grantee = parse_address(&grant.grantee).map_err(Failure::waiting)?;
-        let clause = grant.clause.as_deref().map_or(B256::ZERO, clause_hash);
-        let capsule_cid: Cid = version_row
-            .capsule_cid
-            .parse()
-            .map_err(|e| Failure::waiting(CoreError::StoredCidUnreadable(e)))?;
-        let record_id = b256(&grant.record_id).map_err(Failure::waiting)?;
-        let tx = match &grant.revoke_tx {
-            // A member leaving a group revokes no grant on the ledger: the group's grant
-            // stands, and the new version (`RecordUpdated`) and the others' new keys
-            // (`KeyIssued`) are the record of it.
-            _ if grant.leave => String::new(),
-            // Mined in an earlier run that stopped before its report.
-            Some(tx) if !tx.is_empty() => tx.clone(),
-            _ => match conn
-                .client
-                .revoke_access(record_id, grantee, clause, &capsule_cid.to_bytes())
-                .await
-            {
-                Ok(receipt) => {
-                    let tx = receipt.tx_hash.to_string();
-                    store
-                        .revoke_sent(grant.id, &tx)
-                        .await
-                        .map_err(Failure::store)?;
-                    tx
-                }
-                // Not on the ledger (never sent, or revoked by a transaction whose receipt
-                // was missed): nothing more to take back there.
-                Err(LedgerError::Reverted {
-                    reason: Revert::NoSuchGrant { .. },
-                    ..
-                }) => String::new(),
-                Err(e) => return Err(Failure::ledger(e)),
-            },
-        };
-        if !grant.leave && emergency::is_emergency(grant.clause.as_deref()) {
-            // The clinic is no longer the record's emergency clinic either.
-            emergency::mark(conn, record_id, grantee, false).await?;
-        }
-        // The version it replaces is no longer the record's: unpin its objects (those
-        // before it were unpinned when it replaced them).
-        let older: Vec<String> = store
-            .versions(&grant.record_id)
-            .await
-            .map_err(Failure::store)?
-            .into_iter()
-            .filter(|r| r.version + 1 == new_version)
-            .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
-            .collect();
-        unpin(ipfs, &older.iter().map(String::as_str).collect::<Vec<_>>()).await;
-        let events = directory::events(&conn.node, conn.contract, &EventFilter::Record(record_id))
-            .await
-            .map_err(Failure::ledger)?;
-        Ok(Revoked {
-            grant: grant.clone(),
-            new_version,
-            tx,
-            older,
-            events,
-        })
-    }
-
-    /// Writes a revocation's exposure report from its events; `removed_here` says whether
-    /// this computer's node no longer holds the replaced version. A rotation whose version
-    /// is already stale queues the next.
-    #[tracing::instrument(name = "finish_revoke", skip_all)]
+    /// A revocation whose version is registered, whose grant is off the ledger (`tx`,
+    /// empty when there was none to take back) and whose replaced version is unpinned
+    /// (`removed_here`: and gone from this computer's node): the emergency mark taken
+    /// back, the exposure report, the grant closed.
+    #[tracing::instrument(name = "finish_revoke", skip_all, fields(grant = grant.id))]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn finish_revoke(
         &self,
         store: &RecordStore,
         owner: &Owner,
-        contract: &str,
-        revoked: Revoked,
+        conn: &Connected,
+        grant: &GrantRow,
+        new_version: u32,
+        tx: &str,
         removed_here: bool,
     ) -> Result<(), Failure> {
-        let Revoked {
-            grant,
-            new_version,
-            tx,
-            older,
-            events,
-        } = revoked;
-        let grant = &grant;
         let grantee = parse_address(&grant.grantee).map_err(Failure::waiting)?;
         let clause = grant.clause.as_deref().map_or(B256::ZERO, clause_hash);
+        let record_id = b256(&grant.record_id).map_err(Failure::waiting)?;
+        if !grant.leave && emergency::is_emergency(grant.clause.as_deref()) {
+            // The clinic is no longer the record's emergency clinic either.
+            emergency::mark(conn, record_id, grantee, false).await?;
+        }
+        let events = conn
+            .reads
+            .record(conn.me, record_id)
+            .await
+            .map_err(Failure::ledger)?;
+        // A revocation mined while this device missed its receipt, or was cut off before
+        // keeping it, is found in the record's events by the new version's capsule (no
+        // other revocation names it): the report then ends access where the ledger did.
+        let found = match (tx.is_empty(), grant.leave) {
+            (true, false) => {
+                let capsule = revision_row(store, grant, new_version)
+                    .await?
+                    .capsule_cid
+                    .parse::<Cid>()
+                    .map_err(|e| Failure::waiting(CoreError::StoredCidUnreadable(e)))?;
+                mined_revocation(&events, conn.me, grantee, clause, &capsule.to_bytes())
+            }
+            _ => None,
+        };
+        let tx = found.as_deref().unwrap_or(tx);
         let now = u64::try_from(now_unix()).unwrap_or(0);
         let (facts, party) = match &grant.clause {
             // The clinic revoked a staff key: the role's grant stands, the record is
@@ -278,28 +199,197 @@ impl RecordService {
             .other_routes(store, owner, grant)
             .await
             .map_err(Failure::store)?;
-        exposure.removed_here = removed_here && !older.is_empty();
+        exposure.removed_here = removed_here;
         let report = super::exposure::render(&exposure);
         let json = serde_json::to_string(&report)
             .map_err(|e| Failure::waiting(CoreError::internal("the exposure report", e)))?;
         store
-            .revoked(grant.id, &tx, &json)
+            .revoked(grant.id, tx, &json)
             .await
             .map_err(Failure::store)?;
-        self.rotate_again_if_stale(store, contract, grant, new_version)
+        self.rotate_again_if_stale(store, &conn.contract.to_string(), grant, new_version)
             .await
     }
 }
 
-/// A revocation run up to its report ([`RecordService::revoke_steps`]).
-pub(crate) struct Revoked {
-    pub grant: GrantRow,
+/// The transaction of the `AccessRevoked` by `me` of `grantee`'s grant under `clause`
+/// that names `capsule` (a revocation's new version), if the record's events hold one.
+fn mined_revocation(
+    events: &[LoggedEvent],
+    me: Address,
+    grantee: Address,
+    clause: B256,
+    capsule: &[u8],
+) -> Option<String> {
+    events.iter().rev().find_map(|e| match &e.event {
+        LedgerEvent::AccessRevoked {
+            owner,
+            grantee: g,
+            clause_hash,
+            new_capsule_cid,
+            ..
+        } if *owner == me
+            && *g == grantee
+            && *clause_hash == clause
+            && new_capsule_cid.as_ref() == capsule =>
+        {
+            Some(e.meta.tx_hash.to_string())
+        }
+        _ => None,
+    })
+}
+
+/// Which revocations go in one batch: the same grantee and clause (the batch function
+/// takes one of each), and the same kind (a leave or a rotation takes nothing back on
+/// the ledger).
+pub(crate) fn revoke_group(grant: &GrantRow) -> (String, Option<String>, bool, bool) {
+    (
+        grant.grantee.clone(),
+        grant.clause.clone(),
+        grant.leave,
+        grant.rotate,
+    )
+}
+
+/// The objects of the version a revocation's new version replaces.
+pub(crate) async fn replaced_objects(
+    store: &RecordStore,
+    grant: &GrantRow,
     new_version: u32,
-    /// The `revokeAccess` transaction; empty when none was needed or found.
-    tx: String,
-    /// The replaced version's objects, unpinned: whether this computer's node still holds
-    /// them is for the caller to check after its garbage collection.
-    pub older: Vec<String>,
-    /// The record's events, for the report.
-    events: Vec<LoggedEvent>,
+) -> Result<Vec<String>, Failure> {
+    Ok(store
+        .versions(&grant.record_id)
+        .await
+        .map_err(Failure::store)?
+        .into_iter()
+        .filter(|r| r.version + 1 == new_version)
+        .flat_map(|r| [r.content_cid, r.manifest_cid, r.capsule_cid])
+        .collect())
+}
+
+/// The revocation's new version, as the store holds it.
+async fn revision_row(
+    store: &RecordStore,
+    grant: &GrantRow,
+    version: u32,
+) -> Result<StoredRecord, Failure> {
+    store
+        .versions(&grant.record_id)
+        .await
+        .map_err(Failure::store)?
+        .into_iter()
+        .find(|r| r.version == version)
+        .ok_or_else(|| Failure::waiting(SharingError::RevisionMissing))
+}
+
+/// The revocation's new version's capsule, once that version is registered.
+pub(crate) async fn registered_capsule(
+    store: &RecordStore,
+    grant: &GrantRow,
+    version: u32,
+) -> Result<RecordCapsule, Failure> {
+    let row = revision_row(store, grant, version).await?;
+    if row.ledger.is_none() {
+        return Err(Failure::waiting(SharingError::RevisionPending {
+            version,
+            problem: row
+                .ledger_problem
+                .clone()
+                .or(row.problem.clone())
+                .filter(|p| !p.is_empty()),
+        }));
+    }
+    let capsule_cid: Cid = row
+        .capsule_cid
+        .parse()
+        .map_err(|e| Failure::waiting(CoreError::StoredCidUnreadable(e)))?;
+    Ok(RecordCapsule {
+        record_id: b256(&grant.record_id).map_err(Failure::waiting)?,
+        capsule_cid: capsule_cid.to_bytes(),
+    })
+}
+
+/// Takes grants of one grantee under one clause (one [`revoke_group`]) off the ledger,
+/// each with its new version's capsule, in one `revokeAccessBatch` (as few transactions
+/// as fit); answers each one's transaction hash, in order. Each mined item's
+/// transaction is kept in its grant at once, and one kept by an earlier run (cut off
+/// before its report) is answered again without anything sent. Empty when there was none
+/// to take back: a leave or a rotation, or a grant not active on the contract (never
+/// sent, or revoked by a transaction whose receipt was missed: its report finds it in
+/// the record's events), so a retry never fails on its own success.
+pub(crate) async fn revoke_on_ledger(
+    store: &RecordStore,
+    conn: &Connected,
+    items: &[(&GrantRow, RecordCapsule)],
+) -> Vec<Result<String, Failure>> {
+    let Some((first, _)) = items.first() else {
+        return Vec::new();
+    };
+    if first.leave {
+        // A member leaving a group revokes no grant on the ledger: the group's grant
+        // stands, and the new version (`RecordUpdated`) and the others' new keys
+        // (`KeyIssued`) are the record of it.
+        return items.iter().map(|_| Ok(String::new())).collect();
+    }
+    let grantee = match parse_address(&first.grantee) {
+        Ok(a) => a,
+        // The same address for each: the same refusal for each.
+        Err(_) => {
+            return items
+                .iter()
+                .map(|_| Err(Failure::waiting(parse_address(&first.grantee).unwrap_err())))
+                .collect()
+        }
+    };
+    let clause = first.clause.as_deref().map_or(B256::ZERO, clause_hash);
+    let mut out: Vec<Option<Result<String, Failure>>> = items.iter().map(|_| None).collect();
+    let mut send: Vec<(usize, RecordCapsule)> = Vec::new();
+    for (j, (grant, item)) in items.iter().enumerate() {
+        if let Some(kept) = grant.revoke_tx.as_ref().filter(|tx| !tx.is_empty()) {
+            // Mined in an earlier run that stopped before its report.
+            out[j] = Some(Ok(kept.clone()));
+            continue;
+        }
+        match conn
+            .node
+            .grant_active(conn.contract, item.record_id, grantee, clause)
+            .await
+        {
+            Ok(true) => send.push((j, item.clone())),
+            Ok(false) => out[j] = Some(Ok(String::new())),
+            Err(e) => out[j] = Some(Err(Failure::ledger(e))),
+        }
+    }
+    if send.is_empty() {
+        return out
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Ok(String::new())))
+            .collect();
+    }
+    let batch: Vec<RecordCapsule> = send.iter().map(|(_, item)| item.clone()).collect();
+    let sent = conn
+        .client
+        .revoke_access_batch(grantee, clause, &batch)
+        .await;
+    for ((j, _), outcome) in send.iter().zip(sent) {
+        out[*j] = Some(match outcome {
+            Ok(receipt) => {
+                let tx = receipt.tx_hash.to_string();
+                // Kept before anything else runs: a run cut off after this point finds
+                // it and sends nothing again.
+                match store.revoke_sent(items[*j].0.id, &tx).await {
+                    Ok(()) => Ok(tx),
+                    Err(e) => Err(Failure::store(e)),
+                }
+            }
+            Err(LedgerError::Reverted {
+                reason: Revert::NoSuchGrant { .. },
+                ..
+            }) => Ok(String::new()),
+            Err(e) => Err(Failure::ledger(e)),
+        });
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Ok(String::new())))
+        .collect()
 }

@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::{RecordStore, Result, StoreError, StoredRecord};
 
 /// Where a grant is (the `state` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum GrantPhase {
     Sending,
     Active,
@@ -232,6 +232,31 @@ impl RecordStore {
         .execute(&self.pool)
         .await?
         .rows_affected())
+    }
+
+    /// Whether an open grant expires by `t` (unix seconds): its revocation is due soon.
+    pub(crate) async fn grant_expiring_by(&self, t: i64) -> Result<bool> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM grants WHERE kind = 'grant' \
+             AND state IN ('sending', 'active') AND expires_at IS NOT NULL AND expires_at <= ?)",
+        )
+        .bind(t)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found != 0)
+    }
+
+    /// Whether an open grant has the clause `clause` (an emergency grant is watched on
+    /// every pass).
+    pub(crate) async fn has_open_clause(&self, clause: &str) -> Result<bool> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM grants WHERE kind = 'grant' \
+             AND state IN ('sending', 'active') AND clause = ?)",
+        )
+        .bind(clause)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found != 0)
     }
 
     /// Starts revoking an open grant.

@@ -7,12 +7,15 @@
 //! point leaves either a complete record or nothing that is listed.
 //!
 //! This module holds the records and outbox tables; [`grants`], [`front_desk`], [`staff`]
-//! and [`emergency`] (the emergency alerts) hold theirs (migrations in `core/migrations/records`), and [`local_seal`] seals each
-//! version's data key under the wallet's local records key.
+//! and [`emergency`] (the emergency alerts) hold theirs (migrations in `core/migrations/records`), [`lists`] answers the Records page's
+//! pages and counts, and [`local_seal`] seals each version's data key under the wallet's
+//! local records key.
 
 pub(crate) mod emergency;
 pub(crate) mod front_desk;
 pub(crate) mod grants;
+pub(crate) mod inbox;
+pub(crate) mod lists;
 pub(crate) mod local_seal;
 pub(crate) mod rebuild;
 pub(crate) mod replicas;

@@ -4,11 +4,25 @@
 
 use std::net::Ipv4Addr;
 
-use medwallet_api::{RebuildState, RecordView};
+use medwallet_api::{RebuildState, RecordPage, RecordQuery, RecordView};
 use medwallet_core::records::replicas::ReplicationReport;
 use medwallet_core::RebuildService;
 
 use super::*;
+
+/// The Records page of `owner` with its copies counted on `ipfs` and `replicas`.
+async fn records_page(
+    service: &RecordService,
+    owner: &Owner,
+    ipfs: &Url,
+    replicas: &[Url],
+) -> RecordPage {
+    let nodes = medwallet_core::records::list::Nodes { ipfs, replicas };
+    service
+        .page(owner, &RecordQuery::search("", 100), Some(nodes))
+        .await
+        .unwrap()
+}
 
 /// One IPFS node per machine, all in the swarm; the ledger as elsewhere.
 struct Machines {
@@ -261,6 +275,10 @@ async fn a_replica_that_is_down_is_tried_again_and_a_revocation_unpins_everywher
         .unwrap();
     assert_eq!(copies[&lab].held_by.len(), 1, "one copy only: {copies:?}");
     assert!(copies[&lab].waiting[0].problem.is_some(), "{copies:?}");
+    // The page says the same, and counts it among the records held by one node.
+    let page = records_page(&patient_svc, &patient, &a, replicas).await;
+    assert_eq!(page.records[0].copies.as_ref(), Some(&copies[&lab]));
+    assert_eq!((page.single_copy, page.copies_of), (1, 2));
     // Within its backoff, a background pass leaves it alone.
     assert_eq!(
         patient_svc
@@ -284,6 +302,9 @@ async fn a_replica_that_is_down_is_tried_again_and_a_revocation_unpins_everywher
         .await
         .unwrap();
     assert_eq!((copies[&lab].held_by.len(), copies[&lab].of), (2, 2));
+    let page = records_page(&patient_svc, &patient, &a, replicas).await;
+    assert_eq!(page.records[0].copies.as_ref(), Some(&copies[&lab]));
+    assert_eq!(page.single_copy, 0);
 
     // The replica drops the pins on its own: asked again, it is no longer counted, and
     // the next pass pins them again.
@@ -300,6 +321,12 @@ async fn a_replica_that_is_down_is_tried_again_and_a_revocation_unpins_everywher
         .await
         .unwrap();
     assert_eq!(copies[&lab].held_by.len(), 1, "{copies:?}");
+    assert_eq!(
+        records_page(&patient_svc, &patient, &a, replicas)
+            .await
+            .single_copy,
+        1
+    );
     let report = patient_svc
         .replicate(&patient.wallet_id, &a, replicas, true)
         .await

@@ -2,9 +2,11 @@
 //! exactly one new version that the others open and the removed member does not, the
 //! progress counts up to the number of records, a record that fails is named while the
 //! others complete, and a removal cut off midway resumes without a second new version.
-//! A clinic revoking a staff key counts the others it re-keys.
+//! A node that is down stops new records, and a run cut off after its revocations were
+//! mined sends none again. A clinic revoking a staff key counts the others it re-keys.
 
 use medwallet_api::{SharingProgress, SharingWork};
+use medwallet_core::sharing::reencrypt::REENCRYPT_LANES;
 use tokio::sync::watch;
 
 use super::*;
@@ -113,6 +115,50 @@ async fn updates_on_ledger(nodes: &Nodes, record: &str) -> Vec<u32> {
         _ => None,
     })
     .collect()
+}
+
+/// How many `AccessRevoked` events name `record`.
+async fn revocations_on_ledger(nodes: &Nodes, record: &str) -> usize {
+    let node = LedgerNode::new(&nodes.ledger.url);
+    let head = node.status().await.unwrap().block_height;
+    node.fetch_events(
+        nodes.ledger.contract.unwrap(),
+        0,
+        head,
+        &EventFilter::Record(record.parse().unwrap()),
+    )
+    .await
+    .unwrap()
+    .events
+    .iter()
+    .filter(|e| matches!(e.event, LedgerEvent::AccessRevoked { .. }))
+    .count()
+}
+
+/// `ids` shared with `doctor` in person (who publishes first), all active.
+async fn shared_in_person(
+    nodes: &Nodes,
+    svc: &RecordService,
+    patient: &Owner,
+    (doctor_svc, doctor): (&RecordService, &Owner),
+    ids: &[String],
+) {
+    doctor_svc
+        .list_shared(doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let request = ShareRequest {
+        record_ids: ids.to_vec(),
+        ..share_with("", &doctor.address, None)
+    };
+    let grants = svc
+        .share(patient, &nodes.ipfs, &nodes.ledger, &request)
+        .await
+        .unwrap();
+    assert!(
+        grants.iter().all(|g| g.state == GrantState::Active),
+        "{grants:?}"
+    );
 }
 
 #[tokio::test]
@@ -399,6 +445,159 @@ async fn a_removal_cut_off_midway_resumes_without_a_second_new_version() {
         .unwrap();
     assert_eq!(inbox.records.len(), M, "{inbox:?}");
     assert!(inbox.records.iter().all(|r| r.version == 2), "{inbox:?}");
+}
+
+#[tokio::test]
+async fn a_node_that_is_down_stops_new_records_and_the_next_pass_finishes_them() {
+    const M: usize = 8;
+    let mut nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(220, Role::Patient, "Ada");
+    let doctor = wallet(221, Role::Doctor, "Dr. D");
+    let ids = records(&nodes, &patient_svc, &patient, M).await;
+    shared_in_person(&nodes, &patient_svc, &patient, (&doctor_svc, &doctor), &ids).await;
+
+    // The IPFS node stops: each record's content must be fetched to be re-encrypted.
+    nodes.stop_ipfs();
+    let watching = observe(patient_svc.watch_sharing_progress(&patient.wallet_id));
+    let revoked = patient_svc
+        .revoke_records(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &ids,
+            &doctor.address,
+            None,
+        )
+        .await
+        .unwrap();
+    let seen = watching.await.unwrap();
+    let last = seen.last().unwrap();
+    // Only the records already in their lanes when the first failed were tried; each is
+    // named, the others were not started.
+    assert!(!last.running && last.total == M as u32, "{last:?}");
+    assert!(
+        (1..=REENCRYPT_LANES as u32).contains(&last.done),
+        "{last:?}"
+    );
+    assert_eq!(last.failed.len(), last.done as usize, "{last:?}");
+    let tried = revoked
+        .iter()
+        .filter(|g| matches!(&g.state, GrantState::Revoking { reason: Some(_) }))
+        .count();
+    assert_eq!(tried, last.done as usize, "{revoked:?}");
+    assert!(
+        revoked
+            .iter()
+            .all(|g| matches!(g.state, GrantState::Revoking { .. })),
+        "{revoked:?}"
+    );
+    for id in &ids {
+        assert_eq!(revocations_on_ledger(&nodes, id).await, 0);
+    }
+
+    // The node is back: the next pass finishes every one, one new version each.
+    nodes.restart_ipfs();
+    assert_eq!(
+        patient_svc
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let grants = patient_svc.list_grants(&patient).await.unwrap();
+    assert!(
+        grants.iter().all(|g| g.state == GrantState::Revoked),
+        "{grants:?}"
+    );
+    for id in &ids {
+        assert_eq!(updates_on_ledger(&nodes, id).await, vec![2], "{id}");
+        assert_eq!(revocations_on_ledger(&nodes, id).await, 1, "{id}");
+    }
+    let inbox = doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(inbox.records.is_empty(), "{inbox:?}");
+}
+
+#[tokio::test]
+async fn a_run_cut_off_after_its_revocations_were_mined_sends_none_again() {
+    const M: usize = 12;
+    let nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(222, Role::Patient, "Ada");
+    let doctor = wallet(223, Role::Doctor, "Dr. E");
+    let ids = records(&nodes, &patient_svc, &patient, M).await;
+    shared_in_person(&nodes, &patient_svc, &patient, (&doctor_svc, &doctor), &ids).await;
+    doctor_svc
+        .open_shared(&doctor, &nodes.ipfs, &nodes.ledger, &ids[0])
+        .await
+        .unwrap();
+
+    // The app is stopped as soon as the ledger holds every revocation: the batch's
+    // garbage collection and reports had not run (its transaction may even have been
+    // mined before its receipt was read).
+    let revocation = patient_svc.revoke_records(
+        &patient,
+        &nodes.ipfs,
+        &nodes.ledger,
+        &ids,
+        &doctor.address,
+        None,
+    );
+    let all_mined = async {
+        loop {
+            let mut mined = 0;
+            for id in &ids {
+                mined += revocations_on_ledger(&nodes, id).await;
+            }
+            if mined == M {
+                break;
+            }
+            // Polls the ledger's state; the revocation runs meanwhile.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        answered = revocation => panic!("finished before it was cut: {answered:?}"),
+        () = all_mined => {}
+    }
+    patient_svc.close().await;
+    drop(patient_svc);
+
+    // Started again: every revocation finishes with its report, and none is sent again.
+    let again = nodes.service("patient");
+    assert_eq!(
+        again
+            .sync_sharing(&patient, &nodes.ipfs, &nodes.ledger, true)
+            .await,
+        None
+    );
+    let grants = again.list_grants(&patient).await.unwrap();
+    assert_eq!(grants.len(), M, "{grants:?}");
+    for grant in &grants {
+        assert_eq!(grant.state, GrantState::Revoked, "{grant:?}");
+        let report = grant.exposure.as_ref().unwrap();
+        // Access ended where the ledger ended it: version 1 was reachable until then.
+        assert_eq!(report.new_version, 2, "{report:?}");
+        assert_eq!(report.versions.len(), 1, "{report:?}");
+        assert!(
+            report.summary.contains("could have fetched version 1"),
+            "{}",
+            report.summary
+        );
+    }
+    let opened = grants.iter().find(|g| g.record_id == ids[0]).unwrap();
+    assert!(opened
+        .exposure
+        .as_ref()
+        .unwrap()
+        .summary
+        .contains("1 opening"));
+    for id in &ids {
+        assert_eq!(revocations_on_ledger(&nodes, id).await, 1, "{id}");
+        assert_eq!(updates_on_ledger(&nodes, id).await, vec![2], "{id}");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,214 @@
+//! A wallet's trail from the event cache, a page at a time: selected, filtered, ordered
+//! (newest first) and counted by SQLite through the indexes of migration 0004, so a
+//! trail of 100,000 events is never read whole to show 100 of them.
+//!
+//! Each filter has an index in the trail's order (block, then log index) and the query
+//! names it (`INDEXED BY`): without statistics, SQLite would otherwise walk the widest
+//! index for a filter that selects a handful of events. A page is read in two steps: the
+//! row ids of the page from the index (no blob is touched for the rows skipped), then
+//! those rows.
+
+use alloy::primitives::{Address, B256};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::Sqlite;
+
+use crate::cache::{agreements_of, decode_row, i64n, labels, uint, EventCache, SELECT};
+use crate::events::{EventKind, EventMeta, LedgerEvent};
+use crate::witness::Agreements;
+use crate::{LedgerError, LedgerNode};
+
+/// Which of a wallet's cached events a page of its trail selects. Every field narrows
+/// the selection; the default selects every event of the wallet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrailFilter {
+    /// Only events of these kinds (empty: any kind).
+    pub kinds: Vec<EventKind>,
+    /// Never events of these kinds.
+    pub without: Vec<EventKind>,
+    /// Only events about this record.
+    pub record: Option<B256>,
+    /// Only events whose actor is this address.
+    pub actor: Option<Address>,
+    /// Only events in blocks made at or after this time (unix seconds).
+    pub from_time: Option<u64>,
+    /// Only events in blocks made before this time (unix seconds).
+    pub before_time: Option<u64>,
+}
+
+/// A value bound to a `?` of a trail query, in order.
+enum Bind {
+    Blob(Vec<u8>),
+    Text(&'static str),
+    Int(i64),
+}
+
+/// The index a selection is read through, its `WHERE` clause and what it binds.
+struct Selection {
+    index: &'static str,
+    clause: String,
+    binds: Vec<Bind>,
+}
+
+impl Selection {
+    fn of(contract: Address, wallet: Address, filter: &TrailFilter) -> Selection {
+        let w = wallet.to_vec();
+        // The `+` keeps SQLite from answering the wallet's three columns through their
+        // own indexes and sorting the union: the page's index is walked instead.
+        let mut clause =
+            String::from("contract = ? AND (+actor = ? OR +owner = ? OR +subject = ?)");
+        let mut binds = vec![
+            Bind::Blob(contract.to_vec()),
+            Bind::Blob(w.clone()),
+            Bind::Blob(w.clone()),
+            Bind::Blob(w),
+        ];
+        let mut kinds = |clause: &mut String, kinds: &[EventKind], not: &str| {
+            if !kinds.is_empty() {
+                let marks = vec!["?"; kinds.len()].join(", ");
+                clause.push_str(&format!(" AND kind {not}IN ({marks})"));
+                binds.extend(kinds.iter().map(|k| Bind::Text(k.as_str())));
+            }
+        };
+        kinds(&mut clause, &filter.kinds, "");
+        kinds(&mut clause, &filter.without, "NOT ");
+        if let Some(record) = filter.record {
+            clause.push_str(" AND record_id = ?");
+            binds.push(Bind::Blob(record.to_vec()));
+        }
+        if let Some(actor) = filter.actor {
+            clause.push_str(" AND actor = ?");
+            binds.push(Bind::Blob(actor.to_vec()));
+        }
+        if let Some(from) = filter.from_time {
+            clause.push_str(" AND block_time >= ?");
+            binds.push(Bind::Int(i64n(from)));
+        }
+        if let Some(before) = filter.before_time {
+            clause.push_str(" AND block_time < ?");
+            binds.push(Bind::Int(i64n(before)));
+        }
+        // The most selective filter's index, each in the trail's order.
+        let index = if filter.record.is_some() {
+            "events_by_record"
+        } else if filter.actor.is_some() {
+            "events_by_actor"
+        } else if !filter.kinds.is_empty() {
+            "events_by_kind"
+        } else {
+            "events_in_order"
+        };
+        Selection {
+            index,
+            clause,
+            binds,
+        }
+    }
+
+    fn bind<'q>(
+        &'q self,
+        mut query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>> {
+        for b in &self.binds {
+            query = match b {
+                Bind::Blob(v) => query.bind(v.as_slice()),
+                Bind::Text(t) => query.bind(*t),
+                Bind::Int(n) => query.bind(*n),
+            };
+        }
+        query
+    }
+}
+
+impl EventCache {
+    /// How many cached events of `wallet` (its actor, its records' owner or their
+    /// subject) `filter` selects.
+    pub async fn trail_count(
+        &self,
+        contract: Address,
+        wallet: Address,
+        filter: &TrailFilter,
+    ) -> Result<u64, LedgerError> {
+        let s = Selection::of(contract, wallet, filter);
+        let sql = format!(
+            "SELECT COUNT(*) FROM events INDEXED BY {} WHERE {}",
+            s.index, s.clause
+        );
+        let row = s.bind(sqlx::query(&sql)).fetch_one(&self.pool).await?;
+        uint(&row, 0, "events (count)")
+    }
+
+    /// The cached events of `wallet` that `filter` selects, newest first (by block, then
+    /// log index), from the `offset`-th to at most `limit` of them.
+    pub async fn trail_page(
+        &self,
+        contract: Address,
+        wallet: Address,
+        filter: &TrailFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<(EventMeta, LedgerEvent)>, LedgerError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let s = Selection::of(contract, wallet, filter);
+        let sql = format!(
+            "{SELECT} WHERE rowid IN (SELECT rowid FROM events INDEXED BY {} WHERE {} \
+             ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?) \
+             ORDER BY block_number DESC, log_index DESC",
+            s.index, s.clause
+        );
+        let rows: Vec<SqliteRow> = s
+            .bind(sqlx::query(&sql))
+            .bind(i64::from(limit))
+            .bind(i64n(offset))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    /// What `witnesses` said about the cached blocks `blocks` of `contract` (a page's
+    /// blocks), to look them up in ([`Agreements::block`]).
+    pub async fn agreements_at(
+        &self,
+        contract: Address,
+        witnesses: &[LedgerNode],
+        blocks: &[u64],
+    ) -> Result<Agreements, LedgerError> {
+        let labels = labels(witnesses);
+        let mut blocks: Vec<u64> = blocks.to_vec();
+        blocks.sort_unstable();
+        blocks.dedup();
+        if labels.is_empty() || blocks.is_empty() {
+            return agreements_of(&[], labels);
+        }
+        let mut rows = Vec::new();
+        // Well under SQLite's limit of bound values per statement.
+        for chunk in blocks.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT block_number, witness, our_hash, verdict, their_hash, their_head, error \
+                 FROM witness_checks WHERE contract = ? AND block_number IN ({marks})"
+            );
+            let mut query = sqlx::query(&sql).bind(contract.as_slice());
+            for n in chunk {
+                query = query.bind(i64n(*n));
+            }
+            rows.extend(query.fetch_all(&self.pool).await?);
+        }
+        agreements_of(&rows, labels)
+    }
+
+    /// The newest block of `contract` holding a cached event, if any.
+    pub async fn newest_block(&self, contract: Address) -> Result<Option<u64>, LedgerError> {
+        let row = sqlx::query("SELECT MAX(block_number) FROM events WHERE contract = ?")
+            .bind(contract.as_slice())
+            .fetch_one(&self.pool)
+            .await?;
+        let n: Option<i64> = sqlx::Row::try_get(&row, 0)
+            .map_err(|_| crate::cache::damaged("events.block_number (newest)"))?;
+        n.map(|n| {
+            u64::try_from(n).map_err(|_| crate::cache::damaged("events.block_number is negative"))
+        })
+        .transpose()
+    }
+}
