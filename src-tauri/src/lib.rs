@@ -135,6 +135,7 @@ pub fn run() {
             commands::sharing::list_groups,
             commands::sharing::add_group_member,
             commands::sharing::remove_group_member,
+            commands::sharing::sharing_progress,
             commands::sharing::get_share_code,
             commands::front_desk::make_check_in_code,
             commands::front_desk::check_in_asks,

@@ -6,7 +6,7 @@
 //! cannot.
 //! Then the patient puts the doctor in a care team, shares the record with the team,
 //! and removes the doctor from it: the team moves to a new epoch and the record is
-//! re-encrypted without them.
+//! re-encrypted without them, the page showing the re-encryption's progress and end.
 
 use medwallet_api::RecordView;
 use medwallet_core::{CoreError, InboxError, LedgerTarget, Owner, RecordService};
@@ -238,6 +238,11 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
         .await;
     app.wait_text("li.group-row[data-group=\"careteam\"]", |t| {
         t.contains("epoch 2")
+    })
+    .await;
+    // The page showed the removal's re-encryption, and then how it ended.
+    app.wait_text("#sharing-progress[data-state=\"ended\"]", |t| {
+        t.contains("Re-encrypted 1 of 1 record.")
     })
     .await;
     let summary = app

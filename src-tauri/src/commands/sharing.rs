@@ -2,8 +2,8 @@
 //! into `medwallet_core::App`.
 
 use medwallet_api::commands::{
-    AddGroupMember, GetShareCode, ListGrants, ListGroups, ListShared, OpenShared, PreviewShare,
-    RemoveGroupMember, RevokeGrant, ShareRecords,
+    AddGroupMember, GetShareCode, GetSharingProgress, ListGrants, ListGroups, ListShared,
+    OpenShared, PreviewShare, RemoveGroupMember, RevokeGrant, ShareRecords,
 };
 use medwallet_api::NoArgs;
 use tauri::State;
@@ -94,4 +94,14 @@ pub async fn get_share_code(
 ) -> Out<GetShareCode> {
     let NoArgs {} = args;
     state.app.share_code().await
+}
+
+/// `sharing_progress`: how far the re-encryption (or a clinic's re-keying) is; polled.
+#[tauri::command]
+pub async fn sharing_progress(
+    state: State<'_, AppState>,
+    args: Args<GetSharingProgress>,
+) -> Out<GetSharingProgress> {
+    let NoArgs {} = args;
+    state.app.sharing_progress().await
 }

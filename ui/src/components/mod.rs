@@ -15,5 +15,6 @@ pub mod rebuild;
 pub mod record_search;
 pub mod record_viewer;
 pub mod share_dialog;
+pub mod sharing_progress;
 pub mod status_bar;
 pub mod strength_meter;

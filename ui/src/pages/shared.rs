@@ -17,6 +17,7 @@ use yew::prelude::*;
 
 use crate::components::form::error_box;
 use crate::components::ledger::local_time;
+use crate::components::sharing_progress::SharingProgressView;
 use crate::ipc;
 
 const REFRESH_MS: u32 = 10_000;
@@ -33,6 +34,8 @@ pub fn shared_page() -> Html {
     let error = use_state_eq(|| None::<UserError>);
     let confirming = use_state_eq(|| None::<GrantKey>);
     let revoking = use_state_eq(|| None::<GrantKey>);
+    // A member's removal is running (its records are re-encrypted meanwhile).
+    let group_busy = use_state_eq(|| false);
     let load = {
         let (grants, groups, error) = (grants.clone(), groups.clone(), error.clone());
         use_callback((), move |(), _| {
@@ -107,8 +110,10 @@ pub fn shared_page() -> Html {
             <h1 id="shared-title">{ "Shared" }</h1>
             <p class="muted">{ "Who can read which record. Revoking re-encrypts the record under a new key without that person, and reports what they could have fetched before." }</p>
             if let Some(e) = &*error { { error_box("grants-error", e) } }
+            <SharingProgressView waiting={revoking.is_some() || *group_busy} />
             { body }
-            <GroupsPanel groups={(*groups).clone()} on_changed={load.clone()} />
+            <GroupsPanel groups={(*groups).clone()} on_changed={load.clone()}
+                         on_busy={ let group_busy = group_busy.clone(); Callback::from(move |b| group_busy.set(b)) } />
         </section>
     }
 }
@@ -223,6 +228,8 @@ fn exposure(r: &ExposureReport) -> Html {
 struct GroupsProps {
     groups: Option<Rc<Vec<GroupSummary>>>,
     on_changed: Callback<()>,
+    /// Told when a change starts and ends (the page shows the re-encryption's progress).
+    on_busy: Callback<bool>,
 }
 
 /// The wallet's groups: members, add, remove (which re-encrypts the group's records).
@@ -233,10 +240,21 @@ fn groups_panel(props: &GroupsProps) -> Html {
     let busy = use_state_eq(|| false);
     let error = use_state_eq(|| None::<UserError>);
     let run = {
-        let (busy, error, changed) = (busy.clone(), error.clone(), props.on_changed.clone());
+        let (busy, error, changed, on_busy) = (
+            busy.clone(),
+            error.clone(),
+            props.on_changed.clone(),
+            props.on_busy.clone(),
+        );
         Callback::from(move |(remove, args): (bool, GroupMemberArgs)| {
-            let (busy, error, changed) = (busy.clone(), error.clone(), changed.clone());
+            let (busy, error, changed, on_busy) = (
+                busy.clone(),
+                error.clone(),
+                changed.clone(),
+                on_busy.clone(),
+            );
             busy.set(true);
+            on_busy.emit(true);
             spawn_local(async move {
                 let answer = if remove {
                     ipc::call::<RemoveGroupMember>(&args).await
@@ -245,6 +263,7 @@ fn groups_panel(props: &GroupsProps) -> Html {
                 };
                 error.set(answer.err());
                 busy.set(false);
+                on_busy.emit(false);
                 changed.emit(());
             });
         })

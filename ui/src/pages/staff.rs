@@ -12,6 +12,7 @@ use yew::prelude::*;
 use crate::components::form::error_box;
 use crate::components::ledger::local_time;
 use crate::components::rebuild::RebuildProgress;
+use crate::components::sharing_progress::SharingProgressView;
 use crate::ipc;
 
 /// Splits typed attributes: by commas, spaces or new lines.
@@ -107,6 +108,7 @@ pub fn staff_page() -> Html {
         <section class="page wide staff-page" aria-labelledby="staff-title">
             <h1 id="staff-title">{ "Staff" }</h1>
             <RebuildProgress on_done={ let reads = reads.clone(); Callback::from(move |()| reads.set(*reads + 1)) } />
+            <SharingProgressView waiting={*busy} />
             <section class="card" aria-labelledby="staff-issue-title">
                 <h2 id="staff-issue-title">{ "Issue a staff key" }</h2>
                 <p class="muted">{ "Records patients share with a role here (such as role:doctor AND dept:cardiology) open for the staff whose key holds it. The staff member must have opened medwallet with this ledger once." }</p>

@@ -47,7 +47,8 @@ pub use settings::{
 };
 pub use sharing::{
     ClauseText, ExposedVersion, ExposureReport, GrantState, GrantSummary, GroupSummary,
-    ShareCodeText, SharePreview, ShareRequest, SharedInbox, SharedRecord,
+    ShareCodeText, SharePreview, ShareRequest, SharedInbox, SharedRecord, SharingItemProblem,
+    SharingProgress, SharingWork,
 };
 pub use wallet::{
     Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
@@ -234,6 +235,9 @@ pub mod commands {
         /// Removes a person from a group: the group moves to its next epoch, the others
         /// get new keys, and the group's records are re-encrypted.
         RemoveGroupMember = "remove_group_member" (GroupMemberArgs) -> Vec<GroupSummary>;
+        /// How far the unlocked wallet's re-encryption (or a clinic's re-keying of its
+        /// staff) is: polled while a removal or a revocation runs.
+        GetSharingProgress = "sharing_progress" (NoArgs) -> SharingProgress;
         /// The unlocked wallet's signed share code for the ledger's chain.
         GetShareCode = "get_share_code" (NoArgs) -> ShareCodeText;
         /// A patient's one-time check-in code for a front desk (QR and text): a signed

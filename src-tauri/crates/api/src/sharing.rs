@@ -206,6 +206,53 @@ pub struct GroupSummary {
     pub members: Vec<String>,
 }
 
+/// What a long sharing step is working through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharingWork {
+    /// A patient's records re-encrypted under new data keys (a member left a group, a
+    /// clinic revoked a staff key, grants revoked or expired together).
+    #[default]
+    Reencrypting,
+    /// A clinic's staff given new keys after it revoked one (its next epoch).
+    Rekeying,
+}
+
+/// One item a sharing step could not finish; the others went on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingItemProblem {
+    /// What it was: a record's title (or its id when the title cannot be read), or a
+    /// staff member's address.
+    pub name: String,
+    /// Why, in words; it is tried again by the next pass.
+    pub reason: String,
+}
+
+/// How far the unlocked wallet's sharing step is (`sharing_progress`, polled while a page
+/// waits for one): "Re-encrypting 37 of 100 records".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingProgress {
+    /// Which run these figures are of: counts up from 1 while the app runs (0 before any),
+    /// so a window that read the progress before a step can tell that step's end.
+    #[serde(default)]
+    pub run: u64,
+    /// Running now; `false` once it ended (the figures are then its last).
+    pub running: bool,
+    /// What it works through.
+    pub work: SharingWork,
+    /// Items finished (done or failed).
+    pub done: u32,
+    /// Items in all.
+    pub total: u32,
+    /// A batch of records is re-encrypted and uploaded: their new versions are being
+    /// registered on the ledger, the grants taken back there, and the versions they
+    /// replace removed from this computer's IPFS node (their reports follow).
+    #[serde(default)]
+    pub finishing: bool,
+    /// Those that failed, by name.
+    pub failed: Vec<SharingItemProblem>,
+}
+
 /// The unlocked wallet's share code: its address and public keys signed with its Ed25519
 /// key, for one ledger chain, as text to paste into another wallet's share dialog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,8 +14,9 @@ use medwallet_api::{
     Done, EmergencyAlert, ExportFormat, FileToken, GrantSummary, GroupSummary, HealthReport,
     Identity, Inspection, IpfsStatus, KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord,
     RebuildStatus, RecordMetadata, RecordPage, RecordQuery, RecordSummary, SavedCopy, SessionState,
-    ShareCodeText, SharePreview, ShareRequest, SharedInbox, StaffList, StrengthReport, SyncReport,
-    TrailPage, UnlockOutcome, UnrecoveredRecord, UploadedForPatient, UserError, Verdict,
+    ShareCodeText, SharePreview, ShareRequest, SharedInbox, SharingProgress, StaffList,
+    StrengthReport, SyncReport, TrailPage, UnlockOutcome, UnrecoveredRecord, UploadedForPatient,
+    UserError, Verdict,
 };
 use url::Url;
 
@@ -602,6 +603,14 @@ impl App {
             .records
             .remove_group_member(&s.owner, &s.ipfs, &s.ledger, group, member)
             .await?)
+    }
+
+    /// How far the unlocked wallet's re-encryption (a patient's) or re-keying of its staff
+    /// (a clinic's) is, or where the last one ended. Polled while a page waits; not
+    /// activity.
+    pub async fn sharing_progress(&self) -> Answer<SharingProgress> {
+        let owner = self.quiet_owner().await?;
+        Ok(self.records.sharing_progress(&owner.wallet_id))
     }
 
     /// The unlocked wallet's signed share code for the ledger's chain.

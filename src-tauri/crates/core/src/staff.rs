@@ -10,7 +10,7 @@
 //! report): the revoked key opens no version made after, and what its holder may have
 //! fetched before is named.
 
-use medwallet_api::{StaffList, StaffMember};
+use medwallet_api::{SharingItemProblem, SharingWork, StaffList, StaffMember};
 use medwallet_records::cid::cid_of;
 use medwallet_vault::Role;
 use url::Url;
@@ -162,8 +162,21 @@ impl RecordService {
         // Every active member gets the current epoch's key: one who cannot be keyed yet (a
         // new hire who has not published) holds up no one else, since the contract
         // counts only keys of the current epoch. The first problem is reported.
-        let mut first_problem = None;
+        // Those whose key of this epoch is not on the ledger yet are counted for the Staff
+        // page's progress bar (after a revocation: every other member).
+        let mut due = Vec::new();
         for member in staff.iter().filter(|m| m.active) {
+            let current = store
+                .issued_key(&contract, &member.holder)
+                .await
+                .map_err(Failure::store)?
+                .is_some_and(|k| k.attributes == member.attributes && k.tx.is_some());
+            due.push(!current);
+        }
+        let counted = due.iter().filter(|d| **d).count();
+        let tally = self.tally(&clinic.wallet_id, SharingWork::Rekeying, counted);
+        let mut first_problem = None;
+        for (member, due) in staff.iter().filter(|m| m.active).zip(due) {
             let issued = match parse_address(&member.holder) {
                 Ok(holder) => {
                     self.issue_key_to(store, clinic, ipfs, conn, holder, &member.attributes)
@@ -171,6 +184,12 @@ impl RecordService {
                 }
                 Err(e) => Err(Failure::waiting(e)),
             };
+            if let (Some(tally), true) = (&tally, due) {
+                tally.record_done(issued.as_ref().err().map(|f| SharingItemProblem {
+                    name: member.holder.clone(),
+                    reason: f.reason(),
+                }));
+            }
             if let Err(f) = issued {
                 first_problem.get_or_insert(f);
             }

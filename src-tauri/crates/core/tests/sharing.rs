@@ -30,6 +30,8 @@ mod batches;
 mod network;
 #[path = "sharing/quiet.rs"]
 mod quiet;
+#[path = "sharing/reencrypt.rs"]
+mod reencrypt;
 #[path = "sharing/restore.rs"]
 mod restore;
 

@@ -65,6 +65,12 @@ pub struct RecordService {
     pub(crate) sharing_changes: std::sync::atomic::AtomicU64,
     /// The unlocked wallet's records list, decrypted once ([`list`]); gone when it locks.
     pub(crate) lists: tokio::sync::Mutex<Option<Arc<list::ListIndex>>>,
+    /// How a sharing pass runs revocations: records at once, records per batch
+    /// ([`Reencryption`](crate::sharing::reencrypt::Reencryption)).
+    pub(crate) reencryption: Mutex<crate::sharing::reencrypt::Reencryption>,
+    /// Each wallet's sharing progress (`sharing::reencrypt`), by wallet id.
+    pub(crate) progress:
+        Mutex<HashMap<String, Arc<tokio::sync::watch::Sender<medwallet_api::SharingProgress>>>>,
 }
 
 /// Tells the caller how an add goes.
@@ -110,6 +116,8 @@ impl RecordService {
             jobs: Default::default(),
             sharing: Default::default(),
             lists: Default::default(),
+            reencryption: Default::default(),
+            progress: Default::default(),
         }
     }
 

@@ -209,14 +209,14 @@ impl RecordService {
     /// version per record, the lowest due, and only once the version before it is
     /// registered (the contract counts versions itself, so they go in order: the next
     /// waits until the contract counts this one); none that another task is registering.
-    /// Each outcome is kept with its record; answers the first problem in words.
+    /// Each outcome is kept with its record; answers the first failure.
     async fn register_due(
         &self,
         store: &RecordStore,
         owner: &Owner,
         ledger: &LedgerTarget,
         due: Vec<crate::store::Due>,
-    ) -> Option<String> {
+    ) -> Option<StepFailure> {
         let mut claims = Vec::new();
         let mut pending = Vec::new();
         let mut attempts = Vec::new();
@@ -236,7 +236,7 @@ impl RecordService {
                 Ok(Some(row)) => row,
                 Ok(None) => continue,
                 Err(e) => {
-                    problem.get_or_insert(StepFailure::store(e).reason());
+                    problem.get_or_insert(StepFailure::store(e));
                     continue;
                 }
             };
@@ -245,14 +245,14 @@ impl RecordService {
                     .registered(&row.record_id, row.version, tx, *block)
                     .await
                 {
-                    problem.get_or_insert(StepFailure::store(e).reason());
+                    problem.get_or_insert(StepFailure::store(e));
                 }
                 continue;
             }
             let nonce = match store.record_nonce(&row.record_id).await {
                 Ok(nonce) => nonce,
                 Err(e) => {
-                    problem.get_or_insert(StepFailure::store(e).reason());
+                    problem.get_or_insert(StepFailure::store(e));
                     continue;
                 }
             };
@@ -272,7 +272,7 @@ impl RecordService {
                     self.note_register_failure(store, &p.row, &reason, *attempts)
                         .await;
                 }
-                return problem.or(Some(reason));
+                return problem.or(Some(failure));
             }
         };
         for ((p, attempts), outcome) in pending.iter().zip(&attempts).zip(outcomes) {
@@ -283,14 +283,14 @@ impl RecordService {
                         .registered(&row.record_id, row.version, &tx, block)
                         .await
                     {
-                        problem.get_or_insert(StepFailure::store(e).reason());
+                        problem.get_or_insert(StepFailure::store(e));
                     }
                 }
                 Err(failure) => {
                     let reason = failure.reason();
                     self.note_register_failure(store, row, &reason, *attempts)
                         .await;
-                    problem.get_or_insert(reason);
+                    problem.get_or_insert(failure);
                 }
             }
         }
@@ -338,11 +338,77 @@ impl RecordService {
             .due(Step::Upload, if force { None } else { Some(now) })
             .await?;
         let mut report = SyncReport::default();
+        let (uploaded, failed) = self.upload_due(&store, ipfs, due).await;
+        report.uploaded = uploaded;
+        report.problem = failed.map(|f| f.reason());
+        if let Some(owner) = owner.filter(|o| o.wallet_id == wallet_id) {
+            let due = store
+                .due(Step::Register, if force { None } else { Some(now) })
+                .await?;
+            if let Some(failure) = self.register_due(&store, owner, ledger, due).await {
+                report.problem.get_or_insert(failure.reason());
+            }
+        }
+        report.waiting = store.waiting(Step::Upload).await?;
+        Ok(report)
+    }
+
+    /// Uploads one record's versions waiting in the outbox now, whatever their backoff
+    /// (a revocation's lane waits for its new version); a failure is kept with its row as
+    /// [`sync`](Self::sync) keeps it, and answered.
+    #[tracing::instrument(name = "upload_record", skip_all)]
+    pub(crate) async fn upload_record(
+        &self,
+        store: &RecordStore,
+        ipfs: &Url,
+        record_id: &str,
+    ) -> Result<(), StepFailure> {
+        let due = store
+            .due_of(Step::Upload, record_id)
+            .await
+            .map_err(StepFailure::store)?;
+        match self.upload_due(store, ipfs, due).await {
+            (_, Some(failure)) => Err(failure),
+            (_, None) => Ok(()),
+        }
+    }
+
+    /// Registers the versions of `record_ids` waiting in the outbox now, together
+    /// ([`register_due`](Self::register_due): one transaction for as many as fit, at
+    /// most one version per record), whatever their backoff; answers the first failure.
+    #[tracing::instrument(name = "register_records", skip_all, fields(records = record_ids.len()))]
+    pub(crate) async fn register_records(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ledger: &LedgerTarget,
+        record_ids: &[String],
+    ) -> Option<StepFailure> {
+        let mut due = Vec::new();
+        for id in record_ids {
+            match store.due_of(Step::Register, id).await {
+                Ok(entries) => due.extend(entries),
+                Err(e) => return Some(StepFailure::store(e)),
+            }
+        }
+        self.register_due(store, owner, ledger, due).await
+    }
+
+    /// Uploads the outbox entries `due`, in order, each failure kept with its row; stops
+    /// at the first (the node is failing: the rest waits for the next pass). Answers how
+    /// many went up, and the failure.
+    async fn upload_due(
+        &self,
+        store: &RecordStore,
+        ipfs: &Url,
+        due: Vec<crate::store::Due>,
+    ) -> (u32, Option<StepFailure>) {
         let quiet: Progress = Arc::new(|_| {});
         let never = Arc::new(AtomicBool::new(false));
+        let mut uploaded = 0;
         for item in due {
             let job = Upload {
-                store: &store,
+                store,
                 ipfs,
                 record_id: &item.record_id,
                 version: item.version,
@@ -351,16 +417,19 @@ impl RecordService {
                 cancel: &never,
             };
             match self.upload(&job).await {
-                Ok(()) => report.uploaded += 1,
+                Ok(()) => uploaded += 1,
                 Err(UploadFailure::Cancelled) => {}
                 Err(UploadFailure::Node(problem)) => {
-                    let problem = crate::words::reason(&problem);
+                    let failure = StepFailure {
+                        node_down: problem.node_down(),
+                        error: problem,
+                    };
                     if let Err(e) = store
                         .step_failed(
                             Step::Upload,
                             &item.record_id,
                             item.version,
-                            &problem,
+                            &failure.reason(),
                             // `attempts` counts the failures so far: 5 s after the
                             // first, 10 s after the second, doubling.
                             backoff_until(item.attempts),
@@ -370,22 +439,11 @@ impl RecordService {
                         // The row keeps its old reason and time; the next pass tries again.
                         tracing::warn!(record = %item.record_id, version = item.version, error = e.kind(), "the upload's retry time was not saved");
                     }
-                    report.problem = Some(problem);
-                    // The node is failing: the rest waits for the next pass.
-                    break;
+                    return (uploaded, Some(failure));
                 }
             }
         }
-        if let Some(owner) = owner.filter(|o| o.wallet_id == wallet_id) {
-            let due = store
-                .due(Step::Register, if force { None } else { Some(now) })
-                .await?;
-            if let Some(problem) = self.register_due(&store, owner, ledger, due).await {
-                report.problem.get_or_insert(problem);
-            }
-        }
-        report.waiting = store.waiting(Step::Upload).await?;
-        Ok(report)
+        (uploaded, None)
     }
 
     /// Runs the outbox of every wallet that has records on this device; `owner` (the

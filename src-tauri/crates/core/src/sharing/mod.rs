@@ -16,15 +16,18 @@
 //! chunk by chunk (plaintext never touches the disk; [`revision`]), its capsule without
 //! the revoked people; the records outbox uploads and registers it (`updateRecord`); then
 //! `revokeAccess` names its capsule, the older versions' objects are unpinned, and the
-//! exposure report is computed from the ledger's events ([`exposure`]). Revocations of
-//! one grantee under one clause go out together: their versions registered in one outbox
-//! run, one `revokeAccessBatch`, one garbage collection for the versions they replace.
+//! exposure report is computed from the ledger's events ([`exposure`]). The revocations a
+//! pass finds due together run in batches ([`reencrypt`]): their records re-encrypted and
+//! uploaded four at a time, their versions registered in one outbox run, one
+//! `revokeAccessBatch` per grantee and clause ([`revoke`]), one garbage collection for
+//! the versions they replace.
 //!
 //! **Expiry**: grants whose expiry passed are revoked the same way when the wallet is next
 //! unlocked and online; the doctor's wallet refuses them before that ([`inbox`]).
 //!
 //! Each step can be run again after a failure or a crash: a key's envelope CID is kept
 //! before its `issueKey`, a revision's version is kept with the revocations it is for, a
+//! revocation's `revokeAccess` transaction is kept once mined (never sent again), a
 //! revocation refused as `NoSuchGrant` counts as done. A crash between a mined
 //! `grantAccess` and its note here re-wraps the capsule (wrapping is randomised) and
 //! sends a second `AccessGranted` for the same grant: harmless, and visible in the trail.
@@ -35,6 +38,8 @@ pub(crate) mod exposure;
 pub(crate) mod grant;
 pub(crate) mod groups;
 pub(crate) mod pace;
+mod pass;
+pub mod reencrypt;
 pub(crate) mod revision;
 pub(crate) mod revoke;
 
@@ -49,7 +54,7 @@ use grant::parse_clause;
 
 use crate::error::{Answer, CoreError, SharingError, Task};
 use crate::ledger::directory;
-use crate::ledger::{chain_time, now_unix, parse_address, rfc3339, LedgerTarget};
+use crate::ledger::{now_unix, parse_address, rfc3339, LedgerTarget};
 use crate::records::RecordService;
 use crate::session::Owner;
 use crate::store::grants::{GrantPhase, GrantRow};
@@ -91,37 +96,6 @@ impl Target {
             Target::Group { name, .. } => Some(name),
         }
     }
-}
-
-/// The due grants in batches, in the order of each batch's first grant: sends with the
-/// same grantee, clause and expiry ([`grant::grant_group`]), revocations with the same
-/// grantee, clause and kind ([`revoke::revoke_group`]).
-fn batches(due: Vec<GrantRow>) -> Vec<(GrantPhase, Vec<GrantRow>)> {
-    type Key = (String, Option<String>, Option<i64>, bool, bool);
-    let mut out: Vec<(GrantPhase, Vec<GrantRow>)> = Vec::new();
-    let mut index: std::collections::HashMap<(GrantPhase, Key), usize> = Default::default();
-    for grant in due {
-        let key: Key = match grant.phase {
-            GrantPhase::Sending => {
-                let (grantee, clause, expiry) = grant::grant_group(&grant);
-                (grantee, clause, expiry, false, false)
-            }
-            GrantPhase::Revoking => {
-                let (grantee, clause, leave, rotate) = revoke::revoke_group(&grant);
-                (grantee, clause, None, leave, rotate)
-            }
-            GrantPhase::Active | GrantPhase::Revoked => continue,
-        };
-        let phase = grant.phase;
-        match index.get(&(phase, key.clone())) {
-            Some(&i) => out[i].1.push(grant),
-            None => {
-                index.insert((phase, key), out.len());
-                out.push((phase, vec![grant]));
-            }
-        }
-    }
-    out
 }
 
 /// A pasted share code, read and its signature checked; `None` when the text is not one
@@ -439,177 +413,6 @@ impl RecordService {
             out.push(self.grant_summary(owner, &store, row).await?);
         }
         Ok(out)
-    }
-
-    /// Runs the unlocked wallet's sharing work: publishes its identity (and authority)
-    /// on the contract, revokes expired grants, sends due grants and revocations.
-    /// `force` runs every queued step now, whatever its backoff ("Sync now").
-    /// Answers the first problem, if any, in words (as the grants keep it).
-    pub async fn sync_sharing(
-        &self,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        force: bool,
-    ) -> Option<String> {
-        let store = match self.sharing_store(owner).await {
-            Ok(s) => s,
-            Err(e) => return Some(crate::words::reason(&e)),
-        };
-        self.run_sharing(&store, owner, ipfs, ledger, force).await
-    }
-
-    pub(crate) async fn run_sharing(
-        &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        force: bool,
-    ) -> Option<String> {
-        if force {
-            // A command's pass: whatever it leaves undone, the next background pass sees.
-            self.sharing_changed();
-        }
-        let _one_pass = self.sharing.lock().await;
-        // A wallet being rebuilt from the ledger sends nothing to its contract until the
-        // rebuild is done: a restored clinic would publish its first epoch's parameters
-        // again, a restored patient re-encrypt for groups and clinics it has not read back.
-        if let Some(contract) = ledger.contract {
-            match store.rebuild_unfinished(&contract.to_string()).await {
-                Ok(false) => {}
-                Ok(true) => {
-                    return Some(crate::words::reason(
-                        &crate::error::RebuildError::Unfinished.into(),
-                    ))
-                }
-                Err(e) => return Some(crate::words::reason(&e.into())),
-            }
-        }
-        let now = now_unix();
-        let mut problem_before = None;
-        let connected = match ledger.contract {
-            Some(_) => Some(self.connect(owner, ledger).await),
-            None => None,
-        };
-        // Expiries are the chain's: its clock counts when it is ahead of this device's.
-        let chain_now = match &connected {
-            Some(Ok(c)) => chain_time(&c.node).await,
-            _ => 0,
-        };
-        if let Err(e) = store.expire_grants(now.max(chain_now)).await {
-            return Some(crate::words::reason(&e.into()));
-        }
-        let conn = match connected {
-            None => return None,
-            Some(Ok(c)) => c,
-            Some(Err(f)) => {
-                self.note_failures(store, &f, force).await;
-                return Some(f.reason());
-            }
-        };
-        if let Err(f) = directory::publish_self(store, owner, ipfs, &conn).await {
-            self.note_failures(store, &f, force).await;
-            return Some(f.reason());
-        }
-        match owner.role {
-            medwallet_vault::Role::Patient => {
-                // Records clinics made for this patient at their front desks join its
-                // list; records shared with a clinic that revoked a staff key are
-                // re-encrypted for its new parameters (queued before grants run).
-                // A desk that redeemed one of its check-in codes: the patient is asked.
-                if let Err(f) = self.sync_check_in_asks(store, &conn).await {
-                    problem_before = Some(f.reason());
-                }
-                if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
-                    problem_before.get_or_insert(f.reason());
-                }
-                if let Err(f) = self.sync_clinic_epochs(store, owner, ipfs, &conn).await {
-                    problem_before.get_or_insert(f.reason());
-                }
-            }
-            medwallet_vault::Role::Clinic => {
-                if let Err(f) = self.sync_staff_keys(store, owner, ipfs, &conn).await {
-                    problem_before = Some(f.reason());
-                }
-            }
-            medwallet_vault::Role::Doctor => {}
-        }
-        // New members get keys, and after a removal the others get the next epoch's,
-        // before any record is re-encrypted for it.
-        if owner.authority_seed.is_some() {
-            if let Err(f) = self.sync_group_keys(store, owner, ipfs, &conn).await {
-                self.note_failures(store, &f, force).await;
-                return Some(f.reason());
-            }
-        }
-        let due = match store.due_grants(if force { None } else { Some(now) }).await {
-            Ok(d) => d,
-            Err(e) => return Some(crate::words::reason(&e.into())),
-        };
-        let mut problem = problem_before;
-        // Grants of many records to one grantee go out together, and so do revocations.
-        for (phase, group) in batches(due) {
-            let outcomes = match phase {
-                GrantPhase::Sending => self.send_grants(store, owner, ipfs, &conn, &group).await,
-                GrantPhase::Revoking => {
-                    self.send_revokes(store, owner, ipfs, ledger, &conn, &group)
-                        .await
-                }
-                GrantPhase::Active | GrantPhase::Revoked => Vec::new(),
-            };
-            let mut down = false;
-            for (grant, outcome) in group.iter().zip(outcomes) {
-                let Some(Err(f)) = outcome else { continue };
-                let reason = f.reason();
-                if let Err(e) = store
-                    .grant_failed(
-                        grant.id,
-                        &reason,
-                        crate::records::outbox::backoff_until(grant.attempts),
-                    )
-                    .await
-                {
-                    // The grant keeps its old reason and time; the next pass tries again.
-                    tracing::warn!(grant = grant.id, record = %grant.record_id, error = e.kind(), "a grant's retry time was not saved");
-                }
-                problem.get_or_insert(reason);
-                down |= f.node_down;
-            }
-            if down {
-                break;
-            }
-        }
-        problem
-    }
-
-    /// A node failed before any grant ran: every due grant shows why it waits.
-    async fn note_failures(&self, store: &RecordStore, f: &Failure, force: bool) {
-        let now = now_unix();
-        let reason = f.reason();
-        match store.due_grants(if force { None } else { Some(now) }).await {
-            Ok(due) => {
-                for g in due {
-                    if let Err(e) = store
-                        .grant_failed(
-                            g.id,
-                            &reason,
-                            crate::records::outbox::backoff_until(g.attempts),
-                        )
-                        .await
-                    {
-                        // It keeps its old reason; the pass's problem is answered anyway.
-                        tracing::warn!(grant = g.id, record = %g.record_id, error = e.kind(), "a grant's reason was not saved");
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(
-                    error = e.kind(),
-                    "the grants waiting for the node could not be read"
-                );
-            }
-        }
     }
 
     /// The store of a wallet that can share (its own authority).

@@ -18,6 +18,7 @@ impl RecordService {
     /// Makes version n+1 of a record without the people being revoked, inserts it with its
     /// upload queued, and names it in every revocation of the record that waits for one.
     /// Answers the new version.
+    #[tracing::instrument(name = "make_revision", skip_all)]
     pub(crate) async fn make_revision(
         &self,
         store: &RecordStore,

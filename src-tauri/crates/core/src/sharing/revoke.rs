@@ -1,9 +1,12 @@
-//! Sending revocations: each version re-encrypted without the grantee (made once, then
-//! uploaded and registered by the records outbox, together), one `revokeAccessBatch`
-//! naming their capsules for the records taken from one grantee under one clause, the
-//! older versions unpinned, and each exposure report from the ledger's events.
+//! A revocation's steps after its new version is made ([`reencrypt`](super::reencrypt)
+//! runs them for the records of a batch): the version's capsule once it is registered,
+//! the grants of one grantee under one clause taken off the ledger in one
+//! `revokeAccessBatch`, each mined item's transaction kept at once, and each exposure
+//! report from the ledger's events once the replaced versions are unpinned and collected.
 
-use medwallet_ledger::{LedgerError, RecordCapsule, Revert, B256};
+use medwallet_ledger::{
+    Address, LedgerError, LedgerEvent, LoggedEvent, RecordCapsule, Revert, B256,
+};
 use medwallet_records::cid::Cid;
 use url::Url;
 
@@ -14,7 +17,6 @@ use super::Failure;
 use medwallet_api::GrantSummary;
 
 use crate::error::{Answer, CoreError, SharingError};
-use crate::ipfs::unpin_and_collect_each;
 use crate::ledger::directory::Connected;
 use crate::ledger::{b256, now_unix, parse_address, LedgerTarget};
 use crate::records::RecordService;
@@ -92,111 +94,13 @@ impl RecordService {
         Ok(out)
     }
 
-    /// Runs revocations of records from one grantee under one clause (a group of
-    /// [`revoke_group`]) as far as they can go: each record's next version made (once),
-    /// all uploaded and registered by one outbox run, one `revokeAccessBatch` for all (as
-    /// few transactions as fit in a block), then each one's unpinning and exposure report.
-    /// Answers each revocation's outcome, in order, or `None` for one not tried because a
-    /// node failed before it.
-    pub(crate) async fn send_revokes(
-        &self,
-        store: &RecordStore,
-        owner: &Owner,
-        ipfs: &Url,
-        ledger: &LedgerTarget,
-        conn: &Connected,
-        grants: &[GrantRow],
-    ) -> Vec<Option<Result<(), Failure>>> {
-        let mut out: Vec<Option<Result<(), Failure>>> = (0..grants.len()).map(|_| None).collect();
-        let mut made: Vec<(usize, u32)> = Vec::new();
-        for (i, grant) in grants.iter().enumerate() {
-            // Read again: a version made for another revocation of the same record in
-            // this pass names this one too.
-            let noted = match store.grant(grant.id).await {
-                Ok(fresh) => fresh.and_then(|g| g.revoke_version),
-                Err(_) => grant.revoke_version,
-            };
-            let version = match noted {
-                Some(v) => Ok(v),
-                None => self
-                    .make_revision(store, owner, ipfs, ledger, &grant.record_id)
-                    .await
-                    .map_err(Failure::waiting),
-            };
-            match version {
-                Ok(v) => made.push((i, v)),
-                Err(f) => {
-                    let down = f.node_down;
-                    out[i] = Some(Err(f));
-                    if down {
-                        break;
-                    }
-                }
-            }
-        }
-        let mut pending_registration = false;
-        for (i, version) in &made {
-            match revision_row(store, &grants[*i], *version).await {
-                Ok(row) => pending_registration |= row.ledger.is_none(),
-                Err(f) => out[*i] = Some(Err(f)),
-            }
-        }
-        if pending_registration {
-            // The records outbox uploads and registers them (together); push it now rather
-            // than wait. What fails is kept in each version's outbox row, read below.
-            if let Err(e) = self
-                .sync(&owner.wallet_id, Some(owner), ipfs, ledger, true)
-                .await
-            {
-                tracing::debug!(error = e.kind(), "the revisions' outbox did not run");
-            }
-        }
-        // Each registered revision's capsule, for the ledger's revocation.
-        let mut ready: Vec<(usize, u32, RecordCapsule)> = Vec::new();
-        for (i, version) in made {
-            if out[i].is_some() {
-                continue;
-            }
-            match registered_capsule(store, &grants[i], version).await {
-                Ok(item) => ready.push((i, version, item)),
-                Err(f) => out[i] = Some(Err(f)),
-            }
-        }
-        let txs = revoke_on_ledger(conn, grants, &ready).await;
-        // The versions they replace are no longer the records': unpinned, and collected
-        // once for all (those before them were unpinned when they were replaced).
-        let mut done: Vec<(usize, u32, String, Vec<String>)> = Vec::new();
-        for ((i, version, _), tx) in ready.iter().zip(txs) {
-            match tx {
-                Ok(tx) => match replaced_objects(store, &grants[*i], *version).await {
-                    Ok(older) => done.push((*i, *version, tx, older)),
-                    Err(f) => out[*i] = Some(Err(f)),
-                },
-                Err(f) => out[*i] = Some(Err(f)),
-            }
-        }
-        let groups: Vec<Vec<String>> = done.iter().map(|(_, _, _, older)| older.clone()).collect();
-        let removed = if groups.is_empty() {
-            Vec::new()
-        } else {
-            unpin_and_collect_each(ipfs, &groups).await
-        };
-        for ((i, version, tx, older), removed) in done.into_iter().zip(removed) {
-            let removed_here = removed && !older.is_empty();
-            out[i] = Some(
-                self.finish_revoke(store, owner, conn, &grants[i], version, &tx, removed_here)
-                    .await,
-            );
-        }
-        out
-    }
-
     /// A revocation whose version is registered, whose grant is off the ledger (`tx`,
     /// empty when there was none to take back) and whose replaced version is unpinned
     /// (`removed_here`: and gone from this computer's node): the emergency mark taken
     /// back, the exposure report, the grant closed.
+    #[tracing::instrument(name = "finish_revoke", skip_all, fields(grant = grant.id))]
     #[allow(clippy::too_many_arguments)]
-    async fn finish_revoke(
+    pub(crate) async fn finish_revoke(
         &self,
         store: &RecordStore,
         owner: &Owner,
@@ -218,6 +122,21 @@ impl RecordService {
             .record(conn.me, record_id)
             .await
             .map_err(Failure::ledger)?;
+        // A revocation mined while this device missed its receipt, or was cut off before
+        // keeping it, is found in the record's events by the new version's capsule (no
+        // other revocation names it): the report then ends access where the ledger did.
+        let found = match (tx.is_empty(), grant.leave) {
+            (true, false) => {
+                let capsule = revision_row(store, grant, new_version)
+                    .await?
+                    .capsule_cid
+                    .parse::<Cid>()
+                    .map_err(|e| Failure::waiting(CoreError::StoredCidUnreadable(e)))?;
+                mined_revocation(&events, conn.me, grantee, clause, &capsule.to_bytes())
+            }
+            _ => None,
+        };
+        let tx = found.as_deref().unwrap_or(tx);
         let now = u64::try_from(now_unix()).unwrap_or(0);
         let (facts, party) = match &grant.clause {
             // The clinic revoked a staff key: the role's grant stands, the record is
@@ -293,6 +212,33 @@ impl RecordService {
     }
 }
 
+/// The transaction of the `AccessRevoked` by `me` of `grantee`'s grant under `clause`
+/// that names `capsule` (a revocation's new version), if the record's events hold one.
+fn mined_revocation(
+    events: &[LoggedEvent],
+    me: Address,
+    grantee: Address,
+    clause: B256,
+    capsule: &[u8],
+) -> Option<String> {
+    events.iter().rev().find_map(|e| match &e.event {
+        LedgerEvent::AccessRevoked {
+            owner,
+            grantee: g,
+            clause_hash,
+            new_capsule_cid,
+            ..
+        } if *owner == me
+            && *g == grantee
+            && *clause_hash == clause
+            && new_capsule_cid.as_ref() == capsule =>
+        {
+            Some(e.meta.tx_hash.to_string())
+        }
+        _ => None,
+    })
+}
+
 /// Which revocations go in one batch: the same grantee and clause (the batch function
 /// takes one of each), and the same kind (a leave or a rotation takes nothing back on
 /// the ledger).
@@ -306,7 +252,7 @@ pub(crate) fn revoke_group(grant: &GrantRow) -> (String, Option<String>, bool, b
 }
 
 /// The objects of the version a revocation's new version replaces.
-async fn replaced_objects(
+pub(crate) async fn replaced_objects(
     store: &RecordStore,
     grant: &GrantRow,
     new_version: u32,
@@ -337,7 +283,7 @@ async fn revision_row(
 }
 
 /// The revocation's new version's capsule, once that version is registered.
-async fn registered_capsule(
+pub(crate) async fn registered_capsule(
     store: &RecordStore,
     grant: &GrantRow,
     version: u32,
@@ -363,39 +309,47 @@ async fn registered_capsule(
     })
 }
 
-/// Takes the grants of `ready` (one grantee, one clause) off the ledger in one batch;
-/// answers each one's transaction hash, empty when there was none to take back (a leave
-/// or a rotation, or a grant not active on the contract: never sent, or revoked by a
-/// transaction whose receipt was missed), so a retry never fails on its own success.
-async fn revoke_on_ledger(
+/// Takes grants of one grantee under one clause (one [`revoke_group`]) off the ledger,
+/// each with its new version's capsule, in one `revokeAccessBatch` (as few transactions
+/// as fit); answers each one's transaction hash, in order. Each mined item's
+/// transaction is kept in its grant at once, and one kept by an earlier run (cut off
+/// before its report) is answered again without anything sent. Empty when there was none
+/// to take back: a leave or a rotation, or a grant not active on the contract (never
+/// sent, or revoked by a transaction whose receipt was missed: its report finds it in
+/// the record's events), so a retry never fails on its own success.
+pub(crate) async fn revoke_on_ledger(
+    store: &RecordStore,
     conn: &Connected,
-    grants: &[GrantRow],
-    ready: &[(usize, u32, RecordCapsule)],
+    items: &[(&GrantRow, RecordCapsule)],
 ) -> Vec<Result<String, Failure>> {
-    let Some((first, _, _)) = ready.first() else {
+    let Some((first, _)) = items.first() else {
         return Vec::new();
     };
-    let first = &grants[*first];
     if first.leave {
         // A member leaving a group revokes no grant on the ledger: the group's grant
         // stands, and the new version (`RecordUpdated`) and the others' new keys
         // (`KeyIssued`) are the record of it.
-        return ready.iter().map(|_| Ok(String::new())).collect();
+        return items.iter().map(|_| Ok(String::new())).collect();
     }
     let grantee = match parse_address(&first.grantee) {
         Ok(a) => a,
         // The same address for each: the same refusal for each.
         Err(_) => {
-            return ready
+            return items
                 .iter()
                 .map(|_| Err(Failure::waiting(parse_address(&first.grantee).unwrap_err())))
                 .collect()
         }
     };
     let clause = first.clause.as_deref().map_or(B256::ZERO, clause_hash);
-    let mut out: Vec<Option<Result<String, Failure>>> = ready.iter().map(|_| None).collect();
+    let mut out: Vec<Option<Result<String, Failure>>> = items.iter().map(|_| None).collect();
     let mut send: Vec<(usize, RecordCapsule)> = Vec::new();
-    for (j, (_, _, item)) in ready.iter().enumerate() {
+    for (j, (grant, item)) in items.iter().enumerate() {
+        if let Some(kept) = grant.revoke_tx.as_ref().filter(|tx| !tx.is_empty()) {
+            // Mined in an earlier run that stopped before its report.
+            out[j] = Some(Ok(kept.clone()));
+            continue;
+        }
         match conn
             .node
             .grant_active(conn.contract, item.record_id, grantee, clause)
@@ -406,14 +360,28 @@ async fn revoke_on_ledger(
             Err(e) => out[j] = Some(Err(Failure::ledger(e))),
         }
     }
-    let items: Vec<RecordCapsule> = send.iter().map(|(_, item)| item.clone()).collect();
+    if send.is_empty() {
+        return out
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Ok(String::new())))
+            .collect();
+    }
+    let batch: Vec<RecordCapsule> = send.iter().map(|(_, item)| item.clone()).collect();
     let sent = conn
         .client
-        .revoke_access_batch(grantee, clause, &items)
+        .revoke_access_batch(grantee, clause, &batch)
         .await;
     for ((j, _), outcome) in send.iter().zip(sent) {
         out[*j] = Some(match outcome {
-            Ok(receipt) => Ok(receipt.tx_hash.to_string()),
+            Ok(receipt) => {
+                let tx = receipt.tx_hash.to_string();
+                // Kept before anything else runs: a run cut off after this point finds
+                // it and sends nothing again.
+                match store.revoke_sent(items[*j].0.id, &tx).await {
+                    Ok(()) => Ok(tx),
+                    Err(e) => Err(Failure::store(e)),
+                }
+            }
             Err(LedgerError::Reverted {
                 reason: Revert::NoSuchGrant { .. },
                 ..

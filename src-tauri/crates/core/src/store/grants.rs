@@ -43,6 +43,9 @@ pub(crate) struct GrantRow {
     pub requested_at: String,
     pub grant_tx: Option<String>,
     pub revoke_version: Option<u32>,
+    /// The `revokeAccess` transaction, kept as soon as it is mined (before the report),
+    /// so a revocation run again after a crash does not send it again.
+    pub revoke_tx: Option<String>,
     pub exposure: Option<String>,
     pub attempts: u32,
     pub problem: Option<String>,
@@ -50,7 +53,7 @@ pub(crate) struct GrantRow {
 
 const COLUMNS: &str =
     "id, kind, record_id, grantee, clause, expires_at, state, requested_at, grant_tx, \
-                       revoke_version, exposure, attempts, problem";
+                       revoke_version, revoke_tx, exposure, attempts, problem";
 
 fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
     let state: String = r.try_get("state")?;
@@ -67,6 +70,7 @@ fn read_grant(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRow> {
         requested_at: r.try_get("requested_at")?,
         grant_tx: r.try_get("grant_tx")?,
         revoke_version: r.try_get("revoke_version")?,
+        revoke_tx: r.try_get("revoke_tx")?,
         exposure: r.try_get("exposure")?,
         attempts: r.try_get("attempts")?,
         problem: r.try_get("problem")?,
@@ -366,6 +370,17 @@ impl RecordStore {
         Ok(())
     }
 
+    /// A revocation's `revokeAccess` is mined: kept while the rest of it runs (the
+    /// report is written by [`revoked`](Self::revoked), with the same hash).
+    pub(crate) async fn revoke_sent(&self, id: i64, tx_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE grants SET revoke_tx = ? WHERE id = ? AND state = 'revoking'")
+            .bind(tx_hash)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// A grant step failed: the reason, and when to try again.
     pub(crate) async fn grant_failed(
         &self,
@@ -385,15 +400,18 @@ impl RecordStore {
         Ok(())
     }
 
-    /// Every version of a record, oldest first.
+    /// Every version of a record, oldest first (by its key: a revocation reads them
+    /// several times, and reading every record's rows each time grew with the wallet).
     pub(crate) async fn versions(&self, record_id: &str) -> Result<Vec<StoredRecord>> {
-        let all = self.all().await?;
-        let mut out: Vec<StoredRecord> = all
-            .into_iter()
-            .filter(|r| r.record_id == record_id)
-            .collect();
-        out.sort_by_key(|r| r.version);
-        Ok(out)
+        let rows = sqlx::query(
+            "SELECT record_id, version, sealed_dek, manifest, content_cid, manifest_cid, \
+             capsule_cid, state, problem, added_at, ledger_tx, ledger_block, ledger_problem \
+             FROM records WHERE record_id = ? ORDER BY version",
+        )
+        .bind(record_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::read_row).collect()
     }
 
     /// The transaction that published `what` on `contract`, if it did.

@@ -321,6 +321,28 @@ impl RecordStore {
             .collect()
     }
 
+    /// Outbox entries of `step` of one record, due or not, oldest version first (a step
+    /// that needs them now: a revocation waits for its version).
+    pub async fn due_of(&self, step: Step, record_id: &str) -> Result<Vec<Due>> {
+        let rows = sqlx::query(
+            "SELECT record_id, version, attempts FROM outbox \
+             WHERE step = ? AND record_id = ? ORDER BY version",
+        )
+        .bind(step.as_str())
+        .bind(record_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Due {
+                    record_id: r.try_get("record_id")?,
+                    version: r.try_get("version")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
     /// How many entries of `step` wait.
     pub async fn waiting(&self, step: Step) -> Result<u32> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE step = ?")
