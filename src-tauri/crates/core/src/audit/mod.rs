@@ -694,6 +694,7 @@ fn entry(
         time,
         block_number: meta.block_number,
         tx_hash: meta.tx_hash.to_string(),
+        log_index: meta.log_index,
         nodes_agreeing: 1,
         nodes_asked: 1,
         dispute: None,
