@@ -37,6 +37,38 @@ pub struct TrailFilter {
     pub before_time: Option<u64>,
 }
 
+/// A position in the trail's order: an event's block and its log index there. A reader of
+/// the whole trail pages by it ([`EventCache::trail_page_before`]), never by an offset: the
+/// cache may be written between two pages (the background pass syncs every few seconds),
+/// which shifts every offset, and an export would repeat or skip entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TrailKey {
+    /// The block.
+    pub block_number: u64,
+    /// The event's index among the block's logs.
+    pub log_index: u64,
+}
+
+impl TrailKey {
+    /// After every event of block `number` and of the blocks before it: where a read of
+    /// the whole trail as of the block synced starts (an event of a later block, cached
+    /// while it goes on, is not in it).
+    pub fn after_block(number: u64) -> Self {
+        Self {
+            block_number: number,
+            log_index: u64::MAX,
+        }
+    }
+
+    /// The position of the event of `meta`: the next page starts just before it.
+    pub fn of(meta: &EventMeta) -> Self {
+        Self {
+            block_number: meta.block_number,
+            log_index: meta.log_index,
+        }
+    }
+}
+
 /// A value bound to a `?` of a trail query, in order.
 enum Bind {
     Blob(Vec<u8>),
@@ -110,6 +142,15 @@ impl Selection {
         }
     }
 
+    /// Narrows the selection to the events before `key` in the trail's order. A row
+    /// value, in the index's own order: the page's index is searched from the key down.
+    fn before(&mut self, key: TrailKey) {
+        self.clause
+            .push_str(" AND (block_number, log_index) < (?, ?)");
+        self.binds.push(Bind::Int(i64n(key.block_number)));
+        self.binds.push(Bind::Int(i64n(key.log_index)));
+    }
+
     fn bind<'q>(
         &'q self,
         mut query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
@@ -144,7 +185,8 @@ impl EventCache {
     }
 
     /// The cached events of `wallet` that `filter` selects, newest first (by block, then
-    /// log index), from the `offset`-th to at most `limit` of them.
+    /// log index), from the `offset`-th to at most `limit` of them: a page to show. A
+    /// reader of the whole trail pages with [`trail_page_before`](Self::trail_page_before).
     pub async fn trail_page(
         &self,
         contract: Address,
@@ -153,10 +195,42 @@ impl EventCache {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<(EventMeta, LedgerEvent)>, LedgerError> {
+        self.page(contract, wallet, filter, None, offset, limit)
+            .await
+    }
+
+    /// The cached events of `wallet` that `filter` selects and that come before `before`
+    /// in the trail's order, newest first, at most `limit` of them. A whole trail is read
+    /// from [`TrailKey::after_block`] of the block synced, each next page before the last
+    /// event of the page before ([`TrailKey::of`]): events cached meanwhile move no page.
+    pub async fn trail_page_before(
+        &self,
+        contract: Address,
+        wallet: Address,
+        filter: &TrailFilter,
+        before: TrailKey,
+        limit: u32,
+    ) -> Result<Vec<(EventMeta, LedgerEvent)>, LedgerError> {
+        self.page(contract, wallet, filter, Some(before), 0, limit)
+            .await
+    }
+
+    async fn page(
+        &self,
+        contract: Address,
+        wallet: Address,
+        filter: &TrailFilter,
+        before: Option<TrailKey>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<(EventMeta, LedgerEvent)>, LedgerError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let s = Selection::of(contract, wallet, filter);
+        let mut s = Selection::of(contract, wallet, filter);
+        if let Some(key) = before {
+            s.before(key);
+        }
         let sql = format!(
             "{SELECT} WHERE rowid IN (SELECT rowid FROM events INDEXED BY {} WHERE {} \
              ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?) \
@@ -356,8 +430,16 @@ mod tests {
                 "events_by_record",
             ),
         ];
-        for (filter, index) in cases {
-            let s = Selection::of(CONTRACT, ME, &filter);
+        let keyed = cases.clone().map(|(filter, index)| (filter, index, true));
+        for (filter, index, by_key) in cases
+            .map(|(filter, index)| (filter, index, false))
+            .into_iter()
+            .chain(keyed)
+        {
+            let mut s = Selection::of(CONTRACT, ME, &filter);
+            if by_key {
+                s.before(TrailKey::after_block(7));
+            }
             let sql = format!(
                 "EXPLAIN QUERY PLAN SELECT rowid FROM events INDEXED BY {} WHERE {} \
                  ORDER BY block_number DESC, log_index DESC LIMIT 10",
@@ -379,6 +461,9 @@ mod tests {
                 "{plan}"
             );
             assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+            if by_key {
+                assert!(plan.contains("(block_number,log_index)<(?,?))"), "{plan}");
+            }
             assert!(plan.contains("sqlite_autoindex_blocks_1"), "{plan}");
         }
     }
