@@ -84,6 +84,11 @@ pub enum RecordsError {
     /// The record was made before record ids were bound to their author: it has no nonce
     /// this ledger's contract can register it with.
     NoRegistrationNonce,
+    /// A search of the records is longer than `max` characters.
+    SearchTooLong {
+        /// The longest allowed.
+        max: usize,
+    },
 }
 
 /// The sharing room: grants, revocations, groups.

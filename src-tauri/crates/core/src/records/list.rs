@@ -28,7 +28,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::replicas::replica_key;
 use super::{index_damaged, lock, summary_of, RecordService};
-use crate::error::{Answer, CoreError};
+use crate::error::{Answer, CoreError, RecordsError};
 use crate::session::Owner;
 use crate::store::{local_seal, RecordStore, StoredRecord};
 
@@ -219,6 +219,20 @@ impl RecordService {
         query: &RecordQuery,
         nodes: Option<Nodes<'_>>,
     ) -> Answer<RecordPage> {
+        // Refused, not cut: a shortened search would match titles the whole one does not.
+        // Counted before anything is copied or lowered (the webview may send any length).
+        if query
+            .search
+            .trim()
+            .chars()
+            .nth(RecordQuery::MAX_SEARCH)
+            .is_some()
+        {
+            return Err(RecordsError::SearchTooLong {
+                max: RecordQuery::MAX_SEARCH,
+            }
+            .into());
+        }
         let index = self.list_index(owner).await?;
         let store = self.store(&owner.wallet_id).await?;
         let search = Zeroizing::new(query.search.trim().to_lowercase());

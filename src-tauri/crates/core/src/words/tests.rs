@@ -103,6 +103,7 @@ fn name(e: &CoreError) -> &'static str {
             RecordsError::VersionGone => "Records::VersionGone",
             RecordsError::StoredIdUnreadable => "Records::StoredIdUnreadable",
             RecordsError::NoRegistrationNonce => "Records::NoRegistrationNonce",
+            RecordsError::SearchTooLong { .. } => "Records::SearchTooLong",
         },
         CoreError::Sharing(e) => match e {
             SharingError::NotInWallet { .. } => "Sharing::NotInWallet",
@@ -219,7 +220,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 19 + 27 + 8 + 35 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 20 + 27 + 8 + 35 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -507,6 +508,7 @@ fn samples() -> Vec<CoreError> {
             RecordsError::VersionGone,
             RecordsError::StoredIdUnreadable,
             RecordsError::NoRegistrationNonce,
+            RecordsError::SearchTooLong { max: 256 },
         ]
         .map(CoreError::from),
     );
