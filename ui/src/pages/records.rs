@@ -358,6 +358,7 @@ pub fn records_page(props: &Props) -> Html {
                     <div class="field">
                         <label for="records-search">{ "Search by title" }</label>
                         <input id="records-search" type="search" value={(*search_input).clone()} oninput={on_search}
+                               maxlength={RecordQuery::MAX_SEARCH.to_string()}
                                autocomplete="off" spellcheck="false" />
                     </div>
                     <div class="field">

@@ -133,6 +133,10 @@ pub struct AuditEntry {
     pub block_number: u64,
     /// Transaction hash (`0x` + 64 hex).
     pub tx_hash: String,
+    /// The event's index among its block's logs: with the transaction, what names the
+    /// entry (one batch transaction carries many events).
+    #[serde(default)]
+    pub log_index: u64,
     /// Ledger nodes holding this entry's block with the hash it was read with: 1 is the
     /// node read from alone (no other node in the settings, or none confirmed it yet).
     #[serde(default = "one")]

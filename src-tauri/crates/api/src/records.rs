@@ -165,7 +165,8 @@ pub struct RecordSummary {
 /// date first, then newest added).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordQuery {
-    /// Text the title contains (case-insensitive, trimmed; empty: every record).
+    /// Text the title contains (case-insensitive, trimmed; empty: every record; at most
+    /// [`RecordQuery::MAX_SEARCH`] characters).
     #[serde(default)]
     pub search: String,
     /// One category (`None`: all).
@@ -182,6 +183,9 @@ pub struct RecordQuery {
 impl RecordQuery {
     /// The largest page answered.
     pub const MAX_LIMIT: u32 = 500;
+
+    /// The longest search, in characters (a title has at most 200).
+    pub const MAX_SEARCH: usize = 256;
 
     /// The first `limit` records that match `search`.
     pub fn search(search: &str, limit: u32) -> Self {

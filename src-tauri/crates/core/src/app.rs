@@ -248,10 +248,8 @@ impl App {
 
     /// A new wallet, unlocked, its Emergency Kit pending.
     pub async fn create_wallet(&self, new: &NewWalletArgs) -> Answer<Identity> {
-        let identity = self
-            .wallets
-            .lock()
-            .await
+        let mut wallets = self.wallets.lock().await;
+        let identity = wallets
             .create_wallet(
                 new.role,
                 &new.display_name,
@@ -259,6 +257,8 @@ impl App {
                 new.accept_weak,
             )
             .await?;
+        self.follow_session(&mut wallets).await;
+        drop(wallets);
         // A new wallet has none: the last wallet's leave the book.
         self.load_node_credentials().await;
         Ok(identity)
@@ -315,6 +315,7 @@ impl App {
                 new.accept_weak,
             )
             .await?;
+        self.follow_session(&mut wallets).await;
         // The chain the kit names, if the user gave it: a node on another one is named.
         self.rebuild
             .ask_on(&self.records, &identity.wallet_id, args.chain_id)
@@ -330,13 +331,11 @@ impl App {
 
     /// Unlocks a wallet with its passphrase.
     pub async fn unlock_wallet(&self, wallet_id: &str, passphrase: &str) -> Answer<UnlockOutcome> {
-        let outcome = self
-            .wallets
-            .lock()
-            .await
-            .unlock(wallet_id, passphrase)
-            .await?;
+        let mut wallets = self.wallets.lock().await;
+        let outcome = wallets.unlock(wallet_id, passphrase).await?;
         if matches!(outcome, UnlockOutcome::Unlocked { .. }) {
+            self.follow_session(&mut wallets).await;
+            drop(wallets);
             self.load_node_credentials().await;
         }
         Ok(outcome)
@@ -344,7 +343,10 @@ impl App {
 
     /// Unlocks a wallet with the key kept in the system keyring.
     pub async fn quick_unlock(&self, wallet_id: &str) -> Answer<Identity> {
-        let identity = self.wallets.lock().await.quick_unlock(wallet_id).await?;
+        let mut wallets = self.wallets.lock().await;
+        let identity = wallets.quick_unlock(wallet_id).await?;
+        self.follow_session(&mut wallets).await;
+        drop(wallets);
         self.load_node_credentials().await;
         Ok(identity)
     }
@@ -352,10 +354,24 @@ impl App {
     /// Locks the unlocked wallet now (a rebuild running stops and resumes at the next
     /// unlock).
     pub async fn lock_wallet(&self) -> Done {
-        let done = self.wallets.lock().await.lock();
+        let mut wallets = self.wallets.lock().await;
+        let done = wallets.lock();
+        self.follow_session(&mut wallets).await;
+        drop(wallets);
         self.rebuild.interrupt_all();
-        self.records.forget_lists().await;
         done
+    }
+
+    /// Forgets the decrypted records list and keeps one for the wallet unlocked now only
+    /// (none after a lock); called after every session change that took place (a refused
+    /// unlock is none), `wallets` held so that no other change comes between.
+    async fn follow_session(&self, wallets: &mut WalletService) {
+        let unlocked = if wallets.is_unlocked() {
+            wallets.current_wallet_id()
+        } else {
+            None
+        };
+        self.records.lists_follow_session(unlocked.as_deref()).await;
     }
 
     /// Turns quick unlock on or off for the unlocked wallet.
@@ -377,7 +393,9 @@ impl App {
     /// Deletes a wallet from this vault, after its name was typed (its kit still restores it).
     pub async fn delete_wallet(&self, wallet_id: &str, confirm_name: &str) -> Answer<Done> {
         let mut wallets = self.wallets.lock().await;
-        Ok(wallets.delete_wallet(wallet_id, confirm_name).await?)
+        let done = wallets.delete_wallet(wallet_id, confirm_name).await?;
+        self.follow_session(&mut wallets).await;
+        Ok(done)
     }
 
     // Records.

@@ -144,8 +144,9 @@ pub async fn run(app: Arc<App>, notifier: Arc<dyn Notifier>) {
             // records list decrypted for the Records page goes.
             if wallets.current_wallet_id().is_some() && !wallets.is_unlocked() {
                 lock_app.rebuild.interrupt_all();
-                drop(wallets);
+                // The wallets still held: an unlock right after is not undone.
                 lock_app.records.forget_lists().await;
+                drop(wallets);
             }
         }
     });

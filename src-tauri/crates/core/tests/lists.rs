@@ -12,7 +12,7 @@ use medwallet_api::{
 };
 use medwallet_core::audit::AuditContext;
 use medwallet_core::records::Progress;
-use medwallet_core::{AuditService, LedgerTarget, Owner, RecordService};
+use medwallet_core::{AuditService, CoreError, LedgerTarget, Owner, RecordService, RecordsError};
 use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
 use medwallet_ledger::{keccak256, LedgerNode, PrivateKeySigner};
 use medwallet_vault::{Role, Seed, WalletKeys};
@@ -268,6 +268,29 @@ async fn a_thousand_records_are_paged_counted_and_searched() {
             "{search:?} {category:?}"
         );
     }
+
+    // A search is at most 256 characters (trimmed): a longer one is refused, not cut.
+    let longest = format!("  {}  ", "a".repeat(RecordQuery::MAX_SEARCH));
+    let none = service
+        .page(&owner, &RecordQuery::search(&longest, 10), None)
+        .await
+        .unwrap();
+    assert_eq!(none.matching, 0);
+    let e = service
+        .page(
+            &owner,
+            &RecordQuery::search(&"é".repeat(RecordQuery::MAX_SEARCH + 1), 10),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CoreError::Records(RecordsError::SearchTooLong { max: 256 })
+        ),
+        "{e:?}"
+    );
 
     // A record added now is in the next page read (only it is decrypted), and its title
     // is named in the titles the other lists use.

@@ -96,8 +96,9 @@ pub(crate) fn i64n(n: u64) -> i64 {
 }
 
 /// An event whose block is the one cached at its height (defence in depth: a repair
-/// drops events of blocks that left the chain).
-const ON_CHAIN: &str = "block_hash = (SELECT b.hash FROM blocks b \
+/// drops events of blocks that left the chain). Every read of events answers only these
+/// (the trail's pages and counts too, `trail.rs`).
+pub(crate) const ON_CHAIN: &str = "block_hash = (SELECT b.hash FROM blocks b \
      WHERE b.contract = events.contract AND b.number = events.block_number)";
 
 pub(crate) const SELECT: &str =

@@ -12,7 +12,8 @@
 //! - [`EventCache`]: the events in SQLite, synced incrementally, reorgs repaired, and
 //!   (with [`EventCache::sync_checked`]) their blocks checked against the ledger's other
 //!   nodes ([`BlockAgreement`]); a wallet's trail read from it a page at a time
-//!   ([`EventCache::trail_page`], [`TrailFilter`]).
+//!   ([`EventCache::trail_page`], [`TrailFilter`]), or whole by key
+//!   ([`EventCache::trail_page_before`], [`TrailKey`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -47,7 +48,7 @@ pub use events::{
 };
 pub use node::{is_plain_name, AttestedProvider, ChainStatus, ContractStatus, Head, LedgerNode};
 pub use revert::{Action, Revert};
-pub use trail::TrailFilter;
+pub use trail::{TrailFilter, TrailKey};
 pub use witness::{
     Agreements, BlockAgreement, Dispute, Verdict, WitnessCheck, MAX_CHECKS_PER_STEP,
 };

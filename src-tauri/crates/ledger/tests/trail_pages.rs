@@ -7,6 +7,7 @@ mod support;
 use alloy::primitives::B256;
 use medwallet_ledger::{
     EventCache, EventFilter, EventKind, EventMeta, LedgerEvent, PrivateKeySigner, TrailFilter,
+    TrailKey,
 };
 use support::{record_id, Chain};
 
@@ -217,4 +218,44 @@ async fn a_wallets_trail_is_paged_counted_and_filtered_by_the_cache() {
         cache.newest_block(chain.contract).await.unwrap(),
         Some(first[0].0.block_number)
     );
+
+    // The whole trail read by key, as of the block synced: the same events, and the
+    // wallet's events cached between two pages (the background pass syncing meanwhile)
+    // move none of them, where an offset would repeat the page's last ones.
+    let synced = cache
+        .cursor(chain.contract, &EventFilter::All)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut keyed: Vec<Event> = Vec::new();
+    let mut before = TrailKey::after_block(synced);
+    loop {
+        let page = cache
+            .trail_page_before(chain.contract, me, &all, before, 250)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else {
+            break;
+        };
+        before = TrailKey::of(&last.0);
+        if keyed.is_empty() {
+            let more = record_id(other, 1);
+            theirs
+                .grant_access(more, me, B256::ZERO, &[0x02; 36], 0)
+                .await
+                .unwrap();
+            mine.log_access(more, 1).await.unwrap();
+            cache
+                .sync(&chain.node, chain.contract, &EventFilter::All)
+                .await
+                .unwrap();
+            assert_eq!(
+                cache.trail_count(chain.contract, me, &all).await.unwrap(),
+                total as u64 + 2
+            );
+        }
+        keyed.extend(page);
+    }
+    assert_eq!(keyed.len(), total);
+    assert_eq!(keyed, whole);
 }

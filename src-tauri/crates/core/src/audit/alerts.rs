@@ -14,7 +14,7 @@
 //! again.
 
 use medwallet_api::EmergencyAlert;
-use medwallet_ledger::{Address, EventKind, LedgerEvent, LedgerNode, TrailFilter};
+use medwallet_ledger::{Address, EventKind, LedgerEvent, LedgerNode, TrailFilter, TrailKey};
 use url::Url;
 
 use super::{rfc3339, AuditService};
@@ -118,30 +118,46 @@ impl AuditService {
         let me = my_address(owner)?;
         let cache = self.cache(&owner.wallet_id).await?;
         let witnesses: Vec<LedgerNode> = witnesses.iter().map(LedgerNode::new).collect();
+        let unreadable = |e| AuditError::CacheUnreadable(Box::new(e));
         let synced = self.sync_own(&cache, &owner.wallet_id, me, ledger, contract, &witnesses);
-        match tokio::time::timeout(super::SYNC_CEILING, synced).await {
-            Ok(Ok(_)) => {}
+        let synced_to = match tokio::time::timeout(super::SYNC_CEILING, synced).await {
+            Ok(Ok((_, report))) => Some(report.to_block),
             // The openings cached before (by the Audit page, say) are still recorded.
             Ok(Err(e)) => {
-                tracing::debug!(error = e.kind(), "emergency watch: the ledger was not read")
+                tracing::debug!(error = e.kind(), "emergency watch: the ledger was not read");
+                None
             }
-            Err(_) => tracing::debug!("emergency watch: the ledger read timed out"),
-        }
-        // The openings only, selected by the cache's index (never the whole trail), oldest
-        // first.
+            Err(_) => {
+                tracing::debug!("emergency watch: the ledger read timed out");
+                None
+            }
+        };
+        let synced_to = match synced_to {
+            Some(block) => block,
+            None => cache
+                .newest_block(contract)
+                .await
+                .map_err(unreadable)?
+                .unwrap_or(0),
+        };
+        // The openings only, selected by the cache's index (never the whole trail), as of
+        // the block synced and a page at a time by key (a sync meanwhile moves no page),
+        // oldest first.
         let openings = TrailFilter {
             kinds: vec![EventKind::EmergencyAccess],
             ..TrailFilter::default()
         };
         let mut events = Vec::new();
+        let mut before = TrailKey::after_block(synced_to);
         loop {
             let page = cache
-                .trail_page(contract, me, &openings, events.len() as u64, 1000)
+                .trail_page_before(contract, me, &openings, before, 1000)
                 .await
-                .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
-            if page.is_empty() {
+                .map_err(unreadable)?;
+            let Some((last, _)) = page.last() else {
                 break;
-            }
+            };
+            before = TrailKey::of(last);
             events.extend(page);
         }
         events.reverse();

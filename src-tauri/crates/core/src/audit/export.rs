@@ -153,7 +153,9 @@ fn fhir_entry(e: &AuditEntry, observer: &str) -> serde_json::Value {
         entity["what"] = json!({ "identifier": { "value": e.tx_hash } });
     }
     let mut entry = json!({
-        "fullUrl": format!("urn:medwallet:audit:{}:{}", e.tx_hash, e.action.as_str()),
+        // Unique in the bundle (bdl-7): one batch transaction carries many events, each
+        // at its own log index.
+        "fullUrl": format!("urn:medwallet:audit:{}:{}", e.tx_hash, e.log_index),
         "resource": {
             "resourceType": "AuditEvent",
             "type": {

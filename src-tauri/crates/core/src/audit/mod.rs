@@ -16,6 +16,12 @@
 //! are named (record titles, attested providers) and looked up in the witnesses' verdicts.
 //! The emergency openings among the matches come with every page, to be shown first. An
 //! export writes the whole filtered trail, read in pages.
+//!
+//! The window's pages are read by offset: a page shown is a view of the trail at that
+//! moment, and an entry cached between two pages may show on both (the page is read
+//! again on the next move). The readers of the whole trail (an export, the emergency
+//! watch) read it as of the block synced and page by key ([`TrailKey`]), so none of its
+//! entries is repeated or skipped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +31,7 @@ use medwallet_api::{
 };
 use medwallet_ledger::{
     Address, Agreements, EventCache, EventFilter, EventKind, EventMeta, LedgerEvent, LedgerNode,
-    TrailFilter, B256,
+    TrailFilter, TrailKey, B256,
 };
 use url::Url;
 
@@ -315,17 +321,26 @@ impl AuditService {
         let written: Answer<()> = async {
             if let Some(synced) = &synced {
                 let mut labels = ProviderLabels::default();
-                let mut offset = 0u64;
+                // The trail as of the block synced, a page at a time by key: what the
+                // background pass caches meanwhile moves no page (an offset would repeat
+                // or skip entries).
+                let mut before = TrailKey::after_block(trail.synced_to_block);
                 loop {
                     let events = synced
                         .cache
-                        .trail_page(synced.contract, synced.me, &filter, offset, export::PAGE)
+                        .trail_page_before(
+                            synced.contract,
+                            synced.me,
+                            &filter,
+                            before,
+                            export::PAGE,
+                        )
                         .await
                         .map_err(|e| AuditError::CacheUnreadable(Box::new(e)))?;
-                    if events.is_empty() {
+                    let Some((last, _)) = events.last() else {
                         break;
-                    }
-                    offset += events.len() as u64;
+                    };
+                    before = TrailKey::of(last);
                     let entries = synced
                         .entries(&events, &context.titles, &mut labels)
                         .await?;
@@ -694,6 +709,7 @@ fn entry(
         time,
         block_number: meta.block_number,
         tx_hash: meta.tx_hash.to_string(),
+        log_index: meta.log_index,
         nodes_agreeing: 1,
         nodes_asked: 1,
         dispute: None,

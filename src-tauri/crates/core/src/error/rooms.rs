@@ -90,6 +90,11 @@ pub enum RecordsError {
         /// The version this device made.
         version: u32,
     },
+    /// A search of the records is longer than `max` characters.
+    SearchTooLong {
+        /// The longest allowed.
+        max: usize,
+    },
 }
 
 /// The sharing room: grants, revocations, groups.

@@ -14,8 +14,10 @@
 //! millisecond or so), never decrypts, and a page is sliced from it; only the page's rows
 //! are read from SQLite for what is in plain columns (where each is, its ledger mark, its
 //! copies), and the counts about every record are SQLite's, by index. The index goes when
-//! the wallet locks ([`RecordService::forget_lists`]), its titles wiped, and it holds no
-//! key. The webview gets one page: never every title.
+//! the wallet locks or another is unlocked ([`RecordService::lists_follow_session`]), its
+//! titles wiped, and it holds no key; a list asked for before and answered after such a
+//! change is used for that answer only, never kept. The webview gets one page: never every
+//! title.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -28,7 +30,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::replicas::replica_key;
 use super::{index_damaged, lock, summary_of, RecordService};
-use crate::error::{Answer, CoreError};
+use crate::error::{Answer, CoreError, RecordsError};
 use crate::session::Owner;
 use crate::store::{local_seal, RecordStore, StoredRecord};
 
@@ -53,24 +55,37 @@ impl Drop for Entry {
         self.search_key.zeroize();
         let m = &mut self.manifest;
         for field in [
+            &mut m.record_id,
             &mut m.title,
             &mut m.category,
+            &mut m.mime_type,
+            &mut m.kind,
             &mut m.date,
             &mut m.author,
             &mut m.file_name,
-            &mut m.mime_type,
+            &mut m.content_cid,
+            &mut m.created_at,
         ] {
             field.zeroize();
         }
+        m.version.zeroize();
+        m.size.zeroize();
+        m.content_chunks.zeroize();
     }
 }
 
-/// The position of `c` in the page's order ([`Category::ALL`]).
+/// The position of `c` in the page's order ([`Category::ALL`]): a match with no wildcard,
+/// so a category added to the enum does not build until it has its place (a test checks
+/// that the places are `ALL`'s), and the counts per category never index past their end.
 fn rank(c: Category) -> usize {
-    Category::ALL
-        .iter()
-        .position(|x| *x == c)
-        .unwrap_or(usize::MAX)
+    match c {
+        Category::LabResult => 0,
+        Category::Imaging => 1,
+        Category::Note => 2,
+        Category::Prescription => 3,
+        Category::DischargeSummary => 4,
+        Category::Other => 5,
+    }
 }
 
 /// The page's order: by category, newest document date first, then newest added, then id.
@@ -123,13 +138,52 @@ impl ListIndex {
     }
 }
 
+/// Whose records list may be kept decrypted in memory.
+#[derive(Debug, Default)]
+enum Keeper {
+    /// Any owner's: the service is used without an app's sessions (a test, a benchmark).
+    #[default]
+    Anyone,
+    /// Only the wallet unlocked now.
+    Wallet(String),
+    /// None: no wallet is unlocked.
+    Nobody,
+}
+
+/// The decrypted records list, and whose session may keep it.
+#[derive(Default)]
+pub(crate) struct Lists {
+    keeper: Keeper,
+    index: Option<Arc<ListIndex>>,
+}
+
+impl Lists {
+    fn keeps(&self, wallet_id: &str) -> bool {
+        match &self.keeper {
+            Keeper::Anyone => true,
+            Keeper::Wallet(id) => id == wallet_id,
+            Keeper::Nobody => false,
+        }
+    }
+}
+
 /// The titles of a wallet's records by id, for lists that name records (the audit
 /// trail, the emergency banner, check-ins): read from the list index, so naming a page's
-/// records decrypts nothing. Its `Debug` shows no title.
+/// records decrypts nothing. Its `Debug` shows no title. A list being answered (an export)
+/// holds the index until it is done, as it holds the owner's keys.
 #[derive(Clone, Default)]
 pub struct Titles {
     index: Option<Arc<ListIndex>>,
     more: HashMap<String, String>,
+}
+
+impl Drop for Titles {
+    fn drop(&mut self) {
+        // The titles given by id were decrypted too (the index wipes its own).
+        for title in self.more.values_mut() {
+            title.zeroize();
+        }
+    }
 }
 
 impl Titles {
@@ -147,6 +201,7 @@ impl From<HashMap<String, String>> for Titles {
     fn from(titles: HashMap<String, String>) -> Self {
         Titles {
             index: None,
+            // Moved, not copied: each title's bytes are the ones wiped on drop.
             more: titles
                 .into_iter()
                 .map(|(id, title)| (id.to_lowercase(), title))
@@ -175,19 +230,28 @@ impl RecordService {
     /// The owner's list index, decrypting only the versions added since it was last read.
     pub(crate) async fn list_index(&self, owner: &Owner) -> Answer<Arc<ListIndex>> {
         let store = self.store(&owner.wallet_id).await?;
-        let mut slot = self.lists.lock().await;
+        let mut lists = self.lists.lock().await;
         // Read before the versions: a version added after this read changes it again, so
         // the next call reads that version.
         let generation = store.generation().await?;
-        if let Some(index) = slot
+        let keeps = lists.keeps(&owner.wallet_id);
+        if let Some(index) = lists
+            .index
             .as_ref()
-            .filter(|i| i.wallet_id == owner.wallet_id && i.generation == generation)
+            .filter(|i| keeps && i.wallet_id == owner.wallet_id && i.generation == generation)
         {
             return Ok(index.clone());
         }
-        let previous = slot.take().filter(|i| i.wallet_id == owner.wallet_id);
+        let previous = lists
+            .index
+            .take()
+            .filter(|i| i.wallet_id == owner.wallet_id);
         let index = Arc::new(build(&store, owner, generation, previous).await?);
-        *slot = Some(index.clone());
+        // Kept for the wallet unlocked now only: a list asked for before a lock (or before
+        // another wallet was unlocked) and answered after it is dropped with its answer.
+        if keeps {
+            lists.index = Some(index.clone());
+        }
         Ok(index)
     }
 
@@ -199,10 +263,21 @@ impl RecordService {
         })
     }
 
-    /// Forgets the decrypted list (the wallet locked): its titles are wiped once no page
-    /// being answered holds it.
+    /// A session changed, and the wallet unlocked now is `wallet_id` (`None`: none is):
+    /// the decrypted list is forgotten (its titles wiped once no list being answered holds
+    /// it), and from now on only that wallet's is kept. The app calls it after every
+    /// unlock, lock, create, restore and delete that took place, the wallets held so that
+    /// no other change comes between.
+    pub async fn lists_follow_session(&self, wallet_id: Option<&str>) {
+        let mut lists = self.lists.lock().await;
+        lists.keeper = wallet_id.map_or(Keeper::Nobody, |id| Keeper::Wallet(id.to_owned()));
+        lists.index = None;
+    }
+
+    /// Forgets the decrypted list and keeps none (the wallet locked): see
+    /// [`lists_follow_session`](Self::lists_follow_session).
     pub async fn forget_lists(&self) {
-        self.lists.lock().await.take();
+        self.lists_follow_session(None).await;
     }
 
     /// One page of the owner's records that match `query`, with the counts; each
@@ -213,6 +288,20 @@ impl RecordService {
         query: &RecordQuery,
         nodes: Option<Nodes<'_>>,
     ) -> Answer<RecordPage> {
+        // Refused, not cut: a shortened search would match titles the whole one does not.
+        // Counted before anything is copied or lowered (the webview may send any length).
+        if query
+            .search
+            .trim()
+            .chars()
+            .nth(RecordQuery::MAX_SEARCH)
+            .is_some()
+        {
+            return Err(RecordsError::SearchTooLong {
+                max: RecordQuery::MAX_SEARCH,
+            }
+            .into());
+        }
         let index = self.list_index(owner).await?;
         let store = self.store(&owner.wallet_id).await?;
         let search = Zeroizing::new(query.search.trim().to_lowercase());
@@ -228,7 +317,9 @@ impl RecordService {
                 shown.push(e);
             }
             matching += 1;
-            by_category[rank(e.category)] += 1;
+            if let Some(n) = by_category.get_mut(rank(e.category)) {
+                *n += 1;
+            }
         }
 
         let wanted: Vec<(String, u32)> = shown
@@ -436,4 +527,52 @@ async fn page_copies(
             )
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_list_is_kept_for_the_wallet_unlocked_now_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = RecordService::new(dir.path());
+        let keys = medwallet_vault::WalletKeys::derive(
+            &medwallet_vault::Seed::from_bytes([0x5a; 32]),
+            medwallet_vault::Role::Patient,
+        )
+        .unwrap();
+        let owner = Owner::new(&format!("{:032x}", 0x5a), "Ada", &keys);
+        let kept = || async { service.lists.lock().await.index.is_some() };
+        let query = RecordQuery::search("", 10);
+        let page = || service.page(&owner, &query, None);
+
+        // Another wallet is unlocked: this one's list answers and is not kept.
+        service.lists_follow_session(Some("another")).await;
+        page().await.unwrap();
+        assert!(!kept().await);
+        // Its own session keeps it.
+        service.lists_follow_session(Some(&owner.wallet_id)).await;
+        page().await.unwrap();
+        assert!(kept().await);
+        // Locked: gone, and a list asked for before the lock and answered after it (this
+        // owner's keys still in hand) is not kept.
+        service.forget_lists().await;
+        assert!(!kept().await);
+        page().await.unwrap();
+        assert!(!kept().await);
+        // Unlocked again; then another wallet is: gone.
+        service.lists_follow_session(Some(&owner.wallet_id)).await;
+        page().await.unwrap();
+        assert!(kept().await);
+        service.lists_follow_session(Some("another")).await;
+        assert!(!kept().await);
+    }
+
+    #[test]
+    fn each_category_ranks_at_its_place_in_the_pages_order() {
+        for (i, c) in Category::ALL.into_iter().enumerate() {
+            assert_eq!(rank(c), i, "{c:?}");
+        }
+    }
 }

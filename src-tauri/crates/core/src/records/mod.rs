@@ -64,7 +64,7 @@ pub struct RecordService {
     /// background pass of a quiet wallet runs in full after any (see `crate::background`).
     pub(crate) sharing_changes: std::sync::atomic::AtomicU64,
     /// The unlocked wallet's records list, decrypted once ([`list`]); gone when it locks.
-    pub(crate) lists: tokio::sync::Mutex<Option<Arc<list::ListIndex>>>,
+    pub(crate) lists: tokio::sync::Mutex<list::Lists>,
     /// How a sharing pass runs revocations: records at once, records per batch
     /// ([`Reencryption`](crate::sharing::reencrypt::Reencryption)).
     pub(crate) reencryption: Mutex<crate::sharing::reencrypt::Reencryption>,

@@ -286,13 +286,20 @@ impl RecordStore {
     }
 
     /// Inserts a grant the ledger records, unless this device has it (by its
-    /// transaction) or holds an open one of the same record, grantee and clause (queued
-    /// work of its own). Answers whether it was inserted.
+    /// transaction, record, grantee and clause: one batch transaction grants many records)
+    /// or holds an open one of the same record, grantee and clause (queued work of its
+    /// own). Answers whether it was inserted.
     pub(crate) async fn restore_grant(&self, g: &RestoredGrant) -> Result<bool> {
-        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE grant_tx = ?")
-            .bind(&g.grant_tx)
-            .fetch_one(&self.pool)
-            .await?;
+        let known: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM grants WHERE grant_tx = ? AND record_id = ? AND grantee = ? \
+             AND COALESCE(clause, '') = COALESCE(?, '')",
+        )
+        .bind(&g.grant_tx)
+        .bind(&g.record_id)
+        .bind(&g.grantee)
+        .bind(&g.clause)
+        .fetch_one(&self.pool)
+        .await?;
         if known > 0 {
             return Ok(false);
         }

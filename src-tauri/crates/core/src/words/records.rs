@@ -84,5 +84,9 @@ pub(super) fn words(e: &RecordsError) -> Words {
             "This record was made by an older medwallet and cannot be registered on this ledger.",
             "Save a copy of it, delete it, and add the copy again.",
         ),
+        RecordsError::SearchTooLong { max } => says(
+            format!("The search is longer than {max} characters."),
+            "Search for a few words of the title.",
+        ),
     }
 }

@@ -104,6 +104,7 @@ fn name(e: &CoreError) -> &'static str {
             RecordsError::StoredIdUnreadable => "Records::StoredIdUnreadable",
             RecordsError::NoRegistrationNonce => "Records::NoRegistrationNonce",
             RecordsError::VersionTaken { .. } => "Records::VersionTaken",
+            RecordsError::SearchTooLong { .. } => "Records::SearchTooLong",
         },
         CoreError::Sharing(e) => match e {
             SharingError::NotInWallet { .. } => "Sharing::NotInWallet",
@@ -220,7 +221,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 20 + 27 + 8 + 35 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 21 + 27 + 8 + 35 + 5 + 8 + 6 + 8;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -509,6 +510,7 @@ fn samples() -> Vec<CoreError> {
             RecordsError::StoredIdUnreadable,
             RecordsError::NoRegistrationNonce,
             RecordsError::VersionTaken { version: 3 },
+            RecordsError::SearchTooLong { max: 256 },
         ]
         .map(CoreError::from),
     );

@@ -190,3 +190,79 @@ async fn three_hundred_records_are_registered_shared_and_revoked_in_a_few_transa
         .unwrap();
     assert!(inbox.records.is_empty(), "{:?}", inbox.records.len());
 }
+
+#[tokio::test]
+async fn an_export_names_each_event_of_a_batch_transaction_once() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, doctor_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(43, Role::Patient, "Ada");
+    let doctor = wallet(44, Role::Doctor, "Dr. Batch");
+    doctor_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let mut records = Vec::new();
+    for i in 0..3 {
+        let text = format!("note {i}");
+        records.push(
+            add(
+                &nodes,
+                &patient_svc,
+                &patient,
+                &format!("note-{i}.txt"),
+                text.as_bytes(),
+                &format!("Note {i}"),
+            )
+            .await,
+        );
+    }
+    let request = ShareRequest {
+        record_ids: records.clone(),
+        ..share_with("", &doctor.address, None)
+    };
+    patient_svc
+        .share(&patient, &nodes.ipfs, &nodes.ledger, &request)
+        .await
+        .unwrap();
+
+    let audit = AuditService::new(&nodes.root.join("patient"));
+    let path = nodes.root.join("trail.json");
+    audit
+        .export(
+            &patient,
+            &nodes.ledger,
+            &AuditQuery::default(),
+            &AuditContext::of(&patient_svc, &patient).await.unwrap(),
+            medwallet_api::ExportFormat::FhirBundle,
+            &path.display().to_string(),
+        )
+        .await
+        .unwrap();
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let entries = bundle["entry"].as_array().unwrap();
+    // The three grants: three entries of one transaction.
+    let granted: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["resource"]["subtype"][0]["code"] == AuditAction::Granted.as_str())
+        .collect();
+    assert_eq!(granted.len(), records.len());
+    let tx_of = |e: &serde_json::Value| {
+        e["resource"]["entity"][0]["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["type"] == "tx")
+            .map(|d| d["valueString"].clone())
+    };
+    let txs: BTreeSet<String> = granted
+        .iter()
+        .map(|e| tx_of(e).unwrap().as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(txs.len(), 1, "{txs:?}");
+    // Every entry of the bundle has its own fullUrl (FHIR bdl-7).
+    let urls: BTreeSet<&str> = entries
+        .iter()
+        .map(|e| e["fullUrl"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), entries.len(), "{urls:?}");
+}

@@ -918,3 +918,86 @@ async fn a_version_another_device_registered_first_is_not_taken_for_this_ones() 
         ),
     }
 }
+
+#[tokio::test]
+async fn every_grant_of_a_batch_transaction_is_restored_and_each_can_be_revoked() {
+    let nodes = Nodes::start().await;
+    let (patient_svc, doc_svc) = (nodes.service("patient"), nodes.service("doctor"));
+    let patient = wallet(181, Role::Patient, "Ada");
+    let doctor = wallet(182, Role::Doctor, "Dr. Batch");
+    doc_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    let mut records = Vec::new();
+    for i in 0..4 {
+        let name = format!("note-{i}.txt");
+        let text = format!("note {i}");
+        records.push(
+            add(
+                &nodes,
+                &patient_svc,
+                &patient,
+                &name,
+                text.as_bytes(),
+                &format!("Note {i}"),
+            )
+            .await,
+        );
+    }
+    // One share of the four: one `grantAccessBatch` transaction, four `AccessGranted`.
+    let request = ShareRequest {
+        record_ids: records.clone(),
+        ..share_with("", &doctor.address, None)
+    };
+    let grants = patient_svc
+        .share(&patient, &nodes.ipfs, &nodes.ledger, &request)
+        .await
+        .unwrap();
+    assert_eq!(grants.len(), records.len());
+    assert!(grants.iter().all(|g| g.state == GrantState::Active));
+    let txs: std::collections::BTreeSet<_> = grants.iter().map(|g| g.tx_hash.clone()).collect();
+    assert_eq!(txs.len(), 1, "one transaction: {txs:?}");
+    let original = patient_svc.list_grants(&patient).await.unwrap();
+
+    // Restored on a new computer: every grant of the transaction is back.
+    let device = Device::new(&nodes, "new-laptop");
+    let ada = restored(181, Role::Patient, "Ada");
+    let status = device.rebuild(&nodes, &ada).await;
+    assert_eq!(status.state, RebuildState::Done, "{status:?}");
+    assert_eq!(status.problem, None);
+    let rebuilt = device.records.list_grants(&ada).await.unwrap();
+    assert_eq!(grants_of(&rebuilt), grants_of(&original));
+    assert_eq!(rebuilt.len(), records.len());
+    // A second run adds none of them again.
+    let again = device.rebuild(&nodes, &ada).await;
+    assert_eq!(again.state, RebuildState::Done);
+    assert_eq!(
+        device.records.list_grants(&ada).await.unwrap().len(),
+        records.len()
+    );
+
+    // The restored wallet takes each back: the doctor opens none of them any more.
+    let revoked = device
+        .records
+        .revoke_records(
+            &ada,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &records,
+            &doctor.address,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), records.len(), "{revoked:?}");
+    assert!(
+        revoked.iter().all(|g| g.state == GrantState::Revoked),
+        "{revoked:?}"
+    );
+    let inbox = doc_svc
+        .list_shared(&doctor, &nodes.ipfs, &nodes.ledger)
+        .await
+        .unwrap();
+    assert!(inbox.records.is_empty(), "{:?}", inbox.records);
+}
