@@ -272,6 +272,9 @@ impl RecordService {
         let mut lists = self.lists.lock().await;
         lists.keeper = wallet_id.map_or(Keeper::Nobody, |id| Keeper::Wallet(id.to_owned()));
         lists.index = None;
+        drop(lists);
+        // The re-encryption's progress names records by title: kept for the same wallet.
+        self.keep_progress_of(wallet_id);
     }
 
     /// Forgets the decrypted list and keeps none (the wallet locked): see

@@ -66,8 +66,8 @@ pub struct RecordService {
     /// The unlocked wallet's records list, decrypted once ([`list`]); gone when it locks.
     pub(crate) lists: tokio::sync::Mutex<list::Lists>,
     /// How a sharing pass runs revocations: records at once, records per batch
-    /// ([`Reencryption`](crate::sharing::reencrypt::Reencryption)).
-    pub(crate) reencryption: Mutex<crate::sharing::reencrypt::Reencryption>,
+    /// ([`Reencryption`]).
+    pub(crate) reencryption: Mutex<Reencryption>,
     /// Each wallet's sharing progress (`sharing::reencrypt`), by wallet id.
     pub(crate) progress:
         Mutex<HashMap<String, Arc<tokio::sync::watch::Sender<medwallet_api::SharingProgress>>>>,
@@ -103,7 +103,66 @@ pub fn throttled(progress: Progress, every: std::time::Duration) -> Progress {
         }
     })
 }
+
+// How the sharing pass re-encrypts (`sharing::reencrypt` runs it): defined here, with the
+// service that holds the setting, so that `records` does not use the room that uses it.
+
+/// How many records are re-encrypted at once. Each holds one record's buffers only:
+/// the pipeline streams content through a pipe and two 1 MiB buffers
+/// (`pipeline::IO_BUFFER`), and a version fetched from IPFS goes to a temporary file, not
+/// to memory; so four stay within a few MiB whatever the records' sizes. Four keep both
+/// cores of a small machine busy with CP-ABE and AES (each on a blocking thread) while
+/// the others wait for IPFS; more would only queue behind the node's own pace.
+pub const REENCRYPT_LANES: usize = 4;
+
+/// How many records one batch takes at most: their registrations and revocations fit in
+/// a transaction each (the ledger client splits at about 200), and one garbage
+/// collection takes their replaced versions. js-ipfs checks every block it deletes
+/// against every recursive pin (about 40 ms a block with a few hundred pins here), so a
+/// hundred records' 300 blocks take about 12 s: well inside the 60 s a collection may
+/// take (`PIN_TIMEOUT`), which a collection of thousands would not be, and their reports
+/// would then say the node still holds what it was removing. A batch is also what a run
+/// cut off loses at most of its progress (its versions are kept, not made again).
+pub const RECORDS_PER_BATCH: usize = 100;
+
+/// How a sharing pass runs the revocations it finds due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reencryption {
+    /// Records re-encrypted at once.
+    pub lanes: usize,
+    /// Records per batch (registered, revoked and collected together).
+    pub records_per_batch: usize,
+}
+
+impl Reencryption {
+    /// The app's: [`REENCRYPT_LANES`] at a time, [`RECORDS_PER_BATCH`] a batch.
+    pub const APP: Self = Self {
+        lanes: REENCRYPT_LANES,
+        records_per_batch: RECORDS_PER_BATCH,
+    };
+
+    /// One record at a time, each to its end (its own registration, revocation and
+    /// garbage collection) before the next starts: how revocations ran before lanes and
+    /// batches, through the same steps, so that a benchmark measures both in one run.
+    pub const ONE_BY_ONE: Self = Self {
+        lanes: 1,
+        records_per_batch: 1,
+    };
+}
+
+impl Default for Reencryption {
+    fn default() -> Self {
+        Self::APP
+    }
+}
+
 impl RecordService {
+    /// Forgets every wallet's progress but `wallet_id`'s (the session's): a progress names
+    /// the records that failed by their titles, which are not kept once locked.
+    pub(crate) fn keep_progress_of(&self, wallet_id: Option<&str>) {
+        lock(&self.progress).retain(|id, _| Some(id.as_str()) == wallet_id);
+    }
+
     /// The service for the app data folder `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
         Self {

@@ -266,23 +266,7 @@ mod tests {
     use super::*;
 
     fn grant(id: i64, phase: GrantPhase, grantee: &str) -> GrantRow {
-        GrantRow {
-            id,
-            leave: false,
-            rotate: false,
-            record_id: format!("r{id}"),
-            grantee: grantee.to_owned(),
-            clause: None,
-            expires_at: None,
-            phase,
-            requested_at: String::new(),
-            grant_tx: None,
-            revoke_version: None,
-            revoke_tx: None,
-            exposure: None,
-            attempts: 0,
-            problem: None,
-        }
+        GrantRow::sample(id, &format!("r{id}"), grantee, phase)
     }
 
     #[test]

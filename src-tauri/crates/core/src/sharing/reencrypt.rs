@@ -47,54 +47,7 @@ use crate::session::Owner;
 use crate::store::grants::GrantRow;
 use crate::store::RecordStore;
 
-/// How many records are re-encrypted at once. Each holds one record's buffers only:
-/// the pipeline streams content through a pipe and two 1 MiB buffers
-/// (`pipeline::IO_BUFFER`), and a version fetched from IPFS goes to a temporary file, not
-/// to memory; so four stay within a few MiB whatever the records' sizes. Four keep both
-/// cores of a small machine busy with CP-ABE and AES (each on a blocking thread) while
-/// the others wait for IPFS; more would only queue behind the node's own pace.
-pub const REENCRYPT_LANES: usize = 4;
-
-/// How many records one batch takes at most: their registrations and revocations fit in
-/// a transaction each (the ledger client splits at about 200), and one garbage
-/// collection takes their replaced versions. js-ipfs checks every block it deletes
-/// against every recursive pin (about 40 ms a block with a few hundred pins here), so a
-/// hundred records' 300 blocks take about 12 s: well inside the 60 s a collection may
-/// take (`PIN_TIMEOUT`), which a collection of thousands would not be, and their reports
-/// would then say the node still holds what it was removing. A batch is also what a run
-/// cut off loses at most of its progress (its versions are kept, not made again).
-pub const RECORDS_PER_BATCH: usize = 100;
-
-/// How a sharing pass runs the revocations it finds due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reencryption {
-    /// Records re-encrypted at once.
-    pub lanes: usize,
-    /// Records per batch (registered, revoked and collected together).
-    pub records_per_batch: usize,
-}
-
-impl Reencryption {
-    /// The app's: [`REENCRYPT_LANES`] at a time, [`RECORDS_PER_BATCH`] a batch.
-    pub const APP: Self = Self {
-        lanes: REENCRYPT_LANES,
-        records_per_batch: RECORDS_PER_BATCH,
-    };
-
-    /// One record at a time, each to its end (its own registration, revocation and
-    /// garbage collection) before the next starts: how revocations ran before lanes and
-    /// batches, through the same steps, so that a benchmark measures both in one run.
-    pub const ONE_BY_ONE: Self = Self {
-        lanes: 1,
-        records_per_batch: 1,
-    };
-}
-
-impl Default for Reencryption {
-    fn default() -> Self {
-        Self::APP
-    }
-}
+pub use crate::records::{Reencryption, RECORDS_PER_BATCH, REENCRYPT_LANES};
 
 impl RecordService {
     /// How this service's sharing passes run revocations ([`Reencryption::APP`] unless
@@ -551,21 +504,14 @@ mod tests {
 
     fn grant(id: i64, record: &str) -> GrantRow {
         GrantRow {
-            id,
             leave: true,
-            rotate: false,
-            record_id: record.to_owned(),
-            grantee: "0x0000000000000000000000000000000000000001".to_owned(),
             clause: Some("careteam".to_owned()),
-            expires_at: None,
-            phase: crate::store::grants::GrantPhase::Revoking,
-            requested_at: String::new(),
-            grant_tx: None,
-            revoke_version: None,
-            revoke_tx: None,
-            exposure: None,
-            attempts: 0,
-            problem: None,
+            ..GrantRow::sample(
+                id,
+                record,
+                "0x0000000000000000000000000000000000000001",
+                crate::store::grants::GrantPhase::Revoking,
+            )
         }
     }
 
@@ -617,5 +563,20 @@ mod tests {
         assert_eq!((last.running, last.done, last.failed.len()), (false, 2, 1));
         drop(Tally::start(cell, SharingWork::Rekeying, 1));
         assert_eq!(seen.borrow().run, 2);
+    }
+
+    #[tokio::test]
+    async fn a_progress_naming_records_is_forgotten_when_its_wallet_is_not_the_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = RecordService::new(dir.path());
+        let tally = svc.tally("a", SharingWork::Reencrypting, 1);
+        assert!(tally.is_some());
+        svc.lists_follow_session(Some("a")).await;
+        assert!(
+            lock(&svc.progress).contains_key("a"),
+            "the session's own stays"
+        );
+        svc.forget_lists().await;
+        assert!(lock(&svc.progress).is_empty(), "locked: nothing is kept");
     }
 }

@@ -51,6 +51,31 @@ pub(crate) struct GrantRow {
     pub problem: Option<String>,
 }
 
+#[cfg(test)]
+impl GrantRow {
+    /// A grant of `record_id` to `grantee` in `phase`, never sent: what the pass's unit
+    /// tests group and order.
+    pub(crate) fn sample(id: i64, record_id: &str, grantee: &str, phase: GrantPhase) -> Self {
+        Self {
+            id,
+            leave: false,
+            rotate: false,
+            record_id: record_id.to_owned(),
+            grantee: grantee.to_owned(),
+            clause: None,
+            expires_at: None,
+            phase,
+            requested_at: String::new(),
+            grant_tx: None,
+            revoke_version: None,
+            revoke_tx: None,
+            exposure: None,
+            attempts: 0,
+            problem: None,
+        }
+    }
+}
+
 const COLUMNS: &str =
     "id, kind, record_id, grantee, clause, expires_at, state, requested_at, grant_tx, \
                        revoke_version, revoke_tx, exposure, attempts, problem";
