@@ -17,6 +17,8 @@
 //! `MEDWALLET_NODE_TOOLS`, set by `scripts/lib.sh`). `REENCRYPT_SAMPLES` (default 3)
 //! samples of each.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,9 +28,8 @@ use medwallet_abe::rand_core::{OsRng, RngCore};
 use medwallet_api::{Category, GrantState, RecordMetadata, ShareRequest};
 use medwallet_core::sharing::reencrypt::Reencryption;
 use medwallet_core::{LedgerTarget, Owner, RecordService};
-use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
-use medwallet_ledger::{LedgerNode, PrivateKeySigner};
-use medwallet_vault::{Role, Seed, WalletKeys};
+use medwallet_devnodes::{Anvil, Ipfs};
+use medwallet_vault::Role;
 use tracing::span;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
@@ -38,16 +39,11 @@ use url::Url;
 const RECORDS: usize = 100;
 const MEMBERS: u32 = 10;
 
+/// This bench's wallets' seeds start with this byte.
+const SEED: u8 = 0x5a;
+
 fn wallet(n: u32, role: Role) -> Owner {
-    let mut seed = [0x5au8; 32];
-    seed[..4].copy_from_slice(&n.to_be_bytes());
-    seed[4] = role as u8;
-    let keys = WalletKeys::derive(&Seed::from_bytes(seed), role).unwrap();
-    Owner::new(
-        &format!("{:032x}", (u128::from(n) << 8) | role as u128),
-        "Bench",
-        &keys,
-    )
+    common::wallet(SEED, n, role)
 }
 
 /// Wall time per span name, summed (spans of concurrent work overlap).
@@ -97,26 +93,14 @@ struct Bench {
 
 impl Bench {
     async fn start(root: &Path) -> Self {
-        let tools =
-            NodeTools::locate().expect("node tools (scripts/lib.sh sets MEDWALLET_NODE_TOOLS)");
-        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(root.join("ipfs"))).unwrap();
-        let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
-        let url = Url::parse(&anvil.url()).unwrap();
-        let contract = LedgerNode::new(&url)
-            .deploy(PrivateKeySigner::random())
-            .await
-            .unwrap();
+        let (ipfs, ledger, nodes) = common::start_nodes(root).await;
         Self {
             root: root.to_owned(),
-            ipfs: Url::parse(&ipfs.api_url()).unwrap(),
-            ledger: LedgerTarget {
-                url,
-                contract: Some(contract),
-                chain_id: None,
-            },
+            ipfs,
+            ledger,
             patient: wallet(0, Role::Patient),
             service: RecordService::new(&root.join("patient")),
-            _nodes: (ipfs, anvil),
+            _nodes: nodes,
         }
     }
 

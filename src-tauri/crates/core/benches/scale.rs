@@ -21,10 +21,13 @@
 //! Run: `MEDWALLET_SCALE_EVENTS=1000000 cargo bench -p medwallet-core --bench scale`
 //! (needs the node tools: `MEDWALLET_NODE_TOOLS`, set by `scripts/lib.sh`).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use medwallet_api::{Category, RecordMetadata, ShareRequest};
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::{median, meta, ms};
+use medwallet_api::ShareRequest;
 use medwallet_core::audit::AuditService;
 use medwallet_core::background::{wallet_pass, Paced, Pacer};
 use medwallet_core::{LedgerTarget, Owner, RecordService};
@@ -32,32 +35,18 @@ use medwallet_devnodes::bench_chain::{self, BenchChain};
 use medwallet_devnodes::{Anvil, AnvilOptions, CountingProxy, Ipfs, IpfsOptions, NodeTools};
 use medwallet_ledger::testing::generate::Shape;
 use medwallet_ledger::{EventFilter, LedgerEvent, LedgerNode, PrivateKeySigner};
-use medwallet_vault::{Role, Seed, WalletKeys};
+use medwallet_vault::Role;
 use url::Url;
 
 const PATIENTS: u32 = 20;
 const RECORDS_EACH: usize = 10;
 const SHARED_AT_ONCE: usize = 300;
 
-fn wallet(n: u32, role: Role) -> Owner {
-    let mut seed = [0x5cu8; 32];
-    seed[..4].copy_from_slice(&n.to_be_bytes());
-    seed[4] = role as u8;
-    let keys = WalletKeys::derive(&Seed::from_bytes(seed), role).unwrap();
-    Owner::new(
-        &format!("{:032x}", (u128::from(n) << 8) | role as u128),
-        "Bench",
-        &keys,
-    )
-}
+/// This bench's wallets' seeds start with this byte.
+const SEED: u8 = 0x5c;
 
-fn meta(title: &str) -> RecordMetadata {
-    RecordMetadata {
-        title: title.to_owned(),
-        category: Category::LabResult,
-        date: "2026-03-01".to_owned(),
-        author: "Bench".to_owned(),
-    }
+fn wallet(n: u32, role: Role) -> Owner {
+    common::wallet(SEED, n, role)
 }
 
 fn share(records: &[String], grantee: &str, days: Option<u32>) -> ShareRequest {
@@ -108,15 +97,6 @@ impl World {
     fn service(&self, name: &str) -> RecordService {
         RecordService::new(&self.root.join(name))
     }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {

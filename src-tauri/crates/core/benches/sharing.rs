@@ -33,17 +33,19 @@
 //! Run: `cargo bench -p medwallet-core --bench sharing` (needs the node tools:
 //! `MEDWALLET_NODE_TOOLS`, set by `scripts/lib.sh`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::meta;
 use criterion::{Criterion, SamplingMode};
 use medwallet_abe::rand_core::{OsRng, RngCore};
-use medwallet_api::{Category, RecordMetadata, ShareRequest};
+use medwallet_api::ShareRequest;
 use medwallet_core::{LedgerTarget, Owner, RecordService};
-use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
-use medwallet_ledger::{LedgerNode, PrivateKeySigner};
-use medwallet_vault::{Role, Seed, WalletKeys};
+use medwallet_devnodes::{Anvil, Ipfs};
+use medwallet_vault::{Role, WalletKeys};
 use ring::aead;
 use url::Url;
 
@@ -60,53 +62,27 @@ struct Bench {
     _nodes: (Ipfs, Anvil),
 }
 
+/// This bench's wallets' seeds start with this byte.
+const SEED: u8 = 0x42;
+
 fn keys(n: u32, role: Role) -> WalletKeys {
-    let mut seed = [0x42u8; 32];
-    seed[..4].copy_from_slice(&n.to_be_bytes());
-    seed[4] = role as u8;
-    WalletKeys::derive(&Seed::from_bytes(seed), role).unwrap()
+    common::keys(SEED, n, role)
 }
 
 fn wallet(n: u32, role: Role) -> Owner {
-    let keys = keys(n, role);
-    Owner::new(
-        &format!("{:032x}", (u128::from(n) << 8) | role as u128),
-        "Bench",
-        &keys,
-    )
-}
-
-fn meta(title: &str) -> RecordMetadata {
-    RecordMetadata {
-        title: title.to_owned(),
-        category: Category::LabResult,
-        date: "2026-03-01".to_owned(),
-        author: "Bench".to_owned(),
-    }
+    common::wallet(SEED, n, role)
 }
 
 impl Bench {
     async fn start(root: &Path) -> Self {
-        let tools =
-            NodeTools::locate().expect("node tools (scripts/lib.sh sets MEDWALLET_NODE_TOOLS)");
-        let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(root.join("ipfs"))).unwrap();
-        let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
-        let url = Url::parse(&anvil.url()).unwrap();
-        let contract = LedgerNode::new(&url)
-            .deploy(PrivateKeySigner::random())
-            .await
-            .unwrap();
+        let (ipfs, ledger, nodes) = common::start_nodes(root).await;
         Self {
             root: root.to_owned(),
-            ipfs: Url::parse(&ipfs.api_url()).unwrap(),
-            ledger: LedgerTarget {
-                url,
-                contract: Some(contract),
-                chain_id: None,
-            },
+            ipfs,
+            ledger,
             patient: wallet(0, Role::Patient),
             service: RecordService::new(&root.join("patient")),
-            _nodes: (ipfs, anvil),
+            _nodes: nodes,
         }
     }
 
