@@ -219,7 +219,7 @@ pub(crate) struct Exposure {
     /// those).
     pub still_reached: Vec<Route>,
     /// Whether this wallet's own node no longer holds the older version's objects
-    /// (unpinned, garbage-collected, and checked block by block).
+    /// (unpinned, garbage-collected, and each object's root block checked gone).
     pub removed_here: bool,
 }
 
@@ -390,7 +390,7 @@ fn summary(e: &Exposure) -> String {
     if !e.windows.is_empty() {
         // What a revocation cannot take back: the old bytes and the key that opens them.
         if e.removed_here {
-            out.push_str(" Their key still opens the older versions' bytes wherever those remain: your node no longer holds the version just replaced (unpinned and garbage-collected, checked block by block), your replicas unpin it at their next pass, and a node that fetched them (theirs, or a peer's) may keep them.");
+            out.push_str(" Their key still opens the older versions' bytes wherever those remain: your node no longer holds the version just replaced (unpinned and garbage-collected, each object checked gone from it), your replicas unpin it at their next pass, and a node that fetched them (theirs, or a peer's) may keep them.");
         } else {
             out.push_str(" Their key still opens the older versions' bytes wherever those remain: your node was asked to unpin them (it keeps serving them until it collects garbage), your replicas unpin them at their next pass, and a node that fetched them (theirs, or a peer's) may keep them.");
         }

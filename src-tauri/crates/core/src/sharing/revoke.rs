@@ -356,6 +356,11 @@ pub(crate) async fn revoke_on_ledger(
             .await
         {
             Ok(true) => send.push((j, item.clone())),
+            // No active grant: nothing to take back. A grant this wallet broadcast
+            // whose receipt never came cannot be mined after this: the revocation's new
+            // version was registered by a later transaction of the same account, and
+            // mined, before this was asked; a node mines an account's transactions in
+            // nonce order, so the grant is on the ledger by now, or never will be.
             Ok(false) => out[j] = Some(Ok(String::new())),
             Err(e) => out[j] = Some(Err(Failure::ledger(e))),
         }
