@@ -24,8 +24,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::meta;
 use medwallet_abe::rand_core::{OsRng, RngCore};
-use medwallet_api::{Category, GrantState, RecordMetadata, ShareRequest};
+use medwallet_api::{GrantState, ShareRequest};
 use medwallet_core::sharing::reencrypt::Reencryption;
 use medwallet_core::{LedgerTarget, Owner, RecordService};
 use medwallet_devnodes::{Anvil, Ipfs};
@@ -118,12 +119,7 @@ impl Bench {
                 &self.ledger,
                 &name,
                 &path.display().to_string(),
-                &RecordMetadata {
-                    title: name.clone(),
-                    category: Category::LabResult,
-                    date: "2026-03-01".to_owned(),
-                    author: "Bench".to_owned(),
-                },
+                &meta(&name),
                 quiet,
             )
             .await
