@@ -45,8 +45,7 @@ async fn add_a_pdf_and_an_image_see_progress_and_open_them() {
         .await;
 
     // Records is the patient's first page, empty at first.
-    app.wait_text("#records-empty", |t| t.contains("No records yet"))
-        .await;
+    app.wait_records_empty().await;
     app.screenshot("records-empty").await;
 
     let files = tempfile::tempdir().unwrap();

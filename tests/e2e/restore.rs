@@ -57,10 +57,7 @@ async fn restore_from_the_kit_rebuilds_records_and_grants() {
     let png = files.path().join("chest_xray.png");
     std::fs::write(&pdf, PDF).unwrap();
     std::fs::write(&png, PNG).unwrap();
-    // The page has read its (empty) list first: the form it shows until then is
-    // redrawn when the list comes, and a click in between can land on the old one.
-    app.wait_text("#records-empty", |t| t.contains("No records yet"))
-        .await;
+    app.wait_records_empty().await;
     app.choose("#add-pick", &[&pdf, &png]).await;
     app.wait_text("fieldset.draft:nth-of-type(2)", |t| !t.is_empty())
         .await;

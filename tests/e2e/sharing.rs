@@ -57,10 +57,7 @@ async fn share_with_a_doctor_see_the_opening_and_revoke() {
     let files = tempfile::tempdir().unwrap();
     let pdf = files.path().join("blood_panel.pdf");
     std::fs::write(&pdf, PDF).unwrap();
-    // The page has read its (empty) list first: the form it shows until then is
-    // redrawn when the list comes, and a click in between can land on the old one.
-    app.wait_text("#records-empty", |t| t.contains("No records yet"))
-        .await;
+    app.wait_records_empty().await;
     app.choose("#add-pick", &[&pdf]).await;
     app.click("#add-confirm").await;
     let row = "li.record-row[data-title=\"Blood panel\"]";

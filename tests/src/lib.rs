@@ -292,6 +292,14 @@ impl App {
         self.driver.as_ref().expect("session open")
     }
 
+    /// Waits until the Records page of a wallet with no record has read its (empty) list.
+    /// The add form it shows before is redrawn when the list comes, and a click in between
+    /// can land on the old one: a story's first add waits for this.
+    pub async fn wait_records_empty(&mut self) {
+        self.wait_text("#records-empty", |t| t.contains("No records yet"))
+            .await;
+    }
+
     /// Waits until the element at `css` exists and its text satisfies `want`; returns
     /// the text. On timeout, takes a screenshot and fails with the last text seen.
     pub async fn wait_text(&mut self, css: &str, want: impl Fn(&str) -> bool) -> String {
