@@ -9,6 +9,7 @@ mod commands;
 mod dialogs;
 mod notify;
 mod paths;
+mod single_instance;
 mod state;
 
 use tauri::Manager;
@@ -18,7 +19,12 @@ struct LogSlot(std::sync::Mutex<Option<medwallet_logs::LogGuard>>);
 
 /// Builds and runs the app until its last window closes.
 pub fn run() {
+    let context = tauri::generate_context!();
+    let single_instance = single_instance::plugin(&context.config().identifier);
     let app = tauri::Builder::default()
+        // First, so that a second launch on the same data folder hands over before any
+        // other plugin or the setup runs: it focuses the first window and exits.
+        .plugin(single_instance)
         // The dialog plugin is used from Rust only (dialogs.rs); the capability grants the
         // webview none of its own commands.
         .plugin(tauri_plugin_dialog::init())
@@ -69,15 +75,26 @@ pub fn run() {
                 tracing::error!(at = %at, "a thread panicked");
                 default_hook(info);
             }));
-            let state = tauri::async_runtime::block_on(state::AppState::load(app.handle(), &dir));
-            // Auto-lock, the outbox, the sharing pass and the emergency watch (whose finds
-            // become OS notifications): see medwallet_core::background.
-            let notifier = std::sync::Arc::new(notify::OsNotifier::new(app.handle().clone()));
-            tauri::async_runtime::spawn(medwallet_core::background::run(
-                state.app.clone(),
-                notifier,
-            ));
-            app.manage(state);
+            match tauri::async_runtime::block_on(state::AppState::load(app.handle(), &dir)) {
+                Ok(state) => {
+                    // Auto-lock, the outbox, the sharing pass and the emergency watch (whose
+                    // finds become OS notifications): see medwallet_core::background.
+                    let notifier =
+                        std::sync::Arc::new(notify::OsNotifier::new(app.handle().clone()));
+                    tauri::async_runtime::spawn(medwallet_core::background::run(
+                        state.app.clone(),
+                        notifier,
+                    ));
+                    app.manage(state);
+                }
+                Err(refused) => {
+                    // Another process holds the folder, or it cannot be written: the window
+                    // says so (`session_state`), and nothing runs on the folder.
+                    tracing::error!(problem = %refused.0.message, "the data folder was not opened");
+                    eprintln!("medwallet: {}", refused.0.message);
+                    app.manage(refused);
+                }
+            }
             // `scripts/run --network` opens one window per role, each its own machine.
             if let Some(instance) = std::env::var("MEDWALLET_INSTANCE")
                 .ok()
@@ -98,6 +115,7 @@ pub fn run() {
             commands::import_ca_certificate,
             commands::clear_ca_certificate,
             commands::session_state,
+            commands::startup_notices,
             commands::rate_passphrase,
             commands::create_wallet,
             commands::reveal_kit,
@@ -155,7 +173,7 @@ pub fn run() {
             commands::rebuild::list_unrecovered,
             commands::diagnostics::get_diagnostics,
         ])
-        .build(tauri::generate_context!());
+        .build(context);
     match app {
         Ok(app) => app.run(|handle, event| {
             if let tauri::RunEvent::Exit = event {

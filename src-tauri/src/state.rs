@@ -17,19 +17,23 @@ pub struct AppState {
     pub paths: crate::paths::PathTokens,
 }
 
-/// The app's data folder: `$MEDWALLET_DATA_DIR`, or the platform's app data dir.
+/// Why the data folder was not opened (another process holds it, it cannot be
+/// written), in words: managed instead of [`AppState`], so the window says it and
+/// nothing touches the folder.
+pub struct Refused(pub medwallet_api::UserError);
+
+/// The app's data folder: `$MEDWALLET_DATA_DIR`, or the platform's app data dir. Not
+/// created here: `App::open` creates it, and names a folder that cannot be.
 pub fn data_dir(app: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let dir = match std::env::var_os("MEDWALLET_DATA_DIR") {
+    Ok(match std::env::var_os("MEDWALLET_DATA_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => app.path().app_data_dir()?,
-    };
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    })
 }
 
 impl AppState {
-    /// Opens the app's data in `dir`.
-    pub async fn load(app: &tauri::AppHandle, dir: &std::path::Path) -> Self {
+    /// Opens the app's data in `dir`, or answers why it was refused.
+    pub async fn load(app: &tauri::AppHandle, dir: &std::path::Path) -> Result<Self, Refused> {
         // Printed Emergency Kits go to Documents (else Downloads); with a test data dir, into it.
         let kit_dir = match std::env::var_os("MEDWALLET_DATA_DIR") {
             Some(_) => None,
@@ -39,10 +43,13 @@ impl AppState {
                 .or_else(|_| app.path().download_dir())
                 .ok(),
         };
-        Self {
-            app: App::open(dir, kit_dir, Defaults::from_env()).await,
+        let app = App::open(dir, kit_dir, Defaults::from_env())
+            .await
+            .map_err(|e| Refused(e.into()))?;
+        Ok(Self {
+            app,
             drops: Default::default(),
             paths: Default::default(),
-        }
+        })
     }
 }

@@ -9,4 +9,5 @@ mod node_access;
 mod records;
 mod restore;
 mod sharing;
+mod startup;
 mod wallet;

@@ -602,6 +602,25 @@ impl App {
             let _ = driver.quit().await;
         }
     }
+
+    /// Ends the session and answers the data folder once the app is gone: its lock
+    /// (`medwallet.lock`, held for the app's life) is free again. A story that starts the
+    /// app again on it, or changes its files in between, waits for that.
+    pub async fn quit(mut self) -> tempfile::TempDir {
+        if let Some(driver) = self.driver.take() {
+            let _ = driver.quit().await;
+        }
+        let lock = self.data_dir.path().join("medwallet.lock");
+        eventually("the app lets its data folder go", || {
+            let lock = lock.clone();
+            async move {
+                let file = std::fs::File::open(&lock).ok()?;
+                file.try_lock().ok()
+            }
+        })
+        .await;
+        self.data_dir
+    }
 }
 
 /// The tauri-driver process, stopped when dropped.

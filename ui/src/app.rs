@@ -1,5 +1,7 @@
 //! The window. What it shows follows the shell's `session_state`, polled every few seconds:
-//! the onboarding, the lock screen, the Emergency Kit and a damaged vault are full-window;
+//! the onboarding, the lock screen, the Emergency Kit, a damaged vault and a data folder
+//! refused at start (another medwallet on it, not writable) are full-window; damaged
+//! files set aside at start are named on top of every screen;
 //! an unlocked wallet gets the sidebar with its role's pages and a Lock button; a patient's
 //! emergency openings not seen yet are a red banner on top of every page. The status
 //! bar (node health, and a patient's records waiting to upload) is always at the bottom.
@@ -13,6 +15,7 @@ use yew::prelude::*;
 use crate::components::check_in_asks::CheckInAsksBanner;
 use crate::components::emergency_banner::EmergencyBanner;
 use crate::components::form::error_box;
+use crate::components::startup_notices::StartupNotices;
 use crate::components::status_bar::StatusBar;
 use crate::pages::audit::AuditPage;
 use crate::pages::front_desk::FrontDeskPage;
@@ -181,6 +184,7 @@ pub fn app() -> Html {
                             <button id="nav-settings" class="link" onclick={Callback::from(move |_| open.emit(()))}>{ "Node settings" }</button>
                         }
                     </header>
+                    <StartupNotices />
                     { body }
                 </main>
                 { status.clone() }
@@ -238,6 +242,15 @@ pub fn app() -> Html {
                 true,
             )
         }
+        SessionState::Unavailable { error } => full(
+            html! {
+                <section class="page" aria-labelledby="unavailable-title">
+                    <h1 id="unavailable-title">{ "medwallet cannot open its data folder" }</h1>
+                    { error_box("data-folder-refused", &error) }
+                </section>
+            },
+            false,
+        ),
         SessionState::Empty => full(
             html! { <OnboardingPage mode={Mode::Choose} on_done={refresh.clone()} /> },
             true,
@@ -378,6 +391,7 @@ pub fn app() -> Html {
                         </div>
                     </nav>
                     <main class="content" id="main">
+                        <StartupNotices unlocked={Some(AttrValue::from(identity.wallet_id.clone()))} />
                         { banner }
                         if identity.role == Role::Patient { <CheckInAsksBanner /> }
                         { body }

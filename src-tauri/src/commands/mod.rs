@@ -7,7 +7,7 @@
 
 use medwallet_api::commands::*;
 use medwallet_api::{Command, Done, NoArgs, UserError};
-use tauri::State;
+use tauri::{Manager, State};
 
 use crate::state::AppState;
 
@@ -103,14 +103,47 @@ pub async fn clear_ca_certificate(
 // Wallets (see `medwallet_core::App`'s wallet methods: activity for auto-lock, and the
 // one answer with a secret, `reveal_kit`).
 
-/// `session_state`: what the window should show. Polled; not activity.
+/// `session_state`: what the window should show. Polled; not activity. When the data
+/// folder was refused at start, that refusal, full-window.
 #[tauri::command]
 pub async fn session_state(
-    state: State<'_, AppState>,
+    app: tauri::AppHandle,
     args: Args<GetSessionState>,
 ) -> Out<GetSessionState> {
     let NoArgs {} = args;
-    Ok(state.app.session_state().await)
+    match app.try_state::<AppState>() {
+        Some(state) => Ok(state.app.session_state().await),
+        None => Ok(medwallet_api::SessionState::Unavailable {
+            error: refusal(&app),
+        }),
+    }
+}
+
+/// `startup_notices`: the damaged databases found at start and kept aside (none when the
+/// folder was refused: nothing in it was looked at).
+#[tauri::command]
+pub async fn startup_notices(
+    app: tauri::AppHandle,
+    args: Args<GetStartupNotices>,
+) -> Out<GetStartupNotices> {
+    let NoArgs {} = args;
+    Ok(app
+        .try_state::<AppState>()
+        .map(|state| state.app.startup_notices())
+        .unwrap_or_default())
+}
+
+/// Why the data folder was not opened, as the setup kept it.
+fn refusal(app: &tauri::AppHandle) -> UserError {
+    match app.try_state::<crate::state::Refused>() {
+        Some(refused) => refused.0.clone(),
+        // Not reached: the setup manages one or the other before the window runs.
+        None => medwallet_core::CoreError::Internal {
+            what: "opening the data folder",
+            detail: "neither opened nor refused".into(),
+        }
+        .into(),
+    }
 }
 
 /// `rate_passphrase`: the strength meter.

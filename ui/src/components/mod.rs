@@ -16,5 +16,6 @@ pub mod record_search;
 pub mod record_viewer;
 pub mod share_dialog;
 pub mod sharing_progress;
+pub mod startup_notices;
 pub mod status_bar;
 pub mod strength_meter;

@@ -51,8 +51,8 @@ pub use sharing::{
     SharingProgress, SharingWork,
 };
 pub use wallet::{
-    Done, Identity, KitFile, KitReveal, Role, SessionState, StrengthReport, UnlockOutcome,
-    WalletSummary,
+    Done, Identity, KitFile, KitReveal, Role, SessionState, StartupNotice, StrengthReport,
+    UnlockOutcome, WalletSummary,
 };
 
 /// One IPC command: its wire name, what the webview sends, what it gets back.
@@ -150,6 +150,9 @@ pub mod commands {
         /// What the window should show (onboarding, lock screen, unlocked, damaged vault).
         /// Polled every few seconds; it does not count as activity.
         GetSessionState = "session_state" (NoArgs) -> SessionState;
+        /// The damaged databases found at start and kept aside (each named, with where
+        /// it is kept and what to do).
+        GetStartupNotices = "startup_notices" (NoArgs) -> Vec<StartupNotice>;
         /// Rates a passphrase while it is typed.
         RatePassphrase = "rate_passphrase" (RatePassphraseArgs) -> StrengthReport;
         /// Creates a wallet; it is unlocked and its Emergency Kit is pending.

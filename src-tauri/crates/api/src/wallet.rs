@@ -89,6 +89,12 @@ pub enum SessionState {
         /// What is wrong and what to do.
         error: UserError,
     },
+    /// medwallet did not open its data folder (another process holds it, or it cannot be
+    /// written) and touched nothing in it. Show full-window; nothing else works.
+    Unavailable {
+        /// What is wrong and what to do.
+        error: UserError,
+    },
     /// No wallet yet: the onboarding.
     Empty,
     /// Wallets exist, none is unlocked: the lock screen.
@@ -113,6 +119,17 @@ pub enum SessionState {
         /// Minutes of inactivity before it locks itself.
         idle_minutes: u32,
     },
+}
+
+/// A damaged database found at start and kept aside (`startup_notices`): shown until
+/// the app quits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartupNotice {
+    /// Which file, where it is kept, and what to do.
+    pub problem: UserError,
+    /// For a wallet's records database: that wallet, whose "Rebuild from the ledger" the
+    /// window offers once it is unlocked.
+    pub rebuild_wallet: Option<String>,
 }
 
 /// zxcvbn's verdict on a passphrase.

@@ -15,13 +15,13 @@ use medwallet_api::{
     Identity, Inspection, IpfsStatus, KitFile, KitReveal, LedgerStatus, NodeSettings, OpenedRecord,
     RebuildStatus, RecordMetadata, RecordPage, RecordQuery, RecordSummary, SavedCopy, SessionState,
     ShareCodeText, SharePreview, ShareRequest, SharedInbox, SharingProgress, StaffList,
-    StrengthReport, SyncReport, TrailPage, UnlockOutcome, UnrecoveredRecord, UploadedForPatient,
-    UserError, Verdict,
+    StartupNotice, StrengthReport, SyncReport, TrailPage, UnlockOutcome, UnrecoveredRecord,
+    UploadedForPatient, UserError, Verdict,
 };
 use url::Url;
 
 use crate::audit::AuditContext;
-use crate::error::{CoreError, FrontDeskError};
+use crate::error::{CoreError, FrontDeskError, LocalDatabase, StartupError};
 use crate::node_access::{self, NodeCredentials};
 use crate::records::Progress;
 use crate::session::Owner;
@@ -48,6 +48,11 @@ pub struct Session {
 
 /// One app data folder's state and use cases.
 pub struct App {
+    /// The data folder's lock, held for the app's life: no other process uses the folder
+    /// meanwhile (`data_folder`).
+    _lock: crate::data_folder::FolderLock,
+    /// The damaged databases found at start and kept aside, in words for the window.
+    notices: Vec<StartupNotice>,
     /// The settings database, or why it could not be opened: the app still starts
     /// without it (on the defaults) so the user sees the problem instead of a crash.
     settings: Result<SettingsStore, Arc<crate::settings::StoreError>>,
@@ -67,7 +72,22 @@ pub struct App {
 
 impl App {
     /// Opens the app's data in `dir`; printed Emergency Kits go to `kit_dir`.
-    pub async fn open(dir: &Path, kit_dir: Option<PathBuf>, defaults: Defaults) -> Arc<App> {
+    ///
+    /// Refused, before any database is opened, when another process holds the folder
+    /// (`StartupError::AlreadyRunning`, with its pid) or it cannot be created or written
+    /// (`StartupError::FolderUnusable`). A damaged settings file, records database or
+    /// audit cache does not stop it: each is kept aside and told ([`App::startup_notices`]).
+    pub async fn open(
+        dir: &Path,
+        kit_dir: Option<PathBuf>,
+        defaults: Defaults,
+    ) -> Result<Arc<App>, CoreError> {
+        let lock = crate::data_folder::FolderLock::take(dir)?;
+        let notices = crate::data_folder::keep_damaged_aside(dir)
+            .await
+            .into_iter()
+            .map(notice)
+            .collect();
         let settings = SettingsStore::open(&dir.join("settings.sqlite"), defaults.clone())
             .await
             .map_err(Arc::new);
@@ -76,7 +96,9 @@ impl App {
         }
         let records = RecordService::new(dir);
         let audit = AuditService::over(records.event_caches());
-        Arc::new(App {
+        Ok(Arc::new(App {
+            _lock: lock,
+            notices,
             settings,
             defaults,
             wallets: tokio::sync::Mutex::new(WalletService::open(dir, kit_dir).await),
@@ -84,7 +106,13 @@ impl App {
             audit,
             rebuild: RebuildService::new(),
             node_credentials: std::sync::Mutex::new(NodeCredentials::default()),
-        })
+        }))
+    }
+
+    /// What was found damaged at start and kept aside, in words (the window shows them
+    /// until the app quits).
+    pub fn startup_notices(&self) -> Vec<StartupNotice> {
+        self.notices.clone()
     }
 
     // Settings and nodes.
@@ -953,6 +981,22 @@ impl App {
             log_path: log_dir.display().to_string(),
             text,
         }
+    }
+}
+
+/// A damaged database found at start, for the window: a records database names its
+/// wallet, whose rebuild from the ledger the window offers.
+fn notice(found: StartupError) -> StartupNotice {
+    let rebuild_wallet = match &found {
+        StartupError::SetAside {
+            database: LocalDatabase::Records { wallet_id },
+            ..
+        } => Some(wallet_id.clone()),
+        _ => None,
+    };
+    StartupNotice {
+        problem: CoreError::Startup(found).into(),
+        rebuild_wallet,
     }
 }
 

@@ -15,6 +15,7 @@
 //! | [`staff`] | a clinic's staff keys and its authority's epochs |
 //! | [`audit`] | the trail read back from the ledger, filters and exports; a patient's emergency alerts |
 //! | [`rebuild`] | a wallet brought back from the ledger and IPFS (restore, on demand) |
+//! | [`data_folder`] | the data folder at start: one process at a time (`medwallet.lock`), writable, damaged databases kept aside |
 //! | [`background`] | the periodic pass: outbox, sharing work, emergency watch, auto-lock |
 //! | `node_access` | how each node is reached: the trusted CA, the wallet's node credentials (vault), written into `medwallet_net::book` |
 //! | [`wallet`], [`settings`], [`health`], [`node_url`], [`qr`] | the rest |
@@ -29,6 +30,7 @@
 pub mod app;
 pub mod audit;
 pub mod background;
+pub mod data_folder;
 pub mod error;
 pub mod front_desk;
 pub mod health;
@@ -51,8 +53,9 @@ pub(crate) mod words;
 pub use app::{App, Session};
 pub use audit::AuditService;
 pub use error::{
-    Alteration, AuditError, CidRef, CoreError, FrontDeskError, InboxError, KeyProblem, Part,
-    RebuildError, RecordsError, Route, SharingError, StaffError, Task, WalletError,
+    Alteration, AuditError, CidRef, CoreError, FrontDeskError, InboxError, KeyProblem,
+    LocalDatabase, Part, RebuildError, RecordsError, Route, SharingError, StaffError, StartupError,
+    Task, WalletError,
 };
 pub use front_desk::{OfferedCheckIn, MAX_CHECK_IN_MINUTES, MIN_CHECK_IN_MINUTES};
 pub use health::check_health;

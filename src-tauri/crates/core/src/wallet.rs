@@ -193,10 +193,27 @@ impl WalletService {
         self.reopen().await
     }
 
+    /// Writes the prefs through a `.part` renamed into place: a full disk leaves the
+    /// file as it was, never cut short.
     fn save_prefs(&self) -> Answer<()> {
+        use std::io::Write;
         let text = serde_json::to_string_pretty(&self.prefs).unwrap_or_default();
-        std::fs::write(self.dir.join(PREFS_FILE), text)
-            .map_err(|e| WalletError::PrefsNotSaved(e).into())
+        let path = self.dir.join(PREFS_FILE);
+        let part = self.dir.join(format!("{PREFS_FILE}.part"));
+        let saved = std::fs::File::create(&part)
+            .and_then(|mut f| {
+                f.write_all(text.as_bytes())?;
+                f.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&part, &path));
+        saved.map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            if crate::error::is_disk_full(&e) {
+                CoreError::disk_full(Some(&path))
+            } else {
+                WalletError::PrefsNotSaved(e).into()
+            }
+        })
     }
 
     /// Activity: the unlocked session's idle deadline starts again.
@@ -455,6 +472,21 @@ impl WalletService {
     /// Restores a wallet from its phrase. If the vault file is damaged, the wallet goes into a
     /// new vault file (the damaged one is left as it is) which is used from then on.
     pub async fn restore_wallet(
+        &mut self,
+        phrase: &str,
+        role: Role,
+        display_name: &str,
+        passphrase: &str,
+        accept_weak: bool,
+    ) -> Answer<Identity> {
+        self.restore_in_vault(phrase, role, display_name, passphrase, accept_weak)
+            .await
+            // The vault's insert is one transaction: on a full disk nothing of the
+            // wallet is kept, and the words say what to free.
+            .map_err(|e| e.disk_full_in(&self.dir, None))
+    }
+
+    async fn restore_in_vault(
         &mut self,
         phrase: &str,
         role: Role,

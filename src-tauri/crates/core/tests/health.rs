@@ -112,7 +112,8 @@ async fn nodes_behind_tls_are_reached_with_the_imported_ca_and_the_vaults_tokens
             ..Default::default()
         }),
     )
-    .await;
+    .await
+    .unwrap();
     let reasons = |r: &medwallet_api::HealthReport| {
         let ipfs = match &r.ipfs.status {
             IpfsStatus::Down { reason, .. } => reason.clone(),

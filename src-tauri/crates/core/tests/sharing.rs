@@ -26,6 +26,10 @@ use url::Url;
 
 #[path = "sharing/batches.rs"]
 mod batches;
+#[path = "sharing/damaged.rs"]
+mod damaged;
+#[path = "sharing/disk_full.rs"]
+mod disk_full;
 #[path = "sharing/network.rs"]
 mod network;
 #[path = "sharing/quiet.rs"]

@@ -28,11 +28,14 @@ use medwallet_vault::{ShareCodeError, VaultError};
 
 use crate::store::StoreError;
 
+mod disk;
 mod rooms;
 
+pub(crate) use disk::{is_disk_full, megabytes_to_free, sqlite_full, DATABASE_ROOM};
+
 pub use rooms::{
-    AuditError, FrontDeskError, InboxError, KeyProblem, RebuildError, RecordsError, Route,
-    SharingError, StaffError, WalletError,
+    AuditError, FrontDeskError, InboxError, KeyProblem, LocalDatabase, RebuildError, RecordsError,
+    Route, SharingError, StaffError, StartupError, WalletError,
 };
 
 /// What a use case answers when it fails.
@@ -102,13 +105,16 @@ pub enum CoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The disk is full: a file of the app's could not be written.
+    /// The disk is full: a file or database of the app's could not be written. Nothing
+    /// half-written is kept (the use case removed what it wrote before answering).
     DiskFull {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
+        /// The file, or the folder the use case writes in (`None` until the use case
+        /// names it: a database's write does not say its file).
+        path: Option<PathBuf>,
+        /// What the use case needed on that disk in all, when known.
+        needed_bytes: Option<u64>,
+        /// What was free on that disk when the use case ended, when the system says.
+        free_bytes: Option<u64>,
     },
     /// A file the user chose cannot be read.
     FileUnreadable {
@@ -211,6 +217,9 @@ pub enum CoreError {
     Rebuild(RebuildError),
     /// The wallets (outside the vault's own errors).
     Wallet(WalletError),
+    /// The data folder at start: locked by another process, not writable, a damaged
+    /// database kept aside.
+    Startup(StartupError),
     /// The vault refused or failed.
     Vault(#[source] VaultError),
 
@@ -391,9 +400,27 @@ nested! {
     InboxError => Inbox,
     FrontDeskError => FrontDesk,
     StaffError => Staff,
-    AuditError => Audit,
     RebuildError => Rebuild,
     WalletError => Wallet,
+    StartupError => Startup,
+}
+
+impl From<AuditError> for CoreError {
+    /// The event cache or the audit folder on a full disk is the disk's failure: named
+    /// as such wherever the cache is read (a rebuild's ledger read, the trail).
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::CacheNotOpened(l) | AuditError::CacheUnreadable(l)
+                if matches!(*l, LedgerError::CacheFull) =>
+            {
+                CoreError::disk_full(None)
+            }
+            AuditError::FolderNotCreated { path, source } if is_disk_full(&source) => {
+                CoreError::disk_full(Some(&path))
+            }
+            other => CoreError::Audit(other),
+        }
+    }
 }
 
 impl From<IpfsError> for CoreError {
@@ -403,6 +430,8 @@ impl From<IpfsError> for CoreError {
             IpfsError::TooLarge { .. } => {
                 CoreError::altered(Part::StoredObject, Alteration::TooManyBytes)
             }
+            // Writing a download on this device: the disk, not the node.
+            IpfsError::Write(io) if is_disk_full(&io) => CoreError::disk_full(None),
             other => CoreError::Ipfs(Box::new(other)),
         }
     }
@@ -410,19 +439,36 @@ impl From<IpfsError> for CoreError {
 
 impl From<LedgerError> for CoreError {
     fn from(e: LedgerError) -> Self {
-        CoreError::Ledger(Box::new(e))
+        match e {
+            // The event cache on this device: the disk, not the ledger.
+            LedgerError::CacheFull => CoreError::disk_full(None),
+            other => CoreError::Ledger(Box::new(other)),
+        }
     }
 }
 
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
+        let full = match &e {
+            StoreError::Db(db) => sqlite_full(db),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(db)) => sqlite_full(db),
+            StoreError::Io { source, .. } => is_disk_full(source),
+            _ => false,
+        };
+        if full {
+            return CoreError::disk_full(None);
+        }
         CoreError::Store(e)
     }
 }
 
 impl From<VaultError> for CoreError {
     fn from(e: VaultError) -> Self {
-        CoreError::Vault(e)
+        match e {
+            VaultError::Database(db) if sqlite_full(&db) => CoreError::disk_full(None),
+            VaultError::Io(io) if is_disk_full(&io) => CoreError::disk_full(None),
+            other => CoreError::Vault(other),
+        }
     }
 }
 
@@ -442,19 +488,16 @@ pub(crate) enum TrailGap<'a> {
     TimedOut,
 }
 
-/// Whether an I/O error is a full disk.
-pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
-}
-
 impl CoreError {
     /// A failed file operation on one of the app's files (a full disk is its own variant).
     pub(crate) fn disk(path: &Path, source: std::io::Error) -> Self {
-        let path = path.to_owned();
         if is_disk_full(&source) {
-            CoreError::DiskFull { path, source }
+            CoreError::disk_full(Some(path))
         } else {
-            CoreError::Disk { path, source }
+            CoreError::Disk {
+                path: path.to_owned(),
+                source,
+            }
         }
     }
 
@@ -622,6 +665,7 @@ impl CoreError {
             CoreError::Audit(_) => "audit",
             CoreError::Rebuild(_) => "rebuild",
             CoreError::Wallet(_) => "wallet",
+            CoreError::Startup(_) => "startup",
             CoreError::Vault(_) => "vault",
             CoreError::Internal { .. } => "internal",
         }

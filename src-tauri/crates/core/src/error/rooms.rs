@@ -555,3 +555,72 @@ pub enum WalletError {
     /// The idle time is not 1 to 120 minutes.
     IdleTimeoutRange,
 }
+
+/// The app's data folder at start (`data_folder`): why the app did not open it, and the
+/// damaged databases it found and kept aside.
+#[derive(Debug)]
+pub enum StartupError {
+    /// Another process holds the data folder's lock.
+    AlreadyRunning {
+        /// The data folder.
+        dir: PathBuf,
+        /// The process that holds it, as it wrote it in the lock file (`None`: not yet).
+        pid: Option<u32>,
+    },
+    /// The data folder cannot be created or written (read-only, its permissions, a file
+    /// where the folder should be).
+    FolderUnusable {
+        /// The data folder.
+        dir: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// A damaged database was renamed aside; the app started with a new one.
+    SetAside {
+        /// Which database.
+        database: LocalDatabase,
+        /// Where it was.
+        path: PathBuf,
+        /// Where it is kept now, unchanged.
+        kept_as: PathBuf,
+        /// What SQLite found.
+        what: String,
+    },
+    /// A damaged database could not be renamed aside; it was left as it is.
+    NotSetAside {
+        /// Which database.
+        database: LocalDatabase,
+        /// Where it is.
+        path: PathBuf,
+        /// Why the rename failed.
+        source: std::io::Error,
+    },
+}
+
+/// A database of the data folder that is checked at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalDatabase {
+    /// `settings.sqlite`: the node settings.
+    Settings,
+    /// `records/<wallet id>/records.sqlite`: a wallet's records on this device.
+    Records {
+        /// The wallet.
+        wallet_id: String,
+    },
+    /// `audit/<wallet id>.sqlite`: a wallet's ledger event cache.
+    AuditCache {
+        /// The wallet.
+        wallet_id: String,
+    },
+}
+
+impl LocalDatabase {
+    /// Which kind, for logs (no wallet id).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LocalDatabase::Settings => "settings",
+            LocalDatabase::Records { .. } => "records",
+            LocalDatabase::AuditCache { .. } => "audit_cache",
+        }
+    }
+}

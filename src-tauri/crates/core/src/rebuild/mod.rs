@@ -227,7 +227,9 @@ impl RebuildService {
             job
         };
         let started = std::time::Instant::now();
-        let result = run_job(&job, &store, &mut row, audit, owner, ipfs, ledger).await;
+        let result = run_job(&job, &store, &mut row, audit, owner, ipfs, ledger)
+            .await
+            .map_err(|e| e.disk_full_in(store.dir(), None));
         let status = job.snapshot();
         row.block = status.block;
         row.head = status.head;
@@ -235,6 +237,7 @@ impl RebuildService {
         row.records_opened = status.records_opened;
         row.not_found = status.not_found;
         row.grants_found = status.grants_found;
+        let mut full = None;
         match result {
             Ok(Ended::Finished) => {
                 row.mark = RebuildMark::Done;
@@ -261,15 +264,24 @@ impl RebuildService {
                 tracing::info!(block = row.block, "rebuild cancelled");
             }
             Err(e) => {
-                // Asked for still: it runs again when the node answers.
+                // Asked for still: it runs again when the node answers, or the disk has
+                // room (every write of a rebuild is idempotent: nothing is doubled).
                 tracing::info!(error = e.kind(), "the rebuild waits");
                 row.problem = Some(crate::words::reason(&e));
+                if matches!(e.cause(), CoreError::DiskFull { .. }) {
+                    full = Some(e);
+                }
             }
         }
         let saved = store.save_rebuild(&row).await;
         // Released only once its row is saved, so the next run starts from it.
         lock(&self.jobs).remove(&owner.wallet_id);
-        saved?;
+        // A full disk is the user's to free, not a node's to come back: answered as the
+        // failure it is (the row keeps its words for the window too, when it could).
+        if let Some(e) = full {
+            return Err(e);
+        }
+        saved.map_err(|e| CoreError::from(e).disk_full_in(store.dir(), None))?;
         Ok(status_of(Some(&row)))
     }
 

@@ -12,6 +12,7 @@ mod rebuild;
 mod records;
 mod sharing;
 mod staff;
+mod startup;
 mod wallet;
 
 pub(crate) use audit::{ledger_dispute, trail_problem};
@@ -129,9 +130,16 @@ fn words(e: &CoreError) -> Words {
             format!("{} could not be written or read: {source}.", path.display()),
             "Check the disk and the permissions of medwallet's data folder, then try again.",
         ),
-        CoreError::DiskFull { path, .. } => says(
-            format!("The disk is full: {} could not be written.", path.display()),
-            "Free some space (medwallet keeps an encrypted copy of each record until it is on IPFS), then try again. Nothing half-written was kept.",
+        CoreError::DiskFull {
+            needed_bytes,
+            free_bytes,
+            ..
+        } => says(
+            format!(
+                "The disk is full: free {} MB and try again.",
+                crate::error::megabytes_to_free(*needed_bytes, *free_bytes)
+            ),
+            "Nothing half-written was kept. medwallet keeps an encrypted copy of each file it adds until the file is on IPFS, so adding a file needs about as much free space as the file.",
         ),
         CoreError::FileUnreadable { path, source } => {
             let shown = path.display();
@@ -212,6 +220,7 @@ fn words(e: &CoreError) -> Words {
         CoreError::Audit(e) => audit::words(e),
         CoreError::Rebuild(e) => rebuild::words(e),
         CoreError::Wallet(e) => wallet::words(e),
+        CoreError::Startup(e) => startup::words(e),
         CoreError::Vault(e) => wallet::vault(e),
         CoreError::Internal { what, detail } => says(
             format!("An internal step failed ({what}: {detail})."),
@@ -343,17 +352,12 @@ fn sentence(s: &str) -> String {
 }
 
 /// A failed records database operation.
+/// (A full disk is never one: it is [`CoreError::DiskFull`], made where it is met.)
 fn store(e: &StoreError) -> Words {
-    match e {
-        StoreError::Io { source, what } if crate::error::is_disk_full(source) => says(
-            format!("The disk is full ({what})."),
-            "Free some space, then try again. Nothing half-written was kept.",
-        ),
-        other => says(
-            format!("The records database failed: {other}."),
-            "Try again; if it persists, restart medwallet.",
-        ),
-    }
+    says(
+        format!("The records database failed: {e}."),
+        "Try again; if it persists, restart medwallet.",
+    )
 }
 
 fn share_code(e: &ShareCodeError) -> Words {

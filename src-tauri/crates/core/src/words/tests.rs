@@ -217,11 +217,17 @@ fn name(e: &CoreError) -> &'static str {
             WalletError::NoPendingKit => "Wallet::NoPendingKit",
             WalletError::IdleTimeoutRange => "Wallet::IdleTimeoutRange",
         },
+        CoreError::Startup(e) => match e {
+            StartupError::AlreadyRunning { .. } => "Startup::AlreadyRunning",
+            StartupError::FolderUnusable { .. } => "Startup::FolderUnusable",
+            StartupError::SetAside { .. } => "Startup::SetAside",
+            StartupError::NotSetAside { .. } => "Startup::NotSetAside",
+        },
     }
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 21 + 27 + 8 + 35 + 5 + 8 + 6 + 8;
+const VARIANTS: usize = 33 + 21 + 27 + 8 + 35 + 5 + 8 + 6 + 8 + 4;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -784,6 +790,46 @@ fn samples() -> Vec<CoreError> {
         ]
         .map(CoreError::from),
     );
+    let dir = PathBuf::from("/home/ana/.local/share/medwallet");
+    let set_aside = |database: LocalDatabase| StartupError::SetAside {
+        path: dir.join("settings.sqlite"),
+        kept_as: dir.join("settings.sqlite.damaged-20261207T170000Z"),
+        what: "file is not a database".into(),
+        database,
+    };
+    out.extend(
+        [
+            StartupError::AlreadyRunning {
+                dir: dir.clone(),
+                pid: Some(4242),
+            },
+            StartupError::AlreadyRunning {
+                dir: dir.clone(),
+                pid: None,
+            },
+            StartupError::FolderUnusable {
+                dir: dir.clone(),
+                source: io(std::io::ErrorKind::ReadOnlyFilesystem),
+            },
+            StartupError::FolderUnusable {
+                dir: dir.clone(),
+                source: io(std::io::ErrorKind::NotADirectory),
+            },
+            set_aside(LocalDatabase::Settings),
+            set_aside(LocalDatabase::Records {
+                wallet_id: "w1".into(),
+            }),
+            set_aside(LocalDatabase::AuditCache {
+                wallet_id: "w1".into(),
+            }),
+            StartupError::NotSetAside {
+                database: LocalDatabase::Settings,
+                path: dir.join("settings.sqlite"),
+                source: io(std::io::ErrorKind::PermissionDenied),
+            },
+        ]
+        .map(CoreError::from),
+    );
     out
 }
 
@@ -823,17 +869,51 @@ fn every_failure_has_a_sentence_and_a_next_step() {
 #[test]
 fn a_full_disk_is_named_as_such() {
     let u = UserError::from(CoreError::disk(Path::new("/data/x.content"), full()));
-    assert!(u.message.starts_with("The disk is full"), "{u:?}");
+    assert!(u.message.starts_with("The disk is full: free "), "{u:?}");
     let e = CoreError::encrypting(
         StreamError::Io(full()),
         Path::new("/home/a/scan.pdf"),
         Path::new("/data/x"),
     );
     assert!(
-        matches!(&e, CoreError::DiskFull { path, .. } if path == Path::new("/data/x")),
+        matches!(&e, CoreError::DiskFull { path: Some(path), .. } if path == Path::new("/data/x")),
         "{e:?}"
     );
-    assert!(UserError::from(e).message.starts_with("The disk is full"));
+    // What the use case needed less what is free, in MB rounded up.
+    let e = CoreError::DiskFull {
+        path: None,
+        needed_bytes: Some(12_000_000),
+        free_bytes: Some(2_500_000),
+    };
+    assert_eq!(
+        UserError::from(e).message,
+        "The disk is full: free 10 MB and try again."
+    );
+    // A database, a download and the event cache on a full disk are the same failure.
+    for e in [
+        CoreError::from(crate::store::StoreError::Db(sqlx::Error::Io(full()))),
+        CoreError::from(IpfsError::Write(full())),
+        CoreError::from(LedgerError::CacheFull),
+        CoreError::from(AuditError::CacheUnreadable(Box::new(
+            LedgerError::CacheFull,
+        ))),
+        CoreError::from(VaultError::Database(sqlx::Error::Io(full()))),
+    ] {
+        assert!(matches!(e, CoreError::DiskFull { .. }), "{e:?}");
+    }
+    // Completed where the use case ends: its folder, its need, the space free now.
+    let dir = tempfile::tempdir().unwrap();
+    let e = CoreError::disk_full(None)
+        .during(Task::UploadForPatient)
+        .disk_full_in(dir.path(), Some(u64::MAX));
+    match e.cause() {
+        CoreError::DiskFull {
+            path: Some(path),
+            needed_bytes: Some(u64::MAX),
+            free_bytes: Some(_),
+        } => assert_eq!(path, dir.path()),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
