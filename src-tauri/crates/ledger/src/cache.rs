@@ -139,6 +139,12 @@ impl EventCache {
         Ok(Self { pool })
     }
 
+    /// Closes the cache's connections, the last one writing its log into the file (tests
+    /// that change the file on disk; the app just exits).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Reads the events of `contract` selected by `filter` from the block after the
     /// last sync to the node's head, after checking that the last synced block is still
     /// on the node's chain; if it is not, walks back to the newest cached block that

@@ -96,6 +96,10 @@ pub enum LedgerError {
         /// What went wrong.
         detail: String,
     },
+    /// The local event cache could not be written: the disk is full (`SQLITE_FULL`).
+    /// Nothing half-written is kept: SQLite rolled the step back.
+    #[error("the disk holding the ledger event cache is full")]
+    CacheFull,
     /// The local event cache file holds a value it cannot hold (a text where a
     /// number belongs, a hash of the wrong length, a missing value, an event that no
     /// longer decodes): the file was damaged or edited. Deleting it rebuilds it from the
@@ -131,6 +135,9 @@ impl From<sqlx::Error> for LedgerError {
         if let Some(what) = damage_in(&err) {
             return Self::CacheDamaged { what };
         }
+        if disk_full(&err) {
+            return Self::CacheFull;
+        }
         Self::Cache {
             detail: err.to_string(),
         }
@@ -153,6 +160,24 @@ fn damage_in(err: &sqlx::Error) -> Option<String> {
     let message = db.message();
     (message.starts_with("no such column") || message.starts_with("no such table"))
         .then(|| message.to_owned())
+}
+
+/// Whether SQLite failed for a full disk: `SQLITE_FULL` (primary code 13), the log's
+/// index not growing (`SQLITE_IOERR_SHMSIZE`), or the file's write failing with `ENOSPC`.
+fn disk_full(err: &sqlx::Error) -> bool {
+    const SQLITE_FULL: i32 = 13;
+    const SQLITE_IOERR_SHMSIZE: i32 = 4874;
+    const ENOSPC: i32 = 28;
+    match err {
+        sqlx::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(ENOSPC)
+        }
+        other => other
+            .as_database_error()
+            .and_then(|db| db.code())
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == SQLITE_FULL || c == SQLITE_IOERR_SHMSIZE),
+    }
 }
 
 impl From<sqlx::migrate::MigrateError> for LedgerError {
@@ -183,6 +208,7 @@ impl LedgerError {
             Self::NoContract { .. } => "no_contract",
             Self::ForeignContract { .. } => "foreign_contract",
             Self::Cache { .. } => "cache",
+            Self::CacheFull => "cache_full",
             Self::CacheDamaged { .. } => "cache_damaged",
             Self::Inconsistent { .. } => "inconsistent",
             Self::Signer(_) => "signer",

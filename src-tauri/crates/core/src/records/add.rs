@@ -18,11 +18,12 @@ use medwallet_abe::rand_core::OsRng;
 use medwallet_abe::DataKey;
 use medwallet_api::{AddProgress, AddStage, FileToken, Inspection, RecordMetadata, RecordSummary};
 use medwallet_records::cid::cid_of;
+use medwallet_records::stream;
 
 use super::outbox::{backoff_until, Upload, UploadFailure};
 use super::pipeline::{self, SourceFile};
 use super::{inspect, lock, Progress, RecordService};
-use crate::error::{Answer, CoreError, RecordsError};
+use crate::error::{Answer, CoreError, RecordsError, DATABASE_ROOM};
 use crate::ipfs::unpin;
 use crate::ledger::LedgerTarget;
 use crate::session::Owner;
@@ -80,7 +81,9 @@ impl RecordService {
         };
         let result = self.add_inner(&job, path, metadata).await;
         lock(&self.jobs).remove(job_id);
-        result
+        // A full disk met before the file's size was known (opening the records
+        // database): named with the wallet's records folder and its free space now.
+        result.map_err(|e| e.disk_full_in(&self.dir.join(&owner.wallet_id), None))
     }
 
     async fn add_inner(
@@ -90,8 +93,7 @@ impl RecordService {
         metadata: RecordMetadata,
     ) -> Answer<RecordSummary> {
         let owner = job.owner;
-        let authority = owner.authority()?;
-        let policy = owner.own_policy()?;
+        owner.authority()?;
         let store = self.store(&owner.wallet_id).await?;
         let source = tokio::task::spawn_blocking({
             let path = path.to_owned();
@@ -99,18 +101,45 @@ impl RecordService {
         })
         .await
         .map_err(|e| CoreError::internal("reading the file", e))??;
+        // Refused before any byte is written when the disk cannot hold the encrypted copy
+        // kept until the upload (and the database's room); a disk that fills meanwhile
+        // fails the write, and is answered with the same need.
+        let needed = stream::ciphertext_len(source.size).saturating_add(DATABASE_ROOM);
+        let folder = store.dir().to_owned();
+        CoreError::check_room(&folder, needed)?;
+        self.add_source(job, &store, source, metadata)
+            .await
+            .map_err(|e| e.disk_full_in(&folder, Some(needed)))
+    }
 
+    /// An add once its file is open and the disk had room for it.
+    async fn add_source(
+        &self,
+        job: &AddJob<'_>,
+        store: &RecordStore,
+        source: SourceFile,
+        metadata: RecordMetadata,
+    ) -> Answer<RecordSummary> {
+        let owner = job.owner;
+        let authority = owner.authority()?;
+        let policy = owner.own_policy()?;
         let (record_id, nonce) = pipeline::new_record_id(&owner.address)?;
         let version = 1u32;
         let dek = DataKey::generate(&mut OsRng);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         // The nonce first: a record that exists can always be registered.
-        store.set_record_nonce(&record_id, &nonce).await?;
-        store.begin_add(&record_id, &now).await?;
+        let begun = match store.set_record_nonce(&record_id, &nonce).await {
+            Ok(()) => store.begin_add(&record_id, &now).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = begun {
+            abandon(store, &record_id, version).await;
+            return Err(e.into());
+        }
 
         // Phase 1: encrypt. Any failure from here to the insert removes what was written.
         let sealed = seal_new_record(
-            &store,
+            store,
             owner,
             (authority.public_params(), &policy),
             (&record_id, version, &dek),
@@ -123,12 +152,12 @@ impl RecordService {
         let row = match sealed {
             Ok(row) => row,
             Err(error) => {
-                abandon(&store, &record_id, version).await;
+                abandon(store, &record_id, version).await;
                 return Err(error);
             }
         };
         if let Err(e) = store.insert(&row).await {
-            abandon(&store, &record_id, version).await;
+            abandon(store, &record_id, version).await;
             return Err(e.into());
         }
         tracing::info!(record = %record_id, size = source.size, "record encrypted on this device");
@@ -136,7 +165,7 @@ impl RecordService {
         // Phase 2: upload (the outbox entry exists; if this fails, the outbox retries).
         let outcome = self
             .upload(&Upload {
-                store: &store,
+                store,
                 ipfs: job.ipfs,
                 record_id: &record_id,
                 version,
@@ -150,7 +179,7 @@ impl RecordService {
                 // Phase 3: register on the ledger. A failure is kept in the outbox row
                 // with its reason and retried by the next pass: nothing to do here.
                 if let Err(failure) = self
-                    .run_register(&store, owner, job.ledger, &record_id, version, 0)
+                    .run_register(store, owner, job.ledger, &record_id, version, 0)
                     .await
                 {
                     tracing::info!(record = %record_id, node_down = failure.node_down, "registration queued");
