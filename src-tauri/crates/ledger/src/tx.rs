@@ -105,14 +105,19 @@ pub(crate) async fn send_estimated(
         .with_gas_limit(gas_limit_for(gas))
         .with_max_fee_per_gas(0)
         .with_max_priority_fee_per_gas(0);
+    medwallet_faults::point("ledger.send");
     let pending = bounded(url, provider.send_transaction(tx.clone()))
         .await?
         .map_err(rpc)?;
     let hash = *pending.tx_hash();
     tracing::Span::current().record("tx_hash", tracing::field::display(hash));
     tracing::debug!("transaction sent");
+    // Sent, its receipt not read: the crash a ledger step must survive without sending
+    // the same thing twice.
+    medwallet_faults::point("ledger.sent");
     let started = Instant::now();
     let receipt = wait_for_receipt(provider, url, hash).await?;
+    medwallet_faults::point("ledger.mined");
     tracing::info!(
         status = if receipt.status() {
             "success"

@@ -421,7 +421,9 @@ impl IpfsNode {
     #[tracing::instrument(name = "ipfs_pin", skip_all, fields(cid = %cid))]
     pub async fn pin(&self, cid: &Cid) -> Result<(), IpfsError> {
         let started = Instant::now();
+        medwallet_faults::point("ipfs.pin");
         let result = self.pin_here(cid).await;
+        medwallet_faults::point("ipfs.pin.answered");
         match &result {
             Ok(()) => tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "pinned"),
             Err(e) => log_failure("pin", e),
@@ -460,6 +462,7 @@ impl IpfsNode {
     pub async fn unpin(&self, cid: &Cid) -> Result<(), IpfsError> {
         let arg = cid.to_string();
         let query = [("arg", arg.as_str()), ("recursive", "true")];
+        medwallet_faults::point("ipfs.unpin");
         let result = match self.call("pin/rm", &query, CALL_TIMEOUT).await {
             Ok(_) => Ok(()),
             Err(IpfsError::Api { message, .. }) if is_not_pinned(&message) => {

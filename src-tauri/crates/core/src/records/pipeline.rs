@@ -17,7 +17,7 @@ use medwallet_abe::{DataKey, Policy, PublicParams};
 use medwallet_api::{ContentKind, RecordMetadata};
 use medwallet_records::{capsule, manifest, stream};
 
-use crate::error::{Answer, CoreError, Part, RecordsError};
+use crate::error::{is_disk_full, Answer, CoreError, Part, RecordsError};
 use crate::records::inspect;
 use crate::store::{remove_file, RecordStore};
 
@@ -99,6 +99,7 @@ pub(crate) async fn encrypt_file(
         )
         .map_err(|e| CoreError::encrypting(e, &src, &part))?;
         finish_file(out, &part)?;
+        medwallet_faults::point("pipeline.content.synced");
         std::fs::rename(&part, &done).map_err(|e| CoreError::disk(&done, e))?;
         Ok::<_, CoreError>(encrypted)
     })
@@ -218,7 +219,15 @@ fn reencrypt(
     let decrypted = decrypting
         .join()
         .map_err(|_| CoreError::internal("the decrypting thread", "panicked"))?;
-    // A decryption failure is the cause; the encryption then saw a broken pipe or a cut.
+    // A full disk under the new copy is the cause: the decryption then saw a broken pipe.
+    let encrypted = match encrypted {
+        Err(stream::StreamError::Io(io)) if is_disk_full(&io) => {
+            return Err(CoreError::disk(dst, io))
+        }
+        other => other,
+    };
+    // Else a decryption failure is the cause; the encryption then saw a broken pipe or a
+    // cut.
     let decrypted = decrypted.map_err(|e| CoreError::stream(Part::Content, e))?;
     let encrypted = encrypted.map_err(|e| CoreError::internal("re-encrypting", e))?;
     finish_file(out, dst)?;

@@ -370,7 +370,25 @@ impl RecordService {
             .filter(|k| k.attributes == attributes);
         let issued = match known {
             Some(Issued { tx: Some(_), .. }) => return Ok(()),
-            Some(pending) => pending,
+            // Kept before its transaction was sent: it may have been mined while this
+            // device never read the receipt (a crash, a lost answer). Sent again it would
+            // be announced twice, so the ledger is asked first.
+            Some(pending) => match announced(conn, holder, &pending.key_cid)
+                .await
+                .map_err(Failure::ledger)?
+            {
+                Some(tx) => {
+                    let done = Issued {
+                        tx: Some(tx.to_string()),
+                        ..pending
+                    };
+                    return store
+                        .set_issued_key(&contract, &holder_text, &done)
+                        .await
+                        .map_err(Failure::store);
+                }
+                None => pending,
+            },
             None => {
                 let hpke_key = match seal_to {
                     Some(key) => *key,
@@ -482,4 +500,32 @@ impl RecordService {
             .await
             .map_err(Failure::store)
     }
+}
+
+/// The transaction that announced the key `key_cid` from this wallet's authority to
+/// `holder`, if the ledger has it: its `KeyIssued` is in the wallet's own history.
+async fn announced(
+    conn: &Connected,
+    holder: Address,
+    key_cid: &str,
+) -> Result<Option<B256>, medwallet_ledger::LedgerError> {
+    let Ok(cid) = key_cid.parse::<Cid>() else {
+        return Ok(None);
+    };
+    let cid = cid.to_bytes();
+    let events = conn
+        .reads
+        .events(&medwallet_ledger::EventFilter::Wallet(conn.me))
+        .await?;
+    Ok(events.iter().find_map(|e| match &e.event {
+        medwallet_ledger::LedgerEvent::KeyIssued {
+            authority,
+            holder: h,
+            key_cid,
+            ..
+        } if *authority == conn.me && *h == holder && key_cid.as_ref() == cid.as_slice() => {
+            Some(e.meta.tx_hash)
+        }
+        _ => None,
+    }))
 }

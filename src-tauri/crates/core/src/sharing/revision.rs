@@ -8,7 +8,7 @@ use medwallet_records::{manifest, stream, IpfsNode};
 use url::Url;
 
 use super::grant::capsule_for;
-use crate::error::{Alteration, Answer, CoreError, Part};
+use crate::error::{Alteration, Answer, CoreError, Part, DATABASE_ROOM};
 use crate::ledger::LedgerTarget;
 use crate::records::{index_damaged, pipeline, write_small_objects, RecordService};
 use crate::session::Owner;
@@ -26,6 +26,23 @@ impl RecordService {
         ipfs: &Url,
         ledger: &LedgerTarget,
         record_id: &str,
+    ) -> Answer<u32> {
+        let mut needed = None;
+        self.revise(store, owner, ipfs, ledger, record_id, &mut needed)
+            .await
+            // A full disk is answered once what the version wrote is removed, with what
+            // it needed: the fetched copy and the new one, and the database's room.
+            .map_err(|e| e.disk_full_in(store.dir(), needed))
+    }
+
+    async fn revise(
+        &self,
+        store: &RecordStore,
+        owner: &Owner,
+        ipfs: &Url,
+        ledger: &LedgerTarget,
+        record_id: &str,
+        needed: &mut Option<u64>,
     ) -> Answer<u32> {
         // The revocations this version is for, read before its audience: one started
         // after this point waits for the next version.
@@ -45,6 +62,15 @@ impl RecordService {
             .map_err(|_| index_damaged(&row))?;
         let version = row.version + 1;
         let expected = crate::ipfs::content_cid(&row.content_cid, Part::RecordIndex)?;
+        let copies = match row.state {
+            State::Local => 1,
+            State::OnIpfs => 2,
+        };
+        *needed = Some(
+            stream::ciphertext_len(old.size)
+                .saturating_mul(copies)
+                .saturating_add(DATABASE_ROOM),
+        );
 
         // The current ciphertext: on this device until uploaded, else fetched from IPFS.
         let (ciphertext, fetched) = match row.state {
@@ -55,12 +81,12 @@ impl RecordService {
             State::OnIpfs => {
                 let temp =
                     store.temp_path(&format!("{record_id}-v{}-{}.revise", row.version, unique()));
+                let node = IpfsNode::new(ipfs)?;
                 let file = tokio::fs::File::create(&temp)
                     .await
                     .map_err(|e| CoreError::disk(&temp, e))?
                     .into_std()
                     .await;
-                let node = IpfsNode::new(ipfs)?;
                 if let Err(e) = node
                     .cat_to(&expected, file, stream::ciphertext_len(old.size))
                     .await

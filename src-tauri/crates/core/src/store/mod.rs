@@ -153,6 +153,9 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
 pub struct RecordStore {
     dir: PathBuf,
     pub(crate) pool: SqlitePool,
+    /// Failed adds whose rows could not be forgotten (a full disk refuses SQLite's
+    /// delete too): forgotten when the next add begins, else swept at the next start.
+    unforgotten: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl RecordStore {
@@ -168,12 +171,14 @@ impl RecordStore {
             .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(|conn, _| Box::pin(crash_point_at_each_commit(conn)))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/records").run(&pool).await?;
         let store = Self {
             dir: dir.to_owned(),
             pool,
+            unforgotten: Default::default(),
         };
         store.clean_interrupted().await?;
         Ok(store)
@@ -182,6 +187,11 @@ impl RecordStore {
     /// Closes the database.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The wallet's records folder (its database, `objects/`, `tmp/`).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The path of an object of a record version.
@@ -203,8 +213,14 @@ impl RecordStore {
         PathBuf::from(name)
     }
 
-    /// Notes that an add has started encrypting (before any file is written).
+    /// Notes that an add has started encrypting (before any file is written), after
+    /// forgetting the failed adds a full disk kept.
     pub async fn begin_add(&self, record_id: &str, now: &str) -> Result<()> {
+        let kept = std::mem::take(&mut *self.unforgotten_list());
+        for id in kept {
+            // Best effort: one still kept waits for the next add or the next start.
+            let _ = self.forget_add(&id).await;
+        }
         sqlx::query("INSERT INTO adds_in_progress (record_id, started_at) VALUES (?, ?)")
             .bind(record_id)
             .bind(now)
@@ -213,13 +229,44 @@ impl RecordStore {
         Ok(())
     }
 
-    /// Forgets an add that failed or was cancelled, and removes its files.
+    /// Forgets an add that failed or was cancelled, and removes its files (first: on a
+    /// full disk they free the room the database's delete needs) and its nonce (nothing
+    /// of a record that never existed stays).
     pub async fn abandon_add(&self, record_id: &str, version: u32) -> Result<()> {
         self.remove_objects(record_id, version);
+        self.forget_add(record_id).await
+    }
+
+    fn unforgotten_list(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.unforgotten
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Forgets a failed add's rows; kept in memory to be forgotten later when it fails.
+    async fn forget_add(&self, record_id: &str) -> Result<()> {
+        let forgotten = self.delete_add_rows(record_id).await;
+        if forgotten.is_err() {
+            self.unforgotten_list().push(record_id.to_owned());
+        }
+        forgotten
+    }
+
+    async fn delete_add_rows(&self, record_id: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM record_nonces WHERE record_id = ? \
+             AND NOT EXISTS (SELECT 1 FROM records WHERE record_id = ?)",
+        )
+        .bind(record_id)
+        .bind(record_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM adds_in_progress WHERE record_id = ?")
             .bind(record_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -540,13 +587,35 @@ fn read_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredRecord> {
     })
 }
 
-/// Writes `bytes` to `path` through `path.part`, synced, then renamed into place.
+/// Writes `bytes` to `path` through `path.part`, synced, then renamed into place; on a
+/// failure (a full disk) the `.part` is removed.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let part = RecordStore::part_path(path);
-    let mut file = std::fs::File::create(&part)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&part, path)
+    let written = std::fs::File::create(&part).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let placed = written.and_then(|()| {
+        medwallet_faults::point("store.write.synced");
+        std::fs::rename(&part, path)
+    });
+    match placed {
+        Ok(()) => medwallet_faults::point("store.write.renamed"),
+        Err(_) => remove_file(&part),
+    }
+    placed
+}
+
+/// A crash point ([`medwallet_faults`]) just before each transaction of `conn` commits, so
+/// the crash tests kill the app between any two writes of the store. Debug builds only.
+async fn crash_point_at_each_commit(conn: &mut sqlx::SqliteConnection) -> sqlx::Result<()> {
+    #[cfg(debug_assertions)]
+    conn.lock_handle().await?.set_commit_hook(|| {
+        medwallet_faults::point("sqlite.commit");
+        true
+    });
+    #[cfg(not(debug_assertions))]
+    let _ = conn;
+    Ok(())
 }

@@ -145,7 +145,9 @@ impl IpfsNode {
         cancel: Arc<AtomicBool>,
     ) -> Result<Cid, IpfsError> {
         let started = Instant::now();
+        medwallet_faults::point("ipfs.add_file");
         let result = self.add_file_here(path, expected, progress, cancel).await;
+        medwallet_faults::point("ipfs.add_file.answered");
         match &result {
             Ok(_) => tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -219,7 +221,9 @@ impl IpfsNode {
         let expected = cid_of(&bytes);
         tracing::Span::current().record("cid", tracing::field::display(&expected));
         let started = Instant::now();
+        medwallet_faults::point("ipfs.add_bytes");
         let result = self.add_bytes_here(bytes, expected).await;
+        medwallet_faults::point("ipfs.add_bytes.answered");
         match &result {
             Ok(_) => tracing::debug!(
                 elapsed_ms = started.elapsed().as_millis() as u64,

@@ -1,0 +1,470 @@
+//! The world the crash stories run in: the parties' wallets, each in its own data folder
+//! under one directory, the nodes they share, and the stories themselves (the scenes),
+//! the same code whether a child process runs a scene to be killed in it or the parent
+//! runs it to completion to reach the next scene.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use medwallet_api::{Category, RecordMetadata, ShareRequest};
+use medwallet_core::{AuditService, LedgerTarget, Owner, RebuildService, RecordService};
+use medwallet_vault::{Role, Seed, ShareCode, WalletKeys};
+use url::Url;
+
+/// A scene: one step of the story, run in a child process that a crash point kills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scene {
+    /// The patient adds two records.
+    Add,
+    /// The patient shares with a person, a role at a clinic and a group.
+    Share,
+    /// The patient revokes the person's grant (the record is re-encrypted).
+    Revoke,
+    /// The patient removes a member from the group (its records re-encrypted).
+    RemoveMember,
+    /// The clinic revokes a staff key (a new epoch), the patient's pass re-keys for it.
+    StaffRevoke,
+    /// The patient shows a check-in code, the desk redeems it, the patient allows.
+    CheckIn,
+    /// The patient's laptop is lost: the same keys in an empty folder, rebuilt.
+    Restore,
+}
+
+pub const SCENES: [Scene; 7] = [
+    Scene::Add,
+    Scene::Share,
+    Scene::Revoke,
+    Scene::RemoveMember,
+    Scene::StaffRevoke,
+    Scene::CheckIn,
+    Scene::Restore,
+];
+
+impl Scene {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scene::Add => "add",
+            Scene::Share => "share",
+            Scene::Revoke => "revoke",
+            Scene::RemoveMember => "remove-member",
+            Scene::StaffRevoke => "staff-revoke",
+            Scene::CheckIn => "check-in",
+            Scene::Restore => "restore",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Scene> {
+        SCENES.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// The group the patient shares with.
+pub const GROUP: &str = "careteam";
+/// The clause of the role grant at the clinic.
+pub const ROLE: &str = "role:doctor";
+
+/// Who takes part: each a wallet from a fixed seed, in its own data folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Patient,
+    Doctor,
+    Clinic,
+    /// Staff 1 (revoked in [`Scene::StaffRevoke`]) and 2 (kept).
+    Staff1,
+    Staff2,
+    /// Group members 1 (removed in [`Scene::RemoveMember`]) and 2 (kept).
+    Member1,
+    Member2,
+    /// The patient's keys on a new computer ([`Scene::Restore`]).
+    Restored,
+}
+
+pub const PARTIES: [Party; 8] = [
+    Party::Patient,
+    Party::Doctor,
+    Party::Clinic,
+    Party::Staff1,
+    Party::Staff2,
+    Party::Member1,
+    Party::Member2,
+    Party::Restored,
+];
+
+impl Party {
+    fn folder(self) -> &'static str {
+        match self {
+            Party::Patient => "patient",
+            Party::Doctor => "doctor",
+            Party::Clinic => "clinic",
+            Party::Staff1 => "staff-1",
+            Party::Staff2 => "staff-2",
+            Party::Member1 => "member-1",
+            Party::Member2 => "member-2",
+            Party::Restored => "restored",
+        }
+    }
+
+    pub fn keys(self) -> WalletKeys {
+        let (seed, role) = self.seed();
+        WalletKeys::derive(&Seed::from_bytes([seed; 32]), role).unwrap()
+    }
+
+    fn seed(self) -> (u8, Role) {
+        match self {
+            Party::Patient | Party::Restored => (41, Role::Patient),
+            Party::Doctor => (42, Role::Doctor),
+            Party::Clinic => (43, Role::Clinic),
+            Party::Staff1 => (44, Role::Doctor),
+            Party::Staff2 => (45, Role::Doctor),
+            Party::Member1 => (46, Role::Doctor),
+            Party::Member2 => (47, Role::Doctor),
+        }
+    }
+
+    pub fn owner(self) -> Owner {
+        let (seed, _) = self.seed();
+        // The restored wallet has the patient's keys under a wallet id of its own, as a
+        // restore from the words on another computer.
+        let id = match self {
+            Party::Restored => format!("{seed:030x}ff"),
+            _ => format!("{seed:032x}"),
+        };
+        Owner::new(&id, self.folder(), &self.keys())
+    }
+}
+
+/// The nodes, as a child process is told them.
+#[derive(Clone, Debug)]
+pub struct Nodes {
+    pub ipfs: Url,
+    pub ledger: LedgerTarget,
+}
+
+/// The parties' data folders under `dir`, on `nodes`.
+pub struct World {
+    pub dir: PathBuf,
+    pub nodes: Nodes,
+    services: Vec<(Party, RecordService)>,
+}
+
+impl World {
+    pub fn new(dir: &Path, nodes: Nodes) -> Self {
+        let services = PARTIES
+            .iter()
+            .map(|p| (*p, RecordService::new(&dir.join(p.folder()))))
+            .collect();
+        Self {
+            dir: dir.to_owned(),
+            nodes,
+            services,
+        }
+    }
+
+    pub fn svc(&self, party: Party) -> &RecordService {
+        &self.services.iter().find(|(p, _)| *p == party).unwrap().1
+    }
+
+    pub fn folder(&self, party: Party) -> PathBuf {
+        self.dir.join(party.folder())
+    }
+
+    /// Closes every database (before the folders are replaced).
+    pub async fn close(&self) {
+        for (_, svc) in &self.services {
+            svc.close().await;
+        }
+    }
+
+    fn ipfs(&self) -> &Url {
+        &self.nodes.ipfs
+    }
+
+    fn ledger(&self) -> &LedgerTarget {
+        &self.nodes.ledger
+    }
+
+    /// The story's log of steps done (each appended once done), read by the parent
+    /// after a kill: what the story had finished before it died.
+    pub fn progress_path(&self) -> PathBuf {
+        self.dir.join("progress.log")
+    }
+
+    fn done(&self, step: &str) {
+        use std::io::Write;
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.progress_path())
+            .unwrap();
+        log.write_all(format!("{step}\n").as_bytes()).unwrap();
+    }
+
+    pub fn steps_done(&self) -> Vec<String> {
+        std::fs::read_to_string(self.progress_path())
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The files the parties add come from outside the world (the user's Documents).
+    fn source(&self, name: &str, body: &str) -> String {
+        let dir = self.dir.with_extension("sources");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        path.display().to_string()
+    }
+
+    /// The patient adds the text record `n` (its body holds the marker the plaintext
+    /// scan looks for); its id.
+    pub async fn add(&self, n: usize) -> String {
+        let name = format!("note-{n}.txt");
+        let path = self.source(&name, &body(n));
+        let quiet: medwallet_core::records::Progress = Arc::new(|_| {});
+        let r = self
+            .svc(Party::Patient)
+            .add(
+                &Party::Patient.owner(),
+                self.ipfs(),
+                self.ledger(),
+                &name,
+                &path,
+                &RecordMetadata {
+                    title: title(n),
+                    category: Category::Note,
+                    date: "2026-03-01".to_owned(),
+                    author: "Dr. Seacole".to_owned(),
+                },
+                quiet,
+            )
+            .await
+            .unwrap();
+        self.done(&format!("added {} {n}", r.id));
+        r.id
+    }
+
+    /// Every party but the patient publishes its keys (its first look at its inbox), and
+    /// the clinic hires both staff: what the story assumes before it starts.
+    pub async fn cast(&self) {
+        for party in [
+            Party::Doctor,
+            Party::Clinic,
+            Party::Staff1,
+            Party::Staff2,
+            Party::Member1,
+            Party::Member2,
+        ] {
+            self.svc(party)
+                .list_shared(&party.owner(), self.ipfs(), self.ledger())
+                .await
+                .unwrap();
+        }
+        for staff in [Party::Staff1, Party::Staff2] {
+            self.svc(Party::Clinic)
+                .issue_staff_key(
+                    &Party::Clinic.owner(),
+                    self.ipfs(),
+                    self.ledger(),
+                    &staff.owner().address,
+                    &[ROLE.to_owned()],
+                )
+                .await
+                .unwrap();
+        }
+        // The patient's first record, there before any scene.
+        self.add(0).await;
+    }
+
+    /// The records the patient added, by their number in the story.
+    pub fn record(&self, n: usize) -> Option<String> {
+        self.steps_done().iter().find_map(|s| {
+            let mut words = s.split(' ');
+            (words.next() == Some("added") && words.clone().nth(1) == Some(&n.to_string()))
+                .then(|| words.next().unwrap().to_owned())
+        })
+    }
+
+    /// Runs `scene` to its end (in a child process, until a crash point kills it).
+    pub async fn play(&self, scene: Scene) {
+        let patient = Party::Patient.owner();
+        let p = self.svc(Party::Patient);
+        match scene {
+            Scene::Add => {
+                self.add(1).await;
+                self.add(2).await;
+            }
+            Scene::Share => {
+                let (r0, r1, r2) = (self.rec(0), self.rec(1), self.rec(2));
+                let doctor = Party::Doctor.owner().address;
+                let clinic = Party::Clinic.owner().address;
+                p.share(
+                    &patient,
+                    self.ipfs(),
+                    self.ledger(),
+                    &request(&[&r0], &doctor, None, None),
+                )
+                .await
+                .unwrap();
+                self.done("shared person");
+                p.share(
+                    &patient,
+                    self.ipfs(),
+                    self.ledger(),
+                    &request(&[&r1], &clinic, Some(ROLE), None),
+                )
+                .await
+                .unwrap();
+                self.done("shared role");
+                for member in [Party::Member1, Party::Member2] {
+                    p.add_group_member(
+                        &patient,
+                        self.ipfs(),
+                        self.ledger(),
+                        GROUP,
+                        &member.owner().address,
+                    )
+                    .await
+                    .unwrap();
+                }
+                p.share(
+                    &patient,
+                    self.ipfs(),
+                    self.ledger(),
+                    &request(&[&r0, &r2], "", None, Some(GROUP)),
+                )
+                .await
+                .unwrap();
+                self.done("shared group");
+            }
+            Scene::Revoke => {
+                p.revoke(
+                    &patient,
+                    self.ipfs(),
+                    self.ledger(),
+                    &self.rec(0),
+                    &Party::Doctor.owner().address,
+                    None,
+                )
+                .await
+                .unwrap();
+                self.done("revoked person");
+            }
+            Scene::RemoveMember => {
+                p.remove_group_member(
+                    &patient,
+                    self.ipfs(),
+                    self.ledger(),
+                    GROUP,
+                    &Party::Member1.owner().address,
+                )
+                .await
+                .unwrap();
+                self.done("removed member");
+            }
+            Scene::StaffRevoke => {
+                self.svc(Party::Clinic)
+                    .revoke_staff_key(
+                        &Party::Clinic.owner(),
+                        self.ipfs(),
+                        self.ledger(),
+                        &Party::Staff1.owner().address,
+                    )
+                    .await
+                    .unwrap();
+                self.done("revoked staff");
+                // The patient's pass notices the clinic's new epoch and re-keys for it.
+                p.sync_sharing(&patient, self.ipfs(), self.ledger(), true)
+                    .await;
+                self.done("patient re-keyed");
+            }
+            Scene::CheckIn => {
+                let offered = p
+                    .offer_check_in(&patient, self.ipfs(), self.ledger(), &[self.rec(1)], 15)
+                    .await
+                    .unwrap();
+                let code = ShareCode::create_with(
+                    &Party::Patient.keys(),
+                    "patient",
+                    offered.chain_id,
+                    u64::try_from(chrono::Utc::now().timestamp()).unwrap(),
+                    Some(&offered.check_in),
+                )
+                .unwrap();
+                self.done("offered");
+                self.svc(Party::Clinic)
+                    .check_in(&Party::Clinic.owner(), self.ipfs(), self.ledger(), &code)
+                    .await
+                    .unwrap();
+                self.done("redeemed");
+                p.sync_sharing(&patient, self.ipfs(), self.ledger(), true)
+                    .await;
+                let asks = p.check_in_asks(&patient, self.ledger()).await.unwrap();
+                p.answer_check_in(
+                    &patient,
+                    self.ipfs(),
+                    self.ledger(),
+                    &asks[0].check_in_id,
+                    true,
+                )
+                .await
+                .unwrap();
+                self.done("allowed");
+            }
+            Scene::Restore => {
+                let restored = Party::Restored.owner();
+                let device = self.svc(Party::Restored);
+                let rebuild = RebuildService::new();
+                rebuild.ask(device, &restored.wallet_id).await.unwrap();
+                self.done("asked");
+                rebuild
+                    .run(
+                        device,
+                        &AuditService::new(&self.folder(Party::Restored)),
+                        &restored,
+                        self.ipfs(),
+                        self.ledger(),
+                    )
+                    .await
+                    .unwrap();
+                self.done("rebuilt");
+            }
+        }
+    }
+
+    fn rec(&self, n: usize) -> String {
+        self.record(n)
+            .unwrap_or_else(|| panic!("record {n} was not added before this scene"))
+    }
+}
+
+/// A share of `records` with a person, a clause at a clinic, or a group.
+fn request(
+    records: &[&str],
+    grantee: &str,
+    clause: Option<&str>,
+    group: Option<&str>,
+) -> ShareRequest {
+    ShareRequest {
+        record_ids: records.iter().map(|r| (*r).to_owned()).collect(),
+        grantee: grantee.to_owned(),
+        clause: clause.map(str::to_owned),
+        group: group.map(str::to_owned),
+        expires_in_days: Some(30),
+        seen_fingerprint: None,
+    }
+}
+
+/// Record `n`'s title.
+pub fn title(n: usize) -> String {
+    format!("Visit note {n}")
+}
+
+/// The marker in every record's plaintext: found in no file of the world, no temp file
+/// and no IPFS block.
+pub const MARKER: &str = "PLAINTEXT-MARKER-7f3a";
+
+/// Record `n`'s plaintext.
+pub fn body(n: usize) -> String {
+    format!("{MARKER} visit {n}: blood pressure 120/80, follow up in two weeks.\n")
+}
