@@ -196,7 +196,11 @@ pub async fn paced_pass(app: &App, pacer: &mut Pacer) -> (Passed, Paced) {
     // The keys are copied only for the sharing work and dropped right after it, and
     // the sharing work (expiries, revocations) never waits behind a slow replica.
     drop(owner);
-    if let Some(owner) = app.wallets.lock().await.record_owner_if_unlocked() {
+    // Read in its own statement: a guard in the `if let` would hold the wallet service
+    // through the whole sharing work (which waits for a running removal), and every
+    // wallet command, the window's polled session state and the auto-lock with it.
+    let owner = app.wallets.lock().await.record_owner_if_unlocked();
+    if let Some(owner) = owner {
         let witnesses = alerts::witness_urls(&settings);
         let (found, how) = wallet_pass(
             &app.records,
