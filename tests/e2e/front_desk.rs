@@ -183,6 +183,7 @@ async fn a_clinic_checks_a_patient_in_from_a_qr_picture() {
             &patient.ipfs,
             &patient.ledger,
             &asks[0].check_in_id,
+            &asks[0].clinic.address,
             true,
         )
         .await

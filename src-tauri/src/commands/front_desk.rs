@@ -41,7 +41,7 @@ pub async fn answer_check_in(
 ) -> Out<AnswerCheckIn> {
     state
         .app
-        .answer_check_in(&args.check_in_id, args.allow)
+        .answer_check_in(&args.check_in_id, &args.clinic, args.allow)
         .await
 }
 

@@ -51,11 +51,12 @@ pub fn check_in_asks_banner() -> Html {
             move || drop(next.borrow_mut().take())
         });
     }
-    let answer = |id: String, allow: bool| {
+    let answer = |id: String, clinic: String, allow: bool| {
         let (asks, error, busy) = (asks.clone(), error.clone(), busy.clone());
         Callback::from(move |_| {
             let args = AnswerCheckInArgs {
                 check_in_id: id.clone(),
+                clinic: clinic.clone(),
                 allow,
             };
             let (asks, error, busy) = (asks.clone(), error.clone(), busy.clone());
@@ -73,7 +74,9 @@ pub fn check_in_asks_banner() -> Html {
         })
     };
     let waiting: Vec<&CheckInAsk> = asks.iter().filter(|a| a.state == "asked").collect();
-    if waiting.is_empty() && error.is_none() {
+    // Answered here, not yet on the ledger: the background pass sends it.
+    let sending: Vec<&CheckInAsk> = asks.iter().filter(|a| a.state == "answering").collect();
+    if waiting.is_empty() && sending.is_empty() && error.is_none() {
         return html! {};
     }
     html! {
@@ -103,11 +106,16 @@ pub fn check_in_asks_banner() -> Html {
                                 <p class="notice warning">{ "The network does not vouch for this address. If you did not just show your code at this desk, decline: someone may have photographed it." }</p>
                             }
                             <div class="actions">
-                                <button class="checkin-allow" onclick={answer(a.check_in_id.clone(), true)} disabled={*busy}>{ "Allow" }</button>
-                                <button class="checkin-decline secondary" onclick={answer(a.check_in_id.clone(), false)} disabled={*busy}>{ "Decline" }</button>
+                                <button class="checkin-allow" onclick={answer(a.check_in_id.clone(), a.clinic.address.clone(), true)} disabled={*busy}>{ "Allow" }</button>
+                                <button class="checkin-decline secondary" onclick={answer(a.check_in_id.clone(), a.clinic.address.clone(), false)} disabled={*busy}>{ "Decline" }</button>
                             </div>
                         </li>
                     }
+                }) }
+                { for sending.iter().map(|a| html! {
+                    <li class="checkin-ask checkin-sending" data-clinic={a.clinic.address.clone()}>
+                        <p>{ format!("Your answer to {} is kept on this device and sent as soon as the ledger node answers.", provider_name(&a.clinic)) }</p>
+                    </li>
                 }) }
             </ul>
         </section>

@@ -66,6 +66,9 @@ pub struct CheckInAsk {
 pub struct AnswerCheckInArgs {
     /// The check-in.
     pub check_in_id: String,
+    /// The desk's address as the patient was shown it: the answer is refused if the
+    /// request names another desk by now.
+    pub clinic: String,
     /// Allow (grant the records until the time chosen) or decline.
     pub allow: bool,
 }

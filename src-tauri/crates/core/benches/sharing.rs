@@ -388,6 +388,7 @@ fn front_desk(rt: &tokio::runtime::Runtime, bench: &Bench, c: &mut Criterion) {
                         &bench.ipfs,
                         &bench.ledger,
                         &ask.check_in_id,
+                        &ask.clinic.address,
                         true,
                     )
                     .await

@@ -221,7 +221,15 @@ async fn answer(
     id: &str,
     allow: bool,
 ) -> Result<(), CoreError> {
-    svc.answer_check_in(patient, &nodes.ipfs, &nodes.ledger, id, allow)
+    // The desk the window shows for the request.
+    let clinic = svc
+        .check_in_asks(patient, &nodes.ledger)
+        .await?
+        .into_iter()
+        .find(|a| a.check_in_id == id)
+        .map(|a| a.clinic.address)
+        .unwrap_or_default();
+    svc.answer_check_in(patient, &nodes.ipfs, &nodes.ledger, id, &clinic, allow)
         .await
 }
 
@@ -2089,6 +2097,24 @@ async fn a_photographed_check_in_code_opens_nothing_and_its_thief_is_named() {
     assert_eq!(asks.len(), 1);
     assert_eq!(asks[0].clinic.address, thief.address);
     assert_eq!(asks[0].clinic.verified_name, None);
+    // An Allow clicked on the request as the window showed it before (naming the
+    // genuine desk) is refused: the request now names another, and nothing is kept.
+    let e = patient_svc
+        .answer_check_in(
+            &patient,
+            &nodes.ipfs,
+            &nodes.ledger,
+            &asks[0].check_in_id,
+            &desk.address,
+            true,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, CoreError::FrontDesk(FrontDeskError::AskerChanged)),
+        "{e:?}"
+    );
+    assert!(patient_svc.list_grants(&patient).await.unwrap().is_empty());
     answer(&nodes, &patient_svc, &patient, &asks[0].check_in_id, false)
         .await
         .unwrap();

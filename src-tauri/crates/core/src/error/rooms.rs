@@ -348,6 +348,15 @@ pub enum FrontDeskError {
     UnknownRequest,
     /// The patient answered this check-in already.
     AlreadyAnswered,
+    /// The desk asking is no longer the one the patient was shown (a node named another
+    /// redemption, read again since).
+    AskerChanged,
+    /// The answer is kept on this device and not yet on the ledger (its node did not
+    /// answer): the background pass sends it.
+    AnswerKept {
+        /// Allow (or decline).
+        allow: bool,
+    },
     /// The ledger's clock is past the check-in's end.
     ExpiryPassed,
     /// The code was redeemed at this desk already.
@@ -606,11 +615,15 @@ pub enum LocalDatabase {
     Records {
         /// The wallet.
         wallet_id: String,
+        /// Its name in the vault, when the vault names it (what the user knows it by).
+        name: Option<String>,
     },
     /// `audit/<wallet id>.sqlite`: a wallet's ledger event cache.
     AuditCache {
         /// The wallet.
         wallet_id: String,
+        /// See [`LocalDatabase::Records`].
+        name: Option<String>,
     },
 }
 

@@ -31,7 +31,7 @@ use crate::records::RecordService;
 use crate::session::Owner;
 use crate::sharing::{check_share_code, share_code, Target};
 use crate::store::front_desk::{DeskCheckInRow, OfferRow};
-use crate::store::grants::GrantPhase;
+use crate::store::grants::{GrantPhase, QueuedGrant};
 use crate::store::RecordStore;
 
 /// Shortest and longest a check-in may last, in minutes.
@@ -85,6 +85,18 @@ fn ledger_refusal(e: LedgerError, me: Address) -> CoreError {
         _ => return CoreError::from(e).during(Task::RedeemCheckIn),
     };
     refused.into()
+}
+
+/// The contract's state of a check-in the patient allowed (`CHECK_IN_ALLOWED`).
+const ALLOWED: u8 = 2;
+
+/// The clinic that redeemed `offer`, as the patient's wallet noted it.
+fn offer_clinic(offer: &OfferRow) -> Answer<Address> {
+    offer
+        .clinic
+        .as_deref()
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| FrontDeskError::UnknownRequest.into())
 }
 
 /// The desk's view of the patient's answer, read from its own events.
@@ -185,6 +197,7 @@ impl RecordService {
                 clinic: None,
                 state: "offered".to_owned(),
                 redeemed_block: None,
+                decided: None,
             })
             .await?;
         Ok(OfferedCheckIn {
@@ -304,7 +317,12 @@ impl RecordService {
                     })
                     .collect(),
                 until: rfc3339(o.until),
-                state: o.state,
+                // Kept, and sent by the background pass: no longer the patient's to answer.
+                state: if o.state == "asked" && o.decided.is_some() {
+                    "answering".to_owned()
+                } else {
+                    o.state
+                },
             });
         }
         Ok(out)
@@ -314,12 +332,17 @@ impl RecordService {
     /// register records for the patient until the time chosen), and the chosen records
     /// granted to the desk itself, sealed to its published key, until then. Decline: on
     /// the ledger, nothing granted.
+    ///
+    /// The answer is kept before it is sent: if the app stops, or a node fails, the
+    /// background pass sends it ([`Self::send_check_in_answers`]), so an Allow the
+    /// ledger has always ends with its records granted.
     pub async fn answer_check_in(
         &self,
         owner: &Owner,
         ipfs: &Url,
         ledger: &LedgerTarget,
         check_in_id: &str,
+        shown_clinic: &str,
         allow: bool,
     ) -> Answer<()> {
         if owner.role != Role::Patient {
@@ -332,19 +355,19 @@ impl RecordService {
             .into_iter()
             .find(|o| o.check_in_id.eq_ignore_ascii_case(check_in_id.trim()))
             .ok_or(FrontDeskError::UnknownRequest)?;
-        let clinic: Address = offer
-            .clinic
-            .as_deref()
-            .and_then(|c| c.parse().ok())
-            .ok_or(FrontDeskError::UnknownRequest)?;
-        if offer.state != "asked" {
+        let clinic = offer_clinic(&offer)?;
+        if offer.state != "asked" || offer.decided.is_some_and(|d| d != allow) {
             return Err(FrontDeskError::AlreadyAnswered.into());
         }
-        let id = crate::ledger::b256(&offer.check_in_id)?;
+        // The answer is for the desk the patient saw (and whose confirmation code they
+        // compared): a request read again since may name another.
+        if shown_clinic.parse::<Address>().ok() != Some(clinic) {
+            return Err(FrontDeskError::AskerChanged.into());
+        }
         let target = Target::Person(clinic);
         if allow {
-            // Checked before anything is sent: an Allow that could not grant is refused
-            // whole.
+            // Checked before anything is kept or sent: an Allow that could not grant is
+            // refused whole.
             for record in &offer.record_ids {
                 self.check_room(owner, &store, record, &target).await?;
             }
@@ -357,52 +380,25 @@ impl RecordService {
         if allow && offer.until <= now {
             return Err(FrontDeskError::ExpiryPassed.into());
         }
-        let until = if allow {
-            u64::try_from(offer.until).unwrap_or(0)
-        } else {
-            0
-        };
-        // Named on chain: a ledger node that made up who redeemed the code gets the
-        // answer refused (`NotThisClinic`), and nothing is granted.
-        let tx = match conn.client.answer_check_in(id, clinic, allow, until).await {
-            Ok(receipt) => receipt.tx_hash.to_string(),
-            // Answered before (a receipt lost, the app stopped after sending): the
-            // ledger's answer stands if it is this one.
-            Err(LedgerError::Reverted {
-                reason: Revert::CheckInAlreadyAnswered { state, .. },
-                ..
-            }) if (state == 2) == allow => String::new(),
-            // The node named a clinic that did not redeem the code: forgotten, so the
-            // next pass reads who did (from whichever node then answers).
-            // Declining what a node made up needs nothing on chain: kept declined here.
-            Err(LedgerError::Reverted {
-                reason: Revert::NotThisClinic { .. },
-                ..
-            }) if !allow => String::new(),
-            Err(
-                e @ LedgerError::Reverted {
-                    reason: Revert::NotThisClinic { .. },
-                    ..
-                },
-            ) => {
-                store.offer_reset(&offer.check_in_id).await?;
-                return Err(CoreError::from(e).during(Task::AnswerCheckIn));
-            }
-            Err(e) => return Err(CoreError::from(e).during(Task::AnswerCheckIn)),
-        };
-        store.offer_answered(&offer.check_in_id, allow, &tx).await?;
+        if !store
+            .offer_decided(&offer.check_in_id, &clinic.to_string(), allow)
+            .await?
+        {
+            return Err(FrontDeskError::AlreadyAnswered.into());
+        }
+        match self
+            .send_check_in_answer(&store, &conn, &offer, allow)
+            .await
+        {
+            Ok(()) => {}
+            // Kept: the background pass sends it when the node is back.
+            Err(e) if e.node_down() => return Err(FrontDeskError::AnswerKept { allow }.into()),
+            Err(e) => return Err(e),
+        }
         if !allow || offer.record_ids.is_empty() {
             return Ok(());
         }
-        // The grants are queued at once (kept, and retried by the background pass if a
-        // node fails now), then sent.
         let clinic_text = clinic.to_string();
-        let requested = rfc3339(now_unix());
-        for record in &offer.record_ids {
-            store
-                .queue_grant(record, &clinic_text, None, Some(offer.until), &requested)
-                .await?;
-        }
         self.issue_key_sealed(
             &store,
             owner,
@@ -427,6 +423,121 @@ impl RecordService {
                 .into());
             }
         }
+        Ok(())
+    }
+
+    /// The patient's pass: answers decided but not yet on the ledger (the app stopped,
+    /// or a node failed, while one was sent) are sent; an Allow's grants then go with
+    /// this pass's grants. An Allow whose check-in has ended by then is sent as a
+    /// Decline, so the desk stops waiting. Each offer is tried; the first failure is
+    /// answered.
+    pub(crate) async fn send_check_in_answers(
+        &self,
+        store: &RecordStore,
+        conn: &Connected,
+    ) -> Result<(), crate::ledger::StepFailure> {
+        use crate::ledger::StepFailure as Failure;
+        let decided: Vec<OfferRow> = store
+            .offers()
+            .await
+            .map_err(Failure::store)?
+            .into_iter()
+            .filter(|o| o.state == "asked" && o.decided.is_some())
+            .collect();
+        if decided.is_empty() {
+            return Ok(());
+        }
+        let now = now_unix().max(chain_time(&conn.node).await);
+        let mut first = None;
+        for offer in decided {
+            let allow = offer.decided == Some(true) && offer.until > now;
+            if let Err(e) = self.send_check_in_answer(store, conn, &offer, allow).await {
+                first.get_or_insert(Failure {
+                    node_down: e.node_down(),
+                    error: e,
+                });
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Sends the answer kept for `offer` (or finds it on the ledger), then marks the offer
+    /// answered and queues an Allow's grants to the clinic until the check-in ends, both
+    /// in one transaction.
+    async fn send_check_in_answer(
+        &self,
+        store: &RecordStore,
+        conn: &Connected,
+        offer: &OfferRow,
+        allow: bool,
+    ) -> Answer<()> {
+        let clinic = offer_clinic(offer)?;
+        let clinic_text = clinic.to_string();
+        let id = crate::ledger::b256(&offer.check_in_id)?;
+        let until = if allow {
+            u64::try_from(offer.until).unwrap_or(0)
+        } else {
+            0
+        };
+        // Named on chain: a ledger node that made up who redeemed the code gets the
+        // answer refused (`NotThisClinic`), and nothing is granted.
+        let tx = match conn.client.answer_check_in(id, clinic, allow, until).await {
+            Ok(receipt) => receipt.tx_hash.to_string(),
+            // Answered before (a receipt lost, the app stopped after sending): the
+            // ledger's answer stands if it is this one.
+            Err(LedgerError::Reverted {
+                reason: Revert::CheckInAlreadyAnswered { state, .. },
+                ..
+            }) if (state == ALLOWED) == allow => String::new(),
+            // Answered the other way, from another device with the same words: the
+            // ledger's answer is kept here, with no grant from this device.
+            Err(LedgerError::Reverted {
+                reason: Revert::CheckInAlreadyAnswered { state, .. },
+                ..
+            }) => {
+                store
+                    .offer_answered(&offer.check_in_id, &clinic_text, state == ALLOWED, "", &[])
+                    .await?;
+                return Err(FrontDeskError::AlreadyAnswered.into());
+            }
+            // Declining what a node made up (a clinic that did not redeem the code, or a
+            // redemption that never was) needs nothing on chain: kept declined here.
+            Err(LedgerError::Reverted {
+                reason: Revert::NotThisClinic { .. } | Revert::UnknownCheckIn { .. },
+                ..
+            }) if !allow => String::new(),
+            // The node named a clinic that did not redeem the code: forgotten, so the
+            // next pass reads who did (from whichever node then answers).
+            Err(
+                e @ LedgerError::Reverted {
+                    reason: Revert::NotThisClinic { .. } | Revert::UnknownCheckIn { .. },
+                    ..
+                },
+            ) => {
+                store.offer_reset(&offer.check_in_id).await?;
+                return Err(CoreError::from(e).during(Task::AnswerCheckIn));
+            }
+            Err(e) => return Err(CoreError::from(e).during(Task::AnswerCheckIn)),
+        };
+        let requested = rfc3339(now_unix());
+        let grants: Vec<QueuedGrant<'_>> = if allow {
+            offer
+                .record_ids
+                .iter()
+                .map(|record| QueuedGrant {
+                    record_id: record,
+                    grantee: &clinic_text,
+                    clause: None,
+                    expires_at: Some(offer.until),
+                    requested_at: &requested,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        store
+            .offer_answered(&offer.check_in_id, &clinic_text, allow, &tx, &grants)
+            .await?;
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! Whether the sharing pass has ledger work due, told without asking the ledger: the
 //! background pass of a quiet wallet (nothing queued, no grant expiring soon, its keys
-//! published, no check-in code waiting for a desk) makes no ledger connection, and asks
+//! published, no check-in code waiting for a desk, no answer to one waiting to be sent) makes no ledger connection, and asks
 //! only for the chain's head now and then (see `crate::background`).
 
 use crate::error::Answer;
@@ -47,8 +47,10 @@ impl RecordService {
             return Ok(true);
         }
         let offers = store.offers().await?;
-        Ok(offers
-            .iter()
-            .any(|o| o.state == "offered" && o.code_expires_at + EXPIRY_SOON_SECONDS > now))
+        Ok(offers.iter().any(|o| {
+            (o.state == "offered" && o.code_expires_at + EXPIRY_SOON_SECONDS > now)
+                    // An answer kept but not yet on the ledger.
+                    || (o.state == "asked" && o.decided.is_some())
+        }))
     }
 }

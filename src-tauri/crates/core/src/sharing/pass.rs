@@ -154,6 +154,9 @@ impl RecordService {
                 if let Err(f) = self.sync_check_in_asks(store, &conn).await {
                     problem_before = Some(f.reason());
                 }
+                if let Err(f) = self.send_check_in_answers(store, &conn).await {
+                    problem_before.get_or_insert(f.reason());
+                }
                 if let Err(f) = self.adopt_uploads(store, owner, ipfs, &conn).await {
                     problem_before.get_or_insert(f.reason());
                 }

@@ -28,6 +28,9 @@ pub(crate) struct OfferRow {
     pub state: String,
     /// The hash of the block that carried the redemption.
     pub redeemed_block: Option<String>,
+    /// The patient's answer (true: allow), kept before it is sent; the offer stays
+    /// `asked` until the ledger has it.
+    pub decided: Option<bool>,
 }
 
 fn offer_row(r: &sqlx::sqlite::SqliteRow) -> Result<OfferRow> {
@@ -41,8 +44,11 @@ fn offer_row(r: &sqlx::sqlite::SqliteRow) -> Result<OfferRow> {
         clinic: r.try_get("clinic")?,
         state: r.try_get("state")?,
         redeemed_block: r.try_get("redeemed_block")?,
+        decided: r.try_get::<Option<i64>, _>("decided")?.map(|d| d == 1),
     })
 }
+
+use super::grants::QueuedGrant;
 
 impl RecordStore {
     /// Keeps a redeemed check-in.
@@ -106,7 +112,7 @@ impl RecordStore {
     pub(crate) async fn offers(&self) -> Result<Vec<OfferRow>> {
         let rows = sqlx::query(
             "SELECT check_in_id, record_ids, code_expires_at, until, made_at, clinic, state, \
-             redeemed_block FROM check_in_offers ORDER BY made_at DESC, check_in_id",
+             redeemed_block, decided FROM check_in_offers ORDER BY made_at DESC, check_in_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -136,7 +142,7 @@ impl RecordStore {
     /// The clinic a node named for a redemption was not the one on chain: asked again.
     pub(crate) async fn offer_reset(&self, check_in_id: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE check_in_offers SET clinic = NULL, redeemed_block = NULL, \
+            "UPDATE check_in_offers SET clinic = NULL, redeemed_block = NULL, decided = NULL, \
              state = 'offered' WHERE check_in_id = ? AND state = 'asked'",
         )
         .bind(check_in_id)
@@ -145,22 +151,59 @@ impl RecordStore {
         Ok(())
     }
 
-    /// The patient's answer, as sent.
+    /// The patient's answer, kept before it is sent. False when the offer is no longer
+    /// waiting for an answer, or was already given the other one.
+    pub(crate) async fn offer_decided(
+        &self,
+        check_in_id: &str,
+        clinic: &str,
+        allow: bool,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE check_in_offers SET decided = ? WHERE check_in_id = ? AND clinic = ? \
+             AND state = 'asked' AND (decided IS NULL OR decided = ?)",
+        )
+        .bind(i64::from(allow))
+        .bind(check_in_id)
+        .bind(clinic)
+        .bind(i64::from(allow))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The answer is on the ledger (`tx`, empty when it was found there): the offer, still
+    /// asked by `clinic`, is answered and, in the same transaction, `grants` (an allow's
+    /// records for the clinic until the check-in ends) are queued, so neither is kept
+    /// without the other. Nothing is queued when the offer was answered meanwhile (by
+    /// the command and the background pass both sending it).
     pub(crate) async fn offer_answered(
         &self,
         check_in_id: &str,
+        clinic: &str,
         allowed: bool,
         tx: &str,
+        grants: &[QueuedGrant<'_>],
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE check_in_offers SET state = ?, answer_tx = ? \
-             WHERE check_in_id = ? AND state IN ('offered', 'asked')",
+        let mut db = self.pool.begin().await?;
+        let answered = sqlx::query(
+            "UPDATE check_in_offers SET state = ?, answer_tx = ?, decided = ? \
+             WHERE check_in_id = ? AND clinic = ? AND state = 'asked'",
         )
         .bind(if allowed { "allowed" } else { "declined" })
         .bind(tx)
+        .bind(i64::from(allowed))
         .bind(check_in_id)
-        .execute(&self.pool)
+        .bind(clinic)
+        .execute(&mut *db)
         .await?;
+        if answered.rows_affected() != 1 {
+            return Ok(());
+        }
+        for g in grants {
+            super::grants::queue_grant_in(&mut db, g).await?;
+        }
+        db.commit().await?;
         Ok(())
     }
 

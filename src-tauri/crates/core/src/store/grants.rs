@@ -148,8 +148,9 @@ impl RecordStore {
 }
 
 impl RecordStore {
-    /// Queues a grant; an open grant of the record to the same person (or clinic clause)
-    /// is updated instead (a new expiry), and sent again.
+    /// Queues a grant of `record_id` to `grantee` (an address; with `clause`, a policy),
+    /// or updates an open one of the same record to the same grantee (a new expiry), sent
+    /// again.
     pub(crate) async fn queue_grant(
         &self,
         record_id: &str,
@@ -158,22 +159,15 @@ impl RecordStore {
         expires_at: Option<i64>,
         now: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO grants (record_id, grantee, clause, expires_at, state, requested_at) \
-             VALUES (?, ?, ?, ?, 'sending', ?) \
-             ON CONFLICT (kind, record_id, grantee, COALESCE(clause, '')) \
-             WHERE state != 'revoked' \
-             DO UPDATE SET expires_at = excluded.expires_at, state = 'sending', attempts = 0, \
-             next_attempt_at = 0, problem = NULL WHERE grants.state IN ('sending', 'active')",
-        )
-        .bind(record_id)
-        .bind(grantee)
-        .bind(clause)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        let grant = QueuedGrant {
+            record_id,
+            grantee,
+            clause,
+            expires_at,
+            requested_at: now,
+        };
+        queue_grant_in(&mut conn, &grant).await
     }
 
     /// Every grant, newest first.
@@ -682,4 +676,37 @@ impl RecordStore {
         row.map(|r| Ok((r.try_get("joined_at")?, r.try_get("removed_at")?)))
             .transpose()
     }
+}
+
+/// A grant to queue: see [`RecordStore::queue_grant`].
+pub(crate) struct QueuedGrant<'a> {
+    pub record_id: &'a str,
+    pub grantee: &'a str,
+    pub clause: Option<&'a str>,
+    pub expires_at: Option<i64>,
+    pub requested_at: &'a str,
+}
+
+/// [`RecordStore::queue_grant`] on `conn`, which may be inside a transaction that keeps
+/// the grant together with what caused it.
+pub(crate) async fn queue_grant_in(
+    conn: &mut sqlx::SqliteConnection,
+    g: &QueuedGrant<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO grants (record_id, grantee, clause, expires_at, state, requested_at) \
+         VALUES (?, ?, ?, ?, 'sending', ?) \
+         ON CONFLICT (kind, record_id, grantee, COALESCE(clause, '')) \
+         WHERE state != 'revoked' \
+         DO UPDATE SET expires_at = excluded.expires_at, state = 'sending', attempts = 0, \
+         next_attempt_at = 0, problem = NULL WHERE grants.state IN ('sending', 'active')",
+    )
+    .bind(g.record_id)
+    .bind(g.grantee)
+    .bind(g.clause)
+    .bind(g.expires_at)
+    .bind(g.requested_at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

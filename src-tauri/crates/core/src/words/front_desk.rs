@@ -84,7 +84,18 @@ pub(super) fn words(e: &FrontDeskError) -> Words {
         ),
         FrontDeskError::AlreadyAnswered => says(
             "You answered this check-in already.",
-            "Your answer is on the ledger; to end a check-in you allowed, revoke its grants on the Shared page.",
+            "It is on the ledger or being sent; to end a check-in you allowed, revoke its grants on the Shared page.",
+        ),
+        FrontDeskError::AskerChanged => says(
+            "The desk asking for this check-in is not the one shown when you answered.",
+            "Read the request again: answer only if the desk and the confirmation code are the ones in front of you.",
+        ),
+        FrontDeskError::AnswerKept { allow } => says(
+            format!(
+                "Your answer ({}) is kept on this device; the ledger node did not take it yet.",
+                if *allow { "Allow" } else { "Decline" }
+            ),
+            "medwallet sends it as soon as the ledger node answers; nothing else to do. Check the ledger node in Settings if it takes long.",
         ),
         FrontDeskError::ExpiryPassed => says(
             "The ledger's clock is past the check-in's end.",

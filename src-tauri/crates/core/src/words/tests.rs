@@ -163,6 +163,8 @@ fn name(e: &CoreError) -> &'static str {
             FrontDeskError::Declined { .. } => "FrontDesk::Declined",
             FrontDeskError::UnknownRequest => "FrontDesk::UnknownRequest",
             FrontDeskError::AlreadyAnswered => "FrontDesk::AlreadyAnswered",
+            FrontDeskError::AskerChanged => "FrontDesk::AskerChanged",
+            FrontDeskError::AnswerKept { .. } => "FrontDesk::AnswerKept",
             FrontDeskError::ExpiryPassed => "FrontDesk::ExpiryPassed",
             FrontDeskError::UsedHere => "FrontDesk::UsedHere",
             FrontDeskError::CheckInUsed { .. } => "FrontDesk::CheckInUsed",
@@ -227,7 +229,7 @@ fn name(e: &CoreError) -> &'static str {
 }
 
 /// How many variants `name` names (top level without the rooms, and each room's).
-const VARIANTS: usize = 33 + 21 + 27 + 8 + 35 + 5 + 8 + 6 + 8 + 4;
+const VARIANTS: usize = 33 + 21 + 27 + 8 + 37 + 5 + 8 + 6 + 8 + 4;
 
 /// At least one of each variant, and each branch of the words where a variant has
 /// several.
@@ -671,6 +673,9 @@ fn samples() -> Vec<CoreError> {
             },
             FrontDeskError::UnknownRequest,
             FrontDeskError::AlreadyAnswered,
+            FrontDeskError::AskerChanged,
+            FrontDeskError::AnswerKept { allow: true },
+            FrontDeskError::AnswerKept { allow: false },
             FrontDeskError::ExpiryPassed,
             FrontDeskError::UsedHere,
             FrontDeskError::CheckInUsed { by: who },
@@ -818,9 +823,11 @@ fn samples() -> Vec<CoreError> {
             set_aside(LocalDatabase::Settings),
             set_aside(LocalDatabase::Records {
                 wallet_id: "w1".into(),
+                name: Some("Ada".into()),
             }),
             set_aside(LocalDatabase::AuditCache {
                 wallet_id: "w1".into(),
+                name: None,
             }),
             StartupError::NotSetAside {
                 database: LocalDatabase::Settings,

@@ -276,6 +276,14 @@ impl World {
         self.add(0).await;
     }
 
+    /// Whether the restore went as far as the vault keeping the restored wallet. The app
+    /// (`App::restore_wallet`) asks for the rebuild first and then saves the wallet, so a
+    /// wallet is there only once its rebuild was asked for ("asked"); before that, the
+    /// restore failed and the user does it again (a folder left is another wallet id's).
+    pub fn restored(&self) -> bool {
+        self.steps_done().iter().any(|s| s == "asked")
+    }
+
     /// The records the patient added, by their number in the story.
     pub fn record(&self, n: usize) -> Option<String> {
         self.steps_done().iter().find_map(|s| {
@@ -405,6 +413,7 @@ impl World {
                     self.ipfs(),
                     self.ledger(),
                     &asks[0].check_in_id,
+                    &asks[0].clinic.address,
                     true,
                 )
                 .await
