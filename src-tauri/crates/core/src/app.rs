@@ -48,9 +48,6 @@ pub struct Session {
 
 /// One app data folder's state and use cases.
 pub struct App {
-    /// The data folder's lock, held for the app's life: no other process uses the folder
-    /// meanwhile (`data_folder`).
-    _lock: crate::data_folder::FolderLock,
     /// The damaged databases found at start and kept aside, in words for the window.
     notices: Vec<StartupNotice>,
     /// The settings database, or why it could not be opened: the app still starts
@@ -68,6 +65,11 @@ pub struct App {
     pub rebuild: RebuildService,
     /// The last unlocked wallet's node credentials (see `node_access`).
     node_credentials: std::sync::Mutex<NodeCredentials>,
+    /// The data folder's lock, held for the app's life: no other process uses the folder
+    /// meanwhile (`data_folder`). Last, so that it is let go after everything above is
+    /// dropped (fields drop in order); sqlx closes a dropped pool's connections in the
+    /// background, so a reopen in the same process (tests) closes the stores first.
+    _lock: crate::data_folder::FolderLock,
 }
 
 impl App {
@@ -83,11 +85,7 @@ impl App {
         defaults: Defaults,
     ) -> Result<Arc<App>, CoreError> {
         let lock = crate::data_folder::FolderLock::take(dir)?;
-        let notices = crate::data_folder::keep_damaged_aside(dir)
-            .await
-            .into_iter()
-            .map(notice)
-            .collect();
+        let found = crate::data_folder::keep_damaged_aside(dir).await;
         let settings = SettingsStore::open(&dir.join("settings.sqlite"), defaults.clone())
             .await
             .map_err(Arc::new);
@@ -96,12 +94,27 @@ impl App {
         }
         let records = RecordService::new(dir);
         let audit = AuditService::over(records.event_caches());
+        let mut wallets = WalletService::open(dir, kit_dir).await;
+        // A damaged database is told by its wallet's name, which the vault knows.
+        let names: std::collections::HashMap<String, String> = match found.is_empty() {
+            true => Default::default(),
+            false => wallets
+                .list()
+                .await
+                .map(|list| {
+                    list.into_iter()
+                        .map(|w| (w.wallet_id, w.display_name))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        let notices = found.into_iter().map(|f| notice(f, &names)).collect();
         Ok(Arc::new(App {
             _lock: lock,
             notices,
             settings,
             defaults,
-            wallets: tokio::sync::Mutex::new(WalletService::open(dir, kit_dir).await),
+            wallets: tokio::sync::Mutex::new(wallets),
             records,
             audit,
             rebuild: RebuildService::new(),
@@ -330,24 +343,42 @@ impl App {
     /// answer, as soon as it does).
     pub async fn restore_wallet(self: &Arc<Self>, args: &RestoreWalletArgs) -> Answer<Identity> {
         let (phrase, new) = (&args.phrase, &args.wallet);
-        // The rebuild is asked for before the wallets are let go: the background pass
-        // (which needs them for the unlocked wallet) never sees the restored wallet
-        // without it, and so never publishes for it before its epoch is read back.
+        // A typo in the words leaves nothing behind.
+        medwallet_vault::RecoveryPhrase::parse(phrase)
+            .map_err(|e| CoreError::from(medwallet_vault::VaultError::from(e)))?;
+        // The rebuild is asked for under the wallet's id before the vault keeps the
+        // wallet: a stop in between leaves at most an empty records folder, never a
+        // restored wallet whose records are not brought back. And it is asked for before
+        // the wallets are let go: the background pass (which needs them for the unlocked
+        // wallet) never sees the restored wallet without it, and so never publishes for
+        // it before its epoch is read back.
+        let id = medwallet_vault::WalletId::generate().map_err(CoreError::from)?;
+        self.records.restore_begins(id.as_str());
+        // The chain the kit names, if the user gave it: a node on another one is named.
+        let asked = self
+            .rebuild
+            .ask_on(&self.records, id.as_str(), args.chain_id)
+            .await;
+        if let Err(e) = asked {
+            self.records.restore_ends(id.as_str(), false).await;
+            return Err(e.disk_full_in(&self.records.dir, None).into());
+        }
         let mut wallets = self.wallets.lock().await;
-        let identity = wallets
-            .restore_wallet(
+        let restored = wallets
+            .restore_wallet_as(
+                id.clone(),
                 phrase,
                 new.role,
                 &new.display_name,
                 &new.passphrase,
                 new.accept_weak,
             )
-            .await?;
+            .await;
+        self.records
+            .restore_ends(id.as_str(), restored.is_ok())
+            .await;
+        let identity = restored?;
         self.follow_session(&mut wallets).await;
-        // The chain the kit names, if the user gave it: a node on another one is named.
-        self.rebuild
-            .ask_on(&self.records, &identity.wallet_id, args.chain_id)
-            .await?;
         drop(wallets);
         self.load_node_credentials().await;
         if let Err(e) = self.start_rebuild().await {
@@ -705,10 +736,15 @@ impl App {
     }
 
     /// The patient allows or declines a desk's check-in; answers the list again.
-    pub async fn answer_check_in(&self, check_in_id: &str, allow: bool) -> Answer<Vec<CheckInAsk>> {
+    pub async fn answer_check_in(
+        &self,
+        check_in_id: &str,
+        clinic: &str,
+        allow: bool,
+    ) -> Answer<Vec<CheckInAsk>> {
         let s = self.session().await?;
         self.records
-            .answer_check_in(&s.owner, &s.ipfs, &s.ledger, check_in_id, allow)
+            .answer_check_in(&s.owner, &s.ipfs, &s.ledger, check_in_id, clinic, allow)
             .await?;
         Ok(self.records.check_in_asks(&s.owner, &s.ledger).await?)
     }
@@ -986,10 +1022,22 @@ impl App {
 
 /// A damaged database found at start, for the window: a records database names its
 /// wallet, whose rebuild from the ledger the window offers.
-fn notice(found: StartupError) -> StartupNotice {
+fn notice(
+    mut found: StartupError,
+    names: &std::collections::HashMap<String, String>,
+) -> StartupNotice {
+    if let StartupError::SetAside { database, .. } | StartupError::NotSetAside { database, .. } =
+        &mut found
+    {
+        if let LocalDatabase::Records { wallet_id, name }
+        | LocalDatabase::AuditCache { wallet_id, name } = database
+        {
+            *name = names.get(wallet_id.as_str()).cloned();
+        }
+    }
     let rebuild_wallet = match &found {
         StartupError::SetAside {
-            database: LocalDatabase::Records { wallet_id },
+            database: LocalDatabase::Records { wallet_id, .. },
             ..
         } => Some(wallet_id.clone()),
         _ => None,

@@ -479,7 +479,23 @@ impl WalletService {
         passphrase: &str,
         accept_weak: bool,
     ) -> Answer<Identity> {
-        self.restore_in_vault(phrase, role, display_name, passphrase, accept_weak)
+        let id = WalletId::generate()?;
+        self.restore_wallet_as(id, phrase, role, display_name, passphrase, accept_weak)
+            .await
+    }
+
+    /// [`restore_wallet`](Self::restore_wallet) under an id chosen before (see
+    /// [`crate::App::restore_wallet`]).
+    pub async fn restore_wallet_as(
+        &mut self,
+        id: WalletId,
+        phrase: &str,
+        role: Role,
+        display_name: &str,
+        passphrase: &str,
+        accept_weak: bool,
+    ) -> Answer<Identity> {
+        self.restore_in_vault(id, phrase, role, display_name, passphrase, accept_weak)
             .await
             // The vault's insert is one transaction: on a full disk nothing of the
             // wallet is kept, and the words say what to free.
@@ -488,6 +504,7 @@ impl WalletService {
 
     async fn restore_in_vault(
         &mut self,
+        id: WalletId,
         phrase: &str,
         role: Role,
         display_name: &str,
@@ -509,7 +526,8 @@ impl WalletService {
         self.ensure_calibrated().await?;
         let session = self
             .vault()?
-            .restore_wallet(
+            .restore_wallet_as(
+                id,
                 phrase,
                 NewWallet {
                     role: vault_role(role),

@@ -38,7 +38,10 @@ impl WalletId {
         Self(s.to_owned())
     }
 
-    pub(crate) fn generate() -> Result<Self> {
+    /// A new random id. Chosen before a wallet is saved when something must be kept
+    /// under its id first (a restore asks for the wallet's rebuild before the vault has
+    /// it, so a stop in between never leaves a restored wallet that is not rebuilt).
+    pub fn generate() -> Result<Self> {
         Ok(Self(hex::encode(crate::seed::random_bytes::<16>()?)))
     }
 

@@ -177,7 +177,7 @@ impl Vault {
     pub async fn create_wallet(&self, new: NewWallet<'_>) -> Result<CreatedWallet> {
         let seed = Seed::generate()?;
         let kit_phrase = RecoveryPhrase::from_seed(&seed);
-        let session = self.add_wallet(seed, new).await?;
+        let session = self.add_wallet(WalletId::generate()?, seed, new).await?;
         let kit = EmergencyKit::new(
             kit_phrase,
             session.identity().clone(),
@@ -189,11 +189,23 @@ impl Vault {
     /// Restores a wallet from its recovery phrase into this vault, with a new passphrase.
     /// It gets the same address and keys as the original.
     pub async fn restore_wallet(&self, phrase: &str, new: NewWallet<'_>) -> Result<Unlocked> {
-        let seed = RecoveryPhrase::parse(phrase)?.to_seed();
-        self.add_wallet(seed, new).await
+        self.restore_wallet_as(WalletId::generate()?, phrase, new)
+            .await
     }
 
-    async fn add_wallet(&self, seed: Seed, new: NewWallet<'_>) -> Result<Unlocked> {
+    /// [`restore_wallet`](Self::restore_wallet) under an id the caller chose
+    /// ([`WalletId::generate`]).
+    pub async fn restore_wallet_as(
+        &self,
+        id: WalletId,
+        phrase: &str,
+        new: NewWallet<'_>,
+    ) -> Result<Unlocked> {
+        let seed = RecoveryPhrase::parse(phrase)?.to_seed();
+        self.add_wallet(id, seed, new).await
+    }
+
+    async fn add_wallet(&self, id: WalletId, seed: Seed, new: NewWallet<'_>) -> Result<Unlocked> {
         let name =
             normalize_display_name(new.display_name).ok_or(VaultError::InvalidDisplayName)?;
         check_new_passphrase(new.passphrase, &name, new.role, new.accept_weak)?;
@@ -207,7 +219,6 @@ impl Vault {
             });
         }
 
-        let id = WalletId::generate()?;
         let vault_key = Zeroizing::new(random_bytes::<32>()?);
         let salt = random_bytes::<SALT_LEN>()?;
         let kdf = self.opts.kdf;

@@ -55,6 +55,10 @@ pub struct RecordService {
     pub(crate) registering: Mutex<HashSet<(String, u32)>>,
     /// Cancel flags of running adds, by job id.
     pub(crate) jobs: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// Wallet ids of restores under way: their folder exists before the vault keeps the
+    /// wallet, and the passes over every wallet's folder leave it alone (a refused
+    /// restore removes it).
+    pub(crate) restoring: Mutex<HashSet<String>>,
     /// Held by a sharing pass (the background pass and the share, revoke and group
     /// commands), so two never make a record's next version or send its grants at once.
     pub(crate) sharing: tokio::sync::Mutex<()>,
@@ -173,6 +177,7 @@ impl RecordService {
             uploading: Default::default(),
             registering: Default::default(),
             jobs: Default::default(),
+            restoring: Default::default(),
             sharing: Default::default(),
             lists: Default::default(),
             reencryption: Default::default(),
@@ -218,6 +223,46 @@ impl RecordService {
         let store = RecordStore::open(&self.dir.join(wallet_id)).await?;
         stores.insert(wallet_id.to_owned(), store.clone());
         Ok(store)
+    }
+
+    /// The ids of the wallets with a records folder on this device, but for restores
+    /// under way.
+    pub(crate) fn wallet_folders(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let restoring = lock(&self.restoring).clone();
+        entries
+            .flatten()
+            .filter(|e| e.path().join("records.sqlite").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|id| !restoring.contains(id))
+            .collect()
+    }
+
+    /// A restore under `wallet_id` begins: see [`Self::restoring`](RecordService).
+    pub(crate) fn restore_begins(&self, wallet_id: &str) {
+        lock(&self.restoring).insert(wallet_id.to_owned());
+    }
+
+    /// The restore under `wallet_id` ended: kept (the vault has the wallet), or not, when
+    /// its records folder is closed and removed. Only for an id just generated: it
+    /// removes whatever is there.
+    pub(crate) async fn restore_ends(&self, wallet_id: &str, kept: bool) {
+        if !kept {
+            if let Some(store) = self.stores.lock().await.remove(wallet_id) {
+                store.close().await;
+            }
+            if !wallet_id.is_empty() && wallet_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                let dir = self.dir.join(wallet_id);
+                let removed =
+                    tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+                if let Ok(Err(e)) = removed {
+                    tracing::warn!(error = %e, "a refused restore's records folder stays");
+                }
+            }
+        }
+        lock(&self.restoring).remove(wallet_id);
     }
 
     /// Closes every open database (tests; the app just exits).

@@ -449,17 +449,11 @@ impl RecordService {
     /// Runs the outbox of every wallet that has records on this device; `owner` (the
     /// unlocked wallet, if any) lets its registrations go out.
     pub async fn sync_all(&self, ipfs: &Url, owner: Option<&Owner>, ledger: &LedgerTarget) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if entry.path().join("records.sqlite").exists() {
-                let id = entry.file_name().to_string_lossy().into_owned();
-                // A failure is kept with its record (and shown in the window); the next
-                // pass tries again.
-                if let Err(e) = self.sync(&id, owner, ipfs, ledger, false).await {
-                    tracing::debug!(wallet = %id, error = e.kind(), "a wallet's outbox did not run");
-                }
+        for id in self.wallet_folders() {
+            // A failure is kept with its record (and shown in the window); the next pass
+            // tries again.
+            if let Err(e) = self.sync(&id, owner, ipfs, ledger, false).await {
+                tracing::debug!(wallet = %id, error = e.kind(), "a wallet's outbox did not run");
             }
         }
     }

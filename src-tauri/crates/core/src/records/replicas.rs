@@ -189,15 +189,9 @@ impl RecordService {
         if replicas.is_empty() {
             return;
         }
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if entry.path().join("records.sqlite").exists() {
-                let id = entry.file_name().to_string_lossy().into_owned();
-                if let Err(e) = self.replicate(&id, ipfs, replicas, false).await {
-                    tracing::debug!(wallet = %id, error = e.kind(), "a wallet's replication did not run");
-                }
+        for id in self.wallet_folders() {
+            if let Err(e) = self.replicate(&id, ipfs, replicas, false).await {
+                tracing::debug!(wallet = %id, error = e.kind(), "a wallet's replication did not run");
             }
         }
     }

@@ -29,7 +29,7 @@ pub async fn settle(world: &World) -> Result<(), String> {
     for _ in 0..PASSES {
         left.clear();
         for party in PARTIES {
-            if !world.folder(party).exists() {
+            if !world.folder(party).exists() || (party == Party::Restored && !world.restored()) {
                 continue;
             }
             let owner = party.owner();
@@ -100,7 +100,7 @@ pub async fn settle(world: &World) -> Result<(), String> {
 /// - a restored wallet lists the same records as the patient's, each opening.
 pub async fn invariants(world: &World, scene: Scene, ipfs_repo: &Path) -> Result<(), String> {
     records(world, Party::Patient).await?;
-    if world.folder(Party::Restored).exists() {
+    if world.restored() {
         let restored = records(world, Party::Restored).await?;
         let patient = records(world, Party::Patient).await?;
         if restored != patient {
