@@ -38,7 +38,10 @@ pub fn run() {
                 let paths = paths.clone();
                 let handle = window.app_handle().clone();
                 tauri::async_runtime::spawn(async move {
-                    let state = handle.state::<state::AppState>();
+                    // Not there when the app was refused its data folder (`Refused`).
+                    let Some(state) = handle.try_state::<state::AppState>() else {
+                        return;
+                    };
                     let channel = state.drops.lock().await.clone();
                     // No page listens (none asked yet, or the window reloaded): the
                     // drop is dropped, as a window that is not a drop target would.

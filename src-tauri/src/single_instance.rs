@@ -16,7 +16,13 @@ use tauri::{AppHandle, Manager, Wry};
 pub fn plugin(identifier: &str) -> TauriPlugin<Wry> {
     let builder = tauri_plugin_single_instance::Builder::new().callback(focus);
     match std::env::var_os("MEDWALLET_DATA_DIR") {
-        Some(dir) => builder.dbus_id(dbus_id(identifier, std::path::Path::new(&dir))),
+        Some(dir) => {
+            // Made first, so that its path resolves (a link in it) the same at the first
+            // launch as at every later one: the name must not change once the folder
+            // exists.
+            let _ = std::fs::create_dir_all(&dir);
+            builder.dbus_id(dbus_id(identifier, std::path::Path::new(&dir)))
+        }
         None => builder,
     }
     .build()

@@ -24,6 +24,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
@@ -51,11 +52,13 @@ impl FolderLock {
         };
         std::fs::create_dir_all(dir).map_err(unusable)?;
         let path = dir.join(LOCK_FILE);
+        // Not through a link: the lock and the pid it holds are this folder's own.
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&path)
             .map_err(unusable)?;
         match file.try_lock() {
@@ -76,11 +79,30 @@ impl FolderLock {
         written.map_err(unusable)?;
         // The lock file may be writable in a folder that is not (its mode, a folder
         // made read-only since): the databases are new files in it.
-        let probe = dir.join(format!(".medwallet-write-check-{}", std::process::id()));
-        File::create(&probe).map_err(unusable)?;
+        // A new file (never one already there, nor a link), under a name no other
+        // process picks.
+        let probe = dir.join(format!(
+            ".medwallet-write-check-{}-{}",
+            std::process::id(),
+            hex::encode(probe_suffix())
+        ));
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+            .map_err(unusable)?;
         std::fs::remove_file(&probe).map_err(unusable)?;
         Ok(Self { _file: file })
     }
+}
+
+/// Eight random bytes for the probe file's name (zeros if the system has none to give:
+/// `create_new` still refuses a file already there).
+fn probe_suffix() -> [u8; 8] {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    bytes
 }
 
 /// The pid the holder wrote, if it wrote one yet.
@@ -150,7 +172,11 @@ fn aside_name(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".damaged-{stamp}"));
     let first = PathBuf::from(&name);
-    let taken = |p: &Path| p.symlink_metadata().is_ok() || sibling(p, "-wal").exists();
+    let taken = |p: &Path| {
+        [p.to_owned(), sibling(p, "-wal"), sibling(p, "-shm")]
+            .iter()
+            .any(|f| f.symlink_metadata().is_ok())
+    };
     if !taken(&first) {
         return first;
     }
@@ -172,18 +198,60 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Renames the damaged database at `path` aside with its log and shared memory files
-/// (a new database must never meet the old one's log). Under the folder lock, so no
-/// other medwallet takes the name meanwhile.
+/// (a new database must never meet the old one's log). The log files go first: a stop
+/// halfway leaves the damaged database without its log (both kept), never a new
+/// database beside an old log. No rename replaces a file, and a failure puts back what
+/// was moved. Under the folder lock, so no other medwallet takes the names meanwhile.
 fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
     let aside = aside_name(path);
-    std::fs::rename(path, &aside)?;
-    for suffix in ["-wal", "-shm"] {
-        let from = sibling(path, suffix);
-        if from.exists() {
-            std::fs::rename(&from, sibling(&aside, suffix))?;
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = (|| {
+        for suffix in ["-wal", "-shm"] {
+            let from = sibling(path, suffix);
+            if from.symlink_metadata().is_ok() {
+                let to = sibling(&aside, suffix);
+                rename_new(&from, &to)?;
+                moved.push((from, to));
+            }
         }
+        rename_new(path, &aside)
+    })();
+    if let Err(e) = result {
+        for (from, to) in moved.iter().rev() {
+            let _ = rename_new(to, from);
+        }
+        return Err(e);
     }
     Ok(aside)
+}
+
+/// A set-aside of `path` that stopped halfway (its log files moved, the database not):
+/// finished now, so the damaged database is never used without its log. Answers where
+/// the database went.
+fn finish_set_aside(path: &Path) -> Option<std::io::Result<PathBuf>> {
+    if path.symlink_metadata().is_err() {
+        return None;
+    }
+    let (dir, name) = (path.parent()?, path.file_name()?.to_str()?);
+    let prefix = format!("{name}.damaged-");
+    let entries = std::fs::read_dir(dir).ok()?;
+    let orphan_log = entries.flatten().find_map(|e| {
+        let file = e.file_name();
+        let file = file.to_str()?;
+        let aside = file
+            .strip_suffix("-wal")
+            .or_else(|| file.strip_suffix("-shm"))
+            .filter(|a| a.starts_with(&prefix))?;
+        let aside = dir.join(aside);
+        aside.symlink_metadata().is_err().then_some(aside)
+    })?;
+    Some(rename_new(path, &orphan_log).map(|()| orphan_log))
+}
+
+/// Renames `from` to `to`, refused if `to` exists (`RENAME_NOREPLACE`).
+fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE).map_err(std::io::Error::from)
 }
 
 /// The databases of the data folder `dir` that a check covers: the settings, and each
@@ -198,7 +266,10 @@ fn databases(dir: &Path) -> Vec<(LocalDatabase, PathBuf)> {
         for entry in entries.flatten() {
             if let Some(id) = entry.file_name().to_str().and_then(wallet_id) {
                 out.push((
-                    LocalDatabase::Records { wallet_id: id },
+                    LocalDatabase::Records {
+                        wallet_id: id,
+                        name: None,
+                    },
                     entry.path().join("records.sqlite"),
                 ));
             }
@@ -212,7 +283,13 @@ fn databases(dir: &Path) -> Vec<(LocalDatabase, PathBuf)> {
                 .and_then(|n| n.strip_suffix(".sqlite"))
                 .and_then(wallet_id);
             if let Some(id) = id {
-                out.push((LocalDatabase::AuditCache { wallet_id: id }, entry.path()));
+                out.push((
+                    LocalDatabase::AuditCache {
+                        wallet_id: id,
+                        name: None,
+                    },
+                    entry.path(),
+                ));
             }
         }
     }
@@ -225,6 +302,24 @@ fn databases(dir: &Path) -> Vec<(LocalDatabase, PathBuf)> {
 pub(crate) async fn keep_damaged_aside(dir: &Path) -> Vec<StartupError> {
     let mut found = Vec::new();
     for (database, path) in databases(dir) {
+        match finish_set_aside(&path) {
+            None => {}
+            Some(Ok(kept_as)) => found.push(StartupError::SetAside {
+                database: database.clone(),
+                path: path.clone(),
+                kept_as,
+                what: "found damaged at an earlier start, which stopped while keeping it aside"
+                    .to_owned(),
+            }),
+            Some(Err(source)) => {
+                found.push(StartupError::NotSetAside {
+                    database,
+                    path,
+                    source,
+                });
+                continue;
+            }
+        }
         match check(&path).await {
             Health::Sound => {}
             Health::Unchecked(why) => {
@@ -279,6 +374,59 @@ mod tests {
         assert_eq!(std::fs::read(&first).unwrap(), b"one");
         assert_eq!(std::fs::read(&second).unwrap(), b"two");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_log_files_go_aside_with_their_database_and_no_rename_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sqlite");
+        for (suffix, bytes) in [("", b"db"), ("-wal", b"wl"), ("-shm", b"sh")] {
+            std::fs::write(sibling(&path, suffix), bytes).unwrap();
+        }
+        let aside = set_aside(&path).unwrap();
+        for (suffix, bytes) in [("", b"db"), ("-wal", b"wl"), ("-shm", b"sh")] {
+            assert!(!sibling(&path, suffix).exists(), "{suffix} left behind");
+            assert_eq!(std::fs::read(sibling(&aside, suffix)).unwrap(), bytes);
+        }
+        // A name that appeared meanwhile is not replaced.
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"a").unwrap();
+        std::fs::write(&b, b"b").unwrap();
+        assert!(rename_new(&a, &b).is_err());
+        assert_eq!(std::fs::read(&a).unwrap(), b"a");
+        assert_eq!(std::fs::read(&b).unwrap(), b"b");
+    }
+
+    #[test]
+    fn a_set_aside_stopped_after_the_logs_is_finished_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sqlite");
+        std::fs::write(&path, b"db").unwrap();
+        let aside = dir.path().join("x.sqlite.damaged-20261207T000000Z");
+        std::fs::write(sibling(&aside, "-wal"), b"wl").unwrap();
+        assert_eq!(finish_set_aside(&path).unwrap().unwrap(), aside);
+        assert_eq!(std::fs::read(&aside).unwrap(), b"db");
+        assert!(!path.exists());
+        // Nothing to finish: a sound database with no log aside, or none at all.
+        std::fs::write(&path, b"new").unwrap();
+        assert!(finish_set_aside(&path).is_none());
+        std::fs::remove_file(&path).unwrap();
+        assert!(finish_set_aside(&path).is_none());
+    }
+
+    #[test]
+    fn a_lock_file_that_is_a_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, b"not ours").unwrap();
+        let folder = dir.path().join("data");
+        std::fs::create_dir(&folder).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, folder.join(LOCK_FILE)).unwrap();
+        assert!(matches!(
+            FolderLock::take(&folder),
+            Err(StartupError::FolderUnusable { .. })
+        ));
+        assert_eq!(std::fs::read(&elsewhere).unwrap(), b"not ours");
     }
 
     #[tokio::test]

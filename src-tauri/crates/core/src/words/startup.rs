@@ -4,15 +4,22 @@
 use super::{says, Words};
 use crate::error::{LocalDatabase, StartupError};
 
-/// What the file is, for the user.
+/// What the file is, for the user: a wallet by its name when the vault gave it.
 fn named(database: &LocalDatabase) -> String {
+    let wallet = |id: &str, name: &Option<String>| match name {
+        Some(name) => format!("wallet \"{name}\""),
+        None => format!("wallet {id}"),
+    };
     match database {
         LocalDatabase::Settings => "The settings file".to_owned(),
-        LocalDatabase::Records { wallet_id } => {
-            format!("This device's records database of wallet {wallet_id}")
+        LocalDatabase::Records { wallet_id, name } => {
+            format!(
+                "This device's records database of {}",
+                wallet(wallet_id, name)
+            )
         }
-        LocalDatabase::AuditCache { wallet_id } => {
-            format!("The ledger event cache of wallet {wallet_id}")
+        LocalDatabase::AuditCache { wallet_id, name } => {
+            format!("The ledger event cache of {}", wallet(wallet_id, name))
         }
     }
 }
