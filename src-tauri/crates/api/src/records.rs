@@ -403,8 +403,21 @@ pub struct FhirSummary {
     pub allergies: Vec<FhirItem>,
     /// Observations (with value and unit).
     pub observations: Vec<FhirItem>,
-    /// Resources of other types, by type and count (`Encounter × 2`).
+    /// The other clinical resources, readable, by kind (`Immunisations`, `Procedures`,
+    /// `Reports`, a document's sections, ...), in the order the UI shows them.
+    #[serde(default)]
+    pub sections: Vec<FhirSection>,
+    /// Resources that have nothing readable, by type and count (`Binary × 2`).
     pub other: Vec<String>,
+}
+
+/// A titled list of a FHIR summary (`Immunisations`, or one section of a document).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FhirSection {
+    /// The heading.
+    pub title: String,
+    /// Its entries.
+    pub items: Vec<FhirItem>,
 }
 
 /// One DICOM tag for display.
