@@ -15,6 +15,7 @@ use medwallet_api::{DicomTag, RecordView};
 use crate::encode::png_data_url;
 use crate::{clip, human_size, MAX_DICOM_BYTES, MAX_DICOM_SIDE};
 
+mod j2k;
 mod open;
 
 /// The CT fixture's data set without preamble, `DICM` or meta group (for the sniffer's
@@ -191,10 +192,14 @@ fn first_frame(obj: &DefaultDicomObject) -> Result<String, String> {
             "Images with {samples} samples per pixel are not shown."
         ));
     }
-    let decoded = obj
-        .decode_pixel_data_frame(0)
-        .map_err(|e| format!("The image could not be decoded ({e})."))?;
-    let frame = to_8bit(&decoded)?;
+    let frame = if let Some(kind) = j2k::compression(obj.meta().transfer_syntax()) {
+        j2k::first_frame(obj, kind, rows * cols)?
+    } else {
+        let decoded = obj
+            .decode_pixel_data_frame(0)
+            .map_err(|e| format!("The image could not be decoded ({e})."))?;
+        to_8bit(&decoded)?
+    };
     frame.into_png(MAX_DICOM_SIDE)
 }
 
@@ -340,22 +345,37 @@ fn mono_samples(
 /// Rescale, then the first VOI window of the file (Window Center / Width), or the range of
 /// the values when it has none; MONOCHROME1 is inverted.
 fn voi_window(decoded: &DecodedPixelData<'_>, samples: &[i32], invert: bool) -> Vec<u8> {
-    let rescale = decoded.rescale().ok().and_then(|r| r.first().copied());
-    let (slope, intercept) = rescale
-        .map(|r| (r.slope, r.intercept))
-        .filter(|(s, i)| s.is_finite() && i.is_finite() && *s != 0.0)
-        .unwrap_or((1.0, 0.0));
+    let rescale = decoded
+        .rescale()
+        .ok()
+        .and_then(|r| r.first().copied())
+        .map(|r| (r.slope, r.intercept));
     let window = decoded
         .window()
         .ok()
         .flatten()
         .and_then(|w| w.first().copied())
-        .filter(|w| w.center.is_finite() && w.width.is_finite() && w.width >= 1.0);
+        .map(|w| (w.center, w.width));
+    window_samples(rescale, window, samples, invert)
+}
+
+/// [`voi_window`] with the rescale (slope, intercept) and window (center, width) given.
+fn window_samples(
+    rescale: Option<(f64, f64)>,
+    window: Option<(f64, f64)>,
+    samples: &[i32],
+    invert: bool,
+) -> Vec<u8> {
+    let (slope, intercept) = rescale
+        .filter(|(s, i)| s.is_finite() && i.is_finite() && *s != 0.0)
+        .unwrap_or((1.0, 0.0));
+    let window =
+        window.filter(|(center, width)| center.is_finite() && width.is_finite() && *width >= 1.0);
     let (low, high) = match window {
         // DICOM's linear function (PS3.3 C.11.2.1.2.1).
-        Some(w) => (
-            w.center - 0.5 - (w.width - 1.0) / 2.0,
-            w.center - 0.5 + (w.width - 1.0) / 2.0,
+        Some((center, width)) => (
+            center - 0.5 - (width - 1.0) / 2.0,
+            center - 0.5 + (width - 1.0) / 2.0,
         ),
         None => {
             let (min, max) = samples
