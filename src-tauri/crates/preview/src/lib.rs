@@ -5,7 +5,8 @@
 //!
 //! - [`sniff`] tells the [`ContentKind`] and MIME type of a file from its first bytes (the
 //!   name only breaks ties, such as `.json` against `.txt`).
-//! - [`render`] turns the whole file into what the app shows. It never panics (every decoder
+//! - [`render`] turns the whole file into what the app shows (a TIFF scan as its pages, a
+//!   Word document as its text). It never panics (every decoder
 //!   runs behind a guard) and its work and output are bounded: images up to
 //!   [`MAX_IMAGE_BYTES`], the first [`MAX_PDF_PAGES`] pages of a PDF at about
 //!   [`PDF_PAGE_WIDTH`] pixels, the first [`MAX_TEXT_BYTES`] of a text, the first
@@ -24,10 +25,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use medwallet_api::{ContentKind, RecordView};
 
 mod dicom;
+mod docx;
 mod encode;
 mod fhir;
 mod pdf;
 mod picture;
+mod scan;
 mod sniff;
 mod text;
 
@@ -85,8 +88,11 @@ fn guarded(f: impl FnOnce() -> RecordView) -> RecordView {
 /// random bytes).
 pub(crate) fn render_unguarded(bytes: &[u8], kind: ContentKind, mime: &str) -> RecordView {
     match kind {
+        // The bytes decide between the decoders of a kind, as they did for the kind.
+        ContentKind::Image if scan::is_tiff(bytes) => scan::render(bytes),
         ContentKind::Image => picture::render(bytes),
         ContentKind::Pdf => pdf::render(bytes),
+        ContentKind::Text if docx::is_docx(bytes) => docx::render(bytes),
         ContentKind::Text => text::render(bytes),
         ContentKind::Fhir => fhir::render(bytes),
         ContentKind::Dicom => dicom::render(bytes),

@@ -18,6 +18,8 @@ pub const SNIFF_LEN: usize = 4096;
 /// | `DICM` at offset 128 or 0, or a bare data set (group 0002 or 0008 first) | Dicom | `application/dicom` |
 /// | `%PDF-` | Pdf | `application/pdf` |
 /// | PNG, JPEG, GIF, WebP magic | Image | `image/png`, `image/jpeg`, `image/gif`, `image/webp` |
+/// | `II*\0`, `MM\0*` (TIFF) | Image | `image/tiff` |
+/// | ZIP whose first entries are Word's (`[Content_Types].xml`, `word/…`) | Text | the `.docx` MIME type |
 /// | `ftyp` at 4 (MP4, MOV), EBML (WebM, Matroska), `RIFF…AVI `, QuickTime atoms, MPEG | Video | `video/…` |
 /// | UTF-8 JSON object with a top-level `"resourceType"` (or, when the head ends first, FHIR marks in it) | Fhir | `application/fhir+json` |
 /// | other UTF-8 without NUL | Text | `text/plain` |
@@ -34,6 +36,13 @@ pub fn sniff(head: &[u8], file_name: &str) -> (ContentKind, &'static str) {
     }
     if let Some(mime) = image_mime(head) {
         return (ContentKind::Image, mime);
+    }
+    if crate::scan::is_tiff(head) {
+        return (ContentKind::Image, "image/tiff");
+    }
+    // Shown as its text.
+    if crate::docx::is_docx(head) {
+        return (ContentKind::Text, crate::docx::DOCX_MIME);
     }
     if let Some(found) = video(head) {
         return found;
@@ -320,6 +329,18 @@ mod tests {
             // A misleading name changes nothing.
             assert_eq!(sniff(head, "file.bin"), (kind, mime));
         }
+    }
+
+    #[test]
+    fn scans_and_word_documents() {
+        let tiff = crate::scan::tests::scan(2);
+        assert_eq!(sniff(&tiff, "scan.bin"), (Image, "image/tiff"));
+        assert_eq!(sniff(b"MM\0*\0\0\0\x08", "x").1, "image/tiff");
+        let docx = crate::docx::tests::letter();
+        assert_eq!(sniff(&docx, "x"), (Text, crate::docx::DOCX_MIME));
+        // Another ZIP is not a Word document.
+        let other = crate::docx::tests::zip(&[("data.csv", b"a,b", false)]);
+        assert_eq!(sniff(&other, "x.docx").0, Other);
     }
 
     #[test]
