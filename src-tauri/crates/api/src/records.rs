@@ -20,18 +20,21 @@ pub enum Category {
     Prescription,
     /// A discharge summary.
     DischargeSummary,
+    /// Vaccinations (FHIR Immunization).
+    Immunisation,
     /// Anything else.
     Other,
 }
 
 impl Category {
     /// Every category, in the order the UI offers them.
-    pub const ALL: [Category; 6] = [
+    pub const ALL: [Category; 7] = [
         Category::LabResult,
         Category::Imaging,
         Category::Note,
         Category::Prescription,
         Category::DischargeSummary,
+        Category::Immunisation,
         Category::Other,
     ];
 
@@ -43,6 +46,7 @@ impl Category {
             Category::Note => "note",
             Category::Prescription => "prescription",
             Category::DischargeSummary => "discharge_summary",
+            Category::Immunisation => "immunisation",
             Category::Other => "other",
         }
     }
@@ -60,6 +64,7 @@ impl Category {
             Category::Note => "Note",
             Category::Prescription => "Prescription",
             Category::DischargeSummary => "Discharge summary",
+            Category::Immunisation => "Immunisation",
             Category::Other => "Other",
         }
     }
