@@ -1,10 +1,12 @@
 //! What medwallet shows of a record: from the decrypted bytes of a file to a
 //! [`RecordView`] (display data only: `data:` URLs, text, summaries, tags).
 //!
-//! Two functions:
+//! Three functions:
 //!
 //! - [`sniff`] tells the [`ContentKind`] and MIME type of a file from its first bytes (the
 //!   name only breaks ties, such as `.json` against `.txt`).
+//! - [`guess_category`] tells what a record is about from the same bytes, when they say
+//!   it (a FHIR immunisation, a radiology report).
 //! - [`render`] turns the whole file into what the app shows (a TIFF scan as its pages, a
 //!   Word document as its text). It never panics (every decoder
 //!   runs behind a guard) and its work and output are bounded: images up to
@@ -24,6 +26,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use medwallet_api::{ContentKind, RecordView};
 
+mod category;
 mod dicom;
 mod docx;
 mod encode;
@@ -34,6 +37,7 @@ mod scan;
 mod sniff;
 mod text;
 
+pub use category::guess_category;
 pub use sniff::{sniff, SNIFF_LEN};
 
 /// Largest image shown (bytes of the file); larger ones can be saved.

@@ -216,3 +216,39 @@ fn ndjson_of_the_examples_is_summarised() {
     );
     assert!(s.other.is_empty(), "{:?}", s.other);
 }
+
+#[test]
+fn the_category_comes_from_the_content() {
+    use medwallet_api::Category::{self, *};
+    use medwallet_preview::guess_category;
+    let of = |path: &str| -> Option<Category> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fhir");
+        let bytes = std::fs::read(dir.join(path)).unwrap();
+        guess_category(&bytes[..bytes.len().min(SNIFF_LEN)], ContentKind::Fhir)
+    };
+    let cases: [(&str, Option<Category>); 10] = [
+        ("r4/Immunization-example.json", Some(Immunisation)),
+        ("r5/Immunization-historical.json", Some(Immunisation)),
+        ("r4/MedicationRequest-medrx0301.json", Some(Prescription)),
+        ("r4/Bundle-lipids.json", Some(LabResult)),
+        ("r4/DiagnosticReport-f201.json", Some(Imaging)),
+        ("r5/Observation-f001.json", Some(LabResult)),
+        ("r4/Observation-blood-pressure.json", Some(Note)),
+        ("r4/Bundle-father.json", Some(DischargeSummary)),
+        ("ips/Bundle-IPS-examples-Bundle-01.json", Some(Note)),
+        ("r4/Patient-animal.json", None),
+    ];
+    for (path, category) in cases {
+        assert_eq!(of(path), category, "{path}");
+    }
+    // Not everything is a lab result any more.
+    let mut seen = std::collections::BTreeSet::new();
+    for path in examples("r4").into_iter().chain(examples("r5")) {
+        let bytes = std::fs::read(&path).unwrap();
+        seen.insert(format!(
+            "{:?}",
+            guess_category(&bytes[..bytes.len().min(SNIFF_LEN)], ContentKind::Fhir)
+        ));
+    }
+    assert!(seen.len() >= 6, "{seen:?}");
+}
