@@ -284,14 +284,21 @@ pub(crate) mod tests {
             RecordView::SaveOnly { reason } => reason,
             other => panic!("{other:?}"),
         };
-        let other = zip(&[("[Content_Types].xml", b"<Types/>", false), ("xl/workbook.xml", b"<w/>", false)]);
+        let other = zip(&[
+            ("[Content_Types].xml", b"<Types/>", false),
+            ("xl/workbook.xml", b"<w/>", false),
+        ]);
         assert!(reason(&other).contains("it has no word/document.xml"));
         let bytes = letter();
         assert!(reason(&bytes[..bytes.len() - 30]).contains("damaged"));
         let mut garbled = bytes.clone();
         let at = garbled.windows(17).position(|w| w == BODY).unwrap() + 17;
         garbled[at..at + 20].fill(0xAA);
-        assert!(reason(&garbled).contains("does not inflate"), "{}", reason(&garbled));
+        assert!(
+            reason(&garbled).contains("does not inflate"),
+            "{}",
+            reason(&garbled)
+        );
         assert_eq!(unescape("a &bogus; &#xZZ; &"), "a &bogus; &#xZZ; &");
     }
 }

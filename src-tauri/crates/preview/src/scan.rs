@@ -92,12 +92,20 @@ fn page(decoder: &mut Decoder<Cursor<&[u8]>>) -> Result<String, String> {
         image
     };
     match image {
-        DynamicImage::ImageLuma8(g) => {
-            png_data_url(g.as_raw(), g.width(), g.height(), image::ExtendedColorType::L8)
-        }
+        DynamicImage::ImageLuma8(g) => png_data_url(
+            g.as_raw(),
+            g.width(),
+            g.height(),
+            image::ExtendedColorType::L8,
+        ),
         other => {
             let rgb = other.to_rgb8();
-            png_data_url(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
+            png_data_url(
+                rgb.as_raw(),
+                rgb.width(),
+                rgb.height(),
+                image::ExtendedColorType::Rgb8,
+            )
         }
     }
 }
@@ -133,7 +141,11 @@ fn to_image(
         if v.len() < pixels * channels {
             return Err(short());
         }
-        let rgb: Vec<u8> = v.chunks_exact(channels).take(pixels).flat_map(to_rgb).collect();
+        let rgb: Vec<u8> = v
+            .chunks_exact(channels)
+            .take(pixels)
+            .flat_map(to_rgb)
+            .collect();
         RgbImage::from_raw(w, h, rgb)
             .map(DynamicImage::ImageRgb8)
             .ok_or_else(short)
@@ -189,13 +201,16 @@ pub(crate) mod tests {
     /// dark band at row `40 * i`.
     pub(crate) fn scan(pages: usize) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        let mut tiff = TiffEncoder::new(&mut out).unwrap().with_compression(Compression::Lzw);
+        let mut tiff = TiffEncoder::new(&mut out)
+            .unwrap()
+            .with_compression(Compression::Lzw);
         for i in 0..pages {
             let mut pixels = vec![230u8; 300 * 400];
             for y in 40 * i..40 * i + 20 {
                 pixels[y * 300..(y + 1) * 300].fill(10);
             }
-            tiff.write_image::<colortype::Gray8>(300, 400, &pixels).unwrap();
+            tiff.write_image::<colortype::Gray8>(300, 400, &pixels)
+                .unwrap();
         }
         out.into_inner()
     }
@@ -259,7 +274,13 @@ pub(crate) mod tests {
         let RecordView::SaveOnly { reason } = render(&cut) else {
             panic!()
         };
-        assert!(reason.starts_with("This TIFF image cannot be shown ("), "{reason}");
-        assert!(matches!(render(b"II*\0garbage"), RecordView::SaveOnly { .. }));
+        assert!(
+            reason.starts_with("This TIFF image cannot be shown ("),
+            "{reason}"
+        );
+        assert!(matches!(
+            render(b"II*\0garbage"),
+            RecordView::SaveOnly { .. }
+        ));
     }
 }

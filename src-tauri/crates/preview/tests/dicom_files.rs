@@ -14,7 +14,11 @@ type Shown = (Option<String>, Option<String>, Vec<(String, String)>);
 
 fn show(bytes: &[u8], name: &str) -> Shown {
     let (kind, mime) = sniff(&bytes[..bytes.len().min(SNIFF_LEN)], "scan");
-    assert_eq!((kind, mime), (ContentKind::Dicom, "application/dicom"), "{name}");
+    assert_eq!(
+        (kind, mime),
+        (ContentKind::Dicom, "application/dicom"),
+        "{name}"
+    );
     match render(bytes, kind, mime) {
         RecordView::Dicom {
             image,
@@ -34,7 +38,9 @@ fn open(name: &str) -> Shown {
 }
 
 fn tag<'a>(tags: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    tags.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    tags.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 #[test]
@@ -46,7 +52,11 @@ fn a_ct_slice_without_preamble_shows_its_image() {
     // The meta group ends where its group length (0002,0000, UL, right after `DICM`) says.
     let meta_len = u32::from_le_bytes(ct[140..144].try_into().unwrap()) as usize;
     let data_set = 144 + meta_len;
-    let starts = [("at DICM", 128), ("at the meta group", 132), ("at the data set", data_set)];
+    let starts = [
+        ("at DICM", 128),
+        ("at the meta group", 132),
+        ("at the data set", data_set),
+    ];
     for (what, at) in starts {
         let (image, problem, tags) = show(&ct[at..], what);
         assert!(image.is_some(), "{what}: {problem:?}");
@@ -69,7 +79,12 @@ fn jpeg2000_images_are_shown() {
     for name in ["JPEG2000.dcm", "693_J2KI.dcm"] {
         let (image, problem, tags) = open(name);
         assert!(image.is_some(), "{name}: {problem:?}");
-        assert!(tag(&tags, "Transfer Syntax UID").unwrap().contains("JPEG 2000"), "{tags:?}");
+        assert!(
+            tag(&tags, "Transfer Syntax UID")
+                .unwrap()
+                .contains("JPEG 2000"),
+            "{tags:?}"
+        );
     }
 }
 
@@ -77,6 +92,13 @@ fn jpeg2000_images_are_shown() {
 fn jpeg_ls_shows_tags_and_says_why_there_is_no_image() {
     let (image, problem, tags) = open("JPEGLSNearLossless_08.dcm");
     assert!(image.is_none());
-    assert!(problem.unwrap().starts_with("The image could not be decoded"));
-    assert!(tag(&tags, "Transfer Syntax UID").unwrap().contains("JPEG-LS"), "{tags:?}");
+    assert!(problem
+        .unwrap()
+        .starts_with("The image could not be decoded"));
+    assert!(
+        tag(&tags, "Transfer Syntax UID")
+            .unwrap()
+            .contains("JPEG-LS"),
+        "{tags:?}"
+    );
 }

@@ -5,7 +5,11 @@ use medwallet_api::{ContentKind, RecordView};
 use medwallet_preview::{render, sniff, SNIFF_LEN};
 
 fn read(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn shown(bytes: &[u8]) -> (ContentKind, &'static str, RecordView) {
@@ -36,7 +40,9 @@ fn a_word_document_is_shown_as_its_text() {
     ];
     let mut from = 0;
     for w in words {
-        let at = text[from..].find(w).unwrap_or_else(|| panic!("{w:?} in {text:?}"));
+        let at = text[from..]
+            .find(w)
+            .unwrap_or_else(|| panic!("{w:?} in {text:?}"));
         from += at + w.len();
     }
 }

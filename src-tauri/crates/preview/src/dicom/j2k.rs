@@ -34,7 +34,11 @@ pub(super) fn compression(ts: &str) -> Option<Jpeg2000> {
 /// fragments up to the one that ends the codestream (EOC, `FF D9`).
 fn first_codestream(obj: &DefaultDicomObject) -> Result<Vec<u8>, String> {
     let none = || "The image holds no JPEG 2000 data.".to_string();
-    let element = obj.element_opt(tags::PIXEL_DATA).ok().flatten().ok_or_else(none)?;
+    let element = obj
+        .element_opt(tags::PIXEL_DATA)
+        .ok()
+        .flatten()
+        .ok_or_else(none)?;
     let fragments = element.value().fragments().ok_or_else(none)?;
     let frames = int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1);
     let mut out = Vec::new();
@@ -76,7 +80,8 @@ pub(super) fn first_frame(
     _: Jpeg2000,
     pixels: u64,
 ) -> Result<Frame, String> {
-    let failed = |e: hayro_jpeg2000::DecodeError| format!("The JPEG 2000 image could not be decoded ({e}).");
+    let failed =
+        |e: hayro_jpeg2000::DecodeError| format!("The JPEG 2000 image could not be decoded ({e}).");
     let data = first_codestream(obj)?;
     let image = Image::new(&data, &DecodeSettings::default()).map_err(failed)?;
     let (w, h) = (image.width(), image.height());
@@ -118,15 +123,21 @@ pub(super) fn first_frame(
                 .and_then(|e| e.to_str().ok().map(|s| s.trim().to_string()))
                 .is_some_and(|pi| pi == "MONOCHROME1");
             let grey = window_samples(rescale, window, &samples[..(w * h) as usize], invert);
-            ImageBuffer::from_raw(w, h, grey).map(Frame::Grey).ok_or_else(wrong)
+            ImageBuffer::from_raw(w, h, grey)
+                .map(Frame::Grey)
+                .ok_or_else(wrong)
         }
         3 => {
             // The decoder scales every component to 8 bits and interleaves them; YBR_ICT
             // and YBR_RCT are undone inside the codestream.
             let rgb = decoded.data_u8();
-            ImageBuffer::from_raw(w, h, rgb).map(Frame::Colour).ok_or_else(wrong)
+            ImageBuffer::from_raw(w, h, rgb)
+                .map(Frame::Colour)
+                .ok_or_else(wrong)
         }
-        n => Err(format!("JPEG 2000 images with {n} components are not shown here.")),
+        n => Err(format!(
+            "JPEG 2000 images with {n} components are not shown here."
+        )),
     }
 }
 
@@ -141,7 +152,12 @@ mod tests {
 
     fn grey(bytes: &[u8]) -> image::GrayImage {
         use base64::Engine as _;
-        let RecordView::Dicom { image, image_problem, .. } = super::super::render(bytes) else {
+        let RecordView::Dicom {
+            image,
+            image_problem,
+            ..
+        } = super::super::render(bytes)
+        else {
             panic!("not shown as DICOM")
         };
         let url = image.unwrap_or_else(|| panic!("no image: {image_problem:?}"));
@@ -157,7 +173,9 @@ mod tests {
             let img = grey(bytes);
             assert!(img.width() > 0 && img.height() > 0);
             // An image, not a flat field.
-            let (lo, hi) = img.pixels().fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+            let (lo, hi) = img
+                .pixels()
+                .fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
             assert!(hi - lo > 100, "{lo}..{hi}");
         }
     }
@@ -166,11 +184,19 @@ mod tests {
     fn damaged_codestreams_give_a_problem() {
         // Garble the middle of the codestream (the tags before it stay readable).
         let mut bytes = NM_J2K.to_vec();
-        let at = bytes.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51]).unwrap();
+        let at = bytes
+            .windows(4)
+            .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])
+            .unwrap();
         for b in &mut bytes[at..at + 40] {
             *b = 0x5A;
         }
-        let RecordView::Dicom { image, image_problem, tags } = super::super::render(&bytes) else {
+        let RecordView::Dicom {
+            image,
+            image_problem,
+            tags,
+        } = super::super::render(&bytes)
+        else {
             panic!()
         };
         assert!(image.is_none());
