@@ -7,7 +7,6 @@ use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, RgbImage};
 use medwallet_api::RecordView;
 use tiff::decoder::{Decoder, DecodingResult, Limits};
-use tiff::tags::Tag;
 use tiff::ColorType;
 
 use crate::encode::png_data_url;
@@ -80,12 +79,9 @@ fn page(decoder: &mut Decoder<Cursor<&[u8]>>) -> Result<String, String> {
         return Err(format!("a page of {w} × {h} pixels"));
     }
     let colour = decoder.colortype().map_err(|e| e.to_string())?;
-    // 0 = WhiteIsZero: fax and many bilevel scans store ink as 1.
-    let white_is_zero = decoder
-        .get_tag_u32(Tag::PhotometricInterpretation)
-        .is_ok_and(|p| p == 0);
     let data = decoder.read_image().map_err(|e| e.to_string())?;
-    let image = to_image(w, h, colour, data, white_is_zero)?;
+    // The decoder already turns WhiteIsZero (fax) samples into BlackIsZero ones.
+    let image = to_image(w, h, colour, data)?;
     let image = if w.max(h) > MAX_PAGE_SIDE {
         image.resize(MAX_PAGE_SIDE, MAX_PAGE_SIDE, FilterType::Triangle)
     } else {
@@ -124,15 +120,11 @@ fn to_image(
     h: u32,
     colour: ColorType,
     data: DecodingResult,
-    white_is_zero: bool,
 ) -> Result<DynamicImage, String> {
     let pixels = w as usize * h as usize;
     let short = || "fewer pixels than the page size says".to_string();
     let grey = |mut v: Vec<u8>| -> Result<DynamicImage, String> {
         v.truncate(pixels);
-        if white_is_zero {
-            v.iter_mut().for_each(|b| *b = 255 - *b);
-        }
         GrayImage::from_raw(w, h, v)
             .map(DynamicImage::ImageLuma8)
             .ok_or_else(short)
