@@ -445,7 +445,8 @@ pub enum RecordView {
         /// `data:image/...;base64,...`.
         data_url: String,
     },
-    /// A PDF, rendered page by page on this device.
+    /// A paged document (a PDF, or a TIFF scan of several pages), rendered page by page on
+    /// this device.
     Pdf {
         /// The first pages, as PNG `data:` URLs.
         pages: Vec<String>,

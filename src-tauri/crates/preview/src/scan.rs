@@ -14,8 +14,8 @@ use crate::{human_size, MAX_IMAGE_BYTES, MAX_PDF_PAGES};
 
 /// Longest side of a page shown, in pixels (a 300 dpi A4 scan is 2480 × 3508).
 const MAX_PAGE_SIDE: u32 = 2000;
-/// Most pixels in one page decoded.
-const MAX_PAGE_PIXELS: u64 = 20_000 * 20_000;
+/// Most pixels in one page decoded (a 600 dpi A4 page has 35 million).
+const MAX_PAGE_PIXELS: u64 = 8192 * 8192;
 /// Most pages walked to count them (their headers only).
 const MAX_PAGES_COUNTED: u32 = 10_000;
 
