@@ -380,6 +380,7 @@ fn fhir(s: &FhirSummary) -> Html {
         && s.medications.is_empty()
         && s.allergies.is_empty()
         && s.observations.is_empty()
+        && s.sections.iter().all(|sec| sec.items.is_empty())
         && s.other.is_empty();
     html! {
         <div class="fhir" id="viewer-fhir">
@@ -394,6 +395,18 @@ fn fhir(s: &FhirSummary) -> Html {
             { section("fhir-medications", "Medications", &s.medications) }
             { section("fhir-allergies", "Allergies", &s.allergies) }
             { section("fhir-observations", "Observations", &s.observations) }
+            { for s.sections.iter().enumerate().map(|(i, sec)| html! {
+                <section class="fhir-section fhir-more" id={format!("fhir-section-{i}")} aria-labelledby={format!("fhir-section-{i}-title")}>
+                    <h3 id={format!("fhir-section-{i}-title")}>{ &sec.title }</h3>
+                    <ul>
+                        { for sec.items.iter().map(|item| html! {
+                            <li>{ &item.text }
+                                if let Some(detail) = &item.detail { <span class="muted">{ format!(" · {detail}") }</span> }
+                            </li>
+                        }) }
+                    </ul>
+                </section>
+            }) }
             if !s.other.is_empty() {
                 <section class="fhir-section" id="fhir-other" aria-labelledby="fhir-other-title">
                     <h3 id="fhir-other-title">{ "Other" }</h3>

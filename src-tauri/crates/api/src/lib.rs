@@ -38,9 +38,9 @@ pub use health::{HealthReport, IpfsHealth, IpfsStatus, LedgerHealth, LedgerStatu
 pub use rebuild::{RebuildStage, RebuildState, RebuildStatus, UnrecoveredRecord};
 pub use records::{
     AddProgress, AddStage, Category, CategoryCount, ContentKind, Copies, CopyWaiting, DicomTag,
-    FhirItem, FhirSummary, FileDraft, Inspection, LedgerMark, OpenedRecord, RecordMetadata,
-    RecordPage, RecordQuery, RecordStatus, RecordSummary, RecordView, RefusedFile, SavedCopy,
-    SyncReport, Verification,
+    FhirItem, FhirSection, FhirSummary, FileDraft, Inspection, LedgerMark, OpenedRecord,
+    RecordMetadata, RecordPage, RecordQuery, RecordStatus, RecordSummary, RecordView, RefusedFile,
+    SavedCopy, SyncReport, Verification,
 };
 pub use settings::{
     CaCertificate, CredentialInput, NodeCredentialInfo, NodeSettings, SettingsError,

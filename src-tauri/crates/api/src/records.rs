@@ -20,18 +20,21 @@ pub enum Category {
     Prescription,
     /// A discharge summary.
     DischargeSummary,
+    /// Vaccinations (FHIR Immunization).
+    Immunisation,
     /// Anything else.
     Other,
 }
 
 impl Category {
     /// Every category, in the order the UI offers them.
-    pub const ALL: [Category; 6] = [
+    pub const ALL: [Category; 7] = [
         Category::LabResult,
         Category::Imaging,
         Category::Note,
         Category::Prescription,
         Category::DischargeSummary,
+        Category::Immunisation,
         Category::Other,
     ];
 
@@ -43,6 +46,7 @@ impl Category {
             Category::Note => "note",
             Category::Prescription => "prescription",
             Category::DischargeSummary => "discharge_summary",
+            Category::Immunisation => "immunisation",
             Category::Other => "other",
         }
     }
@@ -60,6 +64,7 @@ impl Category {
             Category::Note => "Note",
             Category::Prescription => "Prescription",
             Category::DischargeSummary => "Discharge summary",
+            Category::Immunisation => "Immunisation",
             Category::Other => "Other",
         }
     }
@@ -403,8 +408,21 @@ pub struct FhirSummary {
     pub allergies: Vec<FhirItem>,
     /// Observations (with value and unit).
     pub observations: Vec<FhirItem>,
-    /// Resources of other types, by type and count (`Encounter × 2`).
+    /// The other clinical resources, readable, by kind (`Immunisations`, `Procedures`,
+    /// `Reports`, a document's sections, ...), in the order the UI shows them.
+    #[serde(default)]
+    pub sections: Vec<FhirSection>,
+    /// Resources that have nothing readable, by type and count (`Binary × 2`).
     pub other: Vec<String>,
+}
+
+/// A titled list of a FHIR summary (`Immunisations`, or one section of a document).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FhirSection {
+    /// The heading.
+    pub title: String,
+    /// Its entries.
+    pub items: Vec<FhirItem>,
 }
 
 /// One DICOM tag for display.
@@ -427,7 +445,8 @@ pub enum RecordView {
         /// `data:image/...;base64,...`.
         data_url: String,
     },
-    /// A PDF, rendered page by page on this device.
+    /// A paged document (a PDF, or a TIFF scan of several pages), rendered page by page on
+    /// this device.
     Pdf {
         /// The first pages, as PNG `data:` URLs.
         pages: Vec<String>,

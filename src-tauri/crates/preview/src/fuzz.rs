@@ -3,6 +3,8 @@
 //! These call the renderer *without* its panic guard, so a panic in this crate or in a
 //! decoder shows up here instead of being turned into a "reader failed" view.
 
+use std::sync::LazyLock;
+
 use medwallet_api::{ContentKind, RecordView};
 use proptest::prelude::*;
 
@@ -40,7 +42,10 @@ fn fits(kind: ContentKind, view: &RecordView) -> bool {
         (kind, view),
         (_, RecordView::SaveOnly { .. })
             | (ContentKind::Pdf, RecordView::Pdf { .. })
-            | (ContentKind::Image, RecordView::Image { .. })
+            | (
+                ContentKind::Image,
+                RecordView::Image { .. } | RecordView::Pdf { .. }
+            )
             | (ContentKind::Dicom, RecordView::Dicom { .. })
             | (
                 ContentKind::Fhir,
@@ -110,6 +115,60 @@ proptest! {
     fn damaged_text_never_panics(bytes in damaged(fixtures::NOTE_TXT)) {
         let view = render_unguarded(&bytes, ContentKind::Text, "text/plain");
         prop_assert!(matches!(view, RecordView::Text { truncated: false, .. }), "{view:?}");
+    }
+}
+
+/// A two-page TIFF scan, a Word letter, a JPEG 2000 DICOM file and a FHIR document: the
+/// formats whose readers are this crate's own code or new to it.
+static TIFF: LazyLock<Vec<u8>> = LazyLock::new(|| crate::scan::tests::scan(2));
+static DOCX: LazyLock<Vec<u8>> = LazyLock::new(crate::docx::tests::letter);
+const J2K_DCM: &[u8] = include_bytes!("../tests/fixtures/dicom/JPEG2000.dcm");
+const FHIR_DOCUMENT: &[u8] = include_bytes!("../tests/fixtures/fhir/r4/Bundle-father.json");
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn damaged_scans_and_word_documents_never_panic(
+        tiff in damaged(TIFF.as_slice()),
+        docx in damaged(DOCX.as_slice()),
+    ) {
+        let view = render_unguarded(&tiff, ContentKind::Image, "image/tiff");
+        prop_assert!(fits(ContentKind::Image, &view), "{view:?}");
+        let view = render_unguarded(&docx, ContentKind::Text, crate::docx::DOCX_MIME);
+        prop_assert!(fits(ContentKind::Text, &view), "{view:?}");
+        let _ = crate::sniff(&tiff, "scan.tif");
+        let _ = crate::sniff(&docx, "letter.docx");
+    }
+
+    #[test]
+    fn random_bodies_after_tiff_and_zip_heads_never_panic(
+        tail in prop::collection::vec(any::<u8>(), 0..4096),
+        big_endian in any::<bool>(),
+    ) {
+        let mut tiff = if big_endian { b"MM\0*".to_vec() } else { b"II*\0".to_vec() };
+        tiff.extend(&tail);
+        let view = render_unguarded(&tiff, ContentKind::Image, "image/tiff");
+        prop_assert!(fits(ContentKind::Image, &view), "{view:?}");
+        let mut zip = b"PK\x03\x04[Content_Types].xml word/".to_vec();
+        zip.extend(&tail);
+        zip.extend(b"PK\x05\x06");
+        zip.extend(tail.iter().take(18));
+        let view = render_unguarded(&zip, ContentKind::Text, crate::docx::DOCX_MIME);
+        prop_assert!(fits(ContentKind::Text, &view), "{view:?}");
+    }
+
+    #[test]
+    fn damaged_jpeg2000_dicom_and_fhir_documents_never_panic(
+        dicom in damaged(J2K_DCM),
+        fhir in damaged(FHIR_DOCUMENT),
+    ) {
+        let view = render_unguarded(&dicom, ContentKind::Dicom, "application/dicom");
+        prop_assert!(fits(ContentKind::Dicom, &view), "{view:?}");
+        let view = render_unguarded(&fhir, ContentKind::Fhir, "application/fhir+json");
+        prop_assert!(fits(ContentKind::Fhir, &view), "{view:?}");
+        let _ = crate::guess_category(&fhir, ContentKind::Fhir);
+        let _ = crate::sniff(&dicom, "x");
     }
 }
 

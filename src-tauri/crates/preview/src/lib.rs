@@ -1,11 +1,14 @@
 //! What medwallet shows of a record: from the decrypted bytes of a file to a
 //! [`RecordView`] (display data only: `data:` URLs, text, summaries, tags).
 //!
-//! Two functions:
+//! Three functions:
 //!
 //! - [`sniff`] tells the [`ContentKind`] and MIME type of a file from its first bytes (the
 //!   name only breaks ties, such as `.json` against `.txt`).
-//! - [`render`] turns the whole file into what the app shows. It never panics (every decoder
+//! - [`guess_category`] tells what a record is about from the same bytes, when they say
+//!   it (a FHIR immunisation, a radiology report).
+//! - [`render`] turns the whole file into what the app shows (a TIFF scan as its pages, a
+//!   Word document as its text). It never panics (every decoder
 //!   runs behind a guard) and its work and output are bounded: images up to
 //!   [`MAX_IMAGE_BYTES`], the first [`MAX_PDF_PAGES`] pages of a PDF at about
 //!   [`PDF_PAGE_WIDTH`] pixels, the first [`MAX_TEXT_BYTES`] of a text, the first
@@ -23,14 +26,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use medwallet_api::{ContentKind, RecordView};
 
+mod category;
 mod dicom;
+mod docx;
 mod encode;
 mod fhir;
 mod pdf;
 mod picture;
+mod scan;
 mod sniff;
 mod text;
 
+pub use category::guess_category;
 pub use sniff::{sniff, SNIFF_LEN};
 
 /// Largest image shown (bytes of the file); larger ones can be saved.
@@ -85,8 +92,11 @@ fn guarded(f: impl FnOnce() -> RecordView) -> RecordView {
 /// random bytes).
 pub(crate) fn render_unguarded(bytes: &[u8], kind: ContentKind, mime: &str) -> RecordView {
     match kind {
+        // The bytes decide between the decoders of a kind, as they did for the kind.
+        ContentKind::Image if scan::is_tiff(bytes) => scan::render(bytes),
         ContentKind::Image => picture::render(bytes),
         ContentKind::Pdf => pdf::render(bytes),
+        ContentKind::Text if docx::is_docx(bytes) => docx::render(bytes),
         ContentKind::Text => text::render(bytes),
         ContentKind::Fhir => fhir::render(bytes),
         ContentKind::Dicom => dicom::render(bytes),

@@ -15,18 +15,20 @@ pub const SNIFF_LEN: usize = 4096;
 ///
 /// | first bytes | kind | MIME |
 /// |---|---|---|
-/// | `DICM` at offset 128 | Dicom | `application/dicom` |
+/// | `DICM` at offset 128 or 0, or a bare data set (group 0002 or 0008 first) | Dicom | `application/dicom` |
 /// | `%PDF-` | Pdf | `application/pdf` |
 /// | PNG, JPEG, GIF, WebP magic | Image | `image/png`, `image/jpeg`, `image/gif`, `image/webp` |
+/// | `II*\0`, `MM\0*` (TIFF) | Image | `image/tiff` |
+/// | ZIP whose first entries are Word's (`[Content_Types].xml`, `word/…`) | Text | the `.docx` MIME type |
 /// | `ftyp` at 4 (MP4, MOV), EBML (WebM, Matroska), `RIFF…AVI `, QuickTime atoms, MPEG | Video | `video/…` |
-/// | UTF-8 JSON object with a top-level `"resourceType"` | Fhir | `application/fhir+json` |
+/// | UTF-8 JSON object with a top-level `"resourceType"` (or, when the head ends first, FHIR marks in it) | Fhir | `application/fhir+json` |
 /// | other UTF-8 without NUL | Text | `text/plain` |
 /// | anything else | Other | `application/octet-stream` (HEIC/AVIF photos and MP4 audio name their type) |
 pub fn sniff(head: &[u8], file_name: &str) -> (ContentKind, &'static str) {
     let head = &head[..head.len().min(SNIFF_LEN)];
     let name = file_name.to_ascii_lowercase();
 
-    if head.get(128..132) == Some(b"DICM") {
+    if head.get(128..132) == Some(b"DICM") || head.starts_with(b"DICM") || bare_dicom(head) {
         return (ContentKind::Dicom, "application/dicom");
     }
     if head.starts_with(b"%PDF-") {
@@ -34,6 +36,13 @@ pub fn sniff(head: &[u8], file_name: &str) -> (ContentKind, &'static str) {
     }
     if let Some(mime) = image_mime(head) {
         return (ContentKind::Image, mime);
+    }
+    if crate::scan::is_tiff(head) {
+        return (ContentKind::Image, "image/tiff");
+    }
+    // Shown as its text.
+    if crate::docx::is_docx(head) {
+        return (ContentKind::Text, crate::docx::DOCX_MIME);
     }
     if let Some(found) = video(head) {
         return found;
@@ -43,7 +52,14 @@ pub fn sniff(head: &[u8], file_name: &str) -> (ContentKind, &'static str) {
         if body.first() == Some(&b'{') {
             match has_resource_type(body) {
                 Some(true) => return (ContentKind::Fhir, "application/fhir+json"),
-                None if name.ends_with(".json") && name.contains("fhir") => {
+                // JSON key order means nothing: `resourceType` may come after the entries
+                // of a large bundle. What the head shows of them decides.
+                None if fhir_signature(body) => {
+                    return (ContentKind::Fhir, "application/fhir+json")
+                }
+                None if (name.ends_with(".json") || name.ends_with(".ndjson"))
+                    && name.contains("fhir") =>
+                {
                     return (ContentKind::Fhir, "application/fhir+json")
                 }
                 _ => {}
@@ -183,10 +199,107 @@ fn has_resource_type(body: &[u8]) -> Option<bool> {
     None
 }
 
+/// Marks of FHIR in a JSON head that ended before its top-level object did: a
+/// `resourceType` key inside it (a bundle entry, a contained resource), a bundle entry's
+/// `fullUrl`, a code system's URL as FHIR spells it (HL7's, LOINC, SNOMED CT, UCUM), or
+/// a narrative (`"div"` holding XHTML).
+fn fhir_signature(body: &[u8]) -> bool {
+    const MARKS: [&[u8]; 7] = [
+        b"\"resourceType\"",
+        b"\"fullUrl\"",
+        b"\"http://hl7.org/fhir/",
+        b"\"http://terminology.hl7.org/",
+        b"\"system\":\"http://loinc.org\"",
+        b"\"system\":\"http://snomed.info/sct\"",
+        b"\"system\":\"http://unitsofmeasure.org\"",
+    ];
+    let has = |mark: &[u8]| body.windows(mark.len()).any(|w| w == mark);
+    let compact: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    MARKS
+        .iter()
+        .any(|mark| has(mark) || compact.windows(mark.len()).any(|w| w == *mark))
+        || (compact.windows(6).any(|w| w == b"\"div\":") && has(b"http://www.w3.org/1999/xhtml"))
+}
+
+/// A DICOM data set without the 128-byte preamble and `DICM` (as old ACR-NEMA files and
+/// some exports are): the first elements are well-formed little-endian headers of group
+/// 0002 or 0008, in ascending order.
+fn bare_dicom(head: &[u8]) -> bool {
+    let group = |at: usize| {
+        head.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    if !matches!(group(0), Some(0x0002 | 0x0008)) {
+        return false;
+    }
+    // Explicit VR (two capital letters) or implicit VR (a 4-byte length).
+    let explicit = head
+        .get(4..6)
+        .is_some_and(|vr| vr.iter().all(u8::is_ascii_uppercase));
+    let mut pos = 0usize;
+    let mut last = (0u16, 0u16);
+    for _ in 0..3 {
+        let Some(h) = head.get(pos..pos + 8) else {
+            // The head ended on well-formed elements.
+            return pos > 0;
+        };
+        let tag = (
+            u16::from_le_bytes([h[0], h[1]]),
+            u16::from_le_bytes([h[2], h[3]]),
+        );
+        if tag < last || tag.0 > 0x7FE0 {
+            return false;
+        }
+        last = tag;
+        let (len, header) = if explicit {
+            let vr = &h[4..6];
+            if !vr.iter().all(u8::is_ascii_uppercase) {
+                return false;
+            }
+            if matches!(
+                vr,
+                b"OB"
+                    | b"OW"
+                    | b"OF"
+                    | b"SQ"
+                    | b"UT"
+                    | b"UN"
+                    | b"OD"
+                    | b"OL"
+                    | b"UC"
+                    | b"UR"
+                    | b"OV"
+                    | b"SV"
+                    | b"UV"
+            ) {
+                let Some(l) = head.get(pos + 8..pos + 12) else {
+                    return true;
+                };
+                (u32::from_le_bytes([l[0], l[1], l[2], l[3]]), 12)
+            } else {
+                (u32::from(u16::from_le_bytes([h[6], h[7]])), 8)
+            }
+        } else {
+            (u32::from_le_bytes([h[4], h[5], h[6], h[7]]), 8)
+        };
+        // Undefined lengths and large values end the check: the start looked right.
+        if len == u32::MAX || len > 0x10000 {
+            return pos > 0;
+        }
+        pos += header + len as usize;
+    }
+    true
+}
+
 fn text_mime(name: &str) -> &'static str {
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     match ext {
         "json" => "application/json",
+        "ndjson" => "application/x-ndjson",
         "csv" => "text/csv",
         "md" | "markdown" => "text/markdown",
         "xml" => "application/xml",
@@ -216,6 +329,18 @@ mod tests {
             // A misleading name changes nothing.
             assert_eq!(sniff(head, "file.bin"), (kind, mime));
         }
+    }
+
+    #[test]
+    fn scans_and_word_documents() {
+        let tiff = crate::scan::tests::scan(2);
+        assert_eq!(sniff(&tiff, "scan.bin"), (Image, "image/tiff"));
+        assert_eq!(sniff(b"MM\0*\0\0\0\x08", "x").1, "image/tiff");
+        let docx = crate::docx::tests::letter();
+        assert_eq!(sniff(&docx, "x"), (Text, crate::docx::DOCX_MIME));
+        // Another ZIP is not a Word document.
+        let other = crate::docx::tests::zip(&[("data.csv", b"a,b", false)]);
+        assert_eq!(sniff(&other, "x.docx").0, Other);
     }
 
     #[test]
@@ -257,12 +382,21 @@ mod tests {
     }
 
     #[test]
-    fn dicom_needs_the_preamble() {
+    fn dicom_with_or_without_the_preamble() {
         let mut bytes = vec![0u8; 132];
         bytes[128..132].copy_from_slice(b"DICM");
         assert_eq!(sniff(&bytes, "x"), (Dicom, "application/dicom"));
         bytes[128] = b'X';
         assert_eq!(sniff(&bytes, "x").0, Other);
+        // No preamble: the file starts with `DICM`, or with the data set itself.
+        let ct = fixtures::CT_DCM;
+        assert_eq!(sniff(&ct[128..], "x").0, Dicom);
+        assert_eq!(sniff(&crate::dicom::bare_fixture(), "x").0, Dicom);
+        // Zeros, or a group that does not start a data set, are not DICOM.
+        assert_eq!(sniff(&[0u8; 64], "x").0, Other);
+        assert_eq!(sniff(b"\x08\x00\x05\x00CS\x0a\x00", "x").0, Dicom);
+        assert_eq!(sniff(b"\x08\x00\x05\x00cs\x0a\x00", "x").0, Other);
+        assert_eq!(sniff(b"\x10\x00\x10\x00PN\x04\x00", "x").0, Other);
     }
 
     #[test]
@@ -277,6 +411,28 @@ mod tests {
         let escaped_key = br#"{"a\"": 1, "resourceType": "Observation"}"#;
         assert_eq!(sniff(escaped_key, "x").0, Fhir);
         assert_eq!(sniff(br#"["resourceType"]"#, "x").0, Text);
+    }
+
+    #[test]
+    fn fhir_in_any_key_order() {
+        // `resourceType` after a large `entry`, as a serialiser that sorts keys writes it.
+        let mut sorted = br#"{"entry": [{"fullUrl": "urn:uuid:1", "resource": {"active": true, "text": {"div": ""#.to_vec();
+        sorted.extend(std::iter::repeat_n(b'a', SNIFF_LEN));
+        assert_eq!(sniff(&sorted, "export.json").0, Fhir);
+        let mut coded = br#"{"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/x", "code": "#.to_vec();
+        coded.extend(std::iter::repeat_n(b' ', SNIFF_LEN));
+        assert_eq!(sniff(&coded, "a.json").0, Fhir);
+        // NDJSON: one resource a line.
+        let ndjson = b"{\"resourceType\": \"Patient\"}\n{\"resourceType\": \"Condition\"}\n";
+        assert_eq!(
+            sniff(ndjson, "bulk.ndjson"),
+            (Fhir, "application/fhir+json")
+        );
+        let plain = b"{\"a\": 1}\n{\"b\": 2}\n";
+        assert_eq!(sniff(plain, "log.ndjson"), (Text, "application/x-ndjson"));
+        // Marks in a JSON object that ends within the head do not count.
+        let closed = br#"{"fullUrl": "x", "url": "http://hl7.org/fhir/x"}"#;
+        assert_eq!(sniff(closed, "a.json").0, Text);
     }
 
     #[test]

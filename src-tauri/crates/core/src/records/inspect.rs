@@ -80,7 +80,7 @@ fn draft(file: &FileToken, path: &str, author: &str) -> Result<FileDraft, CoreEr
         mime_type: mime.to_owned(),
         metadata: RecordMetadata {
             title: title_from(&file_name),
-            category: guess_category(kind, &file_name),
+            category: guess_category(kind, &file_name, &head),
             date,
             author: author.to_owned(),
         },
@@ -110,7 +110,12 @@ fn title_from(file_name: &str) -> String {
     }
 }
 
-fn guess_category(kind: ContentKind, file_name: &str) -> Category {
+/// What the content says first (a FHIR immunisation, a radiology report), then words of
+/// the name, then the kind.
+fn guess_category(kind: ContentKind, file_name: &str, head: &[u8]) -> Category {
+    if let Some(category) = medwallet_preview::guess_category(head, kind) {
+        return category;
+    }
     let name = file_name.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
     if has(&["discharge"]) {
@@ -123,7 +128,8 @@ fn guess_category(kind: ContentKind, file_name: &str) -> Category {
         match kind {
             ContentKind::Image | ContentKind::Dicom | ContentKind::Video => Category::Imaging,
             ContentKind::Pdf | ContentKind::Text => Category::Note,
-            ContentKind::Fhir => Category::LabResult,
+            // FHIR whose head names no clinical resource.
+            ContentKind::Fhir => Category::Note,
             ContentKind::Other => Category::Other,
         }
     }
@@ -231,6 +237,41 @@ mod tests {
         assert!(refused[1].1.contains("does not exist"), "{refused:?}");
         assert!(refused[2].1.contains("is a folder"), "{refused:?}");
         assert!(out.refused.iter().all(|r| r.error.hint.is_some()));
+    }
+
+    #[test]
+    fn the_content_guesses_the_category_before_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&str, &[u8], Category); 4] = [
+            (
+                "flu.json",
+                br#"{"resourceType": "Immunization"}"#,
+                Category::Immunisation,
+            ),
+            // The content outweighs a word of the name.
+            (
+                "results.json",
+                br#"{"resourceType": "MedicationRequest"}"#,
+                Category::Prescription,
+            ),
+            (
+                "patient.json",
+                br#"{"resourceType": "Patient"}"#,
+                Category::Note,
+            ),
+            ("lab_panel.txt", b"glucose 5.4 mmol/L", Category::LabResult),
+        ];
+        for (i, (name, bytes, category)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let draft = super::draft(
+                &FileToken(format!("t{i}")),
+                &path.display().to_string(),
+                "Ada",
+            )
+            .unwrap();
+            assert_eq!(draft.metadata.category, category, "{name}");
+        }
     }
 
     #[test]

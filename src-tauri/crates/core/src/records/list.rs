@@ -84,7 +84,8 @@ fn rank(c: Category) -> usize {
         Category::Note => 2,
         Category::Prescription => 3,
         Category::DischargeSummary => 4,
-        Category::Other => 5,
+        Category::Immunisation => 5,
+        Category::Other => 6,
     }
 }
 

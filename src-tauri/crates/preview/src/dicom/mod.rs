@@ -2,7 +2,7 @@
 
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
-use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_object::DefaultDicomObject;
 use dicom_pixeldata::{
     DecodedPixelData, PhotometricInterpretation, PixelDecoder, PixelRepresentation,
     PlanarConfiguration,
@@ -14,6 +14,16 @@ use medwallet_api::{DicomTag, RecordView};
 
 use crate::encode::png_data_url;
 use crate::{clip, human_size, MAX_DICOM_BYTES, MAX_DICOM_SIDE};
+
+mod j2k;
+mod open;
+
+/// The CT fixture's data set without preamble, `DICM` or meta group (for the sniffer's
+/// tests).
+#[cfg(test)]
+pub(crate) fn bare_fixture() -> Vec<u8> {
+    open::tests::bare(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
+}
 
 /// Most pixels in a frame that is decoded (a 8192 x 8192 image).
 const MAX_FRAME_PIXELS: u64 = 8192 * 8192;
@@ -60,7 +70,7 @@ pub(crate) fn render(bytes: &[u8]) -> RecordView {
             ),
         };
     }
-    let obj = match OpenFileOptions::new().from_reader(bytes) {
+    let obj = match open::open(bytes) {
         Ok(obj) => obj,
         Err(e) => {
             return RecordView::SaveOnly {
@@ -182,10 +192,14 @@ fn first_frame(obj: &DefaultDicomObject) -> Result<String, String> {
             "Images with {samples} samples per pixel are not shown."
         ));
     }
-    let decoded = obj
-        .decode_pixel_data_frame(0)
-        .map_err(|e| format!("The image could not be decoded ({e})."))?;
-    let frame = to_8bit(&decoded)?;
+    let frame = if let Some(kind) = j2k::compression(obj.meta().transfer_syntax()) {
+        j2k::first_frame(obj, kind, rows * cols)?
+    } else {
+        let decoded = obj
+            .decode_pixel_data_frame(0)
+            .map_err(|e| format!("The image could not be decoded ({e})."))?;
+        to_8bit(&decoded)?
+    };
     frame.into_png(MAX_DICOM_SIDE)
 }
 
@@ -331,22 +345,37 @@ fn mono_samples(
 /// Rescale, then the first VOI window of the file (Window Center / Width), or the range of
 /// the values when it has none; MONOCHROME1 is inverted.
 fn voi_window(decoded: &DecodedPixelData<'_>, samples: &[i32], invert: bool) -> Vec<u8> {
-    let rescale = decoded.rescale().ok().and_then(|r| r.first().copied());
-    let (slope, intercept) = rescale
-        .map(|r| (r.slope, r.intercept))
-        .filter(|(s, i)| s.is_finite() && i.is_finite() && *s != 0.0)
-        .unwrap_or((1.0, 0.0));
+    let rescale = decoded
+        .rescale()
+        .ok()
+        .and_then(|r| r.first().copied())
+        .map(|r| (r.slope, r.intercept));
     let window = decoded
         .window()
         .ok()
         .flatten()
         .and_then(|w| w.first().copied())
-        .filter(|w| w.center.is_finite() && w.width.is_finite() && w.width >= 1.0);
+        .map(|w| (w.center, w.width));
+    window_samples(rescale, window, samples, invert)
+}
+
+/// [`voi_window`] with the rescale (slope, intercept) and window (center, width) given.
+fn window_samples(
+    rescale: Option<(f64, f64)>,
+    window: Option<(f64, f64)>,
+    samples: &[i32],
+    invert: bool,
+) -> Vec<u8> {
+    let (slope, intercept) = rescale
+        .filter(|(s, i)| s.is_finite() && i.is_finite() && *s != 0.0)
+        .unwrap_or((1.0, 0.0));
+    let window =
+        window.filter(|(center, width)| center.is_finite() && width.is_finite() && *width >= 1.0);
     let (low, high) = match window {
         // DICOM's linear function (PS3.3 C.11.2.1.2.1).
-        Some(w) => (
-            w.center - 0.5 - (w.width - 1.0) / 2.0,
-            w.center - 0.5 + (w.width - 1.0) / 2.0,
+        Some((center, width)) => (
+            center - 0.5 - (width - 1.0) / 2.0,
+            center - 0.5 + (width - 1.0) / 2.0,
         ),
         None => {
             let (min, max) = samples
@@ -408,8 +437,18 @@ mod structure {
         } else if data.starts_with(b"DICM") {
             4
         } else {
-            // Not a file the parser will accept; it says why.
-            return Ok(());
+            match super::open::start(data) {
+                super::open::Start::MetaWithoutMagic => 0,
+                super::open::Start::Standard => return Ok(()),
+                super::open::Start::Bare { explicit } => {
+                    let walker = Walker {
+                        data,
+                        explicit,
+                        little: true,
+                    };
+                    return walker.elements(0, data.len(), 0, false).map(|_| ());
+                }
+            }
         };
         let meta = Walker {
             data,
@@ -678,6 +717,7 @@ mod tests {
     use crate::fixtures;
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine as _;
+    use dicom_object::OpenFileOptions;
 
     fn tag_value<'a>(tags: &'a [DicomTag], tag: &str) -> Option<&'a str> {
         tags.iter().find(|t| t.tag == tag).map(|t| t.value.as_str())
@@ -1041,6 +1081,43 @@ mod tests {
         assert_eq!(date("1984"), "1984");
         assert_eq!(sex("X"), "X");
         assert_eq!(transfer_syntax("1.2.3"), "1.2.3");
+    }
+
+    #[test]
+    fn files_without_the_preamble_show_tags_and_image() {
+        let RecordView::Dicom {
+            tags: reference, ..
+        } = render(fixtures::CT_DCM)
+        else {
+            panic!()
+        };
+        for ts in [
+            dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            dicom_dictionary_std::uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        ] {
+            let bytes = open::tests::bare(ts);
+            let RecordView::Dicom { image, tags, .. } = render(&bytes) else {
+                panic!("{ts}")
+            };
+            assert!(image.is_some(), "{ts}");
+            assert_eq!(
+                tag_value(&tags, "(0010,0010)"),
+                tag_value(&reference, "(0010,0010)")
+            );
+            // Cut short: refused by the walk, not read.
+            let RecordView::SaveOnly { reason } = render(&bytes[..bytes.len() - 100]) else {
+                panic!("{ts}")
+            };
+            assert!(reason.contains("damaged or cut short"), "{reason}");
+        }
+        assert!(matches!(
+            render(&fixtures::CT_DCM[128..]),
+            RecordView::Dicom { image: Some(_), .. }
+        ));
+        assert!(matches!(
+            render(&fixtures::CT_DCM[132..]),
+            RecordView::Dicom { image: Some(_), .. }
+        ));
     }
 
     #[test]
