@@ -141,6 +141,25 @@ async fn answers_that_are_not_json_rpc_are_typed_errors() {
     }
 }
 
+#[tokio::test]
+async fn a_busy_or_failing_node_is_one_that_does_not_answer() {
+    // A gateway in front of the node that is overloaded or cannot reach it: tried
+    // again as a node that does not answer, not named another kind of server.
+    let cases = [
+        ("429 Too Many Requests", "text/plain", "slow down"),
+        ("502 Bad Gateway", "text/html", "<html>Bad Gateway</html>"),
+        ("503 Service Unavailable", "text/plain", ""),
+    ];
+    for (status, content_type, body) in cases {
+        let ledger = LedgerNode::new(&Url::parse(&serve(status, content_type, body)).unwrap());
+        let err = ledger.status().await.unwrap_err();
+        assert!(
+            matches!(err, LedgerError::Unreachable { .. }),
+            "{status} gave {err:?}"
+        );
+    }
+}
+
 fn cid(tag: u8) -> Vec<u8> {
     // A CIDv1 raw sha2-256 shape: version, codec, multihash code, length, digest.
     let mut c = vec![0x01, 0x55, 0x12, 0x20];
