@@ -29,19 +29,20 @@
 
 #[path = "crash/check.rs"]
 mod check;
+#[path = "crash/kept.rs"]
+mod kept;
 #[path = "crash/world.rs"]
 mod world;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use medwallet_core::LedgerTarget;
-use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
-use medwallet_ledger::{LedgerNode, PrivateKeySigner};
 use url::Url;
 
-use world::{Nodes, Scene, World, SCENES};
+use kept::Kept;
+use world::{start, Nodes, Running, Scene, World, SCENES};
 
 const CHILD_SCENE: &str = "MEDWALLET_CRASH_SCENE";
 const CHILD_WORLD: &str = "MEDWALLET_CRASH_WORLD";
@@ -115,7 +116,8 @@ fn child(scene: &str) {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(world.play(scene));
+        .block_on(world.play(scene))
+        .unwrap_or_else(|e| panic!("{}: {e}", scene.name()));
 }
 
 /// What the run found.
@@ -144,40 +146,6 @@ impl Report {
             ));
         }
         s
-    }
-}
-
-/// The nodes every party shares: one js-ipfs and one anvil with the contract.
-struct Running {
-    _ipfs: Ipfs,
-    anvil: Anvil,
-    nodes: Nodes,
-    ipfs_repo: PathBuf,
-}
-
-async fn start(root: &Path) -> Running {
-    let tools = NodeTools::locate().unwrap();
-    let ipfs_repo = root.join("ipfs");
-    let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(ipfs_repo.clone())).unwrap();
-    let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
-    let url = Url::parse(&anvil.url()).unwrap();
-    let contract = LedgerNode::new(&url)
-        .deploy(PrivateKeySigner::random())
-        .await
-        .unwrap();
-    let nodes = Nodes {
-        ipfs: Url::parse(&ipfs.api_url()).unwrap(),
-        ledger: LedgerTarget {
-            url,
-            contract: Some(contract),
-            chain_id: Some(medwallet_devnodes::LOCAL_CHAIN_ID),
-        },
-    };
-    Running {
-        _ipfs: ipfs,
-        anvil,
-        nodes,
-        ipfs_repo,
     }
 }
 
@@ -223,7 +191,7 @@ async fn parent() -> Report {
     };
     for scene in SCENES {
         let started = Instant::now();
-        let kept = Kept::keep(root, scene, &world_dir, &running).await;
+        let kept = Kept::keep(root, scene.name(), &world_dir, &running.nodes).await;
         let census = root.join(format!("census-{}.log", scene.name()));
         let status = run_child(&running, &world_dir, scene, None, &census);
         assert!(
@@ -239,7 +207,7 @@ async fn parent() -> Report {
             None => schedule(seed, scene, points, scene.kills(per_scene)),
         };
         for n in &schedule {
-            kept.restore(&world_dir, &running).await;
+            kept.restore(&world_dir, &running.nodes).await;
             let log = root.join("kill.log");
             let _ = std::fs::remove_file(&log);
             let status = run_child(&running, &world_dir, scene, Some(*n), &log);
@@ -271,9 +239,12 @@ async fn parent() -> Report {
             }
         }
         // On to the next scene: this one played to its end.
-        kept.restore(&world_dir, &running).await;
+        kept.restore(&world_dir, &running.nodes).await;
         let world = World::new(&world_dir, nodes.clone());
-        world.play(scene).await;
+        world
+            .play(scene)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", scene.name()));
         check::settle(&world).await.unwrap();
         check::invariants(&world, scene, &running.ipfs_repo)
             .await
@@ -362,60 +333,4 @@ fn last_line(path: &Path) -> String {
         .last()
         .unwrap_or("no point passed")
         .to_owned()
-}
-
-/// The world as a scene finds it, to put back before each kill.
-struct Kept {
-    folder: PathBuf,
-    snapshot: std::sync::Mutex<serde_json::Value>,
-    cars: Vec<Vec<u8>>,
-}
-
-impl Kept {
-    async fn keep(root: &Path, scene: Scene, world: &Path, running: &Running) -> Self {
-        let folder = root.join(format!("kept-{}", scene.name()));
-        copy_dir(world, &folder);
-        let snapshot = medwallet_ledger::testing::snapshot(&running.nodes.ledger.url)
-            .await
-            .unwrap();
-        let cars = check::export_pins(&running.nodes.ipfs).await;
-        Self {
-            folder,
-            snapshot: std::sync::Mutex::new(snapshot),
-            cars,
-        }
-    }
-
-    /// The folders copied back, the chain reverted (a new snapshot taken, since a revert
-    /// uses its snapshot up), the pins imported again.
-    async fn restore(&self, world: &Path, running: &Running) {
-        std::fs::remove_dir_all(world).unwrap();
-        copy_dir(&self.folder, world);
-        let url = &running.nodes.ledger.url;
-        let old = self.snapshot.lock().unwrap().clone();
-        medwallet_ledger::testing::revert_to(url, old)
-            .await
-            .unwrap();
-        *self.snapshot.lock().unwrap() = medwallet_ledger::testing::snapshot(url).await.unwrap();
-        check::import_pins(&running.nodes.ipfs, &self.cars).await;
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            match std::fs::copy(entry.path(), target) {
-                Ok(_) => {}
-                // SQLite removes a database's -wal and -shm files when its last
-                // connection closes, which a closed pool may still be doing.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => panic!("copying {}: {e}", entry.path().display()),
-            }
-        }
-    }
 }

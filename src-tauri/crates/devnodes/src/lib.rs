@@ -7,18 +7,23 @@
 //! its handle is dropped (also when a test panics), and, through
 //! `PR_SET_PDEATHSIG`, when the thread that started it exits: start a node from
 //! the thread that will outlive its use.
+//!
+//! Between a wallet and its nodes, tests may put a [`CountingProxy`] (what a use case
+//! asks the ledger) or a [`FaultProxy`] (connections broken on a schedule).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod anvil;
 #[cfg(feature = "bench-chain")]
 pub mod bench_chain;
+mod fault_proxy;
 mod ipfs;
 mod process;
 mod proxy;
 mod tools;
 
 pub use anvil::{Anvil, AnvilOptions, LOADING_TIMEOUT, LOCAL_CHAIN_ID};
+pub use fault_proxy::{Applied, Fault, FaultProxy, Rule, StallEnd};
 pub use ipfs::{Ipfs, IpfsOptions};
 pub use process::{free_port, free_port_on, stop_gracefully};
 pub use proxy::CountingProxy;

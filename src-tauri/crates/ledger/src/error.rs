@@ -7,7 +7,8 @@ use crate::revert::{Action, Revert};
 /// A failed call to the ledger node.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LedgerError {
-    /// Nothing answered at the URL, or not in time.
+    /// Nothing answered at the URL, or not in time, or it answered that it is busy or
+    /// failing (HTTP 429, 5xx).
     #[error("the ledger node at {url} is unreachable: {detail}")]
     Unreachable {
         /// The node's URL.
@@ -238,6 +239,20 @@ impl LedgerError {
                 if http.status == 401 || http.status == 403 =>
             {
                 Self::Unauthorized { url }
+            }
+            // Too many requests, or a server error without a JSON-RPC answer: the node
+            // (or a gateway in front of it) is busy or failing, not another kind of
+            // server. It is tried again as a node that does not answer.
+            RpcError::Transport(TransportErrorKind::HttpError(http))
+                if http.status == 429 || (500..600).contains(&http.status) =>
+            {
+                Self::Unreachable {
+                    url,
+                    detail: format!(
+                        "HTTP {}: the node, or a gateway in front of it, is busy or failing",
+                        http.status
+                    ),
+                }
             }
             RpcError::Transport(TransportErrorKind::HttpError(http)) => Self::NotEvm {
                 url,

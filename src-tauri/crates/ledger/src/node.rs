@@ -192,7 +192,15 @@ impl LedgerNode {
         let status =
             match tokio::time::timeout(CALL_TIMEOUT, contract.SCHEMA_VERSION().call()).await {
                 Ok(Ok(schema_version)) => Ok(ContractStatus::Deployed { schema_version }),
-                // Code that does not answer SCHEMA_VERSION(): the answer itself is the result.
+                // No answer (a broken connection, a node that failed): nothing is known of
+                // the code, and the node is the problem, as for any other call.
+                Ok(Err(alloy::contract::Error::TransportError(e)))
+                    if !matches!(e, alloy::transports::RpcError::ErrorResp(_)) =>
+                {
+                    Err(LedgerError::from_rpc(self.url.as_str(), e))
+                }
+                // Code that does not answer SCHEMA_VERSION() (it reverts, or answers
+                // something else): the answer itself is the result.
                 Ok(Err(_)) => Ok(ContractStatus::Foreign),
                 Err(_) => Err(self.timeout()),
             };

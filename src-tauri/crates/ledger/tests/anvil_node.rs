@@ -14,7 +14,7 @@ use alloy::sol_types::SolEvent;
 use medwallet_ledger::{EventCache, EventFilter, EventKind, LedgerEvent, Receipt, Revert};
 use support::{record_id, record_id_of, Chain};
 
-use medwallet_devnodes::{Anvil, AnvilOptions, NodeTools, LOCAL_CHAIN_ID};
+use medwallet_devnodes::{Anvil, AnvilOptions, Fault, FaultProxy, NodeTools, Rule, LOCAL_CHAIN_ID};
 use medwallet_ledger::contract::EXPECTED_SCHEMA_VERSION;
 use medwallet_ledger::{Address, ContractStatus, LedgerError, LedgerNode, PrivateKeySigner};
 use url::Url;
@@ -52,6 +52,47 @@ async fn deploys_with_zero_fees_from_an_unfunded_account() {
             .unwrap(),
         ContractStatus::Missing
     );
+}
+
+#[tokio::test]
+async fn a_broken_connection_while_checking_the_contract_is_not_a_foreign_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(
+        &NodeTools::locate().unwrap(),
+        &AnvilOptions::ephemeral(dir.path()),
+    )
+    .unwrap();
+    let address = client(&anvil)
+        .deploy(PrivateKeySigner::random())
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(std::net::Ipv4Addr::LOCALHOST, &anvil.url()).unwrap();
+    let ledger = LedgerNode::new(&Url::parse(proxy.url()).unwrap());
+    // `SCHEMA_VERSION()` is the check's `eth_call`: broken, it says nothing of the code.
+    for fault in [
+        Fault::Reset,
+        Fault::Status(500),
+        Fault::Status(429),
+        Fault::Truncate,
+        Fault::ForwardThenClose,
+    ] {
+        proxy.set_rules(vec![Rule {
+            label: "eth_call".into(),
+            nth: 1,
+            fault,
+            outage: false,
+        }]);
+        let checked = ledger.contract_status(address).await;
+        assert!(
+            matches!(checked, Err(LedgerError::Unreachable { .. })),
+            "{fault:?} gave {checked:?}"
+        );
+    }
+    proxy.pass();
+    assert!(matches!(
+        ledger.contract_status(address).await.unwrap(),
+        ContractStatus::Deployed { .. }
+    ));
 }
 
 #[tokio::test]
@@ -137,6 +178,25 @@ async fn answers_that_are_not_json_rpc_are_typed_errors() {
         assert!(
             matches!(err, LedgerError::NotEvm { .. }),
             "{status} {body:?} gave {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_busy_or_failing_node_is_one_that_does_not_answer() {
+    // A gateway in front of the node that is overloaded or cannot reach it: tried
+    // again as a node that does not answer, not named another kind of server.
+    let cases = [
+        ("429 Too Many Requests", "text/plain", "slow down"),
+        ("502 Bad Gateway", "text/html", "<html>Bad Gateway</html>"),
+        ("503 Service Unavailable", "text/plain", ""),
+    ];
+    for (status, content_type, body) in cases {
+        let ledger = LedgerNode::new(&Url::parse(&serve(status, content_type, body)).unwrap());
+        let err = ledger.status().await.unwrap_err();
+        assert!(
+            matches!(err, LedgerError::Unreachable { .. }),
+            "{status} gave {err:?}"
         );
     }
 }

@@ -540,6 +540,19 @@ impl IpfsNode {
                 url: self.url.to_string(),
                 message,
             },
+            // Too many requests, or a server error without the node's own answer: the
+            // node (or a gateway in front of it) is busy or failing, not another kind of
+            // server. It is tried again as a node that does not answer.
+            None if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                || status.is_server_error() =>
+            {
+                IpfsError::Unreachable {
+                    url: self.url.to_string(),
+                    detail: format!(
+                        "HTTP {status}: the node, or a gateway in front of it, is busy or failing"
+                    ),
+                }
+            }
             None => self.not_ipfs_because(&format!(
                 "HTTP {status} with {:?}",
                 truncate(&String::from_utf8_lossy(&body), 120)

@@ -83,6 +83,21 @@ impl Job {
     }
 }
 
+/// A running rebuild, listed in the service's jobs until this is dropped: at the end of
+/// its run, or when the run's future is dropped (the command cancelled), so a rebuild
+/// that no longer runs is never shown running, nor keeps the next one from starting (it
+/// resumes from the last step its row saved).
+struct Listed<'a> {
+    jobs: &'a Mutex<HashMap<String, Arc<Job>>>,
+    wallet_id: &'a str,
+}
+
+impl Drop for Listed<'_> {
+    fn drop(&mut self) {
+        lock(self.jobs).remove(self.wallet_id);
+    }
+}
+
 /// How a run ended, short of an error.
 enum Ended {
     Finished,
@@ -226,6 +241,11 @@ impl RebuildService {
             jobs.insert(owner.wallet_id.clone(), job.clone());
             job
         };
+        // Taken only once the lock is released (its drop locks the jobs).
+        let running = Listed {
+            jobs: &self.jobs,
+            wallet_id: &owner.wallet_id,
+        };
         let started = std::time::Instant::now();
         let result = run_job(&job, &store, &mut row, audit, owner, ipfs, ledger)
             .await
@@ -275,7 +295,7 @@ impl RebuildService {
         }
         let saved = store.save_rebuild(&row).await;
         // Released only once its row is saved, so the next run starts from it.
-        lock(&self.jobs).remove(&owner.wallet_id);
+        drop(running);
         // A full disk is the user's to free, not a node's to come back: answered as the
         // failure it is (the row keeps its words for the window too, when it could).
         if let Some(e) = full {

@@ -11,8 +11,9 @@
 //! 2. **Upload and register** (the [outbox](super::outbox)'s steps, tried at once; if a
 //!    node is down they wait in the outbox and nothing is lost).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use medwallet_abe::rand_core::OsRng;
 use medwallet_abe::DataKey;
@@ -71,6 +72,11 @@ impl RecordService {
             }
             jobs.insert(job_id.to_owned(), cancel.clone());
         }
+        // Taken only once the lock is released (its drop locks the jobs).
+        let running = JobMark {
+            jobs: &self.jobs,
+            job_id,
+        };
         let job = AddJob {
             owner,
             ipfs,
@@ -80,7 +86,7 @@ impl RecordService {
             cancel,
         };
         let result = self.add_inner(&job, path, metadata).await;
-        lock(&self.jobs).remove(job_id);
+        drop(running);
         // A full disk met before the file's size was known (opening the records
         // database): named with the wallet's records folder and its free space now.
         result.map_err(|e| e.disk_full_in(&self.dir.join(&owner.wallet_id), None))
@@ -227,6 +233,20 @@ impl RecordService {
             .await?
             .ok_or_else(|| CoreError::internal("the new record", "missing after insert"))?;
         self.summary(owner, &row)
+    }
+}
+
+/// An add's job id, marked in use while the add runs; the mark goes when this is
+/// dropped, also when the add's future is dropped (the command cancelled), so a job id
+/// is never left in use by an add that no longer runs.
+struct JobMark<'a> {
+    jobs: &'a Mutex<HashMap<String, Arc<AtomicBool>>>,
+    job_id: &'a str,
+}
+
+impl Drop for JobMark<'_> {
+    fn drop(&mut self) {
+        lock(self.jobs).remove(self.job_id);
     }
 }
 

@@ -21,7 +21,6 @@ const PASSES: usize = 8;
 /// be sent or revoked, and the sharing pass found no problem. The nodes are up, so
 /// every kind of work must end: work left after [`PASSES`] passes is a failure.
 pub async fn settle(world: &World) -> Result<(), String> {
-    let (ipfs, ledger) = (&world.nodes.ipfs, &world.nodes.ledger);
     let mut left = Vec::new();
     // Idle is a whole round with nothing left: one wallet's pass may give another work
     // (a clinic's new epoch for the patient's pass that ran before it in the round).
@@ -34,6 +33,7 @@ pub async fn settle(world: &World) -> Result<(), String> {
             }
             let owner = party.owner();
             let svc = world.svc(party);
+            let (ipfs, ledger) = world.at(party);
             if party == Party::Restored {
                 let status = RebuildService::new()
                     .run(
@@ -139,7 +139,7 @@ async fn records(world: &World, party: Party) -> Result<Vec<usize>, String> {
         let saved = svc
             .save_copy(
                 &owner,
-                &world.nodes.ipfs,
+                world.at(party).0,
                 &r.id,
                 &copy.display().to_string(),
             )
@@ -361,7 +361,7 @@ async fn staff_revoked(world: &World) -> Result<bool, String> {
 async fn opens(world: &World, who: Party, record: &str) -> Result<(), String> {
     let owner = who.owner();
     let svc = world.svc(who);
-    let (ipfs, ledger) = (&world.nodes.ipfs, &world.nodes.ledger);
+    let (ipfs, ledger) = world.at(who);
     svc.list_shared(&owner, ipfs, ledger)
         .await
         .map_err(|e| format!("{e:?}"))?;
@@ -374,7 +374,7 @@ async fn opens(world: &World, who: Party, record: &str) -> Result<(), String> {
 /// A check-in the patient allowed: the desk sees it allowed and opens its record; one
 /// not allowed opens nothing.
 async fn check_in_holds(world: &World) -> Result<(), String> {
-    let (ipfs, ledger) = (&world.nodes.ipfs, &world.nodes.ledger);
+    let (ipfs, ledger) = world.at(Party::Clinic);
     let desk = Party::Clinic.owner();
     let svc = world.svc(Party::Clinic);
     let sessions = svc
@@ -384,7 +384,7 @@ async fn check_in_holds(world: &World) -> Result<(), String> {
     let patient = Party::Patient.owner();
     let asks = world
         .svc(Party::Patient)
-        .check_in_asks(&patient, ledger)
+        .check_in_asks(&patient, world.at(Party::Patient).1)
         .await
         .map_err(|e| format!("{e:?}"))?;
     let allowed = asks.iter().any(|a| a.state == "allowed");

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use medwallet_api::{Category, RecordMetadata, ShareRequest};
-use medwallet_core::{AuditService, LedgerTarget, Owner, RebuildService, RecordService};
+use medwallet_core::{AuditService, CoreError, LedgerTarget, Owner, RebuildService, RecordService};
+use medwallet_devnodes::{Anvil, AnvilOptions, Ipfs, IpfsOptions, NodeTools};
+use medwallet_ledger::{LedgerNode, PrivateKeySigner};
 use medwallet_vault::{Role, Seed, ShareCode, WalletKeys};
 use url::Url;
 
@@ -74,7 +76,7 @@ pub const GROUP: &str = "careteam";
 pub const ROLE: &str = "role:doctor";
 
 /// Who takes part: each a wallet from a fixed seed, in its own data folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Party {
     Patient,
     Doctor,
@@ -150,15 +152,60 @@ pub struct Nodes {
     pub ledger: LedgerTarget,
 }
 
+/// The nodes every party shares: one js-ipfs and one anvil with the contract.
+pub struct Running {
+    _ipfs: Ipfs,
+    pub anvil: Anvil,
+    pub nodes: Nodes,
+    pub ipfs_repo: PathBuf,
+}
+
+/// Starts the nodes in `root` and deploys the contract.
+pub async fn start(root: &Path) -> Running {
+    let tools = NodeTools::locate().unwrap();
+    let ipfs_repo = root.join("ipfs");
+    let ipfs = Ipfs::start(&tools, &IpfsOptions::ephemeral(ipfs_repo.clone())).unwrap();
+    let anvil = Anvil::start(&tools, &AnvilOptions::ephemeral(root.join("anvil"))).unwrap();
+    let url = Url::parse(&anvil.url()).unwrap();
+    let contract = LedgerNode::new(&url)
+        .deploy(PrivateKeySigner::random())
+        .await
+        .unwrap();
+    let nodes = Nodes {
+        ipfs: Url::parse(&ipfs.api_url()).unwrap(),
+        ledger: LedgerTarget {
+            url,
+            contract: Some(contract),
+            chain_id: Some(medwallet_devnodes::LOCAL_CHAIN_ID),
+        },
+    };
+    Running {
+        _ipfs: ipfs,
+        anvil,
+        nodes,
+        ipfs_repo,
+    }
+}
+
 /// The parties' data folders under `dir`, on `nodes`.
 pub struct World {
     pub dir: PathBuf,
+    /// The nodes themselves: what the harness reads and keeps.
     pub nodes: Nodes,
+    /// How each party reaches them (through a proxy of its own, for the fault harness).
+    routes: Vec<(Party, Nodes)>,
     services: Vec<(Party, RecordService)>,
 }
 
 impl World {
+    /// Every party reaches `nodes` directly.
     pub fn new(dir: &Path, nodes: Nodes) -> Self {
+        let direct = nodes.clone();
+        Self::routed(dir, nodes, move |_| direct.clone())
+    }
+
+    /// Each party reaches the nodes as `route` says (its own proxies).
+    pub fn routed(dir: &Path, nodes: Nodes, route: impl Fn(Party) -> Nodes) -> Self {
         let services = PARTIES
             .iter()
             .map(|p| (*p, RecordService::new(&dir.join(p.folder()))))
@@ -166,8 +213,15 @@ impl World {
         Self {
             dir: dir.to_owned(),
             nodes,
+            routes: PARTIES.iter().map(|p| (*p, route(*p))).collect(),
             services,
         }
+    }
+
+    /// The IPFS node and the ledger as `party` reaches them.
+    pub fn at(&self, party: Party) -> (&Url, &LedgerTarget) {
+        let nodes = &self.routes.iter().find(|(p, _)| *p == party).unwrap().1;
+        (&nodes.ipfs, &nodes.ledger)
     }
 
     pub fn svc(&self, party: Party) -> &RecordService {
@@ -185,18 +239,15 @@ impl World {
         }
     }
 
-    fn ipfs(&self) -> &Url {
-        &self.nodes.ipfs
-    }
-
-    fn ledger(&self) -> &LedgerTarget {
-        &self.nodes.ledger
-    }
-
     /// The story's log of steps done (each appended once done), read by the parent
     /// after a kill: what the story had finished before it died.
     pub fn progress_path(&self) -> PathBuf {
         self.dir.join("progress.log")
+    }
+
+    /// Whether `step` is in the story's log (a scene played again skips it).
+    fn did(&self, step: &str) -> bool {
+        self.steps_done().iter().any(|s| s == step)
     }
 
     fn done(&self, step: &str) {
@@ -228,16 +279,17 @@ impl World {
 
     /// The patient adds the text record `n` (its body holds the marker the plaintext
     /// scan looks for); its id.
-    pub async fn add(&self, n: usize) -> String {
+    pub async fn add(&self, n: usize) -> Result<String, Failed> {
         let name = format!("note-{n}.txt");
         let path = self.source(&name, &body(n));
         let quiet: medwallet_core::records::Progress = Arc::new(|_| {});
+        let (ipfs, ledger) = self.at(Party::Patient);
         let r = self
             .svc(Party::Patient)
             .add(
                 &Party::Patient.owner(),
-                self.ipfs(),
-                self.ledger(),
+                ipfs,
+                ledger,
                 &name,
                 &path,
                 &RecordMetadata {
@@ -249,9 +301,9 @@ impl World {
                 quiet,
             )
             .await
-            .unwrap();
+            .map_err(failed("add"))?;
         self.done(&format!("added {} {n}", r.id));
-        r.id
+        Ok(r.id)
     }
 
     /// Every party but the patient publishes its keys (its first look at its inbox), and
@@ -265,17 +317,19 @@ impl World {
             Party::Member1,
             Party::Member2,
         ] {
+            let (ipfs, ledger) = self.at(party);
             self.svc(party)
-                .list_shared(&party.owner(), self.ipfs(), self.ledger())
+                .list_shared(&party.owner(), ipfs, ledger)
                 .await
                 .unwrap();
         }
+        let (ipfs, ledger) = self.at(Party::Clinic);
         for staff in [Party::Staff1, Party::Staff2] {
             self.svc(Party::Clinic)
                 .issue_staff_key(
                     &Party::Clinic.owner(),
-                    self.ipfs(),
-                    self.ledger(),
+                    ipfs,
+                    ledger,
                     &staff.owner().address,
                     &[ROLE.to_owned()],
                 )
@@ -283,7 +337,7 @@ impl World {
                 .unwrap();
         }
         // The patient's first record, there before any scene.
-        self.add(0).await;
+        self.add(0).await.unwrap();
     }
 
     /// Whether the restore went as far as the vault keeping the restored wallet. The app
@@ -303,112 +357,170 @@ impl World {
         })
     }
 
-    /// Runs `scene` to its end (in a child process, until a crash point kills it).
-    pub async fn play(&self, scene: Scene) {
+    /// Runs `scene` to its end (in a child process, until a crash point kills it), or
+    /// until a step fails (a node the fault harness breaks). Played again, it skips the
+    /// steps its log says are done and tries the failed one again, as the user would
+    /// (and where the window already shows a step done, does not repeat it).
+    pub async fn play(&self, scene: Scene) -> Result<(), Failed> {
         let patient = Party::Patient.owner();
         let p = self.svc(Party::Patient);
+        let (ipfs, ledger) = self.at(Party::Patient);
         match scene {
             Scene::Add => {
-                self.add(1).await;
-                self.add(2).await;
+                for n in [1, 2] {
+                    if self.record(n).is_none() {
+                        self.add(n).await?;
+                    }
+                }
             }
             Scene::Share => {
                 let (r0, r1, r2) = (self.rec(0), self.rec(1), self.rec(2));
                 let doctor = Party::Doctor.owner().address;
                 let clinic = Party::Clinic.owner().address;
-                p.share(
-                    &patient,
-                    self.ipfs(),
-                    self.ledger(),
-                    &request(&[&r0], &doctor, None, None),
-                )
-                .await
-                .unwrap();
-                self.done("shared person");
-                p.share(
-                    &patient,
-                    self.ipfs(),
-                    self.ledger(),
-                    &request(&[&r1], &clinic, Some(ROLE), None),
-                )
-                .await
-                .unwrap();
-                self.done("shared role");
-                for member in [Party::Member1, Party::Member2] {
-                    p.add_group_member(
+                let shares = [
+                    ("shared person", request(&[&r0], &doctor, None, None)),
+                    ("shared role", request(&[&r1], &clinic, Some(ROLE), None)),
+                ];
+                for (step, share) in shares {
+                    if !self.did(step) {
+                        p.share(&patient, ipfs, ledger, &share)
+                            .await
+                            .map_err(failed(step))?;
+                        self.done(step);
+                    }
+                }
+                for (step, member) in [
+                    ("member 1 added", Party::Member1),
+                    ("member 2 added", Party::Member2),
+                ] {
+                    if !self.did(step) {
+                        p.add_group_member(&patient, ipfs, ledger, GROUP, &member.owner().address)
+                            .await
+                            .map_err(failed(step))?;
+                        self.done(step);
+                    }
+                }
+                if !self.did("shared group") {
+                    p.share(
                         &patient,
-                        self.ipfs(),
-                        self.ledger(),
-                        GROUP,
-                        &member.owner().address,
+                        ipfs,
+                        ledger,
+                        &request(&[&r0, &r2], "", None, Some(GROUP)),
                     )
                     .await
-                    .unwrap();
+                    .map_err(failed("shared group"))?;
+                    self.done("shared group");
                 }
-                p.share(
-                    &patient,
-                    self.ipfs(),
-                    self.ledger(),
-                    &request(&[&r0, &r2], "", None, Some(GROUP)),
-                )
-                .await
-                .unwrap();
-                self.done("shared group");
             }
             Scene::Revoke => {
-                p.revoke(
-                    &patient,
-                    self.ipfs(),
-                    self.ledger(),
-                    &self.rec(0),
-                    &Party::Doctor.owner().address,
-                    None,
-                )
-                .await
-                .unwrap();
-                self.done("revoked person");
-            }
-            Scene::RemoveMember => {
-                p.remove_group_member(
-                    &patient,
-                    self.ipfs(),
-                    self.ledger(),
-                    GROUP,
-                    &Party::Member1.owner().address,
-                )
-                .await
-                .unwrap();
-                self.done("removed member");
-            }
-            Scene::StaffRevoke => {
-                self.svc(Party::Clinic)
-                    .revoke_staff_key(
-                        &Party::Clinic.owner(),
-                        self.ipfs(),
-                        self.ledger(),
-                        &Party::Staff1.owner().address,
+                if !self.did("revoked person") {
+                    p.revoke(
+                        &patient,
+                        ipfs,
+                        ledger,
+                        &self.rec(0),
+                        &Party::Doctor.owner().address,
+                        None,
                     )
                     .await
-                    .unwrap();
-                self.done("revoked staff");
+                    .map_err(failed("revoked person"))?;
+                    self.done("revoked person");
+                }
+            }
+            Scene::RemoveMember => {
+                if !self.did("removed member") {
+                    p.remove_group_member(
+                        &patient,
+                        ipfs,
+                        ledger,
+                        GROUP,
+                        &Party::Member1.owner().address,
+                    )
+                    .await
+                    .map_err(failed("removed member"))?;
+                    self.done("removed member");
+                }
+            }
+            Scene::StaffRevoke => {
+                if !self.did("revoked staff") {
+                    let (c_ipfs, c_ledger) = self.at(Party::Clinic);
+                    self.svc(Party::Clinic)
+                        .revoke_staff_key(
+                            &Party::Clinic.owner(),
+                            c_ipfs,
+                            c_ledger,
+                            &Party::Staff1.owner().address,
+                        )
+                        .await
+                        .map_err(failed("revoked staff"))?;
+                    self.done("revoked staff");
+                }
                 // The patient's pass notices the clinic's new epoch and re-keys for it.
-                p.sync_sharing(&patient, self.ipfs(), self.ledger(), true)
-                    .await;
+                p.sync_sharing(&patient, ipfs, ledger, true).await;
                 self.done("patient re-keyed");
             }
-            Scene::CheckIn => {
+            Scene::CheckIn => self.check_in().await?,
+            Scene::Restore => {
+                let restored = Party::Restored.owner();
+                let device = self.svc(Party::Restored);
+                let (r_ipfs, r_ledger) = self.at(Party::Restored);
+                let rebuild = RebuildService::new();
+                if !self.did("asked") {
+                    rebuild
+                        .ask(device, &restored.wallet_id)
+                        .await
+                        .map_err(failed("asked"))?;
+                    self.done("asked");
+                }
+                let status = rebuild
+                    .run(
+                        device,
+                        &AuditService::new(&self.folder(Party::Restored)),
+                        &restored,
+                        r_ipfs,
+                        r_ledger,
+                    )
+                    .await
+                    .map_err(failed("rebuilt"))?;
+                // A node that failed leaves the rebuild asked for, with its reason.
+                if status.state != medwallet_api::RebuildState::Done {
+                    return Err(Failed {
+                        step: "rebuilt".into(),
+                        detail: format!("the rebuild is {:?}: {:?}", status.state, status.problem),
+                        error: None,
+                    });
+                }
+                self.done("rebuilt");
+            }
+        }
+        Ok(())
+    }
+
+    /// The check-in scene: the patient shows a code, the desk redeems it (with the same
+    /// code when tried again: it is on the desk's screen), the patient allows.
+    async fn check_in(&self) -> Result<(), Failed> {
+        let patient = Party::Patient.owner();
+        let p = self.svc(Party::Patient);
+        let (ipfs, ledger) = self.at(Party::Patient);
+        let offered = self
+            .steps_done()
+            .iter()
+            .find_map(|s| s.strip_prefix("offered ").map(str::to_owned));
+        let code = match offered {
+            Some(code) => code,
+            None => {
                 let offered = p
                     // As long as a check-in can last: a run takes longer than a short
                     // one, and its grant expiring midway is not what a kill tests.
                     .offer_check_in(
                         &patient,
-                        self.ipfs(),
-                        self.ledger(),
+                        ipfs,
+                        ledger,
                         &[self.rec(1)],
                         medwallet_core::MAX_CHECK_IN_MINUTES,
                     )
                     .await
-                    .unwrap();
+                    .map_err(failed("offered"))?;
                 let code = ShareCode::create_with(
                     &Party::Patient.keys(),
                     "patient",
@@ -417,51 +529,92 @@ impl World {
                     Some(&offered.check_in),
                 )
                 .unwrap();
-                self.done("offered");
-                self.svc(Party::Clinic)
-                    .check_in(&Party::Clinic.owner(), self.ipfs(), self.ledger(), &code)
+                self.done(&format!("offered {code}"));
+                code
+            }
+        };
+        if !self.did("redeemed") {
+            let (c_ipfs, c_ledger) = self.at(Party::Clinic);
+            let (desk, clinic) = (self.svc(Party::Clinic), Party::Clinic.owner());
+            // A redemption that went through (its answer lost) shows the patient in the
+            // desk's list: the desk does not read the code again. (No check-in kept yet:
+            // the list asks no node.)
+            let listed = desk
+                .list_check_ins(&clinic, c_ipfs, c_ledger)
+                .await
+                .map_err(failed("redeemed"))?;
+            if listed.is_empty() {
+                desk.check_in(&clinic, c_ipfs, c_ledger, &code)
                     .await
-                    .unwrap();
-                self.done("redeemed");
-                p.sync_sharing(&patient, self.ipfs(), self.ledger(), true)
-                    .await;
-                let asks = p.check_in_asks(&patient, self.ledger()).await.unwrap();
+                    .map_err(failed("redeemed"))?;
+            }
+            self.done("redeemed");
+        }
+        if !self.did("allowed") {
+            p.sync_sharing(&patient, ipfs, ledger, true).await;
+            let asks = p
+                .check_in_asks(&patient, ledger)
+                .await
+                .map_err(failed("allowed"))?;
+            // An answer that went through shows "allowed": the patient does not answer
+            // again.
+            if !asks.iter().any(|a| a.state == "allowed") {
+                let ask = asks
+                    .iter()
+                    .find(|a| a.state == "asked")
+                    .ok_or_else(|| Failed {
+                        step: "allowed".into(),
+                        detail: format!(
+                            "the patient's window shows no check-in to answer: {:?}",
+                            asks.iter().map(|a| &a.state).collect::<Vec<_>>()
+                        ),
+                        error: None,
+                    })?;
                 p.answer_check_in(
                     &patient,
-                    self.ipfs(),
-                    self.ledger(),
-                    &asks[0].check_in_id,
-                    &asks[0].clinic.address,
+                    ipfs,
+                    ledger,
+                    &ask.check_in_id,
+                    &ask.clinic.address,
                     true,
                 )
                 .await
-                .unwrap();
-                self.done("allowed");
+                .map_err(failed("allowed"))?;
             }
-            Scene::Restore => {
-                let restored = Party::Restored.owner();
-                let device = self.svc(Party::Restored);
-                let rebuild = RebuildService::new();
-                rebuild.ask(device, &restored.wallet_id).await.unwrap();
-                self.done("asked");
-                rebuild
-                    .run(
-                        device,
-                        &AuditService::new(&self.folder(Party::Restored)),
-                        &restored,
-                        self.ipfs(),
-                        self.ledger(),
-                    )
-                    .await
-                    .unwrap();
-                self.done("rebuilt");
-            }
+            self.done("allowed");
         }
+        Ok(())
     }
 
     fn rec(&self, n: usize) -> String {
         self.record(n)
             .unwrap_or_else(|| panic!("record {n} was not added before this scene"))
+    }
+}
+
+/// A step of a scene that did not finish: which, and why (the use case's error, when
+/// it answered one).
+#[derive(Debug)]
+pub struct Failed {
+    pub step: String,
+    /// Read by the fault harness (its kind and words); the crash harness prints `detail`.
+    #[allow(dead_code)]
+    pub error: Option<CoreError>,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.detail)
+    }
+}
+
+/// The use case's error as the failure of `step`.
+fn failed(step: &str) -> impl FnOnce(CoreError) -> Failed + '_ {
+    move |e| Failed {
+        step: step.to_owned(),
+        detail: format!("{e:?}"),
+        error: Some(e),
     }
 }
 

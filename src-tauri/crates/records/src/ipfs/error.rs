@@ -26,7 +26,8 @@ pub enum IpfsError {
         /// What is wrong with them (never the credentials themselves).
         source: NetError,
     },
-    /// Nothing answered, or not in time.
+    /// Nothing answered, or not in time, or it answered that it is busy or failing
+    /// (HTTP 429, or 5xx without the node's own error).
     #[error("the IPFS node at {url} is unreachable: {detail}")]
     Unreachable {
         /// The node's URL.

@@ -196,6 +196,20 @@ async fn error_answers_are_sorted() {
         assert!(matches!(err, IpfsError::Unauthorized { .. }), "{err:?}");
         assert_eq!(err.kind(), "unauthorized");
     }
+    // 429 and a 5xx without Kubo's answer (a gateway in front of the node, busy or
+    // failing) are a node that does not answer now, tried again: not another server.
+    for (status, body) in [(429, ""), (502, "<html>Bad Gateway</html>"), (503, "")] {
+        let stub = HttpStub::start(status, body).unwrap();
+        let err = IpfsNode::new(&stub.url())
+            .unwrap()
+            .info()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, IpfsError::Unreachable { .. }),
+            "{status}: {err:?}"
+        );
+    }
     // A redirect is not followed: something else is there.
     let stub = HttpStub::start_with(302, &[("Location", "http://127.0.0.1:1/")], "").unwrap();
     let err = IpfsNode::new(&stub.url())
