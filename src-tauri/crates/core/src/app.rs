@@ -1030,16 +1030,16 @@ fn notice(
         &mut found
     {
         if let LocalDatabase::Records { wallet_id, name }
-        | LocalDatabase::AuditCache { wallet_id, name } = database
+        | LocalDatabase::AuditCache { wallet_id, name } = &mut **database
         {
             *name = names.get(wallet_id.as_str()).cloned();
         }
     }
     let rebuild_wallet = match &found {
-        StartupError::SetAside {
-            database: LocalDatabase::Records { wallet_id, .. },
-            ..
-        } => Some(wallet_id.clone()),
+        StartupError::SetAside { database, .. } => match &**database {
+            LocalDatabase::Records { wallet_id, .. } => Some(wallet_id.clone()),
+            _ => None,
+        },
         _ => None,
     };
     StartupNotice {

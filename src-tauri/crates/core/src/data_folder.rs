@@ -305,7 +305,7 @@ pub(crate) async fn keep_damaged_aside(dir: &Path) -> Vec<StartupError> {
         match finish_set_aside(&path) {
             None => {}
             Some(Ok(kept_as)) => found.push(StartupError::SetAside {
-                database: database.clone(),
+                database: Box::new(database.clone()),
                 path: path.clone(),
                 kept_as,
                 what: "found damaged at an earlier start, which stopped while keeping it aside"
@@ -313,7 +313,7 @@ pub(crate) async fn keep_damaged_aside(dir: &Path) -> Vec<StartupError> {
             }),
             Some(Err(source)) => {
                 found.push(StartupError::NotSetAside {
-                    database,
+                    database: Box::new(database),
                     path,
                     source,
                 });
@@ -329,13 +329,13 @@ pub(crate) async fn keep_damaged_aside(dir: &Path) -> Vec<StartupError> {
                 tracing::error!(database = database.kind(), %what, "a damaged database is kept aside");
                 found.push(match set_aside(&path) {
                     Ok(kept_as) => StartupError::SetAside {
-                        database,
+                        database: Box::new(database),
                         path,
                         kept_as,
                         what,
                     },
                     Err(source) => StartupError::NotSetAside {
-                        database,
+                        database: Box::new(database),
                         path,
                         source,
                     },

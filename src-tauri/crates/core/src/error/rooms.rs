@@ -586,8 +586,8 @@ pub enum StartupError {
     },
     /// A damaged database was renamed aside; the app started with a new one.
     SetAside {
-        /// Which database.
-        database: LocalDatabase,
+        /// Which database (boxed: it keeps `CoreError` small).
+        database: Box<LocalDatabase>,
         /// Where it was.
         path: PathBuf,
         /// Where it is kept now, unchanged.
@@ -597,8 +597,8 @@ pub enum StartupError {
     },
     /// A damaged database could not be renamed aside; it was left as it is.
     NotSetAside {
-        /// Which database.
-        database: LocalDatabase,
+        /// Which database (boxed: it keeps `CoreError` small).
+        database: Box<LocalDatabase>,
         /// Where it is.
         path: PathBuf,
         /// Why the rename failed.

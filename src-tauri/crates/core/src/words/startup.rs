@@ -66,7 +66,7 @@ pub(super) fn words(e: &StartupError) -> Words {
                 path.display(),
                 kept_as.display()
             );
-            match database {
+            match &**database {
                 LocalDatabase::Settings => says(
                     message,
                     "medwallet started on the default settings: set your nodes again in Settings.",

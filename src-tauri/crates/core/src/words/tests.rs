@@ -800,7 +800,7 @@ fn samples() -> Vec<CoreError> {
         path: dir.join("settings.sqlite"),
         kept_as: dir.join("settings.sqlite.damaged-20261207T170000Z"),
         what: "file is not a database".into(),
-        database,
+        database: Box::new(database),
     };
     out.extend(
         [
@@ -830,7 +830,7 @@ fn samples() -> Vec<CoreError> {
                 name: None,
             }),
             StartupError::NotSetAside {
-                database: LocalDatabase::Settings,
+                database: Box::new(LocalDatabase::Settings),
                 path: dir.join("settings.sqlite"),
                 source: io(std::io::ErrorKind::PermissionDenied),
             },
