@@ -19,6 +19,22 @@ fn garble_pages(path: &Path) -> Vec<u8> {
     bytes
 }
 
+/// Writes the database's log into its file and empties the log.
+async fn checkpoint(path: &Path) {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .connect()
+        .await
+        .unwrap();
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(busy, 0, "the checkpoint was blocked");
+    conn.close().await.unwrap();
+}
+
 fn view(list: &[RecordSummary]) -> Vec<(String, u32, String)> {
     let mut out: Vec<_> = list
         .iter()
@@ -38,7 +54,6 @@ async fn a_damaged_records_database_is_kept_aside_and_rebuilt_from_the_ledger() 
     add(&nodes, &records, &owner, "note.txt", TEXT, "Discharge note").await;
     let before = view(&records.list(&owner).await.unwrap());
     assert_eq!(before.len(), 2);
-    // Closed: the log is written into the file before it is damaged.
     records.close().await;
     drop(records);
 
@@ -46,6 +61,10 @@ async fn a_damaged_records_database_is_kept_aside_and_rebuilt_from_the_ledger() 
         .join("records")
         .join(&owner.wallet_id)
         .join("records.sqlite");
+    // The log written into the file before it is damaged, and emptied: a closed pool's
+    // connections are let go in the background, so the checkpoint of the last one's
+    // close is not waited for here; this one is.
+    checkpoint(&path).await;
     let damaged = garble_pages(&path);
     let defaults = Defaults(NodeSettings {
         ipfs_url: nodes.ipfs.to_string(),
